@@ -1,0 +1,282 @@
+"""Connecting to MCP servers: from a registry entry in the log to a live ``mcp.Client``.
+
+:func:`resolve` turns a logged ``server-registered`` event into an :class:`Endpoint` with
+every ``${VAR}`` substituted (from the environment, the secrets file and firefly's own
+variables such as ``FIREFLY_WORKSPACE``). :func:`open_client` starts or reaches the server
+under a connect timeout and classifies every way that can fail into a :class:`ServerError`
+with a clear message.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import anyio
+import httpx
+import httpx2
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import get_default_environment, stdio_client
+from mcp.shared.exceptions import MCPError
+
+from .events import ServerRegistered
+from .secrets import SecretsFile, redact, substitute
+
+# Variables a server process inherits besides mcp's safe defaults (HOME, PATH, ...): what
+# package runners (uvx, npx) need to reach a registry through this machine's proxy and CAs.
+PASSTHROUGH = (
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS",
+    "PIP_CERT", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "UV_INDEX_URL",
+    "UV_EXTRA_INDEX_URL", "UV_CACHE_DIR", "UV_NATIVE_TLS", "UV_PYTHON", "UV_TOOL_DIR",
+    "npm_config_registry", "NPM_CONFIG_REGISTRY", "npm_config_cache", "NPM_CONFIG_CACHE",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+    "LANG", "LC_ALL", "TZ", "XDG_CACHE_HOME", "XDG_DATA_HOME", "TMPDIR",
+)
+
+
+class ServerError(Exception):
+    """A server could not be used. ``error_class`` is one of the ServerFailed classes."""
+
+    def __init__(self, error_class: str, message: str, phase: str = "start", stderr_tail: str | None = None):
+        super().__init__(message)
+        self.error_class = error_class
+        self.message = message
+        self.phase = phase
+        self.stderr_tail = stderr_tail
+
+
+@dataclass
+class Endpoint:
+    """A server ready to start or reach: every placeholder resolved (secrets included)."""
+
+    name: str
+    transport: str
+    command: str | None = None
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+    url: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    secret_values: list[str] = field(default_factory=list)
+    target: Any = None  # an in-process Server / MCPServer (tests), used instead of starting one
+
+    def scrub(self, text: str) -> str:
+        return redact(text, self.secret_values)
+
+
+def resolve(
+    reg: ServerRegistered,
+    *,
+    secrets: SecretsFile | None = None,
+    variables: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Endpoint:
+    """Substitute placeholders. Raises ServerError('config-error') naming what is missing."""
+    environ = dict(os.environ if environ is None else environ)
+    own = dict(variables or {})
+    lookup = {**environ, **own}
+    secret_values: list[str] = []
+    missing: list[str] = []
+
+    def sub(value: str, *, secret: bool) -> str:
+        out, miss = substitute(value, lookup)
+        missing.extend(miss)
+        if secret and out != value:
+            # the values substituted into a secret field are secret too (except firefly's own)
+            for ref in {r for r in _refs(value) if r not in own}:
+                if ref in lookup:
+                    secret_values.append(lookup[ref])
+        return out
+
+    def values(section: str, logged: dict[str, str | None]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for name, template in logged.items():
+            if template is None:
+                value = secrets.get(reg.name, section, name) if secrets else None
+                if value is None and section == "env":
+                    value = environ.get(name)
+                if value is None:
+                    raise ServerError(
+                        "config-error",
+                        f"{section} value {name} of server {reg.name!r} is not known here: set {name}"
+                        " in the environment or import the registry again",
+                    )
+                secret_values.append(value)
+                out[name] = value
+            else:
+                out[name] = sub(template, secret=True)
+        return out
+
+    endpoint = Endpoint(
+        name=reg.name,
+        transport=reg.transport,
+        command=sub(reg.command, secret=False) if reg.command else None,
+        args=[sub(a, secret=False) for a in reg.args],
+        env=values("env", reg.env),
+        cwd=sub(reg.cwd, secret=False) if reg.cwd else None,
+        url=sub(reg.url, secret=False) if reg.url else None,
+        headers=values("headers", reg.headers),
+    )
+    endpoint.secret_values = secret_values
+    if missing:
+        names = ", ".join(sorted(set(missing)))
+        raise ServerError(
+            "config-error", f"server {reg.name!r} refers to variables with no value: {names}; set them in the environment"
+        )
+    return endpoint
+
+
+def _refs(value: str) -> list[str]:
+    from .secrets import REFERENCE
+
+    return REFERENCE.findall(value)
+
+
+def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a stdio server: safe defaults, package-runner settings, its own env.
+
+    The directory of the running Python is put first on PATH, so ``uvx`` installed into
+    firefly's virtual environment is found even when the environment is not activated.
+    """
+    env = get_default_environment()
+    for name in PASSTHROUGH:
+        if name in os.environ:
+            env[name] = os.environ[name]
+    bindir = str(Path(sys.executable).parent)
+    path = env.get("PATH", os.environ.get("PATH", ""))
+    if bindir not in path.split(os.pathsep):
+        env["PATH"] = bindir + os.pathsep + path if path else bindir
+    env.update(extra)
+    return env
+
+
+def find_command(command: str, env: Mapping[str, str]) -> str | None:
+    return shutil.which(command, path=env.get("PATH"))
+
+
+@asynccontextmanager
+async def open_client(
+    endpoint: Endpoint, *, connect_timeout: float = 60.0, call_timeout: float = 30.0
+) -> AsyncIterator[Client]:
+    """A connected, initialised client. Raises ServerError for every way starting fails.
+
+    The connect timeout covers starting the process and the MCP handshake. Errors raised
+    by the caller's own code inside the block pass through unchanged.
+    """
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as stderr:
+        target = _target(endpoint, stderr, call_timeout)
+        connected = False
+        try:
+            with anyio.CancelScope(deadline=anyio.current_time() + connect_timeout) as scope:
+                async with Client(target, read_timeout_seconds=call_timeout) as client:
+                    scope.deadline = math.inf
+                    connected = True
+                    yield client
+        except BaseException as exc:
+            if connected:
+                raise _unwrap(exc) from None
+            if isinstance(exc, ServerError):
+                raise
+            if isinstance(exc, (KeyboardInterrupt, SystemExit, anyio.get_cancelled_exc_class())):
+                raise
+            raise _classify(exc, endpoint, stderr) from None
+        if scope.cancelled_caught and not connected:
+            raise ServerError(
+                "timeout",
+                f"server {endpoint.name!r} did not finish the MCP handshake within {connect_timeout:g}s"
+                " (raise --connect-timeout if it is installing on first use)",
+                "initialize",
+                _tail(stderr, endpoint),
+            )
+
+
+def _target(endpoint: Endpoint, stderr: TextIO, call_timeout: float) -> Any:
+    if endpoint.target is not None:
+        return endpoint.target
+    if endpoint.transport == "stdio":
+        assert endpoint.command
+        env = child_environment(endpoint.env)
+        if find_command(endpoint.command, env) is None and not Path(endpoint.command).is_file():
+            raise ServerError(
+                "command-not-found",
+                f"command {endpoint.command!r} of server {endpoint.name!r} was not found on PATH;"
+                " install it or fix the registry entry",
+            )
+        params = StdioServerParameters(command=endpoint.command, args=endpoint.args, env=env, cwd=endpoint.cwd)
+        return stdio_client(params, errlog=stderr)
+    if endpoint.transport == "http":
+        return _http_transport(endpoint.url or "", endpoint.headers, call_timeout)
+    raise ServerError("config-error", f"server {endpoint.name!r} is not callable (transport {endpoint.transport})")
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """The one real error inside task-group wrappers, or the group itself."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _http_transport(url: str, headers: dict[str, str], timeout: float) -> Any:
+    """A streamable HTTP transport that sends ``headers`` with every request."""
+    from mcp.client.streamable_http import streamable_http_client
+
+    @asynccontextmanager
+    async def transport() -> AsyncIterator[Any]:
+        async with httpx2.AsyncClient(headers=headers, timeout=timeout) as http:
+            async with streamable_http_client(url, http_client=http) as streams:
+                yield streams
+
+    return transport()
+
+
+def _tail(stderr: TextIO, endpoint: Endpoint, lines: int = 15) -> str | None:
+    try:
+        stderr.flush()
+        stderr.seek(0)
+        text = stderr.read()
+    except (OSError, ValueError):
+        return None
+    text = "\n".join(line for line in text.strip().splitlines() if "npm warn" not in line)
+    if not text:
+        return None
+    return endpoint.scrub("\n".join(text.splitlines()[-lines:]))[-4000:]
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        out: list[BaseException] = []
+        for sub in exc.exceptions:
+            out.extend(_leaves(sub))
+        return out
+    return [exc]
+
+
+def _classify(exc: BaseException, endpoint: Endpoint, stderr: TextIO) -> ServerError:
+    tail = _tail(stderr, endpoint)
+    leaves = _leaves(exc)
+    first = leaves[0] if leaves else exc
+    name = endpoint.name
+    for leaf in leaves:
+        if isinstance(leaf, FileNotFoundError):
+            return ServerError("command-not-found", f"server {name!r}: {endpoint.scrub(str(leaf))}", "start", tail)
+        if isinstance(leaf, PermissionError):
+            return ServerError("command-not-found", f"server {name!r}: command is not executable: {leaf}", "start", tail)
+        if isinstance(leaf, (httpx.HTTPError, httpx2.HTTPError)):
+            return ServerError("http-error", f"server {name!r}: {type(leaf).__name__}: {endpoint.scrub(str(leaf))}", "start", tail)
+        if isinstance(leaf, TimeoutError):
+            return ServerError("timeout", f"server {name!r} did not answer in time", "initialize", tail)
+    if isinstance(first, MCPError) and "closed" in str(first).lower():
+        hint = f"; it wrote: {tail.splitlines()[-1]}" if tail else ""
+        return ServerError(
+            "exited", f"server {name!r} exited during the MCP handshake{hint}", "initialize", tail
+        )
+    message = endpoint.scrub(f"{type(first).__name__}: {first}")[:500]
+    return ServerError("protocol-error", f"server {name!r} did not speak MCP as expected: {message}", "initialize", tail)

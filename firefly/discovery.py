@@ -1,0 +1,303 @@
+"""Discovery: connect to each registered server, list its tools, record what changed.
+
+``fetch_*`` talks to servers; ``save_*`` writes events. Servers are discovered concurrently,
+each under a connect timeout and a call timeout; a server that fails becomes one
+``server-failed`` event with a clear reason and the others go on.
+
+Re-discovery appends a ``tool-discovered`` event only when a tool's schema hash changed (so
+schema drift is visible as history) and a ``tool-removed`` event for a tool no longer listed.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+from jsonschema.exceptions import best_match
+from jsonschema.validators import Draft7Validator, validator_for
+
+from .connect import Endpoint, ServerError, open_client, resolve
+from .errors import ServerNotFound
+from .events import ServerConnected, ServerFailed, ServerRegistered, ToolDiscovered, ToolRemoved
+from .ids import content_hash
+from .secrets import SecretsFile
+from .store import Store
+
+
+@dataclass
+class Listing:
+    """What one server answered (or why it could not)."""
+
+    server: str
+    info: dict[str, Any] = field(default_factory=dict)
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    error: ServerError | None = None
+    latency_ms: float = 0.0
+
+
+@dataclass
+class DiscoveryReport:
+    connected: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    tools_added: int = 0
+    tools_changed: int = 0
+    tools_removed: int = 0
+    tools_listed: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "servers_connected": len(self.connected),
+            "servers_failed": len(self.failed),
+            "tools_listed": self.tools_listed,
+            "tools_added": self.tools_added,
+            "tools_changed": self.tools_changed,
+            "tools_removed": self.tools_removed,
+        }
+
+
+# -- schemas -----------------------------------------------------------------------------
+
+
+def schema_hash(tool: Mapping[str, Any]) -> str:
+    """Hash of the canonical form of everything a tool listing says about the tool."""
+    return content_hash(
+        {
+            "name": tool.get("name"),
+            "title": tool.get("title"),
+            "description": tool.get("description"),
+            "inputSchema": tool.get("inputSchema"),
+            "outputSchema": tool.get("outputSchema"),
+            "annotations": tool.get("annotations") or {},
+        }
+    )
+
+
+@functools.cache
+def _meta_validator(cls: Any) -> Any:
+    # Schemas without "$schema" are checked against draft 7: it catches the same mistakes
+    # (unknown types, malformed keywords) as 2020-12 at a tenth of the cost.
+    return cls(cls.META_SCHEMA)
+
+
+def check_schema(schema: Any, label: str = "inputSchema") -> list[str]:
+    """Reasons a tool schema is not valid JSON Schema (empty when it is)."""
+    if not isinstance(schema, dict):
+        return [f"{label} is not a JSON object"]
+    try:
+        error = best_match(_meta_validator(validator_for(schema, default=Draft7Validator)).iter_errors(schema))
+    except Exception as exc:  # noqa: BLE001 - malformed $schema, unhashable enum ...
+        return [f"{label}: {type(exc).__name__}: {exc}"[:500]]
+    if error is not None:
+        path = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        return [f"{label} at {path}: {error.message}"[:500]]
+    if schema.get("type", "object") != "object":
+        return [f"{label} must describe an object (type is {schema.get('type')!r})"]
+    return []
+
+
+def tool_event(server: str, tool: Mapping[str, Any], previous_hash: str | None, *, callable_: bool, source: str) -> ToolDiscovered:
+    errors = check_schema(tool.get("inputSchema"))
+    output = tool.get("outputSchema")
+    if output is not None:
+        errors += check_schema(output, "outputSchema")
+    input_schema = tool.get("inputSchema")
+    return ToolDiscovered(
+        server=server,
+        name=str(tool.get("name")),
+        title=tool.get("title") if isinstance(tool.get("title"), str) else None,
+        description=tool.get("description") if isinstance(tool.get("description"), str) else None,
+        input_schema=input_schema if isinstance(input_schema, dict) else {"_invalid": input_schema},
+        output_schema=output if isinstance(output, dict) or output is None else {"_invalid": output},
+        annotations=tool.get("annotations") if isinstance(tool.get("annotations"), dict) else {},
+        schema_hash=schema_hash(tool),
+        previous_hash=previous_hash,
+        schema_valid=not errors,
+        schema_errors=errors,
+        callable=callable_,
+        source=source,
+    )
+
+
+# -- fetching ------------------------------------------------------------------------------
+
+
+async def fetch_listing(endpoint: Endpoint, *, connect_timeout: float, call_timeout: float) -> Listing:
+    """Connect, initialise and list every tool (following pagination)."""
+    started = time.perf_counter()
+    listing = Listing(server=endpoint.name)
+    try:
+        async with open_client(endpoint, connect_timeout=connect_timeout, call_timeout=call_timeout) as client:
+            caps = client.server_capabilities
+            info = client.server_info
+            listing.info = {
+                "server_name": info.name if info else None,
+                "server_version": info.version if info else None,
+                "protocol_version": client.protocol_version,
+                "capabilities": caps.model_dump(mode="json", by_alias=True, exclude_none=True) if caps else {},
+                "instructions": endpoint.scrub(client.instructions) if client.instructions else None,
+            }
+            cursor = None
+            pages = 0
+            try:
+                while True:
+                    with anyio.fail_after(call_timeout):
+                        page = await client.list_tools(cursor=cursor)
+                    listing.tools.extend(t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in page.tools)
+                    cursor = page.next_cursor
+                    pages += 1
+                    if not cursor or pages >= 1000:
+                        break
+            except TimeoutError:
+                raise ServerError("timeout", f"server {endpoint.name!r} did not answer tools/list within {call_timeout:g}s", "list-tools") from None
+            except ServerError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure here is the server's
+                raise ServerError(
+                    "protocol-error", f"server {endpoint.name!r} failed tools/list: {endpoint.scrub(str(exc))[:500]}", "list-tools"
+                ) from None
+    except ServerError as err:
+        listing.error = err
+    listing.latency_ms = round((time.perf_counter() - started) * 1000, 1)
+    return listing
+
+
+# -- saving --------------------------------------------------------------------------------
+
+
+def live_hashes(store: Store, server: str) -> dict[str, str]:
+    return dict(
+        store.conn.execute(
+            "SELECT name, schema_hash FROM tools WHERE server = ? AND removed = 0", (server,)
+        )
+    )
+
+
+def save_listing(store: Store, listing: Listing, report: DiscoveryReport) -> None:
+    """Append the events one server's listing implies, in one transaction."""
+    if listing.error is not None:
+        err = listing.error
+        store.append(
+            ServerFailed(
+                server=listing.server,
+                phase=err.phase,  # type: ignore[arg-type]
+                error_class=err.error_class,  # type: ignore[arg-type]
+                message=err.message,
+                stderr_tail=err.stderr_tail,
+            )
+        )
+        report.failed[listing.server] = err.message
+        return
+    store.catch_up()
+    live = live_hashes(store, listing.server)
+    seen: dict[str, str] = {}
+    events: list[Any] = []
+    for tool in listing.tools:
+        name = str(tool.get("name"))
+        if name in seen:  # a server listing one name twice: the first one counts
+            continue
+        event = tool_event(listing.server, tool, live.get(name), callable_=True, source="discovery")
+        seen[name] = event.schema_hash
+        if live.get(name) != event.schema_hash:
+            events.append(event)
+            if name in live:
+                report.tools_changed += 1
+            else:
+                report.tools_added += 1
+    for name, old in sorted(live.items()):
+        if name not in seen:
+            events.append(ToolRemoved(server=listing.server, name=name, last_hash=old))
+            report.tools_removed += 1
+    events.append(ServerConnected(server=listing.server, tool_hashes=seen, latency_ms=listing.latency_ms, **listing.info))
+    with store.transaction():
+        store.append_many(events)
+    store.catch_up()
+    report.connected.append(listing.server)
+    report.tools_listed += len(seen)
+
+
+# -- the stage -------------------------------------------------------------------------------
+
+
+def registered(store: Store, names: list[str] | None = None, *, include_catalog: bool = False) -> list[ServerRegistered]:
+    """The latest registration of each server still in the registry."""
+    store.catch_up()
+    rows = store.conn.execute(
+        "SELECT name FROM servers WHERE status != 'removed'" + ("" if include_catalog else " AND callable = 1") + " ORDER BY name"
+    ).fetchall()
+    known = [r[0] for r in rows]
+    if names:
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ServerNotFound(
+                f"no callable server named {', '.join(map(repr, unknown))} in the registry"
+                f" (known: {', '.join(known) or 'none'}); see `firefly servers list`"
+            )
+        known = [n for n in known if n in names]
+    out = []
+    for name in known:
+        rec = store.last(f"server:{name}", "server-registered")
+        if rec is not None:
+            out.append(rec.event)  # type: ignore[arg-type]
+    return out
+
+
+def discover(
+    store: Store,
+    names: list[str] | None = None,
+    *,
+    connect_timeout: float = 60.0,
+    call_timeout: float = 30.0,
+    concurrency: int = 8,
+    targets: Mapping[str, Any] | None = None,
+    on_server: Callable[[Listing], None] | None = None,
+) -> DiscoveryReport:
+    """Discover the tools of registered servers (all callable ones, or ``names``).
+
+    Servers run in a fresh workspace built from the seeds (``${FIREFLY_WORKSPACE}``), so
+    discovery never touches the seeds themselves. ``targets`` maps server names to
+    in-process MCP servers (tests). ``on_server`` is called as each server finishes.
+    """
+    regs = registered(store, names)
+    report = DiscoveryReport()
+    if not regs:
+        return report
+    secrets = SecretsFile(store.path)
+    with tempfile.TemporaryDirectory(prefix="firefly-discover-") as tmp:
+        variables = {}
+        if any("FIREFLY_WORKSPACE" in _config_text(r) for r in regs):
+            from .seeds import WORKSPACE_VAR, build_workspace
+
+            variables[WORKSPACE_VAR] = str(build_workspace(Path(tmp) / "workspace"))
+
+        async def one(reg: ServerRegistered, limiter: anyio.CapacityLimiter) -> None:
+            async with limiter:
+                try:
+                    endpoint = resolve(reg, secrets=secrets, variables=variables)
+                except ServerError as err:
+                    listing = Listing(server=reg.name, error=err)
+                else:
+                    if targets and reg.name in targets:
+                        endpoint.target = targets[reg.name]
+                    listing = await fetch_listing(endpoint, connect_timeout=connect_timeout, call_timeout=call_timeout)
+            save_listing(store, listing, report)
+            if on_server:
+                on_server(listing)
+
+        async def main() -> None:
+            limiter = anyio.CapacityLimiter(max(1, concurrency))
+            async with anyio.create_task_group() as tg:
+                for reg in regs:
+                    tg.start_soon(one, reg, limiter)
+
+        anyio.run(main)
+    return report
+
+
+def _config_text(reg: ServerRegistered) -> str:
+    return " ".join([reg.command or "", *reg.args, reg.cwd or "", reg.url or "", *(v or "" for v in reg.env.values())])

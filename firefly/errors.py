@@ -1,0 +1,34 @@
+"""Named errors. The library raises these; the CLI turns each into one clear line."""
+
+from __future__ import annotations
+
+
+class FireflyError(Exception):
+    """Base class of every error firefly raises on purpose.
+
+    The message is meant for a person: what went wrong and, where possible, what to do.
+    """
+
+
+class EventValidationError(FireflyError):
+    """An event payload does not match its type (the message names the JSON path)."""
+
+
+class MigrationError(FireflyError):
+    """The database schema could not be brought up to date."""
+
+
+class RegistryError(FireflyError):
+    """A server registry (``mcpServers`` JSON) is malformed or an entry is unusable."""
+
+
+class SecretInConfig(RegistryError):
+    """A value that looks like a secret sits where it would be written to the log."""
+
+
+class CatalogError(FireflyError):
+    """An offline tool catalog file could not be read."""
+
+
+class ServerNotFound(FireflyError):
+    """A command named a server the registry does not know."""

@@ -1,0 +1,15 @@
+"""Every projection firefly maintains, in the order they are applied."""
+
+from __future__ import annotations
+
+from .base import Projection
+
+
+def all_projections() -> list[Projection]:
+    from .discovery import ServersProjection, ToolsProjection
+    from .runs import ErrorsProjection, RunsProjection
+
+    return [RunsProjection(), ErrorsProjection(), ServersProjection(), ToolsProjection()]
+
+
+__all__ = ["Projection", "all_projections"]

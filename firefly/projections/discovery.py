@@ -1,0 +1,121 @@
+"""``servers``, ``tools`` and ``tool_versions``: the registry and what discovery saw."""
+
+from __future__ import annotations
+
+import shlex
+import sqlite3
+
+from ..events import (
+    ServerConnected,
+    ServerFailed,
+    ServerRegistered,
+    ServerRemoved,
+    ToolDiscovered,
+    ToolRemoved,
+)
+from .base import Projection, dumps
+
+
+class ServersProjection(Projection):
+    name = "servers"
+    tables = ("servers",)
+    handles = frozenset(
+        {"server-registered", "server-removed", "server-connected", "server-failed", "tool-discovered", "tool-removed"}
+    )
+
+    def apply(self, db: sqlite3.Connection, rec) -> None:
+        e = rec.event
+        if isinstance(e, ServerRegistered):
+            command = shlex.join([e.command, *e.args]) if e.command else None
+            callable_ = e.transport != "catalog"
+            db.execute(
+                "INSERT INTO servers (name, transport, callable, status, command, url, env_names,"
+                " header_names, source, config_hash, title, overview, labels, registered_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET transport = excluded.transport,"
+                " callable = excluded.callable, status = excluded.status, command = excluded.command,"
+                " url = excluded.url, env_names = excluded.env_names, header_names = excluded.header_names,"
+                " source = excluded.source, config_hash = excluded.config_hash, title = excluded.title,"
+                " overview = excluded.overview, labels = excluded.labels",
+                (
+                    e.name, e.transport, int(callable_), "registered" if callable_ else "catalog",
+                    command, e.url, dumps(sorted(e.env)), dumps(sorted(e.headers)), e.source,
+                    e.config_hash, e.title, e.overview, dumps(e.labels), rec.time,
+                ),
+            )
+        elif isinstance(e, ServerRemoved):
+            db.execute("UPDATE servers SET status = 'removed' WHERE name = ?", (e.name,))
+        elif isinstance(e, ServerConnected):
+            db.execute(
+                "UPDATE servers SET status = 'connected', server_name = ?, server_version = ?,"
+                " protocol_version = ?, capabilities = ?, instructions = ?, last_error_class = NULL,"
+                " last_error = NULL, first_connected_at = coalesce(first_connected_at, ?),"
+                " last_connected_at = ? WHERE name = ?",
+                (
+                    e.server_name, e.server_version, e.protocol_version, dumps(e.capabilities),
+                    e.instructions, rec.time, rec.time, e.server,
+                ),
+            )
+        elif isinstance(e, ServerFailed):
+            db.execute(
+                "UPDATE servers SET status = 'failed', last_error_class = ?, last_error = ? WHERE name = ?",
+                (e.error_class, e.message, e.server),
+            )
+        elif isinstance(e, ToolDiscovered) and e.previous_hash is None:
+            db.execute("UPDATE servers SET tools = tools + 1 WHERE name = ?", (e.server,))
+        elif isinstance(e, ToolRemoved):
+            db.execute("UPDATE servers SET tools = tools - 1 WHERE name = ?", (e.server,))
+
+
+class ToolsProjection(Projection):
+    """Latest schema of every tool, plus one ``tool_versions`` row per change.
+
+    ``previous_hash`` of a tool-discovered event is the hash of the schema that was live
+    (None when the tool is new, or comes back after it was removed).
+    """
+
+    name = "tools"
+    tables = ("tools", "tool_versions")
+    handles = frozenset({"tool-discovered", "tool-removed", "server-connected"})
+
+    def apply(self, db: sqlite3.Connection, rec) -> None:
+        e = rec.event
+        if isinstance(e, ToolDiscovered):
+            db.execute(
+                "INSERT INTO tools (server, name, title, description, input_schema, output_schema,"
+                " annotations, schema_hash, schema_valid, schema_errors, callable, removed, source,"
+                " versions, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 1, ?, ?)"
+                " ON CONFLICT(server, name) DO UPDATE SET title = excluded.title,"
+                " description = excluded.description, input_schema = excluded.input_schema,"
+                " output_schema = excluded.output_schema, annotations = excluded.annotations,"
+                " schema_hash = excluded.schema_hash, schema_valid = excluded.schema_valid,"
+                " schema_errors = excluded.schema_errors, callable = excluded.callable, removed = 0,"
+                " source = excluded.source, versions = tools.versions + 1, last_seen = excluded.last_seen",
+                (
+                    e.server, e.name, e.title, e.description, dumps(e.input_schema),
+                    None if e.output_schema is None else dumps(e.output_schema), dumps(e.annotations),
+                    e.schema_hash, int(e.schema_valid), dumps(e.schema_errors), int(e.callable),
+                    e.source, rec.time, rec.time,
+                ),
+            )
+            db.execute(
+                "INSERT INTO tool_versions (position, server, name, change, schema_hash, previous_hash, time, run)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (rec.position, e.server, e.name, "changed" if e.previous_hash else "added", e.schema_hash,
+                 e.previous_hash, rec.time, rec.run),
+            )
+        elif isinstance(e, ToolRemoved):
+            db.execute(
+                "UPDATE tools SET removed = 1, last_seen = ? WHERE server = ? AND name = ?",
+                (rec.time, e.server, e.name),
+            )
+            db.execute(
+                "INSERT INTO tool_versions (position, server, name, change, schema_hash, previous_hash, time, run)"
+                " VALUES (?, ?, ?, 'removed', ?, ?, ?, ?)",
+                (rec.position, e.server, e.name, e.last_hash, e.last_hash, rec.time, rec.run),
+            )
+        elif isinstance(e, ServerConnected):
+            db.executemany(
+                "UPDATE tools SET last_seen = ? WHERE server = ? AND name = ?",
+                [(rec.time, e.server, name) for name in e.tool_hashes],
+            )

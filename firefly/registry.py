@@ -1,0 +1,212 @@
+"""The server registry: the ``mcpServers`` JSON format of Claude Desktop, Cursor and others.
+
+    {"mcpServers": {
+        "git": {"command": "uvx", "args": ["mcp-server-git", "--repository", "${FIREFLY_WORKSPACE}/repo"]},
+        "remote": {"url": "https://example.com/mcp", "headers": {"Authorization": "Bearer ${TOKEN}"}}
+    }}
+
+Entries have ``command`` (with ``args``, ``env``, ``cwd``) for stdio servers or ``url``
+(with ``headers``) for streamable HTTP. ``${VAR}`` placeholders are resolved from the
+environment when connecting; ``${FIREFLY_WORKSPACE}`` is the sandbox root firefly builds from
+the seeds (:mod:`firefly.seeds`). An entry with ``"disabled": true`` is skipped.
+
+Parsing checks the whole file before anything is written: one bad entry, one clear error.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from .errors import RegistryError, SecretInConfig, ServerNotFound
+from .events import ServerRegistered, ServerRemoved
+from .ids import content_hash
+from .secrets import SecretsFile, find_secret, is_template
+from .store import Store
+
+
+class ServerSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """One registry entry as the user wrote it (secrets included; never logged as is)."""
+
+    name: str
+    transport: str  # stdio or http
+    command: str | None = None
+    args: list[str] = msgspec.field(default_factory=list)
+    env: dict[str, str] = msgspec.field(default_factory=dict)
+    cwd: str | None = None
+    url: str | None = None
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+def load_registry(path: str | Path) -> list[ServerSpec]:
+    """Read and check a registry file. Raises RegistryError naming the file and entry."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise RegistryError(f"cannot read registry {path}: {exc.strerror or exc}") from None
+    return parse_registry(text, origin=str(path))
+
+
+def parse_registry(text: str, *, origin: str = "registry") -> list[ServerSpec]:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise RegistryError(f"{origin} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("mcpServers"), dict):
+        raise RegistryError(
+            f'{origin}: expected a JSON object with an "mcpServers" object mapping names to'
+            ' server entries (the Claude Desktop / Cursor format)'
+        )
+    specs = []
+    for name, entry in data["mcpServers"].items():
+        spec = parse_entry(name, entry, origin=origin)
+        if spec is not None:
+            specs.append(spec)
+    return specs
+
+
+def parse_entry(name: str, entry: Any, *, origin: str = "registry") -> ServerSpec | None:
+    where = f"{origin}: server {name!r}"
+    if not name or not isinstance(name, str) or any(c in name for c in "\n\t\r") or name.strip() != name:
+        raise RegistryError(f"{where}: a server name must be non-empty text on one line without surrounding spaces")
+    if not isinstance(entry, dict):
+        raise RegistryError(f"{where}: expected an object with \"command\" or \"url\"")
+    if entry.get("disabled") is True:
+        return None
+    command, url = entry.get("command"), entry.get("url") or entry.get("serverUrl")
+    if command is None and url is None:
+        raise RegistryError(f'{where}: has neither "command" (stdio server) nor "url" (streamable HTTP server)')
+    if command is not None and url is not None:
+        raise RegistryError(f'{where}: has both "command" and "url"; keep one')
+    kind = entry.get("type") or entry.get("transport")
+    if kind in ("sse",):
+        raise RegistryError(f"{where}: the legacy SSE transport is not supported; use a streamable HTTP url")
+
+    def text(key: str) -> str | None:
+        value = entry.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise RegistryError(f"{where}: \"{key}\" must be a non-empty string")
+        return value
+
+    def mapping(key: str) -> dict[str, str]:
+        value = entry.get(key) or {}
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            raise RegistryError(f"{where}: \"{key}\" must be an object of string names to string values")
+        return dict(value)
+
+    args = entry.get("args") or []
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise RegistryError(f'{where}: "args" must be a list of strings')
+    for i, arg in enumerate(args):
+        kind_found = find_secret(arg)
+        if kind_found and not is_template(arg):
+            raise SecretInConfig(
+                f"{where}: argument {i + 1} looks like a secret ({kind_found}); it would be written to"
+                " the log. Put the value in an environment variable and write ${VAR} in the argument."
+            )
+    spec = ServerSpec(
+        name=name,
+        transport="stdio" if command is not None else "http",
+        command=text("command"),
+        args=list(args),
+        env=mapping("env"),
+        cwd=text("cwd"),
+        url=text("url") if "url" in entry else (text("serverUrl") if url else None),
+        headers=mapping("headers"),
+    )
+    if spec.url is not None and not spec.url.startswith(("http://", "https://", "${")):
+        raise RegistryError(f"{where}: \"url\" must start with http:// or https://")
+    return spec
+
+
+def split_secrets(values: dict[str, str]) -> tuple[dict[str, str | None], dict[str, str]]:
+    """(what the log may keep, literal values for the secrets file)."""
+    logged: dict[str, str | None] = {}
+    secret: dict[str, str] = {}
+    for name, value in values.items():
+        if is_template(value):
+            logged[name] = value
+        else:
+            logged[name] = None
+            secret[name] = value
+    return logged, secret
+
+
+def registration(
+    spec: ServerSpec, *, source: str, previous_hash: str | None
+) -> tuple[ServerRegistered, dict[str, str], dict[str, str]]:
+    """The event for a spec, plus the env and header values that must stay out of the log.
+
+    The config hash covers the secret values too (hashed, never stored), so changing a key
+    counts as a new configuration.
+    """
+    env_logged, env_secret = split_secrets(spec.env)
+    headers_logged, headers_secret = split_secrets(spec.headers)
+    config_hash = content_hash(
+        {
+            "transport": spec.transport,
+            "command": spec.command,
+            "args": spec.args,
+            "cwd": spec.cwd,
+            "url": spec.url,
+            "env": env_logged,
+            "headers": headers_logged,
+            "secrets": content_hash({"env": env_secret, "headers": headers_secret}),
+        }
+    )
+    event = ServerRegistered(
+        name=spec.name,
+        transport=spec.transport,  # type: ignore[arg-type]
+        command=spec.command,
+        args=spec.args,
+        cwd=spec.cwd,
+        url=spec.url,
+        env=env_logged,
+        headers=headers_logged,
+        source=source,
+        config_hash=config_hash,
+        previous_hash=previous_hash,
+    )
+    return event, env_secret, headers_secret
+
+
+# -- the registry in the log -----------------------------------------------------------------
+
+
+def register(store: Store, specs: list[ServerSpec], *, source: str) -> dict[str, str]:
+    """Record registry entries. Returns name -> ``added``, ``changed`` or ``unchanged``.
+
+    Literal env and header values are written to the secrets file first, then the events.
+    """
+    store.catch_up()
+    secrets = SecretsFile(store.path)
+    outcome: dict[str, str] = {}
+    events: list[ServerRegistered] = []
+    for spec in specs:
+        row = store.conn.execute("SELECT config_hash, status FROM servers WHERE name = ?", (spec.name,)).fetchone()
+        previous = row[0] if row and row[1] != "removed" else None
+        event, env_secret, header_secret = registration(spec, source=source, previous_hash=previous)
+        secrets.put(spec.name, env_secret, header_secret)
+        if previous == event.config_hash:
+            outcome[spec.name] = "unchanged"
+            continue
+        outcome[spec.name] = "changed" if previous else "added"
+        events.append(event)
+    with store.transaction():
+        store.append_many(events)
+    store.catch_up()
+    return outcome
+
+
+def unregister(store: Store, name: str, reason: str = "removed by user") -> None:
+    store.catch_up()
+    row = store.conn.execute("SELECT status FROM servers WHERE name = ?", (name,)).fetchone()
+    if row is None or row[0] == "removed":
+        raise ServerNotFound(f"no server named {name!r} in the registry; see `firefly servers list`")
+    store.append(ServerRemoved(name=name, reason=reason))
+    SecretsFile(store.path).put(name, {}, {})
+    store.catch_up()

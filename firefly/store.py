@@ -1,0 +1,331 @@
+"""The event store: one SQLite file (WAL) holding the append-only log and its projections.
+
+    store = Store.open("firefly.db")
+    with store.transaction():
+        store.append(ToolDiscovered(...))
+    store.catch_up()           # bring every projection up to the head of the log
+
+* Appending an event validates it against its type; an event whose idempotency key is
+  already in the log is not written again, the existing record is returned instead.
+* The database itself rejects UPDATE and DELETE on ``events`` (triggers in
+  ``schema/migrations/0001_event_log.sql``).
+* Projections (:mod:`firefly.projections`) apply the events after their checkpoint, in
+  batches; each batch's row writes and checkpoint commit in one transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from . import __version__
+from .errors import FireflyError
+from .events import Event, RunFinished, RunStarted, decode, encode, tag_of
+from .ids import new_id, utc_now
+from .migrations import migrate
+
+DEFAULT_DB = "firefly.db"
+BATCH = 20_000
+
+
+def default_db_path() -> Path:
+    """``$FIREFLY_DB`` if set, else ``firefly.db`` in the working directory."""
+    return Path(os.environ.get("FIREFLY_DB") or DEFAULT_DB)
+
+
+class Recorded(msgspec.Struct, frozen=True):
+    """An event as the log holds it: the envelope plus the typed event."""
+
+    position: int
+    id: str
+    type: str
+    stream: str
+    time: str
+    run: str
+    key: str | None
+    event: Event
+
+
+class Store:
+    """An open firefly database. Use :meth:`open`; close it (or use ``with``) when done."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, run_id: str):
+        self.conn = conn
+        self.path = path
+        self.run_id = run_id
+        self._depth = 0
+
+    # -- opening ---------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None, *, run_id: str | None = None) -> Store:
+        """Open (creating if needed) a database and apply pending migrations."""
+        path = Path(path) if path is not None else default_db_path()
+        if path.parent and not path.parent.exists():
+            raise FireflyError(f"cannot create {path}: folder {path.parent} does not exist")
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+        except sqlite3.DatabaseError as exc:
+            raise FireflyError(f"{path} is not a usable SQLite database: {exc}") from None
+        migrate(conn)
+        store = cls(conn, path, run_id or new_id())
+        store._register_projections()
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transactions ----------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE); nested uses join the outer one."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.conn
+            finally:
+                self._depth -= 1
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self.conn
+        except BaseException:
+            self._depth = 0
+            self.conn.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self.conn.execute("COMMIT")
+
+    # -- appending -------------------------------------------------------------------
+
+    def append(
+        self, event: Event, *, key: str | None = None, stream: str | None = None
+    ) -> Recorded:
+        """Append one event (validated). If its idempotency key is already in the log,
+        nothing is written and the existing record is returned."""
+        return self.append_many([event], keys=[key], streams=[stream])[0]
+
+    def append_many(
+        self,
+        events: Sequence[Event],
+        *,
+        keys: Sequence[str | None] | None = None,
+        streams: Sequence[str | None] | None = None,
+    ) -> list[Recorded]:
+        """Append events in one transaction, in order; duplicates by key are skipped (the
+        existing record is returned in their place)."""
+        if not events:
+            return []
+        time = utc_now()
+        rows: list[tuple[Any, ...]] = []
+        for i, event in enumerate(events):
+            key = (keys[i] if keys else None) or event.key()
+            stream = (streams[i] if streams else None) or event.stream
+            rows.append((new_id(), tag_of(event), stream, time, self.run_id, key, encode(event).decode(), event))
+        with self.transaction() as conn:
+            wanted = [r[5] for r in rows if r[5] is not None]
+            existing = self._records_by_key(wanted) if wanted else {}
+            fresh: list[tuple[Any, ...]] = []
+            seen: dict[str, tuple[Any, ...]] = {}
+            for row in rows:
+                k = row[5]
+                if k is not None and (k in existing or k in seen):
+                    continue
+                if k is not None:
+                    seen[k] = row
+                fresh.append(row)
+            head = conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()[0]
+            conn.executemany(
+                "INSERT INTO events (id, type, stream, time, run, idempotency_key, payload)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [r[:7] for r in fresh],
+            )
+        by_id = {r[0]: head + i + 1 for i, r in enumerate(fresh)}
+        out: list[Recorded] = []
+        for row in rows:
+            k = row[5]
+            if row[0] in by_id:
+                out.append(Recorded(by_id[row[0]], row[0], row[1], row[2], row[3], row[4], k, row[7]))
+            elif k in existing:
+                out.append(existing[k])
+            else:  # duplicate key inside this batch: the first occurrence was written
+                first = seen[k]
+                out.append(Recorded(by_id[first[0]], first[0], first[1], first[2], first[3], first[4], k, first[7]))
+        return out
+
+    def _records_by_key(self, keys: list[str]) -> dict[str, Recorded]:
+        found: dict[str, Recorded] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for rec in self._records(
+                f"SELECT position, id, type, stream, time, run, idempotency_key, payload FROM events"
+                f" WHERE idempotency_key IN ({marks})",
+                chunk,
+            ):
+                found[rec.key] = rec  # type: ignore[index]
+        return found
+
+    def has_key(self, key: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM events WHERE idempotency_key = ?", (key,)).fetchone() is not None
+
+    # -- reading ---------------------------------------------------------------------
+
+    def _records(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Recorded]:
+        for pos, id_, type_, stream, time, run, key, payload in self.conn.execute(sql, params):
+            yield Recorded(pos, id_, type_, stream, time, run, key, decode(payload))
+
+    def read(
+        self,
+        *,
+        after: int = 0,
+        types: Iterable[str] | None = None,
+        stream: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[Recorded]:
+        """Events in log order after a position, optionally of some types or one stream."""
+        where, params = ["position > ?"], [after]
+        if types is not None:
+            types = list(types)
+            where.append(f"type IN ({','.join('?' * len(types))})")
+            params.extend(types)
+        if stream is not None:
+            where.append("stream = ?")
+            params.append(stream)
+        sql = (
+            "SELECT position, id, type, stream, time, run, idempotency_key, payload FROM events"
+            f" WHERE {' AND '.join(where)} ORDER BY position"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        # materialise in pages so a caller may write while iterating
+        while True:
+            page = list(self._records(sql + ("" if limit else " LIMIT 5000"), params))
+            yield from page
+            if limit is not None or len(page) < 5000:
+                return
+            params[0] = page[-1].position
+
+    def last(self, stream: str, type_: str | None = None) -> Recorded | None:
+        """The latest event of a stream (optionally of one type)."""
+        sql = (
+            "SELECT position, id, type, stream, time, run, idempotency_key, payload FROM events"
+            " WHERE stream = ?" + (" AND type = ?" if type_ else "") + " ORDER BY position DESC LIMIT 1"
+        )
+        return next(self._records(sql, [stream, type_] if type_ else [stream]), None)
+
+    def head(self) -> int:
+        """The position of the last event (0 for an empty log)."""
+        return self.conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()[0]
+
+    def count(self, type_: str | None = None) -> int:
+        if type_ is None:
+            return self.conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        return self.conn.execute("SELECT count(*) FROM events WHERE type = ?", (type_,)).fetchone()[0]
+
+    # -- runs ------------------------------------------------------------------------
+
+    @contextmanager
+    def run(self, command: str, options: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Record a run: ``run-started`` now, ``run-finished`` (ok, failed or interrupted)
+        at the end. Yields a dict the caller fills with the summary counts.
+
+        Each run gets a fresh id; the events it writes carry it in their envelope."""
+        self.run_id = new_id()
+        summary: dict[str, Any] = {}
+        self.append(RunStarted(run_id=self.run_id, command=command, options=options or {}, version=__version__))
+        try:
+            yield summary
+        except KeyboardInterrupt:
+            self._finish("interrupted", summary, "interrupted by the user")
+            raise
+        except BaseException as exc:
+            self._finish("failed", summary, f"{type(exc).__name__}: {exc}")
+            raise
+        self._finish("ok", summary, None)
+
+    def _finish(self, status: str, summary: dict[str, Any], message: str | None) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+            self._depth = 0
+        self.append(RunFinished(run_id=self.run_id, status=status, summary=summary, message=message))  # type: ignore[arg-type]
+        self.catch_up()
+
+    # -- projections -----------------------------------------------------------------
+
+    def _register_projections(self) -> None:
+        from .projections import all_projections
+
+        self.projections = all_projections()
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO _projections (name, position) VALUES (?, 0)",
+                [(p.name,) for p in self.projections],
+            )
+
+    def checkpoints(self) -> dict[str, int]:
+        return dict(self.conn.execute("SELECT name, position FROM _projections"))
+
+    def catch_up(self, *, progress: Any = None) -> int:
+        """Apply every event after each projection's checkpoint. Returns events applied.
+
+        Works in batches of positions; a batch's row writes and its checkpoints commit in one
+        transaction, so a crash leaves every projection consistent with its checkpoint.
+        ``progress``, if given, is called with (done, total) after each batch.
+        """
+        checkpoints = self.checkpoints()
+        head = self.head()
+        low = min((checkpoints.get(p.name, 0) for p in self.projections), default=head)
+        if low >= head:
+            return 0
+        handled: dict[str, list[Any]] = {}
+        for p in self.projections:
+            for tag in p.handles:
+                handled.setdefault(tag, []).append(p)
+        tags = list(handled)
+        applied = 0
+        start = low
+        while start < head:
+            end = min(start + BATCH, head)
+            with self.transaction() as conn:
+                marks = ",".join("?" * len(tags))
+                for rec in self._records(
+                    "SELECT position, id, type, stream, time, run, idempotency_key, payload FROM events"
+                    f" WHERE position > ? AND position <= ? AND type IN ({marks}) ORDER BY position",
+                    [start, end, *tags],
+                ):
+                    for p in handled[rec.type]:
+                        if rec.position > checkpoints[p.name]:
+                            p.apply(conn, rec)
+                    applied += 1
+                conn.execute("UPDATE _projections SET position = ? WHERE position < ?", (end, end))
+            start = end
+            if progress is not None:
+                progress(start - low, head - low)
+        return applied
+
+    def rebuild(self, *, progress: Any = None) -> int:
+        """Empty every projection and replay the whole log into it."""
+        with self.transaction() as conn:
+            for p in self.projections:
+                for table in p.tables:
+                    conn.execute(f"DELETE FROM [{table}]")
+            conn.execute("UPDATE _projections SET position = 0")
+        return self.catch_up(progress=progress)
