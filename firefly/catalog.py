@@ -80,11 +80,16 @@ def import_catalog(store: Store, path: str | Path, *, progress: Callable[[int, i
     report = CatalogReport(skipped=skipped)
     source = f"catalog:{path.name}"
     store.catch_up()
-    servers = {name: (status, transport, h) for name, status, transport, h in store.conn.execute(
-        "SELECT name, status, transport, config_hash FROM servers")}
-    live: dict[tuple[str, str], str] = {
-        (s, n): h for s, n, h in store.conn.execute("SELECT server, name, schema_hash FROM tools WHERE removed = 0")
-    }
+    servers = {row[0]: row[1:] for row in store.conn.execute(
+        "SELECT name, status, transport, config_hash, config_version FROM servers")}
+    live: dict[tuple[str, str], str] = {}
+    versions: dict[tuple[str, str], int] = {}
+    for server, tool_name, h, removed, version in store.conn.execute(
+        "SELECT server, name, schema_hash, removed, stream_version FROM tools"
+    ):
+        versions[(server, tool_name)] = version
+        if not removed:
+            live[(server, tool_name)] = h
     live_by_server: dict[str, dict[str, str]] = {}
     for (server, tool_name), h in live.items():
         live_by_server.setdefault(server, {})[tool_name] = h
@@ -101,7 +106,7 @@ def import_catalog(store: Store, path: str | Path, *, progress: Callable[[int, i
         labels += [x for x in entry.get("secondary_labels") or [] if isinstance(x, str)]
         meta = {"title": entry.get("name"), "overview": entry.get("overview"), "labels": labels, "source": source}
         config_hash = content_hash(meta)
-        previous = servers.get(name, (None, None, None))
+        previous = servers.get(name, (None, None, None, 0))
         previous_hash = previous[2] if previous[0] not in (None, "removed") else None
         if previous_hash != config_hash:
             events.append(
@@ -111,6 +116,7 @@ def import_catalog(store: Store, path: str | Path, *, progress: Callable[[int, i
                     source=source,
                     config_hash=config_hash,
                     previous_hash=previous_hash,
+                    version=previous[3],
                     title=entry.get("name") if isinstance(entry.get("name"), str) else None,
                     overview=entry.get("overview") if isinstance(entry.get("overview"), str) else None,
                     labels=labels,
@@ -132,7 +138,7 @@ def import_catalog(store: Store, path: str | Path, *, progress: Callable[[int, i
             old = live.get((name, tool["name"]))
             if old == schema_hash(tool):
                 continue
-            event = tool_event(name, tool, old, callable_=False, source=source)
+            event = tool_event(name, tool, old, versions.get((name, tool["name"]), 0), callable_=False, source=source)
             events.append(event)
             report.tools_invalid += not event.schema_valid
             if old is None:
@@ -141,7 +147,7 @@ def import_catalog(store: Store, path: str | Path, *, progress: Callable[[int, i
                 report.tools_changed += 1
         for tool_name, old in sorted(live_by_server.get(name, {}).items()):
             if tool_name not in listed:
-                events.append(ToolRemoved(server=name, name=tool_name, last_hash=old))
+                events.append(ToolRemoved(server=name, name=tool_name, last_hash=old, version=versions.get((name, tool_name), 0)))
         if progress:
             progress(i + 1, len(entries))
     with store.transaction():

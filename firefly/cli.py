@@ -6,8 +6,6 @@ Library errors (:mod:`firefly.errors`) become one clear line and exit status 1.
 from __future__ import annotations
 
 import functools
-import shlex
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional, TypeVar
 
@@ -35,6 +33,11 @@ servers_app = typer.Typer(help="Manage the server registry (mcpServers JSON form
 catalog_app = typer.Typer(help="Import offline tool catalogs (schemas of servers that cannot be called).", no_args_is_help=True)
 app.add_typer(servers_app, name="servers")
 app.add_typer(catalog_app, name="catalog")
+
+
+@catalog_app.callback()
+def _catalog() -> None:
+    """Import offline tool catalogs (schemas of servers that cannot be called)."""
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)

@@ -101,7 +101,9 @@ def check_schema(schema: Any, label: str = "inputSchema") -> list[str]:
     return []
 
 
-def tool_event(server: str, tool: Mapping[str, Any], previous_hash: str | None, *, callable_: bool, source: str) -> ToolDiscovered:
+def tool_event(
+    server: str, tool: Mapping[str, Any], previous_hash: str | None, version: int, *, callable_: bool, source: str
+) -> ToolDiscovered:
     errors = check_schema(tool.get("inputSchema"))
     output = tool.get("outputSchema")
     if output is not None:
@@ -117,6 +119,7 @@ def tool_event(server: str, tool: Mapping[str, Any], previous_hash: str | None, 
         annotations=tool.get("annotations") if isinstance(tool.get("annotations"), dict) else {},
         schema_hash=schema_hash(tool),
         previous_hash=previous_hash,
+        version=version,
         schema_valid=not errors,
         schema_errors=errors,
         callable=callable_,
@@ -170,12 +173,17 @@ async def fetch_listing(endpoint: Endpoint, *, connect_timeout: float, call_time
 # -- saving --------------------------------------------------------------------------------
 
 
-def live_hashes(store: Store, server: str) -> dict[str, str]:
-    return dict(
-        store.conn.execute(
-            "SELECT name, schema_hash FROM tools WHERE server = ? AND removed = 0", (server,)
-        )
-    )
+def tool_state(store: Store, server: str) -> tuple[dict[str, str], dict[str, int]]:
+    """(live tool -> schema hash, every known tool -> its stream version) for one server."""
+    live: dict[str, str] = {}
+    versions: dict[str, int] = {}
+    for name, h, removed, version in store.conn.execute(
+        "SELECT name, schema_hash, removed, stream_version FROM tools WHERE server = ?", (server,)
+    ):
+        versions[name] = version
+        if not removed:
+            live[name] = h
+    return live, versions
 
 
 def save_listing(store: Store, listing: Listing, report: DiscoveryReport) -> None:
@@ -194,14 +202,14 @@ def save_listing(store: Store, listing: Listing, report: DiscoveryReport) -> Non
         report.failed[listing.server] = err.message
         return
     store.catch_up()
-    live = live_hashes(store, listing.server)
+    live, versions = tool_state(store, listing.server)
     seen: dict[str, str] = {}
     events: list[Any] = []
     for tool in listing.tools:
         name = str(tool.get("name"))
         if name in seen:  # a server listing one name twice: the first one counts
             continue
-        event = tool_event(listing.server, tool, live.get(name), callable_=True, source="discovery")
+        event = tool_event(listing.server, tool, live.get(name), versions.get(name, 0), callable_=True, source="discovery")
         seen[name] = event.schema_hash
         if live.get(name) != event.schema_hash:
             events.append(event)
@@ -211,7 +219,7 @@ def save_listing(store: Store, listing: Listing, report: DiscoveryReport) -> Non
                 report.tools_added += 1
     for name, old in sorted(live.items()):
         if name not in seen:
-            events.append(ToolRemoved(server=listing.server, name=name, last_hash=old))
+            events.append(ToolRemoved(server=listing.server, name=name, last_hash=old, version=versions.get(name, 0)))
             report.tools_removed += 1
     events.append(ServerConnected(server=listing.server, tool_hashes=seen, latency_ms=listing.latency_ms, **listing.info))
     with store.transaction():
@@ -296,6 +304,7 @@ def discover(
                     tg.start_soon(one, reg, limiter)
 
         anyio.run(main)
+    store.catch_up()
     return report
 
 

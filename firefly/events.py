@@ -108,6 +108,8 @@ class ServerRegistered(Event, frozen=True, kw_only=True, tag="server-registered"
         source: where the entry came from (a file path, ``cli``, ``catalog:<file>``).
         config_hash: hash of the configuration as recorded.
         previous_hash: the configuration hash this one replaces (``None`` for the first).
+        version: how many registry changes of this server came before (its stream
+            version); the idempotency key, so two writers cannot both record change n.
         title, overview, labels: descriptive metadata (catalog servers carry them).
     """
 
@@ -122,6 +124,7 @@ class ServerRegistered(Event, frozen=True, kw_only=True, tag="server-registered"
     source: str = ""
     config_hash: str = ""
     previous_hash: str | None = None
+    version: int = 0
     title: str | None = None
     overview: str | None = None
     labels: list[str] = msgspec.field(default_factory=list)
@@ -131,7 +134,7 @@ class ServerRegistered(Event, frozen=True, kw_only=True, tag="server-registered"
         return f"server:{self.name}"
 
     def key(self) -> str:
-        return f"server-registered:{self.name}:{self.config_hash}<-{self.previous_hash}"
+        return f"server:{self.name}@{self.version}"
 
 
 class ServerRemoved(Event, frozen=True, kw_only=True, tag="server-removed"):
@@ -140,14 +143,19 @@ class ServerRemoved(Event, frozen=True, kw_only=True, tag="server-removed"):
     Fields:
         name: the registry name.
         reason: why (``removed by user`` ...).
+        version: the server's registry stream version (see server-registered).
     """
 
     name: str
     reason: str = ""
+    version: int = 0
 
     @property
     def stream(self) -> str:
         return f"server:{self.name}"
+
+    def key(self) -> str:
+        return f"server:{self.name}@{self.version}"
 
 
 class ServerConnected(Event, frozen=True, kw_only=True, tag="server-connected"):
@@ -220,7 +228,11 @@ class ToolDiscovered(Event, frozen=True, kw_only=True, tag="tool-discovered"):
         input_schema, output_schema: JSON Schemas as listed (kept even when invalid).
         annotations: MCP tool annotations (readOnlyHint, destructiveHint ...).
         schema_hash: hash of the canonical {name, title, description, schemas, annotations}.
-        previous_hash: the schema hash this one replaces (``None`` when new).
+        previous_hash: the schema hash of the live tool this one replaces (``None`` when the
+            tool is new, or comes back after it was removed).
+        version: how many schema changes and removals of this tool came before (its stream
+            version); the idempotency key, so re-runs and concurrent writers record each
+            change once, and a schema that changes back is still recorded.
         schema_valid: whether the input (and output) schema is valid JSON Schema.
         schema_errors: why not, when it is not.
         callable: False for tools known only from an offline catalog.
@@ -236,6 +248,7 @@ class ToolDiscovered(Event, frozen=True, kw_only=True, tag="tool-discovered"):
     annotations: JSON = msgspec.field(default_factory=dict)
     schema_hash: str
     previous_hash: str | None = None
+    version: int = 0
     schema_valid: bool = True
     schema_errors: list[str] = msgspec.field(default_factory=list)
     callable: bool = True
@@ -246,7 +259,7 @@ class ToolDiscovered(Event, frozen=True, kw_only=True, tag="tool-discovered"):
         return f"tool:{self.server}/{self.name}"
 
     def key(self) -> str:
-        return f"tool-discovered:{self.server}/{self.name}:{self.schema_hash}<-{self.previous_hash}"
+        return f"tool:{self.server}/{self.name}@{self.version}"
 
 
 class ToolRemoved(Event, frozen=True, kw_only=True, tag="tool-removed"):
@@ -255,18 +268,20 @@ class ToolRemoved(Event, frozen=True, kw_only=True, tag="tool-removed"):
     Fields:
         server, name: the tool.
         last_hash: the schema hash it had.
+        version: the tool's stream version (see tool-discovered).
     """
 
     server: str
     name: str
     last_hash: str
+    version: int = 0
 
     @property
     def stream(self) -> str:
         return f"tool:{self.server}/{self.name}"
 
     def key(self) -> str:
-        return f"tool-removed:{self.server}/{self.name}:{self.last_hash}"
+        return f"tool:{self.server}/{self.name}@{self.version}"
 
 
 # --------------------------------------------------------------------------------------

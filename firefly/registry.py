@@ -137,7 +137,7 @@ def split_secrets(values: dict[str, str]) -> tuple[dict[str, str | None], dict[s
 
 
 def registration(
-    spec: ServerSpec, *, source: str, previous_hash: str | None
+    spec: ServerSpec, *, source: str, previous_hash: str | None, version: int = 0
 ) -> tuple[ServerRegistered, dict[str, str], dict[str, str]]:
     """The event for a spec, plus the env and header values that must stay out of the log.
 
@@ -170,6 +170,7 @@ def registration(
         source=source,
         config_hash=config_hash,
         previous_hash=previous_hash,
+        version=version,
     )
     return event, env_secret, headers_secret
 
@@ -187,9 +188,13 @@ def register(store: Store, specs: list[ServerSpec], *, source: str) -> dict[str,
     outcome: dict[str, str] = {}
     events: list[ServerRegistered] = []
     for spec in specs:
-        row = store.conn.execute("SELECT config_hash, status FROM servers WHERE name = ?", (spec.name,)).fetchone()
+        row = store.conn.execute(
+            "SELECT config_hash, status, config_version FROM servers WHERE name = ?", (spec.name,)
+        ).fetchone()
         previous = row[0] if row and row[1] != "removed" else None
-        event, env_secret, header_secret = registration(spec, source=source, previous_hash=previous)
+        event, env_secret, header_secret = registration(
+            spec, source=source, previous_hash=previous, version=row[2] if row else 0
+        )
         secrets.put(spec.name, env_secret, header_secret)
         if previous == event.config_hash:
             outcome[spec.name] = "unchanged"
@@ -204,9 +209,9 @@ def register(store: Store, specs: list[ServerSpec], *, source: str) -> dict[str,
 
 def unregister(store: Store, name: str, reason: str = "removed by user") -> None:
     store.catch_up()
-    row = store.conn.execute("SELECT status FROM servers WHERE name = ?", (name,)).fetchone()
+    row = store.conn.execute("SELECT status, config_version FROM servers WHERE name = ?", (name,)).fetchone()
     if row is None or row[0] == "removed":
         raise ServerNotFound(f"no server named {name!r} in the registry; see `firefly servers list`")
-    store.append(ServerRemoved(name=name, reason=reason))
+    store.append(ServerRemoved(name=name, reason=reason, version=row[1]))
     SecretsFile(store.path).put(name, {}, {})
     store.catch_up()

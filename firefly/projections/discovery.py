@@ -30,13 +30,14 @@ class ServersProjection(Projection):
             callable_ = e.transport != "catalog"
             db.execute(
                 "INSERT INTO servers (name, transport, callable, status, command, url, env_names,"
-                " header_names, source, config_hash, title, overview, labels, registered_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " header_names, source, config_hash, title, overview, labels, registered_at, config_version)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
                 " ON CONFLICT(name) DO UPDATE SET transport = excluded.transport,"
                 " callable = excluded.callable, status = excluded.status, command = excluded.command,"
                 " url = excluded.url, env_names = excluded.env_names, header_names = excluded.header_names,"
                 " source = excluded.source, config_hash = excluded.config_hash, title = excluded.title,"
-                " overview = excluded.overview, labels = excluded.labels",
+                " overview = excluded.overview, labels = excluded.labels,"
+                " config_version = servers.config_version + 1",
                 (
                     e.name, e.transport, int(callable_), "registered" if callable_ else "catalog",
                     command, e.url, dumps(sorted(e.env)), dumps(sorted(e.headers)), e.source,
@@ -44,7 +45,9 @@ class ServersProjection(Projection):
                 ),
             )
         elif isinstance(e, ServerRemoved):
-            db.execute("UPDATE servers SET status = 'removed' WHERE name = ?", (e.name,))
+            db.execute(
+                "UPDATE servers SET status = 'removed', config_version = config_version + 1 WHERE name = ?", (e.name,)
+            )
         elif isinstance(e, ServerConnected):
             db.execute(
                 "UPDATE servers SET status = 'connected', server_name = ?, server_version = ?,"
@@ -84,13 +87,14 @@ class ToolsProjection(Projection):
             db.execute(
                 "INSERT INTO tools (server, name, title, description, input_schema, output_schema,"
                 " annotations, schema_hash, schema_valid, schema_errors, callable, removed, source,"
-                " versions, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 1, ?, ?)"
+                " versions, stream_version, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 1, 1, ?, ?)"
                 " ON CONFLICT(server, name) DO UPDATE SET title = excluded.title,"
                 " description = excluded.description, input_schema = excluded.input_schema,"
                 " output_schema = excluded.output_schema, annotations = excluded.annotations,"
                 " schema_hash = excluded.schema_hash, schema_valid = excluded.schema_valid,"
                 " schema_errors = excluded.schema_errors, callable = excluded.callable, removed = 0,"
-                " source = excluded.source, versions = tools.versions + 1, last_seen = excluded.last_seen",
+                " source = excluded.source, versions = tools.versions + 1,"
+                " stream_version = tools.stream_version + 1, last_seen = excluded.last_seen",
                 (
                     e.server, e.name, e.title, e.description, dumps(e.input_schema),
                     None if e.output_schema is None else dumps(e.output_schema), dumps(e.annotations),
@@ -106,7 +110,8 @@ class ToolsProjection(Projection):
             )
         elif isinstance(e, ToolRemoved):
             db.execute(
-                "UPDATE tools SET removed = 1, last_seen = ? WHERE server = ? AND name = ?",
+                "UPDATE tools SET removed = 1, stream_version = stream_version + 1, last_seen = ?"
+                " WHERE server = ? AND name = ?",
                 (rec.time, e.server, e.name),
             )
             db.execute(

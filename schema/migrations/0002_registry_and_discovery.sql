@@ -23,6 +23,7 @@ CREATE TABLE servers (
     header_names TEXT NOT NULL DEFAULT '[]',
     source TEXT,
     config_hash TEXT,
+    config_version INTEGER NOT NULL DEFAULT 0, -- registry changes so far (next event's version)
     title TEXT,
     overview TEXT,
     labels TEXT NOT NULL DEFAULT '[]',
@@ -54,6 +55,7 @@ CREATE TABLE tools (
     removed INTEGER NOT NULL DEFAULT 0,
     source TEXT NOT NULL,
     versions INTEGER NOT NULL DEFAULT 1,     -- schema versions seen
+    stream_version INTEGER NOT NULL DEFAULT 0, -- changes and removals so far (next event's version)
     first_seen TEXT NOT NULL,
     last_seen TEXT NOT NULL,
     PRIMARY KEY (server, name)

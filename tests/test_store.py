@@ -1,0 +1,202 @@
+"""The event log: append-only, validated, idempotent; projections rebuild to the same content."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import msgspec
+import pytest
+
+from firefly.errors import EventValidationError
+from firefly.events import (
+    EVENT_TYPES,
+    RunStarted,
+    ServerConnected,
+    ServerRegistered,
+    ToolDiscovered,
+    ToolRemoved,
+    decode,
+    from_dict,
+)
+from firefly.ids import canonical_json, content_hash, new_id
+from firefly.migrations import migration_files
+from firefly.store import Store
+
+from .conftest import projection_dumps
+
+
+def tool(server: str, name: str, h: str, prev: str | None = None, v: int = 0, **kw) -> ToolDiscovered:
+    return ToolDiscovered(server=server, name=name, schema_hash=h, previous_hash=prev, version=v,
+                          input_schema={"type": "object", "properties": {"x": {"type": "string"}}}, **kw)
+
+
+def test_wal_and_migrations_recorded(store, db_path):
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    names = [r[0] for r in store.conn.execute("SELECT name FROM _migrations ORDER BY name")]
+    assert names == [p.stem for p in migration_files()]
+    store.close()
+    again = Store.open(db_path)  # reopening applies nothing twice
+    assert [r[0] for r in again.conn.execute("SELECT name FROM _migrations ORDER BY name")] == names
+    again.close()
+
+
+def test_migrations_from_blank_file_match_every_table(tmp_path):
+    """A blank file gets every table; a file at an older migration gets the rest on open."""
+    first = migration_files()[0]
+    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    conn.executescript(first.read_text())
+    conn.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    conn.execute("INSERT INTO _migrations VALUES (?, 'x')", (first.stem,))
+    conn.close()
+    old = Store.open(tmp_path / "old.db")
+    new = Store.open(tmp_path / "new.db")
+    schema = "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name"
+    assert old.conn.execute(schema).fetchall() == new.conn.execute(schema).fetchall()
+
+
+def test_log_rejects_update_and_delete(store, db_path):
+    store.append(tool("s", "t", "h1"))
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        store.conn.execute("UPDATE events SET stream = 'x'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        store.conn.execute("DELETE FROM events")
+    # also from a plain connection that knows nothing of firefly
+    raw = sqlite3.connect(db_path)
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        raw.execute("UPDATE events SET payload = '{}'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        raw.execute("DELETE FROM events WHERE position = 1")
+    raw.close()
+    assert store.count() == 1
+
+
+def test_idempotent_append_returns_existing(store):
+    first = store.append(tool("s", "t", "h1"))
+    again = store.append(tool("s", "t", "h1"))
+    assert again.position == first.position and again.id == first.id
+    assert store.count() == 1
+    # an explicit key works the same way, and duplicates inside one batch are written once
+    recs = store.append_many([ServerConnected(server="s")] * 3, keys=["k"] * 3)
+    assert len({r.position for r in recs}) == 1
+    assert store.count() == 2
+    # events without a key are new facts every time
+    store.append(ServerConnected(server="s"))
+    store.append(ServerConnected(server="s"))
+    assert store.count() == 4
+
+
+def test_positions_and_ids_are_ordered(store):
+    recs = store.append_many([tool("s", f"t{i}", f"h{i}") for i in range(50)])
+    assert [r.position for r in recs] == list(range(1, 51))
+    assert [r.id for r in recs] == sorted(r.id for r in recs)
+    assert len({r.id for r in recs}) == 50
+    assert [r.position for r in store.read(after=10, limit=3)] == [11, 12, 13]
+
+
+def test_wrong_type_is_rejected_with_path(store):
+    bad = ToolDiscovered(server="s", name=3, schema_hash="h")  # type: ignore[arg-type]
+    with pytest.raises(EventValidationError, match=r"\$\.name"):
+        store.append(bad)
+    with pytest.raises(EventValidationError, match=r"\$\.type"):
+        decode(b'{"type": "no-such-event"}')
+    with pytest.raises(EventValidationError, match=r"\$\.input_schema"):
+        from_dict({"type": "tool-discovered", "server": "s", "name": "t", "schema_hash": "h", "input_schema": [1]})
+    with pytest.raises(EventValidationError, match=r"\$\.labels\[1\]"):
+        from_dict({"type": "server-registered", "name": "s", "transport": "stdio", "labels": ["a", 2]})
+    with pytest.raises(EventValidationError, match="not JSON"):
+        decode(b"{nope")
+    assert store.count() == 0
+
+
+def test_every_event_type_round_trips():
+    for cls in EVENT_TYPES:
+        tag = cls.__struct_config__.tag
+        assert tag and tag == tag.lower() and " " not in tag
+        assert cls.__doc__ and "Fields:" in cls.__doc__, f"{tag} documents its fields"
+
+
+def test_ids_and_canonical_json():
+    ids = [new_id() for _ in range(1000)]
+    assert ids == sorted(ids) and len(set(ids)) == 1000 and all(len(i) == 26 for i in ids)
+    assert canonical_json({"b": 1.0, "a": [2.0, 2.5]}) == '{"a":[2,2.5],"b":1}'
+    assert content_hash({"a": 1, "b": 2}) == content_hash({"b": 2.0, "a": 1})
+    assert content_hash({"a": 1}).startswith("sha256:")
+
+
+def test_projection_checkpoint_moves_with_ignored_events(store):
+    store.append(RunStarted(run_id="r1", command="x"))
+    store.catch_up()
+    assert set(store.checkpoints().values()) == {1}
+
+
+def test_failed_batch_leaves_projection_and_checkpoint_unchanged(store, monkeypatch):
+    store.append(ServerRegistered(name="s", transport="stdio", command="x", config_hash="c1"))
+    from firefly.projections.discovery import ToolsProjection
+
+    def boom(self, db, rec):
+        raise RuntimeError("crash in the middle of a batch")
+
+    store.append(tool("s", "t", "h1"))
+    monkeypatch.setattr(ToolsProjection, "apply", boom)
+    with pytest.raises(RuntimeError):
+        store.catch_up()
+    assert store.conn.execute("SELECT count(*) FROM servers").fetchone()[0] == 0
+    assert set(store.checkpoints().values()) == {0}
+    monkeypatch.undo()
+    store.catch_up()
+    assert store.conn.execute("SELECT count(*) FROM tools").fetchone()[0] == 1
+
+
+def history(store: Store, step: int) -> None:
+    """A small but varied history: registrations, schema drift, removal, failures."""
+    events = [
+        ServerRegistered(name="a", transport="stdio", command="uvx", args=["a"], config_hash="c1"),
+        ServerRegistered(name="b", transport="catalog", config_hash="c2", labels=["x"]),
+        tool("a", "t1", "h1"),
+        tool("a", "t2", "h2"),
+        ServerConnected(server="a", tool_hashes={"t1": "h1", "t2": "h2"}),
+        tool("b", "u1", "h3", callable=False, source="catalog:x"),
+        tool("a", "t1", "h1b", prev="h1", v=1),
+        ToolRemoved(server="a", name="t2", last_hash="h2", version=1),
+        ServerRegistered(name="a", transport="stdio", command="uvx", args=["a", "-v"], config_hash="c3",
+                         previous_hash="c1", version=1),
+        tool("a", "t2", "h2", prev=None, v=2),
+        ServerConnected(server="a", tool_hashes={"t1": "h1b", "t2": "h2"}),
+    ]
+    for i in range(0, len(events), step):
+        with store.run("test"):
+            store.append_many(events[i : i + step])
+        store.catch_up()
+
+
+@pytest.mark.parametrize("step", [1, 3, 100])
+def test_rebuild_equals_incremental(store, step):
+    history(store, step)
+    incremental = projection_dumps(store)
+    assert incremental["tools"] and incremental["tool_versions"] and incremental["servers"]
+    store.rebuild()
+    assert projection_dumps(store) == incremental
+    tools = {(r[0], r[1]): r for r in store.conn.execute("SELECT server, name, schema_hash, removed, versions FROM tools")}
+    assert tools[("a", "t1")][2:] == ("h1b", 0, 2)
+    assert tools[("a", "t2")][2:] == ("h2", 0, 2)
+    assert store.conn.execute("SELECT tools, status FROM servers WHERE name = 'a'").fetchone() == (2, "connected")
+    changes = [r[0] for r in store.conn.execute("SELECT change FROM tool_versions WHERE name = 't2' ORDER BY position")]
+    assert changes == ["added", "removed", "added"]
+
+
+def test_runs_are_recorded(store):
+    with store.run("first", {"x": 1}) as summary:
+        summary["n"] = 3
+    with pytest.raises(ValueError):
+        with store.run("second"):
+            raise ValueError("boom")
+    rows = store.conn.execute("SELECT command, status, summary, message FROM runs ORDER BY started_at").fetchall()
+    assert rows[0][:3] == ("first", "ok", '{"n":3}')
+    assert rows[1][1] == "failed" and "boom" in rows[1][3]
+
+
+def test_payload_is_plain_json_for_sql(store):
+    store.append(tool("s", "t", "h1", description="Reads <b>files</b>"))
+    row = store.conn.execute("SELECT json_extract(payload, '$.description'), type FROM events").fetchone()
+    assert row == ("Reads <b>files</b>", "tool-discovered")
+    assert msgspec.json.decode(store.conn.execute("SELECT payload FROM events").fetchone()[0])["type"] == "tool-discovered"
