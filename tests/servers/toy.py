@@ -51,7 +51,24 @@ def build(variant: str = "v1") -> Server:
         return types.ListToolsResult(tools=tools(variant))
 
     async def call_tool(ctx, params):  # noqa: ANN001
-        return types.CallToolResult(content=[types.TextContent(type="text", text=f"called {params.name}")])
+        args = params.arguments or {}
+        if params.name == "sleep":
+            await anyio.sleep(float(args.get("seconds", 1)))
+        elif params.name == "crash":
+            os._exit(1)
+        elif params.name == "big":
+            return types.CallToolResult(content=[types.TextContent(type="text", text="x" * int(args.get("n", 100)))])
+        elif params.name == "read_note":
+            title = args.get("title", "")
+            if title != "groceries":
+                return types.CallToolResult(content=[types.TextContent(type="text", text=f"no note {title!r}")], is_error=True)
+            return types.CallToolResult(
+                content=[types.TextContent(type="text", text="eggs, milk")], structured_content={"text": "eggs, milk"})
+        elif params.name == "echo":
+            return types.CallToolResult(content=[types.TextContent(type="text", text=str(args.get("text", "")))])
+        elif params.name not in {t.name for t in tools(variant)}:
+            raise ValueError(f"unknown tool {params.name}")
+        return types.CallToolResult(content=[types.TextContent(type="text", text=f"called {params.name} pid {os.getpid()}")])
 
     return Server("toy-notes", version="1.0.0", instructions="Notes for tests.", on_list_tools=list_tools,
                   on_call_tool=call_tool)

@@ -1,0 +1,246 @@
+"""The tool-call executor: real calls to real servers, with every way a call can go wrong
+turned into a recorded outcome.
+
+* One session per server (per sandbox slot, for servers that work on the workspace),
+  started on first use and reused across calls; a server that died or hung is restarted
+  on the next call.
+* Concurrency limits per server and overall; a timeout per call.
+* Results are capped: text beyond ``max_result_bytes`` is cut with a marker, binary blobs
+  are replaced by their size; the full size is recorded.
+* Protocol-level failures (timeout, the server died, an MCP error such as an unknown tool,
+  the server could not start) come back as a :class:`CallOutcome` with an ``error_class``;
+  a tool-level error (``is_error`` true in the result) is a normal result.
+
+Use it as an async context manager inside a running event loop::
+
+    async with Executor(endpoint_for, workspace_bound={"git"}) as ex:
+        outcome = await ex.call("git", "git_log", {"repo_path": "/workspace/repo"}, sandbox=sb)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import msgspec
+from mcp.shared.exceptions import MCPError
+
+from ..connect import Endpoint, ServerError, open_client
+from .sandbox import Sandbox
+
+TRUNCATION_MARKER = "\n…[firefly: result truncated, {omitted} more bytes]"
+
+_json = msgspec.json.Encoder()
+
+
+@dataclass
+class CallOutcome:
+    content: list[dict[str, Any]] = field(default_factory=list)
+    structured: dict[str, Any] | None = None
+    is_error: bool = False
+    error_class: str | None = None  # timeout, server-died, server-unavailable, protocol-error
+    error: str | None = None
+    latency_ms: float = 0.0
+    result_bytes: int = 0
+    truncated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.is_error and self.error_class is None
+
+
+class _Session:
+    """One running server and its client, owned by a task of the executor's task group."""
+
+    def __init__(self, endpoint: Endpoint):
+        self.endpoint = endpoint
+        self.client: Any = None
+        self.dead = False
+        self._stop = anyio.Event()
+
+    async def run(self, connect_timeout: float, call_timeout: float, *, task_status: Any) -> None:
+        async with open_client(self.endpoint, connect_timeout=connect_timeout, call_timeout=call_timeout) as client:
+            self.client = client
+            task_status.started()
+            try:
+                await self._stop.wait()
+            except BaseException:  # noqa: BLE001 - shutting down
+                pass
+        self.dead = True
+
+    def stop(self) -> None:
+        self.dead = True
+        self._stop.set()
+
+
+class Executor:
+    def __init__(
+        self,
+        endpoint_for: Callable[[str, Sandbox | None], Endpoint],
+        *,
+        workspace_bound: set[str] | frozenset[str] = frozenset(),
+        per_server: int = 4,
+        overall: int = 16,
+        call_timeout: float = 30.0,
+        connect_timeout: float = 120.0,
+        max_result_bytes: int = 64_000,
+    ):
+        self._endpoint_for = endpoint_for
+        self.workspace_bound = set(workspace_bound)
+        self.per_server = max(1, per_server)
+        self.call_timeout = call_timeout
+        self.connect_timeout = connect_timeout
+        self.max_result_bytes = max_result_bytes
+        self._overall = anyio.CapacityLimiter(max(1, overall))
+        self._limits: dict[str, anyio.CapacityLimiter] = {}
+        self._sessions: dict[tuple[str, str | None], _Session] = {}
+        self._starting: dict[tuple[str, str | None], anyio.Lock] = {}
+        self._tg: Any = None
+        self.restarts = 0
+
+    async def __aenter__(self) -> Executor:
+        self._tg = anyio.create_task_group()
+        await self._tg.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        for session in self._sessions.values():
+            session.stop()
+        return await self._tg.__aexit__(*exc)
+
+    # -- sessions ------------------------------------------------------------------------
+
+    def _key(self, server: str, sandbox: Sandbox | None) -> tuple[str, str | None]:
+        return (server, str(sandbox.root) if sandbox is not None and server in self.workspace_bound else None)
+
+    async def session(self, server: str, sandbox: Sandbox | None = None) -> _Session:
+        """The running session for a server (and sandbox), started if needed."""
+        key = self._key(server, sandbox)
+        lock = self._starting.setdefault(key, anyio.Lock())
+        async with lock:
+            current = self._sessions.get(key)
+            if current is not None and not current.dead:
+                return current
+            if current is not None:
+                self.restarts += 1
+            endpoint = self._endpoint_for(server, sandbox if key[1] is not None else None)
+            session = _Session(endpoint)
+            await self._tg.start(session.run, self.connect_timeout, self.call_timeout)
+            self._sessions[key] = session
+            return session
+
+    def stop_sandbox(self, sandbox: Sandbox) -> None:
+        """Stop the servers bound to one sandbox (e.g. before deleting it)."""
+        for key, session in list(self._sessions.items()):
+            if key[1] == str(sandbox.root):
+                session.stop()
+                del self._sessions[key]
+
+    # -- calls ---------------------------------------------------------------------------
+
+    async def call(
+        self, server: str, tool: str, arguments: dict[str, Any], *, sandbox: Sandbox | None = None
+    ) -> CallOutcome:
+        """Call a tool for real. Never raises for a server's misbehaviour: see CallOutcome."""
+        limit = self._limits.setdefault(server, anyio.CapacityLimiter(self.per_server))
+        async with self._overall, limit:
+            try:
+                session = await self.session(server, sandbox)
+            except ServerError as err:
+                return CallOutcome(is_error=True, error_class="server-unavailable", error=err.message)
+            real_args = sandbox.to_real(arguments) if sandbox is not None else arguments
+            started = time.perf_counter()
+            try:
+                with anyio.fail_after(self.call_timeout):
+                    result = await session.client.call_tool(tool, real_args)
+            except TimeoutError:
+                session.stop()  # a hung server is restarted on the next call
+                return self._failed("timeout", f"no result from {server}/{tool} within {self.call_timeout:g}s", started)
+            except MCPError as exc:
+                if _closed(exc):
+                    session.stop()
+                    return self._failed("server-died", f"server {server!r} closed the connection during {tool}", started)
+                return self._failed("protocol-error", f"{server}/{tool}: {session.endpoint.scrub(str(exc))[:500]}", started)
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream, OSError) as exc:
+                session.stop()
+                return self._failed("server-died", f"server {server!r} died during {tool}: {type(exc).__name__}", started)
+            except Exception as exc:  # noqa: BLE001 - a malformed result is the server's fault
+                return self._failed("protocol-error", f"{server}/{tool}: {type(exc).__name__}: {session.endpoint.scrub(str(exc))[:500]}", started)
+            latency = (time.perf_counter() - started) * 1000
+        outcome = self.record(result, sandbox, session.endpoint)
+        outcome.latency_ms = round(latency, 3)
+        return outcome
+
+    def _failed(self, error_class: str, message: str, started: float) -> CallOutcome:
+        return CallOutcome(
+            is_error=True, error_class=error_class, error=message,
+            latency_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+
+    def record(self, result: Any, sandbox: Sandbox | None, endpoint: Endpoint) -> CallOutcome:
+        """A CallToolResult as it is recorded: wire-format JSON, virtual paths, capped size."""
+        content = [block.model_dump(mode="json", by_alias=True, exclude_none=True) for block in result.content or []]
+        for block in content:
+            block.pop("_meta", None)
+        structured = result.structured_content
+        if sandbox is not None:
+            content = sandbox.to_virtual(content)
+            structured = sandbox.to_virtual(structured)
+        if endpoint.secret_values:
+            content = _scrub(content, endpoint)
+            structured = _scrub(structured, endpoint)
+        size = len(_json.encode(content)) + (len(_json.encode(structured)) if structured is not None else 0)
+        outcome = CallOutcome(content=content, structured=structured, is_error=bool(result.is_error), result_bytes=size)
+        if size > self.max_result_bytes:
+            cap(outcome, self.max_result_bytes)
+        return outcome
+
+
+def cap(outcome: CallOutcome, limit: int) -> None:
+    """Cut a result to about ``limit`` bytes: text is cut with a marker, blobs by their size."""
+    outcome.truncated = True
+    budget = limit
+    if outcome.structured is not None and len(_json.encode(outcome.structured)) > limit // 2:
+        outcome.structured = {"_truncated": True, "bytes": len(_json.encode(outcome.structured))}
+    if outcome.structured is not None:
+        budget -= len(_json.encode(outcome.structured))
+    blocks = []
+    for block in outcome.content:
+        block = dict(block)
+        for field_name in ("data", "blob"):
+            value = block.get(field_name) or (block.get("resource") or {}).get(field_name)
+            if isinstance(value, str) and len(value) > 256:
+                marker = f"[firefly: {len(value)} bytes of base64 omitted]"
+                if field_name in block:
+                    block[field_name] = marker
+                else:
+                    block["resource"] = {**block["resource"], field_name: marker}
+        text = block.get("text")
+        if isinstance(text, str):
+            raw = text.encode()
+            if len(raw) > max(budget, 0):
+                keep = max(budget, 0)
+                block["text"] = raw[:keep].decode("utf-8", "ignore") + TRUNCATION_MARKER.format(omitted=len(raw) - keep)
+            budget -= min(len(raw), max(budget, 0))
+        blocks.append(block)
+    outcome.content = blocks
+
+
+def _scrub(value: Any, endpoint: Endpoint) -> Any:
+    if isinstance(value, str):
+        return endpoint.scrub(value)
+    if isinstance(value, list):
+        return [_scrub(v, endpoint) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub(v, endpoint) for k, v in value.items()}
+    return value
+
+
+def _closed(exc: MCPError) -> bool:
+    return "closed" in str(exc).lower() or "connection" in str(exc).lower() and "lost" in str(exc).lower()
+
+
+__all__ = ["CallOutcome", "Executor", "TRUNCATION_MARKER", "cap"]

@@ -1,0 +1,110 @@
+"""What an explorer policy sees and decides.
+
+A policy walks one sampled DAG. For each tool in topological order the explorer asks it for
+a :class:`Proposal` (the arguments, and where each argument value came from), makes the
+real call, and adds the :class:`CallRecord` to the history the policy sees next.
+
+Paths: the policy works in the *virtual* workspace rooted at :data:`VIRTUAL_ROOT`
+(``/workspace``). The executor maps it to the real sandbox root in arguments and back in
+results, so recorded calls replay the same anywhere.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+VIRTUAL_ROOT = "/workspace"
+
+
+@dataclass(frozen=True)
+class ToolRef:
+    """A tool as discovery recorded it."""
+
+    server: str
+    name: str
+    description: str | None
+    input_schema: dict[str, Any]
+    annotations: dict[str, Any] = field(default_factory=dict)
+    output_schema: dict[str, Any] | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.server}/{self.name}"
+
+    @property
+    def read_only(self) -> bool:
+        return bool(self.annotations.get("readOnlyHint"))
+
+
+@dataclass(frozen=True)
+class WorkspaceInfo:
+    """What the explorer knows of the sandbox it built (virtual paths).
+
+    root: the virtual root (``/workspace``).
+    files: every regular file under ``files/``, as virtual absolute paths.
+    directories: every directory under ``files/`` (the root ``/workspace/files`` included).
+    git_repos: virtual paths of git repositories (``/workspace/repo``).
+    sqlite_tables: table -> column names of the seed SQLite database.
+    memory_entities: entity name -> entity type in the seed memory graph.
+    """
+
+    root: str = VIRTUAL_ROOT
+    files: tuple[str, ...] = ()
+    directories: tuple[str, ...] = ()
+    git_repos: tuple[str, ...] = ()
+    sqlite_tables: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    memory_entities: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One earlier call of this exploration, as the policy sees it (virtual paths)."""
+
+    step: int
+    server: str
+    tool: str
+    arguments: dict[str, Any]
+    content: list[dict[str, Any]]  # MCP content blocks as JSON ({"type": "text", "text": ...})
+    structured: dict[str, Any] | None
+    is_error: bool
+
+
+@dataclass(frozen=True)
+class ArgSource:
+    """Where one argument value came from: an earlier result of the same exploration.
+
+    argument: JSON pointer into the arguments (``/revision``, ``/names/0``).
+    step: the earlier step whose result held the value.
+    path: where in that result (``$.structured_content.commits[0].hash`` for structured
+        content, ``$.content[0].text`` plus a locator such as ``#line=3`` for text).
+    value: the value used.
+    """
+
+    argument: str
+    step: int
+    path: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Proposal:
+    arguments: dict[str, Any]
+    sources: tuple[ArgSource, ...] = ()
+    note: str = ""
+
+
+class Policy(Protocol):
+    """An explorer policy. ``propose`` returns None to skip a tool it cannot call sensibly."""
+
+    name: str
+
+    def propose(
+        self,
+        tool: ToolRef,
+        history: list[CallRecord],
+        workspace: WorkspaceInfo,
+        rng: random.Random,
+        attempt: int = 0,
+    ) -> Proposal | None: ...

@@ -1,0 +1,71 @@
+"""Sandboxes: each exploration works on its own fresh copy of the seed workspace.
+
+A :class:`Sandbox` is a folder built by :func:`firefly.seeds.build_workspace`. Paths are
+recorded *virtually*: the real root is replaced by ``/workspace`` in everything recorded
+(arguments, results), and ``/workspace`` by the real root in arguments sent to a server,
+so a recorded call replays the same on any machine and in any sandbox.
+
+Slots: starting a server costs seconds, so the explorer keeps one sandbox per concurrent
+slot with its servers running, and :meth:`Sandbox.reset` restores the seed content in place
+(same path) between explorations. Servers that keep their state in the workspace (files,
+git repository, SQLite file, memory file) then see a fresh world each time.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ..seeds import build_workspace
+from .policy import VIRTUAL_ROOT
+
+
+class Sandbox:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self._real = str(self.root)
+        self._resolved = str(self.root.resolve())
+
+    @classmethod
+    def create(cls, parent: Path, name: str) -> Sandbox:
+        root = Path(parent) / name
+        build_workspace(root)
+        return cls(root)
+
+    def reset(self) -> None:
+        """Restore the seed content in place (the root path stays the same)."""
+        if self.root.exists():
+            for child in self.root.iterdir():
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+            self.root.rmdir()
+        build_workspace(self.root)
+
+    # -- virtual <-> real paths ------------------------------------------------------------
+
+    def to_real(self, value: Any) -> Any:
+        """Arguments on their way to a server: ``/workspace`` -> the real root."""
+        return _map_strings(value, lambda s: s.replace(VIRTUAL_ROOT, self._real) if VIRTUAL_ROOT in s else s)
+
+    def to_virtual(self, value: Any) -> Any:
+        """Results on their way to the log: the real root -> ``/workspace``."""
+
+        def swap(s: str) -> str:
+            if self._resolved != self._real and self._resolved in s:
+                s = s.replace(self._resolved, VIRTUAL_ROOT)
+            return s.replace(self._real, VIRTUAL_ROOT) if self._real in s else s
+
+        return _map_strings(value, swap)
+
+
+def _map_strings(value: Any, fn: Any) -> Any:
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, list):
+        return [_map_strings(v, fn) for v in value]
+    if isinstance(value, dict):
+        return {(fn(k) if isinstance(k, str) else k): _map_strings(v, fn) for k, v in value.items()}
+    return value
