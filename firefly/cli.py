@@ -266,6 +266,57 @@ def catalog_import(
     )
 
 
+# -- exploration ---------------------------------------------------------------------------
+
+
+@app.command()
+@handle_errors
+def explore(
+    dags: Annotated[Optional[int], typer.Option(help="Explore at most this many pending DAGs (default: all).")] = None,
+    policy: Annotated[str, typer.Option(help="Explorer policy: offline (no LLM, deterministic).")] = "offline",
+    concurrency: Annotated[int, typer.Option(help="Explorations at once (each on its own sandbox).")] = 4,
+    seed: Annotated[int, typer.Option(help="Seed of the policy's choices.")] = 0,
+    call_timeout: Annotated[float, typer.Option(help="Seconds allowed for each tool call.")] = 30.0,
+    connect_timeout: Annotated[float, typer.Option(help="Seconds allowed to start a server.")] = 120.0,
+    max_result_bytes: Annotated[int, typer.Option(help="Results larger than this are cut (the full size is recorded).")] = 64_000,
+    db: DbOption = None,
+) -> None:
+    """Call the real tools along sampled DAGs and record every call and result.
+
+    Resumable: finished explorations are never repeated; unfinished ones continue.
+    """
+    with open_store(db) as store:
+        _explore(store, dags, policy, concurrency, seed, call_timeout, connect_timeout, max_result_bytes)
+
+
+def _explore(store: Store, dags: int | None, policy: str, concurrency: int, seed: int, call_timeout: float,
+             connect_timeout: float, max_result_bytes: int) -> dict[str, Any]:
+    from .explore.stage import explore as run_explore
+    from .explore.stage import pending_dags
+
+    if policy != "offline":
+        raise FireflyError(f"unknown explorer policy {policy!r}; available: offline")
+    from .explore.offline import OfflinePolicy
+
+    explorer = OfflinePolicy()
+    todo = len(pending_dags(store, explorer.name, seed, dags))
+    if not todo:
+        console.print("No DAGs left to explore. Sample some first: firefly sample --count 100")
+        return {}
+    options = {"dags": dags, "policy": policy, "concurrency": concurrency, "seed": seed}
+    with store.run("explore", options) as summary, progress_bar() as bar:
+        task = bar.add_task("explore", total=todo, note="")
+        report = run_explore(
+            store, explorer, dags=dags, seed=seed, concurrency=concurrency, call_timeout=call_timeout,
+            connect_timeout=connect_timeout, max_result_bytes=max_result_bytes,
+            on_exploration=lambda dag, done, total: bar.update(task, completed=done),
+        )
+        summary.update(report.summary())
+    rate = report.successes / report.calls if report.calls else 0
+    console.print(f"explored {report.finished} DAG(s) ({report.failed} failed): {report.calls} calls, {rate:.0%} succeeded")
+    return report.summary()
+
+
 # -- the pipeline ----------------------------------------------------------------------------
 
 
@@ -330,6 +381,11 @@ def rebuild(db: DbOption = None) -> None:
 def version() -> None:
     """Print firefly's version."""
     console.print(__version__)
+
+
+from .cli_graph import register as _register_graph  # noqa: E402
+
+_register_graph(app)
 
 
 def main() -> None:

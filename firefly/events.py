@@ -285,6 +285,409 @@ class ToolRemoved(Event, frozen=True, kw_only=True, tag="tool-removed"):
 
 
 # --------------------------------------------------------------------------------------
+# LLM exchanges and embeddings (shared by every stage that asks a model), the tool graph
+# and sampled sub-DAGs
+
+LlmErrorClass = Literal[
+    "http-error",  # the endpoint answered with an HTTP error status
+    "timeout",  # no answer within the allowed time
+    "connection-error",  # the endpoint could not be reached
+    "malformed-reply",  # it answered 200, but not with a valid completion / embeddings list
+]
+
+
+class LlmReplied(Event, frozen=True, kw_only=True, tag="llm-replied"):
+    """An OpenAI-compatible endpoint answered a chat request.
+
+    Asking again with the same purpose, canonical request and attempt reuses this reply
+    instead of calling the endpoint: that is what makes LLM stages resumable and replayable.
+
+    Fields:
+        purpose: what the request is for (``judge-edges`` ...); part of the reuse key.
+        request_hash: hash of the canonical request (model, messages, parameters).
+        attempt: 0 for the first try; a caller that asks again on purpose (after a reply it
+            could not use) counts up, which makes a new request.
+        base_url: the endpoint, without credentials or query.
+        request: the canonical request as sent (the API key is never part of it).
+        content: the assistant message text.
+        tool_calls: tool calls as the model wrote them: ``{id, name, arguments}`` with
+            ``arguments`` the raw text (it may not be valid JSON).
+        finish_reason: as reported.
+        model: the model that answered, as reported.
+        usage: token counts as reported.
+        latency_ms: time the request took.
+    """
+
+    purpose: str
+    request_hash: str
+    attempt: int = 0
+    base_url: str = ""
+    request: JSON = msgspec.field(default_factory=dict)
+    content: str | None = None
+    tool_calls: list[JSON] = msgspec.field(default_factory=list)
+    finish_reason: str | None = None
+    model: str | None = None
+    usage: dict[str, int] = msgspec.field(default_factory=dict)
+    latency_ms: float = 0.0
+
+    @property
+    def stream(self) -> str:
+        return f"llm:{self.request_hash}"
+
+    def key(self) -> str:
+        return f"llm-replied:{self.purpose}:{self.request_hash}:{self.attempt}"
+
+
+class LlmFailed(Event, frozen=True, kw_only=True, tag="llm-failed"):
+    """A request to an OpenAI-compatible endpoint failed. The run goes on; nothing is reused
+    from a failure, so asking again later calls the endpoint again.
+
+    Fields:
+        purpose: what the request was for.
+        operation: ``chat`` or ``embeddings``.
+        request_hash: hash of the canonical request.
+        attempt: as in ``llm-replied``.
+        base_url: the endpoint, without credentials or query.
+        model: the model asked for.
+        error_class: http-error, timeout, connection-error or malformed-reply.
+        status: the HTTP status, when there was one.
+        message: a clear, one-line reason.
+    """
+
+    purpose: str
+    operation: Literal["chat", "embeddings"]
+    request_hash: str
+    attempt: int = 0
+    base_url: str = ""
+    model: str = ""
+    error_class: LlmErrorClass
+    status: int | None = None
+    message: str
+
+    @property
+    def stream(self) -> str:
+        return f"llm:{self.request_hash}"
+
+
+class Embedded(Event, frozen=True, kw_only=True, tag="embedded"):
+    """A vector for one subject (a tool's text ...) from an embedding model.
+
+    Fields:
+        subject: the stream of what was embedded (``tool:git/git_log``).
+        version: the version of the subject the text came from (a tool's schema hash).
+        model: the embedder: ``firefly-hashed-v1`` (built in, no download) or a remote
+            model's name.
+        dim: the number of dimensions.
+        dtype: ``float16`` or ``float32`` (little-endian).
+        vector: base64 of the vector's bytes (L2-normalised).
+        text_hash: hash of the exact text that was embedded.
+    """
+
+    subject: str
+    version: str
+    model: str
+    dim: int
+    dtype: Literal["float16", "float32"] = "float16"
+    vector: str
+    text_hash: str = ""
+
+    @property
+    def stream(self) -> str:
+        return self.subject
+
+    def key(self) -> str:
+        return f"embedded:{self.model}:{self.subject}:{self.version}"
+
+
+class Neighbour(msgspec.Struct, frozen=True, kw_only=True):
+    """One candidate partner of a tool (inside ``edge-candidates``)."""
+
+    server: str
+    name: str
+    similarity: float
+    via: list[str] = msgspec.field(default_factory=list)
+
+
+class EdgeCandidates(Event, frozen=True, kw_only=True, tag="edge-candidates"):
+    """Tools that may form a workflow edge with one tool. Candidates are cheap to find and
+    are not edges: a judge decides (``edge-judged``). A pair stays a candidate once found.
+
+    Fields:
+        server, name, schema_hash: the tool.
+        model: the embedder whose vectors were compared.
+        generator: how they were found (``knn-server-schema-v1``: vector neighbours, the
+            nearest tools of the same server, and schema matches), with its parameters in
+            ``params``.
+        params: the generator's parameters (``k``, ``per_server`` ...).
+        neighbours: ``{server, name, similarity, via}``; ``via`` lists the sources that
+            proposed the pair (``vector``, ``server``, ``schema``).
+    """
+
+    server: str
+    name: str
+    schema_hash: str
+    model: str
+    generator: str
+    params: JSON = msgspec.field(default_factory=dict)
+    neighbours: list[Neighbour] = msgspec.field(default_factory=list)
+
+    @property
+    def stream(self) -> str:
+        return f"tool:{self.server}/{self.name}"
+
+    def key(self) -> str:
+        from .ids import short_hash
+
+        content = _encoder.encode([self.schema_hash, self.model, self.params, self.neighbours])
+        return f"edge-candidates:{self.generator}:{self.server}/{self.name}:{short_hash(content, 24)}"
+
+
+EdgeDirection = Literal["a->b", "b->a", "both", "none"]
+
+
+class EdgeJudged(Event, frozen=True, kw_only=True, tag="edge-judged"):
+    """A judge's verdict on a candidate pair: which workflow edges the two tools form.
+
+    An edge A -> B means A's output can feed B's input, or A then B is one coherent
+    workflow. The pair is unordered and written in canonical order ((server, name) of ``a``
+    sorts first); ``direction`` says which edges exist. The latest verdict on a pair wins.
+
+    Fields:
+        a_server, a_name, a_hash: the first tool and its schema hash when judged.
+        b_server, b_name, b_hash: the second tool and its schema hash when judged.
+        judge: ``rules-v1`` (the deterministic default) or ``llm:<model>``.
+        direction: ``a->b``, ``b->a``, ``both`` or ``none``.
+        score_ab, score_ba: the judge's confidence in [0, 1] that a -> b (b -> a) is an edge.
+        reason: one line saying why.
+        request_hash: the LLM exchange the verdict came from (LLM judges only).
+    """
+
+    a_server: str
+    a_name: str
+    a_hash: str
+    b_server: str
+    b_name: str
+    b_hash: str
+    judge: str
+    direction: EdgeDirection
+    score_ab: float = 0.0
+    score_ba: float = 0.0
+    reason: str = ""
+    request_hash: str | None = None
+
+    @property
+    def stream(self) -> str:
+        return f"pair:{self.a_server}/{self.a_name}|{self.b_server}/{self.b_name}"
+
+    def key(self) -> str:
+        return (
+            f"edge-judged:{self.judge}:{self.a_server}/{self.a_name}@{self.a_hash[-12:]}"
+            f"|{self.b_server}/{self.b_name}@{self.b_hash[-12:]}"
+        )
+
+
+class JudgeFailed(Event, frozen=True, kw_only=True, tag="judge-failed"):
+    """A judge could not give verdicts for some candidate pairs (a malformed LLM reply, a
+    reply that skipped pairs). Those pairs stay unjudged; the run goes on.
+
+    Fields:
+        judge: the judge (``llm:<model>``).
+        request_hash: the LLM exchange whose reply could not be used.
+        attempt: the exchange's attempt number.
+        pairs: the pairs left unjudged, each ``[a_server, a_name, b_server, b_name]``.
+        message: a clear, one-line reason.
+    """
+
+    judge: str
+    request_hash: str
+    attempt: int = 0
+    pairs: list[list[str]] = msgspec.field(default_factory=list)
+    message: str
+
+    @property
+    def stream(self) -> str:
+        return f"llm:{self.request_hash}"
+
+    def key(self) -> str:
+        return f"judge-failed:{self.judge}:{self.request_hash}:{self.attempt}"
+
+
+class DagTool(msgspec.Struct, frozen=True, kw_only=True):
+    """One tool of a sampled sub-DAG (inside ``dag-sampled``)."""
+
+    server: str
+    name: str
+    schema_hash: str
+
+
+class DagSampled(Event, frozen=True, kw_only=True, tag="dag-sampled"):
+    """A small sub-DAG of the tool graph, sampled for exploration.
+
+    DAG number ``index`` of a ``seed`` uses a random generator seeded by both and the
+    coverage of the DAGs before it, so an interrupted sampling run continues exactly where
+    it stopped.
+
+    Fields:
+        dag_id: hash of its tools and edges.
+        tools: the tools in a topological order: ``{server, name, schema_hash}``.
+        edges: ``[i, j]`` pairs of indexes into ``tools``, always ``i < j``.
+        scope: ``callable`` (only tools that can be called) or ``all`` (catalog tools too).
+        seed: the sampling run's seed.
+        index: the DAG's number under that seed and scope.
+        sampler: the algorithm and its version (``coverage-walk-v1``).
+        params: its parameters (``min_size``, ``max_size`` ...).
+    """
+
+    dag_id: str
+    tools: list[DagTool]
+    edges: list[tuple[int, int]] = msgspec.field(default_factory=list)
+    scope: Literal["callable", "all"] = "callable"
+    seed: int = 0
+    index: int = 0
+    sampler: str = ""
+    params: JSON = msgspec.field(default_factory=dict)
+
+    @property
+    def stream(self) -> str:
+        return f"dag:{self.dag_id}"
+
+    def key(self) -> str:
+        return f"dag-sampled:{self.sampler}:{self.scope}:{self.seed}:{self.index}"
+
+# --------------------------------------------------------------------------------------
+# exploration: real calls along sampled DAGs
+
+
+class ExplorationStarted(Event, frozen=True, kw_only=True, tag="exploration-started"):
+    """An explorer began walking one sampled DAG on a fresh sandbox.
+
+    Fields:
+        exploration_id: derived from the DAG, the policy and the seed, so a re-run
+            continues the same exploration instead of starting another.
+        dag_id: the DAG walked.
+        policy: ``offline`` or ``llm:<model>``.
+        seed: the seed of the policy's random choices.
+        tools: ``server/name`` of the DAG's tools in the order they will be walked.
+    """
+
+    exploration_id: str
+    dag_id: str
+    policy: str
+    seed: int = 0
+    tools: list[str] = msgspec.field(default_factory=list)
+
+    @property
+    def stream(self) -> str:
+        return f"exploration:{self.exploration_id}"
+
+    def key(self) -> str:
+        return f"exploration-started:{self.exploration_id}"
+
+
+class ArgumentSource(msgspec.Struct, frozen=True, kw_only=True):
+    """Where an argument value came from (inside ``tool-called``)."""
+
+    argument: str  # JSON pointer into the arguments
+    step: int  # the earlier step whose result held it
+    path: str  # where in that result
+    value: Any = None
+
+
+class ToolCalled(Event, frozen=True, kw_only=True, tag="tool-called"):
+    """One real call of a tool and its real result. Paths are virtual (``/workspace``).
+
+    Fields:
+        exploration_id, step, attempt: the call's place (a failed step may be retried).
+        server, tool: what was called.
+        arguments: the arguments as sent (virtual paths).
+        arguments_hash: hash of their canonical JSON.
+        sources: arguments whose value came from an earlier result of the exploration.
+        content: the result's content blocks (MCP wire format).
+        structured_content: the result's structured content, if any.
+        is_error: the result's ``isError`` (a tool-level error is still a result).
+        error_class: set when there was no result: timeout, server-died,
+            server-unavailable, protocol-error, skipped.
+        error: the message for ``error_class``.
+        latency_ms: time of the call.
+        result_bytes: size of the full result.
+        truncated: the result was cut to the size cap (text with a marker, blobs by size).
+        read_only: whether the call cannot change the world (annotations, else the name).
+        state: hash of the effectful calls made before this one in the exploration: the
+            world this result was observed in (the simulator keys on it).
+    """
+
+    exploration_id: str
+    step: int
+    attempt: int = 0
+    server: str
+    tool: str
+    arguments: JSON = msgspec.field(default_factory=dict)
+    arguments_hash: str = ""
+    sources: list[ArgumentSource] = msgspec.field(default_factory=list)
+    content: list[JSON] = msgspec.field(default_factory=list)
+    structured_content: JSON | None = None
+    is_error: bool = False
+    error_class: str | None = None
+    error: str | None = None
+    latency_ms: float = 0.0
+    result_bytes: int = 0
+    truncated: bool = False
+    read_only: bool = False
+    state: str = ""
+
+    @property
+    def stream(self) -> str:
+        return f"exploration:{self.exploration_id}"
+
+    def key(self) -> str:
+        return f"tool-called:{self.exploration_id}:{self.step}:{self.attempt}"
+
+
+class ExplorationFinished(Event, frozen=True, kw_only=True, tag="exploration-finished"):
+    """An exploration walked its whole DAG.
+
+    Fields:
+        exploration_id: the exploration.
+        calls: calls made (attempts included; skipped tools are not calls).
+        successes: calls with a result that is not an error.
+        errors: calls that failed (tool-level errors and protocol-level failures).
+        chained: successful calls that used a value from an earlier result.
+    """
+
+    exploration_id: str
+    calls: int
+    successes: int
+    errors: int
+    chained: int = 0
+
+    @property
+    def stream(self) -> str:
+        return f"exploration:{self.exploration_id}"
+
+    def key(self) -> str:
+        return f"exploration-ended:{self.exploration_id}"
+
+
+class ExplorationFailed(Event, frozen=True, kw_only=True, tag="exploration-failed"):
+    """An exploration could not be carried out (its servers could not start ...).
+
+    Fields:
+        exploration_id: the exploration.
+        reason: a clear, one-line reason.
+    """
+
+    exploration_id: str
+    reason: str
+
+    @property
+    def stream(self) -> str:
+        return f"exploration:{self.exploration_id}"
+
+    def key(self) -> str:
+        return f"exploration-ended:{self.exploration_id}"
+
+
+# --------------------------------------------------------------------------------------
 
 AnyEvent = Union[
     RunStarted,
@@ -295,6 +698,17 @@ AnyEvent = Union[
     ServerFailed,
     ToolDiscovered,
     ToolRemoved,
+    LlmReplied,
+    LlmFailed,
+    Embedded,
+    EdgeCandidates,
+    EdgeJudged,
+    JudgeFailed,
+    DagSampled,
+    ExplorationStarted,
+    ToolCalled,
+    ExplorationFinished,
+    ExplorationFailed,
 ]
 
 EVENT_TYPES: tuple[type[Event], ...] = AnyEvent.__args__  # type: ignore[attr-defined]

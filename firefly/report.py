@@ -49,4 +49,34 @@ def status_report(store: Store) -> list[Section]:
             ],
         )
     )
+    sections.append(
+        (
+            "graph",
+            [
+                ("embeddings", one("SELECT count(*) FROM embeddings")),
+                ("candidate pairs", one("SELECT count(*) FROM edge_candidates")),
+                ("judged pairs", one("SELECT count(*) FROM (SELECT DISTINCT a_server, a_name, b_server, b_name FROM edge_verdicts)")),
+                ("edges", one("SELECT count(*) FROM edges")),
+                ("dags (callable / with catalog tools)", " / ".join(
+                    str(one("SELECT count(*) FROM dags WHERE scope = ?", scope)) for scope in ("callable", "all"))),
+                ("llm requests failed", one("SELECT count(*) FROM llm_exchanges WHERE status = 'failed'")),
+            ],
+        )
+    )
+    explored = q(
+        "SELECT count(*), coalesce(sum(calls), 0), coalesce(sum(successes), 0),"
+        " coalesce(sum(successes >= 2 AND chained > 0), 0), coalesce(sum(status = 'failed'), 0),"
+        " coalesce(sum(status = 'running'), 0) FROM explorations"
+    ).fetchone()
+    n, calls, successes, chained, failed, running = explored
+    rows: list[tuple[str, object]] = [
+        ("explorations", n),
+        ("  finished / failed / unfinished", f"{n - failed - running} / {failed} / {running}"),
+        ("calls recorded", one("SELECT count(*) FROM calls")),
+        ("calls succeeded", f"{successes} of {calls} ({successes / calls:.0%})" if calls else "0"),
+        ("explorations with a chained multi-step call", f"{chained} of {n} ({chained / n:.0%})" if n else "0"),
+    ]
+    rows += [(f"  {cls}", count) for cls, count in q(
+        "SELECT error_class, count(*) FROM calls WHERE error_class IS NOT NULL GROUP BY error_class ORDER BY 2 DESC")]
+    sections.append(("exploration", rows))
     return sections

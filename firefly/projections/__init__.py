@@ -7,9 +7,15 @@ from .base import Projection
 
 def all_projections() -> list[Projection]:
     from .discovery import ServersProjection, ToolsProjection
+    from .exploration import ExplorationsProjection
+    from .graph import DagsProjection, EmbeddingsProjection, GraphErrorsProjection, GraphProjection, LlmExchangesProjection
     from .runs import ErrorsProjection, RunsProjection
 
-    return [RunsProjection(), ErrorsProjection(), ServersProjection(), ToolsProjection()]
+    return [
+        RunsProjection(), ErrorsProjection(), ServersProjection(), ToolsProjection(),
+        LlmExchangesProjection(), EmbeddingsProjection(), GraphProjection(), DagsProjection(), GraphErrorsProjection(),
+        ExplorationsProjection(),
+    ]
 
 
 __all__ = ["Projection", "all_projections"]

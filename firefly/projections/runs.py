@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from ..events import RunFinished, RunStarted, ServerFailed
+from ..events import ExplorationFailed, RunFinished, RunStarted, ServerFailed, ToolCalled
 from .base import Projection, dumps
 
 
@@ -31,13 +31,20 @@ class RunsProjection(Projection):
 class ErrorsProjection(Projection):
     name = "errors"
     tables = ("errors",)
-    handles = frozenset({"server-failed"})
+    handles = frozenset({"server-failed", "tool-called", "exploration-failed"})
 
     def apply(self, db: sqlite3.Connection, rec) -> None:
         e = rec.event
+        row = None
         if isinstance(e, ServerFailed):
+            row = ("discover", e.server, None, e.error_class, e.message)
+        elif isinstance(e, ToolCalled) and e.error_class is not None:
+            row = ("explore", e.server, e.tool, e.error_class, e.error or "")
+        elif isinstance(e, ExplorationFailed):
+            row = ("explore", None, None, "exploration-failed", e.reason)
+        if row is not None:
             db.execute(
                 "INSERT INTO errors (position, time, run, stage, server, tool, error_class, message)"
-                " VALUES (?, ?, ?, 'discover', ?, NULL, ?, ?)",
-                (rec.position, rec.time, rec.run, e.server, e.error_class, e.message),
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (rec.position, rec.time, rec.run, *row),
             )

@@ -1,0 +1,1914 @@
+"""The offline explorer policy: no LLM, deterministic, schema- and observation-driven.
+
+For each tool of a sampled DAG (in topological order) :class:`OfflinePolicy` fills the
+arguments from the tool's input schema and from values seen in earlier results of the same
+exploration (:mod:`firefly.explore.values`):
+
+- required parameters first; optional ones now and then (never on a retry);
+- ``const`` / ``enum`` / ``default`` / ``examples``, quoted examples in descriptions
+  (``e.g., 'America/New_York'``) and formats (date-time, date, time, email, uri);
+- semantic roles recognised from parameter names, titles, descriptions and the tool's own
+  name and description: paths inside the sandbox (existing file, directory, or a new path),
+  git repositories, revisions, branches, IANA time zones, ``HH:MM`` times, SQL (SELECT /
+  INSERT-UPDATE-DELETE / CREATE TABLE over the seed tables and tables seen or created
+  earlier), table names, memory-graph entities, observations and relations, arithmetic
+  expressions, glob patterns, search terms, free text and file content;
+- wherever a parameter matches a value observed earlier (by role, kind, or the name of the
+  field the value sat under), that value is preferred over schema defaults, and every use
+  is recorded as an :class:`~firefly.explore.policy.ArgSource` (argument JSON pointer, step,
+  locator, value).
+
+Every choice is drawn from the ``rng`` the caller passes, so (tool, history, workspace,
+seed) always gives the same proposal. ``attempt`` > 0 means the previous attempt failed:
+values that failed before are avoided, optional parameters are left out and the safest
+strategy is preferred. Proposals are validated against the input schema (``jsonschema``,
+draft per ``$schema``); optional fields that fail are dropped, required ones regenerated.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import posixpath
+import random
+import re
+import sqlite3
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from jsonschema.validators import Draft202012Validator, validator_for
+
+from .policy import VIRTUAL_ROOT, ArgSource, CallRecord, Proposal, ToolRef, WorkspaceInfo
+from .values import Value, extract_history, is_timezone, looks_like_error, parse_datetime_hhmm
+
+__all__ = ["OfflinePolicy", "workspace_info"]
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+class _CannotCall(Exception):
+    """A required argument has no sensible value: the tool is skipped."""
+
+
+TIMEZONES = (
+    "America/New_York", "Europe/London", "Asia/Tokyo", "Europe/Paris", "America/Los_Angeles",
+    "Australia/Sydney", "Asia/Kolkata", "America/Chicago", "Europe/Berlin", "Asia/Singapore",
+    "America/Sao_Paulo", "Africa/Nairobi", "America/Toronto", "Pacific/Auckland", "UTC",
+)
+CLOCK_TIMES = ("09:30", "14:00", "17:45", "08:15", "12:00", "21:30")
+UNIQUE_HINTS = ("email", "sku", "code", "slug", "username", "login", "handle", "uuid", "isbn")
+NUMERIC_HINTS = ("price", "amount", "total", "quantity", "qty", "stock", "cost", "count", "score",
+                 "rating", "balance", "weight", "size", "value", "rate", "discount", "budget")
+SQL_WORDS = ("sql", "select", "insert", "update", "create table", "sqlite", "database", "query to execute")
+TEXT_EXT = (".md", ".txt", ".json", ".yaml", ".yml", ".csv", ".py", ".toml", ".ini", ".cfg", ".html", ".xml")
+SALIENT_KEYS_SKIP = ("cid", "pk", "notnull", "dflt_value", "is_dst", "permissions")
+
+_INTENTS = {
+    "create": ("create", "write", "add", "insert", "new", "make", "append", "save", "put", "upload", "commit",
+               "record", "store", "set"),
+    "delete": ("delete", "remove", "drop", "unlink", "clear", "purge", "destroy"),
+    "move": ("move", "rename", "mv"),
+    "edit": ("edit", "update", "modify", "replace", "patch", "change"),
+    "list": ("list", "tree", "ls", "directory", "directories", "dir", "folder", "search", "find", "glob"),
+    "read": ("read", "get", "show", "open", "describe", "view", "fetch", "cat", "info", "log", "status", "diff"),
+}
+
+
+def _words(name: str) -> list[str]:
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(name))
+    return [w for w in re.split(r"[^A-Za-z0-9]+", s.lower()) if w]
+
+
+def _norm(name: str) -> str:
+    return "".join(_words(name))
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith("ses") or word.endswith("xes"):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def _slug(text: str, limit: int = 32) -> str:
+    s = re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
+    return (s[:limit].strip("-")) or "notes"
+
+
+def _ident(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z_]\w*", name) else '"' + name.replace('"', '""') + '"'
+
+
+def _sql_lit(v: Any) -> str:
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if v is None:
+        return "NULL"
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def _fmt_num(v: Any) -> str:
+    if isinstance(v, float):
+        return repr(round(v, 6)) if v != int(v) or abs(v) >= 1e15 else str(v)
+    return str(v)
+
+
+def _pointer(*parts: Any) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+# --------------------------------------------------------------------------- schemas
+
+
+def _deref(schema: Any, root: dict[str, Any], depth: int = 0) -> Any:
+    """Inline local ``$ref`` s (``#/$defs/...``, ``#/definitions/...``), a bounded depth."""
+    if depth > 12:
+        return {}
+    if isinstance(schema, dict):
+        if "$ref" in schema and isinstance(schema["$ref"], str) and schema["$ref"].startswith("#/"):
+            target: Any = root
+            for part in schema["$ref"][2:].split("/"):
+                part = part.replace("~1", "/").replace("~0", "~")
+                target = target.get(part) if isinstance(target, dict) else None
+                if target is None:
+                    break
+            rest = {k: v for k, v in schema.items() if k != "$ref"}
+            if isinstance(target, dict):
+                merged = dict(_deref(target, root, depth + 1))
+                merged.update({k: _deref(v, root, depth + 1) for k, v in rest.items()})
+                return merged
+            return {k: _deref(v, root, depth + 1) for k, v in rest.items()}
+        return {k: (_deref(v, root, depth + 1) if k not in ("enum", "const", "default", "examples") else v)
+                for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [_deref(v, root, depth + 1) for v in schema]
+    return schema
+
+
+def _branch(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema to fill: for anyOf / oneOf, the first non-null branch (with the outer annotations)."""
+    for key in ("anyOf", "oneOf"):
+        options = schema.get(key)
+        if isinstance(options, list) and options:
+            non_null = [o for o in options if isinstance(o, dict) and o.get("type") != "null"]
+            chosen = non_null[0] if non_null else options[0]
+            merged = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf")}
+            if isinstance(chosen, dict):
+                merged.update({k: v for k, v in chosen.items() if k not in merged or k == "type"})
+            return merged
+    if isinstance(schema.get("allOf"), list):
+        merged = {k: v for k, v in schema.items() if k != "allOf"}
+        for part in schema["allOf"]:
+            if isinstance(part, dict):
+                for k, v in part.items():
+                    merged.setdefault(k, v)
+        return merged
+    return schema
+
+
+def _type(schema: dict[str, Any]) -> str:
+    t = schema.get("type")
+    if isinstance(t, list):
+        t = next((x for x in t if x != "null"), t[0] if t else None)
+    if t:
+        return str(t)
+    if "properties" in schema:
+        return "object"
+    if "items" in schema:
+        return "array"
+    if "enum" in schema and schema["enum"]:
+        v = schema["enum"][0]
+        return "string" if isinstance(v, str) else "number" if isinstance(v, (int, float)) else "string"
+    return "string"
+
+
+def _nullable(schema: dict[str, Any]) -> bool:
+    for key in ("anyOf", "oneOf"):
+        if isinstance(schema.get(key), list) and any(isinstance(o, dict) and o.get("type") == "null" for o in schema[key]):
+            return True
+    t = schema.get("type")
+    return isinstance(t, list) and "null" in t
+
+
+def _desc_examples(text: str) -> list[str]:
+    """Quoted examples in a description (``e.g., 'America/New_York'``)."""
+    return [a or b for a, b in re.findall(r"'([^'\n]{1,60})'|\"([^\"\n]{1,60})\"", text or "")]
+
+
+# --------------------------------------------------------------------------- workspace
+
+
+def workspace_info(root: Path) -> WorkspaceInfo:
+    """What the explorer knows of a built workspace (see :func:`firefly.seeds.build_workspace`).
+
+    Files and directories under ``files/``, git repositories (folders holding ``.git``), the
+    tables and columns of every SQLite database file, and the entities of every memory graph
+    (``*.jsonl``) at the root, all with virtual paths under :data:`VIRTUAL_ROOT`.
+    """
+    root = Path(root)
+
+    def virtual(p: Path) -> str:
+        rel = p.relative_to(root).as_posix()
+        return VIRTUAL_ROOT if rel in ("", ".") else f"{VIRTUAL_ROOT}/{rel}"
+
+    files: list[str] = []
+    dirs: list[str] = []
+    fdir = root / "files"
+    if fdir.is_dir():
+        dirs.append(virtual(fdir))
+        for p in sorted(fdir.rglob("*")):
+            if any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(fdir).parts):
+                continue
+            if p.is_symlink():
+                continue
+            if p.is_dir():
+                dirs.append(virtual(p))
+            elif p.is_file():
+                files.append(virtual(p))
+    repos: list[str] = []
+    if root.is_dir():
+        candidates = [root, *sorted(p for p in root.iterdir() if p.is_dir())]
+        for p in candidates:
+            if (p / ".git").exists():
+                repos.append(virtual(p))
+    tables: dict[str, tuple[str, ...]] = {}
+    memory: dict[str, str] = {}
+    if root.is_dir():
+        for p in sorted(root.iterdir()):
+            if not p.is_file():
+                continue
+            if p.suffix in (".db", ".sqlite", ".sqlite3"):
+                tables.update(_sqlite_tables(p))
+            elif p.suffix == ".jsonl":
+                memory.update(_memory_entities(p))
+    return WorkspaceInfo(
+        root=VIRTUAL_ROOT, files=tuple(files), directories=tuple(dirs), git_repos=tuple(repos),
+        sqlite_tables=tables, memory_entities=memory,
+    )
+
+
+def _sqlite_tables(path: Path) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return out
+    try:
+        names = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid")]
+        for name in names:
+            cols = tuple(r[1] for r in conn.execute(f"PRAGMA table_info({_ident(name)})"))
+            out[name] = cols
+    except sqlite3.Error:
+        pass
+    finally:
+        conn.close()
+    return out
+
+
+def _memory_entities(path: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    try:
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    item = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(item, dict) and item.get("type") == "entity" and isinstance(item.get("name"), str):
+                    out[item["name"]] = str(item.get("entityType", ""))
+    except OSError:
+        pass
+    return out
+
+
+# --------------------------------------------------------------------------- the policy
+
+
+class OfflinePolicy:
+    """Fill arguments from the schema and from earlier results; no LLM.
+
+    optional_rate: the chance an optional parameter without a strong reason is included.
+    """
+
+    name = "offline"
+
+    def __init__(self, optional_rate: float = 0.25):
+        self.optional_rate = optional_rate
+
+    def propose(
+        self,
+        tool: ToolRef,
+        history: list[CallRecord],
+        workspace: WorkspaceInfo,
+        rng: random.Random,
+        attempt: int = 0,
+    ) -> Proposal | None:
+        try:
+            return _Run(self, tool, list(history or []), workspace, rng, attempt).propose()
+        except _CannotCall:
+            return None
+        except Exception as exc:  # noqa: BLE001 - a policy bug must not stop the exploration
+            try:
+                return _Run(self, tool, [], workspace, rng, attempt, observe=False).propose(
+                    note=f"fallback after {type(exc).__name__}: {exc}"[:200])
+            except Exception:  # noqa: BLE001
+                return None
+
+
+class _Run:
+    """One proposal: the state shared by the fillers."""
+
+    def __init__(self, policy: OfflinePolicy, tool: ToolRef, history: list[CallRecord], ws: WorkspaceInfo,
+                 rng: random.Random, attempt: int, *, observe: bool = True):
+        self.policy = policy
+        self.tool = tool
+        self.history = history
+        self.ws = ws
+        self.rng = rng
+        self.attempt = max(0, int(attempt or 0))
+        raw = tool.input_schema if isinstance(tool.input_schema, dict) else {}
+        self.raw_schema = raw
+        self.schema = _branch(_deref(raw, raw)) if raw else {"type": "object", "properties": {}}
+        vals = extract_history(history) if observe else []
+        # newest results first; within one result, in document order
+        ranked = sorted(enumerate(vals), key=lambda iv: (-iv[1].step, iv[0]))
+        self.values: list[Value] = [v for _, v in ranked]
+        self.sources: list[ArgSource] = []
+        self.notes: list[str] = []
+        self.used: list[tuple[str, str]] = []
+        self.tool_words = _words(tool.name)
+        self.tool_text = f"{tool.name} {tool.description or ''}".lower()
+        self.intent = self._intent()
+        same = [r for r in history if r.server == tool.server and r.tool == tool.name]
+        self.failed_args = [r.arguments for r in same if (r.is_error or looks_like_error(r))
+                            and isinstance(r.arguments, dict)]
+        self.top_props: dict[str, Any] = {}
+        self.gone = self._gone()
+        self.fs_roots = self._fs_roots()
+        props = self.schema.get("properties") if isinstance(self.schema.get("properties"), dict) else {}
+        self.has_repo_param = any("repo" in _words(k) or "repository" in _words(k) for k in props)
+        self.has_path_param = any(k.lower() in ("path", "file", "filepath", "file_path", "filename") for k in props)
+
+    # ----------------------------------------------------------------------- helpers
+
+    def _intent(self) -> str:
+        words = self.tool_words
+        for intent in ("delete", "move", "edit", "create"):
+            if any(w in _INTENTS[intent] for w in words):
+                return intent
+        if any(w in _INTENTS["list"] for w in words):
+            return "list"
+        if any(w in _INTENTS["read"] for w in words):
+            return "read"
+        first = (self.tool.description or "").lower().split(".")[0]
+        fw = _words(first)[:4]
+        for intent in ("delete", "move", "edit", "create", "list", "read"):
+            if any(w in _INTENTS[intent] for w in fw):
+                return intent
+        return "read"
+
+    def _gone(self) -> set[str]:
+        """Names an earlier successful delete (or move: its source) removed from the world."""
+        gone: set[str] = set()
+        for r in self.history:
+            if r.is_error or looks_like_error(r) or not isinstance(r.arguments, dict):
+                continue
+            words = _words(r.tool)
+            if any(w in _INTENTS["delete"] for w in words):
+                if any(w in ("observation", "observations", "relation", "relations") for w in words):
+                    continue  # deleting observations or relations leaves the entities
+                gone.update(_strings(r.arguments))
+            elif any(w in _INTENTS["move"] for w in words):
+                for k, v in r.arguments.items():
+                    if isinstance(v, str) and "_".join(_words(k)) in ("source", "src", "from", "old_path"):
+                        gone.add(v)
+        return gone
+
+    def _fs_roots(self) -> list[str]:
+        dirs = sorted(self.ws.directories, key=len)
+        roots: list[str] = []
+        for d in dirs:
+            if not any(d == r or d.startswith(r.rstrip("/") + "/") for r in roots):
+                roots.append(d)
+        return roots
+
+    def in_fs(self, p: str) -> bool:
+        if not isinstance(p, str) or not p.startswith("/"):
+            return False
+        if not self.fs_roots:
+            return p.startswith(VIRTUAL_ROOT)
+        return any(p == r or p.startswith(r.rstrip("/") + "/") for r in self.fs_roots)
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    def failed_at(self, pointer: str) -> list[str]:
+        out = []
+        for args in self.failed_args:
+            v = _resolve_pointer(args, pointer)
+            if v is not MISSING:
+                out.append(json.dumps(v, sort_keys=True, default=str))
+        return out
+
+    def obs(self, kinds: Iterable[str], pred: Callable[[Value], bool] | None = None) -> list[Value]:
+        ks = tuple(kinds)
+        return [v for v in self.values if v.kind in ks and (pred is None or pred(v))]
+
+    def pick(self, cands: list[Value], pointer: str, *, value_of: Callable[[Value], Any] | None = None,
+             recent: float = 0.75, record: bool = True) -> Value | None:
+        """Choose one observed value (newest result preferred); record it as a source."""
+        if not cands:
+            return None
+        conv = value_of or (lambda v: v.value)
+        failed = set(self.failed_at(pointer))
+        seen: set[str] = set()
+        pool: list[Value] = []
+        for v in cands:
+            cv = conv(v)
+            key = json.dumps(cv, sort_keys=True, default=str)
+            if key in seen or key in failed or (v.kind, key) in self.used:
+                continue
+            if (isinstance(cv, str) and cv in self.gone) or (isinstance(v.value, str) and v.value in self.gone):
+                continue
+            seen.add(key)
+            pool.append(v)
+        if not pool:
+            pool = [v for v in cands if json.dumps(conv(v), sort_keys=True, default=str) not in failed
+                    and not (isinstance(v.value, str) and v.value in self.gone)]
+            if not pool:
+                return None
+        if self.attempt == 0 and self.chance(recent):
+            top = max(v.step for v in pool)
+            group = [v for v in pool if v.step == top]
+        else:
+            group = pool
+        group = group[:40]
+        idx = self.rng.randrange(len(group))
+        if self.attempt:
+            idx = (idx + self.attempt) % len(group)
+        chosen = group[idx]
+        if record:
+            self.use(pointer, chosen, conv(chosen))
+        return chosen
+
+    def use(self, pointer: str, v: Value, value: Any = None) -> None:
+        val = v.value if value is None else value
+        self.sources.append(ArgSource(argument=pointer, step=v.step, path=v.path, value=val))
+        self.used.append((v.kind, json.dumps(val, sort_keys=True, default=str)))
+
+    def choose(self, options: list[Any], pointer: str | None = None) -> Any:
+        if not options:
+            return MISSING
+        failed = set(self.failed_at(pointer)) if pointer else set()
+        pool = [o for o in options if json.dumps(o, sort_keys=True, default=str) not in failed] or list(options)
+        idx = self.rng.randrange(len(pool))
+        if self.attempt:
+            idx = (idx + self.attempt) % len(pool)
+        return pool[idx]
+
+    # ----------------------------------------------------------------------- main
+
+    def propose(self, note: str = "") -> Proposal | None:
+        schema = self.schema
+        args = self.fill_object(schema, "", top=True)
+        if not isinstance(args, dict):
+            args = {}
+        args = self.validate(schema, args)
+        keep = []
+        for s in self.sources:
+            if _resolve_pointer(args, s.argument) is not MISSING:
+                keep.append(s)
+        notes = [n for n in ([note] if note else []) + self.notes if n]
+        return Proposal(arguments=args, sources=tuple(keep), note="; ".join(dict.fromkeys(notes))[:500])
+
+    def fill_object(self, schema: dict[str, Any], pointer: str, *, top: bool = False,
+                    parent_role: str | None = None) -> dict[str, Any]:
+        props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+        required = [r for r in schema.get("required", []) if isinstance(r, str)] if isinstance(schema.get("required"), list) else []
+        out: dict[str, Any] = {}
+        if top:
+            self.top_props = out
+        order = [k for k in props if k in required] + [k for k in required if k not in props]
+        optional = [k for k in props if k not in required]
+        count_included = False
+        for name in order:
+            sub = props.get(name, {})
+            sub = sub if isinstance(sub, dict) else {}
+            value = self.fill(name, sub, pointer + _pointer(name), out, parent_role)
+            if value is MISSING:
+                if not top and parent_role:
+                    continue
+                raise _CannotCall(f"no value for required {name!r}")
+            out[name] = value
+        for name in optional:
+            sub = props.get(name, {})
+            sub = sub if isinstance(sub, dict) else {}
+            if not self.want_optional(name, sub, out, count_included):
+                continue
+            mark = len(self.sources)
+            value = self.fill(name, sub, pointer + _pointer(name), out, parent_role)
+            if value is MISSING:
+                del self.sources[mark:]
+                continue
+            if self.role(name, _branch(sub), out) == "count":
+                count_included = True
+            out[name] = value
+        return out
+
+    def want_optional(self, name: str, schema: dict[str, Any], siblings: dict[str, Any], count_included: bool) -> bool:
+        if self.attempt:
+            return False
+        sub = _branch(schema)
+        desc = f"{sub.get('description', '')}".lower()
+        if "deprecated" in desc or sub.get("deprecated"):
+            return False
+        role = self.role(name, sub, siblings)
+        t = _type(sub)
+        if role == "count":
+            return (not count_included) and self.chance(0.4 if "default" in schema else 0.3)
+        if t == "boolean":
+            return self.chance(0.1)
+        if t == "array" and "default" in schema and schema.get("default") in ([], None):
+            return False
+        if _nullable(schema) and schema.get("default", MISSING) is None:
+            # "leave empty unless you have one": only with an observed match
+            if role in ("revision",) and self.obs(("commit",)):
+                return self.chance(0.3)
+            if role == "branch" and self.obs(("branch",)):
+                return self.chance(0.3)
+            if role == "date_filter" and self.obs(("date", "datetime")):
+                return self.chance(0.15)
+            return False
+        if "enum" in sub:
+            return self.chance(0.3)
+        return self.chance(self.policy.optional_rate)
+
+    # ----------------------------------------------------------------------- roles
+
+    def role(self, name: str, schema: dict[str, Any], siblings: dict[str, Any], parent_role: str | None = None) -> str:
+        nw = _words(name)
+        joined = "_".join(nw)
+        desc = f"{schema.get('description', '')} {schema.get('title', '')}".lower()
+        t = _type(schema)
+        fmt = str(schema.get("format", "")).lower()
+        items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+        item_t = _type(_branch(items)) if items else None
+        memoryish = "entit" in desc or "node" in desc or "knowledge graph" in self.tool_text or "entit" in self.tool_text
+        if t == "string":
+            if fmt == "date-time":
+                return "datetime"
+            if fmt == "date":
+                return "date"
+            if fmt == "time":
+                return "clock"
+            if fmt == "email" or nw[-1:] == ["email"]:
+                return "email"
+            if fmt in ("uri", "url", "iri") or joined in ("url", "uri", "link"):
+                return "url"
+            if "timezone" in joined or "tz" in nw or ("zone" in nw and "time" in nw) or "time zone" in desc or "iana" in desc:
+                return "timezone"
+            if "repo" in nw or "repository" in nw:
+                return "repo"
+            if joined == "time" or "hh:mm" in desc:
+                return "clock"
+            if any(w in nw for w in ("timestamp", "since", "until", "after", "before")) or (
+                    "date" in nw and "update" not in nw):
+                return "date_filter"
+            if nw and (nw[-1] in ("revision", "rev", "commit", "sha", "hash", "ref", "refspec", "treeish")
+                       or (joined in ("target", "contains", "not_contains", "base", "head") and self.has_repo_param)
+                       or "commit sha" in desc):
+                return "revision"
+            if "branch" in nw and "type" not in nw:
+                return "branch"
+            if joined in ("query", "sql", "statement", "sql_query", "sql_statement") and (
+                    any(w in desc for w in SQL_WORDS) or any(w in self.tool_text for w in SQL_WORDS)):
+                return "sql"
+            if "table" in nw:
+                return "table"
+            if joined in ("expression", "expr", "formula", "equation", "calculation", "math"):
+                return "expression"
+            if "pattern" in nw or "glob" in nw or "regex" in nw:
+                return "pattern"
+            if memoryish:
+                if "relation" in nw and "type" in nw:
+                    return "relation_type"
+                if "type" in nw and ("entity" in nw or "entity" in desc or joined == "type"):
+                    return "entity_type"
+                if joined in ("from", "to", "entity_name", "source", "target") or (
+                        "name" in nw and ("entity" in desc or "node" in desc)):
+                    if joined == "name" and self.intent == "create" and parent_role == "new_entities":
+                        return "new_entity_name"
+                    return "entity_name"
+            if "path" in nw or joined in ("file", "filename", "filepath", "source", "destination", "src", "dst",
+                                          "dest", "dir", "directory", "folder", "location", "target_path"):
+                return "path"
+            if joined in ("query", "q", "search", "keyword", "keywords", "term", "search_term", "search_query"):
+                return "search"
+            if nw[:1] == ["old"] or joined in ("old_text", "old_string", "search_text", "find"):
+                return "old_text"
+            if nw[:1] == ["new"] and ("text" in nw or "string" in nw or "content" in nw):
+                return "new_text"
+            if joined in ("content", "contents", "data", "body", "text") and self.has_path_param and parent_role is None:
+                return "file_content"
+            if joined in ("message", "msg", "commit_message", "comment", "insight", "note", "notes", "summary",
+                          "text", "body", "content", "contents", "description", "title", "observation", "reason"):
+                return "text"
+            if joined in ("name",) and parent_role == "new_entities":
+                return "new_entity_name"
+            return "generic"
+        if t == "array":
+            if item_t == "string":
+                if memoryish and ("name" in joined or "names" in nw):
+                    return "entity_names"
+                if memoryish and ("observation" in joined or "contents" in nw):
+                    return "observations_existing" if self.intent == "delete" else "observations_new"
+                if joined in ("files", "paths", "file_paths", "filepaths", "pathspec"):
+                    return "repo_files" if self.has_repo_param and "path" not in nw else "paths"
+                if "pattern" in nw or "exclude" in nw:
+                    return "patterns"
+                return "string_list"
+            if item_t == "object":
+                return "objects"
+            return "generic"
+        if t in ("integer", "number"):
+            if joined in ("max_count", "limit", "count", "n", "head", "tail", "top", "depth", "lines",
+                          "context_lines", "page_size", "max_results", "num_results", "max", "k", "size",
+                          "per_page", "max_lines") or nw[:1] == ["max"] or "number of" in desc:
+                return "count"
+            return "number"
+        if t == "boolean":
+            return "boolean"
+        if t == "object":
+            return "object"
+        return "generic"
+
+    # ----------------------------------------------------------------------- fill
+
+    def fill(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any],
+             parent_role: str | None = None) -> Any:
+        if "const" in schema:
+            return schema["const"]
+        sub = _branch(schema)
+        if "const" in sub:
+            return sub["const"]
+        enum = sub.get("enum") if isinstance(sub.get("enum"), list) else None
+        if enum:
+            return self.fill_enum(name, enum, sub, pointer)
+        role = self.role(name, sub, siblings, parent_role)
+        handler = getattr(self, f"r_{role}", None)
+        value = MISSING
+        if handler is not None:
+            value = handler(name, sub, pointer, siblings)
+        if value is MISSING:
+            value = self.by_key(name, sub, pointer)
+        if value is MISSING:
+            value = self.generic(name, sub, pointer, siblings, parent_role)
+        return value
+
+    def fill_enum(self, name: str, enum: list[Any], schema: dict[str, Any], pointer: str) -> Any:
+        # an observed value that is one of the allowed ones wins
+        allowed = {json.dumps(e, sort_keys=True): e for e in enum}
+        for v in self.values:
+            if v.key and _norm(v.key) == _norm(name):
+                k = json.dumps(v.value, sort_keys=True)
+                if k in allowed and k not in self.failed_at(pointer):
+                    self.use(pointer, v)
+                    return allowed[k]
+        if "default" in schema and schema["default"] in enum and self.attempt == 0 and self.chance(0.5):
+            return schema["default"]
+        return self.choose(list(enum), pointer)
+
+    def by_key(self, name: str, schema: dict[str, Any], pointer: str) -> Any:
+        """An observed value that sat under a field of the same name, of a compatible type."""
+        n = _norm(name)
+        if len(n) < 2:
+            return MISSING
+        t = _type(schema)
+
+        def ok(v: Value) -> bool:
+            if not v.key or _norm(v.key) != n:
+                return False
+            if t == "string":
+                return isinstance(v.value, str) and 0 < len(v.value) <= 500
+            if t == "integer":
+                return isinstance(v.value, int) and not isinstance(v.value, bool)
+            if t == "number":
+                return isinstance(v.value, (int, float)) and not isinstance(v.value, bool)
+            return False
+
+        cands = [v for v in self.values if ok(v) and v.kind not in ("line", "quoted", "row", "relation")]
+        if not cands and t in ("integer", "string") and n.endswith("id") and len(n) > 2:
+            # customer_id <- the id of a row of the customers table
+            owner = n[:-2]
+
+            def fk(v: Value) -> bool:
+                table = str(v.context.get("table") or "")
+                return (v.key == "id" and bool(table) and _norm(_singular(table)) == owner
+                        and isinstance(v.value, int if t == "integer" else str))
+            cands = [v for v in self.values if fk(v)]
+        chosen = self.pick(cands, pointer)
+        return chosen.value if chosen else MISSING
+
+    def generic(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any],
+                parent_role: str | None = None) -> Any:
+        t = _type(schema)
+        if "default" in schema and schema["default"] is not None and self.attempt == 0:
+            return copy.deepcopy(schema["default"])
+        examples = schema.get("examples")
+        if isinstance(examples, list) and examples:
+            return copy.deepcopy(self.choose(list(examples), pointer))
+        if "example" in schema:
+            return copy.deepcopy(schema["example"])
+        if t == "string":
+            ex = _desc_examples(str(schema.get("description", "")))
+            if ex:
+                return self.choose(ex, pointer)
+            lo = int(schema.get("minLength", 0) or 0)
+            text = self.describe_text(name)
+            if len(text) < lo:
+                text = text + "x" * (lo - len(text))
+            if isinstance(schema.get("maxLength"), int):
+                text = text[: schema["maxLength"]]
+            return text
+        if t in ("integer", "number"):
+            return self.num_in_range(schema, t)
+        if t == "boolean":
+            return bool(schema.get("default", False))
+        if t == "array":
+            return self.r_string_list(name, schema, pointer, siblings) if _type(_branch(schema.get("items") or {})) == "string" \
+                else self.r_objects(name, schema, pointer, siblings)
+        if t == "object":
+            return self.fill_object(schema, pointer, parent_role=parent_role or "object")
+        if t == "null":
+            return None
+        return MISSING
+
+    def num_in_range(self, schema: dict[str, Any], t: str, options: Iterable[Any] = (1, 2, 3, 5, 10)) -> Any:
+        lo = schema.get("minimum", schema.get("exclusiveMinimum"))
+        hi = schema.get("maximum", schema.get("exclusiveMaximum"))
+        pool = []
+        for o in options:
+            if lo is not None and (o < lo or ("exclusiveMinimum" in schema and o <= lo)):
+                continue
+            if hi is not None and (o > hi or ("exclusiveMaximum" in schema and o >= hi)):
+                continue
+            pool.append(o)
+        if not pool:
+            base = lo if lo is not None else (hi if hi is not None else 1)
+            pool = [base + (1 if "exclusiveMinimum" in schema else 0)]
+        v = self.choose(pool)
+        return int(v) if t == "integer" else v
+
+    def describe_text(self, name: str) -> str:
+        words = " ".join(_words(name)) or "value"
+        return f"example {words}"
+
+    # ----------------------------------------------------------------------- role fillers
+
+    def r_repo(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        if self.ws.git_repos:
+            return self.ws.git_repos[0] if self.attempt == 0 or len(self.ws.git_repos) == 1 else self.choose(list(self.ws.git_repos))
+        seen = [r.arguments.get(name) for r in self.history if isinstance(r.arguments, dict) and isinstance(r.arguments.get(name), str)]
+        return seen[-1] if seen else f"{VIRTUAL_ROOT}/repo"
+
+    # paths ------------------------------------------------------------------
+
+    def path_mode(self, name: str) -> str:
+        j = "_".join(_words(name))
+        tool = self.tool_words
+        if j in ("destination", "dst", "dest", "target", "target_path", "new_path", "to", "output", "output_path"):
+            return "new"
+        if j in ("source", "src", "from", "old_path"):
+            return "existing"
+        if self.intent == "create":
+            if any(w in tool for w in ("directory", "dir", "folder", "mkdir")):
+                return "new_dir"
+            return "new_file"
+        if self.intent == "edit":
+            return "known_file"
+        if self.intent == "list" or any(w in tool for w in ("directory", "dir", "folder", "tree", "search", "find", "glob", "ls")):
+            return "dir"
+        if "info" in tool or "stat" in tool or "exists" in tool:
+            return "any"
+        return "file"
+
+    def files_known(self) -> list[str]:
+        return [f for f in self.ws.files]
+
+    def r_path(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        mode = self.path_mode(name)
+        if mode == "dir":
+            return self.existing_dir(pointer)
+        if mode in ("file", "existing", "any"):
+            return self.existing_file(pointer, any_kind=mode == "any")
+        if mode == "known_file":
+            return self.known_file(pointer)
+        if mode == "new_dir":
+            parent = self.existing_dir(pointer, record=True)
+            return posixpath.join(parent, f"{self.new_stem()}-{self.rng.randint(1, 999)}")
+        # a new file
+        source = next((v for k, v in siblings.items() if isinstance(v, str) and self.in_fs(v) and k != name), None)
+        if mode == "new" and source:
+            d, base = posixpath.split(source)
+            stem, ext = posixpath.splitext(base)
+            if self.obs(("dir",), lambda v: self.in_fs(v.value) and v.value != d) and self.chance(0.5):
+                d = self.existing_dir(pointer)
+            return posixpath.join(d, f"{stem}-moved-{self.rng.randint(1, 999)}{ext}")
+        d = self.existing_dir(pointer)
+        return posixpath.join(d, f"{self.new_stem()}-{self.rng.randint(1, 999)}.md")
+
+    def new_stem(self) -> str:
+        v = self.salient(1)
+        if v:
+            val = v[0].value
+            if v[0].kind == "file":
+                return _slug(posixpath.splitext(posixpath.basename(val))[0]) + "-notes"
+            if isinstance(val, str) and len(val) <= 40:
+                return _slug(val) + "-notes"
+        return "exploration-notes"
+
+    def existing_dir(self, pointer: str, record: bool = True) -> str:
+        cands = self.obs(("dir",), lambda v: self.in_fs(v.value))
+        if self.attempt == 0 or len(cands) > 1:
+            chosen = self.pick(cands, pointer, record=record) if (cands and self.chance(0.85)) else None
+            if chosen:
+                return chosen.value
+        # the directory of an observed file
+        files = self.obs(("file",), lambda v: self.in_fs(v.value))
+        if files and self.chance(0.5) and self.attempt == 0:
+            f = self.pick(files, pointer, value_of=lambda v: posixpath.dirname(v.value), record=record)
+            if f:
+                return posixpath.dirname(f.value)
+        dirs = list(self.ws.directories) or [VIRTUAL_ROOT]
+        if self.chance(0.4):
+            return dirs[0]
+        return self.choose(dirs, pointer)
+
+    def existing_file(self, pointer: str, any_kind: bool = False) -> Any:
+        kinds = ("file", "dir") if any_kind else ("file",)
+        text_tool = "text" in self.tool_words
+
+        def good(v: Value) -> bool:
+            if not self.in_fs(v.value):
+                return False
+            if v.kind == "file" and text_tool and posixpath.splitext(v.value)[1].lower() not in TEXT_EXT:
+                return posixpath.splitext(v.value)[1] == ""
+            return True
+
+        cands = self.obs(kinds, good)
+        if cands and (self.attempt == 0 or len(cands) > 1) and self.chance(0.9):
+            chosen = self.pick(cands, pointer)
+            if chosen:
+                return chosen.value
+        earlier = [p for p in self.argument_paths() if p in self.ws.files or not any_kind]
+        earlier = [p for p in earlier if posixpath.splitext(p)[1] and p not in self.gone and p not in self.failed_at(pointer)]
+        if earlier and self.attempt == 0 and self.chance(0.6):
+            return earlier[-1]
+        files = [f for f in self.ws.files if (not text_tool or posixpath.splitext(f)[1].lower() in TEXT_EXT)
+                 and f not in self.gone] or list(self.ws.files)
+        if not files:
+            raise _CannotCall("no file is known")
+        return self.choose(files, pointer)
+
+    def argument_paths(self) -> list[str]:
+        """Paths inside the sandbox named by the arguments of earlier successful calls, oldest first."""
+        out: list[str] = []
+        for r in self.history:
+            if r.is_error or not isinstance(r.arguments, dict):
+                continue
+            for v in _strings(r.arguments):
+                if self.in_fs(v) and v not in out:
+                    out.append(v)
+        return out
+
+    def known_file(self, pointer: str) -> Any:
+        """A file whose lines were seen (to edit it), else one written earlier."""
+        lines = self.obs(("line",), lambda v: isinstance(v.context.get("file"), str) and self.in_fs(v.context["file"]))
+        files = list(dict.fromkeys(v.context["file"] for v in lines))
+        if files:
+            f = self.choose(files, pointer)
+            match = next((v for v in self.obs(("file",)) if v.value == f), None)
+            if match:
+                self.use(pointer, match)
+            return f
+        for r in reversed(self.history):
+            if r.is_error or not isinstance(r.arguments, dict):
+                continue
+            p = next((v for v in r.arguments.values() if isinstance(v, str) and self.in_fs(v)), None)
+            c = next((v for k, v in r.arguments.items() if isinstance(v, str) and "\n" in v), None)
+            if p and c:
+                return p
+        raise _CannotCall("no file content is known to edit")
+
+    def r_paths(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        lo = max(1, int(schema.get("minItems", 1) or 1))
+        hi = int(schema.get("maxItems", 3) or 3)
+        n = min(max(lo, self.rng.choice((1, 2, 2, 3))), max(lo, hi))
+        mode = self.path_mode(name)
+        out: list[str] = []
+        for i in range(n):
+            p = self.existing_dir(f"{pointer}/{i}") if mode == "dir" else self.existing_file(f"{pointer}/{i}")
+            if p in out:
+                continue
+            out.append(p)
+        return out if len(out) >= lo else MISSING
+
+    def r_repo_files(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        cands = self.obs(("repo_file",), lambda v: not v.context.get("dir") and not v.context.get("deleted"))
+        chosen = self.pick(cands, f"{pointer}/0") if cands and self.attempt == 0 else None
+        return [chosen.value] if chosen else ["."]
+
+    # git --------------------------------------------------------------------
+
+    def r_revision(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        desc = str(schema.get("description", "")).lower() + " " + (self.tool.description or "").lower()
+        commits = self.obs(("commit",))
+        j = "_".join(_words(name))
+        if j == "target" or "branch" in desc:
+            branches = self.obs(("branch",), lambda v: not v.context.get("current"))
+            if branches and self.chance(0.4):
+                b = self.pick(branches, pointer)
+                if b:
+                    return b.value
+        if "<revision>:<path>" in desc or "revision:path" in desc:
+            files = self.obs(("repo_file",), lambda v: not v.context.get("dir") and not v.context.get("deleted"))
+            if files and self.chance(0.25 if commits else 0.5) and self.attempt == 0:
+                f = self.pick(files, pointer, value_of=lambda v: f"HEAD:{v.value}", record=False)
+                if f:
+                    self.use(pointer, f, f.value)
+                    return f"HEAD:{f.value}"
+        if commits:
+            full = [c for c in commits if len(c.value) == 40] or commits
+            c = self.pick(full, pointer)
+            if c:
+                return c.value
+        return self.choose(["HEAD~1", "HEAD", "HEAD~2"] if j != "contains" else ["HEAD"], pointer)
+
+    def r_branch(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        j = "_".join(_words(name))
+        new = self.intent == "create" and not any(w in j for w in ("base", "from", "source", "start"))
+        if new:
+            stem = self.new_stem().replace("-notes", "")
+            return f"explore/{stem}-{self.rng.randint(1, 9999)}"
+        current = {v.value for v in self.obs(("branch",), lambda v: v.context.get("current"))}
+        others = self.obs(("branch",), lambda v: not v.context.get("current") and v.value not in current)
+        chosen = self.pick(others or self.obs(("branch",)), pointer)
+        if chosen:
+            return chosen.value
+        fallback = ["main", "master"]
+        return fallback[min(self.attempt, len(fallback) - 1)]
+
+    # time -------------------------------------------------------------------
+
+    def r_timezone(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        taken = {v for v in siblings.values() if isinstance(v, str) and is_timezone(v)}
+        cands = self.obs(("timezone",), lambda v: is_timezone(v.value) and v.value not in taken)
+        j = "_".join(_words(name))
+        # a conversion's target: usually somewhere else than everything seen so far
+        is_target = any(w in j for w in ("target", "to", "dest", "destination"))
+        if cands and (not is_target or self.chance(0.35)):
+            chosen = self.pick(cands, pointer)
+            if chosen:
+                return chosen.value
+        examples = [e for e in _desc_examples(str(schema.get("description", ""))) if is_timezone(e)]
+        seen = {v.value for v in self.obs(("timezone",))}
+        pool = [z for z in dict.fromkeys([*examples, *TIMEZONES]) if z not in taken and (z not in seen or not is_target)]
+        return self.choose(pool or list(TIMEZONES), pointer)
+
+    def r_clock(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        # prefer a date-time seen in the same result as a time zone used as a sibling
+        tz_steps = {s.step for s in self.sources if s.argument.rsplit("/", 1)[0] == pointer.rsplit("/", 1)[0]}
+
+        def hhmm(v: Value) -> str | None:
+            return parse_datetime_hhmm(str(v.value))
+
+        cands = self.obs(("datetime", "time"), lambda v: hhmm(v) is not None)
+        if tz_steps:
+            same = [v for v in cands if v.step in tz_steps]
+            cands = same or cands
+        chosen = self.pick(cands, pointer, value_of=hhmm) if cands else None
+        if chosen:
+            return hhmm(chosen)
+        return self.choose(list(CLOCK_TIMES), pointer)
+
+    def r_datetime(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        cands = self.obs(("datetime",), lambda v: "T" in str(v.value))
+        chosen = self.pick(cands, pointer)
+        return chosen.value if chosen else "2025-03-01T09:00:00Z"
+
+    def r_date(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        def day(v: Value) -> str:
+            return str(v.value)[:10]
+
+        cands = self.obs(("date", "datetime"), lambda v: re.match(r"\d{4}-\d{2}-\d{2}", str(v.value)) is not None)
+        chosen = self.pick(cands, pointer, value_of=day)
+        return day(chosen) if chosen else "2025-03-01"
+
+    def r_date_filter(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        cands = self.obs(("date", "datetime"), lambda v: re.match(r"\d{4}-\d{2}-\d{2}", str(v.value)) is not None)
+        if not cands:
+            return MISSING
+        chosen = self.pick(cands, pointer, value_of=lambda v: str(v.value)[:10])
+        return str(chosen.value)[:10] if chosen else MISSING
+
+    # SQL --------------------------------------------------------------------
+
+    def tables(self) -> list[tuple[str, Value | None]]:
+        out: list[tuple[str, Value | None]] = []
+        seen: set[str] = set()
+        for v in self.obs(("table",), lambda v: isinstance(v.value, str) and re.fullmatch(r"[A-Za-z_]\w*", v.value) is not None):
+            if v.value not in seen and not v.value.startswith("sqlite_"):
+                seen.add(v.value)
+                out.append((v.value, v))
+        for t in self.ws.sqlite_tables:
+            if t not in seen:
+                seen.add(t)
+                out.append((t, None))
+        for t in self.created_tables():
+            if t not in seen:
+                seen.add(t)
+                out.append((t, None))
+        return out
+
+    def created_tables(self) -> dict[str, list[tuple[str, str]]]:
+        """Tables created by earlier successful calls of this exploration: name -> [(column, type)]."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        for r in self.history:
+            if r.is_error or not isinstance(r.arguments, dict):
+                continue
+            for v in r.arguments.values():
+                if isinstance(v, str):
+                    m = re.match(r"\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?[\"`\[]?(\w+)[\"`\]]?\s*\((.*)\)\s*;?\s*$", v, re.I | re.S)
+                    if m:
+                        cols = []
+                        for part in re.split(r",(?![^()]*\))", m.group(2)):
+                            w = part.strip().split()
+                            if len(w) >= 1 and w[0].upper() not in ("PRIMARY", "FOREIGN", "UNIQUE", "CHECK", "CONSTRAINT"):
+                                cols.append((w[0].strip('"`[]'), w[1].upper() if len(w) > 1 else "TEXT"))
+                        out[m.group(1)] = cols
+        return out
+
+    def columns(self, table: str) -> list[tuple[str, Value | None]]:
+        out: list[tuple[str, Value | None]] = []
+        seen: set[str] = set()
+        for v in self.obs(("column",), lambda v: v.context.get("table") == table and isinstance(v.value, str)):
+            if v.value not in seen:
+                seen.add(v.value)
+                out.append((v.value, v))
+        for c in self.ws.sqlite_tables.get(table, ()):
+            if c not in seen:
+                seen.add(c)
+                out.append((c, None))
+        for c, _ in self.created_tables().get(table, []):
+            if c not in seen:
+                seen.add(c)
+                out.append((c, None))
+        return out
+
+    def numeric(self, table: str, col: str) -> bool:
+        for v in self.obs(("column",), lambda v: v.context.get("table") == table and v.value == col):
+            typ = str(v.context.get("type", "")).upper()
+            if typ:
+                return any(w in typ for w in ("INT", "REAL", "NUM", "FLOA", "DOUB", "DEC"))
+        for c, typ in self.created_tables().get(table, []):
+            if c == col:
+                return any(w in typ for w in ("INT", "REAL", "NUM", "FLOA", "DOUB", "DEC"))
+        for v in self.obs(("number", "text"), lambda v: v.context.get("table") == table and v.key == col):
+            return v.kind == "number"
+        return any(h in col.lower() for h in NUMERIC_HINTS)
+
+    def pick_table(self, pointer: str, *, exclude: Iterable[str] = ()) -> tuple[str, Value | None]:
+        ex = set(exclude)
+        tables = [t for t in self.tables() if t[0] not in ex] or self.tables()
+        if not tables:
+            raise _CannotCall("no table is known")
+        observed = [v for _, v in tables if v is not None]
+        # tables whose columns were described earlier come first: the query can use them
+        described = [v for v in self.obs(("column",), lambda v: v.context.get("table") in dict(tables))]
+        if described and (self.attempt == 0 or len(described) > 1) and self.chance(0.95):
+            newest = max(v.step for v in described)
+            names = list(dict.fromkeys(v.context["table"] for v in described if v.step == newest))
+            name = self.choose(names, pointer)
+            return name, dict(tables).get(name)
+        if observed and (self.attempt == 0 or len(observed) > 1) and self.chance(0.85):
+            v = self.pick(observed, pointer, record=False)
+            if v:
+                return v.value, v
+        name = self.choose([t for t, _ in tables], pointer)
+        return name, None
+
+    def r_table(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        t, v = self.pick_table(pointer)
+        if v:
+            self.use(pointer, v)
+        return t
+
+    def sql_mode(self, schema: dict[str, Any]) -> str:
+        text = f"{schema.get('description', '')} {self.tool.name} {self.tool.description or ''}".lower()
+        if "create table" in text or ("create" in self.tool_words and "table" in self.tool_words):
+            return "create"
+        if re.search(r"\bselect\b", str(schema.get("description", "")).lower()) or "read" in self.tool_words:
+            return "select"
+        if any(w in text for w in ("insert", "update", "delete", "write")):
+            return "write"
+        return "select"
+
+    def r_sql(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        mode = self.sql_mode(schema)
+        if mode == "create":
+            return self.sql_create(pointer)
+        if mode == "write":
+            return self.sql_write(pointer)
+        return self.sql_select(pointer)
+
+    def cite_table(self, pointer: str, tv: Value | None) -> None:
+        if tv is not None:
+            self.use(pointer, tv)
+
+    def row_values(self, pred: Callable[[Value], bool] | None = None) -> list[Value]:
+        """Scalar values of observed rows / records, with a column key."""
+        def ok(v: Value) -> bool:
+            if v.kind in ("line", "quoted", "row", "relation", "column", "table"):
+                return False
+            if not v.key or str(v.key).lower() in SALIENT_KEYS_SKIP:
+                return False
+            if isinstance(v.value, str) and (len(v.value) > 80 or "\n" in v.value or not v.value.strip()):
+                return False
+            if not isinstance(v.value, (str, int, float)) or isinstance(v.value, bool):
+                return False
+            return pred(v) if pred else True
+        return [v for v in self.values if ok(v)]
+
+    def filter_options(self) -> list[tuple[str, str, Value, bool]]:
+        """(table, column, value, is_fk) pairs an observed value can filter on."""
+        out: list[tuple[str, str, Value, bool]] = []
+        tables = self.tables()
+        for v in self.row_values():
+            key = str(v.key)
+            vt = v.context.get("table")
+            for t, _ in tables:
+                cols = [c for c, _ in self.columns(t)]
+                if key in cols and (vt == t or (key not in ("id", "name", "rowid") and not key.endswith("_id"))):
+                    out.append((t, key, v, False))
+                elif key == "id" and vt and vt != t:
+                    fk = f"{_singular(vt)}_id"
+                    if fk in cols:
+                        out.append((t, fk, v, True))
+        return out
+
+    def sql_select(self, pointer: str) -> str:
+        strategies: list[tuple[float, Callable[[], str | None]]] = []
+        filters = self.filter_options()
+        observed_cols = self.obs(("column",), lambda v: v.context.get("table") is not None)
+        if self.attempt:
+            return self.sql_plain(pointer)
+        if filters:
+            strategies.append((4.0, lambda: self.sql_filter(pointer, filters)))
+        if observed_cols:
+            strategies.append((6.0, lambda: self.sql_columns(pointer)))
+        strategies.append((1.0, lambda: self.sql_group(pointer)))
+        strategies.append((1.0, lambda: self.sql_aggregate(pointer)))
+        strategies.append((0.8, lambda: self.sql_join(pointer)))
+        strategies.append((1.0, lambda: self.sql_plain(pointer)))
+        while strategies:
+            total = sum(w for w, _ in strategies)
+            r = self.rng.random() * total
+            acc = 0.0
+            for i, (w, fn) in enumerate(strategies):
+                acc += w
+                if r <= acc:
+                    break
+            mark = len(self.sources)
+            q = strategies[i][1]()
+            if q:
+                return q
+            del self.sources[mark:]
+            strategies.pop(i)
+        return self.sql_plain(pointer)
+
+    def sql_plain(self, pointer: str) -> str:
+        t, tv = self.pick_table(pointer)
+        self.cite_table(pointer, tv)
+        return f"SELECT * FROM {_ident(t)} LIMIT {self.choose([5, 10, 20])}"
+
+    def sql_filter(self, pointer: str, filters: list[tuple[str, str, Value, bool]]) -> str | None:
+        newest = max(f[2].step for f in filters)
+        pool = [f for f in filters if f[2].step == newest] if self.chance(0.8) else filters
+        t, col, v, fk = self.choose(pool)
+        self.use(pointer, v)
+        tv = next((tv for name, tv in self.tables() if name == t and tv is not None), None)
+        if tv is not None and tv.step != v.step:
+            self.use(pointer, tv)
+        cols = [c for c, _ in self.columns(t)]
+        shown = "*"
+        if len(cols) > 4 and self.chance(0.5):
+            shown = ", ".join(_ident(c) for c in cols[: self.rng.randint(3, min(6, len(cols)))])
+        return f"SELECT {shown} FROM {_ident(t)} WHERE {_ident(col)} = {_sql_lit(v.value)} LIMIT 20"
+
+    def sql_columns(self, pointer: str) -> str | None:
+        t, tv = self.pick_table(pointer)
+        cols = self.columns(t)
+        observed = [(c, v) for c, v in cols if v is not None]
+        if not observed:
+            return None
+        k = min(len(observed), self.rng.randint(2, 4))
+        chosen = observed[:1] + self.rng.sample(observed[1:], k - 1) if len(observed) > 1 else observed
+        chosen = sorted(chosen, key=lambda cv: [c for c, _ in cols].index(cv[0]))
+        for _, v in chosen:
+            self.use(pointer, v)
+        self.cite_table(pointer, tv)
+        order = chosen[-1][0]
+        return (f"SELECT {', '.join(_ident(c) for c, _ in chosen)} FROM {_ident(t)} "
+                f"ORDER BY {_ident(order)} {self.choose(['ASC', 'DESC'])} LIMIT {self.choose([5, 10, 15])}")
+
+    def sql_group(self, pointer: str) -> str | None:
+        t, tv = self.pick_table(pointer)
+        cols = self.columns(t)
+        cats = [(c, v) for c, v in cols if not self.numeric(t, c) and not c.lower().endswith(("id", "email", "name", "sku"))
+                and not any(h in c.lower() for h in ("date", "_at", "_on", "time"))]
+        if not cats:
+            return None
+        c, cv = self.choose(cats)
+        self.cite_table(pointer, tv)
+        if cv is not None:
+            self.use(pointer, cv)
+        return f"SELECT {_ident(c)}, COUNT(*) AS n FROM {_ident(t)} GROUP BY {_ident(c)} ORDER BY n DESC"
+
+    def sql_aggregate(self, pointer: str) -> str | None:
+        t, tv = self.pick_table(pointer)
+        cols = self.columns(t)
+        nums = [(c, v) for c, v in cols if self.numeric(t, c) and c.lower() != "id" and not c.lower().endswith("_id")]
+        if not nums:
+            return None
+        c, cv = self.choose(nums)
+        self.cite_table(pointer, tv)
+        if cv is not None:
+            self.use(pointer, cv)
+        return (f"SELECT COUNT(*) AS row_count, SUM({_ident(c)}) AS total_{c}, AVG({_ident(c)}) AS avg_{c}, "
+                f"MIN({_ident(c)}) AS min_{c}, MAX({_ident(c)}) AS max_{c} FROM {_ident(t)}")
+
+    def sql_join(self, pointer: str) -> str | None:
+        tables = [t for t, _ in self.tables()]
+        pairs = []
+        for t in tables:
+            cols = [c for c, _ in self.columns(t)]
+            for other in tables:
+                if other != t and f"{_singular(other)}_id" in cols and "id" in [c for c, _ in self.columns(other)]:
+                    pairs.append((t, other))
+        if not pairs:
+            return None
+        t, other = self.choose(pairs)
+        for name, tv in self.tables():
+            if name in (t, other) and tv is not None:
+                self.use(pointer, tv)
+        ocols = [c for c, _ in self.columns(other) if c != "id"]
+        extra = ", ".join(f"b.{_ident(c)}" for c in ocols[:2])
+        return (f"SELECT a.*{', ' + extra if extra else ''} FROM {_ident(t)} AS a JOIN {_ident(other)} AS b "
+                f"ON a.{_ident(_singular(other) + '_id')} = b.id LIMIT 10")
+
+    def sql_write(self, pointer: str) -> str:
+        rows = self.obs(("row",), lambda v: isinstance(v.value, dict) and v.context.get("table") in dict(self.tables()))
+        created = self.created_tables()
+        strategies: list[tuple[float, Callable[[], str | None]]] = []
+        if created:
+            strategies.append((3.0, lambda: self.sql_insert_new(pointer, created)))
+        if rows and self.attempt == 0:
+            strategies.append((3.0, lambda: self.sql_update_row(pointer, rows)))
+            strategies.append((2.0, lambda: self.sql_insert_copy(pointer, rows)))
+            strategies.append((0.5, lambda: self.sql_delete_row(pointer, rows)))
+        strategies.append((1.0, lambda: self.sql_update_blind(pointer)))
+        while strategies:
+            total = sum(w for w, _ in strategies)
+            r = self.rng.random() * total
+            acc = 0.0
+            for i, (w, fn) in enumerate(strategies):
+                acc += w
+                if r <= acc:
+                    break
+            mark = len(self.sources)
+            q = strategies[i][1]()
+            if q:
+                return q
+            del self.sources[mark:]
+            strategies.pop(i)
+        t, _ = self.pick_table(pointer)
+        return f"UPDATE {_ident(t)} SET rowid = rowid WHERE rowid = 1"
+
+    def _pk(self, row: dict[str, Any]) -> str | None:
+        for k in ("id", "rowid"):
+            if k in row and isinstance(row[k], (int, str)):
+                return k
+        return None
+
+    def sql_update_row(self, pointer: str, rows: list[Value]) -> str | None:
+        row_v = self.pick([r for r in rows if self._pk(r.value)], pointer, record=False)
+        if row_v is None:
+            return None
+        row, t = row_v.value, row_v.context["table"]
+        pk = self._pk(row)
+        nums = [c for c, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+                and c != pk and not c.endswith("_id")]
+        self.use(pointer, row_v, row[pk])
+        if nums:
+            c = self.choose(nums)
+            delta = self.choose([1, 2, 5, 10]) if isinstance(row[c], int) else self.choose([0.5, 1.0])
+            return f"UPDATE {_ident(t)} SET {_ident(c)} = {_ident(c)} + {delta} WHERE {_ident(pk)} = {_sql_lit(row[pk])}"
+        texts = [c for c, v in row.items() if isinstance(v, str) and c != pk]
+        if not texts:
+            return None
+        c = self.choose(texts)
+        return f"UPDATE {_ident(t)} SET {_ident(c)} = {_sql_lit(row[c])} WHERE {_ident(pk)} = {_sql_lit(row[pk])}"
+
+    def sql_insert_copy(self, pointer: str, rows: list[Value]) -> str | None:
+        row_v = self.pick(rows, pointer, record=False)
+        if row_v is None:
+            return None
+        row, t = dict(row_v.value), row_v.context["table"]
+        known = [c for c, _ in self.columns(t)]
+        pk = self._pk(row)
+        cols = [c for c in row if c != pk and (not known or c in known)]
+        if not cols or any(c not in row for c in known if c != pk and c != "id"):
+            return None  # a partial row: the missing columns may be NOT NULL
+        n = self.rng.randint(2, 999)
+        vals = []
+        for c in cols:
+            v = row[c]
+            if isinstance(v, str) and any(h in c.lower() for h in UNIQUE_HINTS):
+                v = v.replace("@", f"+copy{n}@", 1) if "@" in v else f"{v}-C{n}"
+            elif isinstance(v, str) and c.lower() in ("name", "title"):
+                v = f"{v} (copy {n})"
+            vals.append(v)
+        self.use(pointer, row_v, {c: row[c] for c in cols})
+        return (f"INSERT INTO {_ident(t)} ({', '.join(_ident(c) for c in cols)}) "
+                f"VALUES ({', '.join(_sql_lit(v) for v in vals)})")
+
+    def sql_delete_row(self, pointer: str, rows: list[Value]) -> str | None:
+        row_v = self.pick([r for r in rows if self._pk(r.value)], pointer, record=False)
+        if row_v is None:
+            return None
+        pk = self._pk(row_v.value)
+        self.use(pointer, row_v, row_v.value[pk])
+        return f"DELETE FROM {_ident(row_v.context['table'])} WHERE {_ident(pk)} = {_sql_lit(row_v.value[pk])}"
+
+    def sql_insert_new(self, pointer: str, created: dict[str, list[tuple[str, str]]]) -> str | None:
+        t = self.choose(sorted(created))
+        cols = [(c, typ) for c, typ in created[t] if not (c.lower() == "id" and "INT" in typ)]
+        if not cols:
+            return None
+        vals = []
+        salient = self.salient(len(cols))
+        for i, (c, typ) in enumerate(cols):
+            if any(w in typ for w in ("INT", "REAL", "NUM", "FLOA", "DOUB", "DEC")):
+                nums = [v for v in salient if v.kind == "number"]
+                if nums:
+                    vals.append(nums[0].value)
+                    self.use(pointer, nums[0])
+                    salient.remove(nums[0])
+                else:
+                    vals.append(self.rng.randint(1, 50))
+            else:
+                strs = [v for v in salient if isinstance(v.value, str)]
+                if strs:
+                    vals.append(strs[0].value)
+                    self.use(pointer, strs[0])
+                    salient.remove(strs[0])
+                elif any(w in c.lower() for w in ("date", "_on", "_at")):
+                    vals.append("2025-03-01")
+                else:
+                    vals.append(f"{c} {self.rng.randint(1, 99)}")
+        return (f"INSERT INTO {_ident(t)} ({', '.join(_ident(c) for c, _ in cols)}) "
+                f"VALUES ({', '.join(_sql_lit(v) for v in vals)})")
+
+    def sql_update_blind(self, pointer: str) -> str | None:
+        t, tv = self.pick_table(pointer, exclude=())
+        cols = [c for c, _ in self.columns(t)]
+        if not cols:
+            return None
+        self.cite_table(pointer, tv)
+        nums = [c for c in cols if self.numeric(t, c) and c != "id" and not c.endswith("_id")]
+        key = "id" if "id" in cols else "rowid"
+        k = self.rng.randint(1, 5)
+        if nums:
+            c = self.choose(nums)
+            return f"UPDATE {_ident(t)} SET {_ident(c)} = {_ident(c)} + 1 WHERE {key} = {k}"
+        c = self.choose([c for c in cols if c != "id"] or cols)
+        return f"UPDATE {_ident(t)} SET {_ident(c)} = {_ident(c)} WHERE {key} = {k}"
+
+    def sql_create(self, pointer: str) -> str:
+        t, tv = self.pick_table(pointer)
+        self.cite_table(pointer, tv)
+        base = _singular(t) if tv is not None or self.chance(0.7) else "exploration"
+        suffix = self.choose(["notes", "reviews", "followups", "audit"])
+        name = f"{base}_{suffix}"
+        return (f"CREATE TABLE IF NOT EXISTS {_ident(name)} (id INTEGER PRIMARY KEY, {_ident(base + '_id')} INTEGER, "
+                f"note TEXT NOT NULL, created_on TEXT)")
+
+    # memory graph ------------------------------------------------------------
+
+    def entity_names(self) -> list[Value]:
+        return self.obs(("entity",), lambda v: isinstance(v.value, str) and 0 < len(v.value) <= 120)
+
+    def r_entity_name(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        taken = {v for v in siblings.values() if isinstance(v, str)}
+        j = "_".join(_words(name))
+        cands = [v for v in self.entity_names() if v.value not in taken]
+        # a relation's "from" end: prefer an entity created in this exploration
+        if j in ("from", "source") and cands:
+            created = [v for v in cands if v.context.get("record") and self._created_here(v)]
+            cands = created or cands
+        if self.intent == "delete" or "observation" in self.tool_text:
+            with_obs = {v.context.get("entity") for v in self.obs(("observation",))}
+            if "delete" in self.tool_words and with_obs:
+                cands = [v for v in cands if v.value in with_obs] or cands
+        chosen = self.pick(cands, pointer)
+        if chosen:
+            return chosen.value
+        # a person or name seen elsewhere that the graph knows
+        known = self.ws.memory_entities
+        other = self.obs(("person", "text", "quoted"), lambda v: v.value in known and v.value not in taken)
+        chosen = self.pick(other, pointer)
+        if chosen:
+            return chosen.value
+        pool = [n for n in known if n not in taken]
+        if pool:
+            return self.choose(pool, pointer)
+        return MISSING
+
+    def _created_here(self, v: Value) -> bool:
+        rec = next((r for r in self.history if r.step == v.step), None)
+        return bool(rec and any(w in _INTENTS["create"] for w in _words(rec.tool)))
+
+    def r_new_entity_name(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        known = set(self.ws.memory_entities) | {v.value for v in self.entity_names()}
+        subject = self.subject(pointer, known)
+        if subject is not None:
+            return subject
+        return f"Exploration note {self.rng.randint(1, 9999)}"
+
+    def subject(self, pointer: str, known: set[str]) -> str | None:
+        """A name for something seen earlier that could become a new entity."""
+        kinds_pref = ("person", "file", "table", "commit", "branch", "timezone", "email")
+
+        def nameish(v: Value) -> bool:
+            if not isinstance(v.value, str) or v.value in known or not (2 <= len(v.value) <= 60):
+                return False
+            if v.kind in kinds_pref:
+                return True
+            return v.kind == "text" and str(v.key or "").lower() in ("name", "title", "first_name", "last_name",
+                                                                     "full_name", "supplier", "city", "author")
+        cands = [v for v in self.values if nameish(v)]
+        chosen = self.pick(cands, pointer, value_of=self._entity_label)
+        return self._entity_label(chosen) if chosen else None
+
+    def _entity_label(self, v: Value) -> str:
+        if v.kind == "file":
+            return posixpath.basename(v.value)
+        if v.kind == "commit":
+            return f"commit {v.value[:10]}"
+        return str(v.value)
+
+    def _entity_type_for(self, v: Value | None) -> str:
+        if v is None:
+            return "note"
+        mapping = {"person": "person", "file": "file", "table": "table", "commit": "commit", "branch": "branch",
+                   "timezone": "timezone", "email": "contact"}
+        if v.kind in mapping:
+            return mapping[v.kind]
+        t = v.context.get("table")
+        if t:
+            return _singular(str(t))
+        return str(v.key or "note").lower()
+
+    def r_entity_type(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        src = next((s for s in self.sources if s.argument.rsplit("/", 1)[0] == pointer.rsplit("/", 1)[0]), None)
+        if src is not None:
+            v = next((v for v in self.values if v.step == src.step and v.path == src.path), None)
+            if v is not None and v.kind != "entity":
+                return self._entity_type_for(v)
+        cands = self.obs(("entity_type",))
+        chosen = self.pick(cands, pointer)
+        if chosen:
+            return chosen.value
+        types = sorted(set(self.ws.memory_entities.values()))
+        return self.choose(types, pointer) if types else "note"
+
+    def r_relation_type(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        cands = self.obs(("relation_type",))
+        if cands and self.chance(0.5):
+            chosen = self.pick(cands, pointer)
+            if chosen:
+                return chosen.value
+        return self.choose(["related_to", "mentions", "works_with", "depends_on"], pointer)
+
+    def r_entity_names(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        lo = max(1, int(schema.get("minItems", 1) or 1))
+        n = max(lo, self.choose([1, 1, 2, 3]))
+        out: list[str] = []
+        for i in range(n):
+            v = self.r_entity_name(name, {}, f"{pointer}/{i}", {str(k): x for k, x in enumerate(out)})
+            if v is MISSING:
+                break
+            if v not in out:
+                out.append(v)
+        return out if len(out) >= lo else MISSING
+
+    def r_observations_new(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        facts = self.facts(2, pointer, exclude=("observation", "entity"))
+        return facts or [f"Noted during exploration {self.rng.randint(1, 999)}"]
+
+    def r_observations_existing(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        entity = next((v for k, v in siblings.items() if isinstance(v, str) and "name" in _norm(k)), None)
+        cands = self.obs(("observation",), lambda v: entity is None or v.context.get("entity") == entity)
+        chosen = self.pick(cands, f"{pointer}/0")
+        return [chosen.value] if chosen else MISSING
+
+    def facts(self, n: int, pointer: str, exclude: tuple[str, ...] = ()) -> list[str]:
+        """Short statements built from salient observed values (each recorded as a source)."""
+        out: list[str] = []
+        for i, v in enumerate(self.salient(n, exclude=exclude)):
+            label = str(v.key or v.kind).replace("_", " ")
+            val = v.value if not isinstance(v.value, float) else _fmt_num(v.value)
+            where = v.context.get("table")
+            fact = f"{label}: {val}" + (f" (from {where})" if where else "")
+            self.use(f"{pointer}/{i}", v, v.value)
+            out.append(fact)
+        return out
+
+    def salient(self, n: int, exclude: tuple[str, ...] = ()) -> list[Value]:
+        """The most telling values of the newest results (keyed fields first), distinct."""
+        pref = {"person": 0, "commit": 1, "message": 1, "entity": 2, "file": 2, "table": 2, "timezone": 2,
+                "datetime": 3, "email": 3, "number": 3, "text": 3, "observation": 4, "branch": 2, "date": 4}
+
+        def ok(v: Value) -> bool:
+            if v.kind not in pref or v.kind in exclude or (v.kind in ("number", "text") and not v.key):
+                return False
+            if "observation" in exclude and v.context.get("entity"):
+                return False  # mined from an observation: restating it adds nothing
+            if str(v.key or "").lower() in SALIENT_KEYS_SKIP:
+                return False
+            if v.kind == "text" and str(v.key or "").lower() in ("content", "text", "result", "output", "status"):
+                return False  # a whole status message, not a fact
+            if isinstance(v.value, str) and (len(v.value) > 100 or "\n" in v.value or not v.value.strip()):
+                return False
+            return (v.kind, json.dumps(v.value, sort_keys=True, default=str)) not in self.used
+        cands = [v for v in self.values if ok(v)]
+        if not cands:
+            return []
+        newest = max(v.step for v in cands)
+        group = [v for v in cands if v.step == newest] if self.chance(0.8) else cands
+        group = sorted(group[:60], key=lambda v: pref[v.kind])
+        out: list[Value] = []
+        seen: set[str] = set()
+        start = self.rng.randrange(max(1, min(len(group), 4)))
+        for v in group[start:] + group[:start]:
+            k = json.dumps(v.value, sort_keys=True, default=str)
+            if k in seen:
+                continue
+            seen.add(k)
+            out.append(v)
+            if len(out) >= n:
+                break
+        return out
+
+    # objects / arrays -------------------------------------------------------
+
+    def r_objects(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        items = _branch(schema.get("items") or {})
+        props = items.get("properties") if isinstance(items.get("properties"), dict) else {}
+        required = [r for r in items.get("required", []) if isinstance(r, str)]
+        lo = max(int(schema.get("minItems", 1) or 1), 1)
+        # deleting: reuse whole records seen earlier (relations, rows) that fit the item shape
+        if self.intent == "delete" and required:
+            recs = self.obs(("relation", "row"), lambda v: isinstance(v.value, dict) and set(required) <= set(v.value))
+            chosen = self.pick(recs, f"{pointer}/0")
+            if chosen:
+                return [{k: chosen.value[k] for k in chosen.value if k in props or not props}]
+        # editing text: old/new pairs from a file's observed lines
+        keys = [_norm(k) for k in props]
+        if any(k.startswith("old") for k in keys) and any(k.startswith("new") for k in keys):
+            edit = self.edit_item(props, f"{pointer}/0")
+            return [edit] if edit is not None else MISSING
+        n = lo
+        if self.intent == "create" and self.attempt == 0 and self.chance(0.25):
+            n = max(lo, 2)
+        out = []
+        parent = "new_entities" if (self.intent == "create" and "entit" in _norm(name)) else "object_item"
+        for i in range(n):
+            mark = len(self.sources)
+            item = self.fill_object(items, f"{pointer}/{i}", parent_role=parent)
+            if not all(r in item for r in required):
+                del self.sources[mark:]
+                if i < lo:
+                    return MISSING
+                break
+            out.append(item)
+        return out
+
+    def edit_item(self, props: dict[str, Any], pointer: str) -> dict[str, Any] | None:
+        path = next((v for k, v in self.top_props.items() if isinstance(v, str) and self.in_fs(v)), None)
+        old_key = next(k for k in props if _norm(k).startswith("old"))
+        new_key = next(k for k in props if _norm(k).startswith("new"))
+        lines = self.obs(("line",), lambda v: v.context.get("file") == path and len(v.value.strip()) >= 3) if path else []
+        chosen = self.pick(lines, pointer + _pointer(old_key))
+        if chosen:
+            old = chosen.value
+        else:
+            old = None
+            for r in reversed(self.history):
+                if r.is_error or not isinstance(r.arguments, dict) or path not in r.arguments.values():
+                    continue
+                content = next((v for v in r.arguments.values() if isinstance(v, str) and "\n" in v), None)
+                if content:
+                    cand = [ln for ln in content.splitlines() if len(ln.strip()) >= 3]
+                    if cand:
+                        old = self.choose(cand)
+                        break
+            if old is None:
+                return None
+        new = old.rstrip() + self.choose([" (reviewed)", " (updated)", " - checked"])
+        return {old_key: old, new_key: new}
+
+    def r_string_list(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        lo = max(0, int(schema.get("minItems", 0) or 0))
+        if lo == 0 and "default" in schema:
+            return copy.deepcopy(schema["default"])
+        items = _branch(schema.get("items") or {})
+        n = max(lo, 1)
+        out = []
+        for i in range(n):
+            v = self.fill(_singular(name), items, f"{pointer}/{i}", {})
+            if v is MISSING:
+                break
+            out.append(v)
+        return out if len(out) >= lo else MISSING
+
+    def r_patterns(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        if "default" in schema:
+            return copy.deepcopy(schema["default"])
+        return [self.r_pattern(name, schema, f"{pointer}/0", siblings)]
+
+    def r_pattern(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        desc = f"{schema.get('description', '')} {self.tool.description or ''}".lower()
+        glob = "glob" in desc or "*" in desc or "wildcard" in desc
+        files = self.obs(("file",), lambda v: self.in_fs(v.value))
+        if files and self.attempt == 0 and self.chance(0.85):
+            if self.chance(0.5):
+                f = self.pick(files, pointer, value_of=lambda v: posixpath.splitext(v.value)[1] or v.value)
+                if f:
+                    ext = posixpath.splitext(f.value)[1]
+                    if ext:
+                        return f"**/*{ext}" if glob else ext
+            f = self.pick(files, pointer, value_of=lambda v: posixpath.basename(v.value))
+            if f:
+                base = posixpath.basename(f.value)
+                stem = posixpath.splitext(base)[0]
+                word = max(re.split(r"[^A-Za-z]+", stem), key=len) or stem
+                return f"**/*{word}*" if glob else word
+        exts = sorted({posixpath.splitext(f)[1] for f in self.ws.files if posixpath.splitext(f)[1]})
+        if exts:
+            ext = self.choose(exts, pointer)
+            return f"**/*{ext}" if glob else ext.lstrip(".")
+        return "**/*" if glob else "a"
+
+    # math / text ------------------------------------------------------------
+
+    def numbers(self) -> list[Value]:
+        def ok(v: Value) -> bool:
+            if v.kind != "number" or isinstance(v.value, bool):
+                return False
+            key = str(v.key or "").lower()
+            if key in SALIENT_KEYS_SKIP or key == "id" or key.endswith("_id") or key in ("cid", "step"):
+                return False
+            return abs(v.value) < 1e12
+        nums = [v for v in self.values if ok(v)]
+        keyed = [v for v in nums if v.key]
+        return keyed or nums
+
+    def r_expression(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        nums = self.numbers()
+        if nums and self.attempt < 2:
+            newest = max(v.step for v in nums)
+            pool = [v for v in nums if v.step == newest] if self.chance(0.8) else nums
+            k = min(len(pool), self.choose([1, 2, 2, 3]))
+            first = self.pick(pool, pointer)
+            chosen = [first] if first else []
+            rest = [v for v in pool if v is not first and v.value != (first.value if first else None)]
+            while len(chosen) < k and rest:
+                v = self.pick(rest, pointer)
+                if v is None:
+                    break
+                chosen.append(v)
+                rest = [x for x in rest if x is not v and x.value != v.value]
+            terms = [_fmt_num(v.value) for v in chosen]
+            terms = [f"({t})" if t.startswith("-") else t for t in terms]
+            if len(terms) == 1:
+                op = self.choose(["* 2", "* 1.055", "/ 4", "+ 10", "* 12", "** 2"])
+                return f"{terms[0]} {op}"
+            if len(terms) == 2:
+                return self.choose([f"{terms[0]} + {terms[1]}", f"{terms[0]} * {terms[1]}", f"{terms[0]} - {terms[1]}",
+                                    f"({terms[0]} + {terms[1]}) / 2"])
+            return self.choose([" + ".join(terms), f"({' + '.join(terms)}) / {len(terms)}",
+                                f"{terms[0]} * {terms[1]} + {terms[2]}"])
+        a, b, c = self.rng.randint(2, 60), self.rng.randint(2, 40), self.rng.randint(1, 9)
+        return self.choose([f"{a} * {b} + {c}", f"({a} + {b}) / {c}", f"{a} ** 2 - {b}", f"sqrt({a * a})"], pointer)
+
+    def r_search(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        def ok(v: Value) -> bool:
+            return isinstance(v.value, str) and 2 <= len(v.value) <= 40 and "\n" not in v.value and \
+                not v.value.startswith("/")
+        kinds = ("entity", "entity_type", "person", "relation_type", "table", "branch", "timezone", "email")
+        cands = self.obs(kinds, ok) + self.obs(("text",), lambda v: ok(v) and str(v.key or "").lower() in (
+            "name", "city", "supplier", "category", "author", "title", "first_name", "last_name", "maintainer"))
+        if cands and (self.attempt == 0 or len(cands) > 1):
+            newest = max(v.step for v in cands)
+            chosen = self.pick(cands, pointer, value_of=self._search_term, recent=0.8 if newest >= 0 else 0)
+            if chosen:
+                return self._search_term(chosen)
+        known = list(self.ws.memory_entities) + sorted(set(self.ws.memory_entities.values()))
+        if known:
+            return self.choose([k.split()[-1] if " " in k and self.chance(0.5) else k for k in known], pointer)
+        return self.choose(["report", "notes", "config"], pointer)
+
+    def _search_term(self, v: Value) -> str:
+        s = str(v.value)
+        if v.kind == "email":
+            return s.split("@")[0].split(".")[0]
+        return s
+
+    def r_text(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        facts = self.salient(2)
+        j = " ".join(_words(name)) or "note"
+        if facts:
+            parts = []
+            for v in facts:
+                self.use(pointer, v)
+                label = str(v.key or v.kind).replace("_", " ")
+                parts.append(f"{label} {_fmt_num(v.value) if isinstance(v.value, (int, float)) else v.value}")
+            if "message" in j or "commit" in j:
+                return f"Record {parts[0]}"
+            return f"Observed {' and '.join(parts)}."
+        return self.choose([f"Exploration {j}", f"Follow-up {j} from the exploration", f"Checked {j}"], pointer)
+
+    def r_file_content(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        facts = self.salient(self.choose([2, 3, 4]))
+        title = self.choose(["Exploration notes", "Findings", "Summary", "Follow-up"])
+        lines = [f"# {title}", ""]
+        for v in facts:
+            self.use(pointer, v)
+            label = str(v.key or v.kind).replace("_", " ")
+            val = _fmt_num(v.value) if isinstance(v.value, (int, float)) else str(v.value)
+            lines.append(f"- {label}: {val}")
+        if not facts:
+            lines.append("- nothing observed yet")
+        return "\n".join(lines) + "\n"
+
+    def r_old_text(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        lines = self.obs(("line",))
+        chosen = self.pick(lines, pointer)
+        return chosen.value if chosen else MISSING
+
+    def r_new_text(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        old = next((v for k, v in siblings.items() if _norm(k).startswith("old") and isinstance(v, str)), None)
+        return (old or "").rstrip() + " (updated)"
+
+    def r_email(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        chosen = self.pick(self.obs(("email",)), pointer)
+        return chosen.value if chosen else f"explorer{self.rng.randint(1, 99)}@example.com"
+
+    def r_url(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        chosen = self.pick(self.obs(("url",)), pointer)
+        return chosen.value if chosen else "https://example.com/"
+
+    def r_count(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        t = _type(schema)
+        if "default" in schema and isinstance(schema["default"], (int, float)) and self.chance(0.3):
+            return schema["default"]
+        j = "_".join(_words(name))
+        opts = (3, 5, 10) if j not in ("head", "tail", "lines", "max_lines") else (5, 10, 20)
+        return self.num_in_range(schema, "integer" if t == "integer" else "number", opts)
+
+    def r_number(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        got = self.by_key(name, schema, pointer)
+        if got is not MISSING:
+            return got
+        if "default" in schema and schema["default"] is not None:
+            return schema["default"]
+        return self.num_in_range(schema, _type(schema))
+
+    def r_boolean(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        return bool(schema.get("default", False))
+
+    def r_object(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        return self.fill_object(schema, pointer, parent_role="object")
+
+    # ----------------------------------------------------------------------- validation
+
+    def validate(self, schema: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+        raw = self.raw_schema or {"type": "object"}
+        try:
+            cls = validator_for(raw, default=Draft202012Validator)
+            validator = cls(raw)
+        except Exception:  # noqa: BLE001 - an invalid schema: nothing to check against
+            return args
+        required = set(raw.get("required", []) if isinstance(raw.get("required"), list) else [])
+        props = self.schema.get("properties") if isinstance(self.schema.get("properties"), dict) else {}
+        for _round in range(4):
+            try:
+                errors = list(validator.iter_errors(args))
+            except Exception:  # noqa: BLE001
+                return args
+            if not errors:
+                return args
+            changed = False
+            for err in errors:
+                path = list(err.absolute_path)
+                if path:
+                    top = str(path[0])
+                    if top in args and top not in required:
+                        del args[top]
+                        self.notes.append(f"dropped {top}: {err.message[:80]}")
+                        changed = True
+                    elif top in args:
+                        fixed = self.repair(top, props.get(top, {}), args)
+                        if fixed is not MISSING and fixed != args[top]:
+                            args[top] = fixed
+                            changed = True
+                elif err.validator == "required":
+                    m = re.search(r"'([^']+)' is a required property", err.message)
+                    if m and m.group(1) not in args:
+                        v = self.generic(m.group(1), _branch(props.get(m.group(1), {})), _pointer(m.group(1)), args)
+                        if v is not MISSING:
+                            args[m.group(1)] = v
+                            changed = True
+                elif err.validator == "additionalProperties":
+                    extra = [k for k in args if k not in props]
+                    for k in extra:
+                        if k not in required:
+                            del args[k]
+                            changed = True
+            if not changed:
+                break
+        return args
+
+    def repair(self, name: str, schema: dict[str, Any], args: dict[str, Any]) -> Any:
+        sub = _branch(schema if isinstance(schema, dict) else {})
+        self.sources = [s for s in self.sources if not s.argument.startswith(_pointer(name))]
+        if "default" in sub and sub["default"] is not None:
+            return copy.deepcopy(sub["default"])
+        if isinstance(sub.get("enum"), list) and sub["enum"]:
+            return self.choose(list(sub["enum"]))
+        t = _type(sub)
+        if t == "string":
+            return self.describe_text(name)
+        if t == "integer":
+            return int(self.num_in_range(sub, "integer"))
+        if t == "number":
+            return self.num_in_range(sub, "number")
+        if t == "boolean":
+            return False
+        if t == "array":
+            item = _branch(sub.get("items") or {})
+            lo = int(sub.get("minItems", 0) or 0)
+            return [self.repair(f"{name}_item", item, {}) for _ in range(lo)]
+        if t == "object":
+            return {}
+        return MISSING
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _resolve_pointer(doc: Any, pointer: str) -> Any:
+    if pointer in ("", "/"):
+        return doc
+    cur = doc
+    for part in pointer.lstrip("/").split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+            cur = cur[int(part)]
+        else:
+            return MISSING
+    return cur
+

@@ -1,0 +1,369 @@
+"""OpenAI-compatible chat and embeddings, with every exchange recorded in the log.
+
+    config = LLMConfig.from_env(model="qwen3")        # options win over FIREFLY_LLM_* variables
+    llm = LLM(config)
+    result = llm.chat(store, "judge-edges", [{"role": "user", "content": "..."}])
+    if result.ok:
+        print(result.reply.content)
+
+* Every reply is an ``llm-replied`` event keyed by the purpose, the hash of the canonical
+  request (model, messages, parameters) and an attempt number. Asking again with the same
+  request reuses the recorded reply and does not call the endpoint: re-runs are resumable
+  and, given recorded replies, reproducible.
+* Every failure (an HTTP error, a timeout, an unreachable endpoint, a reply that is not a
+  valid completion) is an ``llm-failed`` event with a clear message; :meth:`LLM.chat`
+  returns it instead of raising, so the caller's run goes on. Failures are not reused.
+* The API key comes from the options or ``FIREFLY_LLM_API_KEY`` and never enters the log:
+  it is not part of the request that is hashed and recorded.
+
+``fetch_*`` methods talk to the endpoint and record nothing; :meth:`LLM.chat` is
+``fetch_chat`` plus reuse and recording. Embeddings are recorded by :mod:`firefly.embed`,
+one ``embedded`` event per subject.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import msgspec
+import numpy as np
+
+from .errors import FireflyError
+from .events import LlmFailed, LlmReplied, decode
+from .ids import canonical_json, content_hash
+from .store import Store
+
+ENV_BASE_URL = "FIREFLY_LLM_BASE_URL"
+ENV_MODEL = "FIREFLY_LLM_MODEL"
+ENV_API_KEY = "FIREFLY_LLM_API_KEY"
+ENV_EMBED_MODEL = "FIREFLY_EMBED_MODEL"
+
+
+class LLMNotConfigured(FireflyError):
+    """An LLM feature was asked for but no endpoint or model is configured."""
+
+
+class LLMCallError(FireflyError):
+    """One request failed. ``error_class`` is one of llm-failed's classes."""
+
+    def __init__(self, error_class: str, message: str, status: int | None = None):
+        super().__init__(message)
+        self.error_class = error_class
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """Where and how to reach an OpenAI-compatible endpoint."""
+
+    base_url: str | None = None
+    model: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    embed_model: str | None = None
+    timeout: float = 120.0
+    max_retries: int = 2
+
+    @classmethod
+    def from_env(
+        cls,
+        *,
+        base_url: str | None = None,
+        model: str | None = None,
+        api_key: str | None = None,
+        embed_model: str | None = None,
+        timeout: float = 120.0,
+        max_retries: int = 2,
+    ) -> LLMConfig:
+        """Options win; unset ones come from ``FIREFLY_LLM_BASE_URL``, ``FIREFLY_LLM_MODEL``,
+        ``FIREFLY_LLM_API_KEY`` and ``FIREFLY_EMBED_MODEL``."""
+        env = os.environ
+        return cls(
+            base_url=base_url or env.get(ENV_BASE_URL) or None,
+            model=model or env.get(ENV_MODEL) or None,
+            api_key=api_key or env.get(ENV_API_KEY) or None,
+            embed_model=embed_model or env.get(ENV_EMBED_MODEL) or None,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    @property
+    def configured(self) -> bool:
+        """Whether chat requests can be made (a base URL and a model are known)."""
+        return bool(self.base_url and self.model)
+
+    def require(self, what: str = "chat", *, embeddings: bool = False) -> LLMConfig:
+        model_setting = (ENV_EMBED_MODEL, "--embed-model") if embeddings else (ENV_MODEL, "--llm-model")
+        wanted = [((ENV_BASE_URL, "--llm-base-url"), self.base_url), (model_setting, self.embed_model if embeddings else self.model)]
+        missing = [setting for setting, value in wanted if not value]
+        if missing:
+            raise LLMNotConfigured(
+                f"{what} needs an OpenAI-compatible endpoint: set {' and '.join(env for env, _ in missing)}"
+                f" (or pass {' and '.join(option for _, option in missing)})"
+            )
+        return self
+
+    @property
+    def public_base_url(self) -> str:
+        """The base URL without credentials, query or fragment (what the log may keep)."""
+        if not self.base_url:
+            return ""
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+# -- replies as the endpoint sends them (validated, so a malformed reply is caught) --------
+
+
+class _Function(msgspec.Struct):
+    name: str
+    arguments: str | None = None
+
+
+class _ToolCall(msgspec.Struct):
+    function: _Function
+    id: str | None = None
+
+
+class _Message(msgspec.Struct):
+    content: str | None = None
+    tool_calls: list[_ToolCall] | None = None
+
+
+class _Choice(msgspec.Struct):
+    message: _Message
+    finish_reason: str | None = None
+
+
+class _Completion(msgspec.Struct):
+    choices: list[_Choice]
+    model: str | None = None
+    usage: dict[str, Any] | None = None
+
+
+class _EmbeddingItem(msgspec.Struct):
+    embedding: list[float] | str
+    index: int = 0
+
+
+class _Embeddings(msgspec.Struct):
+    data: list[_EmbeddingItem]
+    model: str | None = None
+
+
+_completion_decoder = msgspec.json.Decoder(_Completion)
+_embeddings_decoder = msgspec.json.Decoder(_Embeddings)
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    """What the model answered."""
+
+    content: str | None
+    tool_calls: list[dict[str, Any]]
+    finish_reason: str | None
+    model: str | None
+    usage: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    """The outcome of :meth:`LLM.chat`: a reply (fresh or reused) or the recorded failure."""
+
+    request_hash: str
+    attempt: int
+    reply: ChatReply | None = None
+    failure: LlmFailed | None = None
+    reused: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.reply is not None
+
+
+def request_hash(request: dict[str, Any]) -> str:
+    """The content hash of a canonical chat request (what reuse is keyed on)."""
+    return content_hash(canonical_json(request))
+
+
+class LLM:
+    """A client for one OpenAI-compatible endpoint (the ``openai`` package underneath)."""
+
+    def __init__(self, config: LLMConfig, *, client: Any = None):
+        self.config = config
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from openai import OpenAI
+
+            if not self.config.base_url:
+                raise LLMNotConfigured(f"no OpenAI-compatible endpoint: set {ENV_BASE_URL} (or pass --llm-base-url)")
+            self._client = OpenAI(
+                base_url=self.config.base_url,
+                # local servers (vLLM, llama.cpp, Ollama) accept any key; the client needs one
+                api_key=self.config.api_key or "no-key",
+                timeout=self.config.timeout,
+                max_retries=self.config.max_retries,
+            )
+        return self._client
+
+    # -- chat ----------------------------------------------------------------------------
+
+    def chat_request(self, messages: list[dict[str, Any]], **params: Any) -> dict[str, Any]:
+        """The canonical request: the model, the messages and the non-default parameters."""
+        model = params.pop("model", None) or self.config.model
+        if not model:
+            self.config.require()
+        request = {"model": model, "messages": messages}
+        request.update({k: v for k, v in params.items() if v is not None})
+        return msgspec.json.decode(canonical_json(request))  # plain JSON types, sorted keys
+
+    def fetch_chat(self, request: dict[str, Any]) -> tuple[ChatReply, float]:
+        """Send one chat request; returns the reply and the latency in ms.
+
+        Raises :class:`LLMCallError` with the failure's class and a clear message."""
+        started = time.perf_counter()
+        raw = self._call("chat", lambda: self.client.chat.completions.with_raw_response.create(**request))
+        latency = round((time.perf_counter() - started) * 1000, 1)
+        try:
+            completion = _completion_decoder.decode(raw)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise LLMCallError("malformed-reply", f"the endpoint's reply is not a chat completion: {exc}") from None
+        if not completion.choices:
+            raise LLMCallError("malformed-reply", "the endpoint's reply has no choices")
+        choice = completion.choices[0]
+        calls = [
+            {"id": c.id, "name": c.function.name, "arguments": c.function.arguments or ""}
+            for c in choice.message.tool_calls or []
+        ]
+        usage = {k: v for k, v in (completion.usage or {}).items() if isinstance(v, int) and not isinstance(v, bool)}
+        return ChatReply(choice.message.content, calls, choice.finish_reason, completion.model, usage), latency
+
+    def chat(
+        self,
+        store: Store,
+        purpose: str,
+        messages: list[dict[str, Any]],
+        *,
+        attempt: int = 0,
+        **params: Any,
+    ) -> ChatResult:
+        """Ask once: reuse the recorded reply to this request if there is one, else call the
+        endpoint and record the reply (``llm-replied``) or the failure (``llm-failed``)."""
+        request = self.chat_request(messages, **params)
+        digest = request_hash(request)
+        recorded = recorded_reply(store, purpose, digest, attempt)
+        if recorded is not None:
+            return ChatResult(digest, attempt, reply=_reply_of(recorded), reused=True)
+        try:
+            reply, latency = self.fetch_chat(request)
+        except LLMCallError as err:
+            failure = LlmFailed(
+                purpose=purpose,
+                operation="chat",
+                request_hash=digest,
+                attempt=attempt,
+                base_url=self.config.public_base_url,
+                model=str(request["model"]),
+                error_class=err.error_class,  # type: ignore[arg-type]
+                status=err.status,
+                message=err.message,
+            )
+            store.append(failure)
+            return ChatResult(digest, attempt, failure=failure)
+        store.append(
+            LlmReplied(
+                purpose=purpose,
+                request_hash=digest,
+                attempt=attempt,
+                base_url=self.config.public_base_url,
+                request=request,
+                content=reply.content,
+                tool_calls=reply.tool_calls,
+                finish_reason=reply.finish_reason,
+                model=reply.model,
+                usage=reply.usage,
+                latency_ms=latency,
+            )
+        )
+        return ChatResult(digest, attempt, reply=reply)
+
+    # -- embeddings ------------------------------------------------------------------------
+
+    def fetch_embeddings(self, texts: list[str], *, model: str | None = None, dimensions: int | None = None) -> np.ndarray:
+        """Embed texts; returns a float32 matrix, one row per text, in order.
+
+        Raises :class:`LLMCallError` with the failure's class and a clear message."""
+        model = model or self.config.embed_model
+        if not model:
+            self.config.require("embeddings", embeddings=True)
+        params: dict[str, Any] = {"model": model, "input": texts, "encoding_format": "base64"}
+        if dimensions:
+            params["dimensions"] = dimensions
+        raw = self._call("embeddings", lambda: self.client.embeddings.with_raw_response.create(**params))
+        try:
+            reply = _embeddings_decoder.decode(raw)
+            rows = sorted(reply.data, key=lambda item: item.index)
+            vectors = [_vector_of(item.embedding) for item in rows]
+        except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as exc:
+            raise LLMCallError("malformed-reply", f"the endpoint's reply is not an embeddings list: {exc}") from None
+        if len(vectors) != len(texts):
+            raise LLMCallError("malformed-reply", f"asked for {len(texts)} embeddings, got {len(vectors)}")
+        dims = {len(v) for v in vectors}
+        if len(dims) != 1 or 0 in dims:
+            raise LLMCallError("malformed-reply", f"embeddings of inconsistent or zero dimension: {sorted(dims)}")
+        return np.vstack(vectors).astype(np.float32)
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _call(self, operation: str, send: Any) -> bytes:
+        import openai
+
+        where = self.config.public_base_url or "the endpoint"
+        try:
+            return send().http_response.content
+        except openai.APITimeoutError:
+            raise LLMCallError("timeout", f"{where} did not answer the {operation} request within {self.config.timeout:g}s") from None
+        except openai.APIConnectionError as exc:
+            raise LLMCallError("connection-error", f"cannot reach {where}: {exc}") from None
+        except openai.APIStatusError as exc:
+            detail = _error_detail(exc)
+            raise LLMCallError(
+                "http-error", f"{where} answered HTTP {exc.status_code} to the {operation} request: {detail}", exc.status_code
+            ) from None
+
+
+def recorded_reply(store: Store, purpose: str, digest: str, attempt: int = 0) -> LlmReplied | None:
+    """The recorded reply to a request, if the log has one."""
+    row = store.conn.execute(
+        "SELECT payload FROM events WHERE idempotency_key = ?", (f"llm-replied:{purpose}:{digest}:{attempt}",)
+    ).fetchone()
+    return decode(row[0]) if row else None  # type: ignore[return-value]
+
+
+def _reply_of(event: LlmReplied) -> ChatReply:
+    return ChatReply(event.content, list(event.tool_calls), event.finish_reason, event.model, dict(event.usage))
+
+
+def _vector_of(embedding: list[float] | str) -> np.ndarray:
+    if isinstance(embedding, str):
+        return np.frombuffer(base64.b64decode(embedding, validate=True), dtype="<f4")
+    return np.asarray(embedding, dtype=np.float32)
+
+
+def _error_detail(exc: Any) -> str:
+    """The endpoint's own error message (the client puts the ``error`` object in ``body``)."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict) and body.get("message"):
+        return str(body["message"])[:300]
+    return str(exc)[:300]

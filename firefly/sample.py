@@ -1,0 +1,203 @@
+"""Sampling small sub-DAGs (2-6 tools) of the tool graph, spreading coverage over all tools.
+
+Each DAG grows from a least-covered tool: it repeatedly adds a successor of a chosen tool
+(placed after every tool so far) or a predecessor (placed before every tool so far), picked
+with weight ``edge score / (1 + times the tool was sampled)^2``. The DAG keeps every graph edge
+among its tools that goes forward in that order, so it is acyclic and connected whatever
+cycles the graph has. A DAG identical to one already sampled is drawn again.
+
+DAG number ``i`` of a ``seed`` draws from ``random.Random("<seed>:<scope>:<i>")`` and from the
+coverage of the DAGs already in the log, so ``sample_dags(count=N)`` is resumable: run again,
+it samples only the missing numbers and ends where an uninterrupted run would have.
+
+By default the graph is the callable tools' (catalog tools cannot be explored); with
+``include_catalog`` it is every live tool's.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import networkx as nx
+import numpy as np
+
+from .errors import FireflyError
+from .events import DagSampled, DagTool
+from .graph import ToolKey, load_graph
+from .ids import short_hash
+from .store import Store
+
+SAMPLER = "coverage-walk-v1"
+ATTEMPTS = 50  # draws per DAG number before the graph counts as exhausted
+
+
+@dataclass
+class SampleReport:
+    scope: str
+    seed: int
+    wanted: int
+    existing: int = 0  # DAGs of this seed already in the log
+    sampled: int = 0  # new ones
+    exhausted: str | None = None  # why sampling stopped before ``wanted``
+    sizes: Counter[int] = field(default_factory=Counter)
+    tools_with_edges: int = 0
+    tools_covered: int = 0  # tools with an edge that are in at least one DAG of the scope
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "scope": self.scope,
+            "seed": self.seed,
+            "dags_wanted": self.wanted,
+            "dags_existing": self.existing,
+            "dags_sampled": self.sampled,
+            "tools_with_edges": self.tools_with_edges,
+            "tools_covered": self.tools_covered,
+            "exhausted": self.exhausted,
+        }
+
+
+class Coverage:
+    """How many DAGs each tool is in; finds the least-covered tools with an edge quickly."""
+
+    def __init__(self, graph: nx.DiGraph):
+        self.starts = [n for n in graph if graph.degree(n)]  # graph order: deterministic
+        self.row = {n: i for i, n in enumerate(self.starts)}
+        self.counts = np.zeros(len(self.starts), dtype=np.int64)
+        self.times: Counter[ToolKey] = Counter()
+
+    def add(self, tools: Iterable[ToolKey]) -> None:
+        for tool in tools:
+            self.times[tool] += 1
+            if tool in self.row:
+                self.counts[self.row[tool]] += 1
+
+    def least_covered(self, slack: int = 0) -> list[ToolKey]:
+        """Tools with an edge sampled at most ``slack`` times more than the least sampled."""
+        if not self.starts:
+            return []
+        return [self.starts[i] for i in np.flatnonzero(self.counts <= self.counts.min() + slack)]
+
+    def covered(self) -> int:
+        return int(np.count_nonzero(self.counts))
+
+
+def grow_dag(
+    graph: nx.DiGraph, rng: random.Random, coverage: Coverage, size: int, slack: int = 0
+) -> tuple[list[ToolKey], list[tuple[int, int]]]:
+    """One DAG of up to ``size`` tools: tools in a topological order, edges as index pairs.
+    It starts from a least-covered tool (``slack`` widens that set, for retries)."""
+    least = coverage.least_covered(slack)
+    if not least:
+        return [], []
+    times = coverage.times
+    order: dict[ToolKey, int] = {rng.choice(least): 0}
+    low = high = 0
+    while len(order) < size:
+        options: dict[tuple[ToolKey, int], float] = {}
+        for u in sorted(order):
+            for v, data in graph.succ[u].items():
+                if v not in order:
+                    options[(v, 1)] = max(options.get((v, 1), 0.0), data.get("score", 1.0))
+            for v, data in graph.pred[u].items():
+                if v not in order:
+                    options[(v, -1)] = max(options.get((v, -1), 0.0), data.get("score", 1.0))
+        if not options:
+            break
+        choices = sorted(options)
+        weights = [max(options[c], 0.01) / (1 + times[c[0]]) ** 2 for c in choices]
+        node, side = rng.choices(choices, weights)[0]
+        if side > 0:
+            high += 1
+            order[node] = high
+        else:
+            low -= 1
+            order[node] = low
+    tools = sorted(order, key=order.__getitem__)
+    index = {t: i for i, t in enumerate(tools)}
+    edges = sorted((index[u], index[v]) for u in tools for v in graph.succ[u] if v in index and index[u] < index[v])
+    return tools, edges
+
+
+def sample_dags(
+    store: Store,
+    count: int = 100,
+    *,
+    seed: int = 0,
+    min_size: int = 2,
+    max_size: int = 6,
+    include_catalog: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> SampleReport:
+    """Make sure DAGs number 0 .. count-1 of ``seed`` exist in the scope's log."""
+    if not 2 <= min_size <= max_size:
+        raise FireflyError(f"DAG sizes must satisfy 2 <= min-size <= max-size (got {min_size} and {max_size})")
+    scope = "all" if include_catalog else "callable"
+    graph = load_graph(store, include_catalog=include_catalog)
+    report = SampleReport(scope=scope, seed=seed, wanted=count)
+    coverage = Coverage(graph)
+    report.tools_with_edges = len(coverage.starts)
+    seen: set[str] = set()
+    done: set[int] = set()
+    decode = msgspec.json.Decoder(list[tuple[str, str]])
+    for dag_id, tools, dag_seed, idx in store.conn.execute(
+        "SELECT dag_id, tools, seed, idx FROM dags WHERE scope = ? AND sampler = ?", (scope, SAMPLER)
+    ):
+        seen.add(dag_id)
+        coverage.add(decode.decode(tools))
+        if dag_seed == seed:
+            done.add(idx)
+    report.existing = len([i for i in done if i < count])
+    todo = [i for i in range(count) if i not in done]
+    params = {"min_size": min_size, "max_size": max_size}
+    pending: list[DagSampled] = []
+    for n, index in enumerate(todo):
+        rng = random.Random(f"{seed}:{scope}:{index}")
+        event = None
+        for attempt in range(ATTEMPTS):
+            tools, edges = grow_dag(graph, rng, coverage, rng.randint(min_size, max_size), slack=attempt // 5)
+            if len(tools) < min_size:
+                continue
+            dag_id = short_hash([scope, [list(t) for t in tools], [list(e) for e in edges]], 16)
+            if dag_id not in seen:
+                event = DagSampled(
+                    dag_id=dag_id,
+                    tools=[DagTool(server=s, name=t, schema_hash=graph.nodes[(s, t)]["schema_hash"]) for s, t in tools],
+                    edges=edges,
+                    scope=scope,  # type: ignore[arg-type]
+                    seed=seed,
+                    index=index,
+                    sampler=SAMPLER,
+                    params=params,
+                )
+                break
+        if event is None:
+            report.exhausted = (
+                f"no new DAG of {min_size}-{max_size} tools after {ATTEMPTS} draws: the {scope} graph has"
+                f" {graph.number_of_edges()} edges among {report.tools_with_edges} tools"
+            )
+            break
+        seen.add(event.dag_id)
+        coverage.add((t.server, t.name) for t in event.tools)
+        report.sizes[len(event.tools)] += 1
+        pending.append(event)
+        if len(pending) >= 500:
+            _save(store, pending)
+        if progress:
+            progress(n + 1, len(todo))
+    _save(store, pending)
+    store.catch_up()
+    report.sampled = sum(report.sizes.values())
+    report.tools_covered = coverage.covered()
+    return report
+
+
+def _save(store: Store, events: list[DagSampled]) -> None:
+    if events:
+        with store.transaction():
+            store.append_many(events)
+        events.clear()

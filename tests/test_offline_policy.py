@@ -1,0 +1,499 @@
+"""The offline explorer policy and the value extraction it chains with.
+
+The fixtures below are real results of the bundled servers (captured with
+``scripts/explore_offline_check.py``, paths already virtual), trimmed where long.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from jsonschema.validators import Draft202012Validator, validator_for
+
+from firefly.explore.offline import OfflinePolicy, workspace_info
+from firefly.explore.policy import VIRTUAL_ROOT, CallRecord, Proposal, ToolRef, WorkspaceInfo
+from firefly.explore.values import extract, extract_history, looks_like_error
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# --------------------------------------------------------------------------- real results
+
+GIT_LOG_TEXT = (
+    "Commit history:\nCommit: 5ac98f14ad8c006f9c6da8aa4e7b3b8879c20beb\nAuthor: Daniel Brandt\n"
+    "Date: 2025-03-05 10:00:00-05:00\nMessage: Release 0.2.0\n\n\n"
+    "Commit: ae9c6a1a80a4db1211462cec23494bbbb2cc8207\nAuthor: Maya Okafor\nDate: 2025-02-27 17:20:00-05:00\n"
+    "Message: Move notes into README and add a changelog\n\n\n"
+    "Commit: 1afb043bb3fd3dc11dd750cefbd4dc801a276380\nAuthor: Tomás Herrera\nDate: 2025-02-20 09:48:00-05:00\n"
+    "Message: Raise reorder points before the warehouse move\n\n"
+)
+COMMITS = ("5ac98f14ad8c006f9c6da8aa4e7b3b8879c20beb", "ae9c6a1a80a4db1211462cec23494bbbb2cc8207",
+           "1afb043bb3fd3dc11dd750cefbd4dc801a276380")
+LISTING_TEXT = "[FILE] README.md\n[DIR] config\n[DIR] data\n[DIR] notes\n[DIR] reports\n[DIR] src"
+LIST_TABLES_TEXT = "[{'name': 'customers'}, {'name': 'products'}, {'name': 'orders'}, {'name': 'order_items'}]"
+DESCRIBE_ORDERS_TEXT = (
+    "[{'cid': 0, 'name': 'id', 'type': 'INTEGER', 'notnull': 0, 'dflt_value': None, 'pk': 1}, "
+    "{'cid': 1, 'name': 'customer_id', 'type': 'INTEGER', 'notnull': 1, 'dflt_value': None, 'pk': 0}, "
+    "{'cid': 2, 'name': 'order_date', 'type': 'TEXT', 'notnull': 1, 'dflt_value': None, 'pk': 0}, "
+    "{'cid': 3, 'name': 'status', 'type': 'TEXT', 'notnull': 1, 'dflt_value': None, 'pk': 0}, "
+    "{'cid': 4, 'name': 'shipping_method', 'type': 'TEXT', 'notnull': 1, 'dflt_value': None, 'pk': 0}]"
+)
+PRODUCTS_TEXT = (
+    "[{'id': 1, 'sku': 'HCS-101', 'name': 'Harbor House Blend 12oz', 'category': 'coffee', 'price': 14.5, "
+    "'stock': 142, 'supplier': 'Green Coast Importers'}, {'id': 2, 'sku': 'HCS-102', 'name': "
+    "'Ethiopia Yirgacheffe 12oz', 'category': 'coffee', 'price': 17.0, 'stock': 58, 'supplier': "
+    "'Green Coast Importers'}]"
+)
+GRAPH = {
+    "entities": [
+        {"name": "Maya Okafor", "entityType": "person", "observations": [
+            "Founder of Harbor Coffee Supply (2021)", "Set a 25% cap on promo discounts at the 2025-03-04 standup"]},
+        {"name": "Daniel Brandt", "entityType": "person", "observations": [
+            "Maintains the harbor-shop repository", "Email: daniel@harborcoffee.example"]},
+        {"name": "Westbrook warehouse", "entityType": "location", "observations": [
+            "35 Bridge St, Unit 4, Westbrook, ME 04092"]},
+    ],
+    "relations": [
+        {"from": "Maya Okafor", "to": "Harbor Coffee Supply", "relationType": "founded"},
+        {"from": "Daniel Brandt", "to": "Harbor Coffee Supply", "relationType": "works_at"},
+    ],
+}
+TIME_RESULT = {"timezone": "Europe/Paris", "datetime": "2026-11-26T07:27:05+01:00", "day_of_week": "Thursday",
+               "is_dst": False}
+
+# --------------------------------------------------------------------------- real schemas
+
+REPO = {"repo_path": {"title": "Repo Path", "type": "string"}}
+D7 = "http://json-schema.org/draft-07/schema#"
+TOOLS = {
+    "git_log": ToolRef("git", "git_log", "Shows the commit logs", {
+        "type": "object", "properties": {**REPO, "max_count": {"default": 10, "title": "Max Count", "type": "integer"},
+                                         "start_timestamp": {"anyOf": [{"type": "string"}, {"type": "null"}],
+                                                             "default": None, "title": "Start Timestamp"}},
+        "required": ["repo_path"]}, {"readOnlyHint": True}),
+    "git_show": ToolRef("git", "git_show", "Shows the contents of a commit, or of a file or directory given as "
+                        "<revision>:<path>", {"type": "object", "properties": {
+                            **REPO, "revision": {"title": "Revision", "type": "string"}},
+                            "required": ["repo_path", "revision"]}, {"readOnlyHint": True}),
+    "list_directory": ToolRef("filesystem", "list_directory", "Get a detailed listing of all files and directories",
+                              {"$schema": D7, "type": "object", "properties": {"path": {"type": "string"}},
+                               "required": ["path"]}),
+    "read_text_file": ToolRef("filesystem", "read_text_file", "Read the complete contents of a file as text.", {
+        "$schema": D7, "type": "object", "properties": {
+            "path": {"type": "string"},
+            "tail": {"description": "If provided, returns only the last N lines of the file", "type": "number"},
+            "head": {"description": "If provided, returns only the first N lines of the file", "type": "number"}},
+        "required": ["path"]}),
+    "list_directory_with_sizes": ToolRef("filesystem", "list_directory_with_sizes", "Listing with sizes", {
+        "$schema": D7, "type": "object", "properties": {
+            "path": {"type": "string"},
+            "sortBy": {"default": "name", "description": "Sort entries by name or size", "type": "string",
+                       "enum": ["name", "size"]}},
+        "required": ["path"]}),
+    "list_tables": ToolRef("sqlite", "list_tables", "List all tables in the SQLite database",
+                           {"type": "object", "properties": {}}),
+    "describe_table": ToolRef("sqlite", "describe_table", "Get the schema information for a specific table", {
+        "type": "object", "properties": {"table_name": {"type": "string", "description": "Name of the table to describe"}},
+        "required": ["table_name"]}),
+    "read_query": ToolRef("sqlite", "read_query", "Execute a SELECT query on the SQLite database", {
+        "type": "object", "properties": {"query": {"type": "string", "description": "SELECT SQL query to execute"}},
+        "required": ["query"]}),
+    "write_query": ToolRef("sqlite", "write_query", "Execute an INSERT, UPDATE, or DELETE query on the SQLite database", {
+        "type": "object", "properties": {"query": {"type": "string", "description": "SQL query to execute"}},
+        "required": ["query"]}),
+    "calculate": ToolRef("calculator", "calculate", "Calculates/evaluates the given expression.", {
+        "properties": {"expression": {"title": "Expression", "type": "string"}}, "required": ["expression"],
+        "type": "object"}),
+    "read_graph": ToolRef("memory", "read_graph", "Read the entire knowledge graph",
+                          {"$schema": D7, "type": "object", "properties": {}}),
+    "open_nodes": ToolRef("memory", "open_nodes", "Open specific nodes in the knowledge graph by their names", {
+        "$schema": D7, "type": "object", "properties": {"names": {
+            "type": "array", "items": {"type": "string"}, "description": "An array of entity names to retrieve"}},
+        "required": ["names"]}),
+    "create_entities": ToolRef("memory", "create_entities", "Create multiple new entities in the knowledge graph", {
+        "$schema": D7, "type": "object", "properties": {"entities": {"type": "array", "items": {
+            "type": "object", "properties": {
+                "name": {"type": "string", "description": "The name of the entity"},
+                "entityType": {"type": "string", "description": "The type of the entity"},
+                "observations": {"type": "array", "items": {"type": "string"},
+                                 "description": "An array of observation contents associated with the entity"}},
+            "required": ["name", "entityType", "observations"]}}},
+        "required": ["entities"]}),
+    "convert_time": ToolRef("time", "convert_time", "Convert time between timezones", {
+        "type": "object", "properties": {
+            "source_timezone": {"description": "Source IANA timezone name (e.g., 'America/New_York', "
+                                               "'Europe/London').", "type": "string"},
+            "time": {"description": "Time to convert in 24-hour format (HH:MM)", "type": "string"},
+            "target_timezone": {"description": "Target IANA timezone name (e.g., 'Asia/Tokyo', "
+                                               "'America/San_Francisco').", "type": "string"}},
+        "required": ["source_timezone", "time", "target_timezone"]}),
+    "edit_file": ToolRef("filesystem", "edit_file", "Make line-based edits to a text file.", {
+        "$schema": D7, "type": "object", "properties": {
+            "path": {"type": "string"},
+            "edits": {"type": "array", "items": {"type": "object", "properties": {
+                "oldText": {"type": "string", "description": "Text to search for - must match exactly"},
+                "newText": {"type": "string", "description": "Text to replace with"}},
+                "required": ["oldText", "newText"]}},
+            "dryRun": {"default": False, "type": "boolean"}},
+        "required": ["path", "edits"]}),
+}
+
+WS = WorkspaceInfo(
+    files=(f"{VIRTUAL_ROOT}/files/README.md", f"{VIRTUAL_ROOT}/files/notes/todo.md",
+           f"{VIRTUAL_ROOT}/files/config/app.json"),
+    directories=(f"{VIRTUAL_ROOT}/files", f"{VIRTUAL_ROOT}/files/config", f"{VIRTUAL_ROOT}/files/notes"),
+    git_repos=(f"{VIRTUAL_ROOT}/repo",),
+    sqlite_tables={"customers": ("id", "first_name", "last_name", "email", "city"),
+                   "products": ("id", "sku", "name", "category", "price", "stock", "supplier"),
+                   "orders": ("id", "customer_id", "order_date", "status", "shipping_method"),
+                   "order_items": ("id", "order_id", "product_id", "quantity", "unit_price")},
+    memory_entities={"Maya Okafor": "person", "Daniel Brandt": "person", "Westbrook warehouse": "location"},
+)
+
+
+def rec(step: int, server: str, tool: str, args: dict, text: str | None = None, structured: dict | None = None,
+        is_error: bool = False) -> CallRecord:
+    content = [{"type": "text", "text": text if text is not None else json.dumps(structured, indent=2)}]
+    return CallRecord(step=step, server=server, tool=tool, arguments=args, content=content, structured=structured,
+                      is_error=is_error)
+
+
+GIT_LOG = rec(0, "git", "git_log", {"repo_path": "/workspace/repo", "max_count": 3}, GIT_LOG_TEXT)
+LISTING = rec(0, "filesystem", "list_directory", {"path": "/workspace/files"}, LISTING_TEXT, {"content": LISTING_TEXT})
+LIST_TABLES = rec(0, "sqlite", "list_tables", {}, LIST_TABLES_TEXT)
+READ_GRAPH = rec(0, "memory", "read_graph", {}, structured=GRAPH)
+
+
+def propose(tool: str, history: list[CallRecord], seed: int = 0, attempt: int = 0, ws: WorkspaceInfo = WS) -> Proposal:
+    p = OfflinePolicy().propose(TOOLS[tool], history, ws, random.Random(seed), attempt)
+    assert p is not None
+    validator = validator_for(TOOLS[tool].input_schema, default=Draft202012Validator)(TOOLS[tool].input_schema)
+    assert not list(validator.iter_errors(p.arguments)), p.arguments
+    return p
+
+
+def located(record: CallRecord, path: str) -> str:
+    """The text a text locator points at (a line), to check that a source is real."""
+    assert path.startswith("$.content[0].text#line=") or path.startswith("$.structured_content.content#line=")
+    n = int(path.rsplit("=", 1)[1])
+    text = record.content[0]["text"]
+    return text.splitlines()[n - 1]
+
+
+# --------------------------------------------------------------------------- chaining
+
+
+def test_git_log_hash_feeds_git_show_revision():
+    for seed in range(6):
+        p = propose("git_show", [GIT_LOG], seed)
+        assert p.arguments["repo_path"] == "/workspace/repo"
+        rev = p.arguments["revision"]
+        assert rev in COMMITS
+        src = [s for s in p.sources if s.argument == "/revision"]
+        assert len(src) == 1 and src[0].step == 0 and src[0].value == rev
+        assert rev in located(GIT_LOG, src[0].path)
+
+
+def test_listing_entry_feeds_read_text_file_path():
+    for seed in range(6):
+        p = propose("read_text_file", [LISTING], seed)
+        path = p.arguments["path"]
+        src = [s for s in p.sources if s.argument == "/path"]
+        if src:
+            assert path == "/workspace/files/README.md"  # the only [FILE] of the listing
+            assert src[0].step == 0 and "[FILE] README.md" == located(LISTING, src[0].path)
+        else:
+            assert path in WS.files
+    # most seeds chain
+    chained = sum(bool(propose("read_text_file", [LISTING], s).sources) for s in range(20))
+    assert chained >= 14
+
+
+def test_list_tables_feeds_describe_table_and_read_query():
+    p = propose("describe_table", [LIST_TABLES], 1)
+    table = p.arguments["table_name"]
+    assert table in ("customers", "products", "orders", "order_items")
+    assert p.sources[0].argument == "/table_name" and p.sources[0].path.startswith("$.content[0].text#json=$[")
+    describe = rec(1, "sqlite", "describe_table", {"table_name": "orders"}, DESCRIBE_ORDERS_TEXT)
+    used_columns = 0
+    for seed in range(10):
+        q = propose("read_query", [LIST_TABLES, describe], seed)
+        sql = q.arguments["query"]
+        assert sql.upper().startswith("SELECT")
+        assert q.sources, sql
+        assert all(s.argument == "/query" and str(s.value) in sql for s in q.sources)
+        if any(s.step == 1 for s in q.sources):
+            used_columns += 1
+            assert "orders" in sql
+    assert used_columns >= 6
+
+
+def test_query_rows_feed_filters_updates_and_arithmetic():
+    rows = rec(0, "sqlite", "read_query", {"query": "SELECT * FROM products LIMIT 2"}, PRODUCTS_TEXT)
+    vals = extract(rows)
+    assert [v.value["sku"] for v in vals if v.kind == "row"] == ["HCS-101", "HCS-102"]
+    assert {v.value for v in vals if v.kind == "column"} >= {"sku", "price"}
+    w = propose("write_query", [rows], 3)
+    assert w.sources and not w.arguments["query"].upper().startswith("SELECT")
+    c = propose("calculate", [rows], 2)
+    assert c.sources and all(s.argument == "/expression" for s in c.sources)
+    for s in c.sources:
+        assert isinstance(s.value, (int, float)) and str(s.value) in c.arguments["expression"]
+
+
+def test_read_graph_feeds_open_nodes():
+    names = {e["name"] for e in GRAPH["entities"]} | {"Harbor Coffee Supply"}
+    for seed in range(6):
+        p = propose("open_nodes", [READ_GRAPH], seed)
+        assert p.arguments["names"] and set(p.arguments["names"]) <= names
+        pointers = {s.argument for s in p.sources}
+        assert pointers == {f"/names/{i}" for i in range(len(p.arguments["names"]))}
+        assert all(s.path.startswith("$.structured_content.") for s in p.sources)
+
+
+def test_current_time_feeds_convert_time():
+    now = rec(0, "time", "get_current_time", {"timezone": "Europe/Paris"}, structured=TIME_RESULT)
+    p = propose("convert_time", [now], 4)
+    assert p.arguments["source_timezone"] == "Europe/Paris" and p.arguments["time"] == "07:27"
+    assert p.arguments["target_timezone"] != "Europe/Paris"
+    assert "America/San_Francisco" not in p.arguments.values()  # not an IANA name, though in the description
+    by_arg = {s.argument: s for s in p.sources}
+    assert by_arg["/time"].path == "$.structured_content.datetime"
+
+
+def test_read_then_edit_uses_an_observed_line():
+    text = "# To do\n\n- [x] Renew the TLS certificate\n- [ ] Tag harbor-shop 0.2.0\n"
+    read = rec(0, "filesystem", "read_text_file", {"path": "/workspace/files/notes/todo.md"}, text, {"content": text})
+    p = propose("edit_file", [read], 0)
+    assert p.arguments["path"] == "/workspace/files/notes/todo.md"
+    edit = p.arguments["edits"][0]
+    assert edit["oldText"] in text.splitlines() and edit["newText"] != edit["oldText"]
+    # nothing known about any file's content: the tool is skipped rather than guessed
+    assert OfflinePolicy().propose(TOOLS["edit_file"], [], WS, random.Random(0)) is None
+
+
+def test_memory_create_entities_from_rows():
+    rows = rec(0, "sqlite", "read_query", {"query": "SELECT * FROM products LIMIT 2"}, PRODUCTS_TEXT)
+    p = propose("create_entities", [rows], 0)
+    ent = p.arguments["entities"][0]
+    assert ent["name"] and ent["entityType"] and ent["observations"]
+    assert any(s.argument.startswith("/entities/0/") for s in p.sources)
+
+
+# --------------------------------------------------------------------------- determinism, retries, schemas
+
+
+def test_same_seed_same_proposal():
+    history = [GIT_LOG, rec(1, "sqlite", "read_query", {"query": "SELECT * FROM products LIMIT 2"}, PRODUCTS_TEXT),
+               rec(2, "memory", "read_graph", {}, structured=GRAPH)]
+    for tool in TOOLS:
+        a = OfflinePolicy().propose(TOOLS[tool], history, WS, random.Random(42))
+        b = OfflinePolicy().propose(TOOLS[tool], history, WS, random.Random(42))
+        assert a == b, tool
+
+
+def test_same_seed_same_proposal_across_processes():
+    code = (
+        "import json, random, sys; sys.path.insert(0, %r); import test_offline_policy as t; "
+        "from firefly.explore.offline import OfflinePolicy; "
+        "h=[t.GIT_LOG, t.LIST_TABLES, t.READ_GRAPH]; "
+        "print(json.dumps([(lambda p: p and [p.arguments, [s.path for s in p.sources]])("
+        "OfflinePolicy().propose(t.TOOLS[k], h, t.WS, random.Random(7))) for k in sorted(t.TOOLS)], sort_keys=True))"
+    ) % str(Path(__file__).parent)
+    outs = set()
+    for hashseed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=hashseed)
+        outs.add(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                check=True, cwd=ROOT).stdout)
+    assert len(outs) == 1
+
+
+def test_retry_after_failure_makes_a_different_choice():
+    first = propose("git_show", [GIT_LOG], 5)
+    failed = rec(1, "git", "git_show", first.arguments, "Error executing tool git_show: bad object", is_error=True)
+    for seed in range(5):
+        again = propose("git_show", [GIT_LOG, failed], seed, attempt=1)
+        assert again.arguments["revision"] != first.arguments["revision"]
+    # a table name that failed is not proposed again
+    t0 = propose("describe_table", [LIST_TABLES], 0)
+    bad = rec(1, "sqlite", "describe_table", t0.arguments, "Database error: no such table")
+    t1 = propose("describe_table", [LIST_TABLES, bad], 0, attempt=1)
+    assert t1.arguments["table_name"] != t0.arguments["table_name"]
+
+
+def test_enums_defaults_and_ranges_are_respected():
+    tool = ToolRef("x", "list_things", "List things", {
+        "type": "object",
+        "properties": {
+            "mode": {"type": "string", "enum": ["fast", "slow", "auto"]},
+            "order": {"type": "string", "enum": ["asc", "desc"], "default": "asc"},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 4, "default": 2},
+            "level": {"$ref": "#/$defs/Level"},
+            "flag": {"type": "boolean", "default": True},
+        },
+        "required": ["mode", "level"],
+        "$defs": {"Level": {"type": "integer", "enum": [1, 2, 3]}},
+    })
+    seen_modes = set()
+    for seed in range(30):
+        p = OfflinePolicy(optional_rate=0.9).propose(tool, [], WS, random.Random(seed))
+        assert p is not None
+        a = p.arguments
+        seen_modes.add(a["mode"])
+        assert a["mode"] in ("fast", "slow", "auto") and a["level"] in (1, 2, 3)
+        assert a.get("order", "asc") in ("asc", "desc")
+        assert 1 <= a.get("limit", 2) <= 4
+        assert a.get("flag", True) is True
+    assert len(seen_modes) >= 2
+    # on a retry, optional parameters are left to their defaults
+    p = OfflinePolicy(optional_rate=1.0).propose(tool, [], WS, random.Random(0), attempt=1)
+    assert set(p.arguments) == {"mode", "level"}
+
+
+def test_enum_value_seen_earlier_wins_and_is_recorded():
+    tool = TOOLS["list_directory_with_sizes"]
+    earlier = rec(0, "x", "settings", {}, structured={"sortBy": "size"})
+    hits = 0
+    for seed in range(10):
+        p = OfflinePolicy(optional_rate=1.0).propose(tool, [earlier], WS, random.Random(seed))
+        if "sortBy" in p.arguments and any(s.argument == "/sortBy" for s in p.sources):
+            assert p.arguments["sortBy"] == "size"
+            hits += 1
+    assert hits >= 1
+
+
+def test_field_name_match_feeds_unknown_tools():
+    rows = rec(0, "sqlite", "read_query", {"query": "SELECT * FROM customers LIMIT 1"},
+               "[{'id': 7, 'first_name': 'Kenji', 'city': 'Seattle', 'email': 'kenji.watanabe@example.com'}]")
+    tool = ToolRef("weather", "get_forecast", "Forecast for a city", {
+        "type": "object", "properties": {"city": {"type": "string"}, "customer_id": {"type": "integer"}},
+        "required": ["city", "customer_id"]})
+    p = OfflinePolicy().propose(tool, [rows], WS, random.Random(0))
+    assert p.arguments == {"city": "Seattle", "customer_id": 7}
+    assert {s.argument for s in p.sources} == {"/city", "/customer_id"}
+
+
+# --------------------------------------------------------------------------- extraction robustness
+
+
+def test_extraction_of_real_results():
+    log = extract(GIT_LOG)
+    assert [v.value for v in log if v.kind == "commit"] == list(COMMITS)
+    assert {"Daniel Brandt", "Maya Okafor", "Tomás Herrera"} <= {v.value for v in log if v.kind == "person"}
+    listing = extract(LISTING)
+    assert {v.value for v in listing if v.kind == "file"} == {"/workspace/files/README.md"}
+    assert "/workspace/files/notes" in {v.value for v in listing if v.kind == "dir"}
+    tables = extract(LIST_TABLES)
+    assert [v.value for v in tables if v.kind == "table"] == ["customers", "products", "orders", "order_items"]
+    assert tables[0].path == "$.content[0].text#json=$[0].name"
+    cols = extract(rec(0, "sqlite", "describe_table", {"table_name": "orders"}, DESCRIBE_ORDERS_TEXT))
+    assert [v.value for v in cols if v.kind == "column"] == ["id", "customer_id", "order_date", "status", "shipping_method"]
+    assert all(v.context["table"] == "orders" for v in cols if v.kind == "column")
+    graph = extract(READ_GRAPH)
+    assert {v.value for v in graph if v.kind == "entity"} >= {"Maya Okafor", "Harbor Coffee Supply"}
+    assert any(v.kind == "relation" and v.value["relationType"] == "founded" for v in graph)
+    assert "daniel@harborcoffee.example" in {v.value for v in graph if v.kind == "email"}
+    tz = extract(rec(0, "time", "get_current_time", {}, structured=TIME_RESULT))
+    assert ("timezone", "Europe/Paris") in {(v.kind, v.value) for v in tz}
+    assert ("datetime", "2026-11-26T07:27:05+01:00") in {(v.kind, v.value) for v in tz}
+    # a failure reported as text is no source of values
+    err = rec(0, "sqlite", "read_query", {"query": "SELECT * FROM nope"}, "Database error: no such table: nope")
+    assert looks_like_error(err) and extract(err) == []
+    assert extract(rec(0, "git", "git_log", {}, GIT_LOG_TEXT, is_error=True)) == []
+
+
+def test_huge_binary_and_malformed_results_do_not_break_extraction():
+    blob = base64.b64encode(os.urandom(3_000_000)).decode()
+    huge = "\n".join(f"line {i} /workspace/files/f{i}.txt 2025-01-{i % 28 + 1:02d} value={i}" for i in range(200_000))
+    nested = "[" * 100_000 + "]" * 100_000
+    records = [
+        CallRecord(0, "x", "media", {}, [{"type": "image", "data": blob, "mimeType": "image/png"},
+                                          {"type": "resource", "resource": {"uri": "file:///workspace/files/a.png",
+                                                                            "blob": blob}}], None, False),
+        CallRecord(1, "x", "big", {}, [{"type": "text", "text": huge}], None, False),
+        CallRecord(2, "x", "bad", {}, [{"type": "text", "text": "[{'a': 1, 'b': "}], None, False),
+        CallRecord(3, "x", "deep", {}, [{"type": "text", "text": nested}], {"deep": json.loads("[" * 500 + "]" * 500)}, False),
+        CallRecord(4, "x", "evil", {}, [{"type": "text", "text": "[__import__('os').system('echo pwned')]"}], None, False),
+        CallRecord(5, "x", "odd", {}, [{"type": "text"}, None, 7, {"type": "text", "text": None}], {"k": float("nan")}, False),  # type: ignore[list-item]
+        CallRecord(6, "x", "binary", {}, [{"type": "text", "text": "\x00\xff\ufffd" * 10_000}], None, False),
+    ]
+    started = time.perf_counter()
+    for r in records:
+        vals = extract(r)
+        assert isinstance(vals, list)
+    vals = extract_history(records)
+    assert time.perf_counter() - started < 30
+    assert any(v.value == "/workspace/files/a.png" for v in vals)
+    assert len([v for v in vals if v.step == 1]) <= 5_000
+    # and the policy still proposes something sensible on top of that history
+    p = OfflinePolicy().propose(TOOLS["read_text_file"], records, WS, random.Random(0))
+    assert p is not None and p.arguments["path"].startswith("/workspace/files/")
+
+
+def test_policy_survives_odd_schemas():
+    odd = [
+        ToolRef("x", "t1", None, {}),
+        ToolRef("x", "t2", "d", {"type": "object", "properties": {"a": {"type": ["string", "null"]},
+                                                                   "b": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
+                                                                   "c": {"type": "array", "items": {"type": "object", "properties": {"k": {"type": "string", "minLength": 5}}, "required": ["k"]}, "minItems": 2}},
+                                 "required": ["a", "b", "c"]}),
+        ToolRef("x", "t3", "d", {"type": "object", "properties": {"x": {"$ref": "#/nowhere"}}, "required": ["x"]}),
+        ToolRef("x", "t4", "d", {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+                                 "properties": {"n": {"type": "number", "exclusiveMinimum": 10, "maximum": 11}},
+                                 "required": ["n"], "additionalProperties": False}),
+    ]
+    for tool in odd:
+        p = OfflinePolicy().propose(tool, [GIT_LOG], WS, random.Random(0))
+        assert p is not None, tool.name
+        if tool.name == "t2":
+            assert len(p.arguments["c"]) == 2 and all(len(i["k"]) >= 5 for i in p.arguments["c"])
+        if tool.name == "t4":
+            assert 10 < p.arguments["n"] <= 11
+
+
+def test_workspace_info_of_a_built_workspace(tmp_path):
+    from firefly.seeds import build_workspace
+
+    root = build_workspace(tmp_path / "ws")
+    ws = workspace_info(root)
+    assert ws.root == VIRTUAL_ROOT and ws.git_repos == ("/workspace/repo",)
+    assert "/workspace/files/README.md" in ws.files and "/workspace/files" == ws.directories[0]
+    assert all(f.startswith("/workspace/files/") for f in ws.files)
+    assert set(ws.sqlite_tables) >= {"customers", "products", "orders", "order_items"}
+    assert "customer_id" in ws.sqlite_tables["orders"]
+    assert ws.memory_entities["Maya Okafor"] == "person"
+
+
+# --------------------------------------------------------------------------- real servers
+
+
+def _harness():
+    spec = importlib.util.spec_from_file_location("explore_offline_check", ROOT / "scripts" / "explore_offline_check.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["explore_offline_check"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.real_servers
+@pytest.mark.timeout(900)
+def test_offline_policy_against_real_servers(tmp_path):
+    import anyio
+
+    check = _harness()
+    rng = random.Random(11)
+    seqs = [check.HAND[i] for i in (0, 7, 14, 17, 19, 24, 26, 27)]
+    rep = anyio.run(lambda: check.run_check(sequences=seqs + check.random_sequences(8, rng, set(check.FLOWS)),
+                                            seed=11, workdir=tmp_path / "check"))
+    assert rep["sequences"] == 16
+    assert rep["call_success_rate"] >= 0.7, rep["errors"]
+    assert rep["chaining_rate"] >= 0.4

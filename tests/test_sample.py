@@ -1,0 +1,163 @@
+"""Sub-DAG sampling: acyclic, connected, 2-6 tools, coverage spread, resumable."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import networkx as nx
+import pytest
+from typer.testing import CliRunner
+
+from firefly.cli import app
+from firefly.errors import FireflyError
+from firefly.events import EdgeJudged
+from firefly.graph import build_graph, load_graph
+from firefly.sample import SAMPLER, Coverage, grow_dag, sample_dags
+from firefly.store import Store
+
+from .conftest import projection_dumps
+from .graph_fixtures import add_tools, bundled_store, catalog_servers
+
+
+@pytest.fixture
+def graph_store(db_path):
+    store = bundled_store(db_path)
+    build_graph(store)
+    yield store
+    store.close()
+
+
+def dags_of(store: Store, scope: str = "callable") -> list:
+    return [r.event for r in store.read(types=["dag-sampled"]) if r.event.scope == scope]
+
+
+def test_dags_are_connected_acyclic_subgraphs_of_the_right_size(graph_store):
+    report = sample_dags(graph_store, 60, seed=3)
+    assert report.sampled == 60 and report.exhausted is None
+    graph = load_graph(graph_store)
+    dags = dags_of(graph_store)
+    assert len({d.dag_id for d in dags}) == 60
+    for dag in dags:
+        tools = [(t.server, t.name) for t in dag.tools]
+        assert 2 <= len(tools) <= 6 and len(set(tools)) == len(tools)
+        sub = nx.DiGraph([(tools[i], tools[j]) for i, j in dag.edges])
+        sub.add_nodes_from(tools)
+        assert nx.is_directed_acyclic_graph(sub) and nx.is_weakly_connected(sub)
+        assert all(i < j and graph.has_edge(tools[i], tools[j]) for i, j in dag.edges)  # topological order, real edges
+        # every graph edge among its tools that goes forward is kept
+        assert {(i, j) for i in range(len(tools)) for j in range(i + 1, len(tools)) if graph.has_edge(tools[i], tools[j])} == set(map(tuple, dag.edges))
+        assert all(t.schema_hash == graph.nodes[(t.server, t.name)]["schema_hash"] for t in dag.tools)
+        assert dag.sampler == SAMPLER and dag.params == {"min_size": 2, "max_size": 6}
+    assert set(Counter(len(d.tools) for d in dags)) == {2, 3, 4, 5, 6}
+
+
+def test_coverage_spreads_over_every_tool_with_an_edge(graph_store):
+    report = sample_dags(graph_store, 40, seed=0)
+    graph = load_graph(graph_store)
+    with_edges = {n for n in graph if graph.degree(n)}
+    covered = Counter((t.server, t.name) for d in dags_of(graph_store) for t in d.tools)
+    assert report.tools_with_edges == len(with_edges) and report.tools_covered == len(with_edges) == len(set(covered))
+    assert max(covered.values()) <= 3 * (sum(covered.values()) / len(covered))  # no tool hogs the samples
+
+
+def test_sampling_is_deterministic_and_resumable(tmp_path):
+    stores = []
+    for name in ("a.db", "b.db"):
+        store = bundled_store(tmp_path / name)
+        build_graph(store)
+        stores.append(store)
+    whole, parts = stores
+    sample_dags(whole, 30, seed=9)
+    first = sample_dags(parts, 12, seed=9)  # "interrupted" after 12
+    rest = sample_dags(parts, 30, seed=9)
+    assert (first.sampled, rest.existing, rest.sampled) == (12, 12, 18)
+    assert [(d.index, d.dag_id) for d in dags_of(whole)] == [(d.index, d.dag_id) for d in dags_of(parts)]
+    head = parts.head()
+    again = sample_dags(parts, 30, seed=9)
+    assert again.sampled == 0 and parts.head() == head
+    other_seed = sample_dags(parts, 5, seed=10)
+    assert other_seed.sampled == 5 and len({d.dag_id for d in dags_of(parts)}) == 35
+    before = projection_dumps(parts)
+    parts.rebuild()
+    assert projection_dumps(parts) == before
+    for store in stores:
+        store.close()
+
+
+def test_catalog_tools_are_sampled_only_when_asked(graph_store):
+    add_tools(graph_store, catalog_servers(), callable_=False)
+    build_graph(graph_store, include_catalog=True)
+    sample_dags(graph_store, 30)
+    assert all(graph_store.conn.execute("SELECT callable FROM tools WHERE server = ? AND name = ?", (t.server, t.name)).fetchone()[0]
+               for d in dags_of(graph_store) for t in d.tools)
+    report = sample_dags(graph_store, 60, include_catalog=True)
+    assert report.scope == "all" and report.sampled == 60
+    catalog = {s for s in catalog_servers()}
+    assert any(t.server in catalog for d in dags_of(graph_store, "all") for t in d.tools)
+    assert len(dags_of(graph_store)) == 30  # the callable DAGs are their own set
+
+
+def test_a_small_graph_is_exhausted_with_a_clear_reason(store):
+    add_tools(store, {"s": [
+        {"name": "list_notes", "description": "List notes", "inputSchema": {"type": "object"}},
+        {"name": "read_note", "description": "Read a note", "inputSchema": {"type": "object", "properties": {"note": {"type": "string"}}, "required": ["note"]}},
+    ]})
+    store.append(EdgeJudged(a_server="s", a_name="list_notes", a_hash="x", b_server="s", b_name="read_note", b_hash="y",
+                            judge="test", direction="a->b", score_ab=1.0))
+    report = sample_dags(store, 5)
+    assert report.sampled == 1 and "no new DAG" in report.exhausted
+    assert sample_dags(store, 5).sampled == 0
+
+
+def test_no_edges_means_no_dags(store):
+    add_tools(store, {"s": [{"name": "alone", "inputSchema": {"type": "object"}}]})
+    report = sample_dags(store, 3)
+    assert report.sampled == 0 and report.tools_with_edges == 0
+
+
+def test_sizes_are_checked(store):
+    with pytest.raises(FireflyError, match="min-size"):
+        sample_dags(store, 3, min_size=1)
+    with pytest.raises(FireflyError, match="min-size"):
+        sample_dags(store, 3, min_size=5, max_size=4)
+
+
+def test_grow_dag_stays_acyclic_on_a_cyclic_graph():
+    graph = nx.DiGraph()
+    nodes = [("s", c) for c in "abcdef"]
+    for u, v in [("a", "b"), ("b", "a"), ("b", "c"), ("c", "a"), ("c", "d"), ("d", "e"), ("e", "c"), ("e", "f"), ("f", "a")]:
+        graph.add_edge(("s", u), ("s", v), score=1.0)
+    graph.add_nodes_from(nodes)
+    coverage = Coverage(graph)
+    for i in range(200):
+        tools, edges = grow_dag(graph, random.Random(i), coverage, 6)
+        sub = nx.DiGraph([(tools[a], tools[b]) for a, b in edges])
+        sub.add_nodes_from(tools)
+        assert nx.is_directed_acyclic_graph(sub) and nx.is_weakly_connected(sub) and len(tools) == 6
+        coverage.add(tools)
+
+
+def test_cli_sample_and_dags(graph_store, db_path):
+    graph_store.close()
+    runner = CliRunner()
+    result = runner.invoke(app, ["sample", "--count", "7", "--seed", "2", "--db", str(db_path)])
+    assert result.exit_code == 0, result.output
+    assert "sampled 7 new callable DAG(s)" in result.output
+    result = runner.invoke(app, ["graph", "dags", "--limit", "3", "--db", str(db_path)])
+    assert result.exit_code == 0 and "2:0" in result.output
+    result = runner.invoke(app, ["sample", "--min-size", "1", "--db", str(db_path)])
+    assert result.exit_code == 1 and "Error:" in result.output
+
+
+def test_pipeline_stage_builds_the_callable_graph_and_samples(db_path):
+    from firefly.cli_graph import pipeline_stage
+
+    with bundled_store(db_path) as store:
+        add_tools(store, catalog_servers(), callable_=False)
+        pipeline_stage(store, dags=12)
+        pipeline_stage(store, dags=12)  # resumable: nothing new
+        assert len(dags_of(store)) == 12 and not dags_of(store, "all")
+        assert store.conn.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 44
+        commands = [c for (c,) in store.conn.execute("SELECT command FROM runs WHERE status = 'ok' ORDER BY started_at")]
+        assert commands == ["graph build", "sample", "graph build", "sample"]
