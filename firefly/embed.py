@@ -178,6 +178,8 @@ class Embedder(Protocol):
 
     name: str
     dtype: str  # how vectors are stored in events: float16 or float32
+    batch: int  # documents per call of ``embed``
+    endpoint: str  # where vectors come from (a base URL), "" for a local embedder
 
     def fit(self, corpus: Sequence[ToolDoc]) -> Embedder:
         """An embedder ready for documents like ``corpus`` (corpus statistics, if any)."""
@@ -210,6 +212,8 @@ class HashedEmbedder:
     """Hashed TF-IDF features of a tool's text (see the module docstring)."""
 
     dtype = "float16"
+    batch = 1000
+    endpoint = ""
 
     def __init__(self, dim: int = DEFAULT_DIM, *, idf: tuple[np.ndarray, np.ndarray, int] | None = None):
         if dim < 16:
@@ -309,6 +313,10 @@ class RemoteEmbedder:
         self.batch = batch
         self.name = str(self.model) + (f"@{dimensions}" if dimensions else "")
 
+    @property
+    def endpoint(self) -> str:
+        return self.llm.config.public_base_url
+
     def fit(self, corpus: Sequence[ToolDoc]) -> RemoteEmbedder:
         return self
 
@@ -359,7 +367,6 @@ def embed_tools(
     embedder: Embedder | None = None,
     *,
     include_catalog: bool = False,
-    batch: int = 1000,
     progress: Callable[[int, int], None] | None = None,
 ) -> EmbedReport:
     """Embed every live tool in scope that has no vector for its current schema yet."""
@@ -372,7 +379,7 @@ def embed_tools(
     if not todo:
         return report
     fitted = embedder.fit(docs)
-    step = getattr(embedder, "batch", batch)
+    step = embedder.batch
     for start in range(0, len(todo), step):
         chunk = todo[start : start + step]
         try:
@@ -404,13 +411,11 @@ def embed_tools(
 
 
 def _embed_failure(embedder: Embedder, docs: Iterable[ToolDoc], err: LLMCallError) -> LlmFailed:
-    llm: LLM | None = getattr(embedder, "llm", None)
-    texts = [d.text for d in docs]
     return LlmFailed(
         purpose="embed-tools",
         operation="embeddings",
-        request_hash=content_hash({"model": embedder.name, "input": texts}),
-        base_url=llm.config.public_base_url if llm else "",
+        request_hash=content_hash({"model": embedder.name, "input": [d.text for d in docs]}),
+        base_url=embedder.endpoint,
         model=embedder.name,
         error_class=err.error_class,  # type: ignore[arg-type]
         status=err.status,

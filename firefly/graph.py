@@ -102,10 +102,6 @@ class Tool:
     output_names: frozenset[str]  # output property names, normalised, generic wrappers left out
     things: frozenset[str]  # the kinds of things it handles: its objects and output names' words
 
-    @property
-    def key(self) -> ToolKey:
-        return (self.server, self.name)
-
 
 def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
@@ -247,7 +243,7 @@ def find_candidates(
     return report
 
 
-SCHEMA_FANOUT = 50  # a property name more tools than this output (or require) says nothing
+SCHEMA_FANOUT = 50  # a property name output (or required) by more tools than this says nothing
 
 
 def schema_matches(store: Store, scope: Sequence[Any]) -> list[tuple[int, int]]:
@@ -282,7 +278,7 @@ def schema_matches(store: Store, scope: Sequence[Any]) -> list[tuple[int, int]]:
 
 @dataclass(frozen=True)
 class Pair:
-    """A candidate pair in canonical order (``a.key < b.key``)."""
+    """A candidate pair in canonical order ((server, name) of ``a`` sorts first)."""
 
     a: Tool
     b: Tool

@@ -124,14 +124,12 @@ class ToolIndex:
             chunk = keys[start : start + 1024]
             sims = self.vectors[[self.row_of[key] for key in chunk]] @ pool.T
             for i, key in enumerate(chunk):
-                sims[i][pool_keys == key] = -np.inf
-                take = min(k, len(pool_keys) - (1 if key in self.row_of and (allowed is None or key in allowed) else 0))
-                if take <= 0:
-                    out[key] = []
-                    continue
-                top = np.argpartition(-sims[i], take - 1)[:take]
-                top = top[np.lexsort((pool_keys[top], -sims[i][top]))]
-                out[key] = [(int(pool_keys[j]), round(float(sims[i][j]), 4)) for j in top]
+                row = sims[i]
+                row[pool_keys == key] = -np.inf  # not its own neighbour
+                take = min(k, int(np.isfinite(row).sum()))
+                top = np.argpartition(-row, take - 1)[:take] if take else np.array([], dtype=np.int64)
+                top = top[np.lexsort((pool_keys[top], -row[top]))]  # nearest first, ties by key
+                out[key] = [(int(pool_keys[j]), round(float(row[j]), 4)) for j in top]
         return out
 
 

@@ -15,6 +15,7 @@ from firefly.embed import HashedEmbedder, embed_tools
 from firefly.events import JudgeFailed
 from firefly.graph import (
     LLMJudge,
+    RulesJudge,
     build_graph,
     edge_rows,
     find_candidates,
@@ -357,3 +358,36 @@ def test_cli_build_with_the_llm_judge(db_path):
     with Store.open(db_path) as store:
         [options] = [json.loads(r[0]) for r in store.conn.execute("SELECT options FROM runs WHERE command = 'graph build'")][:1]
         assert options["llm_model"] == "m1" and options["judge"] == "llm"
+
+
+def test_an_interrupted_judge_run_resumes_to_the_same_graph(tmp_path):
+    class Interrupted(RulesJudge):
+        batch_size = 40
+
+        def __init__(self, after: int):
+            super().__init__()
+            self.left = after
+
+        def judge_batch(self, store, pairs):
+            if not self.left:
+                raise KeyboardInterrupt
+            self.left -= 1
+            return super().judge_batch(store, pairs)
+
+    whole, parts = bundled_store(tmp_path / "whole.db"), bundled_store(tmp_path / "parts.db")
+    build_graph(whole)
+    embed_tools(parts)
+    find_candidates(parts, ToolIndex.open(parts, MODEL))
+    with pytest.raises(KeyboardInterrupt):
+        judge_candidates(parts, Interrupted(after=3))
+    assert parts.count("edge-judged") == 120
+    resumed = judge_candidates(parts, RulesJudge())
+    assert resumed.judged == resumed.pending == whole.count("edge-judged") - 120
+
+    def content(store):
+        return store.conn.execute(
+            "SELECT source_server, source_name, target_server, target_name, judge, score, reason FROM edges ORDER BY 1, 2, 3, 4").fetchall()
+
+    assert content(parts) == content(whole) and parts.count("edge-judged") == whole.count("edge-judged")
+    whole.close()
+    parts.close()
