@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Measure the offline explorer policy against the six bundled real MCP servers.
 
 Builds a seed workspace, starts the servers of ``data/servers.json`` on it (``uvx`` / ``npx``,
@@ -22,6 +21,7 @@ from an earlier result (an ArgSource pointing at a successful step).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import shutil
@@ -39,7 +39,7 @@ import anyio
 from firefly.connect import Endpoint, open_client
 from firefly.explore.offline import OfflinePolicy, workspace_info
 from firefly.explore.policy import VIRTUAL_ROOT, CallRecord, ToolRef
-from firefly.explore.values import looks_like_error
+from firefly.explore.values import looks_like_error, resolve_locator
 from firefly.resources import bundled_registry
 from firefly.seeds import WORKSPACE_VAR, build_workspace
 
@@ -156,9 +156,15 @@ class SequenceResult:
                    for s in self.steps)
 
 
-def random_sequences(n: int, rng: random.Random, tools: set[str]) -> list[list[str]]:
-    """Coherent DAGs in topological order: each new tool follows some tool already chosen."""
+def random_sequences(n: int, rng: random.Random, tools: set[str], *, coherent: bool = True) -> list[list[str]]:
+    """Coherent DAGs in topological order: each new tool follows some tool already chosen.
+
+    With ``coherent`` False: any 2-6 listed tools in any order (a stress test, not a workflow).
+    """
     out: list[list[str]] = []
+    if not coherent:
+        pool = sorted(tools)
+        return [[rng.choice(pool) for _ in range(rng.randint(2, 6))] for _ in range(n)]
     starts = [t for t in FLOWS if t in tools]
     while len(out) < n:
         length = rng.randint(2, 6)
@@ -219,10 +225,8 @@ class Servers:
 
     async def stop(self) -> None:
         if self.stack is not None:
-            try:
+            with contextlib.suppress(Exception):  # a server that died on the way out
                 await self.stack.aclose()
-            except BaseException:  # noqa: BLE001 - a server that died on the way out
-                pass
         self.stack = None
         self.clients = {}
 
@@ -251,7 +255,13 @@ def to_virtual(value: Any, roots: list[str]) -> Any:
 
 
 async def run_sequence(seq: list[str], servers: Servers, policy: OfflinePolicy, seed: str, *,
-                       retries: int = 1) -> SequenceResult:
+                       retries: int = 1, failed_in_history: bool = False) -> SequenceResult:
+    """Explore one sequence as the exploration stage does.
+
+    Like the stage, a step is the tool's position in the sequence, a failed call is retried
+    once (``attempt`` 1), and only successful calls enter the history the policy sees, unless
+    ``failed_in_history`` (then failed attempts are in it too, with ``is_error`` set).
+    """
     root = str(servers.root)
     roots = sorted({root, str(servers.root.resolve())}, key=len, reverse=True)
     ws = workspace_info(servers.root)
@@ -260,13 +270,12 @@ async def run_sequence(seq: list[str], servers: Servers, policy: OfflinePolicy, 
     for i, key in enumerate(seq):
         tool = servers.tools.get(key)
         if tool is None:
-            res.steps.append(StepResult(len(history), key, 0, None, ok=False, skipped=True, error="tool not listed",
-                                        pos=i))
+            res.steps.append(StepResult(i, key, 0, None, ok=False, skipped=True, error="tool not listed", pos=i))
             continue
         for attempt in range(retries + 1):
             rng = random.Random(f"{seed}:{i}:{key}:{attempt}")
             proposal = policy.propose(tool, history, ws, rng, attempt)
-            step = len(history)
+            step = i
             if proposal is None:
                 res.steps.append(StepResult(step, key, attempt, None, ok=False, skipped=True, error="policy skipped",
                                             pos=i))
@@ -291,7 +300,8 @@ async def run_sequence(seq: list[str], servers: Servers, policy: OfflinePolicy, 
             structured = to_virtual(structured, roots) if structured is not None else None
             record = CallRecord(step=step, server=tool.server, tool=tool.name, arguments=proposal.arguments,
                                 content=content, structured=structured, is_error=is_error)
-            history.append(record)
+            if not is_error or failed_in_history:
+                history.append(record)
             text = " ".join(str(c.get("text", "")) for c in content)[:300]
             res.steps.append(StepResult(step, key, attempt, proposal.arguments, ok=not is_error,
                                         error=(error or text) if is_error else None,
@@ -305,8 +315,9 @@ async def run_sequence(seq: list[str], servers: Servers, policy: OfflinePolicy, 
 
 
 async def run_check(*, n_random: int = 100, seed: int = 0, hand: bool = True, restart_every: int = 40,
+                    coherent: bool = True,
                     verbose: bool = False, sequences: list[list[str]] | None = None,
-                    workdir: Path | None = None) -> dict[str, Any]:
+                    workdir: Path | None = None, failed_in_history: bool = False) -> dict[str, Any]:
     """Run the sequences against real servers and return the figures (and every step)."""
     base = Path(workdir or tempfile.mkdtemp(prefix="firefly-offline-check-"))
     root = base / "ws"
@@ -321,19 +332,21 @@ async def run_check(*, n_random: int = 100, seed: int = 0, hand: bool = True, re
         if sequences is None:
             if hand:
                 seqs += [s for s in HAND if all(t in tool_keys for t in s)]
-            seqs += random_sequences(n_random, rng, tool_keys)
+            seqs += random_sequences(n_random, rng, tool_keys, coherent=coherent)
         results: list[SequenceResult] = []
         for n, seq in enumerate(seqs):
             if n and restart_every and n % restart_every == 0:
                 await servers.start()
             reset_workspace(root)
             try:
-                r = await run_sequence(seq, servers, OfflinePolicy(), f"{seed}:{n}")
+                r = await run_sequence(seq, servers, OfflinePolicy(), f"{seed}:{n}",
+                                       failed_in_history=failed_in_history)
             except ConnectionError as exc:
                 print(f"  restarting servers: {exc}", file=sys.stderr)
                 await servers.start()
                 reset_workspace(root)
-                r = await run_sequence(seq, servers, OfflinePolicy(), f"{seed}:{n}")
+                r = await run_sequence(seq, servers, OfflinePolicy(), f"{seed}:{n}",
+                                       failed_in_history=failed_in_history)
             results.append(r)
             if verbose:
                 _print_sequence(n, r)
@@ -355,7 +368,7 @@ def summarize(results: list[SequenceResult], seconds: float = 0.0) -> dict[str, 
         by_tool: dict[int, list[StepResult]] = defaultdict(list)
         for s in r.steps:
             by_tool[s.pos].append(s)
-        for i, steps in by_tool.items():
+        for steps in by_tool.values():
             name = steps[0].tool
             if any(s.ok for s in steps):
                 tools_ok += 1
@@ -372,6 +385,8 @@ def summarize(results: list[SequenceResult], seconds: float = 0.0) -> dict[str, 
                     errors[name][s.error[:140]] += 1
     chained = sum(1 for r in results if r.chained)
     with_sources = sum(1 for s in ok if s.sources)
+    all_sources = [(r, src) for r in results for s in r.steps if s.ok for src in s.sources]
+    holding = sum(source_holds(r.records, src) for r, src in all_sources)
     report = {
         "sequences": len(results),
         "calls": len(calls),
@@ -384,12 +399,33 @@ def summarize(results: list[SequenceResult], seconds: float = 0.0) -> dict[str, 
         "chained_sequences": chained,
         "chaining_rate": round(chained / len(results), 4) if results else 0.0,
         "ok_calls_using_earlier_values": with_sources,
+        "sources": len(all_sources),
+        "sources_verified": holding,
         "seconds": round(seconds, 1),
         "per_tool": {k: dict(v) for k, v in sorted(per_tool.items())},
         "errors": {k: dict(v.most_common(4)) for k, v in sorted(errors.items())},
         "results": results,
     }
     return report
+
+
+def source_holds(records: list[dict[str, Any]], src: dict[str, Any]) -> bool:
+    """Whether an ArgSource's locator resolves in the recorded result and holds its value."""
+    rec = next((r for r in records if r["step"] == src["step"] and not r["is_error"]), None)
+    if rec is None:
+        return False
+    located = resolve_locator(CallRecord(**rec), src["path"])
+    if located is None:
+        return False
+    text = located if isinstance(located, str) else json.dumps(located, ensure_ascii=False, default=str)
+    value = src["value"]
+    if isinstance(value, dict):
+        return all(str(v) in text or json.dumps(v, ensure_ascii=False) in text for v in value.values())
+    s = str(value)
+    if s in text or (isinstance(value, (int, float)) and s in text.replace(",", "")):
+        return True
+    # a listing entry resolved against the listed directory
+    return isinstance(value, str) and value.startswith(VIRTUAL_ROOT) and value.rsplit("/", 1)[-1] in text
 
 
 def _print_sequence(n: int, r: SequenceResult) -> None:
@@ -409,7 +445,8 @@ def print_report(rep: dict[str, Any]) -> None:
           f"tool success rate: {rep['tool_success_rate']:.1%}  skipped by the policy: {rep['skipped']}")
     print(f"sequences with >=2 ok calls chained by an earlier value: {rep['chained_sequences']}  "
           f"chaining rate: {rep['chaining_rate']:.1%}")
-    print(f"ok calls that used an earlier value: {rep['ok_calls_using_earlier_values']}")
+    print(f"ok calls that used an earlier value: {rep['ok_calls_using_earlier_values']}  "
+          f"argument sources: {rep['sources']}, verified against the recorded results: {rep['sources_verified']}")
     print("per tool (calls / ok calls / tools ok / failed / skipped):")
     for name, c in rep["per_tool"].items():
         print(f"  {name:40s} {c.get('calls', 0):4d} {c.get('call_ok', 0):4d} {c.get('ok', 0):4d} "
@@ -428,10 +465,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-hand", action="store_true", help="skip the hand-written sequences")
     ap.add_argument("--restart-every", type=int, default=40, help="restart the servers every N sequences")
     ap.add_argument("--verbose", "-v", action="store_true", help="print every sequence and call")
+    ap.add_argument("--incoherent", action="store_true",
+                    help="random sequences of any tools in any order (a stress test) instead of coherent flows")
+    ap.add_argument("--failed-in-history", action="store_true",
+                    help="show failed attempts to the policy too (the stage shows only successful calls)")
     ap.add_argument("--dump", type=Path, help="write every recorded call (virtual paths) to this JSON file")
     args = ap.parse_args(argv)
     rep = anyio.run(lambda: run_check(n_random=args.random, seed=args.seed, hand=not args.no_hand,
-                                      restart_every=args.restart_every, verbose=args.verbose))
+                                      restart_every=args.restart_every, verbose=args.verbose,
+                                      failed_in_history=args.failed_in_history, coherent=not args.incoherent))
     print_report(rep)
     if args.dump:
         args.dump.write_text(json.dumps([{"tools": r.tools, "records": r.records} for r in rep["results"]],

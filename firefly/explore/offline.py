@@ -20,9 +20,16 @@ exploration (:mod:`firefly.explore.values`):
 
 Every choice is drawn from the ``rng`` the caller passes, so (tool, history, workspace,
 seed) always gives the same proposal. ``attempt`` > 0 means the previous attempt failed:
-values that failed before are avoided, optional parameters are left out and the safest
-strategy is preferred. Proposals are validated against the input schema (``jsonschema``,
-draft per ``$schema``); optional fields that fail are dropped, required ones regenerated.
+optional parameters are left out, and the values of failed calls of this tool found in the
+history (``is_error``, or an in-band ``Database error: ...`` text) are not proposed again;
+when the history does not show the failure, the retry plays safe instead (files, folders,
+tables and entities the workspace is known to hold; the simplest SQL). Values removed by an
+earlier delete (or the source of a move, or text an edit replaced) are not proposed.
+
+Proposals are validated against the input schema (``jsonschema``, draft per ``$schema``);
+optional fields that fail are dropped, required ones regenerated. ``propose`` returns None
+only when a required argument has no sensible value (an edit with no known file content, a
+path with no known file); it never raises.
 """
 
 from __future__ import annotations
@@ -93,7 +100,7 @@ def _norm(name: str) -> str:
 def _singular(word: str) -> str:
     if word.endswith("ies"):
         return word[:-3] + "y"
-    if word.endswith("ses") or word.endswith("xes"):
+    if word.endswith(("ses", "xes")):
         return word[:-2]
     if word.endswith("s") and not word.endswith("ss"):
         return word[:-1]
@@ -188,7 +195,7 @@ def _type(schema: dict[str, Any]) -> str:
         return "object"
     if "items" in schema:
         return "array"
-    if "enum" in schema and schema["enum"]:
+    if schema.get("enum"):
         v = schema["enum"][0]
         return "string" if isinstance(v, str) else "number" if isinstance(v, (int, float)) else "string"
     return "string"
@@ -355,7 +362,10 @@ class _Run:
         same = [r for r in history if r.server == tool.server and r.tool == tool.name]
         self.failed_args = [r.arguments for r in same if (r.is_error or looks_like_error(r))
                             and isinstance(r.arguments, dict)]
+        # a retry that cannot see what failed plays safe: values the workspace is known to hold
+        self.safe = self.attempt > 0 and not self.failed_args
         self.top_props: dict[str, Any] = {}
+        self.subjects: dict[str, Value] = {}  # object pointer -> the value a new entity is named after
         self.gone = self._gone()
         self.fs_roots = self._fs_roots()
         props = self.schema.get("properties") if isinstance(self.schema.get("properties"), dict) else {}
@@ -391,6 +401,12 @@ class _Run:
                 if any(w in ("observation", "observations", "relation", "relations") for w in words):
                     continue  # deleting observations or relations leaves the entities
                 gone.update(_strings(r.arguments))
+            elif any(w in _INTENTS["edit"] for w in words):
+                # the text an edit replaced is no longer there
+                for item in _dicts(r.arguments):
+                    for k, v in item.items():
+                        if isinstance(v, str) and _norm(k).startswith("old"):
+                            gone.add(v)
             elif any(w in _INTENTS["move"] for w in words):
                 for k, v in r.arguments.items():
                     if isinstance(v, str) and "_".join(_words(k)) in ("source", "src", "from", "old_path"):
@@ -554,6 +570,8 @@ class _Run:
             return False
         if "enum" in sub:
             return self.chance(0.3)
+        if role in ("generic", "number") and self.key_candidates(name, sub):
+            return self.chance(0.6)  # a field of that name was seen: worth passing on
         return self.chance(self.policy.optional_rate)
 
     # ----------------------------------------------------------------------- roles
@@ -693,9 +711,13 @@ class _Run:
 
     def by_key(self, name: str, schema: dict[str, Any], pointer: str) -> Any:
         """An observed value that sat under a field of the same name, of a compatible type."""
+        chosen = self.pick(self.key_candidates(name, schema), pointer)
+        return chosen.value if chosen else MISSING
+
+    def key_candidates(self, name: str, schema: dict[str, Any]) -> list[Value]:
         n = _norm(name)
         if len(n) < 2:
-            return MISSING
+            return []
         t = _type(schema)
 
         def ok(v: Value) -> bool:
@@ -719,8 +741,7 @@ class _Run:
                 return (v.key == "id" and bool(table) and _norm(_singular(table)) == owner
                         and isinstance(v.value, int if t == "integer" else str))
             cands = [v for v in self.values if fk(v)]
-        chosen = self.pick(cands, pointer)
-        return chosen.value if chosen else MISSING
+        return cands
 
     def generic(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any],
                 parent_role: str | None = None) -> Any:
@@ -805,9 +826,6 @@ class _Run:
             return "any"
         return "file"
 
-    def files_known(self) -> list[str]:
-        return [f for f in self.ws.files]
-
     def r_path(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
         mode = self.path_mode(name)
         if mode == "dir":
@@ -842,15 +860,19 @@ class _Run:
 
     def existing_dir(self, pointer: str, record: bool = True) -> str:
         cands = self.obs(("dir",), lambda v: self.in_fs(v.value))
-        if self.attempt == 0 or len(cands) > 1:
+        if not self.safe and (self.attempt == 0 or len(cands) > 1):
             chosen = self.pick(cands, pointer, record=record) if (cands and self.chance(0.85)) else None
             if chosen:
                 return chosen.value
         # the directory of an observed file
         files = self.obs(("file",), lambda v: self.in_fs(v.value))
         if files and self.chance(0.5) and self.attempt == 0:
-            f = self.pick(files, pointer, value_of=lambda v: posixpath.dirname(v.value), record=record)
+            f = self.pick(files, pointer, value_of=lambda v: posixpath.dirname(v.value), record=False)
             if f:
+                if record and not f.context.get("name"):
+                    # a full path in the result holds its directory (a listing entry does not:
+                    # there the directory came from the arguments)
+                    self.use(pointer, f, posixpath.dirname(f.value))
                 return posixpath.dirname(f.value)
         dirs = list(self.ws.directories) or [VIRTUAL_ROOT]
         if self.chance(0.4):
@@ -869,7 +891,7 @@ class _Run:
             return True
 
         cands = self.obs(kinds, good)
-        if cands and (self.attempt == 0 or len(cands) > 1) and self.chance(0.9):
+        if cands and not self.safe and (self.attempt == 0 or len(cands) > 1) and self.chance(0.95):
             chosen = self.pick(cands, pointer)
             if chosen:
                 return chosen.value
@@ -896,7 +918,8 @@ class _Run:
 
     def known_file(self, pointer: str) -> Any:
         """A file whose lines were seen (to edit it), else one written earlier."""
-        lines = self.obs(("line",), lambda v: isinstance(v.context.get("file"), str) and self.in_fs(v.context["file"]))
+        lines = self.obs(("line",), lambda v: isinstance(v.context.get("file"), str) and self.in_fs(v.context["file"])
+                         and v.context["file"] not in self.gone and v.value not in self.gone)
         files = list(dict.fromkeys(v.context["file"] for v in lines))
         if files:
             f = self.choose(files, pointer)
@@ -909,7 +932,7 @@ class _Run:
                 continue
             p = next((v for v in r.arguments.values() if isinstance(v, str) and self.in_fs(v)), None)
             c = next((v for k, v in r.arguments.items() if isinstance(v, str) and "\n" in v), None)
-            if p and c:
+            if p and c and p not in self.gone:
                 return p
         raise _CannotCall("no file content is known to edit")
 
@@ -937,7 +960,7 @@ class _Run:
         desc = str(schema.get("description", "")).lower() + " " + (self.tool.description or "").lower()
         commits = self.obs(("commit",))
         j = "_".join(_words(name))
-        if j == "target" or "branch" in desc:
+        if (j == "target" or "branch" in desc) and not self.safe:
             branches = self.obs(("branch",), lambda v: not v.context.get("current"))
             if branches and self.chance(0.4):
                 b = self.pick(branches, pointer)
@@ -979,7 +1002,7 @@ class _Run:
         j = "_".join(_words(name))
         # a conversion's target: usually somewhere else than everything seen so far
         is_target = any(w in j for w in ("target", "to", "dest", "destination"))
-        if cands and (not is_target or self.chance(0.35)):
+        if cands and not self.safe and (not is_target or self.chance(0.35)):
             chosen = self.pick(cands, pointer)
             if chosen:
                 return chosen.value
@@ -1019,10 +1042,14 @@ class _Run:
 
     def r_date_filter(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
         cands = self.obs(("date", "datetime"), lambda v: re.match(r"\d{4}-\d{2}-\d{2}", str(v.value)) is not None)
-        if not cands:
-            return MISSING
-        chosen = self.pick(cands, pointer, value_of=lambda v: str(v.value)[:10])
-        return str(chosen.value)[:10] if chosen else MISSING
+        chosen = self.pick(cands, pointer, value_of=lambda v: str(v.value)[:10]) if cands else None
+        if chosen:
+            return str(chosen.value)[:10]
+        examples = _desc_examples(str(schema.get("description", "")))
+        iso = [e for e in examples if re.match(r"\d{4}-\d{2}-\d{2}", e)]
+        if iso:
+            return self.choose(iso, pointer)
+        return "2025-01-01T00:00:00" if "timestamp" in _words(name) else "2025-01-01"
 
     # SQL --------------------------------------------------------------------
 
@@ -1051,7 +1078,7 @@ class _Run:
                 continue
             for v in r.arguments.values():
                 if isinstance(v, str):
-                    m = re.match(r"\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?[\"`\[]?(\w+)[\"`\]]?\s*\((.*)\)\s*;?\s*$", v, re.I | re.S)
+                    m = re.match(r"\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?[\"`\[]?(\w+)[\"`\]]?\s*\((.*)\)\s*;?\s*$", v, re.IGNORECASE | re.DOTALL)
                     if m:
                         cols = []
                         for part in re.split(r",(?![^()]*\))", m.group(2)):
@@ -1098,6 +1125,10 @@ class _Run:
         observed = [v for _, v in tables if v is not None]
         # tables whose columns were described earlier come first: the query can use them
         described = [v for v in self.obs(("column",), lambda v: v.context.get("table") in dict(tables))]
+        if self.safe:
+            known = [t for t, _ in tables if t in self.ws.sqlite_tables]
+            if known:
+                return self.choose(known, pointer), None
         if described and (self.attempt == 0 or len(described) > 1) and self.chance(0.95):
             newest = max(v.step for v in described)
             names = list(dict.fromkeys(v.context["table"] for v in described if v.step == newest))
@@ -1183,13 +1214,19 @@ class _Run:
         strategies.append((1.0, lambda: self.sql_aggregate(pointer)))
         strategies.append((0.8, lambda: self.sql_join(pointer)))
         strategies.append((1.0, lambda: self.sql_plain(pointer)))
+        return self.run_strategies(strategies) or self.sql_plain(pointer)
+
+    def run_strategies(self, strategies: list[tuple[float, Callable[[], str | None]]]) -> str | None:
+        """Try weighted strategies in a random order until one gives a statement."""
+        strategies = list(strategies)
         while strategies:
-            total = sum(w for w, _ in strategies)
-            r = self.rng.random() * total
+            r = self.rng.random() * sum(w for w, _ in strategies)
             acc = 0.0
-            for i, (w, fn) in enumerate(strategies):
+            i = len(strategies) - 1
+            for j, (w, _) in enumerate(strategies):
                 acc += w
                 if r <= acc:
+                    i = j
                     break
             mark = len(self.sources)
             q = strategies[i][1]()
@@ -1197,7 +1234,7 @@ class _Run:
                 return q
             del self.sources[mark:]
             strategies.pop(i)
-        return self.sql_plain(pointer)
+        return None
 
     def sql_plain(self, pointer: str) -> str:
         t, tv = self.pick_table(pointer)
@@ -1207,7 +1244,7 @@ class _Run:
     def sql_filter(self, pointer: str, filters: list[tuple[str, str, Value, bool]]) -> str | None:
         newest = max(f[2].step for f in filters)
         pool = [f for f in filters if f[2].step == newest] if self.chance(0.8) else filters
-        t, col, v, fk = self.choose(pool)
+        t, col, v, _fk = self.choose(pool)
         self.use(pointer, v)
         tv = next((tv for name, tv in self.tables() if name == t and tv is not None), None)
         if tv is not None and tv.step != v.step:
@@ -1290,20 +1327,9 @@ class _Run:
             strategies.append((2.0, lambda: self.sql_insert_copy(pointer, rows)))
             strategies.append((0.5, lambda: self.sql_delete_row(pointer, rows)))
         strategies.append((1.0, lambda: self.sql_update_blind(pointer)))
-        while strategies:
-            total = sum(w for w, _ in strategies)
-            r = self.rng.random() * total
-            acc = 0.0
-            for i, (w, fn) in enumerate(strategies):
-                acc += w
-                if r <= acc:
-                    break
-            mark = len(self.sources)
-            q = strategies[i][1]()
-            if q:
-                return q
-            del self.sources[mark:]
-            strategies.pop(i)
+        q = self.run_strategies(strategies)
+        if q:
+            return q
         t, _ = self.pick_table(pointer)
         return f"UPDATE {_ident(t)} SET rowid = rowid WHERE rowid = 1"
 
@@ -1424,6 +1450,10 @@ class _Run:
     def r_entity_name(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
         taken = {v for v in siblings.values() if isinstance(v, str)}
         j = "_".join(_words(name))
+        if self.safe:
+            pool = [n for n in self.ws.memory_entities if n not in taken and n not in self.gone]
+            if pool:
+                return self.choose(pool, pointer)
         cands = [v for v in self.entity_names() if v.value not in taken]
         # a relation's "from" end: prefer an entity created in this exploration
         if j in ("from", "source") and cands:
@@ -1470,8 +1500,15 @@ class _Run:
             return v.kind == "text" and str(v.key or "").lower() in ("name", "title", "first_name", "last_name",
                                                                      "full_name", "supplier", "city", "author")
         cands = [v for v in self.values if nameish(v)]
-        chosen = self.pick(cands, pointer, value_of=self._entity_label)
-        return self._entity_label(chosen) if chosen else None
+        chosen = self.pick(cands, pointer, value_of=self._entity_label, record=False)
+        if chosen is None:
+            return None
+        # the source holds the part of the label that is literally in the result
+        core = posixpath.basename(chosen.value) if chosen.kind == "file" else (
+            chosen.value[:10] if chosen.kind == "commit" else chosen.value)
+        self.use(pointer, chosen, core)
+        self.subjects[pointer.rsplit("/", 1)[0]] = chosen
+        return self._entity_label(chosen)
 
     def _entity_label(self, v: Value) -> str:
         if v.kind == "file":
@@ -1493,11 +1530,9 @@ class _Run:
         return str(v.key or "note").lower()
 
     def r_entity_type(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
-        src = next((s for s in self.sources if s.argument.rsplit("/", 1)[0] == pointer.rsplit("/", 1)[0]), None)
-        if src is not None:
-            v = next((v for v in self.values if v.step == src.step and v.path == src.path), None)
-            if v is not None and v.kind != "entity":
-                return self._entity_type_for(v)
+        subject = self.subjects.get(pointer.rsplit("/", 1)[0])
+        if subject is not None:
+            return self._entity_type_for(subject)
         cands = self.obs(("entity_type",))
         chosen = self.pick(cands, pointer)
         if chosen:
@@ -1559,7 +1594,8 @@ class _Run:
                 return False  # mined from an observation: restating it adds nothing
             if str(v.key or "").lower() in SALIENT_KEYS_SKIP:
                 return False
-            if v.kind == "text" and str(v.key or "").lower() in ("content", "text", "result", "output", "status"):
+            if v.kind == "text" and str(v.key or "").lower() in ("content", "text", "result", "output", "status",
+                                                                  "message", "error", "detail"):
                 return False  # a whole status message, not a fact
             if isinstance(v.value, str) and (len(v.value) > 100 or "\n" in v.value or not v.value.strip()):
                 return False
@@ -1621,7 +1657,8 @@ class _Run:
         path = next((v for k, v in self.top_props.items() if isinstance(v, str) and self.in_fs(v)), None)
         old_key = next(k for k in props if _norm(k).startswith("old"))
         new_key = next(k for k in props if _norm(k).startswith("new"))
-        lines = self.obs(("line",), lambda v: v.context.get("file") == path and len(v.value.strip()) >= 3) if path else []
+        lines = self.obs(("line",), lambda v: v.context.get("file") == path and len(v.value.strip()) >= 3
+                         and v.value not in self.gone) if path else []
         chosen = self.pick(lines, pointer + _pointer(old_key))
         if chosen:
             old = chosen.value
@@ -1729,9 +1766,11 @@ class _Run:
         def ok(v: Value) -> bool:
             return isinstance(v.value, str) and 2 <= len(v.value) <= 40 and "\n" not in v.value and \
                 not v.value.startswith("/")
-        kinds = ("entity", "entity_type", "person", "relation_type", "table", "branch", "timezone", "email")
+        kinds = ("entity", "entity_type", "person", "table", "branch", "timezone")
         cands = self.obs(kinds, ok) + self.obs(("text",), lambda v: ok(v) and str(v.key or "").lower() in (
             "name", "city", "supplier", "category", "author", "title", "first_name", "last_name", "maintainer"))
+        if not cands:
+            cands = self.obs(("email",), ok)
         if cands and (self.attempt == 0 or len(cands) > 1):
             newest = max(v.step for v in cands)
             chosen = self.pick(cands, pointer, value_of=self._search_term, recent=0.8 if newest >= 0 else 0)
@@ -1755,8 +1794,7 @@ class _Run:
             parts = []
             for v in facts:
                 self.use(pointer, v)
-                label = str(v.key or v.kind).replace("_", " ")
-                parts.append(f"{label} {_fmt_num(v.value) if isinstance(v.value, (int, float)) else v.value}")
+                parts.append(_render_fact(v))
             if "message" in j or "commit" in j:
                 return f"Record {parts[0]}"
             return f"Observed {' and '.join(parts)}."
@@ -1886,6 +1924,25 @@ class _Run:
         if t == "object":
             return {}
         return MISSING
+
+
+def _render_fact(v: Value) -> str:
+    """``key value``, or for a value from a small record (a row), the whole record."""
+    rec = v.context.get("record")
+    if isinstance(rec, dict) and 1 < len(rec) <= 4 and v.key in rec and all(
+            isinstance(x, (str, int, float)) and len(str(x)) <= 60 for x in rec.values()):
+        return ", ".join(f"{str(k).replace('_', ' ')} {_fmt_num(x) if isinstance(x, (int, float)) else x}"
+                         for k, x in rec.items())
+    label = str(v.key or v.kind).replace("_", " ")
+    return f"{label} {_fmt_num(v.value) if isinstance(v.value, (int, float)) else v.value}"
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, dict):
+        return [value, *(d for v in value.values() for d in _dicts(v))]
+    if isinstance(value, list):
+        return [d for v in value for d in _dicts(v)]
+    return []
 
 
 def _strings(value: Any) -> list[str]:

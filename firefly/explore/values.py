@@ -13,7 +13,8 @@ Where values are looked for:
   text) or as a Python literal (mcp-server-sqlite answers ``[{'name': 'customers'}]``), and
   walked: ``$.content[0].text#json=$[0].name``;
 - otherwise, and for long strings inside JSON, the text is mined line by line:
-  ``$.content[0].text#line=3`` (lines count from 1). Lines give listing entries
+  ``$.content[0].text#line=3`` (lines count from 1). :func:`resolve_locator` follows a
+  locator back to what it points at. Lines give listing entries
   (``[FILE] name`` / ``[DIR] name`` resolved against the listed directory), absolute paths,
   git commits, authors, branches and changed files, ``key: value`` pairs, CSV rows, time
   zones, ISO dates and times, e-mail addresses, numbers and quoted names.
@@ -30,6 +31,7 @@ back to line mining, and an unexpected failure just ends extraction for that blo
 from __future__ import annotations
 
 import ast
+import contextlib
 import csv
 import functools
 import io
@@ -45,6 +47,7 @@ from .policy import VIRTUAL_ROOT, CallRecord
 
 __all__ = [
     "KINDS", "Value", "extract", "extract_history", "is_timezone", "looks_like_error", "parse_datetime_hhmm",
+    "resolve_locator",
 ]
 
 KINDS = (
@@ -234,12 +237,8 @@ class _Out:
     def add(self, kind: str, value: Any, path: str, key: str | None = None, **context: Any) -> None:
         if self.full or value is None or value == "":
             return
-        if kind == "number":
-            if self.numbers >= MAX_NUMBERS:
-                return
-        if kind == "line":
-            if self.lines >= MAX_LINE_VALUES:
-                return
+        if (kind == "number" and self.numbers >= MAX_NUMBERS) or (kind == "line" and self.lines >= MAX_LINE_VALUES):
+            return
         ident = (kind, _canon(value) + ("|" + _canon(context.get("table")) if kind == "column" else "")
                  + ("|" + _canon(context.get("entity")) if kind == "observation" else "")
                  + ("|" + _canon(context.get("file")) if kind == "line" else ""))
@@ -265,24 +264,21 @@ def extract(record: CallRecord, *, limit: int = MAX_VALUES) -> list[Value]:
         out = _Out(record.step, limit)
         ctx = _record_context(record)
         if isinstance(record.structured, dict):
-            try:
+            with contextlib.suppress(Exception):  # a malformed part ends extraction of that part only
                 _walk(record.structured, "$.structured_content", ctx, out, 0)
-            except Exception:  # noqa: BLE001
-                pass
         for i, block in enumerate(record.content or []):
             if out.full:
                 break
-            try:
+            with contextlib.suppress(Exception):
                 _block(block, i, ctx, out)
-            except Exception:  # noqa: BLE001
-                continue
         return out.items
     except Exception:  # noqa: BLE001
         return []
 
 
 _IN_BAND_ERROR = re.compile(
-    r"^\s*(?:Database error|Error executing tool|Error|Exception|Traceback \(most recent call last\))\b[:\s]", re.I)
+    r"^\s*(?:Database error|Error executing tool|Error|Exception|Traceback \(most recent call last\))\b[:\s]",
+    re.IGNORECASE)
 
 
 def looks_like_error(record: CallRecord) -> bool:
@@ -331,8 +327,8 @@ def _record_context(record: CallRecord) -> dict[str, Any]:
             if kl in ("query", "sql", "statement"):
                 # rows belong to a table only for a plain single-table SELECT of its columns
                 m = re.match(r"\s*SELECT\s+(\*|[A-Za-z_][\w\s,]*?)\s+FROM\s+[\"`\[]?([A-Za-z_]\w*)[\"`\]]?"
-                             r"(?:\s+(?:WHERE|ORDER|LIMIT|GROUP)\b.*|\s*;?\s*)$", v, re.I | re.S)
-                if m and not re.search(r"\b(?:JOIN|AS|GROUP)\b|\(", v, re.I):
+                             r"(?:\s+(?:WHERE|ORDER|LIMIT|GROUP)\b.*|\s*;?\s*)$", v, re.IGNORECASE | re.DOTALL)
+                if m and not re.search(r"\b(?:JOIN|AS|GROUP)\b|\(", v, re.IGNORECASE):
                     ctx["table"] = m.group(2)
             if any(w in kl for w in ("revision", "rev", "ref", "object")) and ":" in v:
                 ctx["tree"] = v.split(":", 1)[1].strip("/")
@@ -478,6 +474,8 @@ def _leaf(v: Any, path: str, ctx: dict[str, Any], out: _Out, key: str | None, pa
     extra: dict[str, Any] = {}
     if table:
         extra = {"table": table, "column": key, "record": parent}
+    elif parent is not None and all(_is_scalar(x) for x in parent.values()):
+        extra = {"record": parent}
     if isinstance(v, bool) or v is None:
         return
     if isinstance(v, (int, float)):
@@ -629,8 +627,16 @@ def _lines(text: str, path: str, ctx: dict[str, Any], out: _Out, *, structural: 
                 out.items[i] = Value(v.kind, v.value, v.path, v.step, v.key, {**v.context, "deleted": True})
 
 
+_READING = ("read", "cat", "show", "view", "open", "get", "head", "tail", "fetch", "load", "download")
+_NOT_READING = ("write", "edit", "create", "move", "rename", "delete", "remove", "info", "stat", "search", "list")
+
+
 def _file_of(ctx: dict[str, Any]) -> str | None:
+    """The file whose content this result is (a read of one file), else None."""
     base = ctx.get("base")
+    words = re.split(r"[^a-z]+", str(ctx.get("tool", "")))
+    if any(w in _NOT_READING for w in words) or not any(w in _READING for w in words):
+        return None
     if isinstance(base, str) and _guess_path_kind(base) == "file":
         return base
     return None
@@ -757,3 +763,64 @@ def iter_kinds(values: Iterable[Value], *kinds: str) -> Iterator[Value]:
     for v in values:
         if v.kind in kinds:
             yield v
+
+
+# --------------------------------------------------------------------------- locators
+
+_TOKEN = re.compile(r"\.([A-Za-z_]\w*)|\[(\d+)\]|\[(\"(?:[^\"\\]|\\.)*\")\]")
+
+
+def resolve_locator(record: CallRecord, path: str) -> Any:
+    """What a locator made by :func:`extract` points at in ``record`` (None if nothing).
+
+    ``$.structured_content.a[0].b``, ``$.content[0].text``, plus ``#line=N`` (that line of
+    the text) or ``#json=$...`` (a path into the text parsed as JSON or a Python literal).
+    """
+    try:
+        base, _, frag = path.partition("#")
+        if base.startswith("$.structured_content"):
+            cur: Any = _follow(record.structured, base[len("$.structured_content"):])
+        elif base.startswith("$.content"):
+            cur = _follow(record.content, base[len("$.content"):])
+        else:
+            return None
+        if not frag:
+            return cur
+        kind, _, rest = frag.partition("=")
+        if not isinstance(cur, str):
+            return None
+        if kind == "line":
+            lines = cur[:MAX_TEXT].splitlines()
+            n = int(rest)
+            return lines[n - 1] if 0 < n <= len(lines) else None
+        if kind == "json":
+            text = cur.strip()
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = ast.literal_eval(text)
+            return _follow(parsed, rest.removeprefix("$"))
+        return None
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _follow(obj: Any, path: str) -> Any:
+    pos = 0
+    cur = obj
+    while pos < len(path):
+        m = _TOKEN.match(path, pos)
+        if not m:
+            return None
+        if m.group(1) is not None:
+            cur = cur.get(m.group(1)) if isinstance(cur, dict) else None
+        elif m.group(2) is not None:
+            i = int(m.group(2))
+            cur = cur[i] if isinstance(cur, (list, tuple)) and i < len(cur) else None
+        else:
+            key = json.loads(m.group(3))
+            cur = cur.get(key) if isinstance(cur, dict) else None
+        if cur is None:
+            return None
+        pos = m.end()
+    return cur
