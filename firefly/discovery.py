@@ -85,10 +85,28 @@ def _meta_validator(cls: Any) -> Any:
     return cls(cls.META_SCHEMA)
 
 
+# Verdicts of the schemas checked so far, by label and repr (which keeps key order and tells
+# 1 from 1.0 from True and lists from tuples): many tools share a schema, and re-discovery
+# lists the same ones again, while checking one against the meta-schema costs ~0.5 ms.
+_verdicts: dict[tuple[str, str], tuple[str, ...]] = {}
+_VERDICTS_MAX = 20_000
+
+
 def check_schema(schema: Any, label: str = "inputSchema") -> list[str]:
     """Reasons a tool schema is not valid JSON Schema (empty when it is)."""
     if not isinstance(schema, dict):
         return [f"{label} is not a JSON object"]
+    key = (label, repr(schema))
+    verdict = _verdicts.get(key)
+    if verdict is None:
+        verdict = tuple(_check_schema(schema, label))
+        if len(_verdicts) >= _VERDICTS_MAX:
+            _verdicts.clear()
+        _verdicts[key] = verdict
+    return list(verdict)
+
+
+def _check_schema(schema: dict[str, Any], label: str) -> list[str]:
     try:
         error = best_match(_meta_validator(validator_for(schema, default=Draft7Validator)).iter_errors(schema))
     except Exception as exc:  # noqa: BLE001 - malformed $schema, unhashable enum ...

@@ -31,7 +31,7 @@ from .ids import new_id, utc_now
 from .migrations import migrate
 
 DEFAULT_DB = "firefly.db"
-BATCH = 20_000
+BATCH = 100_000
 
 
 def default_db_path() -> Path:
@@ -74,6 +74,9 @@ class Store:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
+            # a 128 MiB page cache (SQLite's default is 2 MiB): replaying a large log
+            # updates projection rows all over their tables; it is only used as needed
+            conn.execute("PRAGMA cache_size=-131072")
         except sqlite3.DatabaseError as exc:
             raise FireflyError(f"{path} is not a usable SQLite database: {exc}") from None
         migrate(conn)
@@ -288,6 +291,8 @@ class Store:
 
         Works in batches of positions; a batch's row writes and its checkpoints commit in one
         transaction, so a crash leaves every projection consistent with its checkpoint.
+        A projection may buffer writes while it applies a batch if it has a ``flush(db)``
+        method: the store calls it at the end of every batch, before the checkpoints move.
         ``progress``, if given, is called with (done, total) after each batch.
         """
         checkpoints = self.checkpoints()
@@ -299,22 +304,35 @@ class Store:
         for p in self.projections:
             for tag in p.handles:
                 handled.setdefault(tag, []).append(p)
+        appliers = {tag: [p.apply for p in ps] for tag, ps in handled.items()}
+        buffered = [p for p in self.projections if hasattr(p, "flush")]
         tags = list(handled)
+        # "+type": read the batch along the primary key (already in position order) rather
+        # than through the type index, which needs a sort of the whole batch
+        sql = (
+            "SELECT position, id, type, stream, time, run, idempotency_key, payload FROM events"
+            f" WHERE position > ? AND position <= ? AND +type IN ({','.join('?' * len(tags))}) ORDER BY position"
+        )
         applied = 0
         start = low
         while start < head:
             end = min(start + BATCH, head)
+            behind = all(checkpoints[p.name] <= start for p in self.projections)
             with self.transaction() as conn:
-                marks = ",".join("?" * len(tags))
-                for rec in self._records(
-                    "SELECT position, id, type, stream, time, run, idempotency_key, payload FROM events"
-                    f" WHERE position > ? AND position <= ? AND type IN ({marks}) ORDER BY position",
-                    [start, end, *tags],
-                ):
-                    for p in handled[rec.type]:
-                        if rec.position > checkpoints[p.name]:
-                            p.apply(conn, rec)
-                    applied += 1
+                try:
+                    for pos, id_, type_, stream, time, run, key, payload in conn.execute(sql, [start, end, *tags]):
+                        rec = Recorded(pos, id_, type_, stream, time, run, key, decode(payload))
+                        if behind:  # every projection needs every event of this batch
+                            for apply in appliers[type_]:
+                                apply(conn, rec)
+                        else:
+                            for p in handled[type_]:
+                                if pos > checkpoints[p.name]:
+                                    p.apply(conn, rec)
+                        applied += 1
+                finally:  # always empties the buffers; after an error the batch rolls back
+                    for p in buffered:
+                        p.flush(conn)
                 conn.execute("UPDATE _projections SET position = ? WHERE position < ?", (end, end))
             start = end
             if progress is not None:

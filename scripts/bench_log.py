@@ -3,33 +3,38 @@
 Measures, in one run, on real SQLite files (WAL, synchronous=NORMAL) in a temp dir:
 
 a) Append rate. The same realistic events (tool-discovered with real-looking schemas,
-   server-connected, server-registered, run-started ...) are written in batches:
-   * ``Store.append_many`` inside ``store.transaction()`` (validation, idempotency keys,
-     ids, the ``events`` table with its indexes and CHECK);
+   server-connected, server-registered, run-started ...) are written in batches of 1,000:
+   * ``Store.append_many`` inside ``store.transaction()`` (ids, validation, idempotency
+     keys, the ``events`` table with its indexes and CHECK);
    * raw ``executemany`` of prebuilt rows with the same columns into a bare table (no
-     indexes, triggers or constraints): the floor the goal is measured against;
-   * for reference, raw ``executemany`` of the same prebuilt rows into the real ``events``
-     table (what the schema alone costs) and raw with the row building (id + JSON) timed;
+     indexes, triggers or constraints): the baseline of the goal, store >= 50% of raw;
+   * for reference: raw ``executemany`` with the row building (id + JSON) timed, and raw
+     ``executemany`` of the prebuilt rows into the real ``events`` table (what its
+     indexes and CHECK cost: the most any store could reach);
    * single-event ``Store.append``, each in its own transaction (for information).
-   Goal: store >= 50% of raw.
+   Each figure is the best of ``--rounds`` rounds on fresh files (the machine may be busy).
 
-b) Projections. A log of ``--events`` events (default 1,000,000) with the mix today's
-   projections handle (catalog imports, discovery rounds with schema drift, removed tools,
-   failed servers, runs) is built with ``append_many``, ``catch_up()`` running after each
-   batch (the incremental path, timed); then ``rebuild()`` replays it from scratch (timed;
-   goal: under 60 s). A content hash of every projection table after each path shows they
-   agree.
+b) Projections. A log of ``--events`` events (default 1,000,000) in the mix today's
+   projections handle (catalog imports and refreshes, discovery rounds with schema drift,
+   removed and returning tools, failed servers, registry edits, runs; ~7,500 servers and
+   ~90,000 tools) is built with ``append_many``, ``catch_up()`` running after each batch
+   (the incremental path, timed); then ``rebuild()`` replays it from scratch (timed; goal:
+   under 60 s). A content hash of every projection table after each path shows they agree.
+
+Every goal is printed next to its figure with PASS or MISS. The exit status is 1 only
+when rebuild and incremental contents differ (a bug), not for a missed goal.
 
 Run from the repository root:
 
-    .venv/bin/python scripts/bench_log.py
-    .venv/bin/python scripts/bench_log.py --events 200000 --keep /tmp/firefly-bench
+    python scripts/bench_log.py                        # with the dev venv: .venv/bin/python
+    python scripts/bench_log.py --events 200000 --keep /tmp/firefly-bench
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import random
 import sqlite3
 import sys
@@ -356,7 +361,7 @@ def batches(events: Iterator[Event], total: int, size: int) -> Iterator[list[Eve
 
 def mix(counts: Counter[str]) -> str:
     total = sum(counts.values()) or 1
-    return ", ".join(f"{tag} {n / total:.0%}" for tag, n in counts.most_common())
+    return ", ".join(f"{tag} {n / total:.1%}" for tag, n in counts.most_common())
 
 
 # -- measuring ------------------------------------------------------------------------------
@@ -427,6 +432,10 @@ def table_hashes(store: Store) -> dict[str, tuple[int, str]]:
     return out
 
 
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
@@ -435,49 +444,59 @@ def say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def bench_append(root: Path, count: int, size: int, singles: int) -> bool:
+def bench_append(root: Path, count: int, size: int, singles: int, rounds: int) -> bool:
     events = LogSimulation(seed=11).take(count + singles)
     events, single_events = events[:count], events[count:]
     counts = Counter(tag_of(e) for e in events)
-    say(f"a) append rate: {count:,} events in batches of {size:,}")
+    say(f"a) append rate: {count:,} events in batches of {size:,}, best of {rounds} rounds (fresh files each)")
     say(f"   mix: {mix(counts)}")
 
     rows = prebuilt_rows(events)
     payload = sum(len(r[6]) for r in rows) / len(rows)
     say(f"   average payload: {payload:,.0f} bytes of JSON")
 
-    conn = bare_connection(root / "raw-bare.db")
-    conn.execute(BARE_TABLE)
-    raw = count / time_raw(conn, rows, size)
-    conn.close()
+    best: dict[str, float] = {}
 
-    conn = bare_connection(root / "raw-bare-building.db")
-    conn.execute(BARE_TABLE)
-    raw_building = count / time_raw_building(conn, events, size)
-    conn.close()
+    def keep(name: str, rate: float) -> None:
+        best[name] = max(best.get(name, 0.0), rate)
 
-    with Store.open(root / "raw-events-schema.db") as schema_store:
-        raw_schema = count / time_raw(schema_store.conn, rows, size)
+    for n in range(rounds):  # the variants take turns, so a busy moment hurts them alike
+        conn = bare_connection(root / f"raw-bare-{n}.db")
+        conn.execute(BARE_TABLE)
+        keep("raw", count / time_raw(conn, rows, size))
+        conn.close()
 
-    with Store.open(root / "append.db") as store:
-        rate = count / time_store(store, events, size)
-        assert store.count() == count, "append_many lost or duplicated events"
+        conn = bare_connection(root / f"raw-bare-building-{n}.db")
+        conn.execute(BARE_TABLE)
+        keep("building", count / time_raw_building(conn, events, size))
+        conn.close()
 
-    with Store.open(root / "append-single.db") as store:
-        single = singles / time_single(store, single_events)
+        with Store.open(root / f"raw-events-schema-{n}.db") as schema_store:
+            keep("schema", count / time_raw(schema_store.conn, rows, size))
 
+        with Store.open(root / f"append-{n}.db") as store:
+            keep("store", count / time_store(store, events, size))
+            assert store.count() == count, "append_many lost or duplicated events"
+
+        with Store.open(root / f"append-single-{n}.db") as store:
+            keep("single", singles / time_single(store, single_events))
+
+    raw, rate = best["raw"], best["store"]
     ratio = rate / raw
     width = 62
     say(f"   {'raw executemany, bare table, rows prebuilt (baseline)':<{width}}{raw:>10,.0f} events/s")
-    say(f"   {'raw executemany, bare table, building rows (id + JSON)':<{width}}{raw_building:>10,.0f} events/s")
-    say(f"   {'raw executemany, events table schema, rows prebuilt':<{width}}{raw_schema:>10,.0f} events/s")
+    say(f"   {'raw executemany, bare table, building rows (id + JSON)':<{width}}{best['building']:>10,.0f} events/s")
+    say(f"   {'raw executemany, events table schema, rows prebuilt':<{width}}{best['schema']:>10,.0f} events/s")
     say(f"   {'Store.append_many in store.transaction()':<{width}}{rate:>10,.0f} events/s")
     say(f"   {'store / raw baseline':<{width}}{ratio:>10.0%}            goal >= {APPEND_GOAL:.0%}  {verdict(ratio >= APPEND_GOAL)}")
-    say(f"   {f'Store.append, one transaction per event ({singles:,} events)':<{width}}{single:>10,.0f} events/s  (information)")
+    say(f"   {'(raw into the events table schema / raw baseline)':<{width}}{best['schema'] / raw:>10.0%}"
+        f"            the most any store could reach")
+    say(f"   {f'Store.append, one transaction per event ({singles:,} events)':<{width}}{best['single']:>10,.0f}"
+        f" events/s  (information)")
     return ratio >= APPEND_GOAL
 
 
-def bench_rebuild(root: Path, total: int, size: int) -> bool:
+def bench_rebuild(root: Path, total: int, size: int) -> tuple[bool, bool]:
     say(f"b) projections over {total:,} events")
     sim = LogSimulation(seed=23)
     counts: Counter[str] = Counter()
@@ -502,24 +521,31 @@ def bench_rebuild(root: Path, total: int, size: int) -> bool:
             f" = {store.count() / append_s:,.0f} events/s; generating events {wall - append_s - catch_up_s:.1f} s")
         incremental = table_hashes(store)
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         applied = store.rebuild()
-        rebuild_s = time.perf_counter() - t0
+        rebuild_s, rebuild_cpu = time.perf_counter() - t0, time.process_time() - c0
         rebuilt = table_hashes(store)
 
     width = 62
-    say(f"   {f'incremental: catch_up() after each batch ({total // size:,} calls)':<{width}}{catch_up_s:>8.1f} s"
+    say(f"   {f'incremental: catch_up() after each batch ({-(-total // size):,} calls)':<{width}}{catch_up_s:>8.1f} s"
         f"  = {total / catch_up_s:>9,.0f} events/s")
     say(f"   {f'rebuild(): {applied:,} events replayed':<{width}}{rebuild_s:>8.1f} s  = {applied / rebuild_s:>9,.0f}"
         f" events/s   goal < {REBUILD_GOAL:.0f} s  {verdict(rebuild_s < REBUILD_GOAL)}")
-    say(f"   {'table':<16}{'rows':>10}  {'incremental':<24}{'rebuild':<24}")
+    say(f"   {'':<{width}}{rebuild_cpu:>8.1f} s of CPU in this process")
+    say(f"   {'table':<16}{'rows':>10}  {'incremental':<26}{'rebuild':<26}")
     same = True
+    empty = []
     for table in incremental:
         a, b = incremental[table], rebuilt[table]
         same &= a == b
-        say(f"   {table:<16}{a[0]:>10,}  {a[1]:<24}{b[1]:<24}{'same' if a == b else 'DIFFERENT'}")
+        if a == b and a[0] == 0:
+            empty.append(table)
+            continue
+        say(f"   {table:<16}{a[0]:>10,}  {a[1]:<26}{b[1]:<26}{'same' if a == b else 'DIFFERENT'}")
+    if empty:
+        say(f"   (empty after both: {', '.join(empty)})")
     say(f"   rebuild and incremental contents identical: {verdict(same)}")
-    return rebuild_s < REBUILD_GOAL and same
+    return rebuild_s < REBUILD_GOAL, same
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -529,11 +555,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=1_000, help="append batch size for a) (default 1,000)")
     parser.add_argument("--build-batch", type=int, default=10_000, help="append/catch_up batch size for b) (default 10,000)")
     parser.add_argument("--single", type=int, default=3_000, help="events for the single-append rate (default 3,000)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of a), best kept (default 3)")
     parser.add_argument("--keep", type=Path, help="write the databases into this folder and keep them")
     args = parser.parse_args(argv)
 
     say(f"firefly event log benchmark (Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version},"
-        f" msgspec {msgspec.__version__})")
+        f" msgspec {msgspec.__version__}; {os.cpu_count()} CPUs, load average {load()})")
     with tempfile.TemporaryDirectory(prefix="firefly-bench-log-") as tmp:
         root = Path(tmp)
         if args.keep:
@@ -543,12 +570,12 @@ def main(argv: list[str] | None = None) -> int:
                 old.unlink()
         say(f"databases in {root}{'' if args.keep else ' (removed at the end)'}")
         say()
-        ok_a = bench_append(root, args.append_events, args.batch, args.single)
+        ok_a = bench_append(root, args.append_events, args.batch, args.single, args.rounds)
         say()
-        ok_b = bench_rebuild(root, args.events, args.build_batch)
+        ok_b, same = bench_rebuild(root, args.events, args.build_batch)
     say()
-    say(f"overall: {verdict(ok_a and ok_b)}")
-    return 0 if ok_a and ok_b else 1
+    say(f"goals: append {verdict(ok_a)}, rebuild {verdict(ok_b)}; load average {load()}")
+    return 0 if same else 1  # a missed goal is a number to read; different contents are a bug
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@ Writes, from ``firefly.events.EVENT_TYPES``:
 
 Run from the repository root after changing ``firefly/events.py``:
 
-    .venv/bin/python scripts/gen_event_docs.py            # write the files
-    .venv/bin/python scripts/gen_event_docs.py --check    # exit 1 if any file is stale
+    python scripts/gen_event_docs.py            # write the files (dev venv: .venv/bin/python)
+    python scripts/gen_event_docs.py --check    # exit 1 if any file is stale
 
 ``tests/test_event_docs.py`` runs the check.
 """

@@ -17,15 +17,62 @@ from .base import Projection, dumps
 
 
 class ServersProjection(Projection):
+    """One row per server: its registration, its state after the last discovery, its tool count.
+
+    ``server-connected`` events and tool counts (+1 per new tool, -1 per removed one) wait in
+    memory until the end of the store's batch (:meth:`flush`), or until another event of
+    the same server (registered, removed, failed) must see them: a server connected many
+    times in one batch is written once. Nothing reads these columns while a batch is
+    applied, so the table ends as if each event were applied in turn.
+    """
+
     name = "servers"
     tables = ("servers",)
     handles = frozenset(
         {"server-registered", "server-removed", "server-connected", "server-failed", "tool-discovered", "tool-removed"}
     )
 
+    def __init__(self) -> None:
+        # server -> (server_name, server_version, protocol_version, capabilities, instructions,
+        #            time of the first and of the last connection in this batch)
+        self._connected: dict[str, tuple] = {}
+        self._tool_counts: dict[str, int] = {}  # server -> tools added minus removed
+
+    def flush(self, db: sqlite3.Connection) -> None:
+        """Write every server's waiting updates."""
+        for server in [*self._connected, *self._tool_counts]:
+            self._write(db, server)
+
+    def _write(self, db: sqlite3.Connection, server: str) -> None:
+        """Write the waiting updates of one server."""
+        connected = self._connected.pop(server, None)
+        if connected is not None:
+            db.execute(
+                "UPDATE servers SET status = 'connected', server_name = ?, server_version = ?,"
+                " protocol_version = ?, capabilities = ?, instructions = ?, last_error_class = NULL,"
+                " last_error = NULL, first_connected_at = coalesce(first_connected_at, ?),"
+                " last_connected_at = ? WHERE name = ?",
+                (*connected, server),
+            )
+        delta = self._tool_counts.pop(server, 0)
+        if delta:
+            db.execute("UPDATE servers SET tools = tools + ? WHERE name = ?", (delta, server))
+
     def apply(self, db: sqlite3.Connection, rec) -> None:
         e = rec.event
-        if isinstance(e, ServerRegistered):
+        if isinstance(e, ToolDiscovered):
+            if e.previous_hash is None:
+                self._tool_counts[e.server] = self._tool_counts.get(e.server, 0) + 1
+        elif isinstance(e, ServerConnected):
+            waiting = self._connected.get(e.server)
+            self._connected[e.server] = (
+                e.server_name, e.server_version, e.protocol_version, dumps(e.capabilities), e.instructions,
+                rec.time if waiting is None else waiting[5], rec.time,
+            )
+        elif isinstance(e, ToolRemoved):
+            self._tool_counts[e.server] = self._tool_counts.get(e.server, 0) - 1
+        elif isinstance(e, ServerRegistered):
+            self._write(db, e.name)
             command = shlex.join([e.command, *e.args]) if e.command else None
             callable_ = e.transport != "catalog"
             db.execute(
@@ -45,29 +92,16 @@ class ServersProjection(Projection):
                 ),
             )
         elif isinstance(e, ServerRemoved):
+            self._write(db, e.name)
             db.execute(
                 "UPDATE servers SET status = 'removed', config_version = config_version + 1 WHERE name = ?", (e.name,)
             )
-        elif isinstance(e, ServerConnected):
-            db.execute(
-                "UPDATE servers SET status = 'connected', server_name = ?, server_version = ?,"
-                " protocol_version = ?, capabilities = ?, instructions = ?, last_error_class = NULL,"
-                " last_error = NULL, first_connected_at = coalesce(first_connected_at, ?),"
-                " last_connected_at = ? WHERE name = ?",
-                (
-                    e.server_name, e.server_version, e.protocol_version, dumps(e.capabilities),
-                    e.instructions, rec.time, rec.time, e.server,
-                ),
-            )
         elif isinstance(e, ServerFailed):
+            self._write(db, e.server)
             db.execute(
                 "UPDATE servers SET status = 'failed', last_error_class = ?, last_error = ? WHERE name = ?",
                 (e.error_class, e.message, e.server),
             )
-        elif isinstance(e, ToolDiscovered) and e.previous_hash is None:
-            db.execute("UPDATE servers SET tools = tools + 1 WHERE name = ?", (e.server,))
-        elif isinstance(e, ToolRemoved):
-            db.execute("UPDATE servers SET tools = tools - 1 WHERE name = ?", (e.server,))
 
 
 class ToolsProjection(Projection):
@@ -75,14 +109,38 @@ class ToolsProjection(Projection):
 
     ``previous_hash`` of a tool-discovered event is the hash of the schema that was live
     (None when the tool is new, or comes back after it was removed).
+
+    ``server-connected`` only moves ``last_seen`` of the tools it lists. Those updates wait
+    in ``_last_seen`` until the end of the store's batch (:meth:`flush`), so a tool listed
+    by many connections in one batch is written once; a tool-discovered or tool-removed
+    event of the tool sets ``last_seen`` itself and drops its waiting value. Nothing reads
+    ``last_seen`` while a batch is applied, so the table ends as if each update ran in turn.
     """
 
     name = "tools"
     tables = ("tools", "tool_versions")
     handles = frozenset({"tool-discovered", "tool-removed", "server-connected"})
 
+    def __init__(self) -> None:
+        self._last_seen: dict[tuple[str, str], str] = {}  # (server, name) -> time, this batch
+
+    def flush(self, db: sqlite3.Connection) -> None:
+        """Write the ``last_seen`` updates of this batch's server-connected events."""
+        pending, self._last_seen = self._last_seen, {}
+        if pending:
+            db.executemany(
+                "UPDATE tools SET last_seen = ? WHERE server = ? AND name = ?",
+                [(time, server, name) for (server, name), time in pending.items()],
+            )
+
     def apply(self, db: sqlite3.Connection, rec) -> None:
         e = rec.event
+        if isinstance(e, ServerConnected):
+            for name in e.tool_hashes:
+                self._last_seen[(e.server, name)] = rec.time
+            return
+        if isinstance(e, (ToolDiscovered, ToolRemoved)):
+            self._last_seen.pop((e.server, e.name), None)
         if isinstance(e, ToolDiscovered):
             db.execute(
                 "INSERT INTO tools (server, name, title, description, input_schema, output_schema,"
@@ -118,9 +176,4 @@ class ToolsProjection(Projection):
                 "INSERT INTO tool_versions (position, server, name, change, schema_hash, previous_hash, time, run)"
                 " VALUES (?, ?, ?, 'removed', ?, ?, ?, ?)",
                 (rec.position, e.server, e.name, e.last_hash, e.last_hash, rec.time, rec.run),
-            )
-        elif isinstance(e, ServerConnected):
-            db.executemany(
-                "UPDATE tools SET last_seen = ? WHERE server = ? AND name = ?",
-                [(rec.time, e.server, name) for name in e.tool_hashes],
             )
