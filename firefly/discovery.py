@@ -26,6 +26,7 @@ from .connect import Endpoint, ServerError, open_client, resolve
 from .errors import ServerNotFound
 from .events import ServerConnected, ServerFailed, ServerRegistered, ToolDiscovered, ToolRemoved
 from .ids import content_hash
+from .registry import uses_workspace
 from .secrets import SecretsFile
 from .store import Store
 
@@ -296,7 +297,7 @@ def discover(
     secrets = SecretsFile(store.path)
     with tempfile.TemporaryDirectory(prefix="firefly-discover-") as tmp:
         variables = {}
-        if any("FIREFLY_WORKSPACE" in _config_text(r) for r in regs):
+        if any(uses_workspace(r) for r in regs):
             from .seeds import WORKSPACE_VAR, build_workspace
 
             variables[WORKSPACE_VAR] = str(build_workspace(Path(tmp) / "workspace"))
@@ -325,6 +326,3 @@ def discover(
     store.catch_up()
     return report
 
-
-def _config_text(reg: ServerRegistered) -> str:
-    return " ".join([reg.command or "", *reg.args, reg.cwd or "", reg.url or "", *(v or "" for v in reg.env.values())])

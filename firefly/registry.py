@@ -123,6 +123,15 @@ def parse_entry(name: str, entry: Any, *, origin: str = "registry") -> ServerSpe
     return spec
 
 
+def uses_workspace(reg: ServerRegistered) -> bool:
+    """Whether a server's configuration refers to the sandbox root (``${FIREFLY_WORKSPACE}``),
+    so that it must be started once per sandbox."""
+    from .seeds import WORKSPACE_VAR
+
+    texts = [reg.command or "", *reg.args, reg.cwd or "", reg.url or "", *(v or "" for v in reg.env.values())]
+    return any(f"${{{WORKSPACE_VAR}}}" in t for t in texts)
+
+
 def split_secrets(values: dict[str, str]) -> tuple[dict[str, str | None], dict[str, str]]:
     """(what the log may keep, literal values for the secrets file)."""
     logged: dict[str, str | None] = {}

@@ -14,7 +14,7 @@ import json
 import random
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import anyio
 from ..connect import Endpoint, resolve
 from ..events import ArgumentSource, ExplorationFailed, ExplorationFinished, ExplorationStarted, ToolCalled
 from ..ids import canonical_json, content_hash, short_hash
+from ..registry import uses_workspace
 from ..secrets import SecretsFile
 from ..seeds import WORKSPACE_VAR
 from ..store import Store
@@ -58,14 +59,6 @@ class ExploreReport:
 
     def summary(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-@dataclass
-class _Plan:
-    exploration_id: str
-    dag_id: str
-    tools: list[ToolRef]
-    recorded: dict[tuple[int, int], ToolCalled] = field(default_factory=dict)
 
 
 def exploration_id(dag_id: str, policy: str, seed: int) -> str:
@@ -122,7 +115,7 @@ def explore(
         return report
     refs = tool_refs(store)
     regs = {r.name: r for r in registered(store)}
-    bound = {name for name, r in regs.items() if WORKSPACE_VAR in json.dumps([r.command, r.args, r.cwd, r.env, r.url])}
+    bound = {name for name, r in regs.items() if uses_workspace(r)}
     secrets = SecretsFile(store.path)
 
     def endpoint_for(server: str, sandbox: Sandbox | None) -> Endpoint:
