@@ -323,26 +323,38 @@ def _explore(store: Store, dags: int | None, policy: str, concurrency: int, seed
 @app.command()
 @handle_errors
 def run(
-    registry: Annotated[Optional[Path], typer.Option(help="Registry to import when none is registered (default: the bundled offline servers).")] = None,
+    registry: Annotated[Optional[Path], typer.Option(help="Registry to import first (default: the bundled offline servers, when none is registered).")] = None,
+    dags: Annotated[int, typer.Option(help="Sub-DAGs to sample and explore.")] = 200,
+    seed: Annotated[int, typer.Option(help="Seed of sampling, exploration and synthesis: the same seed gives the same data.")] = 0,
+    concurrency: Annotated[int, typer.Option(help="Explorations at once (each on its own sandbox).")] = 4,
+    test_fraction: Annotated[float, typer.Option(help="Share of DAGs whose tasks go to the test split.")] = 0.2,
+    llm_base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint; with it every stage that can uses the model (default: $FIREFLY_LLM_BASE_URL, else none: offline).")] = None,
+    llm_model: Annotated[Optional[str], typer.Option(help="Chat model for the LLM stages (default: $FIREFLY_LLM_MODEL).")] = None,
     connect_timeout: Annotated[float, typer.Option(help="Seconds allowed to start each server (first use installs it).")] = 300.0,
     call_timeout: Annotated[float, typer.Option(help="Seconds allowed for each request.")] = 30.0,
     db: DbOption = None,
 ) -> None:
-    """Run every stage in order on the registered servers (the bundled ones by default).
+    """Run every stage in order on the registered servers (the bundled ones by default):
+    discover, graph, sample, explore, and the stages that turn explorations into tasks.
 
-    Resumable: running it again continues where it stopped and does not redo finished work.
+    Resumable at any point: running it again (even after kill -9) continues where it
+    stopped, never redoes finished work, and ends with the same data. Without an LLM every
+    stage runs offline; the API key comes from $FIREFLY_LLM_API_KEY and is never recorded.
     """
-    from .registry import load_registry, register
-    from .resources import bundled_registry
+    import os
 
+    from .pipeline import RunOptions, run_pipeline
+
+    opts = RunOptions(
+        registry=registry, dags=dags, seed=seed, concurrency=concurrency, test_fraction=test_fraction,
+        llm_base_url=llm_base_url or os.environ.get("FIREFLY_LLM_BASE_URL"),
+        llm_model=llm_model or (os.environ.get("FIREFLY_LLM_MODEL") if llm_base_url or os.environ.get("FIREFLY_LLM_BASE_URL") else None),
+        connect_timeout=connect_timeout, call_timeout=call_timeout,
+    )
+    if not 0.0 <= test_fraction < 1.0:
+        raise FireflyError(f"--test-fraction must be at least 0 and below 1 (got {test_fraction})")
     with open_store(db) as store:
-        store.catch_up()
-        has_servers = store.conn.execute("SELECT count(*) FROM servers WHERE callable = 1 AND status != 'removed'").fetchone()[0]
-        if registry is not None or not has_servers:
-            path = registry or bundled_registry()
-            with store.run("servers import", {"file": str(path)}):
-                register(store, load_registry(path), source=str(path))
-        _discover(store, None, connect_timeout, call_timeout, 6)
+        run_pipeline(store, opts, err_console)
         _print_status(store)
 
 
