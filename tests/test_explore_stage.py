@@ -31,8 +31,11 @@ class NotesPolicy:
         if self.fail_at is not None and self.proposed == self.fail_at:
             raise KeyboardInterrupt  # the user pressed Ctrl-C in the middle of an exploration
         if tool.name == "read_note":
-            if history:
-                return Proposal({"title": "groceries"}, (ArgSource("/title", history[-1].step, "$.content[0].text", "groceries"),))
+            done = [h for h in history if not h.is_error]  # failed attempts are in the history too
+            if done:
+                return Proposal({"title": "groceries"}, (ArgSource("/title", done[-1].step, "$.content[0].text", "groceries"),))
+            if attempt:
+                assert history[-1].is_error and history[-1].arguments == {"title": "nothing"}  # the retry sees the failure
             return Proposal({"title": "nothing" if attempt == 0 else "groceries"})
         if tool.name == "echo":
             return Proposal({"text": f"{workspace.root}/files/x"})

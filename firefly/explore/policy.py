@@ -48,6 +48,8 @@ class WorkspaceInfo:
     git_repos: virtual paths of git repositories (``/workspace/repo``).
     sqlite_tables: table -> column names of the seed SQLite database.
     memory_entities: entity name -> entity type in the seed memory graph.
+    texts: virtual path -> content of the small text files under ``files/`` as seeded (what
+        an edit can replace before anything has been read).
     """
 
     root: str = VIRTUAL_ROOT
@@ -56,6 +58,7 @@ class WorkspaceInfo:
     git_repos: tuple[str, ...] = ()
     sqlite_tables: dict[str, tuple[str, ...]] = field(default_factory=dict)
     memory_entities: dict[str, str] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
