@@ -197,7 +197,7 @@ def test_llm_explorer_against_the_real_git_server(store):
         if text is None:
             return {"tool_calls": [{"name": "git__git_log", "arguments": {"repo_path": "/workspace/repo", "max_count": 2}}]}
         m = re.search(r"Commit: ([0-9a-f]{40})", text)
-        if m and "git__git_show" not in json.dumps(body["messages"]):
+        if m and sum(m_["role"] == "tool" for m_ in body["messages"]) == 1:
             return {"tool_calls": [{"name": "git__git_show", "arguments": {"repo_path": "/workspace/repo", "revision": m.group(1)}}]}
         return "Shown the newest commit."
 
