@@ -653,7 +653,8 @@ class ExplorationFinished(Event, frozen=True, kw_only=True, tag="exploration-fin
 
     Fields:
         exploration_id: the exploration.
-        calls: calls made (attempts included; skipped tools are not calls).
+        calls: calls made (attempts and probes included; skipped tools and malformed LLM
+            tool calls are not calls).
         successes: calls with a result that is not an error.
         errors: calls that failed (tool-level errors and protocol-level failures).
         chained: successful calls that used a value from an earlier result.

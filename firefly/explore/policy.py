@@ -99,7 +99,18 @@ class Proposal:
 
 
 class Policy(Protocol):
-    """An explorer policy. ``propose`` returns None to skip a tool it cannot call sensibly."""
+    """An explorer policy. ``propose`` returns None to skip a tool it cannot call sensibly.
+
+    Two optional methods:
+
+    * ``probe(call, tool, readers, workspace) -> Probe | None``: after a successful
+      effectful call, the read-only call (one of ``readers``, the read-only tools of the same
+      server) that observes its effect; recorded with ``probe_of`` (see
+      :mod:`firefly.explore.probe`).
+    * ``async walk(walk, tools, workspace)``: a conversational policy (the LLM explorer)
+      drives the walk itself, making its calls through :class:`firefly.explore.stage.Walk`,
+      instead of being asked for one proposal per tool.
+    """
 
     name: str
 

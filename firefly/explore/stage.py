@@ -6,6 +6,15 @@ continues unfinished ones: the calls already recorded are not recorded again; ef
 ones are re-executed on the fresh sandbox (their recorded result is kept) so that the world
 is as it was, then the walk goes on. Ctrl-C leaves the log consistent: each call is one
 committed event.
+
+What counts as a failure: an error result, a protocol-level failure, and an error in
+disguise (``isError`` false but a text such as ``Database error: ...``, recorded with
+``error_class`` ``in-band-error``). Failed attempts enter the history the policy sees, so a
+retry can choose other arguments. After a successful effectful call, a policy with a
+``probe`` method makes a read-only probe of its effect (its own step, ``probe_of`` set).
+A server that an exploration changed (a successful effectful call) and that is bound to the
+sandbox is restarted before the slot's next exploration, so that state a server keeps in
+its process (mcp-server-sqlite's insight memo) never reaches another exploration.
 """
 
 from __future__ import annotations
