@@ -130,8 +130,10 @@ class TroublePolicy:
             return Proposal({"title": "groceries"})
         if tool.name == "sleep":
             return Proposal({"seconds": 60})
-        if tool.name == "big":
-            return Proposal({"n": 20_000_000})
+        if tool.name == "echo":  # an error in disguise first (isError false), then a real answer
+            if attempt:
+                assert history[-1].is_error and "Database error" in history[-1].content[0]["text"]
+            return Proposal({"text": "hello" if attempt else "Database error: no such table: notes"})
         return Proposal({})
 
 
@@ -150,11 +152,13 @@ def _calls(store):
 def test_killed_server_and_hung_call_are_recorded_and_the_others_go_on(explored_store):
     store = explored_store
     _unlisted(store, "sleep")
-    store.append(DagSampled(dag_id="d3", tools=[DagTool(server="toy", name="sleep", schema_hash="h")],
-                            edges=[], seed=0, index=3, sampler="test"))
+    _unlisted(store, "echo")
+    for i, name in ((3, "sleep"), (4, "echo")):
+        store.append(DagSampled(dag_id=f"d{i}", tools=[DagTool(server="toy", name=name, schema_hash="h")],
+                                edges=[], seed=0, index=i, sampler="test"))
     store.catch_up()
     report = explore(store, TroublePolicy(), concurrency=2, connect_timeout=20, call_timeout=3)
-    assert (report.finished, report.failed) == (4, 0)
+    assert (report.finished, report.failed) == (5, 0)
     calls = _calls(store)
     # killed: the call after the kill failed, the server was restarted and the retry succeeded
     assert calls[("d0", "read_note", 0)][:2] == (0, "server-died")
@@ -163,6 +167,9 @@ def test_killed_server_and_hung_call_are_recorded_and_the_others_go_on(explored_
     ok_, cls, msg = calls[("d3", "sleep", 0)][:3]
     assert (ok_, cls) == (0, "timeout") and "within 3s" in msg
     assert calls[("d2", "delete_note", 0)][0] == 1  # the others went on
+    # an error in disguise counts as an error, and the retry saw it
+    assert calls[("d4", "echo", 0)][:2] == (0, "in-band-error") and "Database error" in calls[("d4", "echo", 0)][2]
+    assert calls[("d4", "echo", 1)][0] == 1
 
 
 def test_a_server_changed_by_an_exploration_is_restarted_before_the_next(explored_store):
