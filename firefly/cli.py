@@ -273,37 +273,55 @@ def catalog_import(
 @handle_errors
 def explore(
     dags: Annotated[Optional[int], typer.Option(help="Explore at most this many pending DAGs (default: all).")] = None,
-    policy: Annotated[str, typer.Option(help="Explorer policy: offline (no LLM, deterministic).")] = "offline",
+    policy: Annotated[str, typer.Option(help="Explorer policy: offline (no LLM, deterministic) or llm (an OpenAI-compatible chat model with function calling).")] = "offline",
     concurrency: Annotated[int, typer.Option(help="Explorations at once (each on its own sandbox).")] = 4,
     seed: Annotated[int, typer.Option(help="Seed of the policy's choices.")] = 0,
     call_timeout: Annotated[float, typer.Option(help="Seconds allowed for each tool call.")] = 30.0,
     connect_timeout: Annotated[float, typer.Option(help="Seconds allowed to start a server.")] = 120.0,
     max_result_bytes: Annotated[int, typer.Option(help="Results larger than this are cut (the full size is recorded).")] = 64_000,
+    llm_base_url: Annotated[Optional[str], typer.Option(help="LLM policy: OpenAI-compatible endpoint (default: $FIREFLY_LLM_BASE_URL).")] = None,
+    llm_model: Annotated[Optional[str], typer.Option(help="LLM policy: chat model (default: $FIREFLY_LLM_MODEL).")] = None,
+    llm_timeout: Annotated[float, typer.Option(help="LLM policy: seconds allowed for each LLM request.")] = 120.0,
+    max_turns: Annotated[Optional[int], typer.Option(help="LLM policy: model turns per exploration (default: twice the DAG's tools, plus 2).")] = None,
     db: DbOption = None,
 ) -> None:
     """Call the real tools along sampled DAGs and record every call and result.
 
-    Resumable: finished explorations are never repeated; unfinished ones continue.
+    Resumable: finished explorations are never repeated; unfinished ones continue. With
+    --policy llm every request and reply is recorded and reused on a re-run; the API key
+    comes from $FIREFLY_LLM_API_KEY and is never recorded.
     """
+    llm = {"llm_base_url": llm_base_url, "llm_model": llm_model, "llm_timeout": llm_timeout, "max_turns": max_turns}
     with open_store(db) as store:
-        _explore(store, dags, policy, concurrency, seed, call_timeout, connect_timeout, max_result_bytes)
+        _explore(store, dags, policy, concurrency, seed, call_timeout, connect_timeout, max_result_bytes, llm)
+
+
+def _explorer(store: Store, policy: str, llm: dict[str, Any]) -> Any:
+    if policy == "offline":
+        from .explore.offline import OfflinePolicy
+
+        return OfflinePolicy()
+    if policy == "llm":
+        from .explore.llm_explorer import LLMPolicy
+        from .llm import LLM, LLMConfig
+
+        config = LLMConfig.from_env(base_url=llm.get("llm_base_url"), model=llm.get("llm_model"),
+                                    timeout=llm.get("llm_timeout") or 120.0).require("the LLM explorer")
+        return LLMPolicy(LLM(config), max_turns=llm.get("max_turns"))
+    raise FireflyError(f"unknown explorer policy {policy!r}; available: offline, llm")
 
 
 def _explore(store: Store, dags: int | None, policy: str, concurrency: int, seed: int, call_timeout: float,
-             connect_timeout: float, max_result_bytes: int) -> dict[str, Any]:
+             connect_timeout: float, max_result_bytes: int, llm: dict[str, Any] | None = None) -> dict[str, Any]:
     from .explore.stage import explore as run_explore
     from .explore.stage import pending_dags
 
-    if policy != "offline":
-        raise FireflyError(f"unknown explorer policy {policy!r}; available: offline")
-    from .explore.offline import OfflinePolicy
-
-    explorer = OfflinePolicy()
+    explorer = _explorer(store, policy, llm or {})
     todo = len(pending_dags(store, explorer.name, seed, dags))
     if not todo:
         console.print("No DAGs left to explore. Sample some first: firefly sample --count 100")
         return {}
-    options = {"dags": dags, "policy": policy, "concurrency": concurrency, "seed": seed}
+    options = {"dags": dags, "policy": explorer.name, "concurrency": concurrency, "seed": seed}
     with store.run("explore", options) as summary, progress_bar() as bar:
         task = bar.add_task("explore", total=todo, note="")
         report = run_explore(

@@ -606,7 +606,10 @@ class ToolCalled(Event, frozen=True, kw_only=True, tag="tool-called"):
         structured_content: the result's structured content, if any.
         is_error: the result's ``isError`` (a tool-level error is still a result).
         error_class: set when there was no result: timeout, server-died,
-            server-unavailable, protocol-error, skipped.
+            server-unavailable, protocol-error, skipped (the policy had no sensible
+            arguments), malformed-call (an LLM's tool call that could not be made: bad JSON
+            arguments, an unknown tool); or when the result is an error in disguise:
+            in-band-error (``isError`` false but the text reports a failure).
         error: the message for ``error_class``.
         latency_ms: time of the call.
         result_bytes: size of the full result.
@@ -614,6 +617,7 @@ class ToolCalled(Event, frozen=True, kw_only=True, tag="tool-called"):
         read_only: whether the call cannot change the world (annotations, else the name).
         state: hash of the effectful calls made before this one in the exploration: the
             world this result was observed in (the simulator keys on it).
+        probe_of: for a probe call, the step of the effectful call whose effect it checks.
     """
 
     exploration_id: str
@@ -634,6 +638,7 @@ class ToolCalled(Event, frozen=True, kw_only=True, tag="tool-called"):
     truncated: bool = False
     read_only: bool = False
     state: str = ""
+    probe_of: int | None = None
 
     @property
     def stream(self) -> str:
@@ -648,7 +653,8 @@ class ExplorationFinished(Event, frozen=True, kw_only=True, tag="exploration-fin
 
     Fields:
         exploration_id: the exploration.
-        calls: calls made (attempts included; skipped tools are not calls).
+        calls: calls made (attempts and probes included; skipped tools and malformed LLM
+            tool calls are not calls).
         successes: calls with a result that is not an error.
         errors: calls that failed (tool-level errors and protocol-level failures).
         chained: successful calls that used a value from an earlier result.

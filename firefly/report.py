@@ -75,6 +75,8 @@ def status_report(store: Store) -> list[Section]:
         ("calls recorded", one("SELECT count(*) FROM calls")),
         ("calls succeeded", f"{successes} of {calls} ({successes / calls:.0%})" if calls else "0"),
         ("explorations with a chained multi-step call", f"{chained} of {n} ({chained / n:.0%})" if n else "0"),
+        ("probe calls (ok / made)", " / ".join(str(one(f"SELECT count(*) FROM calls WHERE probe_of IS NOT NULL{w}"))
+                                             for w in (" AND ok = 1", ""))),
     ]
     rows += [(f"  {cls}", count) for cls, count in q(
         "SELECT error_class, count(*) FROM calls WHERE error_class IS NOT NULL GROUP BY error_class ORDER BY 2 DESC")]
