@@ -164,11 +164,8 @@ def stage_discover(store: Store, opts: RunOptions, display: Display) -> StageRes
 def stage_graph(store: Store, opts: RunOptions, display: Display) -> StageResult:
     from .embed import HashedEmbedder
     from .graph import LLMJudge, RulesJudge, build_graph
-    from .llm import LLM, LLMConfig
-
     if opts.uses_llm:
-        config = LLMConfig.from_env(base_url=opts.llm_base_url, model=opts.llm_model, timeout=opts.llm_timeout)
-        judge: Any = LLMJudge(LLM(config))
+        judge: Any = LLMJudge(llm_client(opts, "the LLM judge"))
     else:
         judge = RulesJudge()
     options = {"judge": "llm" if opts.uses_llm else "rules", "embedder": "hashed"}
@@ -204,8 +201,19 @@ def stage_sample(store: Store, opts: RunOptions, display: Display) -> StageResul
     return StageResult("sample", report.summary(), note)
 
 
+def llm_client(opts: RunOptions, purpose: str) -> Any:
+    from .llm import LLM, LLMConfig
+
+    config = LLMConfig.from_env(base_url=opts.llm_base_url, model=opts.llm_model, timeout=opts.llm_timeout)
+    return LLM(config.require(purpose))
+
+
 def explorer_policy(opts: RunOptions) -> Any:
     """The explorer policy ``firefly run`` uses: the LLM explorer when a model is given."""
+    if opts.uses_llm:
+        from .explore.llm_explorer import LLMPolicy
+
+        return LLMPolicy(llm_client(opts, "the LLM explorer"))
     from .explore.offline import OfflinePolicy
 
     return OfflinePolicy()
