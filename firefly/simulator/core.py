@@ -62,7 +62,7 @@ from .canonical import ArgumentsError, call_key, canonical_arguments
 
 MODES = ("strict", "nearest", "llm")
 MISS_TEXT = "no recorded result for these arguments"
-DEFAULT_THRESHOLD = 0.9
+DEFAULT_THRESHOLD = 0.85
 DEFAULT_K = 5
 
 _decoder = msgspec.json.Decoder()
