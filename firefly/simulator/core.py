@@ -59,11 +59,8 @@ from ..explore.stage import is_read_only
 from ..ids import canonical_json, content_hash
 from ..store import Store
 from .canonical import ArgumentsError, call_key, canonical_arguments
+from .settings import DEFAULT_K, DEFAULT_THRESHOLD, MISS_TEXT, MODES
 
-MODES = ("strict", "nearest", "llm")
-MISS_TEXT = "no recorded result for these arguments"
-DEFAULT_THRESHOLD = 0.85
-DEFAULT_K = 5
 
 _decoder = msgspec.json.Decoder()
 
