@@ -417,6 +417,10 @@ from .cli_graph import register as _register_graph  # noqa: E402
 
 _register_graph(app)
 
+from .cli_simulate import register as _register_simulate  # noqa: E402
+
+_register_simulate(app)
+
 
 def main() -> None:
     app()
