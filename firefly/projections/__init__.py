@@ -10,11 +10,12 @@ def all_projections() -> list[Projection]:
     from .exploration import ExplorationsProjection
     from .graph import DagsProjection, EmbeddingsProjection, GraphErrorsProjection, GraphProjection, LlmExchangesProjection
     from .runs import ErrorsProjection, RunsProjection
+    from .tasks import TasksProjection
 
     return [
         RunsProjection(), ErrorsProjection(), ServersProjection(), ToolsProjection(),
         LlmExchangesProjection(), EmbeddingsProjection(), GraphProjection(), DagsProjection(), GraphErrorsProjection(),
-        ExplorationsProjection(),
+        ExplorationsProjection(), TasksProjection(),
     ]
 
 
