@@ -10,12 +10,13 @@ def all_projections() -> list[Projection]:
     from .exploration import ExplorationsProjection
     from .graph import DagsProjection, EmbeddingsProjection, GraphErrorsProjection, GraphProjection, LlmExchangesProjection
     from .runs import ErrorsProjection, RunsProjection
+    from .simulator import SimulatorProjection
     from .tasks import TasksProjection
 
     return [
         RunsProjection(), ErrorsProjection(), ServersProjection(), ToolsProjection(),
         LlmExchangesProjection(), EmbeddingsProjection(), GraphProjection(), DagsProjection(), GraphErrorsProjection(),
-        ExplorationsProjection(), TasksProjection(),
+        ExplorationsProjection(), SimulatorProjection(), TasksProjection(),
     ]
 
 
