@@ -421,6 +421,10 @@ from .cli_simulate import register as _register_simulate  # noqa: E402
 
 _register_simulate(app)
 
+from .cli_tasks import register as _register_tasks  # noqa: E402
+
+_register_tasks(app)
+
 
 def main() -> None:
     app()

@@ -5,8 +5,8 @@ what the log does not already hold), so the pipeline is resumable at any point: 
 and running it again with the same options ends with the same data as one uninterrupted run.
 
 Stages, in order: register (only when no server is registered), discover, graph (embed,
-index, candidates, judge), sample, explore, then the stages that turn explorations into
-tasks. Every stage runs inside ``store.run(...)`` so the log records what ran with which
+index, candidates, judge), sample, explore, synthesize (tasks written backward from the
+recorded calls), verify, split. Every stage runs inside ``store.run(...)`` so the log records what ran with which
 options and how it ended (``firefly run`` itself is not a run: its stages are).
 """
 
@@ -242,12 +242,69 @@ def stage_explore(store: Store, opts: RunOptions, display: Display) -> StageResu
     return StageResult("explore", report.summary(), note)
 
 
+def stage_synthesize(store: Store, opts: RunOptions, display: Display) -> StageResult:
+    from .synth.offline import OfflineSynthesizer
+    from .synth.stage import pending_explorations, synthesize
+
+    if opts.uses_llm:
+        from .synth.llm import LLMSynthesizer
+
+        synth: Any = LLMSynthesizer(llm_client(opts, "the LLM synthesizer"), seed=opts.seed)
+    else:
+        synth = OfflineSynthesizer(seed=opts.seed)
+    todo = len(pending_explorations(store, synth.name))
+    if not todo:
+        display.finish("synthesize", "nothing left to synthesize from")
+        return StageResult("synthesize", {})
+    display.update("synthesize", 0, todo)
+    with store.run("synthesize", {"synthesizer": synth.name, "seed": opts.seed}) as summary:
+        report = synthesize(store, synth, seed=opts.seed,
+                            on_exploration=lambda xid, done, total: display.update("synthesize", done, total))
+        summary.update(report.summary())
+    note = f"{report.tasks} task(s) from {report.explorations} exploration(s)"
+    if report.failures:
+        note += f"; {report.failures} failure(s)"
+    display.finish("synthesize", note)
+    return StageResult("synthesize", report.summary(), note)
+
+
+def stage_verify(store: Store, opts: RunOptions, display: Display) -> StageResult:
+    from .synth.verify import verify
+
+    store.catch_up()
+    pending = store.conn.execute("SELECT count(*) FROM tasks WHERE verified IS NULL").fetchone()[0]
+    if not pending:
+        display.finish("verify", "nothing left to verify")
+        return StageResult("verify", {})
+    display.update("verify", 0, pending)
+    with store.run("verify", {"solvable": False}) as summary:
+        report = verify(store, on_task=lambda tid, done, total: display.update("verify", done, total))
+        summary.update(report.summary())
+    note = f"{report.verified} of {report.tasks} verified"
+    display.finish("verify", note)
+    return StageResult("verify", report.summary(), note)
+
+
+def stage_split(store: Store, opts: RunOptions, display: Display) -> StageResult:
+    from .synth.split import assign_splits
+
+    with store.run("split", {"test_fraction": opts.test_fraction, "seed": opts.seed}) as summary:
+        report = assign_splits(store, test_fraction=opts.test_fraction, seed=opts.seed)
+        summary.update(report.summary())
+    note = f"{report.totals['train']} train, {report.totals['test']} test"
+    display.finish("split", note)
+    return StageResult("split", report.summary(), note)
+
+
 STAGES: list[tuple[str, Stage]] = [
     ("register", stage_register),
     ("discover", stage_discover),
     ("graph", stage_graph),
     ("sample", stage_sample),
     ("explore", stage_explore),
+    ("synthesize", stage_synthesize),
+    ("verify", stage_verify),
+    ("split", stage_split),
 ]
 
 

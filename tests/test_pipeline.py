@@ -57,6 +57,11 @@ def outcome(db: Path) -> dict[str, list[tuple]]:
                 "SELECT exploration_id, step, attempt, server, tool, arguments, content, structured_content, is_error,"
                 " error_class, state FROM calls ORDER BY exploration_id, step, attempt"
             ).fetchall(),
+            "tasks": conn.execute(
+                "SELECT task_id, kind, question, answer, match, trajectory, probe, provenance, verified, split"
+                " FROM tasks ORDER BY task_id"
+            ).fetchall(),
+            "verdicts": conn.execute("SELECT task_id, verifier, passed, reasons FROM verdicts ORDER BY 1, 2").fetchall(),
         }
     finally:
         conn.close()
@@ -80,6 +85,9 @@ def test_run_killed_at_random_points_ends_like_one_uninterrupted_run(registry, t
     expected = outcome(whole)
     assert len(expected["explorations"]) == DAGS
     assert all(row[2] == "finished" for row in expected["explorations"])
+    verified = [row for row in expected["tasks"] if row[8] == 1]
+    assert len(verified) >= DAGS, "the run should verify tasks"
+    assert {row[9] for row in verified} <= {"train", "test"}
     total_events = head(whole)
 
     killed = tmp_path / "killed.db"
