@@ -36,6 +36,7 @@ from typing import Any
 
 from .errors import FireflyError
 from .ids import short_hash
+from .store import Store
 
 SYSTEM_PROMPT = (
     "You are an assistant that answers questions and carries out requests by calling tools. "
@@ -258,18 +259,36 @@ class Episode:
         return self.outcome is not None
 
 
-def open_read_only(db: str | PathLike[str]) -> sqlite3.Connection:
+class ReadOnlyStore(Store):
+    """A store that only reads: its tables are taken as they are (catching up is a no-op)."""
+
+    def catch_up(self, *, progress: Any = None) -> int:
+        return 0
+
+
+def open_read_only(db: str | PathLike[str]) -> Store:
+    """The database as a read-only :class:`Store` (no migration, no writes): what many
+    environments share. Its projections must be caught up with its log (any firefly command
+    that writes leaves them so)."""
+    from .projections import all_projections
+
     path = Path(db)
     if not path.exists():
         raise FireflyError(f"no database at {path}")
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout=30000")
+    store = ReadOnlyStore(conn, path, "read-only")
+    store.projections = all_projections()
     try:
         conn.execute("SELECT 1 FROM tasks LIMIT 1")
+        behind = min(store.checkpoints().values(), default=0) < store.head()
     except sqlite3.OperationalError:
         conn.close()
-        raise FireflyError(f"{path} has no tasks table: synthesize tasks first (firefly synthesize)") from None
-    return conn
+        raise FireflyError(f"{path} has no tasks table: synthesize tasks first") from None
+    if behind:
+        conn.close()
+        raise FireflyError(f"the tables of {path} are behind its log: run `firefly status --db {path}` once to bring them up to date")
+    return store
 
 
 class FireflyEnv:
@@ -296,7 +315,8 @@ class FireflyEnv:
         self.mode = mode
         self.max_turns = max_turns
         self.system_prompt = system_prompt
-        self.conn = open_read_only(self.db)
+        self.store = open_read_only(self.db)
+        self.conn = self.store.conn
         self._simulator = simulator
         self._toolboxes: dict[tuple[str, ...], Toolbox] = {}
         self._task_ids: list[str] | None = None
@@ -325,7 +345,7 @@ class FireflyEnv:
         if self._simulator is None:
             from .simulator import Simulator
 
-            self._simulator = Simulator.open(self.db, mode=self.mode)
+            self._simulator = Simulator.open(self.store, mode=self.mode)
         return self._simulator
 
     def toolbox(self, servers: list[str]) -> Toolbox:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
+import queue
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -177,33 +177,41 @@ def evaluate(
     done = set(store.conn.execute("SELECT task_id, sample FROM episodes WHERE eval_id = ?", (eval_id,)).fetchall())
     todo = [(t, s) for t in ids for s in range(settings.samples) if (t, s) not in done]
     total = len(ids) * settings.samples
-    envs: list[FireflyEnv] = []
-    local = threading.local()
-    lock = threading.Lock()
-
-    def env() -> FireflyEnv:
-        if getattr(local, "env", None) is None:
-            local.env = FireflyEnv(store.path, split=settings.split, mode=settings.mode, max_turns=settings.max_turns)
-            with lock:
-                envs.append(local.env)
-        return local.env
+    # every environment is opened (and its simulator loaded) before the first episode is
+    # written: a read-only view of the database takes its tables as they are at opening
+    workers = max(1, min(concurrency, len(todo)))
+    envs: queue.SimpleQueue[FireflyEnv] = queue.SimpleQueue()
+    opened: list[FireflyEnv] = []
+    try:
+        for _ in range(workers if todo else 0):
+            e = FireflyEnv(store.path, split=settings.split, mode=settings.mode, max_turns=settings.max_turns)
+            opened.append(e)
+            e.simulator  # noqa: B018 - load it now
+            envs.put(e)
+    except BaseException:
+        for e in opened:
+            e.close()
+        raise
 
     def play(task_id: str, sample: int) -> EpisodeRecorded:
-        e = env()
-        observation = e.reset(task_id)
-        stats = agent.play(e, observation)
-        ep = e.episode
-        assert ep is not None and ep.done
-        return EpisodeRecorded(
-            eval_id=eval_id, task_id=task_id, sample=sample, messages=ep.messages, calls=ep.calls,
-            answer=ep.answer, reward=ep.reward, outcome="llm-error" if stats.error else ep.outcome,  # type: ignore[arg-type]
-            turns=ep.turns, error=stats.error, prompt_tokens=stats.prompt_tokens,
-            completion_tokens=stats.completion_tokens, latency_ms=round(stats.latency_ms, 1),
-            env_ms=round(ep.env_ms, 2),
-        )
+        e = envs.get()
+        try:
+            observation = e.reset(task_id)
+            stats = agent.play(e, observation)
+            ep = e.episode
+            assert ep is not None and ep.done
+            return EpisodeRecorded(
+                eval_id=eval_id, task_id=task_id, sample=sample, messages=ep.messages, calls=ep.calls,
+                answer=ep.answer, reward=ep.reward, outcome="llm-error" if stats.error else ep.outcome,  # type: ignore[arg-type]
+                turns=ep.turns, error=stats.error, prompt_tokens=stats.prompt_tokens,
+                completion_tokens=stats.completion_tokens, latency_ms=round(stats.latency_ms, 1),
+                env_ms=round(ep.env_ms, 2),
+            )
+        finally:
+            envs.put(e)
 
     finished = total - len(todo)
-    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="firefly-eval")
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="firefly-eval")
     try:
         futures = [pool.submit(play, t, s) for t, s in todo]
         for future in as_completed(futures):
@@ -214,7 +222,7 @@ def evaluate(
                 on_episode(event, finished, total)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        for e in envs:
+        for e in opened:
             e.close()
     store.catch_up()
     return eval_id
