@@ -688,6 +688,50 @@ class ExplorationFailed(Event, frozen=True, kw_only=True, tag="exploration-faile
 
 
 # --------------------------------------------------------------------------------------
+# the simulator
+
+
+class ToolSimulated(Event, frozen=True, kw_only=True, tag="tool-simulated"):
+    """The simulator's model wrote a result for a call that was never recorded (``llm`` mode).
+
+    Recorded so that the same call in the same server state gets the same result again,
+    whatever else the log holds by then: the simulator stays deterministic. Never served as
+    a recorded result (``strict`` and ``nearest`` modes only use real ``tool-called`` results).
+
+    Fields:
+        server, tool: what was called.
+        arguments: the call's canonical arguments (defaults filled in, paths normalised).
+        call_key: the simulator's lookup key (hash of server, tool and canonical arguments).
+        server_state: hash of the effects on this server the call came after.
+        model: the model that wrote the result.
+        request_hash: the ``llm-replied`` exchange the result came from.
+        neighbours: positions of the recorded ``tool-called`` events shown to the model.
+        content: the result's content blocks (MCP wire format).
+        structured_content: the result's structured content, if any.
+        is_error: the result's ``isError``.
+    """
+
+    server: str
+    tool: str
+    arguments: JSON = msgspec.field(default_factory=dict)
+    call_key: str
+    server_state: str
+    model: str = ""
+    request_hash: str = ""
+    neighbours: list[int] = msgspec.field(default_factory=list)
+    content: list[JSON] = msgspec.field(default_factory=list)
+    structured_content: JSON | None = None
+    is_error: bool = False
+
+    @property
+    def stream(self) -> str:
+        return f"tool:{self.server}/{self.tool}"
+
+    def key(self) -> str:
+        return f"tool-simulated:{self.server}/{self.tool}:{self.call_key}:{self.server_state}"
+
+
+# --------------------------------------------------------------------------------------
 # evaluation: agents run against the simulator on synthesized tasks
 
 
@@ -805,6 +849,7 @@ AnyEvent = Union[
     ToolCalled,
     ExplorationFinished,
     ExplorationFailed,
+    ToolSimulated,
     EvalStarted,
     EpisodeRecorded,
 ]

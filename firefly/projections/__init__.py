@@ -11,11 +11,12 @@ def all_projections() -> list[Projection]:
     from .exploration import ExplorationsProjection
     from .graph import DagsProjection, EmbeddingsProjection, GraphErrorsProjection, GraphProjection, LlmExchangesProjection
     from .runs import ErrorsProjection, RunsProjection
+    from .simulator import SimulatorProjection
 
     return [
         RunsProjection(), ErrorsProjection(), ServersProjection(), ToolsProjection(),
         LlmExchangesProjection(), EmbeddingsProjection(), GraphProjection(), DagsProjection(), GraphErrorsProjection(),
-        ExplorationsProjection(), EvaluationProjection(),
+        ExplorationsProjection(), SimulatorProjection(), EvaluationProjection(),
     ]
 
 
