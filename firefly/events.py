@@ -614,6 +614,7 @@ class ToolCalled(Event, frozen=True, kw_only=True, tag="tool-called"):
         read_only: whether the call cannot change the world (annotations, else the name).
         state: hash of the effectful calls made before this one in the exploration: the
             world this result was observed in (the simulator keys on it).
+        probe_of: for a probe call, the step of the effectful call whose effect it checks.
     """
 
     exploration_id: str
@@ -634,6 +635,7 @@ class ToolCalled(Event, frozen=True, kw_only=True, tag="tool-called"):
     truncated: bool = False
     read_only: bool = False
     state: str = ""
+    probe_of: int | None = None
 
     @property
     def stream(self) -> str:
@@ -729,6 +731,169 @@ class ToolSimulated(Event, frozen=True, kw_only=True, tag="tool-simulated"):
 
     def key(self) -> str:
         return f"tool-simulated:{self.server}/{self.tool}:{self.call_key}:{self.server_state}"
+
+
+# --------------------------------------------------------------------------------------
+# tasks: synthesized backward from explorations, verified, split
+
+
+class TaskSynthesized(Event, frozen=True, kw_only=True, tag="task-synthesized"):
+    """A task written backward from one exploration's recorded calls: its label is true by
+    construction (it is a value the real tools returned, or a value computed from them).
+
+    Fields:
+        task_id: hash of the exploration, the synthesizer, the template and the label's
+            provenance, so a re-run writes the same task once.
+        exploration_id, dag_id: where it came from.
+        kind: ``lookup``, ``multi-hop``, ``aggregate`` or ``state-change``.
+        question: the task in natural language (untrusted text when an LLM wrote it).
+        answer: the label: a value, a list, or for a state change the expected end state.
+        match: how an answer is compared with the label (:mod:`firefly.match`):
+            ``{"rule": "exact" | "normalized" | "number" | "set" | "json-subset", ...}``.
+        trajectory: the reference calls in order, ``{step, server, tool, arguments}``:
+            every successful effectful call before the label's calls, then those calls.
+        probe: for a state change, ``{server, tool, arguments, expected}``: the read-only
+            call that observes the effect and what its result must contain; else null.
+        provenance: where each label value came from, ``{step, path, value}`` (``path`` a
+            locator into that step's result, as in ``tool-called`` sources).
+        derivation: how the answer follows from the provenance values: ``{"op": "value"}``
+            or ``count``, ``sum``, ``max``, ``min``, ``argmax``, ``argmin``, ``set``,
+            ``order`` (see :mod:`firefly.synth.derive`).
+        calls, servers, hops: difficulty signals: calls in the trajectory, distinct
+            servers, and calls on the chain from the question to the answer.
+        synthesizer: ``offline-v1`` or ``llm:<model>``.
+        template: the offline template or ``llm`` (for mix reports).
+        request_hash: the LLM exchange the question came from (LLM synthesizer only).
+    """
+
+    task_id: str
+    exploration_id: str
+    dag_id: str
+    kind: Literal["lookup", "multi-hop", "aggregate", "state-change"]
+    question: str
+    answer: Any = None
+    match: JSON = msgspec.field(default_factory=dict)
+    trajectory: list[JSON] = msgspec.field(default_factory=list)
+    probe: JSON | None = None
+    provenance: list[JSON] = msgspec.field(default_factory=list)
+    derivation: JSON = msgspec.field(default_factory=dict)
+    calls: int = 0
+    servers: int = 0
+    hops: int = 0
+    synthesizer: str = ""
+    template: str = ""
+    request_hash: str | None = None
+
+    @property
+    def stream(self) -> str:
+        return f"task:{self.task_id}"
+
+    def key(self) -> str:
+        return f"task-synthesized:{self.task_id}"
+
+
+class SynthesisFinished(Event, frozen=True, kw_only=True, tag="synthesis-finished"):
+    """A synthesizer is done with one exploration (written in the same transaction as the
+    exploration's tasks, so a re-run skips it).
+
+    Fields:
+        exploration_id: the exploration.
+        synthesizer: ``offline-v1`` or ``llm:<model>``.
+        tasks: tasks written.
+        candidates: candidate tasks considered before picking.
+        skipped: reasons candidates or calls were dropped, with counts.
+    """
+
+    exploration_id: str
+    synthesizer: str
+    tasks: int = 0
+    candidates: int = 0
+    skipped: dict[str, int] = msgspec.field(default_factory=dict)
+
+    @property
+    def stream(self) -> str:
+        return f"exploration:{self.exploration_id}"
+
+    def key(self) -> str:
+        return f"synthesis-finished:{self.synthesizer}:{self.exploration_id}"
+
+
+class SynthesisFailed(Event, frozen=True, kw_only=True, tag="synthesis-failed"):
+    """A synthesizer could not use what it got for one exploration (a malformed LLM reply,
+    a proposed label that no recorded value supports). The run goes on.
+
+    Fields:
+        exploration_id: the exploration.
+        synthesizer: the synthesizer.
+        request_hash: the LLM exchange whose reply could not be used, if any.
+        attempt: the exchange's attempt number.
+        message: a clear, one-line reason.
+    """
+
+    exploration_id: str
+    synthesizer: str
+    request_hash: str | None = None
+    attempt: int = 0
+    message: str
+
+    @property
+    def stream(self) -> str:
+        return f"exploration:{self.exploration_id}"
+
+    def key(self) -> str:
+        return f"synthesis-failed:{self.synthesizer}:{self.exploration_id}:{self.request_hash}:{self.attempt}"
+
+
+class TaskVerdict(Event, frozen=True, kw_only=True, tag="task-verdict"):
+    """One verifier's verdict on one task. A task is verified when every verdict passed.
+
+    Fields:
+        task_id: the task.
+        verifier: ``grounded``, ``replayable``, ``no-leakage``, ``not-duplicate``,
+            ``self-contained`` or ``solvable`` (the optional LLM check).
+        passed: whether the task passed.
+        reasons: why (one line each; on a pass, what was checked).
+        params: the verifier's parameters (thresholds, models).
+    """
+
+    task_id: str
+    verifier: str
+    passed: bool
+    reasons: list[str] = msgspec.field(default_factory=list)
+    params: JSON = msgspec.field(default_factory=dict)
+
+    @property
+    def stream(self) -> str:
+        return f"task:{self.task_id}"
+
+    def key(self) -> str:
+        return f"task-verdict:{self.task_id}:{self.verifier}"
+
+
+class TaskSplit(Event, frozen=True, kw_only=True, tag="task-split"):
+    """A verified task's place in the train / test split. Every task of a DAG goes to the
+    same side, decided by a hash of the DAG and the seed (the latest split of a task wins).
+
+    Fields:
+        task_id: the task.
+        dag_id: the DAG it came from (the grouping).
+        split: ``train`` or ``test``.
+        seed: the split's seed.
+        test_fraction: the share of DAGs meant for test.
+    """
+
+    task_id: str
+    dag_id: str
+    split: Literal["train", "test"]
+    seed: int = 0
+    test_fraction: float = 0.2
+
+    @property
+    def stream(self) -> str:
+        return f"task:{self.task_id}"
+
+    def key(self) -> str:
+        return f"task-split:{self.task_id}:{self.seed}:{self.test_fraction!r}"
 
 
 # --------------------------------------------------------------------------------------
@@ -850,6 +1015,11 @@ AnyEvent = Union[
     ExplorationFinished,
     ExplorationFailed,
     ToolSimulated,
+    TaskSynthesized,
+    SynthesisFinished,
+    SynthesisFailed,
+    TaskVerdict,
+    TaskSplit,
     EvalStarted,
     EpisodeRecorded,
 ]

@@ -12,11 +12,12 @@ def all_projections() -> list[Projection]:
     from .graph import DagsProjection, EmbeddingsProjection, GraphErrorsProjection, GraphProjection, LlmExchangesProjection
     from .runs import ErrorsProjection, RunsProjection
     from .simulator import SimulatorProjection
+    from .tasks import TasksProjection
 
     return [
         RunsProjection(), ErrorsProjection(), ServersProjection(), ToolsProjection(),
         LlmExchangesProjection(), EmbeddingsProjection(), GraphProjection(), DagsProjection(), GraphErrorsProjection(),
-        ExplorationsProjection(), SimulatorProjection(), EvaluationProjection(),
+        ExplorationsProjection(), SimulatorProjection(), TasksProjection(), EvaluationProjection(),
     ]
 
 

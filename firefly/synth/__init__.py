@@ -1,0 +1,16 @@
+"""Backward task synthesis, verification and splits (the stages after exploration).
+
+    from firefly.synth import synthesize, verify, assign_splits
+    synthesize(store)                       # tasks from every finished exploration
+    verify(store)                           # one verdict per verifier and task
+    assign_splits(store, test_fraction=0.2, seed=0)
+
+Each stage is incremental and resumable: a re-run writes nothing twice and gives the same
+tasks, verdicts and splits.
+"""
+
+from __future__ import annotations
+
+from .stage import SynthesisReport, synthesize
+
+__all__ = ["SynthesisReport", "synthesize"]
