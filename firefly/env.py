@@ -105,9 +105,13 @@ def task_of(row: tuple[Any, ...]) -> Task:
     )
 
 
-def task_ids(conn: sqlite3.Connection, split: str | None) -> list[str]:
-    """Verified tasks of a split (every verified task when ``split`` is None), in id order."""
-    sql = "SELECT task_id FROM tasks WHERE verified = 1" + (" AND split = ?" if split else "") + " ORDER BY task_id"
+def task_ids(conn: sqlite3.Connection, split: str | None, *, verified_only: bool = True) -> list[str]:
+    """Verified tasks of a split (every verified task when ``split`` is None), in id order;
+    ``verified_only=False`` takes unverified tasks too (to look at what synthesis wrote)."""
+    where = ["verified = 1"] if verified_only else []
+    if split:
+        where.append("split = ?")
+    sql = "SELECT task_id FROM tasks" + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY task_id"
     return [r[0] for r in conn.execute(sql, (split,) if split else ())]
 
 
@@ -192,11 +196,10 @@ def result_text(content: list[dict[str, Any]], structured: Any, is_error: bool) 
 
 
 def answer_text(value: Any) -> str:
-    """A label as the text an agent would answer with."""
+    """A label as the text of an answer: a string as it is, anything else as JSON (a list as
+    a JSON list, which every rule reads item by item, even items that contain commas)."""
     if isinstance(value, str):
         return value
-    if isinstance(value, list):
-        return ", ".join(answer_text(v) for v in value)
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
@@ -206,8 +209,8 @@ def answer_text(value: Any) -> str:
 def reward(task: Task, answer: str | None, episode: Any = None) -> float:
     """1.0 or 0.0. No answer scores 0. A question compares the answer with the label under the
     task's match rule; a state-change task runs its probe in ``episode`` (the simulator
-    episode the agent acted in) and compares its result with what the probe expects."""
-    from .match import matches
+    episode the agent acted in) and compares its result with the end state it expects."""
+    from .match import MatchRuleError, matches, probe_passes
 
     if answer is None:
         return 0.0
@@ -217,12 +220,9 @@ def reward(task: Task, answer: str | None, episode: Any = None) -> float:
                 return 0.0
             probe = task.probe
             result = episode.call_sync(probe["server"], probe["tool"], probe.get("arguments") or {})
-            if result.is_error:
-                return 0.0
-            got = result_text(result.content, result.structured_content, False)
-            return float(bool(matches(task.match, probe.get("expected"), got)))
-        return float(bool(matches(task.match, task.answer, answer)))
-    except (ValueError, TypeError, KeyError):  # a malformed label or an answer the rule cannot read
+            return float(probe_passes(probe, task.match, result.content, result.structured_content, result.is_error))
+        return float(matches(task.match, task.answer, answer))
+    except MatchRuleError:  # a label the rules cannot read scores 0, never crashes a rollout
         return 0.0
 
 
@@ -266,10 +266,24 @@ class ReadOnlyStore(Store):
         return 0
 
 
+NEEDED = ("tools", "simulator", "tasks")  # the projections an environment reads
+
+
+def _behind(store: Store) -> bool:
+    """Whether the log holds events the tables an environment reads have not applied yet."""
+    needed = [p for p in store.projections if p.name in NEEDED]
+    checkpoints = store.checkpoints()
+    low = min(checkpoints.get(p.name, 0) for p in needed)
+    types = sorted(set().union(*(p.handles for p in needed)))
+    marks = ",".join("?" * len(types))
+    return store.conn.execute(
+        f"SELECT 1 FROM events WHERE position > ? AND type IN ({marks}) LIMIT 1", (low, *types)).fetchone() is not None
+
+
 def open_read_only(db: str | PathLike[str]) -> Store:
     """The database as a read-only :class:`Store` (no migration, no writes): what many
-    environments share. Its projections must be caught up with its log (any firefly command
-    that writes leaves them so)."""
+    environments share. The tables it reads (tools, simulator, tasks) must be caught up with
+    the log (any firefly command that writes leaves them so)."""
     from .projections import all_projections
 
     path = Path(db)
@@ -281,7 +295,7 @@ def open_read_only(db: str | PathLike[str]) -> Store:
     store.projections = all_projections()
     try:
         conn.execute("SELECT 1 FROM tasks LIMIT 1")
-        behind = min(store.checkpoints().values(), default=0) < store.head()
+        behind = _behind(store)
     except sqlite3.OperationalError:
         conn.close()
         raise FireflyError(f"{path} has no tasks table: synthesize tasks first") from None
@@ -307,11 +321,13 @@ class FireflyEnv:
         max_turns: int = DEFAULT_MAX_TURNS,
         system_prompt: str = SYSTEM_PROMPT,
         simulator: Any = None,
+        verified_only: bool = True,
     ):
         if max_turns < 1:
             raise FireflyError("max_turns must be at least 1")
         self.db = Path(db)
         self.split = split
+        self.verified_only = verified_only
         self.mode = mode
         self.max_turns = max_turns
         self.system_prompt = system_prompt
@@ -330,7 +346,7 @@ class FireflyEnv:
     def task_ids(self) -> list[str]:
         """The verified tasks of the split, in id order."""
         if self._task_ids is None:
-            self._task_ids = task_ids(self.conn, self.split)
+            self._task_ids = task_ids(self.conn, self.split, verified_only=self.verified_only)
         return self._task_ids
 
     def task(self, task_id: str) -> Task:

@@ -55,8 +55,9 @@ class Agent(Protocol):
 
 
 def oracle_answer(task: Task) -> str:
-    """What the oracle answers: the label (a short confirmation for a state-change task)."""
-    if task.state_change and task.answer is None:
+    """What the oracle answers: the label (a short confirmation for a state-change task, which
+    is scored by its probe)."""
+    if task.state_change:
         return "Done."
     return answer_text(task.answer)
 

@@ -50,7 +50,7 @@ def test_tool_messages_from_results():
     assert result_text([{"type": "text", "text": "no such file"}], None, True) == "Error: no such file"
     assert result_text([{"type": "text", "text": "Error: bad"}], None, True) == "Error: bad"
     assert json.loads(result_text([{"type": "image", "data": "AA==", "mimeType": "image/png"}], None, False))["type"] == "image"
-    assert answer_text(["a", "b"]) == "a, b" and answer_text(3) == "3" and answer_text("x") == "x"
+    assert answer_text(["a, b", "c"]) == '["a, b", "c"]' and answer_text(3) == "3" and answer_text("x") == "x"
 
 
 def test_pass_at_k():
