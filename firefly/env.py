@@ -336,6 +336,7 @@ class FireflyEnv:
         self._simulator = simulator
         self._toolboxes: dict[tuple[str, ...], Toolbox] = {}
         self._task_ids: list[str] | None = None
+        self._tasks: dict[str, Task] = {}
         self.episode: Episode | None = None
         self._sim_episode: Any = None
         self._targets: dict[str, tuple[str, str]] = {}
@@ -350,7 +351,11 @@ class FireflyEnv:
         return self._task_ids
 
     def task(self, task_id: str) -> Task:
-        task = load_task(self.conn, task_id)
+        task = self._tasks.get(task_id)
+        if task is None:
+            task = load_task(self.conn, task_id)
+            if task is not None and len(self._tasks) < 100_000:
+                self._tasks[task_id] = task  # a read-only view: tasks do not change under it
         if task is None or (self.split and task.split != self.split):
             where = f" in split {self.split!r}" if self.split else ""
             raise TaskNotFound(f"no task {task_id!r}{where}")

@@ -38,9 +38,9 @@ from firefly.evaluation import OracleAgent
 from firefly.ids import canonical_json, content_hash
 
 
-def env_steps(db: str, seconds: float, split: str | None, start: float | None = None) -> tuple[int, float, float]:
+def env_steps(db: str, seconds: float, split: str | None, start: float | None = None, verified_only: bool = True) -> tuple[int, float, float]:
     """Steps taken in ``seconds`` by one environment; returns (steps, elapsed, mean reward)."""
-    with FireflyEnv(db, split=split, max_turns=64) as env:
+    with FireflyEnv(db, split=split, max_turns=64, verified_only=verified_only) as env:
         ids = env.task_ids
         oracle = OracleAgent()
         env.reset(ids[0])  # open the simulator before the clock starts
@@ -61,9 +61,9 @@ def env_steps(db: str, seconds: float, split: str | None, start: float | None = 
         return steps, time.perf_counter() - began, rewards / max(episodes, 1)
 
 
-def trajectory_calls(db: str, split: str | None) -> list[tuple[str, str, str]]:
+def trajectory_calls(db: str, split: str | None, verified_only: bool = True) -> list[tuple[str, str, str]]:
     """(server, tool, recorded arguments hash) of every reference trajectory step."""
-    with FireflyEnv(db, split=split) as env:
+    with FireflyEnv(db, split=split, verified_only=verified_only) as env:
         calls = []
         for task_id in env.task_ids:
             task = env.task(task_id)
@@ -79,9 +79,9 @@ def trajectory_calls(db: str, split: str | None) -> list[tuple[str, str, str]]:
         return calls
 
 
-def raw_steps(db: str, seconds: float, split: str | None, start: float | None = None) -> tuple[int, float, float]:
+def raw_steps(db: str, seconds: float, split: str | None, start: float | None = None, verified_only: bool = True) -> tuple[int, float, float]:
     """The baseline: the trajectory calls looked up with one SQL query each."""
-    calls = trajectory_calls(db, split)
+    calls = trajectory_calls(db, split, verified_only)
     conn = sqlite3.connect(f"{Path(db).resolve().as_uri()}?mode=ro", uri=True)
     sql = "SELECT content FROM calls WHERE server = ? AND tool = ? AND arguments_hash = ? LIMIT 1"
     if start is not None:
@@ -97,16 +97,16 @@ def raw_steps(db: str, seconds: float, split: str | None, start: float | None = 
     return steps, time.perf_counter() - began, hits / max(steps, 1)
 
 
-def _worker(args: tuple[str, str, float, str | None, float]) -> tuple[int, float, float]:
-    kind, db, seconds, split, start = args
-    return (env_steps if kind == "env" else raw_steps)(db, seconds, split, start)
+def _worker(args: tuple[str, str, float, str | None, float, bool]) -> tuple[int, float, float]:
+    kind, db, seconds, split, start, verified_only = args
+    return (env_steps if kind == "env" else raw_steps)(db, seconds, split, start, verified_only)
 
 
-def parallel(kind: str, db: str, seconds: float, split: str | None, processes: int) -> tuple[float, float]:
+def parallel(kind: str, db: str, seconds: float, split: str | None, processes: int, verified_only: bool) -> tuple[float, float]:
     """Total steps per second of ``processes`` processes started together; and mean quality."""
     start = time.time() + 2.0 + 0.2 * processes  # every process is ready before the clock
     with mp.get_context("spawn").Pool(processes) as pool:
-        results = pool.map(_worker, [(kind, db, seconds, split, start)] * processes)
+        results = pool.map(_worker, [(kind, db, seconds, split, start, verified_only)] * processes)
     steps = sum(r[0] for r in results)
     wall = max(r[1] for r in results)
     return steps / wall, sum(r[2] for r in results) / len(results)
@@ -118,22 +118,24 @@ def main() -> int:
     parser.add_argument("--split", default=None, help="only this split's tasks (default: every verified task)")
     parser.add_argument("--seconds", type=float, default=3.0, help="measuring time of each figure")
     parser.add_argument("--processes", type=int, default=8, help="environments in parallel")
+    parser.add_argument("--unverified", action="store_true", help="play unverified tasks too (a database not verified yet)")
     args = parser.parse_args()
     if not Path(args.db).exists():
         print(f"no database at {args.db}: build one first (firefly run)", file=sys.stderr)
         return 1
-    with FireflyEnv(args.db, split=args.split) as env:
+    verified = not args.unverified
+    with FireflyEnv(args.db, split=args.split, verified_only=verified) as env:
         n = len(env.task_ids)
     if not n:
         print(f"{args.db} has no verified tasks{f' in split {args.split}' if args.split else ''}", file=sys.stderr)
         return 1
-    print(f"{n} verified tasks in {args.db}; {os.cpu_count()} CPU(s); {args.seconds:g}s per figure")
-    steps, elapsed, mean_reward = env_steps(args.db, args.seconds, args.split)
+    print(f"{n} {'verified ' if verified else ''}tasks in {args.db}; {os.cpu_count()} CPU(s); {args.seconds:g}s per figure")
+    steps, elapsed, mean_reward = env_steps(args.db, args.seconds, args.split, None, verified)
     env1 = steps / elapsed
-    raw_n, raw_elapsed, hit_rate = raw_steps(args.db, args.seconds, args.split)
+    raw_n, raw_elapsed, hit_rate = raw_steps(args.db, args.seconds, args.split, None, verified)
     raw1 = raw_n / raw_elapsed
-    envp, mean_reward_p = parallel("env", args.db, args.seconds, args.split, args.processes)
-    rawp, _ = parallel("raw", args.db, args.seconds, args.split, args.processes)
+    envp, mean_reward_p = parallel("env", args.db, args.seconds, args.split, args.processes, verified)
+    rawp, _ = parallel("raw", args.db, args.seconds, args.split, args.processes, verified)
     p = args.processes
     print()
     print(f"{'':24}{'1 process':>14}{f'{p} processes':>16}{f'{p} / 1':>10}")
