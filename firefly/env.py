@@ -337,6 +337,7 @@ class FireflyEnv:
         self._toolboxes: dict[tuple[str, ...], Toolbox] = {}
         self._task_ids: list[str] | None = None
         self._tasks: dict[str, Task] = {}
+        self._owned_store: Store | None = None
         self.episode: Episode | None = None
         self._sim_episode: Any = None
         self._targets: dict[str, tuple[str, str]] = {}
@@ -366,7 +367,11 @@ class FireflyEnv:
         if self._simulator is None:
             from .simulator import Simulator
 
-            self._simulator = Simulator.open(self.store, mode=self.mode)
+            # the llm mode records the results its model writes: it needs a writable store
+            store = Store.open(self.db) if self.mode == "llm" else self.store
+            self._simulator = Simulator.open(store, mode=self.mode)
+            if store is not self.store:
+                self._owned_store = store
         return self._simulator
 
     def toolbox(self, servers: list[str]) -> Toolbox:
@@ -506,12 +511,16 @@ class FireflyEnv:
         record.update(server=server, tool=tool, arguments=args)
         result = self._sim_episode.call_sync(server, tool, args)
         record["ok"] = not result.is_error
-        if result.meta:
-            record["meta"] = result.meta
+        meta = result.meta or {}
+        if meta.get("approximate") or meta.get("source") not in (None, "recorded"):
+            # not the recorded result of this very call: say how it was made
+            record["simulated"] = {k: meta[k] for k in ("source", "approximate", "similarity") if k in meta}
         return result_text(result.content, result.structured_content, result.is_error)
 
     def close(self) -> None:
         self.conn.close()
+        if self._owned_store is not None:
+            self._owned_store.close()
 
     def __enter__(self) -> FireflyEnv:
         return self

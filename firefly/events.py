@@ -953,7 +953,9 @@ class EpisodeRecorded(Event, frozen=True, kw_only=True, tag="episode-recorded"):
             (with ``tool_calls``) and ``tool`` messages, as the agent saw and wrote them.
         calls: every tool call the agent made: ``{turn, id, name, server, tool, arguments,
             ok, error}``; ``server`` and ``tool`` are null and ``error`` says why when the
-            call was malformed (unknown function, arguments not a JSON object ...).
+            call was malformed (unknown function, arguments not a JSON object ...);
+            ``simulated`` (``{source, approximate, similarity}``) when the result is not the
+            recorded result of that very call (a miss, a nearest or a generated result).
         answer: the final answer, or ``None`` when the agent gave none.
         reward: 1.0 when the answer (or, for a state-change task, the probe run against
             the episode's own simulated state) matches the label under the task's match

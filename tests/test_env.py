@@ -194,3 +194,12 @@ def test_a_database_whose_tables_are_behind_is_one_clear_error(db, store):
     store.catch_up()
     with FireflyEnv(db, split="train") as env:
         assert "t-exact" in env.task_ids
+
+
+def test_nearest_mode_answers_similar_arguments_and_says_so(db):
+    with FireflyEnv(db, mode="nearest") as env:
+        env.reset("t-exact")
+        out = env.step(tool_calls=[{"id": "n", "name": "notes__read_note", "arguments": '{"path": "/workspace/notes/todo.txt"}'}])
+        assert out.messages[0]["content"] == "buy milk"
+        assert env.episode.calls[0]["simulated"]["approximate"] is True
+        assert env.step(final_answer="buy milk").reward == 1.0
