@@ -387,6 +387,10 @@ from .cli_graph import register as _register_graph  # noqa: E402
 
 _register_graph(app)
 
+from .cli_tasks import register as _register_tasks  # noqa: E402
+
+_register_tasks(app)
+
 from .cli_eval import register as _register_eval  # noqa: E402
 
 _register_eval(app)

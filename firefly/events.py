@@ -880,6 +880,8 @@ class TaskSplit(Event, frozen=True, kw_only=True, tag="task-split"):
         split: ``train`` or ``test``.
         seed: the split's seed.
         test_fraction: the share of DAGs meant for test.
+        version: how many splits of this task came before (the idempotency key, so a
+            re-run writes nothing and a new assignment is a new event).
     """
 
     task_id: str
@@ -887,13 +889,14 @@ class TaskSplit(Event, frozen=True, kw_only=True, tag="task-split"):
     split: Literal["train", "test"]
     seed: int = 0
     test_fraction: float = 0.2
+    version: int = 0
 
     @property
     def stream(self) -> str:
         return f"task:{self.task_id}"
 
     def key(self) -> str:
-        return f"task-split:{self.task_id}:{self.seed}:{self.test_fraction!r}"
+        return f"task-split:{self.task_id}@{self.version}"
 
 
 # --------------------------------------------------------------------------------------

@@ -90,7 +90,7 @@ def parse_json(value: Any) -> Any:
     if text[0] in "[{":
         try:
             return ast.literal_eval(text)
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
+        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
             pass
     return value
 
@@ -118,6 +118,8 @@ def _scalar_equal(expected: Any, got: Any) -> bool:
 
 
 def _subset(expected: Any, got: Any) -> bool:
+    if isinstance(expected, str) and isinstance(got, str):
+        return normalize(expected) in normalize(got) if normalize(expected) else True
     got = parse_json(got)
     if isinstance(expected, dict):
         return isinstance(got, dict) and all(k in got and _subset(v, got[k]) for k, v in expected.items())
@@ -131,8 +133,6 @@ def _subset(expected: Any, got: Any) -> bool:
                 return False
             used.add(hit)
         return True
-    if isinstance(expected, str) and isinstance(got, str):
-        return normalize(expected) in normalize(got) if normalize(expected) else True
     return _scalar_equal(expected, got)
 
 

@@ -115,6 +115,9 @@ def found_at(record: CallRecord, path: str, value: Any) -> tuple[bool, Any]:
         return (n is not None and abs(n - got) < 1e-9), got
     if isinstance(got, list) and isinstance(value, int):  # a count of a listing
         return len(got) == value, got
+    if isinstance(got, str) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        numbers = re.findall(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w])", got)
+        return any(abs(float(n) - value) < 1e-9 for n in numbers), got
     if isinstance(got, str):
         text = str(value) if not isinstance(value, float) or not value.is_integer() else str(int(value))
         if not text:

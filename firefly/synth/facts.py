@@ -16,7 +16,6 @@ stable answer.
 
 from __future__ import annotations
 
-import ast
 import csv
 import io
 import json
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..explore.policy import VIRTUAL_ROOT
+from ..match import parse_json
 
 FILES_ROOT = f"{VIRTUAL_ROOT}/files"
 REPO_ROOT = f"{VIRTUAL_ROOT}/repo"
@@ -106,18 +106,9 @@ def first_text(content: list[dict[str, Any]]) -> tuple[str, str] | None:
 
 
 def parse_structured_text(text: str) -> Any:
-    """JSON or a Python literal (mcp-server-sqlite's rows), else None."""
-    s = text.strip()
-    if not s or s[0] not in "[{":
-        return None
-    try:
-        return json.loads(s)
-    except ValueError:
-        pass
-    try:
-        return ast.literal_eval(s)
-    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
-        return None
+    """A JSON or Python-literal (mcp-server-sqlite's rows) object or list, else None."""
+    value = parse_json(text)
+    return value if isinstance(value, (dict, list)) else None
 
 
 def jpath(base: str, key: Any) -> str:
@@ -192,12 +183,17 @@ def read_call(step: int, server: str, tool: str, arguments: dict[str, Any], cont
         return Reading()
 
 
-def _lines(step: int, content: list[dict[str, Any]]) -> tuple[str, list[str]] | None:
-    found = first_text(content)
-    if found is None:
-        return None
-    base, text = found
-    return base, text.splitlines()
+def _by_lines(read: Any) -> Any:
+    """A reader of the first text block's lines (and its locator base)."""
+
+    def reader(step: int, args: dict[str, Any], content: list[dict[str, Any]], structured: Any) -> Reading | None:
+        found = first_text(content)
+        if found is None:
+            return None
+        base, text = found
+        return read(step, args, base, text.splitlines())
+
+    return reader
 
 
 # -- git
@@ -207,11 +203,8 @@ _COMMIT = re.compile(r"^Commit: ([0-9a-f]{7,40})\s*$")
 _FIELD = re.compile(r"^(Author|Date|Message): (.*)$")
 
 
-def _git_log(step: int, args: dict[str, Any], content: list[dict[str, Any]], structured: Any) -> Reading | None:
-    got = _lines(step, content)
-    if got is None:
-        return None
-    base, lines = got
+@_by_lines
+def _git_log(step: int, args: dict[str, Any], base: str, lines: list[str]) -> Reading | None:
     items: list[Item] = []
     current: dict[str, Cell] | None = None
     for n, line in enumerate(lines, start=1):
@@ -260,11 +253,8 @@ def _changed_files(base: str, lines: list[str], start: int = 0) -> list[tuple[st
     return list(files.items())
 
 
-def _git_show(step: int, args: dict[str, Any], content: list[dict[str, Any]], structured: Any) -> Reading | None:
-    got = _lines(step, content)
-    if got is None:
-        return None
-    base, lines = got
+@_by_lines
+def _git_show(step: int, args: dict[str, Any], base: str, lines: list[str]) -> Reading | None:
     if not lines or not _SHOW_HEAD.match(lines[0]):
         return None
     cells = {"hash": Cell(_SHOW_HEAD.match(lines[0]).group(1), f"{base}#line=1")}
@@ -289,11 +279,8 @@ def _git_show(step: int, args: dict[str, Any], content: list[dict[str, Any]], st
     return Reading(out)
 
 
-def _git_diff(step: int, args: dict[str, Any], content: list[dict[str, Any]], structured: Any) -> Reading | None:
-    got = _lines(step, content)
-    if got is None:
-        return None
-    base, lines = got
+@_by_lines
+def _git_diff(step: int, args: dict[str, Any], base: str, lines: list[str]) -> Reading | None:
     files = [Item({"file": Cell(name, loc)}, i) for i, (name, loc) in enumerate(_changed_files(base, lines))]
     if not files:
         return Reading()
@@ -304,11 +291,8 @@ def _git_diff(step: int, args: dict[str, Any], content: list[dict[str, Any]], st
 _BRANCH = re.compile(r"^([* ]) (\S+)$")
 
 
-def _git_branch(step: int, args: dict[str, Any], content: list[dict[str, Any]], structured: Any) -> Reading | None:
-    got = _lines(step, content)
-    if got is None:
-        return None
-    base, lines = got
+@_by_lines
+def _git_branch(step: int, args: dict[str, Any], base: str, lines: list[str]) -> Reading | None:
     items = []
     for n, line in enumerate(lines, start=1):
         m = _BRANCH.match(line)
@@ -320,11 +304,8 @@ def _git_branch(step: int, args: dict[str, Any], content: list[dict[str, Any]], 
     return Reading([Table(step, "branch", "branches", "name", items, labels={"name": "name"}, whole=base)])
 
 
-def _git_status(step: int, args: dict[str, Any], content: list[dict[str, Any]], structured: Any) -> Reading | None:
-    got = _lines(step, content)
-    if got is None:
-        return None
-    base, lines = got
+@_by_lines
+def _git_status(step: int, args: dict[str, Any], base: str, lines: list[str]) -> Reading | None:
     for n, line in enumerate(lines, start=1):
         m = re.match(r"^On branch (\S+)", line)
         if m:
@@ -340,18 +321,14 @@ def _git_status(step: int, args: dict[str, Any], content: list[dict[str, Any]], 
 _LISTING = re.compile(r"^\[(FILE|DIR)\]\s+(.+?)(?:\s{2,}([\d.]+\s*(?:B|KB|MB|GB)))?\s*$")
 
 
-def _list_directory(step: int, args: dict[str, Any], content: list[dict[str, Any]], structured: Any) -> Reading | None:
-    got = _lines(step, content)
-    if got is None:
-        return None
-    base, lines = got
+@_by_lines
+def _list_directory(step: int, args: dict[str, Any], base: str, lines: list[str]) -> Reading | None:
     items = []
     for n, line in enumerate(lines, start=1):
         m = _LISTING.match(line)
         if not m:
             continue
-        cells = {"name": Cell(m.group(2), f"{base}#line={n}"),
-                 "type": Cell("folder" if m.group(1) == "DIR" else "file", f"{base}#line={n}")}
+        cells = {"name": Cell(m.group(2), f"{base}#line={n}"), "type": Cell(m.group(1), f"{base}#line={n}")}
         if m.group(3):
             size = size_bytes(m.group(3))
             if size is not None:
@@ -365,11 +342,8 @@ def _list_directory(step: int, args: dict[str, Any], content: list[dict[str, Any
                           total=len(items), whole=base)])
 
 
-def _search_files(step: int, args: dict[str, Any], content: list[dict[str, Any]], structured: Any) -> Reading | None:
-    got = _lines(step, content)
-    if got is None:
-        return None
-    base, lines = got
+@_by_lines
+def _search_files(step: int, args: dict[str, Any], base: str, lines: list[str]) -> Reading | None:
     items = [Item({"path": Cell(line.strip(), f"{base}#line={n}")}, n - 1)
              for n, line in enumerate(lines, start=1) if line.strip().startswith(VIRTUAL_ROOT)]
     if not items:
@@ -391,30 +365,30 @@ def _directory_tree(step: int, args: dict[str, Any], content: list[dict[str, Any
         return None
     items: list[Item] = []
 
-    def walk(nodes: list[Any], prefix: str, path: str) -> None:
+    def walk(nodes: list[Any], parent: Cell | None, path: str) -> None:
         for i, node in enumerate(nodes):
             if not isinstance(node, dict) or not isinstance(node.get("name"), str):
                 continue
-            loc = f"{base}#json=${path}[{i}].name"
-            kind = "folder" if node.get("type") == "directory" else "file"
-            name = f"{prefix}{node['name']}"
-            items.append(Item({"path": Cell(name, loc), "type": Cell(kind, f"{base}#json=${path}[{i}].type"),
-                               "depth": Cell(prefix.count("/") + 1, loc)}, len(items)))
+            here = Cell(node["name"], f"{base}#json=${path}[{i}].name")
+            cells = {"name": here}
+            if isinstance(node.get("type"), str):
+                cells["type"] = Cell(node["type"], f"{base}#json=${path}[{i}].type")
+            if parent is not None:
+                cells["folder"] = parent
+            items.append(Item(cells, len(items)))
             if isinstance(node.get("children"), list):
-                walk(node["children"], name + "/", f"{path}[{i}].children")
+                walk(node["children"], here, f"{path}[{i}].children")
 
-    walk(tree, "", "")
+    walk(tree, None, "")
     if not items:
         return Reading()
-    return Reading([Table(step, "entry", "entries", "path", items[:MAX_ITEMS], labels={"path": "path", "type": "kind"},
+    return Reading([Table(step, "entry", "entries", "name", items[:MAX_ITEMS],
+                          labels={"name": "name", "type": "kind", "folder": "parent folder"},
                           total=len(items), whole=base)])
 
 
-def _file_info(step: int, args: dict[str, Any], content: list[dict[str, Any]], structured: Any) -> Reading | None:
-    got = _lines(step, content)
-    if got is None:
-        return None
-    base, lines = got
+@_by_lines
+def _file_info(step: int, args: dict[str, Any], base: str, lines: list[str]) -> Reading | None:
     cells = {}
     for n, line in enumerate(lines, start=1):
         key, sep, value = line.partition(":")
@@ -457,8 +431,10 @@ def _read_multiple(step: int, args: dict[str, Any], content: list[dict[str, Any]
         body = lines[n + 1:end]
         while body and body[-1].strip() in ("", "---"):
             body = body[:-1]
+        others = [rel(p) for p in paths if p != path]
         for t in file_tables(step, base, "\n".join(body), n + 1, path):
-            t.where = f"the file {rel(path)}"
+            t.where = f"the file {rel(path)}" + (
+                f" (read together with {', '.join(others)})" if others else "")
             out.append(t)
     return Reading(out)
 
@@ -673,7 +649,12 @@ def _graph(step: int, args: dict[str, Any], content: list[dict[str, Any]], struc
 # -- anything else: every list of objects in a JSON result is a table
 
 
+NO_FACTS = {"read_media_file", "list_allowed_directories", "get_current_time"}  # blobs, configuration, the clock
+
+
 def _generic(step: int, tool: str, content: list[dict[str, Any]], structured: Any) -> Reading:
+    if tool in NO_FACTS:
+        return Reading()
     docs: list[tuple[str, Any]] = []
     if isinstance(structured, dict):
         docs.append(("$.structured_content", structured))
@@ -725,6 +706,15 @@ _READERS = {
     "search_nodes": _graph,
     "open_nodes": _graph,
 }
+
+
+def leaves(value: Any) -> list[Any]:
+    """Every scalar inside a JSON value, in order."""
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in leaves(v)]
+    if isinstance(value, list):
+        return [x for v in value for x in leaves(v)]
+    return [value]
 
 
 def basename(path: str) -> str:

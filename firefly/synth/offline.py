@@ -29,12 +29,13 @@ from typing import Any
 from ..ids import canonical_json
 from ..match import normalize, result_value
 from .derive import as_number
-from .facts import Cell, Item, Table, basename, read_call, rel
+from .facts import Cell, Item, Table, basename, leaves, read_call, rel
 from .model import INITIAL_STATE, Candidate, Exploration, Step
 from .phrasing import effect, listing, ordinal, quote, scope
 
 NAME = "offline-v1"
-MAX_TASKS = 8
+MAX_TASKS = 6  # per exploration, besides its state changes
+MAX_STATE_CHANGES = 4
 MAX_QUESTION = 1500
 
 # -------------------------------------------------------------------------- phrase banks
@@ -65,7 +66,7 @@ SPECIAL_LOOKUP = {
                          "What SQL type does the column {key} have in {scope}?"],
     ("entry", "size"): ["How big is {key} according to {scope}?",
                         "What size does {scope} show for {key}?"],
-    ("entry", "type"): ["In {scope}, is {key} a file or a folder?"],
+    ("entry", "folder"): ["In {scope}, which folder contains {key}?", "Which folder of {scope} holds {key}?"],
 }
 SPECIAL_SINGLE = {
     ("commit", "author"): ["Who is the author of {scope}?", "Who made {scope}?"],
@@ -75,6 +76,9 @@ SPECIAL_SINGLE = {
     ("file", "size"): ["How large is {scope}, in bytes?", "What is the size in bytes of {scope}?"],
     ("file", "permissions"): ["What permissions does {scope} have?"],
     ("working tree", "branch"): ["Which branch is checked out in {scope}?", "What branch is {scope} on?"],
+    ("file changed", "file"): ["Which file did {scope} change?", "What is the one file touched by {scope}?"],
+    ("file that differs", "file"): ["Which file shows up in {scope}?"],
+    ("match", "path"): ["Which single path is among {scope}?"],
 }
 COUNT = [
     "How many {plural} are there in {scope}?",
@@ -99,7 +103,7 @@ COUNT_WHERE = [
 SPECIAL_COUNT_WHERE = {
     ("commit", "author"): ["How many of {scope} were authored by {value}?",
                            "Among {scope}, how many commits did {value} make?"],
-    ("entry", "type"): ["How many {value}s are directly inside {scope}?"],
+    ("entry", "type"): ["How many {value}s are there in {scope}?"],
     ("entity", "entityType"): ["How many entities of type {value} are in {scope}?"],
     ("relation", "relationType"): ["How many {value} relations are in {scope}?"],
 }
@@ -109,7 +113,7 @@ SET_WHERE = [
 ]
 SPECIAL_SET_WHERE = {
     ("commit", "author"): ["Which commits among {scope} did {value} author? Give their messages."],
-    ("entry", "type"): ["Which {value}s are directly inside {scope}? Give their names.",
+    ("entry", "type"): ["Which {value}s are in {scope}? Give their names.",
                         "List the names of the {value}s in {scope}."],
     ("entity", "entityType"): ["Which entities of type {value} are in {scope}? Give their names."],
     ("relation", "from"): ["Which entities does {value} have a relation to in {scope}?"],
@@ -165,6 +169,7 @@ SETUP = [
 
 # fields that are not worth asking about
 SKIP_FIELDS = {"depth", "current", "pk", "notnull", "hash"}
+KIND_WORDS = {"DIR": "folder", "directory": "folder", "FILE": "file", "file": "file"}
 
 
 def _pick(rng: random.Random, options: list[str]) -> str:
@@ -206,15 +211,7 @@ def _same_place(a: str, b: str) -> bool:
 
 
 def _strings(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        return [t for v in value.values() for t in _strings(v)]
-    if isinstance(value, list):
-        return [t for v in value for t in _strings(v)]
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return [str(value)]
-    return []
+    return [str(v) for v in leaves(value) if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
 
 
 def result_text(content: Any, structured: Any) -> str:
@@ -278,7 +275,8 @@ class OfflineSynthesizer:
         return final, skipped
 
     def pick(self, x: Exploration, candidates: list[Candidate]) -> list[Candidate]:
-        """A varied handful: kinds in turn, one template at a time, seeded per exploration."""
+        """A varied handful: every state change (up to a few), then the other kinds in turn,
+        one template at a time, seeded per exploration."""
         rng = random.Random(f"{self.seed}:{x.exploration_id}:pick")
         unique: dict[str, Candidate] = {}
         for c in candidates:
@@ -289,25 +287,23 @@ class OfflineSynthesizer:
         by_kind: dict[str, list[Candidate]] = {}
         for c in pool:
             by_kind.setdefault(c.kind, []).append(c)
-        order = ["state-change", "multi-hop", "aggregate", "lookup"]
-        chosen: list[Candidate] = []
+        chosen: list[Candidate] = by_kind.pop("state-change", [])[:MAX_STATE_CHANGES]
+        order = ["multi-hop", "aggregate", "lookup"]
         used_templates: Counter = Counter()
         used_answers: set[str] = set()
-        while len(chosen) < self.max_tasks and any(by_kind.values()):
-            progressed = False
+        others: list[Candidate] = []
+        while len(others) < self.max_tasks and any(by_kind.get(k) for k in order):
             for kind in order:
                 queue = by_kind.get(kind) or []
-                if not queue or len(chosen) >= self.max_tasks:
+                if not queue or len(others) >= self.max_tasks:
                     continue
                 best = min(range(len(queue)), key=lambda i: (used_templates[queue[i].template],
                                                              canonical_json(queue[i].answer) in used_answers, i))
                 c = queue.pop(best)
-                chosen.append(c)
+                others.append(c)
                 used_templates[c.template] += 1
                 used_answers.add(canonical_json(c.answer))
-                progressed = True
-            if not progressed:
-                break
+        chosen += others
         return chosen
 
     # -- single-call questions -------------------------------------------------------------
@@ -346,7 +342,7 @@ class OfflineSynthesizer:
         out: list[Candidate] = []
         step = s.step
         items = [it for it in t.items if it.cells]
-        noun, plural = t.noun, t.plural
+        noun = t.noun
         if len(items) == 1 and (t.key not in items[0].cells or len(t.items) == 1):
             it = items[0]
             for f, cell in it.cells.items():
@@ -366,6 +362,8 @@ class OfflineSynthesizer:
             if key_counts[canonical_json(it.get(key))] != 1:
                 continue
             for f, cell in it.cells.items():
+                if (noun, f) == ("entry", "type"):
+                    continue
                 if f == key or f in SKIP_FIELDS and (noun, f) not in SPECIAL_LOOKUP or not _short(cell.value):
                     continue
                 if canonical_json(cell.value) == canonical_json(it.get(key)):
@@ -446,7 +444,8 @@ class OfflineSynthesizer:
                 continue
             # most common value
             ranked = counts.most_common()
-            if complete and len(with_f) >= 4 and ranked[0][1] >= 2 and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
+            if complete and len(with_f) >= 4 and ranked[0][1] >= 2 and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]) \
+                    and f != "type":
                 winner = next(v for v in values if canonical_json(v) == ranked[0][0])
                 options = MODE.get((noun, f)) or MODE_GENERIC
                 q = _pick(rng, options).format(**fmt_f)
@@ -456,7 +455,10 @@ class OfflineSynthesizer:
                 value = next(v for v in values if canonical_json(v) == value_json)
                 hits = [it for it in with_f if canonical_json(it.get(f)) == value_json]
                 sub = self._rng(x, step, noun, f, value_json)
-                fmt_v = dict(fmt_f, value=quote(value) if not (noun == "entry" and f == "type") else value)
+                kind_word = noun == "entry" and f == "type"
+                if kind_word and value not in KIND_WORDS:
+                    continue
+                fmt_v = dict(fmt_f, value=KIND_WORDS[value] if kind_word else quote(value))
                 if complete:
                     q = _pick(sub, SPECIAL_COUNT_WHERE.get((noun, f), []) + COUNT_WHERE).format(**fmt_v)
                     out.append(Candidate("aggregate", f"count-where:{noun}:{f}", _cap(q), n, _match_for(n), {step},
@@ -507,7 +509,8 @@ class OfflineSynthesizer:
             label_steps.add(a.step)
             forbidden += " " + _text_of(a)
         where = scope(s.tool, s.server, s.arguments, subst)
-        if where is None:
+        if where is None or not all(phrase in where for phrase in subst.values()):
+            skipped["hop not phrased"] += 1
             return []
         tables = read_call(s.step, s.server, s.tool, s.arguments, s.content, s.structured).tables
         return self._single(x, s, tables, skipped, where=where, kind="multi-hop", via=via, forbidden=forbidden,
@@ -524,6 +527,11 @@ class OfflineSynthesizer:
                 if hit is None:
                     continue
                 fed_cell = it.cells[hit]
+                fed_value = src.get("value")
+                if not (canonical_json(fed_value) == canonical_json(fed_cell.value) or (
+                        isinstance(fed_value, str) and isinstance(fed_cell.value, str)
+                        and fed_value.endswith("/" + fed_cell.value.lstrip("/")))):
+                    return None  # the argument was made from the value, not the value itself
                 for f in [t.key] + [f for f in it.cells if f != t.key]:
                     cell = it.cells.get(f)
                     if f == hit or cell is None or not isinstance(cell.value, str) or not _short(cell.value):
@@ -559,7 +567,7 @@ class OfflineSynthesizer:
                 shown = [m for m in marks if _word_in(m, seen) and not _word_in(m, before) and not _word_in(m, baseline)]
                 if not shown:
                     continue
-                expected = _expected(r, shown)
+                expected = _expected(r, shown, e)
                 if expected is None:
                     continue
                 probe = {"server": r.server, "tool": r.tool, "arguments": r.arguments, "expected": expected}
@@ -582,7 +590,6 @@ class OfflineSynthesizer:
     def _with_setup(self, x: Exploration, c: Candidate, skipped: Counter) -> Candidate | None:
         if c.trajectory_steps is not None:  # a state change: every effect is the task
             effects = [s for s in x.steps if s.step in c.trajectory_steps]
-            main = c.extra["effect_step"]
             described = [effect(s.tool, s.server, s.arguments) for s in effects]
             if any(d is None for d in described):
                 skipped["effect not describable"] += 1
@@ -593,7 +600,6 @@ class OfflineSynthesizer:
                 c.template += "+setup"
             c.hops = len(effects)
             c.score -= 0.05 * (len(effects) - 1)
-            del main
             return self._finish(c, skipped)
         setup = x.setup_for(c.label_steps)
         if setup:
@@ -680,38 +686,64 @@ def _distinctive(e: Step) -> list[str]:
     return uniq
 
 
-def _expected(r: Step, shown: list[str]) -> Any:
-    """What the probe's result must contain: the smallest part of it that shows the effect."""
+def _expected(r: Step, shown: list[str], e: Step) -> Any:
+    """What the probe's result must contain: the part of it that shows the effect (the
+    record holding the effect's distinctive value, with the fields the effect stated)."""
     value = result_value(r.content, r.structured)
     mark = shown[0]
     if isinstance(value, (dict, list)):
-        found = _subset_for(value, mark)
-        if found is not None:
-            return found
-        return None
+        stated = {normalize(v) for v in _arg_strings(e.arguments)}
+        return _subset_for(value, mark, stated)
     if isinstance(value, str):
         return mark if _word_in(mark, normalize(value)) else None
     return None
 
 
-def _subset_for(value: Any, mark: str) -> Any:
-    """The skeleton of ``value`` that leads to a string containing ``mark`` (objects keep only
-    that key, lists only that element)."""
-    target = normalize(mark)
+def _arg_strings(value: Any) -> list[str]:
+    return [v for v in leaves(value) if isinstance(v, str)]
+
+
+def _stated(value: Any, stated: set[str]) -> Any:
+    """``value`` cut down to what the effect stated (None if nothing)."""
+    if isinstance(value, str):
+        return value if normalize(value) in stated else None
+    if isinstance(value, list):
+        kept = [v for v in (_stated(x, stated) for x in value) if v is not None]
+        return kept or None
+    if isinstance(value, dict):
+        kept = {k: v for k, v in ((k, _stated(x, stated)) for k, x in value.items()) if v is not None}
+        return kept or None
+    return None
+
+
+def _subset_for(value: Any, mark: str, stated: set[str]) -> Any:
+    """The skeleton of ``value`` that leads to the record holding ``mark``: objects on the
+    way keep only that key, lists only that element; the innermost object holding the mark
+    keeps what the effect stated."""
+    found = _find(value, mark, stated)
+    return None if found is None else found[0]
+
+
+def _find(value: Any, mark: str, stated: set[str]) -> tuple[Any, bool] | None:
     if isinstance(value, dict):
         for k, v in value.items():
-            sub = _subset_for(v, mark)
-            if sub is not None:
-                return {k: sub}
+            sub = _find(v, mark, stated)
+            if sub is None:
+                continue
+            if not sub[1]:
+                record = _stated(value, stated)
+                if record and k in record:
+                    return record, True
+            return {k: sub[0]}, sub[1]
         return None
     if isinstance(value, list):
         for v in value:
-            sub = _subset_for(v, mark)
+            sub = _find(v, mark, stated)
             if sub is not None:
-                return [sub]
+                return [sub[0]], sub[1]
         return None
     if isinstance(value, str) and _word_in(mark, normalize(value)):
-        return mark if normalize(value) != target else value
+        return (mark if normalize(value) != normalize(mark) else value), False
     return None
 
 

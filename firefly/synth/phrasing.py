@@ -111,9 +111,8 @@ def scope(tool: str, server: str, args: dict[str, Any], subst: dict[str, str] | 
                 else f"the knowledge-graph search for {quote(query)}")
     if tool == "open_nodes":
         names = args.get("names") or []
-        if any(k.startswith("names") for k in subst):
-            return "the knowledge-graph nodes " + " and ".join(subst.values())
-        return "the knowledge-graph nodes " + listing(names)
+        parts = [subst.get(f"names/{i}") or quote(n) for i, n in enumerate(names)]
+        return "the knowledge-graph nodes " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else "".join(parts))
     if args is not None:
         text = json.dumps(args, ensure_ascii=False, sort_keys=True)
         return f"the result of the {server} tool {tool} called with {text}"
@@ -134,6 +133,9 @@ def _effect(tool: str, server: str, args: dict[str, Any]) -> str | None:
         if len(content) > 800:
             return None
         return f"write the file {rel(args['path'])} with exactly this content:\n{content}"
+    if tool == "edit_file":
+        edits = [f"replace {quote(e['oldText'])} with {quote(e['newText'])}" for e in args["edits"]]
+        return f"edit the file {rel(args['path'])}: " + "; ".join(edits)
     if tool == "create_directory":
         return f"create the folder {rel(args['path'])}"
     if tool == "move_file":
@@ -147,10 +149,7 @@ def _effect(tool: str, server: str, args: dict[str, Any]) -> str | None:
             parts.append(text)
         return "add to the knowledge graph " + "; and ".join(parts)
     if tool == "create_relations":
-        parts = [f"{quote(r['from'])} {r['relationType']} {quote(r['to'])}" for r in args["relations"]]
-        return "record in the knowledge graph the relation" + ("s " if len(parts) > 1 else " ") + "; ".join(
-            parts) + " (relation type" + ("s" if len(parts) > 1 else "") + " " + listing(
-            sorted({r["relationType"] for r in args["relations"]})) + ")"
+        return "record in the knowledge graph " + _relations(args["relations"])
     if tool == "add_observations":
         parts = [f"the observation{'s' if len(o['contents']) > 1 else ''} {listing(o['contents'])} to {quote(o['entityName'])}"
                  for o in args["observations"]]
@@ -163,10 +162,7 @@ def _effect(tool: str, server: str, args: dict[str, Any]) -> str | None:
                  for d in args["deletions"]]
         return "delete from the knowledge graph " + "; and ".join(parts)
     if tool == "delete_relations":
-        parts = [f"{quote(r['from'])} {r['relationType']} {quote(r['to'])}" for r in args["relations"]]
-        return "delete from the knowledge graph the relation" + ("s " if len(parts) > 1 else " ") + "; ".join(
-            parts) + " (relation type" + ("s" if len(parts) > 1 else "") + " " + listing(
-            sorted({r["relationType"] for r in args["relations"]})) + ")"
+        return "delete from the knowledge graph " + _relations(args["relations"])
     if tool == "git_create_branch":
         base = args.get("base_branch")
         return f"create the branch {quote(args['branch_name'])}" + (f" from {quote(base)}" if base else "") + f" in {_repo(args)}"
@@ -183,6 +179,13 @@ def _effect(tool: str, server: str, args: dict[str, Any]) -> str | None:
     if tool == "append_insight":
         return f"add this business insight to the memo: {quote(args['insight'])}"
     return f"call the {server} tool {tool} with the arguments {json.dumps(args, ensure_ascii=False, sort_keys=True)}"
+
+
+def _relations(relations: list[dict[str, Any]]) -> str:
+    parts = [f"{quote(r['from'])} {r['relationType']} {quote(r['to'])}" for r in relations]
+    plural = "s" if len(parts) > 1 else ""
+    types = listing(sorted({r["relationType"] for r in relations}))
+    return f"the relation{plural} " + "; ".join(parts) + f" (relation type{plural} {types})"
 
 
 def ordinal(n: int) -> str:

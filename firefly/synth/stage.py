@@ -94,8 +94,11 @@ def synthesize(
         chosen, skipped, extra = synthesizer.tasks_for(store, x, context)
         events: list[Any] = [to_event(x, synthesizer.name, c) for c in chosen]
         events += extra
-        events.append(SynthesisFinished(exploration_id=xid, synthesizer=synthesizer.name, tasks=len(chosen),
-                                        candidates=int(skipped.pop("_candidates", len(chosen))), skipped=dict(skipped)))
+        retry = skipped.pop("_retry", 0)
+        candidates = int(skipped.pop("_candidates", len(chosen)))
+        if not retry:
+            events.append(SynthesisFinished(exploration_id=xid, synthesizer=synthesizer.name, tasks=len(chosen),
+                                            candidates=candidates, skipped=dict(skipped)))
         store.append_many(events)
         report.explorations += 1
         report.tasks += len(chosen)
