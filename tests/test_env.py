@@ -188,7 +188,7 @@ def test_environment_needs_tasks(tmp_path, store):
 def test_a_database_whose_tables_are_behind_is_one_clear_error(db, store):
     from firefly.events import TaskSplit
 
-    store.append(TaskSplit(task_id="t-exact", dag_id="d-t-exact", split="train", seed=1))  # not projected yet
+    store.append(TaskSplit(task_id="t-exact", dag_id="d-t-exact", split="train", version=1))  # not projected yet
     with pytest.raises(FireflyError, match="behind its log"):
         FireflyEnv(db)
     store.catch_up()
