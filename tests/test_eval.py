@@ -149,6 +149,8 @@ def test_oracle_and_null_baselines_from_the_cli(db, store):
     store.catch_up()
     by_agent = dict(store.conn.execute("SELECT agent, solved * 1.0 / episodes FROM evals"))
     assert by_agent == {"oracle": 1.0, "null": 0.0}
+    status = runner.invoke(app, ["status", "--db", str(db)], env={"COLUMNS": "200"}).output
+    assert "evaluations" in status and "oracle on all" in status and "7 of 7 episodes solved (1.000)" in status
     assert store.conn.execute("SELECT episodes FROM evals WHERE agent = 'oracle'").fetchone()[0] == len(TASKS) - 1
     missing = invoke("eval", "--db", str(db))
     assert missing.exit_code == 1 and "--base-url" in missing.output and "Traceback" not in missing.output
