@@ -33,7 +33,7 @@ def _split(split: str) -> str | None:
 
 @handle_errors
 def eval_command(
-    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint (default: $FIREFLY_LLM_BASE_URL).")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint (default: $FIREFLY_LLM_BASE_URL; its key, if it needs one: $FIREFLY_LLM_API_KEY).")] = None,
     model: Annotated[Optional[str], typer.Option(help="The tool-calling model (default: $FIREFLY_LLM_MODEL).")] = None,
     agent: Annotated[str, typer.Option(help="openai (the model at --base-url), oracle (replays the reference trajectory, answers the label) or null (answers nothing).")] = "openai",
     split: SplitOption = "test",
