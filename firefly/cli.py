@@ -395,6 +395,10 @@ from .cli_eval import register as _register_eval  # noqa: E402
 
 _register_eval(app)
 
+from .cli_simulate import register as _register_simulate  # noqa: E402
+
+_register_simulate(app)
+
 
 def main() -> None:
     app()

@@ -137,7 +137,8 @@ def test_a_clock_gives_its_recorded_results_in_order(sim):
     ep.call_sync("notes", "write_note", {"path": "/workspace/notes/todo.md", "text": "buy eggs"})
     times = [ep.call_sync("notes", "now", {}) for _ in range(3)]
     assert [t.text for t in times] == ["2026-01-01T10:00:00Z", "2026-01-01T10:00:05Z", "2026-01-01T10:00:05Z"]
-    assert [(t.meta["choice"], t.meta["results"]) for t in times] == [(0, 2), (1, 2), (1, 2)]
+    assert [t.meta["repeat"] for t in times] == [0, 1, 2]
+    assert times[0].meta["position"] < times[1].meta["position"] == times[2].meta["position"]
     # all of them stay visible in the lookup table
     texts = [r[0] for r in sim.store.conn.execute(
         "SELECT content FROM sim_calls WHERE server = 'notes' AND tool = 'now' ORDER BY position")]

@@ -18,15 +18,15 @@ arguments. :func:`call_key` hashes ``[server, tool, canonical arguments]`` into 
 from __future__ import annotations
 
 import copy
+import hashlib
 import posixpath
 from typing import Any
 
 import msgspec
 
 from ..explore.policy import VIRTUAL_ROOT
-from ..ids import canonical_json, short_hash
-
 _decoder = msgspec.json.Decoder()
+_encoder = msgspec.json.Encoder(order="sorted")  # the encoding of firefly.ids.canonical_json
 MAX_DEPTH = 12
 
 
@@ -55,15 +55,18 @@ def normalise_path(value: str) -> str:
     return value
 
 
-def _paths(value: Any, depth: int = 0) -> Any:
+def _normal(value: Any, depth: int = 0) -> Any:
+    """Paths normalised and integral floats made integers, in one pass."""
     if isinstance(value, str):
-        return normalise_path(value)
+        return normalise_path(value) if value.startswith(VIRTUAL_ROOT) else value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and abs(value) < 2**53 else value
     if depth > MAX_DEPTH:
         return value
     if isinstance(value, dict):
-        return {k: _paths(v, depth + 1) for k, v in value.items()}
+        return {str(k): _normal(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [_paths(v, depth + 1) for v in value]
+        return [_normal(v, depth + 1) for v in value]
     return value
 
 
@@ -104,17 +107,34 @@ def fill_defaults(value: Any, schema: Any, root: dict[str, Any] | None = None, d
     return value
 
 
+def has_defaults(schema: Any) -> bool:
+    """Whether a schema declares any default (else filling them in can be skipped)."""
+    if isinstance(schema, dict):
+        return "default" in schema or any(has_defaults(v) for v in schema.values())
+    if isinstance(schema, list):
+        return any(has_defaults(v) for v in schema)
+    return False
+
+
+def canonicalise(arguments: Any, schema: dict[str, Any] | None = None, *, defaults: bool = True) -> tuple[dict[str, Any], str]:
+    """The canonical arguments and their canonical JSON text (see the module docstring).
+    ``defaults=False`` skips filling in defaults (for a schema known to declare none)."""
+    args = parse_arguments(arguments)
+    if schema and defaults:
+        args = fill_defaults(args, schema)
+    args = _normal(args)
+    return args, _encoder.encode(args).decode()
+
+
 def canonical_arguments(arguments: Any, schema: dict[str, Any] | None = None) -> str:
     """The canonical JSON text of a call's arguments (see the module docstring)."""
-    args = parse_arguments(arguments)
-    if schema:
-        args = fill_defaults(args, schema)
-    return canonical_json(_paths(args))
+    return canonicalise(arguments, schema)[1]
 
 
 def call_key(server: str, tool: str, canonical: str) -> str:
     """The lookup key of a call: a hash of its server, tool and canonical arguments."""
-    return short_hash(f"{server}\x00{tool}\x00{canonical}", 32)
+    return hashlib.sha256(f"{server}\x00{tool}\x00{canonical}".encode()).hexdigest()[:32]
 
 
-__all__ = ["ArgumentsError", "call_key", "canonical_arguments", "fill_defaults", "normalise_path", "parse_arguments"]
+__all__ = ["ArgumentsError", "call_key", "canonical_arguments", "canonicalise", "fill_defaults", "has_defaults",
+           "normalise_path", "parse_arguments"]

@@ -26,7 +26,7 @@ explorations): all stay in ``sim_calls``; within the first tier that has any, th
 time an episode makes the same call in the same state it gets the n-th recorded result in
 log order, and the last one once they run out. A fresh episode therefore always gets the
 first recorded result, and a clock read twice moves forward as it did when recorded.
-``meta`` says which (``position``, ``choice``, ``results``).
+``meta`` says which (``position``; ``repeat``: how many times the episode asked before).
 
 **World state.** An episode keeps the effects of its calls: each successful result of a
 call that is not read-only appends ``[server, tool, arguments_hash]``, where
@@ -58,12 +58,9 @@ from ..explore.policy import ToolRef
 from ..explore.stage import is_read_only
 from ..ids import canonical_json, content_hash
 from ..store import Store
-from .canonical import ArgumentsError, call_key, canonical_arguments
+from .canonical import ArgumentsError, call_key, canonicalise, has_defaults
+from .settings import DEFAULT_K, DEFAULT_THRESHOLD, MISS_TEXT, MODES
 
-MODES = ("strict", "nearest", "llm")
-MISS_TEXT = "no recorded result for these arguments"
-DEFAULT_THRESHOLD = 0.85
-DEFAULT_K = 5
 
 _decoder = msgspec.json.Decoder()
 
@@ -103,6 +100,7 @@ class SimTool:
     output_schema: dict[str, Any] | None
     annotations: dict[str, Any]
     live: bool
+    defaults: bool = True  # whether the input schema declares any default
 
     @property
     def read_only(self) -> bool:
@@ -122,6 +120,23 @@ class Call:
 
 
 Effect = tuple[str, str, str]  # server, tool, arguments_hash
+INITIAL_STATE = content_hash([])
+
+
+ROW_CACHE = 200_000  # recorded rows kept in memory by a simulator
+_NOT_READ = object()
+_COLUMNS = "position, content, structured_content, is_error, read_only, arguments_hash, exploration_id, step"
+
+
+def _result(row: tuple[Any, ...]) -> SimResult:
+    position, content, structured, is_error, read_only, arguments_hash, exploration_id, step = row
+    meta = {"source": "recorded", "position": position, "exploration_id": exploration_id, "step": step,
+            "arguments_hash": arguments_hash, "read_only": bool(read_only)}
+    return SimResult(_decoder.decode(content), _decoder.decode(structured) if structured else None, bool(is_error), meta)
+
+
+def _state_of(effects: list[Effect]) -> str:
+    return content_hash([canonical_json(list(e)) for e in effects]) if effects else INITIAL_STATE
 
 
 class Episode:
@@ -132,28 +147,22 @@ class Episode:
         self.effects: list[Effect] = [tuple(e) for e in effects]  # type: ignore[misc]
         self._state: str | None = None
         self._server_states: dict[str, str] = {}
-        self._repeats: dict[tuple[str, str], int] = {}
+        self.repeats: dict[tuple[str, str, str], int] = {}  # (key, tier, state) -> results served
         self.calls = 0
 
     @property
     def state(self) -> str:
         """The hash of every effect so far (the explorer's ``state``)."""
         if self._state is None:
-            self._state = content_hash([canonical_json(list(e)) for e in self.effects])
+            self._state = _state_of(self.effects)
         return self._state
 
     def server_state(self, server: str) -> str:
         """The hash of the effects on one server so far."""
         cached = self._server_states.get(server)
         if cached is None:
-            cached = self._server_states[server] = content_hash([canonical_json(list(e)) for e in self.effects if e[0] == server])
+            cached = self._server_states[server] = _state_of([e for e in self.effects if e[0] == server])
         return cached
-
-    def repeat(self, key: str, state: str) -> int:
-        """How many times this episode asked for ``key`` in ``state`` before (and count this one)."""
-        n = self._repeats.get((key, state), 0)
-        self._repeats[(key, state)] = n + 1
-        return n
 
     def add_effect(self, effect: Effect) -> None:
         self.effects.append(effect)
@@ -259,11 +268,14 @@ class Simulator:
                 "SELECT server, name, title, description, input_schema, output_schema, annotations, removed FROM tools"
                 " WHERE callable = 1 ORDER BY server, name"
             ):
-                tools[(server, name)] = SimTool(server, name, title, desc, _decoder.decode(schema),
+                input_schema = _decoder.decode(schema)
+                tools[(server, name)] = SimTool(server, name, title, desc, input_schema,
                                                 _decoder.decode(output) if output else None, _decoder.decode(annotations),
-                                                not removed)
+                                                not removed, has_defaults(input_schema))
             self.tools = tools
             self._index = None
+            self._rows: dict[tuple[str, str, str, int], tuple[Any, ...] | None] = {}
+            self._cursor = self.store.conn.cursor()
 
     def close(self) -> None:
         if self._owns_store:
@@ -294,10 +306,10 @@ class Simulator:
         if info is None:
             return error_result(f"unknown tool {server}/{tool}: discovery recorded no such tool", source="simulator")
         try:
-            canonical = canonical_arguments(arguments, info.input_schema)
+            args, canonical = canonicalise(arguments, info.input_schema, defaults=info.defaults)
         except ArgumentsError as exc:
             return error_result(str(exc), source="simulator")
-        return Call(server, tool, _decoder.decode(canonical), canonical, call_key(server, tool, canonical), info)
+        return Call(server, tool, args, canonical, call_key(server, tool, canonical), info)
 
     def candidates(self, key: str, episode: Episode, server: str) -> tuple[list[int], str, str]:
         """Positions of the recorded results for ``key`` in the first tier that has any,
@@ -314,23 +326,44 @@ class Simulator:
 
     def recorded(self, position: int) -> tuple[SimResult, bool]:
         """A recorded result by its event position, and whether the call was read-only."""
-        content, structured, is_error, read_only, arguments_hash, exploration_id, step = self.store.conn.execute(
-            "SELECT content, structured_content, is_error, read_only, arguments_hash, exploration_id, step FROM sim_calls"
-            " WHERE position = ?", (position,)).fetchone()
-        meta = {"source": "recorded", "position": position, "exploration_id": exploration_id, "step": step,
-                "arguments_hash": arguments_hash, "read_only": bool(read_only)}
-        return SimResult(_decoder.decode(content), _decoder.decode(structured) if structured else None, bool(is_error), meta), bool(read_only)
+        row = self.store.conn.execute(f"SELECT {_COLUMNS} FROM sim_calls WHERE position = ?", (position,)).fetchone()
+        return _result(row), bool(row[4])
+
+    def _row(self, key: str, tier: str, state: str, n: int) -> tuple[Any, ...] | None:
+        """The n-th recorded row of a key in a state (the last one once they run out); rows
+        read are kept in memory until :meth:`reload` (the log only grows)."""
+        cached = self._rows.get((key, tier, state, n), _NOT_READ)
+        if cached is not _NOT_READ:
+            return cached  # type: ignore[return-value]
+        column = "state" if tier == "world" else "server_state"
+        where = f"FROM sim_calls WHERE key = ? AND {column} = ? ORDER BY position"
+        row = self._cursor.execute(f"SELECT {_COLUMNS} {where} LIMIT 1 OFFSET ?", (key, state, n)).fetchone()
+        if row is None and n:
+            row = self._cursor.execute(f"SELECT {_COLUMNS} {where} DESC LIMIT 1", (key, state)).fetchone()
+        if len(self._rows) >= ROW_CACHE:
+            self._rows.clear()
+        self._rows[(key, tier, state, n)] = row
+        return row
 
     def lookup(self, call: Call, episode: Episode) -> SimResult | None:
         """The recorded result for a call in the episode's state, or None (a miss)."""
-        positions, tier, state = self.candidates(call.key, episode, call.server)
-        if not positions:
-            return None
-        n = episode.repeat(call.key, f"{tier}:{state}")
-        choice = min(n, len(positions) - 1)
-        result, _ = self.recorded(positions[choice])
-        result.meta.update(match="exact", state_match=tier, results=len(positions), choice=choice)
-        return result
+        conn = self.store.conn
+        for tier, column, state in (("world", "state", episode.state), ("server", "server_state", episode.server_state(call.server))):
+            n = episode.repeats.get((call.key, tier, state), 0)
+            if self.exclude:
+                positions = [p for (p,) in conn.execute(
+                    f"SELECT position FROM sim_calls WHERE key = ? AND {column} = ? ORDER BY position", (call.key, state))
+                    if p not in self.exclude]
+                row = conn.execute(f"SELECT {_COLUMNS} FROM sim_calls WHERE position = ?",
+                                   (positions[min(n, len(positions) - 1)],)).fetchone() if positions else None
+            else:
+                row = self._row(call.key, tier, state, n)
+            if row is not None:
+                episode.repeats[(call.key, tier, state)] = n + 1
+                result = _result(row)
+                result.meta.update(match="exact", state_match=tier, repeat=n)
+                return result
+        return None
 
     def miss(self, call: Call, episode: Episode) -> SimResult:
         """The answer to a call with no recorded result in this state, by mode."""

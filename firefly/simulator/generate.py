@@ -117,12 +117,12 @@ def generate(sim: Simulator, call: Call, episode: Episode) -> SimResult:
     meta: dict[str, Any] = {"source": "generated", "neighbours": neighbours}
     if not result.ok:
         return error_result(f"the simulator could not generate a result for {call.server}/{call.tool}:"
-                            f" {result.failure.message}", **meta, failed=True)
+                            f" {result.failure.message}", **meta, failed=True, miss="generation")
     try:
         content, structured, is_error = parse_reply(result.reply.content)
     except MalformedReply as exc:
         return error_result(f"the simulator's model gave no usable result for {call.server}/{call.tool}: {exc}",
-                            **meta, malformed=True, request_hash=result.request_hash)
+                            **meta, malformed=True, miss="generation", request_hash=result.request_hash)
     model = result.reply.model or str(sim.llm.config.model or "")
     rec = sim.store.append(ToolSimulated(
         server=call.server, tool=call.tool, arguments=call.arguments, call_key=call.key, server_state=server_state,
