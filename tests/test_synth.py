@@ -316,3 +316,33 @@ def test_cli_synthesize_verify_split_and_status(world, db_path):
     assert out.exit_code == 1 and "unknown synthesizer" in out.output
     out = runner.invoke(app, ["split", "--db", str(db_path), "--test-fraction", "2"])
     assert out.exit_code == 1 and "between 0 and 1" in out.output
+
+
+# ------------------------------------------------------------------------------- real servers
+
+
+@pytest.mark.real_servers
+def test_tasks_from_real_explorations_replay_and_do_not_leak(tmp_path):
+    """A small real run (bundled servers): every verified task replays to its label in the
+    strict simulator, and none leaks its answer."""
+    from firefly.discovery import discover
+    from firefly.explore.offline import OfflinePolicy
+    from firefly.explore.stage import explore
+    from firefly.graph import build_graph
+    from firefly.registry import load_registry, register
+    from firefly.resources import bundled_registry
+    from firefly.sample import sample_dags
+    from firefly.synth import replay_verified
+
+    store = Store.open(tmp_path / "real.db")
+    register(store, load_registry(bundled_registry()), source="bundled")
+    discover(store, connect_timeout=300, call_timeout=60)
+    build_graph(store)
+    sample_dags(store, count=12, seed=1)
+    explore(store, OfflinePolicy(), dags=12, concurrency=2)
+    synthesize(store)
+    report = verify(store)
+    assert report.verified >= 10, report.summary()
+    assert replay_verified(store) == []
+    kinds = {k for (k,) in store.conn.execute("SELECT DISTINCT kind FROM tasks WHERE verified = 1")}
+    assert {"lookup", "aggregate"} <= kinds

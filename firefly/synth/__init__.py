@@ -11,6 +11,8 @@ tasks, verdicts and splits.
 
 from __future__ import annotations
 
+from .split import SplitReport, assign_splits
 from .stage import SynthesisReport, synthesize
+from .verify import VerifyReport, replay_verified, verify
 
-__all__ = ["SynthesisReport", "synthesize"]
+__all__ = ["SplitReport", "SynthesisReport", "VerifyReport", "assign_splits", "replay_verified", "synthesize", "verify"]

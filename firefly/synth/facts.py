@@ -453,7 +453,39 @@ def file_tables(step: int, base: str, text: str, offset: int, path: str) -> list
         return []
     if path.endswith((".yaml", ".yml")):
         return _yaml_tables(step, base, lines, offset, name)
+    if path.endswith((".md", ".txt")):
+        return _labelled_lines(step, base, lines, offset)
     return []
+
+
+_LABELLED = re.compile(r"^\s*(?:[-*]\s+)?\**([A-Z][\w /()'-]{1,40}?)\**\s*:\**\s+(.{1,100}?)\s*$")
+
+
+def _whole(value: str) -> bool:
+    """Not a fragment of a sentence that goes on on the next line."""
+    return value.count("(") == value.count(")") and value.count("`") % 2 == 0 and not re.search(
+        r"(?:,|\b(?:and|or|then|see|the|a|of|to|with))$", value, re.IGNORECASE)
+
+
+def _labelled_lines(step: int, base: str, lines: list[str], offset: int) -> list[Table]:
+    """``Owner: Tomás Herrera`` lines of a text or Markdown file (labels seen once)."""
+    found: dict[str, Cell] = {}
+    seen: set[str] = set()
+    for n, line in enumerate(lines, start=1):
+        m = _LABELLED.match(line)
+        if not m or "http" in m.group(1):
+            continue
+        label, value = m.group(1).strip(), m.group(2).strip().strip("*").strip()
+        if label in seen:
+            found.pop(label, None)
+            continue
+        seen.add(label)
+        if value and not is_clock_value(label, value) and _whole(value):
+            found[label] = Cell(_scalar(value), f"{base}#line={n + offset}")
+    if not found:
+        return []
+    return [Table(step, "labelled line", "labelled lines", "", [Item(found)],
+                  labels={k: f"\"{k}\" entry" for k in found}, whole=base)]
 
 
 def _csv_table(step: int, base: str, lines: list[str], offset: int, name: str) -> list[Table]:

@@ -116,7 +116,6 @@ SPECIAL_SET_WHERE = {
     ("entry", "type"): ["Which {value}s are in {scope}? Give their names.",
                         "List the names of the {value}s in {scope}."],
     ("entity", "entityType"): ["Which entities of type {value} are in {scope}? Give their names."],
-    ("relation", "from"): ["Which entities does {value} have a relation to in {scope}?"],
     ("observation", "entity"): ["What observations does {scope} record for {value}? List them all."],
 }
 SET_ALL = [
@@ -131,6 +130,8 @@ SPECIAL_SET_ALL = {
     "file that differs": ["Which files show up in {scope}?", "Which files are touched by {scope}?"],
     "match": ["Which paths are among {scope}?"],
 }
+RELATION_TARGETS = ["Which entities does {value} have a relation to in {scope}?",
+                    "In {scope}, which entities is {value} related to?"]
 ARG = {
     "argmax": ["Which {noun} in {scope} has the largest {label}? Give its {keylabel}.",
                "In {scope}, which {noun} has the highest {label}?"],
@@ -346,7 +347,8 @@ class OfflineSynthesizer:
         if len(items) == 1 and (t.key not in items[0].cells or len(t.items) == 1):
             it = items[0]
             for f, cell in it.cells.items():
-                if f in SKIP_FIELDS and (noun, f) not in SPECIAL_SINGLE or not _short(cell.value):
+                if f in SKIP_FIELDS and (noun, f) not in SPECIAL_SINGLE or not _short(cell.value) \
+                        or (noun, f) == ("entry", "type"):
                     continue
                 rng = self._rng(x, step, noun, f, "single")
                 options = SPECIAL_SINGLE.get((noun, f)) or LOOKUP_SINGLE
@@ -479,7 +481,7 @@ class OfflineSynthesizer:
             for src, rels in by_from.items():
                 targets = [it.get("to") for it in rels]
                 if complete and 2 <= len(targets) <= 6 and len(set(targets)) == len(targets):
-                    q = _pick(self._rng(x, step, "rel", src), SPECIAL_SET_WHERE[("relation", "from")]).format(
+                    q = _pick(self._rng(x, step, "rel", src), RELATION_TARGETS).format(
                         scope=where, value=quote(src))
                     prov = [_entry(step, it.cells["to"], "item") for it in rels]
                     prov += [_entry(step, it.cells["from"], "filter") for it in rels]
@@ -677,6 +679,9 @@ def _distinctive(e: Step) -> list[str]:
                 out.append(v)
 
     walk(e.arguments, "")
+    branch = e.arguments.get("branch_name") if e.tool == "git_checkout" else None
+    if isinstance(branch, str):  # the branch existed before: what changes is which one is current
+        out[:] = [f"* {branch}", f"On branch {branch}"]
     seen: set[str] = set()
     uniq = []
     for m in sorted(out, key=len, reverse=True):

@@ -93,7 +93,7 @@ def scope(tool: str, server: str, args: dict[str, Any], subst: dict[str, str] | 
             return f"the first {args['head']} lines of {where}"
         if isinstance(args.get("tail"), int):
             return f"the last {args['tail']} lines of {where}"
-        return f"the file {where}" if "path" not in subst else f"the file that is {where}"
+        return f"the file {where}" if "path" not in subst else where
     if tool == "read_multiple_files":
         return "the files " + listing([rel(p) for p in args.get("paths") or [] if isinstance(p, str)])
     if tool == "list_tables":

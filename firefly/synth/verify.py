@@ -321,6 +321,23 @@ class DuplicateIndex:
 # ------------------------------------------------------------------------------- the stage
 
 
+def replay_verified(store: Store) -> list[tuple[str, list[str]]]:
+    """Replay every verified task in a fresh strict simulator: the ones that no longer
+    reproduce their label, with the reasons (empty when the whole set replays)."""
+    from ..simulator import Simulator
+
+    store.catch_up()
+    sim = Simulator.open(store, mode="strict")
+    failures = []
+    for row in store.conn.execute(f"SELECT {TASK_COLUMNS} FROM tasks WHERE verified = 1 ORDER BY task_id").fetchall():
+        task = task_from_row(row)
+        ok, reasons = check_replayable(task, sim)
+        leak_ok, leak = check_leakage(task)
+        if not (ok and leak_ok):
+            failures.append((task.task_id, (reasons if not ok else []) + (leak if not leak_ok else [])))
+    return failures
+
+
 @dataclass
 class VerifyReport:
     tasks: int = 0
