@@ -417,13 +417,17 @@ from .cli_graph import register as _register_graph  # noqa: E402
 
 _register_graph(app)
 
-from .cli_simulate import register as _register_simulate  # noqa: E402
-
-_register_simulate(app)
-
 from .cli_tasks import register as _register_tasks  # noqa: E402
 
 _register_tasks(app)
+
+from .cli_eval import register as _register_eval  # noqa: E402
+
+_register_eval(app)
+
+from .cli_simulate import register as _register_simulate  # noqa: E402
+
+_register_simulate(app)
 
 
 def main() -> None:

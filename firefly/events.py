@@ -904,6 +904,104 @@ class TaskSplit(Event, frozen=True, kw_only=True, tag="task-split"):
 
 
 # --------------------------------------------------------------------------------------
+# evaluation: agents run against the simulator on synthesized tasks
+
+
+class EvalStarted(Event, frozen=True, kw_only=True, tag="eval-started"):
+    """An evaluation began: one agent on every task of a split, against the simulator.
+
+    Fields:
+        eval_id: derived from the agent, the model, the endpoint, the split, the turn limit,
+            the samples per task, the simulator mode and the sampling parameters, so running
+            the same evaluation again continues it (episodes already recorded are kept).
+        agent: ``openai:<model>`` (a tool-calling model behind an OpenAI-compatible
+            endpoint), ``oracle`` (replays the reference trajectory, answers the label) or
+            ``null`` (answers nothing).
+        model: the model asked for (OpenAI agents only).
+        base_url: the endpoint, without credentials or query (OpenAI agents only).
+        split: the split evaluated (``train``, ``test``), or ``None`` for every verified task.
+        max_turns: the most assistant turns an episode may take before it ends unanswered.
+        samples: episodes per task (k of pass@k).
+        simulator: the simulator mode (``strict``, ``nearest``, ``llm``).
+        tasks: how many tasks the evaluation covers.
+        params: sampling parameters sent to the model (``temperature`` ...).
+    """
+
+    eval_id: str
+    agent: str
+    model: str | None = None
+    base_url: str = ""
+    split: str | None = None
+    max_turns: int
+    samples: int = 1
+    simulator: str = "strict"
+    tasks: int = 0
+    params: JSON = msgspec.field(default_factory=dict)
+
+    @property
+    def stream(self) -> str:
+        return f"eval:{self.eval_id}"
+
+    def key(self) -> str:
+        return f"eval-started:{self.eval_id}"
+
+
+EpisodeOutcome = Literal["answered", "unanswered", "max-turns", "llm-error"]
+
+
+class EpisodeRecorded(Event, frozen=True, kw_only=True, tag="episode-recorded"):
+    """One episode of an evaluation: an agent on one task, to its end, and its reward.
+
+    Fields:
+        eval_id: the evaluation.
+        task_id: the task.
+        sample: the episode's number among the task's samples (0 .. samples-1).
+        messages: the whole conversation in OpenAI chat format: system, user, assistant
+            (with ``tool_calls``) and ``tool`` messages, as the agent saw and wrote them.
+        calls: every tool call the agent made: ``{turn, id, name, server, tool, arguments,
+            ok, error}``; ``server`` and ``tool`` are null and ``error`` says why when the
+            call was malformed (unknown function, arguments not a JSON object ...);
+            ``simulated`` (``{source, approximate, similarity}``) when the result is not the
+            recorded result of that very call (a miss, a nearest or a generated result).
+        answer: the final answer, or ``None`` when the agent gave none.
+        reward: 1.0 when the answer (or, for a state-change task, the probe run against
+            the episode's own simulated state) matches the label under the task's match
+            rule, else 0.0.
+        outcome: ``answered``, ``unanswered`` (the agent ended without an answer),
+            ``max-turns`` (the turn limit came first) or ``llm-error`` (the endpoint failed).
+            Only an answered episode can have reward 1.
+        turns: assistant turns taken.
+        error: the endpoint's error message when the outcome is ``llm-error``.
+        prompt_tokens, completion_tokens: token counts as the endpoint reported them, summed
+            over the turns.
+        latency_ms: time spent waiting for the model, summed over the turns.
+        env_ms: time spent in the environment (simulated calls and scoring).
+    """
+
+    eval_id: str
+    task_id: str
+    sample: int = 0
+    messages: list[JSON] = msgspec.field(default_factory=list)
+    calls: list[JSON] = msgspec.field(default_factory=list)
+    answer: str | None = None
+    reward: float = 0.0
+    outcome: EpisodeOutcome
+    turns: int = 0
+    error: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: float = 0.0
+    env_ms: float = 0.0
+
+    @property
+    def stream(self) -> str:
+        return f"eval:{self.eval_id}"
+
+    def key(self) -> str:
+        return f"episode:{self.eval_id}:{self.task_id}:{self.sample}"
+
+
+# --------------------------------------------------------------------------------------
 
 AnyEvent = Union[
     RunStarted,
@@ -931,6 +1029,8 @@ AnyEvent = Union[
     SynthesisFailed,
     TaskVerdict,
     TaskSplit,
+    EvalStarted,
+    EpisodeRecorded,
 ]
 
 EVENT_TYPES: tuple[type[Event], ...] = AnyEvent.__args__  # type: ignore[attr-defined]

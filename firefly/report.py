@@ -82,7 +82,21 @@ def status_report(store: Store) -> list[Section]:
         "SELECT error_class, count(*) FROM calls WHERE error_class IS NOT NULL GROUP BY error_class ORDER BY 2 DESC")]
     sections.append(("exploration", rows))
     sections.append(("tasks", task_rows(store)))
+    sections.append(("evaluation", eval_rows(store)))
     return sections
+
+
+def eval_rows(store: Store) -> list[tuple[str, object]]:
+    """Evaluations recorded: each one's agent, split and share of episodes solved."""
+    q = store.conn.execute
+    rows: list[tuple[str, object]] = [("evaluations", q("SELECT count(*) FROM evals").fetchone()[0]),
+                                      ("episodes", q("SELECT count(*) FROM episodes").fetchone()[0])]
+    for eval_id, agent, split, episodes, solved, samples in q(
+        "SELECT eval_id, agent, coalesce(split, 'all'), episodes, solved, samples FROM evals ORDER BY started_at DESC LIMIT 10"
+    ):
+        share = f"{solved / episodes:.3f}" if episodes else "-"
+        rows.append((f"  {eval_id} {agent} on {split}", f"{solved} of {episodes} episodes solved ({share}), {samples} per task"))
+    return rows
 
 
 def task_rows(store: Store) -> list[tuple[str, object]]:

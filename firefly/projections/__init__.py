@@ -7,6 +7,7 @@ from .base import Projection
 
 def all_projections() -> list[Projection]:
     from .discovery import ServersProjection, ToolsProjection
+    from .evaluation import EvaluationProjection
     from .exploration import ExplorationsProjection
     from .graph import DagsProjection, EmbeddingsProjection, GraphErrorsProjection, GraphProjection, LlmExchangesProjection
     from .runs import ErrorsProjection, RunsProjection
@@ -16,7 +17,7 @@ def all_projections() -> list[Projection]:
     return [
         RunsProjection(), ErrorsProjection(), ServersProjection(), ToolsProjection(),
         LlmExchangesProjection(), EmbeddingsProjection(), GraphProjection(), DagsProjection(), GraphErrorsProjection(),
-        ExplorationsProjection(), SimulatorProjection(), TasksProjection(),
+        ExplorationsProjection(), SimulatorProjection(), TasksProjection(), EvaluationProjection(),
     ]
 
 
