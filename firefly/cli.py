@@ -387,6 +387,10 @@ from .cli_graph import register as _register_graph  # noqa: E402
 
 _register_graph(app)
 
+from .cli_dataset import register as _register_dataset  # noqa: E402
+
+_register_dataset(app)
+
 
 def main() -> None:
     app()
