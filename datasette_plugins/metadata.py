@@ -370,8 +370,8 @@ WITH task_servers AS (
   SELECT DISTINCT t.task_id, json_extract(step.value, '$.server') AS server, t.verified, t.split
   FROM tasks t, json_each(t.trajectory) AS step
 )
-SELECT server, count(*) AS tasks, sum(verified = 1) AS verified, sum(verified = 0) AS rejected,
-       sum(verified IS NULL) AS unverified, sum(split = 'train') AS train, sum(split = 'test') AS test
+SELECT server, count(*) AS tasks, sum(verified IS 1) AS verified, sum(verified IS 0) AS rejected,
+       sum(verified IS NULL) AS unverified, sum(split IS 'train') AS train, sum(split IS 'test') AS test
 FROM task_servers GROUP BY server ORDER BY tasks DESC, server
 """
 

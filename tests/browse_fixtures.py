@@ -15,6 +15,7 @@ from firefly.registry import parse_registry, register
 from firefly.store import Store
 
 from .conftest import SERVERS
+from .servers import toy
 
 HOSTILE = "<script>document.body.appendChild(document.createElement('pwned-script'))</script><img src=x onerror=\"document.body.appendChild(document.createElement('pwned-img'))\">"
 
@@ -32,8 +33,9 @@ class HostilePolicy:
         return Proposal({})
 
 
-def toy_registry(name: str = "toy") -> str:
-    return json.dumps({"mcpServers": {name: {"command": sys.executable, "args": [str(SERVERS / "toy.py"), "${FIREFLY_WORKSPACE}"]}}})
+def toy_registry(*names: str) -> str:
+    entry = {"command": sys.executable, "args": [str(SERVERS / "toy.py"), "${FIREFLY_WORKSPACE}"]}
+    return json.dumps({"mcpServers": {name: entry for name in names}})
 
 
 DAGS = [
@@ -41,16 +43,22 @@ DAGS = [
     [("read_note",)],
     [("list_notes",), ("delete_note",), ("read_note",)],
 ]
+# results without process ids (list_notes and delete_note answer with theirs): the same in every run
+STEADY_DAGS = [[("read_note",), ("read_note",)]]
 
 
-def build_explored(store: Store, server: str = "toy") -> None:
-    """Register and discover the toy server as ``server``, sample three DAGs, explore them."""
-    register(store, parse_registry(toy_registry(server)), source="test")
-    discover(store, connect_timeout=30)
-    for i, tools in enumerate(DAGS):
-        store.append(DagSampled(
-            dag_id=f"{server}-dag{i}", tools=[DagTool(server=server, name=t[0], schema_hash="h") for t in tools],
-            edges=[(j, j + 1) for j in range(len(tools) - 1)], seed=0, index=i, sampler=f"test-{server}"))
+def build_explored(store: Store, servers: tuple[str, ...] = ("toy",), dags: list[list[tuple[str, ...]]] = DAGS) -> None:
+    """One run over ``servers`` (each a copy of the toy server): register and discover them,
+    sample ``dags`` on each, explore them all."""
+    register(store, parse_registry(toy_registry(*servers)), source="test")
+    # discovery lists the in-process server (the same tools, no process to start); the
+    # explorer calls the real stdio one
+    discover(store, list(servers), connect_timeout=30, targets={name: toy.build() for name in servers})
+    for server in servers:
+        for i, tools in enumerate(dags):
+            store.append(DagSampled(
+                dag_id=f"{server}-dag{i}", tools=[DagTool(server=server, name=t[0], schema_hash="h") for t in tools],
+                edges=[(j, j + 1) for j in range(len(tools) - 1)], seed=0, index=i, sampler=f"test-{server}"))
     store.catch_up()
     report = explore(store, HostilePolicy(), concurrency=2, connect_timeout=30)
-    assert report.finished == len(DAGS), report
+    assert report.finished == len(dags) * len(servers), report
