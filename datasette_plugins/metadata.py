@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 import sqlite3
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from datasette import hookimpl
@@ -282,8 +281,8 @@ TABLES: dict[str, dict[str, Any]] = {
 # -- which databases are firefly databases ------------------------------------------------------
 
 
-@lru_cache(maxsize=64)
-def _has_log(path: str, mtime: float) -> bool:
+@lru_cache(maxsize=256)
+def _has_log(path: str) -> bool:
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
@@ -295,19 +294,10 @@ def _has_log(path: str, mtime: float) -> bool:
 
 
 def firefly_databases(datasette: Any) -> list[str]:
-    """Names of the attached databases that hold a firefly log."""
-    names = []
-    for name, db in datasette.databases.items():
-        path = getattr(db, "path", None)
-        if not path or getattr(db, "is_memory", False):
-            continue
-        try:
-            mtime = Path(path).stat().st_mtime
-        except OSError:
-            continue
-        if _has_log(str(Path(path).absolute()), mtime):
-            names.append(name)
-    return names
+    """Names of the attached databases that hold a firefly log (asked once per file: the
+    hooks call this for every cell and every metadata lookup)."""
+    return [name for name, db in datasette.databases.items()
+            if getattr(db, "path", None) and not getattr(db, "is_memory", False) and _has_log(str(db.path))]
 
 
 # -- descriptions of tables this module does not know, from the migrations ---------------------
@@ -343,6 +333,7 @@ def table_metadata(table: str) -> dict[str, Any]:
     return meta
 
 
+@lru_cache(maxsize=1)
 def _all_tables() -> dict[str, dict[str, Any]]:
     from firefly.projections import all_projections
 
