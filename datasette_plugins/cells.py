@@ -25,7 +25,7 @@ LINKED = EXPLORATION_COLUMNS | DAG_COLUMNS | TASK_COLUMNS | OWN_PAGE | {("tools"
 def _link(url: str, value: Any) -> Markup:
     # plain concatenation of escaped parts: Markup.format is several times slower, and this
     # runs for hundreds of cells per page
-    return Markup('<a href="' + escape(url) + '">' + escape(value) + "</a>")
+    return Markup(f'<a href="{escape(url)}">{escape(value)}</a>')
 
 
 @hookimpl
