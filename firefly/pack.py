@@ -2,7 +2,8 @@
 
 The packed file holds the whole log (same positions and ids), every projection rebuilt from
 it, the files that live beside a working database (the usearch vector indexes and their
-descriptions) embedded in ``dataset_files``, and a ``dataset`` table describing it: counts,
+descriptions: ``<db>.tools.usearch``, and the folder of per-tool indexes the simulator keeps,
+``<db>.calls.usearch/``) embedded in ``dataset_files``, and a ``dataset`` table describing it: counts,
 versions, the options of every run, and a content hash. It is written in rollback-journal
 mode (no ``-wal`` sibling), so one file is the dataset; plain Datasette reads it as is.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -71,36 +73,54 @@ class PackReport:
 # -- the files beside a database --------------------------------------------------------------
 
 
+def _is_index_name(name: str) -> bool:
+    return name.endswith(".usearch") or name.endswith(".usearch.json")
+
+
 def sidecar_files(db_path: Path) -> dict[str, Path]:
-    """The vector indexes beside a database and their descriptions: ``<db>.<name>`` files
-    whose name ends in ``.usearch`` or ``.usearch.json``, keyed by ``<name>``."""
+    """The vector indexes beside a database and their descriptions, keyed by the name after
+    ``<db>.``: files ``<db>.<name>`` whose name ends in ``.usearch`` or ``.usearch.json``
+    (the tool index), and every file inside a folder ``<db>.<name>.usearch/`` (the
+    simulator's per-tool indexes), keyed ``<name>.usearch/<file>``."""
     prefix = db_path.name + "."
     found: dict[str, Path] = {}
     if not db_path.parent.is_dir():
         return found
     for path in sorted(db_path.parent.iterdir()):
+        if not path.name.startswith(prefix) or not _is_index_name(path.name):
+            continue
         name = path.name[len(prefix):]
-        if path.name.startswith(prefix) and path.is_file() and (name.endswith(".usearch") or name.endswith(".usearch.json")):
+        if path.is_file():
             found[name] = path
+        elif path.is_dir():
+            for inner in sorted(path.rglob("*")):
+                if inner.is_file() and not inner.name.endswith(".tmp"):
+                    found[f"{name}/{inner.relative_to(path).as_posix()}"] = inner
     return found
+
+
+def _safe_name(name: str) -> bool:
+    parts = name.split("/")
+    return bool(name) and _is_index_name(parts[0]) and "\\" not in name and all(p not in ("", ".", "..") for p in parts)
 
 
 def restore_files(conn: sqlite3.Connection, db_path: Path) -> list[Path]:
     """Write the files a packed database embeds beside it, where they are missing.
 
     Returns the paths written. A folder that cannot be written is left alone: whoever needs
-    a file then rebuilds it (the vector index does) or reports it."""
+    a file then rebuilds it (the vector indexes do) or reports it."""
     has_table = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dataset_files'").fetchone()
     if not has_table:
         return []
     written: list[Path] = []
     for (name,) in conn.execute("SELECT name FROM dataset_files ORDER BY name").fetchall():
         target = Path(f"{db_path}.{name}")
-        if target.exists() or "/" in name or name.startswith("."):
+        if target.exists() or not _safe_name(name):
             continue
         (content,) = conn.execute("SELECT content FROM dataset_files WHERE name = ?", (name,)).fetchone()
         tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
             tmp.write_bytes(content)
             os.replace(tmp, target)
         except OSError:
@@ -219,6 +239,11 @@ def remove_database(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     for sidecar in sidecar_files(path).values():
         sidecar.unlink(missing_ok=True)
+    prefix = path.name + "."
+    if path.parent.is_dir():
+        for folder in path.parent.iterdir():
+            if folder.is_dir() and folder.name.startswith(prefix) and _is_index_name(folder.name):
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def prepare_output(out: Path, inputs: list[Path], *, force: bool) -> Path:

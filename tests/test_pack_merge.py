@@ -39,6 +39,9 @@ def source(tmp_path_factory, toy_explored):
                                 content="a raw model reply"))
         model = embed_tools(store, HashedEmbedder()).model
         assert len(ToolIndex.open(store, model)) == 4
+    # a folder of per-tool indexes, as the simulator keeps them
+    (path.parent / "work.db.calls.usearch").mkdir()
+    (path.parent / "work.db.calls.usearch" / "toy-read_note.usearch").write_bytes(b"index bytes")
     return path, model
 
 
@@ -66,7 +69,7 @@ def test_pack_writes_one_self_contained_file(source, tmp_path):
     assert json.loads(data["events"]) == len(log) and json.loads(data["event_types"])["tool-called"] == 7
     assert json.loads(data["tables"])["calls"] == 7 and json.loads(data["raw_llm_exchanges"]) == "kept"
     assert json.loads(data["servers"])["toy"]["version"] == "1.0.0"
-    assert set(json.loads(data["files"])) == {"tools.usearch", "tools.usearch.json"}
+    assert set(json.loads(data["files"])) == {"tools.usearch", "tools.usearch.json", "calls.usearch/toy-read_note.usearch"}
     assert json.loads(data["firefly_version"]) and "0009_dataset" in json.loads(data["migrations"])
     # the secrets never reach the shipped bytes (they were never in the log either)
     assert PLANTED.encode() not in out.read_bytes() and PLAIN.encode() not in out.read_bytes()
@@ -90,12 +93,17 @@ def test_packed_copy_elsewhere_answers_the_same(source, tmp_path):
     copy = tmp_path / "b" / "moved.db"
     copy.parent.mkdir()
     shutil.copy(out, copy)
+    assert content_hash(sqlite3.connect(copy)) == content_hash(sqlite3.connect(out))
+    # a name that would leave the folder is never written
+    with sqlite3.connect(copy) as conn:
+        conn.execute("INSERT INTO dataset_files VALUES ('tools.usearch/../../escape.usearch', 1, 'x', x'00')")
     with Store.open(copy) as moved:
         assert (copy.parent / "moved.db.tools.usearch").exists()  # restored beside it on open
+        assert (copy.parent / "moved.db.calls.usearch" / "toy-read_note.usearch").read_bytes() == b"index bytes"
+        assert not (tmp_path / "escape.usearch").exists() and not (tmp_path.parent / "escape.usearch").exists()
         index = ToolIndex.open(moved, model)
         assert not index.rebuilt and index.neighbours(keys, 3) == near
         assert {key: moved.conn.execute(lookup, key).fetchall() for key in keys_seen} == answers
-        assert content_hash(moved.conn) == content_hash(sqlite3.connect(out))
 
 
 def test_drop_raw_leaves_out_llm_exchanges(source, tmp_path):
