@@ -266,6 +266,57 @@ TABLES: dict[str, dict[str, Any]] = {
             "reasons": "why (JSON list)",
         },
     },
+    "syntheses": {
+        "title": "Syntheses",
+        "description": "What each synthesizer did with each exploration: tasks kept, candidates, and why the others were skipped.",
+        "sort_desc": "position",
+        "facets": ["synthesizer"],
+        "columns": {
+            "exploration_id": "the exploration (links to its page)", "synthesizer": "who wrote the tasks",
+            "tasks": "tasks kept", "candidates": "candidates considered", "skipped": "reason -> count (JSON)",
+            "position": _POSITION, "time": _TIME,
+        },
+    },
+    # the simulator's lookup projection (written by the simulation stage)
+    "sim_tools": {
+        "title": "Simulator: tool schemas",
+        "description": "The input schema and annotations of every tool as the simulator canonicalises calls with them.",
+        "sort": "server",
+        "facets": ["server"],
+        "columns": {
+            "server": "the server", "tool": "the tool", "input_schema": "JSON Schema of the arguments (defaults fill calls)",
+            "annotations": "MCP annotations (JSON)", "position": "the tool-discovered event",
+        },
+    },
+    "sim_calls": {
+        "title": "Simulator: recorded results",
+        "description": "Every real result the simulator can replay, by canonical call and the world it was observed in.",
+        "sort_desc": "position",
+        "facets": ["server", "tool", "is_error", "effect"],
+        "columns": {
+            "position": "the tool-called event", "key": "hash of server, tool and canonical arguments", "server": "the server",
+            "tool": "the tool", "arguments": "canonical arguments (JSON)", "arguments_hash": "the recorded arguments' hash",
+            "state": "the world it was observed in (effects on every server)", "server_state": "effects on this server only",
+            "read_only": "1 if the call cannot change the world", "effect": "1 if it changed the world",
+            "content": "MCP content blocks as recorded (tool text)", "structured_content": "structured result (JSON)",
+            "is_error": "1 if the tool reported an error", "exploration_id": "the exploration (links to its page)",
+            "step": "its step", "attempt": "its attempt", "time": _TIME,
+        },
+    },
+    "sim_generated": {
+        "title": "Simulator: generated results",
+        "description": "Results a model wrote for calls never recorded (llm mode), reused for the same call and server state. Model text.",
+        "sort_desc": "position",
+        "facets": ["server", "tool", "model", "is_error"],
+        "columns": {
+            "position": "the tool-simulated event", "key": "hash of server, tool and canonical arguments",
+            "server_state": "effects on this server when asked", "server": "the server", "tool": "the tool",
+            "arguments": "canonical arguments (JSON)", "content": "the generated content blocks (model text)",
+            "structured_content": "generated structured result (JSON)", "is_error": "1 if it is a tool error",
+            "model": "the model that wrote it", "request_hash": "the LLM exchange",
+            "neighbours": "positions of the recorded calls shown to the model (JSON)", "time": _TIME,
+        },
+    },
     "dataset": {
         "title": "About this dataset",
         "description": "Written by firefly pack: counts, versions, every run's options and a content hash.",
