@@ -219,3 +219,12 @@ def test_highlight_and_fold_escape_everything():
     view = call_view({"step": 0, "attempt": 0, "server": "s", "tool": "t", "arguments": "{}", "content": "[]", "result_text": "",
                       "error_class": "timeout", "error": "<no answer>", "is_error": 0, "ok": 0})
     assert view["status"] == "no result: timeout" and str(view["result"]) == "&lt;no answer&gt;"
+
+
+def test_browse_needs_an_existing_database(tmp_path):
+    from typer.testing import CliRunner
+
+    from firefly.cli import app
+
+    result = CliRunner().invoke(app, ["browse", str(tmp_path / "missing.db")])
+    assert result.exit_code == 1 and "does not exist" in result.output and not (tmp_path / "missing.db").exists()
