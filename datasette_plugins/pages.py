@@ -159,6 +159,14 @@ def call_view(row: dict[str, Any], marks: list[str] | None = None) -> dict[str, 
     }
 
 
+def _derivation(value: Any) -> str | None:
+    """``op`` and its parameters, e.g. ``count`` or ``argmax (key: price)``; none for a plain value."""
+    if not isinstance(value, dict) or value.get("op") in (None, "value"):
+        return None
+    rest = ", ".join(f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in sorted(value.items()) if k != "op")
+    return f"{value['op']} ({rest})" if rest else str(value["op"])
+
+
 def readable_call(server: str, tool: str, arguments: Any) -> str:
     """``server.tool(name=value, ...)`` with JSON values: a call as a person reads it."""
     if isinstance(arguments, dict):
@@ -242,7 +250,7 @@ async def task_page(datasette: Any, request: Any) -> Response:
     probe = _json(task.get("probe"))
     context = {
         "database": database, "task": task, "answer": pretty(_json(task.get("answer"))),
-        "match": _json(task.get("match")), "steps": steps,
+        "match": _json(task.get("match")), "steps": steps, "derivation": _derivation(_json(task.get("derivation"))),
         "provenance": [dict(p, shown=pretty(p.get("value"))) for p in provenance if isinstance(p, dict)],
         "probe": probe if isinstance(probe, dict) else None,
         "probe_call": readable_call(str(probe.get("server")), str(probe.get("tool")), probe.get("arguments", {}))
