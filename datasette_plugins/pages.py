@@ -156,6 +156,7 @@ def call_view(row: dict[str, Any], marks: list[str] | None = None) -> dict[str, 
         "structured_fold": folded(pretty(structured)) if structured is not None else None,
         "read_only": bool(row.get("read_only")), "truncated": bool(row.get("truncated")),
         "latency_ms": row.get("latency_ms"), "result_bytes": row.get("result_bytes"), "state": row.get("state"),
+        "probe_of": row.get("probe_of"),
     }
 
 
