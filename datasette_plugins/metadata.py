@@ -235,6 +235,7 @@ TABLES: dict[str, dict[str, Any]] = {
             "ok": "1 for a result that is not an error", "latency_ms": "time of the call", "result_bytes": "size of the full result",
             "truncated": "1 if cut to the size cap", "read_only": "1 if the call cannot change the world",
             "state": "hash of the effectful calls before it (the world it saw)", "time": _TIME,
+            "probe_of": "for a probe call, the step of the effectful call whose effect it checks",
         },
     },
     # contract 3: written by the synthesis stage
@@ -250,10 +251,12 @@ TABLES: dict[str, dict[str, Any]] = {
             "answer": "the label (JSON)", "match": "how an answer is compared with the label (JSON rule)",
             "trajectory": "reference calls: step, server, tool, arguments (JSON)",
             "probe": "for state-change tasks, the read-only call that checks the end state (JSON)",
-            "provenance": "where the label came from: step, path, value (JSON)", "calls": "calls in the reference trajectory",
-            "servers": "servers involved", "hops": "dependent calls", "synthesizer": "who wrote it",
+            "provenance": "where the label came from: step, path, value (JSON)",
+            "derivation": "how the answer follows from the provenance values (JSON op: value, count, sum, ...)",
+            "calls": "calls in the reference trajectory",
+            "servers": "servers involved", "hops": "dependent calls", "synthesizer": "who wrote it", "template": "the offline template or llm",
             "verified": "1 passed every verifier, 0 rejected, empty until verified", "split": "train or test",
-            "created_at": "UTC",
+            "position": "the task-synthesized event", "created_at": "UTC",
         },
     },
     "verdicts": {
@@ -263,7 +266,8 @@ TABLES: dict[str, dict[str, Any]] = {
         "facets": ["verifier", "passed"],
         "columns": {
             "task_id": "the task (links to its page)", "verifier": "which check", "passed": "1 passed, 0 rejected",
-            "reasons": "why (JSON list)",
+            "reasons": "why (JSON list)", "params": "the verifier's parameters (JSON)", "position": "the task-verdict event",
+            "time": _TIME,
         },
     },
     "syntheses": {
@@ -315,6 +319,34 @@ TABLES: dict[str, dict[str, Any]] = {
             "structured_content": "generated structured result (JSON)", "is_error": "1 if it is a tool error",
             "model": "the model that wrote it", "request_hash": "the LLM exchange",
             "neighbours": "positions of the recorded calls shown to the model (JSON)", "time": _TIME,
+        },
+    },
+    "evals": {
+        "title": "Evaluations",
+        "description": "One row per evaluation of an agent on a split, played against the simulator.",
+        "sort_desc": "started_at",
+        "facets": ["agent", "split", "simulator"],
+        "columns": {
+            "eval_id": "the evaluation", "agent": "openai:<model>, oracle or null", "model": "the model", "base_url": "its endpoint",
+            "split": "train, test, or every verified task", "max_turns": "turns allowed per episode", "samples": "episodes per task",
+            "simulator": "the simulator mode", "tasks": "tasks in the evaluation", "params": "other parameters (JSON)",
+            "episodes": "episodes recorded so far", "solved": "episodes with reward 1", "started_at": "UTC",
+            "last_episode_at": "UTC", "run": _RUN,
+        },
+    },
+    "episodes": {
+        "title": "Episodes",
+        "description": "One agent episode on one task: its conversation, calls, answer and reward. Model and tool text.",
+        "sort_desc": "position",
+        "facets": ["outcome", "reward", "eval_id"],
+        "columns": {
+            "position": "the episode-recorded event", "eval_id": "the evaluation", "task_id": "the task (links to its page)",
+            "sample": "which sample of the task", "reward": "1 when the answer matches the label", "outcome":
+            "answered, unanswered, max-turns or llm-error", "answer": "the agent's final answer (model text)",
+            "turns": "turns taken", "calls": "tool calls made", "bad_calls": "malformed calls", "tool_errors": "calls whose result was an error",
+            "prompt_tokens": "as reported", "completion_tokens": "as reported", "latency_ms": "model time",
+            "env_ms": "simulator time", "error": "what went wrong", "messages": "the conversation (OpenAI chat format, JSON)",
+            "tool_calls": "the calls made (JSON)", "time": _TIME,
         },
     },
     "dataset": {

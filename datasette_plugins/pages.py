@@ -121,7 +121,10 @@ def highlight(body: str, marks: list[str]) -> Markup:
     marks = sorted({m for m in marks if m}, key=len, reverse=True)
     if not marks:
         return escape(body)
-    pattern = re.compile("|".join(re.escape(m) for m in marks))
+    # a value that starts or ends with a word character matches only as a whole word ("id"
+    # is not marked inside "cid", "42" not inside "142")
+    pattern = re.compile("|".join(
+        ("(?<!\\w)" if re.match(r"\w", m) else "") + re.escape(m) + ("(?!\\w)" if re.search(r"\w$", m) else "") for m in marks))
     out: list[Markup] = []
     last = 0
     for match in pattern.finditer(body):

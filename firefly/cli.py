@@ -273,37 +273,55 @@ def catalog_import(
 @handle_errors
 def explore(
     dags: Annotated[Optional[int], typer.Option(help="Explore at most this many pending DAGs (default: all).")] = None,
-    policy: Annotated[str, typer.Option(help="Explorer policy: offline (no LLM, deterministic).")] = "offline",
+    policy: Annotated[str, typer.Option(help="Explorer policy: offline (no LLM, deterministic) or llm (an OpenAI-compatible chat model with function calling).")] = "offline",
     concurrency: Annotated[int, typer.Option(help="Explorations at once (each on its own sandbox).")] = 4,
     seed: Annotated[int, typer.Option(help="Seed of the policy's choices.")] = 0,
     call_timeout: Annotated[float, typer.Option(help="Seconds allowed for each tool call.")] = 30.0,
     connect_timeout: Annotated[float, typer.Option(help="Seconds allowed to start a server.")] = 120.0,
     max_result_bytes: Annotated[int, typer.Option(help="Results larger than this are cut (the full size is recorded).")] = 64_000,
+    llm_base_url: Annotated[Optional[str], typer.Option(help="LLM policy: OpenAI-compatible endpoint (default: $FIREFLY_LLM_BASE_URL).")] = None,
+    llm_model: Annotated[Optional[str], typer.Option(help="LLM policy: chat model (default: $FIREFLY_LLM_MODEL).")] = None,
+    llm_timeout: Annotated[float, typer.Option(help="LLM policy: seconds allowed for each LLM request.")] = 120.0,
+    max_turns: Annotated[Optional[int], typer.Option(help="LLM policy: model turns per exploration (default: twice the DAG's tools, plus 2).")] = None,
     db: DbOption = None,
 ) -> None:
     """Call the real tools along sampled DAGs and record every call and result.
 
-    Resumable: finished explorations are never repeated; unfinished ones continue.
+    Resumable: finished explorations are never repeated; unfinished ones continue. With
+    --policy llm every request and reply is recorded and reused on a re-run; the API key
+    comes from $FIREFLY_LLM_API_KEY and is never recorded.
     """
+    llm = {"llm_base_url": llm_base_url, "llm_model": llm_model, "llm_timeout": llm_timeout, "max_turns": max_turns}
     with open_store(db) as store:
-        _explore(store, dags, policy, concurrency, seed, call_timeout, connect_timeout, max_result_bytes)
+        _explore(store, dags, policy, concurrency, seed, call_timeout, connect_timeout, max_result_bytes, llm)
+
+
+def _explorer(store: Store, policy: str, llm: dict[str, Any]) -> Any:
+    if policy == "offline":
+        from .explore.offline import OfflinePolicy
+
+        return OfflinePolicy()
+    if policy == "llm":
+        from .explore.llm_explorer import LLMPolicy
+        from .llm import LLM, LLMConfig
+
+        config = LLMConfig.from_env(base_url=llm.get("llm_base_url"), model=llm.get("llm_model"),
+                                    timeout=llm.get("llm_timeout") or 120.0).require("the LLM explorer")
+        return LLMPolicy(LLM(config), max_turns=llm.get("max_turns"))
+    raise FireflyError(f"unknown explorer policy {policy!r}; available: offline, llm")
 
 
 def _explore(store: Store, dags: int | None, policy: str, concurrency: int, seed: int, call_timeout: float,
-             connect_timeout: float, max_result_bytes: int) -> dict[str, Any]:
+             connect_timeout: float, max_result_bytes: int, llm: dict[str, Any] | None = None) -> dict[str, Any]:
     from .explore.stage import explore as run_explore
     from .explore.stage import pending_dags
 
-    if policy != "offline":
-        raise FireflyError(f"unknown explorer policy {policy!r}; available: offline")
-    from .explore.offline import OfflinePolicy
-
-    explorer = OfflinePolicy()
+    explorer = _explorer(store, policy, llm or {})
     todo = len(pending_dags(store, explorer.name, seed, dags))
     if not todo:
         console.print("No DAGs left to explore. Sample some first: firefly sample --count 100")
         return {}
-    options = {"dags": dags, "policy": policy, "concurrency": concurrency, "seed": seed}
+    options = {"dags": dags, "policy": explorer.name, "concurrency": concurrency, "seed": seed}
     with store.run("explore", options) as summary, progress_bar() as bar:
         task = bar.add_task("explore", total=todo, note="")
         report = run_explore(
@@ -323,26 +341,38 @@ def _explore(store: Store, dags: int | None, policy: str, concurrency: int, seed
 @app.command()
 @handle_errors
 def run(
-    registry: Annotated[Optional[Path], typer.Option(help="Registry to import when none is registered (default: the bundled offline servers).")] = None,
+    registry: Annotated[Optional[Path], typer.Option(help="Registry to import first (default: the bundled offline servers, when none is registered).")] = None,
+    dags: Annotated[int, typer.Option(help="Sub-DAGs to sample and explore.")] = 200,
+    seed: Annotated[int, typer.Option(help="Seed of sampling, exploration and synthesis: the same seed gives the same data.")] = 0,
+    concurrency: Annotated[int, typer.Option(help="Explorations at once (each on its own sandbox).")] = 4,
+    test_fraction: Annotated[float, typer.Option(help="Share of DAGs whose tasks go to the test split.")] = 0.2,
+    llm_base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint; with it every stage that can uses the model (default: $FIREFLY_LLM_BASE_URL, else none: offline).")] = None,
+    llm_model: Annotated[Optional[str], typer.Option(help="Chat model for the LLM stages (default: $FIREFLY_LLM_MODEL).")] = None,
     connect_timeout: Annotated[float, typer.Option(help="Seconds allowed to start each server (first use installs it).")] = 300.0,
     call_timeout: Annotated[float, typer.Option(help="Seconds allowed for each request.")] = 30.0,
     db: DbOption = None,
 ) -> None:
-    """Run every stage in order on the registered servers (the bundled ones by default).
+    """Run every stage in order on the registered servers (the bundled ones by default):
+    discover, graph, sample, explore, and the stages that turn explorations into tasks.
 
-    Resumable: running it again continues where it stopped and does not redo finished work.
+    Resumable at any point: running it again (even after kill -9) continues where it
+    stopped, never redoes finished work, and ends with the same data. Without an LLM every
+    stage runs offline; the API key comes from $FIREFLY_LLM_API_KEY and is never recorded.
     """
-    from .registry import load_registry, register
-    from .resources import bundled_registry
+    import os
 
+    from .pipeline import RunOptions, run_pipeline
+
+    opts = RunOptions(
+        registry=registry, dags=dags, seed=seed, concurrency=concurrency, test_fraction=test_fraction,
+        llm_base_url=llm_base_url or os.environ.get("FIREFLY_LLM_BASE_URL"),
+        llm_model=llm_model or (os.environ.get("FIREFLY_LLM_MODEL") if llm_base_url or os.environ.get("FIREFLY_LLM_BASE_URL") else None),
+        connect_timeout=connect_timeout, call_timeout=call_timeout,
+    )
+    if not 0.0 <= test_fraction < 1.0:
+        raise FireflyError(f"--test-fraction must be at least 0 and below 1 (got {test_fraction})")
     with open_store(db) as store:
-        store.catch_up()
-        has_servers = store.conn.execute("SELECT count(*) FROM servers WHERE callable = 1 AND status != 'removed'").fetchone()[0]
-        if registry is not None or not has_servers:
-            path = registry or bundled_registry()
-            with store.run("servers import", {"file": str(path)}):
-                register(store, load_registry(path), source=str(path))
-        _discover(store, None, connect_timeout, call_timeout, 6)
+        run_pipeline(store, opts, err_console)
         _print_status(store)
 
 
@@ -386,6 +416,18 @@ def version() -> None:
 from .cli_graph import register as _register_graph  # noqa: E402
 
 _register_graph(app)
+
+from .cli_tasks import register as _register_tasks  # noqa: E402
+
+_register_tasks(app)
+
+from .cli_eval import register as _register_eval  # noqa: E402
+
+_register_eval(app)
+
+from .cli_simulate import register as _register_simulate  # noqa: E402
+
+_register_simulate(app)
 
 from .cli_dataset import register as _register_dataset  # noqa: E402
 

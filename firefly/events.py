@@ -606,7 +606,10 @@ class ToolCalled(Event, frozen=True, kw_only=True, tag="tool-called"):
         structured_content: the result's structured content, if any.
         is_error: the result's ``isError`` (a tool-level error is still a result).
         error_class: set when there was no result: timeout, server-died,
-            server-unavailable, protocol-error, skipped.
+            server-unavailable, protocol-error, skipped (the policy had no sensible
+            arguments), malformed-call (an LLM's tool call that could not be made: bad JSON
+            arguments, an unknown tool); or when the result is an error in disguise:
+            in-band-error (``isError`` false but the text reports a failure).
         error: the message for ``error_class``.
         latency_ms: time of the call.
         result_bytes: size of the full result.
@@ -614,6 +617,7 @@ class ToolCalled(Event, frozen=True, kw_only=True, tag="tool-called"):
         read_only: whether the call cannot change the world (annotations, else the name).
         state: hash of the effectful calls made before this one in the exploration: the
             world this result was observed in (the simulator keys on it).
+        probe_of: for a probe call, the step of the effectful call whose effect it checks.
     """
 
     exploration_id: str
@@ -634,6 +638,7 @@ class ToolCalled(Event, frozen=True, kw_only=True, tag="tool-called"):
     truncated: bool = False
     read_only: bool = False
     state: str = ""
+    probe_of: int | None = None
 
     @property
     def stream(self) -> str:
@@ -648,7 +653,8 @@ class ExplorationFinished(Event, frozen=True, kw_only=True, tag="exploration-fin
 
     Fields:
         exploration_id: the exploration.
-        calls: calls made (attempts included; skipped tools are not calls).
+        calls: calls made (attempts and probes included; skipped tools and malformed LLM
+            tool calls are not calls).
         successes: calls with a result that is not an error.
         errors: calls that failed (tool-level errors and protocol-level failures).
         chained: successful calls that used a value from an earlier result.
@@ -688,6 +694,314 @@ class ExplorationFailed(Event, frozen=True, kw_only=True, tag="exploration-faile
 
 
 # --------------------------------------------------------------------------------------
+# the simulator
+
+
+class ToolSimulated(Event, frozen=True, kw_only=True, tag="tool-simulated"):
+    """The simulator's model wrote a result for a call that was never recorded (``llm`` mode).
+
+    Recorded so that the same call in the same server state gets the same result again,
+    whatever else the log holds by then: the simulator stays deterministic. Never served as
+    a recorded result (``strict`` and ``nearest`` modes only use real ``tool-called`` results).
+
+    Fields:
+        server, tool: what was called.
+        arguments: the call's canonical arguments (defaults filled in, paths normalised).
+        call_key: the simulator's lookup key (hash of server, tool and canonical arguments).
+        server_state: hash of the effects on this server the call came after.
+        model: the model that wrote the result.
+        request_hash: the ``llm-replied`` exchange the result came from.
+        neighbours: positions of the recorded ``tool-called`` events shown to the model.
+        content: the result's content blocks (MCP wire format).
+        structured_content: the result's structured content, if any.
+        is_error: the result's ``isError``.
+    """
+
+    server: str
+    tool: str
+    arguments: JSON = msgspec.field(default_factory=dict)
+    call_key: str
+    server_state: str
+    model: str = ""
+    request_hash: str = ""
+    neighbours: list[int] = msgspec.field(default_factory=list)
+    content: list[JSON] = msgspec.field(default_factory=list)
+    structured_content: JSON | None = None
+    is_error: bool = False
+
+    @property
+    def stream(self) -> str:
+        return f"tool:{self.server}/{self.tool}"
+
+    def key(self) -> str:
+        return f"tool-simulated:{self.server}/{self.tool}:{self.call_key}:{self.server_state}"
+
+
+# --------------------------------------------------------------------------------------
+# tasks: synthesized backward from explorations, verified, split
+
+
+class TaskSynthesized(Event, frozen=True, kw_only=True, tag="task-synthesized"):
+    """A task written backward from one exploration's recorded calls: its label is true by
+    construction (it is a value the real tools returned, or a value computed from them).
+
+    Fields:
+        task_id: hash of the exploration, the synthesizer, the template and the label's
+            provenance, so a re-run writes the same task once.
+        exploration_id, dag_id: where it came from.
+        kind: ``lookup``, ``multi-hop``, ``aggregate`` or ``state-change``.
+        question: the task in natural language (untrusted text when an LLM wrote it).
+        answer: the label: a value, a list, or for a state change the expected end state.
+        match: how an answer is compared with the label (:mod:`firefly.match`):
+            ``{"rule": "exact" | "normalized" | "number" | "set" | "json-subset", ...}``.
+        trajectory: the reference calls in order, ``{step, server, tool, arguments}``:
+            every successful effectful call before the label's calls, then those calls.
+        probe: for a state change, ``{server, tool, arguments, expected}``: the read-only
+            call that observes the effect and what its result must contain; else null.
+        provenance: where each label value came from, ``{step, path, value}`` (``path`` a
+            locator into that step's result, as in ``tool-called`` sources).
+        derivation: how the answer follows from the provenance values: ``{"op": "value"}``
+            or ``count``, ``sum``, ``max``, ``min``, ``argmax``, ``argmin``, ``set``,
+            ``order`` (see :mod:`firefly.synth.derive`).
+        calls, servers, hops: difficulty signals: calls in the trajectory, distinct
+            servers, and calls on the chain from the question to the answer.
+        synthesizer: ``offline-v1`` or ``llm:<model>``.
+        template: the offline template or ``llm`` (for mix reports).
+        request_hash: the LLM exchange the question came from (LLM synthesizer only).
+    """
+
+    task_id: str
+    exploration_id: str
+    dag_id: str
+    kind: Literal["lookup", "multi-hop", "aggregate", "state-change"]
+    question: str
+    answer: Any = None
+    match: JSON = msgspec.field(default_factory=dict)
+    trajectory: list[JSON] = msgspec.field(default_factory=list)
+    probe: JSON | None = None
+    provenance: list[JSON] = msgspec.field(default_factory=list)
+    derivation: JSON = msgspec.field(default_factory=dict)
+    calls: int = 0
+    servers: int = 0
+    hops: int = 0
+    synthesizer: str = ""
+    template: str = ""
+    request_hash: str | None = None
+
+    @property
+    def stream(self) -> str:
+        return f"task:{self.task_id}"
+
+    def key(self) -> str:
+        return f"task-synthesized:{self.task_id}"
+
+
+class SynthesisFinished(Event, frozen=True, kw_only=True, tag="synthesis-finished"):
+    """A synthesizer is done with one exploration (written in the same transaction as the
+    exploration's tasks, so a re-run skips it).
+
+    Fields:
+        exploration_id: the exploration.
+        synthesizer: ``offline-v1`` or ``llm:<model>``.
+        tasks: tasks written.
+        candidates: candidate tasks considered before picking.
+        skipped: reasons candidates or calls were dropped, with counts.
+    """
+
+    exploration_id: str
+    synthesizer: str
+    tasks: int = 0
+    candidates: int = 0
+    skipped: dict[str, int] = msgspec.field(default_factory=dict)
+
+    @property
+    def stream(self) -> str:
+        return f"exploration:{self.exploration_id}"
+
+    def key(self) -> str:
+        return f"synthesis-finished:{self.synthesizer}:{self.exploration_id}"
+
+
+class SynthesisFailed(Event, frozen=True, kw_only=True, tag="synthesis-failed"):
+    """A synthesizer could not use what it got for one exploration (a malformed LLM reply,
+    a proposed label that no recorded value supports). The run goes on.
+
+    Fields:
+        exploration_id: the exploration.
+        synthesizer: the synthesizer.
+        request_hash: the LLM exchange whose reply could not be used, if any.
+        attempt: the exchange's attempt number.
+        message: a clear, one-line reason.
+    """
+
+    exploration_id: str
+    synthesizer: str
+    request_hash: str | None = None
+    attempt: int = 0
+    message: str
+
+    @property
+    def stream(self) -> str:
+        return f"exploration:{self.exploration_id}"
+
+    def key(self) -> str:
+        return f"synthesis-failed:{self.synthesizer}:{self.exploration_id}:{self.request_hash}:{self.attempt}"
+
+
+class TaskVerdict(Event, frozen=True, kw_only=True, tag="task-verdict"):
+    """One verifier's verdict on one task. A task is verified when every verdict passed.
+
+    Fields:
+        task_id: the task.
+        verifier: ``grounded``, ``replayable``, ``no-leakage``, ``not-duplicate``,
+            ``self-contained`` or ``solvable`` (the optional LLM check).
+        passed: whether the task passed.
+        reasons: why (one line each; on a pass, what was checked).
+        params: the verifier's parameters (thresholds, models).
+    """
+
+    task_id: str
+    verifier: str
+    passed: bool
+    reasons: list[str] = msgspec.field(default_factory=list)
+    params: JSON = msgspec.field(default_factory=dict)
+
+    @property
+    def stream(self) -> str:
+        return f"task:{self.task_id}"
+
+    def key(self) -> str:
+        return f"task-verdict:{self.task_id}:{self.verifier}"
+
+
+class TaskSplit(Event, frozen=True, kw_only=True, tag="task-split"):
+    """A verified task's place in the train / test split. Every task of a DAG goes to the
+    same side, decided by a hash of the DAG and the seed (the latest split of a task wins).
+
+    Fields:
+        task_id: the task.
+        dag_id: the DAG it came from (the grouping).
+        split: ``train`` or ``test``.
+        seed: the split's seed.
+        test_fraction: the share of DAGs meant for test.
+        version: how many splits of this task came before (the idempotency key, so a
+            re-run writes nothing and a new assignment is a new event).
+    """
+
+    task_id: str
+    dag_id: str
+    split: Literal["train", "test"]
+    seed: int = 0
+    test_fraction: float = 0.2
+    version: int = 0
+
+    @property
+    def stream(self) -> str:
+        return f"task:{self.task_id}"
+
+    def key(self) -> str:
+        return f"task-split:{self.task_id}@{self.version}"
+
+
+# --------------------------------------------------------------------------------------
+# evaluation: agents run against the simulator on synthesized tasks
+
+
+class EvalStarted(Event, frozen=True, kw_only=True, tag="eval-started"):
+    """An evaluation began: one agent on every task of a split, against the simulator.
+
+    Fields:
+        eval_id: derived from the agent, the model, the endpoint, the split, the turn limit,
+            the samples per task, the simulator mode and the sampling parameters, so running
+            the same evaluation again continues it (episodes already recorded are kept).
+        agent: ``openai:<model>`` (a tool-calling model behind an OpenAI-compatible
+            endpoint), ``oracle`` (replays the reference trajectory, answers the label) or
+            ``null`` (answers nothing).
+        model: the model asked for (OpenAI agents only).
+        base_url: the endpoint, without credentials or query (OpenAI agents only).
+        split: the split evaluated (``train``, ``test``), or ``None`` for every verified task.
+        max_turns: the most assistant turns an episode may take before it ends unanswered.
+        samples: episodes per task (k of pass@k).
+        simulator: the simulator mode (``strict``, ``nearest``, ``llm``).
+        tasks: how many tasks the evaluation covers.
+        params: sampling parameters sent to the model (``temperature`` ...).
+    """
+
+    eval_id: str
+    agent: str
+    model: str | None = None
+    base_url: str = ""
+    split: str | None = None
+    max_turns: int
+    samples: int = 1
+    simulator: str = "strict"
+    tasks: int = 0
+    params: JSON = msgspec.field(default_factory=dict)
+
+    @property
+    def stream(self) -> str:
+        return f"eval:{self.eval_id}"
+
+    def key(self) -> str:
+        return f"eval-started:{self.eval_id}"
+
+
+EpisodeOutcome = Literal["answered", "unanswered", "max-turns", "llm-error"]
+
+
+class EpisodeRecorded(Event, frozen=True, kw_only=True, tag="episode-recorded"):
+    """One episode of an evaluation: an agent on one task, to its end, and its reward.
+
+    Fields:
+        eval_id: the evaluation.
+        task_id: the task.
+        sample: the episode's number among the task's samples (0 .. samples-1).
+        messages: the whole conversation in OpenAI chat format: system, user, assistant
+            (with ``tool_calls``) and ``tool`` messages, as the agent saw and wrote them.
+        calls: every tool call the agent made: ``{turn, id, name, server, tool, arguments,
+            ok, error}``; ``server`` and ``tool`` are null and ``error`` says why when the
+            call was malformed (unknown function, arguments not a JSON object ...);
+            ``simulated`` (``{source, approximate, similarity}``) when the result is not the
+            recorded result of that very call (a miss, a nearest or a generated result).
+        answer: the final answer, or ``None`` when the agent gave none.
+        reward: 1.0 when the answer (or, for a state-change task, the probe run against
+            the episode's own simulated state) matches the label under the task's match
+            rule, else 0.0.
+        outcome: ``answered``, ``unanswered`` (the agent ended without an answer),
+            ``max-turns`` (the turn limit came first) or ``llm-error`` (the endpoint failed).
+            Only an answered episode can have reward 1.
+        turns: assistant turns taken.
+        error: the endpoint's error message when the outcome is ``llm-error``.
+        prompt_tokens, completion_tokens: token counts as the endpoint reported them, summed
+            over the turns.
+        latency_ms: time spent waiting for the model, summed over the turns.
+        env_ms: time spent in the environment (simulated calls and scoring).
+    """
+
+    eval_id: str
+    task_id: str
+    sample: int = 0
+    messages: list[JSON] = msgspec.field(default_factory=list)
+    calls: list[JSON] = msgspec.field(default_factory=list)
+    answer: str | None = None
+    reward: float = 0.0
+    outcome: EpisodeOutcome
+    turns: int = 0
+    error: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: float = 0.0
+    env_ms: float = 0.0
+
+    @property
+    def stream(self) -> str:
+        return f"eval:{self.eval_id}"
+
+    def key(self) -> str:
+        return f"episode:{self.eval_id}:{self.task_id}:{self.sample}"
+
+
+# --------------------------------------------------------------------------------------
 
 AnyEvent = Union[
     RunStarted,
@@ -709,6 +1023,14 @@ AnyEvent = Union[
     ToolCalled,
     ExplorationFinished,
     ExplorationFailed,
+    ToolSimulated,
+    TaskSynthesized,
+    SynthesisFinished,
+    SynthesisFailed,
+    TaskVerdict,
+    TaskSplit,
+    EvalStarted,
+    EpisodeRecorded,
 ]
 
 EVENT_TYPES: tuple[type[Event], ...] = AnyEvent.__args__  # type: ignore[attr-defined]

@@ -260,27 +260,64 @@ class LLM:
     ) -> ChatResult:
         """Ask once: reuse the recorded reply to this request if there is one, else call the
         endpoint and record the reply (``llm-replied``) or the failure (``llm-failed``)."""
-        request = self.chat_request(messages, **params)
-        digest = request_hash(request)
-        recorded = recorded_reply(store, purpose, digest, attempt)
-        if recorded is not None:
-            return ChatResult(digest, attempt, reply=_reply_of(recorded), reused=True)
+        request, digest, reused = self._reuse(store, purpose, messages, attempt, params)
+        if reused is not None:
+            return reused
         try:
             reply, latency = self.fetch_chat(request)
         except LLMCallError as err:
-            failure = LlmFailed(
-                purpose=purpose,
-                operation="chat",
-                request_hash=digest,
-                attempt=attempt,
-                base_url=self.config.public_base_url,
-                model=str(request["model"]),
-                error_class=err.error_class,  # type: ignore[arg-type]
-                status=err.status,
-                message=err.message,
-            )
-            store.append(failure)
-            return ChatResult(digest, attempt, failure=failure)
+            return self._failed(store, purpose, request, digest, attempt, err)
+        return self._replied(store, purpose, request, digest, attempt, reply, latency)
+
+    async def achat(
+        self,
+        store: Store,
+        purpose: str,
+        messages: list[dict[str, Any]],
+        *,
+        attempt: int = 0,
+        **params: Any,
+    ) -> ChatResult:
+        """:meth:`chat` for async callers: the request goes out on a worker thread (the event
+        loop keeps running); reuse and recording happen on the caller's thread."""
+        import anyio
+
+        request, digest, reused = self._reuse(store, purpose, messages, attempt, params)
+        if reused is not None:
+            return reused
+        self.client  # noqa: B018 - create the client here, not in several threads at once
+        try:
+            reply, latency = await anyio.to_thread.run_sync(self.fetch_chat, request)
+        except LLMCallError as err:
+            return self._failed(store, purpose, request, digest, attempt, err)
+        return self._replied(store, purpose, request, digest, attempt, reply, latency)
+
+    def _reuse(self, store: Store, purpose: str, messages: list[dict[str, Any]], attempt: int,
+               params: dict[str, Any]) -> tuple[dict[str, Any], str, ChatResult | None]:
+        request = self.chat_request(messages, **params)
+        digest = request_hash(request)
+        recorded = recorded_reply(store, purpose, digest, attempt)
+        reused = ChatResult(digest, attempt, reply=_reply_of(recorded), reused=True) if recorded is not None else None
+        return request, digest, reused
+
+    def _failed(self, store: Store, purpose: str, request: dict[str, Any], digest: str, attempt: int,
+                err: LLMCallError) -> ChatResult:
+        failure = LlmFailed(
+            purpose=purpose,
+            operation="chat",
+            request_hash=digest,
+            attempt=attempt,
+            base_url=self.config.public_base_url,
+            model=str(request["model"]),
+            error_class=err.error_class,  # type: ignore[arg-type]
+            status=err.status,
+            message=err.message,
+        )
+        store.append(failure)
+        return ChatResult(digest, attempt, failure=failure)
+
+    def _replied(self, store: Store, purpose: str, request: dict[str, Any], digest: str, attempt: int,
+                 reply: ChatReply, latency: float) -> ChatResult:
         store.append(
             LlmReplied(
                 purpose=purpose,

@@ -75,8 +75,56 @@ def status_report(store: Store) -> list[Section]:
         ("calls recorded", one("SELECT count(*) FROM calls")),
         ("calls succeeded", f"{successes} of {calls} ({successes / calls:.0%})" if calls else "0"),
         ("explorations with a chained multi-step call", f"{chained} of {n} ({chained / n:.0%})" if n else "0"),
+        ("probe calls (ok / made)", " / ".join(str(one(f"SELECT count(*) FROM calls WHERE probe_of IS NOT NULL{w}"))
+                                             for w in (" AND ok = 1", ""))),
     ]
     rows += [(f"  {cls}", count) for cls, count in q(
         "SELECT error_class, count(*) FROM calls WHERE error_class IS NOT NULL GROUP BY error_class ORDER BY 2 DESC")]
     sections.append(("exploration", rows))
+    sections.append(("tasks", task_rows(store)))
+    sections.append(("evaluation", eval_rows(store)))
     return sections
+
+
+def eval_rows(store: Store) -> list[tuple[str, object]]:
+    """Evaluations recorded: each one's agent, split and share of episodes solved."""
+    q = store.conn.execute
+    rows: list[tuple[str, object]] = [("evaluations", q("SELECT count(*) FROM evals").fetchone()[0]),
+                                      ("episodes", q("SELECT count(*) FROM episodes").fetchone()[0])]
+    for eval_id, agent, split, episodes, solved, samples in q(
+        "SELECT eval_id, agent, coalesce(split, 'all'), episodes, solved, samples FROM evals ORDER BY started_at DESC LIMIT 10"
+    ):
+        share = f"{solved / episodes:.3f}" if episodes else "-"
+        rows.append((f"  {eval_id} {agent} on {split}", f"{solved} of {episodes} episodes solved ({share}), {samples} per task"))
+    return rows
+
+
+def task_rows(store: Store) -> list[tuple[str, object]]:
+    """Synthesized and verified tasks: the mix of kinds, the yield per exploration, the
+    rejection reasons and the split."""
+    q = store.conn.execute
+    total, verified, rejected = q(
+        "SELECT count(*), coalesce(sum(verified = 1), 0), coalesce(sum(verified = 0), 0) FROM tasks").fetchone()
+    rows: list[tuple[str, object]] = [("tasks synthesized / verified / rejected", f"{total} / {verified} / {rejected}")]
+    if not total:
+        return rows
+    for kind, n, ok in q("SELECT kind, count(*), coalesce(sum(verified = 1), 0) FROM tasks GROUP BY kind ORDER BY kind"):
+        share = f" ({ok / verified:.0%} of verified)" if verified else ""
+        rows.append((f"  {kind}", f"{ok} verified of {n}{share}"))
+    explored = q("SELECT count(*) FROM explorations WHERE status = 'finished'").fetchone()[0]
+    per = [r[0] for r in q(
+        "SELECT coalesce(sum(t.verified = 1), 0) FROM explorations x LEFT JOIN tasks t USING (exploration_id)"
+        " WHERE x.status = 'finished' GROUP BY x.exploration_id ORDER BY 1")]
+    if explored:
+        median = per[len(per) // 2]
+        rows.append(("verified tasks per exploration", f"{verified / explored:.2f} mean, {median} median, {max(per)} max,"
+                                                        f" {sum(1 for n in per if n == 0)} exploration(s) with none"))
+    for verifier, n in q(
+        "SELECT verifier, count(*) FROM verdicts WHERE passed = 0 GROUP BY verifier ORDER BY 2 DESC, 1"):
+        rows.append((f"  rejected by {verifier}", n))
+    failed = q("SELECT count(*) FROM errors WHERE stage = 'synthesize'").fetchone()[0]
+    if failed:
+        rows.append(("synthesis failures", failed))
+    splits = dict(q("SELECT coalesce(split, 'none'), count(*) FROM tasks WHERE verified = 1 GROUP BY 1").fetchall())
+    rows.append(("split train / test / unassigned", f"{splits.get('train', 0)} / {splits.get('test', 0)} / {splits.get('none', 0)}"))
+    return rows

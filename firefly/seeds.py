@@ -210,11 +210,17 @@ def build_repo(history_path: Path, repo: Path) -> None:
          "commits": [{"message": "...", "author": {"name": "...", "email": "..."},
                       "date": "2025-02-03T09:12:00-05:00", "branch": "main",
                       "files": {"path/in/repo": "full content"}, "delete": ["path"],
-                      "tag": "v0.1.0"}]}
+                      "tag": "v0.1.0"}],
+         "worktree": {"staged": {"path": "content"}, "modified": {"path": "content"},
+                      "untracked": {"path": "content"}}}
 
     Commits are applied in order. A branch not seen before starts at the current tip of the
     default branch. ``delete`` and ``tag`` (a lightweight tag) are optional. The author is
-    also the committer, with the same date. The working tree ends on ``checkout``.
+    also the committer, with the same date. The working tree ends on ``checkout``, then
+    the optional ``worktree`` leaves uncommitted work in it, so that git_status, git_add,
+    git_diff_* and git_commit have something real to do: ``staged`` files are written and
+    added to the index, ``modified`` files (which must be tracked) are written but not
+    added, ``untracked`` files (which must not be tracked) are written.
     """
     git = shutil.which("git")
     if git is None:
@@ -254,11 +260,11 @@ def build_repo(history_path: Path, repo: Path) -> None:
                 current = branch
             branches.add(branch)
             for rel, content in commit.get("files", {}).items():
-                target = repo / _safe_relpath(rel, number)
+                target = repo / _safe_relpath(rel, f"commit {number}")
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(content.encode("utf-8"))
             for rel in commit.get("delete", []):
-                (repo / _safe_relpath(rel, number)).unlink()
+                (repo / _safe_relpath(rel, f"commit {number}")).unlink()
             run("add", "-A")
             author = commit["author"]
             env = base_env | {
@@ -274,6 +280,19 @@ def build_repo(history_path: Path, repo: Path) -> None:
             if commit.get("tag"):
                 run("tag", str(commit["tag"]))
         run("checkout", "-q", str(history.get("checkout", default)))
+        worktree = history.get("worktree") or {}
+        tracked = set(run("ls-files", "-z").split("\0"))
+        for kind in ("staged", "modified", "untracked"):
+            for rel, content in (worktree.get(kind) or {}).items():
+                safe = _safe_relpath(rel, "the worktree")
+                if (safe in tracked) != (kind != "untracked"):
+                    raise ValueError(f"the seed history's worktree names {rel!r} as {kind}, but it is"
+                                     f" {'' if safe in tracked else 'not '}tracked")
+                target = repo / safe
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content.encode("utf-8"))
+                if kind == "staged":
+                    run("add", "--", safe)
 
 
 def _git_env(home: str) -> dict[str, str]:
@@ -290,10 +309,10 @@ def _git_env(home: str) -> dict[str, str]:
     }
 
 
-def _safe_relpath(rel: str, commit_number: int) -> str:
+def _safe_relpath(rel: str, where: str) -> str:
     p = PurePosixPath(rel)
     if p.is_absolute() or ".." in p.parts or not p.parts or p.parts[0] == ".git":
-        raise ValueError(f"commit {commit_number} of the seed history names a bad path: {rel!r}")
+        raise ValueError(f"{where} of the seed history names a bad path: {rel!r}")
     return str(p)
 
 

@@ -76,15 +76,10 @@ class ToolIndex:
         meta = describe(store, model, entries, vectors)
         if not entries:
             return cls(path, model, entries, vectors, None, False)
-        stale = rebuild or not path.exists() or _read_meta(meta_path) != meta
+        stale = rebuild or not path.exists() or read_index_meta(meta_path) != meta
         if stale:
             _build(path, meta_path, meta, entries, vectors)
-        try:
-            index = Index.restore(str(path), view=True)
-        except (RuntimeError, ValueError, OSError) as exc:
-            raise VectorIndexError(f"cannot open the vector index {path}: {exc}; delete it to rebuild") from None
-        if index is None or len(index) != len(entries):
-            raise VectorIndexError(f"the vector index {path} is damaged; delete it (and {meta_path.name}) to rebuild")
+        index = restore_index(path, len(entries), VectorIndexError)
         return cls(path, model, entries, vectors, index, stale)
 
     # -- searching -------------------------------------------------------------------------
@@ -173,22 +168,42 @@ def describe(store: Store, model: str, entries: list[Entry], vectors: np.ndarray
     }
 
 
-def _read_meta(path: Path) -> dict[str, object] | None:
+def read_index_meta(path: Path) -> dict[str, object] | None:
+    """The saved description of an index file (None if missing or unreadable)."""
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
 
 
-def _build(path: Path, meta_path: Path, meta: dict[str, object], entries: list[Entry], vectors: np.ndarray) -> None:
-    index = Index(ndim=vectors.shape[1], metric="cos", dtype="f16")
-    index.add(np.array([e.key for e in entries], dtype=np.uint64), vectors)
+
+def restore_index(path: Path, count: int, error: type[FireflyError]) -> Index:
+    """A saved index, memory-mapped; it must hold ``count`` vectors."""
+    try:
+        index = Index.restore(str(path), view=True)
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise error(f"cannot open the vector index {path}: {exc}; delete it to rebuild") from None
+    if index is None or len(index) != count:
+        raise error(f"the vector index {path} is damaged; delete it (and {path.name}.json) to rebuild")
+    return index
+
+
+def save_index(index: Index, path: Path, meta_path: Path, meta: dict[str, object], error: type[FireflyError]) -> None:
+    """Write an index and then its description, each atomically (a crash leaves the old
+    pair or a description that no longer matches, which makes the index stale)."""
     tmp = Path(f"{path}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         index.save(str(tmp))
         os.replace(tmp, path)
         meta_tmp = Path(f"{meta_path}.tmp")
         meta_tmp.write_text(json.dumps(meta, indent=1, sort_keys=True))
         os.replace(meta_tmp, meta_path)
     except OSError as exc:
-        raise VectorIndexError(f"cannot write the vector index {path}: {exc.strerror or exc}") from None
+        raise error(f"cannot write the vector index {path}: {exc.strerror or exc}") from None
+
+
+def _build(path: Path, meta_path: Path, meta: dict[str, object], entries: list[Entry], vectors: np.ndarray) -> None:
+    index = Index(ndim=vectors.shape[1], metric="cos", dtype="f16")
+    index.add(np.array([e.key for e in entries], dtype=np.uint64), vectors)
+    save_index(index, path, meta_path, meta, VectorIndexError)

@@ -16,9 +16,8 @@ and the median of ``--rounds`` requests after a warm-up (the machine may be busy
 the page under 200 ms, is judged on the best). The ratio page / raw SQL (best to best) says
 what Datasette and the plugin add.
 
-Rows are written straight into the ``tasks`` and ``verdicts`` projection tables (the
-synthesis stage's events are not what is measured). If this firefly has no ``tasks`` table
-yet, the one of contract 3 (the columns the synthesis stage projects) is created.
+Rows are written straight into the ``tasks`` and ``verdicts`` projection tables, with their
+indexes from the migrations (the synthesis stage's events are not what is measured).
 
     .venv/bin/python scripts/bench_browse.py [--tasks 10000] [--rounds 30]
 """
@@ -43,20 +42,6 @@ from datasette_plugins.settings import SETTINGS
 from firefly.store import Store
 
 GOAL_MS = 200.0
-CONTRACT_TABLES = """
-CREATE TABLE IF NOT EXISTS tasks (task_id TEXT PRIMARY KEY, exploration_id TEXT NOT NULL, dag_id TEXT, kind TEXT NOT NULL,
-  question TEXT NOT NULL, answer TEXT, match TEXT, trajectory TEXT NOT NULL, probe TEXT, provenance TEXT, calls INTEGER,
-  servers INTEGER, hops INTEGER, synthesizer TEXT, verified INTEGER, split TEXT, created_at TEXT);
-CREATE TABLE IF NOT EXISTS verdicts (task_id TEXT NOT NULL, verifier TEXT NOT NULL, passed INTEGER NOT NULL, reasons TEXT NOT NULL,
-  PRIMARY KEY (task_id, verifier));
--- the indexes the tasks page's sort order and default facets need
-CREATE INDEX IF NOT EXISTS tasks_created_at ON tasks(created_at);
-CREATE INDEX IF NOT EXISTS tasks_kind_split ON tasks(kind, split);
-CREATE INDEX IF NOT EXISTS tasks_split ON tasks(split);
-CREATE INDEX IF NOT EXISTS tasks_verified ON tasks(verified);
-CREATE INDEX IF NOT EXISTS tasks_synthesizer ON tasks(synthesizer);
-CREATE INDEX IF NOT EXISTS tasks_hops ON tasks(hops);
-"""
 SERVERS = {
     "git": ["git_log", "git_show", "git_status", "git_diff", "git_branch"],
     "sqlite": ["read_query", "list_tables", "describe_table"],
@@ -66,14 +51,12 @@ SERVERS = {
     "calculator": ["calculate"],
 }
 KINDS = ["lookup", "multi-hop", "aggregate", "state-change"]
-VERIFIERS = ["grounded", "replays", "no-leak"]
+VERIFIERS = ["grounded", "replayable", "no-leakage"]
 
 
 def build(path: Path, count: int, seed: int = 7) -> None:
     rng = random.Random(seed)
     with Store.open(path) as store:
-        store.conn.executescript(CONTRACT_TABLES)
-        columns = {r[1] for r in store.conn.execute("PRAGMA table_info(tasks)")}
         tasks, verdicts = [], []
         for i in range(count):
             steps = []
@@ -95,17 +78,20 @@ def build(path: Path, count: int, seed: int = 7) -> None:
                 "calls": len(steps), "servers": len({s["server"] for s in steps}), "hops": len(steps) - 1,
                 "synthesizer": rng.choice(["offline-v1", "llm:qwen"]), "verified": verified,
                 "split": None if verified != 1 else rng.choice(["train", "train", "train", "test"]),
+                "derivation": json.dumps({"op": "value"}), "template": rng.choice(["lookup", "chain", "count"]), "position": i + 1,
                 "created_at": f"2026-01-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
             }
-            tasks.append({k: v for k, v in row.items() if k in columns})
+            tasks.append(row)
             for verifier in VERIFIERS:
-                passed = verified != 0 or verifier != "no-leak"
-                verdicts.append((row["task_id"], verifier, int(passed), json.dumps([] if passed else ["the question quotes the answer"])))
+                passed = verified != 0 or verifier != "no-leakage"
+                verdicts.append((row["task_id"], verifier, int(passed), json.dumps([] if passed else ["the question quotes the answer"]),
+                                 count + len(verdicts) + 1, row["created_at"]))
         names = list(tasks[0])
         with store.transaction() as conn:
             conn.executemany(f"INSERT INTO tasks ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
                              [tuple(t[n] for n in names) for t in tasks])
-            conn.executemany("INSERT INTO verdicts (task_id, verifier, passed, reasons) VALUES (?, ?, ?, ?)", verdicts)
+            conn.executemany("INSERT INTO verdicts (task_id, verifier, passed, reasons, position, time) VALUES (?, ?, ?, ?, ?, ?)",
+                             verdicts)
         store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 

@@ -46,6 +46,10 @@ A ``Reply`` is one of:
   tests; the sleep is cut short when the server stops);
 * ``None`` - default embeddings on ``/v1/embeddings``; HTTP 500 on chat.
 
+``AgentLoop`` is a callable script that plays a tool-calling agent: it reads the
+conversation each request carries, calls the tools its plan names one turn at a time,
+reads their results from the ``tool`` messages, and answers from them.
+
 ``stream: true`` requests are rejected with HTTP 400 (streaming is unsupported).
 Exceptions raised by a callable script become HTTP 500 responses whose message
 contains the exception text.
@@ -68,7 +72,7 @@ from types import TracebackType
 from typing import Any, Union
 from urllib.parse import urlsplit
 
-__all__ = ["Hang", "Reply", "ScriptedOpenAI", "deterministic_embedding"]
+__all__ = ["AgentLoop", "Hang", "Reply", "ScriptedOpenAI", "deterministic_embedding"]
 
 _REDACTED = "[REDACTED]"
 _SECRET_HEADERS = frozenset({"authorization", "api-key", "proxy-authorization"})
@@ -127,6 +131,45 @@ def deterministic_embedding(text: str, dim: int = 32) -> list[float]:
     norm = math.sqrt(sum(v * v for v in vec)) or 1.0
     # Round-trip through float32 so "float" and "base64" encodings agree exactly.
     return list(struct.unpack(f"<{dim}f", struct.pack(f"<{dim}f", *(v / norm for v in vec))))
+
+
+class AgentLoop:
+    """A scripted tool-calling agent, as a ``ScriptedOpenAI`` script.
+
+    For every chat request it looks at the conversation: the question (the first ``user``
+    message), the tools offered (``tools`` of the request) and the results so far (the
+    ``tool`` messages). ``plan(question, tool_names)`` gives the calls to make, as
+    ``(function_name, arguments)`` pairs (``arguments`` a dict, or a string sent verbatim);
+    one is made per turn, in order, each after the previous result has come back. Then
+    ``answer(question, results)`` gives the final answer from the results' texts.
+    ``plan`` returning ``None`` means the agent never stops calling (the first planned call
+    of an empty plan is repeated forever): for turn-limit tests.
+    """
+
+    def __init__(
+        self,
+        plan: Callable[[str, list[str]], list[tuple[str, Any]] | None],
+        answer: Callable[[str, list[str]], str],
+    ) -> None:
+        self.plan = plan
+        self.answer = answer
+
+    def __call__(self, path: str, body: dict[str, Any]) -> Reply:
+        if path != "/v1/chat/completions":
+            return None
+        messages = body.get("messages") or []
+        question = next((m.get("content") or "" for m in messages if m.get("role") == "user"), "")
+        tools = [t["function"]["name"] for t in body.get("tools") or []]
+        results = [m.get("content") or "" for m in messages if m.get("role") == "tool"]
+        made = sum(1 for m in messages if m.get("role") == "assistant" and m.get("tool_calls"))
+        steps = self.plan(question, tools)
+        if steps is None:
+            name = tools[0] if tools else "missing_tool"
+            return {"tool_calls": [{"name": name, "arguments": {}}]}
+        if made < len(steps):
+            name, arguments = steps[made]
+            return {"tool_calls": [{"name": name, "arguments": arguments}]}
+        return self.answer(question, results)
 
 
 class ScriptedOpenAI:

@@ -15,22 +15,15 @@ from datasette.plugins import get_plugins
 from datasette_plugins.metadata import TABLES, table_metadata
 from datasette_plugins.pages import call_view, folded, highlight
 from datasette_plugins.settings import SETTINGS
-from firefly.events import DagSampled, DagTool, EdgeJudged, ExplorationFinished, ExplorationStarted, ToolCalled
+from firefly.events import (
+    DagSampled, DagTool, EdgeJudged, ExplorationFinished, ExplorationStarted, TaskSynthesized, TaskVerdict, ToolCalled,
+)
 from firefly.store import Store
 
 from .browse_fixtures import HOSTILE
 
 HOSTILE_NAME = '<b>"srv"</b>&amp;'
 LONG = "\n".join(f"line {i}: {'x' * 70}" for i in range(40))
-
-# contract 3's tables, until the synthesis stage's migration creates them
-TASK_TABLES = """
-CREATE TABLE IF NOT EXISTS tasks (task_id TEXT PRIMARY KEY, exploration_id TEXT NOT NULL, dag_id TEXT, kind TEXT NOT NULL,
-  question TEXT NOT NULL, answer TEXT, match TEXT, trajectory TEXT NOT NULL, probe TEXT, provenance TEXT, calls INTEGER,
-  servers INTEGER, hops INTEGER, synthesizer TEXT, verified INTEGER, split TEXT, created_at TEXT);
-CREATE TABLE IF NOT EXISTS verdicts (task_id TEXT NOT NULL, verifier TEXT NOT NULL, passed INTEGER NOT NULL, reasons TEXT NOT NULL,
-  PRIMARY KEY (task_id, verifier));
-"""
 
 
 @pytest.fixture(scope="module")
@@ -53,17 +46,16 @@ def db(tmp_path_factory, toy_explored):
                                 judge="rules-v1", direction="a->b", score_ab=0.9, reason="titles feed read_note"))
         store.append(EdgeJudged(a_server="toy", a_name="delete_note", a_hash="h", b_server="toy", b_name="read_note", b_hash="h",
                                 judge="rules-v1", direction="b->a", score_ba=0.7, reason="<i>model</i> text"))
+        store.append(TaskSynthesized(
+            task_id="t1", exploration_id="xlong", dag_id="dhostile", kind="multi-hop",
+            question=f"What number does the note say? {HOSTILE}", answer=42, match={"rule": "number", "tolerance": 1e-6},
+            trajectory=[{"step": 0, "server": "toy", "tool": "list_notes", "arguments": {}},
+                        {"step": 1, "server": "toy", "tool": "read_note", "arguments": {"title": "line 7"}}],
+            provenance=[{"step": 1, "path": "$.content[0].text", "value": 42}, {"step": 0, "path": "$.content[0].text", "value": "line 7"}],
+            derivation={"op": "value"}, calls=2, servers=1, hops=2, synthesizer="offline-v1", template="chain"))
+        store.append(TaskVerdict(task_id="t1", verifier="grounded", passed=True))
+        store.append(TaskVerdict(task_id="t1", verifier="no-leak", passed=False, reasons=[f"the question quotes the answer {HOSTILE}"]))
         store.catch_up()
-        store.conn.executescript(TASK_TABLES)
-        store.conn.execute(
-            "INSERT INTO tasks VALUES ('t1', 'xlong', 'dhostile', 'multi-hop', ?, '42', ?, ?, NULL, ?, 2, 1, 2, 'offline-v1', 0, NULL,"
-            " '2026-01-01T00:00:00Z')",
-            (f"What number does the note say? {HOSTILE}", json.dumps({"rule": "number", "tolerance": 1e-6}),
-             json.dumps([{"step": 0, "server": "toy", "tool": "list_notes", "arguments": {}},
-                         {"step": 1, "server": "toy", "tool": "read_note", "arguments": {"title": "line 7"}}]),
-             json.dumps([{"step": 1, "path": "$.content[0].text", "value": 42}, {"step": 0, "path": "$.content[0].text", "value": "line 7"}])))
-        store.conn.execute("INSERT INTO verdicts VALUES ('t1', 'grounded', 1, '[]'), ('t1', 'no-leak', 0, ?)",
-                           (json.dumps([f"the question quotes the answer {HOSTILE}"]),))
     return path
 
 
@@ -215,6 +207,7 @@ def test_highlight_and_fold_escape_everything():
     marked = str(highlight("a <b>42</b> 42", ["42", "<b>"]))
     assert marked == 'a <mark class="provenance">&lt;b&gt;</mark><mark class="provenance">42</mark>&lt;/b&gt; <mark class="provenance">42</mark>'
     assert str(highlight("<i>", [])) == "&lt;i&gt;"
+    assert str(highlight("cid id 142 42", ["id", "42"])) == 'cid <mark class="provenance">id</mark> 142 <mark class="provenance">42</mark>'
     assert folded("short")["fold"] is False and folded("x\n" * 20)["fold"] is True
     view = call_view({"step": 0, "attempt": 0, "server": "s", "tool": "t", "arguments": "{}", "content": "[]", "result_text": "",
                       "error_class": "timeout", "error": "<no answer>", "is_error": 0, "ok": 0})

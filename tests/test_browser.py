@@ -34,7 +34,12 @@ from firefly.pack import pack
 from firefly.registry import parse_registry, register
 from firefly.resources import bundled_registry
 from firefly.sample import sample_dags
+from firefly.simulator import Simulator
 from firefly.store import Store
+from firefly.synth.offline import OfflineSynthesizer
+from firefly.synth.split import assign_splits
+from firefly.synth.stage import synthesize
+from firefly.synth.verify import verify
 from firefly.vectors import ToolIndex
 
 from .browse_fixtures import HOSTILE
@@ -74,9 +79,12 @@ def run(tmp_path_factory):
             DagTool(server="filesystem", name="read_text_file", schema_hash="h")]))
         assert explore(store, HostileFilesPolicy(), dags=1, connect_timeout=300).finished == 1
         build_graph(store, embedder=HashedEmbedder(), judge=RulesJudge())
-        sample_dags(store, 3, seed=0)
-        explored = explore(store, OfflinePolicy(), dags=4, concurrency=2, connect_timeout=300)
-        assert explored.finished >= 3 and explored.successes > 0
+        sample_dags(store, 6, seed=0)
+        explored = explore(store, OfflinePolicy(), dags=7, concurrency=2, connect_timeout=300)
+        assert explored.finished >= 6 and explored.successes > 0
+        assert synthesize(store, OfflineSynthesizer(seed=0)).tasks > 0
+        verify(store)
+        assign_splits(store)
         packed = root / "dataset.db"
         pack(store, packed)
     return root, packed
@@ -89,15 +97,25 @@ def test_packed_run_is_self_contained_and_secret_free(run, tmp_path):
     moved = tmp_path / "elsewhere" / "copy.db"
     moved.parent.mkdir()
     shutil.copy(packed, moved)
-    lookup = "SELECT content, structured_content, is_error FROM calls WHERE server = ? AND tool = ? AND arguments_hash = ? AND state = ? ORDER BY position"
+    assert replay_tasks(moved) == replay_tasks(root / "work.db")  # the simulator answers the same from the copy
     with Store.open(root / "work.db") as original, Store.open(moved) as copy:
-        keys = original.conn.execute("SELECT DISTINCT server, tool, arguments_hash, state FROM calls").fetchall()
-        assert len(keys) >= 5
-        for key in keys:
-            assert copy.conn.execute(lookup, key).fetchall() == original.conn.execute(lookup, key).fetchall()
         model = original.conn.execute("SELECT model FROM embeddings LIMIT 1").fetchone()[0]
         index = ToolIndex.open(copy, model)
         assert not index.rebuilt and len(index) == len(ToolIndex.open(original, model))
+
+
+def replay_tasks(db: Path) -> list[tuple]:
+    """Every task's reference trajectory replayed in one simulator episode (strict mode)."""
+    out = []
+    with Simulator.open(db, mode="strict") as sim:
+        tasks = sim.store.conn.execute("SELECT task_id, trajectory FROM tasks ORDER BY task_id").fetchall()
+        for task_id, trajectory in tasks:
+            episode = sim.episode()
+            for step in json.loads(trajectory):
+                r = episode.call_sync(step["server"], step["tool"], step["arguments"])
+                out.append((task_id, step["step"], json.dumps(r.content), r.structured_content, r.is_error))
+    assert out and not all(r[4] for r in out)
+    return out
 
 
 def chromium() -> str:
@@ -204,3 +222,27 @@ def test_screenshot_of_the_exploration_page(run, served, tmp_path):
     kept = os.environ.get("FIREFLY_SCREENSHOTS")
     if kept:  # keep it for a person to look at
         shutil.copy(shot, Path(kept) / "exploration.png")
+
+
+def test_task_page_in_chromium(run, served, tmp_path):
+    _, packed = run
+    base, name = served
+    task_id, question, trajectory, provenance = one(
+        packed, "SELECT task_id, question, trajectory, provenance FROM tasks ORDER BY verified DESC, hops DESC, task_id LIMIT 1")
+    url = f"{base}/{name}/-/firefly/task/{task_id}"
+    dom = browser(url, tmp_path / "profile", "--dump-dom")
+    assert '<p class="question">' in dom and "Reference trajectory" in dom and "Verdicts" in dom
+    steps = json.loads(trajectory)
+    positions = [dom.index(f'id="step-{s["step"]}"') for s in steps]
+    assert positions == sorted(positions)
+    for s in steps:
+        assert f"{s['server']}.{s['tool']}(" in dom
+    assert '<mark class="provenance">' in dom and len(json.loads(provenance)) > 0
+    verifiers = [v for (v,) in sqlite3.connect(packed).execute("SELECT verifier FROM verdicts WHERE task_id = ?", (task_id,))]
+    assert verifiers and all(f"<td>{v}</td>" in dom for v in verifiers)
+    shot = tmp_path / "task.png"
+    browser(url, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,1600")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    kept = os.environ.get("FIREFLY_SCREENSHOTS")
+    if kept:
+        shutil.copy(shot, Path(kept) / "task.png")

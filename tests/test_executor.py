@@ -58,6 +58,17 @@ def test_session_reuse_timeout_crash_restart_and_caps():
     run(main)
 
 
+def test_a_20_mb_result_is_capped_with_its_full_size_recorded():
+    async def main():
+        async with Executor(endpoint_for, call_timeout=280, connect_timeout=20, max_result_bytes=64_000) as ex:
+            big = await ex.call("toy", "big", {"n": 20_000_000})
+            assert big.ok and big.truncated and big.result_bytes > 20_000_000
+            text = big.content[0]["text"]
+            assert len(text) < 65_000 and text.endswith("more bytes]") and "19936" in text  # omitted bytes named
+
+    run(main)
+
+
 def test_concurrent_calls_share_one_session():
     async def main():
         async with Executor(endpoint_for, per_server=3, call_timeout=10, connect_timeout=20) as ex:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 import sys
 
 import pytest
 
-from firefly.events import DagSampled, DagTool
+from firefly.events import DagSampled, DagTool, ToolDiscovered
 from firefly.explore.policy import ArgSource, Proposal
 from firefly.explore.stage import explore, exploration_id, is_read_only
 from firefly.explore.policy import ToolRef
@@ -31,8 +34,11 @@ class NotesPolicy:
         if self.fail_at is not None and self.proposed == self.fail_at:
             raise KeyboardInterrupt  # the user pressed Ctrl-C in the middle of an exploration
         if tool.name == "read_note":
-            if history:
-                return Proposal({"title": "groceries"}, (ArgSource("/title", history[-1].step, "$.content[0].text", "groceries"),))
+            done = [h for h in history if not h.is_error]  # failed attempts are in the history too
+            if done:
+                return Proposal({"title": "groceries"}, (ArgSource("/title", done[-1].step, "$.content[0].text", "groceries"),))
+            if attempt:
+                assert history[-1].is_error and history[-1].arguments == {"title": "nothing"}  # the retry sees the failure
             return Proposal({"title": "nothing" if attempt == 0 else "groceries"})
         if tool.name == "echo":
             return Proposal({"text": f"{workspace.root}/files/x"})
@@ -105,3 +111,79 @@ def test_read_only_detection():
     assert not is_read_only(ref("list_things", readOnlyHint=False))
     assert is_read_only(ref("frobnicate", readOnlyHint=True))
     assert exploration_id("d", "offline", 0) == exploration_id("d", "offline", 0) != exploration_id("d", "offline", 1)
+
+
+# --------------------------------------------------------------------------- failures during explorations
+
+
+class TroublePolicy:
+    """Kills the server in the middle of an exploration, hangs a call, asks for a 20 MB result."""
+
+    name = "trouble"
+
+    def propose(self, tool, history, workspace, rng, attempt=0):
+        if tool.name == "read_note":
+            listed = [h for h in history if h.tool == "list_notes" and not h.is_error]
+            if listed and attempt == 0:
+                pid = int(re.search(r"pid (\d+)", listed[-1].content[0]["text"]).group(1))
+                os.kill(pid, signal.SIGKILL)  # the server dies between two calls of one exploration
+            return Proposal({"title": "groceries"})
+        if tool.name == "sleep":
+            return Proposal({"seconds": 60})
+        if tool.name == "echo":  # an error in disguise first (isError false), then a real answer
+            if attempt:
+                assert history[-1].is_error and "Database error" in history[-1].content[0]["text"]
+            return Proposal({"text": "hello" if attempt else "Database error: no such table: notes"})
+        return Proposal({})
+
+
+def _unlisted(store, name):
+    """Make a tool the toy server answers (but does not list) callable, as discovery would record it."""
+    store.append(ToolDiscovered(server="toy", name=name, input_schema={"type": "object", "properties": {}},
+                                annotations={"readOnlyHint": True}, schema_hash=f"h-{name}"))
+
+
+def _calls(store):
+    return {(r[0], r[1], r[2]): r[3:] for r in store.conn.execute(
+        "SELECT x.dag_id, c.tool, c.attempt, c.ok, c.error_class, c.error, c.truncated, c.result_bytes, length(c.content)"
+        " FROM calls c JOIN explorations x USING (exploration_id)")}
+
+
+def test_killed_server_and_hung_call_are_recorded_and_the_others_go_on(explored_store):
+    store = explored_store
+    _unlisted(store, "sleep")
+    _unlisted(store, "echo")
+    for i, name in ((3, "sleep"), (4, "echo")):
+        store.append(DagSampled(dag_id=f"d{i}", tools=[DagTool(server="toy", name=name, schema_hash="h")],
+                                edges=[], seed=0, index=i, sampler="test"))
+    store.catch_up()
+    report = explore(store, TroublePolicy(), concurrency=2, connect_timeout=20, call_timeout=3)
+    assert (report.finished, report.failed) == (5, 0)
+    calls = _calls(store)
+    # killed: the call after the kill failed, the server was restarted and the retry succeeded
+    assert calls[("d0", "read_note", 0)][:2] == (0, "server-died")
+    assert calls[("d0", "read_note", 1)][0] == 1
+    # hung: a timeout event, with a clear message
+    ok_, cls, msg = calls[("d3", "sleep", 0)][:3]
+    assert (ok_, cls) == (0, "timeout") and "within 3s" in msg
+    assert calls[("d2", "delete_note", 0)][0] == 1  # the others went on
+    # an error in disguise counts as an error, and the retry saw it
+    assert calls[("d4", "echo", 0)][:2] == (0, "in-band-error") and "Database error" in calls[("d4", "echo", 0)][2]
+    assert calls[("d4", "echo", 1)][0] == 1
+
+
+def test_a_server_changed_by_an_exploration_is_restarted_before_the_next(explored_store):
+    """In-process server state (mcp-server-sqlite's insight memo, a cache) must not leak into the
+    next exploration of the same sandbox slot: a server an exploration changed is restarted."""
+    store = explored_store
+    store.append(DagSampled(dag_id="d3", tools=[DagTool(server="toy", name="list_notes", schema_hash="h")],
+                            edges=[], seed=0, index=3, sampler="test"))
+    store.catch_up()
+    assert explore(store, NotesPolicy(), concurrency=1, connect_timeout=20).finished == 4
+    pids = [(d, t, re.search(r"pid (\d+)", text).group(1)) for d, t, text in store.conn.execute(
+        "SELECT x.dag_id, c.tool, c.result_text FROM calls c JOIN explorations x USING (exploration_id)"
+        " WHERE c.tool IN ('list_notes', 'delete_note') ORDER BY c.position")]
+    assert [(d, t) for d, t, _ in pids] == [("d0", "list_notes"), ("d2", "list_notes"), ("d2", "delete_note"),
+                                            ("d3", "list_notes")]
+    assert pids[0][2] == pids[1][2] == pids[2][2]  # one process while no exploration changed anything
+    assert pids[3][2] != pids[2][2]  # d2 deleted a note: d3 gets a fresh server

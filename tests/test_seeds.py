@@ -48,6 +48,9 @@ def test_two_builds_give_identical_commits_and_files(tmp_path):
     for ref in ("HEAD", "main", "feature/spring-sale", "v0.1.0", "v0.2.0"):
         hashes = {git(ws / "repo", "rev-parse", ref) for ws in (a, b, c)}
         assert len(hashes) == 1, (ref, hashes)
+    # the uncommitted work too: the same staged tree, the same diffs, the same status
+    for args in (("write-tree",), ("diff",), ("diff", "--cached"), ("status", "--porcelain")):
+        assert len({git(ws / "repo", *args) for ws in (a, b, c)}) == 1, args
     assert tree_contents(a / "files") == tree_contents(b / "files") == tree_contents(c / "files")
     assert tree_contents(a / "repo") == tree_contents(c / "repo")
     assert (a / "memory.jsonl").read_bytes() == (c / "memory.jsonl").read_bytes()
@@ -66,7 +69,14 @@ def test_workspace_layout(tmp_path):
     repo = ws / "repo"
     assert (repo / ".git").is_dir()
     assert git(repo, "symbolic-ref", "--short", "HEAD") == "main"
-    assert git(repo, "status", "--porcelain") == ""
+    # uncommitted work, so that git_add / git_commit / git_diff_* have something real to do
+    assert git(repo, "status", "--porcelain").splitlines() == [
+        "M  .gitignore", " M harbor_shop/inventory.py", "?? MOVE_CHECKLIST.md"]
+    assert "+labels/" in git(repo, "diff", "--cached")
+    assert "+def reorder_quantity" in git(repo, "diff")
+    # files the other branch does not change, so that checking it out keeps the work
+    subprocess.run(["git", "-C", str(repo), "checkout", "-q", "feature/spring-sale"], check=True)
+    assert len(git(repo, "status", "--porcelain").splitlines()) == 3
     assert set(git(repo, "branch", "--format=%(refname:short)").split()) == {
         "main", "feature/spring-sale"}
     history = json.loads((SEEDS_DIR / "repo" / "history.json").read_text())
@@ -170,6 +180,16 @@ def test_missing_git_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))
     with pytest.raises(RuntimeError, match="'git'"):
         build_workspace(tmp_path / "ws", cache=False)
+
+
+@needs_git
+def test_worktree_entries_are_checked(tmp_path):
+    history = json.loads((SEEDS_DIR / "repo" / "history.json").read_text())
+    history["worktree"] = {"modified": {"NOT_TRACKED.md": "x"}}
+    bad = tmp_path / "history.json"
+    bad.write_text(json.dumps(history))
+    with pytest.raises(ValueError, match="NOT_TRACKED.md"):
+        seeds.build_repo(bad, tmp_path / "repo")
 
 
 def test_seeds_hold_no_nested_git_repository():

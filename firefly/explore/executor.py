@@ -139,6 +139,14 @@ class Executor:
                 session.stop()
                 del self._sessions[key]
 
+    def stop_server(self, server: str, sandbox: Sandbox) -> None:
+        """Stop a server bound to one sandbox, so that the next call starts it afresh.
+
+        Servers shared by every sandbox (not bound to the workspace) are left running."""
+        key = self._key(server, sandbox)
+        if key[1] is not None and key in self._sessions:
+            self._sessions.pop(key).stop()
+
     # -- calls ---------------------------------------------------------------------------
 
     async def call(

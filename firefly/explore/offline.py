@@ -34,6 +34,7 @@ path with no known file); it never raises.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import posixpath
@@ -47,6 +48,7 @@ from typing import Any
 from jsonschema.validators import Draft202012Validator, validator_for
 
 from .policy import VIRTUAL_ROOT, ArgSource, CallRecord, Proposal, ToolRef, WorkspaceInfo
+from .probe import Probe, pick_probe
 from .values import Value, extract_history, is_timezone, looks_like_error, parse_datetime_hhmm
 
 __all__ = ["OfflinePolicy", "workspace_info"]
@@ -75,6 +77,7 @@ NUMERIC_HINTS = ("price", "amount", "total", "quantity", "qty", "stock", "cost",
                  "rating", "balance", "weight", "size", "value", "rate", "discount", "budget")
 SQL_WORDS = ("sql", "select", "insert", "update", "create table", "sqlite", "database", "query to execute")
 TEXT_EXT = (".md", ".txt", ".json", ".yaml", ".yml", ".csv", ".py", ".toml", ".ini", ".cfg", ".html", ".xml")
+MAX_SEED_TEXT = 16_000  # bytes of a seed text file an edit may draw its old text from
 SALIENT_KEYS_SKIP = ("cid", "pk", "notnull", "dflt_value", "is_dst", "permissions")
 
 _INTENTS = {
@@ -232,6 +235,7 @@ def workspace_info(root: Path) -> WorkspaceInfo:
 
     files: list[str] = []
     dirs: list[str] = []
+    texts: dict[str, str] = {}
     fdir = root / "files"
     if fdir.is_dir():
         dirs.append(virtual(fdir))
@@ -244,6 +248,9 @@ def workspace_info(root: Path) -> WorkspaceInfo:
                 dirs.append(virtual(p))
             elif p.is_file():
                 files.append(virtual(p))
+                if p.suffix.lower() in TEXT_EXT and p.stat().st_size <= MAX_SEED_TEXT:
+                    with contextlib.suppress(OSError, UnicodeDecodeError):
+                        texts[virtual(p)] = p.read_text(encoding="utf-8")
     repos: list[str] = []
     if root.is_dir():
         candidates = [root, *sorted(p for p in root.iterdir() if p.is_dir())]
@@ -262,7 +269,7 @@ def workspace_info(root: Path) -> WorkspaceInfo:
                 memory.update(_memory_entities(p))
     return WorkspaceInfo(
         root=VIRTUAL_ROOT, files=tuple(files), directories=tuple(dirs), git_repos=tuple(repos),
-        sqlite_tables=tables, memory_entities=memory,
+        sqlite_tables=tables, memory_entities=memory, texts=texts,
     )
 
 
@@ -333,6 +340,12 @@ class OfflinePolicy:
                     note=f"fallback after {type(exc).__name__}: {exc}"[:200])
             except Exception:  # noqa: BLE001
                 return None
+
+
+    def probe(self, call: CallRecord, tool: ToolRef, readers: list[ToolRef], workspace: WorkspaceInfo) -> Probe | None:
+        """The read-only call that observes what a successful effectful call did (see
+        :mod:`firefly.explore.probe`)."""
+        return pick_probe(call, tool, readers)
 
 
 class _Run:
@@ -518,6 +531,8 @@ class _Run:
         if top:
             self.top_props = out
         order = [k for k in props if k in required] + [k for k in required if k not in props]
+        # where comes before what: an edit's old text is drawn from the file it edits
+        order.sort(key=lambda k: k.lower() not in ("path", "file", "filepath", "file_path", "filename", "repo_path"))
         optional = [k for k in props if k not in required]
         count_included = False
         for name in order:
@@ -934,7 +949,19 @@ class _Run:
             c = next((v for k, v in r.arguments.items() if isinstance(v, str) and "\n" in v), None)
             if p and c and p not in self.gone:
                 return p
+        seeded = sorted(self.seed_texts())
+        prose = [p for p in seeded if posixpath.splitext(p)[1].lower() in (".md", ".txt")]  # edits keep them valid
+        if prose or seeded:
+            return self.choose(prose or seeded, pointer)
         raise _CannotCall("no file content is known to edit")
+
+    def seed_texts(self) -> dict[str, str]:
+        """Seed text files no earlier call of this exploration may have changed."""
+        touched = set()
+        for r in self.history:
+            if isinstance(r.arguments, dict) and not any(w in _INTENTS["read"] + _INTENTS["list"] for w in _words(r.tool)):
+                touched.update(v for v in _strings(r.arguments) if self.in_fs(v))
+        return {p: t for p, t in self.ws.texts.items() if p not in touched and p not in self.gone}
 
     def r_paths(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
         lo = max(1, int(schema.get("minItems", 1) or 1))
@@ -1673,6 +1700,9 @@ class _Run:
                     if cand:
                         old = self.choose(cand)
                         break
+            if old is None and path in self.seed_texts():
+                cand = [ln for ln in self.seed_texts()[path].splitlines() if len(ln.strip()) >= 3]
+                old = self.choose(cand) if cand else None
             if old is None:
                 return None
         new = old.rstrip() + self.choose([" (reviewed)", " (updated)", " - checked"])

@@ -48,6 +48,8 @@ class WorkspaceInfo:
     git_repos: virtual paths of git repositories (``/workspace/repo``).
     sqlite_tables: table -> column names of the seed SQLite database.
     memory_entities: entity name -> entity type in the seed memory graph.
+    texts: virtual path -> content of the small text files under ``files/`` as seeded (what
+        an edit can replace before anything has been read).
     """
 
     root: str = VIRTUAL_ROOT
@@ -56,6 +58,7 @@ class WorkspaceInfo:
     git_repos: tuple[str, ...] = ()
     sqlite_tables: dict[str, tuple[str, ...]] = field(default_factory=dict)
     memory_entities: dict[str, str] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,18 @@ class Proposal:
 
 
 class Policy(Protocol):
-    """An explorer policy. ``propose`` returns None to skip a tool it cannot call sensibly."""
+    """An explorer policy. ``propose`` returns None to skip a tool it cannot call sensibly.
+
+    Two optional methods:
+
+    * ``probe(call, tool, readers, workspace) -> Probe | None``: after a successful
+      effectful call, the read-only call (one of ``readers``, the read-only tools of the same
+      server) that observes its effect; recorded with ``probe_of`` (see
+      :mod:`firefly.explore.probe`).
+    * ``async walk(walk, tools, workspace)``: a conversational policy (the LLM explorer)
+      drives the walk itself, making its calls through :class:`firefly.explore.stage.Walk`,
+      instead of being asked for one proposal per tool.
+    """
 
     name: str
 

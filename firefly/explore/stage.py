@@ -6,6 +6,15 @@ continues unfinished ones: the calls already recorded are not recorded again; ef
 ones are re-executed on the fresh sandbox (their recorded result is kept) so that the world
 is as it was, then the walk goes on. Ctrl-C leaves the log consistent: each call is one
 committed event.
+
+What counts as a failure: an error result, a protocol-level failure, and an error in
+disguise (``isError`` false but a text such as ``Database error: ...``, recorded with
+``error_class`` ``in-band-error``). Failed attempts enter the history the policy sees, so a
+retry can choose other arguments. After a successful effectful call, a policy with a
+``probe`` method makes a read-only probe of its effect (its own step, ``probe_of`` set).
+A server that an exploration changed (a successful effectful call) and that is bound to the
+sandbox is restarted before the slot's next exploration, so that state a server keeps in
+its process (mcp-server-sqlite's insight memo) never reaches another exploration.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ import json
 import random
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +36,20 @@ from ..registry import uses_workspace
 from ..secrets import SecretsFile
 from ..seeds import WORKSPACE_VAR
 from ..store import Store
-from .executor import Executor
-from .policy import CallRecord, Policy, ToolRef, WorkspaceInfo
+from .executor import CallOutcome, Executor
+from .policy import CallRecord, Policy, Proposal, ToolRef, WorkspaceInfo
+from .probe import Probe
 from .sandbox import Sandbox
+from .values import looks_like_error
 
 READ_ONLY_VERBS = (
     "get", "list", "read", "search", "show", "describe", "find", "open", "query", "log", "status",
     "diff", "view", "fetch", "lookup", "count", "calculate", "convert", "info", "tree", "check",
 )
 MAX_ATTEMPTS = 2
+SKIPPED = "skipped"
+MALFORMED_CALL = "malformed-call"
+IN_BAND_ERROR = "in-band-error"
 
 
 def is_read_only(tool: ToolRef) -> bool:
@@ -137,7 +151,9 @@ def explore(
                 if not first[0]:
                     sandbox.reset()
                 first[0] = False
-                await explore_one(store, ex, sandbox, policy, info, refs, dag_id, dag_tools, seed, report)
+                walk = await explore_one(store, ex, sandbox, policy, info, refs, dag_id, dag_tools, seed, report)
+                for server in sorted(walk.touched if walk is not None else ()):
+                    ex.stop_server(server, sandbox)  # in-process state (a memo, a cache) must not reach the next
                 if on_exploration:
                     on_exploration(dag_id, report.finished + report.failed, len(todo))
 
@@ -155,6 +171,161 @@ def explore(
     return report
 
 
+class WalkMismatch(Exception):
+    """The calls recorded for an exploration do not match the walk being replayed."""
+
+
+class Walk:
+    """One exploration's calls: recording, replay on resume, accounting, history and probes.
+
+    Policies drive it (:func:`explore_one` for proposal policies, the LLM explorer for
+    conversational ones); it turns each call into one ``tool-called`` event, keeps the
+    world state (the effectful calls made so far) and the history a policy sees.
+    """
+
+    def __init__(self, store: Store, ex: Executor, sandbox: Sandbox, xid: str, refs: dict[tuple[str, str], ToolRef]):
+        self.store = store
+        self.ex = ex
+        self.sandbox = sandbox
+        self.xid = xid
+        self.refs = refs
+        self.recorded = {
+            (r.event.step, r.event.attempt): r.event
+            for r in store.read(types=["tool-called"], stream=f"exploration:{xid}")
+        }
+        self.history: list[CallRecord] = []
+        self.effects: list[str] = []
+        self.touched: set[str] = set()  # servers whose world an effectful call changed
+        self.step = 0
+        self.calls = self.successes = self.errors = self.chained = 0
+
+    @property
+    def state(self) -> str:
+        return content_hash(self.effects)
+
+    async def call(
+        self,
+        tool: ToolRef,
+        propose: Callable[[], tuple[Proposal | None, str]],
+        *,
+        attempt: int = 0,
+        probe_of: int | None = None,
+    ) -> ToolCalled:
+        """Make (or, on resume, replay) one call at the current step; returns its event.
+
+        ``propose`` is asked only when the log has no call at this place yet; it returns a
+        proposal, or None and the reason the call is skipped.
+        """
+        read_only = is_read_only(tool)
+        prior = self.recorded.get((self.step, attempt))
+        if prior is not None:
+            if (prior.server, prior.tool) != (tool.server, tool.name) or prior.probe_of != probe_of:
+                raise WalkMismatch(
+                    f"step {self.step} was recorded as {prior.server}/{prior.tool}, the walk now makes"
+                    f" {tool.server}/{tool.name}: the policy changed since; explore with another seed")
+            event = prior
+            if not read_only and ok(event):
+                await self.ex.call(tool.server, tool.name, event.arguments, sandbox=self.sandbox)  # restore the world
+        else:
+            proposal, reason = propose()
+            if proposal is None:
+                event = ToolCalled(
+                    exploration_id=self.xid, step=self.step, attempt=attempt, server=tool.server, tool=tool.name,
+                    error_class="skipped", error=reason, is_error=True, read_only=read_only, state=self.state,
+                    probe_of=probe_of,
+                )
+            else:
+                outcome = await self.ex.call(tool.server, tool.name, proposal.arguments, sandbox=self.sandbox)
+                event = self.event_of(tool, proposal, outcome, attempt=attempt, probe_of=probe_of)
+            self.store.append(event)
+        self.account(event, tool)
+        return event
+
+    def event_of(self, tool: ToolRef, proposal: Proposal, outcome: CallOutcome, *, attempt: int = 0,
+                 probe_of: int | None = None) -> ToolCalled:
+        error_class, error = outcome.error_class, outcome.error
+        if outcome.ok and looks_like_error(CallRecord(self.step, tool.server, tool.name, proposal.arguments,
+                                                      outcome.content, outcome.structured, False)):
+            first = next((b.get("text", "") for b in outcome.content if b.get("type") == "text"), "")
+            error_class, error = IN_BAND_ERROR, f"the result reports a failure (isError is false): {first[:300]}"
+        return ToolCalled(
+            exploration_id=self.xid, step=self.step, attempt=attempt, server=tool.server, tool=tool.name,
+            arguments=proposal.arguments, arguments_hash=content_hash(proposal.arguments),
+            sources=[ArgumentSource(argument=s.argument, step=s.step, path=s.path, value=_jsonable(s.value))
+                     for s in proposal.sources],
+            content=outcome.content, structured_content=outcome.structured, is_error=outcome.is_error,
+            error_class=error_class, error=error, latency_ms=outcome.latency_ms,
+            result_bytes=outcome.result_bytes, truncated=outcome.truncated, read_only=is_read_only(tool),
+            state=self.state, probe_of=probe_of,
+        )
+
+    def record_malformed(self, server: str, tool: str, arguments: Any, message: str) -> ToolCalled:
+        """A call that could not be made (an LLM's bad JSON arguments, an unknown tool)."""
+        prior = self.recorded.get((self.step, 0))
+        event = prior if prior is not None else ToolCalled(
+            exploration_id=self.xid, step=self.step, server=server, tool=tool,
+            arguments=arguments if isinstance(arguments, dict) else {"_raw": _jsonable(arguments)},
+            error_class=MALFORMED_CALL, error=message, is_error=True, state=self.state,
+        )
+        if prior is None:
+            self.store.append(event)
+        return event
+
+    def account(self, event: ToolCalled, tool: ToolRef) -> None:
+        """Count the call, update the world state and the history the policy sees."""
+        if event.error_class in (SKIPPED, MALFORMED_CALL):
+            return
+        self.calls += 1
+        record = CallRecord(event.step, tool.server, tool.name, event.arguments, event.content,
+                            event.structured_content, not ok(event))
+        if not record.content and event.error:
+            record = replace(record, content=[{"type": "text", "text": event.error}])
+        self.history.append(record)  # failures too: a retry sees what failed
+        if not ok(event):
+            self.errors += 1
+            return
+        self.successes += 1
+        self.chained += bool(event.sources)
+        if not event.read_only:
+            self.effects.append(canonical_json([tool.server, tool.name, event.arguments_hash]))
+            self.touched.add(tool.server)
+
+    async def probe(self, policy: Any, effect: ToolCalled, tool: ToolRef, info: WorkspaceInfo) -> None:
+        """After a successful effectful call, the policy's read-only probe of its effect (own step)."""
+        pick = getattr(policy, "probe", None)
+        if pick is None or effect.read_only or not ok(effect):
+            return
+        readers = [t for (server, _), t in sorted(self.refs.items()) if server == tool.server and is_read_only(t)]
+        try:
+            chosen = pick(self.history[-1], tool, readers, info)
+        except Exception:  # noqa: BLE001 - a policy bug must not stop the run
+            chosen = None
+        if chosen is None:
+            prior = self.recorded.get((self.step, 0))
+            if prior is None or prior.probe_of != effect.step:
+                return
+            chosen = Probe(self.refs.get((prior.server, prior.tool)) or tool, prior.arguments)  # as recorded
+        await self.call(chosen.tool, lambda: (Proposal(chosen.arguments, note=chosen.note), ""), probe_of=effect.step)
+        self.step += 1
+
+    def finish(self, report: ExploreReport) -> None:
+        self.store.append(ExplorationFinished(exploration_id=self.xid, calls=self.calls, successes=self.successes,
+                                              errors=self.errors, chained=self.chained))
+        report.finished += 1
+        report.calls += self.calls
+        report.successes += self.successes
+        report.chained_explorations += self.chained > 0 and self.successes >= 2
+
+    def fail(self, report: ExploreReport, reason: str) -> None:
+        self.store.append(ExplorationFailed(exploration_id=self.xid, reason=reason))
+        report.failed += 1
+
+
+def ok(event: ToolCalled) -> bool:
+    """A call with a result that is not an error (in the open or in disguise)."""
+    return not event.is_error and event.error_class is None
+
+
 async def explore_one(
     store: Store,
     ex: Executor,
@@ -166,80 +337,54 @@ async def explore_one(
     dag_tools: list[dict[str, Any]],
     seed: int,
     report: ExploreReport,
-) -> None:
+) -> Walk | None:
+    """Walk one DAG with a policy; returns the walk (None when it could not start)."""
     xid = exploration_id(dag_id, policy.name, seed)
     report.explorations += 1
     names = [f"{t['server']}/{t['name']}" for t in dag_tools]
     store.append(ExplorationStarted(exploration_id=xid, dag_id=dag_id, policy=policy.name, seed=seed, tools=names))
+    walk = Walk(store, ex, sandbox, xid, refs)
     missing = [n for t, n in zip(dag_tools, names) if (t["server"], t["name"]) not in refs]
     if missing:
-        store.append(ExplorationFailed(exploration_id=xid, reason=f"tools no longer callable: {', '.join(missing)}"))
-        report.failed += 1
-        return
-    recorded = {
-        (r.event.step, r.event.attempt): r.event
-        for r in store.read(types=["tool-called"], stream=f"exploration:{xid}")
-    }
-    history: list[CallRecord] = []
-    effects: list[str] = []
-    calls = successes = errors = chained = 0
-    step = 0
-    for t in dag_tools:
-        tool = refs[(t["server"], t["name"])]
-        read_only = is_read_only(tool)
+        walk.fail(report, f"tools no longer callable: {', '.join(missing)}")
+        return None
+    runner = getattr(policy, "walk", None)
+    try:
+        if runner is not None:  # a conversational policy drives the walk itself
+            await runner(walk, [refs[(t["server"], t["name"])] for t in dag_tools], info)
+        else:
+            await _walk_dag(walk, policy, info, [refs[(t["server"], t["name"])] for t in dag_tools])
+    except WalkMismatch as err:
+        walk.fail(report, str(err))
+        return walk
+    except ExplorationAborted as err:
+        walk.fail(report, str(err))
+        return walk
+    walk.finish(report)
+    return walk
+
+
+class ExplorationAborted(Exception):
+    """A policy cannot go on (e.g. its LLM endpoint failed); the exploration is recorded as failed."""
+
+
+async def _walk_dag(walk: Walk, policy: Policy, info: WorkspaceInfo, tools: list[ToolRef]) -> None:
+    for tool in tools:
         for attempt in range(MAX_ATTEMPTS):
-            rng = random.Random(f"{xid}:{step}:{attempt}")
-            prior = recorded.get((step, attempt))
-            if prior is not None:
-                event = prior
-                if not read_only and event.error_class is None and not event.is_error:
-                    await ex.call(tool.server, tool.name, event.arguments, sandbox=sandbox)  # restore the world
-            else:
+            rng = random.Random(f"{walk.xid}:{walk.step}:{attempt}")
+
+            def propose() -> tuple[Proposal | None, str]:
                 try:
-                    proposal = policy.propose(tool, history, info, rng, attempt)
+                    return policy.propose(tool, walk.history, info, rng, attempt), "the policy found no sensible arguments"
                 except Exception as exc:  # noqa: BLE001 - a policy bug must not stop the run
-                    proposal = None
-                    skip_reason = f"policy error: {type(exc).__name__}: {exc}"
-                else:
-                    skip_reason = "the policy found no sensible arguments"
-                state = content_hash(effects)
-                if proposal is None:
-                    event = ToolCalled(
-                        exploration_id=xid, step=step, attempt=attempt, server=tool.server, tool=tool.name,
-                        error_class="skipped", error=skip_reason, is_error=True, read_only=read_only, state=state,
-                    )
-                else:
-                    outcome = await ex.call(tool.server, tool.name, proposal.arguments, sandbox=sandbox)
-                    event = ToolCalled(
-                        exploration_id=xid, step=step, attempt=attempt, server=tool.server, tool=tool.name,
-                        arguments=proposal.arguments, arguments_hash=content_hash(proposal.arguments),
-                        sources=[ArgumentSource(argument=s.argument, step=s.step, path=s.path, value=_jsonable(s.value))
-                                 for s in proposal.sources],
-                        content=outcome.content, structured_content=outcome.structured, is_error=outcome.is_error,
-                        error_class=outcome.error_class, error=outcome.error, latency_ms=outcome.latency_ms,
-                        result_bytes=outcome.result_bytes, truncated=outcome.truncated, read_only=read_only,
-                        state=state,
-                    )
-                store.append(event)
-            calls += event.error_class != "skipped"
-            ok = not event.is_error and event.error_class is None
-            if ok:
-                successes += 1
-                chained += bool(event.sources)
-                if not read_only:
-                    effects.append(canonical_json([tool.server, tool.name, event.arguments_hash]))
-                history.append(CallRecord(step, tool.server, tool.name, event.arguments, event.content,
-                                          event.structured_content, event.is_error))
+                    return None, f"policy error: {type(exc).__name__}: {exc}"
+
+            event = await walk.call(tool, propose, attempt=attempt)
+            if ok(event) or event.error_class == SKIPPED:
                 break
-            errors += event.error_class != "skipped"
-            if event.error_class == "skipped":
-                break
-        step += 1
-    store.append(ExplorationFinished(exploration_id=xid, calls=calls, successes=successes, errors=errors, chained=chained))
-    report.finished += 1
-    report.calls += calls
-    report.successes += successes
-    report.chained_explorations += chained > 0 and successes >= 2
+        walk.step += 1
+        if ok(event):
+            await walk.probe(policy, event, tool, info)
 
 
 def _jsonable(value: Any) -> Any:

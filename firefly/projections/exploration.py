@@ -31,15 +31,15 @@ class ExplorationsProjection(Projection):
             db.execute(
                 "INSERT INTO calls (position, exploration_id, step, attempt, server, tool, arguments,"
                 " arguments_hash, sources, chained, result_text, content, structured_content, is_error,"
-                " error_class, error, ok, latency_ms, result_bytes, truncated, read_only, state, time)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " error_class, error, ok, latency_ms, result_bytes, truncated, read_only, state, time, probe_of)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     rec.position, e.exploration_id, e.step, e.attempt, e.server, e.tool, dumps(e.arguments),
                     e.arguments_hash, dumps([s for s in e.sources]), int(bool(e.sources) and ok),
                     result_text(e.content), dumps(e.content),
                     None if e.structured_content is None else dumps(e.structured_content), int(e.is_error),
                     e.error_class, e.error, int(ok), e.latency_ms, e.result_bytes, int(e.truncated),
-                    int(e.read_only), e.state, rec.time,
+                    int(e.read_only), e.state, rec.time, e.probe_of,
                 ),
             )
         elif isinstance(e, ExplorationFinished):

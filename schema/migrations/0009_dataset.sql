@@ -17,3 +17,12 @@ CREATE TABLE dataset_files (
     sha256 TEXT NOT NULL,                     -- sha256:<hex> of the bytes
     content BLOB NOT NULL
 );
+
+-- What the tasks table's page needs to stay fast over many tasks (datasette_plugins/
+-- metadata.py): its sort order and its default facets (kind and verified are covered by
+-- tasks_kind from 0006_tasks.sql).
+CREATE INDEX tasks_created_at ON tasks(created_at);
+CREATE INDEX tasks_split ON tasks(split);
+CREATE INDEX tasks_verified ON tasks(verified);
+CREATE INDEX tasks_synthesizer ON tasks(synthesizer);
+CREATE INDEX tasks_hops ON tasks(hops);

@@ -64,6 +64,8 @@ def build(variant: str = "v1") -> Server:
                 return types.CallToolResult(content=[types.TextContent(type="text", text=f"no note {title!r}")], is_error=True)
             return types.CallToolResult(
                 content=[types.TextContent(type="text", text="eggs, milk")], structured_content={"text": "eggs, milk"})
+        elif params.name == "list_notes":
+            return types.CallToolResult(content=[types.TextContent(type="text", text=f"notes: groceries (pid {os.getpid()})")])
         elif params.name == "echo":
             return types.CallToolResult(content=[types.TextContent(type="text", text=str(args.get("text", "")))])
         elif params.name not in {t.name for t in tools(variant)}:

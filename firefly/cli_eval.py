@@ -1,0 +1,137 @@
+"""``firefly eval`` and ``firefly export``: evaluate agents against the simulator, export
+training files.
+
+Registered on the main app by :func:`register`; the work is in :mod:`firefly.evaluation`
+and :mod:`firefly.export`. Answers and task text come from models and tools: they are escaped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from .cli import DbOption, console, err_console, handle_errors, open_store, progress_bar
+from .env import DEFAULT_MAX_TURNS
+from .errors import FireflyError
+
+SplitOption = Annotated[str, typer.Option(help="The split: train, test, or all (every verified task).")]
+ModeOption = Annotated[str, typer.Option("--simulator", help="Simulator mode: strict (exact replay), nearest, or llm.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(eval_command)
+    app.command("export")(export_command)
+
+
+def _split(split: str) -> str | None:
+    return None if split == "all" else split
+
+
+@handle_errors
+def eval_command(
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint (default: $FIREFLY_LLM_BASE_URL; its key, if it needs one: $FIREFLY_LLM_API_KEY).")] = None,
+    model: Annotated[Optional[str], typer.Option(help="The tool-calling model (default: $FIREFLY_LLM_MODEL).")] = None,
+    agent: Annotated[str, typer.Option(help="openai (the model at --base-url), oracle (replays the reference trajectory, answers the label) or null (answers nothing).")] = "openai",
+    split: SplitOption = "test",
+    concurrency: Annotated[int, typer.Option(help="Episodes played at once.")] = 4,
+    max_turns: Annotated[int, typer.Option(help="Assistant turns an episode may take; reaching it without an answer scores 0.")] = DEFAULT_MAX_TURNS,
+    samples: Annotated[int, typer.Option(help="Episodes per task (k of pass@k).")] = 1,
+    temperature: Annotated[Optional[float], typer.Option(help="Sampling temperature sent to the model (default: the endpoint's).")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds allowed for each model request.")] = 120.0,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N tasks of the split (by id).")] = None,
+    mode: ModeOption = "strict",
+    db: DbOption = None,
+) -> None:
+    """Run an agent on every task of a split against the simulator and report pass@1 / pass@k.
+
+    Every episode is recorded (messages, tool calls, reward, tokens, latency) in the
+    episodes table; the report gives pass@1 (and pass@k with --samples k) overall, per task
+    kind, per server and per number of hops. Running the same evaluation again continues it.
+    """
+    from .evaluation import EvalSettings, NullAgent, OpenAIAgent, OracleAgent, eval_report, evaluate
+    from .llm import LLMConfig
+
+    if agent == "oracle":
+        player: Any = OracleAgent()
+    elif agent == "null":
+        player = NullAgent()
+    elif agent == "openai":
+        config = LLMConfig.from_env(base_url=base_url, model=model, timeout=timeout)
+        if not config.configured:
+            raise FireflyError(
+                "firefly eval needs a model: pass --base-url and --model (or set FIREFLY_LLM_BASE_URL and"
+                " FIREFLY_LLM_MODEL), or use --agent oracle / --agent null")
+        player = OpenAIAgent(config, params={"temperature": temperature})
+    else:
+        raise FireflyError(f"unknown agent {agent!r}; use openai, oracle or null")
+    settings = EvalSettings(split=_split(split), samples=samples, max_turns=max_turns, mode=mode, limit=limit)
+    options = {"agent": player.name, "split": split, "samples": samples, "max_turns": max_turns, "mode": mode,
+               "concurrency": concurrency, "limit": limit}
+    with open_store(db) as store:
+        with store.run("eval", options) as summary, progress_bar() as bar:
+            task = bar.add_task("eval", total=None, note="")
+
+            def done(event: Any, finished: int, total: int) -> None:
+                bar.update(task, completed=finished, total=total, note=f"{event.task_id}: {event.reward:g}")
+
+            eval_id = evaluate(store, player, settings, concurrency=concurrency, on_episode=done)
+            report = eval_report(store, eval_id)
+            summary.update({"eval_id": eval_id, "episodes": report.episodes, "pass@1": round(report.pass_at_1, 4)})
+        _print_report(report)
+
+
+def _print_report(report: Any) -> None:
+    k = report.samples
+    table = Table("group", "value", "tasks", "episodes", "pass@1", *([f"pass@{k}"] if k > 1 else []),
+                  title=f"eval {report.eval_id}: {escape(report.agent)} on {report.split or 'all'}", title_justify="left")
+    for row in report.rows:
+        cells = [row.group, escape(row.value), str(row.tasks), str(row.episodes), f"{row.pass_at_1:.3f}"]
+        if k > 1:
+            cells.append("-" if row.pass_at_k is None else f"{row.pass_at_k:.3f}")
+        table.add_row(*cells)
+    console.print(table)
+    outcomes = ", ".join(f"{escape(o)} {n}" for o, n in report.outcomes.items())
+    console.print(f"{report.episodes} episodes ({outcomes}); tokens {report.prompt_tokens} prompt,"
+                  f" {report.completion_tokens} completion; model time {report.latency_ms / 1000:.1f}s")
+
+
+@handle_errors
+def export_command(
+    out: Annotated[Path, typer.Option(help="Folder for the files: <split>-chat.jsonl and <split>-rl.jsonl.")] = Path("export"),
+    split: SplitOption = "train",
+    chat: Annotated[bool, typer.Option(help="Write the OpenAI chat fine-tuning JSONL (reference trajectories with tool calls and results).")] = True,
+    rl: Annotated[bool, typer.Option(help="Write the RL prompt JSONL (question, tools, label, match rule).")] = True,
+    mode: ModeOption = "strict",
+    db: DbOption = None,
+) -> None:
+    """Export a split's verified tasks as training files.
+
+    The chat file (OpenAI chat fine-tuning format: messages with tool_calls and tool
+    results, and tools) replays each reference trajectory in the simulator; the RL file has
+    one prompt per task with its tools, label and match rule. Every line is checked against
+    its JSON Schema (schema/exports/) before it is written.
+    """
+    from .export import export
+
+    out.mkdir(parents=True, exist_ok=True)
+    name = split
+    paths = {"chat": out / f"{name}-chat.jsonl" if chat else None, "rl": out / f"{name}-rl.jsonl" if rl else None}
+    with open_store(db) as store:
+        store.catch_up()
+        with store.run("export", {"split": split, "out": str(out), "chat": chat, "rl": rl}) as summary, progress_bar() as bar:
+            task = bar.add_task("export", total=None, note="")
+            report = export(store.path, chat=paths["chat"], rl=paths["rl"], split=_split(split), mode=mode,
+                            progress=lambda done, total: bar.update(task, completed=done, total=total))
+            summary.update(report.summary())
+    for why in report.skipped[:10]:
+        err_console.print(f"  [yellow]skipped[/yellow] {escape(why)}")
+    if len(report.skipped) > 10:
+        err_console.print(f"  ... {len(report.skipped) - 10} more skipped")
+    for kind, path in paths.items():
+        if path is not None:
+            lines = report.chat_lines if kind == "chat" else report.rl_lines
+            console.print(f"{kind}: {lines} lines in {escape(str(path))}")

@@ -1,0 +1,152 @@
+"""``firefly synthesize``, ``firefly verify`` and ``firefly split``: tasks from explorations.
+
+Registered on the main app by :func:`register`; the work is in :mod:`firefly.synth`.
+Questions may come from a model: they are escaped when printed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+from .cli import DbOption, console, handle_errors, open_store, progress_bar
+from .errors import FireflyError
+from .store import Store
+
+BaseUrlOption = Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint (default: $FIREFLY_LLM_BASE_URL).")]
+ModelOption = Annotated[Optional[str], typer.Option(help="Chat model (default: $FIREFLY_LLM_MODEL).")]
+TimeoutOption = Annotated[float, typer.Option(help="Seconds allowed for each LLM request.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("synthesize")(synthesize)
+    app.command("verify")(verify)
+    app.command("split")(split)
+
+
+def _llm(base_url: str | None, model: str | None, timeout: float, what: str) -> Any:
+    from .llm import LLM, LLMConfig
+
+    return LLM(LLMConfig.from_env(base_url=base_url, model=model, timeout=timeout).require(what))
+
+
+@handle_errors
+def synthesize(
+    synthesizer: Annotated[str, typer.Option(help="offline (templates over the recorded calls, no LLM) or llm (a model writes the questions; labels still come from the recorded values).")] = "offline",
+    explorations: Annotated[Optional[int], typer.Option(help="Synthesize from at most this many pending explorations (default: all).")] = None,
+    max_tasks: Annotated[Optional[int], typer.Option(help="Tasks kept per exploration (default: 8 offline, 4 llm).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the template and phrasing choices.")] = 0,
+    llm_base_url: BaseUrlOption = None,
+    llm_model: ModelOption = None,
+    timeout: TimeoutOption = 120.0,
+    db: DbOption = None,
+) -> None:
+    """Write tasks backward from every finished exploration (lookup, multi-hop, aggregate,
+    state change), each with its label, match rule, reference trajectory and provenance.
+
+    Resumable: explorations already synthesized are skipped.
+    """
+    with open_store(db) as store:
+        run_synthesize(store, synthesizer, explorations, max_tasks, seed, llm_base_url, llm_model, timeout)
+
+
+def run_synthesize(store: Store, synthesizer: str = "offline", explorations: int | None = None, max_tasks: int | None = None,
+                   seed: int = 0, llm_base_url: str | None = None, llm_model: str | None = None,
+                   timeout: float = 120.0) -> dict[str, Any]:
+    from .synth.offline import OfflineSynthesizer
+    from .synth.stage import pending_explorations
+    from .synth.stage import synthesize as run
+
+    if synthesizer == "offline":
+        synth: Any = OfflineSynthesizer(seed=seed, **({"max_tasks": max_tasks} if max_tasks else {}))
+    elif synthesizer == "llm":
+        from .synth.llm import LLMSynthesizer
+
+        synth = LLMSynthesizer(_llm(llm_base_url, llm_model, timeout, "the llm synthesizer"), seed=seed,
+                               **({"max_tasks": max_tasks} if max_tasks else {}))
+    else:
+        raise FireflyError(f"unknown synthesizer {synthesizer!r}; use offline or llm")
+    todo = len(pending_explorations(store, synth.name, explorations))
+    if not todo:
+        console.print("No finished explorations left to synthesize from. Explore some first: firefly explore")
+        return {}
+    options = {"synthesizer": synth.name, "explorations": explorations, "max_tasks": max_tasks, "seed": seed}
+    with store.run("synthesize", options) as summary, progress_bar() as bar:
+        task = bar.add_task("synthesize", total=todo, note="")
+        report = run(store, synth, explorations=explorations, seed=seed,
+                     on_exploration=lambda xid, done, total: bar.update(task, completed=done))
+        summary.update(report.summary())
+    kinds = ", ".join(f"{k}: {n}" for k, n in sorted(report.kinds.items()))
+    console.print(f"synthesized {report.tasks} task(s) from {report.explorations} exploration(s) ({kinds or 'none'});"
+                  f" {report.failures} failure(s)")
+    return report.summary()
+
+
+@handle_errors
+def verify(
+    threshold: Annotated[float, typer.Option(help="Cosine similarity of question embeddings at or above which a task is a near-duplicate of an earlier one.")] = 0.98,
+    solvable: Annotated[bool, typer.Option("--solvable/--no-solvable", help="Also ask a model, with the DAG's tools answered by the simulator, to solve each task (off by default).")] = False,
+    max_turns: Annotated[int, typer.Option(help="Turns the solver model gets.")] = 8,
+    llm_base_url: BaseUrlOption = None,
+    llm_model: ModelOption = None,
+    timeout: TimeoutOption = 120.0,
+    db: DbOption = None,
+) -> None:
+    """Check every task not yet verified: grounded, replayable in the simulator (strict),
+    no leakage, self-contained, not a near-duplicate; optionally solvable by a model.
+
+    Each verdict is a task-verdict event with its reasons; a task is verified when all pass.
+    """
+    with open_store(db) as store:
+        run_verify(store, threshold, solvable, max_turns, llm_base_url, llm_model, timeout)
+
+
+def run_verify(store: Store, threshold: float = 0.98, solvable: bool = False, max_turns: int = 8,
+               llm_base_url: str | None = None, llm_model: str | None = None, timeout: float = 120.0) -> dict[str, Any]:
+    from .synth.verify import verify as run
+
+    solver = None
+    if solvable:
+        from .synth.solve import Solver
+
+        solver = Solver(_llm(llm_base_url, llm_model, timeout, "the solvable verifier"), max_turns=max_turns)
+    store.catch_up()
+    pending = store.conn.execute("SELECT count(*) FROM tasks WHERE verified IS NULL").fetchone()[0]
+    if not pending and not solvable:
+        console.print("No tasks left to verify. Synthesize some first: firefly synthesize")
+        return {}
+    options = {"threshold": threshold, "solvable": solvable}
+    with store.run("verify", options) as summary, progress_bar() as bar:
+        task = bar.add_task("verify", total=pending or None, note="")
+        report = run(store, threshold=threshold, solver=solver,
+                     on_task=lambda tid, done, total: bar.update(task, completed=done, total=total))
+        summary.update(report.summary())
+    rejected = ", ".join(f"{k}: {n}" for k, n in report.rejected.most_common())
+    console.print(f"verified {report.verified} of {report.tasks} task(s); failed checks: {rejected or 'none'}")
+    return report.summary()
+
+
+@handle_errors
+def split(
+    test_fraction: Annotated[float, typer.Option(help="Share of DAGs whose tasks go to test (grouped: a DAG's tasks are all on one side).")] = 0.2,
+    seed: Annotated[int, typer.Option(help="Seed of the assignment.")] = 0,
+    db: DbOption = None,
+) -> None:
+    """Assign every verified task to train or test, deterministically, grouped by DAG."""
+    with open_store(db) as store:
+        run_split(store, test_fraction, seed)
+
+
+def run_split(store: Store, test_fraction: float = 0.2, seed: int = 0) -> dict[str, Any]:
+    from .synth.split import assign_splits
+
+    with store.run("split", {"test_fraction": test_fraction, "seed": seed}) as summary, progress_bar() as bar:
+        task = bar.add_task("split", total=None, note="")
+        report = assign_splits(store, test_fraction=test_fraction, seed=seed)
+        bar.update(task, total=1, completed=1)
+        summary.update(report.summary())
+    console.print(f"split: {report.totals['train']} train, {report.totals['test']} test"
+                  f" ({sum(report.assigned.values())} assignment(s) written)")
+    return report.summary()
+

@@ -1,0 +1,529 @@
+"""An environment for RL trainers and evaluators: synthesized tasks, played against the simulator.
+
+    env = FireflyEnv("firefly.db", split="train")        # opens the database read-only
+    obs = env.reset(task_id)            # {"task_id", "messages": [system, user], "tools": [...]}
+    out = env.step(tool_calls=[{"id": "c1", "name": "git__git_log",
+                                "arguments": '{"repo_path": "/workspace/repo"}'}])
+    out.messages                        # one ``tool`` message per call: the simulator's results
+    out = env.step(final_answer="3")    # ends the episode
+    out.reward, out.done                # 1.0 / 0.0 from the task's label and match rule, True
+
+* Tools are OpenAI function specs built from the recorded tool schemas (the ``tools`` table):
+  every callable tool of the servers the task involves, named ``<server>__<tool>``.
+* Each episode has its own simulated world (a simulator episode): the effects of its calls
+  are its own, so parallel episodes never see each other's effects.
+* A question's reward compares the final answer with the label under the task's match rule
+  (:mod:`firefly.match`). A state-change task is scored by running its probe (a read-only
+  call that observes the change) against the episode's own simulated state and comparing
+  what it returns with what the probe observed during exploration.
+* A malformed tool call (an unknown function, arguments that are not a JSON object) gets an
+  error ``tool`` message and the episode goes on. An episode that reaches ``max_turns``
+  without an answer ends with reward 0.
+* The database is opened read-only: any number of environments, in one process or many,
+  share one file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from .errors import FireflyError
+from .ids import short_hash
+from .store import Store
+
+SYSTEM_PROMPT = (
+    "You are an assistant that answers questions and carries out requests by calling tools. "
+    "Files live under /workspace. Call the tools you need, read their results, and call more "
+    "if needed. When you are done, reply without tool calls: for a question, reply with the "
+    "answer only (no explanation); for a change you were asked to make, make it with the tools "
+    "first, then reply with a short confirmation."
+)
+DEFAULT_MAX_TURNS = 16
+_NAME_OK = re.compile(r"[^A-Za-z0-9_-]")
+
+
+class EnvError(FireflyError):
+    """The environment was used out of order (a step before reset, after the end ...)."""
+
+
+class TaskNotFound(FireflyError):
+    """A task id that is not among the environment's verified tasks."""
+
+
+# -- tasks -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Task:
+    """One verified task, as the ``tasks`` projection holds it."""
+
+    task_id: str
+    kind: str
+    question: str
+    answer: Any
+    match: dict[str, Any]
+    trajectory: list[dict[str, Any]]
+    probe: dict[str, Any] | None
+    hops: int
+    split: str | None
+
+    @property
+    def servers(self) -> list[str]:
+        """The servers the task involves, in order of first use."""
+        names = [step["server"] for step in self.trajectory]
+        if self.probe:
+            names.append(self.probe["server"])
+        return list(dict.fromkeys(names))
+
+    @property
+    def state_change(self) -> bool:
+        return self.probe is not None
+
+
+TASK_COLUMNS = "task_id, kind, question, answer, match, trajectory, probe, hops, split"
+
+
+def task_of(row: tuple[Any, ...]) -> Task:
+    task_id, kind, question, answer, match, trajectory, probe, hops, split = row
+    return Task(
+        task_id=task_id,
+        kind=kind,
+        question=question,
+        answer=None if answer is None else json.loads(answer),
+        match=json.loads(match) if match else {"rule": "exact"},
+        trajectory=json.loads(trajectory) if trajectory else [],
+        probe=json.loads(probe) if probe else None,
+        hops=int(hops or 0),
+        split=split,
+    )
+
+
+def task_ids(conn: sqlite3.Connection, split: str | None, *, verified_only: bool = True) -> list[str]:
+    """Verified tasks of a split (every verified task when ``split`` is None), in id order;
+    ``verified_only=False`` takes unverified tasks too (to look at what synthesis wrote)."""
+    where = ["verified = 1"] if verified_only else []
+    if split:
+        where.append("split = ?")
+    sql = "SELECT task_id FROM tasks" + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY task_id"
+    return [r[0] for r in conn.execute(sql, (split,) if split else ())]
+
+
+def load_task(conn: sqlite3.Connection, task_id: str) -> Task | None:
+    row = conn.execute(f"SELECT {TASK_COLUMNS} FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
+    return task_of(row) if row else None
+
+
+# -- tools as OpenAI function specs --------------------------------------------------------------
+
+
+def function_name(server: str, tool: str) -> str:
+    """``<server>__<tool>``, with characters OpenAI does not allow replaced, at most 64 long."""
+    name = _NAME_OK.sub("_", f"{server}__{tool}")
+    if len(name) > 64:
+        name = f"{name[:47]}_{short_hash([server, tool], 16)}"
+    return name
+
+
+def parameters_of(schema: Any) -> dict[str, Any]:
+    """The recorded input schema as function parameters (an object schema, always)."""
+    if not isinstance(schema, dict):
+        return {"type": "object", "properties": {}}
+    params = {k: v for k, v in schema.items() if k != "$schema"}
+    params.setdefault("type", "object")
+    if params["type"] == "object":
+        params.setdefault("properties", {})
+    return params
+
+
+@dataclass(frozen=True)
+class Toolbox:
+    """The function specs offered to the agent, and which recorded tool each name calls."""
+
+    specs: list[dict[str, Any]]
+    targets: dict[str, tuple[str, str]]
+
+
+def toolbox(conn: sqlite3.Connection, servers: list[str]) -> Toolbox:
+    """Every callable tool of ``servers`` as an OpenAI function spec, ordered by server and name."""
+    specs: list[dict[str, Any]] = []
+    targets: dict[str, tuple[str, str]] = {}
+    if not servers:
+        return Toolbox(specs, targets)
+    marks = ",".join("?" * len(servers))
+    for server, name, description, schema in conn.execute(
+        f"SELECT server, name, description, input_schema FROM tools WHERE callable = 1 AND removed = 0"
+        f" AND server IN ({marks}) ORDER BY server, name",
+        servers,
+    ):
+        fname = function_name(server, name)
+        targets[fname] = (server, name)
+        specs.append({
+            "type": "function",
+            "function": {
+                "name": fname,
+                "description": f"[{server}] {description or name}",
+                "parameters": parameters_of(json.loads(schema)),
+            },
+        })
+    return Toolbox(specs, targets)
+
+
+# -- results as tool messages --------------------------------------------------------------------
+
+
+def result_text(content: list[dict[str, Any]], structured: Any, is_error: bool) -> str:
+    """A tool result as the text of a ``tool`` message: text blocks joined, other blocks as
+    JSON, structured content when there is nothing else; errors start with ``Error:``."""
+    parts = []
+    for block in content or []:
+        if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
+            parts.append(block["text"])
+        else:
+            parts.append(json.dumps(block, sort_keys=True, ensure_ascii=False))
+    text = "\n".join(parts)
+    if not text and structured is not None:
+        text = json.dumps(structured, sort_keys=True, ensure_ascii=False)
+    if is_error and not text.lower().startswith("error"):
+        text = f"Error: {text}" if text else "Error: the tool failed without a message"
+    return text
+
+
+def answer_text(value: Any) -> str:
+    """A label as the text of an answer: a string as it is, anything else as JSON (a list as
+    a JSON list, which every rule reads item by item, even items that contain commas)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+# -- scoring ------------------------------------------------------------------------------------
+
+
+def reward(task: Task, answer: str | None, episode: Any = None) -> float:
+    """1.0 or 0.0. No answer scores 0. A question compares the answer with the label under the
+    task's match rule; a state-change task runs its probe in ``episode`` (the simulator
+    episode the agent acted in) and compares its result with the end state it expects."""
+    from .match import MatchRuleError, matches, probe_passes
+
+    if answer is None:
+        return 0.0
+    try:
+        if task.probe is not None:
+            if episode is None:
+                return 0.0
+            probe = task.probe
+            result = episode.call_sync(probe["server"], probe["tool"], probe.get("arguments") or {})
+            return float(probe_passes(probe, task.match, result.content, result.structured_content, result.is_error))
+        return float(matches(task.match, task.answer, answer))
+    except MatchRuleError:  # a label the rules cannot read scores 0, never crashes a rollout
+        return 0.0
+
+
+# -- the environment ----------------------------------------------------------------------------
+
+
+@dataclass
+class StepResult:
+    """What a step returns: the new messages (``tool`` results), the reward (0 until the end),
+    whether the episode is over, and details (``outcome``, ``turns`` ...)."""
+
+    messages: list[dict[str, Any]]
+    reward: float = 0.0
+    done: bool = False
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Episode:
+    """The record of one episode, as the environment saw it."""
+
+    task: Task
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]]
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    answer: str | None = None
+    reward: float = 0.0
+    outcome: str | None = None  # answered, max-turns (None while it runs)
+    turns: int = 0
+    env_ms: float = 0.0
+
+    @property
+    def done(self) -> bool:
+        return self.outcome is not None
+
+
+class ReadOnlyStore(Store):
+    """A store that only reads: its tables are taken as they are (catching up is a no-op)."""
+
+    def catch_up(self, *, progress: Any = None) -> int:
+        return 0
+
+
+NEEDED = ("tools", "simulator", "tasks")  # the projections an environment reads
+
+
+def _behind(store: Store) -> bool:
+    """Whether the log holds events the tables an environment reads have not applied yet."""
+    needed = [p for p in store.projections if p.name in NEEDED]
+    checkpoints = store.checkpoints()
+    low = min(checkpoints.get(p.name, 0) for p in needed)
+    types = sorted(set().union(*(p.handles for p in needed)))
+    marks = ",".join("?" * len(types))
+    return store.conn.execute(
+        f"SELECT 1 FROM events WHERE position > ? AND type IN ({marks}) LIMIT 1", (low, *types)).fetchone() is not None
+
+
+def open_read_only(db: str | PathLike[str]) -> Store:
+    """The database as a read-only :class:`Store` (no migration, no writes): what many
+    environments share. The tables it reads (tools, simulator, tasks) must be caught up with
+    the log (any firefly command that writes leaves them so)."""
+    from .projections import all_projections
+
+    path = Path(db)
+    if not path.exists():
+        raise FireflyError(f"no database at {path}")
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout=30000")
+    store = ReadOnlyStore(conn, path, "read-only")
+    store.projections = all_projections()
+    try:
+        conn.execute("SELECT 1 FROM tasks LIMIT 1")
+        behind = _behind(store)
+    except sqlite3.OperationalError:
+        conn.close()
+        raise FireflyError(f"{path} has no tasks table: synthesize tasks first") from None
+    if behind:
+        conn.close()
+        raise FireflyError(f"the tables of {path} are behind its log: run `firefly status --db {path}` once to bring them up to date")
+    return store
+
+
+class FireflyEnv:
+    """Tasks of one split, played against the simulator. See the module docstring.
+
+    ``simulator`` may be given to share one :class:`firefly.simulator.Simulator` between
+    environments of a process; by default each environment opens its own over ``db``.
+    """
+
+    def __init__(
+        self,
+        db: str | PathLike[str],
+        *,
+        split: str | None = None,
+        mode: str = "strict",
+        max_turns: int = DEFAULT_MAX_TURNS,
+        system_prompt: str = SYSTEM_PROMPT,
+        simulator: Any = None,
+        verified_only: bool = True,
+    ):
+        if max_turns < 1:
+            raise FireflyError("max_turns must be at least 1")
+        self.db = Path(db)
+        self.split = split
+        self.verified_only = verified_only
+        self.mode = mode
+        self.max_turns = max_turns
+        self.system_prompt = system_prompt
+        self.store = open_read_only(self.db)
+        self.conn = self.store.conn
+        self._simulator = simulator
+        self._toolboxes: dict[tuple[str, ...], Toolbox] = {}
+        self._task_ids: list[str] | None = None
+        self._tasks: dict[str, Task] = {}
+        self._owned_store: Store | None = None
+        self.episode: Episode | None = None
+        self._sim_episode: Any = None
+        self._targets: dict[str, tuple[str, str]] = {}
+
+    # -- tasks -------------------------------------------------------------------------------
+
+    @property
+    def task_ids(self) -> list[str]:
+        """The verified tasks of the split, in id order."""
+        if self._task_ids is None:
+            self._task_ids = task_ids(self.conn, self.split, verified_only=self.verified_only)
+        return self._task_ids
+
+    def task(self, task_id: str) -> Task:
+        task = self._tasks.get(task_id)
+        if task is None:
+            task = load_task(self.conn, task_id)
+            if task is not None and len(self._tasks) < 100_000:
+                self._tasks[task_id] = task  # a read-only view: tasks do not change under it
+        if task is None or (self.split and task.split != self.split):
+            where = f" in split {self.split!r}" if self.split else ""
+            raise TaskNotFound(f"no task {task_id!r}{where}")
+        return task
+
+    @property
+    def simulator(self) -> Any:
+        if self._simulator is None:
+            from .simulator import Simulator
+
+            # the llm mode records the results its model writes: it needs a writable store
+            store = Store.open(self.db) if self.mode == "llm" else self.store
+            self._simulator = Simulator.open(store, mode=self.mode)
+            if store is not self.store:
+                self._owned_store = store
+        return self._simulator
+
+    def toolbox(self, servers: list[str]) -> Toolbox:
+        key = tuple(sorted(servers))
+        if key not in self._toolboxes:
+            self._toolboxes[key] = toolbox(self.conn, list(key))
+        return self._toolboxes[key]
+
+    # -- episodes ----------------------------------------------------------------------------
+
+    def reset(self, task_id: str | None = None) -> dict[str, Any]:
+        """Start an episode on a task (default: the split's first). Returns the observation:
+        ``task_id``, ``messages`` (system prompt and question) and ``tools`` (function specs)."""
+        if task_id is None:
+            if not self.task_ids:
+                raise TaskNotFound(f"no verified tasks{f' in split {self.split!r}' if self.split else ''}")
+            task_id = self.task_ids[0]
+        task = self.task(task_id)
+        box = self.toolbox(task.servers)
+        messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": task.question}]
+        self.episode = Episode(task=task, messages=list(messages), tools=box.specs)
+        self._targets = box.targets
+        self._sim_episode = self.simulator.episode()
+        return {"task_id": task.task_id, "messages": messages, "tools": box.specs}
+
+    def step(
+        self,
+        action: list[dict[str, Any]] | dict[str, Any] | str | None = None,
+        *,
+        tool_calls: list[dict[str, Any]] | None = None,
+        final_answer: str | None = None,
+        content: str | None = None,
+    ) -> StepResult:
+        """One assistant turn. ``tool_calls`` (or a list) runs the calls in the simulator and
+        returns their ``tool`` messages; ``final_answer`` (or a string) ends the episode with
+        its reward; an assistant message dict is either, by whether it has ``tool_calls``.
+        A step with neither ends the episode unanswered (reward 0)."""
+        ep = self._require_episode()
+        if isinstance(action, dict):
+            content = action.get("content") if content is None else content
+            if action.get("tool_calls"):
+                tool_calls = action["tool_calls"]
+            elif final_answer is None:
+                final_answer = action.get("content") or ""
+        elif isinstance(action, list):
+            tool_calls = action
+        elif isinstance(action, str):
+            final_answer = action
+        elif action is not None:
+            raise EnvError(f"a step takes tool calls, a final answer or an assistant message, not {type(action).__name__}")
+        started = time.perf_counter()
+        ep.turns += 1
+        try:
+            if tool_calls:
+                result = self._call_tools(ep, tool_calls, content)
+            else:
+                result = self._finish(ep, final_answer, "answered" if final_answer is not None else "unanswered")
+        finally:
+            ep.env_ms += (time.perf_counter() - started) * 1000
+        return result
+
+    def give_up(self) -> StepResult:
+        """End the episode without an answer (reward 0), e.g. when the agent's endpoint failed."""
+        ep = self._require_episode()
+        return self._finish(ep, None, "unanswered")
+
+    def _require_episode(self) -> Episode:
+        if self.episode is None:
+            raise EnvError("no episode: call reset(task_id) first")
+        if self.episode.done:
+            raise EnvError("the episode is over: call reset(task_id) for another")
+        return self.episode
+
+    def _finish(self, ep: Episode, answer: str | None, outcome: str) -> StepResult:
+        if answer is not None:
+            answer = answer.strip()
+            ep.messages.append({"role": "assistant", "content": answer})
+        ep.answer = answer
+        ep.reward = reward(ep.task, answer, self._sim_episode)
+        ep.outcome = outcome
+        return StepResult([], ep.reward, True, {"outcome": outcome, "turns": ep.turns})
+
+    def _call_tools(self, ep: Episode, tool_calls: list[dict[str, Any]], content: str | None) -> StepResult:
+        calls = [self._parse_call(ep, i, raw) for i, raw in enumerate(tool_calls)]
+        ep.messages.append({
+            "role": "assistant",
+            "content": content,
+            "tool_calls": [
+                {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["raw_arguments"]}}
+                for c in calls
+            ],
+        })
+        out: list[dict[str, Any]] = []
+        for call in calls:
+            text = self._run_call(ep, call)
+            message = {"role": "tool", "tool_call_id": call["id"], "content": text}
+            ep.messages.append(message)
+            out.append(message)
+        if ep.turns >= self.max_turns:
+            ep.answer, ep.reward, ep.outcome = None, 0.0, "max-turns"
+            return StepResult(out, 0.0, True, {"outcome": "max-turns", "turns": ep.turns})
+        return StepResult(out, 0.0, False, {"turns": ep.turns})
+
+    def _parse_call(self, ep: Episode, index: int, raw: Any) -> dict[str, Any]:
+        """A tool call in any of the shapes agents produce: ``{id, name, arguments}`` or
+        OpenAI's ``{id, type, function: {name, arguments}}``; arguments as JSON text or a dict."""
+        raw = raw if isinstance(raw, dict) else {}
+        fn = raw.get("function") if isinstance(raw.get("function"), dict) else raw
+        name = fn.get("name")
+        args = fn.get("arguments")
+        call_id = raw.get("id") or f"call_{ep.turns}_{index}"
+        raw_arguments = args if isinstance(args, str) else json.dumps(args if args is not None else {}, ensure_ascii=False)
+        return {"id": str(call_id), "name": name if isinstance(name, str) else str(name), "arguments": args,
+                "raw_arguments": raw_arguments}
+
+    def _run_call(self, ep: Episode, call: dict[str, Any]) -> str:
+        record: dict[str, Any] = {"turn": ep.turns, "id": call["id"], "name": call["name"], "server": None,
+                                  "tool": None, "arguments": None, "ok": False, "error": None}
+        ep.calls.append(record)
+        target = self._targets.get(call["name"])
+        args = call["arguments"]
+        error = None
+        if target is None:
+            known = ", ".join(sorted(self._targets)[:20])
+            error = f"unknown tool {call['name']!r}; the tools are: {known}"
+        elif isinstance(args, str):
+            try:
+                args = json.loads(args) if args.strip() else {}
+            except ValueError as exc:
+                error = f"the arguments of {call['name']} are not valid JSON ({exc}); send a JSON object"
+        if error is None and not isinstance(args, dict):
+            error = f"the arguments of {call['name']} must be a JSON object, not {type(args).__name__}"
+        if error is not None:
+            record["error"] = error
+            return f"Error: {error}"
+        server, tool = target  # type: ignore[misc]
+        record.update(server=server, tool=tool, arguments=args)
+        result = self._sim_episode.call_sync(server, tool, args)
+        record["ok"] = not result.is_error
+        meta = result.meta or {}
+        if meta.get("approximate") or meta.get("source") not in (None, "recorded"):
+            # not the recorded result of this very call: say how it was made
+            record["simulated"] = {k: meta[k] for k in ("source", "approximate", "similarity") if k in meta}
+        return result_text(result.content, result.structured_content, result.is_error)
+
+    def close(self) -> None:
+        self.conn.close()
+        if self._owned_store is not None:
+            self._owned_store.close()
+
+    def __enter__(self) -> FireflyEnv:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

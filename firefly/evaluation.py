@@ -1,0 +1,328 @@
+"""The evaluation harness: agents play every task of a split against the simulator.
+
+    agent = OpenAIAgent(LLMConfig.from_env(base_url=..., model="qwen3"))   # or OracleAgent(), NullAgent()
+    eval_id = evaluate(store, agent, split="test", samples=1, max_turns=16, concurrency=4)
+    for row in eval_report(store, eval_id): ...
+
+* Every episode is one ``episode-recorded`` event (the conversation, the calls, the reward,
+  tokens and latency); the evaluation itself is an ``eval-started`` event whose id comes from
+  its settings, so running the same evaluation again continues it: recorded episodes are
+  kept, the missing ones are played.
+* Episodes run ``concurrency`` at a time in threads (the model's latency dominates), each
+  thread with its own :class:`~firefly.env.FireflyEnv`; events are written by the caller's
+  thread.
+* Baselines need no LLM: the oracle replays the reference trajectory and answers with the
+  label (it must score 1.0), the null agent answers nothing (it must score 0.0).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import queue
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from math import comb
+from typing import Any, Protocol
+
+from .env import DEFAULT_MAX_TURNS, FireflyEnv, Task, answer_text, function_name, load_task, task_ids
+from .errors import FireflyError
+from .events import EpisodeRecorded, EvalStarted
+from .ids import short_hash
+from .llm import LLM, LLMCallError, LLMConfig
+from .store import Store
+
+# -- agents ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class AgentStats:
+    """What an agent reports about its episode beyond what the environment saw."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: float = 0.0
+    error: str | None = None
+
+
+class Agent(Protocol):
+    name: str
+
+    def play(self, env: FireflyEnv, observation: dict[str, Any]) -> AgentStats:
+        """Play the episode ``env.reset`` just started, to its end."""
+        ...
+
+
+def oracle_answer(task: Task) -> str:
+    """What the oracle answers: the label (a short confirmation for a state-change task, which
+    is scored by its probe)."""
+    if task.state_change:
+        return "Done."
+    return answer_text(task.answer)
+
+
+class OracleAgent:
+    """Replays the task's reference trajectory, one call per turn, and answers with the label."""
+
+    name = "oracle"
+
+    def play(self, env: FireflyEnv, observation: dict[str, Any]) -> AgentStats:
+        assert env.episode is not None
+        task = env.episode.task
+        for i, step in enumerate(task.trajectory):
+            call = {"id": f"call_{i}", "name": function_name(step["server"], step["tool"]),
+                    "arguments": json.dumps(step.get("arguments") or {}, ensure_ascii=False)}
+            if env.step(tool_calls=[call]).done:
+                return AgentStats()
+        env.step(final_answer=oracle_answer(task))
+        return AgentStats()
+
+
+class NullAgent:
+    """Calls nothing and answers nothing."""
+
+    name = "null"
+
+    def play(self, env: FireflyEnv, observation: dict[str, Any]) -> AgentStats:
+        env.step()
+        return AgentStats()
+
+
+class OpenAIAgent:
+    """Any OpenAI-compatible tool-calling model: ask, run the tool calls it makes in the
+    environment, send the results back, until it answers without tool calls or the turn limit.
+
+    A failed request (HTTP error, timeout, a reply that is not a completion) ends the episode
+    with outcome ``llm-error`` and reward 0; malformed tool calls are the environment's to
+    answer (an error ``tool`` message), and the episode goes on."""
+
+    def __init__(self, config: LLMConfig, *, params: dict[str, Any] | None = None, client: Any = None):
+        self.config = config.require("firefly eval")
+        self.llm = LLM(config, client=client)
+        self.params = {k: v for k, v in (params or {}).items() if v is not None}
+        self.name = f"openai:{config.model}"
+
+    def play(self, env: FireflyEnv, observation: dict[str, Any]) -> AgentStats:
+        stats = AgentStats()
+        episode = env.episode
+        assert episode is not None
+        tools = observation["tools"]
+        while not episode.done:
+            params = dict(self.params)
+            if tools:
+                params["tools"] = tools
+            request = self.llm.chat_request(episode.messages, **params)
+            try:
+                reply, latency = self.llm.fetch_chat(request)
+            except LLMCallError as err:
+                stats.error = err.message
+                env.give_up()
+                break
+            stats.latency_ms += latency
+            stats.prompt_tokens += reply.usage.get("prompt_tokens", 0)
+            stats.completion_tokens += reply.usage.get("completion_tokens", 0)
+            if reply.tool_calls:
+                env.step(tool_calls=reply.tool_calls, content=reply.content)
+            else:
+                env.step(final_answer=reply.content or "")
+        return stats
+
+
+# -- running an evaluation ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    split: str | None = "test"
+    samples: int = 1
+    max_turns: int = DEFAULT_MAX_TURNS
+    mode: str = "strict"
+    limit: int | None = None
+
+
+def eval_id_of(agent: Any, settings: EvalSettings) -> str:
+    config = getattr(agent, "config", None)
+    return "e" + short_hash([
+        agent.name, getattr(config, "public_base_url", ""), settings.split, settings.max_turns, settings.samples,
+        settings.mode, getattr(agent, "params", {}), settings.limit,
+    ], 20)
+
+
+def evaluate(
+    store: Store,
+    agent: Any,
+    settings: EvalSettings = EvalSettings(),
+    *,
+    concurrency: int = 4,
+    on_episode: Callable[[EpisodeRecorded, int, int], None] | None = None,
+) -> str:
+    """Play every (missing) episode of the evaluation and record it. Returns the eval id."""
+    if settings.samples < 1:
+        raise FireflyError("--samples must be at least 1")
+    if settings.max_turns < 1:
+        raise FireflyError("--max-turns must be at least 1")
+    store.catch_up()
+    ids = _task_ids(store, settings.split)[: settings.limit]
+    if not ids:
+        where = f" in split {settings.split!r}" if settings.split else ""
+        raise FireflyError(f"no verified tasks{where}: synthesize, verify and split tasks first")
+    config = getattr(agent, "config", None)
+    eval_id = eval_id_of(agent, settings)
+    store.append(EvalStarted(
+        eval_id=eval_id, agent=agent.name, model=getattr(config, "model", None),
+        base_url=getattr(config, "public_base_url", ""), split=settings.split, max_turns=settings.max_turns,
+        samples=settings.samples, simulator=settings.mode, tasks=len(ids), params=getattr(agent, "params", {}),
+    ))
+    store.catch_up()
+    done = set(store.conn.execute("SELECT task_id, sample FROM episodes WHERE eval_id = ?", (eval_id,)).fetchall())
+    todo = [(t, s) for t in ids for s in range(settings.samples) if (t, s) not in done]
+    total = len(ids) * settings.samples
+    # every environment is opened (and its simulator loaded) before the first episode is
+    # written: a read-only view of the database takes its tables as they are at opening
+    workers = max(1, min(concurrency, len(todo)))
+    envs: queue.SimpleQueue[FireflyEnv] = queue.SimpleQueue()
+    opened: list[FireflyEnv] = []
+    try:
+        for _ in range(workers if todo else 0):
+            e = FireflyEnv(store.path, split=settings.split, mode=settings.mode, max_turns=settings.max_turns)
+            opened.append(e)
+            e.simulator  # noqa: B018 - load it now
+            envs.put(e)
+    except BaseException:
+        for e in opened:
+            e.close()
+        raise
+
+    def play(task_id: str, sample: int) -> EpisodeRecorded:
+        e = envs.get()
+        try:
+            observation = e.reset(task_id)
+            stats = agent.play(e, observation)
+            ep = e.episode
+            assert ep is not None and ep.done
+            return EpisodeRecorded(
+                eval_id=eval_id, task_id=task_id, sample=sample, messages=ep.messages, calls=ep.calls,
+                answer=ep.answer, reward=ep.reward, outcome="llm-error" if stats.error else ep.outcome,  # type: ignore[arg-type]
+                turns=ep.turns, error=stats.error, prompt_tokens=stats.prompt_tokens,
+                completion_tokens=stats.completion_tokens, latency_ms=round(stats.latency_ms, 1),
+                env_ms=round(ep.env_ms, 2),
+            )
+        finally:
+            envs.put(e)
+
+    finished = total - len(todo)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="firefly-eval")
+    try:
+        futures = [pool.submit(play, t, s) for t, s in todo]
+        for future in as_completed(futures):
+            event = future.result()
+            store.append(event)
+            finished += 1
+            if on_episode is not None:
+                on_episode(event, finished, total)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        for e in opened:
+            e.close()
+    store.catch_up()
+    return eval_id
+
+
+def _task_ids(store: Store, split: str | None) -> list[str]:
+    try:
+        return task_ids(store.conn, split)
+    except sqlite3.OperationalError as exc:  # no tasks table: nothing synthesized yet
+        if "no such table" in str(exc):
+            return []
+        raise
+
+
+# -- reports ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ReportRow:
+    """pass@1 (and pass@k) of one group of tasks."""
+
+    group: str  # overall, kind, server, hops
+    value: str
+    tasks: int = 0
+    episodes: int = 0
+    pass_at_1: float = 0.0
+    pass_at_k: float | None = None
+    _per_task: list[tuple[int, int]] = field(default_factory=list, repr=False)
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """The unbiased pass@k estimate for one task from n episodes of which c were solved."""
+    if n - c < k:
+        return 1.0
+    return 1.0 - comb(n - c, k) / comb(n, k)
+
+
+@dataclass
+class EvalReport:
+    eval_id: str
+    agent: str
+    split: str | None
+    samples: int
+    rows: list[ReportRow]
+    outcomes: dict[str, int]
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    episodes: int
+
+    def row(self, group: str, value: str = "all") -> ReportRow | None:
+        return next((r for r in self.rows if r.group == group and r.value == value), None)
+
+    @property
+    def pass_at_1(self) -> float:
+        overall = self.row("overall")
+        return overall.pass_at_1 if overall else 0.0
+
+
+def eval_report(store: Store, eval_id: str) -> EvalReport:
+    """pass@1 and pass@k overall, per task kind, per server and per number of hops."""
+    store.catch_up()
+    head = store.conn.execute("SELECT agent, split, samples FROM evals WHERE eval_id = ?", (eval_id,)).fetchone()
+    if head is None:
+        raise FireflyError(f"no evaluation {eval_id!r}")
+    agent, split, samples = head
+    per_task: dict[str, list[int]] = {}
+    for task_id, n, c in store.conn.execute(
+        "SELECT task_id, count(*), sum(reward >= 1.0) FROM episodes WHERE eval_id = ? GROUP BY task_id ORDER BY task_id",
+        (eval_id,),
+    ):
+        per_task[task_id] = [n, c]
+    groups: dict[tuple[str, str], ReportRow] = {}
+
+    def add(group: str, value: str, n: int, c: int) -> None:
+        row = groups.setdefault((group, value), ReportRow(group, value))
+        row._per_task.append((n, c))
+
+    for task_id, (n, c) in per_task.items():
+        task = load_task(store.conn, task_id)
+        add("overall", "all", n, c)
+        if task is None:
+            continue
+        add("kind", task.kind, n, c)
+        for server in task.servers:
+            add("server", server, n, c)
+        add("hops", str(task.hops), n, c)
+    order = {"overall": 0, "kind": 1, "server": 2, "hops": 3}
+    rows = sorted(groups.values(), key=lambda r: (order[r.group], r.value.zfill(4) if r.group == "hops" else r.value))
+    for row in rows:
+        row.tasks = len(row._per_task)
+        row.episodes = sum(n for n, _ in row._per_task)
+        row.pass_at_1 = sum(c / n for n, c in row._per_task) / row.tasks
+        if samples > 1:
+            full = [(n, c) for n, c in row._per_task if n >= samples]
+            row.pass_at_k = sum(pass_at_k(n, c, samples) for n, c in full) / len(full) if full else None
+    outcomes = dict(store.conn.execute(
+        "SELECT outcome, count(*) FROM episodes WHERE eval_id = ? GROUP BY outcome ORDER BY outcome", (eval_id,)))
+    tokens = store.conn.execute(
+        "SELECT coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(latency_ms), 0),"
+        " count(*) FROM episodes WHERE eval_id = ?", (eval_id,)).fetchone()
+    return EvalReport(eval_id, agent, split, samples, rows, outcomes, tokens[0], tokens[1], tokens[2], tokens[3])

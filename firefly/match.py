@@ -1,0 +1,181 @@
+"""Match rules: does an answer (an agent's, or a replayed result's) match a task's label?
+
+    matches({"rule": "number", "tolerance": 1e-6}, 94.05, "The average is 94.05.")  # True
+
+A task's ``match`` is a JSON object with a ``rule`` and its parameters:
+
+* ``exact``: canonical JSON equality (``1 == 1.0``; key order does not matter). A string
+  answer that is JSON text is parsed first.
+* ``normalized``: strings equal after Unicode NFKC, case folding, collapsing whitespace and
+  trimming surrounding quotes and punctuation; lists compare element by element, in order.
+* ``number``: ``|got - expected| <= tolerance * max(1, |expected|)`` (``tolerance`` defaults
+  to 1e-6). A string answer is read as a number: the whole string (``1,881``, ``$12.50``,
+  ``94.05%``), else its only number.
+* ``set``: the same elements in any order (normalized). A string answer is a JSON list, or
+  items separated by commas, semicolons, new lines or a final "and".
+* ``json-subset``: everything in ``expected`` is in ``got``: object keys recursively, every
+  element of an expected list matches a distinct element of the got list, a string is
+  contained in the got string (normalized), other scalars equal. A string answer that is
+  JSON (or a Python literal) is parsed first.
+
+:func:`result_value` is what a probe's result is compared with: its structured content if
+any, else its text parsed as JSON or a Python literal, else the text.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import re
+import unicodedata
+from typing import Any
+
+from .ids import canonical_json
+
+RULES = ("exact", "normalized", "number", "set", "json-subset")
+DEFAULT_TOLERANCE = 1e-6
+
+_SPACE = re.compile(r"\s+")
+_TRIM = " \t\n\"'`.,;:!?()[]{}"
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?|-?\.\d+")
+_SPLIT = re.compile(r"\s*(?:[,;\n]|\band\b)\s*", re.IGNORECASE)
+
+
+class MatchRuleError(ValueError):
+    """A match rule that is not one of :data:`RULES` or has bad parameters."""
+
+
+def normalize(text: Any) -> str:
+    """The comparable form of a string (or of any scalar's text)."""
+    if not isinstance(text, str):
+        text = canonical_json(text) if isinstance(text, (dict, list)) else str(text)
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return _SPACE.sub(" ", text).strip(_TRIM)
+
+
+def to_number(value: Any) -> float | None:
+    """A number read from an answer, or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if math.isfinite(float(value)) else None
+    if not isinstance(value, str):
+        return None
+    text = value.strip().strip("$€£%").replace(",", "").strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    found = _NUMBER.findall(value)
+    if len(found) == 1:
+        try:
+            return float(found[0].replace(",", ""))
+        except ValueError:
+            return None
+    return None
+
+
+def parse_json(value: Any) -> Any:
+    """A string that is JSON or a Python literal, parsed; anything else unchanged."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if not text or text[0] not in "[{\"0123456789-tfnTFN":
+        return value
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    if text[0] in "[{":
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+            pass
+    return value
+
+
+def as_items(value: Any) -> list[Any] | None:
+    """An answer as a list of items (for the ``set`` rule), or None."""
+    value = parse_json(value)
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, str):
+        parts = [p for p in (s.strip(_TRIM) for s in _SPLIT.split(value)) if p]
+        return parts
+    if value is None:
+        return None
+    return [value]
+
+
+def _scalar_equal(expected: Any, got: Any) -> bool:
+    if isinstance(expected, bool) or isinstance(got, bool):
+        return expected is got or normalize(expected) == normalize(got)
+    if isinstance(expected, (int, float)):
+        n = to_number(got)
+        return n is not None and abs(n - expected) <= DEFAULT_TOLERANCE * max(1.0, abs(expected))
+    return normalize(expected) == normalize(got)
+
+
+def _subset(expected: Any, got: Any) -> bool:
+    if isinstance(expected, str) and isinstance(got, str):
+        return normalize(expected) in normalize(got) if normalize(expected) else True
+    got = parse_json(got)
+    if isinstance(expected, dict):
+        return isinstance(got, dict) and all(k in got and _subset(v, got[k]) for k, v in expected.items())
+    if isinstance(expected, list):
+        if not isinstance(got, list):
+            return False
+        used: set[int] = set()
+        for item in expected:
+            hit = next((i for i, g in enumerate(got) if i not in used and _subset(item, g)), None)
+            if hit is None:
+                return False
+            used.add(hit)
+        return True
+    return _scalar_equal(expected, got)
+
+
+def matches(match: dict[str, Any], expected: Any, got: Any) -> bool:
+    """Whether ``got`` matches the label ``expected`` under the rule ``match``."""
+    rule = match.get("rule") if isinstance(match, dict) else None
+    if rule == "exact":
+        return canonical_json(parse_json(got)) == canonical_json(expected)
+    if rule == "normalized":
+        if isinstance(expected, list):
+            items = as_items(got)
+            return items is not None and len(items) == len(expected) and all(
+                normalize(e) == normalize(g) for e, g in zip(expected, items))
+        if isinstance(got, (list, dict)):
+            return False
+        return normalize(expected) == normalize(got)
+    if rule == "number":
+        tolerance = match.get("tolerance", DEFAULT_TOLERANCE)
+        if not isinstance(tolerance, (int, float)) or tolerance < 0:
+            raise MatchRuleError(f"number rule needs a non-negative tolerance, got {tolerance!r}")
+        want, have = to_number(expected), to_number(got)
+        return want is not None and have is not None and abs(have - want) <= tolerance * max(1.0, abs(want))
+    if rule == "set":
+        want_items = as_items(expected) or []
+        have_items = as_items(got)
+        if have_items is None:
+            return False
+        return sorted({normalize(x) for x in want_items}) == sorted({normalize(x) for x in have_items})
+    if rule == "json-subset":
+        return _subset(expected, got)
+    raise MatchRuleError(f"unknown match rule {rule!r}; known: {', '.join(RULES)}")
+
+
+def result_value(content: list[dict[str, Any]] | None, structured: Any = None) -> Any:
+    """What a probe's result is compared with (see the module docstring)."""
+    if structured is not None:
+        return structured
+    texts = [b.get("text") for b in content or [] if isinstance(b, dict) and b.get("type") == "text"]
+    text = "\n".join(t for t in texts if isinstance(t, str))
+    return parse_json(text)
+
+
+def probe_passes(probe: dict[str, Any], match: dict[str, Any], content: list[dict[str, Any]] | None,
+                 structured: Any = None, is_error: bool = False) -> bool:
+    """Whether a probe call's result shows the expected end state."""
+    return not is_error and matches(match, probe.get("expected"), result_value(content, structured))

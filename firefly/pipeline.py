@@ -1,0 +1,322 @@
+"""``firefly run``: every stage in order under one progress display.
+
+Each stage is resumable on its own (its facts carry idempotency keys, and a stage only does
+what the log does not already hold), so the pipeline is resumable at any point: killing it
+and running it again with the same options ends with the same data as one uninterrupted run.
+
+Stages, in order: register (only when no server is registered), discover, graph (embed,
+index, candidates, judge), sample, explore, synthesize (tasks written backward from the
+recorded calls), verify, split. Every stage runs inside ``store.run(...)`` so the log records what ran with which
+options and how it ended (``firefly run`` itself is not a run: its stages are).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from .errors import FireflyError
+from .store import Store
+
+
+@dataclass
+class RunOptions:
+    """What ``firefly run`` was asked to do (recorded, minus secrets, in run-started events)."""
+
+    registry: Path | None = None
+    dags: int = 200
+    seed: int = 0
+    concurrency: int = 4
+    connect_timeout: float = 300.0
+    call_timeout: float = 30.0
+    max_result_bytes: int = 64_000
+    test_fraction: float = 0.2
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_timeout: float = 120.0
+
+    @property
+    def uses_llm(self) -> bool:
+        return bool(self.llm_base_url or self.llm_model)
+
+    def recorded(self) -> dict[str, Any]:
+        return {
+            "registry": str(self.registry) if self.registry else None, "dags": self.dags, "seed": self.seed,
+            "concurrency": self.concurrency, "test_fraction": self.test_fraction,
+            "llm_base_url": self.llm_base_url, "llm_model": self.llm_model,
+        }
+
+
+@dataclass
+class StageResult:
+    name: str
+    summary: dict[str, Any] = field(default_factory=dict)
+    line: str = ""
+
+
+class Display:
+    """One progress display for the whole pipeline: a row per stage, messages above."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.progress = Progress(
+            TextColumn("[bold]{task.description:<11}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[note]}"), console=console, transient=False,
+        )
+        self.rows: dict[str, TaskID] = {}
+
+    def __enter__(self) -> Display:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.__exit__(*exc)
+
+    def row(self, name: str, total: int | None = None) -> TaskID:
+        if name not in self.rows:
+            self.rows[name] = self.progress.add_task(name, total=total, note="", start=False)
+        return self.rows[name]
+
+    def _start(self, name: str) -> TaskID:
+        task = self.row(name)
+        if self.progress.tasks[task].start_time is None:
+            self.progress.start_task(task)
+        return task
+
+    def update(self, name: str, done: int, total: int | None = None, note: str | None = None) -> None:
+        fields: dict[str, Any] = {"completed": done}
+        if total is not None:
+            fields["total"] = total
+        if note is not None:
+            fields["note"] = escape(note)
+        self.row(name, total)
+        self.progress.update(self._start(name), **fields)
+
+    def finish(self, name: str, note: str) -> None:
+        task = self._start(name)
+        total = self.progress.tasks[task].total
+        if total is None:
+            self.progress.update(task, total=1, completed=1)
+        else:
+            self.progress.update(task, completed=total)
+        self.progress.update(task, note=escape(note))
+
+    def say(self, text: str) -> None:
+        self.progress.console.print(text)
+
+
+Stage = Callable[[Store, RunOptions, Display], StageResult]
+
+
+# -- stages ------------------------------------------------------------------------------------
+
+
+def stage_register(store: Store, opts: RunOptions, display: Display) -> StageResult:
+    from .registry import load_registry, register
+    from .resources import bundled_registry
+
+    store.catch_up()
+    has_servers = store.conn.execute(
+        "SELECT count(*) FROM servers WHERE callable = 1 AND status != 'removed'"
+    ).fetchone()[0]
+    if opts.registry is None and has_servers:
+        display.finish("register", f"{has_servers} server(s) already registered")
+        return StageResult("register", {"servers": has_servers})
+    path = opts.registry or bundled_registry()
+    with store.run("servers import", {"file": str(path)}):
+        report = register(store, load_registry(path), source=str(path))
+    added = sum(1 for outcome in report.values() if outcome != "unchanged")
+    display.finish("register", f"{len(report)} server(s) from {path.name}")
+    return StageResult("register", {"file": str(path), "servers": len(report), "added_or_changed": added})
+
+
+def stage_discover(store: Store, opts: RunOptions, display: Display) -> StageResult:
+    from .discovery import discover, registered
+
+    regs = registered(store)
+    if not regs:
+        raise FireflyError("no callable servers registered; try: firefly servers import data/servers.json")
+    display.update("discover", 0, len(regs))
+    done = [0]
+
+    def on_server(listing: Any) -> None:
+        done[0] += 1
+        if listing.error:
+            display.say(f"  [red]✗[/red] {escape(listing.server)}: {escape(listing.error.message)}")
+        display.update("discover", done[0], note=f"{listing.server}")
+
+    options = {"servers": "all", "connect_timeout": opts.connect_timeout, "call_timeout": opts.call_timeout}
+    with store.run("discover", options) as summary:
+        report = discover(store, connect_timeout=opts.connect_timeout, call_timeout=opts.call_timeout,
+                          concurrency=6, on_server=on_server)
+        summary.update(report.summary())
+    note = f"{len(report.connected)} server(s), {report.tools_listed} tools; {len(report.failed)} failed"
+    display.finish("discover", note)
+    return StageResult("discover", report.summary(), note)
+
+
+def stage_graph(store: Store, opts: RunOptions, display: Display) -> StageResult:
+    from .embed import HashedEmbedder
+    from .graph import LLMJudge, RulesJudge, build_graph
+    if opts.uses_llm:
+        judge: Any = LLMJudge(llm_client(opts, "the LLM judge"))
+    else:
+        judge = RulesJudge()
+    options = {"judge": "llm" if opts.uses_llm else "rules", "embedder": "hashed"}
+
+    def progress(step: str, done: int, total: int) -> None:
+        display.update("graph", done, total, note=step)
+
+    with store.run("graph build", options) as summary:
+        report = build_graph(store, embedder=HashedEmbedder(), judge=judge, progress=progress)
+        summary.update(report.summary())
+    stats = report.stats
+    note = f"{stats.get('edges', 0)} edges over {stats.get('tools_with_edges', stats.get('nodes', 0))} tools"
+    if report.judge.failed:
+        note += f"; {report.judge.failed} pair(s) left unjudged"
+    display.finish("graph", note)
+    return StageResult("graph", report.summary(), note)
+
+
+def stage_sample(store: Store, opts: RunOptions, display: Display) -> StageResult:
+    from .sample import sample_dags
+
+    options = {"count": opts.dags, "seed": opts.seed}
+    with store.run("sample", options) as summary:
+        report = sample_dags(store, opts.dags, seed=opts.seed,
+                             progress=lambda done, total: display.update("sample", done, total))
+        summary.update(report.summary())
+    if not report.tools_with_edges:
+        raise FireflyError("the tool graph has no edges to sample from; check `firefly graph stats`")
+    note = f"{report.sampled + report.existing} DAGs; {report.tools_covered}/{report.tools_with_edges} tools covered"
+    if report.exhausted:
+        display.say(f"[yellow]sampling stopped early:[/yellow] {escape(report.exhausted)}")
+    display.finish("sample", note)
+    return StageResult("sample", report.summary(), note)
+
+
+def llm_client(opts: RunOptions, purpose: str) -> Any:
+    from .llm import LLM, LLMConfig
+
+    config = LLMConfig.from_env(base_url=opts.llm_base_url, model=opts.llm_model, timeout=opts.llm_timeout)
+    return LLM(config.require(purpose))
+
+
+def explorer_policy(opts: RunOptions) -> Any:
+    """The explorer policy ``firefly run`` uses: the LLM explorer when a model is given."""
+    if opts.uses_llm:
+        from .explore.llm_explorer import LLMPolicy
+
+        return LLMPolicy(llm_client(opts, "the LLM explorer"))
+    from .explore.offline import OfflinePolicy
+
+    return OfflinePolicy()
+
+
+def stage_explore(store: Store, opts: RunOptions, display: Display) -> StageResult:
+    from .explore.stage import explore, pending_dags
+
+    policy = explorer_policy(opts)
+    todo = len(pending_dags(store, policy.name, opts.seed, None))
+    if not todo:
+        display.finish("explore", "nothing left to explore")
+        return StageResult("explore", {})
+    display.update("explore", 0, todo)
+    options = {"policy": policy.name, "concurrency": opts.concurrency, "seed": opts.seed}
+    with store.run("explore", options) as summary:
+        report = explore(
+            store, policy, seed=opts.seed, concurrency=opts.concurrency, call_timeout=opts.call_timeout,
+            connect_timeout=opts.connect_timeout, max_result_bytes=opts.max_result_bytes,
+            on_exploration=lambda dag, done, total: display.update("explore", done, total),
+        )
+        summary.update(report.summary())
+    rate = report.successes / report.calls if report.calls else 0.0
+    note = f"{report.finished} explored ({report.failed} failed); {report.calls} calls, {rate:.0%} ok"
+    display.finish("explore", note)
+    return StageResult("explore", report.summary(), note)
+
+
+def stage_synthesize(store: Store, opts: RunOptions, display: Display) -> StageResult:
+    from .synth.offline import OfflineSynthesizer
+    from .synth.stage import pending_explorations, synthesize
+
+    if opts.uses_llm:
+        from .synth.llm import LLMSynthesizer
+
+        synth: Any = LLMSynthesizer(llm_client(opts, "the LLM synthesizer"), seed=opts.seed)
+    else:
+        synth = OfflineSynthesizer(seed=opts.seed)
+    todo = len(pending_explorations(store, synth.name))
+    if not todo:
+        display.finish("synthesize", "nothing left to synthesize from")
+        return StageResult("synthesize", {})
+    display.update("synthesize", 0, todo)
+    with store.run("synthesize", {"synthesizer": synth.name, "seed": opts.seed}) as summary:
+        report = synthesize(store, synth, seed=opts.seed,
+                            on_exploration=lambda xid, done, total: display.update("synthesize", done, total))
+        summary.update(report.summary())
+    note = f"{report.tasks} task(s) from {report.explorations} exploration(s)"
+    if report.failures:
+        note += f"; {report.failures} failure(s)"
+    display.finish("synthesize", note)
+    return StageResult("synthesize", report.summary(), note)
+
+
+def stage_verify(store: Store, opts: RunOptions, display: Display) -> StageResult:
+    from .synth.verify import verify
+
+    store.catch_up()
+    pending = store.conn.execute("SELECT count(*) FROM tasks WHERE verified IS NULL").fetchone()[0]
+    if not pending:
+        display.finish("verify", "nothing left to verify")
+        return StageResult("verify", {})
+    display.update("verify", 0, pending)
+    with store.run("verify", {"solvable": False}) as summary:
+        report = verify(store, on_task=lambda tid, done, total: display.update("verify", done, total))
+        summary.update(report.summary())
+    note = f"{report.verified} of {report.tasks} verified"
+    display.finish("verify", note)
+    return StageResult("verify", report.summary(), note)
+
+
+def stage_split(store: Store, opts: RunOptions, display: Display) -> StageResult:
+    from .synth.split import assign_splits
+
+    with store.run("split", {"test_fraction": opts.test_fraction, "seed": opts.seed}) as summary:
+        report = assign_splits(store, test_fraction=opts.test_fraction, seed=opts.seed)
+        summary.update(report.summary())
+    note = f"{report.totals['train']} train, {report.totals['test']} test"
+    display.finish("split", note)
+    return StageResult("split", report.summary(), note)
+
+
+STAGES: list[tuple[str, Stage]] = [
+    ("register", stage_register),
+    ("discover", stage_discover),
+    ("graph", stage_graph),
+    ("sample", stage_sample),
+    ("explore", stage_explore),
+    ("synthesize", stage_synthesize),
+    ("verify", stage_verify),
+    ("split", stage_split),
+]
+
+
+def run_pipeline(store: Store, opts: RunOptions, console: Console,
+                 stages: list[tuple[str, Stage]] | None = None) -> list[StageResult]:
+    """Run every stage in order; a stage that raises stops the pipeline (the log stays consistent)."""
+    chosen = stages if stages is not None else STAGES
+    results: list[StageResult] = []
+    with Display(console) as display:
+        for name, _ in chosen:
+            display.row(name)
+        for name, stage in chosen:
+            results.append(stage(store, opts, display))
+    return results
+

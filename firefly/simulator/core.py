@@ -1,0 +1,429 @@
+"""The simulator: recorded tool results served offline, one world state per episode.
+
+    sim = Simulator.open("firefly.db", mode="strict")       # "strict" | "nearest" | "llm"
+    ep = sim.episode()
+    r = ep.call_sync("git", "git_log", {"repo_path": "/workspace/repo"})   # or: await ep.call(...)
+    r.content, r.structured_content, r.is_error, r.meta
+
+**Lookup.** A call's key is its server, tool and canonical arguments
+(:mod:`firefly.simulator.canonical`). The recorded results under that key
+(``sim_calls``, :mod:`firefly.projections.simulator`) are tried in this order:
+
+1. *same world*: results observed in exactly the episode's state (the hash of every effect
+   so far, as the explorer records it). A reference trajectory replayed in order in one
+   episode hits here at every step.
+2. *same server state*: results observed after exactly the same effects **on the same
+   server**, in the same order. Servers are separate worlds (the bundled ones each own a
+   part of the workspace: files, the git repository, the SQLite file, the memory file), so
+   what other servers did does not change this one's answer. This is what lets an agent
+   call tools in an order the explorer did not: a read-only call on a server that saw no
+   effect since (or the same effects) gets the recorded result.
+3. otherwise the arguments were recorded, but only in another state of that server (the
+   file was read before it was written, say): that is a **miss**, never a stale answer.
+
+**Several results for one key** (a clock, a random tool, one call recorded in several
+explorations): all stay in ``sim_calls``; within the first tier that has any, the n-th
+time an episode makes the same call in the same state it gets the n-th recorded result in
+log order, and the last one once they run out. A fresh episode therefore always gets the
+first recorded result, and a clock read twice moves forward as it did when recorded.
+``meta`` says which (``position``; ``repeat``: how many times the episode asked before).
+
+**World state.** An episode keeps the effects of its calls: each successful result of a
+call that is not read-only appends ``[server, tool, arguments_hash]``, where
+``arguments_hash`` is the *recorded* call's hash for a recorded result (so cosmetic
+differences in the arguments do not change the world), and the hash of the canonical
+arguments for an approximate or generated one (a world the log never saw: later calls on
+that server miss rather than answer from another world). Episodes never share effects.
+
+**Misses** depend on the mode: ``strict`` answers a tool error (``is_error``, text
+:data:`MISS_TEXT`); ``nearest`` answers the result of the most similar recorded arguments
+of the same tool (:mod:`firefly.simulator.nearest`) when the cosine similarity reaches the
+threshold, marked ``{"approximate": True, "similarity": s}`` in ``meta``, else the strict
+error; ``llm`` asks a model (:mod:`firefly.simulator.generate`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import msgspec
+
+from ..errors import FireflyError
+from ..explore.policy import ToolRef
+from ..explore.stage import is_read_only
+from ..ids import canonical_json, content_hash
+from ..store import Store
+from .canonical import ArgumentsError, call_key, canonicalise, has_defaults
+from .settings import DEFAULT_K, DEFAULT_THRESHOLD, MISS_TEXT, MODES
+
+
+_decoder = msgspec.json.Decoder()
+
+
+class SimulatorError(FireflyError):
+    """The simulator cannot be opened as asked."""
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """A simulated tool result, shaped like MCP's CallToolResult."""
+
+    content: list[dict[str, Any]]
+    structured_content: dict[str, Any] | None = None
+    is_error: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The text blocks joined (for reading and comparing)."""
+        return "\n".join(b["text"] for b in self.content if b.get("type") == "text" and isinstance(b.get("text"), str))
+
+
+def error_result(text: str, **meta: Any) -> SimResult:
+    return SimResult([{"type": "text", "text": text}], None, True, meta)
+
+
+@dataclass(frozen=True)
+class SimTool:
+    """A tool as discovery recorded it (what ``simulate serve`` lists)."""
+
+    server: str
+    name: str
+    title: str | None
+    description: str | None
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any] | None
+    annotations: dict[str, Any]
+    live: bool
+    defaults: bool = True  # whether the input schema declares any default
+
+    @property
+    def read_only(self) -> bool:
+        return is_read_only(ToolRef(self.server, self.name, self.description, self.input_schema, self.annotations))
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call ready for lookup: its canonical arguments and key."""
+
+    server: str
+    tool: str
+    arguments: dict[str, Any]
+    canonical: str
+    key: str
+    info: SimTool
+
+
+Effect = tuple[str, str, str]  # server, tool, arguments_hash
+INITIAL_STATE = content_hash([])
+
+
+ROW_CACHE = 200_000  # recorded rows kept in memory by a simulator
+_NOT_READ = object()
+_COLUMNS = "position, content, structured_content, is_error, read_only, arguments_hash, exploration_id, step"
+
+
+def _result(row: tuple[Any, ...]) -> SimResult:
+    position, content, structured, is_error, read_only, arguments_hash, exploration_id, step = row
+    meta = {"source": "recorded", "position": position, "exploration_id": exploration_id, "step": step,
+            "arguments_hash": arguments_hash, "read_only": bool(read_only)}
+    return SimResult(_decoder.decode(content), _decoder.decode(structured) if structured else None, bool(is_error), meta)
+
+
+def _state_of(effects: list[Effect]) -> str:
+    return content_hash([canonical_json(list(e)) for e in effects]) if effects else INITIAL_STATE
+
+
+class Episode:
+    """One simulated world: the effects of its own calls, nothing else's."""
+
+    def __init__(self, sim: Simulator, effects: Iterable[Effect] = ()):
+        self.sim = sim
+        self.effects: list[Effect] = [tuple(e) for e in effects]  # type: ignore[misc]
+        self._state: str | None = None
+        self._server_states: dict[str, str] = {}
+        self.repeats: dict[tuple[str, str, str], int] = {}  # (key, tier, state) -> results served
+        self.calls = 0
+
+    @property
+    def state(self) -> str:
+        """The hash of every effect so far (the explorer's ``state``)."""
+        if self._state is None:
+            self._state = _state_of(self.effects)
+        return self._state
+
+    def server_state(self, server: str) -> str:
+        """The hash of the effects on one server so far."""
+        cached = self._server_states.get(server)
+        if cached is None:
+            cached = self._server_states[server] = _state_of([e for e in self.effects if e[0] == server])
+        return cached
+
+    def add_effect(self, effect: Effect) -> None:
+        self.effects.append(effect)
+        self._state = None
+        self._server_states.pop(effect[0], None)
+
+    def call_sync(self, server: str, tool: str, arguments: Any = None) -> SimResult:
+        """Simulate one call (blocking; the llm mode may ask a model on a miss)."""
+        prepared, result = self._lookup(server, tool, arguments)
+        if result is None:
+            result = self._miss(prepared)
+        return self._after(prepared, result)
+
+    async def call(self, server: str, tool: str, arguments: Any = None) -> SimResult:
+        """Simulate one call; a miss that asks a model runs in a worker thread."""
+        prepared, result = self._lookup(server, tool, arguments)
+        if result is None:
+            result = await anyio.to_thread.run_sync(self._miss, prepared) if self.sim.mode == "llm" else self._miss(prepared)
+        return self._after(prepared, result)
+
+    def _lookup(self, server: str, tool: str, arguments: Any) -> tuple[Call | None, SimResult | None]:
+        prepared = self.sim.prepare(server, tool, arguments)
+        if isinstance(prepared, SimResult):
+            return None, prepared
+        with self.sim.lock:
+            return prepared, self.sim.lookup(prepared, self)
+
+    def _miss(self, prepared: Call | None) -> SimResult:
+        assert prepared is not None
+        with self.sim.lock:
+            return self.sim.miss(prepared, self)
+
+    def _after(self, call: Call | None, result: SimResult) -> SimResult:
+        self.calls += 1
+        if call is None or result.is_error:
+            return result
+        recorded_hash = result.meta.get("arguments_hash")
+        if result.meta.get("source") == "recorded" and not result.meta.get("approximate"):
+            if not result.meta.get("read_only"):
+                self.add_effect((call.server, call.tool, recorded_hash))
+        elif not call.info.read_only:
+            self.add_effect((call.server, call.tool, content_hash(call.canonical)))
+        return result
+
+
+class Simulator:
+    """Recorded calls of one database, served offline. Use :meth:`open`."""
+
+    def __init__(self, store: Store, mode: str, *, owns_store: bool, threshold: float, k: int, llm: Any,
+                 exclude: Iterable[int] | None, index_path: Path | None):
+        self.store = store
+        self.mode = mode
+        self.threshold = threshold
+        self.k = k
+        self.llm = llm
+        self.exclude = frozenset(exclude or ())
+        self.lock = threading.RLock()
+        self._owns_store = owns_store
+        self._index_path = index_path
+        self._index: Any = None
+        self.tools: dict[tuple[str, str], SimTool] = {}
+        self.reload()
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        db: str | Path | Store,
+        mode: str = "strict",
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        k: int = DEFAULT_K,
+        llm: Any = None,
+        exclude: Iterable[int] | None = None,
+        index_path: str | Path | None = None,
+    ) -> Simulator:
+        """A simulator over a database (a path or an open :class:`Store`).
+
+        ``mode``: strict, nearest or llm. ``threshold``: the similarity a nearest result
+        needs. ``k``: recorded calls shown to the llm mode's model. ``llm``: a
+        :class:`firefly.llm.LLM` (default: from ``FIREFLY_LLM_*``). ``exclude``: positions
+        of recorded calls to leave out (fidelity's hold-out); the nearest index is then
+        built in memory. ``index_path``: where the argument index lives (default
+        ``<db>.calls.usearch``)."""
+        if mode not in MODES:
+            raise SimulatorError(f"unknown simulator mode {mode!r}; use one of: {', '.join(MODES)}")
+        if mode == "llm" and llm is None:
+            from ..llm import LLM, LLMConfig
+
+            llm = LLM(LLMConfig.from_env().require("the simulator's llm mode"))
+        owns = not isinstance(db, Store)
+        store = Store.open(db) if owns else db  # type: ignore[arg-type]
+        return cls(store, mode, owns_store=owns, threshold=threshold, k=k, llm=llm, exclude=exclude,
+                   index_path=Path(index_path) if index_path else None)
+
+    def reload(self) -> None:
+        """Catch up with the log (new recorded calls and tools)."""
+        with self.lock:
+            self.store.catch_up()
+            tools = {}
+            for server, name, title, desc, schema, output, annotations, removed in self.store.conn.execute(
+                "SELECT server, name, title, description, input_schema, output_schema, annotations, removed FROM tools"
+                " WHERE callable = 1 ORDER BY server, name"
+            ):
+                input_schema = _decoder.decode(schema)
+                tools[(server, name)] = SimTool(server, name, title, desc, input_schema,
+                                                _decoder.decode(output) if output else None, _decoder.decode(annotations),
+                                                not removed, has_defaults(input_schema))
+            self.tools = tools
+            self._index = None
+            self._rows: dict[tuple[str, str, str, int], tuple[Any, ...] | None] = {}
+            self._cursor = self.store.conn.cursor()
+
+    def close(self) -> None:
+        if self._owns_store:
+            self.store.close()
+
+    def __enter__(self) -> Simulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- calling ---------------------------------------------------------------------------
+
+    def episode(self, effects: Iterable[Effect] = ()) -> Episode:
+        """A fresh simulated world (the initial state, or after ``effects``)."""
+        return Episode(self, effects)
+
+    def call_sync(self, server: str, tool: str, arguments: Any = None) -> SimResult:
+        """One call in a fresh episode (the initial state)."""
+        return self.episode().call_sync(server, tool, arguments)
+
+    async def call(self, server: str, tool: str, arguments: Any = None) -> SimResult:
+        return await self.episode().call(server, tool, arguments)
+
+    def prepare(self, server: str, tool: str, arguments: Any) -> Call | SimResult:
+        """The canonical call, or the error result for a call that cannot be one."""
+        info = self.tools.get((server, tool))
+        if info is None:
+            return error_result(f"unknown tool {server}/{tool}: discovery recorded no such tool", source="simulator")
+        try:
+            args, canonical = canonicalise(arguments, info.input_schema, defaults=info.defaults)
+        except ArgumentsError as exc:
+            return error_result(str(exc), source="simulator")
+        return Call(server, tool, args, canonical, call_key(server, tool, canonical), info)
+
+    def candidates(self, key: str, episode: Episode, server: str) -> tuple[list[int], str, str]:
+        """Positions of the recorded results for ``key`` in the first tier that has any,
+        with the tier's name and the state it matched."""
+        conn = self.store.conn
+        for tier, column, state in (("world", "state", episode.state), ("server", "server_state", episode.server_state(server))):
+            rows = [r[0] for r in conn.execute(
+                f"SELECT position FROM sim_calls WHERE key = ? AND {column} = ? ORDER BY position", (key, state))]
+            if self.exclude:
+                rows = [p for p in rows if p not in self.exclude]
+            if rows:
+                return rows, tier, state
+        return [], "", ""
+
+    def recorded(self, position: int) -> tuple[SimResult, bool]:
+        """A recorded result by its event position, and whether the call was read-only."""
+        row = self.store.conn.execute(f"SELECT {_COLUMNS} FROM sim_calls WHERE position = ?", (position,)).fetchone()
+        return _result(row), bool(row[4])
+
+    def _row(self, key: str, tier: str, state: str, n: int) -> tuple[Any, ...] | None:
+        """The n-th recorded row of a key in a state (the last one once they run out); rows
+        read are kept in memory until :meth:`reload` (the log only grows)."""
+        cached = self._rows.get((key, tier, state, n), _NOT_READ)
+        if cached is not _NOT_READ:
+            return cached  # type: ignore[return-value]
+        column = "state" if tier == "world" else "server_state"
+        where = f"FROM sim_calls WHERE key = ? AND {column} = ? ORDER BY position"
+        row = self._cursor.execute(f"SELECT {_COLUMNS} {where} LIMIT 1 OFFSET ?", (key, state, n)).fetchone()
+        if row is None and n:
+            row = self._cursor.execute(f"SELECT {_COLUMNS} {where} DESC LIMIT 1", (key, state)).fetchone()
+        if len(self._rows) >= ROW_CACHE:
+            self._rows.clear()
+        self._rows[(key, tier, state, n)] = row
+        return row
+
+    def lookup(self, call: Call, episode: Episode) -> SimResult | None:
+        """The recorded result for a call in the episode's state, or None (a miss)."""
+        conn = self.store.conn
+        for tier, column, state in (("world", "state", episode.state), ("server", "server_state", episode.server_state(call.server))):
+            n = episode.repeats.get((call.key, tier, state), 0)
+            if self.exclude:
+                positions = [p for (p,) in conn.execute(
+                    f"SELECT position FROM sim_calls WHERE key = ? AND {column} = ? ORDER BY position", (call.key, state))
+                    if p not in self.exclude]
+                row = conn.execute(f"SELECT {_COLUMNS} FROM sim_calls WHERE position = ?",
+                                   (positions[min(n, len(positions) - 1)],)).fetchone() if positions else None
+            else:
+                row = self._row(call.key, tier, state, n)
+            if row is not None:
+                episode.repeats[(call.key, tier, state)] = n + 1
+                result = _result(row)
+                result.meta.update(match="exact", state_match=tier, repeat=n)
+                return result
+        return None
+
+    def miss(self, call: Call, episode: Episode) -> SimResult:
+        """The answer to a call with no recorded result in this state, by mode."""
+        elsewhere = self.store.conn.execute("SELECT count(*) FROM sim_calls WHERE key = ?", (call.key,)).fetchone()[0]
+        if self.exclude and elsewhere:
+            elsewhere = sum(1 for (p,) in self.store.conn.execute("SELECT position FROM sim_calls WHERE key = ?", (call.key,))
+                            if p not in self.exclude)
+        meta: dict[str, Any] = {"source": "simulator", "miss": "state" if elsewhere else "arguments"}
+        if self.mode == "nearest":
+            found = self.nearest(call, episode)
+            if found is not None:
+                return found
+            meta["nearest_similarity"] = self._last_similarity
+        elif self.mode == "llm":
+            from .generate import generate
+
+            return generate(self, call, episode)
+        return error_result(MISS_TEXT, **meta)
+
+    # -- retrieval -------------------------------------------------------------------------
+
+    _last_similarity: float | None = None
+
+    @property
+    def index(self) -> Any:
+        """The argument index (built or opened on first use)."""
+        if self._index is None:
+            from .nearest import ArgumentIndex
+
+            self._index = ArgumentIndex(self.store, path=self._index_path, exclude=self.exclude)
+        return self._index
+
+    def neighbours(self, call: Call, k: int) -> list[tuple[str, int, float]]:
+        """The k recorded argument sets of the same tool nearest to the call's:
+        (key, first position, similarity), most similar first."""
+        return self.index.search(call.server, call.tool, call.canonical, k)
+
+    def nearest(self, call: Call, episode: Episode) -> SimResult | None:
+        """The result of the most similar recorded arguments, if similar enough."""
+        found = self.neighbours(call, 1)
+        self._last_similarity = found[0][2] if found else None
+        if not found or found[0][2] < self.threshold:
+            return None
+        key, first, similarity = found[0]
+        positions, tier, _ = self.candidates(key, episode, call.server)
+        position = positions[0] if positions else first
+        result, _ = self.recorded(position)
+        matched = self.store.conn.execute("SELECT arguments FROM sim_calls WHERE position = ?", (position,)).fetchone()[0]
+        result.meta.update(approximate=True, similarity=similarity, match="nearest", state_match=tier or "none",
+                           matched_arguments=_decoder.decode(matched))
+        return result
+
+    # -- listing ---------------------------------------------------------------------------
+
+    def servers(self) -> list[str]:
+        return sorted({s for s, _ in self.tools})
+
+    def tools_of(self, server: str) -> list[SimTool]:
+        """The live tools of a server as discovery recorded them, by name."""
+        return [t for (s, _), t in sorted(self.tools.items()) if s == server and t.live]
+
+
+__all__ = ["DEFAULT_THRESHOLD", "MISS_TEXT", "MODES", "Episode", "SimResult", "SimTool", "Simulator", "SimulatorError"]

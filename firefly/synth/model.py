@@ -1,0 +1,128 @@
+"""An exploration as synthesizers and verifiers see it, and the shape of a candidate task.
+
+:func:`load_exploration` reads one finished exploration from the ``calls`` projection: for
+every step its final attempt (a failed first attempt that was retried is not part of what
+happened to the world). :meth:`Exploration.trajectory_for` builds a reference trajectory:
+every successful effectful call before the last call a label needs, then the calls it needs,
+in step order. Replayed in that order in one simulator episode, each call is made in the
+world state it was recorded in.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..ids import canonical_json, content_hash, short_hash
+from ..store import Store
+
+INITIAL_STATE = content_hash([])
+
+
+@dataclass
+class Step:
+    step: int
+    server: str
+    tool: str
+    arguments: dict[str, Any]
+    content: list[dict[str, Any]]
+    structured: Any
+    ok: bool
+    read_only: bool
+    sources: list[dict[str, Any]]
+    state: str
+    probe_of: int | None = None
+    arguments_hash: str = ""
+
+    @property
+    def effectful(self) -> bool:
+        return self.ok and not self.read_only
+
+    def call(self) -> dict[str, Any]:
+        return {"step": self.step, "server": self.server, "tool": self.tool, "arguments": self.arguments}
+
+    def source_of(self, argument: str) -> dict[str, Any] | None:
+        """The source of an argument (a JSON pointer such as ``/revision``), if it was fed."""
+        return next((s for s in self.sources if s.get("argument") == argument), None)
+
+
+@dataclass
+class Exploration:
+    exploration_id: str
+    dag_id: str
+    steps: list[Step]
+
+    def by_step(self) -> dict[int, Step]:
+        return {s.step: s for s in self.steps}
+
+    def trajectory_for(self, label_steps: set[int]) -> list[Step]:
+        last = max(label_steps)
+        return [s for s in self.steps if s.step in label_steps or (s.effectful and s.step < last)]
+
+    def setup_for(self, label_steps: set[int]) -> list[Step]:
+        """The effectful calls a trajectory needs before (and besides) the label's calls."""
+        return [s for s in self.trajectory_for(label_steps) if s.step not in label_steps]
+
+
+@dataclass
+class Candidate:
+    """A task before it becomes a ``task-synthesized`` event."""
+
+    kind: str
+    template: str
+    question: str
+    answer: Any
+    match: dict[str, Any]
+    label_steps: set[int]
+    provenance: list[dict[str, Any]]
+    derivation: dict[str, Any]
+    hops: int = 1
+    probe: dict[str, Any] | None = None
+    trajectory_steps: set[int] | None = None  # default: trajectory_for(label_steps)
+    score: float = 1.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def signature(self) -> str:
+        """What makes two candidates the same task: the label and where it comes from."""
+        return short_hash([self.kind, self.template, sorted(self.label_steps), canonical_json(self.answer),
+                           [p.get("path") for p in self.provenance], self.probe], 20)
+
+
+def task_id(exploration_id: str, synthesizer: str, candidate: Candidate) -> str:
+    return "t" + short_hash([exploration_id, synthesizer, candidate.signature()], 20)
+
+
+def load_exploration(store: Store, exploration_id: str) -> Exploration | None:
+    row = store.conn.execute(
+        "SELECT dag_id FROM explorations WHERE exploration_id = ?", (exploration_id,)).fetchone()
+    if row is None:
+        return None
+    latest: dict[int, Step] = {}
+    for (step, attempt, server, tool, arguments, arguments_hash, sources, content, structured, ok, read_only,
+         state, position) in store.conn.execute(
+        "SELECT step, attempt, server, tool, arguments, arguments_hash, sources, content, structured_content, ok,"
+        " read_only, state, position FROM calls WHERE exploration_id = ? ORDER BY step, attempt", (exploration_id,)
+    ):
+        latest[step] = Step(
+            step, server, tool, json.loads(arguments), json.loads(content),
+            None if structured is None else json.loads(structured), bool(ok), bool(read_only), json.loads(sources),
+            state, arguments_hash=arguments_hash,
+        )
+    probe_of = _probe_steps(store, exploration_id)
+    for s in latest.values():
+        s.probe_of = probe_of.get(s.step)
+    return Exploration(exploration_id, row[0], [latest[k] for k in sorted(latest)])
+
+
+def _probe_steps(store: Store, exploration_id: str) -> dict[int, int]:
+    """step -> probe_of for probe calls (recorded once the explorer makes them)."""
+    out: dict[int, int] = {}
+    for (payload,) in store.conn.execute(
+        "SELECT payload FROM events WHERE stream = ? AND type = 'tool-called' AND payload LIKE '%\"probe_of\":%'",
+        (f"exploration:{exploration_id}",),
+    ):
+        data = json.loads(payload)
+        if isinstance(data.get("probe_of"), int):
+            out[data["step"]] = data["probe_of"]
+    return out

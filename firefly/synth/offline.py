@@ -1,0 +1,767 @@
+"""The offline synthesizer: templates driven by the recorded calls, no LLM.
+
+From one exploration it reads every successful call's facts (:mod:`firefly.synth.facts`) and
+writes candidate tasks of four kinds:
+
+* lookup: a value of one result (``Who authored the commit "Release 0.2.0" in ...?``);
+* aggregate: a count, a maximum or minimum, a sum, the most common value, a set or an order
+  computed over the items of one result;
+* multi-hop: a question about a later call whose argument came from an earlier result, with
+  that argument described by where it came from (``the commit whose message is ... in the
+  last 5 commits of ...``); the answer must not be visible in the earlier result;
+* state change: an effect the exploration made (a file written, an entity added, a branch
+  created), labelled by a later read-only call on the same server that observes it (a probe)
+  and the part of its result that shows the effect.
+
+Phrasing varies (several templates per fact, chosen by a seeded generator). Every candidate
+carries its provenance and derivation, so the verifiers can check it; calls that changed the
+world before the label's calls are part of the trajectory and described in the question.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections import Counter
+from typing import Any
+
+from ..ids import canonical_json
+from ..match import normalize, result_value
+from .derive import as_number
+from .facts import Cell, Item, Table, basename, leaves, read_call, rel
+from .model import INITIAL_STATE, Candidate, Exploration, Step
+from .phrasing import effect, listing, ordinal, quote, scope
+
+NAME = "offline-v1"
+MAX_TASKS = 6  # per exploration, besides its state changes
+MAX_STATE_CHANGES = 4
+MAX_QUESTION = 1500
+
+# -------------------------------------------------------------------------- phrase banks
+
+LOOKUP = [
+    "In {scope}, what is the {label} of the {noun} whose {keylabel} is {key}?",
+    "Looking at {scope}: what {label} does the {noun} with {keylabel} {key} have?",
+    "What is the {label} of the {noun} {key} in {scope}?",
+]
+LOOKUP_SINGLE = [
+    "What is the {label} of {scope}?",
+    "Looking at {scope}, what is its {label}?",
+    "Tell me the {label} of {scope}.",
+]
+SPECIAL_LOOKUP = {
+    ("commit", "author"): ["Who authored the commit {key} in {scope}?",
+                           "In {scope}, who wrote the commit with the message {key}?",
+                           "Which person made the commit {key}, according to {scope}?"],
+    ("commit", "day"): ["On what date was the commit {key} made, according to {scope}?",
+                        "In {scope}, what day is the commit {key} dated?"],
+    ("commit", "hash"): ["What is the full hash of the commit {key} in {scope}?",
+                         "Give the commit hash of {key} as listed in {scope}."],
+    ("entity", "entityType"): ["In {scope}, what type of entity is {key}?",
+                               "What is the entity type of {key} in {scope}?"],
+    ("entity", "observations"): ["How many observations does {scope} record for {key}?",
+                                 "In {scope}, how many observations are attached to {key}?"],
+    ("column", "type"): ["In {scope}, what is the declared type of the column {key}?",
+                         "What SQL type does the column {key} have in {scope}?"],
+    ("entry", "size"): ["How big is {key} according to {scope}?",
+                        "What size does {scope} show for {key}?"],
+    ("entry", "folder"): ["In {scope}, which folder contains {key}?", "Which folder of {scope} holds {key}?"],
+}
+SPECIAL_SINGLE = {
+    ("commit", "author"): ["Who is the author of {scope}?", "Who made {scope}?"],
+    ("commit", "email"): ["What e-mail address does {scope} give for its author?"],
+    ("commit", "message"): ["What is the commit message of {scope}?", "What does the message of {scope} say?"],
+    ("commit", "day"): ["On what date was {scope} made?"],
+    ("file", "size"): ["How large is {scope}, in bytes?", "What is the size in bytes of {scope}?"],
+    ("file", "permissions"): ["What permissions does {scope} have?"],
+    ("working tree", "branch"): ["Which branch is checked out in {scope}?", "What branch is {scope} on?"],
+    ("file changed", "file"): ["Which file did {scope} change?", "What is the one file touched by {scope}?"],
+    ("file that differs", "file"): ["Which file shows up in {scope}?"],
+    ("match", "path"): ["Which single path is among {scope}?"],
+}
+COUNT = [
+    "How many {plural} are there in {scope}?",
+    "Count the {plural} in {scope}.",
+    "What is the number of {plural} in {scope}?",
+]
+SPECIAL_COUNT = {
+    "commit": ["How many commits are listed in {scope}?"],
+    "entry": ["How many entries does {scope} contain?", "How many files and folders are directly in {scope}?"],
+    "table": ["How many tables does {scope} have?"],
+    "column": ["How many columns does {scope} have?"],
+    "branch": ["How many branches are listed among {scope}?"],
+    "entity": ["How many entities are in {scope}?", "How many entities does {scope} return?"],
+    "relation": ["How many relations are in {scope}?"],
+    "observation": ["How many observations in total are in {scope}?"],
+    "match": ["How many files and folders are among {scope}?"],
+}
+COUNT_WHERE = [
+    "How many {plural} in {scope} have {label} {value}?",
+    "In {scope}, how many {plural} have the {label} {value}?",
+]
+SPECIAL_COUNT_WHERE = {
+    ("commit", "author"): ["How many of {scope} were authored by {value}?",
+                           "Among {scope}, how many commits did {value} make?"],
+    ("entry", "type"): ["How many {value}s are there in {scope}?"],
+    ("entity", "entityType"): ["How many entities of type {value} are in {scope}?"],
+    ("relation", "relationType"): ["How many {value} relations are in {scope}?"],
+}
+SET_WHERE = [
+    "Which {plural} in {scope} have {label} {value}? Give their {keylabel}s.",
+    "List the {keylabel}s of the {plural} in {scope} whose {label} is {value}.",
+]
+SPECIAL_SET_WHERE = {
+    ("commit", "author"): ["Which commits among {scope} did {value} author? Give their messages."],
+    ("entry", "type"): ["Which {value}s are in {scope}? Give their names.",
+                        "List the names of the {value}s in {scope}."],
+    ("entity", "entityType"): ["Which entities of type {value} are in {scope}? Give their names."],
+    ("observation", "entity"): ["What observations does {scope} record for {value}? List them all."],
+}
+SET_ALL = [
+    "List the {keylabel}s of all {plural} in {scope}.",
+    "What are the {keylabel}s of the {plural} in {scope}?",
+]
+SPECIAL_SET_ALL = {
+    "table": ["Which tables does {scope} have?", "List the tables of {scope}."],
+    "branch": ["Which branches are among {scope}?"],
+    "column": ["What are the names of the columns of {scope}?"],
+    "file changed": ["Which files were changed in {scope}?", "List the files touched by {scope}."],
+    "file that differs": ["Which files show up in {scope}?", "Which files are touched by {scope}?"],
+    "match": ["Which paths are among {scope}?"],
+}
+RELATION_TARGETS = ["Which entities does {value} have a relation to in {scope}?",
+                    "In {scope}, which entities is {value} related to?"]
+ARG = {
+    "argmax": ["Which {noun} in {scope} has the largest {label}? Give its {keylabel}.",
+               "In {scope}, which {noun} has the highest {label}?"],
+    "argmin": ["Which {noun} in {scope} has the smallest {label}? Give its {keylabel}.",
+               "In {scope}, which {noun} has the lowest {label}?"],
+}
+SPECIAL_ARG = {
+    ("entry", "size", "argmax"): ["Which is the largest file in {scope}?", "What is the name of the biggest entry in {scope}?"],
+    ("entry", "size", "argmin"): ["Which is the smallest file in {scope}?"],
+    ("entity", "observations", "argmax"): ["Which entity in {scope} has the most observations?"],
+    ("commit", "day", "argmin"): ["What is the message of the oldest commit among {scope}?"],
+    ("commit", "day", "argmax"): ["What is the message of the most recent commit among {scope}?"],
+}
+NUMERIC = {
+    "max": ["What is the largest {label} among the {plural} in {scope}?", "In {scope}, what is the maximum {label}?"],
+    "min": ["What is the smallest {label} among the {plural} in {scope}?", "In {scope}, what is the minimum {label}?"],
+    "sum": ["What is the total {label} over all {plural} in {scope}?", "Add up the {label} of every {noun} in {scope}."],
+}
+MODE = {
+    ("commit", "author"): ["Who authored the most commits among {scope}?", "Which author appears most often in {scope}?"],
+}
+MODE_GENERIC = ["Which {label} is the most common among the {plural} in {scope}?"]
+ORDER = {
+    "commit": ["List the messages of {scope} from the oldest to the newest.",
+               "Give the commit messages of {scope} in chronological order, oldest first."],
+}
+STATE = [
+    "{effect}.",
+    "Please {effect}.",
+    "Make this change: {effect}.",
+]
+SETUP = [
+    "First {setup}. Then answer: {question}",
+    "Do this first: {setup}. After that, {lower}",
+]
+
+# fields that are not worth asking about
+SKIP_FIELDS = {"depth", "current", "pk", "notnull", "hash"}
+KIND_WORDS = {"DIR": "folder", "directory": "folder", "FILE": "file", "file": "file"}
+
+
+def _pick(rng: random.Random, options: list[str]) -> str:
+    return options[rng.randrange(len(options))]
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+def _short(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    return isinstance(value, str) and 0 < len(value) <= 100 and "\n" not in value
+
+
+def _match_for(answer: Any, *, ordered: bool = False) -> dict[str, Any]:
+    if isinstance(answer, list):
+        return {"rule": "normalized"} if ordered else {"rule": "set"}
+    if isinstance(answer, (int, float)) and not isinstance(answer, bool):
+        if isinstance(answer, float) and not answer.is_integer():
+            decimals = len(repr(answer).split(".")[1]) if "." in repr(answer) else 0
+            return {"rule": "number", "tolerance": 0.005 if decimals > 2 else 1e-6}
+        return {"rule": "number", "tolerance": 1e-6}
+    return {"rule": "normalized"}
+
+
+def _entry(step: int, cell: Cell, role: str, **extra: Any) -> dict[str, Any]:
+    return {"step": step, "path": cell.path, "value": cell.value, "role": role, **extra}
+
+
+def _same_place(a: str, b: str) -> bool:
+    def norm(p: str) -> str:
+        return p.replace("$.structured_content.content#", "$.content[0].text#")
+
+    return norm(a) == norm(b)
+
+
+def _strings(value: Any) -> list[str]:
+    return [str(v) for v in leaves(value) if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
+
+
+def result_text(content: Any, structured: Any) -> str:
+    """Every string of a result, normalized, in one text (for "is this value visible")."""
+    return normalize(" | ".join(_strings([content, structured])))
+
+
+def _text_of(step: Step) -> str:
+    return result_text(step.content, step.structured)
+
+
+# -------------------------------------------------------------------------- the synthesizer
+
+
+class OfflineSynthesizer:
+    """Template questions over recorded facts. ``max_tasks``: tasks kept per exploration."""
+
+    name = NAME
+
+    def __init__(self, *, max_tasks: int = MAX_TASKS, seed: int = 0):
+        self.max_tasks = max_tasks
+        self.seed = seed
+
+    def tasks_for(self, store: Any, x: Exploration, context: dict[str, Any]) -> tuple[list[Candidate], Counter, list[Any]]:
+        found, skipped = self.candidates(x, context.get("initial_results"))
+        chosen = self.pick(x, found)
+        skipped["_candidates"] = len(found)
+        return chosen, skipped, []
+
+    def candidates(self, x: Exploration, initial_results: dict[tuple[str, str, str], str] | None = None) -> tuple[list[Candidate], Counter]:
+        """Every candidate task of an exploration, and counts of what was skipped and why."""
+        skipped: Counter = Counter()
+        out: list[Candidate] = []
+        readings = {s.step: read_call(s.step, s.server, s.tool, s.arguments, s.content, s.structured)
+                    for s in x.steps if s.ok and s.read_only}
+        steps = x.by_step()
+        for s in x.steps:
+            if not s.ok:
+                skipped["call failed"] += 1
+                continue
+            if not s.read_only:
+                continue
+            tables = readings[s.step].tables
+            if not tables:
+                skipped["no facts in the result"] += 1
+                continue
+            fed = [src for src in s.sources if src.get("step") in readings]
+            if fed:
+                out.extend(self._multi_hop(x, s, fed, steps, readings, skipped))
+            if not fed or all(not str(src.get("argument", "")).strip("/") for src in fed):
+                out.extend(self._single(x, s, tables, skipped))
+            else:
+                # the call's own arguments are literal in its scope: also a plain question
+                out.extend(self._single(x, s, tables, skipped))
+        out.extend(self._state_changes(x, steps, skipped, initial_results or {}))
+        final = []
+        for c in out:
+            done = self._with_setup(x, c, skipped)
+            if done is not None:
+                final.append(done)
+        return final, skipped
+
+    def pick(self, x: Exploration, candidates: list[Candidate]) -> list[Candidate]:
+        """A varied handful: every state change (up to a few), then the other kinds in turn,
+        one template at a time, seeded per exploration."""
+        rng = random.Random(f"{self.seed}:{x.exploration_id}:pick")
+        unique: dict[str, Candidate] = {}
+        for c in candidates:
+            unique.setdefault(c.signature(), c)
+        pool = list(unique.values())
+        rng.shuffle(pool)
+        pool.sort(key=lambda c: -c.score)
+        by_kind: dict[str, list[Candidate]] = {}
+        for c in pool:
+            by_kind.setdefault(c.kind, []).append(c)
+        chosen: list[Candidate] = by_kind.pop("state-change", [])[:MAX_STATE_CHANGES]
+        order = ["multi-hop", "aggregate", "lookup"]
+        used_templates: Counter = Counter()
+        used_answers: set[str] = set()
+        others: list[Candidate] = []
+        while len(others) < self.max_tasks and any(by_kind.get(k) for k in order):
+            for kind in order:
+                queue = by_kind.get(kind) or []
+                if not queue or len(others) >= self.max_tasks:
+                    continue
+                best = min(range(len(queue)), key=lambda i: (used_templates[queue[i].template],
+                                                             canonical_json(queue[i].answer) in used_answers, i))
+                c = queue.pop(best)
+                others.append(c)
+                used_templates[c.template] += 1
+                used_answers.add(canonical_json(c.answer))
+        chosen += others
+        return chosen
+
+    # -- single-call questions -------------------------------------------------------------
+
+    def _rng(self, x: Exploration, *parts: Any) -> random.Random:
+        return random.Random(f"{self.seed}:{x.exploration_id}:" + ":".join(map(str, parts)))
+
+    def _single(self, x: Exploration, s: Step, tables: list[Table], skipped: Counter,
+                where: str | None = None, kind: str | None = None, via: list[dict[str, Any]] | None = None,
+                forbidden: str = "", label_steps: set[int] | None = None) -> list[Candidate]:
+        where = where or scope(s.tool, s.server, s.arguments)
+        if where is None:
+            skipped["no words for the call"] += 1
+            return []
+        truncated = isinstance(s.arguments.get("head"), int) or isinstance(s.arguments.get("tail"), int)
+        out: list[Candidate] = []
+        for t in tables:
+            if truncated:
+                t.complete = False
+            for c in self._table_questions(x, s, t, t.where or where):
+                if kind is not None:
+                    c.kind = kind
+                    c.template = "hop:" + c.template
+                    c.hops = 2
+                if via:
+                    c.provenance = via + c.provenance
+                if label_steps:
+                    c.label_steps = set(label_steps)
+                if forbidden and _leaks_into(c.answer, forbidden):
+                    skipped["answer visible before the hop"] += 1
+                    continue
+                out.append(c)
+        return out
+
+    def _table_questions(self, x: Exploration, s: Step, t: Table, where: str) -> list[Candidate]:
+        out: list[Candidate] = []
+        step = s.step
+        items = [it for it in t.items if it.cells]
+        noun = t.noun
+        if len(items) == 1 and (t.key not in items[0].cells or len(t.items) == 1):
+            it = items[0]
+            for f, cell in it.cells.items():
+                if f in SKIP_FIELDS and (noun, f) not in SPECIAL_SINGLE or not _short(cell.value) \
+                        or (noun, f) == ("entry", "type"):
+                    continue
+                rng = self._rng(x, step, noun, f, "single")
+                options = SPECIAL_SINGLE.get((noun, f)) or LOOKUP_SINGLE
+                q = _pick(rng, options).format(label=t.label(f), scope=where)
+                out.append(Candidate("lookup", f"single:{noun}:{f}", _cap(q), cell.value, _match_for(cell.value),
+                                     {step}, [_entry(step, cell, "answer")], {"op": "value"}))
+            return out
+        key = t.key
+        keyed = [it for it in items if _short(it.get(key))]
+        key_counts = Counter(canonical_json(it.get(key)) for it in keyed)
+        # lookups: a field of the item named by its key
+        for it in keyed:
+            if key_counts[canonical_json(it.get(key))] != 1:
+                continue
+            for f, cell in it.cells.items():
+                if (noun, f) == ("entry", "type"):
+                    continue
+                if f == key or f in SKIP_FIELDS and (noun, f) not in SPECIAL_LOOKUP or not _short(cell.value):
+                    continue
+                if canonical_json(cell.value) == canonical_json(it.get(key)):
+                    continue
+                rng = self._rng(x, step, noun, f, it.index)
+                options = SPECIAL_LOOKUP.get((noun, f)) or LOOKUP
+                q = _pick(rng, options).format(label=t.label(f), noun=noun, keylabel=t.label(key),
+                                               key=quote(it.get(key)), scope=where)
+                out.append(Candidate("lookup", f"lookup:{noun}:{f}", _cap(q), cell.value, _match_for(cell.value), {step},
+                                     [_entry(step, cell, "answer"), _entry(step, it.cells[key], "key")], {"op": "value"},
+                                     score=0.8))
+        out.extend(self._aggregates(x, s, t, items, where))
+        return out
+
+    def _aggregates(self, x: Exploration, s: Step, t: Table, items: list[Item], where: str) -> list[Candidate]:
+        out: list[Candidate] = []
+        step, noun, plural, key = s.step, t.noun, t.plural, t.key
+        complete = t.complete and (t.total is None or t.total == len(items))
+        keyed = [it for it in items if _short(it.get(key))]
+        rng = self._rng(x, step, noun, "agg")
+        fmt = {"noun": noun, "plural": plural, "keylabel": t.label(key), "scope": where}
+        # count
+        if complete and len(keyed) >= 2 and len(keyed) == len(items):
+            q = _pick(rng, SPECIAL_COUNT.get(noun, []) + COUNT).format(**fmt)
+            out.append(Candidate("aggregate", f"count:{noun}", _cap(q), len(keyed), _match_for(len(keyed)), {step},
+                                 [_entry(step, it.cells[key], "item") for it in keyed], {"op": "count"}))
+        # set of every key
+        if complete and 2 <= len(keyed) <= 8 and len(keyed) == len(items):
+            values = [it.get(key) for it in keyed]
+            if len({canonical_json(v) for v in values}) == len(values):
+                q = _pick(rng, SPECIAL_SET_ALL.get(noun, []) + SET_ALL).format(**fmt)
+                out.append(Candidate("aggregate", f"set:{noun}", _cap(q), values, _match_for(values), {step},
+                                     [_entry(step, it.cells[key], "item") for it in keyed], {"op": "set"}))
+        # order (commits)
+        if noun in ORDER and 2 <= len(keyed) <= 6:
+            values = [it.get(key) for it in reversed(keyed)]
+            q = _pick(rng, ORDER[noun]).format(**fmt)
+            out.append(Candidate("aggregate", f"order:{noun}", _cap(q), values, _match_for(values, ordered=True), {step},
+                                 [_entry(step, it.cells[key], "item") for it in reversed(keyed)], {"op": "order"}))
+        fields = sorted({f for it in items for f in it.cells if f != key and f not in SKIP_FIELDS})
+        for f in fields:
+            with_f = [it for it in keyed if f in it.cells]
+            values = [it.get(f) for it in with_f]
+            numeric = f in t.numeric or all(as_number(v) is not None and not isinstance(v, str) for v in values) and values
+            label = t.label(f)
+            fmt_f = dict(fmt, label=label)
+            if numeric and complete and len(with_f) >= 3 and len(with_f) == len(items):
+                numbers = [as_number(v) for v in values]
+                for op in ("argmax", "argmin"):
+                    target = max(numbers) if op == "argmax" else min(numbers)
+                    winners = [i for i, n in enumerate(numbers) if n == target]
+                    if len(winners) != 1:
+                        continue
+                    win = with_f[winners[0]]
+                    q = _pick(rng, SPECIAL_ARG.get((noun, f, op), []) + ARG[op]).format(**fmt_f)
+                    prov = []
+                    for i, it in enumerate(with_f):
+                        prov.append(_entry(step, it.cells[f], "item", index=i))
+                        prov.append(_entry(step, it.cells[key], "name", index=i))
+                    out.append(Candidate("aggregate", f"{op}:{noun}:{f}", _cap(q), win.get(key),
+                                         _match_for(win.get(key)), {step}, prov, {"op": op}))
+                if all(isinstance(v, (int, float)) for v in values):
+                    for op in ("max", "min", "sum"):
+                        answer = {"max": max, "min": min, "sum": sum}[op](values)
+                        if isinstance(answer, float):
+                            answer = round(answer, 9)
+                            answer = int(answer) if answer.is_integer() else answer
+                        q = _pick(rng, NUMERIC[op]).format(**fmt_f)
+                        out.append(Candidate("aggregate", f"{op}:{noun}:{f}", _cap(q), answer, _match_for(answer), {step},
+                                             [_entry(step, it.cells[f], "item") for it in with_f], {"op": op}))
+                continue
+            if numeric or not all(_short(v) for v in values) or len(with_f) < 2:
+                continue
+            counts = Counter(canonical_json(v) for v in values)
+            if len(counts) < 2 and not (noun == "entry" and f == "type"):
+                continue
+            if len(counts) > 8:
+                continue
+            # most common value
+            ranked = counts.most_common()
+            if complete and len(with_f) >= 4 and ranked[0][1] >= 2 and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]) \
+                    and f != "type":
+                winner = next(v for v in values if canonical_json(v) == ranked[0][0])
+                options = MODE.get((noun, f)) or MODE_GENERIC
+                q = _pick(rng, options).format(**fmt_f)
+                out.append(Candidate("aggregate", f"mode:{noun}:{f}", _cap(q), winner, _match_for(winner), {step},
+                                     [_entry(step, it.cells[f], "item") for it in with_f], {"op": "mode"}))
+            for value_json, n in sorted(counts.items()):
+                value = next(v for v in values if canonical_json(v) == value_json)
+                hits = [it for it in with_f if canonical_json(it.get(f)) == value_json]
+                sub = self._rng(x, step, noun, f, value_json)
+                kind_word = noun == "entry" and f == "type"
+                if kind_word and value not in KIND_WORDS:
+                    continue
+                fmt_v = dict(fmt_f, value=KIND_WORDS[value] if kind_word else quote(value))
+                if complete:
+                    q = _pick(sub, SPECIAL_COUNT_WHERE.get((noun, f), []) + COUNT_WHERE).format(**fmt_v)
+                    out.append(Candidate("aggregate", f"count-where:{noun}:{f}", _cap(q), n, _match_for(n), {step},
+                                         [_entry(step, it.cells[f], "item") for it in hits], {"op": "count"}))
+                    if 2 <= n <= 6:
+                        answers = [it.get(key) for it in hits]
+                        if len({canonical_json(a) for a in answers}) == n:
+                            q = _pick(sub, SPECIAL_SET_WHERE.get((noun, f), []) + SET_WHERE).format(**fmt_v)
+                            prov = [_entry(step, it.cells[key], "item") for it in hits]
+                            prov += [_entry(step, it.cells[f], "filter") for it in hits]
+                            out.append(Candidate("aggregate", f"set-where:{noun}:{f}", _cap(q), answers,
+                                                 _match_for(answers), {step}, prov, {"op": "set"}))
+        # relations: the targets of one entity
+        if noun == "relation":
+            by_from: dict[str, list[Item]] = {}
+            for it in items:
+                by_from.setdefault(str(it.get("from")), []).append(it)
+            for src, rels in by_from.items():
+                targets = [it.get("to") for it in rels]
+                if complete and 2 <= len(targets) <= 6 and len(set(targets)) == len(targets):
+                    q = _pick(self._rng(x, step, "rel", src), RELATION_TARGETS).format(
+                        scope=where, value=quote(src))
+                    prov = [_entry(step, it.cells["to"], "item") for it in rels]
+                    prov += [_entry(step, it.cells["from"], "filter") for it in rels]
+                    out.append(Candidate("aggregate", "set-where:relation:from", _cap(q), targets, _match_for(targets),
+                                         {step}, prov, {"op": "set"}))
+        return out
+
+    # -- multi-hop ----------------------------------------------------------------------------
+
+    def _multi_hop(self, x: Exploration, s: Step, fed: list[dict[str, Any]], steps: dict[int, Step],
+                   readings: dict[int, Any], skipped: Counter) -> list[Candidate]:
+        subst: dict[str, str] = {}
+        via: list[dict[str, Any]] = []
+        label_steps = {s.step}
+        forbidden = ""
+        for src in fed:
+            a = steps[src["step"]]
+            pointer = str(src.get("argument", "")).strip("/")
+            name = pointer.split("/")[0]
+            found = self._describe(x, a, readings[a.step].tables, src)
+            if found is None:
+                skipped["hop value not describable"] += 1
+                return []
+            phrase, prov = found
+            subst[pointer if "/" in pointer else name] = phrase
+            via.extend(prov)
+            label_steps.add(a.step)
+            forbidden += " " + _text_of(a)
+        where = scope(s.tool, s.server, s.arguments, subst)
+        if where is None or not all(phrase in where for phrase in subst.values()):
+            skipped["hop not phrased"] += 1
+            return []
+        tables = read_call(s.step, s.server, s.tool, s.arguments, s.content, s.structured).tables
+        return self._single(x, s, tables, skipped, where=where, kind="multi-hop", via=via, forbidden=forbidden,
+                            label_steps=label_steps)
+
+    def _describe(self, x: Exploration, a: Step, tables: list[Table], src: dict[str, Any]) -> tuple[str, list[dict[str, Any]]] | None:
+        """Words for the item of step ``a``'s result that a value came from."""
+        where = scope(a.tool, a.server, a.arguments)
+        if where is None:
+            return None
+        for t in tables:
+            for it in t.items:
+                hit = next((f for f, c in it.cells.items() if _same_place(c.path, str(src.get("path")))), None)
+                if hit is None:
+                    continue
+                fed_cell = it.cells[hit]
+                fed_value = src.get("value")
+                if not (canonical_json(fed_value) == canonical_json(fed_cell.value) or (
+                        isinstance(fed_value, str) and isinstance(fed_cell.value, str)
+                        and fed_value.endswith("/" + fed_cell.value.lstrip("/")))):
+                    return None  # the argument was made from the value, not the value itself
+                for f in [t.key] + [f for f in it.cells if f != t.key]:
+                    cell = it.cells.get(f)
+                    if f == hit or cell is None or not isinstance(cell.value, str) or not _short(cell.value):
+                        continue
+                    if cell.path == fed_cell.path and f != t.key:
+                        continue
+                    if sum(1 for other in t.items if other.get(f) == cell.value) != 1:
+                        continue
+                    phrase = f"the {t.noun} whose {t.label(f)} is {quote(cell.value)} in {where}"
+                    return phrase, [_entry(a.step, cell, "key"), _entry(a.step, fed_cell, "via")]
+                if len(t.items) > 1:
+                    phrase = f"the {ordinal(it.index)} {t.noun} listed in {where}"
+                else:
+                    phrase = f"the {t.noun} shown by {where}"
+                return phrase, [_entry(a.step, fed_cell, "via")]
+        return None
+
+    # -- state changes ------------------------------------------------------------------------
+
+    def _state_changes(self, x: Exploration, steps: dict[int, Step], skipped: Counter,
+                       initial_results: dict[tuple[str, str, str], str]) -> list[Candidate]:
+        out: list[Candidate] = []
+        for e in x.steps:
+            if not e.effectful:
+                continue
+            before = " ".join(_text_of(s) for s in x.steps if s.step < e.step and s.ok)
+            marks = _distinctive(e)
+            later = [r for r in x.steps if r.step > e.step and r.ok and r.read_only and r.server == e.server]
+            later.sort(key=lambda r: (r.probe_of != e.step, r.step))
+            for r in later:
+                baseline = initial_results.get((r.server, r.tool, r.arguments_hash), "")
+                seen = _text_of(r)
+                shown = [m for m in marks if _word_in(m, seen) and not _word_in(m, before) and not _word_in(m, baseline)]
+                if not shown:
+                    continue
+                expected = _expected(r, shown, e)
+                if expected is None:
+                    continue
+                probe = {"server": r.server, "tool": r.tool, "arguments": r.arguments, "expected": expected}
+                rng = self._rng(x, "state", e.step, r.step)
+                does = effect(e.tool, e.server, e.arguments)
+                if does is None:
+                    skipped["effect not describable"] += 1
+                    break
+                q = _cap(_pick(rng, STATE).format(effect=does))
+                label = set(s.step for s in x.steps if s.effectful and s.step < r.step)
+                prov = [{"step": r.step, "path": "$", "value": expected, "role": "probe"}]
+                out.append(Candidate("state-change", f"state:{e.tool}", q, expected, {"rule": "json-subset"}, {e.step},
+                                     prov, {"op": "probe"}, hops=1, probe=probe, trajectory_steps=label, score=1.2,
+                                     extra={"effect_step": e.step, "probe_step": r.step}))
+                break
+        return out
+
+    # -- setup effects ------------------------------------------------------------------------
+
+    def _with_setup(self, x: Exploration, c: Candidate, skipped: Counter) -> Candidate | None:
+        if c.trajectory_steps is not None:  # a state change: every effect is the task
+            effects = [s for s in x.steps if s.step in c.trajectory_steps]
+            described = [effect(s.tool, s.server, s.arguments) for s in effects]
+            if any(d is None for d in described):
+                skipped["effect not describable"] += 1
+                return None
+            if len(effects) > 1:
+                lines = [f"{i + 1}. {_cap(d)}." for i, d in enumerate(described)]
+                c.question = "Do the following, in order:\n" + "\n".join(lines)
+                c.template += "+setup"
+            c.hops = len(effects)
+            c.score -= 0.05 * (len(effects) - 1)
+            return self._finish(c, skipped)
+        setup = x.setup_for(c.label_steps)
+        if setup:
+            described = [effect(s.tool, s.server, s.arguments) for s in setup]
+            if any(d is None for d in described):
+                skipped["setup effect not describable"] += 1
+                return None
+            rng = self._rng(x, "setup", c.signature())
+            question = c.question
+            lower = question[:1].lower() + question[1:]
+            c.question = _pick(rng, SETUP).format(setup="; then ".join(described), question=question, lower=lower)
+            c.template += "+setup"
+            c.score -= 0.3 + 0.05 * len(setup)
+        return self._finish(c, skipped)
+
+    def _finish(self, c: Candidate, skipped: Counter) -> Candidate | None:
+        if len(c.question) > MAX_QUESTION:
+            skipped["question too long"] += 1
+            return None
+        if c.kind != "state-change" and _leaks_into(c.answer, normalize(c.question)):
+            skipped["answer in the question"] += 1
+            return None
+        return c
+
+
+# -------------------------------------------------------------------------- helpers
+
+
+def _word_in(needle: str, haystack: str) -> bool:
+    n = normalize(needle)
+    if not n:
+        return False
+    return re.search(r"(?<![\w])" + re.escape(n) + r"(?![\w])", haystack) is not None
+
+
+def _leaks_into(answer: Any, text: str) -> bool:
+    values = answer if isinstance(answer, list) else [answer]
+    for v in values:
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            if re.search(r"(?<![\w.])" + re.escape(_num_text(v)) + r"(?![\w]|\.\d)", text):
+                return True
+        elif isinstance(v, str) and len(normalize(v)) >= 2 and _word_in(v, text):
+            return True
+    return False
+
+
+def _num_text(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else repr(v)
+
+
+def _distinctive(e: Step) -> list[str]:
+    """Strings of an effect's arguments that a later read could show (names, contents, paths)."""
+    out: list[str] = []
+
+    def walk(v: Any, key: str) -> None:
+        if isinstance(v, dict):
+            for k, x in v.items():
+                walk(x, k)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x, key)
+        elif isinstance(v, str) and len(v.strip()) >= 3:
+            if key in ("repo_path",) or v.rstrip("/") in ("/workspace", "/workspace/files", "/workspace/repo"):
+                return
+            if v.startswith("/workspace/"):
+                out.append(v)
+                out.append(rel(v))
+                out.append(basename(v))
+            elif key in ("query",):
+                out.extend(re.findall(r"'([^']{3,})'", v))
+                m = re.search(r"CREATE TABLE (?:IF NOT EXISTS )?\"?(\w+)", v, re.IGNORECASE)
+                if m:
+                    out.append(m.group(1))
+            elif key not in ("relationType", "entityType") and len(v) <= 2000:
+                out.append(v)
+
+    walk(e.arguments, "")
+    branch = e.arguments.get("branch_name") if e.tool == "git_checkout" else None
+    if isinstance(branch, str):  # the branch existed before: what changes is which one is current
+        out[:] = [f"* {branch}", f"On branch {branch}"]
+    seen: set[str] = set()
+    uniq = []
+    for m in sorted(out, key=len, reverse=True):
+        if m not in seen and len(m) >= 3:
+            seen.add(m)
+            uniq.append(m)
+    return uniq
+
+
+def _expected(r: Step, shown: list[str], e: Step) -> Any:
+    """What the probe's result must contain: the part of it that shows the effect (the
+    record holding the effect's distinctive value, with the fields the effect stated)."""
+    value = result_value(r.content, r.structured)
+    mark = shown[0]
+    if isinstance(value, (dict, list)):
+        stated = {normalize(v) for v in _arg_strings(e.arguments)}
+        return _subset_for(value, mark, stated)
+    if isinstance(value, str):
+        return mark if _word_in(mark, normalize(value)) else None
+    return None
+
+
+def _arg_strings(value: Any) -> list[str]:
+    return [v for v in leaves(value) if isinstance(v, str)]
+
+
+def _stated(value: Any, stated: set[str]) -> Any:
+    """``value`` cut down to what the effect stated (None if nothing)."""
+    if isinstance(value, str):
+        return value if normalize(value) in stated else None
+    if isinstance(value, list):
+        kept = [v for v in (_stated(x, stated) for x in value) if v is not None]
+        return kept or None
+    if isinstance(value, dict):
+        kept = {k: v for k, v in ((k, _stated(x, stated)) for k, x in value.items()) if v is not None}
+        return kept or None
+    return None
+
+
+def _subset_for(value: Any, mark: str, stated: set[str]) -> Any:
+    """The skeleton of ``value`` that leads to the record holding ``mark``: objects on the
+    way keep only that key, lists only that element; the innermost object holding the mark
+    keeps what the effect stated."""
+    found = _find(value, mark, stated)
+    return None if found is None else found[0]
+
+
+def _find(value: Any, mark: str, stated: set[str]) -> tuple[Any, bool] | None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            sub = _find(v, mark, stated)
+            if sub is None:
+                continue
+            if not sub[1]:
+                record = _stated(value, stated)
+                if record and k in record:
+                    return record, True
+            return {k: sub[0]}, sub[1]
+        return None
+    if isinstance(value, list):
+        for v in value:
+            sub = _find(v, mark, stated)
+            if sub is not None:
+                return [sub[0]], sub[1]
+        return None
+    if isinstance(value, str) and _word_in(mark, normalize(value)):
+        return (mark if normalize(value) != normalize(mark) else value), False
+    return None
+
+
+def initial_results(store: Any) -> dict[tuple[str, str, str], str]:
+    """The normalized text of read-only results recorded in the initial world, by call."""
+    out: dict[tuple[str, str, str], str] = {}
+    for server, tool, args_hash, content, structured in store.conn.execute(
+        "SELECT server, tool, arguments_hash, content, structured_content FROM calls"
+        " WHERE ok = 1 AND read_only = 1 AND state = ?", (INITIAL_STATE,)
+    ):
+        out.setdefault((server, tool, args_hash),
+                       result_text(json.loads(content), None if structured is None else json.loads(structured)))
+    return out
+
+
+__all__ = ["NAME", "OfflineSynthesizer", "initial_results", "listing"]

@@ -1,0 +1,420 @@
+"""The verify stage: every task checked by independent verifiers, each verdict an event.
+
+Verifiers (each gives ``passed`` and one-line reasons):
+
+* ``grounded``: every provenance value is found at its locator in the recorded result of its
+  step, the derivation recomputed from them gives the label, and every trajectory call is a
+  successful recorded call of the exploration. For a state change: the probe is a recorded
+  call and its recorded result contains the expected end state.
+* ``replayable``: the trajectory replayed in order in one simulator episode (strict mode)
+  succeeds at every call, and the label recomputed from the replayed results (or the probe
+  made at the end of the episode) matches.
+* ``no-leakage``: the answer is not in the question. For a state change, no part of the
+  expected end state that the requested effect does not itself state.
+* ``self-contained``: every argument value the trajectory's calls need is in the question,
+  unless it came from an earlier result of the trajectory, is a default, a choice among a
+  few fixed values, or a well-known place (the repository, the workspace folder).
+* ``not-duplicate``: no task accepted before it (in task-id order) has the same label from
+  the same calls, or a question whose embedding (the hashed embedder, usearch, cosine) is
+  at least ``threshold`` similar.
+* ``solvable`` (optional, off by default): a model with the DAG's tools, answering from the
+  simulator, reaches the label (or the probe's end state).
+
+Tasks are visited in task-id order and each task's verdicts are appended in one
+transaction, so an interrupted run continues where it stopped with the same outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..events import TaskVerdict
+from ..ids import canonical_json, short_hash
+from ..match import matches, normalize, probe_passes, result_value
+from ..store import Store
+from .derive import DerivationError, compute, found_at, record_of
+from .facts import FILES_ROOT, REPO_ROOT, leaves, rel
+from .model import Exploration, load_exploration
+
+VERIFIERS = ("grounded", "replayable", "no-leakage", "self-contained", "not-duplicate")
+DEFAULT_THRESHOLD = 0.98
+AMBIENT = {"/workspace", FILES_ROOT, REPO_ROOT}
+PRESENTATION = {"context_lines", "branch_type", "excludePatterns"}  # arguments that only shape the output
+
+Verdict = tuple[bool, list[str]]
+
+
+@dataclass
+class Task:
+    task_id: str
+    exploration_id: str
+    dag_id: str
+    kind: str
+    question: str
+    answer: Any
+    match: dict[str, Any]
+    trajectory: list[dict[str, Any]]
+    probe: dict[str, Any] | None
+    provenance: list[dict[str, Any]]
+    derivation: dict[str, Any]
+    template: str = ""
+
+
+TASK_COLUMNS = ("task_id, exploration_id, dag_id, kind, question, answer, match, trajectory, probe, provenance,"
+                " derivation, template")
+
+
+def task_from_row(row: tuple[Any, ...]) -> Task:
+    tid, xid, dag, kind, question, answer, match, traj, probe, prov, deriv, template = row
+    return Task(tid, xid, dag, kind, question, json.loads(answer) if answer is not None else None, json.loads(match),
+                json.loads(traj), json.loads(probe) if probe else None, json.loads(prov), json.loads(deriv), template)
+
+
+# ------------------------------------------------------------------------------- grounded
+
+
+def check_grounded(task: Task, x: Exploration | None) -> Verdict:
+    if x is None:
+        return False, [f"exploration {task.exploration_id} is not in the log"]
+    steps = x.by_step()
+    reasons: list[str] = []
+    for call in task.trajectory:
+        s = steps.get(call.get("step"))
+        if s is None or not s.ok or s.server != call.get("server") or s.tool != call.get("tool") \
+                or canonical_json(s.arguments) != canonical_json(call.get("arguments")):
+            reasons.append(f"trajectory step {call.get('step')} is not a successful recorded call with these arguments")
+    if task.kind == "state-change":
+        return _grounded_probe(task, steps, reasons)
+    for p in task.provenance:
+        s = steps.get(p.get("step"))
+        if s is None or not s.ok:
+            reasons.append(f"provenance step {p.get('step')} has no successful recorded call")
+            continue
+        record = record_of(s.step, s.server, s.tool, s.arguments, s.content, s.structured)
+        ok, got = found_at(record, str(p.get("path")), p.get("value"))
+        if not ok:
+            reasons.append(f"step {s.step} {p.get('path')}: expected {_short(p.get('value'))}, found {_short(got)}")
+    if reasons:
+        return False, reasons
+    try:
+        value = compute(task.derivation, task.provenance)
+    except DerivationError as exc:
+        return False, [f"the derivation cannot be computed: {exc}"]
+    if not matches(task.match, task.answer, value):
+        return False, [f"the derivation gives {_short(value)}, the label is {_short(task.answer)}"]
+    return True, [f"{len(task.provenance)} provenance value(s) found where recorded; {task.derivation.get('op')} gives the label"]
+
+
+def _grounded_probe(task: Task, steps: dict[int, Any], reasons: list[str]) -> Verdict:
+    probe = task.probe or {}
+    at = next((p.get("step") for p in task.provenance if p.get("role") == "probe"), None)
+    s = steps.get(at)
+    if s is None or not s.ok or s.server != probe.get("server") or s.tool != probe.get("tool") \
+            or canonical_json(s.arguments) != canonical_json(probe.get("arguments")):
+        reasons.append("the probe is not a successful recorded call of the exploration")
+    elif not probe_passes(probe, task.match, s.content, s.structured):
+        reasons.append(f"the recorded probe result does not contain {_short(probe.get('expected'))}")
+    if not any(not_read_only(steps.get(c.get("step"))) for c in task.trajectory):
+        reasons.append("the trajectory makes no effect")
+    if canonical_json(task.answer) != canonical_json(probe.get("expected")):
+        reasons.append("the label is not the probe's expected end state")
+    if reasons:
+        return False, reasons
+    return True, [f"the recorded probe {s.server}/{s.tool} at step {s.step} shows the end state"]
+
+
+def not_read_only(step: Any) -> bool:
+    return step is not None and step.ok and not step.read_only
+
+
+# ------------------------------------------------------------------------------- replayable
+
+
+def check_replayable(task: Task, sim: Any) -> Verdict:
+    episode = sim.episode()
+    results: dict[int, Any] = {}
+    for call in task.trajectory:
+        r = episode.call_sync(call["server"], call["tool"], call.get("arguments") or {})
+        if r.is_error:
+            return False, [f"step {call.get('step')} {call['server']}/{call['tool']} replayed as an error: {_short(_text(r))}"]
+        results[call.get("step")] = (call, r)
+    if task.kind == "state-change":
+        probe = task.probe or {}
+        r = episode.call_sync(probe.get("server", ""), probe.get("tool", ""), probe.get("arguments") or {})
+        if r.is_error:
+            return False, [f"the probe replayed as an error: {_short(_text(r))}"]
+        if not probe_passes(probe, task.match, r.content, r.structured_content):
+            return False, [f"after the replay the probe shows {_short(result_value(r.content, r.structured_content))},"
+                           f" not {_short(probe.get('expected'))}"]
+        return True, [f"{len(task.trajectory)} call(s) replayed; the probe shows the end state"]
+    replayed = []
+    for p in task.provenance:
+        got = results.get(p.get("step"))
+        if got is None:
+            return False, [f"provenance step {p.get('step')} is not in the trajectory"]
+        call, r = got
+        record = record_of(p["step"], call["server"], call["tool"], call.get("arguments") or {}, r.content,
+                           r.structured_content)
+        ok, found = found_at(record, str(p.get("path")), p.get("value"))
+        if not ok:
+            return False, [f"replayed step {p['step']} {p.get('path')}: {_short(found)} instead of {_short(p.get('value'))}"]
+        replayed.append(dict(p, value=p.get("value")))
+    try:
+        value = compute(task.derivation, replayed)
+    except DerivationError as exc:
+        return False, [f"the derivation cannot be computed on the replay: {exc}"]
+    if not matches(task.match, task.answer, value):
+        return False, [f"the replay gives {_short(value)}, the label is {_short(task.answer)}"]
+    return True, [f"{len(task.trajectory)} call(s) replayed in one episode; the label is reproduced"]
+
+
+def _text(r: Any) -> str:
+    return " ".join(b.get("text", "") for b in r.content or [] if isinstance(b, dict))
+
+
+# ------------------------------------------------------------------------------- no leakage
+
+
+_WORD_EDGE = r"(?<![\w])"
+
+
+def _in_text(value: Any, text: str) -> bool:
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, (int, float)):
+        number = str(int(value)) if float(value).is_integer() else repr(value)
+        return re.search(r"(?<![\w.])" + re.escape(number) + r"(?![\w]|\.\d)", text) is not None
+    if isinstance(value, str):
+        v = normalize(value)
+        if len(v) < 2:
+            return re.search(_WORD_EDGE + re.escape(v) + r"(?![\w])", text) is not None if v else False
+        return re.search(_WORD_EDGE + re.escape(v) + r"(?![\w])", text) is not None
+    return False
+
+
+def check_leakage(task: Task) -> Verdict:
+    text = normalize(task.question)
+    if task.kind == "state-change":
+        stated = normalize(" ".join(str(v) for c in task.trajectory for v in leaves(c.get("arguments"))))
+        leaked = [v for v in leaves(task.answer) if _in_text(v, text) and not _in_text(v, stated)]
+        if leaked:
+            return False, [f"the question shows {_short(v)} of the end state, which the effect does not state" for v in leaked]
+        return True, ["the question states the effect, not the observed end state"]
+    leaked = [v for v in (task.answer if isinstance(task.answer, list) else [task.answer]) if _in_text(v, text)]
+    if leaked:
+        return False, [f"the answer {_short(v)} is in the question" for v in leaked]
+    return True, ["the answer is not in the question"]
+
+
+# ------------------------------------------------------------------------------- self-contained
+
+
+_SQL = re.compile(r"^\s*(SELECT|WITH|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|PRAGMA)\b", re.IGNORECASE)
+_SQL_TABLES = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE(?:\s+IF\s+NOT\s+EXISTS)?)\s+[\"`\[]?([A-Za-z_]\w*)", re.IGNORECASE)
+
+
+def _pointers(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if isinstance(value, dict):
+        return [x for k, v in value.items() for x in _pointers(v, f"{prefix}/{k}")]
+    if isinstance(value, list):
+        return [x for i, v in enumerate(value) for x in _pointers(v, f"{prefix}/{i}")]
+    return [(prefix, value)]
+
+
+def _carried(value: Any, name: str, text: str) -> bool:
+    if isinstance(value, str):
+        v = value.strip()
+        if v.rstrip("/") in AMBIENT:
+            return True
+        if v.startswith("/workspace/"):
+            forms = {v, rel(v), v[len("/workspace/"):]}
+            return any(_in_text(f, text) for f in forms if f)
+        if name in ("query", "sql") and _SQL.match(v):
+            if normalize(v) in text:
+                return True
+            tables = set(_SQL_TABLES.findall(v))
+            return bool(tables) and all(_in_text(t, text) for t in tables) and v.lstrip()[:6].upper() in ("SELECT", "WITH S")
+        return normalize(v) in text if v else True
+    return _in_text(value, text)
+
+
+def check_self_contained(task: Task, x: Exploration | None, schemas: dict[tuple[str, str], dict[str, Any]]) -> Verdict:
+    text = normalize(task.question)
+    steps = x.by_step() if x is not None else {}
+    in_trajectory = {c.get("step") for c in task.trajectory}
+    missing: list[str] = []
+    for call in task.trajectory:
+        s = steps.get(call.get("step"))
+        fed = {src.get("argument") for src in (s.sources if s is not None else [])
+               if src.get("step") in in_trajectory}
+        props = (schemas.get((call["server"], call["tool"])) or {}).get("properties") or {}
+        for pointer, value in _pointers(call.get("arguments") or {}):
+            top = pointer.split("/")[1] if pointer.count("/") >= 1 and pointer != "" else ""
+            spec = props.get(top) if isinstance(props.get(top), dict) else {}
+            if pointer in fed or isinstance(value, bool) or value is None or top in PRESENTATION:
+                continue
+            if "enum" in spec or ("default" in spec and canonical_json(spec["default"]) == canonical_json(value)):
+                continue
+            if not _carried(value, top, text):
+                missing.append(f"{call['server']}/{call['tool']} {pointer} = {_short(value)} is not in the question")
+    if missing:
+        return False, missing
+    return True, ["every argument the trajectory needs is in the question or comes from an earlier result"]
+
+
+# ------------------------------------------------------------------------------- not a duplicate
+
+
+def task_signature(task: Task) -> str:
+    calls = [[c.get("server"), c.get("tool"), c.get("arguments")] for c in task.trajectory]
+    template = task.template.split("+")[0]
+    return short_hash([template, calls, task.answer, [p.get("path") for p in task.provenance], task.probe], 24)
+
+
+class DuplicateIndex:
+    """Questions accepted so far: their label signatures and a usearch index of their
+    embeddings (the hashed embedder, no corpus statistics, so a vector does not depend on
+    the other tasks)."""
+
+    def __init__(self, threshold: float = DEFAULT_THRESHOLD):
+        from usearch.index import Index
+
+        from ..embed import DEFAULT_DIM, HashedEmbedder
+
+        self.threshold = threshold
+        self.embedder = HashedEmbedder(DEFAULT_DIM)
+        self.index = Index(ndim=DEFAULT_DIM, metric="cos", dtype="f32")
+        self.signatures: dict[str, str] = {}
+        self.ids: list[str] = []
+
+    def vector(self, question: str) -> np.ndarray:
+        from ..embed import ToolDoc
+
+        return self.embedder.embed([ToolDoc("task", "question", "", (("description", question),))])[0]
+
+    def check(self, task: Task) -> Verdict:
+        sig = task_signature(task)
+        if sig in self.signatures:
+            return False, [f"same label from the same calls as {self.signatures[sig]}"]
+        if len(self.ids):
+            hits = self.index.search(self.vector(task.question), 1)
+            keys = np.atleast_1d(hits.keys)
+            if len(keys):
+                similarity = 1.0 - float(np.atleast_1d(hits.distances)[0])
+                if similarity >= self.threshold:
+                    return False, [f"question {similarity:.3f} similar to {self.ids[int(keys[0])]}'s (threshold {self.threshold})"]
+        return True, ["no earlier accepted task has this label or a question this close"]
+
+    def add(self, task: Task) -> None:
+        self.signatures.setdefault(task_signature(task), task.task_id)
+        self.index.add(len(self.ids), self.vector(task.question))
+        self.ids.append(task.task_id)
+
+
+# ------------------------------------------------------------------------------- the stage
+
+
+def replay_verified(store: Store) -> list[tuple[str, list[str]]]:
+    """Replay every verified task in a fresh strict simulator: the ones that no longer
+    reproduce their label, with the reasons (empty when the whole set replays)."""
+    from ..simulator import Simulator
+
+    store.catch_up()
+    sim = Simulator.open(store, mode="strict")
+    failures = []
+    for row in store.conn.execute(f"SELECT {TASK_COLUMNS} FROM tasks WHERE verified = 1 ORDER BY task_id").fetchall():
+        task = task_from_row(row)
+        ok, reasons = check_replayable(task, sim)
+        leak_ok, leak = check_leakage(task)
+        if not (ok and leak_ok):
+            failures.append((task.task_id, (reasons if not ok else []) + (leak if not leak_ok else [])))
+    return failures
+
+
+@dataclass
+class VerifyReport:
+    tasks: int = 0
+    verified: int = 0
+    rejected: Counter = field(default_factory=Counter)
+
+    def summary(self) -> dict[str, Any]:
+        return {"tasks": self.tasks, "verified": self.verified, "rejected": dict(self.rejected)}
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = value if isinstance(value, str) else canonical_json(value)
+    return repr(text[:limit] + ("..." if len(text) > limit else ""))
+
+
+def tool_schemas(store: Store) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(s, n): json.loads(schema) for s, n, schema in store.conn.execute(
+        "SELECT server, name, input_schema FROM tools")}
+
+
+def verify(
+    store: Store,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    solver: Any = None,
+    on_task: Callable[[str, int, int], None] | None = None,
+) -> VerifyReport:
+    """Give every task without verdicts one verdict per verifier (plus ``solvable`` when a
+    :class:`~firefly.synth.solve.Solver` is given)."""
+    from ..simulator import Simulator
+
+    store.catch_up()
+    wanted = list(VERIFIERS) + (["solvable"] if solver is not None else [])
+    marks = ",".join("?" * len(wanted))
+    rows = store.conn.execute(
+        f"SELECT {TASK_COLUMNS} FROM tasks WHERE (SELECT count(*) FROM verdicts v WHERE v.task_id = tasks.task_id"
+        f" AND v.verifier IN ({marks})) < ? ORDER BY task_id", (*wanted, len(wanted))
+    ).fetchall()
+    report = VerifyReport()
+    if not rows:
+        return report
+    dupes = DuplicateIndex(threshold)
+    for row in store.conn.execute(f"SELECT {TASK_COLUMNS} FROM tasks WHERE verified = 1 ORDER BY task_id"):
+        dupes.add(task_from_row(row))
+    schemas = tool_schemas(store)
+    explorations: dict[str, Exploration | None] = {}
+    sim = Simulator.open(store, mode="strict")
+    done = {(t, v) for t, v in store.conn.execute("SELECT task_id, verifier FROM verdicts")}
+    params = {"not-duplicate": {"threshold": threshold, "embedder": dupes.embedder.name}, "replayable": {"mode": "strict"}}
+    for n, row in enumerate(rows, start=1):
+        task = task_from_row(row)
+        if task.exploration_id not in explorations:
+            explorations.clear()  # one exploration at a time is enough: tasks of one come together rarely
+            explorations[task.exploration_id] = load_exploration(store, task.exploration_id)
+        x = explorations[task.exploration_id]
+        verdicts: dict[str, Verdict] = {
+            "grounded": check_grounded(task, x),
+            "replayable": check_replayable(task, sim),
+            "no-leakage": check_leakage(task),
+            "self-contained": check_self_contained(task, x, schemas),
+        }
+        if solver is not None:
+            verdicts["solvable"] = solver.check(store, task, sim) if all(v[0] for v in verdicts.values()) else (
+                False, ["not tried: the task failed another verifier"])
+        others_pass = all(v[0] for v in verdicts.values())
+        verdicts["not-duplicate"] = dupes.check(task)
+        events = [TaskVerdict(task_id=task.task_id, verifier=name, passed=ok, reasons=reasons, params=params.get(name, {}))
+                  for name, (ok, reasons) in verdicts.items() if (task.task_id, name) not in done]
+        store.append_many(events)
+        passed = others_pass and verdicts["not-duplicate"][0]
+        if passed:
+            dupes.add(task)
+            report.verified += 1
+        else:
+            report.rejected.update(name for name, (ok, _) in verdicts.items() if not ok)
+        report.tasks += 1
+        if on_task:
+            on_task(task.task_id, n, len(rows))
+    store.catch_up()
+    return report

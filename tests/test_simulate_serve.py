@@ -1,0 +1,166 @@
+"""`firefly simulate serve`: the recorded servers as MCP servers, checked with real clients:
+the mcp Python client (in process, over stdio and over streamable HTTP) and the MCP
+Inspector CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from typer.testing import CliRunner
+
+from firefly.cli import app
+from firefly.simulator import MISS_TEXT, Simulator
+from firefly.simulator.serve import ServeError, build_server, tool_names
+
+from .sim_fixtures import TOOLS, discover, notes_world
+
+FIREFLY = str(Path(sys.executable).parent / "firefly")
+INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
+
+
+def recorded_listing(store, server: str) -> dict[str, dict]:
+    rows = store.conn.execute(
+        "SELECT name, description, input_schema, output_schema, annotations FROM tools WHERE server = ? ORDER BY name", (server,))
+    return {n: {"description": d, "inputSchema": json.loads(i), "outputSchema": json.loads(o) if o else None,
+                "annotations": json.loads(a)} for n, d, i, o, a in rows}
+
+
+def listed(tools) -> dict[str, dict]:
+    out = {}
+    for t in tools:
+        wire = t.model_dump(by_alias=True, exclude_none=True)
+        out[t.name] = {"description": wire.get("description"), "inputSchema": wire["inputSchema"],
+                       "outputSchema": wire.get("outputSchema"), "annotations": wire.get("annotations", {})}
+    return out
+
+
+def test_in_process_lists_the_recorded_tools_and_answers_per_episode(store):
+    notes_world(store)
+    with Simulator.open(store) as sim:
+        server = build_server(sim, ["notes"])
+        todo = {"path": "/workspace/notes/todo.md"}
+
+        async def main():
+            async with Client(server) as a, Client(server) as b:
+                assert listed((await a.list_tools()).tools) == recorded_listing(store, "notes")
+                hit = await a.call_tool("read_note", todo)
+                assert hit.content[0].text == "buy milk" and not hit.is_error and hit.meta["source"] == "recorded"
+                # a named episode is its own world; without a name, the process's world
+                one = {"firefly/episode": "one"}
+                await a.call_tool("write_note", {**todo, "text": "buy eggs"}, meta=one)
+                assert (await a.call_tool("read_note", todo, meta=one)).content[0].text == "buy eggs"
+                assert (await b.call_tool("read_note", todo, meta={"firefly/episode": "two"})).content[0].text == "buy milk"
+                assert (await b.call_tool("read_note", todo)).content[0].text == "buy milk"
+                await a.call_tool("write_note", {**todo, "text": "buy eggs"})
+                assert (await b.call_tool("read_note", todo)).content[0].text == "buy eggs"
+                miss = await b.call_tool("read_note", {"path": "/workspace/nothing"})
+                assert miss.is_error and miss.content[0].text == MISS_TEXT
+                unknown = await b.call_tool("add", {"a": 1, "b": 2})  # calc is not served here
+                assert unknown.is_error and "unknown tool" in unknown.content[0].text
+
+        anyio.run(main)
+
+
+def test_several_servers_get_prefixed_names_and_collisions_are_refused(store):
+    notes_world(store)
+    with Simulator.open(store) as sim:
+        names = tool_names(sim, None)
+        assert sorted(names) == sorted(f"{s}__{t}" for s, t in TOOLS)
+        assert sorted(tool_names(sim, ["calc"])) == ["add"]
+        with pytest.raises(ServeError, match="no recorded tools for server"):
+            tool_names(sim, ["nope"])
+
+        async def main():
+            async with Client(build_server(sim, None)) as c:
+                r = await c.call_tool("calc__add", {"a": 1, "b": 2})
+                assert r.structured_content == {"sum": 3}
+
+        anyio.run(main)
+    spec = TOOLS[("calc", "add")]
+    discover(store, {("x", "a__b"): spec, ("x__a", "b"): spec})
+    with Simulator.open(store) as sim:
+        with pytest.raises(ServeError, match="collides"):
+            tool_names(sim, ["x", "x__a"])
+
+
+def test_cli_needs_a_choice_of_servers(db_path, store):
+    notes_world(store)
+    result = CliRunner().invoke(app, ["simulate", "serve", "--db", str(db_path)])
+    assert result.exit_code == 1 and "--server NAME" in result.output
+
+
+def test_stdio_serve_with_the_mcp_client(store, db_path):
+    notes_world(store)
+
+    async def main():
+        params = StdioServerParameters(command=FIREFLY, args=["simulate", "serve", "--server", "notes", "--db", str(db_path)])
+        async with Client(stdio_client(params)) as c:
+            assert listed((await c.list_tools()).tools) == recorded_listing(store, "notes")
+            r = await c.call_tool("list_notes", {"folder": "/workspace/notes/"})
+            assert r.content[0].text == "todo.md\nideas.md"
+
+    anyio.run(main)
+
+
+def test_http_serve_with_the_mcp_client(store, db_path):
+    notes_world(store)
+    proc = subprocess.Popen([FIREFLY, "simulate", "serve", "--all", "--transport", "http", "--port", "0", "--db", str(db_path)],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        url = None
+        for line in proc.stderr:
+            found = re.search(r"at (http://127\.0\.0\.1:\d+/mcp)", line)
+            if found:
+                url = found.group(1)
+                break
+        assert url, "the server printed no URL"
+
+        async def main():
+            async with Client(streamable_http_client(url)) as c:
+                names = {t.name for t in (await c.list_tools()).tools}
+                assert names == {f"{s}__{t}" for s, t in TOOLS}
+                await c.call_tool("notes__write_note", {"path": "/workspace/notes/todo.md", "text": "buy eggs"})
+                r = await c.call_tool("notes__read_note", {"path": "/workspace/notes/todo.md"})
+                assert r.content[0].text == "buy eggs"  # the server's world moved on
+
+        anyio.run(main)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def inspector(*args: str) -> dict:
+    env = {**os.environ, "npm_config_loglevel": "error"}
+    out = subprocess.run(["npx", "-y", INSPECTOR, "--cli", *args], capture_output=True, text=True, timeout=280, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout[out.stdout.index("{"):])
+
+
+@pytest.mark.real_servers
+@pytest.mark.skipif(shutil.which("npx") is None, reason="the MCP Inspector needs Node.js (npx)")
+def test_the_mcp_inspector_cli_lists_and_calls_tools(store, db_path):
+    notes_world(store)
+    command = ["--", FIREFLY, "simulate", "serve", "--server", "notes", "--db", str(db_path)]
+    listing = inspector("--method", "tools/list", *command)
+    assert sorted(t["name"] for t in listing["tools"]) == ["list_notes", "now", "read_note", "write_note"]
+    by_name = {t["name"]: t for t in listing["tools"]}
+    assert by_name["read_note"]["inputSchema"] == TOOLS[("notes", "read_note")]["input_schema"]
+    assert by_name["list_notes"]["annotations"]["readOnlyHint"] is True
+    result = inspector("--method", "tools/call", "--tool-name", "read_note", "--tool-arg", "path=/workspace/notes/todo.md", *command)
+    assert result["content"][0]["text"] == "buy milk" and result["isError"] is False

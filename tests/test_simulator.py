@@ -1,0 +1,194 @@
+"""The simulator's lookup: canonical arguments, world state, several results per key,
+rebuilds. Recorded worlds are built from events (tests/sim_fixtures.py)."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from firefly.simulator import MISS_TEXT, Simulator, SimulatorError
+from firefly.simulator.canonical import ArgumentsError, call_key, canonical_arguments, normalise_path
+
+from .conftest import projection_dumps
+from .sim_fixtures import Walk, discover, notes_world
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "path": {"type": "string"},
+        "depth": {"type": "integer", "default": 2},
+        "opts": {"$ref": "#/$defs/Opts"},
+        "items": {"type": "array", "items": {"type": "object", "properties": {"w": {"type": "number", "default": 1.0}}}},
+    },
+    "$defs": {"Opts": {"type": "object", "properties": {"hidden": {"type": "boolean", "default": False}}}},
+}
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ({"path": "/workspace/a", "depth": 2}, {"depth": 2, "path": "/workspace/a"}),  # key order
+        ('{"path": "/workspace/a",\n  "depth": 2}', {"path": "/workspace/a", "depth": 2}),  # JSON whitespace
+        ({"path": "/workspace/a", "depth": 2.0}, {"path": "/workspace/a", "depth": 2}),  # 1 == 1.0
+        ({"path": "/workspace/a"}, {"path": "/workspace/a", "depth": 2}),  # a default filled in
+        ({"path": "/workspace/a", "opts": {}}, {"path": "/workspace/a", "opts": {"hidden": False}}),  # through $ref
+        ({"items": [{}]}, {"items": [{"w": 1}], "depth": 2}),  # array items
+        ({"path": "/workspace/files/"}, {"path": "/workspace/files"}),  # trailing slash
+        ({"path": "/workspace/./files/x/../y"}, {"path": "/workspace/files/y"}),  # ./ and ..
+        ({"path": "/workspace//files"}, {"path": "/workspace/files"}),
+        ({"paths": ["/workspace/a/", "/workspace/b/."]}, {"paths": ["/workspace/a", "/workspace/b"]}),  # nested
+    ],
+)
+def test_canonical_equal(a, b):
+    assert canonical_arguments(a, SCHEMA) == canonical_arguments(b, SCHEMA)
+    assert call_key("s", "t", canonical_arguments(a, SCHEMA)) == call_key("s", "t", canonical_arguments(b, SCHEMA))
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ({"path": "/workspace/a"}, {"path": "/workspace/a", "depth": 3}),  # not the default
+        ({"path": " /workspace/a"}, {"path": "/workspace/a"}),  # text inside strings counts
+        ({"path": "files/"}, {"path": "files"}),  # only virtual paths are normalised
+        ({"flag": True}, {"flag": 1}),  # true is not 1
+        ({"path": "/workspaces/a/"}, {"path": "/workspaces/a"}),  # not under /workspace
+    ],
+)
+def test_canonical_different(a, b):
+    assert canonical_arguments(a, SCHEMA) != canonical_arguments(b, SCHEMA)
+
+
+def test_canonical_rejects_non_objects():
+    with pytest.raises(ArgumentsError):
+        canonical_arguments("[1, 2]")
+    with pytest.raises(ArgumentsError):
+        canonical_arguments("{not json")
+    assert canonical_arguments(None) == "{}"
+    assert normalise_path("/workspace") == "/workspace" and normalise_path("hello/") == "hello/"
+
+
+@pytest.fixture
+def sim(store):
+    notes_world(store)
+    with Simulator.open(store) as s:
+        yield s
+
+
+def test_exact_hit_returns_the_recorded_result(sim):
+    r = sim.call_sync("calc", "add", {"b": 2.0, "a": 1})
+    assert r.content == [{"type": "text", "text": "3"}] and r.structured_content == {"sum": 3} and not r.is_error
+    assert r.meta["source"] == "recorded" and r.meta["match"] == "exact" and r.meta["exploration_id"] == "xa"
+    # a recorded tool-level error is a result too
+    missing = sim.call_sync("notes", "read_note", {"path": "/workspace/notes/missing.md", "format": "text"})
+    assert missing.is_error and missing.text == "no such note" and missing.meta["source"] == "recorded"
+
+
+def test_strict_miss_is_a_tool_error(sim):
+    r = sim.call_sync("calc", "add", {"a": 1, "b": 3})
+    assert r.is_error and r.text == MISS_TEXT and r.meta["miss"] == "arguments"
+    unknown = sim.call_sync("calc", "divide", {"a": 1})
+    assert unknown.is_error and "unknown tool calc/divide" in unknown.text
+    bad = sim.call_sync("calc", "add", "[1]")
+    assert bad.is_error and "JSON object" in bad.text
+
+
+def test_results_without_a_result_are_not_looked_up(sim):
+    # the timed-out attempt and the skipped call left no result; the retry's result is served
+    r = sim.call_sync("notes", "read_note", {"path": "/workspace/notes/ideas.md/"})
+    assert r.text == "fly" and r.meta["step"] == 2
+    assert sim.call_sync("notes", "write_note", {"path": "/workspace/notes/x.md", "text": "x"}).text == MISS_TEXT
+    rows = sim.store.conn.execute("SELECT count(*) FROM sim_calls").fetchone()[0]
+    assert rows == sim.store.conn.execute("SELECT count(*) FROM calls WHERE error_class IS NULL").fetchone()[0] == 12
+
+
+def test_replaying_a_trajectory_in_one_episode_hits_every_step(sim):
+    ep = sim.episode()
+    assert ep.call_sync("notes", "read_note", {"path": "/workspace/notes/todo.md"}).text == "buy milk"
+    w = ep.call_sync("notes", "write_note", {"text": "buy eggs", "path": "/workspace/notes/todo.md"})
+    assert w.text == "wrote 8 bytes" and len(ep.effects) == 1
+    assert ep.call_sync("notes", "read_note", {"path": "/workspace/notes/todo.md"}).text == "buy eggs"
+    # the episode's state is the explorer's: the recorded states match step by step
+    recorded = [r[0] for r in sim.store.conn.execute("SELECT state FROM calls WHERE exploration_id = 'xa' ORDER BY step")]
+    assert ep.state == recorded[3]
+
+
+def test_state_decides_which_result_and_episodes_are_separate(sim):
+    before, after = sim.episode(), sim.episode()
+    after.call_sync("notes", "write_note", {"path": "/workspace/notes/todo.md", "text": "buy eggs"})
+    assert after.call_sync("notes", "read_note", {"path": "/workspace/notes/todo.md"}).text == "buy eggs"
+    assert before.call_sync("notes", "read_note", {"path": "/workspace/notes/todo.md"}).text == "buy milk"
+    # effects on another server do not matter; calc never saw an effect
+    r = after.call_sync("calc", "add", {"a": 2, "b": 2})
+    assert r.text == "4" and r.meta["state_match"] == "server"
+    # recorded only before any effect on notes: after a write that was never read back, a miss
+    assert after.call_sync("notes", "list_notes", {}).text == MISS_TEXT
+    assert after.call_sync("notes", "list_notes", {}).meta["miss"] == "state"
+    assert before.call_sync("notes", "list_notes", {"folder": "/workspace/notes/"}).text == "todo.md\nideas.md"
+    # a write that was never recorded changes nothing in strict mode (an error has no effect)
+    other = sim.episode()
+    assert other.call_sync("notes", "write_note", {"path": "/workspace/notes/new.md", "text": "?"}).is_error
+    assert other.effects == [] and other.call_sync("notes", "list_notes", {}).text == "todo.md\nideas.md"
+
+
+def test_a_clock_gives_its_recorded_results_in_order(sim):
+    # recorded three times: twice in xa (after a write on notes), once in xc (fresh world)
+    assert sim.call_sync("notes", "now", {}).text == "2026-01-02T09:00:00Z"  # a fresh episode: xc's
+    ep = sim.episode()
+    ep.call_sync("notes", "write_note", {"path": "/workspace/notes/todo.md", "text": "buy eggs"})
+    times = [ep.call_sync("notes", "now", {}) for _ in range(3)]
+    assert [t.text for t in times] == ["2026-01-01T10:00:00Z", "2026-01-01T10:00:05Z", "2026-01-01T10:00:05Z"]
+    assert [t.meta["repeat"] for t in times] == [0, 1, 2]
+    assert times[0].meta["position"] < times[1].meta["position"] == times[2].meta["position"]
+    # all of them stay visible in the lookup table
+    texts = [r[0] for r in sim.store.conn.execute(
+        "SELECT content FROM sim_calls WHERE server = 'notes' AND tool = 'now' ORDER BY position")]
+    assert len(texts) == 3
+
+
+def test_async_call_and_the_shorthand(sim):
+    async def main():
+        ep = sim.episode()
+        first = await ep.call("calc", "add", {"a": 10, "b": 20.5})
+        return first, await sim.call("calc", "add", {"a": 10.0, "b": 20.5})
+
+    first, second = anyio.run(main)
+    assert first.structured_content == second.structured_content == {"sum": 30.5}
+
+
+def test_rebuild_gives_the_same_lookups(store):
+    notes_world(store)
+    calls = [("calc", "add", {"a": 1, "b": 2}), ("notes", "now", {}), ("notes", "list_notes", {}),
+             ("notes", "read_note", {"path": "/workspace/notes/ideas.md"}), ("calc", "add", {"a": 5})]
+    with Simulator.open(store) as sim:
+        before = [sim.call_sync(*c) for c in calls]
+    dumps = projection_dumps(store)
+    store.rebuild()
+    assert projection_dumps(store) == dumps
+    with Simulator.open(store) as sim:
+        assert [sim.call_sync(*c) for c in calls] == before
+
+
+def test_a_later_schema_default_does_not_change_recorded_keys(store):
+    discover(store)
+    Walk(store, "x1").call("notes", "read_note", {"path": "/workspace/a"}, "A")
+    # the schema changes its default afterwards: the recorded call keeps the default it had
+    changed = {("notes", "read_note"): {**TOOLS_READ, "input_schema": {**TOOLS_READ["input_schema"], "properties": {
+        "path": {"type": "string"}, "format": {"type": "string", "default": "markdown"}}}}}
+    discover(store, changed, version=1)
+    store.catch_up()
+    with Simulator.open(store) as sim:
+        assert sim.call_sync("notes", "read_note", {"path": "/workspace/a", "format": "text"}).text == "A"
+        assert sim.call_sync("notes", "read_note", {"path": "/workspace/a"}).is_error  # now means markdown
+    dumps = projection_dumps(store)
+    store.rebuild()
+    assert projection_dumps(store) == dumps
+
+
+def test_unknown_mode_is_one_clear_error(store):
+    with pytest.raises(SimulatorError, match="unknown simulator mode"):
+        Simulator.open(store, mode="fuzzy")
+
+
+from .sim_fixtures import TOOLS  # noqa: E402
+
+TOOLS_READ = TOOLS[("notes", "read_note")]

@@ -1,0 +1,348 @@
+"""Backward task synthesis, the verifiers, splits and the LLM parts, over recorded worlds
+shaped like the bundled servers' results (tests/synth_fixtures.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import msgspec
+import pytest
+from typer.testing import CliRunner
+
+from firefly.cli import app
+from firefly.events import TaskSynthesized
+from firefly.llm import LLM, LLMConfig
+from firefly.match import MatchRuleError, matches, probe_passes
+from firefly.simulator import Simulator
+from firefly.store import Store
+from firefly.synth import synthesize
+from firefly.synth.split import assign_splits, side_of
+from firefly.synth.verify import TASK_COLUMNS, check_leakage, task_from_row, verify
+
+from .conftest import projection_dumps
+from .openai_stub import ScriptedOpenAI
+from .synth_fixtures import HASHES, shop_world
+
+
+@pytest.fixture
+def world(store):
+    return shop_world(store)
+
+
+def tasks(store: Store, where: str = "1", *params) -> list[dict]:
+    cols = [c.strip() for c in (TASK_COLUMNS + ", verified, split, calls, servers, hops").split(",")]
+    return [dict(zip(cols, r)) for r in store.conn.execute(
+        f"SELECT {', '.join(cols)} FROM tasks WHERE {where} ORDER BY task_id", params)]
+
+
+def event_of(store: Store, task_id: str) -> TaskSynthesized:
+    return store.last(f"task:{task_id}", "task-synthesized").event  # type: ignore[return-value]
+
+
+# ------------------------------------------------------------------------------- match rules
+
+
+@pytest.mark.parametrize(("match", "expected", "got", "ok"), [
+    ({"rule": "exact"}, {"a": 1, "b": [1, 2]}, '{"b": [1, 2.0], "a": 1}', True),
+    ({"rule": "exact"}, [1, 2], [2, 1], False),
+    ({"rule": "normalized"}, "Daniel Brandt", "  daniel   BRANDT. ", True),
+    ({"rule": "normalized"}, "Daniel Brandt", "Daniel", False),
+    ({"rule": "normalized"}, ["a", "b"], "a, b", True),
+    ({"rule": "normalized"}, ["a", "b"], "b, a", False),
+    ({"rule": "number", "tolerance": 1e-6}, 1881, "1,881", True),
+    ({"rule": "number", "tolerance": 1e-6}, 94.05, "The average is 94.05.", True),
+    ({"rule": "number", "tolerance": 0.005}, 1.5925925925925926, "1.59", True),
+    ({"rule": "number", "tolerance": 1e-6}, 12, "12 or 13", False),
+    ({"rule": "set"}, ["x.md", "y.txt"], "y.txt and x.md", True),
+    ({"rule": "set"}, ["x.md", "y.txt"], '["x.md"]', False),
+    ({"rule": "json-subset"}, {"entities": [{"name": "Ada"}]}, {"entities": [{"name": "Bo"}, {"name": "Ada", "x": 1}]}, True),
+    ({"rule": "json-subset"}, {"entities": [{"name": "Ada"}]}, {"entities": []}, False),
+    ({"rule": "json-subset"}, {"content": "feature/x"}, {"content": '["feature/x", "main"]'}, True),
+    ({"rule": "json-subset"}, "feature/spring", "  feature/spring\n* main", True),
+])
+def test_match_rules(match, expected, got, ok):
+    assert matches(match, expected, got) is ok
+
+
+def test_unknown_match_rule_is_a_clear_error():
+    with pytest.raises(MatchRuleError, match="unknown match rule 'fuzzy'"):
+        matches({"rule": "fuzzy"}, 1, 1)
+
+
+def test_probe_compares_structured_content_first():
+    probe = {"expected": {"entities": [{"name": "Ada"}]}}
+    assert probe_passes(probe, {"rule": "json-subset"}, [{"type": "text", "text": "{}"}], {"entities": [{"name": "Ada"}]})
+    assert not probe_passes(probe, {"rule": "json-subset"}, [], {"entities": [{"name": "Ada"}]}, is_error=True)
+
+
+# ------------------------------------------------------------------------------- synthesis
+
+
+def test_every_kind_is_synthesized_with_labels_from_the_recorded_results(world):
+    report = synthesize(world, max_tasks=50)
+    assert report.explorations == 3 and report.tasks == len(tasks(world))
+    by_kind = {k: [t for t in tasks(world) if t["kind"] == k] for k in ("lookup", "multi-hop", "aggregate", "state-change")}
+    assert all(by_kind.values()), {k: len(v) for k, v in by_kind.items()}
+    # lookup: a value of one result, with its provenance
+    author = next(t for t in by_kind["lookup"] if t["template"] == "lookup:commit:author" and "Move notes" in t["question"])
+    assert json.loads(author["answer"]) == "Maya Okafor" and json.loads(author["match"]) == {"rule": "normalized"}
+    prov = json.loads(author["provenance"])
+    assert prov[0] == {"step": 0, "path": "$.content[0].text#line=9", "value": "Maya Okafor", "role": "answer"}
+    assert [c["tool"] for c in json.loads(author["trajectory"])] == ["git_log"]
+    # multi-hop: the fed argument is described by where it came from, not given
+    hop = next(t for t in by_kind["multi-hop"] if t["template"] == "hop:count:column")
+    assert "second table listed in the shop database" in hop["question"] and "products" not in hop["question"]
+    assert json.loads(hop["answer"]) == 3 and hop["hops"] == 2
+    assert [c["tool"] for c in json.loads(hop["trajectory"])] == ["list_tables", "describe_table"]
+    # aggregate: computed over the items of one result
+    count = next(t for t in by_kind["aggregate"] if t["template"] == "count-where:commit:author" and "Daniel" in t["question"])
+    assert json.loads(count["answer"]) == 2 and json.loads(count["derivation"]) == {"op": "count"}
+    total = next(t for t in by_kind["aggregate"] if t["template"] == "sum:row:stock")
+    assert json.loads(total["answer"]) == 142 + 58 + 12 + 999
+    # state change: the effect is the task, a later read is the probe
+    branch = next(t for t in by_kind["state-change"] if t["template"] == "state:git_create_branch")
+    probe = json.loads(branch["probe"])
+    assert probe["tool"] == "git_branch" and probe["expected"] == "feature/spring"
+    assert [c["tool"] for c in json.loads(branch["trajectory"])] == ["git_create_branch"]
+    entity = next(t for t in by_kind["state-change"] if t["template"] == "state:create_entities")
+    assert json.loads(entity["answer"]) == {"entities": [{"name": "Ada Park", "entityType": "person",
+                                                          "observations": ["Joined in 2025"]}]}
+    # a read after an effect carries the effect in its question and its trajectory
+    after = next(t for t in by_kind["lookup"] if t["template"].endswith("+setup"))
+    assert "Ada Park" in after["question"]
+    assert [c["tool"] for c in json.loads(after["trajectory"])] == ["create_entities", "open_nodes"]
+
+
+def test_synthesis_is_resumable_idempotent_and_deterministic(world, tmp_path):
+    synthesize(world)
+    head = world.head()
+    assert synthesize(world).explorations == 0 and world.head() == head
+    other = shop_world(Store.open(tmp_path / "other.db"))
+    synthesize(other)
+    assert [(t["task_id"], t["question"]) for t in tasks(world)] == [(t["task_id"], t["question"]) for t in tasks(other)]
+    verify(world)
+    assign_splits(world)
+    before = projection_dumps(world)
+    world.rebuild()
+    assert projection_dumps(world) == before
+
+
+def test_questions_vary_and_do_not_contain_their_answers(world):
+    synthesize(world, max_tasks=50)
+    rows = tasks(world)
+    assert len({r["question"] for r in rows}) == len(rows)
+    lookups = [r["question"] for r in rows if r["template"] == "lookup:commit:author"]
+    assert len({q.split()[0] for q in lookups}) >= 2  # phrasing varies
+    for r in rows:
+        assert check_leakage(task_from_row(tuple(r[c.strip()] for c in TASK_COLUMNS.split(","))))[0], r["question"]
+
+
+# ------------------------------------------------------------------------------- verification
+
+
+def test_good_tasks_pass_every_verifier_and_replay_in_the_simulator(world):
+    synthesize(world, max_tasks=50)
+    report = verify(world)
+    assert report.verified == report.tasks > 20, report.rejected
+    assert world.conn.execute("SELECT count(DISTINCT verifier) FROM verdicts").fetchone()[0] == 5
+    head = world.head()
+    assert verify(world).tasks == 0 and world.head() == head
+    sim = Simulator.open(world, mode="strict")
+    from firefly.synth.verify import check_replayable
+
+    for row in world.conn.execute(f"SELECT {TASK_COLUMNS} FROM tasks WHERE verified = 1"):
+        assert check_replayable(task_from_row(row), sim)[0]
+
+
+def _variant(store: Store, base_template: str, contains: str = "", **changes) -> str:
+    base = next(t for t in tasks(store, "template = ?", base_template) if contains in t["question"])
+    event = event_of(store, base["task_id"])
+    name = changes.pop("name")
+    changes.setdefault("template", f"{base_template}-{name}")  # not the same label signature as its original
+    new = msgspec.structs.replace(event, task_id="t-bad-" + name, **changes)
+    store.append(new)
+    return new.task_id
+
+
+def test_tasks_built_to_fail_each_verifier_fail_it(world):
+    synthesize(world, max_tasks=50)
+    verify(world)
+    wrong = _variant(world, "lookup:commit:author", "Release 0.2.0", name="wrong", answer="Maya Okafor")
+    leaks = _variant(world, "lookup:commit:author", "Release 0.2.0", name="leaks",
+                     question="Was it Daniel Brandt who wrote 'Release 0.2.0' among the last 5 commits at /workspace/repo?")
+    vague = _variant(world, "single:commit:author", name="vague", question="Who made that commit in the repository?")
+    setup = next(t for t in tasks(world) if t["template"].endswith("+setup") and "Ada Park" in t["question"])
+    traj = json.loads(setup["trajectory"])
+    unreplayable = _variant(world, setup["template"], "Ada Park", name="noeffect", trajectory=traj[1:])
+    twin = _variant(world, "lookup:commit:author", "Release 0.2.0", name="twin", template="lookup:commit:author")
+    rephrased = _variant(world, "count:table", name="rephrased", template="count:table-again")  # same question
+    verify(world)
+    failed = {(t, v) for t, v in world.conn.execute("SELECT task_id, verifier FROM verdicts WHERE passed = 0")}
+    # (copies keep their original's question, so they are near-duplicates of it as well)
+    assert {v for t, v in failed if t == wrong} - {"not-duplicate"} == {"grounded", "replayable"}
+    assert {v for t, v in failed if t == leaks} == {"no-leakage"}
+    assert {v for t, v in failed if t == vague} == {"self-contained"}
+    assert {v for t, v in failed if t == unreplayable} - {"not-duplicate"} == {"replayable"}
+    assert {v for t, v in failed if t == twin} == {"not-duplicate"}
+    assert {v for t, v in failed if t == rephrased} == {"not-duplicate"}
+    reasons = dict(world.conn.execute("SELECT verifier, reasons FROM verdicts WHERE task_id = ?", (vague,)))
+    assert "/revision" in reasons["self-contained"]
+    reasons = dict(world.conn.execute("SELECT verifier, reasons FROM verdicts WHERE task_id = ?", (unreplayable,)))
+    assert "no recorded result" in reasons["replayable"]
+    assert world.conn.execute("SELECT verified FROM tasks WHERE task_id = ?", (wrong,)).fetchone()[0] == 0
+
+
+def test_a_state_change_with_a_wrong_end_state_fails(world):
+    synthesize(world, max_tasks=50)
+    row = tasks(world, "template = 'state:git_create_branch'")[0]
+    event = event_of(world, row["task_id"])
+    probe = dict(event.probe, expected="feature/autumn")
+    bad = msgspec.structs.replace(event, task_id="t-bad-state", probe=probe, answer="feature/autumn")
+    world.append(bad)
+    verify(world)
+    failed = {v for (v,) in world.conn.execute("SELECT verifier FROM verdicts WHERE task_id = ? AND passed = 0", (bad.task_id,))}
+    assert failed == {"grounded", "replayable"}
+
+
+# ------------------------------------------------------------------------------- splits
+
+
+def test_splits_are_grouped_by_dag_deterministic_and_written_once(world):
+    synthesize(world, max_tasks=50)
+    verify(world)
+    report = assign_splits(world, test_fraction=0.5, seed=3)
+    rows = tasks(world, "verified = 1")
+    sides = {}
+    for r in rows:
+        sides.setdefault(r["dag_id"], set()).add(r["split"])
+    assert all(len(s) == 1 for s in sides.values()) and set(sides) == {"dgit", "dmem", "dsql"}
+    assert {d: s.pop() for d, s in sides.items()} == {d: side_of(d, 3, 0.5) for d in sides}
+    assert report.totals["train"] + report.totals["test"] == len(rows)
+    head = world.head()
+    assert sum(assign_splits(world, test_fraction=0.5, seed=3).assigned.values()) == 0 and world.head() == head
+    assign_splits(world, test_fraction=1.0, seed=3)
+    assert {r["split"] for r in tasks(world, "verified = 1")} == {"test"}
+    assign_splits(world, test_fraction=0.0, seed=3)
+    assert {r["split"] for r in tasks(world, "verified = 1")} == {"train"}
+    assert tasks(world, "verified = 0 AND split IS NOT NULL") == []
+
+
+def test_side_of_spreads_dags_by_the_fraction():
+    dags = [f"d{i}" for i in range(2000)]
+    share = sum(side_of(d, 0, 0.2) == "test" for d in dags) / len(dags)
+    assert 0.17 < share < 0.23
+    assert [side_of(d, 1, 0.2) for d in dags] != [side_of(d, 0, 0.2) for d in dags]
+
+
+# ------------------------------------------------------------------------------- LLM parts
+
+
+def _llm(srv: ScriptedOpenAI) -> LLM:
+    return LLM(LLMConfig(base_url=srv.base_url, model="writer", api_key="k", max_retries=0))
+
+
+def test_llm_synthesizer_keeps_recorded_labels_and_records_bad_replies(world):
+    from firefly.synth.llm import LLMSynthesizer
+
+    replies = [
+        json.dumps({"tasks": [
+            {"question": "In /workspace/repo's last 5 commits, who wrote 'Release 0.2.0'?", "answer": "daniel brandt",
+             "kind": "lookup", "steps": [0]},
+            {"question": "Who reviewed it?", "answer": "Linus Torvalds", "kind": "lookup", "steps": [0]},
+        ]}),
+        "Sure! Here are some tasks: none",  # not JSON
+        500,  # the endpoint fails: the exploration stays pending
+    ]
+    with ScriptedOpenAI(replies) as srv:
+        synth = LLMSynthesizer(_llm(srv), max_tasks=3)
+        report = synthesize(world, synth)
+        prompt = srv.requests[0]["json"]["messages"][1]["content"]
+    assert "git.git_log" in prompt and HASHES[0] in prompt
+    assert report.tasks == 1 and report.failures == 3
+    [task] = tasks(world)
+    assert task["question"].startswith("In /workspace/repo's last 5 commits")
+    assert json.loads(task["answer"]) == "Daniel Brandt"  # the recorded value, not the model's spelling
+    assert task["template"] == "llm:lookup:commit:author"
+    errors = [m for (m,) in world.conn.execute("SELECT message FROM errors WHERE stage = 'synthesize' ORDER BY position")]
+    assert "match no recorded value" in errors[0] and "Linus Torvalds" in errors[0]
+    assert "malformed reply" in errors[1] and "the LLM request failed" in errors[2]
+    done = {x for (x,) in world.conn.execute("SELECT exploration_id FROM syntheses")}
+    assert done == {"xgit", "xmem"}  # xsql's request failed: asked again next time
+    assert world.count("llm-failed") == 1
+    verify(world)
+    assert tasks(world)[0]["verified"] == 1
+
+
+def test_solvable_verifier_runs_a_model_against_the_simulator(world):
+    from firefly.synth.solve import Solver
+
+    synthesize(world, max_tasks=50)
+    row = next(t for t in tasks(world, "template = 'lookup:commit:author'") if "Release 0.2.0" in t["question"])
+    task = task_from_row(tuple(row[c.strip()] for c in TASK_COLUMNS.split(",")))
+    call = {"tool_calls": [{"name": "git__git_log", "arguments": {"repo_path": "/workspace/repo", "max_count": 5}}]}
+    with ScriptedOpenAI([call, "Daniel Brandt", call, "Maya Okafor"]) as srv:
+        solver = Solver(_llm(srv))
+        sim = Simulator.open(world, mode="strict")
+        ok, reasons = solver.check(world, task, sim)
+        tools = srv.requests[0]["json"]["tools"]
+        tool_reply = srv.requests[1]["json"]["messages"][-1]
+        other = dataclasses.replace(task, question=task.question + " Give the name only.")  # a new conversation
+        bad, why = solver.check(world, other, sim)
+    assert ok, reasons
+    assert {t["function"]["name"] for t in tools} == {"git__git_log", "git__git_show", "git__git_create_branch", "git__git_branch"}
+    assert tool_reply["role"] == "tool" and "Release 0.2.0" in tool_reply["content"]
+    assert not bad and "Maya Okafor" in why[0]
+
+
+# ------------------------------------------------------------------------------- CLI
+
+
+def test_cli_synthesize_verify_split_and_status(world, db_path):
+    world.close()
+    runner = CliRunner()
+    out = runner.invoke(app, ["synthesize", "--db", str(db_path)])
+    assert out.exit_code == 0, out.output
+    assert "synthesized" in out.output and "state-change" in out.output
+    out = runner.invoke(app, ["verify", "--db", str(db_path)])
+    assert out.exit_code == 0 and "verified" in out.output, out.output
+    out = runner.invoke(app, ["split", "--db", str(db_path), "--test-fraction", "0.34"])
+    assert out.exit_code == 0 and "train" in out.output, out.output
+    out = runner.invoke(app, ["status", "--db", str(db_path)])
+    assert out.exit_code == 0
+    for words in ("tasks synthesized / verified", "state-change", "verified tasks per exploration", "split train / test"):
+        assert words in out.output, out.output
+    out = runner.invoke(app, ["synthesize", "--db", str(db_path), "--synthesizer", "poetry"])
+    assert out.exit_code == 1 and "unknown synthesizer" in out.output
+    out = runner.invoke(app, ["split", "--db", str(db_path), "--test-fraction", "2"])
+    assert out.exit_code == 1 and "between 0 and 1" in out.output
+
+
+# ------------------------------------------------------------------------------- real servers
+
+
+@pytest.mark.real_servers
+def test_tasks_from_real_explorations_replay_and_do_not_leak(tmp_path):
+    """A small real run (bundled servers): every verified task replays to its label in the
+    strict simulator, and none leaks its answer."""
+    from firefly.discovery import discover
+    from firefly.explore.offline import OfflinePolicy
+    from firefly.explore.stage import explore
+    from firefly.graph import build_graph
+    from firefly.registry import load_registry, register
+    from firefly.resources import bundled_registry
+    from firefly.sample import sample_dags
+    from firefly.synth import replay_verified
+
+    store = Store.open(tmp_path / "real.db")
+    register(store, load_registry(bundled_registry()), source="bundled")
+    discover(store, connect_timeout=300, call_timeout=60)
+    build_graph(store)
+    sample_dags(store, count=12, seed=1)
+    explore(store, OfflinePolicy(), dags=12, concurrency=2)
+    synthesize(store)
+    report = verify(store)
+    assert report.verified >= 10, report.summary()
+    assert replay_verified(store) == []
+    kinds = {k for (k,) in store.conn.execute("SELECT DISTINCT kind FROM tasks WHERE verified = 1")}
+    assert {"lookup", "aggregate"} <= kinds
