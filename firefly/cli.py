@@ -429,6 +429,10 @@ from .cli_simulate import register as _register_simulate  # noqa: E402
 
 _register_simulate(app)
 
+from .cli_dataset import register as _register_dataset  # noqa: E402
+
+_register_dataset(app)
+
 
 def main() -> None:
     app()

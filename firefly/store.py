@@ -80,6 +80,9 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise FireflyError(f"{path} is not a usable SQLite database: {exc}") from None
         migrate(conn)
+        from .pack import restore_files
+
+        restore_files(conn, path)  # a packed dataset's vector indexes, where missing
         store = cls(conn, path, run_id or new_id())
         store._register_projections()
         return store

@@ -54,3 +54,16 @@ def file_bytes(path: Path) -> bytes:
         if p.exists():
             out += p.read_bytes()
     return out
+
+
+@pytest.fixture(scope="session")
+def toy_explored(tmp_path_factory) -> Path:
+    """A database explored with the toy server over stdio (tests/browse_fixtures.py), built
+    once per session; copy it before writing to it."""
+    from .browse_fixtures import build_explored
+
+    path = tmp_path_factory.mktemp("toy-explored") / "explored.db"
+    with Store.open(path) as store:
+        build_explored(store)
+        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
