@@ -161,3 +161,33 @@ def test_pipeline_stage_builds_the_callable_graph_and_samples(db_path):
         assert store.conn.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 44
         commands = [c for (c,) in store.conn.execute("SELECT command FROM runs WHERE status = 'ok' ORDER BY started_at")]
         assert commands == ["graph build", "sample", "graph build", "sample"]
+
+
+def test_dags_grow_toward_tools_no_dag_has_yet():
+    """The first tool is the least covered one whose neighbours are least covered, and the
+    DAG extends toward a neighbour no DAG has before well-covered ones."""
+    graph = nx.DiGraph()
+    hub, fresh = ("s", "hub"), ("s", "fresh")
+    known = [("s", f"known{i}") for i in range(5)]
+    for v in [*known, fresh]:
+        graph.add_edge(hub, v, score=1.0)
+    graph.add_edge(("t", "lonely"), ("t", "sampled"), score=1.0)  # an uncovered tool next to a covered one
+    coverage = Coverage(graph)
+    coverage.add([*known, ("t", "sampled")] * 3)
+    dags = [grow_dag(graph, random.Random(i), coverage, 2)[0] for i in range(100)]
+    assert sum(set(d) == {hub, fresh} for d in dags) >= 95  # 4 in 5 with a plain score / (1 + times)^2
+    assert sum(("t", "lonely") in d for d in dags) <= 2
+
+
+def test_sampling_the_catalog_graph_spends_its_tools_on_new_ones(tmp_path):
+    """Over a graph of many small components, while tools are left uncovered nearly every
+    tool a DAG takes is one no DAG has yet (the v1 sampler: 44 new of 50 here)."""
+    store = bundled_store(tmp_path / "c.db")
+    add_tools(store, catalog_servers(), callable_=False)
+    build_graph(store, include_catalog=True)
+    report = sample_dags(store, 12, seed=1, include_catalog=True)
+    taken = sum(size * n for size, n in report.sizes.items())
+    assert report.tools_covered < report.tools_with_edges  # still tools left to cover
+    assert report.tools_covered >= 0.95 * taken
+    assert len(report.sizes) >= 4  # sizes stay spread over 2-6
+    store.close()
