@@ -456,7 +456,7 @@ class EdgeJudged(Event, frozen=True, kw_only=True, tag="edge-judged"):
     Fields:
         a_server, a_name, a_hash: the first tool and its schema hash when judged.
         b_server, b_name, b_hash: the second tool and its schema hash when judged.
-        judge: ``rules-v1`` (the deterministic default) or ``llm:<model>``.
+        judge: ``rules-v2`` (the deterministic default) or ``llm:<model>``.
         direction: ``a->b``, ``b->a``, ``both`` or ``none``.
         score_ab, score_ba: the judge's confidence in [0, 1] that a -> b (b -> a) is an edge.
         reason: one line saying why.
