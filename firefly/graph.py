@@ -325,8 +325,9 @@ def pending_pairs(store: Store, judge: str | None, *, include_catalog: bool = Fa
 
 def feeds(a: Tool, b: Tool) -> list[tuple[str, str]]:
     """(output, input) pairs where an output of ``a`` names the end of a required input of
-    ``b`` that qualifies it (``timezone`` -> ``source_timezone``); short names are left out."""
-    return sorted((o, r) for o in a.output_names if len(o) >= 4 for r in b.required if r != o and r.endswith(o))
+    ``b`` that qualifies it (``timezone`` -> ``source_timezone``); short names (``name``,
+    ``path``, ``id``) say too little and are left out."""
+    return sorted((o, r) for o in a.output_names if len(o) >= 6 for r in b.required if r != o and r.endswith(o))
 
 
 DUPLICATE = 0.95  # similarity above which two tools of different servers are copies of one tool
