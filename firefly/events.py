@@ -15,7 +15,8 @@ adds the envelope: position, id, time and run.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Union
+import types
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
 
@@ -455,7 +456,7 @@ class EdgeJudged(Event, frozen=True, kw_only=True, tag="edge-judged"):
     Fields:
         a_server, a_name, a_hash: the first tool and its schema hash when judged.
         b_server, b_name, b_hash: the second tool and its schema hash when judged.
-        judge: ``rules-v1`` (the deterministic default) or ``llm:<model>``.
+        judge: ``rules-v2`` (the deterministic default) or ``llm:<model>``.
         direction: ``a->b``, ``b->a``, ``both`` or ``none``.
         score_ab, score_ba: the judge's confidence in [0, 1] that a -> b (b -> a) is an edge.
         reason: one line saying why.
@@ -1044,10 +1045,69 @@ def tag_of(event: Event) -> str:
     return type(event).__struct_config__.tag  # type: ignore[return-value]
 
 
+def _lean(tp: Any, done: dict[type, type]) -> Any:
+    """``tp`` with every ``Any`` replaced by ``msgspec.Raw`` (and nested Structs likewise)."""
+    if tp is Any:
+        return msgspec.Raw
+    if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
+        return _lean_struct(tp, done)
+    origin, args = get_origin(tp), get_args(tp)
+    if origin is Annotated:
+        return Annotated[(_lean(args[0], done), *args[1:])]  # type: ignore[return-value]
+    if origin in (Union, types.UnionType):
+        if Any in args:  # Any absorbs the rest
+            return msgspec.Raw
+        return Union[tuple(_lean(a, done) for a in args)]  # type: ignore[return-value]
+    if origin in (dict, list, tuple, set, frozenset) and args:
+        return origin[tuple(_lean(a, done) for a in args)]
+    return tp
+
+
+def _lean_struct(cls: type, done: dict[type, type]) -> type:
+    """A Struct type that accepts exactly the JSON ``cls`` accepts, but keeps the values its
+    ``Any`` fields hold as raw JSON instead of building Python objects for them."""
+    if cls not in done:
+        config = cls.__struct_config__  # type: ignore[attr-defined]
+        fields = []
+        for f in msgspec.structs.fields(cls):
+            lean = _lean(f.type, done)
+            if f.default is not msgspec.NODEFAULT:
+                fields.append((f.encode_name, lean, msgspec.field(default=f.default)))
+            elif f.default_factory is not msgspec.NODEFAULT:
+                fields.append((f.encode_name, lean, msgspec.field(default_factory=f.default_factory)))
+            else:
+                fields.append((f.encode_name, lean))
+        done[cls] = msgspec.defstruct(
+            f"Lean{cls.__name__}", fields, kw_only=True, frozen=True,
+            tag=config.tag, tag_field=config.tag_field, forbid_unknown_fields=config.forbid_unknown_fields,
+        )
+    return done[cls]
+
+
+# Validating an event's JSON with its lean twin checks every field the decoder checks
+# (types, literals, tags, nested Structs, the shape of JSON objects) without building the
+# nested values of ``Any`` fields (tool schemas, results), which is most of a decode's work.
+_lean_types: dict[type, type] = {}
+_checkers: dict[type, msgspec.json.Decoder[Any]] = {
+    cls: msgspec.json.Decoder(_lean_struct(cls, _lean_types)) for cls in EVENT_TYPES
+}
+
+
 def encode(event: Event) -> bytes:
-    """JSON bytes of an event, its tag included, after checking it against its type."""
+    """JSON bytes of an event, its tag included, after checking it against its type.
+
+    A Struct is not type-checked on construction, so the bytes are validated the way
+    :func:`decode` would validate them (same rules, same error paths) before they are
+    returned."""
     data = _encoder.encode(event)
-    decode(data)  # a Struct is not type-checked on construction: round-trip to validate
+    checker = _checkers.get(type(event))
+    if checker is None:  # not one of the union's types: the full decoder says why
+        decode(data)
+        return data
+    try:
+        checker.decode(data)
+    except msgspec.ValidationError as exc:
+        raise EventValidationError(f"invalid event payload: {exc}") from None
     return data
 
 

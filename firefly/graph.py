@@ -60,6 +60,10 @@ for _role, _verbs in {
     for _verb in _verbs.split():
         VERBS[_verb] = _role
 
+# verb pairs that are one step of a well-known workflow: A's verb, then B's (stage then commit)
+FOLLOWS = frozenset({("add", "commit"), ("stage", "commit"), ("commit", "push"), ("fetch", "merge"), ("pull", "merge"),
+                     ("build", "deploy"), ("upload", "publish")})
+
 # words that name a thing as often as an action (a commit, a log, a query): they count as
 # objects when they appear in a tool's name or description
 NOUNS_TOO = frozenset(
@@ -94,6 +98,7 @@ class Tool:
     params: tuple[Param, ...]
     outputs: tuple[Param, ...]
     role: str
+    verb: str | None  # the first verb of its name (its role comes from it when there is one)
     objects: frozenset[str]  # what the tool is about: its name's words, less verbs and server
     produces: frozenset[str]  # words of what it says it does and returns
     needs: frozenset[str]  # words of its required inputs (names) and objects
@@ -115,7 +120,8 @@ def make_tool(server: str, name: str, schema_hash: str, description: str | None,
     server_words = set(words(server.rsplit("/", 1)[-1]))
     name_words = [w for w in words(name) if w not in server_words] or words(name)
     desc_words = words(description)
-    role = next((VERBS[w] for w in name_words if w in VERBS), None)
+    verb = next((w for w in name_words if w in VERBS), None)
+    role = VERBS[verb] if verb else None
     if role is None:
         role = next((VERBS[w] for w in desc_words[:3] if w in VERBS), None)
     if role is None:
@@ -134,6 +140,7 @@ def make_tool(server: str, name: str, schema_hash: str, description: str | None,
         params=params,
         outputs=outputs,
         role=role,
+        verb=verb,
         objects=objects,
         produces=frozenset((objects | set(desc_words) | output_words) - ACTIONS),
         needs=frozenset({w for p in required for w in words(p.name)} | objects),
@@ -316,6 +323,13 @@ def pending_pairs(store: Store, judge: str | None, *, include_catalog: bool = Fa
     ).fetchall()
 
 
+def feeds(a: Tool, b: Tool) -> list[tuple[str, str]]:
+    """(output, input) pairs where an output of ``a`` names the end of a required input of
+    ``b`` that qualifies it (``timezone`` -> ``source_timezone``); short names (``name``,
+    ``path``, ``id``) say too little and are left out."""
+    return sorted((o, r) for o in a.output_names if len(o) >= 6 for r in b.required if r != o and r.endswith(o))
+
+
 DUPLICATE = 0.95  # similarity above which two tools of different servers are copies of one tool
 
 
@@ -323,7 +337,7 @@ class RulesJudge:
     """The deterministic default: scores each direction of a pair from its signals and
     accepts a direction scoring at least ``threshold``."""
 
-    name = "rules-v1"
+    name = "rules-v2"
     batch_size = 5000
 
     def __init__(self, threshold: float = 0.6):
@@ -332,11 +346,19 @@ class RulesJudge:
     def score(self, a: Tool, b: Tool, similarity: float) -> tuple[float, list[str]]:
         """How much A -> B looks like a workflow edge, in [0, 1], with the reasons."""
         reasons = []
-        transition = TRANSITION[a.role][b.role]
-        reasons.append(f"{a.role}->{b.role}")
+        if (a.verb, b.verb) in FOLLOWS:
+            transition = 1.0
+            reasons.append(f"{a.verb} then {b.verb}")
+        else:
+            transition = TRANSITION[a.role][b.role]
+            reasons.append(f"{a.role}->{b.role}")
+        fed = feeds(a, b)
         if a.output_names & b.required:
             flow = 1.0
             reasons.append(f"{a.name} outputs {', '.join(sorted(a.output_names & b.required))}")
+        elif fed:
+            flow = 0.9  # a qualified input: timezone -> source_timezone
+            reasons.append(f"{a.name} outputs {', '.join(f'{o} (for {r})' for o, r in fed[:3])}")
         else:
             core = b.needs & a.produces  # what B needs, A is about
             context = b.needs_context & a.produces  # what B's description talks about, A is about
@@ -346,12 +368,15 @@ class RulesJudge:
                 reasons.append(f"{b.name} needs {', '.join(sorted(core or context)[:4])}, which {a.name} is about")
         same_server = a.server == b.server
         shared = a.required & b.required if same_server else frozenset()
+        entry = same_server and a.role == "discover" and not a.required  # lists what the server has
         if shared:
             reasons.append(f"shared {', '.join(sorted(shared)[:3])}")
+        elif entry:
+            reasons.append(f"{a.name} needs no input: a first step on {a.server}")
         if same_server:
             reasons.append("same server")
         sim = min(1.0, max(0.0, (similarity - 0.1) / 0.5))
-        total = 0.35 * transition + 0.3 * flow + 0.15 * same_server + 0.1 * bool(shared) + 0.1 * sim
+        total = 0.35 * transition + 0.3 * flow + 0.15 * same_server + 0.1 * bool(shared or entry) + 0.1 * sim
         return round(total, 4), reasons
 
     def verdict(self, pair: Pair) -> Verdict:

@@ -20,31 +20,59 @@ from typing import Any
 import msgspec
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]  # 10 bits -> 2 characters
 _lock = threading.Lock()
 _last_ms = -1
 _last_rand = 0
 
 
-def _encode_base32(value: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        chars.append(_CROCKFORD[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+def _encode_ulid(value: int) -> str:
+    """26 Crockford base32 characters of a 128-bit ULID (48-bit ms time, 80 random bits)."""
+    p = _PAIRS
+    return (
+        p[value >> 120] + p[value >> 110 & 1023] + p[value >> 100 & 1023] + p[value >> 90 & 1023]
+        + p[value >> 80 & 1023] + p[value >> 70 & 1023] + p[value >> 60 & 1023] + p[value >> 50 & 1023]
+        + p[value >> 40 & 1023] + p[value >> 30 & 1023] + p[value >> 20 & 1023] + p[value >> 10 & 1023]
+        + p[value & 1023]
+    )
 
 
-def new_id() -> str:
-    """A new ULID (monotonic: ids made in the same millisecond still sort in creation order)."""
+def _reserve(count: int) -> tuple[int, int]:
+    """The time and the first of ``count`` consecutive random parts (monotonic per process)."""
     global _last_ms, _last_rand
     with _lock:
         now = time.time_ns() // 1_000_000
         if now <= _last_ms:
             now = _last_ms
-            _last_rand += 1
+            first = _last_rand + 1
         else:
-            _last_rand = int.from_bytes(os.urandom(10), "big") >> 1  # room to increment
-        _last_ms = now
-        return _encode_base32(now, 10) + _encode_base32(_last_rand & ((1 << 80) - 1), 16)
+            first = int.from_bytes(os.urandom(10), "big") >> 1  # room to increment
+        if first + count > 1 << 80:  # (never in practice: 2**79 ids in one millisecond)
+            raise RuntimeError("ULID random part exhausted within one millisecond")
+        _last_ms, _last_rand = now, first + count - 1
+        return now, first
+
+
+def new_id() -> str:
+    """A new ULID (monotonic: ids made in the same millisecond still sort in creation order)."""
+    now, rand = _reserve(1)
+    return _encode_ulid(now << 80 | rand)
+
+
+def new_ids(count: int) -> list[str]:
+    """``count`` new ULIDs in creation order, as :func:`new_id` would make them one by one
+    (consecutive random parts within one millisecond), but encoded in bulk."""
+    if count <= 0:
+        return []
+    now, rand = _reserve(count)
+    low = rand & 0xFFFFF
+    if low + count > 0x100000:  # the last 20 bits would carry: encode each id in full
+        base = now << 80 | rand
+        return [_encode_ulid(base + i) for i in range(count)]
+    # only the last 4 characters (20 bits) differ between the ids
+    prefix = _encode_ulid(now << 80 | rand)[:22]
+    p = _PAIRS
+    return [prefix + p[v >> 10] + p[v & 1023] for v in range(low, low + count)]
 
 
 def utc_now() -> str:

@@ -1,10 +1,17 @@
 """Sampling small sub-DAGs (2-6 tools) of the tool graph, spreading coverage over all tools.
 
-Each DAG grows from a least-covered tool: it repeatedly adds a successor of a chosen tool
-(placed after every tool so far) or a predecessor (placed before every tool so far), picked
-with weight ``edge score / (1 + times the tool was sampled)^2``. The DAG keeps every graph edge
-among its tools that goes forward in that order, so it is acyclic and connected whatever
-cycles the graph has. A DAG identical to one already sampled is drawn again.
+Each DAG grows from a least-covered tool: of a few such tools drawn at random, the one whose
+neighbours are the least covered (so the DAG can go on with tools no DAG has yet). It then
+repeatedly adds a successor of a chosen tool (placed after every tool so far) or a
+predecessor (placed before every tool so far), picked with weight
+``edge score / (1 + times the tool was sampled)^2``, and ``UNSEEN`` times that for a tool no
+DAG has yet. The DAG keeps every graph edge among its tools that goes forward in that order,
+so it is acyclic and connected whatever cycles the graph has: chains, fan-in and fan-out,
+within a server and across servers. A DAG identical to one already sampled is drawn again.
+
+The size a DAG aims at is drawn between the bounds with weight proportional to the size:
+a DAG whose tools' part of the graph has fewer tools stops early, and this keeps the sizes
+that come out about evenly spread (``SampleReport.sizes``; the benchmark prints them).
 
 DAG number ``i`` of a ``seed`` draws from ``random.Random("<seed>:<scope>:<i>")`` and from the
 coverage of the DAGs already in the log, so ``sample_dags(count=N)`` is resumable: run again,
@@ -32,8 +39,10 @@ from .graph import ToolKey, load_graph
 from .ids import short_hash
 from .store import Store
 
-SAMPLER = "coverage-walk-v1"
+SAMPLER = "coverage-walk-v2"
 ATTEMPTS = 50  # draws per DAG number before the graph counts as exhausted
+STARTS = 8  # least-covered tools a DAG chooses its first tool from
+UNSEEN = 20.0  # extra weight of a tool no DAG has yet
 
 
 @dataclass
@@ -95,7 +104,12 @@ def grow_dag(
     if not least:
         return [], []
     times = coverage.times
-    order: dict[ToolKey, int] = {rng.choice(least): 0}
+
+    def need(tool: ToolKey) -> float:  # how little its neighbours are covered
+        return sum(1 / (1 + times[v]) ** 2 for v in sorted(set(graph.succ[tool]) | set(graph.pred[tool])))
+
+    drawn = [rng.choice(least) for _ in range(min(STARTS, len(least)))]
+    order: dict[ToolKey, int] = {max(drawn, key=need): 0}  # the first drawn among equals
     low = high = 0
     while len(order) < size:
         options: dict[tuple[ToolKey, int], float] = {}
@@ -109,7 +123,7 @@ def grow_dag(
         if not options:
             break
         choices = sorted(options)
-        weights = [max(options[c], 0.01) / (1 + times[c[0]]) ** 2 for c in choices]
+        weights = [max(options[c], 0.01) / (1 + times[c[0]]) ** 2 * (1 if times[c[0]] else UNSEEN) for c in choices]
         node, side = rng.choices(choices, weights)[0]
         if side > 0:
             high += 1
@@ -155,11 +169,13 @@ def sample_dags(
     todo = [i for i in range(count) if i not in done]
     params = {"min_size": min_size, "max_size": max_size}
     pending: list[DagSampled] = []
+    sizes = list(range(min_size, max_size + 1))
     for n, index in enumerate(todo):
         rng = random.Random(f"{seed}:{scope}:{index}")
         event = None
         for attempt in range(ATTEMPTS):
-            tools, edges = grow_dag(graph, rng, coverage, rng.randint(min_size, max_size), slack=attempt // 5)
+            size = rng.choices(sizes, weights=sizes)[0]
+            tools, edges = grow_dag(graph, rng, coverage, size, slack=attempt // 5)
             if len(tools) < min_size:
                 continue
             dag_id = short_hash([scope, [list(t) for t in tools], [list(e) for e in edges]], 16)

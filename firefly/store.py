@@ -26,12 +26,18 @@ import msgspec
 
 from . import __version__
 from .errors import FireflyError
-from .events import Event, RunFinished, RunStarted, decode, encode, tag_of
-from .ids import new_id, utc_now
+from .events import Event, RunFinished, RunStarted, decode, encode
+from .ids import new_id, new_ids, utc_now
 from .migrations import migrate
 
 DEFAULT_DB = "firefly.db"
 BATCH = 100_000
+# Appending is dominated by the index pages each commit writes to the WAL (the idempotency
+# key and stream indexes take random keys): 16 KiB pages halve the page count of a commit,
+# and checkpointing every 64 MiB instead of SQLite's 4 MiB copies a page rewritten by many
+# commits back into the database once. (scripts/bench_log.py measures both.)
+PAGE_SIZE = 16384
+WAL_CHECKPOINT_BYTES = 64 << 20
 
 
 def default_db_path() -> Path:
@@ -71,12 +77,18 @@ class Store:
             raise FireflyError(f"cannot create {path}: folder {path.parent} does not exist")
         try:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            # a new file gets larger pages (an existing one keeps its own: in WAL mode the
+            # page size is fixed); must come before anything creates the file's first page
+            conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
             # a 128 MiB page cache (SQLite's default is 2 MiB): replaying a large log
             # updates projection rows all over their tables; it is only used as needed
             conn.execute("PRAGMA cache_size=-131072")
+            page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+            conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_BYTES // page_size}")
+            conn.execute(f"PRAGMA journal_size_limit={WAL_CHECKPOINT_BYTES}")
         except sqlite3.DatabaseError as exc:
             raise FireflyError(f"{path} is not a usable SQLite database: {exc}") from None
         migrate(conn)
@@ -139,42 +151,55 @@ class Store:
         existing record is returned in their place)."""
         if not events:
             return []
-        time = utc_now()
-        rows: list[tuple[Any, ...]] = []
-        for i, event in enumerate(events):
-            key = (keys[i] if keys else None) or event.key()
-            stream = (streams[i] if streams else None) or event.stream
-            rows.append((new_id(), tag_of(event), stream, time, self.run_id, key, encode(event).decode(), event))
+        # validate and encode first: a bad event fails the batch before anything is written
+        payloads = [encode(event).decode() for event in events]
+        tags = [type(event).__struct_config__.tag for event in events]
+        if keys:
+            keys = [key or event.key() for key, event in zip(keys, events, strict=True)]
+        else:
+            keys = [event.key() for event in events]
+        if streams:
+            streams = [stream or event.stream for stream, event in zip(streams, events, strict=True)]
+        else:
+            streams = [event.stream for event in events]
+        time, run = utc_now(), self.run_id
         with self.transaction() as conn:
-            wanted = [r[5] for r in rows if r[5] is not None]
+            wanted = [k for k in keys if k is not None]
             existing = self._records_by_key(wanted) if wanted else {}
-            fresh: list[tuple[Any, ...]] = []
-            seen: dict[str, tuple[Any, ...]] = {}
-            for row in rows:
-                k = row[5]
-                if k is not None and (k in existing or k in seen):
-                    continue
-                if k is not None:
-                    seen[k] = row
-                fresh.append(row)
+            if existing or len(set(wanted)) < len(wanted):
+                fresh = self._first_unseen(keys, existing)  # indexes of the events to write
+            else:  # the usual case: every event is new
+                fresh = range(len(events))
+            ids = new_ids(len(fresh))
             head = conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()[0]
             conn.executemany(
                 "INSERT INTO events (id, type, stream, time, run, idempotency_key, payload)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [r[:7] for r in fresh],
+                [(id_, tags[i], streams[i], time, run, keys[i], payloads[i]) for id_, i in zip(ids, fresh)],
             )
-        by_id = {r[0]: head + i + 1 for i, r in enumerate(fresh)}
-        out: list[Recorded] = []
-        for row in rows:
-            k = row[5]
-            if row[0] in by_id:
-                out.append(Recorded(by_id[row[0]], row[0], row[1], row[2], row[3], row[4], k, row[7]))
-            elif k in existing:
-                out.append(existing[k])
-            else:  # duplicate key inside this batch: the first occurrence was written
-                first = seen[k]
-                out.append(Recorded(by_id[first[0]], first[0], first[1], first[2], first[3], first[4], k, first[7]))
-        return out
+        written = {
+            i: Recorded(head + n + 1, id_, tags[i], streams[i], time, run, keys[i], events[i])
+            for n, (id_, i) in enumerate(zip(ids, fresh))
+        }
+        if len(written) == len(events):
+            return list(written.values())
+        by_key = {rec.key: rec for rec in written.values() if rec.key is not None}
+        by_key.update(existing)
+        return [written[i] if i in written else by_key[keys[i]] for i in range(len(events))]
+
+    @staticmethod
+    def _first_unseen(keys: Sequence[str | None], existing: dict[str, Recorded]) -> list[int]:
+        """Indexes of the events to write: no key, or a key neither in the log nor earlier
+        in the batch."""
+        seen: set[str] = set(existing)
+        fresh = []
+        for i, k in enumerate(keys):
+            if k is None:
+                fresh.append(i)
+            elif k not in seen:
+                seen.add(k)
+                fresh.append(i)
+        return fresh
 
     def _records_by_key(self, keys: list[str]) -> dict[str, Recorded]:
         found: dict[str, Recorded] = {}

@@ -134,7 +134,24 @@ def test_rules_judge_finds_the_well_known_workflows(bundled):
     assert report.stats["edges"] == graph.number_of_edges() > 50
     assert report.judge.judged == report.candidates.pairs and report.judge.failed == 0
     [(source, target, score, judge, reason)] = [r for r in edge_rows(bundled, tool="git/git_log") if r[1] == "git/git_show"]
-    assert judge == "rules-v1" and score >= 0.6 and "git_log -> git_show" in reason
+    assert judge == "rules-v2" and score >= 0.6 and "git_log -> git_show" in reason
+
+
+def test_rules_judge_draws_the_first_steps_a_person_would(bundled):
+    """Stage then commit, list the tables then query them, read the time then convert it,
+    and nothing the new signals should not bring in."""
+    build_graph(bundled)
+    graph = load_graph(bundled)
+    for source, target in [(("git", "git_add"), ("git", "git_commit")), (("sqlite", "list_tables"), ("sqlite", "read_query")),
+                           (("time", "get_current_time"), ("time", "convert_time"))]:
+        assert graph.has_edge(source, target), f"{source} -> {target}"
+        assert not graph.has_edge(target, source), f"{target} -> {source}"
+    reasons = {(r[0], r[1]): r[4] for r in edge_rows(bundled)}
+    assert "add then commit" in reasons[("git/git_add", "git/git_commit")]
+    assert "timezone (for sourcetimezone)" in reasons[("time/get_current_time", "time/convert_time")]
+    assert "a first step on sqlite" in reasons[("sqlite/list_tables", "sqlite/read_query")]
+    assert not graph.has_edge(("sqlite", "list_tables"), ("sqlite", "write_query"))
+    assert graph.number_of_edges() < 170  # 153 before these signals
 
 
 def test_rules_judge_rejects_the_same_tool_on_two_servers(store):
@@ -181,7 +198,7 @@ def test_a_changed_schema_is_judged_again(bundled):
     # the changed tool's pairs are judged again; other pairs only if its new vector proposed them
     assert any("list_tables" in (e.a_name, e.b_name) for e in rejudged)
     assert all("list_tables" in (e.a_name, e.b_name) or (e.a_name, e.b_name) not in before for e in rejudged)
-    assert pending_pairs(bundled, "rules-v1") == []
+    assert pending_pairs(bundled, "rules-v2") == []
 
 
 # -- the LLM judge -------------------------------------------------------------------------------

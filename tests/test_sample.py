@@ -161,3 +161,46 @@ def test_pipeline_stage_builds_the_callable_graph_and_samples(db_path):
         assert store.conn.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 44
         commands = [c for (c,) in store.conn.execute("SELECT command FROM runs WHERE status = 'ok' ORDER BY started_at")]
         assert commands == ["graph build", "sample", "graph build", "sample"]
+
+
+def test_dags_grow_toward_tools_no_dag_has_yet():
+    """The first tool is the least covered one whose neighbours are least covered, and the
+    DAG extends toward a neighbour no DAG has before well-covered ones."""
+    graph = nx.DiGraph()
+    hub, fresh = ("s", "hub"), ("s", "fresh")
+    known = [("s", f"known{i}") for i in range(5)]
+    for v in [*known, fresh]:
+        graph.add_edge(hub, v, score=1.0)
+    graph.add_edge(("t", "lonely"), ("t", "sampled"), score=1.0)  # an uncovered tool next to a covered one
+    coverage = Coverage(graph)
+    coverage.add([*known, ("t", "sampled")] * 3)
+    dags = [grow_dag(graph, random.Random(i), coverage, 2)[0] for i in range(100)]
+    assert sum(set(d) == {hub, fresh} for d in dags) >= 95  # 4 in 5 with a plain score / (1 + times)^2
+    assert sum(("t", "lonely") in d for d in dags) <= 2
+
+
+def test_while_tools_are_uncovered_dags_spend_their_places_on_them():
+    """Over a graph of many small components of every shape (as a catalog's is), nearly
+    every tool the DAGs take is one no DAG had yet, until most tools are covered."""
+    shapes = random.Random(5)
+    graph = nx.DiGraph()
+    for c in range(80):
+        size = shapes.choice([2, 2, 3, 4, 6, 9, 15])
+        nodes = [(f"s{c}", f"t{i}") for i in range(size)]
+        graph.add_nodes_from(nodes)
+        for i in range(1, size):  # a random tree, edges pointing either way, plus a few more
+            j = shapes.randrange(i)
+            graph.add_edge(*((nodes[j], nodes[i]) if shapes.random() < 0.7 else (nodes[i], nodes[j])), score=1.0)
+        for _ in range(size // 3):
+            u, v = shapes.sample(nodes, 2)
+            graph.add_edge(u, v, score=0.7)
+    coverage = Coverage(graph)
+    taken = new = 0
+    for i in range(60):
+        rng = random.Random(i)
+        tools, _ = grow_dag(graph, rng, coverage, rng.choices(range(2, 7), weights=range(2, 7))[0])
+        new += sum(1 for t in tools if not coverage.times[t])
+        taken += len(tools)
+        coverage.add(tools)
+    assert coverage.covered() < len(coverage.starts)  # tools are still left to cover
+    assert new >= 0.95 * taken  # the v1 sampler: 230 of 249 (92%)

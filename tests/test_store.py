@@ -200,3 +200,57 @@ def test_payload_is_plain_json_for_sql(store):
     row = store.conn.execute("SELECT json_extract(payload, '$.description'), type FROM events").fetchone()
     assert row == ("Reads <b>files</b>", "tool-discovered")
     assert msgspec.json.decode(store.conn.execute("SELECT payload FROM events").fetchone()[0])["type"] == "tool-discovered"
+
+
+def test_lean_validation_rejects_what_decode_rejects(store):
+    """append validates with lean twins of the event types (raw JSON for ``Any`` values):
+    every rule of the full decoder still holds, with the same path in the error."""
+    from firefly.events import ArgumentSource, ToolCalled
+
+    bad = [
+        (ServerRegistered(name="s", transport="ftp"), r"\$\.transport"),  # type: ignore[arg-type]
+        (ServerRegistered(name="s", transport="stdio", labels=["a", 2]), r"\$\.labels\[1\]"),  # type: ignore[list-item]
+        (ToolDiscovered(server="s", name="t", schema_hash="h", input_schema=[1]), r"\$\.input_schema"),  # type: ignore[arg-type]
+        (ServerConnected(server="s", latency_ms=float("nan")), r"\$\.latency_ms"),  # NaN is written as null
+        (ToolCalled(exploration_id="x", step=0, server="s", tool="t",
+                    sources=[ArgumentSource(argument="/a", step="one", path="$")]), r"\$\.sources\[0\]\.step"),  # type: ignore[arg-type]
+    ]
+    for event, path in bad:
+        with pytest.raises(EventValidationError, match=path):
+            store.append(event)
+    assert store.count() == 0
+    # Any-typed values of every shape pass and come back as they were
+    odd = ToolCalled(exploration_id="x", step=0, server="s", tool="t", arguments={"a": [1, {"b": None}], "c": 1.5},
+                     sources=[ArgumentSource(argument="/a", step=0, path="$", value={"deep": ["x"]})])
+    rec = store.append(odd)
+    assert next(store.read()).event == odd == rec.event
+
+
+def test_new_ids_are_bulk_ulids():
+    from firefly.ids import new_ids
+
+    ids = [new_id()] + new_ids(3000) + [new_id()] + new_ids(1) + new_ids(0)
+    assert ids == sorted(ids) and len(set(ids)) == len(ids) == 3003 and all(len(i) == 26 for i in ids)
+
+
+def test_migration_0007_keeps_an_existing_log(tmp_path):
+    """A database made before the lean events table keeps its events, positions and guard."""
+    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    conn.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for path in migration_files():
+        if path.stem < "0007":
+            conn.executescript(path.read_text())
+            conn.execute("INSERT INTO _migrations VALUES (?, 'x')", (path.stem,))
+    payload = msgspec.json.encode(tool("s", "t", "h1")).decode()
+    conn.execute("INSERT INTO events (position, id, type, stream, time, run, idempotency_key, payload)"
+                 " VALUES (7, 'id7', 'tool-discovered', 'tool:s/t', 't', 'r', 'tool:s/t@0', ?)", (payload,))
+    conn.close()
+    with Store.open(tmp_path / "old.db") as store:
+        assert [(r.position, r.id, r.key) for r in store.read()] == [(7, "id7", "tool:s/t@0")]
+        assert store.append(tool("s", "t", "h1")).position == 7  # the key is still unique
+        assert store.append(tool("s", "u", "h2")).position == 8
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            store.conn.execute("DELETE FROM events")
+        assert store.last("tool:s/t", "tool-discovered").position == 7
+        plan = store.conn.execute("EXPLAIN QUERY PLAN SELECT * FROM events WHERE stream = ? AND type = ?", ("a", "b")).fetchall()
+        assert "events_stream" in plan[0][-1]
