@@ -96,11 +96,13 @@ class Coverage:
 
 
 def grow_dag(
-    graph: nx.DiGraph, rng: random.Random, coverage: Coverage, size: int, slack: int = 0
+    graph: nx.DiGraph, rng: random.Random, coverage: Coverage, size: int, slack: int = 0, spread: float = 0.0
 ) -> tuple[list[ToolKey], list[tuple[int, int]]]:
     """One DAG of up to ``size`` tools: tools in a topological order, edges as index pairs.
-    It starts from a least-covered tool (``slack`` widens that set, for retries)."""
-    least = coverage.least_covered(slack)
+    It starts from a least-covered tool (``slack`` widens that set, for retries) and grows
+    toward little-covered neighbours; ``spread`` (0 to 1, for retries) flattens that
+    preference, at 1 any tool may start and neighbours count by edge score alone."""
+    least = coverage.least_covered(slack) if spread < 1.0 else list(coverage.starts)
     if not least:
         return [], []
     times = coverage.times
@@ -123,7 +125,8 @@ def grow_dag(
         if not options:
             break
         choices = sorted(options)
-        weights = [max(options[c], 0.01) / (1 + times[c[0]]) ** 2 * (1 if times[c[0]] else UNSEEN) for c in choices]
+        weights = [max(options[c], 0.01) * (1 / (1 + times[c[0]]) ** 2 * (1 if times[c[0]] else UNSEEN)) ** (1 - spread)
+                   for c in choices]
         node, side = rng.choices(choices, weights)[0]
         if side > 0:
             high += 1
@@ -175,7 +178,10 @@ def sample_dags(
         event = None
         for attempt in range(ATTEMPTS):
             size = rng.choices(sizes, weights=sizes)[0]
-            tools, edges = grow_dag(graph, rng, coverage, size, slack=attempt // 5)
+            # retries widen the start set and flatten the coverage preference, so a small graph
+            # whose least-covered corner keeps giving the same DAGs still yields new ones
+            tools, edges = grow_dag(graph, rng, coverage, size, slack=attempt // 5,
+                                    spread=min(1.0, attempt / (ATTEMPTS / 2)))
             if len(tools) < min_size:
                 continue
             dag_id = short_hash([scope, [list(t) for t in tools], [list(e) for e in edges]], 16)

@@ -21,7 +21,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def bundled(tmp_path_factory):
     db = tmp_path_factory.mktemp("bundled") / "bundled.db"
-    result = runner.invoke(app, ["run", "--dags", "16", "--concurrency", "3", "--db", str(db)], catch_exceptions=False)
+    result = runner.invoke(app, ["run", "--dags", "16", "--concurrency", "3", "--test-fraction", "0.5", "--db", str(db)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return db
 
