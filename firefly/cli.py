@@ -296,27 +296,16 @@ def explore(
         _explore(store, dags, policy, concurrency, seed, call_timeout, connect_timeout, max_result_bytes, llm)
 
 
-def _explorer(store: Store, policy: str, llm: dict[str, Any]) -> Any:
-    if policy == "offline":
-        from .explore.offline import OfflinePolicy
-
-        return OfflinePolicy()
-    if policy == "llm":
-        from .explore.llm_explorer import LLMPolicy
-        from .llm import LLM, LLMConfig
-
-        config = LLMConfig.from_env(base_url=llm.get("llm_base_url"), model=llm.get("llm_model"),
-                                    timeout=llm.get("llm_timeout") or 120.0).require("the LLM explorer")
-        return LLMPolicy(LLM(config), max_turns=llm.get("max_turns"))
-    raise FireflyError(f"unknown explorer policy {policy!r}; available: offline, llm")
-
-
 def _explore(store: Store, dags: int | None, policy: str, concurrency: int, seed: int, call_timeout: float,
              connect_timeout: float, max_result_bytes: int, llm: dict[str, Any] | None = None) -> dict[str, Any]:
     from .explore.stage import explore as run_explore
     from .explore.stage import pending_dags
 
-    explorer = _explorer(store, policy, llm or {})
+    from .explore.stage import make_policy
+
+    llm = llm or {}
+    explorer = make_policy(policy, base_url=llm.get("llm_base_url"), model=llm.get("llm_model"),
+                           timeout=llm.get("llm_timeout") or 120.0, max_turns=llm.get("max_turns"))
     todo = len(pending_dags(store, explorer.name, seed, dags))
     if not todo:
         console.print("No DAGs left to explore. Sample some first: firefly sample --count 100")

@@ -31,9 +31,9 @@ def register(app: typer.Typer) -> None:
 def _llm(mode_names: list[str], base_url: str | None, model: str | None) -> object | None:
     if "llm" not in mode_names:
         return None
-    from .llm import LLM, LLMConfig
+    from .llm import LLM
 
-    return LLM(LLMConfig.from_env(base_url=base_url, model=model).require("the simulator's llm mode"))
+    return LLM.for_purpose("the simulator's llm mode", base_url=base_url, model=model)
 
 
 def _check_modes(modes: list[str]) -> None:

@@ -26,9 +26,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _llm(base_url: str | None, model: str | None, timeout: float, what: str) -> Any:
-    from .llm import LLM, LLMConfig
+    from .llm import LLM
 
-    return LLM(LLMConfig.from_env(base_url=base_url, model=model, timeout=timeout).require(what))
+    return LLM.for_purpose(what, base_url=base_url, model=model, timeout=timeout)
 
 
 @handle_errors

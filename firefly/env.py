@@ -37,6 +37,7 @@ from typing import Any
 from .errors import FireflyError
 from .ids import short_hash
 from .store import Store
+from .synth.model import Task, load_task
 
 SYSTEM_PROMPT = (
     "You are an assistant that answers questions and carries out requests by calling tools. "
@@ -60,51 +61,6 @@ class TaskNotFound(FireflyError):
 # -- tasks -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Task:
-    """One verified task, as the ``tasks`` projection holds it."""
-
-    task_id: str
-    kind: str
-    question: str
-    answer: Any
-    match: dict[str, Any]
-    trajectory: list[dict[str, Any]]
-    probe: dict[str, Any] | None
-    hops: int
-    split: str | None
-
-    @property
-    def servers(self) -> list[str]:
-        """The servers the task involves, in order of first use."""
-        names = [step["server"] for step in self.trajectory]
-        if self.probe:
-            names.append(self.probe["server"])
-        return list(dict.fromkeys(names))
-
-    @property
-    def state_change(self) -> bool:
-        return self.probe is not None
-
-
-TASK_COLUMNS = "task_id, kind, question, answer, match, trajectory, probe, hops, split"
-
-
-def task_of(row: tuple[Any, ...]) -> Task:
-    task_id, kind, question, answer, match, trajectory, probe, hops, split = row
-    return Task(
-        task_id=task_id,
-        kind=kind,
-        question=question,
-        answer=None if answer is None else json.loads(answer),
-        match=json.loads(match) if match else {"rule": "exact"},
-        trajectory=json.loads(trajectory) if trajectory else [],
-        probe=json.loads(probe) if probe else None,
-        hops=int(hops or 0),
-        split=split,
-    )
-
-
 def task_ids(conn: sqlite3.Connection, split: str | None, *, verified_only: bool = True) -> list[str]:
     """Verified tasks of a split (every verified task when ``split`` is None), in id order;
     ``verified_only=False`` takes unverified tasks too (to look at what synthesis wrote)."""
@@ -113,11 +69,6 @@ def task_ids(conn: sqlite3.Connection, split: str | None, *, verified_only: bool
         where.append("split = ?")
     sql = "SELECT task_id FROM tasks" + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY task_id"
     return [r[0] for r in conn.execute(sql, (split,) if split else ())]
-
-
-def load_task(conn: sqlite3.Connection, task_id: str) -> Task | None:
-    row = conn.execute(f"SELECT {TASK_COLUMNS} FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
-    return task_of(row) if row else None
 
 
 # -- tools as OpenAI function specs --------------------------------------------------------------

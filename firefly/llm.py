@@ -201,6 +201,13 @@ class LLM:
         self.config = config
         self._client = client
 
+    @classmethod
+    def for_purpose(cls, what: str, *, base_url: str | None = None, model: str | None = None,
+                    timeout: float = 120.0) -> LLM:
+        """A chat client for ``what`` (named in the error when no endpoint or model is set):
+        options first, then the ``FIREFLY_LLM_*`` variables."""
+        return cls(LLMConfig.from_env(base_url=base_url, model=model, timeout=timeout).require(what))
+
     @property
     def client(self) -> Any:
         if self._client is None:

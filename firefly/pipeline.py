@@ -27,7 +27,7 @@ from .store import Store
 
 @dataclass
 class RunOptions:
-    """What ``firefly run`` was asked to do (recorded, minus secrets, in run-started events)."""
+    """What ``firefly run`` was asked to do; each stage records the options it uses in its run."""
 
     registry: Path | None = None
     dags: int = 200
@@ -44,13 +44,6 @@ class RunOptions:
     @property
     def uses_llm(self) -> bool:
         return bool(self.llm_base_url or self.llm_model)
-
-    def recorded(self) -> dict[str, Any]:
-        return {
-            "registry": str(self.registry) if self.registry else None, "dags": self.dags, "seed": self.seed,
-            "concurrency": self.concurrency, "test_fraction": self.test_fraction,
-            "llm_base_url": self.llm_base_url, "llm_model": self.llm_model,
-        }
 
 
 @dataclass
@@ -164,6 +157,7 @@ def stage_discover(store: Store, opts: RunOptions, display: Display) -> StageRes
 def stage_graph(store: Store, opts: RunOptions, display: Display) -> StageResult:
     from .embed import HashedEmbedder
     from .graph import LLMJudge, RulesJudge, build_graph
+
     if opts.uses_llm:
         judge: Any = LLMJudge(llm_client(opts, "the LLM judge"))
     else:
@@ -202,21 +196,17 @@ def stage_sample(store: Store, opts: RunOptions, display: Display) -> StageResul
 
 
 def llm_client(opts: RunOptions, purpose: str) -> Any:
-    from .llm import LLM, LLMConfig
+    from .llm import LLM
 
-    config = LLMConfig.from_env(base_url=opts.llm_base_url, model=opts.llm_model, timeout=opts.llm_timeout)
-    return LLM(config.require(purpose))
+    return LLM.for_purpose(purpose, base_url=opts.llm_base_url, model=opts.llm_model, timeout=opts.llm_timeout)
 
 
 def explorer_policy(opts: RunOptions) -> Any:
     """The explorer policy ``firefly run`` uses: the LLM explorer when a model is given."""
-    if opts.uses_llm:
-        from .explore.llm_explorer import LLMPolicy
+    from .explore.stage import make_policy
 
-        return LLMPolicy(llm_client(opts, "the LLM explorer"))
-    from .explore.offline import OfflinePolicy
-
-    return OfflinePolicy()
+    return make_policy("llm" if opts.uses_llm else "offline", base_url=opts.llm_base_url, model=opts.llm_model,
+                       timeout=opts.llm_timeout)
 
 
 def stage_explore(store: Store, opts: RunOptions, display: Display) -> StageResult:

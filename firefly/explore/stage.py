@@ -30,6 +30,7 @@ from typing import Any
 import anyio
 
 from ..connect import Endpoint, resolve
+from ..errors import FireflyError
 from ..events import ArgumentSource, ExplorationFailed, ExplorationFinished, ExplorationStarted, ToolCalled
 from ..ids import canonical_json, content_hash, short_hash
 from ..registry import uses_workspace
@@ -73,6 +74,23 @@ class ExploreReport:
 
     def summary(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def make_policy(name: str, *, base_url: str | None = None, model: str | None = None, timeout: float = 120.0,
+                max_turns: int | None = None) -> Policy:
+    """The explorer policy called ``name``: ``offline`` (no LLM) or ``llm`` (an
+    OpenAI-compatible chat model; endpoint and model from the options or FIREFLY_LLM_*)."""
+    if name == "offline":
+        from .offline import OfflinePolicy
+
+        return OfflinePolicy()
+    if name == "llm":
+        from ..llm import LLM
+        from .llm_explorer import LLMPolicy
+
+        client = LLM.for_purpose("the LLM explorer", base_url=base_url, model=model, timeout=timeout)
+        return LLMPolicy(client, max_turns=max_turns)
+    raise FireflyError(f"unknown explorer policy {name!r}; available: offline, llm")
 
 
 def exploration_id(dag_id: str, policy: str, seed: int) -> str:

@@ -20,6 +20,63 @@ from ..store import Store
 INITIAL_STATE = content_hash([])
 
 
+@dataclass(frozen=True)
+class Task:
+    """One task as the ``tasks`` projection holds it (read by verifiers, the environment,
+    evaluation and exports through :func:`task_from_row` / :func:`load_task`)."""
+
+    task_id: str
+    exploration_id: str
+    dag_id: str
+    kind: str
+    question: str
+    answer: Any
+    match: dict[str, Any]
+    trajectory: list[dict[str, Any]]
+    probe: dict[str, Any] | None
+    provenance: list[dict[str, Any]]
+    derivation: dict[str, Any]
+    template: str = ""
+    hops: int = 0
+    split: str | None = None
+
+    @property
+    def servers(self) -> list[str]:
+        """The servers the task involves, in order of first use."""
+        names = [step["server"] for step in self.trajectory]
+        if self.probe:
+            names.append(self.probe["server"])
+        return list(dict.fromkeys(names))
+
+    @property
+    def state_change(self) -> bool:
+        return self.probe is not None
+
+
+TASK_COLUMNS = ("task_id, exploration_id, dag_id, kind, question, answer, match, trajectory, probe, provenance,"
+                " derivation, template, hops, split")
+
+
+def task_from_row(row: tuple[Any, ...]) -> Task:
+    """A :class:`Task` from a row of ``SELECT {TASK_COLUMNS} FROM tasks``."""
+    tid, xid, dag, kind, question, answer, match, traj, probe, prov, deriv, template, hops, split = row
+    return Task(
+        task_id=tid, exploration_id=xid, dag_id=dag, kind=kind, question=question,
+        answer=None if answer is None else json.loads(answer),
+        match=json.loads(match) if match else {"rule": "exact"},
+        trajectory=json.loads(traj) if traj else [],
+        probe=json.loads(probe) if probe else None,
+        provenance=json.loads(prov) if prov else [],
+        derivation=json.loads(deriv) if deriv else {},
+        template=template or "", hops=int(hops or 0), split=split,
+    )
+
+
+def load_task(conn: Any, task_id: str) -> Task | None:
+    row = conn.execute(f"SELECT {TASK_COLUMNS} FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
+    return task_from_row(row) if row else None
+
+
 @dataclass
 class Step:
     step: int

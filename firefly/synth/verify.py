@@ -41,7 +41,7 @@ from ..match import matches, normalize, probe_passes, result_value
 from ..store import Store
 from .derive import DerivationError, compute, found_at, record_of
 from .facts import FILES_ROOT, REPO_ROOT, leaves, rel
-from .model import Exploration, load_exploration
+from .model import TASK_COLUMNS, Exploration, Task, load_exploration, task_from_row
 
 VERIFIERS = ("grounded", "replayable", "no-leakage", "self-contained", "not-duplicate")
 DEFAULT_THRESHOLD = 0.98
@@ -49,32 +49,6 @@ AMBIENT = {"/workspace", FILES_ROOT, REPO_ROOT}
 PRESENTATION = {"context_lines", "branch_type", "excludePatterns"}  # arguments that only shape the output
 
 Verdict = tuple[bool, list[str]]
-
-
-@dataclass
-class Task:
-    task_id: str
-    exploration_id: str
-    dag_id: str
-    kind: str
-    question: str
-    answer: Any
-    match: dict[str, Any]
-    trajectory: list[dict[str, Any]]
-    probe: dict[str, Any] | None
-    provenance: list[dict[str, Any]]
-    derivation: dict[str, Any]
-    template: str = ""
-
-
-TASK_COLUMNS = ("task_id, exploration_id, dag_id, kind, question, answer, match, trajectory, probe, provenance,"
-                " derivation, template")
-
-
-def task_from_row(row: tuple[Any, ...]) -> Task:
-    tid, xid, dag, kind, question, answer, match, traj, probe, prov, deriv, template = row
-    return Task(tid, xid, dag, kind, question, json.loads(answer) if answer is not None else None, json.loads(match),
-                json.loads(traj), json.loads(probe) if probe else None, json.loads(prov), json.loads(deriv), template)
 
 
 # ------------------------------------------------------------------------------- grounded
