@@ -282,9 +282,18 @@ TABLES: dict[str, dict[str, Any]] = {
         },
     },
     # the simulator's lookup projection (written by the simulation stage)
+    "sim_schemas": {
+        "title": "Simulator: schema positions",
+        "description": "For every tool, the tool-discovered event whose input schema canonicalises its calls"
+                       " (the view sim_tools shows the schemas).",
+        "sort": "server",
+        "facets": ["server"],
+        "columns": {"server": "the server", "tool": "the tool", "position": "the tool-discovered event"},
+    },
     "sim_tools": {
         "title": "Simulator: tool schemas",
-        "description": "The input schema and annotations of every tool as the simulator canonicalises calls with them.",
+        "description": "The input schema and annotations of every tool as the simulator canonicalises calls with them"
+                       " (a view: the schemas are read from the tool-discovered events in sim_schemas).",
         "sort": "server",
         "facets": ["server"],
         "columns": {

@@ -96,6 +96,7 @@ class Store:
 
         restore_files(conn, path)  # a packed dataset's vector indexes, where missing
         store = cls(conn, path, run_id or new_id())
+        store._restore_indexes()  # those an interrupted rebuild had dropped
         store._register_projections()
         return store
 
@@ -368,10 +369,35 @@ class Store:
         return applied
 
     def rebuild(self, *, progress: Any = None) -> int:
-        """Empty every projection and replay the whole log into it."""
+        """Empty every projection and replay the whole log into it.
+
+        The indexes projections name as ``deferred_indexes`` are dropped for the replay and
+        created again at the end (their definitions wait in ``_rebuild_indexes``, so an
+        interrupted rebuild loses none: :meth:`open` creates them again)."""
+        deferred = [name for p in self.projections for name in p.deferred_indexes]
         with self.transaction() as conn:
             for p in self.projections:
                 for table in p.tables:
                     conn.execute(f"DELETE FROM [{table}]")
             conn.execute("UPDATE _projections SET position = 0")
-        return self.catch_up(progress=progress)
+            marks = ",".join("?" * len(deferred))
+            conn.execute(
+                f"INSERT OR IGNORE INTO _rebuild_indexes (name, sql) SELECT name, sql FROM sqlite_master"
+                f" WHERE type = 'index' AND sql IS NOT NULL AND name IN ({marks})",
+                deferred,
+            )
+            for (name,) in conn.execute("SELECT name FROM _rebuild_indexes").fetchall():
+                conn.execute(f"DROP INDEX IF EXISTS [{name}]")
+        applied = self.catch_up(progress=progress)
+        self._restore_indexes()
+        return applied
+
+    def _restore_indexes(self) -> None:
+        """Create the indexes a rebuild dropped (all at once: each sorts its table once)."""
+        if not self.conn.execute("SELECT 1 FROM _rebuild_indexes LIMIT 1").fetchone():
+            return
+        with self.transaction() as conn:
+            for name, sql in conn.execute("SELECT name, sql FROM _rebuild_indexes").fetchall():
+                if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)).fetchone():
+                    conn.execute(sql)
+            conn.execute("DELETE FROM _rebuild_indexes")

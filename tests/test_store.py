@@ -162,6 +162,10 @@ def history(store: Store, step: int) -> None:
                          previous_hash="c1", version=1),
         tool("a", "t2", "h2", prev=None, v=2),
         ServerConnected(server="a", tool_hashes={"t1": "h1b", "t2": "h2"}),
+        tool("a", "t3", "h4"),  # discovered and removed (in one batch when step > 1)
+        tool("a", "t3", "h4b", prev="h4", v=1),
+        ToolRemoved(server="a", name="t3", last_hash="h4b", version=2),
+        ToolRemoved(server="c", name="never", last_hash="h5", version=0),  # a tool the table never had
     ]
     for i in range(0, len(events), step):
         with store.run("test"):
@@ -179,6 +183,9 @@ def test_rebuild_equals_incremental(store, step):
     tools = {(r[0], r[1]): r for r in store.conn.execute("SELECT server, name, schema_hash, removed, versions FROM tools")}
     assert tools[("a", "t1")][2:] == ("h1b", 0, 2)
     assert tools[("a", "t2")][2:] == ("h2", 0, 2)
+    assert tools[("a", "t3")][2:] == ("h4b", 1, 2)
+    assert ("c", "never") not in tools
+    assert store.conn.execute("SELECT stream_version FROM tools WHERE name = 't3'").fetchone() == (3,)
     assert store.conn.execute("SELECT tools, status FROM servers WHERE name = 'a'").fetchone() == (2, "connected")
     changes = [r[0] for r in store.conn.execute("SELECT change FROM tool_versions WHERE name = 't2' ORDER BY position")]
     assert changes == ["added", "removed", "added"]
@@ -233,14 +240,20 @@ def test_new_ids_are_bulk_ulids():
     assert ids == sorted(ids) and len(set(ids)) == len(ids) == 3003 and all(len(i) == 26 for i in ids)
 
 
+def database_before(path, migration: str) -> sqlite3.Connection:
+    """A database file as the migrations before ``migration`` left it (an older firefly's)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for file in migration_files():
+        if file.stem < migration:
+            conn.executescript(file.read_text())
+            conn.execute("INSERT INTO _migrations VALUES (?, 'x')", (file.stem,))
+    return conn
+
+
 def test_migration_0007_keeps_an_existing_log(tmp_path):
     """A database made before the lean events table keeps its events, positions and guard."""
-    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
-    conn.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-    for path in migration_files():
-        if path.stem < "0007":
-            conn.executescript(path.read_text())
-            conn.execute("INSERT INTO _migrations VALUES (?, 'x')", (path.stem,))
+    conn = database_before(tmp_path / "old.db", "0007")
     payload = msgspec.json.encode(tool("s", "t", "h1")).decode()
     conn.execute("INSERT INTO events (position, id, type, stream, time, run, idempotency_key, payload)"
                  " VALUES (7, 'id7', 'tool-discovered', 'tool:s/t', 't', 'r', 'tool:s/t@0', ?)", (payload,))
@@ -254,3 +267,53 @@ def test_migration_0007_keeps_an_existing_log(tmp_path):
         assert store.last("tool:s/t", "tool-discovered").position == 7
         plan = store.conn.execute("EXPLAIN QUERY PLAN SELECT * FROM events WHERE stream = ? AND type = ?", ("a", "b")).fetchall()
         assert "events_stream" in plan[0][-1]
+
+
+def indexes(store: Store) -> set[str]:
+    return {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
+
+
+def test_rebuild_builds_deferred_indexes_again_even_when_interrupted(db_path, monkeypatch):
+    with Store.open(db_path) as store:
+        history(store, 3)
+        before = indexes(store)
+        deferred = {name for p in store.projections for name in p.deferred_indexes}
+        assert deferred <= before, "a deferred index names no index of the schema"
+        assert "sim_calls_exploration" not in deferred  # read by the simulator projection's apply
+        store.rebuild()
+        assert indexes(store) == before
+        assert store.conn.execute("SELECT count(*) FROM _rebuild_indexes").fetchone()[0] == 0
+
+        from firefly.projections.discovery import ToolsProjection
+
+        def boom(self, db, rec):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(ToolsProjection, "apply", boom)
+        with pytest.raises(KeyboardInterrupt):
+            store.rebuild()
+        assert not indexes(store) & deferred  # dropped for the replay ...
+        monkeypatch.undo()
+    with Store.open(db_path) as store:  # ... and back when the file is opened again
+        assert indexes(store) == before
+        store.catch_up()
+        incremental = projection_dumps(store)
+        store.rebuild()
+        assert projection_dumps(store) == incremental
+
+
+def test_migration_0011_keeps_the_simulator_schemas(tmp_path):
+    """sim_tools rows of an older database become sim_schemas rows; sim_tools is a view."""
+    conn = database_before(tmp_path / "old.db", "0011")
+    event = tool("s", "t", "h1")
+    payload = msgspec.json.encode(event).decode()
+    conn.execute("INSERT INTO events (position, id, type, stream, time, run, idempotency_key, payload)"
+                 " VALUES (1, 'id1', 'tool-discovered', 'tool:s/t', 't', 'r', 'tool:s/t@0', ?)", (payload,))
+    conn.execute("INSERT INTO sim_tools VALUES ('s', 't', '{}', '{}', 1)")
+    conn.close()
+    with Store.open(tmp_path / "old.db") as store:
+        assert store.conn.execute("SELECT server, tool, position FROM sim_schemas").fetchall() == [("s", "t", 1)]
+        server, name, schema, annotations, position = store.conn.execute("SELECT * FROM sim_tools").fetchone()
+        assert (server, name, position) == ("s", "t", 1)
+        assert msgspec.json.decode(schema) == event.input_schema
+        assert msgspec.json.decode(annotations) == event.annotations

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shlex
 import sqlite3
+from itertools import repeat
+from typing import Any
 
 from ..events import (
     ServerConnected,
@@ -33,7 +35,8 @@ class ServersProjection(Projection):
     )
 
     def __init__(self) -> None:
-        # server -> (server_name, server_version, protocol_version, capabilities, instructions,
+        # server -> (server_name, server_version, protocol_version, capabilities (a dict, encoded
+        #            when written), instructions,
         #            time of the first and of the last connection in this batch)
         self._connected: dict[str, tuple] = {}
         self._tool_counts: dict[str, int] = {}  # server -> tools added minus removed
@@ -47,6 +50,7 @@ class ServersProjection(Projection):
         """Write the waiting updates of one server."""
         connected = self._connected.pop(server, None)
         if connected is not None:
+            connected = (*connected[:3], dumps(connected[3]), *connected[4:])  # capabilities as JSON
             db.execute(
                 "UPDATE servers SET status = 'connected', server_name = ?, server_version = ?,"
                 " protocol_version = ?, capabilities = ?, instructions = ?, last_error_class = NULL,"
@@ -66,7 +70,7 @@ class ServersProjection(Projection):
         elif isinstance(e, ServerConnected):
             waiting = self._connected.get(e.server)
             self._connected[e.server] = (
-                e.server_name, e.server_version, e.protocol_version, dumps(e.capabilities), e.instructions,
+                e.server_name, e.server_version, e.protocol_version, e.capabilities, e.instructions,
                 rec.time if waiting is None else waiting[5], rec.time,
             )
         elif isinstance(e, ToolRemoved):
@@ -115,19 +119,59 @@ class ToolsProjection(Projection):
     by many connections in one batch is written once; a tool-discovered or tool-removed
     event of the tool sets ``last_seen`` itself and drops its waiting value. Nothing reads
     ``last_seen`` while a batch is applied, so the table ends as if each update ran in turn.
+    Tool-discovered events wait likewise (with the removals that follow them in the
+    batch): a tool changed several times in a batch gets one upsert, the rows go in key
+    order, and ``tool_versions`` rows (only ever appended) are written in one go.
     """
 
     name = "tools"
     tables = ("tools", "tool_versions")
+    deferred_indexes = ("tools_callable", "tool_versions_tool")
     handles = frozenset({"tool-discovered", "tool-removed", "server-connected"})
 
     def __init__(self) -> None:
         self._last_seen: dict[tuple[str, str], str] = {}  # (server, name) -> time, this batch
+        self._versions: list[tuple] = []  # tool_versions rows of this batch, in log order
+        # (server, name) -> what this batch's tool-discovered events (and the tool-removed
+        # events after them) do to the tool's row: [the latest schema's columns, its source,
+        # the first discovery's time, schema versions added, stream changes, removed at the
+        # end, time of the last change]
+        self._tools: dict[tuple[str, str], list[Any]] = {}
 
     def flush(self, db: sqlite3.Connection) -> None:
-        """Write the ``last_seen`` updates of this batch's server-connected events."""
+        """Write this batch's tool rows, ``tool_versions`` rows and the ``last_seen``
+        updates of its server-connected events.
+
+        A tool discovered in the batch gets one upsert: the fields of its latest schema,
+        and the counters and state all of its changes in the batch add up to, as if each
+        had been written in turn (rows in key order, so the writes walk the table once)."""
+        tools, self._tools = self._tools, {}
+        if tools:
+            db.executemany(
+                "INSERT INTO tools (server, name, title, description, input_schema, output_schema,"
+                " annotations, schema_hash, schema_valid, schema_errors, callable, removed, source,"
+                " versions, stream_version, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(server, name) DO UPDATE SET title = excluded.title,"
+                " description = excluded.description, input_schema = excluded.input_schema,"
+                " output_schema = excluded.output_schema, annotations = excluded.annotations,"
+                " schema_hash = excluded.schema_hash, schema_valid = excluded.schema_valid,"
+                " schema_errors = excluded.schema_errors, callable = excluded.callable, removed = excluded.removed,"
+                " source = excluded.source, versions = tools.versions + excluded.versions,"
+                " stream_version = tools.stream_version + excluded.stream_version, last_seen = excluded.last_seen",
+                [
+                    (*key, *fields, removed, source, versions, changes, first_seen, last_seen)
+                    for key, (fields, source, first_seen, versions, changes, removed, last_seen) in sorted(tools.items())
+                ],
+            )
+        versions, self._versions = self._versions, []
+        if versions:
+            db.executemany(
+                "INSERT INTO tool_versions (position, server, name, change, schema_hash, previous_hash, time, run)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                versions,
+            )
         pending, self._last_seen = self._last_seen, {}
-        if pending:
+        if pending:  # after the tool rows: a connection's time is later than the changes before it
             db.executemany(
                 "UPDATE tools SET last_seen = ? WHERE server = ? AND name = ?",
                 [(time, server, name) for (server, name), time in pending.items()],
@@ -135,45 +179,44 @@ class ToolsProjection(Projection):
 
     def apply(self, db: sqlite3.Connection, rec) -> None:
         e = rec.event
-        if isinstance(e, ServerConnected):
-            for name in e.tool_hashes:
-                self._last_seen[(e.server, name)] = rec.time
+        if isinstance(e, ServerConnected):  # (server, name) -> time, for every tool listed
+            self._last_seen.update(dict.fromkeys(zip(repeat(e.server), e.tool_hashes), rec.time))
             return
         if isinstance(e, (ToolDiscovered, ToolRemoved)):
             self._last_seen.pop((e.server, e.name), None)
         if isinstance(e, ToolDiscovered):
-            db.execute(
-                "INSERT INTO tools (server, name, title, description, input_schema, output_schema,"
-                " annotations, schema_hash, schema_valid, schema_errors, callable, removed, source,"
-                " versions, stream_version, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 1, 1, ?, ?)"
-                " ON CONFLICT(server, name) DO UPDATE SET title = excluded.title,"
-                " description = excluded.description, input_schema = excluded.input_schema,"
-                " output_schema = excluded.output_schema, annotations = excluded.annotations,"
-                " schema_hash = excluded.schema_hash, schema_valid = excluded.schema_valid,"
-                " schema_errors = excluded.schema_errors, callable = excluded.callable, removed = 0,"
-                " source = excluded.source, versions = tools.versions + 1,"
-                " stream_version = tools.stream_version + 1, last_seen = excluded.last_seen",
-                (
-                    e.server, e.name, e.title, e.description, dumps(e.input_schema),
-                    None if e.output_schema is None else dumps(e.output_schema), dumps(e.annotations),
-                    e.schema_hash, int(e.schema_valid), dumps(e.schema_errors), int(e.callable),
-                    e.source, rec.time, rec.time,
-                ),
+            # the columns as text now: a batch holds many events, and keeping their decoded
+            # schemas alive until the flush would make every garbage collection walk them
+            fields = (
+                e.title, e.description, dumps(e.input_schema),
+                None if e.output_schema is None else dumps(e.output_schema), dumps(e.annotations),
+                e.schema_hash, int(e.schema_valid), dumps(e.schema_errors), int(e.callable),
             )
-            db.execute(
-                "INSERT INTO tool_versions (position, server, name, change, schema_hash, previous_hash, time, run)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            waiting = self._tools.get((e.server, e.name))
+            if waiting is None:
+                self._tools[(e.server, e.name)] = [fields, e.source, rec.time, 1, 1, 0, rec.time]
+            else:
+                waiting[0], waiting[1] = fields, e.source
+                waiting[3] += 1
+                waiting[4] += 1
+                waiting[5] = 0
+                waiting[6] = rec.time
+            self._versions.append(
                 (rec.position, e.server, e.name, "changed" if e.previous_hash else "added", e.schema_hash,
-                 e.previous_hash, rec.time, rec.run),
+                 e.previous_hash, rec.time, rec.run)
             )
         elif isinstance(e, ToolRemoved):
-            db.execute(
-                "UPDATE tools SET removed = 1, stream_version = stream_version + 1, last_seen = ?"
-                " WHERE server = ? AND name = ?",
-                (rec.time, e.server, e.name),
-            )
-            db.execute(
-                "INSERT INTO tool_versions (position, server, name, change, schema_hash, previous_hash, time, run)"
-                " VALUES (?, ?, ?, 'removed', ?, ?, ?, ?)",
-                (rec.position, e.server, e.name, e.last_hash, e.last_hash, rec.time, rec.run),
+            waiting = self._tools.get((e.server, e.name))
+            if waiting is not None:  # discovered earlier in this batch: its row will exist
+                waiting[4] += 1
+                waiting[5] = 1
+                waiting[6] = rec.time
+            else:  # the row, if the table has it, is as the events before this one left it
+                db.execute(
+                    "UPDATE tools SET removed = 1, stream_version = stream_version + 1, last_seen = ?"
+                    " WHERE server = ? AND name = ?",
+                    (rec.time, e.server, e.name),
+                )
+            self._versions.append(
+                (rec.position, e.server, e.name, "removed", e.last_hash, e.last_hash, rec.time, rec.run)
             )

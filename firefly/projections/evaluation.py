@@ -11,6 +11,7 @@ from .base import Projection, dumps
 class EvaluationProjection(Projection):
     name = "evaluation"
     tables = ("evals", "episodes")
+    deferred_indexes = ("episodes_task",)
     handles = frozenset({"eval-started", "episode-recorded"})
 
     def apply(self, db: sqlite3.Connection, rec) -> None:

@@ -15,6 +15,7 @@ def result_text(content: list[dict]) -> str:
 class ExplorationsProjection(Projection):
     name = "explorations"
     tables = ("explorations", "calls")
+    deferred_indexes = ("explorations_dag", "explorations_status", "calls_tool", "calls_lookup", "calls_probe")
     handles = frozenset({"exploration-started", "tool-called", "exploration-finished", "exploration-failed"})
 
     def apply(self, db: sqlite3.Connection, rec) -> None:

@@ -16,6 +16,7 @@ from .base import Projection, dumps
 class LlmExchangesProjection(Projection):
     name = "llm_exchanges"
     tables = ("llm_exchanges",)
+    deferred_indexes = ("llm_exchanges_purpose",)
     handles = frozenset({"llm-replied", "llm-failed"})
 
     def apply(self, db: sqlite3.Connection, rec) -> None:
@@ -62,6 +63,7 @@ class GraphProjection(Projection):
 
     name = "graph"
     tables = ("edge_candidates", "edge_verdicts", "edges")
+    deferred_indexes = ("edges_target",)
     handles = frozenset({"edge-candidates", "edge-judged"})
 
     def apply(self, db: sqlite3.Connection, rec) -> None:
@@ -107,6 +109,7 @@ class GraphProjection(Projection):
 class DagsProjection(Projection):
     name = "dags"
     tables = ("dags", "dag_tools")
+    deferred_indexes = ("dags_scope", "dag_tools_tool")
     handles = frozenset({"dag-sampled"})
 
     def apply(self, db: sqlite3.Connection, rec) -> None:

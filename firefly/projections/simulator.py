@@ -4,15 +4,17 @@
 under the key of its canonical arguments (:mod:`firefly.simulator.canonical`), with the
 world it was observed in: ``state`` (every effect of the exploration before it, as the
 explorer recorded it) and ``server_state`` (only the effects on the same server, rebuilt
-here from the exploration's earlier rows). Schema defaults come from ``sim_tools``, which
-this projection keeps itself from ``tool-discovered`` events, so a call is canonicalised
-with the schema the log had when it was recorded, on the incremental path and on rebuild
-alike.
+here from the exploration's earlier rows). Schema defaults come from the tool's latest
+``tool-discovered`` event before the call: ``sim_schemas`` keeps its position (the schema
+is read from the event), so a call is canonicalised with the schema the log had when it
+was recorded, on the incremental path and on rebuild alike. ``sim_tools`` is a view that
+shows those schemas.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 import msgspec
 
@@ -31,22 +33,48 @@ def effect_of(server: str, tool: str, arguments_hash: str) -> str:
 
 class SimulatorProjection(Projection):
     name = "simulator"
-    tables = ("sim_tools", "sim_calls", "sim_generated")
+    tables = ("sim_schemas", "sim_calls", "sim_generated")
+    # not sim_calls_exploration: apply() reads an exploration's earlier rows through it
+    deferred_indexes = ("sim_calls_state", "sim_calls_server_state", "sim_calls_tool")
     handles = frozenset({"tool-discovered", "tool-called", "tool-simulated"})
+
+    def __init__(self) -> None:
+        self._schemas: dict[int, dict[str, Any] | None] = {}  # tool-discovered position -> its input schema
+        self._latest: dict[tuple[str, str], int] = {}  # this batch's sim_schemas rows, written by flush()
+
+    def flush(self, db: sqlite3.Connection) -> None:
+        latest, self._latest = self._latest, {}
+        if latest:
+            db.executemany(
+                "INSERT OR REPLACE INTO sim_schemas (server, tool, position) VALUES (?, ?, ?)",
+                [(server, tool, position) for (server, tool), position in sorted(latest.items())],
+            )
+
+    def _schema(self, db: sqlite3.Connection, server: str, tool: str) -> dict[str, Any] | None:
+        """The input schema of the tool's latest tool-discovered event (None if unknown)."""
+        position = self._latest.get((server, tool))
+        if position is None:
+            row = db.execute("SELECT position FROM sim_schemas WHERE server = ? AND tool = ?", (server, tool)).fetchone()
+            if row is None:
+                return None
+            position = row[0]
+        if position not in self._schemas:  # events never change: a schema read once stays right
+            if len(self._schemas) >= 10_000:
+                self._schemas.clear()
+            text = db.execute(
+                "SELECT json_extract(payload, '$.input_schema') FROM events WHERE position = ?", (position,)
+            ).fetchone()[0]
+            self._schemas[position] = None if text is None else _decoder.decode(text)
+        return self._schemas[position]
 
     def apply(self, db: sqlite3.Connection, rec) -> None:
         e = rec.event
         if isinstance(e, ToolDiscovered):
-            db.execute(
-                "INSERT OR REPLACE INTO sim_tools (server, tool, input_schema, annotations, position) VALUES (?, ?, ?, ?, ?)",
-                (e.server, e.name, dumps(e.input_schema), dumps(e.annotations), rec.position),
-            )
+            self._latest[(e.server, e.name)] = rec.position
         elif isinstance(e, ToolCalled):
             if e.error_class is not None:  # no result: skipped, timed out, server died ...
                 return
-            row = db.execute("SELECT input_schema FROM sim_tools WHERE server = ? AND tool = ?", (e.server, e.tool)).fetchone()
-            schema = _decoder.decode(row[0]) if row else None
-            canonical = canonical_arguments(e.arguments, schema)
+            canonical = canonical_arguments(e.arguments, self._schema(db, e.server, e.tool))
             earlier = db.execute(
                 "SELECT server, tool, arguments_hash FROM sim_calls WHERE exploration_id = ? AND step < ? AND effect = 1"
                 " ORDER BY step, attempt",

@@ -13,6 +13,10 @@ from .base import Projection, dumps
 class TasksProjection(Projection):
     name = "tasks"
     tables = ("tasks", "verdicts", "syntheses")
+    deferred_indexes = (
+        "tasks_exploration", "tasks_dag", "tasks_kind", "tasks_created_at", "tasks_split", "tasks_verified",
+        "tasks_synthesizer", "tasks_hops", "verdicts_verifier",
+    )
     handles = frozenset({"task-synthesized", "task-verdict", "task-split", "synthesis-finished", "synthesis-failed"})
 
     def apply(self, db: sqlite3.Connection, rec) -> None:
