@@ -392,7 +392,8 @@ def rebuild(db: DbOption = None) -> None:
     """Empty every projection table and replay the whole log into it."""
     with open_store(db) as store, progress_bar() as bar:
         task = bar.add_task("rebuild", total=store.head(), note="")
-        applied = store.rebuild(progress=lambda done, total: bar.update(task, completed=done, total=total))
+        applied = store.rebuild(progress=lambda done, total: bar.update(
+            task, completed=done, total=total, note="building indexes" if done >= total else ""))
     console.print(f"rebuilt {len(store.projections)} projections from {applied} events")
 
 

@@ -25,7 +25,7 @@ from .errors import EventValidationError
 JSON = dict[str, Any]
 
 
-class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", gc=False):
     """Base of all events (not itself an event type)."""
 
     @property
@@ -1078,7 +1078,7 @@ def _lean_struct(cls: type, done: dict[type, type]) -> type:
             else:
                 fields.append((f.encode_name, lean))
         done[cls] = msgspec.defstruct(
-            f"Lean{cls.__name__}", fields, kw_only=True, frozen=True,
+            f"Lean{cls.__name__}", fields, kw_only=True, frozen=True, gc=False,
             tag=config.tag, tag_field=config.tag_field, forbid_unknown_fields=config.forbid_unknown_fields,
         )
     return done[cls]

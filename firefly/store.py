@@ -45,7 +45,7 @@ def default_db_path() -> Path:
     return Path(os.environ.get("FIREFLY_DB") or DEFAULT_DB)
 
 
-class Recorded(msgspec.Struct, frozen=True):
+class Recorded(msgspec.Struct, frozen=True, gc=False):
     """An event as the log holds it: the envelope plus the typed event."""
 
     position: int
@@ -153,54 +153,44 @@ class Store:
         if not events:
             return []
         # validate and encode first: a bad event fails the batch before anything is written
-        payloads = [encode(event).decode() for event in events]
-        tags = [type(event).__struct_config__.tag for event in events]
-        if keys:
-            keys = [key or event.key() for key, event in zip(keys, events, strict=True)]
-        else:
-            keys = [event.key() for event in events]
-        if streams:
-            streams = [stream or event.stream for stream, event in zip(streams, events, strict=True)]
-        else:
-            streams = [event.stream for event in events]
         time, run = utc_now(), self.run_id
+        rows = [
+            (id_, type(event).__struct_config__.tag, event.stream, time, run, event.key(), encode(event).decode())
+            for id_, event in zip(new_ids(len(events)), events)
+        ]
+        if (keys and any(keys)) or (streams and any(streams)):  # explicit ones replace the events' own
+            rows = [
+                (id_, tag, (streams and streams[i]) or stream, time, run, (keys and keys[i]) or key, payload)
+                for i, (id_, tag, stream, _, _, key, payload) in enumerate(rows)
+            ]
         with self.transaction() as conn:
-            wanted = [k for k in keys if k is not None]
-            existing = self._records_by_key(wanted) if wanted else {}
-            if existing or len(set(wanted)) < len(wanted):
-                fresh = self._first_unseen(keys, existing)  # indexes of the events to write
-            else:  # the usual case: every event is new
-                fresh = range(len(events))
-            ids = new_ids(len(fresh))
             head = conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()[0]
+            before = conn.total_changes
+            # a key already in the log (or earlier in the batch) makes its row a no-op: the
+            # unique index says so while inserting, with no lookup before
             conn.executemany(
-                "INSERT INTO events (id, type, stream, time, run, idempotency_key, payload)"
+                "INSERT OR IGNORE INTO events (id, type, stream, time, run, idempotency_key, payload)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(id_, tags[i], streams[i], time, run, keys[i], payloads[i]) for id_, i in zip(ids, fresh)],
+                rows,
             )
-        written = {
-            i: Recorded(head + n + 1, id_, tags[i], streams[i], time, run, keys[i], events[i])
-            for n, (id_, i) in enumerate(zip(ids, fresh))
-        }
-        if len(written) == len(events):
-            return list(written.values())
-        by_key = {rec.key: rec for rec in written.values() if rec.key is not None}
-        by_key.update(existing)
-        return [written[i] if i in written else by_key[keys[i]] for i in range(len(events))]
+            if conn.total_changes - before == len(rows):  # the usual case: every event is new
+                return [Recorded(head + n, *row[:6], event) for n, (row, event) in enumerate(zip(rows, events), 1)]
+            return self._after_duplicates(rows, events, head)
 
-    @staticmethod
-    def _first_unseen(keys: Sequence[str | None], existing: dict[str, Recorded]) -> list[int]:
-        """Indexes of the events to write: no key, or a key neither in the log nor earlier
-        in the batch."""
-        seen: set[str] = set(existing)
-        fresh = []
-        for i, k in enumerate(keys):
-            if k is None:
-                fresh.append(i)
-            elif k not in seen:
-                seen.add(k)
-                fresh.append(i)
-        return fresh
+    def _after_duplicates(self, rows: list[tuple], events: Sequence[Event], head: int) -> list[Recorded]:
+        """The records of a batch some of whose rows were not written (their key was taken):
+        written rows by their new positions, the others as the event that holds their key."""
+        positions = dict(self.conn.execute("SELECT id, position FROM events WHERE position > ?", (head,)).fetchall())
+        taken = {row[5] for row in rows if row[0] not in positions}
+        if None in taken:
+            raise FireflyError("an event without an idempotency key was not written to the log")
+        existing = self._records_by_key(list(taken))
+        if len(existing) < len(taken):
+            raise FireflyError(f"events with keys {sorted(taken - set(existing))[:3]} were neither written nor in the log")
+        return [
+            Recorded(positions[row[0]], *row[:6], event) if row[0] in positions else existing[row[5]]
+            for row, event in zip(rows, events)
+        ]
 
     def _records_by_key(self, keys: list[str]) -> dict[str, Recorded]:
         found: dict[str, Recorded] = {}
@@ -234,9 +224,9 @@ class Store:
     ) -> Iterator[Recorded]:
         """Events in log order after a position, optionally of some types or one stream."""
         where, params = ["position > ?"], [after]
-        if types is not None:
+        if types is not None:  # "+type" with a stream: its index is the narrower (0013_stream_index.sql)
             types = list(types)
-            where.append(f"type IN ({','.join('?' * len(types))})")
+            where.append(f"{'+' if stream is not None else ''}type IN ({','.join('?' * len(types))})")
             params.extend(types)
         if stream is not None:
             where.append("stream = ?")
@@ -259,7 +249,7 @@ class Store:
         """The latest event of a stream (optionally of one type)."""
         sql = (
             "SELECT position, id, type, stream, time, run, idempotency_key, payload FROM events"
-            " WHERE stream = ?" + (" AND type = ?" if type_ else "") + " ORDER BY position DESC LIMIT 1"
+            " WHERE stream = ?" + (" AND +type = ?" if type_ else "") + " ORDER BY position DESC LIMIT 1"
         )
         return next(self._records(sql, [stream, type_] if type_ else [stream]), None)
 

@@ -83,6 +83,13 @@ def test_idempotent_append_returns_existing(store):
     store.append(ServerConnected(server="s"))
     store.append(ServerConnected(server="s"))
     assert store.count() == 4
+    # a batch mixing new events, a key already in the log and one repeated in the batch
+    batch = [tool("s", "u", "h2"), tool("s", "t", "h1"), ServerConnected(server="s"), tool("s", "u", "h2")]
+    recs = store.append_many(batch)
+    assert [r.position for r in recs] == [5, first.position, 6, 5]
+    assert [r.event for r in recs] == batch and recs[1].id == first.id
+    assert [r.position for r in store.read()] == [1, 2, 3, 4, 5, 6]
+    assert store.append_many([ServerConnected(server="s")])[0].position == 7  # positions go on without gaps
 
 
 def test_positions_and_ids_are_ordered(store):

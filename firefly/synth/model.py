@@ -176,7 +176,7 @@ def _probe_steps(store: Store, exploration_id: str) -> dict[int, int]:
     """step -> probe_of for probe calls (recorded once the explorer makes them)."""
     out: dict[int, int] = {}
     for (payload,) in store.conn.execute(
-        "SELECT payload FROM events WHERE stream = ? AND type = 'tool-called' AND payload LIKE '%\"probe_of\":%'",
+        "SELECT payload FROM events WHERE stream = ? AND +type = 'tool-called' AND payload LIKE '%\"probe_of\":%'",
         (f"exploration:{exploration_id}",),
     ):
         data = json.loads(payload)

@@ -49,7 +49,7 @@ def assign_splits(store: Store, test_fraction: float = 0.2, seed: int = 0) -> Sp
         if split == side:
             continue
         version = store.conn.execute(
-            "SELECT count(*) FROM events WHERE stream = ? AND type = 'task-split'", (f"task:{task_id}",)).fetchone()[0]
+            "SELECT count(*) FROM events WHERE stream = ? AND +type = 'task-split'", (f"task:{task_id}",)).fetchone()[0]
         events.append(TaskSplit(task_id=task_id, dag_id=dag_id, split=side, seed=seed,  # type: ignore[arg-type]
                                 test_fraction=test_fraction, version=version))
     for start in range(0, len(events), 1000):
