@@ -296,11 +296,10 @@ def discover(
         return report
     secrets = SecretsFile(store.path)
     with tempfile.TemporaryDirectory(prefix="firefly-discover-") as tmp:
-        variables = {}
-        if any(uses_workspace(r) for r in regs):
-            from .seeds import WORKSPACE_VAR, build_workspace
+        from .seeds import build_workspace, workspace_variables
 
-            variables[WORKSPACE_VAR] = str(build_workspace(Path(tmp) / "workspace"))
+        root = build_workspace(Path(tmp) / "workspace") if any(uses_workspace(r) for r in regs) else None
+        variables = workspace_variables(root)
 
         async def one(reg: ServerRegistered, limiter: anyio.CapacityLimiter) -> None:
             async with limiter:

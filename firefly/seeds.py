@@ -25,7 +25,10 @@ Workspace layout (what :func:`build_workspace` creates at ``dest``)::
     dest/memory.jsonl   copy of the seed graph
 
 The bundled registry (``data/servers.json``) refers to this root as ``${FIREFLY_WORKSPACE}``
-(see :data:`WORKSPACE_VAR`); firefly substitutes it when it connects.
+(see :data:`WORKSPACE_VAR`); firefly substitutes it when it connects. It also offers
+``${FIREFLY_CLOCK}`` (:data:`CLOCK_VAR`), one fixed time for servers that stamp what they
+do: the git server commits as "firefly explorer" (the built repository's own config) at
+that time, so a commit made while exploring has the same hash on every run and machine.
 
 A build is deterministic: every commit's author, committer, email and date come from
 history.json and no user or system git configuration is read, so commit hashes are the
@@ -50,11 +53,28 @@ from typing import Any
 from .resources import data_dir
 
 __all__ = [
-    "SEEDS_DIR", "WORKSPACE_VAR", "build_database", "build_repo", "build_workspace", "seeds_digest",
+    "CLOCK_VAR", "SANDBOX_CLOCK", "SEEDS_DIR", "WORKSPACE_VAR", "build_database", "build_repo", "build_workspace",
+    "seeds_digest", "workspace_variables",
 ]
 
 WORKSPACE_VAR = "FIREFLY_WORKSPACE"
 """Name of the registry placeholder (``${FIREFLY_WORKSPACE}``) for a built workspace's root."""
+
+CLOCK_VAR = "FIREFLY_CLOCK"
+"""Name of the registry placeholder (``${FIREFLY_CLOCK}``) for the sandbox's fixed time."""
+
+SANDBOX_CLOCK = "1767268800 +0000"
+"""2026-01-01T12:00:00Z in git's own date format (seconds, offset), which git and GitPython
+read from GIT_AUTHOR_DATE / GIT_COMMITTER_DATE."""
+
+EXPLORER_NAME, EXPLORER_EMAIL = "firefly explorer", "explorer@firefly.invalid"
+"""Who the commits made while exploring are by (the built repository's user config)."""
+
+
+def workspace_variables(root: Path | None) -> dict[str, str]:
+    """The placeholders firefly fills in a server's configuration: the clock always, the
+    workspace root when there is one. They are firefly's own, never secrets."""
+    return {CLOCK_VAR: SANDBOX_CLOCK, **({WORKSPACE_VAR: str(root)} if root is not None else {})}
 
 
 def _find_seeds_dir() -> Path:
@@ -293,6 +313,8 @@ def build_repo(history_path: Path, repo: Path) -> None:
                 target.write_bytes(content.encode("utf-8"))
                 if kind == "staged":
                     run("add", "--", safe)
+        run("config", "user.name", EXPLORER_NAME)  # the author of commits servers make here
+        run("config", "user.email", EXPLORER_EMAIL)
 
 
 def _git_env(home: str) -> dict[str, str]:

@@ -59,8 +59,8 @@ def observed(effect: dict, probe_text: str) -> bool:
         return True  # an empty listing of the new folder is the observation
     if tool == "move_file":
         return args["destination"].rsplit("/", 1)[1] in probe_text
-    if tool == "git_commit":
-        return args["message"] in probe_text
+    if tool == "git_commit":  # made by the bundled identity at its fixed time: the same hash on every run
+        return args["message"] in probe_text and "firefly explorer" in probe_text and "2026-01-01" in probe_text
     if tool == "git_add":
         return "Staged changes" in probe_text
     if tool == "git_create_branch":

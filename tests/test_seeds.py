@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from firefly import seeds
-from firefly.seeds import SEEDS_DIR, WORKSPACE_VAR, build_workspace, seeds_digest
+from firefly.seeds import CLOCK_VAR, SANDBOX_CLOCK, SEEDS_DIR, WORKSPACE_VAR, build_workspace, seeds_digest
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -54,6 +55,23 @@ def test_two_builds_give_identical_commits_and_files(tmp_path):
     assert tree_contents(a / "files") == tree_contents(b / "files") == tree_contents(c / "files")
     assert tree_contents(a / "repo") == tree_contents(c / "repo")
     assert (a / "memory.jsonl").read_bytes() == (c / "memory.jsonl").read_bytes()
+
+
+@needs_git
+def test_a_commit_made_in_two_workspaces_has_one_hash(tmp_path):
+    """What a server commits at the sandbox clock, as the built repository's user, is the
+    same commit in every workspace (no user or system git config is read)."""
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "GIT_CONFIG_GLOBAL": os.devnull,
+           "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_DATE": SANDBOX_CLOCK, "GIT_COMMITTER_DATE": SANDBOX_CLOCK}
+    hashes = set()
+    for name in ("a", "b"):
+        repo = build_workspace(tmp_path / name) / "repo"
+        subprocess.run(["git", "-C", str(repo), "commit", "-q", "--no-gpg-sign", "-m", "Ship the spring sale"],
+                       check=True, env=env, capture_output=True)
+        hashes.add(git(repo, "rev-parse", "HEAD"))
+        assert git(repo, "log", "-1", "--format=%an <%ae> %ad", "--date=iso-strict") == (
+            "firefly explorer <explorer@firefly.invalid> 2026-01-01T12:00:00+00:00")
+    assert len(hashes) == 1
 
 
 @needs_git
@@ -209,3 +227,5 @@ def test_bundled_registry_is_pinned_and_uses_the_workspace():
     assert placeholder + "/shop.db" in registry["sqlite"]["args"]
     assert placeholder + "/files" in registry["filesystem"]["args"]
     assert registry["memory"]["env"]["MEMORY_FILE_PATH"] == placeholder + "/memory.jsonl"
+    clock = "${" + CLOCK_VAR + "}"  # commits made while exploring get a fixed date: reproducible hashes
+    assert registry["git"]["env"] == {"GIT_AUTHOR_DATE": clock, "GIT_COMMITTER_DATE": clock}

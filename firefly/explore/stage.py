@@ -35,7 +35,7 @@ from ..events import ArgumentSource, ExplorationFailed, ExplorationFinished, Exp
 from ..ids import canonical_json, content_hash, short_hash
 from ..registry import uses_workspace
 from ..secrets import SecretsFile
-from ..seeds import WORKSPACE_VAR
+from ..seeds import workspace_variables
 from ..store import Store
 from .executor import CallOutcome, Executor
 from .policy import CallRecord, Policy, Proposal, ToolRef, WorkspaceInfo
@@ -151,7 +151,7 @@ def explore(
     secrets = SecretsFile(store.path)
 
     def endpoint_for(server: str, sandbox: Sandbox | None) -> Endpoint:
-        variables = {WORKSPACE_VAR: str(sandbox.root)} if sandbox is not None else {}
+        variables = workspace_variables(sandbox.root if sandbox is not None else None)
         if server not in regs:
             from ..connect import ServerError
 
