@@ -109,6 +109,10 @@ TOOLS = {
     "write_query": ToolRef("sqlite", "write_query", "Execute an INSERT, UPDATE, or DELETE query on the SQLite database", {
         "type": "object", "properties": {"query": {"type": "string", "description": "SQL query to execute"}},
         "required": ["query"]}),
+    "git_commit": ToolRef("git", "git_commit", "Records changes to the repository", {
+        "type": "object", "properties": {"repo_path": {"title": "Repo Path", "type": "string"},
+                                         "message": {"title": "Message", "type": "string"}},
+        "required": ["repo_path", "message"]}),
     "calculate": ToolRef("calculator", "calculate", "Calculates/evaluates the given expression.", {
         "properties": {"expression": {"title": "Expression", "type": "string"}}, "required": ["expression"],
         "type": "object"}),
@@ -200,6 +204,17 @@ def test_git_log_hash_feeds_git_show_revision():
         src = [s for s in p.sources if s.argument == "/revision"]
         assert len(src) == 1 and src[0].step == 0 and src[0].value == rev
         assert rev in located(GIT_LOG, src[0].path)
+
+
+def test_a_servers_remark_is_not_a_fact_for_a_commit_message():
+    """'Label: one sentence. Another.' is a server talking (mcp-server-git's git_add when
+    nothing changed), not a field: it must not become what the next commit says."""
+    remark = rec(1, "git", "git_add", {"repo_path": "/workspace/repo", "files": ["README.md"]},
+                 "No changes were staged: the given paths had nothing new to stage. git_status shows what is"
+                 " modified or untracked.")
+    for seed in range(20):
+        message = propose("git_commit", [GIT_LOG, remark], seed).arguments["message"]
+        assert "No changes" not in message and "nothing new" not in message, message
 
 
 def test_listing_entry_feeds_read_text_file_path():

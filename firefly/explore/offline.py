@@ -1626,6 +1626,8 @@ class _Run:
                 return False  # a whole status message, not a fact
             if isinstance(v.value, str) and (len(v.value) > 100 or "\n" in v.value or not v.value.strip()):
                 return False
+            if v.kind == "text" and _PROSE.search(str(v.value).strip()):
+                return False  # several sentences ("Label: it did not. Try ..."): a server's remark, not a fact
             return (v.kind, json.dumps(v.value, sort_keys=True, default=str)) not in self.used
         cands = [v for v in self.values if ok(v)]
         if not cands:
@@ -1954,6 +1956,9 @@ class _Run:
         if t == "object":
             return {}
         return MISSING
+
+
+_PROSE = re.compile(r"[a-z]{3,}[.!?] +[A-Za-z]")  # a sentence ends and another begins (not "St. Louis")
 
 
 def _render_fact(v: Value) -> str:
