@@ -86,7 +86,7 @@ def run_synthesize(store: Store, synthesizer: str = "offline", explorations: int
 @handle_errors
 def verify(
     threshold: Annotated[float, typer.Option(help="Cosine similarity of question embeddings at or above which a task is a near-duplicate of an earlier one.")] = 0.98,
-    solvable: Annotated[bool, typer.Option("--solvable/--no-solvable", help="Also ask a model, with the DAG's tools answered by the simulator, to solve each task (off by default).")] = False,
+    solvable: Annotated[bool, typer.Option("--solvable/--no-solvable", help="Also ask a model to solve each task as firefly eval would (the tools of its servers, answered by the simulator; off by default).")] = False,
     max_turns: Annotated[int, typer.Option(help="Turns the solver model gets.")] = 8,
     llm_base_url: BaseUrlOption = None,
     llm_model: ModelOption = None,

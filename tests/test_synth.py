@@ -3,7 +3,6 @@ shaped like the bundled servers' results (tests/synth_fixtures.py)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import msgspec
@@ -278,8 +277,12 @@ def test_solvable_verifier_runs_a_model_against_the_simulator(world):
     from firefly.synth.solve import Solver
 
     synthesize(world, max_tasks=50)
-    row = next(t for t in tasks(world, "template = 'lookup:commit:author'") if "Release 0.2.0" in t["question"])
+    authors = tasks(world, "template = 'lookup:commit:author'")
+    row = next(t for t in authors if "Release 0.2.0" in t["question"])
     task = task_from_row(tuple(row[c.strip()] for c in TASK_COLUMNS.split(",")))
+    # another task (a new conversation), whose author the model will get wrong
+    other_row = next(t for t in authors if t["task_id"] != row["task_id"] and json.loads(t["answer"]) != "Maya Okafor")
+    other = task_from_row(tuple(other_row[c.strip()] for c in TASK_COLUMNS.split(",")))
     call = {"tool_calls": [{"name": "git__git_log", "arguments": {"repo_path": "/workspace/repo", "max_count": 5}}]}
     with ScriptedOpenAI([call, "Daniel Brandt", call, "Maya Okafor"]) as srv:
         solver = Solver(_llm(srv))
@@ -287,10 +290,13 @@ def test_solvable_verifier_runs_a_model_against_the_simulator(world):
         ok, reasons = solver.check(world, task, sim)
         tools = srv.requests[0]["json"]["tools"]
         tool_reply = srv.requests[1]["json"]["messages"][-1]
-        other = dataclasses.replace(task, question=task.question + " Give the name only.")  # a new conversation
         bad, why = solver.check(world, other, sim)
+        again = solver.check(world, task, sim)  # a re-run asks nothing: the recorded replies answer
     assert ok, reasons
-    assert {t["function"]["name"] for t in tools} == {"git__git_log", "git__git_show", "git__git_create_branch", "git__git_branch"}
+    assert again == (ok, reasons) and len(srv.requests) == 4
+    # what firefly eval gives an agent: every tool of the task's servers
+    assert {t["function"]["name"] for t in tools} == {
+        f"git__{name}" for (name,) in world.conn.execute("SELECT name FROM tools WHERE server = 'git'")}
     assert tool_reply["role"] == "tool" and "Release 0.2.0" in tool_reply["content"]
     assert not bad and "Maya Okafor" in why[0]
 

@@ -17,8 +17,9 @@ Verifiers (each gives ``passed`` and one-line reasons):
 * ``not-duplicate``: no task accepted before it (in task-id order) has the same label from
   the same calls, or a question whose embedding (the hashed embedder, usearch, cosine) is
   at least ``threshold`` similar.
-* ``solvable`` (optional, off by default): a model with the DAG's tools, answering from the
-  simulator, reaches the label (or the probe's end state).
+* ``solvable`` (optional, off by default): a model playing the task as ``firefly eval``
+  would have an agent play it (the tools of the task's servers, answered by the simulator;
+  :mod:`firefly.synth.solve`) reaches the label (or the probe's end state).
 
 Tasks are visited in task-id order and each task's verdicts are appended in one
 transaction, so an interrupted run continues where it stopped with the same outcome.
