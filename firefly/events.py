@@ -26,7 +26,10 @@ JSON = dict[str, Any]
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", gc=False):
-    """Base of all events (not itself an event type)."""
+    """Base of all events (not itself an event type).
+
+    ``gc=False``: events hold JSON data and can never be part of a reference cycle, so the
+    garbage collector need not walk the many a batch of appends or a replay keeps alive."""
 
     @property
     def stream(self) -> str:

@@ -498,10 +498,7 @@ def bench_append(root: Path, count: int, size: int, singles: int, rounds: int) -
             best[name] = max(best.get(name, 0.0), count / seconds)
         ratios.append(spent["raw"] / spent["store"])
         with Store.open(root / f"append-single-{n}.db") as store:
-            started = time.perf_counter()
-            for event in single_events:
-                store.append(event)
-            best["single"] = max(best.get("single", 0.0), singles / (time.perf_counter() - started))
+            best["single"] = max(best.get("single", 0.0), singles / time_single(store, single_events))
 
     raw, rate, sqlite_alone = best["raw"], best["store"], best["sqlite"]
     ratio = statistics.median(ratios)

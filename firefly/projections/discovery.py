@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sqlite3
+from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
 
@@ -108,6 +109,19 @@ class ServersProjection(Projection):
             )
 
 
+@dataclass(slots=True)
+class _ToolChanges:
+    """What a batch's changes of one tool add up to (see ToolsProjection.flush)."""
+
+    fields: tuple[Any, ...]  # the columns of its latest schema, as text
+    source: str
+    first_seen: str  # the first discovery's time (kept only when the row is new)
+    last_seen: str  # the time of the last change
+    versions: int = 1  # schema versions added
+    changes: int = 1  # stream changes (discoveries and removals)
+    removed: int = 0  # removed at the end of the batch
+
+
 class ToolsProjection(Projection):
     """Latest schema of every tool, plus one ``tool_versions`` row per change.
 
@@ -133,10 +147,8 @@ class ToolsProjection(Projection):
         self._last_seen: dict[tuple[str, str], str] = {}  # (server, name) -> time, this batch
         self._versions: list[tuple] = []  # tool_versions rows of this batch, in log order
         # (server, name) -> what this batch's tool-discovered events (and the tool-removed
-        # events after them) do to the tool's row: [the latest schema's columns, its source,
-        # the first discovery's time, schema versions added, stream changes, removed at the
-        # end, time of the last change]
-        self._tools: dict[tuple[str, str], list[Any]] = {}
+        # events after them) do to the tool's row
+        self._tools: dict[tuple[str, str], _ToolChanges] = {}
 
     def flush(self, db: sqlite3.Connection) -> None:
         """Write this batch's tool rows, ``tool_versions`` rows and the ``last_seen``
@@ -159,8 +171,8 @@ class ToolsProjection(Projection):
                 " source = excluded.source, versions = tools.versions + excluded.versions,"
                 " stream_version = tools.stream_version + excluded.stream_version, last_seen = excluded.last_seen",
                 [
-                    (*key, *fields, removed, source, versions, changes, first_seen, last_seen)
-                    for key, (fields, source, first_seen, versions, changes, removed, last_seen) in sorted(tools.items())
+                    (*key, *t.fields, t.removed, t.source, t.versions, t.changes, t.first_seen, t.last_seen)
+                    for key, t in sorted(tools.items())
                 ],
             )
         versions, self._versions = self._versions, []
@@ -194,13 +206,13 @@ class ToolsProjection(Projection):
             )
             waiting = self._tools.get((e.server, e.name))
             if waiting is None:
-                self._tools[(e.server, e.name)] = [fields, e.source, rec.time, 1, 1, 0, rec.time]
+                self._tools[(e.server, e.name)] = _ToolChanges(fields, e.source, rec.time, rec.time)
             else:
-                waiting[0], waiting[1] = fields, e.source
-                waiting[3] += 1
-                waiting[4] += 1
-                waiting[5] = 0
-                waiting[6] = rec.time
+                waiting.fields, waiting.source = fields, e.source
+                waiting.versions += 1
+                waiting.changes += 1
+                waiting.removed = 0
+                waiting.last_seen = rec.time
             self._versions.append(
                 (rec.position, e.server, e.name, "changed" if e.previous_hash else "added", e.schema_hash,
                  e.previous_hash, rec.time, rec.run)
@@ -208,9 +220,9 @@ class ToolsProjection(Projection):
         elif isinstance(e, ToolRemoved):
             waiting = self._tools.get((e.server, e.name))
             if waiting is not None:  # discovered earlier in this batch: its row will exist
-                waiting[4] += 1
-                waiting[5] = 1
-                waiting[6] = rec.time
+                waiting.changes += 1
+                waiting.removed = 1
+                waiting.last_seen = rec.time
             else:  # the row, if the table has it, is as the events before this one left it
                 db.execute(
                     "UPDATE tools SET removed = 1, stream_version = stream_version + 1, last_seen = ?"
