@@ -1,31 +1,52 @@
 # The two commands of the README's quickstart. Each one sets up everything it needs on a
 # fresh machine (Python 3.11+, Node.js and the package registries): a virtual environment
-# in .venv with firefly, its dependencies and uv (which starts the Python MCP servers).
+# in .venv with exactly the versions in uv.lock (firefly, its dependencies, the test tools
+# and uv, which also starts the Python MCP servers).
+#
+# uv itself is bootstrapped with pip at the version the lock pins, then `uv sync --locked`
+# installs the lock and fails when pyproject.toml and uv.lock disagree (run `make lock`).
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+UV := $(BIN)/uv
+# uv's version as pinned in uv.lock (the line after `name = "uv"`)
+UV_VERSION := $(shell sed -n '/^name = "uv"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' uv.lock)
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: run test bench clean
+.PHONY: run test bench sync lock upgrade clean
 
-$(BIN)/.installed: pyproject.toml
-	$(PYTHON) -c 'import sys; sys.exit("firefly needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $@
+# Only when .venv has no uv yet: afterwards `uv sync` keeps uv at the lock's version.
+$(UV):
+	@$(PYTHON) -c 'import sys; sys.exit("firefly needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
+	@test -n "$(UV_VERSION)" || { echo "uv.lock pins no uv version" >&2; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+## sync: make .venv exactly what uv.lock says (fails if pyproject.toml and uv.lock disagree)
+sync: $(UV)
+	$(UV) sync --locked
 
 ## run: the main job on the bundled offline servers (data/servers.json) into ./firefly.db
-run: $(BIN)/.installed
+run: sync
 	$(BIN)/firefly run
 
 ## test: the whole test suite (what .ci/run calls)
-test: $(BIN)/.installed
+test: sync
 	$(BIN)/python -m pytest
 
 ## bench: every benchmark in scripts/
-bench: $(BIN)/.installed
+bench: sync
 	for b in scripts/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+## lock: update uv.lock after editing pyproject.toml (keeps every other version as it is)
+lock: $(UV)
+	$(UV) lock
+
+## upgrade: move every dependency to its newest allowed version (PACKAGE=name for one)
+upgrade: $(UV)
+	$(UV) lock $(if $(PACKAGE),--upgrade-package $(PACKAGE),--upgrade)
+	$(UV) sync --locked
 
 clean:
 	rm -rf $(VENV) firefly.db firefly.db-wal firefly.db-shm firefly.db.secrets.json

@@ -103,7 +103,7 @@ def browse(
     path = database or db or default_db_path()
     if not path.exists():
         raise FireflyError(f"{path} does not exist; run the pipeline first (firefly run) or name a database")
-    from datasette_plugins.settings import datasette_arguments
+    from firefly_datasette.settings import datasette_arguments
 
     from .pack import is_packed
 

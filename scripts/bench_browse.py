@@ -37,8 +37,8 @@ from pathlib import Path
 
 from datasette.app import Datasette
 
-from datasette_plugins.metadata import TABLES
-from datasette_plugins.settings import SETTINGS
+from firefly_datasette.metadata import TABLES
+from firefly_datasette.settings import SETTINGS
 from firefly.store import Store
 
 GOAL_MS = 200.0

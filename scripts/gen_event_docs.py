@@ -221,8 +221,26 @@ def render_doc() -> str:
     return "\n".join(lines) + "\n"
 
 
+def normalised(node: Any) -> Any:
+    """A schema with every ``description`` cleaned as :func:`inspect.cleandoc` does.
+
+    msgspec copies docstrings into ``description``; how it indents them changed between
+    releases (0.23 dedents them), so the reference is generated from our own cleaning and
+    reads the same whichever msgspec built it.
+    """
+    if isinstance(node, dict):
+        return {
+            k: inspect.cleandoc(v) if k == "description" and isinstance(v, str) else normalised(v)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [normalised(v) for v in node]
+    return node
+
+
 def render_schema(cls: type[Event]) -> str:
-    return json.dumps(msgspec.json.schema(cls), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    schema = normalised(msgspec.json.schema(cls))
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def generated() -> dict[Path, str]:

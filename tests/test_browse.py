@@ -12,9 +12,9 @@ import pytest
 from datasette.app import Datasette
 from datasette.plugins import get_plugins
 
-from datasette_plugins.metadata import TABLES, table_metadata
-from datasette_plugins.pages import call_view, folded, highlight
-from datasette_plugins.settings import SETTINGS
+from firefly_datasette.metadata import TABLES, table_metadata
+from firefly_datasette.pages import call_view, folded, highlight
+from firefly_datasette.settings import SETTINGS
 from firefly.events import (
     DagSampled, DagTool, EdgeJudged, ExplorationFinished, ExplorationStarted, TaskSynthesized, TaskVerdict, ToolCalled,
 )
@@ -80,7 +80,7 @@ def test_plugin_is_registered_through_the_entry_point():
     names = {p["name"]: p for p in get_plugins()}
     assert "firefly" in names, names
     assert {"get_metadata", "canned_queries", "register_routes", "render_cell"} <= set(names["firefly"]["hooks"])
-    assert names["firefly"]["templates_path"].endswith("datasette_plugins/templates")
+    assert names["firefly"]["templates_path"].endswith("firefly_datasette/templates")
 
 
 def test_every_table_has_metadata_that_matches_its_columns(db):

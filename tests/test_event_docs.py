@@ -56,3 +56,24 @@ def test_check_reports_missing_changed_and_extra_files(gen, tmp_path):
     gen.write(tmp_path)
     assert gen.stale(tmp_path) == []
     assert not (tmp_path / gen.SCHEMAS / "gone-event.json").exists()
+
+
+def test_schemas_do_not_depend_on_how_msgspec_indents_docstrings(gen, monkeypatch):
+    """msgspec < 0.23 copied docstrings as written (indented); 0.23 dedents them. Both give
+    the same reference."""
+    import msgspec
+
+    real = msgspec.json.schema
+    current = gen.generated()
+
+    def as_written(cls):  # what msgspec < 0.23 put in "description": the docstring as indented
+        schema = real(cls)
+        for definition in schema.get("$defs", {}).values():
+            if "description" in definition:
+                definition["description"] = definition["description"].replace("\n", "\n    ")
+        return schema
+
+    monkeypatch.setattr(msgspec.json, "schema", as_written)
+    indented = as_written(EVENT_TYPES[0])["$defs"][EVENT_TYPES[0].__name__]["description"]
+    assert "\n    " in indented
+    assert gen.generated() == current
