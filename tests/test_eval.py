@@ -183,6 +183,9 @@ def test_eval_on_an_empty_split_says_what_to_do(store):
     assert code == 1 and "(2 verified: 2 unassigned): run firefly split" in out and "Traceback" not in out
     code, out = said("split")  # one DAG: every task on one side, and it says why
     assert code == 0 and "only one DAG has verified tasks" in out, out
+    store.catch_up()
+    (summary,) = store.conn.execute("SELECT summary FROM runs WHERE command = 'split'").fetchone()
+    assert "only one DAG has verified tasks" in json.loads(summary)["note"]  # the reason is in the log too
     code, out = said("eval", "--agent", "oracle")
     assert code == 1 and "the 'test' split has no tasks (2 verified: 2 train); they all come from one DAG" in out
     assert "--split train" in out and "eval ━" not in out  # no progress bar before the error
