@@ -6,8 +6,6 @@ Registered on the main app by :func:`register`; the work is in :mod:`firefly.pac
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -103,8 +101,6 @@ def browse(
     path = database or db or default_db_path()
     if not path.exists():
         raise FireflyError(f"{path} does not exist; run the pipeline first (firefly run) or name a database")
-    from firefly_datasette.settings import datasette_arguments
-
     from .pack import is_packed
 
     packed = is_packed(path)
@@ -112,10 +108,10 @@ def browse(
         with open_store(path) as store:
             store.catch_up()
 
-    command = [sys.executable, "-m", "datasette", "serve", "-i" if packed else "", str(path),
-               "--host", "127.0.0.1", "--port", str(port), *datasette_arguments()]
-    err_console.print(f"serving {escape(str(path))} on http://127.0.0.1:{port}/ (Ctrl-C stops)")
-    try:
-        subprocess.run([c for c in command if c], check=False)
-    except KeyboardInterrupt:
-        pass
+    from .browse import datasette_command, pick_port, serve
+
+    port = pick_port(port)
+    url = f"http://127.0.0.1:{port}/"
+    serve(datasette_command(path, port, immutable=packed), url,
+          on_ready=lambda url: console.print(f"serving {escape(str(path))} on {url} (Ctrl-C stops)", soft_wrap=True))
+    err_console.print("stopped")

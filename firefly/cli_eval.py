@@ -52,7 +52,7 @@ def eval_command(
     episodes table; the report gives pass@1 (and pass@k with --samples k) overall, per task
     kind, per server and per number of hops. Running the same evaluation again continues it.
     """
-    from .evaluation import EvalSettings, NullAgent, OpenAIAgent, OracleAgent, eval_report, evaluate
+    from .evaluation import EvalSettings, NullAgent, OpenAIAgent, OracleAgent, eval_report, evaluate, tasks_to_evaluate
     from .llm import LLMConfig
 
     if agent == "oracle":
@@ -72,6 +72,7 @@ def eval_command(
     options = {"agent": player.name, "split": split, "samples": samples, "max_turns": max_turns, "mode": mode,
                "concurrency": concurrency, "limit": limit}
     with open_store(db) as store:
+        tasks_to_evaluate(store, settings)  # an empty split fails here, before a bar is drawn
         with store.run("eval", options) as summary, progress_bar() as bar:
             task = bar.add_task("eval", total=None, note="")
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Optional
 
 import typer
+from rich.markup import escape
 
-from .cli import DbOption, console, handle_errors, open_store, progress_bar
+from .cli import DbOption, console, err_console, handle_errors, open_store, progress_bar
 from .errors import FireflyError
 from .store import Store
 
@@ -148,5 +149,9 @@ def run_split(store: Store, test_fraction: float = 0.2, seed: int = 0) -> dict[s
         summary.update(report.summary())
     console.print(f"split: {report.totals['train']} train, {report.totals['test']} test"
                   f" ({sum(report.assigned.values())} assignment(s) written)")
+    if report.moved is not None:
+        console.print(f"  DAG {escape(report.moved)} crossed to {report.moved_to}: the hash had put every DAG on one side")
+    if report.note is not None:
+        err_console.print(f"[yellow]warning[/yellow]: {report.note}")
     return report.summary()
 

@@ -162,11 +162,7 @@ def evaluate(
         raise FireflyError("--samples must be at least 1")
     if settings.max_turns < 1:
         raise FireflyError("--max-turns must be at least 1")
-    store.catch_up()
-    ids = _task_ids(store, settings.split)[: settings.limit]
-    if not ids:
-        where = f" in split {settings.split!r}" if settings.split else ""
-        raise FireflyError(f"no verified tasks{where}: synthesize, verify and split tasks first")
+    ids = tasks_to_evaluate(store, settings)
     config = getattr(agent, "config", None)
     eval_id = eval_id_of(agent, settings)
     store.append(EvalStarted(
@@ -227,6 +223,39 @@ def evaluate(
             e.close()
     store.catch_up()
     return eval_id
+
+
+def tasks_to_evaluate(store: Store, settings: EvalSettings) -> list[str]:
+    """The tasks an evaluation plays; an empty split is an error that says what to do."""
+    store.catch_up()
+    ids = _task_ids(store, settings.split)[: settings.limit]
+    if not ids:
+        raise FireflyError(_why_none(store, settings.split))
+    return ids
+
+
+def _why_none(store: Store, split: str | None) -> str:
+    verified = _task_ids(store, None)
+    if not verified:
+        return "no verified tasks to evaluate: make some first (firefly run, or synthesize and verify)"
+    if split is None:
+        return "--limit leaves no tasks to evaluate"
+    if split not in ("train", "test"):
+        return f"unknown split {split!r}: use train, test or all"
+    sides = dict(store.conn.execute(
+        "SELECT coalesce(split, 'unassigned'), count(*) FROM tasks WHERE verified = 1 GROUP BY 1").fetchall())
+    counts = ", ".join(f"{n} {side}" for side, n in sorted(sides.items()))
+    if split in sides:
+        return "--limit leaves no tasks to evaluate"
+    advice = " or ".join([f"--split {s}" for s in ("train", "test") if s in sides and s != split] + ["--split all"])
+    dags = store.conn.execute("SELECT count(DISTINCT dag_id) FROM tasks WHERE verified = 1").fetchone()[0]
+    empty = f"the {split!r} split has no tasks ({len(verified)} verified: {counts})"
+    if sides.get("unassigned"):
+        return f"{empty}: run firefly split, or evaluate {advice}"
+    if dags < 2:
+        return (f"{empty}; they all come from one DAG, and a DAG's tasks all go to the same side: explore more DAGs"
+                f" (firefly run --dags N), or evaluate {advice}")
+    return f"{empty}: run firefly split to give both sides tasks, or evaluate {advice}"
 
 
 def _task_ids(store: Store, split: str | None) -> list[str]:

@@ -282,6 +282,8 @@ def stage_split(store: Store, opts: RunOptions, display: Display) -> StageResult
         report = assign_splits(store, test_fraction=opts.test_fraction, seed=opts.seed)
         summary.update(report.summary())
     note = f"{report.totals['train']} train, {report.totals['test']} test"
+    if report.note is not None:
+        note += f" ({report.note})"
     display.finish("split", note)
     return StageResult("split", report.summary(), note)
 

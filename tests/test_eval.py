@@ -16,7 +16,10 @@ from firefly.export import line_problems
 from firefly.llm import LLMConfig
 
 from .conftest import projection_dumps
+from firefly.events import TaskSynthesized, TaskVerdict
+
 from .eval_fixtures import TASKS, TODO, tasks_world
+from .sim_fixtures import notes_world
 from .openai_stub import AgentLoop, ScriptedOpenAI
 
 runner = CliRunner()
@@ -159,6 +162,34 @@ def test_oracle_and_null_baselines_from_the_cli(db, store):
 def test_eval_without_tasks_is_one_clear_line(store):
     result = invoke("eval", "--db", str(store.path), "--agent", "oracle")
     assert result.exit_code == 1 and "no verified tasks" in result.output
+
+
+def test_eval_on_an_empty_split_says_what_to_do(store):
+    notes_world(store)
+    events = []
+    for task_id in ("t-exact", "t-number"):
+        kind, xid, question, answer, match, trajectory, probe, hops, _ = TASKS[task_id]
+        events.append(TaskSynthesized(task_id=task_id, exploration_id=xid, dag_id="d-one", kind=kind, question=question,
+                                      answer=answer, match=match, trajectory=trajectory, probe=probe, calls=1, servers=1,
+                                      hops=hops, synthesizer="test", template="test"))
+        events.append(TaskVerdict(task_id=task_id, verifier="replayable", passed=True))
+    store.append_many(events)
+    store.catch_up()
+    def said(*args: str) -> tuple[int, str]:
+        result = invoke(*args, "--db", str(store.path))
+        return result.exit_code, " ".join(result.output.split())  # the terminal's line breaks aside
+
+    code, out = said("eval", "--agent", "oracle")
+    assert code == 1 and "(2 verified: 2 unassigned): run firefly split" in out and "Traceback" not in out
+    code, out = said("split")  # one DAG: every task on one side, and it says why
+    assert code == 0 and "only one DAG has verified tasks" in out, out
+    store.catch_up()
+    (summary,) = store.conn.execute("SELECT summary FROM runs WHERE command = 'split'").fetchone()
+    assert "only one DAG has verified tasks" in json.loads(summary)["note"]  # the reason is in the log too
+    code, out = said("eval", "--agent", "oracle")
+    assert code == 1 and "the 'test' split has no tasks (2 verified: 2 train); they all come from one DAG" in out
+    assert "--split train" in out and "eval ━" not in out  # no progress bar before the error
+    assert invoke("eval", "--db", str(store.path), "--agent", "oracle", "--split", "train").exit_code == 0
 
 
 def test_export_writes_a_checked_line_for_every_task(db, tmp_path):

@@ -16,7 +16,7 @@ from firefly.match import MatchRuleError, matches, probe_passes
 from firefly.simulator import Simulator
 from firefly.store import Store
 from firefly.synth import synthesize
-from firefly.synth.split import assign_splits, side_of
+from firefly.synth.split import assign_splits, plan_sides, position_of, side_of
 from firefly.synth.verify import TASK_COLUMNS, check_leakage, task_from_row, verify
 
 from .conftest import projection_dumps
@@ -234,6 +234,72 @@ def test_side_of_spreads_dags_by_the_fraction():
     assert [side_of(d, 1, 0.2) for d in dags] != [side_of(d, 0, 0.2) for d in dags]
 
 
+def seed_where(dags, test_fraction: float, side: str) -> int:
+    """The first seed whose hash puts every one of ``dags`` on ``side``."""
+    return next(s for s in range(10_000) if all(side_of(d, s, test_fraction) == side for d in dags))
+
+
+def test_a_split_of_two_dags_or_more_has_both_sides():
+    dags = ["da", "db", "dc", "dd", "de"]
+    seed = seed_where(dags, 0.2, "train")
+    plan = plan_sides(dags, seed, 0.2)
+    lowest = min(dags, key=lambda d: position_of(d, seed))
+    assert plan.moved == lowest and plan.moved_to == "test" and plan.note is None
+    assert plan.sides == {d: "test" if d == lowest else "train" for d in dags}
+    assert plan_sides(reversed(dags), seed, 0.2) == plan  # deterministic, whatever the order
+    seed = seed_where(dags, 0.8, "test")
+    plan = plan_sides(dags, seed, 0.8)
+    highest = max(dags, key=lambda d: position_of(d, seed))
+    assert plan.moved == highest and plan.sides == {d: "train" if d == highest else "test" for d in dags}
+    two = ["da", "db"]
+    for fraction in (0.01, 0.2, 0.5, 0.99):
+        for seed in range(20):
+            assert set(plan_sides(two, seed, fraction).sides.values()) == {"train", "test"}
+
+
+def test_a_split_that_cannot_have_both_sides_says_why():
+    for dags in (["da"], []):
+        plan = plan_sides(dags, 0, 0.2)
+        assert plan.moved is None and "cannot have both train and test" in plan.note
+    assert "only one DAG" in plan_sides(["da"], 0, 0.2).note
+    # a fraction of 0 or 1 asks for one side: nothing moves, nothing to explain
+    for fraction, side in ((0.0, "train"), (1.0, "test")):
+        plan = plan_sides(["da", "db", "dc"], 0, fraction)
+        assert plan.sides == dict.fromkeys(["da", "db", "dc"], side) and plan.moved is None and plan.note is None
+
+
+def test_a_large_split_is_the_hash_alone_and_stays_put_as_dags_arrive():
+    dags = [f"d{i}" for i in range(500)]
+    plan = plan_sides(dags, 0, 0.2)
+    assert plan.moved is None and plan.sides == {d: side_of(d, 0, 0.2) for d in dags}
+    more = plan_sides(dags + [f"e{i}" for i in range(100)], 0, 0.2)
+    assert all(more.sides[d] == plan.sides[d] for d in dags)
+    # a DAG lent to the empty side goes back to its hashed side once another DAG fills it
+    few = ["da", "db", "dc"]
+    seed = seed_where(few, 0.2, "train")
+    lent = plan_sides(few, seed, 0.2).moved
+    newcomer = next(f"n{i}" for i in range(10_000) if side_of(f"n{i}", seed, 0.2) == "test")
+    after = plan_sides(few + [newcomer], seed, 0.2)
+    assert after.moved is None and after.sides[lent] == "train" and after.sides[newcomer] == "test"
+
+
+def test_assign_splits_gives_a_small_run_a_test_dag_and_records_it(world):
+    synthesize(world, max_tasks=50)
+    verify(world)
+    dags = sorted({r["dag_id"] for r in tasks(world, "verified = 1")})
+    seed = seed_where(dags, 0.2, "train")
+    report = assign_splits(world, test_fraction=0.2, seed=seed)
+    sides = {}
+    for r in tasks(world, "verified = 1"):
+        sides.setdefault(r["dag_id"], set()).add(r["split"])
+    assert all(len(s) == 1 for s in sides.values())
+    assert sorted(d for d, s in sides.items() if s == {"test"}) == [report.moved]
+    assert report.totals["test"] > 0 and report.totals["train"] > 0
+    assert report.summary()["moved"] == {"dag_id": report.moved, "to": "test"}
+    head = world.head()
+    assert sum(assign_splits(world, test_fraction=0.2, seed=seed).assigned.values()) == 0 and world.head() == head
+
+
 # ------------------------------------------------------------------------------- LLM parts
 
 
@@ -322,6 +388,18 @@ def test_cli_synthesize_verify_split_and_status(world, db_path):
     assert out.exit_code == 1 and "unknown synthesizer" in out.output
     out = runner.invoke(app, ["split", "--db", str(db_path), "--test-fraction", "2"])
     assert out.exit_code == 1 and "between 0 and 1" in out.output
+
+
+def test_cli_a_small_run_splits_into_both_sides_and_the_oracle_evaluates_test(world, db_path):
+    synthesize(world, max_tasks=50)
+    verify(world)
+    seed = seed_where({r["dag_id"] for r in tasks(world, "verified = 1")}, 0.2, "train")
+    world.close()
+    runner = CliRunner()
+    out = runner.invoke(app, ["split", "--db", str(db_path), "--seed", str(seed)])
+    assert out.exit_code == 0 and "crossed to test" in out.output, out.output
+    out = runner.invoke(app, ["eval", "--db", str(db_path), "--agent", "oracle"])  # the test split by default
+    assert out.exit_code == 0, out.output
 
 
 # ------------------------------------------------------------------------------- real servers

@@ -1,15 +1,24 @@
 """The split stage: a deterministic train / test assignment of verified tasks, by DAG.
 
 A DAG goes to test when the hash of ``[seed, dag_id]``, read as a number in [0, 1), is
-below ``test_fraction``; every task of that DAG follows it. The side of a DAG depends only
-on the seed and the DAG, never on the other DAGs or the order tasks arrived in: no test task
-shares a DAG with a train task, a re-run writes nothing, and adding explorations later
-never moves a task that was already split (with the same seed and fraction).
+below ``test_fraction``; every task of that DAG follows it. No test task shares a DAG with a
+train task, and a re-run writes nothing.
+
+Both sides get a DAG whenever they can: when ``test_fraction`` is strictly between 0 and 1,
+at least two DAGs have verified tasks, and the hash puts every one of them on the same side,
+the one DAG whose hash lies nearest the threshold crosses to the empty side (the lowest hash
+to test, or the highest to train). On a run of more than a handful of DAGs the hash almost
+never leaves a side empty, so this changes nothing there; otherwise the side of a DAG
+depends only on the seed and the DAG, and adding explorations later never moves a task that
+was already split (with the same seed and fraction). A DAG that crossed returns to its
+hashed side once another DAG fills the side it was lent to. With fewer than two DAGs the
+split cannot have both sides; the report says why (:attr:`SplitPlan.note`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,19 +28,66 @@ from ..ids import short_hash
 from ..store import Store
 
 
+@dataclass(frozen=True)
+class SplitPlan:
+    """The side of every DAG, the DAG moved to fill an empty side (if any), and why a side
+    stays empty (if one does)."""
+
+    sides: dict[str, str]
+    moved: str | None = None
+    note: str | None = None
+
+    @property
+    def moved_to(self) -> str | None:
+        return None if self.moved is None else self.sides[self.moved]
+
+
 @dataclass
 class SplitReport:
     assigned: Counter = field(default_factory=Counter)
     totals: Counter = field(default_factory=Counter)
+    moved: str | None = None
+    moved_to: str | None = None
+    note: str | None = None
 
     def summary(self) -> dict[str, Any]:
-        return {"assigned": dict(self.assigned), "train": self.totals["train"], "test": self.totals["test"]}
+        out: dict[str, Any] = {"assigned": dict(self.assigned), "train": self.totals["train"], "test": self.totals["test"]}
+        if self.moved is not None:
+            out["moved"] = {"dag_id": self.moved, "to": self.moved_to}
+        if self.note is not None:
+            out["note"] = self.note
+        return out
+
+
+def position_of(dag_id: str, seed: int) -> float:
+    """The hash of ``[seed, dag_id]`` as a number in [0, 1)."""
+    return int(short_hash([seed, dag_id], 15), 16) / 16**15
 
 
 def side_of(dag_id: str, seed: int, test_fraction: float) -> str:
-    """``test`` or ``train`` for a DAG."""
-    position = int(short_hash([seed, dag_id], 15), 16) / 16**15
-    return "test" if position < test_fraction else "train"
+    """``test`` or ``train`` for a DAG, by its hash alone."""
+    return "test" if position_of(dag_id, seed) < test_fraction else "train"
+
+
+def plan_sides(dag_ids: Iterable[str], seed: int, test_fraction: float) -> SplitPlan:
+    """The side of each DAG: by its hash, except that when the hash leaves one side empty
+    and it need not (0 < ``test_fraction`` < 1, two DAGs or more), the DAG nearest the
+    threshold crosses to it."""
+    positions = {d: position_of(d, seed) for d in set(dag_ids)}
+    sides = {d: "test" if p < test_fraction else "train" for d, p in positions.items()}
+    if not 0.0 < test_fraction < 1.0:
+        return SplitPlan(sides)
+    if len(sides) < 2:
+        what = "no DAG has verified tasks" if not sides else "only one DAG has verified tasks"
+        return SplitPlan(sides, note=f"{what}: the split keeps each DAG's tasks on one side, so it cannot have both"
+                                     " train and test tasks; sample and explore more DAGs (firefly run --dags N)")
+    counts = Counter(sides.values())
+    if counts["test"] and counts["train"]:
+        return SplitPlan(sides)
+    by_position = sorted(positions, key=lambda d: (positions[d], d))
+    moved = by_position[0] if not counts["test"] else by_position[-1]
+    sides[moved] = "test" if not counts["test"] else "train"
+    return SplitPlan(sides, moved=moved)
 
 
 def assign_splits(store: Store, test_fraction: float = 0.2, seed: int = 0) -> SplitReport:
@@ -39,12 +95,13 @@ def assign_splits(store: Store, test_fraction: float = 0.2, seed: int = 0) -> Sp
     if not 0.0 <= test_fraction <= 1.0:
         raise FireflyError(f"--test-fraction must be between 0 and 1, got {test_fraction}")
     store.catch_up()
-    report = SplitReport()
+    rows = store.conn.execute(
+        "SELECT task_id, dag_id, split FROM tasks WHERE verified = 1 ORDER BY task_id").fetchall()
+    plan = plan_sides((dag_id for _, dag_id, _ in rows), seed, test_fraction)
+    report = SplitReport(moved=plan.moved, moved_to=plan.moved_to, note=plan.note)
     events = []
-    for task_id, dag_id, split in store.conn.execute(
-        "SELECT task_id, dag_id, split FROM tasks WHERE verified = 1 ORDER BY task_id"
-    ).fetchall():
-        side = side_of(dag_id, seed, test_fraction)
+    for task_id, dag_id, split in rows:
+        side = plan.sides[dag_id]
         report.totals[side] += 1
         if split == side:
             continue
