@@ -4,7 +4,10 @@
 every ``${VAR}`` substituted (from the environment, the secrets file and firefly's own
 variables such as ``FIREFLY_WORKSPACE``). :func:`open_client` starts or reaches the server
 under a connect timeout and classifies every way that can fail into a :class:`ServerError`
-with a clear message.
+with a clear message. :func:`open_connection` does the same and yields a :class:`Connection`,
+which sends requests raw (no strict result model: one bad tool schema must not lose a
+listing, a 300,000-block result must not become 300,000 pydantic objects) and knows what
+the transport saw (a protocol violation, the time of the last byte).
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ import anyio
 import httpx
 import httpx2
 from mcp import Client, StdioServerParameters
-from mcp.client.stdio import get_default_environment, stdio_client
+from mcp.client.stdio import get_default_environment
 from mcp.shared.exceptions import MCPError
+from pydantic import ValidationError
 
 from .events import ServerRegistered
 from .secrets import SecretsFile, redact, substitute
+from .stdio import TransportState, one_line, stdio_transport, summarize
 
 # Variables a server process inherits besides mcp's safe defaults (HOME, PATH, ...): what
 # package runners (uvx, npx) need to reach a registry through this machine's proxy and CAs.
@@ -162,24 +167,81 @@ def find_command(command: str, env: Mapping[str, str]) -> str | None:
     return shutil.which(command, path=env.get("PATH"))
 
 
-@asynccontextmanager
-async def open_client(
-    endpoint: Endpoint, *, connect_timeout: float = 60.0, call_timeout: float = 30.0
-) -> AsyncIterator[Client]:
-    """A connected, initialised client. Raises ServerError for every way starting fails.
+class Connection:
+    """A connected, initialised server: its mcp ``Client`` and what its transport saw."""
 
-    The connect timeout covers starting the process and the MCP handshake. Errors raised
-    by the caller's own code inside the block pass through unchanged.
+    def __init__(self, endpoint: Endpoint, client: Client, state: TransportState | None):
+        self.endpoint = endpoint
+        self.client = client
+        self.transport = state
+
+    @property
+    def fault(self) -> str | None:
+        """A protocol violation that ended the session (stdio), as one line."""
+        return self.transport.fault if self.transport is not None else None
+
+    async def request(self, method: str, params: dict[str, Any] | None, *, timeout: float, ceiling: float | None = None) -> dict[str, Any]:
+        """Send one request and return its raw result (a dict, not validated against a model).
+
+        ``timeout`` bounds the time without a byte from the server (stdio) or the whole
+        request (other transports); ``ceiling`` bounds the whole request on stdio (default
+        four times ``timeout``). Raises TimeoutError, MCPError (an error reply; the
+        connection closed, with :attr:`fault` saying why when the transport knows).
+        """
+        session = self.client.session
+        data: dict[str, Any] = {"method": method, "params": dict(params or {})}
+        opts: dict[str, Any] = {}
+        stamp = getattr(session, "_stamp", None)  # protocol headers of modern HTTP sessions
+        if stamp is not None:
+            stamp(data, opts)
+        dispatcher = session._dispatcher  # noqa: SLF001 - the raw path mcp's own subscriptions use
+        if self.transport is None:
+            with anyio.fail_after(timeout):
+                return await dispatcher.send_raw_request(method, data.get("params"), opts)
+        async with self.transport.inactivity(timeout, ceiling if ceiling is not None else 4 * timeout) as scope:
+            result = await dispatcher.send_raw_request(method, data.get("params"), opts)
+        if scope.cancelled_caught:
+            raise TimeoutError
+        return result
+
+    async def list_tools(self, *, timeout: float, max_pages: int = 1000) -> list[Any]:
+        """Every tool the server lists (following pagination), as raw JSON values."""
+        tools: list[Any] = []
+        cursor = None
+        for _ in range(max_pages):
+            page = await self.request("tools/list", {"cursor": cursor} if cursor else None, timeout=timeout)
+            listed = page.get("tools")
+            if not isinstance(listed, list):
+                raise MCPError(code=-32603, message=f"tools/list result has no list of tools (keys: {sorted(page)[:8]})")
+            tools.extend(listed)
+            cursor = page.get("nextCursor")
+            if not isinstance(cursor, str) or not cursor:
+                break
+        return tools
+
+
+@asynccontextmanager
+async def open_connection(
+    endpoint: Endpoint, *, connect_timeout: float = 60.0, call_timeout: float = 30.0, max_message_bytes: int = 8_000_000
+) -> AsyncIterator[Connection]:
+    """A connected, initialised :class:`Connection`. Raises ServerError for every way starting fails.
+
+    The connect timeout covers starting the process and the MCP handshake (and nothing
+    else bounds the handshake). Errors raised by the caller's own code inside the block
+    pass through unchanged. ``max_message_bytes`` bounds every message read from a stdio
+    server (longer ones are cut while reading; see :mod:`firefly.stdio`).
     """
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as stderr:
-        target = _target(endpoint, stderr, call_timeout)
+        state = TransportState(endpoint.name) if endpoint.target is None and endpoint.transport == "stdio" else None
+        target = _target(endpoint, stderr, call_timeout, state, max_message_bytes)
         connected = False
         try:
             with anyio.CancelScope(deadline=anyio.current_time() + connect_timeout) as scope:
-                async with Client(target, read_timeout_seconds=call_timeout) as client:
+                # the handshake is bounded by the connect timeout alone; requests get their own
+                async with Client(target, read_timeout_seconds=max(connect_timeout, call_timeout)) as client:
                     scope.deadline = math.inf
                     connected = True
-                    yield client
+                    yield Connection(endpoint, client, state)
         except BaseException as exc:
             if connected:
                 raise _unwrap(exc) from None
@@ -187,7 +249,7 @@ async def open_client(
                 raise
             if isinstance(exc, (KeyboardInterrupt, SystemExit, anyio.get_cancelled_exc_class())):
                 raise
-            raise _classify(exc, endpoint, stderr) from None
+            raise _classify(exc, endpoint, stderr, state) from None
         if scope.cancelled_caught and not connected:
             raise ServerError(
                 "timeout",
@@ -198,11 +260,21 @@ async def open_client(
             )
 
 
-def _target(endpoint: Endpoint, stderr: TextIO, call_timeout: float) -> Any:
+@asynccontextmanager
+async def open_client(
+    endpoint: Endpoint, *, connect_timeout: float = 60.0, call_timeout: float = 30.0
+) -> AsyncIterator[Client]:
+    """A connected, initialised mcp ``Client`` (see :func:`open_connection`)."""
+    async with open_connection(endpoint, connect_timeout=connect_timeout, call_timeout=call_timeout) as connection:
+        yield connection.client
+
+
+def _target(endpoint: Endpoint, stderr: TextIO, call_timeout: float, state: TransportState | None = None,
+            max_message_bytes: int = 8_000_000) -> Any:
     if endpoint.target is not None:
         return endpoint.target
     if endpoint.transport == "stdio":
-        assert endpoint.command
+        assert endpoint.command and state is not None
         env = child_environment(endpoint.env)
         if find_command(endpoint.command, env) is None and not Path(endpoint.command).is_file():
             raise ServerError(
@@ -210,8 +282,9 @@ def _target(endpoint: Endpoint, stderr: TextIO, call_timeout: float) -> Any:
                 f"command {endpoint.command!r} of server {endpoint.name!r} was not found on PATH;"
                 " install it or fix the registry entry",
             )
-        params = StdioServerParameters(command=endpoint.command, args=endpoint.args, env=env, cwd=endpoint.cwd)
-        return stdio_client(params, errlog=stderr)
+        command = find_command(endpoint.command, env) or endpoint.command
+        return stdio_transport(command, endpoint.args, env=env, cwd=endpoint.cwd, errlog=stderr, state=state,
+                               max_message_bytes=max_message_bytes)
     if endpoint.transport == "http":
         return _http_transport(endpoint.url or "", endpoint.headers, call_timeout)
     raise ServerError("config-error", f"server {endpoint.name!r} is not callable (transport {endpoint.transport})")
@@ -259,8 +332,10 @@ def _leaves(exc: BaseException) -> list[BaseException]:
     return [exc]
 
 
-def _classify(exc: BaseException, endpoint: Endpoint, stderr: TextIO) -> ServerError:
+def _classify(exc: BaseException, endpoint: Endpoint, stderr: TextIO, state: TransportState | None = None) -> ServerError:
     tail = _tail(stderr, endpoint)
+    if state is not None and state.fault is not None:
+        return ServerError("protocol-error", endpoint.scrub(state.fault), "initialize", tail)
     leaves = _leaves(exc)
     first = leaves[0] if leaves else exc
     name = endpoint.name
@@ -274,9 +349,11 @@ def _classify(exc: BaseException, endpoint: Endpoint, stderr: TextIO) -> ServerE
         if isinstance(leaf, TimeoutError):
             return ServerError("timeout", f"server {name!r} did not answer in time", "initialize", tail)
     if isinstance(first, MCPError) and "closed" in str(first).lower():
-        hint = f"; it wrote: {tail.splitlines()[-1]}" if tail else ""
+        wrote = tail.splitlines()[-1] if tail else (state.noise if state is not None else None)
+        hint = f"; it wrote: {one_line(wrote, 200)}" if wrote else ""
         return ServerError(
             "exited", f"server {name!r} exited during the MCP handshake{hint}", "initialize", tail
         )
-    message = endpoint.scrub(f"{type(first).__name__}: {first}")[:500]
+    detail = summarize(first) if isinstance(first, ValidationError) else one_line(str(first), 400)
+    message = endpoint.scrub(f"{type(first).__name__}: {detail}")
     return ServerError("protocol-error", f"server {name!r} did not speak MCP as expected: {message}", "initialize", tail)

@@ -11,7 +11,6 @@ schema drift is visible as history) and a ``tool-removed`` event for a tool no l
 from __future__ import annotations
 
 import functools
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,16 +18,23 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import mcp_types
 from jsonschema.exceptions import best_match
 from jsonschema.validators import Draft7Validator, validator_for
+from pydantic import ValidationError
 
-from .connect import Endpoint, ServerError, open_client, resolve
+from .connect import Endpoint, ServerError, open_connection, resolve
 from .errors import ServerNotFound
 from .events import ServerConnected, ServerFailed, ServerRegistered, ToolDiscovered, ToolRemoved
 from .ids import content_hash
+from .processes import reap_orphans, scratch_dir
 from .registry import uses_workspace
 from .secrets import SecretsFile
+from .stdio import one_line, summarize
 from .store import Store
+
+# tools/list replies can be large (hundreds of tools with long schemas): a generous bound
+LISTING_MAX_BYTES = 64_000_000
 
 
 @dataclass
@@ -120,6 +126,15 @@ def _check_schema(schema: dict[str, Any], label: str) -> list[str]:
     return []
 
 
+def model_errors(tool: Mapping[str, Any]) -> list[str]:
+    """Why the mcp client's model of a tool rejects this listing entry (one line), if it does."""
+    try:
+        mcp_types.Tool.model_validate(dict(tool), by_name=False)
+    except ValidationError as exc:
+        return [f"not a valid MCP tool: {summarize(exc)}"]
+    return []
+
+
 def tool_event(
     server: str, tool: Mapping[str, Any], previous_hash: str | None, version: int, *, callable_: bool, source: str
 ) -> ToolDiscovered:
@@ -127,6 +142,9 @@ def tool_event(
     output = tool.get("outputSchema")
     if output is not None:
         errors += check_schema(output, "outputSchema")
+    if not errors:
+        errors = model_errors(tool)
+    errors = [one_line(e, 500) for e in errors]
     input_schema = tool.get("inputSchema")
     return ToolDiscovered(
         server=server,
@@ -150,11 +168,18 @@ def tool_event(
 
 
 async def fetch_listing(endpoint: Endpoint, *, connect_timeout: float, call_timeout: float) -> Listing:
-    """Connect, initialise and list every tool (following pagination)."""
+    """Connect, initialise and list every tool (following pagination).
+
+    The listing is read raw: a tool the mcp client's model would reject (an invalid schema,
+    a non-object inputSchema) is kept, and flagged when its event is made, instead of
+    failing the whole server.
+    """
     started = time.perf_counter()
     listing = Listing(server=endpoint.name)
     try:
-        async with open_client(endpoint, connect_timeout=connect_timeout, call_timeout=call_timeout) as client:
+        async with open_connection(endpoint, connect_timeout=connect_timeout, call_timeout=call_timeout,
+                                   max_message_bytes=LISTING_MAX_BYTES) as conn:
+            client = conn.client
             caps = client.server_capabilities
             info = client.server_info
             listing.info = {
@@ -164,27 +189,21 @@ async def fetch_listing(endpoint: Endpoint, *, connect_timeout: float, call_time
                 "capabilities": caps.model_dump(mode="json", by_alias=True, exclude_none=True) if caps else {},
                 "instructions": endpoint.scrub(client.instructions) if client.instructions else None,
             }
-            cursor = None
-            pages = 0
             try:
-                while True:
-                    with anyio.fail_after(call_timeout):
-                        page = await client.list_tools(cursor=cursor)
-                    listing.tools.extend(t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in page.tools)
-                    cursor = page.next_cursor
-                    pages += 1
-                    if not cursor or pages >= 1000:
-                        break
+                tools = await conn.list_tools(timeout=call_timeout)
             except TimeoutError:
                 raise ServerError("timeout", f"server {endpoint.name!r} did not answer tools/list within {call_timeout:g}s", "list-tools") from None
-            except ServerError:
-                raise
             except Exception as exc:  # noqa: BLE001 - any failure here is the server's
+                reason = conn.fault or str(exc)
                 raise ServerError(
-                    "protocol-error", f"server {endpoint.name!r} failed tools/list: {endpoint.scrub(str(exc))[:500]}", "list-tools"
+                    "protocol-error", f"server {endpoint.name!r} failed tools/list: {one_line(endpoint.scrub(reason), 500)}", "list-tools"
                 ) from None
+            listing.tools.extend(t for t in tools if isinstance(t, dict) and isinstance(t.get("name"), str) and t["name"])
     except ServerError as err:
         listing.error = err
+    except Exception as exc:  # noqa: BLE001 - whatever else a server did ends at that server
+        listing.error = ServerError(
+            "protocol-error", f"server {endpoint.name!r}: {type(exc).__name__}: {one_line(endpoint.scrub(str(exc)), 400)}", "list-tools")
     listing.latency_ms = round((time.perf_counter() - started) * 1000, 1)
     return listing
 
@@ -294,8 +313,9 @@ def discover(
     report = DiscoveryReport()
     if not regs:
         return report
+    reap_orphans()  # servers and workspaces left by a firefly that was killed
     secrets = SecretsFile(store.path)
-    with tempfile.TemporaryDirectory(prefix="firefly-discover-") as tmp:
+    with scratch_dir("firefly-discover-") as tmp:
         from .seeds import build_workspace, workspace_variables
 
         root = build_workspace(Path(tmp) / "workspace") if any(uses_workspace(r) for r in regs) else None

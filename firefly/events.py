@@ -597,6 +597,16 @@ class ArgumentSource(msgspec.Struct, frozen=True, kw_only=True):
     value: Any = None
 
 
+class ResultCut(msgspec.Struct, frozen=True, kw_only=True):
+    """What of a result was cut to the limits (inside ``tool-called``): content blocks and
+    bytes kept of the total the server sent."""
+
+    blocks_kept: int
+    blocks_total: int
+    bytes_kept: int
+    bytes_total: int
+
+
 class ToolCalled(Event, frozen=True, kw_only=True, tag="tool-called"):
     """One real call of a tool and its real result. Paths are virtual (``/workspace``).
 
@@ -618,6 +628,7 @@ class ToolCalled(Event, frozen=True, kw_only=True, tag="tool-called"):
         latency_ms: time of the call.
         result_bytes: size of the full result.
         truncated: the result was cut to the size cap (text with a marker, blobs by size).
+        cut: when truncated, what was kept: content blocks kept / total, bytes kept / total.
         read_only: whether the call cannot change the world (annotations, else the name).
         state: hash of the effectful calls made before this one in the exploration: the
             world this result was observed in (the simulator keys on it).
@@ -643,6 +654,7 @@ class ToolCalled(Event, frozen=True, kw_only=True, tag="tool-called"):
     read_only: bool = False
     state: str = ""
     probe_of: int | None = None
+    cut: ResultCut | None = None
 
     @property
     def stream(self) -> str:

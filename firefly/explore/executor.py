@@ -5,8 +5,18 @@ turned into a recorded outcome.
   started on first use and reused across calls; a server that died or hung is restarted
   on the next call.
 * Concurrency limits per server and overall; a timeout per call.
-* Results are capped: text beyond ``max_result_bytes`` is cut with a marker, binary blobs
-  are replaced by their size; the full size is recorded.
+* Results are capped: at most ``max_result_blocks`` content blocks and about
+  ``max_result_bytes`` bytes are kept (text beyond it is cut with a marker, binary blobs are
+  replaced by their size); what was kept of the total is recorded (:class:`ResultCut`).
+  On stdio the cap is enforced while reading: a message longer than
+  ``max_message_bytes`` (16 times the byte cap, at least 1 MB) is cut by the transport
+  as it arrives, so a 300,000-block or 50 MB result never sits whole in memory.
+* The call timeout bounds the time without a byte from the server (to the first byte,
+  then between bytes), with a ceiling of four times the timeout: a big result that is
+  still arriving is not a timeout, a server that stalls is. (In-process and HTTP servers:
+  the timeout bounds the whole call.)
+* Results are read raw (no strict model): a server's invalid output is recorded as it
+  came or as a one-line protocol error, never an exception.
 * Protocol-level failures (timeout, the server died, an MCP error such as an unknown tool,
   the server could not start) come back as a :class:`CallOutcome` with an ``error_class``;
   a tool-level error (``is_error`` true in the result) is a normal result.
@@ -28,7 +38,9 @@ import anyio
 import msgspec
 from mcp.shared.exceptions import MCPError
 
-from ..connect import Endpoint, ServerError, open_client
+from ..connect import Connection, Endpoint, ServerError, open_connection
+from ..events import ResultCut
+from ..stdio import CUT_KEY, json_safe, one_line
 from .sandbox import Sandbox
 
 TRUNCATION_MARKER = "\n…[firefly: result truncated, {omitted} more bytes]"
@@ -46,6 +58,7 @@ class CallOutcome:
     latency_ms: float = 0.0
     result_bytes: int = 0
     truncated: bool = False
+    cut: ResultCut | None = None
 
     @property
     def ok(self) -> bool:
@@ -57,19 +70,29 @@ class _Session:
 
     def __init__(self, endpoint: Endpoint):
         self.endpoint = endpoint
-        self.client: Any = None
+        self.connection: Connection | None = None
         self.dead = False
         self._stop = anyio.Event()
 
-    async def run(self, connect_timeout: float, call_timeout: float, *, task_status: Any) -> None:
-        async with open_client(self.endpoint, connect_timeout=connect_timeout, call_timeout=call_timeout) as client:
-            self.client = client
-            task_status.started()
-            try:
-                await self._stop.wait()
-            except BaseException:  # noqa: BLE001 - shutting down
-                pass
-        self.dead = True
+    async def run(self, connect_timeout: float, call_timeout: float, max_message_bytes: int, *, task_status: Any) -> None:
+        started = False
+        try:
+            async with open_connection(self.endpoint, connect_timeout=connect_timeout, call_timeout=call_timeout,
+                                       max_message_bytes=max_message_bytes) as connection:
+                self.connection = connection
+                task_status.started()
+                started = True
+                try:
+                    await self._stop.wait()
+                except BaseException:  # noqa: BLE001 - shutting down
+                    pass
+        except Exception:
+            if not started:
+                raise  # the caller of start() gets it
+            # the server failed after it started (its transport broke while shutting down):
+            # that ends this session only; the next call starts it again
+        finally:
+            self.dead = True
 
     def stop(self) -> None:
         self.dead = True
@@ -87,6 +110,7 @@ class Executor:
         call_timeout: float = 30.0,
         connect_timeout: float = 120.0,
         max_result_bytes: int = 64_000,
+        max_result_blocks: int = 1_000,
     ):
         self._endpoint_for = endpoint_for
         self.workspace_bound = set(workspace_bound)
@@ -94,6 +118,8 @@ class Executor:
         self.call_timeout = call_timeout
         self.connect_timeout = connect_timeout
         self.max_result_bytes = max_result_bytes
+        self.max_result_blocks = max(1, max_result_blocks)
+        self.max_message_bytes = max(1_000_000, 16 * max_result_bytes)
         self._overall = anyio.CapacityLimiter(max(1, overall))
         self._limits: dict[str, anyio.CapacityLimiter] = {}
         self._sessions: dict[tuple[str, str | None], _Session] = {}
@@ -128,7 +154,7 @@ class Executor:
                 self.restarts += 1
             endpoint = self._endpoint_for(server, sandbox if key[1] is not None else None)
             session = _Session(endpoint)
-            await self._tg.start(session.run, self.connect_timeout, self.call_timeout)
+            await self._tg.start(session.run, self.connect_timeout, self.call_timeout, self.max_message_bytes)
             self._sessions[key] = session
             return session
 
@@ -160,55 +186,83 @@ class Executor:
             except ServerError as err:
                 return CallOutcome(is_error=True, error_class="server-unavailable", error=err.message)
             real_args = sandbox.to_real(arguments) if sandbox is not None else arguments
+            connection = session.connection
+            assert connection is not None
             started = time.perf_counter()
             try:
-                with anyio.fail_after(self.call_timeout):
-                    result = await session.client.call_tool(tool, real_args)
+                result = await connection.request("tools/call", {"name": tool, "arguments": real_args},
+                                                  timeout=self.call_timeout)
             except TimeoutError:
                 session.stop()  # a hung server is restarted on the next call
                 return self._failed("timeout", f"no result from {server}/{tool} within {self.call_timeout:g}s", started)
             except MCPError as exc:
+                if connection.fault is not None:  # a protocol violation ended the session
+                    session.stop()
+                    return self._failed("protocol-error", f"{server}/{tool}: {session.endpoint.scrub(connection.fault)}", started)
                 if _closed(exc):
                     session.stop()
                     return self._failed("server-died", f"server {server!r} closed the connection during {tool}", started)
-                return self._failed("protocol-error", f"{server}/{tool}: {session.endpoint.scrub(str(exc))[:500]}", started)
+                return self._failed("protocol-error", f"{server}/{tool}: {session.endpoint.scrub(str(exc))}", started)
             except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream, OSError) as exc:
                 session.stop()
                 return self._failed("server-died", f"server {server!r} died during {tool}: {type(exc).__name__}", started)
-            except Exception as exc:  # noqa: BLE001 - a malformed result is the server's fault
-                return self._failed("protocol-error", f"{server}/{tool}: {type(exc).__name__}: {session.endpoint.scrub(str(exc))[:500]}", started)
             latency = (time.perf_counter() - started) * 1000
         outcome = self.record(result, sandbox, session.endpoint)
         outcome.latency_ms = round(latency, 3)
+        if outcome.error is not None:
+            outcome.error = f"{server}/{tool}: {outcome.error}"
         return outcome
 
     def _failed(self, error_class: str, message: str, started: float) -> CallOutcome:
         return CallOutcome(
-            is_error=True, error_class=error_class, error=message,
+            is_error=True, error_class=error_class, error=one_line(message, 500),
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
         )
 
-    def record(self, result: Any, sandbox: Sandbox | None, endpoint: Endpoint) -> CallOutcome:
-        """A CallToolResult as it is recorded: wire-format JSON, virtual paths, capped size."""
-        content = [block.model_dump(mode="json", by_alias=True, exclude_none=True) for block in result.content or []]
-        for block in content:
-            block.pop("_meta", None)
-        structured = result.structured_content
+    def record(self, result: dict[str, Any], sandbox: Sandbox | None, endpoint: Endpoint) -> CallOutcome:
+        """A raw ``tools/call`` result as it is recorded: wire-format JSON, virtual paths,
+        at most ``max_result_blocks`` blocks and about ``max_result_bytes`` bytes."""
+        if not isinstance(result, dict):
+            return CallOutcome(is_error=True, error_class="protocol-error", error="the result is not a JSON object")
+        transport_cut = result.get(CUT_KEY) if isinstance(result.get(CUT_KEY), dict) else None
+        content = result.get("content", [])
+        structured = result.get("structuredContent")
+        if not isinstance(content, list) or not all(isinstance(b, dict) for b in content):
+            return CallOutcome(is_error=True, error_class="protocol-error",
+                               error="the result's content is not a list of content blocks")
+        if structured is not None and not isinstance(structured, dict):
+            return CallOutcome(is_error=True, error_class="protocol-error",
+                               error=f"the result's structuredContent is a {type(structured).__name__}, not an object")
+        blocks_total = int(transport_cut["items_total"]) if transport_cut else len(content)
+        blocks_total = max(blocks_total, len(content))
+        content = [{k: v for k, v in block.items() if k != "_meta" and v is not None} for block in content[: self.max_result_blocks]]
         if sandbox is not None:
             content = sandbox.to_virtual(content)
             structured = sandbox.to_virtual(structured)
         if endpoint.secret_values:
             content = _scrub(content, endpoint)
             structured = _scrub(structured, endpoint)
-        size = len(_json.encode(content)) + (len(_json.encode(structured)) if structured is not None else 0)
-        outcome = CallOutcome(content=content, structured=structured, is_error=bool(result.is_error), result_bytes=size)
-        if size > self.max_result_bytes:
-            cap(outcome, self.max_result_bytes)
+        try:
+            size = len(_json.encode(content)) + (len(_json.encode(structured)) if structured is not None else 0)
+        except UnicodeEncodeError:  # lone surrogates from a server that is not behind firefly's stdio reader
+            content, structured = json_safe(content), json_safe(structured)
+            size = len(_json.encode(content)) + (len(_json.encode(structured)) if structured is not None else 0)
+        bytes_total = int(transport_cut["bytes_total"]) if transport_cut else size
+        outcome = CallOutcome(content=content, structured=structured, is_error=result.get("isError") is True,
+                              result_bytes=max(size, bytes_total))
+        if size > self.max_result_bytes or transport_cut is not None or len(content) < blocks_total:
+            missing = max(0, int(transport_cut["bytes_total"]) - int(transport_cut["bytes_kept"])) if transport_cut else 0
+            cap(outcome, self.max_result_bytes, missing if len(content) == blocks_total else 0)
+            kept = len(_json.encode(outcome.content)) + (len(_json.encode(outcome.structured)) if outcome.structured is not None else 0)
+            outcome.cut = ResultCut(blocks_kept=len(outcome.content), blocks_total=blocks_total,
+                                    bytes_kept=kept, bytes_total=outcome.result_bytes)
         return outcome
 
 
-def cap(outcome: CallOutcome, limit: int) -> None:
-    """Cut a result to about ``limit`` bytes: text is cut with a marker, blobs by their size."""
+def cap(outcome: CallOutcome, limit: int, missing: int = 0) -> None:
+    """Cut a result to about ``limit`` bytes: text is cut with a marker, blobs by their size,
+    blocks after the budget is spent are dropped. ``missing``: bytes of the last block that
+    never arrived (the transport cut them while reading), counted in its marker."""
     outcome.truncated = True
     budget = limit
     if outcome.structured is not None and len(_json.encode(outcome.structured)) > limit // 2:
@@ -216,7 +270,10 @@ def cap(outcome: CallOutcome, limit: int) -> None:
     if outcome.structured is not None:
         budget -= len(_json.encode(outcome.structured))
     blocks = []
-    for block in outcome.content:
+    last = len(outcome.content) - 1
+    for index, block in enumerate(outcome.content):
+        if blocks and budget <= 0:
+            break
         block = dict(block)
         for field_name in ("data", "blob"):
             value = block.get(field_name) or (block.get("resource") or {}).get(field_name)
@@ -229,10 +286,13 @@ def cap(outcome: CallOutcome, limit: int) -> None:
         text = block.get("text")
         if isinstance(text, str):
             raw = text.encode()
-            if len(raw) > max(budget, 0):
-                keep = max(budget, 0)
-                block["text"] = raw[:keep].decode("utf-8", "ignore") + TRUNCATION_MARKER.format(omitted=len(raw) - keep)
-            budget -= min(len(raw), max(budget, 0))
+            keep = max(budget, 0)
+            lost = missing if index == last else 0
+            if len(raw) > keep or lost:
+                block["text"] = raw[:keep].decode("utf-8", "ignore") + TRUNCATION_MARKER.format(omitted=len(raw) - min(keep, len(raw)) + lost)
+            budget -= min(len(raw), keep)
+        else:
+            budget -= len(_json.encode(block))
         blocks.append(block)
     outcome.content = blocks
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import random
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,6 +32,7 @@ from ..connect import Endpoint, resolve
 from ..errors import FireflyError
 from ..events import ArgumentSource, ExplorationFailed, ExplorationFinished, ExplorationStarted, ToolCalled
 from ..ids import canonical_json, content_hash, short_hash
+from ..processes import reap_orphans, scratch_dir
 from ..registry import uses_workspace
 from ..secrets import SecretsFile
 from ..seeds import workspace_variables
@@ -135,6 +135,7 @@ def explore(
     call_timeout: float = 30.0,
     connect_timeout: float = 120.0,
     max_result_bytes: int = 64_000,
+    max_result_blocks: int = 1_000,
     on_exploration: Callable[[str, int, int], None] | None = None,
 ) -> ExploreReport:
     """Explore up to ``dags`` pending DAGs, ``concurrency`` at a time (one sandbox each)."""
@@ -158,7 +159,8 @@ def explore(
             raise ServerError("config-error", f"server {server!r} is not in the registry")
         return resolve(regs[server], secrets=secrets, variables=variables)
 
-    with tempfile.TemporaryDirectory(prefix="firefly-explore-") as tmp:
+    reap_orphans()  # servers and sandboxes left by a firefly that was killed
+    with scratch_dir("firefly-explore-") as tmp:
         slots = [Sandbox.create(Path(tmp), f"slot{i}") for i in range(max(1, min(concurrency, len(todo))))]
         info = workspace_info(slots[0].root)
         queue = list(todo)
@@ -179,6 +181,7 @@ def explore(
             async with Executor(
                 endpoint_for, workspace_bound=bound, per_server=max(1, concurrency), overall=max(1, concurrency) * 2,
                 call_timeout=call_timeout, connect_timeout=connect_timeout, max_result_bytes=max_result_bytes,
+                max_result_blocks=max_result_blocks,
             ) as ex:
                 async with anyio.create_task_group() as tg:
                     for sandbox in slots:
@@ -273,7 +276,7 @@ class Walk:
                      for s in proposal.sources],
             content=outcome.content, structured_content=outcome.structured, is_error=outcome.is_error,
             error_class=error_class, error=error, latency_ms=outcome.latency_ms,
-            result_bytes=outcome.result_bytes, truncated=outcome.truncated, read_only=is_read_only(tool),
+            result_bytes=outcome.result_bytes, truncated=outcome.truncated, cut=outcome.cut, read_only=is_read_only(tool),
             state=self.state, probe_of=probe_of,
         )
 
