@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from math import comb
 from typing import Any, Protocol
 
-from .env import DEFAULT_MAX_TURNS, FireflyEnv, Task, answer_text, function_name, load_task, task_ids
+from .env import DEFAULT_MAX_TURNS, FireflyEnv, Task, answer_text, load_task, task_ids
 from .errors import FireflyError
 from .events import EpisodeRecorded, EvalStarted
 from .ids import short_hash
@@ -71,7 +71,7 @@ class OracleAgent:
         assert env.episode is not None
         task = env.episode.task
         for i, step in enumerate(task.trajectory):
-            call = {"id": f"call_{i}", "name": function_name(step["server"], step["tool"]),
+            call = {"id": f"call_{i}", "name": env.function_name(step["server"], step["tool"]),
                     "arguments": json.dumps(step.get("arguments") or {}, ensure_ascii=False)}
             if env.step(tool_calls=[call]).done:
                 return AgentStats()
