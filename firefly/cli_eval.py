@@ -51,6 +51,10 @@ def eval_command(
     Every episode is recorded (messages, tool calls, reward, tokens, latency) in the
     episodes table; the report gives pass@1 (and pass@k with --samples k) overall, per task
     kind, per server and per number of hops. Running the same evaluation again continues it.
+    An episode the endpoint could not serve (unreachable, timeout, 5xx, credentials refused)
+    is not scored and is played again by the next run; when the endpoint is down the command
+    stops after a few such failures and exits non-zero, as it does when episodes are left
+    unscored.
     """
     from .evaluation import EvalSettings, NullAgent, OpenAIAgent, OracleAgent, eval_report, evaluate, tasks_to_evaluate
     from .llm import LLMConfig
@@ -77,12 +81,18 @@ def eval_command(
             task = bar.add_task("eval", total=None, note="")
 
             def done(event: Any, finished: int, total: int) -> None:
-                bar.update(task, completed=finished, total=total, note=f"{event.task_id}: {event.reward:g}")
+                result = f"{event.reward:g}" if hasattr(event, "reward") else "not scored (endpoint failed)"
+                bar.update(task, completed=finished, total=total, note=f"{event.task_id}: {result}")
 
             eval_id = evaluate(store, player, settings, concurrency=concurrency, on_episode=done)
             report = eval_report(store, eval_id)
-            summary.update({"eval_id": eval_id, "episodes": report.episodes, "pass@1": round(report.pass_at_1, 4)})
+            summary.update({"eval_id": eval_id, "episodes": report.episodes, "pass@1": round(report.pass_at_1, 4),
+                            "not_scored": report.not_scored})
         _print_report(report)
+    if report.not_scored:
+        err_console.print(f"[red]Error:[/red] {report.not_scored} episode(s) not scored: the model's endpoint failed on"
+                          " them; run the same command again to play them")
+        raise typer.Exit(1)
 
 
 def _print_report(report: Any) -> None:
@@ -96,7 +106,8 @@ def _print_report(report: Any) -> None:
         table.add_row(*cells)
     console.print(table)
     outcomes = ", ".join(f"{escape(o)} {n}" for o, n in report.outcomes.items())
-    console.print(f"{report.episodes} episodes ({outcomes}); tokens {report.prompt_tokens} prompt,"
+    unscored = f"; {report.not_scored} not scored (the endpoint failed)" if report.not_scored else ""
+    console.print(f"{report.episodes} episodes ({outcomes}){unscored}; tokens {report.prompt_tokens} prompt,"
                   f" {report.completion_tokens} completion; model time {report.latency_ms / 1000:.1f}s")
 
 

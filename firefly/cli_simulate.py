@@ -46,7 +46,7 @@ def _check_modes(modes: list[str]) -> None:
 @handle_errors
 def serve(
     server: Annotated[Optional[list[str]], typer.Option("--server", "-s", help="Serve this recorded server (repeatable; several are served with prefixed tool names).")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Serve every recorded server; tool names become <server>__<tool>.")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Serve every recorded server; tool names become <server>__<tool> (as firefly eval names them; colliding names get a hash suffix).")] = False,
     mode: ModeOption = "strict",
     transport: Annotated[str, typer.Option(help="stdio (the MCP client starts this command) or http (streamable HTTP on loopback).")] = "stdio",
     host: Annotated[str, typer.Option(help="http: the loopback address to listen on.")] = "127.0.0.1",

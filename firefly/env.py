@@ -9,7 +9,9 @@
     out.reward, out.done                # 1.0 / 0.0 from the task's label and match rule, True
 
 * Tools are OpenAI function specs built from the recorded tool schemas (the ``tools`` table):
-  every callable tool of the servers the task involves, named ``<server>__<tool>``.
+  every callable tool of the servers the task involves, named ``<server>__<tool>`` by
+  :mod:`firefly.toolnames` (unique among the task's tools; colliding names get a hash
+  suffix), and each name calls exactly its own tool.
 * Each episode has its own simulated world (a simulator episode): the effects of its calls
   are its own, so parallel episodes never see each other's effects.
 * A question's reward compares the final answer with the label under the task's match rule
@@ -26,7 +28,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -35,9 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FireflyError
-from .ids import short_hash
 from .store import Store
 from .synth.model import Task, load_task
+from .toolnames import ToolNames, tool_names
 
 SYSTEM_PROMPT = (
     "You are an assistant that answers questions and carries out requests by calling tools. "
@@ -47,7 +48,6 @@ SYSTEM_PROMPT = (
     "first, then reply with a short confirmation."
 )
 DEFAULT_MAX_TURNS = 16
-_NAME_OK = re.compile(r"[^A-Za-z0-9_-]")
 
 
 class EnvError(FireflyError):
@@ -74,14 +74,6 @@ def task_ids(conn: sqlite3.Connection, split: str | None, *, verified_only: bool
 # -- tools as OpenAI function specs --------------------------------------------------------------
 
 
-def function_name(server: str, tool: str) -> str:
-    """``<server>__<tool>``, with characters OpenAI does not allow replaced, at most 64 long."""
-    name = _NAME_OK.sub("_", f"{server}__{tool}")
-    if len(name) > 64:
-        name = f"{name[:47]}_{short_hash([server, tool], 16)}"
-    return name
-
-
 def parameters_of(schema: Any) -> dict[str, Any]:
     """The recorded input schema as function parameters (an object schema, always)."""
     if not isinstance(schema, dict):
@@ -98,23 +90,28 @@ class Toolbox:
     """The function specs offered to the agent, and which recorded tool each name calls."""
 
     specs: list[dict[str, Any]]
-    targets: dict[str, tuple[str, str]]
+    names: ToolNames
+
+    @property
+    def targets(self) -> dict[str, tuple[str, str]]:
+        """Function name -> (server, tool)."""
+        return self.names.by_name
 
 
 def toolbox(conn: sqlite3.Connection, servers: list[str]) -> Toolbox:
     """Every callable tool of ``servers`` as an OpenAI function spec, ordered by server and name."""
     specs: list[dict[str, Any]] = []
-    targets: dict[str, tuple[str, str]] = {}
     if not servers:
-        return Toolbox(specs, targets)
+        return Toolbox(specs, tool_names([]))
     marks = ",".join("?" * len(servers))
-    for server, name, description, schema in conn.execute(
+    rows = conn.execute(
         f"SELECT server, name, description, input_schema FROM tools WHERE callable = 1 AND removed = 0"
         f" AND server IN ({marks}) ORDER BY server, name",
         servers,
-    ):
-        fname = function_name(server, name)
-        targets[fname] = (server, name)
+    ).fetchall()
+    names = tool_names((server, name) for server, name, _, _ in rows)
+    for server, name, description, schema in rows:
+        fname = names.name(server, name)
         specs.append({
             "type": "function",
             "function": {
@@ -123,7 +120,7 @@ def toolbox(conn: sqlite3.Connection, servers: list[str]) -> Toolbox:
                 "parameters": parameters_of(json.loads(schema)),
             },
         })
-    return Toolbox(specs, targets)
+    return Toolbox(specs, names)
 
 
 # -- results as tool messages --------------------------------------------------------------------
@@ -291,7 +288,7 @@ class FireflyEnv:
         self._owned_store: Store | None = None
         self.episode: Episode | None = None
         self._sim_episode: Any = None
-        self._targets: dict[str, tuple[str, str]] = {}
+        self._names: ToolNames = tool_names([])
 
     # -- tasks -------------------------------------------------------------------------------
 
@@ -344,7 +341,7 @@ class FireflyEnv:
         box = self.toolbox(task.servers)
         messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": task.question}]
         self.episode = Episode(task=task, messages=list(messages), tools=box.specs)
-        self._targets = box.targets
+        self._names = box.names
         self._sim_episode = self.simulator.episode()
         return {"task_id": task.task_id, "messages": messages, "tools": box.specs}
 
@@ -383,6 +380,14 @@ class FireflyEnv:
         finally:
             ep.env_ms += (time.perf_counter() - started) * 1000
         return result
+
+    def function_name(self, server: str, tool: str) -> str:
+        """The name the current episode's tools give (server, tool) (what an agent calls)."""
+        return self._names.name(server, tool)
+
+    def tool_of(self, name: str) -> tuple[str, str] | None:
+        """The (server, tool) a function name of the current episode calls, or None."""
+        return self._names.target(name)
 
     def give_up(self) -> StepResult:
         """End the episode without an answer (reward 0), e.g. when the agent's endpoint failed."""
@@ -442,11 +447,11 @@ class FireflyEnv:
         record: dict[str, Any] = {"turn": ep.turns, "id": call["id"], "name": call["name"], "server": None,
                                   "tool": None, "arguments": None, "ok": False, "error": None}
         ep.calls.append(record)
-        target = self._targets.get(call["name"])
+        target = self._names.target(call["name"])
         args = call["arguments"]
         error = None
         if target is None:
-            known = ", ".join(sorted(self._targets)[:20])
+            known = ", ".join(sorted(self._names.by_name)[:20])
             error = f"unknown tool {call['name']!r}; the tools are: {known}"
         elif isinstance(args, str):
             try:

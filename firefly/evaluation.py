@@ -8,6 +8,13 @@
   tokens and latency); the evaluation itself is an ``eval-started`` event whose id comes from
   its settings, so running the same evaluation again continues it: recorded episodes are
   kept, the missing ones are played.
+* An episode the model's endpoint could not serve (unreachable, timed out, a server error,
+  credentials refused: :attr:`LLMCallError.endpoint_down`) is an ``episode-aborted`` event,
+  not a result: it is not scored, and the next run plays it again. After ``stop_after``
+  such failures in a row (or when every episode of the run failed so) the evaluation stops
+  with :class:`EndpointDown` instead of failing the remaining tasks one by one. A reply
+  that is merely bad (malformed arguments, an unknown tool, a request the endpoint rejects)
+  is still a scored episode.
 * Episodes run ``concurrency`` at a time in threads (the model's latency dominates), each
   thread with its own :class:`~firefly.env.FireflyEnv`; events are written by the caller's
   thread.
@@ -18,17 +25,18 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import queue
+import sqlite3
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from math import comb
 from typing import Any, Protocol
 
-from .env import DEFAULT_MAX_TURNS, FireflyEnv, Task, answer_text, function_name, load_task, task_ids
+from .env import DEFAULT_MAX_TURNS, FireflyEnv, Task, answer_text, load_task, task_ids
 from .errors import FireflyError
-from .events import EpisodeRecorded, EvalStarted
+from .events import EpisodeAborted, EpisodeRecorded, EvalStarted
 from .ids import short_hash
 from .llm import LLM, LLMCallError, LLMConfig
 from .store import Store
@@ -44,6 +52,8 @@ class AgentStats:
     completion_tokens: int = 0
     latency_ms: float = 0.0
     error: str | None = None
+    #: the failure, when the endpoint was down (the episode is aborted, not scored)
+    endpoint_failure: LLMCallError | None = None
 
 
 class Agent(Protocol):
@@ -71,7 +81,7 @@ class OracleAgent:
         assert env.episode is not None
         task = env.episode.task
         for i, step in enumerate(task.trajectory):
-            call = {"id": f"call_{i}", "name": function_name(step["server"], step["tool"]),
+            call = {"id": f"call_{i}", "name": env.function_name(step["server"], step["tool"]),
                     "arguments": json.dumps(step.get("arguments") or {}, ensure_ascii=False)}
             if env.step(tool_calls=[call]).done:
                 return AgentStats()
@@ -93,9 +103,11 @@ class OpenAIAgent:
     """Any OpenAI-compatible tool-calling model: ask, run the tool calls it makes in the
     environment, send the results back, until it answers without tool calls or the turn limit.
 
-    A failed request (HTTP error, timeout, a reply that is not a completion) ends the episode
-    with outcome ``llm-error`` and reward 0; malformed tool calls are the environment's to
-    answer (an error ``tool`` message), and the episode goes on."""
+    An endpoint that is down (:attr:`LLMCallError.endpoint_down`) leaves the episode
+    unfinished: it is aborted, not scored. Any other failed request (one the endpoint rejects,
+    a reply that is not a completion) ends the episode with outcome ``llm-error`` and reward
+    0; malformed tool calls are the environment's to answer (an error ``tool`` message), and
+    the episode goes on."""
 
     def __init__(self, config: LLMConfig, *, params: dict[str, Any] | None = None, client: Any = None):
         self.config = config.require("firefly eval")
@@ -117,6 +129,9 @@ class OpenAIAgent:
                 reply, latency = self.llm.fetch_chat(request)
             except LLMCallError as err:
                 stats.error = err.message
+                if err.endpoint_down:
+                    stats.endpoint_failure = err
+                    break
                 env.give_up()
                 break
             stats.latency_ms += latency
@@ -149,19 +164,39 @@ def eval_id_of(agent: Any, settings: EvalSettings) -> str:
     ], 20)
 
 
+class EndpointDown(FireflyError):
+    """The model's endpoint failed episode after episode: the evaluation stopped early."""
+
+    def __init__(self, message: str, eval_id: str):
+        super().__init__(message)
+        self.eval_id = eval_id
+
+
+DEFAULT_STOP_AFTER = 3  # endpoint failures in a row that stop an evaluation
+
+Played = EpisodeRecorded | EpisodeAborted
+
+
 def evaluate(
     store: Store,
     agent: Any,
     settings: EvalSettings = EvalSettings(),
     *,
     concurrency: int = 4,
-    on_episode: Callable[[EpisodeRecorded, int, int], None] | None = None,
+    on_episode: Callable[[Played, int, int], None] | None = None,
+    stop_after: int = DEFAULT_STOP_AFTER,
 ) -> str:
-    """Play every (missing) episode of the evaluation and record it. Returns the eval id."""
+    """Play every missing episode of the evaluation and record it. Returns the eval id.
+
+    An episode the endpoint could not serve is recorded as aborted (see the module
+    docstring); after ``stop_after`` of them in a row, or when every episode of this run was
+    aborted, it raises :class:`EndpointDown` (the episodes already played stay recorded)."""
     if settings.samples < 1:
         raise FireflyError("--samples must be at least 1")
     if settings.max_turns < 1:
         raise FireflyError("--max-turns must be at least 1")
+    if stop_after < 1:
+        raise FireflyError("stop_after must be at least 1")
     ids = tasks_to_evaluate(store, settings)
     config = getattr(agent, "config", None)
     eval_id = eval_id_of(agent, settings)
@@ -171,6 +206,7 @@ def evaluate(
         samples=settings.samples, simulator=settings.mode, tasks=len(ids), params=getattr(agent, "params", {}),
     ))
     store.catch_up()
+    # only scored episodes are done: an aborted one is played again
     done = set(store.conn.execute("SELECT task_id, sample FROM episodes WHERE eval_id = ?", (eval_id,)).fetchall())
     todo = [(t, s) for t in ids for s in range(settings.samples) if (t, s) not in done]
     total = len(ids) * settings.samples
@@ -189,32 +225,63 @@ def evaluate(
         for e in opened:
             e.close()
         raise
+    stopping = threading.Event()
+    streak = [0]  # endpoint failures in a row, as episodes end
+    streak_lock = threading.Lock()
 
-    def play(task_id: str, sample: int) -> EpisodeRecorded:
+    def play(task_id: str, sample: int) -> Played | None:
+        if stopping.is_set():
+            return None
         e = envs.get()
         try:
-            observation = e.reset(task_id)
-            stats = agent.play(e, observation)
-            ep = e.episode
-            assert ep is not None and ep.done
-            return EpisodeRecorded(
-                eval_id=eval_id, task_id=task_id, sample=sample, messages=ep.messages, calls=ep.calls,
-                answer=ep.answer, reward=ep.reward, outcome="llm-error" if stats.error else ep.outcome,  # type: ignore[arg-type]
-                turns=ep.turns, error=stats.error, prompt_tokens=stats.prompt_tokens,
-                completion_tokens=stats.completion_tokens, latency_ms=round(stats.latency_ms, 1),
-                env_ms=round(ep.env_ms, 2),
-            )
+            event = play_one(e, task_id, sample)
         finally:
             envs.put(e)
+        with streak_lock:  # decided here, before this worker takes another episode
+            streak[0] = streak[0] + 1 if isinstance(event, EpisodeAborted) else 0
+            if streak[0] >= stop_after:
+                stopping.set()
+        return event
+
+    def play_one(e: FireflyEnv, task_id: str, sample: int) -> Played:
+        observation = e.reset(task_id)
+        stats = agent.play(e, observation)
+        ep = e.episode
+        assert ep is not None
+        down = stats.endpoint_failure
+        if down is not None:
+            return EpisodeAborted(
+                eval_id=eval_id, task_id=task_id, sample=sample, error_class=down.error_class,  # type: ignore[arg-type]
+                status=down.status, error=down.message, turns=ep.turns, prompt_tokens=stats.prompt_tokens,
+                completion_tokens=stats.completion_tokens, latency_ms=round(stats.latency_ms, 1),
+            )
+        assert ep.done
+        return EpisodeRecorded(
+            eval_id=eval_id, task_id=task_id, sample=sample, messages=ep.messages, calls=ep.calls,
+            answer=ep.answer, reward=ep.reward, outcome="llm-error" if stats.error else ep.outcome,  # type: ignore[arg-type]
+            turns=ep.turns, error=stats.error, prompt_tokens=stats.prompt_tokens,
+            completion_tokens=stats.completion_tokens, latency_ms=round(stats.latency_ms, 1),
+            env_ms=round(ep.env_ms, 2),
+        )
 
     finished = total - len(todo)
+    aborted = 0
+    last: EpisodeAborted | None = None
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="firefly-eval")
     try:
         futures = [pool.submit(play, t, s) for t, s in todo]
         for future in as_completed(futures):
-            event = future.result()
+            event = future.result() if not future.cancelled() else None
+            if event is None:
+                continue
             store.append(event)
-            finished += 1
+            if isinstance(event, EpisodeAborted):
+                aborted, last = aborted + 1, event
+            else:
+                finished += 1
+            if stopping.is_set():  # the episodes being played end; the others are not started
+                for f in futures:
+                    f.cancel()
             if on_episode is not None:
                 on_episode(event, finished, total)
     finally:
@@ -222,6 +289,11 @@ def evaluate(
         for e in opened:
             e.close()
     store.catch_up()
+    if last is not None and (stopping.is_set() or aborted == len(todo)):
+        reason = " ".join(last.error.split())
+        raise EndpointDown(
+            f"the model's endpoint is down ({reason}); {aborted} episode(s) failed on it, so the evaluation"
+            f" stopped: {finished} of {total} episodes are scored. Run the same command again when it answers", eval_id)
     return eval_id
 
 
@@ -302,6 +374,8 @@ class EvalReport:
     completion_tokens: int
     latency_ms: float
     episodes: int
+    #: episodes aborted because the endpoint was down and not played to a score since
+    not_scored: int = 0
 
     def row(self, group: str, value: str = "all") -> ReportRow | None:
         return next((r for r in self.rows if r.group == group and r.value == value), None)
@@ -313,7 +387,8 @@ class EvalReport:
 
 
 def eval_report(store: Store, eval_id: str) -> EvalReport:
-    """pass@1 and pass@k overall, per task kind, per server and per number of hops."""
+    """pass@1 and pass@k overall, per task kind, per server and per number of hops, over the
+    scored episodes (aborted ones are counted in ``not_scored``, never as failures)."""
     store.catch_up()
     head = store.conn.execute("SELECT agent, split, samples FROM evals WHERE eval_id = ?", (eval_id,)).fetchone()
     if head is None:
@@ -354,4 +429,9 @@ def eval_report(store: Store, eval_id: str) -> EvalReport:
     tokens = store.conn.execute(
         "SELECT coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(latency_ms), 0),"
         " count(*) FROM episodes WHERE eval_id = ?", (eval_id,)).fetchone()
-    return EvalReport(eval_id, agent, split, samples, rows, outcomes, tokens[0], tokens[1], tokens[2], tokens[3])
+    not_scored = store.conn.execute(
+        "SELECT count(*) FROM (SELECT DISTINCT task_id, sample FROM episode_aborts a WHERE eval_id = ?"
+        " AND NOT EXISTS (SELECT 1 FROM episodes e WHERE e.eval_id = a.eval_id AND e.task_id = a.task_id"
+        " AND e.sample = a.sample))", (eval_id,)).fetchone()[0]
+    return EvalReport(eval_id, agent, split, samples, rows, outcomes, tokens[0], tokens[1], tokens[2], tokens[3],
+                      not_scored)

@@ -984,8 +984,11 @@ class EpisodeRecorded(Event, frozen=True, kw_only=True, tag="episode-recorded"):
             the episode's own simulated state) matches the label under the task's match
             rule, else 0.0.
         outcome: ``answered``, ``unanswered`` (the agent ended without an answer),
-            ``max-turns`` (the turn limit came first) or ``llm-error`` (the endpoint failed).
-            Only an answered episode can have reward 1.
+            ``max-turns`` (the turn limit came first) or ``llm-error`` (the endpoint refused
+            the episode's request, e.g. HTTP 400 for a conversation too long, or its reply
+            was not a chat completion). An endpoint that was down (unreachable, timed out,
+            a server error, credentials refused) ends the episode as ``episode-aborted``
+            instead, which is not scored. Only an answered episode can have reward 1.
         turns: assistant turns taken.
         error: the endpoint's error message when the outcome is ``llm-error``.
         prompt_tokens, completion_tokens: token counts as the endpoint reported them, summed
@@ -1015,6 +1018,40 @@ class EpisodeRecorded(Event, frozen=True, kw_only=True, tag="episode-recorded"):
 
     def key(self) -> str:
         return f"episode:{self.eval_id}:{self.task_id}:{self.sample}"
+
+
+class EpisodeAborted(Event, frozen=True, kw_only=True, tag="episode-aborted"):
+    """An episode of an evaluation that could not be played to its end because the model's
+    endpoint was down: unreachable, timed out, a server error (HTTP 5xx), credentials or
+    model refused (401, 403, 404), rate-limited (429). It is not a result: it is not scored,
+    and running the evaluation again plays the episode again. Every abort is a new fact.
+
+    Fields:
+        eval_id: the evaluation.
+        task_id: the task.
+        sample: the episode's number among the task's samples.
+        error_class: ``connection-error``, ``timeout`` or ``http-error`` (as in ``llm-failed``).
+        status: the HTTP status, when there was one.
+        error: the endpoint's error, one line.
+        turns: assistant turns completed before the failure.
+        prompt_tokens, completion_tokens: spent before the failure, as the endpoint reported.
+        latency_ms: time spent waiting for the replies before the failure.
+    """
+
+    eval_id: str
+    task_id: str
+    sample: int = 0
+    error_class: LlmErrorClass
+    status: int | None = None
+    error: str
+    turns: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: float = 0.0
+
+    @property
+    def stream(self) -> str:
+        return f"eval:{self.eval_id}"
 
 
 # --------------------------------------------------------------------------------------
@@ -1047,6 +1084,7 @@ AnyEvent = Union[
     TaskSplit,
     EvalStarted,
     EpisodeRecorded,
+    EpisodeAborted,
 ]
 
 EVENT_TYPES: tuple[type[Event], ...] = AnyEvent.__args__  # type: ignore[attr-defined]

@@ -7,7 +7,8 @@
   :class:`~firefly.env.FireflyEnv`. A task whose replay does not earn reward 1 is skipped
   and reported.
 * **rl**: one line per task: the prompt (system prompt and question), the tools, the label,
-  its match rule, and the probe of a state-change task.
+  its match rule, the probe of a state-change task, and ``tool_targets``: the (server, tool)
+  each function name calls (names come from :mod:`firefly.toolnames`: unique per line).
 
 Every line is checked against its JSON Schema (``schema/exports/chat.json``, ``rl.json``)
 and the conversation's own consistency before it is written.
@@ -47,9 +48,17 @@ def line_problems(kind: str, line: Any) -> list[str]:
         f"{'/'.join(str(p) for p in err.absolute_path) or '(line)'}: {err.message}"
         for err in _validators()[kind].iter_errors(line)
     ]
-    if problems or kind != "chat":
+    if problems:
         return problems
     names = {t["function"]["name"] for t in line["tools"]}
+    if kind == "rl":
+        if len(names) != len(line["tools"]):
+            problems.append("tools: two tools have one name")
+        if set(line["tool_targets"]) != names:
+            problems.append("tool_targets: must name exactly the tools")
+        return problems
+    if len(names) != len(line["tools"]):
+        problems.append("tools: two tools have one name")
     messages = line["messages"]
     if [m["role"] for m in messages[:2]] != ["system", "user"]:
         problems.append("messages must start with the system prompt and the question")
@@ -122,6 +131,7 @@ def rl_line(env: FireflyEnv, task_id: str) -> dict[str, Any]:
         "probe": task.probe,
         "hops": task.hops,
         "servers": task.servers,
+        "tool_targets": {name: {"server": server, "tool": tool} for name, (server, tool) in box.targets.items()},
     }
 
 

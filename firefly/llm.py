@@ -48,6 +48,11 @@ class LLMNotConfigured(FireflyError):
     """An LLM feature was asked for but no endpoint or model is configured."""
 
 
+#: HTTP statuses that say the endpoint (not this request) is unusable: credentials refused,
+#: no such model or path, a request timeout, rate limited; every 5xx is too
+ENDPOINT_STATUSES = frozenset({401, 403, 404, 408, 429})
+
+
 class LLMCallError(FireflyError):
     """One request failed. ``error_class`` is one of llm-failed's classes."""
 
@@ -56,6 +61,18 @@ class LLMCallError(FireflyError):
         self.error_class = error_class
         self.message = message
         self.status = status
+
+    @property
+    def endpoint_down(self) -> bool:
+        """Whether the endpoint failed rather than this request: unreachable, timed out, a
+        server error, credentials or model refused, rate limited. The same request may well
+        succeed later. A request the endpoint rejects (HTTP 400, 413, 422: a conversation too
+        long ...) or a reply that is not a completion is this request's failure."""
+        if self.error_class in ("connection-error", "timeout"):
+            return True
+        if self.error_class != "http-error":
+            return False
+        return self.status is None or self.status >= 500 or self.status in ENDPOINT_STATUSES
 
 
 @dataclass(frozen=True)

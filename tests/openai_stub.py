@@ -12,8 +12,8 @@ exercises LLM code points the real ``openai`` client at this server instead::
             ...  # run the code under test with this client / base_url
             assert srv.requests[0]["json"]["model"] == "my-model"
 
-The server listens on ``127.0.0.1`` on an ephemeral port, in a daemon thread,
-for the duration of the ``with`` block.  Endpoints:
+The server listens on ``127.0.0.1`` on an ephemeral port (or ``port=``), in a
+daemon thread, for the duration of the ``with`` block.  Endpoints:
 
 * ``POST /v1/chat/completions`` - answered from the script (see below).
 * ``POST /v1/embeddings`` - answered from the script; when the script gives
@@ -181,7 +181,9 @@ class ScriptedOpenAI:
         *,
         embedding_dim: int = 32,
         model: str = "stub-model",
+        port: int = 0,
     ) -> None:
+        self.port = port  # 0: an ephemeral port; a fixed one to bring a "down" endpoint back
         self._handler: Handler | None = script if callable(script) else None
         self._script: Iterator[Reply] | None = None if callable(script) else iter(script)
         self.embedding_dim = embedding_dim
@@ -207,7 +209,7 @@ class ScriptedOpenAI:
         class _Handler(_RequestHandler):
             server_stub = stub
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), _Handler)
         server.daemon_threads = True  # a hung request never blocks interpreter exit
         server.block_on_close = False  # ...nor server_close()
         self._server = server

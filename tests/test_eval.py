@@ -118,12 +118,17 @@ def test_malformed_calls_from_the_model_and_a_model_that_never_answers(db, store
     assert eval_report(store, eval_id).outcomes == {"answered": 1, "max-turns": 4}
 
 
-def test_an_endpoint_that_fails_is_an_llm_error_episode(db, store):
-    with ScriptedOpenAI([500] * 10) as srv:
+def test_a_request_the_endpoint_rejects_is_a_scored_llm_error_episode(db, store):
+    # HTTP 400 (a conversation too long ...) and a reply that is not a completion are this
+    # episode's failures, not the endpoint's: scored 0, not played again
+    with ScriptedOpenAI([400, {"raw": {"choices": "no"}}]) as srv:
         agent = OpenAIAgent(LLMConfig(base_url=srv.base_url, model="m3", max_retries=0))
         eval_id = evaluate(store, agent, EvalSettings(split="test", limit=2), concurrency=1)
-    rows = store.conn.execute("SELECT reward, outcome, error FROM episodes WHERE eval_id = ?", (eval_id,)).fetchall()
-    assert len(rows) == 2 and all(r[0] == 0.0 and r[1] == "llm-error" and "HTTP 500" in r[2] for r in rows)
+    rows = store.conn.execute("SELECT reward, outcome, error FROM episodes WHERE eval_id = ? ORDER BY position",
+                              (eval_id,)).fetchall()
+    assert [r[:2] for r in rows] == [(0.0, "llm-error")] * 2
+    assert "HTTP 400" in rows[0][2] and "not a chat completion" in rows[1][2]
+    assert eval_report(store, eval_id).not_scored == 0
 
 
 def test_samples_give_pass_at_k(db, store):

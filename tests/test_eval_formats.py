@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from firefly.env import answer_text, function_name, parameters_of, result_text
+from firefly.env import answer_text, parameters_of, result_text
 from firefly.evaluation import pass_at_k
 from firefly.export import line_problems
 
@@ -31,15 +31,11 @@ RL = {
     "task_id": "t1", "kind": "lookup", "split": "train",
     "prompt": [{"role": "system", "content": "You call tools."}, {"role": "user", "content": "How many commits?"}],
     "question": "How many commits?", "tools": TOOLS, "label": 2, "match": {"rule": "number", "tolerance": 1e-6},
-    "probe": None, "hops": 1, "servers": ["git"],
+    "probe": None, "hops": 1, "servers": ["git"], "tool_targets": {"git__git_log": {"server": "git", "tool": "git_log"}},
 }
 
 
-def test_function_names_are_what_openai_accepts():
-    assert function_name("git", "git_log") == "git__git_log"
-    assert function_name("my server", "read.file") == "my_server__read_file"
-    long = function_name("s" * 40, "t" * 40)
-    assert len(long) == 64 and long != function_name("s" * 40, "t" * 39 + "u")
+def test_parameters_of_recorded_schemas():
     assert parameters_of({"$schema": "x", "properties": {"a": {}}}) == {"type": "object", "properties": {"a": {}}}
     assert parameters_of(None) == {"type": "object", "properties": {}}
 
@@ -98,6 +94,10 @@ def test_chat_near_misses_are_caught(path, value):
     assert line_problems("chat", _mutate(CHAT, path, value))
 
 
+def test_chat_tools_with_one_name_are_caught():
+    assert any("one name" in p for p in line_problems("chat", dict(CHAT, tools=TOOLS * 2)))
+
+
 def test_chat_unanswered_call_is_caught():
     line = copy.deepcopy(CHAT)
     del line["messages"][3]
@@ -108,6 +108,9 @@ def test_chat_unanswered_call_is_caught():
     (("task_id",), KeyError), (("kind",), "trivia"), (("match",), {"tolerance": 1}), (("match", "rule"), "fuzzy"),
     (("prompt",), [{"role": "user", "content": "q"}]), (("probe",), {"server": "git"}), (("hops",), -1),
     (("servers",), []), (("tools", 0, "type"), "tool"), (("extra",), 1),
+    (("tool_targets",), KeyError), (("tool_targets",), {}),                     # no way back to the tools
+    (("tool_targets", "git__git_log"), {"server": "git"}),
+    (("tools",), TOOLS * 2),                                                    # two tools, one name
 ])
 def test_rl_near_misses_are_caught(path, value):
     assert line_problems("rl", _mutate(RL, path, value))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
@@ -16,7 +17,7 @@ from typer.testing import CliRunner
 from firefly.cli import app
 from firefly.discovery import discover
 from firefly.events import DagSampled, DagTool
-from firefly.explore.llm_explorer import LLMPolicy, function_name
+from firefly.explore.llm_explorer import LLMPolicy, function_names
 from firefly.explore.stage import explore
 from firefly.llm import LLM, LLMConfig
 from firefly.registry import load_registry, parse_registry, register
@@ -181,8 +182,18 @@ def test_cli_llm_policy(toy_store, db_path):
 def test_function_names_are_valid():
     from firefly.explore.policy import ToolRef
 
+    def function_name(tool):
+        return function_names([tool]).name(tool.server, tool.name)
+
     assert function_name(ToolRef("my server", "do.it/now", None, {})) == "my_server__do_it_now"
     assert len(function_name(ToolRef("s" * 50, "t" * 50, None, {}))) == 64
+    # tools whose names collide are all offered, each under its own name
+    same = [ToolRef("shop", name, None, {}) for name in ("get item", "get.item", "get_item")]
+    functions, offered = LLMPolicy(SimpleNamespace(config=SimpleNamespace(model="m"))).functions(same)
+    names = [f["function"]["name"] for f in functions]
+    assert len(set(names)) == 3 and "shop__get_item" in names
+    assert {(offered[n].server, offered[n].name) for n in names} == {("shop", t.name) for t in same}
+    assert offered["shop__get_item"].name == "get_item"
 
 
 @pytest.mark.real_servers

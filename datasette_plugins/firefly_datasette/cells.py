@@ -18,7 +18,7 @@ from .pages import dag_url, exploration_url, task_url, tool_url
 EXPLORATION_COLUMNS = {("explorations", "exploration_id"), ("calls", "exploration_id"), ("tasks", "exploration_id"),
                        ("syntheses", "exploration_id"), ("sim_calls", "exploration_id")}
 DAG_COLUMNS = {("dags", "dag_id"), ("dag_tools", "dag_id"), ("explorations", "dag_id"), ("tasks", "dag_id")}
-TASK_COLUMNS = {("tasks", "task_id"), ("verdicts", "task_id"), ("episodes", "task_id")}
+TASK_COLUMNS = {("tasks", "task_id"), ("verdicts", "task_id"), ("episodes", "task_id"), ("episode_aborts", "task_id")}
 OWN_PAGE = {("tasks", "question"), ("explorations", "tools")}  # rows whose key is the primary key
 LINKED = EXPLORATION_COLUMNS | DAG_COLUMNS | TASK_COLUMNS | OWN_PAGE | {("tools", "name")}
 

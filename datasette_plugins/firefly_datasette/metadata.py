@@ -358,6 +358,18 @@ TABLES: dict[str, dict[str, Any]] = {
             "tool_calls": "the calls made (JSON)", "time": _TIME,
         },
     },
+    "episode_aborts": {
+        "title": "Episodes aborted",
+        "description": "Episodes an evaluation could not play because the model's endpoint was down: not scored; running the evaluation again plays them.",
+        "sort_desc": "position",
+        "facets": ["error_class", "status", "eval_id"],
+        "columns": {
+            "position": "the episode-aborted event", "eval_id": "the evaluation", "task_id": "the task (links to its page)",
+            "sample": "which sample of the task", "error_class": "connection-error, timeout or http-error",
+            "status": "HTTP status, when there was one", "error": "the endpoint's error", "turns": "turns completed before it",
+            "time": _TIME, "run": _RUN,
+        },
+    },
     "dataset": {
         "title": "About this dataset",
         "description": "Written by firefly pack: counts, versions, every run's options and a content hash.",

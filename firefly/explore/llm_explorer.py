@@ -28,12 +28,13 @@ from typing import Any
 
 from ..ids import canonical_json
 from ..llm import LLM
+from ..toolnames import ToolNames, tool_names
 from .policy import ArgSource, CallRecord, Proposal, ToolRef, WorkspaceInfo
 from .probe import Probe, pick_probe
 from .stage import ExplorationAborted, Walk, ok
 from .values import extract_history
 
-__all__ = ["LLMPolicy", "function_name"]
+__all__ = ["LLMPolicy", "function_names"]
 
 PURPOSE = "explore"
 MAX_TOOL_MESSAGE = 6_000  # characters of a result shown to the model
@@ -47,10 +48,10 @@ When a call fails, read the error and try once more with better arguments, or go
 When the workflow is done, answer with one sentence saying what you found, without a call."""
 
 
-def function_name(tool: ToolRef) -> str:
-    """``server__tool`` with only the characters function names allow, at most 64."""
-    name = re.sub(r"[^A-Za-z0-9_-]", "_", f"{tool.server}__{tool.name}")
-    return name[:64]
+def function_names(tools: list[ToolRef]) -> ToolNames:
+    """The function names of the DAG's tools: ``server__tool`` as :mod:`firefly.toolnames`
+    gives them (valid, at most 64 long, unique among the DAG's tools)."""
+    return tool_names((t.server, t.name) for t in tools)
 
 
 def _workspace_text(info: WorkspaceInfo) -> str:
@@ -88,8 +89,9 @@ class LLMPolicy:
     def functions(self, tools: list[ToolRef]) -> tuple[list[dict[str, Any]], dict[str, ToolRef]]:
         offered: dict[str, ToolRef] = {}
         functions = []
+        names = function_names(tools)
         for tool in tools:
-            name = function_name(tool)
+            name = names.name(tool.server, tool.name)
             if name in offered:
                 continue
             offered[name] = tool
@@ -100,7 +102,8 @@ class LLMPolicy:
         return functions, offered
 
     def prompt(self, tools: list[ToolRef], info: WorkspaceInfo) -> list[dict[str, Any]]:
-        steps = "\n".join(f"{i}. {function_name(t)}: {(t.description or '').splitlines()[0][:200] if t.description else ''}"
+        names = function_names(tools)
+        steps = "\n".join(f"{i}. {names.name(t.server, t.name)}: {(t.description or '').splitlines()[0][:200] if t.description else ''}"
                           for i, t in enumerate(tools, 1))
         return [
             {"role": "system", "content": SYSTEM},

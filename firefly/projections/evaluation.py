@@ -1,18 +1,19 @@
-"""``evals`` and ``episodes``: evaluations of agents against the simulator, episode by episode."""
+"""``evals``, ``episodes`` and ``episode_aborts``: evaluations of agents against the simulator,
+episode by episode, and the episodes the model's endpoint being down kept from being played."""
 
 from __future__ import annotations
 
 import sqlite3
 
-from ..events import EpisodeRecorded, EvalStarted
+from ..events import EpisodeAborted, EpisodeRecorded, EvalStarted
 from .base import Projection, dumps
 
 
 class EvaluationProjection(Projection):
     name = "evaluation"
-    tables = ("evals", "episodes")
+    tables = ("evals", "episodes", "episode_aborts")
     deferred_indexes = ("episodes_task",)
-    handles = frozenset({"eval-started", "episode-recorded"})
+    handles = frozenset({"eval-started", "episode-recorded", "episode-aborted"})
 
     def apply(self, db: sqlite3.Connection, rec) -> None:
         e = rec.event
@@ -40,3 +41,10 @@ class EvaluationProjection(Projection):
                     " WHERE eval_id = ?",
                     (int(e.reward >= 1.0), rec.time, e.eval_id),
                 )
+        elif isinstance(e, EpisodeAborted):
+            db.execute(
+                "INSERT OR IGNORE INTO episode_aborts (position, eval_id, task_id, sample, error_class, status, error,"
+                " turns, time, run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (rec.position, e.eval_id, e.task_id, e.sample, e.error_class, e.status, e.error, e.turns, rec.time,
+                 rec.run),
+            )

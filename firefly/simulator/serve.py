@@ -15,9 +15,10 @@ never sees another's effects. Which world a ``tools/call`` acts in:
    world is that client's; protocol 2026-07-28 requests carry no session.
 
 **Tool names.** Serving one server keeps its tool names. Serving several (``--all``, or
-``--server`` more than once) prefixes each with its server: ``<server>__<tool>`` (two
-underscores; MCP tool names allow letters, digits, ``_``, ``-`` and ``.``). Two names that
-would still collide are refused with a clear error before serving starts.
+``--server`` more than once) names each ``<server>__<tool>`` as :mod:`firefly.toolnames`
+does for ``firefly eval`` and the exports: the same names an evaluated agent sees, valid
+OpenAI function names, and unique (tools whose names would collide, such as ``get item``,
+``get.item`` and ``get_item``, get distinct names with a hash suffix; each calls its own tool).
 
 A result's ``_meta`` carries the simulator's ``meta`` (``source``, ``approximate``,
 ``similarity`` ...): clients that do not know it ignore it.
@@ -33,9 +34,9 @@ from mcp.server.lowlevel import Server
 
 from .. import __version__
 from ..errors import FireflyError
+from ..toolnames import tool_names as function_names
 from .core import Episode, Simulator, SimTool
 
-SEPARATOR = "__"
 EPISODE_META = "firefly/episode"
 
 
@@ -52,16 +53,11 @@ def tool_names(sim: Simulator, servers: list[str] | None) -> dict[str, SimTool]:
         raise ServeError(f"no recorded tools for server(s) {', '.join(unknown)}; known: {', '.join(known) or 'none'}")
     if not chosen:
         raise ServeError("no recorded tools to serve: run firefly discover first")
-    prefixed = len(chosen) > 1
-    names: dict[str, SimTool] = {}
-    for server in chosen:
-        for tool in sim.tools_of(server):
-            name = f"{server}{SEPARATOR}{tool.name}" if prefixed else tool.name
-            if name in names:
-                other = names[name]
-                raise ServeError(f"tool name {name!r} of {server}/{tool.name} collides with {other.server}/{other.name}")
-            names[name] = tool
-    return names
+    tools = [tool for server in chosen for tool in sim.tools_of(server)]
+    if len(chosen) == 1:
+        return {tool.name: tool for tool in tools}
+    named = function_names((tool.server, tool.name) for tool in tools)
+    return {named.name(tool.server, tool.name): tool for tool in tools}
 
 
 def mcp_tool(name: str, tool: SimTool) -> types.Tool:
