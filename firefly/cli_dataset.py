@@ -16,7 +16,7 @@ from rich.markup import escape
 
 from .cli import DbOption, console, err_console, handle_errors, open_store, progress_bar
 from .errors import FireflyError
-from .store import default_db_path
+from .store import check_database, default_db_path
 
 
 def register(app: typer.Typer) -> None:
@@ -53,7 +53,7 @@ def pack(
     """
     from .pack import pack as run_pack
 
-    with open_store(db) as store, progress_bar() as bar:
+    with open_store(db, reading=True) as store, progress_bar() as bar:
         report = run_pack(store, out, drop_raw=drop_raw, force=force, progress=_bar_progress(bar))
     dropped = f", {report.dropped} raw LLM exchange(s) left out" if drop_raw else ""
     console.print(
@@ -101,16 +101,16 @@ def browse(
     queries. A packed dataset is served read-only (immutable).
     """
     path = database or db or default_db_path()
-    if not path.exists():
-        raise FireflyError(f"{path} does not exist; run the pipeline first (firefly run) or name a database")
     from datasette_plugins.settings import datasette_arguments
 
     from .pack import is_packed
 
+    check_database(path)  # only reads: nothing is created, another application's file is left alone
     packed = is_packed(path)
     if not packed:  # a working database: apply migrations, bring projections up to date
-        with open_store(path) as store:
+        with open_store(path, reading=True) as store:
             store.catch_up()
+            packed = store.read_only  # read-only media: serve it as it is (immutable)
 
     command = [sys.executable, "-m", "datasette", "serve", "-i" if packed else "", str(path),
                "--host", "127.0.0.1", "--port", str(port), *datasette_arguments()]
