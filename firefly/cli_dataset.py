@@ -80,6 +80,8 @@ def merge(
     inputs = ([db] if db is not None else []) + list(paths[:-1])
     if not inputs:
         raise FireflyError("usage: firefly merge A.db B.db ... OUT.db (at least one input and the output)")
+    for path in inputs:  # before any progress bar: an input that is not a firefly database is one line
+        check_database(path)
     with progress_bar() as bar:
         report = run_merge(inputs, paths[-1], force=force, progress=_bar_progress(bar))
     console.print(
