@@ -1,30 +1,77 @@
 """The ``firefly`` command line: parses options, calls the library, prints results.
 
-Library errors (:mod:`firefly.errors`) become one clear line and exit status 1.
+Library errors (:mod:`firefly.errors`) become one clear line and exit status 1; so do a full
+disk and a port in use. The conventions every command follows (flags show no value type,
+fixed choices are listed and checked, a docstring's line breaks are not kept in help) are
+applied in one place, :class:`FireflyGroup`.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
+import inspect
+import re
+import sqlite3
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional, TypeVar
+from typing import Annotated, Any, Callable, Literal, Optional, TypeVar
 
 import typer
+from typer.core import TyperGroup
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import __version__
+from . import installed_version
 from .errors import FireflyError
 from .store import Store, default_db_path
 
+
+def unwrap(text: str | None) -> str | None:
+    """A docstring's paragraphs as single lines: the terminal wraps them, at its own width.
+    Lines that start a list item (``- `` or ``* ``) keep their line break."""
+    if not text:
+        return text
+    paragraphs = []
+    for paragraph in inspect.cleandoc(text).split("\n\n"):
+        if paragraph.startswith("\b"):  # click's marker: keep this paragraph as written
+            paragraphs.append(paragraph)
+            continue
+        paragraphs.append(re.sub(r"\n(?!\s*[-*] )\s*", " ", paragraph))
+    return "\n\n".join(paragraphs)
+
+
+def _apply_conventions(command: Any) -> None:
+    """Help without a docstring's line breaks, and no value type shown for a flag (a flag
+    takes no value: ``--force``, not ``--force <bool>``), on a command and all below it."""
+    command.help = unwrap(command.help)
+    help_option = command.get_help_option(command.context_class(command))
+    for param in [*command.params, *([help_option] if help_option is not None else [])]:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _apply_conventions(sub)
+
+
+class FireflyGroup(TyperGroup):
+    """The ``firefly`` group: typer builds it with every command below it, and the CLI
+    conventions are applied to all of them here, once."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _apply_conventions(self)
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)
+        for param in params:  # with the options typer adds after building the group (completion)
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+        return params
+
+
 app = typer.Typer(
-    help=(
-        "firefly: turn real MCP servers into verified tool-calling training data.\n\n"
-        "Everything is recorded in one SQLite event log (--db, default ./firefly.db or"
-        " $FIREFLY_DB); tables are projections of it that `firefly rebuild` can replay."
-    ),
+    cls=FireflyGroup,
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
@@ -38,6 +85,24 @@ app.add_typer(catalog_app, name="catalog")
 @catalog_app.callback()
 def _catalog() -> None:
     """Import offline tool catalogs (schemas of servers that cannot be called)."""
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"firefly {installed_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _firefly(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print firefly's version and exit.")] = False,
+) -> None:
+    """firefly: turn real MCP servers into verified tool-calling training data.
+
+    Everything is recorded in one SQLite event log (--db, default ./firefly.db or
+    $FIREFLY_DB); tables are projections of it that `firefly rebuild` can replay.
+    """
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -56,8 +121,20 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except FireflyError as exc:
-            err_console.print(f"[red]Error:[/red] {escape(str(exc))}")
-            raise typer.Exit(1) from None
+            fail(str(exc))
+        except (sqlite3.OperationalError, OSError) as exc:
+            if not disk_full(exc):
+                raise
+            fail(f"the disk is full ({exc}): free some space (or use --db on another disk) and run the command"
+                 " again; committed work is kept")
+        except BaseExceptionGroup as group:  # from a task group: the first named error it holds
+            named = next((e for e in _leaves(group) if isinstance(e, FireflyError)), None)
+            full = next((e for e in _leaves(group) if disk_full(e)), None)
+            if full is not None:
+                fail(f"the disk is full ({full}): free some space and run the command again; committed work is kept")
+            if named is None:
+                raise
+            fail(str(named))
         except KeyboardInterrupt:
             err_console.print("[yellow]Interrupted.[/yellow] Committed work is kept; run the command again to continue.")
             raise typer.Exit(130) from None
@@ -65,8 +142,33 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def open_store(db: Path | None) -> Store:
-    return Store.open(db or default_db_path())
+def fail(message: str) -> None:
+    err_console.print(f"[red]Error:[/red] {escape(message)}", soft_wrap=True)  # one line, however long
+    raise typer.Exit(1) from None
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether an error says the disk (or the database's size limit) is full."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return "database or disk is full" in str(exc)
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
+    out: list[BaseException] = []
+    for exc in group.exceptions:
+        out.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return out
+
+
+def open_store(db: Path | None, *, reading: bool = False) -> Store:
+    """The database of a command. ``reading``: the command only reads, so the file must
+    already be a firefly database (nothing is created or changed otherwise), and on
+    read-only media it is opened read-only."""
+    path = db or default_db_path()
+    if reading:
+        return Store.open(path, create=False, read_only=None)
+    return Store.open(path)
 
 
 def progress_bar() -> Progress:
@@ -84,20 +186,33 @@ def progress_bar() -> Progress:
 # -- servers -------------------------------------------------------------------------------
 
 
+def no_servers_hint() -> str:
+    """What to run when no server is registered: the bundled registry, by its real path."""
+    from .resources import bundled_registry
+
+    return (f"Try: firefly servers import --bundled (the servers bundled with firefly, {bundled_registry()})"
+            " or firefly servers import FILE")
+
+
 @servers_app.command("import")
 @handle_errors
 def servers_import(
-    file: Annotated[Path, typer.Argument(help="A registry file in the mcpServers JSON format (Claude Desktop, Cursor).")],
+    file: Annotated[Optional[Path], typer.Argument(help="A registry file in the mcpServers JSON format (Claude Desktop, Cursor).", show_default=False)] = None,
+    bundled: Annotated[bool, typer.Option("--bundled", help="Import the registry bundled with firefly (servers that run offline) instead of a file.")] = False,
     db: DbOption = None,
 ) -> None:
-    """Register every server of an mcpServers JSON file.
+    """Register every server of an mcpServers JSON file (or, with --bundled, firefly's own).
 
     Env values and headers are secrets: the log keeps their names; literal values are kept
     in <db>.secrets.json beside the database, ${VAR} templates are resolved when connecting.
     Nothing is written if any entry is malformed.
     """
     from .registry import load_registry, register
+    from .resources import bundled_registry
 
+    if bundled == (file is not None):
+        raise FireflyError("name a registry file or pass --bundled (one of them)")
+    file = bundled_registry() if file is None else file
     specs = load_registry(file)
     with open_store(db) as store, store.run("servers import", {"file": str(file)}) as summary:
         outcome = register(store, specs, source=str(file))
@@ -163,7 +278,7 @@ def servers_list(
             f" coalesce(last_error, '') FROM servers {where} ORDER BY callable DESC, name"
         ).fetchall()
     if not rows:
-        console.print("No servers registered. Try: firefly servers import data/servers.json")
+        console.print(f"No servers registered. {no_servers_hint()}")
         return
     table = Table("name", "transport", "status", "tools", "command / url", "version", "last error")
     for row in rows[:500]:
@@ -217,7 +332,7 @@ def _discover(store: Store, server: list[str] | None, connect_timeout: float, ca
 
     regs = registered(store, server)
     if not regs:
-        console.print("No callable servers registered. Try: firefly servers import data/servers.json")
+        console.print(f"No callable servers registered. {no_servers_hint()}")
         return {}
     options = {"servers": server or "all", "connect_timeout": connect_timeout, "call_timeout": call_timeout}
     with store.run("discover", options) as summary, progress_bar() as bar:
@@ -273,7 +388,7 @@ def catalog_import(
 @handle_errors
 def explore(
     dags: Annotated[Optional[int], typer.Option(help="Explore at most this many pending DAGs (default: all).")] = None,
-    policy: Annotated[str, typer.Option(help="Explorer policy: offline (no LLM, deterministic) or llm (an OpenAI-compatible chat model with function calling).")] = "offline",
+    policy: Annotated[Literal["offline", "llm"], typer.Option(help="Explorer policy: offline (no LLM, deterministic) or llm (an OpenAI-compatible chat model with function calling).")] = "offline",
     concurrency: Annotated[int, typer.Option(help="Explorations at once (each on its own sandbox).")] = 4,
     seed: Annotated[int, typer.Option(help="Seed of the policy's choices.")] = 0,
     call_timeout: Annotated[float, typer.Option(help="Seconds allowed for each tool call.")] = 30.0,
@@ -360,6 +475,10 @@ def run(
     )
     if not 0.0 <= test_fraction < 1.0:
         raise FireflyError(f"--test-fraction must be at least 0 and below 1 (got {test_fraction})")
+    if registry is not None:  # a registry that cannot be used fails now, before any progress bar
+        from .registry import load_registry
+
+        load_registry(registry)
     with open_store(db) as store:
         run_pipeline(store, opts, err_console)
         _print_status(store)
@@ -370,10 +489,26 @@ def run(
 
 @app.command()
 @handle_errors
-def status(db: DbOption = None) -> None:
-    """Print counts for every stage of the pipeline."""
-    with open_store(db) as store:
+def status(
+    json_: Annotated[bool, typer.Option("--json", help="Print the counts as one JSON object (stable keys, for scripts; see the README).")] = False,
+    db: DbOption = None,
+) -> None:
+    """Print counts for every stage of the pipeline.
+
+    Only reads: a missing file, or one that is not a firefly database, is an error. On
+    read-only media the tables are shown as they are (not brought up to date with the log).
+    """
+    import json
+
+    from .report import status_json
+
+    with open_store(db, reading=True) as store:
+        if json_:
+            typer.echo(json.dumps(status_json(store), indent=2))
+            return
         _print_status(store)
+        if store.read_only and store.behind():
+            err_console.print(f"[yellow]note:[/yellow] {escape(str(store.path))} is read-only and its tables are behind its log")
 
 
 def _print_status(store: Store) -> None:
@@ -399,8 +534,8 @@ def rebuild(db: DbOption = None) -> None:
 
 @app.command()
 def version() -> None:
-    """Print firefly's version."""
-    console.print(__version__)
+    """Print firefly's version (as `firefly --version` does)."""
+    console.print(installed_version())
 
 
 from .cli_graph import register as _register_graph  # noqa: E402

@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from .cli import DbOption, console, err_console, handle_errors, open_store, progress_bar
 from .errors import FireflyError
-from .store import default_db_path
+from .store import check_database, default_db_path
 
 
 def register(app: typer.Typer) -> None:
@@ -51,7 +51,7 @@ def pack(
     """
     from .pack import pack as run_pack
 
-    with open_store(db) as store, progress_bar() as bar:
+    with open_store(db, reading=True) as store, progress_bar() as bar:
         report = run_pack(store, out, drop_raw=drop_raw, force=force, progress=_bar_progress(bar))
     dropped = f", {report.dropped} raw LLM exchange(s) left out" if drop_raw else ""
     console.print(
@@ -78,6 +78,8 @@ def merge(
     inputs = ([db] if db is not None else []) + list(paths[:-1])
     if not inputs:
         raise FireflyError("usage: firefly merge A.db B.db ... OUT.db (at least one input and the output)")
+    for path in inputs:  # before any progress bar: an input that is not a firefly database is one line
+        check_database(path)
     with progress_bar() as bar:
         report = run_merge(inputs, paths[-1], force=force, progress=_bar_progress(bar))
     console.print(
@@ -99,14 +101,14 @@ def browse(
     queries. A packed dataset is served read-only (immutable).
     """
     path = database or db or default_db_path()
-    if not path.exists():
-        raise FireflyError(f"{path} does not exist; run the pipeline first (firefly run) or name a database")
     from .pack import is_packed
 
+    check_database(path)  # only reads: nothing is created, another application's file is left alone
     packed = is_packed(path)
     if not packed:  # a working database: apply migrations, bring projections up to date
-        with open_store(path) as store:
+        with open_store(path, reading=True) as store:
             store.catch_up()
+            packed = store.read_only  # read-only media: serve it as it is (immutable)
 
     from .browse import datasette_command, pick_port, serve
 

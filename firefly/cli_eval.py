@@ -8,7 +8,7 @@ and :mod:`firefly.export`. Answers and task text come from models and tools: the
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import typer
 from rich.markup import escape
@@ -16,10 +16,10 @@ from rich.table import Table
 
 from .cli import DbOption, console, err_console, handle_errors, open_store, progress_bar
 from .env import DEFAULT_MAX_TURNS
-from .errors import FireflyError
+from .errors import FireflyError, ReadOnlyDatabase
 
-SplitOption = Annotated[str, typer.Option(help="The split: train, test, or all (every verified task).")]
-ModeOption = Annotated[str, typer.Option("--simulator", help="Simulator mode: strict (exact replay), nearest, or llm.")]
+SplitOption = Annotated[Literal["train", "test", "all"], typer.Option(help="The split: train, test, or all (every verified task).")]
+ModeOption = Annotated[Literal["strict", "nearest", "llm"], typer.Option("--simulator", help="Simulator mode: strict (exact replay), nearest, or llm.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -35,7 +35,7 @@ def _split(split: str) -> str | None:
 def eval_command(
     base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint (default: $FIREFLY_LLM_BASE_URL; its key, if it needs one: $FIREFLY_LLM_API_KEY).")] = None,
     model: Annotated[Optional[str], typer.Option(help="The tool-calling model (default: $FIREFLY_LLM_MODEL).")] = None,
-    agent: Annotated[str, typer.Option(help="openai (the model at --base-url), oracle (replays the reference trajectory, answers the label) or null (answers nothing).")] = "openai",
+    agent: Annotated[Literal["openai", "oracle", "null"], typer.Option(help="openai (the model at --base-url), oracle (replays the reference trajectory, answers the label) or null (answers nothing).")] = "openai",
     split: SplitOption = "test",
     concurrency: Annotated[int, typer.Option(help="Episodes played at once.")] = 4,
     max_turns: Annotated[int, typer.Option(help="Assistant turns an episode may take; reaching it without an answer scores 0.")] = DEFAULT_MAX_TURNS,
@@ -75,7 +75,10 @@ def eval_command(
     settings = EvalSettings(split=_split(split), samples=samples, max_turns=max_turns, mode=mode, limit=limit)
     options = {"agent": player.name, "split": split, "samples": samples, "max_turns": max_turns, "mode": mode,
                "concurrency": concurrency, "limit": limit}
-    with open_store(db) as store:
+    with open_store(db, reading=True) as store:
+        if store.read_only:
+            raise ReadOnlyDatabase(f"{store.path} cannot be written (read-only media?), and firefly eval records every"
+                                   " episode in its database: copy it somewhere writable and pass --db")
         tasks_to_evaluate(store, settings)  # an empty split fails here, before a bar is drawn
         with store.run("eval", options) as summary, progress_bar() as bar:
             task = bar.add_task("eval", total=None, note="")
@@ -129,10 +132,10 @@ def export_command(
     """
     from .export import export
 
-    out.mkdir(parents=True, exist_ok=True)
     name = split
     paths = {"chat": out / f"{name}-chat.jsonl" if chat else None, "rl": out / f"{name}-rl.jsonl" if rl else None}
-    with open_store(db) as store:
+    with open_store(db, reading=True) as store:
+        out.mkdir(parents=True, exist_ok=True)
         store.catch_up()
         with store.run("export", {"split": split, "out": str(out), "chat": chat, "rl": rl}) as summary, progress_bar() as bar:
             task = bar.add_task("export", total=None, note="")

@@ -6,7 +6,7 @@ Registered on the main app by :func:`register`; the work is in :mod:`firefly.gra
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import typer
 from rich.markup import escape
@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
     app.command("sample")(sample)
 
 
-EmbedderOption = Annotated[str, typer.Option(help="Tool embeddings: hashed (built in, no download) or remote (an OpenAI-compatible embeddings model).")]
+EmbedderOption = Annotated[Literal["hashed", "remote"], typer.Option(help="Tool embeddings: hashed (built in, no download) or remote (an OpenAI-compatible embeddings model).")]
 DimOption = Annotated[int, typer.Option(help="Dimensions of the hashed embedder.")]
 BaseUrlOption = Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint (default: $FIREFLY_LLM_BASE_URL).")]
 EmbedModelOption = Annotated[Optional[str], typer.Option(help="Embeddings model (default: $FIREFLY_EMBED_MODEL).")]
@@ -98,7 +98,7 @@ def embed(
 @handle_errors
 def build(
     include_catalog: CatalogOption = False,
-    judge: Annotated[str, typer.Option(help="Who decides edges: rules (deterministic, no LLM) or llm (an OpenAI-compatible model).")] = "rules",
+    judge: Annotated[Literal["rules", "llm"], typer.Option(help="Who decides edges: rules (deterministic, no LLM) or llm (an OpenAI-compatible model).")] = "rules",
     embedder: EmbedderOption = "hashed",
     dim: DimOption = 512,
     k: Annotated[int, typer.Option("-k", "--neighbours", help="Vector neighbours per tool proposed as candidates.")] = 10,
@@ -190,7 +190,7 @@ def edges(
     """List accepted edges, best first, with the judge's reason."""
     from .graph import edge_rows
 
-    with open_store(db) as store:
+    with open_store(db, reading=True) as store:
         rows = edge_rows(store, tool=tool, include_catalog=include_catalog, limit=limit)
     if not rows:
         console.print("No edges. Build the graph first: firefly graph build")
@@ -207,7 +207,7 @@ def stats(include_catalog: CatalogOption = False, db: DbOption = None) -> None:
     """Counts of the graph: tools, edges, isolated tools, components, cross-server edges."""
     from .graph import graph_stats, load_graph
 
-    with open_store(db) as store:
+    with open_store(db, reading=True) as store:
         _print_stats(graph_stats(load_graph(store, include_catalog=include_catalog)))
 
 
@@ -222,7 +222,7 @@ def dags(
     import json
 
     scope = "all" if include_catalog else "callable"
-    with open_store(db) as store:
+    with open_store(db, reading=True) as store:
         store.catch_up()
         rows = store.conn.execute(
             "SELECT dag_id, seed, idx, tools, edges FROM dags WHERE scope = ? ORDER BY position LIMIT ?", (scope, limit)

@@ -6,7 +6,8 @@ Names and text that came from tools are escaped before rich renders them.
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from enum import Enum
+from typing import Annotated, Literal, Optional
 
 import typer
 from rich.markup import escape
@@ -18,7 +19,16 @@ from .simulator.settings import DEFAULT_THRESHOLD, MODES
 
 simulate_app = typer.Typer(help="Replay recorded tool calls offline: serve them over MCP, measure fidelity.", no_args_is_help=True)
 
-ModeOption = Annotated[str, typer.Option(help="On a miss: strict (a 'no recorded result' tool error), nearest (the most similar recorded arguments, marked approximate) or llm (a model writes it, recorded and reused).")]
+Mode = Literal["strict", "nearest", "llm"]  # simulator.settings.MODES
+
+
+class ModeChoice(str, Enum):  # the same choices, for a repeatable option (typer takes no list of Literal)
+    strict = "strict"
+    nearest = "nearest"
+    llm = "llm"
+
+
+ModeOption = Annotated[Mode, typer.Option(help="On a miss: strict (a 'no recorded result' tool error), nearest (the most similar recorded arguments, marked approximate) or llm (a model writes it, recorded and reused).")]
 ThresholdOption = Annotated[float, typer.Option(help="Nearest mode: the cosine similarity a recorded call needs to answer.")]
 BaseUrlOption = Annotated[Optional[str], typer.Option(help="llm mode: OpenAI-compatible endpoint (default: $FIREFLY_LLM_BASE_URL).")]
 ModelOption = Annotated[Optional[str], typer.Option(help="llm mode: chat model (default: $FIREFLY_LLM_MODEL).")]
@@ -48,7 +58,7 @@ def serve(
     server: Annotated[Optional[list[str]], typer.Option("--server", "-s", help="Serve this recorded server (repeatable; several are served with prefixed tool names).")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Serve every recorded server; tool names become <server>__<tool> (as firefly eval names them; colliding names get a hash suffix).")] = False,
     mode: ModeOption = "strict",
-    transport: Annotated[str, typer.Option(help="stdio (the MCP client starts this command) or http (streamable HTTP on loopback).")] = "stdio",
+    transport: Annotated[Literal["stdio", "http"], typer.Option(help="stdio (the MCP client starts this command) or http (streamable HTTP on loopback).")] = "stdio",
     host: Annotated[str, typer.Option(help="http: the loopback address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="http: the port to listen on.")] = 8765,
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
@@ -72,7 +82,7 @@ def serve(
         raise FireflyError("choose the servers: --server NAME (repeatable) or --all")
     if transport not in ("stdio", "http"):
         raise FireflyError(f"unknown transport {transport!r}; use stdio or http")
-    with open_store(db) as store, Simulator.open(store, mode=mode, threshold=threshold, llm=_llm([mode], llm_base_url, llm_model)) as sim:
+    with open_store(db, reading=True) as store, Simulator.open(store, mode=mode, threshold=threshold, llm=_llm([mode], llm_base_url, llm_model)) as sim:
         mcp_server = build_server(sim, None if all_ else list(server or []))
         served = ", ".join(sim.servers() if all_ else server or [])
         if transport == "stdio":
@@ -88,7 +98,7 @@ def serve(
 def fidelity(
     holdout: Annotated[float, typer.Option(help="Share of the recorded results held out of the lookup and asked for.")] = 0.2,
     seed: Annotated[int, typer.Option(help="Seed of the hold-out draw.")] = 0,
-    mode: Annotated[Optional[list[str]], typer.Option("--mode", help="Modes to score (repeatable; default strict and nearest).")] = None,
+    mode: Annotated[Optional[list[ModeChoice]], typer.Option("--mode", help="Modes to score (repeatable; default strict and nearest).")] = None,
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
     llm_base_url: BaseUrlOption = None,
     llm_model: ModelOption = None,
@@ -101,11 +111,11 @@ def fidelity(
     """
     from .simulator.fidelity import fidelity as run_fidelity
 
-    modes = list(mode or ["strict", "nearest"])
+    modes = [m.value for m in mode] if mode else ["strict", "nearest"]
     _check_modes(modes)
     llm = _llm(modes, llm_base_url, llm_model)
     options = {"holdout": holdout, "seed": seed, "modes": modes, "threshold": threshold}
-    with open_store(db) as store, store.run("simulate fidelity", options) as summary, progress_bar() as bar:
+    with open_store(db, reading=True) as store, store.run("simulate fidelity", options) as summary, progress_bar() as bar:
         task = bar.add_task("fidelity", total=None, note="")
         try:
             report = run_fidelity(store, holdout=holdout, seed=seed, modes=tuple(modes), threshold=threshold, llm=llm,

@@ -6,7 +6,7 @@ Questions may come from a model: they are escaped when printed.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import typer
 from rich.markup import escape
@@ -34,7 +34,7 @@ def _llm(base_url: str | None, model: str | None, timeout: float, what: str) -> 
 
 @handle_errors
 def synthesize(
-    synthesizer: Annotated[str, typer.Option(help="offline (templates over the recorded calls, no LLM) or llm (a model writes the questions; labels still come from the recorded values).")] = "offline",
+    synthesizer: Annotated[Literal["offline", "llm"], typer.Option(help="offline (templates over the recorded calls, no LLM) or llm (a model writes the questions; labels still come from the recorded values).")] = "offline",
     explorations: Annotated[Optional[int], typer.Option(help="Synthesize from at most this many pending explorations (default: all).")] = None,
     max_tasks: Annotated[Optional[int], typer.Option(help="Tasks kept per exploration (default: 8 offline, 4 llm).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the template and phrasing choices.")] = 0,

@@ -207,48 +207,25 @@ class Episode:
         return self.outcome is not None
 
 
-class ReadOnlyStore(Store):
-    """A store that only reads: its tables are taken as they are (catching up is a no-op)."""
-
-    def catch_up(self, *, progress: Any = None) -> int:
-        return 0
-
-
 NEEDED = ("tools", "simulator", "tasks")  # the projections an environment reads
 
 
-def _behind(store: Store) -> bool:
-    """Whether the log holds events the tables an environment reads have not applied yet."""
-    needed = [p for p in store.projections if p.name in NEEDED]
-    checkpoints = store.checkpoints()
-    low = min(checkpoints.get(p.name, 0) for p in needed)
-    types = sorted(set().union(*(p.handles for p in needed)))
-    marks = ",".join("?" * len(types))
-    return store.conn.execute(
-        f"SELECT 1 FROM events WHERE position > ? AND type IN ({marks}) LIMIT 1", (low, *types)).fetchone() is not None
-
-
 def open_read_only(db: str | PathLike[str]) -> Store:
-    """The database as a read-only :class:`Store` (no migration, no writes): what many
-    environments share. The tables it reads (tools, simulator, tasks) must be caught up with
-    the log (any firefly command that writes leaves them so)."""
-    from .projections import all_projections
-
+    """The database as a read-only :class:`Store` (no migration, no writes; on read-only
+    media too): what many environments share. The tables it reads (tools, simulator, tasks)
+    must be caught up with the log (any firefly command that writes leaves them so)."""
     path = Path(db)
-    if not path.exists():
-        raise FireflyError(f"no database at {path}")
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
-    conn.execute("PRAGMA busy_timeout=30000")
-    store = ReadOnlyStore(conn, path, "read-only")
-    store.projections = all_projections()
+    store = Store.open(path, read_only=True)
     try:
-        conn.execute("SELECT 1 FROM tasks LIMIT 1")
-        behind = _behind(store)
-    except sqlite3.OperationalError:
-        conn.close()
+        store.conn.execute("SELECT 1 FROM tasks LIMIT 1")
+        behind = store.behind(NEEDED)
+    except sqlite3.OperationalError as exc:
+        store.close()
+        if "no such table" not in str(exc):
+            raise FireflyError(f"cannot read {path}: {exc}") from None
         raise FireflyError(f"{path} has no tasks table: synthesize tasks first") from None
     if behind:
-        conn.close()
+        store.close()
         raise FireflyError(f"the tables of {path} are behind its log: run `firefly status --db {path}` once to bring them up to date")
     return store
 

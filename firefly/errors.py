@@ -32,3 +32,15 @@ class CatalogError(FireflyError):
 
 class ServerNotFound(FireflyError):
     """A command named a server the registry does not know."""
+
+
+class DatabaseNotFound(FireflyError):
+    """A command that only reads was given a database path where there is no file."""
+
+
+class NotAFireflyDatabase(FireflyError):
+    """A file given as a firefly database is not one (not SQLite, or SQLite without the log)."""
+
+
+class ReadOnlyDatabase(FireflyError):
+    """Something tried to write to a database that was opened read-only."""

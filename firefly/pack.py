@@ -284,7 +284,8 @@ def pack(store: Store, out: Path, *, drop_raw: bool = False, force: bool = False
             + ". Find and fix what recorded it (a server that prints credentials, an argument); the log itself cannot be edited."
         )
     secrets = known_secret_values(store)
-    _refresh_tool_index(store)
+    if not store.read_only:  # on read-only media the index files beside it are taken as they are
+        _refresh_tool_index(store)
     partial = prepare_output(out, [store.path], force=force)
     report = PackReport(path=out)
     try:

@@ -45,9 +45,14 @@ def load_registry(path: str | Path) -> list[ServerSpec]:
     """Read and check a registry file. Raises RegistryError naming the file and entry."""
     path = Path(path)
     try:
-        text = path.read_text()
+        data = path.read_bytes()
     except OSError as exc:
         raise RegistryError(f"cannot read registry {path}: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")  # JSON is UTF-8; an editor's byte order mark is allowed
+    except UnicodeDecodeError as exc:
+        raise RegistryError(f"registry {path} is not UTF-8 text (byte {exc.start}: {data[exc.start:exc.start + 1]!r});"
+                            " save it as UTF-8") from None
     return parse_registry(text, origin=str(path))
 
 

@@ -128,3 +128,62 @@ def task_rows(store: Store) -> list[tuple[str, object]]:
     splits = dict(q("SELECT coalesce(split, 'none'), count(*) FROM tasks WHERE verified = 1 GROUP BY 1").fetchall())
     rows.append(("split train / test / unassigned", f"{splits.get('train', 0)} / {splits.get('test', 0)} / {splits.get('none', 0)}"))
     return rows
+
+
+STATUS_FORMAT = 1  # bumped if a key of status_json changes meaning or goes away
+
+
+def status_json(store: Store) -> dict[str, object]:
+    """``firefly status --json``: the counts as plain numbers under stable keys (documented
+    in the README). Keys are only ever added; ``format`` changes if one changes meaning."""
+    store.catch_up()
+    q = store.conn.execute
+
+    def one(sql: str, *params: object) -> int:
+        return q(sql, params).fetchone()[0]
+
+    explorations = dict(q("SELECT status, count(*) FROM explorations GROUP BY status").fetchall())
+    calls, succeeded = q("SELECT count(*), coalesce(sum(ok = 1), 0) FROM calls").fetchone()
+    total, verified, rejected = q(
+        "SELECT count(*), coalesce(sum(verified = 1), 0), coalesce(sum(verified = 0), 0) FROM tasks").fetchone()
+    splits = dict(q("SELECT coalesce(split, 'none'), count(*) FROM tasks WHERE verified = 1 GROUP BY 1").fetchall())
+    return {
+        "format": STATUS_FORMAT,
+        "database": str(store.path),
+        "read_only": store.read_only,
+        "behind": store.behind(),
+        "events": store.count(),
+        "runs": one("SELECT count(*) FROM runs"),
+        "errors": one("SELECT count(*) FROM errors"),
+        "servers": dict(q("SELECT status, count(*) FROM servers GROUP BY status ORDER BY status").fetchall()),
+        "tools": {
+            "callable": one("SELECT count(*) FROM tools WHERE callable = 1 AND removed = 0"),
+            "catalog": one("SELECT count(*) FROM tools WHERE callable = 0 AND removed = 0"),
+            "removed": one("SELECT count(*) FROM tools WHERE removed = 1"),
+            "invalid_schema": one("SELECT count(*) FROM tools WHERE schema_valid = 0 AND removed = 0"),
+        },
+        "graph": {
+            "embeddings": one("SELECT count(*) FROM embeddings"),
+            "candidate_pairs": one("SELECT count(*) FROM edge_candidates"),
+            "edges": one("SELECT count(*) FROM edges"),
+            "dags": one("SELECT count(*) FROM dags WHERE scope = 'callable'"),
+            "dags_with_catalog": one("SELECT count(*) FROM dags WHERE scope = 'all'"),
+        },
+        "explorations": {
+            "total": sum(explorations.values()),
+            "finished": explorations.get("finished", 0),
+            "failed": explorations.get("failed", 0),
+            "unfinished": explorations.get("running", 0),
+            "calls": calls,
+            "calls_succeeded": succeeded,
+        },
+        "tasks": {
+            "synthesized": total,
+            "verified": verified,
+            "rejected": rejected,
+            "train": splits.get("train", 0),
+            "test": splits.get("test", 0),
+            "unassigned": splits.get("none", 0),
+        },
+        "evaluations": {"evals": one("SELECT count(*) FROM evals"), "episodes": one("SELECT count(*) FROM episodes")},
+    }

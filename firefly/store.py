@@ -11,6 +11,12 @@
   ``schema/migrations/0001_event_log.sql``).
 * Projections (:mod:`firefly.projections`) apply the events after their checkpoint, in
   batches; each batch's row writes and checkpoint commit in one transaction.
+* ``Store.open(path, create=False)`` is for commands that only read: a missing path or a
+  file that is not a firefly database is a named error (:class:`DatabaseNotFound`,
+  :class:`NotAFireflyDatabase`) before anything is written. ``read_only=True`` (or ``None``:
+  when the file or its folder cannot be written, as on read-only media) opens the file with
+  SQLite's ``mode=ro`` (``immutable=1`` in a folder nobody can write): no migration, no
+  catching up, no run records, and an append is a :class:`ReadOnlyDatabase` error.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from typing import Any
 import msgspec
 
 from . import __version__
-from .errors import FireflyError
+from .errors import DatabaseNotFound, FireflyError, NotAFireflyDatabase, ReadOnlyDatabase
 from .events import Event, RunFinished, RunStarted, decode, encode
 from .ids import new_id, new_ids, utc_now
 from .migrations import migrate
@@ -40,9 +46,55 @@ PAGE_SIZE = 16384
 WAL_CHECKPOINT_BYTES = 64 << 20
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+LOG_TABLES = {"events", "_migrations"}  # what every firefly database has from its first migration
+
+
 def default_db_path() -> Path:
     """``$FIREFLY_DB`` if set, else ``firefly.db`` in the working directory."""
     return Path(os.environ.get("FIREFLY_DB") or DEFAULT_DB)
+
+
+def writable(path: Path) -> bool:
+    """Whether SQLite could write ``path``: the file and its folder (where the WAL and the
+    journal go). False on read-only media, whoever asks (access(2) says EROFS even to root)."""
+    folder = path.parent if str(path.parent) else Path(".")
+    return os.access(path, os.W_OK) and os.access(folder, os.W_OK)
+
+
+def read_only_uri(path: Path) -> str:
+    """The URI that opens ``path`` for reading without writing anything: ``mode=ro``, and
+    ``immutable=1`` when no one can write its folder and it has no WAL beside it (SQLite
+    cannot read a WAL-mode file there otherwise: it would need to create the -shm file)."""
+    folder = path.parent if str(path.parent) else Path(".")
+    frozen = not os.access(folder, os.W_OK) and not Path(f"{path}-wal").exists()
+    return f"{path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if frozen else "")
+
+
+def check_database(path: Path) -> None:
+    """Raise :class:`DatabaseNotFound` or :class:`NotAFireflyDatabase` unless ``path`` is a
+    firefly database. Reads the file, never writes it (nor creates it)."""
+    if not path.exists():
+        raise DatabaseNotFound(f"no firefly database at {path}: run the pipeline first (firefly run) or name one with --db")
+    if not path.is_file():
+        raise NotAFireflyDatabase(f"{path} is not a firefly database (not a file)")
+    try:
+        with path.open("rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise FireflyError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if header != SQLITE_HEADER:
+        raise NotAFireflyDatabase(f"{path} is not a firefly database (not a SQLite file)")
+    try:
+        conn = sqlite3.connect(read_only_uri(path), uri=True)
+        try:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise NotAFireflyDatabase(f"{path} is not a usable SQLite database: {exc}") from None
+    if not LOG_TABLES <= tables:
+        raise NotAFireflyDatabase(f"{path} is a SQLite database but not a firefly one (it has no event log)")
 
 
 class Recorded(msgspec.Struct, frozen=True, gc=False):
@@ -65,14 +117,34 @@ class Store:
         self.conn = conn
         self.path = path
         self.run_id = run_id
+        self.read_only = False
         self._depth = 0
 
     # -- opening ---------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] | None = None, *, run_id: str | None = None) -> Store:
-        """Open (creating if needed) a database and apply pending migrations."""
+    def open(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        run_id: str | None = None,
+        create: bool = True,
+        read_only: bool | None = False,
+    ) -> Store:
+        """Open a database and apply pending migrations.
+
+        ``create=False``: the file must already be a firefly database (else
+        :class:`DatabaseNotFound` or :class:`NotAFireflyDatabase`, with nothing written).
+        ``read_only``: True opens it read-only (see the module docstring); None does so
+        only when it cannot be written (read-only media); False (the default) opens it for
+        writing. A read-only open implies ``create=False``."""
         path = Path(path) if path is not None else default_db_path()
+        if read_only is None:
+            read_only = path.exists() and not writable(path)
+        if not create or read_only:
+            check_database(path)
+        if read_only:
+            return cls._open_read_only(path, run_id or "read-only")
         if path.parent and not path.parent.exists():
             raise FireflyError(f"cannot create {path}: folder {path.parent} does not exist")
         try:
@@ -100,6 +172,22 @@ class Store:
         store._register_projections()
         return store
 
+    @classmethod
+    def _open_read_only(cls, path: Path, run_id: str) -> Store:
+        from .projections import all_projections
+
+        try:
+            conn = sqlite3.connect(read_only_uri(path), uri=True, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA query_only=1")
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise NotAFireflyDatabase(f"{path} is not a usable SQLite database: {exc}") from None
+        store = cls(conn, path, run_id)
+        store.read_only = True
+        store.projections = all_projections()
+        return store
+
     def close(self) -> None:
         self.conn.close()
 
@@ -114,6 +202,8 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction (BEGIN IMMEDIATE); nested uses join the outer one."""
+        if self.read_only:
+            raise ReadOnlyDatabase(f"{self.path} is open read-only (read-only media?): this needs a writable copy of it")
         if self._depth:
             self._depth += 1
             try:
@@ -269,9 +359,13 @@ class Store:
         """Record a run: ``run-started`` now, ``run-finished`` (ok, failed or interrupted)
         at the end. Yields a dict the caller fills with the summary counts.
 
-        Each run gets a fresh id; the events it writes carry it in their envelope."""
-        self.run_id = new_id()
+        Each run gets a fresh id; the events it writes carry it in their envelope. On a
+        read-only store the run is not recorded (a command that only reads still works)."""
         summary: dict[str, Any] = {}
+        if self.read_only:
+            yield summary
+            return
+        self.run_id = new_id()
         self.append(RunStarted(run_id=self.run_id, command=command, options=options or {}, version=__version__))
         try:
             yield summary
@@ -313,7 +407,10 @@ class Store:
         A projection may buffer writes while it applies a batch if it has a ``flush(db)``
         method: the store calls it at the end of every batch, before the checkpoints move.
         ``progress``, if given, is called with (done, total) after each batch.
+        A read-only store takes its tables as they are (see :meth:`behind`).
         """
+        if self.read_only:
+            return 0
         checkpoints = self.checkpoints()
         head = self.head()
         low = min((checkpoints.get(p.name, 0) for p in self.projections), default=head)
@@ -357,6 +454,19 @@ class Store:
             if progress is not None:
                 progress(start - low, head - low)
         return applied
+
+    def behind(self, names: Iterable[str] | None = None) -> bool:
+        """Whether the log holds events that projections (all, or those named) have not
+        applied yet: what a read-only store cannot catch up with."""
+        chosen = [p for p in self.projections if names is None or p.name in set(names)]
+        if not chosen:
+            return False
+        checkpoints = self.checkpoints()
+        low = min(checkpoints.get(p.name, 0) for p in chosen)
+        types = sorted(set().union(*(p.handles for p in chosen)))
+        marks = ",".join("?" * len(types))
+        return self.conn.execute(
+            f"SELECT 1 FROM events WHERE position > ? AND type IN ({marks}) LIMIT 1", (low, *types)).fetchone() is not None
 
     def rebuild(self, *, progress: Any = None) -> int:
         """Empty every projection and replay the whole log into it.

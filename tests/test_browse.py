@@ -220,4 +220,4 @@ def test_browse_needs_an_existing_database(tmp_path):
     from firefly.cli import app
 
     result = CliRunner().invoke(app, ["browse", str(tmp_path / "missing.db")])
-    assert result.exit_code == 1 and "does not exist" in result.output and not (tmp_path / "missing.db").exists()
+    assert result.exit_code == 1 and "no firefly database at" in result.output and not (tmp_path / "missing.db").exists()

@@ -177,7 +177,7 @@ def test_parallel_environments_share_one_database(db):
 
 
 def test_environment_needs_tasks(tmp_path, store):
-    with pytest.raises(FireflyError, match="no database"):
+    with pytest.raises(FireflyError, match="no firefly database"):
         FireflyEnv(tmp_path / "missing.db")
     with FireflyEnv(store.path) as env:
         assert env.task_ids == []

@@ -26,6 +26,7 @@ A result's ``_meta`` carries the simulator's ``meta`` (``source``, ``approximate
 
 from __future__ import annotations
 
+import errno
 import sys
 from typing import Any
 
@@ -132,6 +133,7 @@ async def serve_http(server: Server, host: str, port: int, *, ready: Any = None)
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise ServeError(f"the simulator serves on loopback only (127.0.0.1, localhost or ::1), not {host!r}")
+    _check_port(host, port)
     app = server.streamable_http_app(host=host)
     http = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
     failed: list[BaseException] = []
@@ -146,11 +148,29 @@ async def serve_http(server: Server, host: str, port: int, *, ready: Any = None)
         tg.start_soon(run)
         while not http.started and not failed:
             await anyio.sleep(0.02)
-        if failed:
-            raise ServeError(f"cannot serve on {host}:{port} (is the port in use?)")
-        bound = http.servers[0].sockets[0].getsockname()[1] if http.servers else port
-        if ready is not None:
-            ready(f"http://{host}:{bound}/mcp")
+        if not failed:
+            bound = http.servers[0].sockets[0].getsockname()[1] if http.servers else port
+            if ready is not None:
+                ready(f"http://{host}:{bound}/mcp")
+    if failed:  # raised here, outside the task group, so it is not wrapped in an ExceptionGroup
+        raise ServeError(f"cannot serve on {host}:{port} (is the port in use?)")
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail with one line if the port cannot be bound (in use, or not allowed), before the
+    HTTP server starts and logs its own errors."""
+    import socket
+
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ServeError(f"cannot serve on {host}:{port}: {exc.strerror or exc}"
+                             + (" (the port is in use: choose another with --port)" if exc.errno == errno.EADDRINUSE else "")) from None
 
 
 def log(message: str) -> None:
