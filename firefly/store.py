@@ -7,6 +7,11 @@
 
 * Appending an event validates it against its type; an event whose idempotency key is
   already in the log is not written again, the existing record is returned instead.
+* Secrets never enter the log: every string of every event appended (payload, stream and
+  key; object keys included, at any depth) has the secret values the database was given
+  (:func:`firefly.secrets.known_values`) replaced by ``[secret]``, so no field a server
+  controls -- a tool's description or schema, its server's name, a result's keys -- can
+  carry one in. The returned record holds the event as written.
 * The database itself rejects UPDATE and DELETE on ``events`` (triggers in
   ``schema/migrations/0001_event_log.sql``).
 * Projections (:mod:`firefly.projections`) apply the events after their checkpoint, in
@@ -29,6 +34,7 @@ from .errors import FireflyError
 from .events import Event, RunFinished, RunStarted, decode, encode
 from .ids import new_id, new_ids, utc_now
 from .migrations import migrate
+from .secrets import Redactor, SecretsFile, known_values, secret_variables
 
 DEFAULT_DB = "firefly.db"
 BATCH = 100_000
@@ -66,6 +72,10 @@ class Store:
         self.path = path
         self.run_id = run_id
         self._depth = 0
+        self._secrets = SecretsFile(path)
+        self._redactor = Redactor()
+        self._redactor_stamp: tuple[Any, ...] | None = None
+        self._secret_variables: tuple[str, ...] = ()
 
     # -- opening ---------------------------------------------------------------------
 
@@ -163,6 +173,9 @@ class Store:
                 (id_, tag, (streams and streams[i]) or stream, time, run, (keys and keys[i]) or key, payload)
                 for i, (id_, tag, stream, _, _, key, payload) in enumerate(rows)
             ]
+        redactor = self.redactor()
+        if redactor:
+            rows, events = _redacted(rows, events, redactor)
         with self.transaction() as conn:
             head = conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()[0]
             before = conn.total_changes
@@ -176,6 +189,33 @@ class Store:
             if conn.total_changes - before == len(rows):  # the usual case: every event is new
                 return [Recorded(head + n, *row[:6], event) for n, (row, event) in enumerate(zip(rows, events), 1)]
             return self._after_duplicates(rows, events, head)
+
+    # -- secrets ---------------------------------------------------------------------
+
+    def _registrations(self) -> list[dict[str, Any]]:
+        return [
+            msgspec.json.decode(payload)
+            for (payload,) in self.conn.execute("SELECT payload FROM events WHERE type = 'server-registered'")
+        ]
+
+    def secret_values(self) -> dict[str, str]:
+        """Every secret value this database has been given, by where it comes from (read
+        afresh: the secrets file beside it and the environment as they are now)."""
+        return known_values(self.path, self._registrations())
+
+    def redactor(self) -> Redactor:
+        """What appending runs every event through: the secret values this database has
+        been given, read again when its secrets file, its server registrations or the
+        environment variables they name have changed (a stat, one indexed lookup and a few
+        environment reads per batch appended)."""
+        registered = self.conn.execute("SELECT max(position) FROM events WHERE type = 'server-registered'").fetchone()[0]
+        stamp = (self._secrets.stamp(), registered, tuple(map(os.environ.get, self._secret_variables)))
+        if stamp != self._redactor_stamp:
+            registrations = self._registrations()
+            self._secret_variables = tuple(secret_variables(registrations))
+            self._redactor = Redactor(known_values(self.path, registrations).values())
+            self._redactor_stamp = (stamp[0], registered, tuple(map(os.environ.get, self._secret_variables)))
+        return self._redactor
 
     def _after_duplicates(self, rows: list[tuple], events: Sequence[Event], head: int) -> list[Recorded]:
         """The records of a batch some of whose rows were not written (their key was taken):
@@ -391,3 +431,21 @@ class Store:
                 if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)).fetchone():
                     conn.execute(sql)
             conn.execute("DELETE FROM _rebuild_indexes")
+
+
+def _redacted(rows: list[tuple], events: Sequence[Event], redactor: Redactor) -> tuple[list[tuple], list[Event]]:
+    """The rows (and events) with every secret value redacted: payload, stream and key."""
+    out_rows: list[tuple] = []
+    out_events: list[Event] = []
+    for row, event in zip(rows, events):
+        id_, tag, stream, time, run, key, payload = row
+        clean = redactor.payload(payload)
+        if clean is not payload:
+            try:
+                event = decode(clean)
+            except FireflyError as exc:
+                raise FireflyError(f"a {tag} event cannot be logged without the secret values in it: {exc}") from None
+        row = (id_, tag, redactor.text(stream), time, run, redactor.text(key) if key else key, clean)
+        out_rows.append(row)
+        out_events.append(event)
+    return out_rows, out_events
