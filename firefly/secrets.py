@@ -181,6 +181,11 @@ def known_values(
     and env names logged without a value) and the LLM client reads.
 
     ``registrations`` are the payloads of the log's ``server-registered`` events."""
+    return values_of(db_path, secret_variables(registrations), environ)
+
+
+def values_of(db_path: Path, variables: Iterable[str], environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The values in a database's secrets file and those of ``variables`` in the environment."""
     environ = os.environ if environ is None else environ
     values: dict[str, str] = {}
     for server, sections in SecretsFile(db_path).load().items():
@@ -195,7 +200,7 @@ def known_values(
                 for i, value in enumerate(pairs):
                     if isinstance(value, str):
                         values[f"{section} value {i + 1} of server {server}"] = value
-    for name in secret_variables(registrations):
+    for name in sorted(set(variables)):
         value = environ.get(name)
         if value:
             values[f"environment variable {name}"] = value

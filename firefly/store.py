@@ -34,7 +34,7 @@ from .errors import FireflyError
 from .events import Event, RunFinished, RunStarted, decode, encode
 from .ids import new_id, new_ids, utc_now
 from .migrations import migrate
-from .secrets import Redactor, SecretsFile, known_values, secret_variables
+from .secrets import KEY_VARIABLES, Redactor, SecretsFile, known_values, secret_variables, values_of
 
 DEFAULT_DB = "firefly.db"
 BATCH = 100_000
@@ -75,7 +75,8 @@ class Store:
         self._secrets = SecretsFile(path)
         self._redactor = Redactor()
         self._redactor_stamp: tuple[Any, ...] | None = None
-        self._secret_variables: tuple[str, ...] = ()
+        self._secret_variables: tuple[str, ...] = tuple(sorted(KEY_VARIABLES))
+        self._registrations_seen = 0
 
     # -- opening ---------------------------------------------------------------------
 
@@ -192,29 +193,33 @@ class Store:
 
     # -- secrets ---------------------------------------------------------------------
 
-    def _registrations(self) -> list[dict[str, Any]]:
-        return [
-            msgspec.json.decode(payload)
-            for (payload,) in self.conn.execute("SELECT payload FROM events WHERE type = 'server-registered'")
-        ]
-
     def secret_values(self) -> dict[str, str]:
         """Every secret value this database has been given, by where it comes from (read
         afresh: the secrets file beside it and the environment as they are now)."""
-        return known_values(self.path, self._registrations())
+        registrations = [
+            msgspec.json.decode(payload)
+            for (payload,) in self.conn.execute("SELECT payload FROM events WHERE type = 'server-registered'")
+        ]
+        return known_values(self.path, registrations)
 
     def redactor(self) -> Redactor:
         """What appending runs every event through: the secret values this database has
-        been given, read again when its secrets file, its server registrations or the
-        environment variables they name have changed (a stat, one indexed lookup and a few
-        environment reads per batch appended)."""
-        registered = self.conn.execute("SELECT max(position) FROM events WHERE type = 'server-registered'").fetchone()[0]
-        stamp = (self._secrets.stamp(), registered, tuple(map(os.environ.get, self._secret_variables)))
+        been given. Kept up to date at little cost per batch: the registrations appended
+        since the last look (one indexed range), a stat of the secrets file and a read of
+        the environment variables the registrations name; built again when one changed."""
+        new = self.conn.execute(
+            "SELECT position, payload FROM events WHERE type = 'server-registered' AND position > ? ORDER BY position",
+            (self._registrations_seen,),
+        ).fetchall()
+        if new:
+            self._registrations_seen = new[-1][0]
+            names = set(secret_variables(msgspec.json.decode(payload) for _, payload in new))
+            if not names <= set(self._secret_variables):
+                self._secret_variables = tuple(sorted(names | set(self._secret_variables)))
+        stamp = (self._secrets.stamp(), self._secret_variables, tuple(map(os.environ.get, self._secret_variables)))
         if stamp != self._redactor_stamp:
-            registrations = self._registrations()
-            self._secret_variables = tuple(secret_variables(registrations))
-            self._redactor = Redactor(known_values(self.path, registrations).values())
-            self._redactor_stamp = (stamp[0], registered, tuple(map(os.environ.get, self._secret_variables)))
+            self._redactor = Redactor(values_of(self.path, self._secret_variables).values())
+            self._redactor_stamp = stamp
         return self._redactor
 
     def _after_duplicates(self, rows: list[tuple], events: Sequence[Event], head: int) -> list[Recorded]:

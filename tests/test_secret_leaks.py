@@ -25,7 +25,7 @@ from datasette_plugins.settings import SETTINGS
 from firefly.cli import app
 from firefly.discovery import discover
 from firefly.errors import SecretFound
-from firefly.events import DagSampled, DagTool, TaskSplit, TaskSynthesized, TaskVerdict, encode
+from firefly.events import DagSampled, DagTool, TaskSplit, TaskSynthesized, TaskVerdict, ToolCalled, ToolDiscovered, encode
 from firefly.evaluation import EvalSettings, OpenAIAgent, evaluate
 from firefly.explore.policy import Proposal
 from firefly.explore.stage import explore
@@ -272,3 +272,24 @@ def test_replaced_secret_values_stay_known(store):
     secrets.put("t", {}, {})  # unregistered
     assert secrets.get("s", "env", "A") == "second-value-2" and secrets.get("t", "env", "B") is None
     assert set(store.secret_values().values()) == {"first-value-1", "second-value-2", "third-value-3"}
+
+
+def test_the_store_follows_secrets_given_while_it_is_open(store, monkeypatch):
+    def logged(text: str) -> str:
+        rec = store.append(ToolCalled(exploration_id="x", step=store.head(), server="s", tool="t", content=[{"type": "text", "text": text}]))
+        assert rec.event.content == json.loads(store.conn.execute("SELECT payload FROM events WHERE position = ?", (rec.position,)).fetchone()[0])["content"]
+        return rec.event.content[0]["text"]
+
+    monkeypatch.setenv("FIREFLY_LLM_API_KEY", "llm-key-abcdef")  # the model's key, with no server registered
+    assert logged("key llm-key-abcdef") == "key [secret]"
+    register(store, parse_registry(json.dumps({"mcpServers": {"s": {"command": "python3", "env": {"K": "${LATER_TOKEN}"}}}})), source="t")
+    assert logged("later-token-1") == "later-token-1"  # not set yet: nothing to hide
+    monkeypatch.setenv("LATER_TOKEN", "later-token-1")
+    assert logged("later-token-1") == "[secret]"
+    SecretsFile(store.path).put("s2", {"X": "file-secret-77"}, {})  # a literal value written by another command
+    assert logged("file-secret-77!") == "[secret]!"
+    # the stream and the key of an event are scrubbed too (a tool named after the secret)
+    rec = store.append(ToolDiscovered(server="s", name="t-file-secret-77", input_schema={}, schema_hash="h"))
+    assert rec.stream == "tool:s/t-[secret]" and "file-secret-77" not in rec.key and rec.event.name == "t-[secret]"
+    store.catch_up()
+    assert b"file-secret-77" not in file_bytes(store.path)  # (later-token-1 was logged while it was no secret)
