@@ -71,7 +71,8 @@ def merge(
 
     The merged log is the union of the inputs' logs: each event once (ids are unique), a
     fact recorded by two workers once (idempotency keys). Vector indexes are rebuilt when
-    needed; secrets files are not merged.
+    needed. OUT.secrets.json (owner-only) gets the union of the inputs' secrets files, so
+    packing OUT still refuses any secret value an input was given.
     """
     from .merge import merge as run_merge
 
@@ -86,6 +87,8 @@ def merge(
         f"merged {len(report.inputs)} database(s): {report.written} events written, {report.same_id} already there"
         f" (same id), {report.same_key} duplicate fact(s) (same idempotency key) into {escape(str(paths[-1]))}"
     )
+    if report.secrets:
+        console.print(f"{report.secrets} secret value(s) of the inputs kept beside it, in {escape(str(paths[-1]))}.secrets.json")
 
 
 @handle_errors

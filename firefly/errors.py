@@ -26,6 +26,11 @@ class SecretInConfig(RegistryError):
     """A value that looks like a secret sits where it would be written to the log."""
 
 
+class SecretFound(FireflyError):
+    """What would be written or sent contains a secret value the database was given (or
+    something shaped like a credential); nothing was written or sent."""
+
+
 class CatalogError(FireflyError):
     """An offline tool catalog file could not be read."""
 

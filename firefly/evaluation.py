@@ -18,6 +18,9 @@
 * Episodes run ``concurrency`` at a time in threads (the model's latency dominates), each
   thread with its own :class:`~firefly.env.FireflyEnv`; events are written by the caller's
   thread.
+* An agent that sends what it sees to a model (:class:`OpenAIAgent`) is given every secret
+  value the database was given and refuses to send a request holding one
+  (:class:`~firefly.errors.SecretFound`).
 * Baselines need no LLM: the oracle replays the reference trajectory and answers with the
   label (it must score 1.0), the null agent answers nothing (it must score 0.0).
 """
@@ -35,10 +38,11 @@ from math import comb
 from typing import Any, Protocol
 
 from .env import DEFAULT_MAX_TURNS, FireflyEnv, Task, answer_text, load_task, task_ids
-from .errors import FireflyError
+from .errors import FireflyError, SecretFound
 from .events import EpisodeAborted, EpisodeRecorded, EvalStarted
 from .ids import short_hash
 from .llm import LLM, LLMCallError, LLMConfig
+from .secrets import found
 from .store import Store
 
 # -- agents ---------------------------------------------------------------------------------------
@@ -114,6 +118,22 @@ class OpenAIAgent:
         self.llm = LLM(config, client=client)
         self.params = {k: v for k, v in (params or {}).items() if v is not None}
         self.name = f"openai:{config.model}"
+        self.secrets: dict[str, str] = {}
+
+    def watch_secrets(self, secrets: dict[str, str]) -> None:
+        """Refuse to send the model a request holding any of these values (where each
+        comes from -> value): :func:`evaluate` passes the database's."""
+        self.secrets = dict(secrets)
+
+    def _check(self, request: dict[str, Any], task_id: str) -> None:
+        if not self.secrets:
+            return
+        leaks = found(json.dumps(request, ensure_ascii=False), self.secrets)
+        if leaks:
+            raise SecretFound(
+                f"refusing to send the model a request for task {task_id} that holds the value of {', '.join(leaks)};"
+                " the log holds a secret a server echoed (recorded before firefly scrubbed it, or merged from such a log)"
+            )
 
     def play(self, env: FireflyEnv, observation: dict[str, Any]) -> AgentStats:
         stats = AgentStats()
@@ -125,6 +145,7 @@ class OpenAIAgent:
             if tools:
                 params["tools"] = tools
             request = self.llm.chat_request(episode.messages, **params)
+            self._check(request, episode.task.task_id)
             try:
                 reply, latency = self.llm.fetch_chat(request)
             except LLMCallError as err:
@@ -199,6 +220,9 @@ def evaluate(
         raise FireflyError("stop_after must be at least 1")
     ids = tasks_to_evaluate(store, settings)
     config = getattr(agent, "config", None)
+    watch = getattr(agent, "watch_secrets", None)
+    if watch is not None:  # an agent that sends what it sees elsewhere (a model) is told what never to send
+        watch(store.secret_values())
     eval_id = eval_id_of(agent, settings)
     store.append(EvalStarted(
         eval_id=eval_id, agent=agent.name, model=getattr(config, "model", None),

@@ -11,7 +11,10 @@
   each function name calls (names come from :mod:`firefly.toolnames`: unique per line).
 
 Every line is checked against its JSON Schema (``schema/exports/chat.json``, ``rl.json``)
-and the conversation's own consistency before it is written.
+and the conversation's own consistency before it is written. The files written are then
+searched for every secret value the database was given
+(:func:`firefly.secrets.database_values`); if one is there, they are removed and
+:class:`~firefly.errors.SecretFound` is raised.
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from .env import FireflyEnv
-from .errors import FireflyError
+from .errors import FireflyError, SecretFound
 from .evaluation import OracleAgent
 from .resources import schema_dir
+from .secrets import database_values, found
 
 
 @cache
@@ -183,4 +187,12 @@ def export(
         finally:
             for f in files.values():
                 f.close()
+    secrets = database_values(Path(db))
+    leaks = {kind: found(path.read_bytes(), secrets) for kind, path in outputs.items()} if secrets else {}
+    if any(leaks.values()):
+        for path in outputs.values():
+            path.unlink(missing_ok=True)
+        said = "; ".join(f"the {kind} file holds the value of {', '.join(where)}" for kind, where in leaks.items() if where)
+        raise SecretFound(f"refusing to export: {said}. Nothing was written; the log holds a secret a server echoed"
+                          " (recorded before firefly scrubbed it, or merged from such a log)")
     return report

@@ -9,9 +9,18 @@ is already in the output is the same fact recorded twice (two workers discovered
 tool version, explored the same DAG): the first one is kept. Every projection is then
 rebuilt from the merged log.
 
-Files beside the inputs are not merged: vector indexes are rebuilt from the merged
-``embeddings`` when first needed, and secrets files never travel (register literal
-secrets again on the merged database, or use ``${VAR}`` templates).
+Vector indexes beside the inputs are not merged: they are rebuilt from the merged
+``embeddings`` when first needed. Secrets files are: ``<out>.secrets.json`` (mode 0600)
+gets the union of the inputs' (and of the one already there, when ``--force`` replaces an
+output), written before the merged file appears. The log is copied as it is, so a merged
+log holds whatever its inputs held; with their secret values beside it, ``firefly pack``
+and ``firefly export`` of the merged file still find any of them and refuse.
+
+Why the values themselves, not salted hashes of them inside the merged file: a file is
+checked by searching its bytes for each value, which takes the value; a hash could only be
+checked by hashing every substring of every length a secret might have. The sidecar is the
+same kind of file each input already had beside it (owner-only, never packed), so a merge
+adds no new place a secret is kept in clear.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .pack import PackError, finish_output, prepare_output, remove_database
+from .secrets import SecretsFile
 from .store import Store
 
 Progress = Callable[[str, int, int], None]
@@ -42,10 +52,11 @@ class MergeReport:
     same_id: int = 0
     same_key: int = 0
     applied: int = 0
+    secrets: int = 0  # distinct secret values in the merged secrets file
 
     def summary(self) -> dict[str, Any]:
         return {"inputs": len(self.inputs), "read": sum(self.inputs.values()), "written": self.written,
-                "duplicate_ids": self.same_id, "duplicate_keys": self.same_key}
+                "duplicate_ids": self.same_id, "duplicate_keys": self.same_key, "secret_values": self.secrets}
 
 
 def _open_input(path: Path) -> sqlite3.Connection:
@@ -117,6 +128,7 @@ def merge(inputs: list[Path], out: Path, *, force: bool = False, progress: Progr
             report.applied = merged.catch_up(
                 progress=(lambda n, all_: progress("projections", n, all_)) if progress else None)
             merged.conn.execute("PRAGMA journal_mode=DELETE")
+        report.secrets = SecretsFile(out).merge(SecretsFile(p) for p in inputs)
         finish_output(partial, out)
     except BaseException:
         remove_database(partial)

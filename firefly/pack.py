@@ -9,9 +9,12 @@ mode (no ``-wal`` sibling), so one file is the dataset; plain Datasette reads it
 
 Secrets are refused, twice: every event payload is scanned for credential shapes
 (:func:`firefly.secrets.find_secret`) before anything is written, and the finished file's
-bytes are searched for every secret value firefly knows (the secrets file beside the
-database, the environment variables that server ``env`` / ``headers`` templates and the LLM
-client refer to). Either finding removes the partial file and raises :class:`SecretFound`.
+bytes are searched for every secret value the database has been given
+(:meth:`firefly.store.Store.secret_values`: the secrets file beside it -- for a merged
+database, the union of its inputs' -- and the environment variables that server ``env`` /
+``headers`` templates and the LLM client refer to). Either finding removes the partial file
+and raises :class:`SecretFound`. (The store keeps those values out of every event it
+appends; the scan catches a log written before it did, or merged from one.)
 
 ``drop_raw`` leaves out the raw LLM exchanges (``llm-replied`` events: prompts and replies).
 What was decided from them (edge verdicts, tasks) stays; a re-run would ask the model again.
@@ -34,15 +37,14 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from . import errors
 from .errors import FireflyError
 from .ids import utc_now
-from .secrets import REFERENCE, SecretsFile, find_secret
+from .secrets import find_secret, found
 from .store import Store
 
 FORMAT = "firefly-dataset/1"
 RAW_TYPES = ("llm-replied",)
-# environment variables that hold an LLM endpoint's key (firefly/llm.py reads them)
-KEY_VARIABLES = ("FIREFLY_LLM_API_KEY", "OPENAI_API_KEY")
 
 Progress = Callable[[str, int, int], None]
 
@@ -51,7 +53,7 @@ class PackError(FireflyError):
     """The dataset file could not be written."""
 
 
-class SecretFound(PackError):
+class SecretFound(PackError, errors.SecretFound):
     """What would be shipped contains something that is, or looks like, a secret."""
 
 
@@ -180,34 +182,9 @@ def scan_log(conn: sqlite3.Connection, *, skip_types: tuple[str, ...] = (), limi
     return found
 
 
-def known_secret_values(store: Store) -> dict[str, str]:
-    """Every secret value firefly can know of, by where it comes from: literal env and
-    header values in the secrets file, and the environment variables that registered
-    servers' ``env`` / ``headers`` templates and the LLM client read."""
-    values: dict[str, str] = {}
-    for server, sections in SecretsFile(store.path).load().items():
-        for section, pairs in (sections or {}).items():
-            for name, value in (pairs or {}).items():
-                if isinstance(value, str):
-                    values[f"{section} {name} of server {server}"] = value
-    referenced: set[str] = set(KEY_VARIABLES)
-    for (payload,) in store.conn.execute("SELECT payload FROM events WHERE type = 'server-registered'"):
-        event = json.loads(payload)
-        for section in ("env", "headers"):
-            for value in (event.get(section) or {}).values():
-                if isinstance(value, str):
-                    referenced.update(REFERENCE.findall(value))
-    for name in sorted(referenced):
-        value = os.environ.get(name)
-        if value:
-            values[f"environment variable {name}"] = value
-    return {where: value for where, value in values.items() if len(value) >= 6}
-
-
 def scan_bytes(path: Path, secrets: dict[str, str]) -> list[str]:
-    """Which known secret values occur in a file's bytes (as UTF-8 text)."""
-    data = path.read_bytes()
-    return [where for where, value in secrets.items() if value.encode() in data]
+    """Which known secret values occur in a file's bytes (as UTF-8 text, or JSON-escaped)."""
+    return found(path.read_bytes(), secrets)
 
 
 # -- the content hash --------------------------------------------------------------------------
@@ -283,7 +260,7 @@ def pack(store: Store, out: Path, *, drop_raw: bool = False, force: bool = False
             "refusing to pack: " + "; ".join(places)
             + ". Find and fix what recorded it (a server that prints credentials, an argument); the log itself cannot be edited."
         )
-    secrets = known_secret_values(store)
+    secrets = store.secret_values()
     if not store.read_only:  # on read-only media the index files beside it are taken as they are
         _refresh_tool_index(store)
     partial = prepare_output(out, [store.path], force=force)

@@ -7,6 +7,11 @@
 
 * Appending an event validates it against its type; an event whose idempotency key is
   already in the log is not written again, the existing record is returned instead.
+* Secrets never enter the log: every string of every event appended (payload, stream and
+  key; object keys included, at any depth) has the secret values the database was given
+  (:func:`firefly.secrets.known_values`) replaced by ``[secret]``, so no field a server
+  controls -- a tool's description or schema, its server's name, a result's keys -- can
+  carry one in. The returned record holds the event as written.
 * The database itself rejects UPDATE and DELETE on ``events`` (triggers in
   ``schema/migrations/0001_event_log.sql``).
 * Projections (:mod:`firefly.projections`) apply the events after their checkpoint, in
@@ -35,6 +40,7 @@ from .errors import DatabaseNotFound, FireflyError, NotAFireflyDatabase, ReadOnl
 from .events import Event, RunFinished, RunStarted, decode, encode
 from .ids import new_id, new_ids, utc_now
 from .migrations import migrate
+from .secrets import KEY_VARIABLES, Redactor, SecretsFile, known_values, secret_variables, values_of
 
 DEFAULT_DB = "firefly.db"
 BATCH = 100_000
@@ -119,6 +125,11 @@ class Store:
         self.run_id = run_id
         self.read_only = False
         self._depth = 0
+        self._secrets = SecretsFile(path)
+        self._redactor = Redactor()
+        self._redactor_stamp: tuple[Any, ...] | None = None
+        self._secret_variables: tuple[str, ...] = tuple(sorted(KEY_VARIABLES))
+        self._registrations_seen = 0
 
     # -- opening ---------------------------------------------------------------------
 
@@ -253,6 +264,9 @@ class Store:
                 (id_, tag, (streams and streams[i]) or stream, time, run, (keys and keys[i]) or key, payload)
                 for i, (id_, tag, stream, _, _, key, payload) in enumerate(rows)
             ]
+        redactor = self.redactor()
+        if redactor:
+            rows, events = _redacted(rows, events, redactor)
         with self.transaction() as conn:
             head = conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()[0]
             before = conn.total_changes
@@ -266,6 +280,37 @@ class Store:
             if conn.total_changes - before == len(rows):  # the usual case: every event is new
                 return [Recorded(head + n, *row[:6], event) for n, (row, event) in enumerate(zip(rows, events), 1)]
             return self._after_duplicates(rows, events, head)
+
+    # -- secrets ---------------------------------------------------------------------
+
+    def secret_values(self) -> dict[str, str]:
+        """Every secret value this database has been given, by where it comes from (read
+        afresh: the secrets file beside it and the environment as they are now)."""
+        registrations = [
+            msgspec.json.decode(payload)
+            for (payload,) in self.conn.execute("SELECT payload FROM events WHERE type = 'server-registered'")
+        ]
+        return known_values(self.path, registrations)
+
+    def redactor(self) -> Redactor:
+        """What appending runs every event through: the secret values this database has
+        been given. Kept up to date at little cost per batch: the registrations appended
+        since the last look (one indexed range), a stat of the secrets file and a read of
+        the environment variables the registrations name; built again when one changed."""
+        new = self.conn.execute(
+            "SELECT position, payload FROM events WHERE type = 'server-registered' AND position > ? ORDER BY position",
+            (self._registrations_seen,),
+        ).fetchall()
+        if new:
+            self._registrations_seen = new[-1][0]
+            names = set(secret_variables(msgspec.json.decode(payload) for _, payload in new))
+            if not names <= set(self._secret_variables):
+                self._secret_variables = tuple(sorted(names | set(self._secret_variables)))
+        stamp = (self._secrets.stamp(), self._secret_variables, tuple(map(os.environ.get, self._secret_variables)))
+        if stamp != self._redactor_stamp:
+            self._redactor = Redactor(values_of(self.path, self._secret_variables).values())
+            self._redactor_stamp = stamp
+        return self._redactor
 
     def _after_duplicates(self, rows: list[tuple], events: Sequence[Event], head: int) -> list[Recorded]:
         """The records of a batch some of whose rows were not written (their key was taken):
@@ -501,3 +546,21 @@ class Store:
                 if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)).fetchone():
                     conn.execute(sql)
             conn.execute("DELETE FROM _rebuild_indexes")
+
+
+def _redacted(rows: list[tuple], events: Sequence[Event], redactor: Redactor) -> tuple[list[tuple], list[Event]]:
+    """The rows (and events) with every secret value redacted: payload, stream and key."""
+    out_rows: list[tuple] = []
+    out_events: list[Event] = []
+    for row, event in zip(rows, events):
+        id_, tag, stream, time, run, key, payload = row
+        clean = redactor.payload(payload)
+        if clean is not payload:
+            try:
+                event = decode(clean)
+            except FireflyError as exc:
+                raise FireflyError(f"a {tag} event cannot be logged without the secret values in it: {exc}") from None
+        row = (id_, tag, redactor.text(stream), time, run, redactor.text(key) if key else key, clean)
+        out_rows.append(row)
+        out_events.append(event)
+    return out_rows, out_events

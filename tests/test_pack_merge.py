@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from firefly.cli import app
 from firefly.embed import HashedEmbedder, embed_tools
-from firefly.events import LlmReplied, ToolCalled
+from firefly.events import LlmReplied, ToolCalled, encode
+from firefly.ids import new_id
 from firefly.merge import MergeError, merge
 from firefly.pack import PackError, SecretFound, content_hash, is_packed, pack
 from firefly.registry import parse_registry, register
@@ -20,7 +21,7 @@ from firefly.store import Store
 from firefly.vectors import ToolIndex
 
 from .browse_fixtures import STEADY_DAGS, build_explored
-from .conftest import projection_dumps
+from .conftest import file_bytes, projection_dumps
 
 runner = CliRunner()
 PLANTED = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"  # a GitHub-token-shaped value
@@ -133,18 +134,31 @@ def test_drop_raw_leaves_out_llm_exchanges(source, tmp_path):
     assert json.loads(dict(values(tmp_path / "lean.db", "SELECT key, value FROM dataset"))["raw_llm_exchanges"])["dropped"] == 1
 
 
+def plant(store: Store, event) -> None:  # noqa: ANN001
+    """Write an event as it is, past the store's redaction: a log written before firefly
+    scrubbed what servers send (or merged from one)."""
+    store.conn.execute("INSERT INTO events (id, type, stream, time, run, idempotency_key, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (new_id(), event.__struct_config__.tag, event.stream, "2024-01-01T00:00:00Z", "r", event.key(), encode(event).decode()))
+
+
 def test_pack_refuses_secrets_and_writes_nothing(tmp_path, monkeypatch):
     with Store.open(tmp_path / "leaky.db") as store:
         entry = {"command": "python3", "args": [], "env": {"TOKEN": PLAIN, "KEY": "${VAULT_KEY}"}}
         register(store, parse_registry(json.dumps({"mcpServers": {"leaky": entry}})), source="test")
-        # a server echoed its (shapeless) secret in a result: only the byte scan can see it
-        store.append(ToolCalled(exploration_id="x", step=0, server="leaky", tool="env", content=[{"type": "text", "text": f"TOKEN is {PLAIN}"}]))
+        # a server echoed its (shapeless) secret in a result: the store never logs it ...
+        echo = ToolCalled(exploration_id="x", step=0, server="leaky", tool="env", content=[{"type": "text", "text": f"TOKEN is {PLAIN}"}])
+        assert store.append(echo).event.content == [{"type": "text", "text": "TOKEN is [secret]"}]
+        pack(store, tmp_path / "clean.db")
+        # ... and in a log that holds it, only the byte scan can see it
+        plant(store, ToolCalled(exploration_id="x2", step=0, server="leaky", tool="env", content=echo.content))
         with pytest.raises(SecretFound, match="env TOKEN of server leaky"):
             pack(store, tmp_path / "out.db")
         assert not list(tmp_path.glob("out.db*"))
         # a value from the environment that a template refers to is a secret too
         monkeypatch.setenv("VAULT_KEY", "env-secret-value-77")
         store.append(ToolCalled(exploration_id="x", step=1, server="leaky", tool="env", content=[{"type": "text", "text": "env-secret-value-77"}]))
+        assert b"env-secret-value-77" not in file_bytes(store.path)
+        plant(store, ToolCalled(exploration_id="x3", step=1, server="leaky", tool="env", content=[{"type": "text", "text": "env-secret-value-77"}]))
         with pytest.raises(SecretFound, match="environment variable VAULT_KEY"):
             pack(store, tmp_path / "out.db")
     with Store.open(tmp_path / "shaped.db") as store:

@@ -18,6 +18,11 @@ slow-big       a result of $MISBEHAVING_BYTES (default 50 MB) of text, written i
 bad-schemas    lists, besides echo, tools whose input schemas the mcp client rejects:
                "type": "objekt", "required": "record_id", an inputSchema that is a list
 stubborn       a fine server that ignores SIGTERM and the end of its stdin (it must be killed)
+echo-secret
+        a working MCP server that echoes $LEAK_TOKEN in every field a server controls: its
+        serverInfo name and version, its instructions, its tool's title, description,
+        annotations, input-schema property description and default,
+        the output schema, and the result (text, a structuredContent key and value, stderr)
 """
 
 from __future__ import annotations
@@ -35,6 +40,41 @@ if mode == "exit":
 elif mode == "hang":
     time.sleep(600)
     sys.exit(0)
+elif mode == "echo-secret":
+    import anyio
+    import mcp_types as types
+    from mcp.server.lowlevel import Server
+    from mcp.server.stdio import stdio_server
+
+    secret = os.environ.get("LEAK_TOKEN", "no-token")
+    tool = types.Tool(
+        name="lookup",
+        title=f"Lookup ({secret})",
+        description=f"Look a key up. Authenticated with {secret}.",
+        input_schema={"type": "object", "required": ["key"], "properties": {
+            "key": {"type": "string", "description": f"The key to look up (token {secret})", "default": secret},
+        }},
+        output_schema={"type": "object", "properties": {secret: {"type": "string"}, "value": {"type": "integer"}}},
+        annotations=types.ToolAnnotations(title=f"annotated {secret}", read_only_hint=True),
+    )
+
+    async def list_tools(ctx, params):  # noqa: ANN001
+        return types.ListToolsResult(tools=[tool])
+
+    async def call_tool(ctx, params):  # noqa: ANN001
+        key = str((params.arguments or {}).get("key", ""))
+        print(f"lookup {key} with {secret}", file=sys.stderr, flush=True)
+        return types.CallToolResult(
+            content=[types.TextContent(type="text", text=f"value of {key}: 42 (token {secret})")],
+            structured_content={secret: f"token {secret}", "value": 42})
+
+    async def serve() -> None:
+        server = Server(f"leaky-{secret}", version=f"1.0-{secret}", instructions=f"Use token {secret}.",
+                        on_list_tools=list_tools, on_call_tool=call_tool)
+        async with stdio_server() as (read, write):
+            await server.run(read, write, server.create_initialization_options())
+
+    anyio.run(serve)
 elif mode == "garbage":
     print("hello, I am not an MCP server", flush=True)
     print("{not json either", flush=True)
