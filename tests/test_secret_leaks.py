@@ -21,7 +21,7 @@ import pytest
 from datasette.app import Datasette
 from typer.testing import CliRunner
 
-from datasette_plugins.settings import SETTINGS
+from firefly_datasette.settings import SETTINGS
 from firefly.cli import app
 from firefly.discovery import discover
 from firefly.errors import SecretFound
