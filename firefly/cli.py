@@ -8,24 +8,19 @@ applied in one place, :class:`FireflyGroup`.
 
 from __future__ import annotations
 
-import errno
-import functools
 import inspect
 import re
-import sqlite3
 from pathlib import Path
-from typing import Annotated, Any, Callable, Literal, Optional, TypeVar
+from typing import Annotated, Any, Literal, Optional
 
 import typer
 from typer.core import TyperGroup
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import installed_version
 from .errors import FireflyError
-from .store import Store, default_db_path
+from .store import Store
 
 
 def unwrap(text: str | None) -> str | None:
@@ -104,83 +99,9 @@ def _firefly(
     $FIREFLY_DB); tables are projections of it that `firefly rebuild` can replay.
     """
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
-
-DbOption = Annotated[
-    Optional[Path],
-    typer.Option("--db", help="The firefly database (default: $FIREFLY_DB or ./firefly.db).", show_default=False),
-]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def handle_errors(fn: F) -> F:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except FireflyError as exc:
-            fail(str(exc))
-        except (sqlite3.OperationalError, OSError) as exc:
-            if not disk_full(exc):
-                raise
-            fail(f"the disk is full ({exc}): free some space (or use --db on another disk) and run the command"
-                 " again; committed work is kept")
-        except BaseExceptionGroup as group:  # from a task group: the first named error it holds
-            named = next((e for e in _leaves(group) if isinstance(e, FireflyError)), None)
-            full = next((e for e in _leaves(group) if disk_full(e)), None)
-            if full is not None:
-                fail(f"the disk is full ({full}): free some space and run the command again; committed work is kept")
-            if named is None:
-                raise
-            fail(str(named))
-        except KeyboardInterrupt:
-            err_console.print("[yellow]Interrupted.[/yellow] Committed work is kept; run the command again to continue.")
-            raise typer.Exit(130) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def fail(message: str) -> None:
-    err_console.print(f"[red]Error:[/red] {escape(message)}", soft_wrap=True)  # one line, however long
-    raise typer.Exit(1) from None
-
-
-def disk_full(exc: BaseException) -> bool:
-    """Whether an error says the disk (or the database's size limit) is full."""
-    if isinstance(exc, sqlite3.OperationalError):
-        return "database or disk is full" in str(exc)
-    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
-
-
-def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
-    out: list[BaseException] = []
-    for exc in group.exceptions:
-        out.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
-    return out
-
-
-def open_store(db: Path | None, *, reading: bool = False) -> Store:
-    """The database of a command. ``reading``: the command only reads, so the file must
-    already be a firefly database (nothing is created or changed otherwise), and on
-    read-only media it is opened read-only."""
-    path = db or default_db_path()
-    if reading:
-        return Store.open(path, create=False, read_only=None)
-    return Store.open(path)
-
-
-def progress_bar() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[note]}"),
-        console=err_console,
-        transient=False,
-    )
+from .cli_common import (  # noqa: E402 - shared by every command module
+    DbOption, console, err_console, handle_errors, open_store, progress_bar,
+)
 
 
 # -- servers -------------------------------------------------------------------------------

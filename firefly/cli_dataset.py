@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from .cli import DbOption, console, err_console, handle_errors, open_store, progress_bar
+from .cli_common import DbOption, console, err_console, handle_errors, open_store, progress_bar
 from .errors import FireflyError
 from .store import check_database, default_db_path
 

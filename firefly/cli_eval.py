@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli import DbOption, console, err_console, handle_errors, open_store, progress_bar
+from .cli_common import DbOption, console, err_console, handle_errors, open_store, progress_bar
 from .env import DEFAULT_MAX_TURNS
 from .errors import FireflyError, ReadOnlyDatabase
 

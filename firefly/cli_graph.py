@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli import DbOption, console, err_console, handle_errors, open_store, progress_bar
+from .cli_common import DbOption, console, err_console, handle_errors, open_store, progress_bar
 from .errors import FireflyError
 from .store import Store
 

@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli import DbOption, console, err_console, handle_errors, open_store, progress_bar
+from .cli_common import DbOption, console, err_console, handle_errors, open_store, progress_bar
 from .errors import FireflyError
 from .simulator.settings import DEFAULT_THRESHOLD, MODES
 

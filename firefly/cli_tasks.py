@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, Optional
 import typer
 from rich.markup import escape
 
-from .cli import DbOption, console, err_console, handle_errors, open_store, progress_bar
+from .cli_common import DbOption, console, err_console, handle_errors, open_store, progress_bar
 from .errors import FireflyError
 from .store import Store
 
