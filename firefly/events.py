@@ -8,7 +8,7 @@ JSON Schemas in ``schema/events/`` are generated from these classes
 Evolution rules (msgspec's): new fields get defaults; fields are never renamed or retyped;
 a correction is a new event, never an edit.
 
-An event knows its *stream* (the entity it belongs to, e.g. ``tool:git/git_log``) and, where
+An event knows its *stream* (the entity it belongs to, e.g. ``tool:notes/list_notes``) and, where
 re-running the same work could record the same fact twice, its *idempotency key*. The store
 adds the envelope: position, id, time and run.
 """
@@ -377,7 +377,7 @@ class Embedded(Event, frozen=True, kw_only=True, tag="embedded"):
     """A vector for one subject (a tool's text ...) from an embedding model.
 
     Fields:
-        subject: the stream of what was embedded (``tool:git/git_log``).
+        subject: the stream of what was embedded (``tool:notes/list_notes``).
         version: the version of the subject the text came from (a tool's schema hash).
         model: the embedder: ``firefly-hashed-v1`` (built in, no download) or a remote
             model's name.

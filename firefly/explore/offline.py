@@ -763,8 +763,9 @@ class _Run:
             owner = n[:-2]
 
             def fk(v: Value) -> bool:
-                table = str(v.context.get("table") or "")
-                return (v.key == "id" and bool(table) and _norm(_singular(table)) == owner
+                # the id of a row of the customers table, or of an item of a "customers" list
+                owners = {str(v.context.get("table") or ""), _collection(v.path)}
+                return (v.key == "id" and any(o and _norm(_singular(o)) == owner for o in owners)
                         and isinstance(v.value, int if t == "integer" else str))
             cands = [v for v in self.values if fk(v)]
         return cands
@@ -1969,6 +1970,15 @@ class _Run:
 
 
 _PROSE = re.compile(r"[a-z]{3,}[.!?] +[A-Za-z]")  # a sentence ends and another begins (not "St. Louis")
+
+
+_COLLECTION = re.compile(r"(?:\.([A-Za-z_]\w*)|\[\"([^\"]+)\"\])\[\d+\]\.\w+$")
+
+
+def _collection(path: str) -> str:
+    """The list a value's record sat in: ``accounts`` for ``$.structured_content.accounts[0].id``."""
+    m = _COLLECTION.search(path.split("#json=")[-1])
+    return (m.group(1) or m.group(2)) if m else ""
 
 
 def _render_fact(v: Value) -> str:

@@ -14,7 +14,7 @@ retry can choose other arguments. After a successful effectful call, a policy wi
 ``probe`` method makes a read-only probe of its effect (its own step, ``probe_of`` set).
 A server that an exploration changed (a successful effectful call) and that is bound to the
 sandbox is restarted before the slot's next exploration, so that state a server keeps in
-its process (mcp-server-sqlite's insight memo) never reaches another exploration.
+its process (a memo, a cache) never reaches another exploration.
 """
 
 from __future__ import annotations

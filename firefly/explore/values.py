@@ -10,7 +10,7 @@ Where values are looked for:
 
 - ``structured`` (structured content) is walked as JSON: ``$.structured_content.a[0].b``.
 - each text content block is parsed as JSON when it is JSON (many servers answer with JSON
-  text) or as a Python literal (mcp-server-sqlite answers ``[{'name': 'customers'}]``), and
+  text) or as a Python literal (some servers answer ``[{'name': 'customers'}]``), and
   walked: ``$.content[0].text#json=$[0].name``;
 - otherwise, and for long strings inside JSON, the text is mined line by line:
   ``$.content[0].text#line=3`` (lines count from 1). :func:`resolve_locator` follows a
@@ -368,7 +368,7 @@ def _walk(obj: Any, path: str, ctx: dict[str, Any], out: _Out, depth: int, key: 
 
 def _walk_list(items: list[Any], path: str, ctx: dict[str, Any], out: _Out, depth: int, key: str | None) -> None:
     dicts = [x for x in items if isinstance(x, dict)]
-    # rows of a table (mcp-server-sqlite's query results, or any list of flat records)
+    # rows of a table (a SQL query's results, or any list of flat records)
     flat = bool(dicts) and len(dicts) == len(items) and all(all(_is_scalar(v) for v in d.values()) for d in dicts)
     tool = ctx.get("tool", "")
     if flat and all(set(d) == {"name"} for d in dicts) and "table" in tool:
