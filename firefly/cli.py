@@ -307,6 +307,29 @@ def catalog_import(
 
 @app.command()
 @handle_errors
+def survey(
+    server: Annotated[Optional[list[str]], typer.Option("--server", help="Survey only this server (repeatable).")] = None,
+    concurrency: Annotated[int, typer.Option(help="Servers surveyed at once.")] = 4,
+    call_timeout: Annotated[float, typer.Option(help="Seconds allowed for each call.")] = 30.0,
+    connect_timeout: Annotated[float, typer.Option(help="Seconds allowed to start a server.")] = 120.0,
+    db: DbOption = None,
+) -> None:
+    """Learn each server's world before exploring: call its read-only tools that need no
+    arguments, read its resources, list its prompts; their values become the server's pool
+    of grounded values. Resumable: a server already surveyed with its current tools is skipped.
+    """
+    from .explore.survey import survey as run_survey
+
+    with open_store(db) as store, store.run("survey", {"servers": server or "all"}) as summary:
+        report = run_survey(store, servers=server, concurrency=concurrency, call_timeout=call_timeout,
+                            connect_timeout=connect_timeout)
+        summary.update(report.summary())
+    console.print(f"surveyed {report.surveyed} of {report.servers} server(s): {report.successes}/{report.calls} calls ok,"
+                  f" {report.resources} resource(s), {report.prompts} prompt(s)")
+
+
+@app.command()
+@handle_errors
 def explore(
     dags: Annotated[Optional[int], typer.Option(help="Explore at most this many pending DAGs (default: all).")] = None,
     policy: Annotated[Literal["offline", "llm"], typer.Option(help="Explorer policy: offline (no LLM, deterministic) or llm (an OpenAI-compatible chat model with function calling).")] = "offline",

@@ -8,7 +8,7 @@ JSON Schemas in ``schema/events/`` are generated from these classes
 Evolution rules (msgspec's): new fields get defaults; fields are never renamed or retyped;
 a correction is a new event, never an edit.
 
-An event knows its *stream* (the entity it belongs to, e.g. ``tool:git/git_log``) and, where
+An event knows its *stream* (the entity it belongs to, e.g. ``tool:notes/list_notes``) and, where
 re-running the same work could record the same fact twice, its *idempotency key*. The store
 adds the envelope: position, id, time and run.
 """
@@ -377,7 +377,7 @@ class Embedded(Event, frozen=True, kw_only=True, tag="embedded"):
     """A vector for one subject (a tool's text ...) from an embedding model.
 
     Fields:
-        subject: the stream of what was embedded (``tool:git/git_log``).
+        subject: the stream of what was embedded (``tool:notes/list_notes``).
         version: the version of the subject the text came from (a tool's schema hash).
         model: the embedder: ``firefly-hashed-v1`` (built in, no download) or a remote
             model's name.
@@ -572,6 +572,8 @@ class ExplorationStarted(Event, frozen=True, kw_only=True, tag="exploration-star
         policy: ``offline`` or ``llm:<model>``.
         seed: the seed of the policy's random choices.
         tools: ``server/name`` of the DAG's tools in the order they will be walked.
+        adapters: server -> the name of the adapter chosen for it (``generic`` for a server
+            no adapter claims; see :mod:`firefly.adapters`).
     """
 
     exploration_id: str
@@ -579,6 +581,7 @@ class ExplorationStarted(Event, frozen=True, kw_only=True, tag="exploration-star
     policy: str
     seed: int = 0
     tools: list[str] = msgspec.field(default_factory=list)
+    adapters: dict[str, str] = msgspec.field(default_factory=dict)
 
     @property
     def stream(self) -> str:
@@ -592,9 +595,10 @@ class ArgumentSource(msgspec.Struct, frozen=True, kw_only=True):
     """Where an argument value came from (inside ``tool-called``)."""
 
     argument: str  # JSON pointer into the arguments
-    step: int  # the earlier step whose result held it
+    step: int  # the earlier step whose result held it (-1: not a step of this exploration)
     path: str  # where in that result
     value: Any = None
+    event: str | None = None  # the idempotency key of the event that held it, when outside the exploration (a survey)
 
 
 class ResultCut(msgspec.Struct, frozen=True, kw_only=True):
@@ -615,7 +619,8 @@ class ToolCalled(Event, frozen=True, kw_only=True, tag="tool-called"):
         server, tool: what was called.
         arguments: the arguments as sent (virtual paths).
         arguments_hash: hash of their canonical JSON.
-        sources: arguments whose value came from an earlier result of the exploration.
+        sources: arguments whose value came from an earlier result of the exploration, or
+            from the server's survey (``event`` names the survey's event, ``step`` is -1).
         content: the result's content blocks (MCP wire format).
         structured_content: the result's structured content, if any.
         is_error: the result's ``isError`` (a tool-level error is still a result).
@@ -662,6 +667,41 @@ class ToolCalled(Event, frozen=True, kw_only=True, tag="tool-called"):
 
     def key(self) -> str:
         return f"tool-called:{self.exploration_id}:{self.step}:{self.attempt}"
+
+
+class ServerSurveyed(Event, frozen=True, kw_only=True, tag="server-surveyed"):
+    """Before exploring, firefly learned a server's world on a fresh sandbox: it called the
+    tools that need no arguments and cannot change anything (each call a ``tool-called``
+    event of this survey, ``exploration_id`` = ``survey_id``), listed and read the server's
+    resources and listed its prompts. Their values make the server's pool of grounded
+    values (:mod:`firefly.explore.survey`).
+
+    Fields:
+        survey_id: derived from the server and its tool list, so a re-run does not survey
+            the same server twice.
+        server: the registry name.
+        adapter: the adapter chosen for the server.
+        tools: the tools called, in the order of their steps.
+        resources: ``{uri, name, mime_type, text, bytes, truncated, error}`` per resource
+            listed (text only for those read, cut to the size cap).
+        prompts: ``{name, description, arguments}`` per prompt listed.
+        errors: what could not be done (listing resources, reading one ...), one line each.
+    """
+
+    survey_id: str
+    server: str
+    adapter: str = "generic"
+    tools: list[str] = msgspec.field(default_factory=list)
+    resources: list[JSON] = msgspec.field(default_factory=list)
+    prompts: list[JSON] = msgspec.field(default_factory=list)
+    errors: list[str] = msgspec.field(default_factory=list)
+
+    @property
+    def stream(self) -> str:
+        return f"exploration:{self.survey_id}"
+
+    def key(self) -> str:
+        return f"server-surveyed:{self.survey_id}"
 
 
 class ExplorationFinished(Event, frozen=True, kw_only=True, tag="exploration-finished"):
@@ -1073,6 +1113,7 @@ AnyEvent = Union[
     JudgeFailed,
     DagSampled,
     ExplorationStarted,
+    ServerSurveyed,
     ToolCalled,
     ExplorationFinished,
     ExplorationFailed,

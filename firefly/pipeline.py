@@ -186,9 +186,10 @@ def stage_sample(store: Store, opts: RunOptions, display: Display) -> StageResul
         report = sample_dags(store, opts.dags, seed=opts.seed,
                              progress=lambda done, total: display.update("sample", done, total))
         summary.update(report.summary())
-    if not report.tools_with_edges:
-        raise FireflyError("the tool graph has no edges to sample from; check `firefly graph stats`")
-    note = f"{report.sampled + report.existing} DAGs; {report.tools_covered}/{report.tools_with_edges} tools covered"
+    if not report.tools_with_edges and not report.singles:
+        raise FireflyError("the tool graph has no tools to sample from; check `firefly graph stats`")
+    note = (f"{report.sampled + report.existing} DAGs; {report.tools_covered}/{report.tools_with_edges} tools covered;"
+            f" {report.singles} one-tool DAG(s)")
     if report.exhausted:
         display.say(f"[yellow]sampling stopped early:[/yellow] {escape(report.exhausted)}")
     display.finish("sample", note)
@@ -230,6 +231,24 @@ def stage_explore(store: Store, opts: RunOptions, display: Display) -> StageResu
     note = f"{report.finished} explored ({report.failed} failed); {report.calls} calls, {rate:.0%} ok"
     display.finish("explore", note)
     return StageResult("explore", report.summary(), note)
+
+
+def stage_survey(store: Store, opts: RunOptions, display: Display) -> StageResult:
+    from .explore.survey import survey
+
+    options = {"concurrency": opts.concurrency}
+    with store.run("survey", options) as summary:
+        report = survey(store, concurrency=opts.concurrency, call_timeout=opts.call_timeout,
+                        connect_timeout=opts.connect_timeout, max_result_bytes=opts.max_result_bytes,
+                        on_server=lambda server, done, total: display.update("survey", done, total, note=server))
+        summary.update(report.summary())
+    if not report.surveyed:
+        display.finish("survey", f"{report.servers} server(s) already surveyed")
+        return StageResult("survey", report.summary())
+    note = (f"{report.surveyed} server(s): {report.successes}/{report.calls} calls ok,"
+            f" {report.resources} resource(s), {report.prompts} prompt(s)")
+    display.finish("survey", note)
+    return StageResult("survey", report.summary(), note)
 
 
 def stage_synthesize(store: Store, opts: RunOptions, display: Display) -> StageResult:
@@ -293,6 +312,7 @@ STAGES: list[tuple[str, Stage]] = [
     ("discover", stage_discover),
     ("graph", stage_graph),
     ("sample", stage_sample),
+    ("survey", stage_survey),
     ("explore", stage_explore),
     ("synthesize", stage_synthesize),
     ("verify", stage_verify),

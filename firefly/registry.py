@@ -1,7 +1,7 @@
 """The server registry: the ``mcpServers`` JSON format of Claude Desktop, Cursor and others.
 
     {"mcpServers": {
-        "git": {"command": "uvx", "args": ["mcp-server-git", "--repository", "${FIREFLY_WORKSPACE}/repo"]},
+        "notes": {"command": "uvx", "args": ["notes-mcp", "--root", "${FIREFLY_WORKSPACE}/files"]},
         "remote": {"url": "https://example.com/mcp", "headers": {"Authorization": "Bearer ${TOKEN}"}}
     }}
 

@@ -81,6 +81,7 @@ def status_report(store: Store) -> list[Section]:
     rows += [(f"  {cls}", count) for cls, count in q(
         "SELECT error_class, count(*) FROM calls WHERE error_class IS NOT NULL GROUP BY error_class ORDER BY 2 DESC")]
     sections.append(("exploration", rows))
+    sections.append(("per server", server_rows(store)))
     sections.append(("tasks", task_rows(store)))
     sections.append(("evaluation", eval_rows(store)))
     return sections
@@ -187,3 +188,27 @@ def status_json(store: Store) -> dict[str, object]:
         },
         "evaluations": {"evals": one("SELECT count(*) FROM evals"), "episodes": one("SELECT count(*) FROM episodes")},
     }
+
+
+def server_rows(store: Store) -> list[tuple[str, object]]:
+    """Per callable server: its tools, the tools explored (called at least once), the calls
+    that worked (an in-band error counts as a failure; survey calls included), and the tools
+    skipped with the reason (a required parameter nothing grounds, ...)."""
+    q = store.conn.execute
+    rows: list[tuple[str, object]] = []
+    for server, tools in q("SELECT server, count(*) FROM tools WHERE callable = 1 AND removed = 0"
+                           " GROUP BY server ORDER BY server").fetchall():
+        explored, ok_tools, calls, ok = q(
+            "SELECT count(DISTINCT tool), count(DISTINCT CASE WHEN ok = 1 THEN tool END),"
+            " coalesce(sum(error_class IS NULL OR error_class NOT IN ('skipped', 'malformed-call')), 0),"
+            " coalesce(sum(ok), 0) FROM calls WHERE server = ? AND coalesce(error_class, '') != 'skipped'",
+            (server,)).fetchone()
+        share = f" ({ok / calls:.0%})" if calls else ""
+        rows.append((f"  {server}", f"{tools} tools, {explored} explored ({ok_tools} with a call that worked),"
+                                    f" {ok} of {calls} calls worked{share}"))
+        for tool, reason, n in q(
+            "SELECT tool, coalesce(error, ''), count(*) FROM calls WHERE server = ? AND error_class = 'skipped'"
+            " AND tool NOT IN (SELECT tool FROM calls WHERE server = ? AND ok = 1)"
+            " GROUP BY tool, error ORDER BY tool, 3 DESC", (server, server)).fetchall():
+            rows.append((f"    skipped {tool}", f"{n}x: {reason[:160]}"))
+    return rows or [("servers", 0)]

@@ -19,6 +19,9 @@ it samples only the missing numbers and ends where an uninterrupted run would ha
 
 By default the graph is the callable tools' (catalog tools cannot be explored); with
 ``include_catalog`` it is every live tool's.
+
+Every tool can be explored: a tool no edge reaches (and the tool of a server that has only
+one, when no DAG holds it) gets a one-tool DAG of its own (sampler ``single-tool-v1``).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from .ids import short_hash
 from .store import Store
 
 SAMPLER = "coverage-walk-v2"
+SINGLE_SAMPLER = "single-tool-v1"  # one-tool DAGs for tools no edge reaches
 ATTEMPTS = 50  # draws per DAG number before the graph counts as exhausted
 STARTS = 8  # least-covered tools a DAG chooses its first tool from
 UNSEEN = 20.0  # extra weight of a tool no DAG has yet
@@ -56,6 +60,7 @@ class SampleReport:
     sizes: Counter[int] = field(default_factory=Counter)
     tools_with_edges: int = 0
     tools_covered: int = 0  # tools with an edge that are in at least one DAG of the scope
+    singles: int = 0  # one-tool DAGs of the scope (tools with no edge, servers with one tool)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -66,6 +71,7 @@ class SampleReport:
             "dags_sampled": self.sampled,
             "tools_with_edges": self.tools_with_edges,
             "tools_covered": self.tools_covered,
+            "single_tool_dags": self.singles,
             "exhausted": self.exhausted,
         }
 
@@ -212,10 +218,34 @@ def sample_dags(
         if progress:
             progress(n + 1, len(todo))
     _save(store, pending)
+    report.singles = sample_singles(store, graph, scope, coverage)
     store.catch_up()
     report.sampled = sum(report.sizes.values())
     report.tools_covered = coverage.covered()
     return report
+
+
+def sample_singles(store: Store, graph: nx.DiGraph, scope: str, coverage: Coverage) -> int:
+    """One-tool DAGs, so that every tool can be explored: for each tool with no edge and each
+    tool of a server that has only one, when no DAG holds it yet. Deterministic (graph order),
+    idempotent (a DAG's id is its content). Returns the number of such DAGs in the scope."""
+    store.catch_up()
+    existing = {dag_id for (dag_id,) in store.conn.execute(
+        "SELECT dag_id FROM dags WHERE scope = ? AND sampler = ?", (scope, SINGLE_SAMPLER))}
+    per_server = Counter(server for server, _ in graph)
+    events = []
+    for tool in sorted(n for n in graph if graph.degree(n) == 0 or per_server[n[0]] == 1):
+        dag_id = short_hash([scope, [list(tool)], []], 16)
+        if dag_id in existing or (graph.degree(tool) and coverage.times[tool]):
+            continue
+        index = len(existing)  # numbers go on from those in the log: a new tool never reuses one
+        events.append(DagSampled(
+            dag_id=dag_id, tools=[DagTool(server=tool[0], name=tool[1], schema_hash=graph.nodes[tool]["schema_hash"])],
+            edges=[], scope=scope, seed=0, index=index, sampler=SINGLE_SAMPLER, params={},  # type: ignore[arg-type]
+        ))
+        existing.add(dag_id)
+    _save(store, events)
+    return len(existing)
 
 
 def _save(store: Store, events: list[DagSampled]) -> None:

@@ -13,7 +13,7 @@ from firefly.cli import app
 from firefly.errors import FireflyError
 from firefly.events import EdgeJudged
 from firefly.graph import build_graph, load_graph
-from firefly.sample import SAMPLER, Coverage, grow_dag, sample_dags
+from firefly.sample import SAMPLER, SINGLE_SAMPLER, Coverage, grow_dag, sample_dags
 from firefly.store import Store
 
 from .conftest import projection_dumps
@@ -28,8 +28,8 @@ def graph_store(db_path):
     store.close()
 
 
-def dags_of(store: Store, scope: str = "callable") -> list:
-    return [r.event for r in store.read(types=["dag-sampled"]) if r.event.scope == scope]
+def dags_of(store: Store, scope: str = "callable", sampler: str = SAMPLER) -> list:
+    return [r.event for r in store.read(types=["dag-sampled"]) if r.event.scope == scope and r.event.sampler == sampler]
 
 
 def test_dags_are_connected_acyclic_subgraphs_of_the_right_size(graph_store):
@@ -212,3 +212,27 @@ def test_while_tools_are_uncovered_dags_spend_their_places_on_them():
         coverage.add(tools)
     assert coverage.covered() < len(coverage.starts)  # tools are still left to cover
     assert new >= 0.95 * taken  # the v1 sampler: 230 of 249 (92%)
+
+
+def test_every_tool_without_an_edge_gets_a_one_tool_dag(graph_store):
+    graph = load_graph(graph_store)
+    isolated = sorted(n for n in graph if graph.degree(n) == 0)
+    assert isolated  # the bundled graph has some
+    report = sample_dags(graph_store, 10, seed=1)
+    singles = dags_of(graph_store, sampler=SINGLE_SAMPLER)
+    assert report.singles == len(singles) == len(isolated)
+    assert sorted((d.tools[0].server, d.tools[0].name) for d in singles) == isolated
+    assert all(len(d.tools) == 1 and d.edges == [] for d in singles)
+    before = projection_dumps(graph_store)
+    again = sample_dags(graph_store, 10, seed=1)  # deterministic and idempotent
+    assert again.singles == len(singles) and projection_dumps(graph_store) == before
+
+
+def test_a_server_with_one_tool_is_sampled(db_path):
+    store = Store.open(db_path)
+    add_tools(store, {"solo": [{"name": "lookup_word", "description": "Look up a word.",
+                                "inputSchema": {"type": "object", "properties": {"word": {"type": "string"}}}}]})
+    report = sample_dags(store, 5, seed=0)
+    assert report.tools_with_edges == 0 and report.singles == 1
+    assert [(t.server, t.name) for d in dags_of(store, sampler=SINGLE_SAMPLER) for t in d.tools] == [("solo", "lookup_word")]
+    store.close()

@@ -24,7 +24,7 @@ turned into a recorded outcome.
 Use it as an async context manager inside a running event loop::
 
     async with Executor(endpoint_for, workspace_bound={"git"}) as ex:
-        outcome = await ex.call("git", "git_log", {"repo_path": "/workspace/repo"}, sandbox=sb)
+        outcome = await ex.call("notes", "read_note", {"path": "/workspace/files/todo.md"}, sandbox=sb)
 """
 
 from __future__ import annotations

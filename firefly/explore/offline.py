@@ -47,7 +47,7 @@ from typing import Any
 
 from jsonschema.validators import Draft202012Validator, validator_for
 
-from .policy import VIRTUAL_ROOT, ArgSource, CallRecord, Proposal, ToolRef, WorkspaceInfo
+from .policy import VIRTUAL_ROOT, ArgSource, CallRecord, Proposal, ToolRef, Ungrounded, WorkspaceInfo
 from .probe import Probe, pick_probe
 from .values import Value, extract_history, is_timezone, looks_like_error, parse_datetime_hhmm
 
@@ -63,7 +63,12 @@ MISSING: Any = _Missing()
 
 
 class _CannotCall(Exception):
-    """A required argument has no sensible value: the tool is skipped."""
+    """A required argument has no sensible value: the tool is skipped (the parameter, if
+    known, is named in the reason recorded)."""
+
+    def __init__(self, why: str, parameter: str | None = None):
+        super().__init__(why)
+        self.parameter = parameter
 
 
 TIMEZONES = (
@@ -332,15 +337,16 @@ class OfflinePolicy:
     ) -> Proposal | None:
         try:
             return _Run(self, tool, list(history or []), workspace, rng, attempt).propose()
-        except _CannotCall:
-            return None
+        except _CannotCall as err:
+            raise Ungrounded(err.parameter or "", str(err)) from None
         except Exception as exc:  # noqa: BLE001 - a policy bug must not stop the exploration
             try:
                 return _Run(self, tool, [], workspace, rng, attempt, observe=False).propose(
                     note=f"fallback after {type(exc).__name__}: {exc}"[:200])
+            except _CannotCall as err:
+                raise Ungrounded(err.parameter or "", str(err)) from None
             except Exception:  # noqa: BLE001
                 return None
-
 
     def probe(self, call: CallRecord, tool: ToolRef, readers: list[ToolRef], workspace: WorkspaceInfo) -> Probe | None:
         """The read-only call that observes what a successful effectful call did (see
@@ -363,9 +369,12 @@ class _Run:
         self.raw_schema = raw
         self.schema = _branch(_deref(raw, raw)) if raw else {"type": "object", "properties": {}}
         vals = extract_history(history) if observe else []
-        # newest results first; within one result, in document order
+        # newest results first; within one result, in document order; then the server's pool
+        # of grounded values (its survey), preferred to schema guesses
         ranked = sorted(enumerate(vals), key=lambda iv: (-iv[1].step, iv[0]))
-        self.values: list[Value] = [v for _, v in ranked]
+        pool = list(ws.grounded.get(tool.server, ())) if observe else []
+        self.values: list[Value] = [v for _, v in ranked] + pool
+        self.why_missing: dict[str, str] = {}
         self.sources: list[ArgSource] = []
         self.notes: list[str] = []
         self.used: list[tuple[str, str]] = []
@@ -495,7 +504,8 @@ class _Run:
 
     def use(self, pointer: str, v: Value, value: Any = None) -> None:
         val = v.value if value is None else value
-        self.sources.append(ArgSource(argument=pointer, step=v.step, path=v.path, value=val))
+        self.sources.append(ArgSource(argument=pointer, step=v.step, path=v.path, value=val,
+                                      event=v.context.get("event") if v.step < 0 else None))
         self.used.append((v.kind, json.dumps(val, sort_keys=True, default=str)))
 
     def choose(self, options: list[Any], pointer: str | None = None) -> Any:
@@ -542,7 +552,8 @@ class _Run:
             if value is MISSING:
                 if not top and parent_role:
                     continue
-                raise _CannotCall(f"no value for required {name!r}")
+                raise _CannotCall(self.why_missing.get(pointer + _pointer(name), "nothing observed, in the schema"
+                                  " or in the workspace fits it"), pointer + _pointer(name))
             out[name] = value
         for name in optional:
             sub = props.get(name, {})
@@ -752,8 +763,9 @@ class _Run:
             owner = n[:-2]
 
             def fk(v: Value) -> bool:
-                table = str(v.context.get("table") or "")
-                return (v.key == "id" and bool(table) and _norm(_singular(table)) == owner
+                # the id of a row of the customers table, or of an item of a "customers" list
+                owners = {str(v.context.get("table") or ""), _collection(v.path)}
+                return (v.key == "id" and any(o and _norm(_singular(o)) == owner for o in owners)
                         and isinstance(v.value, int if t == "integer" else str))
             cands = [v for v in self.values if fk(v)]
         return cands
@@ -772,13 +784,10 @@ class _Run:
             ex = _desc_examples(str(schema.get("description", "")))
             if ex:
                 return self.choose(ex, pointer)
-            lo = int(schema.get("minLength", 0) or 0)
-            text = self.describe_text(name)
-            if len(text) < lo:
-                text = text + "x" * (lo - len(text))
-            if isinstance(schema.get("maxLength"), int):
-                text = text[: schema["maxLength"]]
-            return text
+            if _nullable(schema):
+                return None  # the schema allows null: a grounded value, unlike a placeholder
+            self.why_missing[pointer] = "a string with no enum, default, examples or format, and no value of that name seen"
+            return MISSING
         if t in ("integer", "number"):
             return self.num_in_range(schema, t)
         if t == "boolean":
@@ -807,10 +816,6 @@ class _Run:
             pool = [base + (1 if "exclusiveMinimum" in schema else 0)]
         v = self.choose(pool)
         return int(v) if t == "integer" else v
-
-    def describe_text(self, name: str) -> str:
-        words = " ".join(_words(name)) or "value"
-        return f"example {words}"
 
     # ----------------------------------------------------------------------- role fillers
 
@@ -917,7 +922,7 @@ class _Run:
         files = [f for f in self.ws.files if (not text_tool or posixpath.splitext(f)[1].lower() in TEXT_EXT)
                  and f not in self.gone] or list(self.ws.files)
         if not files:
-            raise _CannotCall("no file is known")
+            raise _CannotCall("no file is known", pointer)
         return self.choose(files, pointer)
 
     def argument_paths(self) -> list[str]:
@@ -953,7 +958,7 @@ class _Run:
         prose = [p for p in seeded if posixpath.splitext(p)[1].lower() in (".md", ".txt")]  # edits keep them valid
         if prose or seeded:
             return self.choose(prose or seeded, pointer)
-        raise _CannotCall("no file content is known to edit")
+        raise _CannotCall("no file content is known to edit", pointer)
 
     def seed_texts(self) -> dict[str, str]:
         """Seed text files no earlier call of this exploration may have changed."""
@@ -1148,7 +1153,7 @@ class _Run:
         ex = set(exclude)
         tables = [t for t in self.tables() if t[0] not in ex] or self.tables()
         if not tables:
-            raise _CannotCall("no table is known")
+            raise _CannotCall("no table is known", pointer)
         observed = [v for _, v in tables if v is not None]
         # tables whose columns were described earlier come first: the query can use them
         described = [v for v in self.obs(("column",), lambda v: v.context.get("table") in dict(tables))]
@@ -1856,11 +1861,17 @@ class _Run:
 
     def r_email(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
         chosen = self.pick(self.obs(("email",)), pointer)
-        return chosen.value if chosen else f"explorer{self.rng.randint(1, 99)}@example.com"
+        if chosen:
+            return chosen.value
+        self.why_missing[pointer] = "no e-mail address seen"
+        return MISSING
 
     def r_url(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
         chosen = self.pick(self.obs(("url",)), pointer)
-        return chosen.value if chosen else "https://example.com/"
+        if chosen:
+            return chosen.value
+        self.why_missing[pointer] = "no URL seen"
+        return MISSING
 
     def r_count(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
         t = _type(schema)
@@ -1942,7 +1953,7 @@ class _Run:
             return self.choose(list(sub["enum"]))
         t = _type(sub)
         if t == "string":
-            return self.describe_text(name)
+            return MISSING  # no placeholder: the caller skips the tool if the parameter is required
         if t == "integer":
             return int(self.num_in_range(sub, "integer"))
         if t == "number":
@@ -1959,6 +1970,15 @@ class _Run:
 
 
 _PROSE = re.compile(r"[a-z]{3,}[.!?] +[A-Za-z]")  # a sentence ends and another begins (not "St. Louis")
+
+
+_COLLECTION = re.compile(r"(?:\.([A-Za-z_]\w*)|\[\"([^\"]+)\"\])\[\d+\]\.\w+$")
+
+
+def _collection(path: str) -> str:
+    """The list a value's record sat in: ``accounts`` for ``$.structured_content.accounts[0].id``."""
+    m = _COLLECTION.search(path.split("#json=")[-1])
+    return (m.group(1) or m.group(2)) if m else ""
 
 
 def _render_fact(v: Value) -> str:

@@ -50,6 +50,9 @@ class WorkspaceInfo:
     memory_entities: entity name -> entity type in the seed memory graph.
     texts: virtual path -> content of the small text files under ``files/`` as seeded (what
         an edit can replace before anything has been read).
+    grounded: server -> the pool of grounded values its survey saw
+        (:func:`firefly.explore.survey.grounded_pools`); each value's ``context["event"]``
+        names the event it came from.
     """
 
     root: str = VIRTUAL_ROOT
@@ -59,6 +62,7 @@ class WorkspaceInfo:
     sqlite_tables: dict[str, tuple[str, ...]] = field(default_factory=dict)
     memory_entities: dict[str, str] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
+    grounded: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,8 @@ class CallRecord:
 
 @dataclass(frozen=True)
 class ArgSource:
-    """Where one argument value came from: an earlier result of the same exploration.
+    """Where one argument value came from: an earlier result of the same exploration, or
+    (``event`` set, ``step`` -1) a result of the server's survey.
 
     argument: JSON pointer into the arguments (``/revision``, ``/names/0``).
     step: the earlier step whose result held the value.
@@ -89,6 +94,7 @@ class ArgSource:
     step: int
     path: str
     value: Any
+    event: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,8 +104,21 @@ class Proposal:
     note: str = ""
 
 
+class Ungrounded(Exception):
+    """A required parameter has no grounded value: the tool is skipped, and why is recorded.
+
+    A policy raises it from ``propose`` instead of sending a placeholder."""
+
+    def __init__(self, parameter: str, why: str = ""):
+        self.parameter = parameter  # a JSON pointer into the arguments ("/sheet_name"), "" if unknown
+        self.why = why
+        what = f"required parameter {parameter!r}" if parameter else "a required parameter"
+        super().__init__(f"ungrounded: no grounded value for {what}" + (f" ({why})" if why else ""))
+
+
 class Policy(Protocol):
-    """An explorer policy. ``propose`` returns None to skip a tool it cannot call sensibly.
+    """An explorer policy. ``propose`` returns None to skip a tool it cannot call sensibly,
+    or raises :class:`Ungrounded` to skip it saying which parameter it could not ground.
 
     Two optional methods:
 

@@ -14,7 +14,7 @@ retry can choose other arguments. After a successful effectful call, a policy wi
 ``probe`` method makes a read-only probe of its effect (its own step, ``probe_of`` set).
 A server that an exploration changed (a successful effectful call) and that is bound to the
 sandbox is restarted before the slot's next exploration, so that state a server keeps in
-its process (mcp-server-sqlite's insight memo) never reaches another exploration.
+its process (a memo, a cache) never reaches another exploration.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from typing import Any
 
 import anyio
 
+from ..adapters import Adapter, adapter_for, server_record
+from ..adapters.verbs import reads_by_name
 from ..connect import Endpoint, resolve
 from ..errors import FireflyError
 from ..events import ArgumentSource, ExplorationFailed, ExplorationFinished, ExplorationStarted, ToolCalled
@@ -38,15 +40,10 @@ from ..secrets import SecretsFile
 from ..seeds import workspace_variables
 from ..store import Store
 from .executor import CallOutcome, Executor
-from .policy import CallRecord, Policy, Proposal, ToolRef, WorkspaceInfo
+from .policy import CallRecord, Policy, Proposal, ToolRef, Ungrounded, WorkspaceInfo
 from .probe import Probe
 from .sandbox import Sandbox
-from .values import looks_like_error
 
-READ_ONLY_VERBS = (
-    "get", "list", "read", "search", "show", "describe", "find", "open", "query", "log", "status",
-    "diff", "view", "fetch", "lookup", "count", "calculate", "convert", "info", "tree", "check",
-)
 MAX_ATTEMPTS = 2
 SKIPPED = "skipped"
 MALFORMED_CALL = "malformed-call"
@@ -58,9 +55,7 @@ def is_read_only(tool: ToolRef) -> bool:
     hint = tool.annotations.get("readOnlyHint")
     if isinstance(hint, bool):
         return hint
-    first = tool.name.lower().replace("-", "_").split("_")
-    words = [w for w in first if w not in ("git", "mcp")]
-    return bool(words) and words[0] in READ_ONLY_VERBS
+    return reads_by_name(tool.name, tool.server)
 
 
 @dataclass
@@ -159,10 +154,13 @@ def explore(
             raise ServerError("config-error", f"server {server!r} is not in the registry")
         return resolve(regs[server], secrets=secrets, variables=variables)
 
+    from .survey import grounded_pools
+
+    adapters = {server: adapter_for(server_record(store, server)) for server in sorted({s for s, _ in refs})}
     reap_orphans()  # servers and sandboxes left by a firefly that was killed
     with scratch_dir("firefly-explore-") as tmp:
         slots = [Sandbox.create(Path(tmp), f"slot{i}") for i in range(max(1, min(concurrency, len(todo))))]
-        info = workspace_info(slots[0].root)
+        info = replace(workspace_info(slots[0].root), grounded=grounded_pools(store))
         queue = list(todo)
 
         async def worker(ex: Executor, sandbox: Sandbox, first: list[bool]) -> None:
@@ -171,7 +169,8 @@ def explore(
                 if not first[0]:
                     sandbox.reset()
                 first[0] = False
-                walk = await explore_one(store, ex, sandbox, policy, info, refs, dag_id, dag_tools, seed, report)
+                walk = await explore_one(store, ex, sandbox, policy, info, refs, dag_id, dag_tools, seed, report,
+                                         adapters)
                 for server in sorted(walk.touched if walk is not None else ()):
                     ex.stop_server(server, sandbox)  # in-process state (a memo, a cache) must not reach the next
                 if on_exploration:
@@ -204,8 +203,10 @@ class Walk:
     world state (the effectful calls made so far) and the history a policy sees.
     """
 
-    def __init__(self, store: Store, ex: Executor, sandbox: Sandbox, xid: str, refs: dict[tuple[str, str], ToolRef]):
+    def __init__(self, store: Store, ex: Executor, sandbox: Sandbox, xid: str, refs: dict[tuple[str, str], ToolRef],
+                 adapters: dict[str, Adapter] | None = None):
         self.store = store
+        self.adapters = dict(adapters or {})
         self.ex = ex
         self.sandbox = sandbox
         self.xid = xid
@@ -223,6 +224,12 @@ class Walk:
     @property
     def state(self) -> str:
         return content_hash(self.effects)
+
+    def adapter(self, server: str) -> Adapter:
+        """The adapter of a server (chosen from its record when the caller gave none)."""
+        if server not in self.adapters:
+            self.adapters[server] = adapter_for(server_record(self.store, server))
+        return self.adapters[server]
 
     async def call(
         self,
@@ -265,15 +272,14 @@ class Walk:
     def event_of(self, tool: ToolRef, proposal: Proposal, outcome: CallOutcome, *, attempt: int = 0,
                  probe_of: int | None = None) -> ToolCalled:
         error_class, error = outcome.error_class, outcome.error
-        if outcome.ok and looks_like_error(CallRecord(self.step, tool.server, tool.name, proposal.arguments,
-                                                      outcome.content, outcome.structured, False)):
-            first = next((b.get("text", "") for b in outcome.content if b.get("type") == "text"), "")
-            error_class, error = IN_BAND_ERROR, f"the result reports a failure (isError is false): {first[:300]}"
+        why = self.adapter(tool.server).is_error(outcome.content, outcome.structured) if outcome.ok else None
+        if why:
+            error_class, error = IN_BAND_ERROR, f"the result reports a failure (isError is false): {why[:300]}"
         return ToolCalled(
             exploration_id=self.xid, step=self.step, attempt=attempt, server=tool.server, tool=tool.name,
             arguments=proposal.arguments, arguments_hash=content_hash(proposal.arguments),
-            sources=[ArgumentSource(argument=s.argument, step=s.step, path=s.path, value=_jsonable(s.value))
-                     for s in proposal.sources],
+            sources=[ArgumentSource(argument=s.argument, step=s.step, path=s.path, value=_jsonable(s.value),
+                                    event=s.event) for s in proposal.sources],
             content=outcome.content, structured_content=outcome.structured, is_error=outcome.is_error,
             error_class=error_class, error=error, latency_ms=outcome.latency_ms,
             result_bytes=outcome.result_bytes, truncated=outcome.truncated, cut=outcome.cut, read_only=is_read_only(tool),
@@ -306,7 +312,7 @@ class Walk:
             self.errors += 1
             return
         self.successes += 1
-        self.chained += bool(event.sources)
+        self.chained += chained(event)
         if not event.read_only:
             self.effects.append(canonical_json([tool.server, tool.name, event.arguments_hash]))
             self.touched.add(tool.server)
@@ -342,6 +348,11 @@ class Walk:
         report.failed += 1
 
 
+def chained(event: ToolCalled) -> bool:
+    """A call fed by an earlier result of its own exploration (a survey's values do not count)."""
+    return any(s.event is None and s.step >= 0 for s in event.sources)
+
+
 def ok(event: ToolCalled) -> bool:
     """A call with a result that is not an error (in the open or in disguise)."""
     return not event.is_error and event.error_class is None
@@ -358,13 +369,16 @@ async def explore_one(
     dag_tools: list[dict[str, Any]],
     seed: int,
     report: ExploreReport,
+    adapters: dict[str, Adapter] | None = None,
 ) -> Walk | None:
     """Walk one DAG with a policy; returns the walk (None when it could not start)."""
     xid = exploration_id(dag_id, policy.name, seed)
     report.explorations += 1
     names = [f"{t['server']}/{t['name']}" for t in dag_tools]
-    store.append(ExplorationStarted(exploration_id=xid, dag_id=dag_id, policy=policy.name, seed=seed, tools=names))
-    walk = Walk(store, ex, sandbox, xid, refs)
+    walk = Walk(store, ex, sandbox, xid, refs, adapters)
+    chosen = {t["server"]: walk.adapter(t["server"]).name for t in dag_tools}
+    store.append(ExplorationStarted(exploration_id=xid, dag_id=dag_id, policy=policy.name, seed=seed, tools=names,
+                                    adapters=dict(sorted(chosen.items()))))
     missing = [n for t, n in zip(dag_tools, names) if (t["server"], t["name"]) not in refs]
     if missing:
         walk.fail(report, f"tools no longer callable: {', '.join(missing)}")
@@ -397,6 +411,8 @@ async def _walk_dag(walk: Walk, policy: Policy, info: WorkspaceInfo, tools: list
             def propose() -> tuple[Proposal | None, str]:
                 try:
                     return policy.propose(tool, walk.history, info, rng, attempt), "the policy found no sensible arguments"
+                except Ungrounded as exc:
+                    return None, str(exc)
                 except Exception as exc:  # noqa: BLE001 - a policy bug must not stop the run
                     return None, f"policy error: {type(exc).__name__}: {exc}"
 

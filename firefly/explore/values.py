@@ -10,7 +10,7 @@ Where values are looked for:
 
 - ``structured`` (structured content) is walked as JSON: ``$.structured_content.a[0].b``.
 - each text content block is parsed as JSON when it is JSON (many servers answer with JSON
-  text) or as a Python literal (mcp-server-sqlite answers ``[{'name': 'customers'}]``), and
+  text) or as a Python literal (some servers answer ``[{'name': 'customers'}]``), and
   walked: ``$.content[0].text#json=$[0].name``;
 - otherwise, and for long strings inside JSON, the text is mined line by line:
   ``$.content[0].text#line=3`` (lines count from 1). :func:`resolve_locator` follows a
@@ -43,6 +43,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..adapters.judge import error_reason
 from .policy import VIRTUAL_ROOT, CallRecord
 
 __all__ = [
@@ -276,26 +277,11 @@ def extract(record: CallRecord, *, limit: int = MAX_VALUES) -> list[Value]:
         return []
 
 
-_IN_BAND_ERROR = re.compile(
-    r"^\s*(?:Database error|Error executing tool|Error|Exception|Traceback \(most recent call last\))\b[:\s]",
-    re.IGNORECASE)
-
-
 def looks_like_error(record: CallRecord) -> bool:
-    """True for a result that reports a failure in its text although ``is_error`` is false.
-
-    Some servers (mcp-server-sqlite) answer ``Database error: ...`` or ``Error: ...`` as an
-    ordinary text result. Only a result made of one short text block that starts so counts.
-    """
-    try:
-        if record.structured:
-            return False
-        texts = [b.get("text") for b in record.content or [] if isinstance(b, dict) and b.get("type") == "text"]
-        if len(texts) != 1 or not isinstance(texts[0], str) or len(texts[0]) > 2000:
-            return False
-        return bool(_IN_BAND_ERROR.match(texts[0]))
-    except Exception:  # noqa: BLE001
-        return False
+    """True for a result that reports a failure although ``is_error`` is false: error text in
+    its content, or error fields inside its structured content (see
+    :func:`firefly.adapters.judge.error_reason`, the one judgement every stage uses)."""
+    return error_reason(record.content, record.structured) is not None
 
 
 def extract_history(history: Iterable[CallRecord], *, limit: int = MAX_VALUES) -> list[Value]:
@@ -382,7 +368,7 @@ def _walk(obj: Any, path: str, ctx: dict[str, Any], out: _Out, depth: int, key: 
 
 def _walk_list(items: list[Any], path: str, ctx: dict[str, Any], out: _Out, depth: int, key: str | None) -> None:
     dicts = [x for x in items if isinstance(x, dict)]
-    # rows of a table (mcp-server-sqlite's query results, or any list of flat records)
+    # rows of a table (a SQL query's results, or any list of flat records)
     flat = bool(dicts) and len(dicts) == len(items) and all(all(_is_scalar(v) for v in d.values()) for d in dicts)
     tool = ctx.get("tool", "")
     if flat and all(set(d) == {"name"} for d in dicts) and "table" in tool:

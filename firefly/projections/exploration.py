@@ -36,7 +36,8 @@ class ExplorationsProjection(Projection):
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     rec.position, e.exploration_id, e.step, e.attempt, e.server, e.tool, dumps(e.arguments),
-                    e.arguments_hash, dumps([s for s in e.sources]), int(bool(e.sources) and ok),
+                    e.arguments_hash, dumps([s for s in e.sources]),
+                    int(ok and any(s.event is None and s.step >= 0 for s in e.sources)),
                     result_text(e.content), dumps(e.content),
                     None if e.structured_content is None else dumps(e.structured_content), int(e.is_error),
                     e.error_class, e.error, int(ok), e.latency_ms, e.result_bytes, int(e.truncated),

@@ -2,7 +2,7 @@
 
     from firefly.simulator import Simulator
     sim = Simulator.open("firefly.db", mode="strict")   # "strict" | "nearest" | "llm"
-    r = sim.episode().call_sync("git", "git_log", {"repo_path": "/workspace/repo"})
+    r = sim.episode().call_sync("notes", "read_note", {"path": "/workspace/files/todo.md"})
 
 See :mod:`firefly.simulator.core` for the lookup rules, :mod:`.canonical` for what makes two
 calls the same, :mod:`.nearest` and :mod:`.generate` for misses, :mod:`.serve` for serving

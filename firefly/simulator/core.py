@@ -2,7 +2,7 @@
 
     sim = Simulator.open("firefly.db", mode="strict")       # "strict" | "nearest" | "llm"
     ep = sim.episode()
-    r = ep.call_sync("git", "git_log", {"repo_path": "/workspace/repo"})   # or: await ep.call(...)
+    r = ep.call_sync("notes", "read_note", {"path": "/workspace/files/todo.md"})   # or: await ep.call(...)
     r.content, r.structured_content, r.is_error, r.meta
 
 **Lookup.** A call's key is its server, tool and canonical arguments

@@ -1,0 +1,111 @@
+"""Is a tool result an error? One judgement for every shape a server reports a failure in.
+
+Servers report failures in many ways: ``isError`` set, a text block that says
+``Error: ...`` (``isError`` false), a JSON text or ``structuredContent`` holding
+``{"error": ...}``, ``{"status": "error"}``, ``{"success": false}``, or a result field whose
+text is an error (``{"result": "Error: No data provided to write"}``). :func:`error_reason`
+sees them all; every stage that judges a result (the explore stage when it records a call,
+value harvesting, the pool of grounded values, and through the recorded ``error_class`` the
+synthesizer and the statistics) uses it, through the server's adapter.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+__all__ = ["error_reason"]
+
+MAX_JUDGED_TEXT = 4000  # characters of a text looked at; a long text is a document, not an error message
+
+ERROR_TEXT = re.compile(
+    r"^\s*(?:\*\*)?(?:[A-Za-z]+ ){0,2}(?:error|exception)(?:\s+[-\w]+){0,2}\s*[:!]"
+    r"|^\s*(?:Error|Exception|Database error|Error executing tool)\b[:\s]"
+    r"|^\s*Traceback \(most recent call last\)"
+    r"|^\s*(?:Failed to|Unknown tool|Invalid (?:arguments?|input|params?|parameters?)\b)",
+    re.IGNORECASE)
+ERROR_STATUS = frozenset({"error", "failed", "failure", "fail", "err", "exception"})
+ERROR_KEYS = ("error", "errors", "error_message", "errorMessage", "exception")
+FLAG_KEYS = ("success", "ok", "succeeded")
+MESSAGE_KEYS = ("result", "message", "text", "output", "content", "detail", "details", "response")
+
+
+def error_reason(content: Any = None, structured: Any = None, is_error: bool = False) -> str | None:
+    """Why a result is an error (a short text), or None when it is not one. Never raises.
+
+    ``content`` is the list of MCP content blocks (wire JSON), ``structured`` the
+    structured content, ``is_error`` the result's ``isError``.
+    """
+    try:
+        texts = [b.get("text") for b in content or [] if isinstance(b, dict) and b.get("type") == "text"
+                 and isinstance(b.get("text"), str)]
+        if is_error:
+            return "isError: " + _first_line(texts[0] if texts else "the result is flagged as an error")
+        if isinstance(structured, dict):
+            why = _structured_error(structured)
+            if why:
+                return "structuredContent: " + why
+        if len(texts) == 1 and len(texts[0]) <= MAX_JUDGED_TEXT:
+            text = texts[0]
+            stripped = text.strip()
+            if stripped[:1] == "{":
+                try:
+                    parsed = json.loads(stripped)
+                except ValueError:
+                    parsed = None
+                if isinstance(parsed, dict):
+                    why = _structured_error(parsed)
+                    return ("content: " + why) if why else None
+            if ERROR_TEXT.match(text):
+                return "content: " + _first_line(text)
+        return None
+    except Exception:  # noqa: BLE001 - a malformed result is judged not to be an error report
+        return None
+
+
+def _structured_error(d: dict[str, Any]) -> str | None:
+    """An error field or error text at the top of a JSON object."""
+    for key in ERROR_KEYS:
+        if key in d and _present(d[key]):
+            return f"{key}: {_first_line(_show(d[key]))}"
+    if d.get("isError") is True or d.get("is_error") is True:
+        return "isError: true"
+    status = d.get("status") if "status" in d else d.get("state")
+    if isinstance(status, str) and status.strip().lower() in ERROR_STATUS:
+        return f"status: {status}" + _message_of(d)
+    for key in FLAG_KEYS:
+        if d.get(key) is False:
+            return f"{key}: false" + _message_of(d)
+    for key in MESSAGE_KEYS:
+        v = d.get(key)
+        if isinstance(v, str) and len(v) <= MAX_JUDGED_TEXT and ERROR_TEXT.match(v):
+            return f"{key}: {_first_line(v)}"
+    return None
+
+
+def _message_of(d: dict[str, Any]) -> str:
+    for key in MESSAGE_KEYS:
+        if isinstance(d.get(key), str) and d[key].strip():
+            return f" ({_first_line(d[key])})"
+    return ""
+
+
+def _present(v: Any) -> bool:
+    return v not in (None, "", False, [], {}, 0)
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, dict) and isinstance(v.get("message"), str):
+        return v["message"]
+    try:
+        return json.dumps(v, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def _first_line(text: str, limit: int = 300) -> str:
+    line = next((ln.strip() for ln in str(text).splitlines() if ln.strip()), "")
+    return line[:limit]

@@ -1,0 +1,56 @@
+"""One verb table: what a tool's name says about whether it changes the world.
+
+Annotations decide where a server gives them (``readOnlyHint``, ``destructiveHint``); these
+tables are for the tools that give none. They name verbs, never tools of a particular server.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["READ_VERBS", "WRITE_VERBS", "name_words", "reads_by_name", "writes_by_name"]
+
+READ_VERBS = frozenset({
+    "get", "list", "read", "search", "show", "describe", "find", "open", "query", "log", "status", "diff",
+    "view", "fetch", "lookup", "count", "calculate", "convert", "info", "tree", "check", "inspect", "stat",
+    "stats", "head", "tail", "browse", "explain", "summarize", "validate", "preview", "version", "whoami",
+    "ping", "health", "compute", "evaluate", "resolve", "peek", "load", "print", "cat", "ls", "grep",
+})
+WRITE_VERBS = frozenset({
+    "delete", "remove", "drop", "write", "create", "update", "kill", "send", "insert", "set", "put", "post",
+    "add", "edit", "modify", "move", "rename", "commit", "push", "pull", "reset", "clear", "purge", "destroy",
+    "exec", "execute", "run", "start", "stop", "restart", "install", "uninstall", "upload", "save", "append",
+    "replace", "patch", "merge", "apply", "terminate", "shutdown", "truncate", "archive", "publish", "submit",
+    "approve", "reject", "checkout", "init", "clone", "copy", "mkdir", "touch", "unlink", "rm", "mv", "cp",
+    "click", "fill", "press", "navigate", "upsert", "import", "migrate", "enable", "disable", "lock",
+    "unlock", "assign", "cancel", "schedule", "pay", "transfer", "notify", "invite", "attach", "detach",
+    "revert", "restore", "rollback", "sync", "deploy", "undo", "redo", "spawn", "login", "logout",
+    "subscribe", "unsubscribe", "erase", "wipe", "overwrite", "kill", "shell", "eval",
+})
+_IGNORED = frozenset({"mcp", "tool", "do", "the", "a"})
+
+
+def name_words(name: str) -> list[str]:
+    """``gitLog`` / ``git-log`` / ``git_log`` -> ``["git", "log"]``."""
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(name))
+    return [w for w in re.split(r"[^A-Za-z0-9]+", s.lower()) if w and w not in _IGNORED]
+
+
+def writes_by_name(name: str) -> bool:
+    """True when any word of the name is a verb that changes the world."""
+    return any(w in WRITE_VERBS for w in name_words(name))
+
+
+def reads_by_name(name: str, namespace: str = "") -> bool:
+    """True when the name starts with a reading verb, after leading namespace words (the
+    server's own name, or one word that is no verb: ``github_list_issues``) and no word of
+    it is a writing verb."""
+    words = name_words(name)
+    space = set(name_words(namespace))
+    while words[1:] and words[0] in space:
+        words = words[1:]
+    if not words or any(w in WRITE_VERBS for w in words):
+        return False
+    if words[0] in READ_VERBS:
+        return True
+    return len(words) > 1 and words[1] in READ_VERBS

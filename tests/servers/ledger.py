@@ -1,0 +1,100 @@
+"""A small MCP server firefly was never tuned for, for the generic adapter's tests (stdio).
+
+``python ledger.py`` serves a ledger: ``list_accounts`` (no arguments, no annotations) is
+the only way to learn the account ids that ``get_balance`` requires; ``export_report``
+answers an in-band error inside ``structuredContent`` (``{"result": "Error: ..."}``, isError
+false); ``describe_code`` needs a code nothing grounds; ``delete_account`` and
+``close_books`` (destructive) must never be called by a survey. It has one resource and one
+prompt. ``python ledger.py one`` serves a single tool, ``get_fortune``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import anyio
+import mcp_types as types
+from mcp.server.lowlevel import Server
+from mcp.server.stdio import stdio_server
+
+ACCOUNTS = [{"id": "acct-7f3", "owner": "Rosa Diaz"}, {"id": "acct-9b2", "owner": "Ken Ito"}]
+BALANCES = {"acct-7f3": 120.5, "acct-9b2": 42.0}
+CALLS: list[str] = []  # for in-process checks
+
+
+def _obj(properties: dict, required: list[str]) -> dict:
+    return {"type": "object", "properties": properties, "required": required}
+
+
+def tools(variant: str) -> list[types.Tool]:
+    if variant == "one":
+        return [types.Tool(name="get_fortune", description="A fortune for today.", input_schema=_obj({}, []))]
+    return [
+        types.Tool(name="list_accounts", description="All accounts of the ledger.", input_schema=_obj({}, [])),
+        types.Tool(name="get_balance", description="The balance of one account.",
+                   input_schema=_obj({"account_id": {"type": "string", "description": "The account's id"}}, ["account_id"])),
+        types.Tool(name="export_report", description="Export an account's report.",
+                   input_schema=_obj({"account_id": {"type": "string"}}, ["account_id"])),
+        types.Tool(name="describe_code", description="Describe a ledger code.",
+                   input_schema=_obj({"ledger_code": {"type": "string"}}, ["ledger_code"])),
+        types.Tool(name="delete_account", description="Delete every account.", input_schema=_obj({}, [])),
+        types.Tool(name="close_books", description="Close the books.", input_schema=_obj({}, []),
+                   annotations=types.ToolAnnotations(destructive_hint=True)),
+    ]
+
+
+def build(variant: str = "full") -> Server:
+    async def list_tools(ctx, params):  # noqa: ANN001
+        return types.ListToolsResult(tools=tools(variant))
+
+    def text(value: object) -> list[types.TextContent]:
+        return [types.TextContent(type="text", text=json.dumps(value))]
+
+    async def call_tool(ctx, params):  # noqa: ANN001
+        args = params.arguments or {}
+        CALLS.append(params.name)
+        if params.name == "get_fortune":
+            return types.CallToolResult(content=[types.TextContent(type="text", text="Fortune favours the bold.")])
+        if params.name == "list_accounts":
+            return types.CallToolResult(content=text({"accounts": ACCOUNTS}), structured_content={"accounts": ACCOUNTS})
+        if params.name == "get_balance":
+            acct = args.get("account_id")
+            if acct not in BALANCES:
+                return types.CallToolResult(content=[types.TextContent(type="text", text=f"no account {acct!r}")],
+                                            is_error=True)
+            result = {"account_id": acct, "balance": BALANCES[acct]}
+            return types.CallToolResult(content=text(result), structured_content=result)
+        if params.name == "export_report":
+            result = {"result": "Error: No data provided to write"}
+            return types.CallToolResult(content=text(result), structured_content=result)
+        if params.name in ("delete_account", "close_books"):
+            raise RuntimeError(f"{params.name} must never be called by a survey")
+        return types.CallToolResult(content=[types.TextContent(type="text", text=f"code {args.get('ledger_code')}")])
+
+    async def list_resources(ctx, params):  # noqa: ANN001
+        return types.ListResourcesResult(resources=[
+            types.Resource(uri="ledger://guide", name="guide", mime_type="text/plain")])
+
+    async def read_resource(ctx, params):  # noqa: ANN001
+        return types.ReadResourceResult(contents=[types.TextResourceContents(
+            uri=str(params.uri), mime_type="text/plain", text="Fiscal year starts 2024-04-01.\nauditor: Lena Park\n")])
+
+    async def list_prompts(ctx, params):  # noqa: ANN001
+        return types.ListPromptsResult(prompts=[types.Prompt(
+            name="summarize_account", description="Summarize one account.",
+            arguments=[types.PromptArgument(name="account_id", required=True)])])
+
+    extra = {} if variant == "one" else {"on_list_resources": list_resources, "on_read_resource": read_resource,
+                                         "on_list_prompts": list_prompts}
+    return Server("ledger", version="0.1.0", on_list_tools=list_tools, on_call_tool=call_tool, **extra)
+
+
+async def main() -> None:
+    server = build(sys.argv[1] if len(sys.argv) > 1 else "full")
+    async with stdio_server() as (read, write):
+        await server.run(read, write, server.create_initialization_options())
+
+
+if __name__ == "__main__":
+    anyio.run(main)
