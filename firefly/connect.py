@@ -26,7 +26,7 @@ from typing import Any, TextIO
 import anyio
 import httpx
 import httpx2
-from mcp import Client, StdioServerParameters
+from mcp import Client
 from mcp.client.stdio import get_default_environment
 from mcp.shared.exceptions import MCPError
 from pydantic import ValidationError

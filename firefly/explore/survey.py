@@ -193,7 +193,7 @@ async def _resources_and_prompts(ex: Executor, sandbox: Sandbox, server: str
         session = await ex.session(server, sandbox)
     except ServerError as err:
         return [], [], [f"server unavailable: {err.message}"]
-    client, endpoint = session.client, session.endpoint
+    client, endpoint = session.connection.client, session.endpoint
 
     def clean(text: str) -> str:
         return endpoint.scrub(sandbox.to_virtual(text))
