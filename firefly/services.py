@@ -268,12 +268,23 @@ def _which(*names: str) -> str | None:
     return None
 
 
+POSTGRES_PROGRAMS = ("initdb", "postgres", "psql", "pg_isready")
+
+
 def _postgres_bindir() -> Path | None:
+    """A folder holding every PostgreSQL program firefly runs: the one of ``initdb`` on PATH,
+    else Debian's newest ``/usr/lib/postgresql/<version>/bin``."""
+    candidates = []
     found = shutil.which("initdb")
     if found:
-        return Path(found).parent
-    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
-    return Path(versions[-1]).parent if versions else None
+        candidates.append(Path(found).parent)
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
+                      key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0, reverse=True)
+    candidates += [Path(v) for v in versions]
+    for folder in candidates:
+        if all((folder / name).is_file() and os.access(folder / name, os.X_OK) for name in POSTGRES_PROGRAMS):
+            return folder
+    return None
 
 
 def _unprivileged(account: str) -> tuple[int, int, str] | None:
@@ -332,7 +343,7 @@ def _wait_until(ready: Callable[[], bool], proc: subprocess.Popen[bytes], what: 
         if proc.poll() is not None:
             tail = " ".join(log.read_text(errors="replace").strip().splitlines()[-3:]) if log.exists() else ""
             raise ServiceUnavailable(f"{what} exited on start (code {proc.returncode}): {tail[:400]}")
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
+        with contextlib.suppress(ConnectionError, TimeoutError, subprocess.TimeoutExpired):
             if ready():
                 return
         time.sleep(delay)
