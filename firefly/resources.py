@@ -58,4 +58,5 @@ def find_registry(value: str | Path) -> Path:
     if path.exists():
         raise RegistryError(f"registry {value} is a folder, not a file")
     raise RegistryError(
-        f"no registry file {value!s} and no bundled registry of that name (bundled: {', '.join(bundled)})")
+        f"cannot read registry {value!s}: no such file, and no bundled registry of that name"
+        f" (bundled: {', '.join(bundled)})")
