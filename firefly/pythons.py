@@ -14,9 +14,11 @@ and ``/usr/bin``.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 __all__ = ["find_python", "python_path_dirs"]
@@ -45,7 +47,9 @@ def _candidate_dirs(version: str) -> list[Path]:
 
 
 def find_python(version: str) -> Path | None:
-    """The path of a ``python<version>`` executable (``version`` like ``3.12``), or None."""
+    """The path of a working ``python<version>`` executable (``version`` like ``3.12``), or
+    None. Each candidate is run once to check its version: a pyenv shim for a version that
+    is installed but not selected fails, and uv would pass it over."""
     name = f"python{version}"
     seen: set[Path] = set()
     for d in _candidate_dirs(version):
@@ -53,9 +57,19 @@ def find_python(version: str) -> Path | None:
             continue
         seen.add(d)
         found = shutil.which(name, path=str(d))
-        if found:
+        if found and _runs_as(found, version):
             return Path(found)
     return None
+
+
+@functools.cache
+def _runs_as(executable: str, version: str) -> bool:
+    try:
+        proc = subprocess.run([executable, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                              capture_output=True, text=True, timeout=20, check=False, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0 and proc.stdout.strip() == version
 
 
 def python_path_dirs(version: str) -> list[str]:

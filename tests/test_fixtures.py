@@ -190,8 +190,13 @@ def test_a_found_python_goes_first_on_the_servers_path(tmp_path, monkeypatch):
 
     fake = tmp_path / "pyenv" / "versions" / "3.98.1" / "bin"
     fake.mkdir(parents=True)
-    (fake / "python3.98").write_text("#!/bin/sh\n")
+    (fake / "python3.98").write_text("#!/bin/sh\necho 3.98\n")
     (fake / "python3.98").chmod(0o755)
+    shims = tmp_path / "shims"  # like a pyenv shim of a version not selected: it fails
+    shims.mkdir()
+    (shims / "python3.98").write_text("#!/bin/sh\nexit 127\n")
+    (shims / "python3.98").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shims}:/usr/bin:/bin")
     monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "pyenv"))
     assert find_python("3.98") == fake / "python3.98"
     assert find_python("3.97") is None
