@@ -118,7 +118,7 @@ def no_servers_hint() -> str:
 @servers_app.command("import")
 @handle_errors
 def servers_import(
-    file: Annotated[Optional[Path], typer.Argument(help="A registry file in the mcpServers JSON format (Claude Desktop, Cursor).", show_default=False)] = None,
+    file: Annotated[Optional[str], typer.Argument(help="A registry file in the mcpServers JSON format (Claude Desktop, Cursor), or a bundled registry's name (default, offline).", show_default=False)] = None,
     bundled: Annotated[bool, typer.Option("--bundled", help="Import the registry bundled with firefly (servers that run offline) instead of a file.")] = False,
     db: DbOption = None,
 ) -> None:
@@ -129,14 +129,14 @@ def servers_import(
     Nothing is written if any entry is malformed.
     """
     from .registry import load_registry, register
-    from .resources import bundled_registry
+    from .resources import bundled_registry, find_registry
 
     if bundled == (file is not None):
-        raise FireflyError("name a registry file or pass --bundled (one of them)")
-    file = bundled_registry() if file is None else file
-    specs = load_registry(file)
-    with open_store(db) as store, store.run("servers import", {"file": str(file)}) as summary:
-        outcome = register(store, specs, source=str(file))
+        raise FireflyError("name a registry (a file, or a bundled one: default, offline) or pass --bundled (one of them)")
+    path = bundled_registry() if file is None else find_registry(file)
+    specs = load_registry(path)
+    with open_store(db) as store, store.run("servers import", {"file": str(path)}) as summary:
+        outcome = register(store, specs, source=str(path))
         summary.update({k: sum(1 for v in outcome.values() if v == k) for k in ("added", "changed", "unchanged")})
     for name, what in outcome.items():
         console.print(f"  {escape(name)}: {what}")
@@ -227,7 +227,7 @@ def servers_remove(name: Annotated[str, typer.Argument(help="The server's regist
 @handle_errors
 def discover(
     server: Annotated[Optional[list[str]], typer.Option("--server", "-s", help="Only this server (repeatable).")] = None,
-    registry: Annotated[Optional[Path], typer.Option(help="Import this registry file first.")] = None,
+    registry: Annotated[Optional[str], typer.Option(help="Import this registry first: a file, or a bundled registry's name (default, offline).")] = None,
     connect_timeout: Annotated[float, typer.Option(help="Seconds allowed to start a server and finish the MCP handshake.")] = 120.0,
     call_timeout: Annotated[float, typer.Option(help="Seconds allowed for each request (tools/list).")] = 30.0,
     concurrency: Annotated[int, typer.Option(help="Servers connected at once.")] = 6,
@@ -242,8 +242,11 @@ def discover(
         if registry is not None:
             from .registry import load_registry, register
 
-            with store.run("servers import", {"file": str(registry)}):
-                register(store, load_registry(registry), source=str(registry))
+            from .resources import find_registry
+
+            path = find_registry(registry)
+            with store.run("servers import", {"file": str(path)}):
+                register(store, load_registry(path), source=str(path))
         _discover(store, server, connect_timeout, call_timeout, concurrency)
 
 
@@ -389,7 +392,7 @@ def _explore(store: Store, dags: int | None, policy: str, concurrency: int, seed
 @app.command()
 @handle_errors
 def run(
-    registry: Annotated[Optional[Path], typer.Option(help="Registry to import first (default: the bundled offline servers, when none is registered).")] = None,
+    registry: Annotated[Optional[str], typer.Option(help="Registry to import first: a file, or a bundled registry's name (default, offline). Without it: the bundled default servers, when none is registered.")] = None,
     dags: Annotated[int, typer.Option(help="Sub-DAGs to sample and explore.")] = 200,
     seed: Annotated[int, typer.Option(help="Seed of sampling, exploration and synthesis: the same seed gives the same data.")] = 0,
     concurrency: Annotated[int, typer.Option(help="Explorations at once (each on its own sandbox).")] = 4,
@@ -411,8 +414,10 @@ def run(
 
     from .pipeline import RunOptions, run_pipeline
 
+    from .resources import find_registry
+
     opts = RunOptions(
-        registry=registry, dags=dags, seed=seed, concurrency=concurrency, test_fraction=test_fraction,
+        registry=find_registry(registry) if registry is not None else None, dags=dags, seed=seed, concurrency=concurrency, test_fraction=test_fraction,
         llm_base_url=llm_base_url or os.environ.get("FIREFLY_LLM_BASE_URL"),
         llm_model=llm_model or (os.environ.get("FIREFLY_LLM_MODEL") if llm_base_url or os.environ.get("FIREFLY_LLM_BASE_URL") else None),
         connect_timeout=connect_timeout, call_timeout=call_timeout,

@@ -71,6 +71,7 @@ class Endpoint:
     url: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     secret_values: list[str] = field(default_factory=list)
+    path_first: list[str] = field(default_factory=list)  # folders put first on the server's PATH
     target: Any = None  # an in-process Server / MCPServer (tests), used instead of starting one
 
     def scrub(self, text: str) -> str:
@@ -136,7 +137,35 @@ def resolve(
         raise ServerError(
             "config-error", f"server {reg.name!r} refers to variables with no value: {names}; set them in the environment"
         )
+    if reg.fixtures is not None and reg.transport == "stdio":
+        _check_needs(reg, endpoint)
     return endpoint
+
+
+def _check_needs(reg: ServerRegistered, endpoint: Endpoint) -> None:
+    """The Python version and the programs a registry entry says its server needs:
+    ServerError('config-error') naming what is missing and how to get it."""
+    from .pythons import python_path_dirs
+
+    assert reg.fixtures is not None
+    if reg.fixtures.python:
+        endpoint.path_first = python_path_dirs(reg.fixtures.python)
+        if not endpoint.path_first:
+            raise ServerError(
+                "config-error",
+                f"server {reg.name!r} needs Python {reg.fixtures.python}, which is not installed here"
+                f" (none on PATH, in pyenv's or uv's folders, or in $FIREFLY_PYTHON_DIRS);"
+                f" install it, e.g. `uv python install {reg.fixtures.python}`",
+            )
+    path = child_environment(endpoint.env, endpoint.path_first).get("PATH")
+    absent = [p for p in reg.fixtures.requires
+              if not (Path(p).is_file() if os.path.isabs(p) else shutil.which(p, path=path))]
+    if absent:
+        raise ServerError(
+            "config-error",
+            f"server {reg.name!r} needs the program(s) {', '.join(absent)}, not installed here;"
+            " install them (e.g. with the system's package manager) or disable the server",
+        )
 
 
 def _refs(value: str) -> list[str]:
@@ -145,11 +174,12 @@ def _refs(value: str) -> list[str]:
     return REFERENCE.findall(value)
 
 
-def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
+def child_environment(extra: Mapping[str, str], path_first: list[str] | None = None) -> dict[str, str]:
     """The environment of a stdio server: safe defaults, package-runner settings, its own env.
 
     The directory of the running Python is put first on PATH, so ``uvx`` installed into
-    firefly's virtual environment is found even when the environment is not activated.
+    firefly's virtual environment is found even when the environment is not activated;
+    ``path_first`` (an interpreter's folder a server needs) goes before everything.
     """
     env = get_default_environment()
     for name in PASSTHROUGH:
@@ -160,6 +190,8 @@ def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
     if bindir not in path.split(os.pathsep):
         env["PATH"] = bindir + os.pathsep + path if path else bindir
     env.update(extra)
+    if path_first:
+        env["PATH"] = os.pathsep.join([*path_first, env.get("PATH", "")]).rstrip(os.pathsep)
     return env
 
 
@@ -275,7 +307,7 @@ def _target(endpoint: Endpoint, stderr: TextIO, call_timeout: float, state: Tran
         return endpoint.target
     if endpoint.transport == "stdio":
         assert endpoint.command and state is not None
-        env = child_environment(endpoint.env)
+        env = child_environment(endpoint.env, endpoint.path_first)
         if find_command(endpoint.command, env) is None and not Path(endpoint.command).is_file():
             raise ServerError(
                 "command-not-found",

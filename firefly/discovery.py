@@ -10,6 +10,7 @@ schema drift is visible as history) and a ``tool-removed`` event for a tool no l
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from collections.abc import Callable, Mapping
@@ -26,6 +27,7 @@ from pydantic import ValidationError
 from .connect import Endpoint, ServerError, open_connection, resolve
 from .errors import ServerNotFound
 from .events import ServerConnected, ServerFailed, ServerRegistered, ToolDiscovered, ToolRemoved
+from .fixtures import build_sandbox, fixtures_of
 from .ids import content_hash
 from .processes import reap_orphans, scratch_dir
 from .registry import uses_workspace
@@ -213,19 +215,29 @@ async def fetch_listing(endpoint: Endpoint, *, connect_timeout: float, call_time
 
 def tool_state(store: Store, server: str) -> tuple[dict[str, str], dict[str, int]]:
     """(live tool -> schema hash, every known tool -> its stream version) for one server."""
+    live, versions, _ = _tool_state(store, server)
+    return live, versions
+
+
+def _tool_state(store: Store, server: str) -> tuple[dict[str, str], dict[str, int], dict[str, bool]]:
     live: dict[str, str] = {}
     versions: dict[str, int] = {}
-    for name, h, removed, version in store.conn.execute(
-        "SELECT name, schema_hash, removed, stream_version FROM tools WHERE server = ?", (server,)
+    callable_: dict[str, bool] = {}
+    for name, h, removed, version, can_call in store.conn.execute(
+        "SELECT name, schema_hash, removed, stream_version, callable FROM tools WHERE server = ?", (server,)
     ):
         versions[name] = version
         if not removed:
             live[name] = h
-    return live, versions
+            callable_[name] = bool(can_call)
+    return live, versions, callable_
 
 
-def save_listing(store: Store, listing: Listing, report: DiscoveryReport) -> None:
-    """Append the events one server's listing implies, in one transaction."""
+def save_listing(store: Store, listing: Listing, report: DiscoveryReport, *, excluded: frozenset[str] = frozenset()) -> None:
+    """Append the events one server's listing implies, in one transaction.
+
+    Tools in ``excluded`` (the registry's ``exclude_tools``) are recorded as not callable, so
+    no later stage explores them; a tool whose exclusion changed is recorded again."""
     if listing.error is not None:
         err = listing.error
         store.append(
@@ -240,16 +252,17 @@ def save_listing(store: Store, listing: Listing, report: DiscoveryReport) -> Non
         report.failed[listing.server] = err.message
         return
     store.catch_up()
-    live, versions = tool_state(store, listing.server)
+    live, versions, was_callable = _tool_state(store, listing.server)
     seen: dict[str, str] = {}
     events: list[Any] = []
     for tool in listing.tools:
         name = str(tool.get("name"))
         if name in seen:  # a server listing one name twice: the first one counts
             continue
-        event = tool_event(listing.server, tool, live.get(name), versions.get(name, 0), callable_=True, source="discovery")
+        can_call = name not in excluded
+        event = tool_event(listing.server, tool, live.get(name), versions.get(name, 0), callable_=can_call, source="discovery")
         seen[name] = event.schema_hash
-        if live.get(name) != event.schema_hash:
+        if live.get(name) != event.schema_hash or was_callable.get(name, can_call) != can_call:
             events.append(event)
             if name in live:
                 report.tools_changed += 1
@@ -305,8 +318,10 @@ def discover(
 ) -> DiscoveryReport:
     """Discover the tools of registered servers (all callable ones, or ``names``).
 
-    Servers run in a fresh workspace built from the seeds (``${FIREFLY_WORKSPACE}``), so
-    discovery never touches the seeds themselves. ``targets`` maps server names to
+    Servers run in a fresh sandbox built from the seeds and the registered servers' fixtures
+    (``${FIREFLY_WORKSPACE}``), so discovery never touches either; the services they need
+    run for the time of discovery. A server whose service, program or Python is missing is
+    one ``server-failed`` event saying so. ``targets`` maps server names to
     in-process MCP servers (tests). ``on_server`` is called as each server finishes.
     """
     regs = registered(store, names)
@@ -315,15 +330,22 @@ def discover(
         return report
     reap_orphans()  # servers and workspaces left by a firefly that was killed
     secrets = SecretsFile(store.path)
-    with scratch_dir("firefly-discover-") as tmp:
-        from .seeds import build_workspace, workspace_variables
+    fixtures = fixtures_of(regs)
+    with scratch_dir("firefly-discover-") as tmp, contextlib.ExitStack() as stack:
+        from .seeds import workspace_variables
+        from .services import Services
 
-        root = build_workspace(Path(tmp) / "workspace") if any(uses_workspace(r) for r in regs) else None
-        variables = workspace_variables(root)
+        needs_root = fixtures or any(uses_workspace(r) for r in regs)
+        root = build_sandbox(Path(tmp) / "workspace", fixtures) if needs_root else None
+        services = stack.enter_context(Services(root))
+        blocked = services.start_for(regs)
+        variables = {**workspace_variables(root), **services.variables}
 
         async def one(reg: ServerRegistered, limiter: anyio.CapacityLimiter) -> None:
             async with limiter:
                 try:
+                    if reg.name in blocked:
+                        raise ServerError("config-error", blocked[reg.name])
                     endpoint = resolve(reg, secrets=secrets, variables=variables)
                 except ServerError as err:
                     listing = Listing(server=reg.name, error=err)
@@ -331,7 +353,8 @@ def discover(
                     if targets and reg.name in targets:
                         endpoint.target = targets[reg.name]
                     listing = await fetch_listing(endpoint, connect_timeout=connect_timeout, call_timeout=call_timeout)
-            save_listing(store, listing, report)
+            excluded = frozenset(reg.fixtures.exclude_tools) if reg.fixtures is not None else frozenset()
+            save_listing(store, listing, report, excluded=excluded)
             if on_server:
                 on_server(listing)
 

@@ -94,6 +94,52 @@ class RunFinished(Event, frozen=True, kw_only=True, tag="run-finished"):
 # server registry and discovery
 
 
+class FileFixture(msgspec.Struct, frozen=True, kw_only=True):
+    """A file or folder copied into every sandbox (inside ``server-registered``'s fixtures)."""
+
+    source: str  # relative to the fixtures' base
+    target: str  # relative to the sandbox root
+
+
+class SqliteFixture(msgspec.Struct, frozen=True, kw_only=True):
+    """A SQLite database built in every sandbox by running SQL scripts in order."""
+
+    target: str  # relative to the sandbox root
+    sql: list[str] = msgspec.field(default_factory=list)  # scripts, relative to the base
+
+
+class ServiceNeed(msgspec.Struct, frozen=True, kw_only=True):
+    """A local service a server needs (``web``, ``postgresql``, ``mariadb``, ``redis``), which
+    firefly starts on 127.0.0.1 for the run and stops at its end."""
+
+    name: str
+    port: int | None = None  # None: the service's usual port
+    root: str | None = None  # web: the sandbox folder served (default ``web``)
+    database: str | None = None  # postgresql, mariadb: the database created
+    user: str | None = None  # mariadb: the account created for the servers
+    password: str | None = None  # mariadb: that account's password (a throwaway local database)
+    seed: list[str] = msgspec.field(default_factory=list)  # SQL scripts, or Redis command files
+
+
+class ServerFixtures(msgspec.Struct, frozen=True, kw_only=True):
+    """What a registry entry's ``firefly`` key says about the data its server works on.
+
+    Paths are relative to ``base``: the folder of the registry file (``bundled:<path>`` for a
+    registry shipped with firefly, relative to its data folder). ``digest`` is a hash of the
+    content of every file named, so changed fixtures count as a changed configuration.
+    """
+
+    base: str
+    files: list[FileFixture] = msgspec.field(default_factory=list)
+    sqlite: list[SqliteFixture] = msgspec.field(default_factory=list)
+    dirs: list[str] = msgspec.field(default_factory=list)
+    services: list[ServiceNeed] = msgspec.field(default_factory=list)
+    requires: list[str] = msgspec.field(default_factory=list)
+    python: str | None = None
+    exclude_tools: list[str] = msgspec.field(default_factory=list)
+    digest: str = ""
+
+
 class ServerRegistered(Event, frozen=True, kw_only=True, tag="server-registered"):
     """A server entered the registry, or its configuration changed (the latest wins).
 
@@ -115,6 +161,11 @@ class ServerRegistered(Event, frozen=True, kw_only=True, tag="server-registered"
         version: how many registry changes of this server came before (its stream
             version); the idempotency key, so two writers cannot both record change n.
         title, overview, labels: descriptive metadata (catalog servers carry them).
+        fixtures: what the entry's ``firefly`` key declares (``None`` without one): files
+            and folders copied into every sandbox, SQLite databases built there, empty
+            folders, local services (web, postgresql, mariadb, redis), programs it needs on
+            PATH, the Python version it runs on, and tools never to explore (they reach the
+            internet or hardware).
     """
 
     name: str
@@ -132,6 +183,7 @@ class ServerRegistered(Event, frozen=True, kw_only=True, tag="server-registered"
     title: str | None = None
     overview: str | None = None
     labels: list[str] = msgspec.field(default_factory=list)
+    fixtures: ServerFixtures | None = None
 
     @property
     def stream(self) -> str:
@@ -239,7 +291,9 @@ class ToolDiscovered(Event, frozen=True, kw_only=True, tag="tool-discovered"):
             change once, and a schema that changes back is still recorded.
         schema_valid: whether the input (and output) schema is valid JSON Schema.
         schema_errors: why not, when it is not.
-        callable: False for tools known only from an offline catalog.
+        callable: False for tools known only from an offline catalog, and for tools the
+            registry excludes from exploration (its ``exclude_tools``: they reach the
+            internet or hardware).
         source: ``discovery`` or ``catalog:<file>``.
     """
 

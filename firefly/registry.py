@@ -8,7 +8,10 @@
 Entries have ``command`` (with ``args``, ``env``, ``cwd``) for stdio servers or ``url``
 (with ``headers``) for streamable HTTP. ``${VAR}`` placeholders are resolved from the
 environment when connecting; ``${FIREFLY_WORKSPACE}`` is the sandbox root firefly builds from
-the seeds (:mod:`firefly.seeds`). An entry with ``"disabled": true`` is skipped.
+the seeds (:mod:`firefly.seeds`). An entry with ``"disabled": true`` is skipped. An entry's
+``firefly`` key (ignored by other clients) says what data its server works on: fixtures
+copied into every sandbox, services, the Python it needs, tools never to explore
+(:mod:`firefly.fixtures`).
 
 Parsing checks the whole file before anything is written: one bad entry, one clear error.
 """
@@ -22,7 +25,8 @@ from typing import Any
 import msgspec
 
 from .errors import RegistryError, SecretInConfig, ServerNotFound
-from .events import ServerRegistered, ServerRemoved
+from .fixtures import FIXTURE_KEY, parse_fixtures
+from .events import ServerFixtures, ServerRegistered, ServerRemoved
 from .ids import content_hash
 from .secrets import SecretsFile, find_secret, is_template
 from .store import Store
@@ -39,6 +43,7 @@ class ServerSpec(msgspec.Struct, frozen=True, kw_only=True):
     cwd: str | None = None
     url: str | None = None
     headers: dict[str, str] = msgspec.field(default_factory=dict)
+    fixtures: ServerFixtures | None = None
 
 
 def load_registry(path: str | Path) -> list[ServerSpec]:
@@ -53,10 +58,12 @@ def load_registry(path: str | Path) -> list[ServerSpec]:
     except UnicodeDecodeError as exc:
         raise RegistryError(f"registry {path} is not UTF-8 text (byte {exc.start}: {data[exc.start:exc.start + 1]!r});"
                             " save it as UTF-8") from None
-    return parse_registry(text, origin=str(path))
+    return parse_registry(text, origin=str(path), base=path.parent)
 
 
-def parse_registry(text: str, *, origin: str = "registry") -> list[ServerSpec]:
+def parse_registry(text: str, *, origin: str = "registry", base: Path | None = None) -> list[ServerSpec]:
+    """Parse a registry's text; ``base`` is the folder its fixture paths are relative to
+    (the registry file's folder; the current directory when None)."""
     try:
         data = json.loads(text)
     except ValueError as exc:
@@ -68,13 +75,16 @@ def parse_registry(text: str, *, origin: str = "registry") -> list[ServerSpec]:
         )
     specs = []
     for name, entry in data["mcpServers"].items():
-        spec = parse_entry(name, entry, origin=origin)
+        spec = parse_entry(name, entry, origin=origin, base=base)
         if spec is not None:
             specs.append(spec)
+    from .fixtures import check_conflicts
+
+    check_conflicts([s.fixtures for s in specs if s.fixtures is not None], where=origin)
     return specs
 
 
-def parse_entry(name: str, entry: Any, *, origin: str = "registry") -> ServerSpec | None:
+def parse_entry(name: str, entry: Any, *, origin: str = "registry", base: Path | None = None) -> ServerSpec | None:
     where = f"{origin}: server {name!r}"
     if not name or not isinstance(name, str) or any(c in name for c in "\n\t\r") or name.strip() != name:
         raise RegistryError(f"{where}: a server name must be non-empty text on one line without surrounding spaces")
@@ -113,6 +123,9 @@ def parse_entry(name: str, entry: Any, *, origin: str = "registry") -> ServerSpe
                 f"{where}: argument {i + 1} looks like a secret ({kind_found}); it would be written to"
                 " the log. Put the value in an environment variable and write ${VAR} in the argument."
             )
+    fixtures = None
+    if entry.get(FIXTURE_KEY) is not None:
+        fixtures = parse_fixtures(entry[FIXTURE_KEY], where=where, registry_dir=base if base is not None else Path.cwd())
     spec = ServerSpec(
         name=name,
         transport="stdio" if command is not None else "http",
@@ -122,6 +135,7 @@ def parse_entry(name: str, entry: Any, *, origin: str = "registry") -> ServerSpe
         cwd=text("cwd"),
         url=text("url") if "url" in entry else (text("serverUrl") if url else None),
         headers=mapping("headers"),
+        fixtures=fixtures,
     )
     if spec.url is not None and not spec.url.startswith(("http://", "https://", "${")):
         raise RegistryError(f"{where}: \"url\" must start with http:// or https://")
@@ -160,18 +174,19 @@ def registration(
     """
     env_logged, env_secret = split_secrets(spec.env)
     headers_logged, headers_secret = split_secrets(spec.headers)
-    config_hash = content_hash(
-        {
-            "transport": spec.transport,
-            "command": spec.command,
-            "args": spec.args,
-            "cwd": spec.cwd,
-            "url": spec.url,
-            "env": env_logged,
-            "headers": headers_logged,
-            "secrets": content_hash({"env": env_secret, "headers": headers_secret}),
-        }
-    )
+    config: dict[str, Any] = {
+        "transport": spec.transport,
+        "command": spec.command,
+        "args": spec.args,
+        "cwd": spec.cwd,
+        "url": spec.url,
+        "env": env_logged,
+        "headers": headers_logged,
+        "secrets": content_hash({"env": env_secret, "headers": headers_secret}),
+    }
+    if spec.fixtures is not None:  # only then, so entries without fixtures keep their hash
+        config["fixtures"] = msgspec.to_builtins(spec.fixtures)
+    config_hash = content_hash(config)
     event = ServerRegistered(
         name=spec.name,
         transport=spec.transport,  # type: ignore[arg-type]
@@ -185,6 +200,7 @@ def registration(
         config_hash=config_hash,
         previous_hash=previous_hash,
         version=version,
+        fixtures=spec.fixtures,
     )
     return event, env_secret, headers_secret
 

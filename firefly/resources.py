@@ -30,3 +30,33 @@ def data_dir() -> Path:
 def bundled_registry() -> Path:
     """The bundled offline server registry, ``data/servers.json``."""
     return data_dir() / "servers.json"
+
+
+def bundled_registries() -> dict[str, Path]:
+    """Every registry shipped with firefly by name: ``default`` (``data/servers.json``, what
+    ``make run`` uses) and each ``data/registries/<name>/servers.json``."""
+    out = {"default": bundled_registry()}
+    folder = data_dir() / "registries"
+    if folder.is_dir():
+        for sub in sorted(folder.iterdir()):
+            if (sub / "servers.json").is_file():
+                out[sub.name] = sub / "servers.json"
+    return out
+
+
+def find_registry(value: str | Path) -> Path:
+    """A registry file from what a user typed: a path to a file, or a bundled registry's
+    name (``offline``). Raises RegistryError listing the bundled names when it is neither."""
+    from .errors import RegistryError
+
+    path = Path(value)
+    if path.is_file():
+        return path
+    bundled = bundled_registries()
+    if str(value) in bundled:
+        return bundled[str(value)]
+    if path.exists():
+        raise RegistryError(f"registry {value} is a folder, not a file")
+    raise RegistryError(
+        f"cannot read registry {value!s}: no such file, and no bundled registry of that name"
+        f" (bundled: {', '.join(bundled)})")

@@ -1,6 +1,7 @@
 """Sandboxes: each exploration works on its own fresh copy of the seed workspace.
 
-A :class:`Sandbox` is a folder built by :func:`firefly.seeds.build_workspace`. Paths are
+A :class:`Sandbox` is a folder built by :func:`firefly.fixtures.build_sandbox`: the seed
+workspace plus the fixtures the registered servers declare. Paths are
 recorded *virtually*: the real root is replaced by ``/workspace`` in everything recorded
 (arguments, results), and ``/workspace`` by the real root in arguments sent to a server,
 so a recorded call replays the same on any machine and in any sandbox.
@@ -14,24 +15,27 @@ git repository, SQLite file, memory file) then see a fresh world each time.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..seeds import build_workspace
+from ..events import ServerFixtures
+from ..fixtures import build_sandbox
 from .policy import VIRTUAL_ROOT
 
 
 class Sandbox:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, fixtures: Sequence[ServerFixtures] = ()):
         self.root = Path(root)
+        self.fixtures = tuple(fixtures)
         self._real = str(self.root)
         self._resolved = str(self.root.resolve())
 
     @classmethod
-    def create(cls, parent: Path, name: str) -> Sandbox:
+    def create(cls, parent: Path, name: str, fixtures: Sequence[ServerFixtures] = ()) -> Sandbox:
         root = Path(parent) / name
-        build_workspace(root)
-        return cls(root)
+        build_sandbox(root, fixtures)
+        return cls(root, fixtures)
 
     def reset(self) -> None:
         """Restore the seed content in place (the root path stays the same)."""
@@ -42,7 +46,7 @@ class Sandbox:
                 else:
                     child.unlink()
             self.root.rmdir()
-        build_workspace(self.root)
+        build_sandbox(self.root, self.fixtures)
 
     # -- virtual <-> real paths ------------------------------------------------------------
 

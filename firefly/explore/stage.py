@@ -19,6 +19,7 @@ its process (a memo, a cache) never reaches another exploration.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 from collections.abc import Callable
@@ -33,11 +34,13 @@ from ..adapters.verbs import reads_by_name
 from ..connect import Endpoint, resolve
 from ..errors import FireflyError
 from ..events import ArgumentSource, ExplorationFailed, ExplorationFinished, ExplorationStarted, ToolCalled
+from ..fixtures import build_sandbox, fixtures_of
 from ..ids import canonical_json, content_hash, short_hash
 from ..processes import reap_orphans, scratch_dir
 from ..registry import uses_workspace
 from ..secrets import SecretsFile
 from ..seeds import workspace_variables
+from ..services import Services
 from ..store import Store
 from .executor import CallOutcome, Executor
 from .policy import CallRecord, Policy, Proposal, ToolRef, Ungrounded, WorkspaceInfo
@@ -145,21 +148,32 @@ def explore(
     regs = {r.name: r for r in registered(store)}
     bound = {name for name, r in regs.items() if uses_workspace(r)}
     secrets = SecretsFile(store.path)
+    fixtures = fixtures_of(regs.values())
+    used = {t["server"] for _, tools in todo for t in tools}
+    blocked: dict[str, str] = {}
+    service_variables: dict[str, str] = {}
 
     def endpoint_for(server: str, sandbox: Sandbox | None) -> Endpoint:
-        variables = workspace_variables(sandbox.root if sandbox is not None else None)
-        if server not in regs:
-            from ..connect import ServerError
+        from ..connect import ServerError
 
+        variables = {**workspace_variables(sandbox.root if sandbox is not None else None), **service_variables}
+        if server not in regs:
             raise ServerError("config-error", f"server {server!r} is not in the registry")
+        if server in blocked:
+            raise ServerError("config-error", blocked[server])
         return resolve(regs[server], secrets=secrets, variables=variables)
 
     from .survey import grounded_pools
 
     adapters = {server: adapter_for(server_record(store, server)) for server in sorted({s for s, _ in refs})}
     reap_orphans()  # servers and sandboxes left by a firefly that was killed
-    with scratch_dir("firefly-explore-") as tmp:
-        slots = [Sandbox.create(Path(tmp), f"slot{i}") for i in range(max(1, min(concurrency, len(todo))))]
+    with scratch_dir("firefly-explore-") as tmp, contextlib.ExitStack() as stack:
+        needs_services = [r for name, r in regs.items() if name in used and r.fixtures and r.fixtures.services]
+        if needs_services:  # served from a sandbox of their own, which no exploration changes
+            services = stack.enter_context(Services(build_sandbox(Path(tmp) / "services", fixtures)))
+            blocked.update(services.start_for(needs_services))
+            service_variables.update(services.variables)
+        slots = [Sandbox.create(Path(tmp), f"slot{i}", fixtures) for i in range(max(1, min(concurrency, len(todo))))]
         info = replace(workspace_info(slots[0].root), grounded=grounded_pools(store))
         queue = list(todo)
 

@@ -1,0 +1,5 @@
+-- The shop database of the offline registry's MariaDB servers.
+CREATE TABLE products(id INT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(50), category VARCHAR(30), price DECIMAL(10,2));
+CREATE TABLE orders(id INT PRIMARY KEY AUTO_INCREMENT, product_id INT, qty INT, day DATE);
+INSERT INTO products(id, name, category, price) VALUES (1,'Widget','tools',9.99),(2,'Gadget','tools',24.5),(3,'Laptop','electronics',999.0),(4,'Mouse','electronics',19.9);
+INSERT INTO orders(id, product_id, qty, day) VALUES (1,1,12,'2024-01-05'),(2,2,3,'2024-01-17'),(3,3,2,'2024-03-03'),(4,4,25,'2024-03-09'),(5,1,5,'2024-03-10');
