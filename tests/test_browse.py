@@ -4,7 +4,6 @@ exploration and task pages, the pictures, and that tool and model text is always
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import xml.etree.ElementTree as ET
 

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from firefly.cli import app
-from firefly.evaluation import EvalSettings, NullAgent, OpenAIAgent, OracleAgent, eval_report, evaluate
+from firefly.evaluation import EvalSettings, OpenAIAgent, eval_report, evaluate
 from firefly.export import line_problems
 from firefly.llm import LLMConfig
 

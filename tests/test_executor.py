@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 import anyio
-import pytest
 
 from firefly.connect import Endpoint
 from firefly.explore.executor import Executor
