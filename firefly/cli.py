@@ -140,7 +140,7 @@ def servers_import(
         summary.update({k: sum(1 for v in outcome.values() if v == k) for k in ("added", "changed", "unchanged")})
     for name, what in outcome.items():
         console.print(f"  {escape(name)}: {what}")
-    console.print(f"{len(outcome)} server(s) in {escape(str(file))}: {summary}")
+    console.print(f"{len(outcome)} server(s) in {escape(str(path))}: {summary}")
 
 
 @servers_app.command("add", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

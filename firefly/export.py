@@ -13,7 +13,7 @@
 Every line is checked against its JSON Schema (``schema/exports/chat.json``, ``rl.json``)
 and the conversation's own consistency before it is written. The files written are then
 searched for every secret value the database was given
-(:func:`firefly.secrets.database_values`); if one is there, they are removed and
+(:meth:`firefly.store.Store.secret_values`); if one is there, they are removed and
 :class:`~firefly.errors.SecretFound` is raised.
 """
 
@@ -31,7 +31,7 @@ from .env import FireflyEnv
 from .errors import FireflyError, SecretFound
 from .evaluation import OracleAgent
 from .resources import schema_dir
-from .secrets import database_values, found
+from .secrets import found
 
 
 @cache
@@ -157,6 +157,7 @@ def export(
         if not path.parent.exists():
             raise FireflyError(f"cannot write {path}: folder {path.parent} does not exist")
     with FireflyEnv(db, split=split, mode=mode, max_turns=64) as env:
+        secrets = env.store.secret_values()  # read through the environment's own (read-only) connection
         ids = env.task_ids
         if not ids:
             raise FireflyError(f"no verified tasks{f' in split {split!r}' if split else ''} to export")
@@ -187,7 +188,6 @@ def export(
         finally:
             for f in files.values():
                 f.close()
-    secrets = database_values(Path(db))
     leaks = {kind: found(path.read_bytes(), secrets) for kind, path in outputs.items()} if secrets else {}
     if any(leaks.values()):
         for path in outputs.values():

@@ -158,20 +158,6 @@ def found(text: str | bytes, secrets: Mapping[str, str]) -> list[str]:
     return out
 
 
-def database_values(db_path: Path) -> dict[str, str]:
-    """:func:`known_values` of a database file, read without writing to it."""
-    import sqlite3
-
-    conn = sqlite3.connect(f"file:{Path(db_path).absolute()}?mode=ro", uri=True)
-    try:
-        rows = conn.execute("SELECT payload FROM events WHERE type = 'server-registered'").fetchall()
-    except sqlite3.DatabaseError:
-        rows = []  # not a firefly log: only the secrets file and the LLM key variables
-    finally:
-        conn.close()
-    return known_values(Path(db_path), [json.loads(payload) for (payload,) in rows])
-
-
 def known_values(
     db_path: Path, registrations: Iterable[Mapping[str, Any]], environ: Mapping[str, str] | None = None
 ) -> dict[str, str]:
