@@ -32,3 +32,13 @@ class CatalogError(FireflyError):
 
 class ServerNotFound(FireflyError):
     """A command named a server the registry does not know."""
+
+
+class UnreadableEvent(FireflyError):
+    """An event in the log cannot be read as its type (written outside firefly, or damaged).
+
+    The message names its position, type, stream and id, and why it cannot be read."""
+
+
+class LeaseHeld(FireflyError):
+    """Another process holds the database's writer lease (the message names it)."""

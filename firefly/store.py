@@ -25,7 +25,7 @@ from typing import Any
 import msgspec
 
 from . import __version__
-from .errors import FireflyError
+from .errors import EventValidationError, FireflyError, UnreadableEvent
 from .events import Event, RunFinished, RunStarted, decode, encode
 from .ids import new_id, new_ids, utc_now
 from .migrations import migrate
@@ -56,6 +56,29 @@ class Recorded(msgspec.Struct, frozen=True, gc=False):
     run: str
     key: str | None
     event: Event
+
+
+def read_event(position: int, id_: str, type_: str, stream: str, payload: Any) -> Event:
+    """The event of one row of the log, checked against the row's type.
+
+    A row the store did not write (a raw INSERT, a damaged file, a payload written before
+    0014_store_json_check.sql) may not decode, or may decode as another type than its
+    ``type`` column says: :class:`UnreadableEvent` names the row, so that a replay that
+    meets it says which event stopped it."""
+    try:
+        if not isinstance(payload, (str, bytes)):
+            raise EventValidationError(f"event payload is not JSON text but {type(payload).__name__}")
+        event = decode(payload)
+    except EventValidationError as exc:
+        raise UnreadableEvent(_unreadable(position, id_, type_, stream, str(exc))) from None
+    tag = type(event).__struct_config__.tag
+    if tag != type_:
+        raise UnreadableEvent(_unreadable(position, id_, type_, stream, f"its payload is a {tag!r} event"))
+    return event
+
+
+def _unreadable(position: int, id_: str, type_: str, stream: str, reason: str) -> str:
+    return f"event {position} of the log (type {type_!r}, stream {stream!r}, id {id_}) cannot be read: {reason}"
 
 
 class Store:
@@ -212,7 +235,7 @@ class Store:
 
     def _records(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Recorded]:
         for pos, id_, type_, stream, time, run, key, payload in self.conn.execute(sql, params):
-            yield Recorded(pos, id_, type_, stream, time, run, key, decode(payload))
+            yield Recorded(pos, id_, type_, stream, time, run, key, read_event(pos, id_, type_, stream, payload))
 
     def read(
         self,
@@ -340,7 +363,7 @@ class Store:
             with self.transaction() as conn:
                 try:
                     for pos, id_, type_, stream, time, run, key, payload in conn.execute(sql, [start, end, *tags]):
-                        rec = Recorded(pos, id_, type_, stream, time, run, key, decode(payload))
+                        rec = Recorded(pos, id_, type_, stream, time, run, key, read_event(pos, id_, type_, stream, payload))
                         if behind:  # every projection needs every event of this batch
                             for apply in appliers[type_]:
                                 apply(conn, rec)
@@ -359,11 +382,15 @@ class Store:
         return applied
 
     def rebuild(self, *, progress: Any = None) -> int:
-        """Empty every projection and replay the whole log into it.
+        """Empty every projection and replay the whole log into it, in one transaction: a
+        rebuild that fails (an event it cannot read, an error, Ctrl-C, kill -9) leaves every
+        projection, checkpoint and index as it was, and readers see the old tables until the
+        new ones commit.
 
         The indexes projections name as ``deferred_indexes`` are dropped for the replay and
-        created again at the end (their definitions wait in ``_rebuild_indexes``, so an
-        interrupted rebuild loses none: :meth:`open` creates them again)."""
+        created again at the end (each sorts its table once instead of taking every row at a
+        random place). Their definitions wait in ``_rebuild_indexes`` meanwhile; a database
+        whose rebuild an older firefly left half done gets them back in :meth:`open`."""
         deferred = [name for p in self.projections for name in p.deferred_indexes]
         with self.transaction() as conn:
             for p in self.projections:
@@ -378,8 +405,8 @@ class Store:
             )
             for (name,) in conn.execute("SELECT name FROM _rebuild_indexes").fetchall():
                 conn.execute(f"DROP INDEX IF EXISTS [{name}]")
-        applied = self.catch_up(progress=progress)
-        self._restore_indexes()
+            applied = self.catch_up(progress=progress)  # its batches join this transaction
+            self._restore_indexes()
         return applied
 
     def _restore_indexes(self) -> None:
