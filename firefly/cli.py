@@ -65,8 +65,33 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def open_store(db: Path | None) -> Store:
-    return Store.open(db or default_db_path())
+WaitOption = Annotated[
+    bool,
+    typer.Option("--wait", help="If another firefly process is writing to the database, wait until it ends instead of stopping."),
+]
+
+
+def open_store(db: Path | None, *, writer: str | None = None, wait: bool = False) -> Store:
+    """Open the database. A command that writes names itself as ``writer`` and takes the
+    database's writer lease (:mod:`firefly.lease`) for as long as the store is open."""
+    path = db or default_db_path()
+    return Store.open(path, writer=writer, wait=wait, on_wait=_waiting(path))
+
+
+def writer_lease(path: Path, command: str, wait: bool = False) -> Any:
+    """The writer lease of a database the command writes without opening it as a store."""
+    from .lease import WriterLease
+
+    return WriterLease.acquire(path, command, wait=wait, on_wait=_waiting(path))
+
+
+def _waiting(path: Path) -> Callable[[dict[str, Any] | None], None]:
+    def waiting(note: dict[str, Any] | None) -> None:
+        from .lease import describe
+
+        err_console.print(f"waiting: {escape(str(path))} is being written by {escape(describe(note))}")
+
+    return waiting
 
 
 def progress_bar() -> Progress:
@@ -88,6 +113,7 @@ def progress_bar() -> Progress:
 @handle_errors
 def servers_import(
     file: Annotated[Path, typer.Argument(help="A registry file in the mcpServers JSON format (Claude Desktop, Cursor).")],
+    wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
     """Register every server of an mcpServers JSON file.
@@ -99,7 +125,7 @@ def servers_import(
     from .registry import load_registry, register
 
     specs = load_registry(file)
-    with open_store(db) as store, store.run("servers import", {"file": str(file)}) as summary:
+    with open_store(db, writer="servers import", wait=wait) as store, store.run("servers import", {"file": str(file)}) as summary:
         outcome = register(store, specs, source=str(file))
         summary.update({k: sum(1 for v in outcome.values() if v == k) for k in ("added", "changed", "unchanged")})
     for name, what in outcome.items():
@@ -116,6 +142,7 @@ def servers_add(
     cwd: Annotated[Optional[str], typer.Option(help="Working directory of the server process.")] = None,
     url: Annotated[Optional[str], typer.Option(help="A streamable HTTP endpoint instead of a command.")] = None,
     header: Annotated[Optional[list[str]], typer.Option("--header", "-H", help="NAME=VALUE HTTP header (repeatable).")] = None,
+    wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
     """Register one server: `firefly servers add NAME -- COMMAND ARGS...` or `--url URL`."""
@@ -133,7 +160,7 @@ def servers_add(
     entry["headers"] = _pairs(header or [], "--header")
     spec = parse_entry(name, entry, origin="command line")
     assert spec is not None
-    with open_store(db) as store, store.run("servers add", {"name": name}):
+    with open_store(db, writer="servers add", wait=wait) as store, store.run("servers add", {"name": name}):
         outcome = register(store, [spec], source="cli")
     console.print(f"{escape(name)}: {outcome[name]}")
 
@@ -175,11 +202,15 @@ def servers_list(
 
 @servers_app.command("remove")
 @handle_errors
-def servers_remove(name: Annotated[str, typer.Argument(help="The server's registry name.")], db: DbOption = None) -> None:
+def servers_remove(
+    name: Annotated[str, typer.Argument(help="The server's registry name.")],
+    wait: WaitOption = False,
+    db: DbOption = None,
+) -> None:
     """Remove a server from the registry (its recorded tools and calls stay in the log)."""
     from .registry import unregister
 
-    with open_store(db) as store, store.run("servers remove", {"name": name}):
+    with open_store(db, writer="servers remove", wait=wait) as store, store.run("servers remove", {"name": name}):
         unregister(store, name)
     console.print(f"removed {escape(name)}")
 
@@ -195,6 +226,7 @@ def discover(
     connect_timeout: Annotated[float, typer.Option(help="Seconds allowed to start a server and finish the MCP handshake.")] = 120.0,
     call_timeout: Annotated[float, typer.Option(help="Seconds allowed for each request (tools/list).")] = 30.0,
     concurrency: Annotated[int, typer.Option(help="Servers connected at once.")] = 6,
+    wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
     """Connect to registered servers, list their tools, and record what changed.
@@ -202,7 +234,7 @@ def discover(
     A server that cannot be started, exits, hangs or speaks something other than MCP
     becomes one server-failed event with the reason; the others are discovered all the same.
     """
-    with open_store(db) as store:
+    with open_store(db, writer="discover", wait=wait) as store:
         if registry is not None:
             from .registry import load_registry, register
 
@@ -247,12 +279,13 @@ def _discover(store: Store, server: list[str] | None, connect_timeout: float, ca
 @handle_errors
 def catalog_import(
     file: Annotated[Path, typer.Argument(help="A JSONL catalog (one server with its tools per line).")],
+    wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
     """Load an offline catalog of tool schemas as tools that are known but not callable."""
     from .catalog import import_catalog
 
-    with open_store(db) as store, store.run("catalog import", {"file": str(file)}) as summary, progress_bar() as bar:
+    with open_store(db, writer="catalog import", wait=wait) as store, store.run("catalog import", {"file": str(file)}) as summary, progress_bar() as bar:
         task = bar.add_task("catalog", total=None, note="")
         report = import_catalog(store, file, progress=lambda done, total: bar.update(task, completed=done, total=total))
         summary.update(report.summary())
@@ -283,6 +316,7 @@ def explore(
     llm_model: Annotated[Optional[str], typer.Option(help="LLM policy: chat model (default: $FIREFLY_LLM_MODEL).")] = None,
     llm_timeout: Annotated[float, typer.Option(help="LLM policy: seconds allowed for each LLM request.")] = 120.0,
     max_turns: Annotated[Optional[int], typer.Option(help="LLM policy: model turns per exploration (default: twice the DAG's tools, plus 2).")] = None,
+    wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
     """Call the real tools along sampled DAGs and record every call and result.
@@ -292,7 +326,7 @@ def explore(
     comes from $FIREFLY_LLM_API_KEY and is never recorded.
     """
     llm = {"llm_base_url": llm_base_url, "llm_model": llm_model, "llm_timeout": llm_timeout, "max_turns": max_turns}
-    with open_store(db) as store:
+    with open_store(db, writer="explore", wait=wait) as store:
         _explore(store, dags, policy, concurrency, seed, call_timeout, connect_timeout, max_result_bytes, llm)
 
 
@@ -339,6 +373,7 @@ def run(
     llm_model: Annotated[Optional[str], typer.Option(help="Chat model for the LLM stages (default: $FIREFLY_LLM_MODEL).")] = None,
     connect_timeout: Annotated[float, typer.Option(help="Seconds allowed to start each server (first use installs it).")] = 300.0,
     call_timeout: Annotated[float, typer.Option(help="Seconds allowed for each request.")] = 30.0,
+    wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
     """Run every stage in order on the registered servers (the bundled ones by default):
@@ -360,7 +395,7 @@ def run(
     )
     if not 0.0 <= test_fraction < 1.0:
         raise FireflyError(f"--test-fraction must be at least 0 and below 1 (got {test_fraction})")
-    with open_store(db) as store:
+    with open_store(db, writer="run", wait=wait) as store:
         run_pipeline(store, opts, err_console)
         _print_status(store)
 
@@ -388,9 +423,10 @@ def _print_status(store: Store) -> None:
 
 @app.command()
 @handle_errors
-def rebuild(db: DbOption = None) -> None:
-    """Empty every projection table and replay the whole log into it."""
-    with open_store(db) as store, progress_bar() as bar:
+def rebuild(wait: WaitOption = False, db: DbOption = None) -> None:
+    """Empty every projection table and replay the whole log into it, in one transaction:
+    if it fails (an event it cannot read, Ctrl-C), every table stays as it was."""
+    with open_store(db, writer="rebuild", wait=wait) as store, progress_bar() as bar:
         task = bar.add_task("rebuild", total=store.head(), note="")
         applied = store.rebuild(progress=lambda done, total: bar.update(
             task, completed=done, total=total, note="building indexes" if done >= total else ""))

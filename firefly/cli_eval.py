@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli import DbOption, console, err_console, handle_errors, open_store, progress_bar
+from .cli import DbOption, WaitOption, console, err_console, handle_errors, open_store, progress_bar
 from .env import DEFAULT_MAX_TURNS
 from .errors import FireflyError
 
@@ -44,6 +44,7 @@ def eval_command(
     timeout: Annotated[float, typer.Option(help="Seconds allowed for each model request.")] = 120.0,
     limit: Annotated[Optional[int], typer.Option(help="Only the first N tasks of the split (by id).")] = None,
     mode: ModeOption = "strict",
+    wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
     """Run an agent on every task of a split against the simulator and report pass@1 / pass@k.
@@ -71,7 +72,7 @@ def eval_command(
     settings = EvalSettings(split=_split(split), samples=samples, max_turns=max_turns, mode=mode, limit=limit)
     options = {"agent": player.name, "split": split, "samples": samples, "max_turns": max_turns, "mode": mode,
                "concurrency": concurrency, "limit": limit}
-    with open_store(db) as store:
+    with open_store(db, writer="eval", wait=wait) as store:
         with store.run("eval", options) as summary, progress_bar() as bar:
             task = bar.add_task("eval", total=None, note="")
 

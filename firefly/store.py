@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from . import __version__
 from .errors import EventValidationError, FireflyError, UnreadableEvent
 from .events import Event, RunFinished, RunStarted, decode, encode
 from .ids import new_id, new_ids, utc_now
+from .lease import WriterLease
 from .migrations import migrate
 
 DEFAULT_DB = "firefly.db"
@@ -89,12 +90,43 @@ class Store:
         self.path = path
         self.run_id = run_id
         self._depth = 0
+        self.lease: WriterLease | None = None  # held by a store opened as a writer
 
     # -- opening ---------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] | None = None, *, run_id: str | None = None) -> Store:
-        """Open (creating if needed) a database and apply pending migrations."""
+    def open(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        run_id: str | None = None,
+        writer: str | None = None,
+        wait: bool = False,
+        on_wait: Callable[[dict[str, Any] | None], None] | None = None,
+    ) -> Store:
+        """Open (creating if needed) a database and apply pending migrations.
+
+        ``writer`` (the command, e.g. "run") first takes the database's writer lease
+        (:mod:`firefly.lease`), held until :meth:`close`: if another process writes the
+        database, :class:`~firefly.errors.LeaseHeld` names it, or with ``wait`` the open
+        waits for it to end (``on_wait`` is told whom it waits for). Readers pass no writer."""
+        lease = None
+        if writer is not None:
+            target = Path(path) if path is not None else default_db_path()
+            if target.parent and not target.parent.exists():
+                raise FireflyError(f"cannot create {target}: folder {target.parent} does not exist")
+            lease = WriterLease.acquire(target, writer, wait=wait, on_wait=on_wait)
+        try:
+            store = cls._open(path, run_id=run_id)
+        except BaseException:
+            if lease is not None:
+                lease.release()
+            raise
+        store.lease = lease
+        return store
+
+    @classmethod
+    def _open(cls, path: str | os.PathLike[str] | None = None, *, run_id: str | None = None) -> Store:
         path = Path(path) if path is not None else default_db_path()
         if path.parent and not path.parent.exists():
             raise FireflyError(f"cannot create {path}: folder {path.parent} does not exist")
@@ -125,6 +157,9 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+        if self.lease is not None:
+            self.lease.release()
+            self.lease = None
 
     def __enter__(self) -> Store:
         return self
