@@ -17,6 +17,7 @@ from rich.table import Table
 
 from . import __version__
 from .errors import FireflyError
+from .lease import WriterLease, describe
 from .store import Store, default_db_path
 
 app = typer.Typer(
@@ -78,17 +79,13 @@ def open_store(db: Path | None, *, writer: str | None = None, wait: bool = False
     return Store.open(path, writer=writer, wait=wait, on_wait=_waiting(path))
 
 
-def writer_lease(path: Path, command: str, wait: bool = False) -> Any:
+def writer_lease(path: Path, command: str, wait: bool = False) -> WriterLease:
     """The writer lease of a database the command writes without opening it as a store."""
-    from .lease import WriterLease
-
     return WriterLease.acquire(path, command, wait=wait, on_wait=_waiting(path))
 
 
 def _waiting(path: Path) -> Callable[[dict[str, Any] | None], None]:
     def waiting(note: dict[str, Any] | None) -> None:
-        from .lease import describe
-
         err_console.print(f"waiting: {escape(str(path))} is being written by {escape(describe(note))}")
 
     return waiting

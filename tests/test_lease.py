@@ -98,6 +98,9 @@ def test_store_opened_as_writer_holds_the_lease_until_closed(db_path):
         note = json.loads(lock_path(db_path).read_text())
         assert (note["pid"], note["host"], note["command"]) == (os.getpid(), socket.gethostname(), "explore")
         assert store.lease is not None and store.lease.held
+        # server processes firefly starts do not inherit the lock (a server that outlives a
+        # killed firefly must not keep the lease)
+        assert not os.get_inheritable(store.lease._fd)
         # in this process a second acquisition joins the first (a stage opening its own store)
         with Store.open(db_path, writer="verify") as again:
             assert again.lease is store.lease
