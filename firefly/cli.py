@@ -100,7 +100,7 @@ def _firefly(
     """
 
 from .cli_common import (  # noqa: E402 - shared by every command module
-    DbOption, console, err_console, handle_errors, open_store, progress_bar,
+    DbOption, WaitOption, console, err_console, handle_errors, open_store, progress_bar,
 )
 
 
@@ -120,6 +120,7 @@ def no_servers_hint() -> str:
 def servers_import(
     file: Annotated[Optional[str], typer.Argument(help="A registry file in the mcpServers JSON format (Claude Desktop, Cursor), or a bundled registry's name (default, offline).", show_default=False)] = None,
     bundled: Annotated[bool, typer.Option("--bundled", help="Import the registry bundled with firefly (servers that run offline) instead of a file.")] = False,
+    wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
     """Register every server of an mcpServers JSON file (or, with --bundled, firefly's own).
@@ -135,7 +136,7 @@ def servers_import(
         raise FireflyError("name a registry (a file, or a bundled one: default, offline) or pass --bundled (one of them)")
     path = bundled_registry() if file is None else find_registry(file)
     specs = load_registry(path)
-    with open_store(db) as store, store.run("servers import", {"file": str(path)}) as summary:
+    with open_store(db, writer="servers import", wait=wait) as store, store.run("servers import", {"file": str(path)}) as summary:
         outcome = register(store, specs, source=str(path))
         summary.update({k: sum(1 for v in outcome.values() if v == k) for k in ("added", "changed", "unchanged")})
     for name, what in outcome.items():
@@ -152,6 +153,7 @@ def servers_add(
     cwd: Annotated[Optional[str], typer.Option(help="Working directory of the server process.")] = None,
     url: Annotated[Optional[str], typer.Option(help="A streamable HTTP endpoint instead of a command.")] = None,
     header: Annotated[Optional[list[str]], typer.Option("--header", "-H", help="NAME=VALUE HTTP header (repeatable).")] = None,
+    wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
     """Register one server: `firefly servers add NAME -- COMMAND ARGS...` or `--url URL`."""
@@ -169,7 +171,7 @@ def servers_add(
     entry["headers"] = _pairs(header or [], "--header")
     spec = parse_entry(name, entry, origin="command line")
     assert spec is not None
-    with open_store(db) as store, store.run("servers add", {"name": name}):
+    with open_store(db, writer="servers add", wait=wait) as store, store.run("servers add", {"name": name}):
         outcome = register(store, [spec], source="cli")
     console.print(f"{escape(name)}: {outcome[name]}")
 
@@ -211,11 +213,15 @@ def servers_list(
 
 @servers_app.command("remove")
 @handle_errors
-def servers_remove(name: Annotated[str, typer.Argument(help="The server's registry name.")], db: DbOption = None) -> None:
+def servers_remove(
+    name: Annotated[str, typer.Argument(help="The server's registry name.")],
+    wait: WaitOption = False,
+    db: DbOption = None,
+) -> None:
     """Remove a server from the registry (its recorded tools and calls stay in the log)."""
     from .registry import unregister
 
-    with open_store(db) as store, store.run("servers remove", {"name": name}):
+    with open_store(db, writer="servers remove", wait=wait) as store, store.run("servers remove", {"name": name}):
         unregister(store, name)
     console.print(f"removed {escape(name)}")
 
@@ -231,6 +237,7 @@ def discover(
     connect_timeout: Annotated[float, typer.Option(help="Seconds allowed to start a server and finish the MCP handshake.")] = 120.0,
     call_timeout: Annotated[float, typer.Option(help="Seconds allowed for each request (tools/list).")] = 30.0,
     concurrency: Annotated[int, typer.Option(help="Servers connected at once.")] = 6,
+    wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
     """Connect to registered servers, list their tools, and record what changed.
@@ -238,7 +245,7 @@ def discover(
     A server that cannot be started, exits, hangs or speaks something other than MCP
     becomes one server-failed event with the reason; the others are discovered all the same.
     """
-    with open_store(db) as store:
+    with open_store(db, writer="discover", wait=wait) as store:
         if registry is not None:
             from .registry import load_registry, register
 
@@ -286,12 +293,13 @@ def _discover(store: Store, server: list[str] | None, connect_timeout: float, ca
 @handle_errors
 def catalog_import(
     file: Annotated[Path, typer.Argument(help="A JSONL catalog (one server with its tools per line).")],
+    wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
     """Load an offline catalog of tool schemas as tools that are known but not callable."""
     from .catalog import import_catalog
 
-    with open_store(db) as store, store.run("catalog import", {"file": str(file)}) as summary, progress_bar() as bar:
+    with open_store(db, writer="catalog import", wait=wait) as store, store.run("catalog import", {"file": str(file)}) as summary, progress_bar() as bar:
         task = bar.add_task("catalog", total=None, note="")
         report = import_catalog(store, file, progress=lambda done, total: bar.update(task, completed=done, total=total))
         summary.update(report.summary())
@@ -345,6 +353,7 @@ def explore(
     llm_model: Annotated[Optional[str], typer.Option(help="LLM policy: chat model (default: $FIREFLY_LLM_MODEL).")] = None,
     llm_timeout: Annotated[float, typer.Option(help="LLM policy: seconds allowed for each LLM request.")] = 120.0,
     max_turns: Annotated[Optional[int], typer.Option(help="LLM policy: model turns per exploration (default: twice the DAG's tools, plus 2).")] = None,
+    wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
     """Call the real tools along sampled DAGs and record every call and result.
@@ -354,7 +363,7 @@ def explore(
     comes from $FIREFLY_LLM_API_KEY and is never recorded.
     """
     llm = {"llm_base_url": llm_base_url, "llm_model": llm_model, "llm_timeout": llm_timeout, "max_turns": max_turns}
-    with open_store(db) as store:
+    with open_store(db, writer="explore", wait=wait) as store:
         _explore(store, dags, policy, concurrency, seed, call_timeout, connect_timeout, max_result_bytes, llm)
 
 
@@ -401,6 +410,7 @@ def run(
     llm_model: Annotated[Optional[str], typer.Option(help="Chat model for the LLM stages (default: $FIREFLY_LLM_MODEL).")] = None,
     connect_timeout: Annotated[float, typer.Option(help="Seconds allowed to start each server (first use installs it).")] = 300.0,
     call_timeout: Annotated[float, typer.Option(help="Seconds allowed for each request.")] = 30.0,
+    wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
     """Run every stage in order on the registered servers (the bundled ones by default):
@@ -428,7 +438,7 @@ def run(
         from .registry import load_registry
 
         load_registry(registry)
-    with open_store(db) as store:
+    with open_store(db, writer="run", wait=wait) as store:
         run_pipeline(store, opts, err_console)
         _print_status(store)
 
@@ -472,9 +482,10 @@ def _print_status(store: Store) -> None:
 
 @app.command()
 @handle_errors
-def rebuild(db: DbOption = None) -> None:
-    """Empty every projection table and replay the whole log into it."""
-    with open_store(db) as store, progress_bar() as bar:
+def rebuild(wait: WaitOption = False, db: DbOption = None) -> None:
+    """Empty every projection table and replay the whole log into it, in one transaction:
+    if it fails (an event it cannot read, Ctrl-C), every table stays as it was."""
+    with open_store(db, writer="rebuild", wait=wait) as store, progress_bar() as bar:
         task = bar.add_task("rebuild", total=store.head(), note="")
         applied = store.rebuild(progress=lambda done, total: bar.update(
             task, completed=done, total=total, note="building indexes" if done >= total else ""))

@@ -18,10 +18,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .errors import FireflyError
-from .store import Store, default_db_path
+from .errors import FireflyError, ReadOnlyDatabase
+from .lease import WriterLease, describe
+from .store import Store, check_database, default_db_path, writable
 
-__all__ = ["DbOption", "console", "disk_full", "err_console", "fail", "handle_errors", "open_store", "progress_bar"]
+__all__ = ["DbOption", "WaitOption", "writer_lease", "console", "disk_full", "err_console", "fail", "handle_errors", "open_store", "progress_bar"]
 
 
 console = Console(highlight=False)
@@ -81,14 +82,42 @@ def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
     return out
 
 
-def open_store(db: Path | None, *, reading: bool = False) -> Store:
+WaitOption = Annotated[
+    bool,
+    typer.Option("--wait", help="If another firefly process is writing to the database, wait until it ends instead of stopping."),
+]
+
+
+def open_store(db: Path | None, *, reading: bool = False, writer: str | None = None, wait: bool = False,
+               create: bool = True) -> Store:
     """The database of a command. ``reading``: the command only reads, so the file must
     already be a firefly database (nothing is created or changed otherwise), and on
-    read-only media it is opened read-only."""
+    read-only media it is opened read-only. A command that writes names itself as
+    ``writer`` and takes the database's writer lease (:mod:`firefly.lease`) for as long as
+    the store is open; ``create=False``: it must already be a firefly database (a command
+    that only adds to an existing dataset, such as eval), and on read-only media it says
+    the file cannot be written."""
     path = db or default_db_path()
     if reading:
         return Store.open(path, create=False, read_only=None)
-    return Store.open(path)
+    if not create:
+        check_database(path)
+        if not writable(path):
+            raise ReadOnlyDatabase(f"{path} cannot be written (read-only media?), and firefly {writer or 'this command'}"
+                                   " records what it does in the database: copy it somewhere writable and pass --db")
+    return Store.open(path, writer=writer, wait=wait, on_wait=_waiting(path), create=create)
+
+
+def writer_lease(path: Path, command: str, wait: bool = False) -> WriterLease:
+    """The writer lease of a database the command writes without opening it as a store."""
+    return WriterLease.acquire(path, command, wait=wait, on_wait=_waiting(path))
+
+
+def _waiting(path: Path) -> Callable[[dict[str, Any] | None], None]:
+    def waiting(note: dict[str, Any] | None) -> None:
+        err_console.print(f"waiting: {escape(str(path))} is being written by {escape(describe(note))}")
+
+    return waiting
 
 
 def progress_bar() -> Progress:

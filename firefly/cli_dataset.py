@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from .cli_common import DbOption, console, err_console, handle_errors, open_store, progress_bar
+from .cli_common import DbOption, WaitOption, console, err_console, handle_errors, open_store, progress_bar, writer_lease
 from .errors import FireflyError
 from .store import check_database, default_db_path
 
@@ -65,6 +65,7 @@ def pack(
 def merge(
     paths: Annotated[list[Path], typer.Argument(help="The databases to merge, then the output file: A.db B.db ... OUT.db", show_default=False)],
     force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
+    wait: WaitOption = False,
     db: Annotated[Optional[Path], typer.Option("--db", help="Also merge this database (first).", show_default=False)] = None,
 ) -> None:
     """Merge the logs of separate workers into one database and rebuild its projections.
@@ -81,7 +82,7 @@ def merge(
         raise FireflyError("usage: firefly merge A.db B.db ... OUT.db (at least one input and the output)")
     for path in inputs:  # before any progress bar: an input that is not a firefly database is one line
         check_database(path)
-    with progress_bar() as bar:
+    with writer_lease(paths[-1], "merge", wait), progress_bar() as bar:  # OUT is written
         report = run_merge(inputs, paths[-1], force=force, progress=_bar_progress(bar))
     console.print(
         f"merged {len(report.inputs)} database(s): {report.written} events written, {report.same_id} already there"

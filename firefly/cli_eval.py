@@ -14,9 +14,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli_common import DbOption, console, err_console, handle_errors, open_store, progress_bar
+from .cli_common import DbOption, WaitOption, console, err_console, handle_errors, open_store, progress_bar
 from .env import DEFAULT_MAX_TURNS
-from .errors import FireflyError, ReadOnlyDatabase
+from .errors import FireflyError
 
 SplitOption = Annotated[Literal["train", "test", "all"], typer.Option(help="The split: train, test, or all (every verified task).")]
 ModeOption = Annotated[Literal["strict", "nearest", "llm"], typer.Option("--simulator", help="Simulator mode: strict (exact replay), nearest, or llm.")]
@@ -44,6 +44,7 @@ def eval_command(
     timeout: Annotated[float, typer.Option(help="Seconds allowed for each model request.")] = 120.0,
     limit: Annotated[Optional[int], typer.Option(help="Only the first N tasks of the split (by id).")] = None,
     mode: ModeOption = "strict",
+    wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
     """Run an agent on every task of a split against the simulator and report pass@1 / pass@k.
@@ -75,10 +76,7 @@ def eval_command(
     settings = EvalSettings(split=_split(split), samples=samples, max_turns=max_turns, mode=mode, limit=limit)
     options = {"agent": player.name, "split": split, "samples": samples, "max_turns": max_turns, "mode": mode,
                "concurrency": concurrency, "limit": limit}
-    with open_store(db, reading=True) as store:
-        if store.read_only:
-            raise ReadOnlyDatabase(f"{store.path} cannot be written (read-only media?), and firefly eval records every"
-                                   " episode in its database: copy it somewhere writable and pass --db")
+    with open_store(db, writer="eval", wait=wait, create=False) as store:
         tasks_to_evaluate(store, settings)  # an empty split fails here, before a bar is drawn
         with store.run("eval", options) as summary, progress_bar() as bar:
             task = bar.add_task("eval", total=None, note="")

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli_common import DbOption, console, err_console, handle_errors, open_store, progress_bar
+from .cli_common import DbOption, WaitOption, console, err_console, handle_errors, open_store, progress_bar
 from .errors import FireflyError
 from .store import Store
 
@@ -67,6 +67,7 @@ def embed(
     llm_base_url: BaseUrlOption = None,
     embed_model: EmbedModelOption = None,
     llm_timeout: TimeoutOption = 120.0,
+    wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
     """Embed every tool (name, description, parameters) and refresh the vector index.
@@ -79,7 +80,7 @@ def embed(
 
     options = {"include_catalog": include_catalog, "embedder": embedder, "dim": dim, "llm_base_url": llm_base_url, "embed_model": embed_model}
     chosen = _embedder(options, llm_timeout)
-    with open_store(db) as store, store.run("embed", options) as summary, progress_bar() as bar:
+    with open_store(db, writer="embed", wait=wait) as store, store.run("embed", options) as summary, progress_bar() as bar:
         task = bar.add_task("embed", total=None, note="")
         report = embed_tools(store, chosen, include_catalog=include_catalog,
                              progress=lambda done, total: bar.update(task, completed=done, total=total))
@@ -110,6 +111,7 @@ def build(
     llm_model: Annotated[Optional[str], typer.Option(help="Chat model for the LLM judge (default: $FIREFLY_LLM_MODEL).")] = None,
     embed_model: EmbedModelOption = None,
     llm_timeout: TimeoutOption = 120.0,
+    wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
     """Embed the tools, find candidate pairs and judge them into edges.
@@ -122,7 +124,7 @@ def build(
         "per_server": per_server, "threshold": threshold, "batch_size": batch_size, "retries": retries,
         "llm_base_url": llm_base_url, "llm_model": llm_model, "embed_model": embed_model,
     }
-    with open_store(db) as store:
+    with open_store(db, writer="graph build", wait=wait) as store:
         report = build_stage(store, options, llm_timeout=llm_timeout)
     _print_graph_report(report)
 
@@ -248,6 +250,7 @@ def sample(
     min_size: Annotated[int, typer.Option(help="Fewest tools in a DAG.")] = 2,
     max_size: Annotated[int, typer.Option(help="Most tools in a DAG.")] = 6,
     include_catalog: CatalogOption = False,
+    wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
     """Sample small sub-DAGs of the tool graph for exploration, spreading coverage over tools.
@@ -255,7 +258,7 @@ def sample(
     Resumable: DAGs already sampled for the seed are kept, only the missing ones are drawn.
     """
     options = {"count": count, "seed": seed, "min_size": min_size, "max_size": max_size, "include_catalog": include_catalog}
-    with open_store(db) as store:
+    with open_store(db, writer="sample", wait=wait) as store:
         sample_stage(store, options)
 
 

@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli_common import DbOption, console, err_console, handle_errors, open_store, progress_bar
+from .cli_common import DbOption, WaitOption, console, err_console, handle_errors, open_store, progress_bar
 from .errors import FireflyError
 from .simulator.settings import DEFAULT_THRESHOLD, MODES
 
@@ -102,6 +102,7 @@ def fidelity(
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
     llm_base_url: BaseUrlOption = None,
     llm_model: ModelOption = None,
+    wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
     """Hold out recorded calls, rebuild the lookup without them, and compare simulated with real results.
@@ -115,7 +116,7 @@ def fidelity(
     _check_modes(modes)
     llm = _llm(modes, llm_base_url, llm_model)
     options = {"holdout": holdout, "seed": seed, "modes": modes, "threshold": threshold}
-    with open_store(db, reading=True) as store, store.run("simulate fidelity", options) as summary, progress_bar() as bar:
+    with open_store(db, writer="simulate fidelity", wait=wait, create=False) as store, store.run("simulate fidelity", options) as summary, progress_bar() as bar:
         task = bar.add_task("fidelity", total=None, note="")
         try:
             report = run_fidelity(store, holdout=holdout, seed=seed, modes=tuple(modes), threshold=threshold, llm=llm,

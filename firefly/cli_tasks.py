@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, Optional
 import typer
 from rich.markup import escape
 
-from .cli_common import DbOption, console, err_console, handle_errors, open_store, progress_bar
+from .cli_common import DbOption, WaitOption, console, err_console, handle_errors, open_store, progress_bar
 from .errors import FireflyError
 from .store import Store
 
@@ -41,6 +41,7 @@ def synthesize(
     llm_base_url: BaseUrlOption = None,
     llm_model: ModelOption = None,
     timeout: TimeoutOption = 120.0,
+    wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
     """Write tasks backward from every finished exploration (lookup, multi-hop, aggregate,
@@ -48,7 +49,7 @@ def synthesize(
 
     Resumable: explorations already synthesized are skipped.
     """
-    with open_store(db) as store:
+    with open_store(db, writer="synthesize", wait=wait) as store:
         run_synthesize(store, synthesizer, explorations, max_tasks, seed, llm_base_url, llm_model, timeout)
 
 
@@ -92,6 +93,7 @@ def verify(
     llm_base_url: BaseUrlOption = None,
     llm_model: ModelOption = None,
     timeout: TimeoutOption = 120.0,
+    wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
     """Check every task not yet verified: grounded, replayable in the simulator (strict),
@@ -99,7 +101,7 @@ def verify(
 
     Each verdict is a task-verdict event with its reasons; a task is verified when all pass.
     """
-    with open_store(db) as store:
+    with open_store(db, writer="verify", wait=wait) as store:
         run_verify(store, threshold, solvable, max_turns, llm_base_url, llm_model, timeout)
 
 
@@ -132,10 +134,11 @@ def run_verify(store: Store, threshold: float = 0.98, solvable: bool = False, ma
 def split(
     test_fraction: Annotated[float, typer.Option(help="Share of DAGs whose tasks go to test (grouped: a DAG's tasks are all on one side).")] = 0.2,
     seed: Annotated[int, typer.Option(help="Seed of the assignment.")] = 0,
+    wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
     """Assign every verified task to train or test, deterministically, grouped by DAG."""
-    with open_store(db) as store:
+    with open_store(db, writer="split", wait=wait) as store:
         run_split(store, test_fraction, seed)
 
 

@@ -49,3 +49,13 @@ class NotAFireflyDatabase(FireflyError):
 
 class ReadOnlyDatabase(FireflyError):
     """Something tried to write to a database that was opened read-only."""
+
+
+class UnreadableEvent(FireflyError):
+    """An event in the log cannot be read as its type (written outside firefly, or damaged).
+
+    The message names its position, type, stream and id, and why it cannot be read."""
+
+
+class LeaseHeld(FireflyError):
+    """Another process holds the database's writer lease (the message names it)."""

@@ -147,5 +147,8 @@ def _skipped(conn: sqlite3.Connection, row: Row, report: MergeReport) -> None:
         if tuple(same) != (type_, stream, time, run, key, payload):
             raise MergeError(f"event {id_} appears in two inputs with different content; these logs cannot be merged")
         report.same_id += 1
-    else:
+    elif key is not None and conn.execute("SELECT 1 FROM events WHERE idempotency_key = ?", (key,)).fetchone():
         report.same_key += 1
+    else:  # neither its id nor its key is there: the log's CHECK refused it (OR IGNORE skips it)
+        raise MergeError(f"event {id_} (type {type_!r}, stream {stream!r}) of an input cannot be merged: its payload"
+                         " is not JSON")

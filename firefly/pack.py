@@ -291,10 +291,17 @@ def _write(store: Store, partial: Path, skip: tuple[str, ...], report: PackRepor
             rows = store.conn.execute(sql, (after, *skip)).fetchall()
             if not rows:
                 break
-            with packed.transaction():
-                conn.executemany(
-                    "INSERT INTO events (position, id, type, stream, time, run, idempotency_key, payload)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            try:
+                with packed.transaction():
+                    conn.executemany(
+                        "INSERT INTO events (position, id, type, stream, time, run, idempotency_key, payload)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            except sqlite3.IntegrityError as exc:  # the log's CHECK: an event written while there was none
+                bad = next((row for row in rows if not conn.execute("SELECT json_valid(?)", (row[7],)).fetchone()[0]), None)
+                if bad is None:
+                    raise
+                raise PackError(f"event {bad[0]} of the log (type {bad[2]!r}, stream {bad[3]!r}, id {bad[1]}) cannot be"
+                                " packed: its payload is not JSON") from exc
             after = rows[-1][0]
             report.events += len(rows)
             if progress:

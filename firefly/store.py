@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -36,9 +36,10 @@ from typing import Any
 import msgspec
 
 from . import __version__
-from .errors import DatabaseNotFound, FireflyError, NotAFireflyDatabase, ReadOnlyDatabase
+from .errors import DatabaseNotFound, EventValidationError, FireflyError, NotAFireflyDatabase, ReadOnlyDatabase, UnreadableEvent
 from .events import Event, RunFinished, RunStarted, decode, encode
 from .ids import new_id, new_ids, utc_now
+from .lease import WriterLease
 from .migrations import migrate
 from .secrets import KEY_VARIABLES, Redactor, SecretsFile, known_values, secret_variables, values_of
 
@@ -116,6 +117,29 @@ class Recorded(msgspec.Struct, frozen=True, gc=False):
     event: Event
 
 
+def read_event(position: int, id_: str, type_: str, stream: str, payload: Any) -> Event:
+    """The event of one row of the log, checked against the row's type.
+
+    A row the store did not write (a raw INSERT, a damaged file, a payload written before
+    0015_json_check.sql) may not decode, or may decode as another type than its
+    ``type`` column says: :class:`UnreadableEvent` names the row, so that a replay that
+    meets it says which event stopped it."""
+    try:
+        if not isinstance(payload, (str, bytes)):
+            raise EventValidationError(f"event payload is not JSON text but {type(payload).__name__}")
+        event = decode(payload)
+    except EventValidationError as exc:
+        raise UnreadableEvent(_unreadable(position, id_, type_, stream, str(exc))) from None
+    tag = type(event).__struct_config__.tag
+    if tag != type_:
+        raise UnreadableEvent(_unreadable(position, id_, type_, stream, f"its payload is a {tag!r} event"))
+    return event
+
+
+def _unreadable(position: int, id_: str, type_: str, stream: str, reason: str) -> str:
+    return f"event {position} of the log (type {type_!r}, stream {stream!r}, id {id_}) cannot be read: {reason}"
+
+
 class Store:
     """An open firefly database. Use :meth:`open`; close it (or use ``with``) when done."""
 
@@ -130,6 +154,7 @@ class Store:
         self._redactor_stamp: tuple[Any, ...] | None = None
         self._secret_variables: tuple[str, ...] = tuple(sorted(KEY_VARIABLES))
         self._registrations_seen = 0
+        self.lease: WriterLease | None = None  # held by a store opened as a writer
 
     # -- opening ---------------------------------------------------------------------
 
@@ -141,6 +166,9 @@ class Store:
         run_id: str | None = None,
         create: bool = True,
         read_only: bool | None = False,
+        writer: str | None = None,
+        wait: bool = False,
+        on_wait: Callable[[dict[str, Any] | None], None] | None = None,
     ) -> Store:
         """Open a database and apply pending migrations.
 
@@ -148,7 +176,30 @@ class Store:
         :class:`DatabaseNotFound` or :class:`NotAFireflyDatabase`, with nothing written).
         ``read_only``: True opens it read-only (see the module docstring); None does so
         only when it cannot be written (read-only media); False (the default) opens it for
-        writing. A read-only open implies ``create=False``."""
+        writing. A read-only open implies ``create=False``.
+
+        ``writer`` (the command, e.g. "run") first takes the database's writer lease
+        (:mod:`firefly.lease`), held until :meth:`close`: if another process writes the
+        database, :class:`~firefly.errors.LeaseHeld` names it, or with ``wait`` the open
+        waits for it to end (``on_wait`` is told whom it waits for). Readers pass no writer."""
+        lease = None
+        if writer is not None and read_only is not True:
+            target = Path(path) if path is not None else default_db_path()
+            if target.parent and not target.parent.exists():
+                raise FireflyError(f"cannot create {target}: folder {target.parent} does not exist")
+            lease = WriterLease.acquire(target, writer, wait=wait, on_wait=on_wait)
+        try:
+            store = cls._open(path, run_id=run_id, create=create, read_only=read_only)
+        except BaseException:
+            if lease is not None:
+                lease.release()
+            raise
+        store.lease = lease
+        return store
+
+    @classmethod
+    def _open(cls, path: str | os.PathLike[str] | None = None, *, run_id: str | None = None,
+              create: bool = True, read_only: bool | None = False) -> Store:
         path = Path(path) if path is not None else default_db_path()
         if read_only is None:
             read_only = path.exists() and not writable(path)
@@ -201,6 +252,9 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+        if self.lease is not None:
+            self.lease.release()
+            self.lease = None
 
     def __enter__(self) -> Store:
         return self
@@ -347,7 +401,7 @@ class Store:
 
     def _records(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Recorded]:
         for pos, id_, type_, stream, time, run, key, payload in self.conn.execute(sql, params):
-            yield Recorded(pos, id_, type_, stream, time, run, key, decode(payload))
+            yield Recorded(pos, id_, type_, stream, time, run, key, read_event(pos, id_, type_, stream, payload))
 
     def read(
         self,
@@ -482,7 +536,7 @@ class Store:
             with self.transaction() as conn:
                 try:
                     for pos, id_, type_, stream, time, run, key, payload in conn.execute(sql, [start, end, *tags]):
-                        rec = Recorded(pos, id_, type_, stream, time, run, key, decode(payload))
+                        rec = Recorded(pos, id_, type_, stream, time, run, key, read_event(pos, id_, type_, stream, payload))
                         if behind:  # every projection needs every event of this batch
                             for apply in appliers[type_]:
                                 apply(conn, rec)
@@ -514,11 +568,15 @@ class Store:
             f"SELECT 1 FROM events WHERE position > ? AND type IN ({marks}) LIMIT 1", (low, *types)).fetchone() is not None
 
     def rebuild(self, *, progress: Any = None) -> int:
-        """Empty every projection and replay the whole log into it.
+        """Empty every projection and replay the whole log into it, in one transaction: a
+        rebuild that fails (an event it cannot read, an error, Ctrl-C, kill -9) leaves every
+        projection, checkpoint and index as it was, and readers see the old tables until the
+        new ones commit.
 
         The indexes projections name as ``deferred_indexes`` are dropped for the replay and
-        created again at the end (their definitions wait in ``_rebuild_indexes``, so an
-        interrupted rebuild loses none: :meth:`open` creates them again)."""
+        created again at the end (each sorts its table once instead of taking every row at a
+        random place). Their definitions wait in ``_rebuild_indexes`` meanwhile; a database
+        whose rebuild an older firefly left half done gets them back in :meth:`open`."""
         deferred = [name for p in self.projections for name in p.deferred_indexes]
         with self.transaction() as conn:
             for p in self.projections:
@@ -533,8 +591,8 @@ class Store:
             )
             for (name,) in conn.execute("SELECT name FROM _rebuild_indexes").fetchall():
                 conn.execute(f"DROP INDEX IF EXISTS [{name}]")
-        applied = self.catch_up(progress=progress)
-        self._restore_indexes()
+            applied = self.catch_up(progress=progress)  # its batches join this transaction
+            self._restore_indexes()
         return applied
 
     def _restore_indexes(self) -> None:

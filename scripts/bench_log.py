@@ -13,7 +13,9 @@ a) Append rate. The same realistic events (tool-discovered with real-looking sch
      with them in SQLite;
    * for reference, where the time goes: the same raw ``executemany`` with the rows built
      before the clock starts (SQLite alone, nothing else), and those prebuilt rows into the
-     real ``events`` table (what its unique id and key and its stream and type indexes cost);
+     real ``events`` table without its JSON check (what its unique id and key and its
+     stream and type indexes cost) and with it (what ``CHECK (json_valid(payload))`` of
+     ``0015_json_check.sql`` costs);
    * single-event ``Store.append``, each in its own transaction (for information).
    The ways take turns batch by batch (rotating who goes first), so a busy moment of the
    machine falls on all of them alike; the goal is the median over ``--rounds`` rounds of
@@ -413,6 +415,8 @@ def append_round(root: Path, n: int, events: list[Event], rows: list[tuple[Any, 
     sqlite_alone = bare_connection(root / f"raw-bare-prebuilt-{n}.db")
     sqlite_alone.execute(BARE_TABLE)
     schema = Store.open(root / f"raw-events-schema-{n}.db")
+    unchecked = Store.open(root / f"raw-events-unchecked-{n}.db")
+    without_json_check(unchecked.conn)
     store = Store.open(root / f"append-{n}.db")
     run = new_id()
 
@@ -424,6 +428,7 @@ def append_round(root: Path, n: int, events: list[Event], rows: list[tuple[Any, 
         "raw": lambda batch, _: write_rows(raw, raw_rows(batch, run)),  # rows built from the events here
         "sqlite": lambda _, prebuilt: write_rows(sqlite_alone, prebuilt),
         "schema": lambda _, prebuilt: write_rows(schema.conn, prebuilt),
+        "unchecked": lambda _, prebuilt: write_rows(unchecked.conn, prebuilt),
         "store": store_batch,
     }
     spent = dict.fromkeys(ways, 0.0)
@@ -438,8 +443,21 @@ def append_round(root: Path, n: int, events: list[Event], rows: list[tuple[Any, 
     for conn in (raw, sqlite_alone):
         conn.close()
     schema.close()
+    unchecked.close()
     store.close()
     return spent
+
+
+def without_json_check(conn: sqlite3.Connection) -> None:
+    """Take the JSON CHECK out of a new file's events table (as 0007 to 0013 had it), the way
+    0015_json_check.sql put it in: to measure what the check costs."""
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("PRAGMA writable_schema=ON")
+    conn.execute("UPDATE sqlite_schema SET sql = replace(sql, ' CHECK (json_valid(payload))', '')"
+                 " WHERE type = 'table' AND name = 'events'")
+    conn.execute("PRAGMA writable_schema=RESET")
+    conn.execute("COMMIT")
+    assert "json_valid" not in conn.execute("SELECT sql FROM sqlite_schema WHERE name = 'events'").fetchone()[0]
 
 
 def time_single(store: Store, events: list[Event]) -> float:
@@ -511,12 +529,15 @@ def bench_append(root: Path, count: int, size: int, singles: int, rounds: int) -
     say("   where the time goes (rows prebuilt before the clock starts: SQLite alone):")
     say(f"   {'  raw executemany, bare table, rows prebuilt':<{width}}{sqlite_alone:>10,.0f} events/s"
         f"  (store {rate / sqlite_alone:.0%}, raw baseline {raw / sqlite_alone:.0%} of it)")
+    say(f"   {'  raw executemany, events table without JSON check, prebuilt':<{width}}{best['unchecked']:>10,.0f} events/s"
+        f"  ({best['unchecked'] / sqlite_alone:.0%}: the log's unique id and key, stream and type indexes)")
     say(f"   {'  raw executemany, events table schema, rows prebuilt':<{width}}{best['schema']:>10,.0f} events/s"
-        f"  ({best['schema'] / sqlite_alone:.0%}: the log's unique id and key, stream and type indexes)")
-    per_event = {name: 1e6 / best[name] for name in ("raw", "store", "sqlite", "schema")}
+        f"  ({best['schema'] / sqlite_alone:.0%}: and its CHECK (json_valid(payload)))")
+    per_event = {name: 1e6 / best[name] for name in ("raw", "store", "sqlite", "schema", "unchecked")}
     say(f"   {'  per event: SQLite alone':<{width}}{per_event['sqlite']:>10.1f} us")
     say(f"   {'  + building the row (JSON, id) in the raw baseline':<{width}}{per_event['raw'] - per_event['sqlite']:>10.1f} us")
-    say(f"   {'  + the indexes of the events table':<{width}}{per_event['schema'] - per_event['sqlite']:>10.1f} us")
+    say(f"   {'  + the indexes of the events table':<{width}}{per_event['unchecked'] - per_event['sqlite']:>10.1f} us")
+    say(f"   {'  + its JSON check':<{width}}{per_event['schema'] - per_event['unchecked']:>10.1f} us")
     say(f"   {'  + the store (validation, JSON, ids, idempotency check)':<{width}}"
         f"{per_event['store'] - per_event['schema']:>10.1f} us")
     say(f"   {f'Store.append, one transaction per event ({singles:,} events)':<{width}}{best['single']:>10,.0f}"

@@ -263,3 +263,34 @@ def test_merge_refuses_conflicts_and_bad_inputs(worker_logs, tmp_path):
     assert result.exit_code == 0 and "duplicate fact(s)" in " ".join(result.output.split())
     result = runner.invoke(app, ["merge", str(worker_logs / "a.db")])
     assert result.exit_code == 1 and "at least one input and the output" in " ".join(result.output.split())
+
+
+def test_merge_names_an_input_event_that_is_not_json(worker_logs, tmp_path):
+    """An event written while the log had no JSON check is not dropped silently by a merge."""
+    damaged = tmp_path / "damaged.db"
+    shutil.copy(worker_logs / "a.db", damaged)
+    conn = sqlite3.connect(damaged)
+    conn.execute("PRAGMA ignore_check_constraints=ON")  # as a log between 0007 and 0014 allowed
+    with conn:
+        conn.execute("INSERT INTO events (id, type, stream, time, run, payload) VALUES ('bad1', 'tool-discovered', 's',"
+                     " '2020', 'x', 'not json')")
+    conn.close()
+    with pytest.raises(MergeError, match="event bad1 \\(type 'tool-discovered', stream 's'\\) of an input cannot be merged"):
+        merge([damaged], tmp_path / "out.db")
+    assert not list(tmp_path.glob("out.db*"))
+
+
+def test_pack_names_an_event_that_is_not_json(tmp_path):
+    """An event of a type no projection reads, written while the log had no JSON check."""
+    work = tmp_path / "work.db"
+    Store.open(work).close()
+    conn = sqlite3.connect(work)
+    conn.execute("PRAGMA ignore_check_constraints=ON")  # as a log between 0007 and 0014 allowed
+    with conn:
+        conn.execute("INSERT INTO events (id, type, stream, time, run, payload) VALUES ('bad1', 'no-such-type', 's',"
+                     " '2020', 'x', 'not json')")
+    conn.close()
+    with Store.open(work) as store, pytest.raises(PackError, match=r"event 1 of the log \(type 'no-such-type', stream 's',"
+                                                                    r" id bad1\) cannot be packed: its payload is not JSON"):
+        pack(store, tmp_path / "out.db")
+    assert not list(tmp_path.glob("out.db*"))

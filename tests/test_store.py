@@ -7,7 +7,7 @@ import sqlite3
 import msgspec
 import pytest
 
-from firefly.errors import EventValidationError
+from firefly.errors import EventValidationError, UnreadableEvent
 from firefly.events import (
     EVENT_TYPES,
     RunStarted,
@@ -295,6 +295,7 @@ def test_rebuild_builds_deferred_indexes_again_even_when_interrupted(db_path, mo
         store.rebuild()
         assert indexes(store) == before
         assert store.conn.execute("SELECT count(*) FROM _rebuild_indexes").fetchone()[0] == 0
+        dumps = projection_dumps(store)
 
         from firefly.projections.discovery import ToolsProjection
 
@@ -304,9 +305,19 @@ def test_rebuild_builds_deferred_indexes_again_even_when_interrupted(db_path, mo
         monkeypatch.setattr(ToolsProjection, "apply", boom)
         with pytest.raises(KeyboardInterrupt):
             store.rebuild()
-        assert not indexes(store) & deferred  # dropped for the replay ...
+        # the rebuild is one transaction: interrupted, it leaves tables and indexes as they were
+        assert indexes(store) == before
+        assert projection_dumps(store) == dumps
         monkeypatch.undo()
-    with Store.open(db_path) as store:  # ... and back when the file is opened again
+        # a rebuild an older firefly left half done (its indexes dropped, their definitions
+        # waiting in _rebuild_indexes) ...
+        with store.transaction() as conn:
+            for name in sorted(deferred):
+                sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (name,)).fetchone()[0]
+                conn.execute("INSERT INTO _rebuild_indexes (name, sql) VALUES (?, ?)", (name, sql))
+                conn.execute(f"DROP INDEX [{name}]")
+        assert not indexes(store) & deferred
+    with Store.open(db_path) as store:  # ... gets them back when the file is opened again
         assert indexes(store) == before
         store.catch_up()
         incremental = projection_dumps(store)
@@ -329,3 +340,119 @@ def test_migration_0011_keeps_the_simulator_schemas(tmp_path):
         assert (server, name, position) == ("s", "t", 1)
         assert msgspec.json.decode(schema) == event.input_schema
         assert msgspec.json.decode(annotations) == event.annotations
+
+
+# -- events the store did not write ------------------------------------------------------------
+
+
+def raw_insert(db_path, payload, type_="tool-discovered", id_="raw1", stream="tool:s/raw") -> None:
+    """An event written by a plain connection that knows nothing of firefly."""
+    raw = sqlite3.connect(db_path)
+    with raw:
+        raw.execute("INSERT INTO events (id, type, stream, time, run, payload) VALUES (?, ?, ?, 't', 'r', ?)",
+                    (id_, type_, stream, payload))
+    raw.close()
+
+
+@pytest.mark.parametrize("payload", ["not json", '{"type": "tool-discovered"', "", "{'a': 1}", b"\xff\xfe"])
+def test_log_refuses_a_payload_that_is_not_json(store, db_path, payload):
+    store.append(tool("s", "t", "h1"))
+    with pytest.raises(sqlite3.IntegrityError, match="json_valid"):
+        raw_insert(db_path, payload)
+    with pytest.raises(sqlite3.IntegrityError, match="json_valid"):  # the store's own connection too
+        store.conn.execute("INSERT INTO events (id, type, stream, time, run, payload) VALUES ('x', 't', 's', 't', 'r', ?)",
+                           (payload,))
+    assert store.count() == 1
+
+
+def test_json_check_reaches_connections_opened_before_the_migration(tmp_path):
+    """A connection that had read the schema before 0014 ran sees the CHECK on its next write."""
+    conn = database_before(tmp_path / "old.db", "0014")
+    conn.execute("SELECT count(*) FROM events").fetchone()
+    Store.open(tmp_path / "old.db").close()
+    with pytest.raises(sqlite3.IntegrityError, match="json_valid"):
+        conn.execute("INSERT INTO events (id, type, stream, time, run, payload) VALUES ('x', 't', 's', 't', 'r', 'no')")
+    conn.close()
+
+
+def old_database_with_a_bad_event(tmp_path):
+    path = tmp_path / "old.db"
+    conn = database_before(path, "0014")
+    for position, payload in ((1, msgspec.json.encode(ServerRegistered(name="s", transport="stdio", command="x",
+                                                                       config_hash="c1")).decode()),
+                              (2, "not json"),
+                              (3, msgspec.json.encode(tool("s", "t", "h1")).decode())):
+        type_ = {1: "server-registered", 2: "tool-discovered", 3: "tool-discovered"}[position]
+        conn.execute("INSERT INTO events (position, id, type, stream, time, run, payload) VALUES (?, ?, ?, 's', 't', 'r', ?)",
+                     (position, f"id{position}", type_, payload))
+    conn.close()
+    return path
+
+
+def test_replay_names_an_event_written_before_the_check(tmp_path):
+    """The migration keeps an old bad event (the log is append-only); every read of it, and
+    every replay that meets it, says which event it is in one error."""
+    path = old_database_with_a_bad_event(tmp_path)
+    with Store.open(path) as store:  # 0014 applies although the log holds a bad event
+        assert store.count() == 3
+        with pytest.raises(UnreadableEvent, match=r"event 2 of the log \(type 'tool-discovered', stream 's', id id2\)"
+                                                  r" cannot be read: event payload is not JSON"):
+            store.catch_up()
+        with pytest.raises(UnreadableEvent, match="event 2 of the log"):
+            list(store.read())
+        assert [r.position for r in store.read(types=["server-registered"])] == [1]
+
+
+@pytest.mark.parametrize("payload, reason", [
+    ('{"type": "tool-discovered", "server": 5}', "invalid event payload: .*server"),  # JSON, not the type's fields
+    ('{"type": "tool-discovered", "extra": [1]}', "invalid event payload"),
+    ('[1, 2]', "invalid event payload"),
+    ('42', "invalid event payload"),
+    (None, "its payload is a 'server-connected' event"),  # a valid event of another type than the row says
+])
+def test_replay_names_a_json_payload_that_is_not_its_event_type(store, db_path, payload, reason):
+    history(store, 100)
+    if payload is None:
+        payload = msgspec.json.encode(ServerConnected(server="s")).decode()
+    raw_insert(db_path, payload)
+    position = store.head()
+    with pytest.raises(UnreadableEvent, match=rf"event {position} of the log \(type 'tool-discovered'.*\) cannot be read: {reason}"):
+        store.catch_up()
+
+
+def test_failed_rebuild_leaves_the_projections_as_they_were(store, db_path):
+    history(store, 3)
+    before = projection_dumps(store)
+    checkpoints = store.checkpoints()
+    raw_insert(db_path, '{"type": "tool-discovered", "server": 5}')
+    with pytest.raises(UnreadableEvent, match=f"event {store.head()} of the log"):
+        store.rebuild()
+    assert projection_dumps(store) == before
+    assert store.checkpoints() == checkpoints
+    assert not store.conn.in_transaction
+    # and a reader on its own connection saw the old tables all along
+    raw = sqlite3.connect(db_path)
+    assert raw.execute("SELECT count(*) FROM tools").fetchone()[0] == len(before["tools"])
+    raw.close()
+
+
+def test_cli_names_the_bad_event_and_rebuild_keeps_the_tables(tmp_path):
+    from typer.testing import CliRunner
+
+    from firefly.cli import app
+
+    path = tmp_path / "cli.db"
+    with Store.open(path) as store:
+        history(store, 3)
+        tools = store.conn.execute("SELECT count(*) FROM tools").fetchone()[0]
+        assert store.head() == 25
+    raw_insert(path, '{"type": "tool-discovered"}', id_="bad1")
+    runner = CliRunner()
+    for command in ("status", "rebuild"):
+        result = runner.invoke(app, [command, "--db", str(path)])
+        assert result.exit_code == 1, result.output
+        said = " ".join(result.output.split())  # rich wraps long lines
+        assert "Traceback" not in said
+        assert "event 26 of the log (type 'tool-discovered', stream 'tool:s/raw', id bad1) cannot be read:" in said
+    with Store.open(path) as store:
+        assert store.conn.execute("SELECT count(*) FROM tools").fetchone()[0] == tools
