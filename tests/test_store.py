@@ -366,8 +366,8 @@ def test_log_refuses_a_payload_that_is_not_json(store, db_path, payload):
 
 
 def test_json_check_reaches_connections_opened_before_the_migration(tmp_path):
-    """A connection that had read the schema before 0014 ran sees the CHECK on its next write."""
-    conn = database_before(tmp_path / "old.db", "0014")
+    """A connection that had read the schema before 0015 ran sees the CHECK on its next write."""
+    conn = database_before(tmp_path / "old.db", "0015")
     conn.execute("SELECT count(*) FROM events").fetchone()
     Store.open(tmp_path / "old.db").close()
     with pytest.raises(sqlite3.IntegrityError, match="json_valid"):
@@ -377,7 +377,7 @@ def test_json_check_reaches_connections_opened_before_the_migration(tmp_path):
 
 def old_database_with_a_bad_event(tmp_path):
     path = tmp_path / "old.db"
-    conn = database_before(path, "0014")
+    conn = database_before(path, "0015")
     for position, payload in ((1, msgspec.json.encode(ServerRegistered(name="s", transport="stdio", command="x",
                                                                        config_hash="c1")).decode()),
                               (2, "not json"),
