@@ -28,7 +28,7 @@ from .errors import RegistryError, SecretInConfig, ServerNotFound
 from .fixtures import FIXTURE_KEY, parse_fixtures
 from .events import ServerFixtures, ServerRegistered, ServerRemoved
 from .ids import content_hash
-from .secrets import SecretsFile, find_secret, is_template
+from .secrets import MIN_LENGTH, SecretsFile, find_secret, is_template
 from .store import Store
 
 
@@ -216,7 +216,7 @@ def register(store: Store, specs: list[ServerSpec], *, source: str) -> dict[str,
     store.catch_up()
     secrets = SecretsFile(store.path)
     outcome: dict[str, str] = {}
-    events: list[ServerRegistered] = []
+    planned: list[tuple[ServerSpec, ServerRegistered, dict[str, str], dict[str, str], str | None]] = []
     for spec in specs:
         row = store.conn.execute(
             "SELECT config_hash, status, config_version FROM servers WHERE name = ?", (spec.name,)
@@ -225,6 +225,10 @@ def register(store: Store, specs: list[ServerSpec], *, source: str) -> dict[str,
         event, env_secret, header_secret = registration(
             spec, source=source, previous_hash=previous, version=row[2] if row else 0
         )
+        planned.append((spec, event, env_secret, header_secret, previous))
+    _check_public_fields(store, planned)
+    events: list[ServerRegistered] = []
+    for spec, event, env_secret, header_secret, previous in planned:
         secrets.put(spec.name, env_secret, header_secret)
         if previous == event.config_hash:
             outcome[spec.name] = "unchanged"
@@ -235,6 +239,35 @@ def register(store: Store, specs: list[ServerSpec], *, source: str) -> dict[str,
         store.append_many(events)
     store.catch_up()
     return outcome
+
+
+def _check_public_fields(store: Store, planned: list[tuple[Any, ...]]) -> None:
+    """Refuse an entry whose command line (command, args, cwd, url) holds a value firefly
+    keeps secret (a literal env or header value of this import or of a server registered
+    before): the log would scrub it, and the server would be started with ``[secret]``."""
+    secret: dict[str, str] = {
+        where: value for where, value in store.secret_values().items() if len(value) >= MIN_LENGTH}
+    for spec, _event, env_secret, header_secret, _previous in planned:
+        for section, pairs in (("env", env_secret), ("header", header_secret)):
+            for name, value in pairs.items():
+                if len(value) >= MIN_LENGTH:
+                    secret[f"{section} {name} of server {spec.name}"] = value
+    if not secret:
+        return
+    problems = []
+    for spec, event, *_ in planned:
+        fields = [("command", event.command), ("cwd", event.cwd), ("url", event.url)]
+        fields += [(f"argument {i + 1}", a) for i, a in enumerate(event.args or [])]
+        for field, text in fields:
+            if not isinstance(text, str):
+                continue
+            where = next((w for w, v in secret.items() if v in text), None)
+            if where is not None:
+                problems.append(f"{spec.name}: its {field} holds the value of {where}, which firefly keeps secret")
+    if problems:
+        raise SecretInConfig(
+            "; ".join(problems) + ". Refer to it as ${VAR} in both places (a variable of your environment, or"
+            " one firefly provides: ${FIREFLY_WORKSPACE}, a service's URL), or pass the value only in env")
 
 
 def unregister(store: Store, name: str, reason: str = "removed by user") -> None:

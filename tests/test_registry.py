@@ -141,3 +141,22 @@ def test_secret_detection_and_redaction():
     assert find_secret("--repository /tmp/repo") is None
     assert find_secret("token=${TOKEN}") is None
     assert redact("login with abc123xyz ok", ["abc123xyz", "x"]) == "login with [secret] ok"
+
+
+def test_a_command_line_holding_a_kept_secret_is_refused(store):
+    """A literal env value is kept secret (scrubbed from the log): the same value in another
+    entry's arguments would be logged as [secret] and the server started with it. Refused,
+    naming both places, and nothing is written."""
+    dsn = "postgresql://app@127.0.0.1:5432/shop"
+    text = json.dumps({"mcpServers": {
+        "a": {"command": "uvx", "args": ["pg-a"], "env": {"DATABASE_URI": dsn}},
+        "b": {"command": "npx", "args": ["-y", "pg-b", dsn]},
+    }})
+    before = store.count()
+    with pytest.raises(SecretInConfig) as err:
+        register(store, parse_registry(text), source="test")
+    assert "b: its argument 3 holds the value of env DATABASE_URI of server a" in str(err.value)
+    assert store.count() == before
+    assert not SecretsFile(store.path).load()
+    templated = text.replace(json.dumps(dsn), '"${PG_URL}"')
+    assert register(store, parse_registry(templated), source="test") == {"a": "added", "b": "added"}
