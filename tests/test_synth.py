@@ -385,7 +385,7 @@ def test_cli_synthesize_verify_split_and_status(world, db_path):
     for words in ("tasks synthesized / verified", "state-change", "verified tasks per exploration", "split train / test"):
         assert words in out.output, out.output
     out = runner.invoke(app, ["synthesize", "--db", str(db_path), "--synthesizer", "poetry"])
-    assert out.exit_code == 1 and "unknown synthesizer" in out.output
+    assert out.exit_code == 2 and "offline" in out.output and "llm" in out.output  # the choices, from the parser
     out = runner.invoke(app, ["split", "--db", str(db_path), "--test-fraction", "2"])
     assert out.exit_code == 1 and "between 0 and 1" in out.output
 
