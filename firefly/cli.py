@@ -436,8 +436,9 @@ def run(
         raise FireflyError(f"--test-fraction must be at least 0 and below 1 (got {test_fraction})")
     if registry is not None:  # a registry that cannot be used fails now, before any progress bar
         from .registry import load_registry
+        from .resources import find_registry
 
-        load_registry(registry)
+        load_registry(find_registry(registry))
     with open_store(db, writer="run", wait=wait) as store:
         run_pipeline(store, opts, err_console)
         _print_status(store)

@@ -339,3 +339,17 @@ def test_a_full_disk_is_one_line(tasks_db, monkeypatch, tmp_path):
     result = runner.invoke(app, ["export", "--out", str(tmp_path / "o"), "--db", str(tasks_db)], env=WIDE)
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert [line for line in result.output.splitlines() if line.startswith("Error: the disk is full")]
+
+
+def test_run_takes_a_bundled_registry_by_name(monkeypatch, tmp_path):
+    """`firefly run --registry offline` checks and imports the bundled registry of that name."""
+    seen = {}
+
+    def fake_run(store, opts, console):  # the stages themselves are tested elsewhere
+        seen["registry"] = opts.registry
+
+    monkeypatch.setattr("firefly.pipeline.run_pipeline", fake_run)
+    monkeypatch.setattr("firefly.cli._print_status", lambda store: None)
+    result = invoke("run", "--registry", "offline", "--db", str(tmp_path / "x.db"))
+    assert result.exit_code == 0, result.output
+    assert seen["registry"].parts[-2:] == ("offline", "servers.json")
