@@ -18,7 +18,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -262,7 +262,31 @@ async def open_connection(
     else bounds the handshake). Errors raised by the caller's own code inside the block
     pass through unchanged. ``max_message_bytes`` bounds every message read from a stdio
     server (longer ones are cut while reading; see :mod:`firefly.stdio`).
+
+    The handshake first probes the modern ``server/discover`` and falls back to
+    ``initialize`` (the mcp client's ``auto`` mode). Some servers on an older SDK exit when
+    they meet a method they do not know: a stdio server that exits during that handshake
+    is started once more with the classic ``initialize`` handshake alone (``legacy``).
     """
+    async with AsyncExitStack() as stack:
+        try:
+            connection = await stack.enter_async_context(_connect(
+                endpoint, "auto", connect_timeout=connect_timeout, call_timeout=call_timeout,
+                max_message_bytes=max_message_bytes))
+        except ServerError as err:
+            if err.error_class != "exited" or endpoint.transport != "stdio" or endpoint.target is not None:
+                raise
+            connection = await stack.enter_async_context(_connect(
+                endpoint, "legacy", connect_timeout=connect_timeout, call_timeout=call_timeout,
+                max_message_bytes=max_message_bytes))
+        yield connection
+
+
+@asynccontextmanager
+async def _connect(
+    endpoint: Endpoint, mode: str, *, connect_timeout: float, call_timeout: float, max_message_bytes: int
+) -> AsyncIterator[Connection]:
+    """One attempt of :func:`open_connection` with the client's handshake ``mode``."""
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as stderr:
         state = TransportState(endpoint.name) if endpoint.target is None and endpoint.transport == "stdio" else None
         target = _target(endpoint, stderr, call_timeout, state, max_message_bytes)
@@ -270,7 +294,7 @@ async def open_connection(
         try:
             with anyio.CancelScope(deadline=anyio.current_time() + connect_timeout) as scope:
                 # the handshake is bounded by the connect timeout alone; requests get their own
-                async with Client(target, read_timeout_seconds=max(connect_timeout, call_timeout)) as client:
+                async with Client(target, read_timeout_seconds=max(connect_timeout, call_timeout), mode=mode) as client:
                     scope.deadline = math.inf
                     connected = True
                     yield Connection(endpoint, client, state)

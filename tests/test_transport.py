@@ -105,6 +105,15 @@ def test_discovery_flags_bad_schemas_and_fails_bad_servers_alone(store):
     assert "not a JSON object" in tools["list_schema"][1][0]
 
 
+def test_a_server_that_dies_on_the_modern_probe_gets_the_classic_handshake(store):
+    """Servers on an older SDK may exit on ``server/discover`` (the 2.x client's first probe):
+    started again with ``initialize`` alone, they connect and list their tools."""
+    register(store, parse_registry(json.dumps({"mcpServers": {"old": py(MISBEHAVING, "legacy-crash")}})), source="test")
+    report = discover(store, connect_timeout=30, call_timeout=30)
+    assert report.connected == ["old"] and store.count("server-failed") == 0
+    assert {name for (name,) in store.conn.execute("SELECT name FROM tools WHERE server = 'old'")} == {"echo", "fault"}
+
+
 # -- the executor ------------------------------------------------------------------------------------
 
 

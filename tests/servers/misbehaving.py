@@ -18,6 +18,8 @@ slow-big       a result of $MISBEHAVING_BYTES (default 50 MB) of text, written i
 bad-schemas    lists, besides echo, tools whose input schemas the mcp client rejects:
                "type": "objekt", "required": "record_id", an inputSchema that is a list
 stubborn       a fine server that ignores SIGTERM and the end of its stdin (it must be killed)
+legacy-crash   a fine server that exits on any request method it does not know (as servers on
+               an older SDK do on the modern handshake's ``server/discover`` probe)
 echo-secret
         a working MCP server that echoes $LEAK_TOKEN in every field a server controls: its
         serverInfo name and version, its instructions, its tool's title, description,
@@ -171,6 +173,9 @@ for raw in sys.stdin.buffer:
     elif method == "ping":
         reply(request_id, {})
     elif request_id is not None:
+        if mode == "legacy-crash":  # an older SDK that dies on a method it does not know
+            print(f"ValidationError: unknown method {method!r}", file=sys.stderr, flush=True)
+            sys.exit(1)
         send({"jsonrpc": "2.0", "id": request_id, "error": {"code": -32601, "message": f"no method {method}"}})
 
 if mode == "stubborn":
