@@ -118,7 +118,9 @@ class Services:
         try:
             port = free_port() if port == 0 else port
             if need.name != "web" and _port_in_use(port):
-                raise ServiceUnavailable(f"port {port} on 127.0.0.1 is already in use")
+                # another instance (the system's, another firefly's) has it: a port of our own;
+                # servers find it through ${FIREFLY_<SERVICE>_PORT} / _URL
+                port = free_port()
             starter(need, port, base or Path("."))
         except ServiceUnavailable as err:
             self.unavailable[need.name] = str(err)

@@ -3,6 +3,7 @@ stopped at the end, and a clear reason when one cannot start."""
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import urllib.request
@@ -49,14 +50,19 @@ def test_a_service_that_cannot_start_is_a_reason_for_its_servers(tmp_path):
     assert "web/, is not in the sandbox" in blocked["site-reader"]
 
 
-def test_port_in_use_is_reported(tmp_path):
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="Redis is not installed (no redis-server)")
+def test_a_port_in_use_moves_the_service_to_a_free_one(tmp_path):
+    """The declared port is taken (the system's Redis, another firefly): the service gets a
+    port of its own, and the variables servers are started with say which."""
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
         with Services(tmp_path) as services:
             services.start(ServiceNeed(name="redis", port=port))
-    assert "redis" in services.unavailable
+            assert services.unavailable == {}
+            moved = int(services.variables["FIREFLY_REDIS_PORT"])
+            assert moved != port and services.variables["FIREFLY_REDIS_URL"] == f"redis://127.0.0.1:{moved}"
 
 
 @pytest.mark.skipif(_postgres_bindir() is None, reason="PostgreSQL is not installed (no initdb)")

@@ -123,6 +123,46 @@ def tool_refs(store: Store) -> dict[tuple[str, str], ToolRef]:
     return refs
 
 
+
+@dataclass
+class ServerWorld:
+    """What the servers of a stage run with: their registry entries resolved against a
+    sandbox (``endpoint_for``), the servers bound to the workspace, every server's
+    fixtures (copied into each sandbox), and the services they declare, started for the
+    stage from a sandbox of their own, which no exploration changes. Survey and
+    exploration open the same world."""
+
+    endpoint_for: Callable[[str, Sandbox | None], Endpoint]
+    bound: set[str]
+    fixtures: list[Any]
+
+    @classmethod
+    def open(cls, store: Store, used: set[str], tmp: Path, stack: contextlib.ExitStack) -> ServerWorld:
+        from ..connect import ServerError
+        from ..discovery import registered
+
+        regs = {r.name: r for r in registered(store)}
+        secrets = SecretsFile(store.path)
+        fixtures = fixtures_of(regs.values())
+        blocked: dict[str, str] = {}
+        service_variables: dict[str, str] = {}
+        needs_services = [r for name, r in regs.items() if name in used and r.fixtures and r.fixtures.services]
+        if needs_services:
+            services = stack.enter_context(Services(build_sandbox(tmp / "services", fixtures)))
+            blocked.update(services.start_for(needs_services))
+            service_variables.update(services.variables)
+
+        def endpoint_for(server: str, sandbox: Sandbox | None) -> Endpoint:
+            variables = {**workspace_variables(sandbox.root if sandbox is not None else None), **service_variables}
+            if server not in regs:
+                raise ServerError("config-error", f"server {server!r} is not in the registry")
+            if server in blocked:
+                raise ServerError("config-error", blocked[server])
+            return resolve(regs[server], secrets=secrets, variables=variables)
+
+        return cls(endpoint_for, {name for name, r in regs.items() if uses_workspace(r)}, fixtures)
+
+
 def explore(
     store: Store,
     policy: Policy,
@@ -137,7 +177,6 @@ def explore(
     on_exploration: Callable[[str, int, int], None] | None = None,
 ) -> ExploreReport:
     """Explore up to ``dags`` pending DAGs, ``concurrency`` at a time (one sandbox each)."""
-    from ..discovery import registered
     from .offline import workspace_info
 
     report = ExploreReport()
@@ -145,34 +184,15 @@ def explore(
     if not todo:
         return report
     refs = tool_refs(store)
-    regs = {r.name: r for r in registered(store)}
-    bound = {name for name, r in regs.items() if uses_workspace(r)}
-    secrets = SecretsFile(store.path)
-    fixtures = fixtures_of(regs.values())
     used = {t["server"] for _, tools in todo for t in tools}
-    blocked: dict[str, str] = {}
-    service_variables: dict[str, str] = {}
-
-    def endpoint_for(server: str, sandbox: Sandbox | None) -> Endpoint:
-        from ..connect import ServerError
-
-        variables = {**workspace_variables(sandbox.root if sandbox is not None else None), **service_variables}
-        if server not in regs:
-            raise ServerError("config-error", f"server {server!r} is not in the registry")
-        if server in blocked:
-            raise ServerError("config-error", blocked[server])
-        return resolve(regs[server], secrets=secrets, variables=variables)
 
     from .survey import grounded_pools
 
     adapters = {server: adapter_for(server_record(store, server)) for server in sorted({s for s, _ in refs})}
     reap_orphans()  # servers and sandboxes left by a firefly that was killed
     with scratch_dir("firefly-explore-") as tmp, contextlib.ExitStack() as stack:
-        needs_services = [r for name, r in regs.items() if name in used and r.fixtures and r.fixtures.services]
-        if needs_services:  # served from a sandbox of their own, which no exploration changes
-            services = stack.enter_context(Services(build_sandbox(Path(tmp) / "services", fixtures)))
-            blocked.update(services.start_for(needs_services))
-            service_variables.update(services.variables)
+        world = ServerWorld.open(store, used, Path(tmp), stack)
+        endpoint_for, bound, fixtures = world.endpoint_for, world.bound, world.fixtures
         slots = [Sandbox.create(Path(tmp), f"slot{i}", fixtures) for i in range(max(1, min(concurrency, len(todo))))]
         info = replace(workspace_info(slots[0].root), grounded=grounded_pools(store))
         queue = list(todo)

@@ -21,8 +21,8 @@ server whose survey ended is not surveyed again.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,12 +31,10 @@ from typing import Any
 import anyio
 
 from ..adapters import Adapter, ServerRecord, adapter_for, server_record
-from ..connect import Endpoint, ServerError, resolve
+from ..connect import ServerError
 from ..events import ServerSurveyed, ToolCalled
 from ..ids import content_hash, short_hash
-from ..registry import uses_workspace
-from ..secrets import SecretsFile
-from ..seeds import workspace_variables
+from ..processes import reap_orphans, scratch_dir
 from ..store import Store
 from .executor import Executor
 from .policy import CallRecord, ToolRef
@@ -98,8 +96,6 @@ def survey(
     on_server: Callable[[str, int, int], None] | None = None,
 ) -> SurveyReport:
     """Survey every callable server (or ``servers``) not yet surveyed with its current tools."""
-    from ..discovery import registered
-
     report = SurveyReport()
     records = callable_servers(store)
     if servers is not None:
@@ -109,17 +105,12 @@ def survey(
     report.servers = len(records)
     if not todo:
         return report
-    regs = {r.name: r for r in registered(store)}
-    bound = {name for name, r in regs.items() if uses_workspace(r)}
-    secrets = SecretsFile(store.path)
+    from .stage import ServerWorld
 
-    def endpoint_for(server: str, sandbox: Sandbox | None) -> Endpoint:
-        if server not in regs:
-            raise ServerError("config-error", f"server {server!r} is not in the registry")
-        return resolve(regs[server], secrets=secrets,
-                       variables=workspace_variables(sandbox.root if sandbox is not None else None))
-
-    with tempfile.TemporaryDirectory(prefix="firefly-survey-") as tmp:
+    reap_orphans()  # servers and sandboxes left by a firefly that was killed
+    with scratch_dir("firefly-survey-") as tmp, contextlib.ExitStack() as stack:
+        world = ServerWorld.open(store, {r.name for r in todo}, Path(tmp), stack)
+        endpoint_for, bound = world.endpoint_for, world.bound
         queue = list(todo)
         finished = [0]
         names = iter(range(len(todo)))
@@ -127,7 +118,7 @@ def survey(
         async def worker(ex: Executor, slot: int) -> None:
             while queue:
                 record = queue.pop(0)
-                sandbox = Sandbox.create(Path(tmp), f"survey{next(names)}")
+                sandbox = Sandbox.create(Path(tmp), f"survey{next(names)}", world.fixtures)
                 await survey_one(store, ex, sandbox, record, adapter_for(record), report, max_result_bytes)
                 ex.stop_sandbox(sandbox)
                 finished[0] += 1
