@@ -151,6 +151,27 @@ def uses_workspace(reg: ServerRegistered) -> bool:
     return any(f"${{{WORKSPACE_VAR}}}" in t for t in texts)
 
 
+def workspace_folders(reg: ServerRegistered) -> tuple[str, ...]:
+    """The folders of the sandbox a server's configuration hands it, as virtual paths:
+    ``${FIREFLY_WORKSPACE}/files`` -> ``/workspace/files``. Files it names (a database:
+    ``${FIREFLY_WORKSPACE}/shop.db``) and the root itself are not folders it is confined to;
+    a server handed no folder gets none (any path of the workspace may be right for it)."""
+    import re
+
+    from .explore.policy import VIRTUAL_ROOT
+    from .seeds import WORKSPACE_VAR
+
+    texts = [reg.command or "", *reg.args, reg.cwd or "", *(v or "" for v in reg.env.values())]
+    found: list[str] = []
+    for text in texts:
+        for rel in re.findall(re.escape(f"${{{WORKSPACE_VAR}}}") + r"/([^\s:;,'\"]+)", text):
+            rel = rel.rstrip("/")
+            last = rel.rsplit("/", 1)[-1]
+            if rel and "." not in last.strip("."):  # a folder, not a file
+                found.append(f"{VIRTUAL_ROOT}/{rel}")
+    return tuple(dict.fromkeys(found))
+
+
 def split_secrets(values: dict[str, str]) -> tuple[dict[str, str | None], dict[str, str]]:
     """(what the log may keep, literal values for the secrets file)."""
     logged: dict[str, str | None] = {}

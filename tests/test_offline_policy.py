@@ -515,10 +515,38 @@ def test_workspace_info_of_a_built_workspace(tmp_path):
     ws = workspace_info(root)
     assert ws.root == VIRTUAL_ROOT and ws.git_repos == ("/workspace/repo",)
     assert "/workspace/files/README.md" in ws.files and "/workspace/files" == ws.directories[0]
-    assert all(f.startswith("/workspace/files/") for f in ws.files)
+    # every folder at the root is known (files/ first), never a repository's .git internals
+    assert all(f.startswith(("/workspace/files/", "/workspace/repo/")) for f in ws.files)
+    assert not any("/.git/" in f for f in ws.files) and any(f.startswith("/workspace/repo/") for f in ws.files)
     assert set(ws.sqlite_tables) >= {"customers", "products", "orders", "order_items"}
     assert "customer_id" in ws.sqlite_tables["orders"]
     assert ws.memory_entities["Maya Okafor"] == "person"
+
+
+def test_a_file_parameter_gets_a_file_of_the_kind_it_names_inside_the_servers_folders():
+    """``pdf_path`` gets a PDF (from any folder a fixture added, not only files/); a server
+    handed one folder gets paths inside it; no file of that kind anywhere: skipped, saying so."""
+    ws = WorkspaceInfo(
+        files=("/workspace/files/README.md", "/workspace/files/notes/todo.md", "/workspace/data/report.pdf",
+               "/workspace/data/deck.pptx"),
+        directories=("/workspace/files", "/workspace/files/notes", "/workspace/data"),
+        roots={"scoped": ("/workspace/files",)},
+    )
+    schema = {"type": "object", "properties": {"pdf_path": {"type": "string", "description": "Path to the PDF"}},
+              "required": ["pdf_path"]}
+    for seed in range(5):
+        p = OfflinePolicy().propose(ToolRef("pdfs", "extract_text", "Extract text.", schema), [], ws, random.Random(seed))
+        assert p.arguments["pdf_path"] == "/workspace/data/report.pdf"
+    slides = {"type": "object", "properties": {"file_path": {"type": "string"}}, "required": ["file_path"]}
+    p = OfflinePolicy().propose(ToolRef("office", "open_presentation", "Open a PowerPoint presentation.", slides),
+                                [], ws, random.Random(0))
+    assert p.arguments["file_path"] == "/workspace/data/deck.pptx"
+    with pytest.raises(Ungrounded, match="pdf"):  # the scoped server sees no PDF inside its folder
+        OfflinePolicy().propose(ToolRef("scoped", "extract_text", "Extract text.", schema), [], ws, random.Random(0))
+    plain = {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}
+    for seed in range(5):
+        p = OfflinePolicy().propose(ToolRef("scoped", "read_text_file", "Read a file.", plain), [], ws, random.Random(seed))
+        assert p.arguments["path"].startswith("/workspace/files/")
 
 
 # --------------------------------------------------------------------------- real servers

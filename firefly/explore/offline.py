@@ -82,7 +82,28 @@ NUMERIC_HINTS = ("price", "amount", "total", "quantity", "qty", "stock", "cost",
                  "rating", "balance", "weight", "size", "value", "rate", "discount", "budget")
 SQL_WORDS = ("sql", "select", "insert", "update", "create table", "sqlite", "database", "query to execute")
 TEXT_EXT = (".md", ".txt", ".json", ".yaml", ".yml", ".csv", ".py", ".toml", ".ini", ".cfg", ".html", ".xml")
-MAX_SEED_TEXT = 16_000  # bytes of a seed text file an edit may draw its old text from
+# What a file parameter wants, from the words of its name, its description and its tool:
+# a word (or an extension written as ".ext") -> the extensions of that kind of file
+FILE_KINDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("pdf", "pdfs"), (".pdf",)),
+    (("pptx", "ppt", "powerpoint", "presentation", "presentations", "slides", "deck"), (".pptx", ".ppt")),
+    (("xlsx", "xls", "excel", "spreadsheet", "spreadsheets", "workbook", "worksheet"), (".xlsx", ".xlsm", ".xls")),
+    (("docx",), (".docx", ".doc")),
+    (("csv", "tsv"), (".csv", ".tsv")),
+    (("ipynb", "notebook", "notebooks", "jupyter"), (".ipynb",)),
+    (("image", "images", "png", "jpg", "jpeg", "photo", "picture", "gif", "webp"), (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp")),
+    (("html", "htm", "webpage"), (".html", ".htm")),
+    (("markdown",), (".md", ".markdown")),
+    (("duckdb",), (".duckdb",)),
+    (("sqlite", "sqlite3"), (".sqlite", ".sqlite3", ".db")),
+    (("python",), (".py",)),
+    (("javascript",), (".js", ".mjs")),
+    (("yaml", "yml"), (".yaml", ".yml")),
+)
+DOT_EXTENSION = re.compile(r"(?<![\w/])\.([a-z][a-z0-9]{1,7})\b")
+MAX_SEED_TEXT = 16_000
+MAX_WORKSPACE_FILES = 5_000  # files of the workspace the explorer knows by name
+SKIPPED_DIRS = ("__pycache__", "node_modules", ".git")  # bytes of a seed text file an edit may draw its old text from
 SALIENT_KEYS_SKIP = ("cid", "pk", "notnull", "dflt_value", "is_dst", "permissions")
 
 _INTENTS = {
@@ -228,7 +249,8 @@ def _desc_examples(text: str) -> list[str]:
 def workspace_info(root: Path) -> WorkspaceInfo:
     """What the explorer knows of a built workspace (see :func:`firefly.seeds.build_workspace`).
 
-    Files and directories under ``files/``, git repositories (folders holding ``.git``), the
+    Files and directories under every folder at the root (``files/``, and the folders a
+    registry's fixtures add: ``data/``, ``notes/`` ...), git repositories (folders holding ``.git``), the
     tables and columns of every SQLite database file, and the entities of every memory graph
     (``*.jsonl``) at the root, all with virtual paths under :data:`VIRTUAL_ROOT`.
     """
@@ -241,11 +263,14 @@ def workspace_info(root: Path) -> WorkspaceInfo:
     files: list[str] = []
     dirs: list[str] = []
     texts: dict[str, str] = {}
-    fdir = root / "files"
-    if fdir.is_dir():
-        dirs.append(virtual(fdir))
-        for p in sorted(fdir.rglob("*")):
-            if any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(fdir).parts):
+    # every folder at the root (``files/`` first: the seed workspace's own), and what is in it
+    tops = sorted((p for p in root.iterdir() if p.is_dir() and not p.is_symlink()
+                   and not p.name.startswith(".") and p.name not in SKIPPED_DIRS),
+                  key=lambda p: (p.name != "files", p.name)) if root.is_dir() else []
+    for top in tops:
+        dirs.append(virtual(top))
+        for p in sorted(top.rglob("*")):
+            if any(part.startswith(".") or part in SKIPPED_DIRS for part in p.relative_to(top).parts):
                 continue
             if p.is_symlink():
                 continue
@@ -256,6 +281,8 @@ def workspace_info(root: Path) -> WorkspaceInfo:
                 if p.suffix.lower() in TEXT_EXT and p.stat().st_size <= MAX_SEED_TEXT:
                     with contextlib.suppress(OSError, UnicodeDecodeError):
                         texts[virtual(p)] = p.read_text(encoding="utf-8")
+            if len(files) >= MAX_WORKSPACE_FILES:
+                break
     repos: list[str] = []
     if root.is_dir():
         candidates = [root, *sorted(p for p in root.iterdir() if p.is_dir())]
@@ -436,6 +463,9 @@ class _Run:
         return gone
 
     def _fs_roots(self) -> list[str]:
+        given = self.ws.roots.get(self.tool.server)
+        if given:  # the folders the server's registry entry hands it
+            return list(given)
         dirs = sorted(self.ws.directories, key=len)
         roots: list[str] = []
         for d in dirs:
@@ -850,8 +880,9 @@ class _Run:
         mode = self.path_mode(name)
         if mode == "dir":
             return self.existing_dir(pointer)
+        wanted = self.wanted_extensions(name, schema)
         if mode in ("file", "existing", "any"):
-            return self.existing_file(pointer, any_kind=mode == "any")
+            return self.existing_file(pointer, any_kind=mode == "any", wanted=wanted)
         if mode == "known_file":
             return self.known_file(pointer)
         if mode == "new_dir":
@@ -866,7 +897,8 @@ class _Run:
                 d = self.existing_dir(pointer)
             return posixpath.join(d, f"{stem}-moved-{self.rng.randint(1, 999)}{ext}")
         d = self.existing_dir(pointer)
-        return posixpath.join(d, f"{self.new_stem()}-{self.rng.randint(1, 999)}.md")
+        ext = wanted[0] if wanted else ".md"
+        return posixpath.join(d, f"{self.new_stem()}-{self.rng.randint(1, 999)}{ext}")
 
     def new_stem(self) -> str:
         v = self.salient(1)
@@ -894,12 +926,33 @@ class _Run:
                     # there the directory came from the arguments)
                     self.use(pointer, f, posixpath.dirname(f.value))
                 return posixpath.dirname(f.value)
-        dirs = list(self.ws.directories) or [VIRTUAL_ROOT]
+        dirs = [d for d in self.ws.directories if self.in_fs(d)] or list(self.fs_roots) or [VIRTUAL_ROOT]
         if self.chance(0.4):
             return dirs[0]
         return self.choose(dirs, pointer)
 
-    def existing_file(self, pointer: str, any_kind: bool = False) -> Any:
+    def wanted_extensions(self, name: str, schema: dict[str, Any] | None = None) -> tuple[str, ...]:
+        """The file extensions a path parameter wants (empty: any file): from the words of
+        the parameter's name and description first, else of the tool's name and description
+        (``pdf_path``, "Path to the .xlsx file", a tool ``extract_slide_text``)."""
+
+        def kinds_in(text: str) -> list[tuple[str, ...]]:
+            words = set(re.findall(r"[a-z0-9]+", text.lower().replace("_", " ")))
+            found = [exts for names, exts in FILE_KINDS if words & set(names)]
+            known = {e for exts in found for e in exts}
+            found += [("." + ext,) for ext in DOT_EXTENSION.findall(text.lower())
+                      if ext not in ("com", "org", "net", "io", "g", "e") and "." + ext not in known]
+            return found
+
+        own = kinds_in(" ".join([*_words(name), str((schema or {}).get("description", ""))]))
+        if own:
+            return tuple(dict.fromkeys(e for exts in own for e in exts))
+        tool = kinds_in(self.tool_text)  # a tool about one kind of file only (several: any file)
+        return tool[0] if len(tool) == 1 else ()
+
+    def existing_file(self, pointer: str, any_kind: bool = False, wanted: tuple[str, ...] = ()) -> Any:
+        if wanted:
+            return self.existing_file_of(pointer, wanted)
         kinds = ("file", "dir") if any_kind else ("file",)
         text_tool = "text" in self.tool_words
 
@@ -919,10 +972,30 @@ class _Run:
         earlier = [p for p in earlier if posixpath.splitext(p)[1] and p not in self.gone and p not in self.failed_at(pointer)]
         if earlier and self.attempt == 0 and self.chance(0.6):
             return earlier[-1]
-        files = [f for f in self.ws.files if (not text_tool or posixpath.splitext(f)[1].lower() in TEXT_EXT)
-                 and f not in self.gone] or list(self.ws.files)
+        inside = [f for f in self.ws.files if self.in_fs(f)]
+        files = [f for f in inside if (not text_tool or posixpath.splitext(f)[1].lower() in TEXT_EXT)
+                 and f not in self.gone] or inside
         if not files:
             raise _CannotCall("no file is known", pointer)
+        return self.choose(files, pointer)
+
+    def existing_file_of(self, pointer: str, wanted: tuple[str, ...]) -> Any:
+        """An existing file with one of the ``wanted`` extensions: one seen in a result first,
+        else one of the workspace's. None of that kind anywhere: the tool cannot be grounded."""
+
+        def fits(path: Any) -> bool:
+            return (isinstance(path, str) and posixpath.splitext(path)[1].lower() in wanted
+                    and path not in self.gone)
+
+        cands = self.obs(("file",), lambda v: self.in_fs(v.value) and fits(v.value))
+        if cands and (self.attempt == 0 or len(cands) > 1) and self.chance(0.9):
+            chosen = self.pick(cands, pointer)
+            if chosen:
+                return chosen.value
+        inside = [f for f in self.ws.files if fits(f) and self.in_fs(f)]
+        files = [f for f in inside if f not in self.failed_at(pointer)] or inside
+        if not files:
+            raise _CannotCall(f"no {'/'.join(wanted)} file is known", pointer)
         return self.choose(files, pointer)
 
     def argument_paths(self) -> list[str]:

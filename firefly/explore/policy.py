@@ -53,6 +53,9 @@ class WorkspaceInfo:
     grounded: server -> the pool of grounded values its survey saw
         (:func:`firefly.explore.survey.grounded_pools`); each value's ``context["event"]``
         names the event it came from.
+    roots: server -> the workspace folders its registry entry hands it
+        (``${FIREFLY_WORKSPACE}/files``): its paths are chosen inside them. A server given no
+        folder (none, the whole workspace, or only files) may be given any path.
     """
 
     root: str = VIRTUAL_ROOT
@@ -63,6 +66,7 @@ class WorkspaceInfo:
     memory_entities: dict[str, str] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
     grounded: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    roots: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from ..events import ArgumentSource, ExplorationFailed, ExplorationFinished, Exp
 from ..fixtures import build_sandbox, fixtures_of
 from ..ids import canonical_json, content_hash, short_hash
 from ..processes import reap_orphans, scratch_dir
-from ..registry import uses_workspace
+from ..registry import uses_workspace, workspace_folders
 from ..secrets import SecretsFile
 from ..seeds import workspace_variables
 from ..services import Services
@@ -135,6 +135,7 @@ class ServerWorld:
     endpoint_for: Callable[[str, Sandbox | None], Endpoint]
     bound: set[str]
     fixtures: list[Any]
+    roots: dict[str, tuple[str, ...]]
 
     @classmethod
     def open(cls, store: Store, used: set[str], tmp: Path, stack: contextlib.ExitStack) -> ServerWorld:
@@ -160,7 +161,8 @@ class ServerWorld:
                 raise ServerError("config-error", blocked[server])
             return resolve(regs[server], secrets=secrets, variables=variables)
 
-        return cls(endpoint_for, {name for name, r in regs.items() if uses_workspace(r)}, fixtures)
+        roots = {name: folders for name, r in regs.items() if (folders := workspace_folders(r))}
+        return cls(endpoint_for, {name for name, r in regs.items() if uses_workspace(r)}, fixtures, roots)
 
 
 def explore(
@@ -194,7 +196,7 @@ def explore(
         world = ServerWorld.open(store, used, Path(tmp), stack)
         endpoint_for, bound, fixtures = world.endpoint_for, world.bound, world.fixtures
         slots = [Sandbox.create(Path(tmp), f"slot{i}", fixtures) for i in range(max(1, min(concurrency, len(todo))))]
-        info = replace(workspace_info(slots[0].root), grounded=grounded_pools(store))
+        info = replace(workspace_info(slots[0].root), grounded=grounded_pools(store), roots=world.roots)
         queue = list(todo)
 
         async def worker(ex: Executor, sandbox: Sandbox, first: list[bool]) -> None:
