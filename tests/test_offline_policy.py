@@ -549,6 +549,25 @@ def test_a_file_parameter_gets_a_file_of_the_kind_it_names_inside_the_servers_fo
         assert p.arguments["path"].startswith("/workspace/files/")
 
 
+def test_a_retry_passes_the_optional_parameters_the_error_named_and_never_a_placeholder():
+    schema = {"type": "object", "properties": {
+        "file_path": {"type": "string", "description": "A CSV file, e.g. '/path/to/data.csv'"},
+        "data": {"type": "string", "description": "Inline data"},
+        "project_dir": {"type": "string", "examples": ["/path/to/your/project"]},
+        "method": {"type": "string", "enum": ["ols", "gls"]}}, "required": ["method"]}
+    tool = ToolRef("stats", "fit_model", "Fit a model.", schema)
+    ws = WorkspaceInfo(files=("/workspace/data/sales.csv",), directories=("/workspace/data",))
+    failed = rec(0, "stats", "fit_model", {"method": "ols"}, "error: Must provide either file_path or data")
+    for seed in range(5):
+        p = OfflinePolicy().propose(tool, [failed], ws, random.Random(seed), attempt=1)
+        assert "file_path" in p.arguments and "data" not in p.arguments, p.arguments  # "either": the first
+        assert p.arguments["file_path"] == "/workspace/data/sales.csv"
+        assert not any("path/to" in json.dumps(v) for v in p.arguments.values())
+    both = rec(0, "stats", "fit_model", {"method": "ols"}, "error: file_path and data must be provided")
+    p = OfflinePolicy().propose(tool, [both], ws, random.Random(0), attempt=1)
+    assert {"file_path", "data"} <= set(p.arguments)
+
+
 # --------------------------------------------------------------------------- real servers
 
 

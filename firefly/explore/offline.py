@@ -238,9 +238,21 @@ def _nullable(schema: dict[str, Any]) -> bool:
     return isinstance(t, list) and "null" in t
 
 
+_PLACEHOLDER = re.compile(
+    r"(?i)path/to\b|/path/|\byour[-_ ]|\byour\b|\bexample\b|example\.(?:com|org|net)|\bxxx|\bfoo\b|\bfoobar\b"
+    r"|<[^<>]{1,40}>|\{\{?[^{}]{1,40}\}\}?|\.\.\.|\bplaceholder\b|\blorem ipsum\b")
+
+
+def _placeholder(value: Any) -> bool:
+    """A documentation stand-in, not a value: ``/path/to/your/project``, ``<file>``,
+    ``{name}``, ``https://example.com``. Such examples are never sent to a server."""
+    return isinstance(value, str) and bool(_PLACEHOLDER.search(value))
+
+
 def _desc_examples(text: str) -> list[str]:
-    """Quoted examples in a description (``e.g., 'America/New_York'``)."""
-    return [a or b for a, b in re.findall(r"'([^'\n]{1,60})'|\"([^\"\n]{1,60})\"", text or "")]
+    """Quoted examples in a description (``e.g., 'America/New_York'``), placeholders left out."""
+    found = [a or b for a, b in re.findall(r"'([^'\n]{1,60})'|\"([^\"\n]{1,60})\"", text or "")]
+    return [e for e in found if not _placeholder(e)]
 
 
 # --------------------------------------------------------------------------- workspace
@@ -409,6 +421,7 @@ class _Run:
         self.tool_text = f"{tool.name} {tool.description or ''}".lower()
         self.intent = self._intent()
         same = [r for r in history if r.server == tool.server and r.tool == tool.name]
+        self.asked_for = _asked_for(self.schema_props(tool), [r for r in same if r.is_error or looks_like_error(r)])
         self.failed_args = [r.arguments for r in same if (r.is_error or looks_like_error(r))
                             and isinstance(r.arguments, dict)]
         # a retry that cannot see what failed plays safe: values the workspace is known to hold
@@ -600,7 +613,15 @@ class _Run:
             out[name] = value
         return out
 
+    @staticmethod
+    def schema_props(tool: ToolRef) -> list[str]:
+        schema = tool.input_schema if isinstance(tool.input_schema, dict) else {}
+        props = schema.get("properties")
+        return [str(k) for k in props] if isinstance(props, dict) else []
+
     def want_optional(self, name: str, schema: dict[str, Any], siblings: dict[str, Any], count_included: bool) -> bool:
+        if name in self.asked_for:  # a failed call of this tool said it needs this one
+            return True
         if self.attempt:
             return False
         sub = _branch(schema)
@@ -805,10 +826,11 @@ class _Run:
         t = _type(schema)
         if "default" in schema and schema["default"] is not None and self.attempt == 0:
             return copy.deepcopy(schema["default"])
-        examples = schema.get("examples")
-        if isinstance(examples, list) and examples:
-            return copy.deepcopy(self.choose(list(examples), pointer))
-        if "example" in schema:
+        examples = [e for e in schema.get("examples") or [] if not _placeholder(e)] \
+            if isinstance(schema.get("examples"), list) else []
+        if examples:
+            return copy.deepcopy(self.choose(examples, pointer))
+        if "example" in schema and not _placeholder(schema["example"]):
             return copy.deepcopy(schema["example"])
         if t == "string":
             ex = _desc_examples(str(schema.get("description", "")))
@@ -2052,6 +2074,21 @@ def _collection(path: str) -> str:
     """The list a value's record sat in: ``accounts`` for ``$.structured_content.accounts[0].id``."""
     m = _COLLECTION.search(path.split("#json=")[-1])
     return (m.group(1) or m.group(2)) if m else ""
+
+
+def _asked_for(names: Iterable[str], failed: list[CallRecord]) -> set[str]:
+    """Parameters a failed call's error names (``X_data and y_data must be provided``): the
+    next attempt passes them although they are optional; of "either A or B", A alone."""
+    text = " ".join(
+        str(b.get("text", "")) for r in failed for b in (r.content or []) if isinstance(b, dict)
+    ) + " ".join(json.dumps(r.structured, default=str) for r in failed if r.structured is not None)
+    if not text.strip():
+        return set()
+    at = {n: m.start() for n in names if len(n) > 2
+          and (m := re.search(rf"(?<![\w]){re.escape(n)}(?![\w])", text))}
+    if re.search(r"(?i)\beither\b|\bone of\b", text) and at:  # "either file_path or data": the first
+        return {min(at, key=at.get)}
+    return set(at)
 
 
 def _render_fact(v: Value) -> str:
