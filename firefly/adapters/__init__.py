@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "firefly.adapters"
-FAMILIES = ("time", "git", "sqlite", "filesystem", "memory")
+FAMILIES = ("time", "git", "sqlite", "calculator", "filesystem", "memory")
 """The families of the bundled servers, one module each (``firefly.adapters.<family>``)."""
 BUILTIN = (
     importlib.metadata.EntryPoint(name="generic", value="firefly.adapters.generic:GenericAdapter",
