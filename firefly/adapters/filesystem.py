@@ -34,10 +34,10 @@ from ..synth.facts import (
     file_tables,
     first_text,
     is_clock_value,
-    to_number,
     parse_structured_text,
     rel,
     size_bytes,
+    to_number,
 )
 from ..synth.phrasing import listing, place, quote
 from .family import FactReader, FamilyAdapter

@@ -19,7 +19,6 @@ validated against the probe tool's input schema; a probe that would not validate
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
