@@ -1,27 +1,29 @@
 """Seed workspaces: the sandbox content that the real MCP servers are pointed at.
 
-This module is the one place that knows where the seeds live and how a workspace is built
-from them. The seeds describe one small, consistent world (Harbor Coffee Supply, an online
-coffee shop in Portland, Maine: its team, its shop database, its code repository and its
-notes), so that an explorer calling real tools gets results it can chain.
+This module is the one place that knows where the seeds live and how a workspace is put
+together from them; what each part is, and how it is built, belongs to the adapter of the
+server family that works on it (:attr:`firefly.adapters.family.FamilyAdapter.workspace` and
+``build_workspace_part``). The seeds describe one small, consistent world (Harbor Coffee
+Supply, an online coffee shop in Portland, Maine: its team, its shop database, its code
+repository and its notes), so that an explorer calling real tools gets results it can chain.
 
 Seed layout (``SEEDS_DIR``, ``data/seeds/`` in the repository)::
 
     files/              a project-like folder: README.md, notes/*.md, config/*.json|yaml,
-                        src/*.py, data/*.csv, reports/*            -> filesystem server
+                        src/*.py, data/*.csv, reports/*            -> filesystem family
     repo/history.json   the harbor-shop git repository as an ordered list of commits
                         (message, author, ISO date, branch, files written, files deleted)
-                                                                    -> git server
+                                                                    -> git family
     shop.sql            SQL script creating the shop database (customers, products,
-                        orders, order_items)                        -> sqlite server
-    memory.jsonl        a knowledge graph in @modelcontextprotocol/server-memory's JSONL
-                        format (one entity or relation per line)    -> memory server
+                        orders, order_items)                        -> sqlite family
+    memory.jsonl        a knowledge graph in the memory server's JSONL format (one entity
+                        or relation per line)                       -> memory family
 
 Workspace layout (what :func:`build_workspace` creates at ``dest``)::
 
     dest/files/         copy of the seed folder
-    dest/repo/          a real git repository built from history.json, HEAD on main
-    dest/shop.db        SQLite database made by executing shop.sql
+    dest/repo/          a real git repository built from history.json (:func:`build_repo`)
+    dest/shop.db        SQLite database made by executing shop.sql (:func:`build_database`)
     dest/memory.jsonl   copy of the seed graph
 
 The bundled registry (``data/servers.json``) refers to this root as ``${FIREFLY_WORKSPACE}``
@@ -33,7 +35,8 @@ that time, so a commit made while exploring has the same hash on every run and m
 A build is deterministic: every commit's author, committer, email and date come from
 history.json and no user or system git configuration is read, so commit hashes are the
 same on every build and every machine. The first build is cached in the temp directory under
-a name keyed by a hash of the seeds (and of this file); later builds are a plain copy.
+a name keyed by a hash of the seeds (and of the code that builds them); later builds are a
+plain copy.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ import shutil
 import sqlite3
 import stat
 import subprocess
+import sys
 import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -87,10 +91,19 @@ def _find_seeds_dir() -> Path:
 SEEDS_DIR: Path = _find_seeds_dir()
 """The seed folder: ``data/seeds`` in a source checkout (packaged data in a wheel)."""
 
-# Entries of a built workspace, in the order they are built.
-WORKSPACE_ENTRIES = ("files", "repo", "shop.db", "memory.jsonl")
 
-_IGNORED = ("__pycache__", "*.pyc", ".DS_Store")
+def _parts() -> list[Any]:
+    """The adapters of the bundled families that have a part of the workspace, in order."""
+    from .adapters import family_adapters
+
+    return [a for a in family_adapters() if getattr(a, "workspace", None)]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "WORKSPACE_ENTRIES":  # entries of a built workspace, in the order they are built
+        return tuple(a.workspace[0] for a in _parts())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 _CACHE_PREFIX = "firefly-seeds-"
 
 
@@ -103,6 +116,9 @@ def seeds_digest(seeds_dir: Path | None = None) -> str:
     h = hashlib.sha256()
     h.update(b"firefly-seeds\0")
     h.update(Path(__file__).read_bytes())
+    for adapter in _parts():  # the code that builds each part
+        h.update(Path(sys.modules[type(adapter).__module__].__file__).read_bytes())
+    h.update(Path(sys.modules["firefly.adapters.family"].__file__).read_bytes())
     for path in sorted(_seed_files(root)):
         rel = path.relative_to(root).as_posix()
         h.update(b"\0" + rel.encode() + b"\0")
@@ -176,7 +192,7 @@ def _cached_build() -> Path | None:
 
 
 def _is_complete(path: Path) -> bool:
-    return path.is_dir() and all((path / entry).exists() for entry in WORKSPACE_ENTRIES)
+    return path.is_dir() and all((path / a.workspace[0]).exists() for a in _parts())
 
 
 def _is_ours(path: Path) -> bool:
@@ -206,12 +222,11 @@ def _check_dest(dest: Path) -> bool:
 
 
 def _build_into(seeds: Path, dest: Path) -> None:
-    """Build every workspace entry from ``seeds`` into the existing folder ``dest``."""
-    shutil.copytree(seeds / "files", dest / "files", symlinks=True,
-                    ignore=shutil.ignore_patterns(*_IGNORED))
-    build_repo(seeds / "repo" / "history.json", dest / "repo")
-    build_database(seeds / "shop.sql", dest / "shop.db")
-    shutil.copyfile(seeds / "memory.jsonl", dest / "memory.jsonl")
+    """Build every workspace entry from ``seeds`` into the existing folder ``dest``: each
+    family's part, as its adapter builds it."""
+    for adapter in _parts():
+        entry, seed = adapter.workspace
+        adapter.build_workspace_part(seeds / seed, dest / entry)
 
 
 def build_database(script: Path, db_path: Path) -> None:
@@ -237,8 +252,8 @@ def build_repo(history_path: Path, repo: Path) -> None:
     Commits are applied in order. A branch not seen before starts at the current tip of the
     default branch. ``delete`` and ``tag`` (a lightweight tag) are optional. The author is
     also the committer, with the same date. The working tree ends on ``checkout``, then
-    the optional ``worktree`` leaves uncommitted work in it, so that git_status, git_add,
-    git_diff_* and git_commit have something real to do: ``staged`` files are written and
+    the optional ``worktree`` leaves uncommitted work in it, so that a git server's status,
+    add, diff and commit have something real to do: ``staged`` files are written and
     added to the index, ``modified`` files (which must be tracked) are written but not
     added, ``untracked`` files (which must not be tracked) are written.
     """

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from firefly.adapters import ServerRecord, adapter_for, error_reason, registered_adapters
+from firefly.adapters import FAMILIES, ServerRecord, adapter_for, error_reason, registered_adapters
 from firefly.adapters.generic import safe_to_survey
 from firefly.discovery import discover
 from firefly.events import DagSampled, DagTool
@@ -89,7 +89,7 @@ def test_a_third_party_adapter_comes_in_through_an_entry_point(tmp_path, monkeyp
     monkeypatch.syspath_prepend(str(pkg))
     registered_adapters.cache_clear()
     try:
-        assert [a.name for a in registered_adapters()][:2] == ["generic", "ledger"]
+        assert [a.name for a in registered_adapters()] == ["generic", *FAMILIES, "ledger"]  # built-in ones first
         assert adapter_for(ServerRecord("books", server_name="ledger")).name == "ledger"
         assert adapter_for(ServerRecord("other", server_name="notes")).name == "generic"
     finally:
@@ -170,9 +170,9 @@ def test_without_the_survey_the_id_cannot_be_grounded(ledger_store):
 # --------------------------------------------------------------------------- knowledge in one place
 
 BUNDLED_SERVERS = ("time", "git", "sqlite", "calculator", "filesystem", "memory")
-# modules that still hold knowledge of the bundled servers, to move into firefly/adapters/
-# (issue 14, item 1); this list only ever shrinks
-STILL_TO_MOVE = {"explore/probe.py", "seeds.py", "synth/facts.py", "synth/offline.py", "synth/phrasing.py"}
+# modules outside firefly/adapters/ allowed to name a bundled server or tool: none (the docs
+# and the tests, outside firefly/, may); every family's knowledge is in its adapter
+STILL_TO_MOVE: set[str] = set()
 
 
 def _bundled_names() -> set[str]:
@@ -194,3 +194,156 @@ def test_no_module_outside_the_adapters_names_a_bundled_server_or_tool():
             offenders[rel] = found
     assert offenders == {}, "move this knowledge into an adapter (firefly/adapters/): " + json.dumps(offenders)
     assert not any(p.startswith("adapters/") for p in STILL_TO_MOVE)
+
+
+# --------------------------------------------------------------------------- the family adapters
+
+
+def _bundled_tools() -> dict[str, list[ToolRef]]:
+    servers = json.loads((Path(__file__).parent / "graph_bundled_tools.json").read_text())["servers"]
+    return {server: [ToolRef(server, t["name"], t.get("description"), t.get("inputSchema") or {},
+                             t.get("annotations") or {}, t.get("outputSchema")) for t in tools]
+            for server, tools in servers.items()}
+
+
+SERVER_INFO = {"time": "mcp-time", "git": "mcp-git", "sqlite": "sqlite-manager", "calculator": "calculator",
+               "filesystem": "secure-filesystem-server", "memory": "memory-server"}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_each_family_is_chosen_from_what_discovery_recorded_never_from_the_registry_key(family):
+    tools = _bundled_tools()[family]
+    # by its tool list alone, under a key the user chose
+    assert adapter_for(ServerRecord("my-server", tools=tuple(tools))).name == family
+    # by its serverInfo name alone
+    assert adapter_for(ServerRecord("my-server", server_name=SERVER_INFO[family])).name == family
+    # the registry key says nothing
+    assert adapter_for(ServerRecord(family)).name == "generic"
+    toy = (ToolRef(family, "list_notes", None, {"type": "object"}), ToolRef(family, "read_note", None, {"type": "object"}))
+    assert adapter_for(ServerRecord(family, server_name="toy-notes", tools=toy)).name == "generic"
+
+
+def test_a_tool_of_a_family_name_on_another_server_is_not_read_as_the_family_reads_it():
+    # one tool named like a family's, among others: the generic adapter, which reads JSON
+    tools = (ToolRef("db", "read_query", None, {"type": "object", "required": ["sql"]}),
+             ToolRef("db", "list_schemas", None, {"type": "object"}))
+    adapter = adapter_for(ServerRecord("db", server_name="duck", tools=tools))
+    assert adapter.name == "generic"
+    rows = T("[{'sku': 'A', 'stock': 3}]")
+    (table,) = adapter.read_facts(0, "read_query", {"sql": "SELECT 1"}, rows, None).tables
+    assert table.noun == "item"  # any JSON list of objects, not the sqlite family's rows
+    sqlite = adapter_for(ServerRecord("db", tools=tuple(_bundled_tools()["sqlite"])))
+    (table,) = sqlite.read_facts(0, "read_query", {"query": "SELECT 1"}, rows, None).tables
+    assert table.noun == "row" and table.items[0].get("stock") == 3
+
+
+def _recorded_calls() -> list[tuple[CallRecord, bool]]:
+    """Calls as the bundled servers answered them (the shapes firefly meets in a real run),
+    and whether each was read-only."""
+    from .synth_fixtures import GRAPH, HASHES, LOG, NEW, SHOW
+
+    repo = {"repo_path": "/workspace/repo"}
+    calls = [
+        ("git", "git_log", {**repo, "max_count": 5}, T(LOG), None, True),
+        ("git", "git_show", {**repo, "revision": HASHES[1]}, T(SHOW), None, True),
+        ("git", "git_branch", {**repo, "branch_type": "local"}, T("  feature/spring\n* main"), None, True),
+        ("git", "git_status", repo, T("Repository status:\nOn branch main\nnothing to commit"), None, True),
+        ("git", "git_create_branch", {**repo, "branch_name": "feature/spring"},
+         T("Created branch 'feature/spring' from 'main'"), None, False),
+        ("git", "git_commit", {**repo, "message": "Tidy notes"}, T("Changes committed successfully with hash 1a2b3c"),
+         None, False),
+        ("git", "git_checkout", {**repo, "branch_name": "main"}, T("Switched to branch 'main'"), None, False),
+        ("memory", "read_graph", {}, T(json.dumps(GRAPH)), GRAPH, True),
+        ("memory", "create_entities", {"entities": [NEW]}, T(json.dumps([NEW])), {"entities": [NEW]}, False),
+        ("sqlite", "list_tables", {}, T("[{'name': 'customers'}, {'name': 'products'}]"), None, True),
+        ("sqlite", "describe_table", {"table_name": "products"},
+         T("[{'cid': 0, 'name': 'id', 'type': 'INTEGER', 'notnull': 0, 'dflt_value': None, 'pk': 1}]"), None, True),
+        ("sqlite", "read_query", {"query": "SELECT sku, stock FROM products"},
+         T("[{'sku': 'HCS-101', 'stock': 142}, {'sku': 'HCS-102', 'stock': 58}]"), None, True),
+        ("sqlite", "write_query", {"query": "INSERT INTO products (sku, stock) VALUES ('HCS-900', 4)"},
+         T("[{'affected_rows': 1}]"), None, False),
+        ("sqlite", "read_query", {"query": "SELECT * FROM nowhere"}, T("Database error: no such table: nowhere"),
+         None, True),
+        ("filesystem", "list_directory", {"path": "/workspace/files"}, T("[DIR] config\n[FILE] README.md"), None, True),
+        ("filesystem", "read_text_file", {"path": "/workspace/files/data/stock.csv"},
+         T("sku,name,stock\nHCS-101,House blend,142\nHCS-102,Decaf,58"), None, True),
+        ("filesystem", "get_file_info", {"path": "/workspace/files/README.md"},
+         T("size: 120\ncreated: Thu Jan 01 2026 12:00:00 GMT+0000\npermissions: 644"), None, True),
+        ("filesystem", "write_file", {"path": "/workspace/files/notes/new.md", "content": "Owner: Ada Park\n"},
+         T("Successfully wrote to /workspace/files/notes/new.md"), None, False),
+        ("filesystem", "read_text_file", {"path": "/workspace/files/nope.md"},
+         T("Error: ENOENT: no such file or directory"), None, True),
+        ("time", "get_current_time", {"timezone": "UTC"}, T('{"timezone": "UTC", "datetime": "2026-01-01T12:00:00+00:00"}'),
+         {"timezone": "UTC", "datetime": "2026-01-01T12:00:00+00:00", "is_dst": False}, True),
+        ("time", "convert_time", {"source_timezone": "UTC", "time": "12:00", "target_timezone": "Asia/Tokyo"},
+         T('{"source": {"timezone": "UTC"}, "target": {"timezone": "Asia/Tokyo", "datetime": "2026-01-01T21:00:00+09:00"}}'),
+         None, True),
+        ("calculator", "calculate", {"expression": "2 + 3"}, T('{"result": "5"}'), {"result": "5"}, True),
+    ]
+    return [(CallRecord(i, server, tool, args, content, structured, False), read_only)
+            for i, (server, tool, args, content, structured, read_only) in enumerate(calls)]
+
+
+@pytest.mark.parametrize("name", ["generic", *FAMILIES])
+def test_contract_every_adapter_over_the_same_recorded_calls(name):
+    from firefly.explore.probe import Probe
+    from firefly.explore.values import resolve_locator
+    from firefly.synth.facts import Reading
+
+    adapter = next(a for a in registered_adapters() if a.name == name)
+    tools = _bundled_tools()
+    for server, refs in tools.items():
+        score = adapter.matches(ServerRecord(server, SERVER_INFO[server], tools=tuple(refs)))
+        assert isinstance(score, float) and score >= 0 and (score > 0) == (server == name)
+    for record, read_only in _recorded_calls():
+        # errors are judged the one way, whatever the adapter
+        why = adapter.is_error(record.content, record.structured, record.is_error)
+        assert (why is None) == (error_reason(record.content, record.structured, record.is_error) is None)
+        failed = why is not None
+        # values, each with a locator that resolves to it
+        values = adapter.harvest(record)
+        assert not (failed and values)
+        for v in values:
+            assert resolve_locator(record, v.path) is not None, (name, record.tool, v)
+        # facts, each cell with a locator that resolves
+        reading = adapter.read_facts(record.step, record.tool, record.arguments, record.content, record.structured)
+        assert isinstance(reading, Reading)
+        for table in reading.tables:
+            assert table.noun and table.plural
+            for item in table.items:
+                for cell in item.cells.values():
+                    found = resolve_locator(record, cell.path)
+                    assert found is not None, (name, record.tool, cell)
+                    if "#line=" not in cell.path and not isinstance(found, (dict, list)):
+                        assert found == cell.value, (name, record.tool, cell)
+        # words: a string or nothing, never an exception
+        for words in (adapter.scope(record.tool, record.server, record.arguments, {}),
+                      adapter.effect(record.tool, record.server, record.arguments)):
+            assert words is None or (isinstance(words, str) and words)
+        marks = adapter.effect_marks(record.tool, record.arguments, ["x"])
+        assert isinstance(marks, list) and all(isinstance(m, str) for m in marks)
+        # a probe is a read-only tool of the same server, with arguments its schema accepts
+        if not read_only and not failed:
+            readers = [t for t in tools[record.server] if t.annotations.get("readOnlyHint") is True
+                       or t.name in {r.tool for r, ro in _recorded_calls() if ro and r.server == record.server}]
+            tool = next(t for t in tools[record.server] if t.name == record.tool)
+            probe = adapter.probe(record, tool, readers)
+            assert probe is None or (isinstance(probe, Probe) and probe.tool in readers
+                                     and probe.tool.server == record.server and probe.tool.name != record.tool)
+            if name == record.server:  # its own family's effects: each one observed
+                assert probe is not None, (name, record.tool)
+
+
+def test_family_hooks_say_what_the_generic_adapter_cannot():
+    git = next(a for a in registered_adapters() if a.name == "git")
+    generic = adapter_for(ServerRecord("x"))
+    log = next(r for r, _ in _recorded_calls() if r.tool == "git_log")
+    commits = git.read_facts(0, "git_log", log.arguments, log.content, None).tables[0]
+    assert (commits.noun, len(commits.items), commits.order) == ("commit", 3, "newest first")
+    assert generic.read_facts(0, "git_log", log.arguments, log.content, None).tables == []
+    assert git.scope("git_log", "vcs", log.arguments, {}) == "the last 5 commits of the git repository at /workspace/repo"
+    assert generic.scope("git_log", "vcs", log.arguments, {}).startswith("the result of the vcs tool git_log")
+    assert git.effect_marks("git_checkout", {"branch_name": "main"}, ["main"]) == ["* main", "On branch main"]
+    time = next(a for a in registered_adapters() if a.name == "time")
+    now = {"timezone": "UTC", "datetime": "2026-01-01T12:00:00+00:00"}
+    assert time.read_facts(0, "get_current_time", {}, T("{}"), now).tables == []  # the clock is no fact

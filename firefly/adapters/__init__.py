@@ -11,7 +11,18 @@ An adapter answers, for the servers it serves:
   the explorer decide);
 - ``survey_tools(tools)``: the tools safe to call, without arguments, to learn the server's
   world before exploring;
-- ``probe(call, tool, readers)``: the read-only call that observes an effect (or None).
+- ``probe(call, tool, readers)``: the read-only call that observes an effect (or None);
+- ``read_facts(step, tool, arguments, content, structured)``: the facts a result holds, as
+  tables whose every value keeps its locator (:class:`firefly.synth.facts.Reading`);
+- ``scope(tool, server, arguments, subst)``: where a read-only call looked, in a question's
+  words (or None when there are no good words);
+- ``effect(tool, server, arguments)``: what an effectful call did, as an instruction (or None);
+- ``effect_marks(tool, arguments, marks)``: the strings a later read shows when the effect
+  happened (given the strings of the call's arguments).
+
+The family adapters (``time``, ``git``, ``sqlite``, ``calculator``, ``filesystem``,
+``memory``: the servers of the bundled registry) hold everything firefly knows about their
+family; no other module names their tools.
 
 :func:`adapter_for` picks the best-matching adapter of those registered, the
 :class:`~firefly.adapters.generic.GenericAdapter` when none matches. Adapters register
@@ -36,16 +47,22 @@ if TYPE_CHECKING:
     from ..explore.probe import Probe
     from ..explore.values import Value
     from ..store import Store
+    from ..synth.facts import Reading
 
 __all__ = [
-    "ENTRY_POINT_GROUP", "Adapter", "ServerRecord", "adapter_for", "adapter_names", "error_reason",
+    "ENTRY_POINT_GROUP", "FAMILIES", "Adapter", "ServerRecord", "adapter_for", "adapter_names", "error_reason",
+    "family_adapters",
     "registered_adapters", "server_record",
 ]
 
 ENTRY_POINT_GROUP = "firefly.adapters"
+FAMILIES = ("time", "git", "sqlite", "calculator", "filesystem", "memory")
+"""The families of the bundled servers, one module each (``firefly.adapters.<family>``)."""
 BUILTIN = (
     importlib.metadata.EntryPoint(name="generic", value="firefly.adapters.generic:GenericAdapter",
                                   group=ENTRY_POINT_GROUP),
+    *(importlib.metadata.EntryPoint(name=f, value=f"firefly.adapters.{f}:ADAPTER", group=ENTRY_POINT_GROUP)
+      for f in FAMILIES),
 )
 
 
@@ -82,6 +99,15 @@ class Adapter(Protocol):
     def survey_tools(self, tools: list[ToolRef]) -> list[ToolRef]: ...
 
     def probe(self, call: CallRecord, tool: ToolRef, readers: list[ToolRef]) -> Probe | None: ...
+
+    def read_facts(self, step: int, tool: str, arguments: dict[str, Any], content: Any, structured: Any) -> Reading: ...
+
+    def scope(self, tool: str, server: str, arguments: dict[str, Any],
+              subst: dict[str, str] | None = None) -> str | None: ...
+
+    def effect(self, tool: str, server: str, arguments: dict[str, Any]) -> str | None: ...
+
+    def effect_marks(self, tool: str, arguments: dict[str, Any], marks: list[str]) -> list[str]: ...
 
 
 def _instances(obj: Any) -> list[Adapter]:
@@ -120,6 +146,13 @@ def registered_adapters() -> tuple[Adapter, ...]:
                 seen.add(adapter.name)
                 out.append(adapter)
     return tuple(out)
+
+
+def family_adapters() -> list[Any]:
+    """The adapters of the bundled servers' families (:data:`FAMILIES`), in that order."""
+    import importlib
+
+    return [importlib.import_module(f"{__name__}.{family}").ADAPTER for family in FAMILIES]
 
 
 def adapter_names() -> list[str]:

@@ -5,11 +5,14 @@ errors in any shape (:func:`firefly.adapters.judge.error_reason`), values in any
 result (:func:`firefly.explore.values.extract`), the tools it may call without arguments to
 learn the server's world (read-only by annotation, or by a reading verb in the name when
 the server gives no annotation; never a destructive one or one whose name says it changes
-something), and probes by parameter names (:func:`firefly.explore.probe.pick_probe`).
+something), probes by parameter names (:func:`firefly.explore.probe.pick_probe`), facts
+from any JSON result (every list of objects is a table: :func:`firefly.synth.facts.read_json`),
+and calls in plain words (the tool and its arguments).
 """
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from . import ServerRecord
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
     from ..explore.policy import CallRecord, ToolRef
     from ..explore.probe import Probe
     from ..explore.values import Value
+    from ..synth.facts import Reading
 
 __all__ = ["GenericAdapter", "needs_no_arguments", "safe_to_survey"]
 
@@ -70,3 +74,22 @@ class GenericAdapter:
         from ..explore.probe import pick_probe
 
         return pick_probe(call, tool, readers)
+
+    def read_facts(self, step: int, tool: str, arguments: dict[str, Any], content: Any, structured: Any) -> Reading:
+        from ..synth.facts import read_json
+
+        return read_json(step, content, structured)
+
+    def scope(self, tool: str, server: str, arguments: dict[str, Any],
+              subst: dict[str, str] | None = None) -> str | None:
+        if arguments is None:
+            return None
+        text = json.dumps(arguments, ensure_ascii=False, sort_keys=True)
+        return f"the result of the {server} tool {tool} called with {text}"
+
+    def effect(self, tool: str, server: str, arguments: dict[str, Any]) -> str | None:
+        text = json.dumps(arguments, ensure_ascii=False, sort_keys=True)
+        return f"call the {server} tool {tool} with the arguments {text}"
+
+    def effect_marks(self, tool: str, arguments: dict[str, Any], marks: list[str]) -> list[str]:
+        return marks

@@ -26,11 +26,13 @@ import json
 import re
 from typing import Any
 
+from ..adapters import Adapter
+from ..adapters.generic import GenericAdapter
 from ..ids import canonical_json
 from ..llm import LLM
 from ..toolnames import ToolNames, tool_names
 from .policy import ArgSource, CallRecord, Proposal, ToolRef, WorkspaceInfo
-from .probe import Probe, pick_probe
+from .probe import Probe
 from .stage import ExplorationAborted, Walk, ok
 from .values import extract_history
 
@@ -83,8 +85,9 @@ class LLMPolicy:
                 attempt: int = 0) -> Proposal | None:
         return None
 
-    def probe(self, call: CallRecord, tool: ToolRef, readers: list[ToolRef], workspace: WorkspaceInfo) -> Probe | None:
-        return pick_probe(call, tool, readers) if self.probes else None
+    def probe(self, call: CallRecord, tool: ToolRef, readers: list[ToolRef], workspace: WorkspaceInfo,
+              adapter: Adapter | None = None) -> Probe | None:
+        return (adapter or GenericAdapter()).probe(call, tool, readers) if self.probes else None
 
     def functions(self, tools: list[ToolRef]) -> tuple[list[dict[str, Any]], dict[str, ToolRef]]:
         offered: dict[str, ToolRef] = {}

@@ -47,8 +47,10 @@ from typing import Any
 
 from jsonschema.validators import Draft202012Validator, validator_for
 
+from ..adapters import Adapter
+from ..adapters.generic import GenericAdapter
 from .policy import VIRTUAL_ROOT, ArgSource, CallRecord, Proposal, ToolRef, Ungrounded, WorkspaceInfo
-from .probe import Probe, pick_probe
+from .probe import Probe
 from .values import Value, extract_history, is_timezone, looks_like_error, parse_datetime_hhmm
 
 __all__ = ["OfflinePolicy", "workspace_info"]
@@ -387,10 +389,11 @@ class OfflinePolicy:
             except Exception:  # noqa: BLE001
                 return None
 
-    def probe(self, call: CallRecord, tool: ToolRef, readers: list[ToolRef], workspace: WorkspaceInfo) -> Probe | None:
-        """The read-only call that observes what a successful effectful call did (see
-        :mod:`firefly.explore.probe`)."""
-        return pick_probe(call, tool, readers)
+    def probe(self, call: CallRecord, tool: ToolRef, readers: list[ToolRef], workspace: WorkspaceInfo,
+              adapter: Adapter | None = None) -> Probe | None:
+        """The read-only call that observes what a successful effectful call did: the server's
+        adapter chooses it (see :mod:`firefly.explore.probe`)."""
+        return (adapter or GenericAdapter()).probe(call, tool, readers)
 
 
 class _Run:

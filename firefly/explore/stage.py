@@ -20,6 +20,7 @@ its process (a memo, a cache) never reaches another exploration.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import random
 from collections.abc import Callable
@@ -360,7 +361,10 @@ class Walk:
             return
         readers = [t for (server, _), t in sorted(self.refs.items()) if server == tool.server and is_read_only(t)]
         try:
-            chosen = pick(self.history[-1], tool, readers, info)
+            if "adapter" in _parameters(pick):  # the server's adapter knows its family's effects
+                chosen = pick(self.history[-1], tool, readers, info, adapter=self.adapter(tool.server))
+            else:
+                chosen = pick(self.history[-1], tool, readers, info)
         except Exception:  # noqa: BLE001 - a policy bug must not stop the run
             chosen = None
         if chosen is None:
@@ -382,6 +386,13 @@ class Walk:
     def fail(self, report: ExploreReport, reason: str) -> None:
         self.store.append(ExplorationFailed(exploration_id=self.xid, reason=reason))
         report.failed += 1
+
+
+def _parameters(fn: Any) -> frozenset[str]:
+    try:
+        return frozenset(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return frozenset()
 
 
 def chained(event: ToolCalled) -> bool:

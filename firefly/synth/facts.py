@@ -1,17 +1,20 @@
 """What a recorded result says, as tables of items whose every value knows where it sat.
 
-A synthesizer writes questions about *facts*: the commits a ``git_log`` listed, the entries
-of a folder, the rows a query returned, the entities of a knowledge graph. :func:`read_call`
-turns one recorded call into :class:`Table` s. Every :class:`Cell` keeps the locator of its
-value in the call's result (``$.structured_content.entities[2].name``,
-``$.content[0].text#line=7``, ``$.content[0].text#json=$[0].row_count``), so that every
-label can be traced back to, and checked against, what the real tool returned
-(:func:`firefly.explore.values.resolve_locator` follows a locator).
+A synthesizer writes questions about *facts*: the commits a log listed, the entries of a
+folder, the rows a query returned, the entities of a knowledge graph. :func:`read_call`
+turns one recorded call into :class:`Table` s, through the server's adapter
+(:meth:`firefly.adapters.Adapter.read_facts`: an adapter of a server family knows its
+result shapes; the generic one walks any JSON result, where every list of objects is a
+table). Every :class:`Cell` keeps the locator of its value in the call's result
+(``$.structured_content.entities[2].name``, ``$.content[0].text#line=7``,
+``$.content[0].text#json=$[0].row_count``), so that every label can be traced back to, and
+checked against, what the real tool returned (:func:`firefly.explore.values.resolve_locator`
+follows a locator).
 
-Readers know the bundled servers' result shapes (git, filesystem, sqlite, memory) and fall
-back to walking any JSON result: every list of objects is a table. Values that depend on
-the wall clock (file times, the current time) are not facts: a question about them has no
-stable answer.
+This module holds the tables and the readers any adapter may use (a file's text as CSV,
+JSON, YAML or labelled lines; rows of objects; JSON walked). Values that depend on the wall
+clock (file times, the current time) are not facts: a question about them has no stable
+answer.
 """
 
 from __future__ import annotations
@@ -22,10 +25,14 @@ import json
 import posixpath
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..adapters.generic import GenericAdapter
 from ..explore.policy import VIRTUAL_ROOT
 from ..match import parse_json
+
+if TYPE_CHECKING:
+    from ..adapters import Adapter
 
 FILES_ROOT = f"{VIRTUAL_ROOT}/files"
 REPO_ROOT = f"{VIRTUAL_ROOT}/repo"
@@ -106,7 +113,7 @@ def first_text(content: list[dict[str, Any]]) -> tuple[str, str] | None:
 
 
 def parse_structured_text(text: str) -> Any:
-    """A JSON or Python-literal (mcp-server-sqlite's rows) object or list, else None."""
+    """A JSON or Python-literal (rows as a Python list of dicts) object or list, else None."""
     value = parse_json(text)
     return value if isinstance(value, (dict, list)) else None
 
@@ -155,7 +162,7 @@ def size_bytes(text: str) -> float | None:
     return float(m.group(1)) * {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}[m.group(2)]
 
 
-def _num(text: str) -> int | float | None:
+def to_number(text: str) -> int | float | None:
     try:
         return int(text)
     except ValueError:
@@ -170,20 +177,16 @@ def _num(text: str) -> int | float | None:
 
 
 def read_call(step: int, server: str, tool: str, arguments: dict[str, Any], content: list[dict[str, Any]],
-              structured: Any) -> Reading:
-    """The tables one successful call's result holds. Never raises."""
+              structured: Any, adapter: Adapter | None = None) -> Reading:
+    """The tables one successful call's result holds, as the server's adapter reads them (the
+    generic adapter: every list of objects in a JSON result). Never raises."""
     try:
-        reader = _READERS.get(tool)
-        if reader is not None:
-            out = reader(step, arguments, content, structured)
-            if out is not None:
-                return out
-        return _generic(step, tool, content, structured)
+        return (adapter or GenericAdapter()).read_facts(step, tool, arguments, content, structured)
     except Exception:  # noqa: BLE001 - a result the readers do not understand has no facts
         return Reading()
 
 
-def _by_lines(read: Any) -> Any:
+def by_lines(read: Any) -> Any:
     """A reader of the first text block's lines (and its locator base)."""
 
     def reader(step: int, args: dict[str, Any], content: list[dict[str, Any]], structured: Any) -> Reading | None:
@@ -196,247 +199,7 @@ def _by_lines(read: Any) -> Any:
     return reader
 
 
-# -- git
-
-
-_COMMIT = re.compile(r"^Commit: ([0-9a-f]{7,40})\s*$")
-_FIELD = re.compile(r"^(Author|Date|Message): (.*)$")
-
-
-@_by_lines
-def _git_log(step: int, args: dict[str, Any], base: str, lines: list[str]) -> Reading | None:
-    items: list[Item] = []
-    current: dict[str, Cell] | None = None
-    for n, line in enumerate(lines, start=1):
-        m = _COMMIT.match(line)
-        if m:
-            current = {"hash": Cell(m.group(1), f"{base}#line={n}")}
-            items.append(Item(current, len(items)))
-            continue
-        m = _FIELD.match(line)
-        if m and current is not None:
-            name = m.group(1).lower()
-            value = m.group(2).strip()
-            if name == "date":
-                current["day"] = Cell(value[:10], f"{base}#line={n}")
-            elif value and name not in current:
-                current[name] = Cell(value, f"{base}#line={n}")
-    if not items:
-        return None
-    limit = args.get("max_count", 10)
-    complete = not (isinstance(limit, int) and len(items) >= limit)
-    table = Table(step, "commit", "commits", "message", items[:MAX_ITEMS],
-                  labels={"hash": "hash", "author": "author", "day": "date", "message": "message"},
-                  complete=complete, order="newest first", total=len(items), whole=base)
-    return Reading([table])
-
-
-_SHOW_HEAD = re.compile(r"^commit ([0-9a-f]{40})")
-_SHOW_AUTHOR = re.compile(r"^Author:\s*(.+?)\s*<([^>]+)>\s*$")
-_SHOW_DATE = re.compile(r"^Date:\s*(\d{4}-\d{2}-\d{2})")
-_DIFF_FILE = re.compile(r"^\+\+\+ b/(.+?)\s*$|^--- a/(.+?)\s*$")
-_DIFF_GIT = re.compile(r"^diff --git a/(\S+) b/(\S+)")
-
-
-def _changed_files(base: str, lines: list[str], start: int = 0) -> list[tuple[str, str]]:
-    files: dict[str, str] = {}
-    for n, line in enumerate(lines[start:], start=start + 1):
-        m = _DIFF_GIT.match(line)
-        if m:
-            files.setdefault(m.group(2), f"{base}#line={n}")
-            continue
-        m = _DIFF_FILE.match(line)
-        if m:
-            name = m.group(1) or m.group(2)
-            if name and name != "/dev/null":
-                files.setdefault(name, f"{base}#line={n}")
-    return list(files.items())
-
-
-@_by_lines
-def _git_show(step: int, args: dict[str, Any], base: str, lines: list[str]) -> Reading | None:
-    if not lines or not _SHOW_HEAD.match(lines[0]):
-        return None
-    cells = {"hash": Cell(_SHOW_HEAD.match(lines[0]).group(1), f"{base}#line=1")}
-    message_at = None
-    for n, line in enumerate(lines[:12], start=1):
-        m = _SHOW_AUTHOR.match(line)
-        if m:
-            cells["author"] = Cell(m.group(1), f"{base}#line={n}")
-            cells["email"] = Cell(m.group(2), f"{base}#line={n}")
-        m = _SHOW_DATE.match(line)
-        if m:
-            cells["day"] = Cell(m.group(1), f"{base}#line={n}")
-        if line.startswith("    ") and line.strip() and message_at is None:
-            message_at = n
-            cells["message"] = Cell(line.strip(), f"{base}#line={n}")
-    commit = Table(step, "commit", "commits", "hash", [Item(cells)],
-                   labels={"email": "author's e-mail address", "day": "date"}, whole=base)
-    files = [Item({"file": Cell(name, loc)}, i) for i, (name, loc) in enumerate(_changed_files(base, lines))]
-    out = [commit]
-    if files:
-        out.append(Table(step, "file changed", "files changed", "file", files, labels={"file": "path"}, whole=base))
-    return Reading(out)
-
-
-@_by_lines
-def _git_diff(step: int, args: dict[str, Any], base: str, lines: list[str]) -> Reading | None:
-    files = [Item({"file": Cell(name, loc)}, i) for i, (name, loc) in enumerate(_changed_files(base, lines))]
-    if not files:
-        return Reading()
-    return Reading([Table(step, "file that differs", "files that differ", "file", files, labels={"file": "path"},
-                          whole=base)])
-
-
-_BRANCH = re.compile(r"^([* ]) (\S+)$")
-
-
-@_by_lines
-def _git_branch(step: int, args: dict[str, Any], base: str, lines: list[str]) -> Reading | None:
-    items = []
-    for n, line in enumerate(lines, start=1):
-        m = _BRANCH.match(line)
-        if m:
-            items.append(Item({"name": Cell(m.group(2), f"{base}#line={n}"),
-                               "current": Cell("yes" if m.group(1) == "*" else "no", f"{base}#line={n}")}, len(items)))
-    if not items:
-        return None
-    return Reading([Table(step, "branch", "branches", "name", items, labels={"name": "name"}, whole=base)])
-
-
-@_by_lines
-def _git_status(step: int, args: dict[str, Any], base: str, lines: list[str]) -> Reading | None:
-    for n, line in enumerate(lines, start=1):
-        m = re.match(r"^On branch (\S+)", line)
-        if m:
-            item = Item({"branch": Cell(m.group(1), f"{base}#line={n}")})
-            return Reading([Table(step, "working tree", "working trees", "branch", [item],
-                                  labels={"branch": "checked-out branch"}, whole=base)])
-    return Reading()
-
-
-# -- filesystem
-
-
-_LISTING = re.compile(r"^\[(FILE|DIR)\]\s+(.+?)(?:\s{2,}([\d.]+\s*(?:B|KB|MB|GB)))?\s*$")
-
-
-@_by_lines
-def _list_directory(step: int, args: dict[str, Any], base: str, lines: list[str]) -> Reading | None:
-    items = []
-    for n, line in enumerate(lines, start=1):
-        m = _LISTING.match(line)
-        if not m:
-            continue
-        cells = {"name": Cell(m.group(2), f"{base}#line={n}"), "type": Cell(m.group(1), f"{base}#line={n}")}
-        if m.group(3):
-            size = size_bytes(m.group(3))
-            if size is not None:
-                cells["size"] = Cell(m.group(3), f"{base}#line={n}")
-        items.append(Item(cells, len(items)))
-    if not items:
-        return Reading()
-    numeric = ("size",) if any("size" in it.cells for it in items) else ()
-    return Reading([Table(step, "entry", "entries", "name", items[:MAX_ITEMS],
-                          labels={"name": "name", "type": "kind", "size": "size"}, numeric=numeric,
-                          total=len(items), whole=base)])
-
-
-@_by_lines
-def _search_files(step: int, args: dict[str, Any], base: str, lines: list[str]) -> Reading | None:
-    items = [Item({"path": Cell(line.strip(), f"{base}#line={n}")}, n - 1)
-             for n, line in enumerate(lines, start=1) if line.strip().startswith(VIRTUAL_ROOT)]
-    if not items:
-        return Reading()
-    for i, it in enumerate(items):
-        it.index = i
-        it.cells["path"] = Cell(rel(it.get("path")), it.cells["path"].path)
-    return Reading([Table(step, "match", "matches", "path", items[:MAX_ITEMS], labels={"path": "path"},
-                          total=len(items), whole=base)])
-
-
-def _directory_tree(step: int, args: dict[str, Any], content: list[dict[str, Any]], structured: Any) -> Reading | None:
-    found = first_text(content)
-    if found is None:
-        return None
-    base, text = found
-    tree = parse_structured_text(text)
-    if not isinstance(tree, list):
-        return None
-    items: list[Item] = []
-
-    def walk(nodes: list[Any], parent: Cell | None, path: str) -> None:
-        for i, node in enumerate(nodes):
-            if not isinstance(node, dict) or not isinstance(node.get("name"), str):
-                continue
-            here = Cell(node["name"], f"{base}#json=${path}[{i}].name")
-            cells = {"name": here}
-            if isinstance(node.get("type"), str):
-                cells["type"] = Cell(node["type"], f"{base}#json=${path}[{i}].type")
-            if parent is not None:
-                cells["folder"] = parent
-            items.append(Item(cells, len(items)))
-            if isinstance(node.get("children"), list):
-                walk(node["children"], here, f"{path}[{i}].children")
-
-    walk(tree, None, "")
-    if not items:
-        return Reading()
-    return Reading([Table(step, "entry", "entries", "name", items[:MAX_ITEMS],
-                          labels={"name": "name", "type": "kind", "folder": "parent folder"},
-                          total=len(items), whole=base)])
-
-
-@_by_lines
-def _file_info(step: int, args: dict[str, Any], base: str, lines: list[str]) -> Reading | None:
-    cells = {}
-    for n, line in enumerate(lines, start=1):
-        key, sep, value = line.partition(":")
-        key, value = key.strip(), value.strip()
-        if not sep or not value or is_clock_value(key, value):
-            continue
-        if key == "size":
-            number = _num(value)
-            if number is not None:
-                cells["size"] = Cell(number, f"{base}#line={n}")
-        elif key == "permissions":
-            cells["permissions"] = Cell(value, f"{base}#line={n}")
-    if not cells:
-        return Reading()
-    return Reading([Table(step, "file", "files", "size", [Item(cells)], labels={"size": "size in bytes"}, whole=base)])
-
-
-def _read_file(step: int, args: dict[str, Any], content: list[dict[str, Any]], structured: Any) -> Reading | None:
-    found = first_text(content)
-    if found is None:
-        return None
-    base, text = found
-    path = args.get("path")
-    if not isinstance(path, str):
-        return None
-    return Reading(file_tables(step, base, text, 0, path))
-
-
-def _read_multiple(step: int, args: dict[str, Any], content: list[dict[str, Any]], structured: Any) -> Reading | None:
-    found = first_text(content)
-    if found is None:
-        return None
-    base, text = found
-    lines = text.splitlines()
-    paths = [p for p in args.get("paths") or [] if isinstance(p, str)]
-    starts = [(n, line[:-1]) for n, line in enumerate(lines) if line.endswith(":") and line[:-1] in paths]
-    out: list[Table] = []
-    for k, (n, path) in enumerate(starts):
-        end = starts[k + 1][0] if k + 1 < len(starts) else len(lines)
-        body = lines[n + 1:end]
-        while body and body[-1].strip() in ("", "---"):
-            body = body[:-1]
-        others = [rel(p) for p in paths if p != path]
-        for t in file_tables(step, base, "\n".join(body), n + 1, path):
-            t.where = f"the file {rel(path)}" + (
-                f" (read together with {', '.join(others)})" if others else "")
-            out.append(t)
-    return Reading(out)
+# -- a file's text
 
 
 def file_tables(step: int, base: str, text: str, offset: int, path: str) -> list[Table]:
@@ -504,7 +267,7 @@ def _csv_table(step: int, base: str, lines: list[str], offset: int, name: str) -
             v = v.strip()
             if not v:
                 continue
-            number = _num(v)
+            number = to_number(v)
             cells[h] = Cell(number if number is not None else v, f"{base}#line={n + offset}")
         items.append(Item(cells, len(items)))
     if not items:
@@ -568,25 +331,14 @@ def _yaml_tables(step: int, base: str, lines: list[str], offset: int, name: str)
 
 def _scalar(text: str) -> Any:
     text = text.strip().strip("\"'")
-    number = _num(text)
+    number = to_number(text)
     return number if number is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else text
 
 
-# -- sqlite
+# -- rows
 
 
-def _sqlite_rows(step: int, args: dict[str, Any], content: list[dict[str, Any]], structured: Any) -> Reading | None:
-    found = first_text(content)
-    if found is None:
-        return None
-    base, text = found
-    rows = parse_structured_text(text)
-    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
-        return Reading()
-    return Reading([_rows_table(step, base, rows, "row", "rows")])
-
-
-def _rows_table(step: int, base: str, rows: list[dict[str, Any]], noun: str, plural: str) -> Table:
+def rows_table(step: int, base: str, rows: list[dict[str, Any]], noun: str, plural: str) -> Table:
     items = []
     for i, row in enumerate(rows[:MAX_ITEMS]):
         cells = {str(k): Cell(v, f"{base}#json=$[{i}]{jpath('', k)}") for k, v in row.items()
@@ -600,93 +352,11 @@ def _rows_table(step: int, base: str, rows: list[dict[str, Any]], noun: str, plu
     return Table(step, noun, plural, str(key), items, numeric=numeric, total=len(rows), whole=base)
 
 
-def _list_tables(step: int, args: dict[str, Any], content: list[dict[str, Any]], structured: Any) -> Reading | None:
-    out = _sqlite_rows(step, args, content, structured)
-    if out and out.tables:
-        t = out.tables[0]
-        t.noun, t.plural, t.key = "table", "tables", "name"
-    return out
+# -- anything: every list of objects in a JSON result is a table
 
 
-def _describe_table(step: int, args: dict[str, Any], content: list[dict[str, Any]], structured: Any) -> Reading | None:
-    out = _sqlite_rows(step, args, content, structured)
-    if out and out.tables:
-        t = out.tables[0]
-        t.noun, t.plural, t.key = "column", "columns", "name"
-        t.numeric = ()
-        for it in t.items:
-            for flag in ("pk", "notnull"):
-                if flag in it.cells:
-                    c = it.cells[flag]
-                    it.cells[flag] = Cell(c.value, c.path)
-            it.cells.pop("cid", None)
-            it.cells.pop("dflt_value", None)
-        t.labels = {"type": "declared type", "pk": "primary-key flag", "notnull": "not-null flag"}
-    return out
-
-
-# -- memory
-
-
-def _graph(step: int, args: dict[str, Any], content: list[dict[str, Any]], structured: Any) -> Reading | None:
-    if not isinstance(structured, dict):
-        found = first_text(content)
-        structured = parse_structured_text(found[1]) if found else None
-        base = f"{found[0]}#json=$" if found else ""
-    else:
-        base = "$.structured_content"
-    if not isinstance(structured, dict):
-        return None
-    out = []
-    entities = structured.get("entities")
-    if isinstance(entities, list):
-        items = []
-        obs_items = []
-        for i, e in enumerate(entities):
-            if not isinstance(e, dict) or not isinstance(e.get("name"), str):
-                continue
-            p = f"{base}.entities[{i}]"
-            cells = {"name": Cell(e["name"], f"{p}.name")}
-            if isinstance(e.get("entityType"), str):
-                cells["entityType"] = Cell(e["entityType"], f"{p}.entityType")
-            obs = e.get("observations")
-            if isinstance(obs, list):
-                cells["observations"] = Cell(len(obs), f"{p}.observations")
-                for j, o in enumerate(obs):
-                    if isinstance(o, str):
-                        obs_items.append(Item({"entity": Cell(e["name"], f"{p}.name"),
-                                               "text": Cell(o, f"{p}.observations[{j}]")}, len(obs_items)))
-            items.append(Item(cells, len(items)))
-        if items:
-            out.append(Table(step, "entity", "entities", "name", items[:MAX_ITEMS],
-                             labels={"entityType": "type", "observations": "number of observations"},
-                             numeric=("observations",), total=len(items), whole=f"{base}.entities"))
-        if obs_items:
-            out.append(Table(step, "observation", "observations", "text", obs_items[:MAX_ITEMS],
-                             total=len(obs_items), whole=f"{base}.entities"))
-    relations = structured.get("relations")
-    if isinstance(relations, list):
-        items = []
-        for i, r in enumerate(relations):
-            if isinstance(r, dict) and all(isinstance(r.get(k), str) for k in ("from", "to", "relationType")):
-                p = f"{base}.relations[{i}]"
-                items.append(Item({k: Cell(r[k], f"{p}.{k}") for k in ("from", "relationType", "to")}, len(items)))
-        if items:
-            out.append(Table(step, "relation", "relations", "relationType", items[:MAX_ITEMS],
-                             labels={"relationType": "relation type", "from": "source entity", "to": "target entity"},
-                             total=len(items), whole=f"{base}.relations"))
-    return Reading(out)
-
-
-# -- anything else: every list of objects in a JSON result is a table
-
-
-NO_FACTS = {"read_media_file", "list_allowed_directories", "get_current_time"}  # blobs, configuration, the clock
-
-
-def _generic(step: int, tool: str, content: list[dict[str, Any]], structured: Any) -> Reading:
-    if tool in NO_FACTS:
-        return Reading()
+def read_json(step: int, content: list[dict[str, Any]], structured: Any) -> Reading:
+    """Every list of objects in a JSON result (structured content, or JSON text) as a table."""
     docs: list[tuple[str, Any]] = []
     if isinstance(structured, dict):
         docs.append(("$.structured_content", structured))
@@ -701,7 +371,7 @@ def _generic(step: int, tool: str, content: list[dict[str, Any]], structured: An
         if depth > 4 or len(out) > 6:
             return
         if isinstance(obj, list) and obj and all(isinstance(x, dict) for x in obj):
-            table = _rows_table(step, "", obj, singular(name) if name else "item", name or "items")
+            table = rows_table(step, "", obj, singular(name) if name else "item", name or "items")
             for it in table.items:  # re-root the locators under this list
                 it.cells = {k: Cell(c.value, c.path.replace("#json=$", path, 1)) for k, c in it.cells.items()}
             table.whole = path
@@ -713,31 +383,6 @@ def _generic(step: int, tool: str, content: list[dict[str, Any]], structured: An
     for path, doc in docs:
         walk(doc, path, "", 0)
     return Reading(out)
-
-
-_READERS = {
-    "git_log": _git_log,
-    "git_show": _git_show,
-    "git_diff": _git_diff,
-    "git_diff_staged": _git_diff,
-    "git_diff_unstaged": _git_diff,
-    "git_branch": _git_branch,
-    "git_status": _git_status,
-    "list_directory": _list_directory,
-    "list_directory_with_sizes": _list_directory,
-    "search_files": _search_files,
-    "directory_tree": _directory_tree,
-    "get_file_info": _file_info,
-    "read_text_file": _read_file,
-    "read_file": _read_file,
-    "read_multiple_files": _read_multiple,
-    "read_query": _sqlite_rows,
-    "list_tables": _list_tables,
-    "describe_table": _describe_table,
-    "read_graph": _graph,
-    "search_nodes": _graph,
-    "open_nodes": _graph,
-}
 
 
 def leaves(value: Any) -> list[Any]:

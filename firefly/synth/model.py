@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..adapters import Adapter, adapter_for, server_record
+from ..adapters.generic import GenericAdapter
 from ..ids import canonical_json, content_hash, short_hash
 from ..store import Store
 
@@ -109,6 +111,12 @@ class Exploration:
     exploration_id: str
     dag_id: str
     steps: list[Step]
+    adapters: dict[str, Adapter] = field(default_factory=dict)  # server -> its adapter
+
+    def adapter(self, server: str) -> Adapter:
+        """The adapter of a server of this exploration (the generic one for a server unknown)."""
+        found = self.adapters.get(server)
+        return found if found is not None else GenericAdapter()
 
     def by_step(self) -> dict[int, Step]:
         return {s.step: s for s in self.steps}
@@ -150,7 +158,9 @@ def task_id(exploration_id: str, synthesizer: str, candidate: Candidate) -> str:
     return "t" + short_hash([exploration_id, synthesizer, candidate.signature()], 20)
 
 
-def load_exploration(store: Store, exploration_id: str) -> Exploration | None:
+def load_exploration(store: Store, exploration_id: str, adapters: dict[str, Adapter] | None = None) -> Exploration | None:
+    """One exploration's calls (the last attempt of each step) and the adapter of each of its
+    servers, chosen from what discovery recorded (``adapters``: a cache shared by the caller)."""
     row = store.conn.execute(
         "SELECT dag_id FROM explorations WHERE exploration_id = ?", (exploration_id,)).fetchone()
     if row is None:
@@ -169,7 +179,12 @@ def load_exploration(store: Store, exploration_id: str) -> Exploration | None:
     probe_of = _probe_steps(store, exploration_id)
     for s in latest.values():
         s.probe_of = probe_of.get(s.step)
-    return Exploration(exploration_id, row[0], [latest[k] for k in sorted(latest)])
+    cache = adapters if adapters is not None else {}
+    for server in sorted({s.server for s in latest.values()}):
+        if server not in cache:
+            cache[server] = adapter_for(server_record(store, server))
+    return Exploration(exploration_id, row[0], [latest[k] for k in sorted(latest)],
+                       {server: cache[server] for server in {s.server for s in latest.values()}})
 
 
 def _probe_steps(store: Store, exploration_id: str) -> dict[int, int]:

@@ -26,6 +26,7 @@ import re
 from collections import Counter
 from typing import Any
 
+from ..adapters import Adapter
 from ..ids import canonical_json
 from ..match import normalize, result_value
 from .derive import as_number
@@ -246,7 +247,8 @@ class OfflineSynthesizer:
         """Every candidate task of an exploration, and counts of what was skipped and why."""
         skipped: Counter = Counter()
         out: list[Candidate] = []
-        readings = {s.step: read_call(s.step, s.server, s.tool, s.arguments, s.content, s.structured)
+        readings = {s.step: read_call(s.step, s.server, s.tool, s.arguments, s.content, s.structured,
+                                         x.adapter(s.server))
                     for s in x.steps if s.ok and s.read_only}
         steps = x.by_step()
         for s in x.steps:
@@ -315,7 +317,7 @@ class OfflineSynthesizer:
     def _single(self, x: Exploration, s: Step, tables: list[Table], skipped: Counter,
                 where: str | None = None, kind: str | None = None, via: list[dict[str, Any]] | None = None,
                 forbidden: str = "", label_steps: set[int] | None = None) -> list[Candidate]:
-        where = where or scope(s.tool, s.server, s.arguments)
+        where = where or scope(s.tool, s.server, s.arguments, adapter=x.adapter(s.server))
         if where is None:
             skipped["no words for the call"] += 1
             return []
@@ -510,17 +512,17 @@ class OfflineSynthesizer:
             via.extend(prov)
             label_steps.add(a.step)
             forbidden += " " + _text_of(a)
-        where = scope(s.tool, s.server, s.arguments, subst)
+        where = scope(s.tool, s.server, s.arguments, subst, x.adapter(s.server))
         if where is None or not all(phrase in where for phrase in subst.values()):
             skipped["hop not phrased"] += 1
             return []
-        tables = read_call(s.step, s.server, s.tool, s.arguments, s.content, s.structured).tables
+        tables = read_call(s.step, s.server, s.tool, s.arguments, s.content, s.structured, x.adapter(s.server)).tables
         return self._single(x, s, tables, skipped, where=where, kind="multi-hop", via=via, forbidden=forbidden,
                             label_steps=label_steps)
 
     def _describe(self, x: Exploration, a: Step, tables: list[Table], src: dict[str, Any]) -> tuple[str, list[dict[str, Any]]] | None:
         """Words for the item of step ``a``'s result that a value came from."""
-        where = scope(a.tool, a.server, a.arguments)
+        where = scope(a.tool, a.server, a.arguments, adapter=x.adapter(a.server))
         if where is None:
             return None
         for t in tables:
@@ -560,7 +562,7 @@ class OfflineSynthesizer:
             if not e.effectful:
                 continue
             before = " ".join(_text_of(s) for s in x.steps if s.step < e.step and s.ok)
-            marks = _distinctive(e)
+            marks = _distinctive(e, x.adapter(e.server))
             later = [r for r in x.steps if r.step > e.step and r.ok and r.read_only and r.server == e.server]
             later.sort(key=lambda r: (r.probe_of != e.step, r.step))
             for r in later:
@@ -574,7 +576,7 @@ class OfflineSynthesizer:
                     continue
                 probe = {"server": r.server, "tool": r.tool, "arguments": r.arguments, "expected": expected}
                 rng = self._rng(x, "state", e.step, r.step)
-                does = effect(e.tool, e.server, e.arguments)
+                does = effect(e.tool, e.server, e.arguments, x.adapter(e.server))
                 if does is None:
                     skipped["effect not describable"] += 1
                     break
@@ -592,7 +594,7 @@ class OfflineSynthesizer:
     def _with_setup(self, x: Exploration, c: Candidate, skipped: Counter) -> Candidate | None:
         if c.trajectory_steps is not None:  # a state change: every effect is the task
             effects = [s for s in x.steps if s.step in c.trajectory_steps]
-            described = [effect(s.tool, s.server, s.arguments) for s in effects]
+            described = [effect(s.tool, s.server, s.arguments, x.adapter(s.server)) for s in effects]
             if any(d is None for d in described):
                 skipped["effect not describable"] += 1
                 return None
@@ -605,7 +607,7 @@ class OfflineSynthesizer:
             return self._finish(c, skipped)
         setup = x.setup_for(c.label_steps)
         if setup:
-            described = [effect(s.tool, s.server, s.arguments) for s in setup]
+            described = [effect(s.tool, s.server, s.arguments, x.adapter(s.server)) for s in setup]
             if any(d is None for d in described):
                 skipped["setup effect not describable"] += 1
                 return None
@@ -652,7 +654,7 @@ def _num_text(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else repr(v)
 
 
-def _distinctive(e: Step) -> list[str]:
+def _distinctive(e: Step, adapter: Adapter) -> list[str]:
     """Strings of an effect's arguments that a later read could show (names, contents, paths)."""
     out: list[str] = []
 
@@ -679,9 +681,7 @@ def _distinctive(e: Step) -> list[str]:
                 out.append(v)
 
     walk(e.arguments, "")
-    branch = e.arguments.get("branch_name") if e.tool == "git_checkout" else None
-    if isinstance(branch, str):  # the branch existed before: what changes is which one is current
-        out[:] = [f"* {branch}", f"On branch {branch}"]
+    out = adapter.effect_marks(e.tool, e.arguments, out)  # e.g. what a switch of branch shows
     seen: set[str] = set()
     uniq = []
     for m in sorted(out, key=len, reverse=True):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..events import SynthesisFinished, TaskSynthesized
+from ..adapters import Adapter
 from ..store import Store
 from .model import Candidate, Exploration, load_exploration, task_id
 
@@ -87,8 +88,9 @@ def synthesize(
     if not todo:
         return report
     context = {"initial_results": initial_results(store)}
+    adapters: dict[str, Adapter] = {}  # server -> its adapter, chosen once per run
     for n, xid in enumerate(todo, start=1):
-        x = load_exploration(store, xid)
+        x = load_exploration(store, xid, adapters)
         if x is None:
             continue
         chosen, skipped, extra = synthesizer.tasks_for(store, x, context)

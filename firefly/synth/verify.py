@@ -359,6 +359,7 @@ def verify(
         dupes.add(task_from_row(row))
     schemas = tool_schemas(store)
     explorations: dict[str, Exploration | None] = {}
+    adapters: dict[str, Any] = {}  # server -> its adapter, chosen once per run
     sim = Simulator.open(store, mode="strict")
     done = {(t, v) for t, v in store.conn.execute("SELECT task_id, verifier FROM verdicts")}
     params = {"not-duplicate": {"threshold": threshold, "embedder": dupes.embedder.name}, "replayable": {"mode": "strict"}}
@@ -366,7 +367,7 @@ def verify(
         task = task_from_row(row)
         if task.exploration_id not in explorations:
             explorations.clear()  # one exploration at a time is enough: tasks of one come together rarely
-            explorations[task.exploration_id] = load_exploration(store, task.exploration_id)
+            explorations[task.exploration_id] = load_exploration(store, task.exploration_id, adapters)
         x = explorations[task.exploration_id]
         verdicts: dict[str, Verdict] = {
             "grounded": check_grounded(task, x),
