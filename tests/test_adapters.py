@@ -347,3 +347,23 @@ def test_family_hooks_say_what_the_generic_adapter_cannot():
     time = next(a for a in registered_adapters() if a.name == "time")
     now = {"timezone": "UTC", "datetime": "2026-01-01T12:00:00+00:00"}
     assert time.read_facts(0, "get_current_time", {}, T("{}"), now).tables == []  # the clock is no fact
+
+
+def test_a_tool_needing_an_id_nothing_showed_gets_a_producer_called_first(store):
+    """``post_entry`` needs a ``batch_id`` that no listing shows: the explorer calls the server's
+    ``open_batch`` first and posts to the batch it made (the id's source is that call)."""
+    register(store, parse_registry(json.dumps({"mcpServers": {
+        "batches": {"command": sys.executable, "args": [str(SERVERS / "ledger.py"), "batches"]}}})), source="t")
+    discover(store, connect_timeout=20)
+    _dag(store, 0, [("batches", "post_entry")])
+    store.catch_up()
+    explore(store, OfflinePolicy(), concurrency=1, connect_timeout=20)
+    rows = store.conn.execute("SELECT step, tool, ok, error_class, arguments, sources FROM calls"
+                              " WHERE exploration_id NOT LIKE 'survey-%' ORDER BY step, attempt").fetchall()
+    assert [(r[0], r[1], r[3]) for r in rows] == [(0, "post_entry", "skipped"), (1, "open_batch", None),
+                                                  (2, "post_entry", None)]
+    assert json.loads(rows[2][4])["batch_id"] == "batch-001"
+    assert any(s["argument"] == "/batch_id" and s["step"] == 1 for s in json.loads(rows[2][5]))
+    # a resumed walk decides the same way: nothing more is called
+    explore(store, OfflinePolicy(), concurrency=1, connect_timeout=20)
+    assert store.conn.execute("SELECT count(*) FROM calls WHERE exploration_id NOT LIKE 'survey-%'").fetchone()[0] == 3

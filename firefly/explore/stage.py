@@ -23,6 +23,7 @@ import contextlib
 import inspect
 import json
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -451,24 +452,101 @@ class ExplorationAborted(Exception):
 
 
 async def _walk_dag(walk: Walk, policy: Policy, info: WorkspaceInfo, tools: list[ToolRef]) -> None:
+    inserted = 0
     for tool in tools:
-        for attempt in range(MAX_ATTEMPTS):
-            rng = random.Random(f"{walk.xid}:{walk.step}:{attempt}")
+        event, missing = await _call_tool(walk, policy, info, tool)
+        if event.error_class == SKIPPED and missing and inserted < MAX_PRODUCERS:
+            # a required id nothing has shown yet (a session, a task): call a tool of the same
+            # server that makes or lists such things first, then try again with what it returned
+            called = {(r.server, r.tool) for r in walk.history}
+            producer = find_producer(tool, missing, [r for r in walk.refs.values() if (r.server, r.name) not in called])
+            if producer is not None:
+                inserted += 1
+                made, _ = await _call_tool(walk, policy, info, producer)
+                if ok(made):
+                    event, _ = await _call_tool(walk, policy, info, tool)
 
-            def propose() -> tuple[Proposal | None, str]:
-                try:
-                    return policy.propose(tool, walk.history, info, rng, attempt), "the policy found no sensible arguments"
-                except Ungrounded as exc:
-                    return None, str(exc)
-                except Exception as exc:  # noqa: BLE001 - a policy bug must not stop the run
-                    return None, f"policy error: {type(exc).__name__}: {exc}"
 
-            event = await walk.call(tool, propose, attempt=attempt)
-            if ok(event) or event.error_class == SKIPPED:
-                break
-        walk.step += 1
-        if ok(event):
-            await walk.probe(policy, event, tool, info)
+async def _call_tool(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: ToolRef) -> tuple[ToolCalled, str]:
+    """One step: up to MAX_ATTEMPTS calls of ``tool`` (a failed attempt enters the history the
+    next one sees), then its probe. Returns the last event and, for a tool skipped because a
+    required parameter had no grounded value, that parameter's name (read from the recorded
+    reason, so that a resumed walk decides as the first one did)."""
+    for attempt in range(MAX_ATTEMPTS):
+        rng = random.Random(f"{walk.xid}:{walk.step}:{attempt}")
+
+        def propose() -> tuple[Proposal | None, str]:
+            try:
+                return policy.propose(tool, walk.history, info, rng, attempt), "the policy found no sensible arguments"
+            except Ungrounded as exc:
+                return None, str(exc)
+            except Exception as exc:  # noqa: BLE001 - a policy bug must not stop the run
+                return None, f"policy error: {type(exc).__name__}: {exc}"
+
+        event = await walk.call(tool, propose, attempt=attempt)
+        if ok(event) or event.error_class == SKIPPED:
+            break
+    walk.step += 1
+    if ok(event):
+        await walk.probe(policy, event, tool, info)
+    if event.error_class != SKIPPED:
+        return event, ""
+    named = _UNGROUNDED.search(event.error or "")
+    return event, named.group(1) if named else ""
+
+
+_UNGROUNDED = re.compile(r"required parameter '/([^'/]+)'")
+
+
+MAX_PRODUCERS = 2  # tools called first, per exploration, to make a value a later tool needs
+_MAKE_VERBS = ("create", "new", "open", "start", "load", "init", "initialize", "begin", "add", "make", "register",
+               "upload", "import", "connect", "generate", "plan", "build", "save", "set")
+_LIST_VERBS = ("list", "search", "find", "get", "show", "query", "all")
+_ID_SUFFIXES = ("id", "ids", "name", "names", "key", "uuid", "path", "handle", "ref")
+
+
+def find_producer(tool: ToolRef, parameter: str, candidates: list[ToolRef]) -> ToolRef | None:
+    """A tool of ``tool``'s server that would give a value for ``parameter`` (``session_id``,
+    ``taskId``, ``sheet_name``): one whose output schema has that field, or whose name pairs
+    the thing the parameter names (``session``) with a verb that makes or lists it
+    (``create_session``, ``load_csv`` -> a session, ``list_tasks``). Deterministic; None if
+    no tool of the server looks like one."""
+    words = [w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", parameter)]
+    thing = [w for w in words if w not in _ID_SUFFIXES] or words
+    if not thing:
+        return None
+    stems = {t.rstrip("s") for t in thing}
+    scored: list[tuple[float, str, ToolRef]] = []
+    for cand in candidates:
+        if cand.server != tool.server or cand.name == tool.name:
+            continue
+        required = (cand.input_schema or {}).get("required") or []
+        if parameter in required:
+            continue  # it needs the same thing itself
+        props = ((cand.output_schema or {}).get("properties") or {}) if isinstance(cand.output_schema, dict) else {}
+        name_words = [w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", cand.name)]
+        text = f"{cand.name} {cand.description or ''}".lower()
+        score = 0.0
+        if parameter in props:
+            score += 3
+        if stems & {w.rstrip("s") for w in name_words}:
+            score += 1.5
+        elif any(re.search(rf"\b{re.escape(s)}", text) for s in stems):
+            score += 0.5
+        if parameter.lower() in text or parameter.replace("_", " ").lower() in text:
+            score += 1  # "returns a session_id"
+        if not score:
+            continue
+        if name_words and name_words[0] in _MAKE_VERBS:
+            score += 1
+        elif name_words and name_words[0] in _LIST_VERBS:
+            score += 0.5
+        if (cand.annotations or {}).get("destructiveHint") is True:
+            score -= 2
+        score -= 0.1 * len(required)
+        scored.append((score, cand.name, cand))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    return scored[0][2] if scored and scored[0][0] >= 1.5 else None
 
 
 def _jsonable(value: Any) -> Any:

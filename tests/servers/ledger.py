@@ -5,7 +5,8 @@ the only way to learn the account ids that ``get_balance`` requires; ``export_re
 answers an in-band error inside ``structuredContent`` (``{"result": "Error: ..."}``, isError
 false); ``describe_code`` needs a code nothing grounds; ``delete_account`` and
 ``close_books`` (destructive) must never be called by a survey. It has one resource and one
-prompt. ``python ledger.py one`` serves a single tool, ``get_fortune``.
+prompt. ``python ledger.py one`` serves a single tool, ``get_fortune``. ``python ledger.py
+batches`` serves ``post_entry``, which needs a ``batch_id`` that only ``open_batch`` makes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from mcp.server.stdio import stdio_server
 ACCOUNTS = [{"id": "acct-7f3", "owner": "Rosa Diaz"}, {"id": "acct-9b2", "owner": "Ken Ito"}]
 BALANCES = {"acct-7f3": 120.5, "acct-9b2": 42.0}
 CALLS: list[str] = []  # for in-process checks
+BATCHES: list[str] = []
 
 
 def _obj(properties: dict, required: list[str]) -> dict:
@@ -30,6 +32,13 @@ def _obj(properties: dict, required: list[str]) -> dict:
 def tools(variant: str) -> list[types.Tool]:
     if variant == "one":
         return [types.Tool(name="get_fortune", description="A fortune for today.", input_schema=_obj({}, []))]
+    if variant == "batches":
+        return [
+            types.Tool(name="open_batch", description="Start a batch of ledger entries.", input_schema=_obj({}, [])),
+            types.Tool(name="post_entry", description="Post an entry to an open batch.", input_schema=_obj(
+                {"batch_id": {"type": "string"}, "amount": {"type": "number", "minimum": 1, "maximum": 100}},
+                ["batch_id", "amount"])),
+        ]
     return [
         types.Tool(name="list_accounts", description="All accounts of the ledger.", input_schema=_obj({}, [])),
         types.Tool(name="get_balance", description="The balance of one account.",
@@ -54,6 +63,14 @@ def build(variant: str = "full") -> Server:
     async def call_tool(ctx, params):  # noqa: ANN001
         args = params.arguments or {}
         CALLS.append(params.name)
+        if params.name == "open_batch":
+            BATCHES.append(f"batch-{len(BATCHES) + 1:03d}")
+            return types.CallToolResult(content=text({"batch_id": BATCHES[-1], "status": "open"}),
+                                        structured_content={"batch_id": BATCHES[-1], "status": "open"})
+        if params.name == "post_entry":
+            if args.get("batch_id") not in BATCHES:
+                return types.CallToolResult(content=[types.TextContent(type="text", text="no such batch")], is_error=True)
+            return types.CallToolResult(content=text({"posted": args.get("amount"), "batch_id": args["batch_id"]}))
         if params.name == "get_fortune":
             return types.CallToolResult(content=[types.TextContent(type="text", text="Fortune favours the bold.")])
         if params.name == "list_accounts":
@@ -85,7 +102,7 @@ def build(variant: str = "full") -> Server:
             name="summarize_account", description="Summarize one account.",
             arguments=[types.PromptArgument(name="account_id", required=True)])])
 
-    extra = {} if variant == "one" else {"on_list_resources": list_resources, "on_read_resource": read_resource,
+    extra = {} if variant in ("one", "batches") else {"on_list_resources": list_resources, "on_read_resource": read_resource,
                                          "on_list_prompts": list_prompts}
     return Server("ledger", version="0.1.0", on_list_tools=list_tools, on_call_tool=call_tool, **extra)
 
