@@ -306,7 +306,8 @@ def _can_mount_read_only(tmp_path: Path) -> bool:
 
 def test_real_read_only_mount(tasks_db, tmp_path):
     """The same on a real read-only bind mount (a private mount namespace), where even root
-    cannot write: status, export and FireflyEnv work on a WAL file, nothing is written."""
+    cannot write: status, export, eval and FireflyEnv work on a WAL file, nothing is written
+    there (eval records beside the working directory)."""
     if not _can_mount_read_only(tmp_path):
         pytest.skip("needs unshare -m and mount (root in a mount namespace)")
     media = tmp_path / "media"
@@ -321,12 +322,15 @@ def test_real_read_only_mount(tasks_db, tmp_path):
     )
     command = (f"mount --bind -o ro {media} {media} && touch {media}/x 2>/dev/null; test ! -e {media}/x &&"
                f" {sys.executable} -c \"{script}\" &&"
-               f" {sys.executable} -m firefly export --split all --out {out} --db {media / 'data.db'}")
+               f" {sys.executable} -m firefly export --split all --out {out} --db {media / 'data.db'} &&"
+               f" {sys.executable} -m firefly eval --agent oracle --split all --db {media / 'data.db'}")
     result = subprocess.run(["unshare", "-m", "sh", "-c", command], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"env tasks {VERIFIED}" in result.stdout and '"read_only": true' in result.stdout
     assert (out / "all-rl.jsonl").exists()
+    assert "episodes go to data-eval.db" in " ".join(result.stderr.split())
+    assert _eval_rows(tmp_path / "data-eval.db")[0][0][4:] == (VERIFIED, VERIFIED)
     assert _snapshot(media) == before
 
 
