@@ -7,6 +7,7 @@ and :mod:`firefly.export`. Answers and task text come from models and tools: the
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
@@ -16,7 +17,8 @@ from rich.table import Table
 
 from .cli_common import DbOption, WaitOption, console, err_console, handle_errors, open_store, progress_bar
 from .env import DEFAULT_MAX_TURNS
-from .errors import FireflyError
+from .errors import FireflyError, ReadOnlyDatabase
+from .store import check_database, default_db_path, writable
 
 SplitOption = Annotated[Literal["train", "test", "all"], typer.Option(help="The split: train, test, or all (every verified task).")]
 ModeOption = Annotated[Literal["strict", "nearest", "llm"], typer.Option("--simulator", help="Simulator mode: strict (exact replay), nearest, or llm.")]
@@ -44,6 +46,7 @@ def eval_command(
     timeout: Annotated[float, typer.Option(help="Seconds allowed for each model request.")] = 120.0,
     limit: Annotated[Optional[int], typer.Option(help="Only the first N tasks of the split (by id).")] = None,
     mode: ModeOption = "strict",
+    record_to: Annotated[Optional[Path], typer.Option(help="Record the evaluation in this firefly database (created if missing) and only read --db: for a dataset on read-only media (default: --db itself; ./<name>-eval.db when --db cannot be written).")] = None,
     wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
@@ -56,6 +59,10 @@ def eval_command(
     is not scored and is played again by the next run; when the endpoint is down the command
     stops after a few such failures and exits non-zero, as it does when episodes are left
     unscored.
+
+    With --record-to (or when --db cannot be written, as on read-only media) the episodes go
+    to another firefly database, which names the dataset (its path and, for a packed file,
+    its content hash); run the same command again to continue or report that evaluation.
     """
     from .evaluation import EvalSettings, NullAgent, OpenAIAgent, OracleAgent, eval_report, evaluate, tasks_to_evaluate
     from .llm import LLMConfig
@@ -76,24 +83,59 @@ def eval_command(
     settings = EvalSettings(split=_split(split), samples=samples, max_turns=max_turns, mode=mode, limit=limit)
     options = {"agent": player.name, "split": split, "samples": samples, "max_turns": max_turns, "mode": mode,
                "concurrency": concurrency, "limit": limit}
-    with open_store(db, writer="eval", wait=wait, create=False) as store:
+    path = db or default_db_path()
+    record_to = _results_path(path, record_to)
+
+    def run(store: Any, results: Any) -> Any:
         tasks_to_evaluate(store, settings)  # an empty split fails here, before a bar is drawn
-        with store.run("eval", options) as summary, progress_bar() as bar:
+        with results.run("eval", options) as summary, progress_bar() as bar:
             task = bar.add_task("eval", total=None, note="")
 
             def done(event: Any, finished: int, total: int) -> None:
                 result = f"{event.reward:g}" if hasattr(event, "reward") else "not scored (endpoint failed)"
                 bar.update(task, completed=finished, total=total, note=f"{event.task_id}: {result}")
 
-            eval_id = evaluate(store, player, settings, concurrency=concurrency, on_episode=done)
-            report = eval_report(store, eval_id)
+            eval_id = evaluate(store, player, settings, concurrency=concurrency, on_episode=done, record_to=results)
+            report = eval_report(results, eval_id, tasks=store)
             summary.update({"eval_id": eval_id, "episodes": report.episodes, "pass@1": round(report.pass_at_1, 4),
                             "not_scored": report.not_scored})
-        _print_report(report)
+        return report
+
+    if record_to is None:
+        with open_store(path, writer="eval", wait=wait, create=False) as store:
+            report = run(store, store)
+    else:
+        options["dataset"] = str(path.resolve())
+        with open_store(path, reading=True) as store, open_store(record_to, writer="eval", wait=wait) as results:
+            report = run(store, results)
+    _print_report(report)
     if report.not_scored:
         err_console.print(f"[red]Error:[/red] {report.not_scored} episode(s) not scored: the model's endpoint failed on"
                           " them; run the same command again to play them")
         raise typer.Exit(1)
+
+
+def _results_path(db: Path, record_to: Path | None) -> Path | None:
+    """Where an evaluation of ``db`` is recorded when not in ``db`` itself (None: in it).
+
+    A database that cannot be written (read-only media) records in ``./<name>-eval.db``
+    unless ``--record-to`` says otherwise, and the command says so in one line."""
+    check_database(db)
+    if record_to is None and not writable(db):
+        record_to = Path(f"{db.stem}-eval.db")
+        err_console.print(f"{escape(str(db))} cannot be written (read-only media?): episodes go to"
+                          f" {escape(str(record_to))} (choose another with --record-to)")
+    if record_to is None:
+        return None
+    if record_to.exists() and record_to.resolve() == db.resolve():
+        return None
+    if record_to.exists():
+        check_database(record_to)  # never migrate someone else's SQLite file into a firefly one
+        if not writable(record_to):
+            raise ReadOnlyDatabase(f"{record_to} cannot be written either: name a writable file with --record-to")
+    elif not os.access(record_to.parent if str(record_to.parent) else Path("."), os.W_OK):
+        raise ReadOnlyDatabase(f"cannot create {record_to} (its folder cannot be written): name a writable file with --record-to")
+    return record_to
 
 
 def _print_report(report: Any) -> None:

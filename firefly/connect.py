@@ -392,6 +392,8 @@ def _classify(exc: BaseException, endpoint: Endpoint, stderr: TextIO, state: Tra
     tail = _tail(stderr, endpoint)
     if state is not None and state.fault is not None:
         return ServerError("protocol-error", endpoint.scrub(state.fault), "initialize", tail)
+    if state is not None and state.refused is not None:  # the reader refused the handshake's reply
+        return ServerError("protocol-error", endpoint.scrub(state.refused), "initialize", tail)
     leaves = _leaves(exc)
     first = leaves[0] if leaves else exc
     name = endpoint.name

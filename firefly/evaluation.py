@@ -35,6 +35,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from math import comb
+from pathlib import Path
 from typing import Any, Protocol
 
 from .env import DEFAULT_MAX_TURNS, FireflyEnv, Task, answer_text, load_task, task_ids
@@ -177,12 +178,28 @@ class EvalSettings:
     limit: int | None = None
 
 
-def eval_id_of(agent: Any, settings: EvalSettings) -> str:
+def eval_id_of(agent: Any, settings: EvalSettings, dataset: tuple[str, str] = ("", "")) -> str:
+    """The id of an evaluation; ``dataset`` (path, content hash) when it is recorded
+    outside the database of its tasks (the hash, else the path, is part of the id)."""
     config = getattr(agent, "config", None)
-    return "e" + short_hash([
+    parts: list[Any] = [
         agent.name, getattr(config, "public_base_url", ""), settings.split, settings.max_turns, settings.samples,
         settings.mode, getattr(agent, "params", {}), settings.limit,
-    ], 20)
+    ]
+    if any(dataset):
+        parts.append(dataset[1] or dataset[0])
+    return "e" + short_hash(parts, 20)
+
+
+def dataset_reference(store: Store) -> tuple[str, str]:
+    """(absolute path, content hash) of a database whose tasks are evaluated elsewhere: the
+    hash from its ``dataset`` table (a packed file), empty when it has none."""
+    try:
+        row = store.conn.execute("SELECT value FROM dataset WHERE key = 'content_hash'").fetchone()
+    except sqlite3.OperationalError:  # a read-only file older than the dataset table (0009)
+        row = None
+    value = json.loads(row[0]) if row else ""  # pack writes every value as JSON
+    return str(Path(store.path).resolve()), value if isinstance(value, str) else ""
 
 
 class EndpointDown(FireflyError):
@@ -206,8 +223,13 @@ def evaluate(
     concurrency: int = 4,
     on_episode: Callable[[Played, int, int], None] | None = None,
     stop_after: int = DEFAULT_STOP_AFTER,
+    record_to: Store | None = None,
 ) -> str:
     """Play every missing episode of the evaluation and record it. Returns the eval id.
+
+    The tasks come from ``store``; the evaluation is recorded in ``record_to`` when given
+    (another database, e.g. because ``store`` is on read-only media: its ``eval-started``
+    names the dataset, see :func:`dataset_reference`), else in ``store``.
 
     An episode the endpoint could not serve is recorded as aborted (see the module
     docstring); after ``stop_after`` of them in a row, or when every episode of this run was
@@ -219,19 +241,25 @@ def evaluate(
     if stop_after < 1:
         raise FireflyError("stop_after must be at least 1")
     ids = tasks_to_evaluate(store, settings)
+    results = store if record_to is None or record_to is store else record_to
+    dataset = dataset_reference(store) if results is not store else ("", "")
     config = getattr(agent, "config", None)
     watch = getattr(agent, "watch_secrets", None)
     if watch is not None:  # an agent that sends what it sees elsewhere (a model) is told what never to send
-        watch(store.secret_values())
-    eval_id = eval_id_of(agent, settings)
-    store.append(EvalStarted(
+        secrets = store.secret_values()
+        if results is not store:
+            secrets.update(results.secret_values())
+        watch(secrets)
+    eval_id = eval_id_of(agent, settings, dataset)
+    results.append(EvalStarted(
         eval_id=eval_id, agent=agent.name, model=getattr(config, "model", None),
         base_url=getattr(config, "public_base_url", ""), split=settings.split, max_turns=settings.max_turns,
         samples=settings.samples, simulator=settings.mode, tasks=len(ids), params=getattr(agent, "params", {}),
+        dataset=dataset[0], dataset_hash=dataset[1],
     ))
-    store.catch_up()
+    results.catch_up()
     # only scored episodes are done: an aborted one is played again
-    done = set(store.conn.execute("SELECT task_id, sample FROM episodes WHERE eval_id = ?", (eval_id,)).fetchall())
+    done = set(results.conn.execute("SELECT task_id, sample FROM episodes WHERE eval_id = ?", (eval_id,)).fetchall())
     todo = [(t, s) for t in ids for s in range(settings.samples) if (t, s) not in done]
     total = len(ids) * settings.samples
     # every environment is opened (and its simulator loaded) before the first episode is
@@ -298,7 +326,7 @@ def evaluate(
             event = future.result() if not future.cancelled() else None
             if event is None:
                 continue
-            store.append(event)
+            results.append(event)
             if isinstance(event, EpisodeAborted):
                 aborted, last = aborted + 1, event
             else:
@@ -312,7 +340,7 @@ def evaluate(
         pool.shutdown(wait=True, cancel_futures=True)
         for e in opened:
             e.close()
-    store.catch_up()
+    results.catch_up()
     if last is not None and (stopping.is_set() or aborted == len(todo)):
         reason = " ".join(last.error.split())
         raise EndpointDown(
@@ -410,10 +438,14 @@ class EvalReport:
         return overall.pass_at_1 if overall else 0.0
 
 
-def eval_report(store: Store, eval_id: str) -> EvalReport:
+def eval_report(store: Store, eval_id: str, tasks: Store | None = None) -> EvalReport:
     """pass@1 and pass@k overall, per task kind, per server and per number of hops, over the
-    scored episodes (aborted ones are counted in ``not_scored``, never as failures)."""
+    scored episodes (aborted ones are counted in ``not_scored``, never as failures).
+
+    ``tasks``: the database the tasks come from, when the evaluation was recorded in another
+    one (``store``); without it, tasks the store does not hold count in the overall row only."""
     store.catch_up()
+    tasks_conn = (tasks or store).conn
     head = store.conn.execute("SELECT agent, split, samples FROM evals WHERE eval_id = ?", (eval_id,)).fetchone()
     if head is None:
         raise FireflyError(f"no evaluation {eval_id!r}")
@@ -431,7 +463,7 @@ def eval_report(store: Store, eval_id: str) -> EvalReport:
         row._per_task.append((n, c))
 
     for task_id, (n, c) in per_task.items():
-        task = load_task(store.conn, task_id)
+        task = load_task(tasks_conn, task_id)
         add("overall", "all", n, c)
         if task is None:
             continue

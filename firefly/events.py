@@ -1035,6 +1035,12 @@ class EvalStarted(Event, frozen=True, kw_only=True, tag="eval-started"):
         simulator: the simulator mode (``strict``, ``nearest``, ``llm``).
         tasks: how many tasks the evaluation covers.
         params: sampling parameters sent to the model (``temperature`` ...).
+        dataset: when the episodes are recorded in another database than the tasks (a
+            dataset on read-only media, ``firefly eval --record-to``): the absolute path
+            of the database the tasks come from; empty when they are in this one.
+        dataset_hash: that dataset's content hash, from its ``dataset`` table (a packed
+            file); empty when it has none. It is part of the eval id, so evaluations of
+            two datasets recorded in one database stay apart.
     """
 
     eval_id: str
@@ -1047,6 +1053,8 @@ class EvalStarted(Event, frozen=True, kw_only=True, tag="eval-started"):
     simulator: str = "strict"
     tasks: int = 0
     params: JSON = msgspec.field(default_factory=dict)
+    dataset: str = ""
+    dataset_hash: str = ""
 
     @property
     def stream(self) -> str:

@@ -92,11 +92,16 @@ def eval_rows(store: Store) -> list[tuple[str, object]]:
     q = store.conn.execute
     rows: list[tuple[str, object]] = [("evaluations", q("SELECT count(*) FROM evals").fetchone()[0]),
                                       ("episodes", q("SELECT count(*) FROM episodes").fetchone()[0])]
-    for eval_id, agent, split, episodes, solved, samples in q(
-        "SELECT eval_id, agent, coalesce(split, 'all'), episodes, solved, samples FROM evals ORDER BY started_at DESC LIMIT 10"
+    # a read-only file is not migrated: one older than 0016 has no dataset column
+    dataset = "dataset" if any(r[1] == "dataset" for r in q("PRAGMA table_info(evals)")) else "''"
+    for eval_id, agent, split, episodes, solved, samples, source in q(
+        f"SELECT eval_id, agent, coalesce(split, 'all'), episodes, solved, samples, {dataset} FROM evals"
+        " ORDER BY started_at DESC LIMIT 10"
     ):
         share = f"{solved / episodes:.3f}" if episodes else "-"
-        rows.append((f"  {eval_id} {agent} on {split}", f"{solved} of {episodes} episodes solved ({share}), {samples} per task"))
+        where = f"; tasks from {source}" if source else ""
+        rows.append((f"  {eval_id} {agent} on {split}",
+                     f"{solved} of {episodes} episodes solved ({share}), {samples} per task{where}"))
     return rows
 
 

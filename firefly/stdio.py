@@ -55,10 +55,14 @@ _decoder = json.JSONDecoder()
 
 @dataclass
 class TransportState:
-    """What the transport knows that the session does not: faults, activity, noise."""
+    """What the transport knows that the session does not: faults, activity, noise.
+
+    ``fault`` is a violation that ended the session; ``refused`` the last one that failed
+    only the request it answered (that request gets an error reply saying why)."""
 
     server: str
     fault: str | None = None
+    refused: str | None = None
     last_activity: float = 0.0
     noise: str | None = None
     pid: int | None = None
@@ -319,6 +323,7 @@ class _Reader:
     def _reply_error(self, request_id: Any, reason: str) -> SessionMessage | None:
         reason = one_line(reason, 500)
         if isinstance(request_id, (int, str)) and not isinstance(request_id, bool):
+            self.state.refused = reason
             message = types.JSONRPCError(jsonrpc="2.0", id=request_id, error=types.ErrorData(code=-32603, message=reason))
             return SessionMessage(message)
         self.state.fault = reason

@@ -206,8 +206,69 @@ def test_reading_commands_work_on_read_only_media_and_write_nothing(read_only_me
     assert (tmp_path / "out" / "all-rl.jsonl").read_text().count("\n") == VERIFIED
     for command in (("graph", "stats"), ("graph", "dags"), ("graph", "edges")):
         assert invoke(*command, "--db", db).exit_code == 0
-    one_line_error(invoke("eval", "--agent", "oracle", "--db", db), "cannot be written", "copy it")
     assert _snapshot(read_only_media) == before  # same files (no -wal, no -shm), same bytes, same times
+
+
+def _eval_rows(results: Path) -> tuple[list[tuple], list[tuple]]:
+    conn = sqlite3.connect(results)
+    try:
+        evals = conn.execute("SELECT eval_id, agent, dataset, dataset_hash, episodes, solved FROM evals").fetchall()
+        episodes = conn.execute("SELECT task_id, reward FROM episodes ORDER BY task_id").fetchall()
+    finally:
+        conn.close()
+    return evals, episodes
+
+
+def test_eval_on_read_only_media_records_its_episodes_beside_it(read_only_media, isolated):
+    db = read_only_media / "data.db"
+    before = _snapshot(read_only_media)
+    result = invoke("eval", "--agent", "oracle", "--split", "all", "--db", str(db))
+    assert result.exit_code == 0, result.output
+    # one line says where the episodes go: ./data-eval.db in the working directory
+    assert f"{db} cannot be written (read-only media?): episodes go to data-eval.db" in " ".join(result.output.split())
+    results = isolated / "data-eval.db"
+    [(eval_id, agent, dataset, dataset_hash, episodes, solved)], scored = _eval_rows(results)
+    assert (agent, dataset, dataset_hash) == ("oracle", str(db.resolve()), "")  # not packed: no content hash
+    assert episodes == solved == VERIFIED and all(reward == 1.0 for _, reward in scored)
+    # the report is made from the results and the dataset's tasks: rows per kind and server
+    assert "1.000" in result.output and "multi-hop" in result.output and "notes" in result.output
+    # the same command again continues that evaluation: nothing to play, the same report
+    again = invoke("eval", "--agent", "oracle", "--split", "all", "--db", str(db))
+    assert again.exit_code == 0 and _eval_rows(results)[1] == scored and eval_id in again.output
+    status = invoke("status", "--db", str(results))
+    assert status.exit_code == 0, status.output
+    assert f"{VERIFIED} of {VERIFIED} episodes solved" in status.output and f"tasks from {db.resolve()}" in status.output
+    assert json.loads(invoke("status", "--json", "--db", str(results)).output)["evaluations"]["episodes"] == VERIFIED
+    assert _snapshot(read_only_media) == before
+
+
+def test_eval_record_to_names_a_packed_dataset_by_its_content_hash(tasks_db, read_only_media, isolated):
+    packed = isolated / "packed.db"
+    assert invoke("pack", str(packed), "--db", str(tasks_db)).exit_code == 0
+    shutil.move(packed, read_only_media / "packed.db")
+    db = read_only_media / "packed.db"
+    before = _snapshot(read_only_media)
+    conn = sqlite3.connect(db)
+    content_hash = json.loads(conn.execute("SELECT value FROM dataset WHERE key = 'content_hash'").fetchone()[0])
+    conn.close()
+    results = isolated / "results" / "eval.db"
+    one_line_error(invoke("eval", "--agent", "oracle", "--db", str(db), "--record-to", str(results)), "cannot create")
+    results.parent.mkdir()
+    result = invoke("eval", "--agent", "oracle", "--split", "all", "--db", str(db), "--record-to", str(results))
+    assert result.exit_code == 0, result.output
+    assert "episodes go to" not in result.output  # the place was chosen
+    [(eval_id, _, dataset, dataset_hash, episodes, _)], _ = _eval_rows(results)
+    assert (dataset, dataset_hash, episodes) == (str(db.resolve()), content_hash, VERIFIED)
+    # the same evaluation of another dataset recorded in the same file is another evaluation
+    assert invoke("eval", "--agent", "oracle", "--split", "all", "--db", str(tasks_db), "--record-to", str(results)).exit_code == 0
+    evals, scored = _eval_rows(results)
+    assert len(evals) == 2 and len(scored) == 2 * VERIFIED
+    assert {row[2:4] for row in evals} == {(str(db.resolve()), content_hash), (str(tasks_db.resolve()), "")}
+    assert _snapshot(read_only_media) == before
+    # a file that is not a firefly database is never taken for the results
+    _other_app_db(isolated / "other.db")
+    one_line_error(invoke("eval", "--agent", "oracle", "--db", str(db), "--record-to", str(isolated / "other.db")),
+                   "not a firefly one")
 
 
 def test_read_only_store_opens_without_migrating_and_refuses_writes(read_only_media):
@@ -245,7 +306,8 @@ def _can_mount_read_only(tmp_path: Path) -> bool:
 
 def test_real_read_only_mount(tasks_db, tmp_path):
     """The same on a real read-only bind mount (a private mount namespace), where even root
-    cannot write: status, export and FireflyEnv work on a WAL file, nothing is written."""
+    cannot write: status, export, eval and FireflyEnv work on a WAL file, nothing is written
+    there (eval records beside the working directory)."""
     if not _can_mount_read_only(tmp_path):
         pytest.skip("needs unshare -m and mount (root in a mount namespace)")
     media = tmp_path / "media"
@@ -260,12 +322,15 @@ def test_real_read_only_mount(tasks_db, tmp_path):
     )
     command = (f"mount --bind -o ro {media} {media} && touch {media}/x 2>/dev/null; test ! -e {media}/x &&"
                f" {sys.executable} -c \"{script}\" &&"
-               f" {sys.executable} -m firefly export --split all --out {out} --db {media / 'data.db'}")
+               f" {sys.executable} -m firefly export --split all --out {out} --db {media / 'data.db'} &&"
+               f" {sys.executable} -m firefly eval --agent oracle --split all --db {media / 'data.db'}")
     result = subprocess.run(["unshare", "-m", "sh", "-c", command], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"env tasks {VERIFIED}" in result.stdout and '"read_only": true' in result.stdout
     assert (out / "all-rl.jsonl").exists()
+    assert "episodes go to data-eval.db" in " ".join(result.stderr.split())
+    assert _eval_rows(tmp_path / "data-eval.db")[0][0][4:] == (VERIFIED, VERIFIED)
     assert _snapshot(media) == before
 
 

@@ -90,6 +90,8 @@ def test_discovery_flags_bad_schemas_and_fails_bad_servers_alone(store):
     failures = {e.server: e for e in events(store, "server-failed")}
     assert set(failures) == {"bad-bytes", "hangs"} and store.count("server-failed") == 2
     assert failures["bad-bytes"].error_class == "protocol-error" and "not UTF-8" in failures["bad-bytes"].message
+    # the reader's reason as it is, not wrapped in the exception that carried it
+    assert failures["bad-bytes"].message.startswith("server 'bad-bytes' wrote bytes that are not UTF-8 (0xff fe")
     # a hung handshake is reported after the connect timeout, not the (much longer) call timeout
     assert failures["hangs"].error_class == "timeout" and "15s" in failures["hangs"].message and elapsed < 120
     for failure in failures.values():
@@ -192,6 +194,7 @@ def test_exploration_beside_bad_servers_finishes_the_good_servers_work(store):
     assert calls[("d-toy", "list_notes", 0)][0] == 1 and calls[("d-toy", "read_note", 0)][0] == 1
     ok_, cls, err = calls[("d-bytes", "fault", 0)]
     assert (ok_, cls) == (0, "protocol-error") and "not UTF-8" in err and "\n" not in err
+    assert ("d-bytes", "fault", 1) not in calls  # the same arguments again would break it again: one event
     assert calls[("d-surrogate", "fault", 0)][0] == 1
     status = dict(store.conn.execute("SELECT dag_id, status FROM explorations"))
     assert status["d-toy"] == "finished"

@@ -341,6 +341,8 @@ TABLES: dict[str, dict[str, Any]] = {
             "simulator": "the simulator mode", "tasks": "tasks in the evaluation", "params": "other parameters (JSON)",
             "episodes": "episodes recorded so far", "solved": "episodes with reward 1", "started_at": "UTC",
             "last_episode_at": "UTC", "run": _RUN,
+            "dataset": "where the tasks are, when not in this file (firefly eval --record-to): the dataset's path",
+            "dataset_hash": "that dataset's content hash (a packed file's), else empty",
         },
     },
     "episodes": {

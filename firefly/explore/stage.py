@@ -10,7 +10,9 @@ committed event.
 What counts as a failure: an error result, a protocol-level failure, and an error in
 disguise (``isError`` false but a text such as ``Database error: ...``, recorded with
 ``error_class`` ``in-band-error``). Failed attempts enter the history the policy sees, so a
-retry can choose other arguments. After a successful effectful call, a policy with a
+retry can choose other arguments; a retry whose arguments are those that just failed is made
+only after a failure that may not happen again (the server died, or timed out): an error
+result or a reply that breaks the protocol is one event, not one per attempt. After a successful effectful call, a policy with a
 ``probe`` method makes a read-only probe of its effect (its own step, ``probe_of`` set).
 A server that an exploration changed (a successful effectful call) and that is bound to the
 sandbox is restarted before the slot's next exploration, so that state a server keeps in
@@ -51,6 +53,8 @@ from .sandbox import Sandbox
 
 MAX_ATTEMPTS = 2
 SKIPPED = "skipped"
+# failures that the same call may not meet again (the server is restarted after either)
+TRANSIENT = ("server-died", "timeout")
 MALFORMED_CALL = "malformed-call"
 IN_BAND_ERROR = "in-band-error"
 
@@ -472,6 +476,7 @@ async def _call_tool(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: Tool
     next one sees), then its probe. Returns the last event and, for a tool skipped because a
     required parameter had no grounded value, that parameter's name (read from the recorded
     reason, so that a resumed walk decides as the first one did)."""
+    failed: ToolCalled | None = None
     for attempt in range(MAX_ATTEMPTS):
         rng = random.Random(f"{walk.xid}:{walk.step}:{attempt}")
 
@@ -483,7 +488,12 @@ async def _call_tool(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: Tool
             except Exception as exc:  # noqa: BLE001 - a policy bug must not stop the run
                 return None, f"policy error: {type(exc).__name__}: {exc}"
 
-        event = await walk.call(tool, propose, attempt=attempt)
+        if failed is not None and failed.error_class not in TRANSIENT and (walk.step, attempt) not in walk.recorded:
+            proposed = propose()
+            if proposed[0] is not None and content_hash(proposed[0].arguments) == failed.arguments_hash:
+                break  # the same call would fail the same way: a retry needs other arguments
+            propose = lambda proposed=proposed: proposed  # noqa: E731 - asked once, made below
+        event = failed = await walk.call(tool, propose, attempt=attempt)
         if ok(event) or event.error_class == SKIPPED:
             break
     walk.step += 1

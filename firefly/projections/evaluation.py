@@ -20,9 +20,9 @@ class EvaluationProjection(Projection):
         if isinstance(e, EvalStarted):
             db.execute(
                 "INSERT OR IGNORE INTO evals (eval_id, agent, model, base_url, split, max_turns, samples, simulator,"
-                " tasks, params, started_at, run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " tasks, params, started_at, run, dataset, dataset_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (e.eval_id, e.agent, e.model, e.base_url, e.split, e.max_turns, e.samples, e.simulator, e.tasks,
-                 dumps(e.params), rec.time, rec.run),
+                 dumps(e.params), rec.time, rec.run, e.dataset, e.dataset_hash),
             )
         elif isinstance(e, EpisodeRecorded):
             bad = sum(1 for c in e.calls if c.get("server") is None)

@@ -1,4 +1,8 @@
-"""Servers that fail in the ways discovery and exploration must survive. Usage: misbehaving.py MODE
+"""Servers that fail in the ways discovery and exploration must survive.
+
+Usage: misbehaving.py MODE [NAME=VALUE ...]; each NAME=VALUE sets a setting below (as the
+environment variable of that name does), so that a registry can size a fault in its args
+(env values of 6 or more characters are secrets, redacted wherever they appear).
 
 Startup faults:
 exit          writes a reason (and $TOY_SECRET if set) to stderr and exits with status 3
@@ -17,9 +21,13 @@ slow-big       a result of $MISBEHAVING_BYTES (default 50 MB) of text, written i
                $MISBEHAVING_CHUNKS chunks $MISBEHAVING_PAUSE seconds apart
 bad-schemas    lists, besides echo, tools whose input schemas the mcp client rejects:
                "type": "objekt", "required": "record_id", an inputSchema that is a list
+               (called anyway, each answers with its own name)
 stubborn       a fine server that ignores SIGTERM and the end of its stdin (it must be killed)
 legacy-crash   a fine server that exits on any request method it does not know (as servers on
                an older SDK do on the modern handshake's ``server/discover`` probe)
+collide        lists, besides echo and fault, three fine tools whose names differ only in the
+               character that a function name cannot hold: "get item", "get.item", "get_item"
+               (each answers with its own name, so a call that reached the wrong one shows)
 echo-secret
         a working MCP server that echoes $LEAK_TOKEN in every field a server controls: its
         serverInfo name and version, its instructions, its tool's title, description,
@@ -36,6 +44,9 @@ import sys
 import time
 
 mode = sys.argv[1] if len(sys.argv) > 1 else "exit"
+for setting in sys.argv[2:]:
+    name, _, value = setting.partition("=")
+    os.environ[name] = value
 if mode == "exit":
     print(f"fatal: cannot open the database (token {os.environ.get('TOY_SECRET', '-')})", file=sys.stderr, flush=True)
     sys.exit(3)
@@ -96,6 +107,10 @@ if mode == "bad-schemas":
          "inputSchema": {"type": "object", "properties": {"record_id": {"type": "string"}}, "required": "record_id"}},
         {"name": "list_schema", "description": "inputSchema is not an object.", "inputSchema": [{"type": "string"}]},
     ]
+COLLIDING = ["get item", "get.item", "get_item"]
+if mode == "collide":
+    TOOLS += [{"name": name, "description": f"Get an item (the tool named {name!r}).",
+               "inputSchema": {"type": "object", "properties": {}}} for name in COLLIDING]
 
 
 def send(message: dict, prefix: bytes = b"") -> None:
@@ -168,6 +183,8 @@ for raw in sys.stdin.buffer:
             reply(request_id, text(str((request["params"].get("arguments") or {}).get("text", ""))))
         elif name == "fault":
             fault(request_id)
+        elif any(tool["name"] == name for tool in TOOLS):  # bad-schemas' and collide's tools work
+            reply(request_id, text(f"answered by the tool named {name!r}"))
         else:
             send({"jsonrpc": "2.0", "id": request_id, "error": {"code": -32602, "message": f"unknown tool {name}"}})
     elif method == "ping":
