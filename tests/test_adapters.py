@@ -158,13 +158,17 @@ def test_survey_explore_and_status_on_a_server_never_seen(ledger_store):
     assert "ungrounded" in rows["    skipped describe_code"]
 
 
-def test_without_the_survey_the_id_cannot_be_grounded(ledger_store):
+def test_without_the_survey_the_exploration_lists_the_ids_itself(ledger_store):
+    """No survey: ``get_balance``'s account id is ungrounded at first (skipped, saying so); the
+    explorer then calls the server's ``list_accounts`` and uses an id it returned."""
     store = ledger_store
     _dag(store, 0, [("books", "get_balance")])
     store.catch_up()
     explore(store, OfflinePolicy(), connect_timeout=20)
-    (error_class, error), = store.conn.execute("SELECT error_class, error FROM calls WHERE tool = 'get_balance'")
-    assert error_class == "skipped" and "/account_id" in error
+    rows = store.conn.execute("SELECT tool, error_class, error, arguments FROM calls ORDER BY step, attempt").fetchall()
+    assert rows[0][:2] == ("get_balance", "skipped") and "/account_id" in rows[0][2]
+    assert [r[:2] for r in rows[1:]] == [("list_accounts", None), ("get_balance", None)]
+    assert json.loads(rows[2][3])["account_id"] in ("acct-7f3", "acct-9b2")
 
 
 # --------------------------------------------------------------------------- knowledge in one place
