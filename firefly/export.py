@@ -1,20 +1,28 @@
-"""Training exports: chat fine-tuning JSONL and RL prompt JSONL.
+"""Training exports, one row per verified task of a split, in the forms trainers load.
 
-* **chat** (OpenAI chat fine-tuning format): one line per task of the split, its reference
-  trajectory played in the environment by the oracle: ``{"messages": [system, user,
-  assistant with tool_calls, tool results ..., assistant answer], "tools": [...]}``. The tool
-  results are the simulator's (the recorded real results), exactly what an agent sees in
-  :class:`~firefly.env.FireflyEnv`. A task whose replay does not earn reward 1 is skipped
-  and reported.
-* **rl**: one line per task: the prompt (system prompt and question), the tools, the label,
-  its match rule, the probe of a state-change task, and ``tool_targets``: the (server, tool)
-  each function name calls (names come from :mod:`firefly.toolnames`: unique per line).
+* **chat** (OpenAI chat fine-tuning format): the task's reference trajectory played in the
+  environment by the oracle: ``{"messages": [system, user, assistant with tool_calls, tool
+  results ..., assistant answer], "tools": [...]}``. The tool results are the simulator's (the
+  recorded real results), exactly what an agent sees in :class:`~firefly.env.FireflyEnv`. A
+  task whose replay does not earn reward 1 is skipped and reported.
+* **rl**: the prompt (system prompt and question), the task columns (``task_id``, ``kind``,
+  ``split``, ``servers``, ``hops``), and as JSON text, because their shape varies from task to
+  task, the tools, the label, its match rule, the probe of a state-change task and
+  ``tool_targets`` (the (server, tool) each function name calls; names come from
+  :mod:`firefly.toolnames`: unique per line). Every column has one type across rows, so any
+  JSON reader (pyarrow's, which older ``datasets`` use) loads it.
+* **trl**: the chat conversation as TRL takes it (tool-call ``arguments`` as objects), the
+  tools and the task columns; :func:`features` gives its typed ``datasets`` form.
+* **verl**: verl's parquet rows (``data_source``, ``prompt``, ``ability``, ``reward_model``,
+  ``extra_info`` with ``tools_kwargs``).
+* **hf**: a folder for the Hugging Face Hub: parquet per split with explicit features and a
+  dataset card (:func:`dataset_card`).
 
-Every line is checked against its JSON Schema (``schema/exports/chat.json``, ``rl.json``)
-and the conversation's own consistency before it is written. The files written are then
-searched for every secret value the database was given
-(:meth:`firefly.store.Store.secret_values`); if one is there, they are removed and
-:class:`~firefly.errors.SecretFound` is raised.
+Every row is checked against its JSON Schema (``schema/exports/<format>.json``; JSON-text
+columns are decoded and checked against their ``contentSchema``) and the conversation's own
+consistency before it is written. The files written (parquet decoded) are then searched for
+every secret value the database was given (:meth:`firefly.store.Store.secret_values`); if one
+is there, they are removed and :class:`~firefly.errors.SecretFound` is raised.
 """
 
 from __future__ import annotations
