@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from firefly.cli import app
 from firefly.simulator import MISS_TEXT, Simulator
-from firefly.simulator.serve import ServeError, build_server, tool_names
+from firefly.simulator.serve import ServeError, Worlds, build_server, tool_names
 
 from .sim_fixtures import TOOLS, discover, notes_world
 
@@ -102,6 +102,23 @@ def test_a_wrong_type_is_a_schema_error_not_a_miss(store):
                 assert not (await c.call_tool("read_note", TODO)).is_error
 
         anyio.run(main)
+
+
+def test_worlds_are_bounded_and_the_least_recently_used_goes(store):
+    notes_world(store)
+    with Simulator.open(store) as sim:
+        worlds = Worlds(sim, limit=2)
+        worlds.get("a").call_sync("notes", "write_note", {**TODO, "text": "buy eggs"})
+        worlds.get("b")
+        worlds.get("a")  # a is used again: b is now the oldest
+        worlds.get("c")
+        assert list(worlds.by_name) == ["a", "c"]
+        assert text_of(worlds.get("a").call_sync("notes", "read_note", TODO)) == "buy eggs"
+        assert text_of(worlds.get("b").call_sync("notes", "read_note", TODO)) == "buy milk"  # started afresh
+
+
+def text_of(result) -> str:
+    return result.content[0]["text"]
 
 
 def test_handshake_clients_each_get_a_world_and_the_reset_tool_resets_it(store):

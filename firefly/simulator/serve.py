@@ -17,7 +17,9 @@ state and never sees another's effects. Which world a ``tools/call`` acts in:
    sessions nor connections) a fresh world.
 
 Every result's ``_meta["firefly/episode"]`` names the world it acted in: send it back to go
-on in that world (what a 2026-07-28 HTTP client does to keep its state across requests).
+on in that world (what a 2026-07-28 HTTP client does to keep its state across requests). A
+server keeps :data:`MAX_WORLDS` worlds; past that the least recently used one is dropped (a
+later call in it starts from the initial state).
 
 **Reset.** ``_meta["firefly/reset"]: true`` on a ``tools/call`` returns that world to the
 initial state before the call. With ``reset_tool`` (``--reset-tool``), the server also lists
@@ -43,6 +45,7 @@ from __future__ import annotations
 import errno
 import sys
 import uuid
+from collections import OrderedDict
 from typing import Any
 
 import mcp_types as types
@@ -57,6 +60,7 @@ from .core import Episode, Simulator, SimTool
 EPISODE_META = "firefly/episode"
 RESET_META = "firefly/reset"
 RESET_TOOL = "firefly_reset"
+MAX_WORLDS = 10_000  # worlds kept at once; beyond, the least recently used is dropped
 
 
 class ServeError(FireflyError):
@@ -95,10 +99,12 @@ def mcp_tool(name: str, tool: SimTool) -> types.Tool:
 def _input_validator(schema: dict[str, Any]) -> Any:
     from jsonschema.validators import validator_for
 
+    from jsonschema.exceptions import SchemaError
+
     cls = validator_for(schema)
     try:
         cls.check_schema(schema)
-    except Exception:  # noqa: BLE001 - a recorded schema that is not valid JSON Schema validates nothing
+    except SchemaError:  # a recorded schema that is not valid JSON Schema validates nothing
         return None
     return cls(schema)
 
@@ -119,26 +125,33 @@ def _text_result(text: str, name: str) -> types.CallToolResult:
 class Worlds:
     """The simulated worlds of one served process, by name, and which one a request acts in."""
 
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, sim: Simulator, *, limit: int = MAX_WORLDS) -> None:
         self.sim = sim
-        self.by_name: dict[str, Episode] = {}
+        self.limit = limit
+        self.by_name: OrderedDict[str, Episode] = OrderedDict()  # least recently used first
         self._by_channel: dict[int, str] = {}  # a 2026-07-28 stdio channel -> world name
         self._channels: list[Any] = []
 
     def fresh(self, name: str | None = None) -> str:
         name = name or f"episode-{uuid.uuid4().hex}"
         self.by_name[name] = self.sim.episode()
+        while len(self.by_name) > self.limit:  # the least recently used world goes (a later call starts it afresh)
+            self.by_name.popitem(last=False)
         return name
 
+    def get(self, name: str) -> Episode:
+        if name not in self.by_name:
+            self.fresh(name)
+        self.by_name.move_to_end(name)
+        return self.by_name[name]
+
     def reset(self, name: str) -> None:
-        self.by_name[name] = self.sim.episode()
+        self.fresh(name)
 
     def name_for(self, ctx: Any, meta: dict[str, Any]) -> str:
         """The world a request acts in (see the module docstring), created when new."""
         named = meta.get(EPISODE_META)
         if isinstance(named, str) and named:
-            if named not in self.by_name:
-                self.fresh(named)
             return named
         connection = getattr(ctx.session, "_connection", None)
         if connection is None:
@@ -198,7 +211,7 @@ def build_server(sim: Simulator, servers: list[str] | None = None, *, reset_tool
         problems = schema_errors(validators[params.name], arguments)
         if problems:
             return _text_result(f"invalid arguments for {params.name}: {'; '.join(problems)}", name)
-        result = await worlds.by_name[name].call(tool.server, tool.name, arguments)
+        result = await worlds.get(name).call(tool.server, tool.name, arguments)
         wire: dict[str, Any] = {"content": result.content, "isError": result.is_error,
                                 "_meta": {**{f"firefly/{k}": v for k, v in result.meta.items()}, EPISODE_META: name}}
         if result.structured_content is not None:
