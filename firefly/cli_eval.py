@@ -8,6 +8,7 @@ and :mod:`firefly.export`. Answers and task text come from models and tools: the
 from __future__ import annotations
 
 import os
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
@@ -154,39 +155,53 @@ def _print_report(report: Any) -> None:
                   f" {report.completion_tokens} completion; model time {report.latency_ms / 1000:.1f}s")
 
 
+class ExportFormat(str, Enum):
+    chat = "chat"
+    rl = "rl"
+    trl = "trl"
+    verl = "verl"
+    hf = "hf"
+
+
 @handle_errors
 def export_command(
-    out: Annotated[Path, typer.Option(help="Folder for the files: <split>-chat.jsonl and <split>-rl.jsonl.")] = Path("export"),
+    out: Annotated[Path, typer.Option(help="Folder for the files: <split>-<format>.jsonl (verl: .parquet; hf: the folder <split>-hf/).")] = Path("export"),
     split: SplitOption = "train",
-    chat: Annotated[bool, typer.Option(help="Write the OpenAI chat fine-tuning JSONL (reference trajectories with tool calls and results).")] = True,
-    rl: Annotated[bool, typer.Option(help="Write the RL prompt JSONL (question, tools, label, match rule).")] = True,
+    format: Annotated[Optional[list[ExportFormat]], typer.Option("--format", help="A format to write (repeat for several; default chat and rl): chat (OpenAI chat fine-tuning JSONL), rl (RL prompts JSONL), trl (TRL SFT JSONL), verl (verl parquet), hf (Hugging Face Hub folder: parquet and dataset card).")] = None,
+    chat: Annotated[bool, typer.Option(help="With the default formats: write the OpenAI chat fine-tuning JSONL.")] = True,
+    rl: Annotated[bool, typer.Option(help="With the default formats: write the RL prompt JSONL.")] = True,
+    license: Annotated[str, typer.Option("--license", help="The licence the hf dataset card declares (a Hub licence id).")] = "other",
     mode: ModeOption = "strict",
     db: DbOption = None,
 ) -> None:
     """Export a split's verified tasks as training files.
 
-    The chat file (OpenAI chat fine-tuning format: messages with tool_calls and tool
-    results, and tools) replays each reference trajectory in the simulator; the RL file has
-    one prompt per task with its tools, label and match rule. Every line is checked against
-    its JSON Schema (schema/exports/) before it is written.
+    chat: OpenAI chat fine-tuning format (messages with tool_calls and tool results, and tools),
+    each reference trajectory replayed in the simulator. rl: one prompt per task with its
+    tools, label, match rule and probe (as JSON text, so every column has one type). trl:
+    TRL's conversational format (tool-call arguments as objects) with the task columns. verl:
+    verl's parquet (data_source, prompt, ability, reward_model, extra_info with tools_kwargs).
+    hf: a folder ready for the Hugging Face Hub (parquet per split with datasets features, and
+    a dataset card). Every row is checked against its JSON Schema (schema/exports/) before it is
+    written; trl, verl and hf need the trainers extra (datasets, pyarrow).
     """
-    from .export import export
+    from .export import DEFAULT_FORMATS, export, output_path
 
-    name = split
-    paths = {"chat": out / f"{name}-chat.jsonl" if chat else None, "rl": out / f"{name}-rl.jsonl" if rl else None}
+    formats = list(dict.fromkeys(f.value for f in format)) if format else [f for f in DEFAULT_FORMATS if {"chat": chat, "rl": rl}[f]]
+    if not formats:
+        raise FireflyError("nothing to export: every format is turned off")
+    paths = {fmt: output_path(out, split, fmt) for fmt in formats}
     with open_store(db, reading=True) as store:
         out.mkdir(parents=True, exist_ok=True)
         store.catch_up()
-        with store.run("export", {"split": split, "out": str(out), "chat": chat, "rl": rl}) as summary, progress_bar() as bar:
+        with store.run("export", {"split": split, "out": str(out), "formats": formats}) as summary, progress_bar() as bar:
             task = bar.add_task("export", total=None, note="")
-            report = export(store.path, chat=paths["chat"], rl=paths["rl"], split=_split(split), mode=mode,
-                            progress=lambda done, total: bar.update(task, completed=done, total=total))
+            report = export(store.path, **{fmt: str(path) for fmt, path in paths.items()}, split=_split(split), mode=mode,
+                            license=license, progress=lambda done, total: bar.update(task, completed=done, total=total))
             summary.update(report.summary())
     for why in report.skipped[:10]:
         err_console.print(f"  [yellow]skipped[/yellow] {escape(why)}")
     if len(report.skipped) > 10:
         err_console.print(f"  ... {len(report.skipped) - 10} more skipped")
-    for kind, path in paths.items():
-        if path is not None:
-            lines = report.chat_lines if kind == "chat" else report.rl_lines
-            console.print(f"{kind}: {lines} lines in {escape(str(path))}")
+    for fmt, path in paths.items():
+        console.print(f"{fmt}: {report.lines.get(fmt, 0)} rows in {escape(str(path))}")

@@ -62,6 +62,7 @@ def serve(
     host: Annotated[str, typer.Option(help="http: the loopback address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="http: the port to listen on.")] = 8765,
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
+    reset_tool: Annotated[bool, typer.Option("--reset-tool", help="Also list a tool firefly_reset that returns the caller's world to its initial state.")] = False,
     llm_base_url: BaseUrlOption = None,
     llm_model: ModelOption = None,
     db: DbOption = None,
@@ -69,7 +70,9 @@ def serve(
     """Serve recorded servers as real MCP servers, offline, from the simulator.
 
     The same tools, schemas and annotations that discovery recorded; every tools/call is
-    answered from the recorded calls (one simulated world per MCP session). Example client
+    answered from the recorded calls, in a simulated world per client: the one named by
+    _meta["firefly/episode"], else the client's session or connection, else a fresh one (each
+    result's _meta["firefly/episode"] names it). _meta["firefly/reset"]: true resets it. Example client
     config: {"command": "firefly", "args": ["simulate", "serve", "--server", "git", "--db", "firefly.db"]}.
     """
     import anyio
@@ -83,7 +86,7 @@ def serve(
     if transport not in ("stdio", "http"):
         raise FireflyError(f"unknown transport {transport!r}; use stdio or http")
     with open_store(db, reading=True) as store, Simulator.open(store, mode=mode, threshold=threshold, llm=_llm([mode], llm_base_url, llm_model)) as sim:
-        mcp_server = build_server(sim, None if all_ else list(server or []))
+        mcp_server = build_server(sim, None if all_ else list(server or []), reset_tool=reset_tool)
         served = ", ".join(sim.servers() if all_ else server or [])
         if transport == "stdio":
             log(f"firefly simulate: serving {served} over stdio ({mode} mode)")

@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -178,6 +180,15 @@ def reward(task: Task, answer: str | None, episode: Any = None) -> float:
 
 
 @dataclass
+class _Slot:
+    """One episode in play: its record, its function names, its simulated world."""
+
+    episode: Episode | None = None
+    names: ToolNames = field(default_factory=lambda: tool_names([]))
+    sim: Any = None
+
+
+@dataclass
 class StepResult:
     """What a step returns: the new messages (``tool`` results), the reward (0 until the end),
     whether the episode is over, and details (``outcome``, ``turns`` ...)."""
@@ -263,9 +274,14 @@ class FireflyEnv:
         self._task_ids: list[str] | None = None
         self._tasks: dict[str, Task] = {}
         self._owned_store: Store | None = None
-        self.episode: Episode | None = None
-        self._sim_episode: Any = None
-        self._names: ToolNames = tool_names([])
+        self._slot = _Slot()  # the episode of the one-at-a-time API (reset / step)
+        self._instances: dict[str, _Slot] = {}  # the episodes of the instance API, by instance id
+        self._lock = threading.Lock()
+
+    # the one-at-a-time API plays the current slot's episode
+    episode = property(lambda self: self._slot.episode)
+    _names = property(lambda self: self._slot.names)
+    _sim_episode = property(lambda self: self._slot.sim)
 
     # -- tasks -------------------------------------------------------------------------------
 
@@ -317,10 +333,73 @@ class FireflyEnv:
         task = self.task(task_id)
         box = self.toolbox(task.servers)
         messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": task.question}]
-        self.episode = Episode(task=task, messages=list(messages), tools=box.specs)
-        self._names = box.names
-        self._sim_episode = self.simulator.episode()
+        self._slot = _Slot(Episode(task=task, messages=list(messages), tools=box.specs), box.names, self.simulator.episode())
         return {"task_id": task.task_id, "messages": messages, "tools": box.specs}
+
+    # -- many episodes at once, by instance id (async) -----------------------------------------
+
+    async def acreate(self, task_id: str | None = None, *, instance_id: str | None = None) -> tuple[str, dict[str, Any]]:
+        """Start an episode under an instance id (a new one by default) beside any others:
+        returns the id and the observation. Many episodes of one environment run at once,
+        each in its own simulated world (what verl's tools and async rollout loops key by)."""
+        instance_id = instance_id or f"episode-{uuid.uuid4().hex}"
+        if instance_id in self._instances:
+            raise EnvError(f"instance {instance_id!r} exists: release it first")
+        with self._lock:
+            previous = self._slot
+            try:
+                observation = self.reset(task_id)
+                self._instances[instance_id] = self._slot
+            finally:
+                self._slot = previous
+        return instance_id, observation
+
+    async def astep(self, instance_id: str, action: Any = None, **kwargs: Any) -> StepResult:
+        """:meth:`step` for one instance's episode. In llm mode a miss asks the model in a
+        worker thread (steps run one at a time), so the event loop is not blocked."""
+        slot = self.instance(instance_id)
+        if self.mode == "llm":
+            import anyio
+
+            return await anyio.to_thread.run_sync(lambda: self._step_as(slot, action, kwargs))
+        return self._step_as(slot, action, kwargs)
+
+    def _step_as(self, slot: _Slot, action: Any, kwargs: dict[str, Any]) -> StepResult:
+        with self._lock:
+            previous, self._slot = self._slot, slot
+            try:
+                return self.step(action, **kwargs)
+            finally:
+                self._slot = previous
+
+    def instance(self, instance_id: str) -> _Slot:
+        slot = self._instances.get(instance_id)
+        if slot is None:
+            raise EnvError(f"no instance {instance_id!r}: create it first")
+        return slot
+
+    def instance_episode(self, instance_id: str) -> Episode:
+        """The record of an instance's episode (messages, calls, answer, reward, outcome)."""
+        episode = self.instance(instance_id).episode
+        assert episode is not None
+        return episode
+
+    def instance_function_name(self, instance_id: str, server: str, tool: str) -> str:
+        """The function name an instance's episode gives (server, tool)."""
+        return self.instance(instance_id).names.name(server, tool)
+
+    async def areward(self, instance_id: str) -> float:
+        """The instance's reward: its episode's once it is over; 0.0 while it runs."""
+        episode = self.instance_episode(instance_id)
+        return episode.reward if episode.done else 0.0
+
+    async def arelease(self, instance_id: str) -> None:
+        """Forget an instance's episode (and its simulated world)."""
+        self._instances.pop(instance_id, None)
+
+    @property
+    def instances(self) -> list[str]:
+        return list(self._instances)
 
     def step(
         self,

@@ -104,9 +104,9 @@ def test_fixed_choices_are_shown_and_checked(path, option, choices):
 
 
 def test_help_paragraphs_are_not_cut_where_the_docstring_had_line_breaks():
-    # the docstring breaks lines after "tool" and after "has"; the help wraps at the terminal's width
+    # the docstrings break lines after "tool" and after "has"; the help wraps at the terminal's width
     text = invoke("export", "--help").output
-    assert "messages with tool_calls and tool results, and tools) replays each reference trajectory" in text
+    assert "and tools), each reference trajectory replayed in the simulator" in text
     text = invoke("browse", "--help").output
     assert "there are pages for tasks and explorations, SVG pictures" in text
     listing = invoke("--help").output  # a first paragraph over two lines is one line in the list

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from firefly.cli import app
 from firefly.evaluation import EvalSettings, OpenAIAgent, eval_report, evaluate
-from firefly.export import line_problems
+from firefly.export import decoded, line_problems
 from firefly.llm import LLMConfig
 
 from .conftest import projection_dumps
@@ -203,13 +203,13 @@ def test_export_writes_a_checked_line_for_every_task(db, tmp_path):
     assert result.exit_code == 0, result.output
     verified = [t for t in TASKS if t != "t-unverified"]
     chat = [json.loads(line) for line in (out / "all-chat.jsonl").read_text().splitlines()]
-    rl = [json.loads(line) for line in (out / "all-rl.jsonl").read_text().splitlines()]
+    raw = [json.loads(line) for line in (out / "all-rl.jsonl").read_text().splitlines()]
+    assert all(line_problems("rl", line) == [] for line in raw)
+    rl = [decoded(line) for line in raw]
     assert len(chat) == len(rl) == len(verified)
     for line in chat:
         assert line_problems("chat", line) == []
         assert set(line) == {"messages", "tools"}
-    for line in rl:
-        assert line_problems("rl", line) == []
     assert sorted(line["task_id"] for line in rl) == sorted(verified)
     # the chat line of the multi-hop task is its reference trajectory with the real results
     hops = next(c for c in chat if c["messages"][1]["content"] == TASKS["t-hops"][2])

@@ -30,8 +30,8 @@ CHAT = {
 RL = {
     "task_id": "t1", "kind": "lookup", "split": "train",
     "prompt": [{"role": "system", "content": "You call tools."}, {"role": "user", "content": "How many commits?"}],
-    "question": "How many commits?", "tools": TOOLS, "label": 2, "match": {"rule": "number", "tolerance": 1e-6},
-    "probe": None, "hops": 1, "servers": ["git"], "tool_targets": {"git__git_log": {"server": "git", "tool": "git_log"}},
+    "question": "How many commits?", "tools": json.dumps(TOOLS), "label": "2", "match": '{"rule": "number", "tolerance": 1e-6}',
+    "probe": "null", "hops": 1, "servers": ["git"], "tool_targets": '{"git__git_log": {"server": "git", "tool": "git_log"}}',
 }
 
 
@@ -105,12 +105,14 @@ def test_chat_unanswered_call_is_caught():
 
 
 @pytest.mark.parametrize("path, value", [
-    (("task_id",), KeyError), (("kind",), "trivia"), (("match",), {"tolerance": 1}), (("match", "rule"), "fuzzy"),
-    (("prompt",), [{"role": "user", "content": "q"}]), (("probe",), {"server": "git"}), (("hops",), -1),
-    (("servers",), []), (("tools", 0, "type"), "tool"), (("extra",), 1),
-    (("tool_targets",), KeyError), (("tool_targets",), {}),                     # no way back to the tools
-    (("tool_targets", "git__git_log"), {"server": "git"}),
-    (("tools",), TOOLS * 2),                                                    # two tools, one name
+    (("task_id",), KeyError), (("kind",), "trivia"), (("match",), '{"tolerance": 1}'), (("match",), '{"rule": "fuzzy"}'),
+    (("prompt",), [{"role": "user", "content": "q"}]), (("probe",), '{"server": "git"}'), (("hops",), -1),
+    (("servers",), []), (("tools",), json.dumps([dict(TOOLS[0], type="tool")])), (("extra",), 1),
+    (("tool_targets",), KeyError), (("tool_targets",), "{}"),                   # no way back to the tools
+    (("tool_targets",), '{"git__git_log": {"server": "git"}}'),
+    (("tools",), json.dumps(TOOLS * 2)),                                        # two tools, one name
+    (("label",), 2), (("match",), {"rule": "number"}), (("probe",), None),      # values, not JSON text
+    (("tools",), TOOLS), (("label",), "two"),                                   # "two" is not JSON
 ])
 def test_rl_near_misses_are_caught(path, value):
     assert line_problems("rl", _mutate(RL, path, value))

@@ -222,6 +222,26 @@ def test_export_refuses_a_log_holding_a_secret(legacy, tmp_path):
     assert not list((tmp_path / "out").iterdir())
 
 
+def test_every_export_format_refuses_a_log_holding_a_secret(legacy, tmp_path):
+    out = tmp_path / "out"
+    formats = [arg for fmt in ("chat", "rl", "trl", "verl", "hf") for arg in ("--format", fmt)]
+    result = runner.invoke(app, ["export", "--db", str(legacy), "--out", str(out), "--split", "test", *formats])
+    assert result.exit_code == 1 and "refusing to export" in result.output and "the verl export" in result.output
+    assert "the hf export" in result.output and not list(out.iterdir())
+
+
+def test_every_export_format_writes_the_scrubbed_text(leaky, tmp_path):
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "out"
+    formats = [arg for fmt in ("trl", "verl", "hf") for arg in ("--format", fmt)]
+    result = runner.invoke(app, ["export", "--db", str(leaky), "--out", str(out), "--split", "test", *formats])
+    assert result.exit_code == 0, result.output
+    texts = [(out / "test-trl.jsonl").read_text(), (out / "test-hf" / "README.md").read_text()]
+    texts += [json.dumps(pq.read_table(p).to_pylist(), default=str) for p in out.rglob("*.parquet")]
+    assert len(texts) == 4 and all(SECRET not in t for t in texts) and "[secret]" in texts[0] + texts[2]
+
+
 def test_eval_never_sends_a_secret_to_the_model(legacy):
     plan = AgentLoop(lambda q, tools: [("leaky__lookup", {"key": "answer"})], lambda q, results: "42")
     with ScriptedOpenAI(plan) as srv:

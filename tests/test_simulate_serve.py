@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from firefly.cli import app
 from firefly.simulator import MISS_TEXT, Simulator
-from firefly.simulator.serve import ServeError, build_server, tool_names
+from firefly.simulator.serve import ServeError, Worlds, build_server, tool_names
 
 from .sim_fixtures import TOOLS, discover, notes_world
 
@@ -46,29 +46,101 @@ def listed(tools) -> dict[str, dict]:
     return out
 
 
+TODO = {"path": "/workspace/notes/todo.md"}
+MODERN = "2026-07-28"
+
+
+def text(result) -> str:
+    return result.content[0].text
+
+
 def test_in_process_lists_the_recorded_tools_and_answers_per_episode(store):
     notes_world(store)
     with Simulator.open(store) as sim:
         server = build_server(sim, ["notes"])
-        todo = {"path": "/workspace/notes/todo.md"}
 
         async def main():
-            async with Client(server) as a, Client(server) as b:
+            async with Client(server, mode=MODERN) as a, Client(server, mode=MODERN) as b:
+                assert a.protocol_version == MODERN
                 assert listed((await a.list_tools()).tools) == recorded_listing(store, "notes")
-                hit = await a.call_tool("read_note", todo)
-                assert hit.content[0].text == "buy milk" and not hit.is_error and hit.meta["source"] == "recorded"
-                # a named episode is its own world; without a name, the process's world
+                hit = await a.call_tool("read_note", TODO)
+                assert text(hit) == "buy milk" and not hit.is_error and hit.meta["firefly/source"] == "recorded"
+                # firefly's keys are namespaced (the SDK adds io.modelcontextprotocol/serverInfo)
+                assert all(key.startswith(("firefly/", "io.modelcontextprotocol/")) for key in hit.meta)
+                # a named episode is its own world
                 one = {"firefly/episode": "one"}
-                await a.call_tool("write_note", {**todo, "text": "buy eggs"}, meta=one)
-                assert (await a.call_tool("read_note", todo, meta=one)).content[0].text == "buy eggs"
-                assert (await b.call_tool("read_note", todo, meta={"firefly/episode": "two"})).content[0].text == "buy milk"
-                assert (await b.call_tool("read_note", todo)).content[0].text == "buy milk"
-                await a.call_tool("write_note", {**todo, "text": "buy eggs"})
-                assert (await b.call_tool("read_note", todo)).content[0].text == "buy eggs"
+                await a.call_tool("write_note", {**TODO, "text": "buy eggs"}, meta=one)
+                assert text(await a.call_tool("read_note", TODO, meta=one)) == "buy eggs"
+                assert text(await b.call_tool("read_note", TODO, meta={"firefly/episode": "two"})) == "buy milk"
+                # 2026-07-28 in process: every request is its own exchange, so an unnamed call gets a
+                # fresh world, named in the result: sending the name back goes on in it
+                wrote = await a.call_tool("write_note", {**TODO, "text": "buy eggs"})
+                mine = {"firefly/episode": wrote.meta["firefly/episode"]}
+                assert text(await a.call_tool("read_note", TODO, meta=mine)) == "buy eggs"
+                assert text(await b.call_tool("read_note", TODO)) == "buy milk"  # b never sees a's effects
+                assert text(await a.call_tool("read_note", TODO, meta={**mine, "firefly/reset": True})) == "buy milk"
+                assert text(await a.call_tool("read_note", TODO, meta=one)) == "buy eggs"  # other worlds stay
                 miss = await b.call_tool("read_note", {"path": "/workspace/nothing"})
-                assert miss.is_error and miss.content[0].text == MISS_TEXT
+                assert miss.is_error and text(miss) == MISS_TEXT
                 unknown = await b.call_tool("add", {"a": 1, "b": 2})  # calc is not served here
-                assert unknown.is_error and "unknown tool" in unknown.content[0].text
+                assert unknown.is_error and "unknown tool" in text(unknown)
+
+        anyio.run(main)
+
+
+def test_a_wrong_type_is_a_schema_error_not_a_miss(store):
+    notes_world(store)
+    with Simulator.open(store) as sim:
+        server = build_server(sim, ["notes"])
+
+        async def main():
+            async with Client(server, mode=MODERN) as c:
+                wrong = await c.call_tool("read_note", {"path": 1})
+                assert wrong.is_error and text(wrong) == "invalid arguments for read_note: path: 1 is not of type 'string'"
+                missing = await c.call_tool("write_note", {"path": TODO["path"]})
+                assert missing.is_error and "'text' is a required property" in text(missing) and MISS_TEXT not in text(missing)
+                assert not (await c.call_tool("read_note", TODO)).is_error
+
+        anyio.run(main)
+
+
+def test_worlds_are_bounded_and_the_least_recently_used_goes(store):
+    notes_world(store)
+    with Simulator.open(store) as sim:
+        worlds = Worlds(sim, limit=2)
+        worlds.get("a").call_sync("notes", "write_note", {**TODO, "text": "buy eggs"})
+        worlds.get("b")
+        worlds.get("a")  # a is used again: b is now the oldest
+        worlds.get("c")
+        assert list(worlds.by_name) == ["a", "c"]
+        assert text_of(worlds.get("a").call_sync("notes", "read_note", TODO)) == "buy eggs"
+        assert text_of(worlds.get("b").call_sync("notes", "read_note", TODO)) == "buy milk"  # started afresh
+
+
+def text_of(result) -> str:
+    return result.content[0]["text"]
+
+
+def test_handshake_clients_each_get_a_world_and_the_reset_tool_resets_it(store):
+    notes_world(store)
+    with Simulator.open(store) as sim:
+        server = build_server(sim, ["notes"], reset_tool=True)
+        plain = build_server(sim, ["notes"])
+
+        async def main():
+            async with Client(plain, mode="legacy") as c:  # off by default: an agent is not offered it
+                assert "firefly_reset" not in {t.name for t in (await c.list_tools()).tools}
+            async with Client(server, mode="legacy") as a, Client(server, mode="legacy") as b:
+                listing = {t.name: t for t in (await a.list_tools()).tools}
+                assert set(listing) == {"list_notes", "now", "read_note", "write_note", "firefly_reset"}
+                await a.call_tool("write_note", {**TODO, "text": "buy eggs"})
+                assert text(await a.call_tool("read_note", TODO)) == "buy eggs"  # the connection's world
+                assert text(await b.call_tool("read_note", TODO)) == "buy milk"  # not b's
+                await b.call_tool("write_note", {**TODO, "text": "buy eggs"})
+                reset = await a.call_tool("firefly_reset", {})
+                assert not reset.is_error and "initial state" in text(reset)
+                assert text(await a.call_tool("read_note", TODO)) == "buy milk"
+                assert text(await b.call_tool("read_note", TODO)) == "buy eggs"  # b's world kept its write
 
         anyio.run(main)
 
@@ -106,10 +178,14 @@ def test_stdio_serve_with_the_mcp_client(store, db_path):
 
     async def main():
         params = StdioServerParameters(command=FIREFLY, args=["simulate", "serve", "--server", "notes", "--db", str(db_path)])
-        async with Client(stdio_client(params)) as c:
+        async with Client(stdio_client(params), mode=MODERN) as c:
             assert listed((await c.list_tools()).tools) == recorded_listing(store, "notes")
             r = await c.call_tool("list_notes", {"folder": "/workspace/notes/"})
             assert r.content[0].text == "todo.md\nideas.md"
+            # 2026-07-28 over stdio: no session, but the connection is one client with one world
+            await c.call_tool("write_note", {**TODO, "text": "buy eggs"})
+            assert text(await c.call_tool("read_note", TODO)) == "buy eggs"
+            assert text(await c.call_tool("read_note", TODO, meta={"firefly/reset": True})) == "buy milk"
 
     anyio.run(main)
 
@@ -128,12 +204,28 @@ def test_http_serve_with_the_mcp_client(store, db_path):
         assert url, "the server printed no URL"
 
         async def main():
-            async with Client(streamable_http_client(url)) as c:
-                names = {t.name for t in (await c.list_tools()).tools}
+            # 2026-07-28: no sessions; each client keeps its world by the name its first result gave
+            async with Client(streamable_http_client(url), mode=MODERN) as a, \
+                    Client(streamable_http_client(url), mode=MODERN) as b:
+                assert a.protocol_version == MODERN
+                names = {t.name for t in (await a.list_tools()).tools}
                 assert names == {f"{s}__{t}" for s, t in TOOLS}
-                await c.call_tool("notes__write_note", {"path": "/workspace/notes/todo.md", "text": "buy eggs"})
-                r = await c.call_tool("notes__read_note", {"path": "/workspace/notes/todo.md"})
-                assert r.content[0].text == "buy eggs"  # the server's world moved on
+                wrote = await a.call_tool("notes__write_note", {**TODO, "text": "buy eggs"})
+                mine = {"firefly/episode": wrote.meta["firefly/episode"]}
+                assert text(await a.call_tool("notes__read_note", TODO, meta=mine)) == "buy eggs"
+                assert text(await b.call_tool("notes__read_note", TODO)) == "buy milk"  # A's write is not B's
+                theirs = {"firefly/episode": "b-world"}
+                await b.call_tool("notes__write_note", {**TODO, "text": "buy eggs"}, meta=theirs)
+                assert text(await a.call_tool("notes__read_note", TODO, meta={**mine, "firefly/reset": True})) == "buy milk"
+                assert text(await b.call_tool("notes__read_note", TODO, meta=theirs)) == "buy eggs"
+                wrong = await b.call_tool("calc__add", {"a": "1", "b": 2})
+                assert wrong.is_error and "invalid arguments for calc__add: a: '1' is not of type" in text(wrong)
+            # a protocol with sessions: each session is a world, with no name to send
+            async with Client(streamable_http_client(url), mode="legacy") as a, \
+                    Client(streamable_http_client(url), mode="legacy") as b:
+                await a.call_tool("notes__write_note", {**TODO, "text": "buy eggs"})
+                assert text(await a.call_tool("notes__read_note", TODO)) == "buy eggs"
+                assert text(await b.call_tool("notes__read_note", TODO)) == "buy milk"
 
         anyio.run(main)
     finally:

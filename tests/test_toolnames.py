@@ -16,7 +16,7 @@ from firefly.cli import app
 from firefly.env import FireflyEnv
 from firefly.evaluation import EvalSettings, OpenAIAgent, OracleAgent, evaluate
 from firefly.events import TaskSplit, TaskSynthesized, TaskVerdict, ToolCalled
-from firefly.export import export, line_problems
+from firefly.export import decoded, export, line_problems
 from firefly.ids import content_hash
 from firefly.llm import LLMConfig
 from firefly.simulator import Simulator
@@ -141,7 +141,8 @@ def test_export_names_are_unique_and_map_back(store, tmp_path):
     chat, rl = tmp_path / "chat.jsonl", tmp_path / "rl.jsonl"
     report = export(store.path, chat=chat, rl=rl, split="test")
     assert not [s for s in report.skipped if "t-shop" in s]
-    line = next(json.loads(x) for x in rl.read_text().splitlines() if json.loads(x)["task_id"] == "t-shop")
+    raw = next(json.loads(x) for x in rl.read_text().splitlines() if json.loads(x)["task_id"] == "t-shop")
+    line = decoded(raw)
     names = [t["function"]["name"] for t in line["tools"]]
     assert len(set(names)) == 3 and set(line["tool_targets"]) == set(names)
     assert sorted(t["tool"] for t in line["tool_targets"].values()) == sorted(COLLIDING)
@@ -150,7 +151,7 @@ def test_export_names_are_unique_and_map_back(store, tmp_path):
     assert [line["tool_targets"][n]["tool"] for n in called] == list(COLLIDING)
     assert tool_texts(chat_line["messages"]) == list(COLLIDING.values())
     # a line whose map does not match its tools is caught
-    broken = dict(line, tool_targets={names[0]: line["tool_targets"][names[0]]})
+    broken = dict(raw, tool_targets=json.dumps({names[0]: line["tool_targets"][names[0]]}))
     assert any("tool_targets" in p for p in line_problems("rl", broken))
 
 
