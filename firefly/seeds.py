@@ -148,8 +148,24 @@ def build_workspace(dest: Path, *, cache: bool = True) -> Path:
         dest.mkdir(parents=True, exist_ok=True)
         _build_into(SEEDS_DIR, dest)
     else:
-        shutil.copytree(source, dest, symlinks=True, dirs_exist_ok=existed)
+        try:
+            shutil.copytree(source, dest, symlinks=True, dirs_exist_ok=existed)
+        except (shutil.Error, FileNotFoundError):
+            # the cache went away while it was copied (a temp-dir cleaner, another user of
+            # the machine): build this workspace directly instead
+            _empty(dest)
+            _build_into(SEEDS_DIR, dest)
     return dest
+
+
+def _empty(folder: Path) -> None:
+    """Remove what a failed copy left in ``folder`` (the folder itself stays)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for child in folder.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------- the cache

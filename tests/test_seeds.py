@@ -229,3 +229,25 @@ def test_bundled_registry_is_pinned_and_uses_the_workspace():
     assert registry["memory"]["env"]["MEMORY_FILE_PATH"] == placeholder + "/memory.jsonl"
     clock = "${" + CLOCK_VAR + "}"  # commits made while exploring get a fixed date: reproducible hashes
     assert registry["git"]["env"] == {"GIT_AUTHOR_DATE": clock, "GIT_COMMITTER_DATE": clock}
+
+
+def test_a_cache_that_vanishes_during_the_copy_still_gives_a_full_workspace(private_tempdir, tmp_path, monkeypatch):
+    """Another process (a temp-dir cleaner) removes the cache while a sandbox is copied from
+    it: the workspace is built directly instead, complete."""
+    import firefly.seeds as seeds
+
+    build_workspace(tmp_path / "first")  # the cache exists now
+    real = shutil.copytree
+
+    gone = []
+
+    def vanishing(src, dst, *args, **kwargs):
+        if Path(src).name.startswith("firefly-seeds-") and not gone:  # the cache (once), never the seeds
+            shutil.rmtree(src)
+            gone.append(src)
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(seeds.shutil, "copytree", vanishing)
+    dest = build_workspace(tmp_path / "second")
+    assert gone
+    assert sorted(p.name for p in dest.iterdir()) == sorted(p.name for p in (tmp_path / "first").iterdir())
