@@ -174,6 +174,9 @@ def _refs(value: str) -> list[str]:
     return REFERENCE.findall(value)
 
 
+TMP_VARIABLES = ("TMPDIR", "TEMP", "TMP")
+
+
 def child_environment(extra: Mapping[str, str], path_first: list[str] | None = None) -> dict[str, str]:
     """The environment of a stdio server: safe defaults, package-runner settings, its own env.
 
@@ -286,10 +289,14 @@ async def open_connection(
 async def _connect(
     endpoint: Endpoint, mode: str, *, connect_timeout: float, call_timeout: float, max_message_bytes: int
 ) -> AsyncIterator[Connection]:
-    """One attempt of :func:`open_connection` with the client's handshake ``mode``."""
-    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as stderr:
+    """One attempt of :func:`open_connection` with the client's handshake ``mode``.
+
+    A stdio server gets a temporary folder of its own (``TMPDIR``, ``TEMP``, ``TMP``), removed
+    with the connection: a server that cleans its temp folder cleans only its own files."""
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as stderr, \
+            tempfile.TemporaryDirectory(prefix="firefly-server-tmp-", ignore_cleanup_errors=True) as tmp:
         state = TransportState(endpoint.name) if endpoint.target is None and endpoint.transport == "stdio" else None
-        target = _target(endpoint, stderr, call_timeout, state, max_message_bytes)
+        target = _target(endpoint, stderr, call_timeout, state, max_message_bytes, tmp)
         connected = False
         try:
             with anyio.CancelScope(deadline=anyio.current_time() + connect_timeout) as scope:
@@ -326,12 +333,16 @@ async def open_client(
 
 
 def _target(endpoint: Endpoint, stderr: TextIO, call_timeout: float, state: TransportState | None = None,
-            max_message_bytes: int = 8_000_000) -> Any:
+            max_message_bytes: int = 8_000_000, tmp: str | None = None) -> Any:
     if endpoint.target is not None:
         return endpoint.target
     if endpoint.transport == "stdio":
         assert endpoint.command and state is not None
         env = child_environment(endpoint.env, endpoint.path_first)
+        if tmp is not None:  # its temporary files (and whatever it cleans up there) stay its own
+            for name in TMP_VARIABLES:
+                if name not in endpoint.env:
+                    env[name] = tmp
         if find_command(endpoint.command, env) is None and not Path(endpoint.command).is_file():
             raise ServerError(
                 "command-not-found",

@@ -116,6 +116,23 @@ def test_a_server_that_dies_on_the_modern_probe_gets_the_classic_handshake(store
     assert {name for (name,) in store.conn.execute("SELECT name FROM tools WHERE server = 'old'")} == {"echo", "fault"}
 
 
+def test_a_stdio_server_gets_a_temporary_folder_of_its_own():
+    """A server that cleans its temp folder (some do) cleans only its own files: TMPDIR points
+    into a folder made for the connection and removed with it."""
+    from firefly.connect import open_connection
+
+    async def main() -> str:
+        async with open_connection(misbehaving_endpoint("plain"), connect_timeout=30) as conn:
+            result = await conn.request("tools/call", {"name": "echo", "arguments": {"text": "tmpdir?"}}, timeout=30)
+            folder = result["content"][0]["text"]
+            assert os.path.isdir(folder) and os.path.basename(folder).startswith("firefly-server-tmp-")
+            assert os.path.realpath(folder) != os.path.realpath(tempfile.gettempdir())
+            return folder
+
+    folder = anyio.run(main)
+    assert not os.path.exists(folder)
+
+
 # -- the executor ------------------------------------------------------------------------------------
 
 

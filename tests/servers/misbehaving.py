@@ -180,7 +180,12 @@ for raw in sys.stdin.buffer:
     elif method == "tools/call":
         name = request["params"]["name"]
         if name == "echo":
-            reply(request_id, text(str((request["params"].get("arguments") or {}).get("text", ""))))
+            said = str((request["params"].get("arguments") or {}).get("text", ""))
+            if said == "tmpdir?":  # where this server's temporary files go
+                import tempfile
+
+                said = tempfile.gettempdir()
+            reply(request_id, text(said))
         elif name == "fault":
             fault(request_id)
         elif any(tool["name"] == name for tool in TOOLS):  # bad-schemas' and collide's tools work
