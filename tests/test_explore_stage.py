@@ -187,3 +187,22 @@ def test_a_server_changed_by_an_exploration_is_restarted_before_the_next(explore
                                             ("d3", "list_notes")]
     assert pids[0][2] == pids[1][2] == pids[2][2]  # one process while no exploration changed anything
     assert pids[3][2] != pids[2][2]  # d2 deleted a note: d3 gets a fresh server
+
+
+def test_a_sandbox_that_cannot_be_reset_is_replaced_and_the_run_goes_on(explored_store, monkeypatch):
+    """A server may leave its sandbox in a state it cannot be rebuilt from (a file made
+    read-only, a folder held open): that slot gets a new sandbox, and every DAG is explored."""
+    from firefly.explore.sandbox import Sandbox
+
+    real = Sandbox.reset
+    failures = []
+
+    def reset(self):
+        if not failures:
+            failures.append(self.root)
+            raise PermissionError(f"[Errno 13] Permission denied: '{self.root}/shop.db'")
+        return real(self)
+
+    monkeypatch.setattr(Sandbox, "reset", reset)
+    report = explore(explored_store, NotesPolicy(), concurrency=1, connect_timeout=20)
+    assert failures and report.finished == 3 and report.failed == 0

@@ -14,7 +14,9 @@ git repository, SQLite file, memory file) then see a fresh world each time.
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,7 @@ class Sandbox:
     def reset(self) -> None:
         """Restore the seed content in place (the root path stays the same)."""
         if self.root.exists():
+            _make_writable(self.root)  # a server may have made a file or folder read-only
             for child in self.root.iterdir():
                 if child.is_dir() and not child.is_symlink():
                     shutil.rmtree(child)
@@ -63,6 +66,20 @@ class Sandbox:
             return s.replace(self._real, VIRTUAL_ROOT) if self._real in s else s
 
         return _map_strings(value, swap)
+
+
+def _make_writable(root: Path) -> None:
+    """Give the owner write access to every folder and file under ``root`` (not through links)."""
+    for path in [root, *root.rglob("*")]:
+        try:
+            if path.is_symlink():
+                continue
+            mode = path.stat().st_mode
+            wanted = mode | stat.S_IWUSR | (stat.S_IXUSR | stat.S_IRUSR if path.is_dir() else 0)
+            if wanted != mode:
+                os.chmod(path, wanted)
+        except OSError:
+            continue
 
 
 def _map_strings(value: Any, fn: Any) -> Any:

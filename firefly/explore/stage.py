@@ -205,14 +205,27 @@ def explore(
         info = replace(workspace_info(slots[0].root), grounded=grounded_pools(store), roots=world.roots)
         queue = list(todo)
 
+        fresh = [0]
+
         async def worker(ex: Executor, sandbox: Sandbox, first: list[bool]) -> None:
             while queue:
                 dag_id, dag_tools = queue.pop(0)
+                broken = None
                 if not first[0]:
-                    sandbox.reset()
+                    try:
+                        sandbox.reset()
+                    except Exception as exc:  # noqa: BLE001 - a server left its sandbox unusable
+                        # (made a file read-only, held a folder open): a new sandbox of its own
+                        ex.stop_sandbox(sandbox)
+                        fresh[0] += 1
+                        try:
+                            sandbox = Sandbox.create(Path(tmp), f"slot-new{fresh[0]}", fixtures)
+                        except Exception as again:  # noqa: BLE001 - recorded as this DAG's failure
+                            broken = (f"its sandbox could not be rebuilt after the previous exploration:"
+                                      f" {type(exc).__name__}: {exc}; a new one failed too: {type(again).__name__}: {again}")
                 first[0] = False
                 walk = await explore_one(store, ex, sandbox, policy, info, refs, dag_id, dag_tools, seed, report,
-                                         adapters)
+                                         adapters, broken=broken)
                 for server in sorted(walk.touched if walk is not None else ()):
                     ex.stop_server(server, sandbox)  # in-process state (a memo, a cache) must not reach the next
                 if on_exploration:
@@ -422,8 +435,11 @@ async def explore_one(
     seed: int,
     report: ExploreReport,
     adapters: dict[str, Adapter] | None = None,
+    *,
+    broken: str | None = None,
 ) -> Walk | None:
-    """Walk one DAG with a policy; returns the walk (None when it could not start)."""
+    """Walk one DAG with a policy; returns the walk (None when it could not start). ``broken``:
+    why the DAG cannot be explored now (its sandbox could not be made): recorded as failed."""
     xid = exploration_id(dag_id, policy.name, seed)
     report.explorations += 1
     names = [f"{t['server']}/{t['name']}" for t in dag_tools]
@@ -431,6 +447,9 @@ async def explore_one(
     chosen = {t["server"]: walk.adapter(t["server"]).name for t in dag_tools}
     store.append(ExplorationStarted(exploration_id=xid, dag_id=dag_id, policy=policy.name, seed=seed, tools=names,
                                     adapters=dict(sorted(chosen.items()))))
+    if broken is not None:
+        walk.fail(report, broken)
+        return None
     missing = [n for t, n in zip(dag_tools, names) if (t["server"], t["name"]) not in refs]
     if missing:
         walk.fail(report, f"tools no longer callable: {', '.join(missing)}")
