@@ -594,3 +594,15 @@ def test_offline_policy_against_real_servers(tmp_path):
     assert rep["call_success_rate"] >= 0.7, rep["errors"]
     assert rep["chaining_rate"] >= 0.4
     assert rep["sources_verified"] >= 0.95 * rep["sources"]
+
+
+def test_a_url_parameter_gets_a_page_the_local_web_service_serves():
+    """No URL in any result: a page of the sandbox the registry's web service serves, never a
+    made-up address."""
+    ws = WorkspaceInfo(files=("/workspace/web/index.html",), directories=("/workspace/web",),
+                       urls=("http://127.0.0.1:18765/", "http://127.0.0.1:18765/index.html"))
+    schema = {"type": "object", "properties": {"url": {"type": "string", "format": "uri"}}, "required": ["url"]}
+    p = OfflinePolicy().propose(ToolRef("web", "fetch", "Fetch a URL.", schema), [], ws, random.Random(0))
+    assert p.arguments["url"] == "http://127.0.0.1:18765/index.html"
+    with pytest.raises(Ungrounded, match="/url"):
+        OfflinePolicy().propose(ToolRef("web", "fetch", "Fetch a URL.", schema), [], WorkspaceInfo(), random.Random(0))

@@ -1968,6 +1968,9 @@ class _Run:
         chosen = self.pick(self.obs(("url",)), pointer)
         if chosen:
             return chosen.value
+        if self.ws.urls:  # a page the local web service serves from the sandbox
+            pages = [u for u in self.ws.urls if not u.endswith("/")] or list(self.ws.urls)
+            return self.choose(pages, pointer)
         self.why_missing[pointer] = "no URL seen"
         return MISSING
 

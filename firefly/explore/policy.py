@@ -67,6 +67,7 @@ class WorkspaceInfo:
     texts: dict[str, str] = field(default_factory=dict)
     grounded: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     roots: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from ..seeds import workspace_variables
 from ..services import Services
 from ..store import Store
 from .executor import CallOutcome, Executor
-from .policy import CallRecord, Policy, Proposal, ToolRef, Ungrounded, WorkspaceInfo
+from .policy import VIRTUAL_ROOT, CallRecord, Policy, Proposal, ToolRef, Ungrounded, WorkspaceInfo
 from .probe import Probe
 from .sandbox import Sandbox
 
@@ -142,6 +142,7 @@ class ServerWorld:
     bound: set[str]
     fixtures: list[Any]
     roots: dict[str, tuple[str, ...]]
+    served: dict[str, str]  # a folder of the sandbox (virtual) -> the URL a local web service serves it at
 
     @classmethod
     def open(cls, store: Store, used: set[str], tmp: Path, stack: contextlib.ExitStack) -> ServerWorld:
@@ -168,7 +169,20 @@ class ServerWorld:
             return resolve(regs[server], secrets=secrets, variables=variables)
 
         roots = {name: folders for name, r in regs.items() if (folders := workspace_folders(r))}
-        return cls(endpoint_for, {name for name, r in regs.items() if uses_workspace(r)}, fixtures, roots)
+        served = {}
+        if "FIREFLY_WEB_URL" in service_variables:
+            web = next((s for r in needs_services for s in r.fixtures.services if s.name == "web"), None)
+            served[f"{VIRTUAL_ROOT}/{(web.root if web and web.root else 'web').strip('/')}"] = \
+                service_variables["FIREFLY_WEB_URL"].rstrip("/")
+        return cls(endpoint_for, {name for name, r in regs.items() if uses_workspace(r)}, fixtures, roots, served)
+
+    def urls(self, files: tuple[str, ...]) -> tuple[str, ...]:
+        """The URLs at which the local web service serves the sandbox's files (and its root)."""
+        out: list[str] = []
+        for folder, url in sorted(self.served.items()):
+            out.append(url + "/")
+            out += [url + "/" + f[len(folder) + 1:] for f in files if f.startswith(folder + "/")]
+        return tuple(out)
 
 
 def explore(
@@ -202,7 +216,8 @@ def explore(
         world = ServerWorld.open(store, used, Path(tmp), stack)
         endpoint_for, bound, fixtures = world.endpoint_for, world.bound, world.fixtures
         slots = [Sandbox.create(Path(tmp), f"slot{i}", fixtures) for i in range(max(1, min(concurrency, len(todo))))]
-        info = replace(workspace_info(slots[0].root), grounded=grounded_pools(store), roots=world.roots)
+        info = workspace_info(slots[0].root)
+        info = replace(info, grounded=grounded_pools(store), roots=world.roots, urls=world.urls(info.files))
         queue = list(todo)
 
         fresh = [0]
@@ -482,12 +497,17 @@ async def _walk_dag(walk: Walk, policy: Policy, info: WorkspaceInfo, tools: list
             # a required id nothing has shown yet (a session, a task): call a tool of the same
             # server that makes or lists such things first, then try again with what it returned
             called = {(r.server, r.tool) for r in walk.history}
-            producer = find_producer(tool, missing, [r for r in walk.refs.values() if (r.server, r.name) not in called])
-            if producer is not None:
+            # the likeliest first; one that gives nothing to use (an empty listing) -> the next
+            for producer in find_producers(tool, missing, [r for r in walk.refs.values()
+                                                           if (r.server, r.name) not in called])[:2]:
+                if inserted >= MAX_PRODUCERS:
+                    break
                 inserted += 1
                 made, _ = await _call_tool(walk, policy, info, producer)
                 if ok(made):
-                    event, _ = await _call_tool(walk, policy, info, tool)
+                    event, still = await _call_tool(walk, policy, info, tool)
+                    if still != missing:
+                        break
 
 
 async def _call_tool(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: ToolRef) -> tuple[ToolCalled, str]:
@@ -527,19 +547,20 @@ async def _call_tool(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: Tool
 _UNGROUNDED = re.compile(r"required parameter '/([^'/]+)'")
 
 
-MAX_PRODUCERS = 2  # tools called first, per exploration, to make a value a later tool needs
+MAX_PRODUCERS = 3  # tools called first, per exploration, to make a value a later tool needs
 _MAKE_VERBS = ("create", "new", "open", "start", "load", "init", "initialize", "begin", "add", "make", "register",
                "upload", "import", "connect", "generate", "plan", "build", "save", "set")
 _LIST_VERBS = ("list", "search", "find", "get", "show", "query", "all")
 _ID_SUFFIXES = ("id", "ids", "name", "names", "key", "uuid", "path", "handle", "ref")
 
 
-def find_producer(tool: ToolRef, parameter: str, candidates: list[ToolRef]) -> ToolRef | None:
-    """A tool of ``tool``'s server that would give a value for ``parameter`` (``session_id``,
-    ``taskId``, ``sheet_name``): one whose output schema has that field, or whose name pairs
-    the thing the parameter names (``session``) with a verb that makes or lists it
-    (``create_session``, ``load_csv`` -> a session, ``list_tasks``). Deterministic; None if
-    no tool of the server looks like one."""
+def find_producers(tool: ToolRef, parameter: str, candidates: list[ToolRef]) -> list[ToolRef]:
+    """Tools of ``tool``'s server that would give a value for ``parameter`` (``session_id``,
+    ``taskId``, ``sheet_name``), likeliest first: one whose output schema has that field, or
+    which takes it as an optional input, or whose name pairs the thing the parameter names
+    (``session``) with a verb that makes it (``create_session``, ``load_csv`` -> a session)
+    or lists it (``list_tasks``: in a fresh world a listing may be empty, so makers come
+    first). Deterministic; empty if no tool of the server looks like one."""
     words = [w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", parameter)]
     thing = [w for w in words if w not in _ID_SUFFIXES] or words
     if not thing:
@@ -558,6 +579,8 @@ def find_producer(tool: ToolRef, parameter: str, candidates: list[ToolRef]) -> T
         score = 0.0
         if parameter in props:
             score += 3
+        elif parameter in ((cand.input_schema or {}).get("properties") or {}):
+            score += 1  # load_csv(file_path, session_id=None): it makes one when given none
         if stems & {w.rstrip("s") for w in name_words}:
             score += 1.5
         elif any(re.search(rf"\b{re.escape(s)}", text) for s in stems):
@@ -567,15 +590,15 @@ def find_producer(tool: ToolRef, parameter: str, candidates: list[ToolRef]) -> T
         if not score:
             continue
         if name_words and name_words[0] in _MAKE_VERBS:
-            score += 1
+            score += 1.5
         elif name_words and name_words[0] in _LIST_VERBS:
-            score += 0.5
+            score += 0.25
         if (cand.annotations or {}).get("destructiveHint") is True:
             score -= 2
         score -= 0.1 * len(required)
         scored.append((score, cand.name, cand))
     scored.sort(key=lambda s: (-s[0], s[1]))
-    return scored[0][2] if scored and scored[0][0] >= 1.5 else None
+    return [cand for score, _, cand in scored if score >= 1.5]
 
 
 def _jsonable(value: Any) -> Any:
