@@ -606,3 +606,23 @@ def test_a_url_parameter_gets_a_page_the_local_web_service_serves():
     assert p.arguments["url"] == "http://127.0.0.1:18765/index.html"
     with pytest.raises(Ungrounded, match="/url"):
         OfflinePolicy().propose(ToolRef("web", "fetch", "Fetch a URL.", schema), [], WorkspaceInfo(), random.Random(0))
+
+
+def test_an_id_parameter_takes_an_item_of_a_list_named_after_it():
+    """``key`` <- an item of a ``keys`` list; ``sheet_name`` <- the name of an item of
+    ``sheets``; ``task_id`` <- the id of an item of ``tasks`` (with the source recorded)."""
+    listing = rec(0, "kv", "scan", {}, structured={"keys": ["user:1:name", "counter"],
+                                                   "sheets": [{"name": "Sales", "rows": 12}],
+                                                   "tasks": [{"id": "t-19", "title": "ship"}]})
+
+    def one(param):
+        schema = {"type": "object", "properties": {param: {"type": "string"}}, "required": [param]}
+        p = OfflinePolicy().propose(ToolRef("kv", f"use_{param}", "Use it.", schema), [listing], WorkspaceInfo(),
+                                    random.Random(0))
+        (source,) = [s for s in p.sources if s.argument == f"/{param}"]
+        assert source.step == 0
+        return p.arguments[param]
+
+    assert one("key") in ("user:1:name", "counter")
+    assert one("sheet_name") == "Sales"
+    assert one("task_id") == "t-19"

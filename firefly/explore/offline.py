@@ -822,6 +822,23 @@ class _Run:
                 return (v.key == "id" and any(o and _norm(_singular(o)) == owner for o in owners)
                         and isinstance(v.value, int if t == "integer" else str))
             cands = [v for v in self.values if fk(v)]
+        if not cands and t in ("integer", "string"):
+            # key <- an item of a "keys" list; sheet_name <- of "sheets" / "sheet_names";
+            # task_id <- the id (or name) of an item of a "tasks" list
+            owner = next((n[: -len(s)] for s in _ID_WORDS if n.endswith(s) and len(n) > len(s)), n)
+            wanted_type = int if t == "integer" else str
+
+            def item(v: Value) -> bool:
+                if not isinstance(v.value, wanted_type) or isinstance(v.value, bool) or v.kind in ("line", "row"):
+                    return False
+                if isinstance(v.value, str) and not 0 < len(v.value) <= 200:
+                    return False
+                listed = _list_of(v.path)
+                if listed and _norm(_singular(listed)) in (n, owner):
+                    return True  # a plain item of the list
+                within = _collection(v.path)
+                return bool(within) and _norm(_singular(within)) == owner and _norm(v.key or "") in _ID_WORDS
+            cands = [v for v in self.values if item(v)]
         return cands
 
     def generic(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any],
@@ -2074,6 +2091,16 @@ _PROSE = re.compile(r"[a-z]{3,}[.!?] +[A-Za-z]")  # a sentence ends and another 
 
 
 _COLLECTION = re.compile(r"(?:\.([A-Za-z_]\w*)|\[\"([^\"]+)\"\])\[\d+\]\.\w+$")
+
+
+_ID_WORDS = ("id", "name", "key", "uuid", "slug", "handle", "ref", "title")
+_LIST_ITEM = re.compile(r"(?:\.([A-Za-z_]\w*)|\[\"([^\"]+)\"\])\[\d+\]$")
+
+
+def _list_of(path: str) -> str:
+    """The list a plain item sat in: ``keys`` for ``$.structured_content.keys[3]``."""
+    m = _LIST_ITEM.search(path.split("#json=")[-1])
+    return (m.group(1) or m.group(2)) if m else ""
 
 
 def _collection(path: str) -> str:

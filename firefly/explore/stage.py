@@ -584,7 +584,7 @@ def find_producers(tool: ToolRef, parameter: str, candidates: list[ToolRef]) -> 
         if stems & {w.rstrip("s") for w in name_words}:
             score += 1.5
         elif any(re.search(rf"\b{re.escape(s)}", text) for s in stems):
-            score += 0.5
+            score += 1  # "metadata about the workbook, including its sheets"
         if parameter.lower() in text or parameter.replace("_", " ").lower() in text:
             score += 1  # "returns a session_id"
         if not score:
@@ -598,7 +598,7 @@ def find_producers(tool: ToolRef, parameter: str, candidates: list[ToolRef]) -> 
         score -= 0.1 * len(required)
         scored.append((score, cand.name, cand))
     scored.sort(key=lambda s: (-s[0], s[1]))
-    return [cand for score, _, cand in scored if score >= 1.5]
+    return [cand for score, _, cand in scored if score >= 1.25]
 
 
 def _jsonable(value: Any) -> Any:
