@@ -564,8 +564,10 @@ def find_producers(tool: ToolRef, parameter: str, candidates: list[ToolRef]) -> 
     words = [w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", parameter)]
     thing = [w for w in words if w not in _ID_SUFFIXES] or words
     if not thing:
-        return None
-    stems = {t.rstrip("s") for t in thing}
+        return []
+    stems = {t.rstrip("s") for t in thing if len(t.rstrip("s")) >= 3}
+    if not stems:
+        return []
     scored: list[tuple[float, str, ToolRef]] = []
     for cand in candidates:
         if cand.server != tool.server or cand.name == tool.name:
@@ -598,7 +600,7 @@ def find_producers(tool: ToolRef, parameter: str, candidates: list[ToolRef]) -> 
         score -= 0.1 * len(required)
         scored.append((score, cand.name, cand))
     scored.sort(key=lambda s: (-s[0], s[1]))
-    return [cand for score, _, cand in scored if score >= 1.25]
+    return [cand for score, _, cand in scored if score >= 1.0]
 
 
 def _jsonable(value: Any) -> Any:
