@@ -117,9 +117,9 @@ class Services:
         port = need.port if need.port is not None else DEFAULT_PORTS[need.name]
         try:
             port = free_port() if port == 0 else port
-            if need.name != "web" and _port_in_use(port):
+            if _port_in_use(port):
                 # another instance (the system's, another firefly's) has it: a port of our own;
-                # servers find it through ${FIREFLY_<SERVICE>_PORT} / _URL
+                # servers and the explorer find it through ${FIREFLY_<SERVICE>_PORT} / _URL
                 port = free_port()
             starter(need, port, base or Path("."))
         except ServiceUnavailable as err:

@@ -26,6 +26,9 @@ class Scripted:
     name = "scripted"
 
     def propose(self, tool, history, workspace, rng, attempt=0):
+        if tool.server == "fetch":  # the page at the port firefly's web service got
+            (url,) = [u for u in workspace.urls if u.endswith("/about.html")]
+            return Proposal({"url": url})
         return Proposal(ARGUMENTS[(tool.server, tool.name)])
 
 
