@@ -371,3 +371,17 @@ def test_a_tool_needing_an_id_nothing_showed_gets_a_producer_called_first(store)
     # a resumed walk decides the same way: nothing more is called
     explore(store, OfflinePolicy(), concurrency=1, connect_timeout=20)
     assert store.conn.execute("SELECT count(*) FROM calls WHERE exploration_id NOT LIKE 'survey-%'").fetchone()[0] == 3
+
+
+def test_an_error_saying_something_must_exist_first_gets_it_made_first(store):
+    """``batch_summary`` answers "No batch is currently open": the explorer opens one with the
+    server's ``open_batch`` and calls it again."""
+    register(store, parse_registry(json.dumps({"mcpServers": {
+        "batches": {"command": sys.executable, "args": [str(SERVERS / "ledger.py"), "batches"]}}})), source="t")
+    discover(store, connect_timeout=20)
+    _dag(store, 0, [("batches", "batch_summary")])
+    store.catch_up()
+    explore(store, OfflinePolicy(), concurrency=1, connect_timeout=20)
+    rows = store.conn.execute("SELECT step, tool, ok, error_class FROM calls"
+                              " WHERE exploration_id NOT LIKE 'survey-%' AND attempt = 0 ORDER BY step").fetchall()
+    assert rows == [(0, "batch_summary", 0, "in-band-error"), (1, "open_batch", 1, None), (2, "batch_summary", 1, None)]

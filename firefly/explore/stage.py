@@ -493,6 +493,19 @@ async def _walk_dag(walk: Walk, policy: Policy, info: WorkspaceInfo, tools: list
     inserted = 0
     for tool in tools:
         event, missing = await _call_tool(walk, policy, info, tool)
+        if not ok(event) and event.error_class != SKIPPED and inserted < MAX_PRODUCERS:
+            # "No presentation is currently loaded": the server wants something made first
+            missing = _missing_thing(event)
+            if missing:
+                called = {(r.server, r.tool) for r in walk.history}
+                producer = next(iter(find_producers(tool, missing, [
+                    r for r in walk.refs.values() if (r.server, r.name) not in called])), None)
+                if producer is not None:
+                    inserted += 1
+                    made, _ = await _call_tool(walk, policy, info, producer)
+                    if ok(made):
+                        event, _ = await _call_tool(walk, policy, info, tool)
+                continue
         if event.error_class == SKIPPED and missing and inserted < MAX_PRODUCERS:
             # a required id nothing has shown yet (a session, a task): call a tool of the same
             # server that makes or lists such things first, then try again with what it returned
@@ -545,6 +558,21 @@ async def _call_tool(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: Tool
 
 
 _UNGROUNDED = re.compile(r"required parameter '/([^'/]+)'")
+# an error saying something must exist first: "No presentation is currently loaded",
+# "no session is open", "open a workbook first", "Presentation not found"
+_NEEDS_FIRST = re.compile(
+    r"(?i)\bno (?:active |current |open )?([a-z]{3,})s? (?:is |are |has been )?(?:currently )?"
+    r"(?:loaded|open|opened|selected|active|initiali[sz]ed|created|started|connected)\b"
+    r"|\b(?:open|load|create|start|initiali[sz]e|connect) (?:a |an |the )?([a-z]{3,}) first\b"
+    r"|\b([a-z]{3,}) not (?:loaded|open|opened|initiali[sz]ed|started)\b")
+
+
+def _missing_thing(event: ToolCalled) -> str:
+    """What a failed call's error says must be made first (``presentation``), or ''."""
+    text = " ".join([event.error or "", *(str(b.get("text", "")) for b in event.content or []
+                                          if isinstance(b, dict))])[:2000]
+    m = _NEEDS_FIRST.search(text)
+    return next((g.lower() for g in m.groups() if g), "") if m else ""
 
 
 MAX_PRODUCERS = 3  # tools called first, per exploration, to make a value a later tool needs

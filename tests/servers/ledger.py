@@ -6,7 +6,8 @@ answers an in-band error inside ``structuredContent`` (``{"result": "Error: ..."
 false); ``describe_code`` needs a code nothing grounds; ``delete_account`` and
 ``close_books`` (destructive) must never be called by a survey. It has one resource and one
 prompt. ``python ledger.py one`` serves a single tool, ``get_fortune``. ``python ledger.py
-batches`` serves ``post_entry``, which needs a ``batch_id`` that only ``open_batch`` makes.
+batches`` serves ``post_entry``, which needs a ``batch_id`` that only ``open_batch`` makes, and
+``batch_summary``, which answers "error: No batch is currently open" until one is.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def tools(variant: str) -> list[types.Tool]:
             types.Tool(name="post_entry", description="Post an entry to an open batch.", input_schema=_obj(
                 {"batch_id": {"type": "string"}, "amount": {"type": "number", "minimum": 1, "maximum": 100}},
                 ["batch_id", "amount"])),
+            types.Tool(name="batch_summary", description="Summarize the current batch.", input_schema=_obj({}, [])),
         ]
     return [
         types.Tool(name="list_accounts", description="All accounts of the ledger.", input_schema=_obj({}, [])),
@@ -71,6 +73,10 @@ def build(variant: str = "full") -> Server:
             if args.get("batch_id") not in BATCHES:
                 return types.CallToolResult(content=[types.TextContent(type="text", text="no such batch")], is_error=True)
             return types.CallToolResult(content=text({"posted": args.get("amount"), "batch_id": args["batch_id"]}))
+        if params.name == "batch_summary":
+            if not BATCHES:
+                return types.CallToolResult(content=[types.TextContent(type="text", text="error: No batch is currently open")])
+            return types.CallToolResult(content=text({"batch_id": BATCHES[-1], "entries": 0}))
         if params.name == "get_fortune":
             return types.CallToolResult(content=[types.TextContent(type="text", text="Fortune favours the bold.")])
         if params.name == "list_accounts":
