@@ -353,15 +353,20 @@ def test_family_hooks_say_what_the_generic_adapter_cannot():
     assert time.read_facts(0, "get_current_time", {}, T("{}"), now).tables == []  # the clock is no fact
 
 
-def test_a_tool_needing_an_id_nothing_showed_gets_a_producer_called_first(store):
-    """``post_entry`` needs a ``batch_id`` that no listing shows: the explorer calls the server's
-    ``open_batch`` first and posts to the batch it made (the id's source is that call)."""
+def explore_batches(store, tool: str) -> None:
+    """Explore a one-tool DAG of ledger.py's ``batches`` server (no survey)."""
     register(store, parse_registry(json.dumps({"mcpServers": {
         "batches": {"command": sys.executable, "args": [str(SERVERS / "ledger.py"), "batches"]}}})), source="t")
     discover(store, connect_timeout=20)
-    _dag(store, 0, [("batches", "post_entry")])
+    _dag(store, 0, [("batches", tool)])
     store.catch_up()
     explore(store, OfflinePolicy(), concurrency=1, connect_timeout=20)
+
+
+def test_a_tool_needing_an_id_nothing_showed_gets_a_producer_called_first(store):
+    """``post_entry`` needs a ``batch_id`` that no listing shows: the explorer calls the server's
+    ``open_batch`` first and posts to the batch it made (the id's source is that call)."""
+    explore_batches(store, "post_entry")
     rows = store.conn.execute("SELECT step, tool, ok, error_class, arguments, sources FROM calls"
                               " WHERE exploration_id NOT LIKE 'survey-%' ORDER BY step, attempt").fetchall()
     assert [(r[0], r[1], r[3]) for r in rows] == [(0, "post_entry", "skipped"), (1, "open_batch", None),
@@ -376,12 +381,7 @@ def test_a_tool_needing_an_id_nothing_showed_gets_a_producer_called_first(store)
 def test_an_error_saying_something_must_exist_first_gets_it_made_first(store):
     """``batch_summary`` answers "No batch is currently open": the explorer opens one with the
     server's ``open_batch`` and calls it again."""
-    register(store, parse_registry(json.dumps({"mcpServers": {
-        "batches": {"command": sys.executable, "args": [str(SERVERS / "ledger.py"), "batches"]}}})), source="t")
-    discover(store, connect_timeout=20)
-    _dag(store, 0, [("batches", "batch_summary")])
-    store.catch_up()
-    explore(store, OfflinePolicy(), concurrency=1, connect_timeout=20)
+    explore_batches(store, "batch_summary")
     rows = store.conn.execute("SELECT step, tool, ok, error_class FROM calls"
                               " WHERE exploration_id NOT LIKE 'survey-%' AND attempt = 0 ORDER BY step").fetchall()
     assert rows == [(0, "batch_summary", 0, "in-band-error"), (1, "open_batch", 1, None), (2, "batch_summary", 1, None)]
