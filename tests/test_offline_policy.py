@@ -554,6 +554,7 @@ def test_a_retry_passes_the_optional_parameters_the_error_named_and_never_a_plac
         "file_path": {"type": "string", "description": "A CSV file, e.g. '/path/to/data.csv'"},
         "data": {"type": "string", "description": "Inline data"},
         "project_dir": {"type": "string", "examples": ["/path/to/your/project"]},
+        "pdf_paths": {"type": "string", "description": "PDFs to merge, e.g. '/tmp/part1.pdf'"},
         "method": {"type": "string", "enum": ["ols", "gls"]}}, "required": ["method"]}
     tool = ToolRef("stats", "fit_model", "Fit a model.", schema)
     ws = WorkspaceInfo(files=("/workspace/data/sales.csv",), directories=("/workspace/data",))
@@ -562,7 +563,7 @@ def test_a_retry_passes_the_optional_parameters_the_error_named_and_never_a_plac
         p = OfflinePolicy().propose(tool, [failed], ws, random.Random(seed), attempt=1)
         assert "file_path" in p.arguments and "data" not in p.arguments, p.arguments  # "either": the first
         assert p.arguments["file_path"] == "/workspace/data/sales.csv"
-        assert not any("path/to" in json.dumps(v) for v in p.arguments.values())
+        assert not any("path/to" in json.dumps(v) or "/tmp/" in json.dumps(v) for v in p.arguments.values())
     both = rec(0, "stats", "fit_model", {"method": "ols"}, "error: file_path and data must be provided")
     p = OfflinePolicy().propose(tool, [both], ws, random.Random(0), attempt=1)
     assert {"file_path", "data"} <= set(p.arguments)

@@ -247,8 +247,15 @@ _PLACEHOLDER = re.compile(
 
 def _placeholder(value: Any) -> bool:
     """A documentation stand-in, not a value: ``/path/to/your/project``, ``<file>``,
-    ``{name}``, ``https://example.com``. Such examples are never sent to a server."""
-    return isinstance(value, str) and bool(_PLACEHOLDER.search(value))
+    ``{name}``, ``https://example.com``, or a path of the documentation author's machine
+    (``/tmp/part1.pdf``, ``C:\\Users\\me``: anything absolute outside the sandbox). Such
+    examples are never sent to a server."""
+    if not isinstance(value, str):
+        return False
+    if _PLACEHOLDER.search(value):
+        return True
+    host_path = (value.startswith("/") and not value.startswith(VIRTUAL_ROOT)) or bool(re.match(r"[A-Za-z]:\\", value))
+    return host_path and len(value) > 1
 
 
 def _desc_examples(text: str) -> list[str]:
