@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["READ_VERBS", "WRITE_VERBS", "name_words", "reads_by_name", "writes_by_name"]
+__all__ = ["LIST_VERBS", "MAKE_VERBS", "READ_VERBS", "WRITE_VERBS", "name_words", "reads_by_name", "writes_by_name"]
 
 READ_VERBS = frozenset({
     "get", "list", "read", "search", "show", "describe", "find", "open", "query", "log", "status", "diff",
@@ -27,6 +27,12 @@ WRITE_VERBS = frozenset({
     "revert", "restore", "rollback", "sync", "deploy", "undo", "redo", "spawn", "login", "logout",
     "subscribe", "unsubscribe", "erase", "wipe", "overwrite", "kill", "shell", "eval",
 })
+# the first word of a tool that makes a thing (a session, a batch) or lists the things there are
+MAKE_VERBS = frozenset({
+    "create", "new", "open", "start", "load", "init", "initialize", "begin", "add", "make", "register",
+    "upload", "import", "connect", "generate", "plan", "build", "save", "set",
+})
+LIST_VERBS = frozenset({"list", "search", "find", "get", "show", "query", "all"})
 _IGNORED = frozenset({"mcp", "tool", "do", "the", "a"})
 
 

@@ -34,6 +34,7 @@ from typing import Any
 import anyio
 
 from ..adapters import Adapter, adapter_for, server_record
+from ..adapters.producers import find_producers, missing_thing
 from ..adapters.verbs import reads_by_name
 from ..connect import Endpoint, resolve
 from ..errors import FireflyError
@@ -490,37 +491,34 @@ class ExplorationAborted(Exception):
 
 
 async def _walk_dag(walk: Walk, policy: Policy, info: WorkspaceInfo, tools: list[ToolRef]) -> None:
-    inserted = 0
+    budget = [MAX_PRODUCERS]
     for tool in tools:
         event, missing = await _call_tool(walk, policy, info, tool)
-        if not ok(event) and event.error_class != SKIPPED and inserted < MAX_PRODUCERS:
+        if event.error_class == SKIPPED and missing:
+            # a required id nothing has shown yet (a session, a task): the likeliest producers in
+            # turn; one that gives nothing to use (an empty listing) -> the next
+            await _make_first(walk, policy, info, tool, missing, budget, tries=2)
+        elif not ok(event) and event.error_class != SKIPPED and (thing := missing_thing(event.error, event.content)):
             # "No presentation is currently loaded": the server wants something made first
-            missing = _missing_thing(event)
-            if missing:
-                called = {(r.server, r.tool) for r in walk.history}
-                producer = next(iter(find_producers(tool, missing, [
-                    r for r in walk.refs.values() if (r.server, r.name) not in called])), None)
-                if producer is not None:
-                    inserted += 1
-                    made, _ = await _call_tool(walk, policy, info, producer)
-                    if ok(made):
-                        event, _ = await _call_tool(walk, policy, info, tool)
-                continue
-        if event.error_class == SKIPPED and missing and inserted < MAX_PRODUCERS:
-            # a required id nothing has shown yet (a session, a task): call a tool of the same
-            # server that makes or lists such things first, then try again with what it returned
-            called = {(r.server, r.tool) for r in walk.history}
-            # the likeliest first; one that gives nothing to use (an empty listing) -> the next
-            for producer in find_producers(tool, missing, [r for r in walk.refs.values()
-                                                           if (r.server, r.name) not in called])[:2]:
-                if inserted >= MAX_PRODUCERS:
-                    break
-                inserted += 1
-                made, _ = await _call_tool(walk, policy, info, producer)
-                if ok(made):
-                    event, still = await _call_tool(walk, policy, info, tool)
-                    if still != missing:
-                        break
+            await _make_first(walk, policy, info, tool, thing, budget, tries=1)
+
+
+async def _make_first(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: ToolRef, thing: str,
+                      budget: list[int], *, tries: int) -> None:
+    """Call tools of ``tool``'s server that make or list ``thing`` (at most ``tries`` of them,
+    within the exploration's ``budget``), each followed by ``tool`` again, until ``tool`` no
+    longer lacks ``thing``."""
+    called = {(r.server, r.tool) for r in walk.history}
+    unused = [r for r in walk.refs.values() if (r.server, r.name) not in called]
+    for producer in find_producers(tool, thing, unused)[:tries]:
+        if budget[0] <= 0:
+            return
+        budget[0] -= 1
+        made, _ = await _call_tool(walk, policy, info, producer)
+        if ok(made):
+            _, still = await _call_tool(walk, policy, info, tool)
+            if still != thing:
+                return
 
 
 async def _call_tool(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: ToolRef) -> tuple[ToolCalled, str]:
@@ -558,77 +556,7 @@ async def _call_tool(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: Tool
 
 
 _UNGROUNDED = re.compile(r"required parameter '/([^'/]+)'")
-# an error saying something must exist first: "No presentation is currently loaded",
-# "no session is open", "open a workbook first", "Presentation not found"
-_NEEDS_FIRST = re.compile(
-    r"(?i)\bno (?:active |current |open )?([a-z]{3,})s? (?:is |are |has been )?(?:currently )?"
-    r"(?:loaded|open|opened|selected|active|initiali[sz]ed|created|started|connected)\b"
-    r"|\b(?:open|load|create|start|initiali[sz]e|connect) (?:a |an |the )?([a-z]{3,}) first\b"
-    r"|\b([a-z]{3,}) not (?:loaded|open|opened|initiali[sz]ed|started)\b")
-
-
-def _missing_thing(event: ToolCalled) -> str:
-    """What a failed call's error says must be made first (``presentation``), or ''."""
-    text = " ".join([event.error or "", *(str(b.get("text", "")) for b in event.content or []
-                                          if isinstance(b, dict))])[:2000]
-    m = _NEEDS_FIRST.search(text)
-    return next((g.lower() for g in m.groups() if g), "") if m else ""
-
-
 MAX_PRODUCERS = 3  # tools called first, per exploration, to make a value a later tool needs
-_MAKE_VERBS = ("create", "new", "open", "start", "load", "init", "initialize", "begin", "add", "make", "register",
-               "upload", "import", "connect", "generate", "plan", "build", "save", "set")
-_LIST_VERBS = ("list", "search", "find", "get", "show", "query", "all")
-_ID_SUFFIXES = ("id", "ids", "name", "names", "key", "uuid", "path", "handle", "ref")
-
-
-def find_producers(tool: ToolRef, parameter: str, candidates: list[ToolRef]) -> list[ToolRef]:
-    """Tools of ``tool``'s server that would give a value for ``parameter`` (``session_id``,
-    ``taskId``, ``sheet_name``), likeliest first: one whose output schema has that field, or
-    which takes it as an optional input, or whose name pairs the thing the parameter names
-    (``session``) with a verb that makes it (``create_session``, ``load_csv`` -> a session)
-    or lists it (``list_tasks``: in a fresh world a listing may be empty, so makers come
-    first). Deterministic; empty if no tool of the server looks like one."""
-    words = [w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", parameter)]
-    thing = [w for w in words if w not in _ID_SUFFIXES] or words
-    if not thing:
-        return []
-    stems = {t.rstrip("s") for t in thing if len(t.rstrip("s")) >= 3}
-    if not stems:
-        return []
-    scored: list[tuple[float, str, ToolRef]] = []
-    for cand in candidates:
-        if cand.server != tool.server or cand.name == tool.name:
-            continue
-        required = (cand.input_schema or {}).get("required") or []
-        if parameter in required:
-            continue  # it needs the same thing itself
-        props = ((cand.output_schema or {}).get("properties") or {}) if isinstance(cand.output_schema, dict) else {}
-        name_words = [w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", cand.name)]
-        text = f"{cand.name} {cand.description or ''}".lower()
-        score = 0.0
-        if parameter in props:
-            score += 3
-        elif parameter in ((cand.input_schema or {}).get("properties") or {}):
-            score += 1  # load_csv(file_path, session_id=None): it makes one when given none
-        if stems & {w.rstrip("s") for w in name_words}:
-            score += 1.5
-        elif any(re.search(rf"\b{re.escape(s)}", text) for s in stems):
-            score += 1  # "metadata about the workbook, including its sheets"
-        if parameter.lower() in text or parameter.replace("_", " ").lower() in text:
-            score += 1  # "returns a session_id"
-        if not score:
-            continue
-        if name_words and name_words[0] in _MAKE_VERBS:
-            score += 1.5
-        elif name_words and name_words[0] in _LIST_VERBS:
-            score += 0.25
-        if (cand.annotations or {}).get("destructiveHint") is True:
-            score -= 2
-        score -= 0.1 * len(required)
-        scored.append((score, cand.name, cand))
-    scored.sort(key=lambda s: (-s[0], s[1]))
-    return [cand for score, _, cand in scored if score >= 1.0]
 
 
 def _jsonable(value: Any) -> Any:
