@@ -124,6 +124,13 @@ def _skip(text: str, i: int) -> int:
 _MISSING = object()
 
 
+def _after_comma(text: str, i: int) -> int | None:
+    """The position of the next member or element after the one that ended at ``i``, or None
+    when no comma follows (the container ends, or the text is cut)."""
+    i = _skip(text, i)
+    return _skip(text, i + 1) if i < len(text) and text[i] == "," else None
+
+
 def _value(text: str, i: int) -> tuple[Any, int, bool]:
     """(value or _MISSING, position after it, complete)."""
     if i >= len(text):
@@ -148,13 +155,10 @@ def _value(text: str, i: int) -> tuple[Any, int, bool]:
             value, i, done = _value(text, _skip(text, i + 1))
             if value is not _MISSING:
                 out[key] = value
-            if not done:
+            nxt = _after_comma(text, i) if done else None
+            if nxt is None:
                 break
-            i = _skip(text, i)
-            if i < len(text) and text[i] == ",":
-                i = _skip(text, i + 1)
-            else:
-                break
+            i = nxt
         return out, i, False
     if ch == "[":
         items: list[Any] = []
@@ -163,13 +167,10 @@ def _value(text: str, i: int) -> tuple[Any, int, bool]:
             value, i, done = _value(text, i)
             if value is not _MISSING and (done or not items):  # a cut element only when it is the first
                 items.append(value)
-            if not done:
+            nxt = _after_comma(text, i) if done else None
+            if nxt is None:
                 break
-            i = _skip(text, i)
-            if i < len(text) and text[i] == ",":
-                i = _skip(text, i + 1)
-            else:
-                break
+            i = nxt
         return items, i, False
     if ch == '"':
         part = text[i + 1:]
