@@ -7,6 +7,7 @@
     out.messages                        # one ``tool`` message per call: the simulator's results
     out = env.step(final_answer="3")    # ends the episode
     out.reward, out.done                # 1.0 / 0.0 from the task's label and match rule, True
+                                        # (the share of fields right for an answer with fields)
 
 * Tools are OpenAI function specs built from the recorded tool schemas (the ``tools`` table):
   every callable tool of the servers the task involves, named ``<server>__<tool>`` by
@@ -159,8 +160,10 @@ def answer_text(value: Any) -> str:
 def reward(task: Task, answer: str | None, episode: Any = None) -> float:
     """1.0 or 0.0. No answer scores 0. A question compares the answer with the label under the
     task's match rule; a state-change task runs its probe in ``episode`` (the simulator
-    episode the agent acted in) and compares its result with the end state it expects."""
-    from .match import MatchRuleError, matches, probe_passes
+    episode the agent acted in) and compares its result with the end state it expects. An
+    answer with named fields (rule ``fields``) is scored field by field: the share of fields
+    right, or all-or-nothing with ``reward: all`` (:func:`firefly.match.score`)."""
+    from .match import MatchRuleError, probe_passes, score
 
     if answer is None:
         return 0.0
@@ -171,7 +174,7 @@ def reward(task: Task, answer: str | None, episode: Any = None) -> float:
             probe = task.probe
             result = episode.call_sync(probe["server"], probe["tool"], probe.get("arguments") or {})
             return float(probe_passes(probe, task.match, result.content, result.structured_content, result.is_error))
-        return float(matches(task.match, task.answer, answer))
+        return score(task.match, task.answer, answer)
     except MatchRuleError:  # a label the rules cannot read scores 0, never crashes a rollout
         return 0.0
 
@@ -325,7 +328,8 @@ class FireflyEnv:
 
     def reset(self, task_id: str | None = None) -> dict[str, Any]:
         """Start an episode on a task (default: the split's first). Returns the observation:
-        ``task_id``, ``messages`` (system prompt and question) and ``tools`` (function specs)."""
+        ``task_id``, ``messages`` (system prompt and question), ``tools`` (function specs) and,
+        for an answer with named fields, ``answer_schema`` (its JSON Schema)."""
         if task_id is None:
             if not self.task_ids:
                 raise TaskNotFound(f"no verified tasks{f' in split {self.split!r}' if self.split else ''}")
@@ -334,7 +338,10 @@ class FireflyEnv:
         box = self.toolbox(task.servers)
         messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": task.question}]
         self._slot = _Slot(Episode(task=task, messages=list(messages), tools=box.specs), box.names, self.simulator.episode())
-        return {"task_id": task.task_id, "messages": messages, "tools": box.specs}
+        observation = {"task_id": task.task_id, "messages": messages, "tools": box.specs}
+        if task.answer_schema is not None:
+            observation["answer_schema"] = task.answer_schema
+        return observation
 
     # -- many episodes at once, by instance id (async) -----------------------------------------
 

@@ -873,6 +873,9 @@ class TaskSynthesized(Event, frozen=True, kw_only=True, tag="task-synthesized"):
         derivation: how the answer follows from the provenance values: ``{"op": "value"}``
             or ``count``, ``sum``, ``max``, ``min``, ``argmax``, ``argmin``, ``set``,
             ``order`` (see :mod:`firefly.synth.derive`).
+        answer_schema: for an answer with named fields (``match`` rule ``fields``), the JSON
+            Schema of the answer object; each property has its ``x-match`` rule
+            (:mod:`firefly.synth.answers`); null for a single value.
         calls, servers, hops: difficulty signals: calls in the trajectory, distinct
             servers, and calls on the chain from the question to the answer.
         synthesizer: ``offline-v1`` or ``llm:<model>``.
@@ -891,6 +894,7 @@ class TaskSynthesized(Event, frozen=True, kw_only=True, tag="task-synthesized"):
     probe: JSON | None = None
     provenance: list[JSON] = msgspec.field(default_factory=list)
     derivation: JSON = msgspec.field(default_factory=dict)
+    answer_schema: JSON | None = None
     calls: int = 0
     servers: int = 0
     hops: int = 0
@@ -1084,7 +1088,8 @@ class EpisodeRecorded(Event, frozen=True, kw_only=True, tag="episode-recorded"):
         answer: the final answer, or ``None`` when the agent gave none.
         reward: 1.0 when the answer (or, for a state-change task, the probe run against
             the episode's own simulated state) matches the label under the task's match
-            rule, else 0.0.
+            rule, else 0.0; for an answer with named fields, the share of fields right
+            (or 1.0 / 0.0 with the rule's ``reward: all``).
         outcome: ``answered``, ``unanswered`` (the agent ended without an answer),
             ``max-turns`` (the turn limit came first) or ``llm-error`` (the endpoint refused
             the episode's request, e.g. HTTP 400 for a conversation too long, or its reply

@@ -50,7 +50,7 @@ FORMATS: dict[str, str] = {
     "hf": "Hugging Face Hub folder: parquet files per split with explicit datasets features, and a dataset card (README.md)",
 }
 DEFAULT_FORMATS = ("chat", "rl")
-JSON_TEXT_COLUMNS = ("tools", "label", "match", "probe", "tool_targets")  # of the rl file
+JSON_TEXT_COLUMNS = ("tools", "label", "match", "probe", "tool_targets", "answer_schema")  # of the rl file
 DATA_SOURCE = "firefly"
 ABILITY = "tool-calling"
 
@@ -283,6 +283,7 @@ def rl_line(env: FireflyEnv, task_id: str) -> dict[str, Any]:
         "match": _text(task.match),
         "probe": _text(task.probe),
         "tool_targets": _text(_targets(box)),
+        "answer_schema": _text(task.answer_schema),
     }
 
 
@@ -299,7 +300,8 @@ def verl_row(env: FireflyEnv, task_id: str, index: int) -> dict[str, Any]:
         "prompt": [{"role": "system", "content": env.system_prompt}, {"role": "user", "content": task.question}],
         "ability": ABILITY,
         "reward_model": {"style": "rule",
-                         "ground_truth": _text({"label": task.answer, "match": task.match, "probe": task.probe})},
+                         "ground_truth": _text({"label": task.answer, "match": task.match, "probe": task.probe,
+                                                "answer_schema": task.answer_schema})},
         "extra_info": {
             "split": task.split, "index": index, **{k: v for k, v in _task_columns(task).items() if k != "split"},
             "question": task.question,
@@ -316,7 +318,7 @@ def hf_row(chat: dict[str, Any], env: FireflyEnv, task_id: str) -> dict[str, Any
     """The Hub dataset's row of one task: the TRL conversation and what it is scored with."""
     task, box = _reward_parts(env, task_id)
     return {**trl_line(chat, task), "question": task.question, "label": task.answer, "match": task.match,
-            "probe": task.probe, "tool_targets": _targets(box)}
+            "probe": task.probe, "tool_targets": _targets(box), "answer_schema": task.answer_schema}
 
 
 # -- typed forms: Arrow / datasets features ---------------------------------------------------------
@@ -353,7 +355,7 @@ def features(fmt: str) -> Any:
     }
     if fmt == "hf":
         columns.update({"question": Value("string"), "label": Json(), "match": Json(), "probe": Json(),
-                        "tool_targets": Json()})
+                        "tool_targets": Json(), "answer_schema": Json()})
     elif fmt != "trl":
         raise FireflyError(f"no datasets features for format {fmt!r} (trl or hf)")
     return ds.Features(columns)
@@ -569,6 +571,8 @@ a task whose reference trajectory does not replay to its label is left out).
   `arguments` as objects, tool results, the answer), ready for TRL's SFT trainer and chat templates.
 - `tools`: the tools offered, as OpenAI function specs.
 - `task_id`, `kind`, `split`, `servers`, `hops`: the task.
+- `answer_schema`: for an answer with named fields, its JSON Schema (each field's `x-match` rule);
+  such a task is scored field by field (`firefly.match.score`: the share of fields right).
 - `question`, `label`, `match`, `probe`, `tool_targets`: what a reward is computed from: the
   expected answer, its match rule, the read-only call that observes a state change (or null)
   and which (server, tool) each function name calls.

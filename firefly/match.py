@@ -17,6 +17,12 @@ A task's ``match`` is a JSON object with a ``rule`` and its parameters:
   element of an expected list matches a distinct element of the got list, a string is
   contained in the got string (normalized), other scalars equal. A string answer that is
   JSON (or a Python literal) is parsed first.
+* ``fields``: an answer with named fields (``{"rule": "fields", "fields": {name: rule},
+  "reward": "share" | "all"}``): ``expected`` is an object, ``got`` an object or JSON text
+  holding one (inside prose or a code fence too); each field is compared under its own rule,
+  a missing field is wrong, keys are compared normalized. :func:`field_scores` gives each
+  field's outcome; :func:`score` the reward: the share of fields right (``share``, the
+  default) or 1.0 only when all are (``all``). :func:`matches` is true when every field is.
 
 :func:`result_value` is what a probe's result is compared with: its structured content if
 any, else its text parsed as JSON or a Python literal, else the text.
@@ -33,7 +39,8 @@ from typing import Any
 
 from .ids import canonical_json
 
-RULES = ("exact", "normalized", "number", "set", "json-subset")
+RULES = ("exact", "normalized", "number", "set", "json-subset", "fields")
+FIELD_REWARDS = ("share", "all")
 DEFAULT_TOLERANCE = 1e-6
 
 _SPACE = re.compile(r"\s+")
@@ -163,7 +170,58 @@ def matches(match: dict[str, Any], expected: Any, got: Any) -> bool:
         return sorted({normalize(x) for x in want_items}) == sorted({normalize(x) for x in have_items})
     if rule == "json-subset":
         return _subset(expected, got)
+    if rule == "fields":
+        scores = field_scores(match, expected, got)
+        return bool(scores) and all(scores.values())
     raise MatchRuleError(f"unknown match rule {rule!r}; known: {', '.join(RULES)}")
+
+
+def answer_object(got: Any) -> dict[str, Any] | None:
+    """The JSON object an answer holds: itself, its JSON text, or the first JSON object found
+    in prose or a code fence; None when there is none."""
+    got = parse_json(got)
+    if isinstance(got, dict):
+        return got
+    if not isinstance(got, str):
+        return None
+    decoder = json.JSONDecoder()
+    for m in re.finditer(r"\{", got):
+        try:
+            found, _ = decoder.raw_decode(got, m.start())
+        except ValueError:
+            continue
+        if isinstance(found, dict):
+            return found
+    return None
+
+
+def field_scores(match: dict[str, Any], expected: Any, got: Any) -> dict[str, bool]:
+    """For a ``fields`` rule: each expected field and whether the answer has it right."""
+    rules = match.get("fields")
+    if not isinstance(rules, dict) or not isinstance(expected, dict) or not rules:
+        raise MatchRuleError("a fields rule needs an object label and a rule per field")
+    if match.get("reward", "share") not in FIELD_REWARDS:
+        raise MatchRuleError(f"fields reward must be one of {', '.join(FIELD_REWARDS)}, got {match.get('reward')!r}")
+    answer = answer_object(got) or {}
+    by_key = {normalize(k): v for k, v in answer.items()}
+    out = {}
+    for name, rule in rules.items():
+        if name not in expected:
+            raise MatchRuleError(f"the fields rule names {name!r}, which the label does not have")
+        value = answer[name] if name in answer else by_key.get(normalize(name))
+        out[name] = value is not None and matches(rule, expected[name], value)
+    return out
+
+
+def score(match: dict[str, Any], expected: Any, got: Any) -> float:
+    """The reward of an answer: 1.0 or 0.0, or for a ``fields`` rule with ``reward: share``
+    the share of fields right."""
+    if isinstance(match, dict) and match.get("rule") == "fields":
+        scores = field_scores(match, expected, got)
+        if match.get("reward", "share") == "all":
+            return float(all(scores.values()))
+        return sum(scores.values()) / len(scores)
+    return float(matches(match, expected, got))
 
 
 def result_value(content: list[dict[str, Any]] | None, structured: Any = None) -> Any:

@@ -151,7 +151,7 @@ def test_verl_parquet_loads_with_pyarrow_and_datasets(exported):
         assert row["data_source"] == "firefly" and row["reward_model"]["style"] == "rule"
         assert [m["role"] for m in row["prompt"]] == ["system", "user"]
     truth = json.loads(by_id["t-number"]["reward_model"]["ground_truth"])
-    assert truth == {"label": 30.5, "match": {"rule": "number", "tolerance": 1e-6}, "probe": None}
+    assert truth == {"label": 30.5, "match": {"rule": "number", "tolerance": 1e-6}, "probe": None, "answer_schema": None}
     assert by_id["t-hops"]["extra_info"]["hops"] == 2 and [r["extra_info"]["index"] for r in rows] == list(range(len(rows)))
     ds = load_dataset("parquet", data_files=str(path), split="train")
     assert ds.num_rows == len(VERIFIED) and ds[0]["reward_model"]["style"] == "rule"

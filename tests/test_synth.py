@@ -430,3 +430,6 @@ def test_tasks_from_real_explorations_replay_and_do_not_leak(tmp_path):
     assert replay_verified(store) == []
     kinds = {k for (k,) in store.conn.execute("SELECT DISTINCT kind FROM tasks WHERE verified = 1")}
     assert {"lookup", "aggregate"} <= kinds
+    fields = store.conn.execute("SELECT count(*) FROM tasks WHERE verified = 1 AND answer_schema IS NOT NULL"
+                                " AND json_extract(match, '$.rule') = 'fields'").fetchone()[0]
+    assert fields >= 1  # answers with named fields verify on the bundled servers

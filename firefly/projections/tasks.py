@@ -24,12 +24,13 @@ class TasksProjection(Projection):
         if isinstance(e, TaskSynthesized):
             db.execute(
                 "INSERT OR IGNORE INTO tasks (task_id, exploration_id, dag_id, kind, question, answer, match, trajectory,"
-                " probe, provenance, derivation, calls, servers, hops, synthesizer, template, position, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " probe, provenance, derivation, calls, servers, hops, synthesizer, template, position, created_at,"
+                " answer_schema) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     e.task_id, e.exploration_id, e.dag_id, e.kind, e.question, dumps(e.answer), dumps(e.match),
                     dumps(e.trajectory), None if e.probe is None else dumps(e.probe), dumps(e.provenance),
                     dumps(e.derivation), e.calls, e.servers, e.hops, e.synthesizer, e.template, rec.position, rec.time,
+                    None if e.answer_schema is None else dumps(e.answer_schema),
                 ),
             )
         elif isinstance(e, TaskVerdict):

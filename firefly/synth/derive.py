@@ -9,7 +9,9 @@ one call to the next in a multi-hop task). Verifiers check every entry against a
 (:func:`found_at`) and recompute the answer (:func:`compute`).
 
 Operations: ``value``, ``count``, ``sum``, ``max``, ``min``, ``argmax``, ``argmin``, ``set``,
-``order``, ``mode`` (the most common value); ``probe`` (a state change: the answer is
+``order``, ``mode`` (the most common value); ``fields`` (an answer with named fields:
+``{"op": "fields", "fields": {name: derivation}}``, each field computed from the provenance
+entries that carry its ``field`` name, plus the ``via`` entries); ``probe`` (a state change: the answer is
 the probe's expected result); numbers are read from strings where needed (``1.36 KB`` is 1392.64 bytes).
 """
 
@@ -24,7 +26,7 @@ from ..explore.values import resolve_locator
 from ..ids import canonical_json
 from .facts import size_bytes
 
-OPS = ("value", "count", "sum", "max", "min", "argmax", "argmin", "mode", "set", "order", "probe")
+OPS = ("value", "count", "sum", "max", "min", "argmax", "argmin", "mode", "set", "order", "fields", "probe")
 
 
 class DerivationError(ValueError):
@@ -55,6 +57,12 @@ def _tidy(number: float) -> int | float:
 def compute(derivation: dict[str, Any], provenance: list[dict[str, Any]]) -> Any:
     """The answer the derivation gives for these provenance values."""
     op = derivation.get("op", "value")
+    if op == "fields":
+        parts = derivation.get("fields")
+        if not isinstance(parts, dict) or not parts:
+            raise DerivationError("a fields derivation needs a derivation per field")
+        return {name: compute(sub, [p for p in provenance if p.get("field") == name])
+                for name, sub in parts.items()}
     items = [p["value"] for p in provenance if p.get("role") == "item"]
     if op == "value":
         answers = [p["value"] for p in provenance if p.get("role", "answer") == "answer"]

@@ -41,6 +41,7 @@ class Task:
     template: str = ""
     hops: int = 0
     split: str | None = None
+    answer_schema: dict[str, Any] | None = None  # an answer with named fields (firefly.synth.answers)
 
     @property
     def servers(self) -> list[str]:
@@ -56,12 +57,12 @@ class Task:
 
 
 TASK_COLUMNS = ("task_id, exploration_id, dag_id, kind, question, answer, match, trajectory, probe, provenance,"
-                " derivation, template, hops, split")
+                " derivation, template, hops, split, answer_schema")
 
 
 def task_from_row(row: tuple[Any, ...]) -> Task:
     """A :class:`Task` from a row of ``SELECT {TASK_COLUMNS} FROM tasks``."""
-    tid, xid, dag, kind, question, answer, match, traj, probe, prov, deriv, template, hops, split = row
+    tid, xid, dag, kind, question, answer, match, traj, probe, prov, deriv, template, hops, split, schema = row
     return Task(
         task_id=tid, exploration_id=xid, dag_id=dag, kind=kind, question=question,
         answer=None if answer is None else json.loads(answer),
@@ -71,6 +72,7 @@ def task_from_row(row: tuple[Any, ...]) -> Task:
         provenance=json.loads(prov) if prov else [],
         derivation=json.loads(deriv) if deriv else {},
         template=template or "", hops=int(hops or 0), split=split,
+        answer_schema=json.loads(schema) if schema else None,
     )
 
 
@@ -145,6 +147,7 @@ class Candidate:
     hops: int = 1
     probe: dict[str, Any] | None = None
     trajectory_steps: set[int] | None = None  # default: trajectory_for(label_steps)
+    answer_schema: dict[str, Any] | None = None  # an answer with named fields
     score: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict)
 

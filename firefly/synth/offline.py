@@ -29,6 +29,7 @@ from typing import Any
 from ..adapters import Adapter
 from ..ids import canonical_json
 from ..match import normalize, result_value
+from .answers import field_values, record_candidates
 from .derive import as_number
 from .facts import Cell, Item, Table, basename, leaves, read_call, rel
 from .model import INITIAL_STATE, Candidate, Exploration, Step
@@ -357,7 +358,7 @@ class OfflineSynthesizer:
                 q = _pick(rng, options).format(label=t.label(f), scope=where)
                 out.append(Candidate("lookup", f"single:{noun}:{f}", _cap(q), cell.value, _match_for(cell.value),
                                      {step}, [_entry(step, cell, "answer")], {"op": "value"}))
-            return out
+            return out + self._records(x, s, t, items, where)
         key = t.key
         keyed = [it for it in items if _short(it.get(key))]
         key_counts = Counter(canonical_json(it.get(key)) for it in keyed)
@@ -379,8 +380,14 @@ class OfflineSynthesizer:
                 out.append(Candidate("lookup", f"lookup:{noun}:{f}", _cap(q), cell.value, _match_for(cell.value), {step},
                                      [_entry(step, cell, "answer"), _entry(step, it.cells[key], "key")], {"op": "value"},
                                      score=0.8))
+        out.extend(self._records(x, s, t, items, where))
         out.extend(self._aggregates(x, s, t, items, where))
         return out
+
+    def _records(self, x: Exploration, s: Step, t: Table, items: list[Item], where: str) -> list[Candidate]:
+        """Answers with fields: several named values of one record (firefly.synth.answers)."""
+        return record_candidates(s.step, t, items, where, self._rng(x, s.step, t.noun, "fields"), skip=SKIP_FIELDS,
+                                 short=_short, match_for=_match_for, leaks=_leaks_into)
 
     def _aggregates(self, x: Exploration, s: Step, t: Table, items: list[Item], where: str) -> list[Candidate]:
         out: list[Candidate] = []
@@ -640,7 +647,7 @@ def _word_in(needle: str, haystack: str) -> bool:
 
 
 def _leaks_into(answer: Any, text: str) -> bool:
-    values = answer if isinstance(answer, list) else [answer]
+    values = field_values(answer)
     for v in values:
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             if re.search(r"(?<![\w.])" + re.escape(_num_text(v)) + r"(?![\w]|\.\d)", text):

@@ -63,7 +63,7 @@ def to_event(x: Exploration, synthesizer: str, c: Candidate) -> TaskSynthesized:
     return TaskSynthesized(
         task_id=task_id(x.exploration_id, synthesizer, c), exploration_id=x.exploration_id, dag_id=x.dag_id,
         kind=c.kind, question=c.question, answer=c.answer, match=c.match, trajectory=trajectory, probe=c.probe,
-        provenance=c.provenance, derivation=c.derivation, calls=len(trajectory), servers=len(servers), hops=c.hops,
+        provenance=c.provenance, derivation=c.derivation, answer_schema=c.answer_schema, calls=len(trajectory), servers=len(servers), hops=c.hops,
         synthesizer=synthesizer, template=c.template, request_hash=c.extra.get("request_hash"),
     )
 

@@ -40,7 +40,9 @@ from ..events import TaskVerdict
 from ..ids import canonical_json, short_hash
 from ..match import matches, normalize, probe_passes, result_value
 from ..store import Store
-from .derive import DerivationError, compute, found_at, record_of
+from .answers import field_values
+from .derivation import check_entry
+from .derive import DerivationError, compute, record_of
 from .facts import FILES_ROOT, REPO_ROOT, leaves, rel
 from .model import TASK_COLUMNS, Exploration, Task, load_exploration, task_from_row
 
@@ -67,15 +69,15 @@ def check_grounded(task: Task, x: Exploration | None) -> Verdict:
             reasons.append(f"trajectory step {call.get('step')} is not a successful recorded call with these arguments")
     if task.kind == "state-change":
         return _grounded_probe(task, steps, reasons)
+    records = {s.step: record_of(s.step, s.server, s.tool, s.arguments, s.content, s.structured)
+               for s in steps.values() if s.ok}
     for p in task.provenance:
-        s = steps.get(p.get("step"))
-        if s is None or not s.ok:
+        if p.get("step") not in records:
             reasons.append(f"provenance step {p.get('step')} has no successful recorded call")
             continue
-        record = record_of(s.step, s.server, s.tool, s.arguments, s.content, s.structured)
-        ok, got = found_at(record, str(p.get("path")), p.get("value"))
+        ok, got = check_entry(p, records)
         if not ok:
-            reasons.append(f"step {s.step} {p.get('path')}: expected {_short(p.get('value'))}, found {_short(got)}")
+            reasons.append(f"step {p.get('step')} {_where(p)}: expected {_short(p.get('value'))}, found {_short(got)}")
     if reasons:
         return False, reasons
     try:
@@ -130,16 +132,14 @@ def check_replayable(task: Task, sim: Any) -> Verdict:
                            f" not {_short(probe.get('expected'))}"]
         return True, [f"{len(task.trajectory)} call(s) replayed; the probe shows the end state"]
     replayed = []
+    records = {step: record_of(step, call["server"], call["tool"], call.get("arguments") or {}, r.content,
+                               r.structured_content) for step, (call, r) in results.items()}
     for p in task.provenance:
-        got = results.get(p.get("step"))
-        if got is None:
+        if p.get("step") not in records:
             return False, [f"provenance step {p.get('step')} is not in the trajectory"]
-        call, r = got
-        record = record_of(p["step"], call["server"], call["tool"], call.get("arguments") or {}, r.content,
-                           r.structured_content)
-        ok, found = found_at(record, str(p.get("path")), p.get("value"))
+        ok, found = check_entry(p, records)
         if not ok:
-            return False, [f"replayed step {p['step']} {p.get('path')}: {_short(found)} instead of {_short(p.get('value'))}"]
+            return False, [f"replayed step {p['step']} {_where(p)}: {_short(found)} instead of {_short(p.get('value'))}"]
         replayed.append(dict(p, value=p.get("value")))
     try:
         value = compute(task.derivation, replayed)
@@ -148,6 +148,11 @@ def check_replayable(task: Task, sim: Any) -> Verdict:
     if not matches(task.match, task.answer, value):
         return False, [f"the replay gives {_short(value)}, the label is {_short(task.answer)}"]
     return True, [f"{len(task.trajectory)} call(s) replayed in one episode; the label is reproduced"]
+
+
+def _where(entry: dict[str, Any]) -> str:
+    """A provenance entry's locator, or its derivation (firefly.synth.derivation)."""
+    return canonical_json(entry["derive"]) if "derive" in entry else str(entry.get("path"))
 
 
 def _text(r: Any) -> str:
@@ -182,7 +187,7 @@ def check_leakage(task: Task) -> Verdict:
         if leaked:
             return False, [f"the question shows {_short(v)} of the end state, which the effect does not state" for v in leaked]
         return True, ["the question states the effect, not the observed end state"]
-    leaked = [v for v in (task.answer if isinstance(task.answer, list) else [task.answer]) if _in_text(v, text)]
+    leaked = [v for v in field_values(task.answer) if _in_text(v, text)]
     if leaked:
         return False, [f"the answer {_short(v)} is in the question" for v in leaked]
     return True, ["the answer is not in the question"]
