@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FireflyError
+from .match import FIELD_REWARDS
 from .store import Store
 from .synth.model import Task, load_task
 from .toolnames import ToolNames, tool_names
@@ -157,12 +158,13 @@ def answer_text(value: Any) -> str:
 # -- scoring ------------------------------------------------------------------------------------
 
 
-def reward(task: Task, answer: str | None, episode: Any = None) -> float:
+def reward(task: Task, answer: str | None, episode: Any = None, *, field_reward: str | None = None) -> float:
     """1.0 or 0.0. No answer scores 0. A question compares the answer with the label under the
     task's match rule; a state-change task runs its probe in ``episode`` (the simulator
     episode the agent acted in) and compares its result with the end state it expects. An
     answer with named fields (rule ``fields``) is scored field by field: the share of fields
-    right, or all-or-nothing with ``reward: all`` (:func:`firefly.match.score`)."""
+    right, or all-or-nothing with ``reward: all`` (:func:`firefly.match.score`);
+    ``field_reward`` (``share`` or ``all``) overrides the task's choice."""
     from .match import MatchRuleError, probe_passes, score
 
     if answer is None:
@@ -174,7 +176,10 @@ def reward(task: Task, answer: str | None, episode: Any = None) -> float:
             probe = task.probe
             result = episode.call_sync(probe["server"], probe["tool"], probe.get("arguments") or {})
             return float(probe_passes(probe, task.match, result.content, result.structured_content, result.is_error))
-        return score(task.match, task.answer, answer)
+        match = task.match
+        if field_reward is not None and match.get("rule") == "fields":
+            match = dict(match, reward=field_reward)
+        return score(match, task.answer, answer)
     except MatchRuleError:  # a label the rules cannot read scores 0, never crashes a rollout
         return 0.0
 
@@ -261,12 +266,16 @@ class FireflyEnv:
         system_prompt: str = SYSTEM_PROMPT,
         simulator: Any = None,
         verified_only: bool = True,
+        field_reward: str | None = None,
     ):
         if max_turns < 1:
             raise FireflyError("max_turns must be at least 1")
         self.db = Path(db)
         self.split = split
         self.verified_only = verified_only
+        if field_reward not in (None, *FIELD_REWARDS):
+            raise FireflyError(f"field_reward must be one of {', '.join(FIELD_REWARDS)}, got {field_reward!r}")
+        self.field_reward = field_reward  # overrides each task's share / all-or-nothing scoring of fields
         self.mode = mode
         self.max_turns = max_turns
         self.system_prompt = system_prompt
@@ -469,7 +478,7 @@ class FireflyEnv:
             answer = answer.strip()
             ep.messages.append({"role": "assistant", "content": answer})
         ep.answer = answer
-        ep.reward = reward(ep.task, answer, self._sim_episode)
+        ep.reward = reward(ep.task, answer, self._sim_episode, field_reward=self.field_reward)
         ep.outcome = outcome
         return StepResult([], ep.reward, True, {"outcome": outcome, "turns": ep.turns})
 

@@ -122,6 +122,9 @@ def test_offline_tasks_with_fields_verify_and_are_scored_field_by_field(store, t
     assert out.done and out.reward == pytest.approx((len(names) - 1) / len(names))
     env.reset(task.task_id)
     assert env.step(final_answer=json.dumps(task.answer)).reward == 1.0
+    strict = FireflyEnv(world.path, field_reward="all")  # all-or-nothing, whatever the task says
+    strict.reset(task.task_id)
+    assert strict.step(final_answer=json.dumps(half)).reward == 0.0
 
     # the RL export carries the schema and the per-field rules
     path = tmp_path / "rl.jsonl"

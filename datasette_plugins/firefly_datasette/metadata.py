@@ -253,6 +253,7 @@ TABLES: dict[str, dict[str, Any]] = {
             "probe": "for state-change tasks, the read-only call that checks the end state (JSON)",
             "provenance": "where the label came from: step, path, value (JSON)",
             "derivation": "how the answer follows from the provenance values (JSON op: value, count, sum, ...)",
+            "answer_schema": "for an answer with named fields: its JSON Schema, each field's match rule in x-match",
             "calls": "calls in the reference trajectory",
             "servers": "servers involved", "hops": "dependent calls", "synthesizer": "who wrote it", "template": "the offline template or llm",
             "verified": "1 passed every verifier, 0 rejected, empty until verified", "split": "train or test",

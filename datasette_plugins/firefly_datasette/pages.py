@@ -255,7 +255,9 @@ async def task_page(datasette: Any, request: Any) -> Response:
     context = {
         "database": database, "task": task, "answer": pretty(_json(task.get("answer"))),
         "match": _json(task.get("match")), "steps": steps, "derivation": _derivation(_json(task.get("derivation"))),
-        "provenance": [dict(p, shown=pretty(p.get("value"))) for p in provenance if isinstance(p, dict)],
+        "provenance": [dict(p, shown=pretty(p.get("value")),
+                            path=p.get("path") or json.dumps(p.get("derive"), ensure_ascii=False))
+                       for p in provenance if isinstance(p, dict)],
         "probe": probe if isinstance(probe, dict) else None,
         "probe_call": readable_call(str(probe.get("server")), str(probe.get("tool")), probe.get("arguments", {}))
         if isinstance(probe, dict) else None,
