@@ -386,7 +386,7 @@ class OfflineSynthesizer:
 
     def _records(self, x: Exploration, s: Step, t: Table, items: list[Item], where: str) -> list[Candidate]:
         """Answers with fields: several named values of one record (firefly.synth.answers)."""
-        return record_candidates(s.step, t, items, where, self._rng(x, s.step, t.noun, "fields"), skip=SKIP_FIELDS,
+        return record_candidates(s.step, t, items, where, self._rng(x, s.step, t.noun, "fields"), skip=_not_asked,
                                  short=_short, match_for=_match_for, leaks=_leaks_into)
 
     def _aggregates(self, x: Exploration, s: Step, t: Table, items: list[Item], where: str) -> list[Candidate]:
@@ -637,6 +637,11 @@ class OfflineSynthesizer:
 
 
 # -------------------------------------------------------------------------- helpers
+
+
+def _not_asked(noun: str, f: str) -> bool:
+    """Fields a lookup does not ask about (SKIP_FIELDS, unless a phrasing names them)."""
+    return f in SKIP_FIELDS and (noun, f) not in SPECIAL_LOOKUP
 
 
 def _word_in(needle: str, haystack: str) -> bool:
