@@ -15,7 +15,8 @@
 * Each episode has its own simulated world (a simulator episode): the effects of its calls
   are its own, so parallel episodes never see each other's effects.
 * A question's reward compares the final answer with the label under the task's match rule
-  (:mod:`firefly.match`). A state-change task is scored by running its probe (a read-only
+  (:mod:`firefly.match`); a question that asks for changes first (a setup the label needs)
+  scores only if the episode made them. A state-change task is scored by running its probe (a read-only
   call that observes the change) against the episode's own simulated state and comparing
   what it returns with what the probe observed during exploration.
 * A malformed tool call (an unknown function, arguments that are not a JSON object) gets an
@@ -171,9 +172,25 @@ def reward(task: Task, answer: str | None, episode: Any = None) -> float:
             probe = task.probe
             result = episode.call_sync(probe["server"], probe["tool"], probe.get("arguments") or {})
             return float(probe_passes(probe, task.match, result.content, result.structured_content, result.is_error))
-        return float(matches(task.match, task.answer, answer))
+        if not matches(task.match, task.answer, answer):
+            return 0.0
+        return float(setup_done(task, episode))
     except MatchRuleError:  # a label the rules cannot read scores 0, never crashes a rollout
         return 0.0
+
+
+def setup_done(task: Task, episode: Any) -> bool:
+    """Whether the episode made every change a question asks for first (its setup: the calls
+    of the reference trajectory the label does not read, each one needed for the label, as
+    the ``no-padding`` verifier checked). A right answer without them scores 0."""
+    from .ids import content_hash
+    from .synth.necessity import setup_steps
+
+    setup = setup_steps(task)
+    if not setup:
+        return True
+    made = {tuple(e) for e in (episode.effects if episode is not None else [])}
+    return all((c["server"], c["tool"], content_hash(c.get("arguments") or {})) in made for c in setup)
 
 
 # -- the environment ----------------------------------------------------------------------------

@@ -236,8 +236,10 @@ class OfflineSynthesizer:
     def __init__(self, *, max_tasks: int = MAX_TASKS, seed: int = 0):
         self.max_tasks = max_tasks
         self.seed = seed
+        self.needs: Any = None
 
     def tasks_for(self, store: Any, x: Exploration, context: dict[str, Any]) -> tuple[list[Candidate], Counter, list[Any]]:
+        self.needs = context.get("needs")  # which setup calls a label needs (the simulator decides)
         found, skipped = self.candidates(x, context.get("initial_results"))
         chosen = self.pick(x, found)
         skipped["_candidates"] = len(found)
@@ -606,6 +608,9 @@ class OfflineSynthesizer:
             c.score -= 0.05 * (len(effects) - 1)
             return self._finish(c, skipped)
         setup = x.setup_for(c.label_steps)
+        if setup and self.needs is not None:  # only the setup the label needs: no padding
+            setup = self.needs(x, c, setup)
+            c.trajectory_steps = set(c.label_steps) | {s.step for s in setup}
         if setup:
             described = [effect(s.tool, s.server, s.arguments, x.adapter(s.server)) for s in setup]
             if any(d is None for d in described):
