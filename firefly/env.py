@@ -181,16 +181,22 @@ def reward(task: Task, answer: str | None, episode: Any = None) -> float:
 
 def setup_done(task: Task, episode: Any) -> bool:
     """Whether the episode made every change a question asks for first (its setup: the calls
-    of the reference trajectory the label does not read, each one needed for the label, as
-    the ``no-padding`` verifier checked). A right answer without them scores 0."""
+    of the reference trajectory the label does not read that change the world, each one
+    needed for the label, as the ``no-padding`` verifier checked). A right answer without
+    them scores 0."""
     from .ids import content_hash
     from .synth.necessity import setup_steps
 
     setup = setup_steps(task)
     if not setup:
         return True
-    made = {tuple(e) for e in (episode.effects if episode is not None else [])}
-    return all((c["server"], c["tool"], content_hash(c.get("arguments") or {})) in made for c in setup)
+    if episode is None:
+        return False
+    read_only = {(t.server, t.name) for server in {c["server"] for c in setup} for t in episode.sim.tools_of(server)
+                 if t.read_only}
+    made = {tuple(e) for e in episode.effects}
+    return all((c["server"], c["tool"], content_hash(c.get("arguments") or {})) in made for c in setup
+               if (c["server"], c["tool"]) not in read_only)
 
 
 # -- the environment ----------------------------------------------------------------------------

@@ -40,8 +40,9 @@ GROUP BY masked_question ORDER BY verified_tasks DESC, masked_question
 """
 
 REJECTIONS = """
--- tasks rejected, by the verifier that failed them (a task can fail several)
-SELECT verifier, count(*) AS tasks FROM verdicts WHERE passed = 0
+-- tasks rejected, by the verifier that failed them (a task can fail several; a verifier not tried
+-- because the task failed another is not counted)
+SELECT verifier, count(*) AS tasks FROM verdicts WHERE passed = 0 AND reasons NOT LIKE '["not tried%'
 GROUP BY verifier ORDER BY tasks DESC, verifier
 """
 

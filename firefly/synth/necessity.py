@@ -8,8 +8,8 @@ The simulator decides (strict mode, one episode per replay):
   recomputed from the replayed results (or the probe run at the end) no longer matches. A
   replay that cannot go on without the step (a later call was never recorded in that world:
   a miss) counts as a change only when the label shows a trace of the step (a value of its
-  arguments in the label's recorded results, or in a state change's expected end state):
-  the simulator cannot tell, so the label has to.
+  arguments in the label's calls, their arguments or recorded results, or in a state
+  change's probe and expected end state): the simulator cannot tell, so the label has to.
 * **before the change** (:func:`before_change`): a state change's probe run in the world
   before its first effect must *fail* the label. When the simulator recorded that probe in
   that world, its result decides. When it did not, the label must show a value the effects
@@ -26,8 +26,10 @@ from typing import Any
 from ..adapters.verbs import REMOVE_VERBS, name_words
 from ..match import matches, normalize, probe_passes, result_value
 from .derive import DerivationError, compute, found_at, record_of
-from .facts import leaves
+from .facts import FILES_ROOT, REPO_ROOT, leaves
 from .model import Task
+
+AMBIENT = frozenset({"/workspace", FILES_ROOT, REPO_ROOT})  # where every call works: never a trace of one
 
 __all__ = ["Replay", "before_change", "label_steps", "replay", "setup_steps", "step_needs"]
 
@@ -93,11 +95,14 @@ def replay(task: Task, sim: Any, calls: list[dict[str, Any]]) -> Replay:
 
 
 def _traces(call: dict[str, Any]) -> list[str]:
-    """Values of a call's arguments a result could show (strings of 3 characters or more)."""
+    """Values of a call's arguments a result could show (strings of 3 characters or more),
+    except the places every call works in (the workspace, its files and repository folders)."""
     out = []
     for v in leaves(call.get("arguments") or {}):
         if isinstance(v, str) and len(v.strip()) >= 3:
             v = v.strip().rstrip("/")
+            if v in AMBIENT:
+                continue
             out.append(v)
             if "/" in v:
                 out.append(v.rsplit("/", 1)[-1])
@@ -109,14 +114,17 @@ def _shows(text: str, call: dict[str, Any]) -> bool:
 
 
 def label_text(task: Task, recorded: dict[int, tuple[Any, Any]]) -> str:
-    """The normalized text the label is read from: the expected end state of a state change,
-    else the recorded results of the label's steps (``recorded``: step -> (content, structured))."""
+    """The normalized text the label is read from, with what it was asked about: the probe's
+    arguments and expected end state for a state change, else the arguments and recorded
+    results of the label's steps (``recorded``: step -> (content, structured))."""
     if task.probe is not None:
-        return normalize(" | ".join(str(v) for v in leaves(task.probe.get("expected"))))
+        return normalize(" | ".join(str(v) for v in leaves([task.probe.get("arguments"), task.probe.get("expected")])))
+    calls = {c.get("step"): c for c in task.trajectory}
     parts = []
     for step in sorted(label_steps(task)):
         content, structured = recorded.get(step, (None, None))
-        parts.extend(str(v) for v in leaves([content, structured]) if isinstance(v, (str, int, float)))
+        arguments = (calls.get(step) or {}).get("arguments")
+        parts.extend(str(v) for v in leaves([arguments, content, structured]) if isinstance(v, (str, int, float)))
     return normalize(" | ".join(parts))
 
 

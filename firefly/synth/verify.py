@@ -59,15 +59,14 @@ from ..ids import canonical_json, short_hash
 from ..match import matches, normalize, probe_passes, result_value
 from ..store import Store
 from .derive import DerivationError, compute, found_at, record_of
-from .facts import FILES_ROOT, REPO_ROOT, leaves, rel
+from .facts import leaves, rel
 from .diversity import DEFAULT_PER_TEMPLATE, DEFAULT_PER_TOOL_ANSWER, DiversityCap, rank
 from .model import TASK_COLUMNS, Exploration, Task, load_exploration, task_from_row
-from .necessity import before_change, label_steps, step_needs
+from .necessity import AMBIENT, before_change, step_needs
 
 VERIFIERS = ("grounded", "replayable", "no-leakage", "self-contained", "not-duplicate", "error-free", "no-padding",
              "fails-before", "wording", "diverse")
 DEFAULT_THRESHOLD = 0.98
-AMBIENT = {"/workspace", FILES_ROOT, REPO_ROOT}
 PRESENTATION = {"context_lines", "branch_type", "excludePatterns"}  # arguments that only shape the output
 
 Verdict = tuple[bool, list[str]]
