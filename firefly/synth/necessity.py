@@ -31,7 +31,7 @@ from .model import Task
 
 AMBIENT = frozenset({"/workspace", FILES_ROOT, REPO_ROOT})  # where every call works: never a trace of one
 
-__all__ = ["Replay", "before_change", "label_steps", "replay", "setup_steps", "step_needs"]
+__all__ = ["Need", "Replay", "SetupNeeds", "before_change", "label_steps", "replay", "setup_steps", "step_needs"]
 
 
 @dataclass
@@ -128,8 +128,19 @@ def label_text(task: Task, recorded: dict[int, tuple[Any, Any]]) -> str:
     return normalize(" | ".join(parts))
 
 
-def step_needs(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]]) -> list[tuple[dict[str, Any], bool, str]]:
-    """For every setup step (:func:`setup_steps`): (the call, needed, why)."""
+@dataclass
+class Need:
+    """Whether one setup call is needed, why, and whether the task replays without it (a
+    call that is not needed but cannot be left out makes the task padded for good)."""
+
+    call: dict[str, Any]
+    needed: bool
+    why: str
+    removable: bool
+
+
+def step_needs(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]]) -> list[Need]:
+    """For every setup step (:func:`setup_steps`): whether it is needed and why."""
     text = label_text(task, recorded)
     out = []
     for call in setup_steps(task):
@@ -142,7 +153,7 @@ def step_needs(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]]) -> li
         else:
             needed = not r.reproduced
             why = f"without it {r.reason}"
-        out.append((call, needed, why))
+        out.append(Need(call, needed, why, not r.missed))
     return out
 
 
@@ -180,7 +191,9 @@ class SetupNeeds:
     def __init__(self, sim: Any):
         self.sim = sim
 
-    def __call__(self, x: Any, candidate: Any, setup: list[Any]) -> list[Any]:
+    def __call__(self, x: Any, candidate: Any, setup: list[Any]) -> list[Any] | None:
+        """The setup calls to keep, or None when one that is not needed cannot be left out
+        (the label's calls were never recorded without it): the candidate is padded."""
         steps = x.by_step()
         recorded = {s.step: (s.content, s.structured) for s in x.steps}
         kept = list(setup)
@@ -192,7 +205,10 @@ class SetupNeeds:
                         question=candidate.question, answer=candidate.answer, match=candidate.match,
                         trajectory=[steps[k].call() for k in order], probe=candidate.probe,
                         provenance=candidate.provenance, derivation=candidate.derivation)
-            needed = {c.get("step") for c, need, _ in step_needs(task, self.sim, recorded) if need}
+            needs = step_needs(task, self.sim, recorded)
+            if any(not n.needed and not n.removable for n in needs):
+                return None
+            needed = {n.call.get("step") for n in needs if n.needed}
             now = [s for s in kept if s.step in needed]
             if len(now) == len(kept):
                 break

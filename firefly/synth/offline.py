@@ -594,7 +594,15 @@ class OfflineSynthesizer:
     # -- setup effects ------------------------------------------------------------------------
 
     def _with_setup(self, x: Exploration, c: Candidate, skipped: Counter) -> Candidate | None:
-        if c.trajectory_steps is not None:  # a state change: every effect is the task
+        if c.trajectory_steps is not None:  # a state change: every effect it needs is the task
+            own = c.extra.get("effect_step")
+            others = [s for s in x.steps if s.step in c.trajectory_steps and s.step != own]
+            if others and self.needs is not None:  # only the earlier changes its end state needs
+                needed = self.needs(x, c, others)
+                if needed is None:
+                    skipped["earlier change not needed but not removable"] += 1
+                    return None
+                c.trajectory_steps = {own} | {s.step for s in needed}
             effects = [s for s in x.steps if s.step in c.trajectory_steps]
             described = [effect(s.tool, s.server, s.arguments, x.adapter(s.server)) for s in effects]
             if any(d is None for d in described):
@@ -609,7 +617,11 @@ class OfflineSynthesizer:
             return self._finish(c, skipped)
         setup = x.setup_for(c.label_steps)
         if setup and self.needs is not None:  # only the setup the label needs: no padding
-            setup = self.needs(x, c, setup)
+            needed = self.needs(x, c, setup)
+            if needed is None:
+                skipped["setup not needed but not removable"] += 1
+                return None
+            setup = needed
             c.trajectory_steps = set(c.label_steps) | {s.step for s in setup}
         if setup:
             described = [effect(s.tool, s.server, s.arguments, x.adapter(s.server)) for s in setup]

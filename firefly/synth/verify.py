@@ -297,11 +297,11 @@ def check_no_padding(task: Task, sim: Any, x: Exploration | None) -> Verdict:
     needs = step_needs(task, sim, recorded_results(x))
     if not needs:
         return True, ["every call of the trajectory is one the label reads"]
-    idle = [f"step {c.get('step')} {c['server']}/{c['tool']} is not needed: {why}" for c, needed, why in needs
-            if not needed]
+    idle = [f"step {n.call.get('step')} {n.call['server']}/{n.call['tool']} is not needed: {n.why}" for n in needs
+            if not n.needed]
     if idle:
         return False, idle
-    return True, [f"step {c.get('step')} {c['server']}/{c['tool']} is needed: {why}" for c, _, why in needs]
+    return True, [f"step {n.call.get('step')} {n.call['server']}/{n.call['tool']} is needed: {n.why}" for n in needs]
 
 
 def check_fails_before(task: Task, sim: Any) -> Verdict:
