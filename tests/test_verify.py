@@ -313,3 +313,32 @@ def test_the_llm_judge_records_verdicts_with_reasons_and_a_malformed_reply_as_a_
     verify(world, judge=TaskJudge(llm))
     assert world.head() == head  # judged once: a re-run asks nothing
 
+
+
+class _Unrecorded:
+    """A simulator that recorded nothing: every replay misses, so the label decides."""
+
+    def episode(self):
+        return self
+
+    def call_sync(self, server, tool, arguments):
+        from firefly.simulator.core import error_result
+
+        return error_result("not recorded")
+
+
+def test_a_setup_the_simulator_cannot_decide_is_needed_only_if_the_label_shows_it():
+    read = step(2, "db", "read_query", {"query": "SELECT * FROM order_items WHERE id = 5"},
+                text("[{'id': 5, 'quantity': 2}]"))
+    update = step(1, "db", "write_query", {"query": "UPDATE order_items SET quantity = quantity + 1 WHERE id = 5"},
+                  text("[{'affected_rows': 1}]"), read_only=False)
+    other = step(1, "db", "create_table", {"query": "CREATE TABLE order_reviews_2 (id INTEGER)"}, text("ok"),
+                 read_only=False)
+    label = [{"step": 2, "path": "$", "value": 2, "role": "answer"}]
+    recorded = {2: (read.content, None)}
+    from firefly.synth.necessity import step_needs
+
+    [need] = step_needs(task([update, read], answer=2, provenance=label), _Unrecorded(), recorded)
+    assert need.needed and not need.removable
+    [need] = step_needs(task([other, read], answer=2, provenance=label), _Unrecorded(), recorded)
+    assert not need.needed and "shows nothing it did" in need.why

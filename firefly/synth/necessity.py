@@ -94,6 +94,11 @@ def replay(task: Task, sim: Any, calls: list[dict[str, Any]]) -> Replay:
     return Replay(True, False, "the label is reproduced")
 
 
+_QUOTED = re.compile(r"'([^'\n]{3,})'|\"([^\"\n]{3,})\"")
+_NAME = re.compile(r"[A-Za-z_/.][\w./-]{3,}")
+_DISTINCT = re.compile(r"[_./-]|\d")  # order_items, notes-12, a/b.md: a name, not a common word
+
+
 def _traces(call: dict[str, Any]) -> list[str]:
     """Values of a call's arguments a result could show (strings of 3 characters or more),
     except the places every call works in (the workspace, its files and repository folders)."""
@@ -106,6 +111,9 @@ def _traces(call: dict[str, Any]) -> list[str]:
             out.append(v)
             if "/" in v:
                 out.append(v.rsplit("/", 1)[-1])
+            if re.search(r"\s", v):  # a command, a query, a text: its quoted values and distinctive names
+                out.extend(m.group(1) or m.group(2) for m in _QUOTED.finditer(v))
+                out.extend(t for t in _NAME.findall(v) if _DISTINCT.search(t) and t not in AMBIENT)
     return [normalize(v) for v in out if len(v) >= 3]
 
 
