@@ -16,9 +16,9 @@
   are its own, so parallel episodes never see each other's effects.
 * A question's reward compares the final answer with the label under the task's match rule
   (:mod:`firefly.match`); a question that asks for changes first (a setup the label needs)
-  scores only if the episode made them. A state-change task is scored by running its probe (a read-only
-  call that observes the change) against the episode's own simulated state and comparing
-  what it returns with what the probe observed during exploration.
+  scores only if the episode made them. A state-change task is scored by running its probe
+  (a read-only call that observes the change) against the episode's own simulated state and
+  comparing what it returns with what the probe observed during exploration.
 * A malformed tool call (an unknown function, arguments that are not a JSON object) gets an
   error ``tool`` message and the episode goes on. An episode that reaches ``max_turns``
   without an answer ends with reward 0.
