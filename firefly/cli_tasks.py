@@ -90,6 +90,9 @@ def verify(
     threshold: Annotated[float, typer.Option(help="Cosine similarity of question embeddings at or above which a task is a near-duplicate of an earlier one.")] = 0.98,
     solvable: Annotated[bool, typer.Option("--solvable/--no-solvable", help="Also ask a model to solve each task as firefly eval would (the tools of its servers, answered by the simulator; off by default).")] = False,
     max_turns: Annotated[int, typer.Option(help="Turns the solver model gets.")] = 8,
+    judge: Annotated[bool, typer.Option("--judge/--no-judge", help="Also ask a model to judge each task's quality on the rubric of firefly.synth.judge (natural, self-contained, unambiguous, answerable, not trivial; off by default).")] = False,
+    per_template: Annotated[int, typer.Option(help="Verified tasks kept at most per masked question template.")] = 12,
+    per_tool_answer: Annotated[int, typer.Option(help="Verified tasks kept at most per (tool, answer) pair.")] = 3,
     llm_base_url: BaseUrlOption = None,
     llm_model: ModelOption = None,
     timeout: TimeoutOption = 120.0,
@@ -97,18 +100,26 @@ def verify(
     db: DbOption = None,
 ) -> None:
     """Check every task not yet verified: grounded, replayable in the simulator (strict),
-    no leakage, self-contained, not a near-duplicate; optionally solvable by a model.
+    no leakage, self-contained, not a near-duplicate, no error, no padding, fails before its
+    change, no folder called a file, diverse; optionally judged and solvable by a model.
 
     Each verdict is a task-verdict event with its reasons; a task is verified when all pass.
     """
     with open_store(db, writer="verify", wait=wait) as store:
-        run_verify(store, threshold, solvable, max_turns, llm_base_url, llm_model, timeout)
+        run_verify(store, threshold, solvable, max_turns, llm_base_url, llm_model, timeout, judge=judge,
+                   per_template=per_template, per_tool_answer=per_tool_answer)
 
 
 def run_verify(store: Store, threshold: float = 0.98, solvable: bool = False, max_turns: int = 8,
-               llm_base_url: str | None = None, llm_model: str | None = None, timeout: float = 120.0) -> dict[str, Any]:
+               llm_base_url: str | None = None, llm_model: str | None = None, timeout: float = 120.0, *,
+               judge: bool = False, per_template: int = 12, per_tool_answer: int = 3) -> dict[str, Any]:
     from .synth.verify import verify as run
 
+    task_judge = None
+    if judge:
+        from .synth.judge import TaskJudge
+
+        task_judge = TaskJudge(_llm(llm_base_url, llm_model, timeout, "the task judge"))
     solver = None
     if solvable:
         from .synth.solve import Solver
@@ -116,13 +127,15 @@ def run_verify(store: Store, threshold: float = 0.98, solvable: bool = False, ma
         solver = Solver(_llm(llm_base_url, llm_model, timeout, "the solvable verifier"), max_turns=max_turns)
     store.catch_up()
     pending = store.conn.execute("SELECT count(*) FROM tasks WHERE verified IS NULL").fetchone()[0]
-    if not pending and not solvable:
+    if not pending and not solvable and not judge:
         console.print("No tasks left to verify. Synthesize some first: firefly synthesize")
         return {}
-    options = {"threshold": threshold, "solvable": solvable}
+    options = {"threshold": threshold, "solvable": solvable, "judge": judge, "per_template": per_template,
+               "per_tool_answer": per_tool_answer}
     with store.run("verify", options) as summary, progress_bar() as bar:
         task = bar.add_task("verify", total=pending or None, note="")
-        report = run(store, threshold=threshold, solver=solver,
+        report = run(store, threshold=threshold, solver=solver, judge=task_judge, per_template=per_template,
+                     per_tool_answer=per_tool_answer,
                      on_task=lambda tid, done, total: bar.update(task, completed=done, total=total))
         summary.update(report.summary())
     rejected = ", ".join(f"{k}: {n}" for k, n in report.rejected.most_common())

@@ -16,9 +16,10 @@
 * Each episode has its own simulated world (a simulator episode): the effects of its calls
   are its own, so parallel episodes never see each other's effects.
 * A question's reward compares the final answer with the label under the task's match rule
-  (:mod:`firefly.match`). A state-change task is scored by running its probe (a read-only
-  call that observes the change) against the episode's own simulated state and comparing
-  what it returns with what the probe observed during exploration.
+  (:mod:`firefly.match`); a question that asks for changes first (a setup the label needs)
+  scores only if the episode made them. A state-change task is scored by running its probe
+  (a read-only call that observes the change) against the episode's own simulated state and
+  comparing what it returns with what the probe observed during exploration.
 * A malformed tool call (an unknown function, arguments that are not a JSON object) gets an
   error ``tool`` message and the episode goes on. An episode that reaches ``max_turns``
   without an answer ends with reward 0.
@@ -159,12 +160,13 @@ def answer_text(value: Any) -> str:
 
 
 def reward(task: Task, answer: str | None, episode: Any = None, *, field_reward: str | None = None) -> float:
-    """1.0 or 0.0. No answer scores 0. A question compares the answer with the label under the
+    """A reward in [0, 1]. No answer scores 0. A question compares the answer with the label under the
     task's match rule; a state-change task runs its probe in ``episode`` (the simulator
     episode the agent acted in) and compares its result with the end state it expects. An
     answer with named fields (rule ``fields``) is scored field by field: the share of fields
     right, or all-or-nothing with ``reward: all`` (:func:`firefly.match.score`);
-    ``field_reward`` (``share`` or ``all``) overrides the task's choice."""
+    ``field_reward`` (``share`` or ``all``) overrides the task's choice. A question that asks
+    for changes first scores 0 unless the episode made them (:func:`setup_done`)."""
     from .match import MatchRuleError, probe_passes, score
 
     if answer is None:
@@ -179,9 +181,32 @@ def reward(task: Task, answer: str | None, episode: Any = None, *, field_reward:
         match = task.match
         if field_reward is not None and match.get("rule") == "fields":
             match = dict(match, reward=field_reward)
-        return score(match, task.answer, answer)
+        value = score(match, task.answer, answer)
+        if not value:
+            return 0.0
+        return value * float(setup_done(task, episode))  # a question that asks for a change first
     except MatchRuleError:  # a label the rules cannot read scores 0, never crashes a rollout
         return 0.0
+
+
+def setup_done(task: Task, episode: Any) -> bool:
+    """Whether the episode made every change a question asks for first (its setup: the calls
+    of the reference trajectory the label does not read that change the world, each one
+    needed for the label, as the ``no-padding`` verifier checked). A right answer without
+    them scores 0."""
+    from .ids import content_hash
+    from .synth.necessity import setup_steps
+
+    setup = setup_steps(task)
+    if not setup:
+        return True
+    if episode is None:
+        return False
+    read_only = {(t.server, t.name) for server in {c["server"] for c in setup} for t in episode.sim.tools_of(server)
+                 if t.read_only}
+    made = {tuple(e) for e in episode.effects}
+    return all((c["server"], c["tool"], content_hash(c.get("arguments") or {})) in made for c in setup
+               if (c["server"], c["tool"]) not in read_only)
 
 
 # -- the environment ----------------------------------------------------------------------------

@@ -8,6 +8,11 @@ A task's ``match`` is a JSON object with a ``rule`` and its parameters:
   answer that is JSON text is parsed first.
 * ``normalized``: strings equal after Unicode NFKC, case folding, collapsing whitespace and
   trimming surrounding quotes and punctuation; lists compare element by element, in order.
+  A label that is a size (``34 B``, ``1.36 KB``) matches the same size in any unit or a bare
+  number of bytes (within 0.5%); a number matches as the ``number`` rule does.
+
+Values are normalized before matching under every rule: a float with binary noise
+(``36.447500000000005``) reads as its 12 significant digits, sizes as bytes.
 * ``number``: ``|got - expected| <= tolerance * max(1, |expected|)`` (``tolerance`` defaults
   to 1e-6). A string answer is read as a number: the whole string (``1,881``, ``$12.50``,
   ``94.05%``), else its only number.
@@ -53,8 +58,33 @@ class MatchRuleError(ValueError):
     """A match rule that is not one of :data:`RULES` or has bad parameters."""
 
 
+SIZE_UNITS = {"b": 1, "byte": 1, "bytes": 1, "kb": 1024, "kib": 1024, "mb": 1024**2, "mib": 1024**2,
+              "gb": 1024**3, "gib": 1024**3, "tb": 1024**4, "tib": 1024**4}
+SIZE_TOLERANCE = 0.005  # sizes are shown rounded (1.36 KB)
+_SIZE = re.compile(r"^\s*(-?\d[\d,]*(?:\.\d+)?)\s*([A-Za-z]+)\s*$")
+
+
+def size_in_bytes(value: Any) -> float | None:
+    """A size written with a unit (``34 B``, ``1.36 KB``, ``2 MiB``) in bytes, or None."""
+    if not isinstance(value, str):
+        return None
+    m = _SIZE.match(value)
+    if not m or m.group(2).lower() not in SIZE_UNITS:
+        return None
+    return float(m.group(1).replace(",", "")) * SIZE_UNITS[m.group(2).lower()]
+
+
+def tidy_number(value: float) -> str:
+    """A number's text without binary noise: ``36.447500000000005`` -> ``36.4475``."""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return format(value, ".12g")
+
+
 def normalize(text: Any) -> str:
     """The comparable form of a string (or of any scalar's text)."""
+    if isinstance(text, float) and math.isfinite(text):
+        text = tidy_number(text)
     if not isinstance(text, str):
         text = canonical_json(text) if isinstance(text, (dict, list)) else str(text)
     text = unicodedata.normalize("NFKC", text).casefold()
@@ -115,9 +145,23 @@ def as_items(value: Any) -> list[Any] | None:
     return [value]
 
 
+def _same_size(expected: Any, got: Any) -> bool | None:
+    """Whether two sizes agree (None when ``expected`` is no size with a unit)."""
+    want = size_in_bytes(expected)
+    if want is None:
+        return None
+    have = size_in_bytes(got)
+    if have is None:
+        have = to_number(got) if not isinstance(got, str) or _NUMBER.fullmatch(got.strip()) else None
+    return have is not None and abs(have - want) <= SIZE_TOLERANCE * max(1.0, abs(want))
+
+
 def _scalar_equal(expected: Any, got: Any) -> bool:
     if isinstance(expected, bool) or isinstance(got, bool):
         return expected is got or normalize(expected) == normalize(got)
+    size = _same_size(expected, got)
+    if size is not None:
+        return size
     if isinstance(expected, (int, float)):
         n = to_number(got)
         return n is not None and abs(n - expected) <= DEFAULT_TOLERANCE * max(1.0, abs(expected))
@@ -155,6 +199,11 @@ def matches(match: dict[str, Any], expected: Any, got: Any) -> bool:
                 normalize(e) == normalize(g) for e, g in zip(expected, items))
         if isinstance(got, (list, dict)):
             return False
+        if isinstance(expected, (int, float)) and not isinstance(expected, bool):
+            return _scalar_equal(expected, got)
+        size = _same_size(expected, got)
+        if size is not None:
+            return size
         return normalize(expected) == normalize(got)
     if rule == "number":
         tolerance = match.get("tolerance", DEFAULT_TOLERANCE)

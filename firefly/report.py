@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .quality import quality, quality_rows
 from .store import Store
 
 Section = tuple[str, list[tuple[str, object]]]
@@ -83,6 +84,7 @@ def status_report(store: Store) -> list[Section]:
     sections.append(("exploration", rows))
     sections.append(("per server", server_rows(store)))
     sections.append(("tasks", task_rows(store)))
+    sections.append(("quality", quality_rows(store)))
     sections.append(("evaluation", eval_rows(store)))
     return sections
 
@@ -192,6 +194,7 @@ def status_json(store: Store) -> dict[str, object]:
             "unassigned": splits.get("none", 0),
         },
         "evaluations": {"evals": one("SELECT count(*) FROM evals"), "episodes": one("SELECT count(*) FROM episodes")},
+        "quality": quality(store),
     }
 
 

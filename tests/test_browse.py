@@ -194,6 +194,10 @@ def test_canned_queries_answer(client):
     assert rows == [{"server": "toy", "tasks": 1, "verified": 0, "rejected": 1, "unverified": 0, "train": 0, "test": 0}]
     reasons = client("/fire/rejection_reasons.json?_shape=array").json()
     assert reasons == [{"verifier": "no-leak", "reason": f"the question quotes the answer {HOSTILE}", "tasks": 1}]
+    needed = client("/fire/tools_needed.json?_shape=array").json()  # the quality report (firefly.quality)
+    assert needed and {r["tool"] for r in needed} >= {"read_note"} and all(r["verified_tasks"] == 0 for r in needed)
+    assert client("/fire/question_templates.json?_shape=array").json() == []
+    assert client("/fire/rejections_by_verifier.json?_shape=array").json() == [{"verifier": "no-leak", "tasks": 1}]
     coverage = {r["tool"]: r for r in client("/fire/tool_coverage.json?_shape=array").json()}
     assert coverage["read_note"]["in_dags"] == 3 and coverage["read_note"]["tasks"] == 1
     assert coverage["broken_schema"]["calls"] == 0

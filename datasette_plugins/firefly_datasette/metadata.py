@@ -519,6 +519,8 @@ FROM calls GROUP BY server ORDER BY calls DESC
 @hookimpl
 def canned_queries(datasette, database, actor):  # noqa: ANN001, ANN201
     async def queries() -> dict[str, Any]:
+        from firefly import quality
+
         if database not in firefly_databases(datasette):
             return {}
         tables = set(await datasette.get_database(database).table_names())
@@ -529,6 +531,14 @@ def canned_queries(datasette, database, actor):  # noqa: ANN001, ANN201
                                        "description": "Tasks whose reference trajectory calls each server, verified and by split."}
             out["rejection_reasons"] = {"title": "Rejection reasons", "sql": REJECTION_REASONS.strip(),
                                         "description": "Why verifiers rejected tasks, most common first."}
+            if "tools" in tables:
+                out["tools_needed"] = {"title": "Tools needed by verified tasks", "sql": quality.TOOLS_NEEDED.strip(),
+                                       "description": "Every callable tool and the verified tasks whose answer needs it;"
+                                                      " tools no verified task needs first."}
+            out["question_templates"] = {"title": "Question templates", "sql": quality.TEMPLATES.strip(),
+                                         "description": "Masked question templates of the verified tasks and their counts."}
+            out["rejections_by_verifier"] = {"title": "Rejections by verifier", "sql": quality.REJECTIONS.strip(),
+                                             "description": "Tasks each verifier rejected."}
         coverage = TOOL_COVERAGE.format(tasks_note=", tasks using it" if has_tasks else "",
                                         tasks_column=TASKS_COLUMN if has_tasks else "")
         out["tool_coverage"] = {"title": "Tool coverage", "sql": coverage.strip(),

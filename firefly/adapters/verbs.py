@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["LIST_VERBS", "MAKE_VERBS", "READ_VERBS", "WRITE_VERBS", "name_words", "reads_by_name", "writes_by_name"]
+__all__ = ["LIST_VERBS", "MAKE_VERBS", "READ_VERBS", "REMOVE_VERBS", "WRITE_VERBS", "name_words", "reads_by_name", "writes_by_name"]
 
 READ_VERBS = frozenset({
     "get", "list", "read", "search", "show", "describe", "find", "open", "query", "log", "status", "diff",
@@ -31,6 +31,11 @@ WRITE_VERBS = frozenset({
 MAKE_VERBS = frozenset({
     "create", "new", "open", "start", "load", "init", "initialize", "begin", "add", "make", "register",
     "upload", "import", "connect", "generate", "plan", "build", "save", "set",
+})
+# the words of a tool that takes something away (a label showing presence cannot prove it)
+REMOVE_VERBS = frozenset({
+    "delete", "remove", "drop", "clear", "purge", "destroy", "unlink", "rm", "erase", "wipe", "truncate",
+    "uninstall", "unsubscribe", "detach", "revoke", "kill", "terminate",
 })
 LIST_VERBS = frozenset({"list", "search", "find", "get", "show", "query", "all"})
 _IGNORED = frozenset({"mcp", "tool", "do", "the", "a"})

@@ -237,8 +237,10 @@ class OfflineSynthesizer:
     def __init__(self, *, max_tasks: int = MAX_TASKS, seed: int = 0):
         self.max_tasks = max_tasks
         self.seed = seed
+        self.needs: Any = None
 
     def tasks_for(self, store: Any, x: Exploration, context: dict[str, Any]) -> tuple[list[Candidate], Counter, list[Any]]:
+        self.needs = context.get("needs")  # which setup calls a label needs (the simulator decides)
         found, skipped = self.candidates(x, context.get("initial_results"))
         chosen = self.pick(x, found)
         skipped["_candidates"] = len(found)
@@ -599,7 +601,15 @@ class OfflineSynthesizer:
     # -- setup effects ------------------------------------------------------------------------
 
     def _with_setup(self, x: Exploration, c: Candidate, skipped: Counter) -> Candidate | None:
-        if c.trajectory_steps is not None:  # a state change: every effect is the task
+        if c.trajectory_steps is not None:  # a state change: every effect it needs is the task
+            own = c.extra.get("effect_step")
+            others = [s for s in x.steps if s.step in c.trajectory_steps and s.step != own]
+            if others and self.needs is not None:  # only the earlier changes its end state needs
+                needed = self.needs(x, c, others)
+                if needed is None:
+                    skipped["earlier change not needed but not removable"] += 1
+                    return None
+                c.trajectory_steps = {own} | {s.step for s in needed}
             effects = [s for s in x.steps if s.step in c.trajectory_steps]
             described = [effect(s.tool, s.server, s.arguments, x.adapter(s.server)) for s in effects]
             if any(d is None for d in described):
@@ -613,6 +623,13 @@ class OfflineSynthesizer:
             c.score -= 0.05 * (len(effects) - 1)
             return self._finish(c, skipped)
         setup = x.setup_for(c.label_steps)
+        if setup and self.needs is not None:  # only the setup the label needs: no padding
+            needed = self.needs(x, c, setup)
+            if needed is None:
+                skipped["setup not needed but not removable"] += 1
+                return None
+            setup = needed
+            c.trajectory_steps = set(c.label_steps) | {s.step for s in setup}
         if setup:
             described = [effect(s.tool, s.server, s.arguments, x.adapter(s.server)) for s in setup]
             if any(d is None for d in described):

@@ -87,7 +87,10 @@ def synthesize(
     todo = pending_explorations(store, synthesizer.name, explorations)
     if not todo:
         return report
-    context = {"initial_results": initial_results(store)}
+    from ..simulator import Simulator
+    from .necessity import SetupNeeds
+
+    context = {"initial_results": initial_results(store), "needs": SetupNeeds(Simulator.open(store, mode="strict"))}
     adapters: dict[str, Adapter] = {}  # server -> its adapter, chosen once per run
     for n, xid in enumerate(todo, start=1):
         x = load_exploration(store, xid, adapters)

@@ -17,12 +17,30 @@ Verifiers (each gives ``passed`` and one-line reasons):
 * ``not-duplicate``: no task accepted before it (in task-id order) has the same label from
   the same calls, or a question whose embedding (the hashed embedder, usearch, cosine) is
   at least ``threshold`` similar.
+* ``error-free``: no call of the reference trajectory, no step of the label's provenance and
+  not the probe was recorded as failed or judged an error by its server's adapter
+  (:mod:`firefly.adapters.judge`: ``isError``, error text, error fields).
+* ``no-padding``: every call of the trajectory that the label does not read (a setup
+  effect of a question, each change of a state change) is needed: replaying without it
+  changes the label (:mod:`firefly.synth.necessity`). So a state change that asks for two
+  changes and checks one fails.
+* ``fails-before``: a state change's probe, run in the world before the change, fails the
+  label (doing nothing must not pass). Questions pass.
+* ``wording``: the question never calls a folder a file (a path the exploration shows is a
+  folder: listed, created or read as one).
+* ``diverse``: at most ``per_template`` verified tasks per masked question, at most
+  ``per_tool_answer`` per (tool, answer), never two with the same masked question and answer;
+  decided after the other verifiers, best first (:mod:`firefly.synth.diversity`).
+* ``judged`` (optional, off by default): an LLM judge of the task's quality on the rubric of
+  :mod:`firefly.synth.judge`.
 * ``solvable`` (optional, off by default): a model playing the task as ``firefly eval``
   would have an agent play it (the tools of the task's servers, answered by the simulator;
   :mod:`firefly.synth.solve`) reaches the label (or the probe's end state).
 
-Tasks are visited in task-id order and each task's verdicts are appended in one
-transaction, so an interrupted run continues where it stopped with the same outcome.
+Tasks are visited in task-id order and each task's verdicts (all but ``diverse``) are
+appended in one transaction; the ``diverse`` verdicts of the tasks that passed the rest are
+appended at the end, in one transaction. An interrupted run continues where it stopped with
+the same outcome.
 """
 
 from __future__ import annotations
@@ -42,13 +60,15 @@ from ..match import matches, normalize, probe_passes, result_value
 from ..store import Store
 from .answers import field_values
 from .derivation import check_entry
-from .derive import DerivationError, compute, record_of
-from .facts import FILES_ROOT, REPO_ROOT, leaves, rel
+from .derive import DerivationError, compute, found_at, record_of
+from .diversity import DEFAULT_PER_TEMPLATE, DEFAULT_PER_TOOL_ANSWER, DiversityCap, rank
+from .facts import leaves, rel
 from .model import TASK_COLUMNS, Exploration, Task, load_exploration, task_from_row
+from .necessity import AMBIENT, before_change, step_needs
 
-VERIFIERS = ("grounded", "replayable", "no-leakage", "self-contained", "not-duplicate")
+VERIFIERS = ("grounded", "replayable", "no-leakage", "self-contained", "not-duplicate", "error-free", "no-padding",
+             "fails-before", "wording", "diverse")
 DEFAULT_THRESHOLD = 0.98
-AMBIENT = {"/workspace", FILES_ROOT, REPO_ROOT}
 PRESENTATION = {"context_lines", "branch_type", "excludePatterns"}  # arguments that only shape the output
 
 Verdict = tuple[bool, list[str]]
@@ -249,6 +269,119 @@ def check_self_contained(task: Task, x: Exploration | None, schemas: dict[tuple[
     return True, ["every argument the trajectory needs is in the question or comes from an earlier result"]
 
 
+# ------------------------------------------------------------------------------- error-free
+
+
+def check_error_free(task: Task, x: Exploration | None) -> Verdict:
+    if x is None:
+        return False, [f"exploration {task.exploration_id} is not in the log"]
+    steps = x.by_step()
+    looked = [("trajectory", c.get("step")) for c in task.trajectory]
+    looked += [("probe" if p.get("role") == "probe" else "provenance", p.get("step")) for p in task.provenance]
+    reasons: list[str] = []
+    for role, at in dict.fromkeys(looked):
+        s = steps.get(at)
+        if s is None:
+            continue  # ``grounded`` says so
+        why = "recorded as failed" if not s.ok else x.adapter(s.server).is_error(s.content, s.structured)
+        if why:
+            reasons.append(f"{role} step {at} {s.server}/{s.tool} is an error: {why}")
+    if reasons:
+        return False, list(dict.fromkeys(reasons))
+    return True, [f"no error in the {len(set(a for _, a in looked))} recorded result(s) the task rests on"]
+
+
+# ------------------------------------------------------------------------------- no padding
+
+
+def recorded_results(x: Exploration | None) -> dict[int, tuple[Any, Any]]:
+    return {s.step: (s.content, s.structured) for s in (x.steps if x is not None else [])}
+
+
+def check_no_padding(task: Task, sim: Any, x: Exploration | None) -> Verdict:
+    needs = step_needs(task, sim, recorded_results(x))
+    if not needs:
+        return True, ["every call of the trajectory is one the label reads"]
+    idle = [f"step {n.call.get('step')} {n.call['server']}/{n.call['tool']} is not needed: {n.why}" for n in needs
+            if not n.needed]
+    if idle:
+        return False, idle
+    return True, [f"step {n.call.get('step')} {n.call['server']}/{n.call['tool']} is needed: {n.why}" for n in needs]
+
+
+def check_fails_before(task: Task, sim: Any) -> Verdict:
+    if task.probe is None:
+        return True, ["not a state change"]
+    ok, why = before_change(task, sim)
+    return ok, [why]
+
+
+# ------------------------------------------------------------------------------- wording
+
+FOLDER_WORDS = frozenset({"directory", "directories", "dir", "folder", "folders", "mkdir", "tree", "ls"})
+FOLDER_KINDS = frozenset({"directory", "dir", "folder"})
+_DIR_LINE = re.compile(r"^\s*\[DIR\]\s+(.+?)\s*$", re.MULTILINE)
+
+
+def folders_of(x: Exploration | None) -> set[str]:
+    """Paths (and their last parts) the exploration shows are folders: arguments of a tool
+    whose name says it works on folders, and entries a result marks as folders."""
+    from ..adapters.verbs import name_words
+
+    found: set[str] = set()
+    for s in (x.steps if x is not None else []):
+        if not s.ok:
+            continue
+        if FOLDER_WORDS & set(name_words(s.tool)) and not {"file", "files"} & set(name_words(s.tool)):
+            found.update(v for v in leaves(s.arguments) if isinstance(v, str) and "/" in v)
+        for block in s.content or []:
+            if isinstance(block, dict) and isinstance(block.get("text"), str):
+                found.update(_DIR_LINE.findall(block["text"]))
+        for obj in _objects([s.structured, _parsed_texts(s.content)]):
+            kind = next((obj[k] for k in ("type", "kind") if isinstance(obj.get(k), str)), "")
+            if normalize(kind) in FOLDER_KINDS:
+                found.update(obj[k] for k in ("name", "path") if isinstance(obj.get(k), str))
+    out: set[str] = set()
+    for f in found:
+        f = f.strip().rstrip("/")
+        if len(f) >= 2 and f not in AMBIENT:
+            out.update({f, rel(f), f.rsplit("/", 1)[-1]} if "/" in f else {f})
+    return {f for f in out if len(f) >= 2}
+
+
+def _parsed_texts(content: Any) -> list[Any]:
+    out = []
+    for block in content or []:
+        text = block.get("text") if isinstance(block, dict) else None
+        if isinstance(text, str) and text.lstrip()[:1] in "[{":
+            try:
+                out.append(json.loads(text))
+            except ValueError:
+                pass
+    return out
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, dict):
+        return [value] + [o for v in value.values() for o in _objects(v)]
+    if isinstance(value, list):
+        return [o for v in value for o in _objects(v)]
+    return []
+
+
+def check_wording(task: Task, x: Exploration | None) -> Verdict:
+    text = normalize(task.question)
+    wrong = []
+    for f in sorted(folders_of(x), key=len, reverse=True):
+        name = re.escape(normalize(f))
+        if re.search(r"\bfiles?\s+(?:called\s+|named\s+)?[\"“'`]?" + name + r"(?![\w/])", text) or \
+                re.search(r"(?<![\w/])" + name + r"[\"”'`]?\s+files?\b", text):
+            wrong.append(f"the question calls the folder {_short(f)} a file")
+    if wrong:
+        return False, wrong
+    return True, ["no folder is called a file"]
+
+
 # ------------------------------------------------------------------------------- not a duplicate
 
 
@@ -343,14 +476,18 @@ def verify(
     *,
     threshold: float = DEFAULT_THRESHOLD,
     solver: Any = None,
+    judge: Any = None,
+    per_template: int = DEFAULT_PER_TEMPLATE,
+    per_tool_answer: int = DEFAULT_PER_TOOL_ANSWER,
     on_task: Callable[[str, int, int], None] | None = None,
 ) -> VerifyReport:
     """Give every task without verdicts one verdict per verifier (plus ``solvable`` when a
-    :class:`~firefly.synth.solve.Solver` is given)."""
+    :class:`~firefly.synth.solve.Solver` is given, ``judged`` when a
+    :class:`~firefly.synth.judge.TaskJudge` is)."""
     from ..simulator import Simulator
 
     store.catch_up()
-    wanted = list(VERIFIERS) + (["solvable"] if solver is not None else [])
+    wanted = list(VERIFIERS) + (["solvable"] if solver is not None else []) + (["judged"] if judge is not None else [])
     marks = ",".join("?" * len(wanted))
     rows = store.conn.execute(
         f"SELECT {TASK_COLUMNS} FROM tasks WHERE (SELECT count(*) FROM verdicts v WHERE v.task_id = tasks.task_id"
@@ -360,14 +497,21 @@ def verify(
     if not rows:
         return report
     dupes = DuplicateIndex(threshold)
+    cap = DiversityCap(per_template, per_tool_answer)
+    pending = {row[0] for row in rows}
     for row in store.conn.execute(f"SELECT {TASK_COLUMNS} FROM tasks WHERE verified = 1 ORDER BY task_id"):
-        dupes.add(task_from_row(row))
+        if row[0] not in pending:  # kept by an earlier run
+            kept = task_from_row(row)
+            dupes.add(kept)
+            cap.add(kept)
     schemas = tool_schemas(store)
     explorations: dict[str, Exploration | None] = {}
     adapters: dict[str, Any] = {}  # server -> its adapter, chosen once per run
     sim = Simulator.open(store, mode="strict")
     done = {(t, v) for t, v in store.conn.execute("SELECT task_id, verifier FROM verdicts")}
-    params = {"not-duplicate": {"threshold": threshold, "embedder": dupes.embedder.name}, "replayable": {"mode": "strict"}}
+    params = {"not-duplicate": {"threshold": threshold, "embedder": dupes.embedder.name}, "replayable": {"mode": "strict"},
+              "no-padding": {"mode": "strict"}, "fails-before": {"mode": "strict"}}
+    survivors: list[Task] = []
     for n, row in enumerate(rows, start=1):
         task = task_from_row(row)
         if task.exploration_id not in explorations:
@@ -379,23 +523,47 @@ def verify(
             "replayable": check_replayable(task, sim),
             "no-leakage": check_leakage(task),
             "self-contained": check_self_contained(task, x, schemas),
+            "error-free": check_error_free(task, x),
+            "no-padding": check_no_padding(task, sim, x),
+            "fails-before": check_fails_before(task, sim),
+            "wording": check_wording(task, x),
         }
-        if solver is not None:
-            verdicts["solvable"] = solver.check(store, task, sim) if all(v[0] for v in verdicts.values()) else (
+        for name, optional in (("judged", judge), ("solvable", solver)):
+            if optional is None:
+                continue
+            if (task.task_id, name) in done:
+                continue
+            verdicts[name] = optional.check(store, task, sim) if all(v[0] for v in verdicts.values()) else (
                 False, ["not tried: the task failed another verifier"])
         others_pass = all(v[0] for v in verdicts.values())
         verdicts["not-duplicate"] = dupes.check(task)
         events = [TaskVerdict(task_id=task.task_id, verifier=name, passed=ok, reasons=reasons, params=params.get(name, {}))
                   for name, (ok, reasons) in verdicts.items() if (task.task_id, name) not in done]
         store.append_many(events)
-        passed = others_pass and verdicts["not-duplicate"][0]
-        if passed:
+        if others_pass and verdicts["not-duplicate"][0]:
             dupes.add(task)
-            report.verified += 1
+            survivors.append(task)
         else:
             report.rejected.update(name for name, (ok, _) in verdicts.items() if not ok)
+            if (task.task_id, "diverse") not in done:
+                store.append_many([TaskVerdict(task_id=task.task_id, verifier="diverse", passed=False,
+                                               reasons=["not tried: the task failed another verifier"],
+                                               params=cap.params())])
         report.tasks += 1
         if on_task:
             on_task(task.task_id, n, len(rows))
+    diverse = []
+    for task in sorted(survivors, key=rank):
+        ok, reasons = cap.check(task)
+        if ok:
+            cap.add(task)
+            report.verified += 1
+        else:
+            report.rejected["diverse"] += 1
+        template, pair, _ = cap.keys(task)
+        if (task.task_id, "diverse") not in done:
+            diverse.append(TaskVerdict(task_id=task.task_id, verifier="diverse", passed=ok, reasons=reasons,
+                                       params=dict(cap.params(), template=template, tool_answer=pair)))
+    store.append_many(diverse)
     store.catch_up()
     return report

@@ -1,0 +1,224 @@
+"""Is every step a task asks for needed, and does a state-change label prove the change?
+
+The simulator decides (strict mode, one episode per replay):
+
+* **needed steps** (:func:`step_needs`): a step of the reference trajectory that is not one of
+  the label's own calls (a setup effect of a question, or any effect of a state change) is
+  needed only if replaying the trajectory *without it* changes the label: the label
+  recomputed from the replayed results (or the probe run at the end) no longer matches. A
+  replay that cannot go on without the step (a later call was never recorded in that world:
+  a miss) counts as a change only when the label shows a trace of the step (a value of its
+  arguments in the label's calls, their arguments or recorded results, or in a state
+  change's probe and expected end state): the simulator cannot tell, so the label has to.
+* **before the change** (:func:`before_change`): a state change's probe run in the world
+  before its first effect must *fail* the label. When the simulator recorded that probe in
+  that world, its result decides. When it did not, the label must show a value the effects
+  introduced (stated in their arguments), and no effect may be a removal: a label that shows
+  something present cannot prove that something was removed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..adapters.verbs import REMOVE_VERBS, name_words
+from ..match import matches, normalize, probe_passes, result_value
+from .derive import DerivationError, compute, found_at, record_of
+from .facts import FILES_ROOT, REPO_ROOT, leaves
+from .model import Task
+
+AMBIENT = frozenset({"/workspace", FILES_ROOT, REPO_ROOT})  # where every call works: never a trace of one
+
+__all__ = ["Need", "Replay", "SetupNeeds", "before_change", "label_steps", "replay", "setup_steps", "step_needs"]
+
+
+@dataclass
+class Replay:
+    """One replay of (part of) a trajectory: whether it reproduced the label, whether it could
+    be played at all (``missed``: a call was not recorded in that world), and why."""
+
+    reproduced: bool
+    missed: bool
+    reason: str
+
+
+def label_steps(task: Task) -> set[int]:
+    """The steps the label's values come from (for a state change: none; its probe is not a step)."""
+    return {p.get("step") for p in task.provenance if p.get("role") != "probe" and isinstance(p.get("step"), int)}
+
+
+def setup_steps(task: Task) -> list[dict[str, Any]]:
+    """The calls of the trajectory a question's label does not read: what it asks to do first.
+    For a state change, every call of its trajectory (the changes it asks for)."""
+    own = label_steps(task)
+    return [c for c in task.trajectory if c.get("step") not in own]
+
+
+def replay(task: Task, sim: Any, calls: list[dict[str, Any]]) -> Replay:
+    """Replay ``calls`` in one strict episode and check the task's label against the result."""
+    episode = sim.episode()
+    results: dict[int, Any] = {}
+    for call in calls:
+        r = episode.call_sync(call["server"], call["tool"], call.get("arguments") or {})
+        if r.is_error:
+            return Replay(False, True, f"step {call.get('step')} {call['server']}/{call['tool']} cannot be replayed")
+        results[call.get("step")] = (call, r)
+    if task.probe is not None:
+        probe = task.probe
+        r = episode.call_sync(probe.get("server", ""), probe.get("tool", ""), probe.get("arguments") or {})
+        if r.is_error:
+            return Replay(False, True, "the probe was not recorded in that world")
+        if probe_passes(probe, task.match, r.content, r.structured_content):
+            return Replay(True, False, "the probe shows the end state")
+        return Replay(False, False, f"the probe shows {_short(result_value(r.content, r.structured_content))}")
+    replayed = []
+    for p in task.provenance:
+        got = results.get(p.get("step"))
+        if got is None:
+            return Replay(False, True, f"provenance step {p.get('step')} is not replayed")
+        call, r = got
+        record = record_of(p["step"], call["server"], call["tool"], call.get("arguments") or {}, r.content,
+                           r.structured_content)
+        ok, found = found_at(record, str(p.get("path")), p.get("value"))
+        if not ok:
+            return Replay(False, False, f"step {p['step']} {p.get('path')} gives {_short(found)}")
+        replayed.append(p)
+    try:
+        value = compute(task.derivation, replayed)
+    except DerivationError as exc:
+        return Replay(False, False, f"the derivation cannot be computed: {exc}")
+    if not matches(task.match, task.answer, value):
+        return Replay(False, False, f"the label becomes {_short(value)}")
+    return Replay(True, False, "the label is reproduced")
+
+
+_QUOTED = re.compile(r"'([^'\n]{3,})'|\"([^\"\n]{3,})\"")
+_NAME = re.compile(r"[A-Za-z_/.][\w./-]{3,}")
+_DISTINCT = re.compile(r"[_./-]|\d")  # order_items, notes-12, a/b.md: a name, not a common word
+
+
+def _traces(call: dict[str, Any]) -> list[str]:
+    """Values of a call's arguments a result could show (strings of 3 characters or more),
+    except the places every call works in (the workspace, its files and repository folders)."""
+    out = []
+    for v in leaves(call.get("arguments") or {}):
+        if isinstance(v, str) and len(v.strip()) >= 3:
+            v = v.strip().rstrip("/")
+            if v in AMBIENT:
+                continue
+            out.append(v)
+            if "/" in v:
+                out.append(v.rsplit("/", 1)[-1])
+            if re.search(r"\s", v):  # a command, a query, a text: its quoted values and distinctive names
+                out.extend(m.group(1) or m.group(2) for m in _QUOTED.finditer(v))
+                out.extend(t for t in _NAME.findall(v) if _DISTINCT.search(t) and t not in AMBIENT)
+    return [normalize(v) for v in out if len(v) >= 3]
+
+
+def _shows(text: str, call: dict[str, Any]) -> bool:
+    return any(re.search(r"(?<![\w])" + re.escape(t) + r"(?![\w])", text) for t in _traces(call))
+
+
+def label_text(task: Task, recorded: dict[int, tuple[Any, Any]]) -> str:
+    """The normalized text the label is read from, with what it was asked about: the probe's
+    arguments and expected end state for a state change, else the arguments and recorded
+    results of the label's steps (``recorded``: step -> (content, structured))."""
+    if task.probe is not None:
+        return normalize(" | ".join(str(v) for v in leaves([task.probe.get("arguments"), task.probe.get("expected")])))
+    calls = {c.get("step"): c for c in task.trajectory}
+    parts = []
+    for step in sorted(label_steps(task)):
+        content, structured = recorded.get(step, (None, None))
+        arguments = (calls.get(step) or {}).get("arguments")
+        parts.extend(str(v) for v in leaves([arguments, content, structured]) if isinstance(v, (str, int, float)))
+    return normalize(" | ".join(parts))
+
+
+@dataclass
+class Need:
+    """Whether one setup call is needed, why, and whether the task replays without it (a
+    call that is not needed but cannot be left out makes the task padded for good)."""
+
+    call: dict[str, Any]
+    needed: bool
+    why: str
+    removable: bool
+
+
+def step_needs(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]]) -> list[Need]:
+    """For every setup step (:func:`setup_steps`): whether it is needed and why."""
+    text = label_text(task, recorded)
+    out = []
+    for call in setup_steps(task):
+        rest = [c for c in task.trajectory if c is not call]
+        r = replay(task, sim, rest)
+        if r.missed:
+            needed = _shows(text, call)
+            why = (f"without it {r.reason}, and the label shows what it did" if needed
+                   else f"without it {r.reason}, and the label shows nothing it did")
+        else:
+            needed = not r.reproduced
+            why = f"without it {r.reason}"
+        out.append(Need(call, needed, why, not r.missed))
+    return out
+
+
+def before_change(task: Task, sim: Any) -> tuple[bool, str]:
+    """Whether a state change's label fails in the world before its first change (see the
+    module docstring), and why."""
+    effects = setup_steps(task)
+    first = min((c.get("step", 0) for c in effects), default=0)
+    before = [c for c in task.trajectory if c.get("step", 0) < first]
+    r = replay(task, sim, before)
+    if not r.missed:
+        if r.reproduced:
+            return False, "the label already holds before the change: doing nothing passes"
+        return True, f"before the change {r.reason}: the label fails"
+    removals = [c for c in effects if REMOVE_VERBS & set(name_words(c.get("tool", "")))]
+    if removals:
+        return False, (f"{removals[0]['tool']} removes something; the probe was never recorded before it,"
+                       " so nothing shows the label fails without the change")
+    text = label_text(task, {})
+    if not any(_shows(text, c) for c in effects):
+        return False, "the probe was never recorded before the change and the label shows nothing the change stated"
+    return True, "the probe was not recorded before the change; the label shows a value the change introduced"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return repr(text[:limit] + ("..." if len(text) > limit else ""))
+
+
+class SetupNeeds:
+    """What a synthesizer asks before it writes a setup into a question: which of these setup
+    calls does the label need? (The ones :func:`step_needs` finds needed, asked again until
+    the answer is stable, since dropping one can change what another does.)"""
+
+    def __init__(self, sim: Any):
+        self.sim = sim
+
+    def __call__(self, x: Any, candidate: Any, setup: list[Any]) -> list[Any] | None:
+        """The setup calls to keep, or None when one that is not needed cannot be left out
+        (the label's calls were never recorded without it): the candidate is padded."""
+        steps = x.by_step()
+        recorded = {s.step: (s.content, s.structured) for s in x.steps}
+        kept = list(setup)
+        for _ in range(3):
+            if not kept:
+                break
+            order = sorted(set(candidate.label_steps) | {s.step for s in kept})
+            task = Task(task_id="", exploration_id=x.exploration_id, dag_id=x.dag_id, kind=candidate.kind,
+                        question=candidate.question, answer=candidate.answer, match=candidate.match,
+                        trajectory=[steps[k].call() for k in order], probe=candidate.probe,
+                        provenance=candidate.provenance, derivation=candidate.derivation)
+            needs = step_needs(task, self.sim, recorded)
+            if any(not n.needed and not n.removable for n in needs):
+                return None
+            needed = {n.call.get("step") for n in needs if n.needed}
+            now = [s for s in kept if s.step in needed]
+            if len(now) == len(kept):
+                break
+            kept = now
+        return kept

@@ -1,0 +1,344 @@
+"""The stricter verifiers (error-free, no-padding, fails-before, wording, diverse), value
+normalisation in matching, the environment's reward for a needed setup, the quality report
+and the optional LLM judge. For each verifier a task that fails it and one that passes it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from firefly.env import FireflyEnv
+from firefly.events import DagSampled, DagTool, ExplorationFinished, ExplorationStarted, ToolCalled
+from firefly.ids import content_hash
+from firefly.llm import LLM, LLMConfig
+from firefly.match import matches, normalize
+from firefly.report import status_json
+from firefly.simulator import Simulator
+from firefly.synth import synthesize
+from firefly.synth.diversity import DiversityCap, masked_question
+from firefly.synth.judge import CRITERIA, MalformedJudgement, TaskJudge, parse_judgement
+from firefly.synth.model import Exploration, Step, Task, load_exploration
+from firefly.synth.verify import check_error_free, check_fails_before, check_no_padding, check_wording, verify
+
+from .openai_stub import ScriptedOpenAI
+from .synth_fixtures import shop_world, text
+
+
+@pytest.fixture
+def world(store):
+    return shop_world(store)
+
+
+def step(n: int, server: str, tool: str, arguments: dict, content: list, *, ok: bool = True, read_only: bool = True,
+         structured=None) -> Step:
+    return Step(n, server, tool, arguments, content, structured, ok, read_only, [], "s")
+
+
+def task(trajectory: list[Step], *, question: str = "q?", answer=1, provenance=None, probe=None,
+         kind: str = "lookup", derivation=None, match=None) -> Task:
+    return Task(task_id="t1", exploration_id="x1", dag_id="d1", kind=kind, question=question, answer=answer,
+                match=match or {"rule": "number"}, trajectory=[s.call() for s in trajectory], probe=probe,
+                provenance=provenance if provenance is not None else [{"step": trajectory[-1].step, "path": "$",
+                                                                        "value": answer, "role": "answer"}],
+                derivation=derivation or {"op": "value"})
+
+
+def by_step(store, xid: str) -> dict[int, Step]:
+    x = load_exploration(store, xid)
+    assert x is not None
+    return x.by_step()
+
+
+# ------------------------------------------------------------------------------- error-free
+
+
+def test_error_free_fails_an_error_taken_for_a_result_and_passes_a_clean_one():
+    bad = step(0, "db", "read_query", {"query": "SELECT 1"}, text("Error: no such table: prices"))
+    inner = step(1, "db", "read_query", {"query": "SELECT 2"}, text(json.dumps({"status": "error", "message": "x"})))
+    good = step(2, "db", "read_query", {"query": "SELECT 3"}, text("[{'n': 3}]"))
+    x = Exploration("x1", "d1", [bad, inner, good])
+    ok, reasons = check_error_free(task([bad]), x)
+    assert not ok and "no such table" in reasons[0]
+    ok, reasons = check_error_free(task([inner, good]), x)
+    assert not ok and "status: error" in reasons[0]
+    ok, _ = check_error_free(task([good]), x)
+    assert ok
+
+
+# ------------------------------------------------------------------------------- no padding
+
+
+def test_no_padding_fails_a_setup_the_label_does_not_need_and_passes_a_needed_one(world):
+    sim = Simulator.open(world, mode="strict")
+    git, mem, sql = by_step(world, "xgit"), by_step(world, "xmem"), by_step(world, "xsql")
+    # a question about the sqlite tables asked after a git branch is made: the branch changes nothing
+    padded = task([git[2], sql[0]], answer="products", match={"rule": "normalized"},
+                  provenance=[{"step": 0, "path": "$.content[0].text#json=$[1].name", "value": "products",
+                               "role": "answer"}])
+    ok, reasons = check_no_padding(padded, sim, None)
+    assert not ok and "git/git_create_branch is not needed" in reasons[0] and "reproduced" in reasons[0]
+    # Ada Park is opened after she was created: the creation is needed (the label shows her)
+    opened = task([mem[1], mem[2]], answer="person", question="q",
+                  provenance=[{"step": 2, "path": "$.structured_content.entities[0].entityType", "value": "person",
+                               "role": "answer"}], match={"rule": "normalized"})
+    x = load_exploration(world, "xmem")
+    ok, reasons = check_no_padding(opened, sim, x)
+    assert ok and "is needed" in reasons[0]
+
+
+def test_every_change_a_state_change_asks_for_must_be_checked(world):
+    sim = Simulator.open(world, mode="strict")
+    git, mem = by_step(world, "xgit"), by_step(world, "xmem")
+    probe = {"server": "git", "tool": "git_branch", "arguments": git[3].arguments, "expected": "feature/spring"}
+    prov = [{"step": 3, "path": "$", "value": "feature/spring", "role": "probe"}]
+    both = task([git[2], mem[1]], kind="state-change", answer="feature/spring", probe=probe, provenance=prov,
+                match={"rule": "json-subset"}, derivation={"op": "probe"})
+    ok, reasons = check_no_padding(both, sim, None)
+    assert not ok and any("memory/create_entities is not needed" in r for r in reasons)
+    one = task([git[2]], kind="state-change", answer="feature/spring", probe=probe, provenance=prov,
+               match={"rule": "json-subset"}, derivation={"op": "probe"})
+    assert check_no_padding(one, sim, None)[0]
+
+
+def test_synthesis_leaves_out_a_setup_the_label_does_not_need(store):
+    shop_world(store)
+    store.append(DagSampled(dag_id="dmix", tools=[DagTool(server="git", name="git_create_branch", schema_hash="h"),
+                                                   DagTool(server="sqlite", name="list_tables", schema_hash="h")],
+                            edges=[(0, 1)], sampler="test", index=9))
+    store.append(ExplorationStarted(exploration_id="xmix", dag_id="dmix", policy="offline",
+                                    tools=["git/git_create_branch", "sqlite/list_tables"]))
+    args = {"repo_path": "/workspace/repo", "branch_name": "feature/summer"}
+    store.append(ToolCalled(exploration_id="xmix", step=0, server="git", tool="git_create_branch", arguments=args,
+                            arguments_hash=content_hash(args), content=text("Created branch 'feature/summer'"),
+                            read_only=False, state=content_hash([])))
+    effect = json.dumps(["git", "git_create_branch", content_hash(args)], separators=(",", ":"))
+    store.append(ToolCalled(exploration_id="xmix", step=1, server="sqlite", tool="list_tables", arguments={},
+                            arguments_hash=content_hash({}), read_only=True, state=content_hash([effect]),
+                            content=text("[{'name': 'customers'}, {'name': 'products'}, {'name': 'orders'}]")))
+    store.append(ExplorationFinished(exploration_id="xmix", calls=2, successes=2, errors=0))
+    synthesize(store, max_tasks=50)
+    mixed = store.conn.execute("SELECT question, trajectory FROM tasks WHERE exploration_id = 'xmix'"
+                               " AND kind != 'state-change'").fetchall()
+    assert mixed
+    for question, trajectory in mixed:
+        assert "summer" not in question, question
+        assert [c["tool"] for c in json.loads(trajectory)] == ["list_tables"]
+
+
+# ------------------------------------------------------------------------------- fails before
+
+
+def test_a_label_that_holds_before_the_change_fails_and_one_that_does_not_passes(world):
+    sim = Simulator.open(world, mode="strict")
+    mem, git = by_step(world, "xmem"), by_step(world, "xgit")
+    graph = {"server": "memory", "tool": "read_graph", "arguments": {}, "expected": {"entities": [{"name": "Maya Okafor"}]}}
+    stale = task([mem[1]], kind="state-change", answer=graph["expected"], probe=graph,
+                 provenance=[{"step": 0, "path": "$", "value": graph["expected"], "role": "probe"}],
+                 match={"rule": "json-subset"}, derivation={"op": "probe"})
+    ok, reasons = check_fails_before(stale, sim)
+    assert not ok and "already holds before the change" in reasons[0]
+    # a removal whose probe was never seen before it: a label of presence proves nothing
+    nodes = {"server": "memory", "tool": "open_nodes", "arguments": {"names": ["Ada Park"]},
+             "expected": {"entities": [{"name": "Ada Park"}]}}
+    removal = Task(**{**stale.__dict__, "probe": nodes, "answer": nodes["expected"],
+                      "trajectory": [dict(mem[1].call(), tool="delete_entities")]})
+    ok, reasons = check_fails_before(removal, sim)
+    assert not ok and "removes something" in reasons[0]
+    branch = {"server": "git", "tool": "git_branch", "arguments": git[3].arguments, "expected": "feature/spring"}
+    made = task([git[2]], kind="state-change", answer="feature/spring", probe=branch,
+                provenance=[{"step": 3, "path": "$", "value": "feature/spring", "role": "probe"}],
+                match={"rule": "json-subset"}, derivation={"op": "probe"})
+    ok, reasons = check_fails_before(made, sim)
+    assert ok and "introduced" in reasons[0]
+    assert check_fails_before(task([git[0]]), sim) == (True, ["not a state change"])
+
+
+# ------------------------------------------------------------------------------- wording
+
+
+def test_a_folder_called_a_file_fails_the_wording_check():
+    listing = step(0, "fs", "list_directory", {"path": "/workspace/files"},
+                   text("[DIR] notes\n[FILE] todo.md"))
+    info = step(1, "fs", "get_file_info", {"path": "/workspace/files/notes"}, text("size: 4096\ntype: directory"))
+    x = Exploration("x1", "d1", [listing, info])
+    ok, reasons = check_wording(task([info], question="How large is the file notes, in bytes?"), x)
+    assert not ok and "'notes'" in reasons[0]
+    assert check_wording(task([info], question='What size does the folder "notes" have?'), x)[0]
+    assert check_wording(task([info], question="How large is the file todo.md?"), x)[0]
+
+
+# ------------------------------------------------------------------------------- diversity
+
+
+def test_masked_questions_and_the_diversity_caps():
+    log = step(0, "git", "git_log", {"repo_path": "/workspace/repo", "max_count": 5}, text("..."))
+    other = step(0, "git", "git_log", {"repo_path": "/workspace/repo", "max_count": 7}, text("..."))
+
+    def ask(tid: str, s: Step, question: str, answer) -> Task:
+        return Task(**{**task([s], question=question, answer=answer).__dict__, "task_id": tid})
+
+    a = ask("a", log, 'Who authored the commit "Release 0.2.0" in the last 5 commits of /workspace/repo?', "Daniel")
+    b = ask("b", other, 'Who authored the commit "Fix typo" in the last 7 commits of /workspace/repo?', "Maya")
+    assert masked_question(a) == masked_question(b) == "who authored the commit <v> in the last <v> commits of <v>"
+    cap = DiversityCap(per_template=2, per_tool_answer=5)
+    for t in (a, b):
+        assert cap.check(t)[0]
+        cap.add(t)
+    ok, reasons = cap.check(ask("c", log, 'Who authored the commit "Other" in the last 5 commits of /workspace/repo?', "Zoe"))
+    assert not ok and "2 task(s) kept before" in reasons[0]
+    twin = DiversityCap(per_template=9, per_tool_answer=9)
+    twin.add(a)
+    ok, reasons = twin.check(ask("d", log, 'Who authored the commit "Other" in the last 5 commits of /workspace/repo?', "Daniel"))
+    assert not ok and "same masked question and answer" in reasons[0]
+    pairs = DiversityCap(per_template=9, per_tool_answer=1)
+    pairs.add(a)
+    assert not pairs.check(ask("e", log, "Which author appears most often in the log of /workspace/repo?", "Daniel"))[0]
+    assert pairs.check(ask("f", log, "Which author appears most often in the log of /workspace/repo?", "Maya"))[0]
+
+
+def test_verify_keeps_the_best_tasks_of_a_template_and_records_why_the_rest_fell(world):
+    synthesize(world, max_tasks=50)
+    report = verify(world, per_template=1, per_tool_answer=100)
+    assert report.verified and report.rejected["diverse"]
+    templates = [t for (t,) in world.conn.execute(
+        "SELECT json_extract(params, '$.template') FROM verdicts WHERE verifier = 'diverse' AND passed = 1")]
+    assert len(templates) == len(set(templates)) == report.verified
+    again = verify(world, per_template=1, per_tool_answer=100)
+    assert again.tasks == 0
+
+
+# ------------------------------------------------------------------------------- normalisation
+
+
+@pytest.mark.parametrize(("match", "expected", "got", "ok"), [
+    ({"rule": "normalized"}, "34 B", "34", True),
+    ({"rule": "normalized"}, "34 B", "34 bytes", True),
+    ({"rule": "normalized"}, "34 B", "35", False),
+    ({"rule": "normalized"}, "1.36 KB", "1393", True),
+    ({"rule": "normalized"}, 36.447500000000005, "36.4475", True),
+    ({"rule": "normalized"}, "Daniel  Brandt\n", "daniel brandt", True),
+])
+def test_values_are_normalised_before_matching(match, expected, got, ok):
+    assert matches(match, expected, got) is ok
+
+
+def test_float_noise_is_gone_from_the_normal_form():
+    assert normalize(36.447500000000005) == "36.4475" and normalize(3.0) == "3"
+
+
+# ------------------------------------------------------------------------------- the environment
+
+
+def test_a_needed_setup_is_needed_for_the_reward(world):
+    synthesize(world, max_tasks=50)
+    verify(world, per_template=100, per_tool_answer=100)
+    row = world.conn.execute(
+        "SELECT task_id, answer, trajectory FROM tasks WHERE verified = 1 AND kind != 'state-change'"
+        " AND template LIKE '%+setup' ORDER BY task_id").fetchone()
+    assert row is not None
+    tid, answer, trajectory = row[0], json.loads(row[1]), json.loads(row[2])
+    with FireflyEnv(world.path) as env:
+        env.reset(tid)
+        out = env.step(final_answer=json.dumps(answer) if not isinstance(answer, str) else answer)
+        assert out.reward == 0.0  # the right answer, but the change asked for first was never made
+        env.reset(tid)
+        calls = [{"id": f"c{i}", "name": env.function_name(c["server"], c["tool"]), "arguments": c["arguments"]}
+                 for i, c in enumerate(trajectory)]
+        env.step(tool_calls=calls)
+        out = env.step(final_answer=json.dumps(answer) if not isinstance(answer, str) else answer)
+        assert out.reward == 1.0
+
+
+# ------------------------------------------------------------------------------- quality report
+
+
+def test_status_reports_tools_needed_templates_and_rejections(world, db_path):
+    synthesize(world, max_tasks=50)
+    verify(world, per_template=2)
+    q = status_json(world)["quality"]
+    assert q["callable_tools"] == 10
+    assert 0 < q["tools_needed"] <= 10 and q["tools_needed_share"] == round(q["tools_needed"] / 10, 4)
+    needed = {f"{t['server']}/{t['tool']}": t["verified_tasks"] for t in q["per_tool"]}
+    assert needed["git/git_log"] > 0 and set(q["tools_not_needed"]) == {k for k, n in needed.items() if not n}
+    assert q["templates"] > 0 and all(t["verified_tasks"] <= 2 for t in q["top_templates"])
+    assert q["rejections"]["diverse"] > 0
+    from typer.testing import CliRunner
+
+    from firefly.cli import app
+
+    out = CliRunner().invoke(app, ["status", "--db", str(world.path)])
+    assert out.exit_code == 0 and "callable tools needed by a verified task" in out.output
+
+
+# ------------------------------------------------------------------------------- the LLM judge
+
+
+def _verdict(passing: bool = True) -> str:
+    return json.dumps({"criteria": [{"name": c, "pass": passing or c != "natural", "reason": f"{c} ok"}
+                                    for c in CRITERIA]})
+
+
+def test_judge_replies_are_read_leniently_and_checked_strictly():
+    assert [c for c, _, _ in parse_judgement("Sure!\n```json\n" + _verdict() + "\n```")] == list(CRITERIA)
+    for bad in ("", "Pair 21\nA: git/git_create_branch", '{"criteria": [{"name": "natural", "pass": "yes"}]}',
+                json.dumps({"criteria": [{"name": "natural", "pass": True, "reason": "x"}]})):
+        with pytest.raises(MalformedJudgement):
+            parse_judgement(bad)
+
+
+def test_the_llm_judge_records_verdicts_with_reasons_and_a_malformed_reply_as_a_failure(world):
+    synthesize(world)
+    n = world.conn.execute("SELECT count(*) FROM tasks").fetchone()[0]
+    seen: list[str] = []
+
+    def script(path: str, body: dict):
+        seen.append(body["messages"][1]["content"])
+        if len(seen) == 1:
+            return "Pair 21\nA: this is not JSON"
+        return _verdict(passing="knowledge graph" not in body["messages"][1]["content"])
+
+    with ScriptedOpenAI(script) as srv:
+        llm = LLM(LLMConfig(base_url=srv.base_url, model="judge", api_key="k", max_retries=0))
+        verify(world, judge=TaskJudge(llm), per_template=100, per_tool_answer=100)
+        judged = dict(world.conn.execute("SELECT task_id, reasons FROM verdicts WHERE verifier = 'judged'").fetchall())
+        asked = len(srv.requests)
+    assert asked == len(seen) and 0 < asked <= n
+    reasons = [json.loads(r) for r in judged.values()]
+    assert sum(1 for r in reasons if r[0].startswith("malformed judge reply")) == 1
+    full = [r for r in reasons if len(r) == len(CRITERIA)]
+    assert full and all(r[0].startswith("natural: ") for r in full)
+    assert any("natural: fail" in r[0] for r in full) and any("natural: pass" in r[0] for r in full)
+    head = world.head()
+    verify(world, judge=TaskJudge(llm))
+    assert world.head() == head  # judged once: a re-run asks nothing
+
+
+
+class _Unrecorded:
+    """A simulator that recorded nothing: every replay misses, so the label decides."""
+
+    def episode(self):
+        return self
+
+    def call_sync(self, server, tool, arguments):
+        from firefly.simulator.core import error_result
+
+        return error_result("not recorded")
+
+
+def test_a_setup_the_simulator_cannot_decide_is_needed_only_if_the_label_shows_it():
+    read = step(2, "db", "read_query", {"query": "SELECT * FROM order_items WHERE id = 5"},
+                text("[{'id': 5, 'quantity': 2}]"))
+    update = step(1, "db", "write_query", {"query": "UPDATE order_items SET quantity = quantity + 1 WHERE id = 5"},
+                  text("[{'affected_rows': 1}]"), read_only=False)
+    other = step(1, "db", "create_table", {"query": "CREATE TABLE order_reviews_2 (id INTEGER)"}, text("ok"),
+                 read_only=False)
+    label = [{"step": 2, "path": "$", "value": 2, "role": "answer"}]
+    recorded = {2: (read.content, None)}
+    from firefly.synth.necessity import step_needs
+
+    [need] = step_needs(task([update, read], answer=2, provenance=label), _Unrecorded(), recorded)
+    assert need.needed and not need.removable
+    [need] = step_needs(task([other, read], answer=2, provenance=label), _Unrecorded(), recorded)
+    assert not need.needed and "shows nothing it did" in need.why
