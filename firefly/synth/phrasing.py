@@ -184,7 +184,8 @@ def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], re
         words = _words(name)
         if name in subst:
             said = subst[name]
-            named = f"the {words} of {said}"
+            # "the warehouse whose city is ..." names a warehouse already: no "the warehouse of" before it
+            named = said if said.lower().startswith(f"the {words} ") else f"the {words} of {said}"
         else:
             said = _value_words(value)
             if said is None:
@@ -192,7 +193,7 @@ def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], re
             named = f"the {words} {said}"
         pattern = re.compile(r"\b(?:an?|the|given|specified|provided|some)\s+(?:given\s+|specified\s+)?" + re.escape(words)
                              + r"\b(?!\s+\")", re.IGNORECASE)
-        if name not in subst and pattern.search(text):
+        if pattern.search(text):
             text = pattern.sub(lambda m: named, text, count=1)
         else:
             rest.append(f"{words} {said}" if name not in subst else named)
