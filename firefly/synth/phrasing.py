@@ -80,6 +80,7 @@ _READ_LEADS = ("look up", "search for", "get", "gets", "return", "returns", "lis
                "retrieve", "retrieves", "show", "shows", "read", "reads", "find", "finds", "search", "searches",
                "query", "queries", "provide", "provides", "give", "gives", "obtain", "obtains", "display", "displays",
                "view", "views", "describe", "describes", "load", "loads", "check", "checks", "inspect", "inspects")
+_SEARCH_LEADS = ("look up", "search for", "find", "finds", "search", "searches", "query", "queries")
 _ARTICLES = ("the ", "a ", "an ", "all ", "every ", "each ", "one ", "some ", "any ")
 _FILLER = re.compile(r"^(?:this tool |tool (?:to|that) |use this (?:tool )?to |used to |allows you to |lets you |"
                      r"a tool (?:to|that) |function (?:to|that) |helper (?:to|that) )", re.IGNORECASE)
@@ -98,9 +99,13 @@ def tool_sentence(tool: str, ref: Any = None) -> str:
     title = getattr(ref, "title", None) if ref is not None else None
     if isinstance(desc, str) and desc.strip():
         first = desc.strip().split("\n", 1)[0]
-        first = re.split(r"(?<=[a-z0-9)\]])[.!?](?:\s|$)|\s[-–—]\s|:\s|;\s", first, maxsplit=1)[0]
+        first = re.split(r"(?<=[a-z0-9)\]])[.!?](?:\s|$)|\s[-–—]\s|:\s|;\s|[，。；：]", first, maxsplit=1)[0]
         first = _FILLER.sub("", first.strip()).strip().rstrip(".")
-        if first and len(first.split()) <= MAX_PHRASE_WORDS and not re.search(r"[{}<>`|\[\]]", first):
+        if len(first.split(", ")[0].split()) >= 3:
+            first = first.split(", ")[0]  # "generate an image, return its data, ..." -> "generate an image"
+        first = re.sub(r"^[A-Za-z]+ly\s+", "", first)  # "automatically check ..." -> "check ..."
+        if first and len(first.split()) <= MAX_PHRASE_WORDS and re.match(r"[A-Za-z]+\b", first) \
+                and first.isascii() and not re.search(r"[{}<>`|\[\]]", first):
             return first[:1].lower() + first[1:]
     from ..adapters.verbs import MAKE_VERBS, READ_VERBS, WRITE_VERBS
 
@@ -210,7 +215,9 @@ def generic_scope(tool: str, args: dict[str, Any], subst: dict[str, str] | None 
     phrase = tool_sentence(tool, ref)
     low = phrase.lower()
     lead = next((v for v in _READ_LEADS if low == v or low.startswith(v + " ")), None)
-    if lead is not None and len(low) > len(lead):
+    if lead in _SEARCH_LEADS and len(low) > len(lead):
+        noun = f"the results of {_gerund(_imperative(lead).split()[0])} {phrase[len(lead):].strip()}"
+    elif lead is not None and len(low) > len(lead):
         noun = phrase[len(lead):].strip()
         noun = re.sub(r"^(?:a|an)\s", "the ", noun)
         if not noun.lower().startswith(_ARTICLES) and not re.match(r"^(?:how|what|which|who|whether|when|where)\b", noun):
