@@ -225,3 +225,22 @@ def test_a_server_without_an_adapter_yields_verified_tasks_with_natural_question
     assert not any("time" in t for *_, t in rows if "server" in t)  # the clock is never a label
     answers = [json.loads(a) for _, a, *_ in rows]
     assert not any(isinstance(a, str) and re.match(r"\d{4}-\d{2}-\d{2}T", a) for a in answers)
+
+
+def test_a_task_that_holds_a_time_of_this_run_or_a_temporary_path_is_never_made():
+    from collections import Counter
+
+    from firefly.synth.model import Candidate
+    from firefly.synth.offline import OfflineSynthesizer
+
+    now = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+    synth, skipped = OfflineSynthesizer(), Counter()
+
+    def task(question: str, answer: Any) -> Any:
+        return synth._finish(Candidate("lookup", "t", question, answer, {"rule": "normalized"}, {0}, [], {}), skipped)
+
+    assert task("When was the report written?", now) is None
+    assert task("First write the file a.md with exactly this content:\n- created: " + now + "\nThen answer: x?", 3) is None
+    assert task("Where is the export?", "/tmp/tmpk2j3h4x9/export.csv") is None
+    assert skipped["a run-dependent value in the task"] == 3
+    assert task("When was the commit made?", "2025-03-05") is not None
