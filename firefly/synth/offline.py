@@ -91,7 +91,7 @@ COUNT = [
 ]
 SPECIAL_COUNT = {
     "commit": ["How many commits are listed in {scope}?"],
-    "entry": ["How many entries does {scope} contain?", "How many files and folders are directly in {scope}?"],
+    "entry": ["How many entries does {scope} contain?", "How many files and folders are listed in {scope}?"],
     "table": ["How many tables does {scope} have?"],
     "column": ["How many columns does {scope} have?"],
     "branch": ["How many branches are listed among {scope}?"],
