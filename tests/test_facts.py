@@ -171,6 +171,13 @@ def test_any_tool_is_worded_from_its_description_and_arguments(tool, args, scope
     assert "{" not in said and ref.name not in said
 
 
+def test_a_description_that_is_a_noun_phrase_stays_one():
+    ref = ToolRef("m", "sympy_log", "Natural logarithm of an expression.", {"type": "object"})
+    assert generic_scope("sympy_log", {"expr": "2 * 3"}, {}, ref) == 'the natural logarithm of an expression for expr "2 * 3"'
+    ref = ToolRef("m", "cancel", "Cancel common factors in a rational expression.", {"type": "object"})
+    assert generic_scope("cancel", {}, {}, ref) == "the result of canceling common factors in a rational expression"
+
+
 def test_any_effect_is_an_instruction_never_a_raw_call():
     assert generic_effect("add_note", {"title": "Groceries", "body": "milk"}, TOOLS[2]) == \
         'create a new note with the title "Groceries" and the body "milk"'

@@ -48,6 +48,7 @@ LOOKUP = [
     "Looking at {scope}: what {label} does the {noun} with {keylabel} {key} have?",
     "What is the {label} of the {noun} {key} in {scope}?",
 ]
+RESULT_SINGLE = ["What is {scope}?", "Tell me {scope}."]  # a result that is one value: no "result of the result"
 LOOKUP_SINGLE = [
     "What is the {label} of {scope}?",
     "Looking at {scope}, what is its {label}?",
@@ -368,7 +369,9 @@ class OfflineSynthesizer:
                         or (noun, f) == ("entry", "type"):
                     continue
                 rng = self._rng(x, step, noun, f, "single")
-                options = SPECIAL_SINGLE.get((noun, f)) or LOOKUP_SINGLE
+                options = SPECIAL_SINGLE.get((noun, f)) or (
+                    RESULT_SINGLE if f in ("result", "value", "output") and where.startswith("the result of ")
+                    else LOOKUP_SINGLE)
                 q = _pick(rng, options).format(label=t.label(f), scope=where)
                 out.append(Candidate("lookup", f"single:{noun}:{f}", _cap(q), cell.value, _match_for(cell.value),
                                      {step}, [_entry(step, cell, "answer")], {"op": "value"}))

@@ -80,6 +80,13 @@ _READ_LEADS = ("look up", "search for", "get", "gets", "return", "returns", "lis
                "retrieve", "retrieves", "show", "shows", "read", "reads", "find", "finds", "search", "searches",
                "query", "queries", "provide", "provides", "give", "gives", "obtain", "obtains", "display", "displays",
                "view", "views", "describe", "describes", "load", "loads", "check", "checks", "inspect", "inspects")
+# verbs a description may start with besides those of the verb table (firefly.adapters.verbs)
+_VERBS = frozenset({"cancel", "simplify", "expand", "factor", "solve", "differentiate", "integrate", "compare", "parse",
+                    "extract", "analyze", "analyse", "classify", "guess", "estimate", "measure", "render", "format",
+                    "translate", "transform", "compress", "encode", "decode", "hash", "sort", "filter", "split",
+                    "join", "round", "predict", "detect", "recognize", "identify", "discover", "triage", "test",
+                    "generate", "plot", "draw", "map", "match", "merge", "score", "rank", "normalize", "sum",
+                    "multiply", "divide", "subtract", "tokenize", "summarise", "count", "calculate", "compute"})
 _SEARCH_LEADS = ("look up", "search for", "find", "finds", "search", "searches", "query", "queries")
 _ARTICLES = ("the ", "a ", "an ", "all ", "every ", "each ", "one ", "some ", "any ")
 _FILLER = re.compile(r"^(?:this tool |tool (?:to|that) |use this (?:tool )?to |used to |allows you to |lets you |"
@@ -225,8 +232,13 @@ def generic_scope(tool: str, args: dict[str, Any], subst: dict[str, str] | None 
         elif re.match(r"^(?:how|what|which|who|whether|when|where)\b", noun):
             noun = "the answer to " + noun
     else:
+        from ..adapters.verbs import MAKE_VERBS, READ_VERBS, WRITE_VERBS
+
         verb, _, rest = _imperative(phrase).partition(" ")
-        noun = f"the result of {_gerund(verb)}" + (f" {rest}" if rest else "")
+        if verb in READ_VERBS | WRITE_VERBS | MAKE_VERBS or verb in _VERBS:
+            noun = f"the result of {_gerund(verb)}" + (f" {rest}" if rest else "")
+        else:  # a description that is a noun phrase: "Natural logarithm" -> "the natural logarithm"
+            noun = phrase if phrase.lower().startswith(_ARTICLES) else "the " + phrase
     return _with_arguments(noun, args or {}, subst, ref)
 
 
