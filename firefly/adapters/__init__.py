@@ -12,11 +12,12 @@ An adapter answers, for the servers it serves:
 - ``survey_tools(tools)``: the tools safe to call, without arguments, to learn the server's
   world before exploring;
 - ``probe(call, tool, readers)``: the read-only call that observes an effect (or None);
-- ``read_facts(step, tool, arguments, content, structured)``: the facts a result holds, as
-  tables whose every value keeps its locator (:class:`firefly.synth.facts.Reading`);
-- ``scope(tool, server, arguments, subst)``: where a read-only call looked, in a question's
-  words (or None when there are no good words);
-- ``effect(tool, server, arguments)``: what an effectful call did, as an instruction (or None);
+- ``read_facts(step, tool, arguments, content, structured, ref)``: the facts a result holds,
+  as tables whose every value keeps its locator (:class:`firefly.synth.facts.Reading`);
+  ``ref`` is the tool as discovery recorded it (title, description, output schema);
+- ``scope(tool, server, arguments, subst, ref)``: where a read-only call looked, in a
+  question's words (or None when there are no good words);
+- ``effect(tool, server, arguments, ref)``: what an effectful call did, as an instruction (or None);
 - ``effect_marks(tool, arguments, marks)``: the strings a later read shows when the effect
   happened (given the strings of the call's arguments).
 
@@ -100,12 +101,13 @@ class Adapter(Protocol):
 
     def probe(self, call: CallRecord, tool: ToolRef, readers: list[ToolRef]) -> Probe | None: ...
 
-    def read_facts(self, step: int, tool: str, arguments: dict[str, Any], content: Any, structured: Any) -> Reading: ...
+    def read_facts(self, step: int, tool: str, arguments: dict[str, Any], content: Any, structured: Any,
+                   ref: ToolRef | None = None) -> Reading: ...
 
     def scope(self, tool: str, server: str, arguments: dict[str, Any],
-              subst: dict[str, str] | None = None) -> str | None: ...
+              subst: dict[str, str] | None = None, ref: ToolRef | None = None) -> str | None: ...
 
-    def effect(self, tool: str, server: str, arguments: dict[str, Any]) -> str | None: ...
+    def effect(self, tool: str, server: str, arguments: dict[str, Any], ref: ToolRef | None = None) -> str | None: ...
 
     def effect_marks(self, tool: str, arguments: dict[str, Any], marks: list[str]) -> list[str]: ...
 
@@ -183,9 +185,10 @@ def server_record(store: Store, server: str) -> ServerRecord:
     row = store.conn.execute(
         "SELECT server_name, server_version, instructions FROM servers WHERE name = ?", (server,)).fetchone()
     tools = tuple(
-        ToolRef(server, name, desc, json.loads(schema), json.loads(annotations), json.loads(output) if output else None)
-        for name, desc, schema, annotations, output in store.conn.execute(
-            "SELECT name, description, input_schema, annotations, output_schema FROM tools"
+        ToolRef(server, name, desc, json.loads(schema), json.loads(annotations), json.loads(output) if output else None,
+                title)
+        for name, desc, schema, annotations, output, title in store.conn.execute(
+            "SELECT name, description, input_schema, annotations, output_schema, title FROM tools"
             " WHERE server = ? AND removed = 0 ORDER BY name", (server,))
     )
     return ServerRecord(server, *(row or (None, None, None)), tools=tools)

@@ -88,7 +88,8 @@ class FamilyAdapter(GenericAdapter):
         """tool name -> the reader of its results (None from a reader: read as any JSON)."""
         return {}
 
-    def read_facts(self, step: int, tool: str, arguments: dict[str, Any], content: Any, structured: Any) -> Reading:
+    def read_facts(self, step: int, tool: str, arguments: dict[str, Any], content: Any, structured: Any,
+                   ref: ToolRef | None = None) -> Reading:
         from ..synth.facts import Reading
 
         reader = self.fact_readers().get(tool)
@@ -98,7 +99,7 @@ class FamilyAdapter(GenericAdapter):
                 return out
         if tool in self.no_facts:
             return Reading()
-        return super().read_facts(step, tool, arguments, content, structured)
+        return super().read_facts(step, tool, arguments, content, structured, ref)
 
     # -- words
 
@@ -115,11 +116,11 @@ class FamilyAdapter(GenericAdapter):
         return frozenset()
 
     def scope(self, tool: str, server: str, arguments: dict[str, Any],
-              subst: dict[str, str] | None = None) -> str | None:
+              subst: dict[str, str] | None = None, ref: ToolRef | None = None) -> str | None:
         words = self.family_scope(tool, arguments, subst or {}) if tool in self.tools else None
-        return words if words is not None else super().scope(tool, server, arguments, subst)
+        return words if words is not None else super().scope(tool, server, arguments, subst, ref)
 
-    def effect(self, tool: str, server: str, arguments: dict[str, Any]) -> str | None:
+    def effect(self, tool: str, server: str, arguments: dict[str, Any], ref: ToolRef | None = None) -> str | None:
         if tool in self.tools and tool in self.described():
             return self.family_effect(tool, arguments)
-        return super().effect(tool, server, arguments)
+        return super().effect(tool, server, arguments, ref)

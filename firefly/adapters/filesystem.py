@@ -170,6 +170,7 @@ def _directory_tree(step: int, args: dict[str, Any], content: list[dict[str, Any
 @by_lines
 def _file_info(step: int, args: dict[str, Any], base: str, lines: list[str]) -> Reading | None:
     cells = {}
+    folder = False
     for n, line in enumerate(lines, start=1):
         key, sep, value = line.partition(":")
         key, value = key.strip(), value.strip()
@@ -181,6 +182,14 @@ def _file_info(step: int, args: dict[str, Any], base: str, lines: list[str]) -> 
                 cells["size"] = Cell(number, f"{base}#line={n}")
         elif key == "permissions":
             cells["permissions"] = Cell(value, f"{base}#line={n}")
+        elif key == "isDirectory":
+            folder = value.lower() == "true"
+    if folder:  # a folder is never called a file, and its size (a block of entries) says nothing
+        cells.pop("size", None)
+        path = args.get("path")
+        where = f"the folder {rel(path)}" if isinstance(path, str) else None
+        return Reading([Table(step, "folder", "folders", "permissions", [Item(cells)], whole=base, where=where)]
+                       if cells and where else [])
     if not cells:
         return Reading()
     return Reading([Table(step, "file", "files", "size", [Item(cells)], labels={"size": "size in bytes"}, whole=base)])

@@ -6,13 +6,13 @@ result (:func:`firefly.explore.values.extract`), the tools it may call without a
 learn the server's world (read-only by annotation, or by a reading verb in the name when
 the server gives no annotation; never a destructive one or one whose name says it changes
 something), probes by parameter names (:func:`firefly.explore.probe.pick_probe`), facts
-from any JSON result (every list of objects is a table: :func:`firefly.synth.facts.read_json`),
-and calls in plain words (the tool and its arguments).
+from any result, JSON or text (:func:`firefly.synth.facts.read_result`), and calls in words
+from the tool's description, title or name and its arguments
+(:func:`firefly.synth.phrasing.generic_scope`, :func:`~firefly.synth.phrasing.generic_effect`).
 """
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from . import ServerRecord
@@ -75,21 +75,24 @@ class GenericAdapter:
 
         return pick_probe(call, tool, readers)
 
-    def read_facts(self, step: int, tool: str, arguments: dict[str, Any], content: Any, structured: Any) -> Reading:
-        from ..synth.facts import read_json
+    def read_facts(self, step: int, tool: str, arguments: dict[str, Any], content: Any, structured: Any,
+                   ref: ToolRef | None = None) -> Reading:
+        from ..synth.facts import read_result
 
-        return read_json(step, content, structured)
+        return read_result(step, arguments, content, structured, ref, tool)
 
     def scope(self, tool: str, server: str, arguments: dict[str, Any],
-              subst: dict[str, str] | None = None) -> str | None:
+              subst: dict[str, str] | None = None, ref: ToolRef | None = None) -> str | None:
+        from ..synth.phrasing import generic_scope
+
         if arguments is None:
             return None
-        text = json.dumps(arguments, ensure_ascii=False, sort_keys=True)
-        return f"the result of the {server} tool {tool} called with {text}"
+        return generic_scope(tool, arguments, subst or {}, ref)
 
-    def effect(self, tool: str, server: str, arguments: dict[str, Any]) -> str | None:
-        text = json.dumps(arguments, ensure_ascii=False, sort_keys=True)
-        return f"call the {server} tool {tool} with the arguments {text}"
+    def effect(self, tool: str, server: str, arguments: dict[str, Any], ref: ToolRef | None = None) -> str | None:
+        from ..synth.phrasing import generic_effect
+
+        return generic_effect(tool, arguments, ref)
 
     def effect_marks(self, tool: str, arguments: dict[str, Any], marks: list[str]) -> list[str]:
         return marks

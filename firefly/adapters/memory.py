@@ -134,6 +134,8 @@ def _scope(tool: str, args: dict[str, Any], subst: dict[str, str]) -> str | None
                 else f"the knowledge-graph search for {quote(query)}")
     if tool == "open_nodes":
         names = args.get("names") or []
+        if len(names) == 1 and subst.get("names/0"):
+            return f"the knowledge-graph node of {subst['names/0']}"  # one node, named by where it came from
         parts = [subst.get(f"names/{i}") or quote(n) for i, n in enumerate(names)]
         return "the knowledge-graph nodes " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else "".join(parts))
     return None

@@ -28,6 +28,7 @@ class ToolRef:
     input_schema: dict[str, Any]
     annotations: dict[str, Any] = field(default_factory=dict)
     output_schema: dict[str, Any] | None = None
+    title: str | None = None
 
     @property
     def key(self) -> str:

@@ -43,6 +43,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import locator
 from ..adapters.judge import error_reason
 from .policy import VIRTUAL_ROOT, CallRecord
 
@@ -344,10 +345,7 @@ def _block(block: Any, i: int, ctx: dict[str, Any], out: _Out) -> None:
 
 
 def _jkey(path: str, key: Any) -> str:
-    k = str(key)
-    if re.fullmatch(r"[A-Za-z_]\w*", k):
-        return f"{path}.{k}"
-    return f"{path}[{json.dumps(k, ensure_ascii=False)}]"
+    return locator.jpath(path, str(key))
 
 
 def _is_scalar(v: Any) -> bool:
@@ -753,60 +751,11 @@ def iter_kinds(values: Iterable[Value], *kinds: str) -> Iterator[Value]:
 
 # --------------------------------------------------------------------------- locators
 
-_TOKEN = re.compile(r"\.([A-Za-z_]\w*)|\[(\d+)\]|\[(\"(?:[^\"\\]|\\.)*\")\]")
-
 
 def resolve_locator(record: CallRecord, path: str) -> Any:
-    """What a locator made by :func:`extract` points at in ``record`` (None if nothing).
-
-    ``$.structured_content.a[0].b``, ``$.content[0].text``, plus ``#line=N`` (that line of
-    the text) or ``#json=$...`` (a path into the text parsed as JSON or a Python literal).
-    """
+    """What a locator made by :func:`extract` points at in ``record`` (None if nothing); the
+    format is :mod:`firefly.locator`'s."""
     try:
-        base, _, frag = path.partition("#")
-        if base.startswith("$.structured_content"):
-            cur: Any = _follow(record.structured, base[len("$.structured_content"):])
-        elif base.startswith("$.content"):
-            cur = _follow(record.content, base[len("$.content"):])
-        else:
-            return None
-        if not frag:
-            return cur
-        kind, _, rest = frag.partition("=")
-        if not isinstance(cur, str):
-            return None
-        if kind == "line":
-            lines = cur[:MAX_TEXT].splitlines()
-            n = int(rest)
-            return lines[n - 1] if 0 < n <= len(lines) else None
-        if kind == "json":
-            text = cur.strip()
-            try:
-                parsed = json.loads(text)
-            except ValueError:
-                parsed = ast.literal_eval(text)
-            return _follow(parsed, rest.removeprefix("$"))
+        return locator.resolve(record.content, record.structured, path)
+    except Exception:  # noqa: BLE001 - a locator that points at nothing points at nothing
         return None
-    except Exception:  # noqa: BLE001
-        return None
-
-
-def _follow(obj: Any, path: str) -> Any:
-    pos = 0
-    cur = obj
-    while pos < len(path):
-        m = _TOKEN.match(path, pos)
-        if not m:
-            return None
-        if m.group(1) is not None:
-            cur = cur.get(m.group(1)) if isinstance(cur, dict) else None
-        elif m.group(2) is not None:
-            i = int(m.group(2))
-            cur = cur[i] if isinstance(cur, (list, tuple)) and i < len(cur) else None
-        else:
-            key = json.loads(m.group(3))
-            cur = cur.get(key) if isinstance(cur, dict) else None
-        if cur is None:
-            return None
-        pos = m.end()
-    return cur

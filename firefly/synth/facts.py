@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..adapters.generic import GenericAdapter
+from ..locator import STRUCTURED, content_text, embedded_json, in_json, jpath
 from ..explore.policy import VIRTUAL_ROOT
 from ..match import parse_json
 
@@ -118,15 +119,6 @@ def parse_structured_text(text: str) -> Any:
     return value if isinstance(value, (dict, list)) else None
 
 
-def jpath(base: str, key: Any) -> str:
-    k = str(key)
-    if isinstance(key, int):
-        return f"{base}[{key}]"
-    if re.fullmatch(r"[A-Za-z_]\w*", k):
-        return f"{base}.{k}"
-    return f"{base}[{json.dumps(k, ensure_ascii=False)}]"
-
-
 def rel(path: str) -> str:
     """A workspace path as a question writes it (``notes/todo.md``; the folder root as ``the
     workspace folder``)."""
@@ -177,11 +169,12 @@ def to_number(text: str) -> int | float | None:
 
 
 def read_call(step: int, server: str, tool: str, arguments: dict[str, Any], content: list[dict[str, Any]],
-              structured: Any, adapter: Adapter | None = None) -> Reading:
+              structured: Any, adapter: Adapter | None = None, ref: Any = None) -> Reading:
     """The tables one successful call's result holds, as the server's adapter reads them (the
-    generic adapter: every list of objects in a JSON result). Never raises."""
+    generic adapter: :func:`read_result`). ``ref``: the tool as discovery recorded it (its
+    title, description and output schema name the values). Never raises."""
     try:
-        return (adapter or GenericAdapter()).read_facts(step, tool, arguments, content, structured)
+        return (adapter or GenericAdapter()).read_facts(step, tool, arguments, content, structured, ref)
     except Exception:  # noqa: BLE001 - a result the readers do not understand has no facts
         return Reading()
 
@@ -199,29 +192,408 @@ def by_lines(read: Any) -> Any:
     return reader
 
 
-# -- a file's text
+# -- names: how a result's values are called
 
 
-def file_tables(step: int, base: str, text: str, offset: int, path: str) -> list[Table]:
-    """Facts in a file's text: a CSV's rows, a JSON document's settings, ``key: value`` lines
-    and YAML lists of records. ``offset``: lines before the file's first line in the result."""
-    name = rel(path)
+_NOUN_SKIP = frozenset({"all", "the", "a", "an", "of", "by", "for", "in", "on", "to", "from", "with", "and", "or",
+                        "info", "details", "data", "current", "given", "specific", "new", "available", "my", "tool"})
+
+
+def words_of(name: str) -> str:
+    """A key or a tool name in words (``orderId`` -> ``order id``, ``ship_date`` -> ``ship date``)."""
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(name))
+    return " ".join(w for w in re.split(r"[^A-Za-z0-9]+", s) if w).lower() or str(name)
+
+
+_UNCOUNTED = frozenset({"data", "information", "weather", "news", "people", "software", "equipment", "staff", "metadata",
+                        "media", "feedback", "content", "research", "music", "traffic"})
+
+
+def plural_of(noun: str) -> str:
+    last = noun.rsplit(" ", 1)[-1]
+    if last.endswith("s") or last in _UNCOUNTED:
+        return noun
+    if last.endswith("y") and len(last) > 2 and last[-2] not in "aeiou":
+        return noun[:-1] + "ies"
+    if last.endswith(("sh", "ch", "x", "z")):
+        return noun + "es"
+    return noun + "s"
+
+
+@dataclass(frozen=True)
+class Names:
+    """Names for a result's values: from the tool's ``outputSchema`` (titles, descriptions),
+    the keys the values sit under, and the tool's own name, title and description."""
+
+    tool: str = ""
+    title: str | None = None
+    description: str | None = None
+    output_schema: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, ref: Any, tool: str = "") -> Names:
+        if ref is None:
+            return cls(tool)
+        schema = ref.output_schema if isinstance(getattr(ref, "output_schema", None), dict) else None
+        return cls(ref.name, getattr(ref, "title", None), ref.description, schema)
+
+    def noun(self) -> tuple[str, str]:
+        """What one item the tool returns is (``list_orders`` -> ``order`` / ``orders``)."""
+        from ..adapters.verbs import READ_VERBS, WRITE_VERBS
+
+        words = [w for w in words_of(self.title or self.tool).split() if w not in _NOUN_SKIP]
+        while words and (words[0] in READ_VERBS or words[0] in WRITE_VERBS):
+            words = words[1:]
+        if not words:
+            return "item", "items"
+        last = singular(words[-1])
+        noun = " ".join(words[-2:-1] + [last]) if len(words) >= 2 and len(words[-2]) > 2 else last
+        return noun, plural_of(noun)
+
+    def schema_at(self, schema: Any, key: Any) -> Any:
+        """The sub-schema for ``key`` (a property name, or an int for a list's items)."""
+        schema = self._deref(schema)
+        if not isinstance(schema, dict):
+            return None
+        if isinstance(key, int):
+            return self._deref(schema.get("items"))
+        props = schema.get("properties")
+        return self._deref(props.get(key)) if isinstance(props, dict) else None
+
+    def _deref(self, schema: Any) -> Any:
+        for _ in range(5):
+            if not isinstance(schema, dict):
+                return None
+            ref = schema.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/") and isinstance(self.output_schema, dict):
+                target: Any = self.output_schema
+                for part in ref[2:].split("/"):
+                    target = target.get(part) if isinstance(target, dict) else None
+                schema = target
+                continue
+            options = schema.get("anyOf") or schema.get("oneOf")
+            if isinstance(options, list) and "properties" not in schema and "items" not in schema:
+                schema = next((o for o in options if isinstance(o, dict) and o.get("type") != "null"), None)
+                continue
+            return schema
+        return None
+
+    def label(self, key: str, schema: Any = None, parent: str | None = None) -> str:
+        """How a question names the field ``key`` (its schema's title, else its description
+        when the key says little, else the key in words)."""
+        schema = self._deref(schema) if schema is not None else None
+        title = schema.get("title") if isinstance(schema, dict) else None
+        desc = schema.get("description") if isinstance(schema, dict) else None
+        words = words_of(key)
+        if isinstance(title, str) and 0 < len(title) <= 40 and title.lower() != words:
+            text = title if title.isupper() else title[:1].lower() + title[1:]
+        elif isinstance(desc, str) and (len(key) <= 3 or not re.search(r"[a-z]{3}", key.lower())) \
+                and len(desc.split()) <= 6:
+            text = desc.strip().rstrip(".")
+            text = text[:1].lower() + text[1:]
+        else:
+            text = words
+        if parent:
+            text = f"{words_of(parent)} {text}"
+        return text
+
+
+# -- facts of any result: JSON at any depth, and text
+
+
+MAX_TABLES = 8
+_TEXTLIKE = re.compile(r"\S")
+
+
+def read_result(step: int, arguments: dict[str, Any], content: Any, structured: Any, ref: Any = None,
+                tool: str = "") -> Reading:
+    """Every fact a result holds, whatever its shape: structured content, JSON (or YAML,
+    CSV, TSV, a markdown table, ``key: value`` lines, a list) inside text. Each value keeps
+    its locator (:mod:`firefly.locator`); names come from :class:`Names`."""
+    names = Names.of(ref, tool)
+    out: list[Table] = []
+    if isinstance(structured, (dict, list)) and structured:
+        out = walk_json(step, structured, STRUCTURED, names, names.output_schema, arguments)
+    if not out:
+        for i, text in text_blocks(content or []):
+            base = content_text(i)
+            doc = embedded_json(text)
+            if doc is not None:
+                out += walk_json(step, doc, in_json(base), names, None, arguments)
+            else:
+                out += read_text(step, base, text, names, arguments)
+    return Reading([t for t in out if t.items][:MAX_TABLES])
+
+
+def _leaf_ok(v: Any) -> bool:
+    if v is None or isinstance(v, bool):
+        return False
+    if isinstance(v, float):
+        return v == v and abs(v) != float("inf")
+    if isinstance(v, int):
+        return True
+    return isinstance(v, str) and 0 < len(v.strip()) and "\n" not in v
+
+
+def walk_json(step: int, doc: Any, base: str, names: Names, schema: Any = None,
+              arguments: dict[str, Any] | None = None) -> list[Table]:
+    """Tables of a JSON value at any depth: a list of objects is a table of records (their
+    nested objects' fields flattened one level, a nested list counted); a list of scalars a
+    table of values; an object's own scalar fields one record."""
+    out: list[Table] = []
+    tool_noun = names.noun()
+
+    def noun_for(key: str | None) -> tuple[str, str]:
+        if key and not re.fullmatch(r"(?i)(result|results|data|items|content|value|values|output|response|records|rows)",
+                                    key):
+            n = singular(words_of(key))
+            return n, plural_of(n)
+        return tool_noun
+
+    def walk(obj: Any, path: str, key: str | None, sch: Any, depth: int) -> None:
+        if depth > 8 or len(out) >= MAX_TABLES:
+            return
+        if isinstance(obj, list):
+            dicts = [x for x in obj if isinstance(x, dict)]
+            if dicts and len(dicts) == len(obj):
+                table = _records(step, obj, path, *noun_for(key), names.schema_at(sch, 0), names)
+                if table is not None:
+                    out.append(table)
+                return
+            if len(obj) >= 2 and all(_leaf_ok(x) for x in obj):
+                noun, plural = noun_for(key)
+                items = [Item({"value": Cell(x, jpath(path, i))}, i) for i, x in enumerate(obj[:MAX_ITEMS])]
+                numeric = ("value",) if all(isinstance(x, (int, float)) for x in obj) else ()
+                out.append(Table(step, noun, plural, "value", items, labels={"value": noun}, numeric=numeric,
+                                 total=len(obj), whole=path))
+                return
+            for i, x in enumerate(obj[:MAX_ITEMS]):
+                walk(x, jpath(path, i), key, names.schema_at(sch, i), depth + 1)
+            return
+        if not isinstance(obj, dict):
+            return
+        cells: dict[str, Cell] = {}
+        labels: dict[str, str] = {}
+        later: list[tuple[Any, str, str, Any]] = []
+        for k, v in obj.items():
+            k = str(k)
+            kp, ks = jpath(path, k), names.schema_at(sch, k)
+            if _leaf_ok(v):
+                cells[k], labels[k] = Cell(v, kp), names.label(k, ks)
+            elif isinstance(v, str) and "\n" in v and _TEXTLIKE.search(v):
+                out.extend(read_text(step, kp, v, names, arguments or {}))
+            elif isinstance(v, dict) and v and all(_leaf_ok(x) or x is None or isinstance(x, bool) for x in v.values()):
+                for k2, v2 in v.items():
+                    if _leaf_ok(v2):
+                        f = f"{k}.{k2}"
+                        cells[f], labels[f] = Cell(v2, jpath(kp, str(k2))), names.label(str(k2), names.schema_at(ks, str(k2)),
+                                                                                        parent=k)
+            else:
+                later.append((v, kp, k, ks))
+        if cells:
+            noun, plural = noun_for(key)
+            out.append(Table(step, noun, plural, "", [Item(cells)], labels=labels, whole=path))
+        for v, kp, k, ks in later:
+            walk(v, kp, k, ks, depth + 1)
+
+    walk(doc, base, None, schema, 0)
+    return out
+
+
+_KEY_WORDS = ("name", "title", "label", "filename", "path", "key", "slug", "symbol", "code", "id")
+
+
+def _records(step: int, rows: list[dict[str, Any]], path: str, noun: str, plural: str, schema: Any,
+             names: Names) -> Table | None:
+    """A list of objects as a table (fields of nested objects flattened one level; a nested
+    list of scalars counted as ``number of ...``)."""
+    items: list[Item] = []
+    labels: dict[str, str] = {}
+    order: list[str] = []
+    for i, row in enumerate(rows[:MAX_ITEMS]):
+        cells: dict[str, Cell] = {}
+        p = jpath(path, i)
+        for k, v in row.items():
+            k = str(k)
+            kp, ks = jpath(p, k), names.schema_at(schema, k)
+            if _leaf_ok(v):
+                cells[k] = Cell(v, kp)
+                labels.setdefault(k, names.label(k, ks))
+            elif isinstance(v, dict):
+                for k2, v2 in v.items():
+                    if _leaf_ok(v2):
+                        f = f"{k}.{k2}"
+                        cells[f] = Cell(v2, jpath(kp, str(k2)))
+                        labels.setdefault(f, names.label(str(k2), names.schema_at(ks, str(k2)), parent=k))
+            elif isinstance(v, list) and all(_leaf_ok(x) for x in v):
+                f = f"{k}#count"
+                cells[f] = Cell(len(v), kp)
+                labels.setdefault(f, f"number of {names.label(k, ks)}")
+        for f in cells:
+            if f not in order:
+                order.append(f)
+        items.append(Item(cells, i))
+    if not any(it.cells for it in items):
+        return None
+    numeric = tuple(f for f in order if all(isinstance(it.get(f), (int, float)) for it in items if f in it.cells))
+    return Table(step, noun, plural, _key_of(items, order, numeric), items, labels=labels, numeric=numeric,
+                 total=len(rows), whole=path)
+
+
+def _key_of(items: list[Item], order: list[str], numeric: tuple[str, ...]) -> str:
+    """The field that names an item: unique over the items, short text, a name-like key first."""
+    def unique(f: str) -> bool:
+        values = [it.get(f) for it in items]
+        return None not in values and len({json.dumps(v, sort_keys=True) for v in values}) == len(values)
+
+    texts = [f for f in order if f not in numeric and unique(f)
+             and all(isinstance(it.get(f), str) and len(it.get(f)) <= 100 for it in items)]
+    for word in _KEY_WORDS:
+        for f in texts:
+            if word in words_of(f.split("#")[0]).split():
+                return f
+    if texts:
+        return texts[0]
+    ids = [f for f in order if unique(f) and any(w in words_of(f).split() for w in ("id", "number", "no"))]
+    return ids[0] if ids else (order[0] if order else "")
+
+
+# -- text
+
+
+def read_text(step: int, base: str, text: str, names: Names, arguments: dict[str, Any] | None = None,
+              offset: int = 0, kind: str | None = None) -> list[Table]:
+    """Facts in a text: YAML, CSV or TSV, markdown tables, ``key: value`` lines, numbered
+    and bulleted lists (each value located by its line). ``offset``: lines before the
+    text's first line in the located text; ``kind``: what the text is known to be (a file's
+    extension: ``csv``, ``yaml``, ``md`` ...) or None to try every reader."""
+    text = text[:MAX_TEXT]
     lines = text.splitlines()
-    if path.endswith(".csv"):
-        return _csv_table(step, base, lines, offset, name)
-    if path.endswith(".json"):
-        doc = parse_structured_text(text)
-        if isinstance(doc, dict) and offset == 0:
-            return _json_settings(step, base, doc, name)
+    if kind in ("json",):
         return []
-    if path.endswith((".yaml", ".yml")):
-        return _yaml_tables(step, base, lines, offset, name)
-    if path.endswith((".md", ".txt")):
-        return _labelled_lines(step, base, lines, offset)
-    return []
+    out: list[Table] = []
+    if kind in (None, "csv", "tsv"):
+        out += _delimited(step, base, lines, offset, names, arguments or {}, "\t" if kind == "tsv" else None)
+        if kind or out:
+            return out
+    if kind in (None, "yaml", "yml"):
+        out += _yaml(step, base, text, offset, names)
+        if kind or out:
+            return out
+    out += _markdown_tables(step, base, lines, offset, names)
+    out += _labelled_lines(step, base, lines, offset, names)
+    out += _lists(step, base, lines, offset, names)
+    return out
 
 
-_LABELLED = re.compile(r"^\s*(?:[-*]\s+)?\**([A-Z][\w /()'-]{1,40}?)\**\s*:\**\s+(.{1,100}?)\s*$")
+def _cell_value(text: str) -> Any:
+    text = text.strip()
+    number = to_number(text.replace(",", "")) if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", text) else to_number(text)
+    if number is not None and not re.fullmatch(r"0\d+", text):
+        return number
+    return text
+
+
+def _table_from_rows(step: int, base: str, header: list[str], rows: list[tuple[int, list[str]]], offset: int,
+                     names: Names, header_line: int) -> Table | None:
+    items = []
+    for n, row in rows:
+        cells = {h: Cell(_cell_value(v), f"{base}#line={n + offset}") for h, v in zip(header, row) if v.strip()}
+        items.append(Item(cells, len(items)))
+    if len(items) < 1:
+        return None
+    noun, plural = "row", "rows"
+    numeric = tuple(h for h in header if all(isinstance(it.get(h), (int, float)) for it in items if h in it.cells)
+                    and any(h in it.cells for it in items))
+    labels = {h: names.label(h) for h in header}
+    return Table(step, noun, plural, _key_of(items, header, numeric), items[:MAX_ITEMS], labels=labels,
+                 numeric=numeric, total=len(items), whole=f"{base}#line={header_line + offset}")
+
+
+_NOT_FROM_START = frozenset({"tail", "offset", "skip", "start", "from", "last", "page", "cursor", "after"})
+
+
+def _starts_mid_file(arguments: dict[str, Any]) -> bool:
+    """An argument that makes a read begin after the text's first line (``tail``, ``offset``...)."""
+    for k, v in arguments.items():
+        if isinstance(v, int) and not isinstance(v, bool) and v > 0 and set(words_of(k).split()) & _NOT_FROM_START:
+            return True
+    return False
+
+
+def _header_ok(header: list[str]) -> bool:
+    cells = [h.strip() for h in header]
+    return (len(cells) >= 2 and all(cells) and len(set(cells)) == len(cells)
+            and all(to_number(c) is None and len(c) <= 40 and "@" not in c for c in cells)
+            and not any(re.match(r"\d{4}-\d{2}-\d{2}", c) for c in cells))
+
+
+def _delimited(step: int, base: str, lines: list[str], offset: int, names: Names, arguments: dict[str, Any],
+               delimiter: str | None) -> list[Table]:
+    """CSV or TSV with a header row (never a read that starts mid-file: its first row is data)."""
+    body = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
+    if len(body) < 3 or _starts_mid_file(arguments):
+        return []
+    sample = "\n".join(line for _, line in body[:20])
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff(sample, delimiters=",\t;|").delimiter
+        except csv.Error:
+            return []
+    parsed = [(n, next(csv.reader([line], delimiter=delimiter))) for n, line in body]
+    header_line, header = parsed[0]
+    header = [h.strip() for h in header]
+    width = len(header)
+    rows = [(n, r) for n, r in parsed[1:] if len(r) == width]
+    if not _header_ok(header) or len(rows) < 2 or len(rows) < 0.8 * (len(parsed) - 1):
+        return []
+    typed = any(all(to_number(r[i].strip()) is not None for _, r in rows if r[i].strip()) for i in range(width))
+    if not typed:
+        try:
+            if not csv.Sniffer().has_header(sample):
+                return []
+        except csv.Error:
+            return []
+    table = _table_from_rows(step, base, header, rows, offset, names, header_line)
+    return [table] if table else []
+
+
+_MD_ROW = re.compile(r"^\s*\|(.+)\|\s*$")
+_MD_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+
+
+def _markdown_tables(step: int, base: str, lines: list[str], offset: int, names: Names) -> list[Table]:
+    out = []
+    i = 0
+    while i + 2 < len(lines) and len(out) < MAX_TABLES:
+        head = _MD_ROW.match(lines[i])
+        if not head or not _MD_RULE.match(lines[i + 1]):
+            i += 1
+            continue
+        header = [_plain(c) for c in head.group(1).split("|")]
+        rows = []
+        j = i + 2
+        while j < len(lines) and (m := _MD_ROW.match(lines[j])):
+            cells = [_plain(c) for c in m.group(1).split("|")]
+            if len(cells) == len(header):
+                rows.append((j + 1, cells))
+            j += 1
+        if _header_ok(header) and rows:
+            table = _table_from_rows(step, base, header, rows, offset, names, i + 1)
+            if table:
+                out.append(table)
+        i = j
+    return out
+
+
+def _plain(text: str) -> str:
+    """A cell or a value without markdown emphasis or code marks."""
+    return re.sub(r"(\*\*|__|`)", "", text).strip()
+
+
+_LABELLED = re.compile(r"^\s*(?:[-*•]\s+|\d+[.)]\s+)?(?:\*\*|__)?([A-Za-z][\w /()'.-]{0,40}?)(?:\*\*|__)?\s*[:=]"
+                       r"(?:\*\*|__)?\s+(.+?)\s*$")
+_SENTENCE_END = re.compile(r"(?<=[^\s.]{2})[.;!?](?:\*\*|__)?\s+(?=[\"'*_(]*[A-Z0-9])")
 
 
 def _whole(value: str) -> bool:
@@ -230,55 +602,222 @@ def _whole(value: str) -> bool:
         r"(?:,|\b(?:and|or|then|see|the|a|of|to|with))$", value, re.IGNORECASE)
 
 
-def _labelled_lines(step: int, base: str, lines: list[str], offset: int) -> list[Table]:
-    """``Owner: Tomás Herrera`` lines of a text or Markdown file (labels seen once)."""
+def labelled_value(line: str) -> tuple[str, str] | None:
+    """(label, value) of a ``Label: value`` line: the value ends where its sentence ends (the
+    rest of the line is not part of it); None when the line is no such line."""
+    m = _LABELLED.match(line)
+    if not m or "http" in m.group(1) or m.group(1).strip().lower() in ("note", "warning", "tip", "example", "e.g"):
+        return None
+    value = m.group(2)
+    cut = _SENTENCE_END.search(value)
+    if cut:
+        value = value[:cut.start()]
+    value = _plain(value).strip().rstrip(".").strip()
+    if not value or len(value) > 100 or re.search(r"\w:\s", value) or not _whole(value):
+        return None
+    return m.group(1).strip(), value
+
+
+def _labelled_lines(step: int, base: str, lines: list[str], offset: int, names: Names) -> list[Table]:
+    """``Owner: Tomás Herrera`` lines: blocks of them that repeat the same labels (separated
+    by blank lines or by their first label coming back) as a table of records; otherwise the
+    labels seen once, as one record."""
     found: dict[str, Cell] = {}
     seen: set[str] = set()
-    for n, line in enumerate(lines, start=1):
-        m = _LABELLED.match(line)
-        if not m or "http" in m.group(1):
-            continue
-        label, value = m.group(1).strip(), m.group(2).strip().strip("*").strip()
+    labelled = [(n, got) for n, line in enumerate(lines, start=1)
+                if not _MD_ROW.match(line) and (got := labelled_value(line)) is not None]
+    records = _record_blocks(step, base, lines, labelled, offset, names)
+    if records is not None:
+        return [records]
+    for n, (label, value) in labelled:
         if label in seen:
             found.pop(label, None)
             continue
         seen.add(label)
-        if value and not is_clock_value(label, value) and _whole(value):
+        if not is_clock_value(label, value):
             found[label] = Cell(_scalar(value), f"{base}#line={n + offset}")
     if not found:
         return []
-    return [Table(step, "labelled line", "labelled lines", "", [Item(found)],
-                  labels={k: f"\"{k}\" entry" for k in found}, whole=base)]
+    noun, plural = names.noun() if names.tool else ("record", "records")
+    return [Table(step, noun, plural, "", [Item(found)], labels={k: f"\"{k}\" entry" for k in found},
+                  whole=base)]
 
 
-def _csv_table(step: int, base: str, lines: list[str], offset: int, name: str) -> list[Table]:
-    if len(lines) < 2:
-        return []
-    rows = list(csv.reader(io.StringIO("\n".join(lines))))
-    header = rows[0]
-    if len(header) < 2 or len(set(header)) != len(header):
-        return []
-    items = []
-    for n, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            continue
-        cells = {}
-        for h, v in zip(header, row):
-            v = v.strip()
-            if not v:
+def _record_blocks(step: int, base: str, lines: list[str], labelled: list[tuple[int, tuple[str, str]]], offset: int,
+                   names: Names) -> Table | None:
+    """Records of ``label: value`` lines, when the same first label opens two blocks or more."""
+    if len(labelled) < 4:
+        return None
+    first = labelled[0][1][0]
+    blocks: list[dict[str, Cell]] = []
+    for n, (label, value) in labelled:
+        if label == first or not blocks:
+            blocks.append({})
+        if label not in blocks[-1] and not is_clock_value(label, value):
+            blocks[-1][label] = Cell(_scalar(value), f"{base}#line={n + offset}")
+    blocks = [b for b in blocks if len(b) >= 2]
+    if len(blocks) < 2:
+        return None
+    items = [Item(b, i) for i, b in enumerate(blocks)]
+    order = list(dict.fromkeys(f for b in blocks for f in b))
+    numeric = tuple(f for f in order if all(isinstance(it.get(f), (int, float)) for it in items if f in it.cells))
+    noun, plural = names.noun()
+    return Table(step, noun, plural, _key_of(items, order, numeric), items[:MAX_ITEMS],
+                 labels={f: names.label(f) for f in order}, numeric=numeric, total=len(items), whole=base)
+
+
+_LIST_ITEM = re.compile(r"^(\s*)(?:[-*•+]|\d+[.)])\s+(.+?)\s*$")
+
+
+def _lists(step: int, base: str, lines: list[str], offset: int, names: Names) -> list[Table]:
+    """Runs of two or more numbered or bulleted items (not ``label: value`` ones), each a table
+    named by the line that introduces it (``Tables:``) or by the tool."""
+    out: list[Table] = []
+    run: list[tuple[int, str]] = []
+    intro: str | None = None
+
+    def close() -> None:
+        values = [v for _, v in run]
+        if len(run) >= 2 and len(set(values)) == len(values) and len(out) < MAX_TABLES:
+            if intro:
+                noun = singular(words_of(intro))
+                noun, plural = noun, plural_of(noun)
+            else:
+                noun, plural = names.noun()
+            items = [Item({"value": Cell(_scalar(v), f"{base}#line={n + offset}")}, i) for i, (n, v) in enumerate(run)]
+            out.append(Table(step, noun, plural, "value", items[:MAX_ITEMS], labels={"value": noun},
+                             total=len(items), whole=base))
+
+    previous = ""
+    indent = None
+    for n, line in enumerate(lines, start=1):
+        m = _LIST_ITEM.match(line)
+        if m and labelled_value(line) is None and (indent is None or len(m.group(1)) == indent):
+            value = _plain(m.group(2))
+            if 0 < len(value) <= 100:
+                if not run:
+                    head = previous.strip().rstrip(":").strip("#* ").strip()
+                    intro = head if previous.strip().endswith(":") or previous.lstrip().startswith("#") else None
+                    if intro and (len(intro.split()) > 4 or not intro):
+                        intro = None
+                    indent = len(m.group(1))
+                run.append((n, value))
                 continue
-            number = to_number(v)
-            cells[h] = Cell(number if number is not None else v, f"{base}#line={n + offset}")
-        items.append(Item(cells, len(items)))
-    if not items:
+        if m and indent is not None and len(m.group(1)) > indent:
+            continue  # a nested item: not one of this list's
+        close()
+        run, indent = [], None
+        if line.strip():
+            previous = line
+    close()
+    return out
+
+
+_YAML_LINE = re.compile(r"^\s*(?:- )?[\w][\w .-]*:(?: |$)")
+
+
+def _yaml(step: int, base: str, text: str, offset: int, names: Names) -> list[Table]:
+    """A YAML document's records and lists, each value located by the line it is on."""
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if len(lines) < 2 or sum(1 for line in lines if _YAML_LINE.match(line)) < max(2, len(lines) // 2):
         return []
-    numeric = tuple(h for h in header if all(isinstance(it.get(h), (int, float)) for it in items if h in it.cells))
-    key = next((h for h in header if h not in numeric and len({it.get(h) for it in items}) == len(items)), header[0])
-    return [Table(step, "row", "rows", key, items[:MAX_ITEMS], numeric=numeric,
-                  total=len(items), whole=f"{base}#line={1 + offset}")]
+    import yaml
+
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return []
+    if node is None or not isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        return []
+    where: dict[int, int] = {}
+
+    def tree(n: Any) -> Any:
+        if isinstance(n, yaml.MappingNode):
+            keys = [str(k.value) for k, _ in n.value if isinstance(k, yaml.ScalarNode)]
+            if len(set(keys)) != len(keys):
+                raise yaml.YAMLError("a key repeats: not YAML, but labelled lines")
+            return {str(k.value): tree(v) for k, v in n.value if isinstance(k, yaml.ScalarNode)}
+        if isinstance(n, yaml.SequenceNode):
+            return [tree(v) for v in n.value]
+        if isinstance(n, yaml.ScalarNode) and n.value != "" and n.tag.endswith((":str", ":int", ":float", ":timestamp")):
+            value = _scalar(n.value) if n.style is None else n.value
+            leaf = _Leaf(value)
+            where[id(leaf)] = n.start_mark.line + 1
+            return leaf
+        return None
+
+    try:
+        doc = tree(node)
+    except yaml.YAMLError:
+        return []
+    tables = walk_json(step, _unleaf(doc), "$", names)
+    # re-point every cell at its line
+    flat = _leaf_paths(doc, "$")
+    for t in tables:
+        for it in t.items:
+            it.cells = {f: Cell(c.value, f"{base}#line={where[id(flat[c.path])] + offset}") if c.path in flat
+                        else c for f, c in it.cells.items()}
+            it.cells = {f: c for f, c in it.cells.items() if "#line=" in c.path}
+        t.whole = base
+    return [t for t in tables if any(it.cells for it in t.items)]
 
 
-def _json_settings(step: int, base: str, doc: dict[str, Any], name: str) -> list[Table]:
+class _Leaf:
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+
+def _unleaf(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _unleaf(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_unleaf(v) for v in obj]
+    return obj.value if isinstance(obj, _Leaf) else obj
+
+
+def _leaf_paths(obj: Any, path: str) -> dict[str, _Leaf]:
+    out: dict[str, _Leaf] = {}
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.update(_leaf_paths(v, jpath(path, k)))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            out.update(_leaf_paths(v, jpath(path, i)))
+    elif isinstance(obj, _Leaf):
+        out[path] = obj
+    return out
+
+
+def _scalar(text: str) -> Any:
+    text = text.strip().strip("\"'")
+    number = to_number(text)
+    return number if number is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else text
+
+
+# -- a file's text
+
+
+def file_tables(step: int, base: str, text: str, offset: int, path: str) -> list[Table]:
+    """Facts in a file's text, read by what its extension says it is (a CSV's rows, a JSON
+    document's settings, YAML, ``key: value`` lines of a text or Markdown file).
+    ``offset``: lines before the file's first line in the result."""
+    ext = posixpath.splitext(path)[1].lstrip(".").lower()
+    names = Names(tool="")
+    if ext == "json":
+        doc = parse_structured_text(text)
+        if isinstance(doc, dict) and offset == 0:
+            return _json_settings(step, base, doc)
+        return []
+    if ext in ("csv", "tsv", "yaml", "yml"):
+        return read_text(step, base, text, names, {}, offset, ext)
+    if ext in ("md", "txt", "markdown", "rst"):
+        return read_text(step, base, text, names, {}, offset, "md")
+    return []
+
+
+def _json_settings(step: int, base: str, doc: dict[str, Any]) -> list[Table]:
     cells: dict[str, Cell] = {}
 
     def walk(obj: Any, dotted: str, path: str, depth: int) -> None:
@@ -298,91 +837,61 @@ def _json_settings(step: int, base: str, doc: dict[str, Any], name: str) -> list
     return [Table(step, "setting", "settings", "", [Item(cells)], whole=base)]
 
 
-_YAML_ITEM = re.compile(r"^(\s*)- (\w[\w ]*):\s*(.+?)\s*$")
-_YAML_FIELD = re.compile(r"^(\s+)(\w[\w ]*):\s*(.+?)\s*$")
-
-
-def _yaml_tables(step: int, base: str, lines: list[str], offset: int, name: str) -> list[Table]:
-    items: list[Item] = []
-    current: dict[str, Cell] | None = None
-    indent = None
-    for n, line in enumerate(lines, start=1):
-        if line.lstrip().startswith("#"):
-            continue
-        m = _YAML_ITEM.match(line)
-        if m:
-            current = {m.group(2): Cell(_scalar(m.group(3)), f"{base}#line={n + offset}")}
-            indent = len(m.group(1)) + 2
-            items.append(Item(current, len(items)))
-            continue
-        m = _YAML_FIELD.match(line)
-        if m and current is not None and len(m.group(1)) == indent and not m.group(3).startswith("["):
-            current[m.group(2)] = Cell(_scalar(m.group(3)), f"{base}#line={n + offset}")
-        elif not line.startswith(" "):
-            current = None
-    items = [it for it in items if len(it.cells) >= 2]
-    if len(items) < 2:
-        return []
-    first = next(iter(items[0].cells))
-    numeric = tuple(k for k in items[0].cells if all(isinstance(it.get(k), (int, float)) for it in items))
-    return [Table(step, "entry", "entries", first, items[:MAX_ITEMS], numeric=numeric,
-                  total=len(items), whole=base)]
-
-
-def _scalar(text: str) -> Any:
-    text = text.strip().strip("\"'")
-    number = to_number(text)
-    return number if number is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else text
-
-
 # -- rows
 
 
 def rows_table(step: int, base: str, rows: list[dict[str, Any]], noun: str, plural: str) -> Table:
-    items = []
-    for i, row in enumerate(rows[:MAX_ITEMS]):
-        cells = {str(k): Cell(v, f"{base}#json=$[{i}]{jpath('', k)}") for k, v in row.items()
-                 if v is not None and not isinstance(v, bool) and isinstance(v, (str, int, float))}
-        items.append(Item(cells, i))
-    cols = list(rows[0])
-    numeric = tuple(c for c in cols if all(isinstance(it.get(c), (int, float)) for it in items if c in it.cells)
-                    and any(c in it.cells for it in items))
-    key = "name" if "name" in cols else next(
-        (c for c in cols if c not in numeric and len({it.get(c) for it in items}) == len(items)), cols[0])
-    return Table(step, noun, plural, str(key), items, numeric=numeric, total=len(rows), whole=base)
+    """Rows of objects in a text parsed as JSON (``base``: the text's locator)."""
+    table = _records(step, rows, in_json(base), noun, plural, None, Names())
+    if table is None:
+        return Table(step, noun, plural, "", [], total=len(rows), whole=base)
+    table.labels = {}
+    table.whole = base
+    if any(w == "name" for w in (f for it in table.items for f in it.cells)):
+        table.key = "name"
+    return table
 
 
-# -- anything: every list of objects in a JSON result is a table
+# -- values no question may ask about
 
 
-def read_json(step: int, content: list[dict[str, Any]], structured: Any) -> Reading:
-    """Every list of objects in a JSON result (structured content, or JSON text) as a table."""
-    docs: list[tuple[str, Any]] = []
-    if isinstance(structured, dict):
-        docs.append(("$.structured_content", structured))
-    else:
-        for i, text in text_blocks(content):
-            parsed = parse_structured_text(text)
-            if parsed is not None:
-                docs.append((f"$.content[{i}].text#json=$", parsed))
-    out: list[Table] = []
+_TEMP_PATH = re.compile(r"(?:^|[\s\"'(=])(?:/tmp/|/var/tmp/|/var/folders/|/private/var/|/dev/shm/|[A-Za-z]:\\\\[^\s]*\\\\Temp\\\\)"
+                        r"|(?:^|/)(?:tmp|temp)[-_.]?[a-z0-9_]{6,}(?:/|$)|pytest-of-|firefly-server-tmp-", re.IGNORECASE)
+_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})")
+_TIME_WORDS = frozenset({"time", "timestamp", "date", "datetime", "now", "created", "modified", "updated", "accessed",
+                         "mtime", "ctime", "atime", "at", "when", "started", "finished", "elapsed", "duration", "uptime"})
 
-    def walk(obj: Any, path: str, name: str, depth: int) -> None:
-        if depth > 4 or len(out) > 6:
-            return
-        if isinstance(obj, list) and obj and all(isinstance(x, dict) for x in obj):
-            table = rows_table(step, "", obj, singular(name) if name else "item", name or "items")
-            for it in table.items:  # re-root the locators under this list
-                it.cells = {k: Cell(c.value, c.path.replace("#json=$", path, 1)) for k, c in it.cells.items()}
-            table.whole = path
-            out.append(table)
-        elif isinstance(obj, dict):
-            for k, v in obj.items():
-                walk(v, jpath(path, k), str(k), depth + 1)
 
-    for path, doc in docs:
-        walk(doc, path, "", 0)
-    return Reading(out)
+def is_volatile(key: str, value: Any, now: float | None = None) -> bool:
+    """A value a second run would not see again: the wall clock (a time-stamp within two days
+    of ``now``, a file time), a per-run temporary path. A question about it has no stable
+    answer."""
+    import time as _time
+
+    now = _time.time() if now is None else now
+    if is_clock_value(key, value):
+        return True
+    if isinstance(value, str):
+        if _TEMP_PATH.search(value):
+            return True
+        m = _DATETIME.search(value)
+        if m:
+            import calendar
+
+            try:
+                stamp = calendar.timegm((int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4)),
+                                         int(m.group(5)), 0))
+            except (ValueError, OverflowError):
+                return False
+            return abs(stamp - now) < 2 * 86400
+        return False
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        words = set(words_of(key).split())
+        if words & _TIME_WORDS:
+            for scale in (1, 1000):
+                if abs(value / scale - now) < 2 * 86400:
+                    return True
+    return False
 
 
 def leaves(value: Any) -> list[Any]:

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..adapters import Adapter, adapter_for, server_record
+from ..adapters import Adapter, ServerRecord, adapter_for, server_record
 from ..adapters.generic import GenericAdapter
 from ..ids import canonical_json, content_hash, short_hash
 from ..store import Store
@@ -114,11 +114,16 @@ class Exploration:
     dag_id: str
     steps: list[Step]
     adapters: dict[str, Adapter] = field(default_factory=dict)  # server -> its adapter
+    tools: dict[tuple[str, str], Any] = field(default_factory=dict)  # (server, tool) -> its ToolRef
 
     def adapter(self, server: str) -> Adapter:
         """The adapter of a server of this exploration (the generic one for a server unknown)."""
         found = self.adapters.get(server)
         return found if found is not None else GenericAdapter()
+
+    def ref(self, server: str, tool: str) -> Any:
+        """The tool as discovery recorded it (title, description, schemas), or None."""
+        return self.tools.get((server, tool))
 
     def by_step(self) -> dict[int, Step]:
         return {s.step: s for s in self.steps}
@@ -161,9 +166,11 @@ def task_id(exploration_id: str, synthesizer: str, candidate: Candidate) -> str:
     return "t" + short_hash([exploration_id, synthesizer, candidate.signature()], 20)
 
 
-def load_exploration(store: Store, exploration_id: str, adapters: dict[str, Adapter] | None = None) -> Exploration | None:
-    """One exploration's calls (the last attempt of each step) and the adapter of each of its
-    servers, chosen from what discovery recorded (``adapters``: a cache shared by the caller)."""
+def load_exploration(store: Store, exploration_id: str, adapters: dict[str, Adapter] | None = None,
+                     records: dict[str, ServerRecord] | None = None) -> Exploration | None:
+    """One exploration's calls (the last attempt of each step), the adapter of each of its
+    servers, chosen from what discovery recorded, and its tools as discovery recorded them
+    (``adapters``, ``records``: caches shared by the caller)."""
     row = store.conn.execute(
         "SELECT dag_id FROM explorations WHERE exploration_id = ?", (exploration_id,)).fetchone()
     if row is None:
@@ -183,11 +190,16 @@ def load_exploration(store: Store, exploration_id: str, adapters: dict[str, Adap
     for s in latest.values():
         s.probe_of = probe_of.get(s.step)
     cache = adapters if adapters is not None else {}
+    known = records if records is not None else {}
     for server in sorted({s.server for s in latest.values()}):
+        if server not in known:
+            known[server] = server_record(store, server)
         if server not in cache:
-            cache[server] = adapter_for(server_record(store, server))
+            cache[server] = adapter_for(known[server])
+    servers = {s.server for s in latest.values()}
+    tools = {(server, t.name): t for server in servers for t in known[server].tools}
     return Exploration(exploration_id, row[0], [latest[k] for k in sorted(latest)],
-                       {server: cache[server] for server in {s.server for s in latest.values()}})
+                       {server: cache[server] for server in servers}, tools)
 
 
 def _probe_steps(store: Store, exploration_id: str) -> dict[int, int]:

@@ -24,6 +24,7 @@ import json
 import random
 import re
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 from ..adapters import Adapter
@@ -31,7 +32,8 @@ from ..ids import canonical_json
 from ..match import normalize, result_value
 from .answers import field_values, record_candidates
 from .derive import as_number
-from .facts import Cell, Item, Table, basename, leaves, read_call, rel
+from ..locator import resolve
+from .facts import Cell, Item, Table, basename, is_volatile, leaves, read_call, rel, words_of
 from .model import INITIAL_STATE, Candidate, Exploration, Step
 from .phrasing import effect, listing, ordinal, quote, scope
 
@@ -47,6 +49,7 @@ LOOKUP = [
     "Looking at {scope}: what {label} does the {noun} with {keylabel} {key} have?",
     "What is the {label} of the {noun} {key} in {scope}?",
 ]
+RESULT_SINGLE = ["What is {scope}?", "Tell me {scope}."]  # a result that is one value: no "result of the result"
 LOOKUP_SINGLE = [
     "What is the {label} of {scope}?",
     "Looking at {scope}, what is its {label}?",
@@ -77,6 +80,7 @@ SPECIAL_SINGLE = {
     ("commit", "day"): ["On what date was {scope} made?"],
     ("file", "size"): ["How large is {scope}, in bytes?", "What is the size in bytes of {scope}?"],
     ("file", "permissions"): ["What permissions does {scope} have?"],
+    ("folder", "permissions"): ["What permissions does {scope} have?"],
     ("working tree", "branch"): ["Which branch is checked out in {scope}?", "What branch is {scope} on?"],
     ("file changed", "file"): ["Which file did {scope} change?", "What is the one file touched by {scope}?"],
     ("file that differs", "file"): ["Which file shows up in {scope}?"],
@@ -89,7 +93,7 @@ COUNT = [
 ]
 SPECIAL_COUNT = {
     "commit": ["How many commits are listed in {scope}?"],
-    "entry": ["How many entries does {scope} contain?", "How many files and folders are directly in {scope}?"],
+    "entry": ["How many entries does {scope} contain?", "How many files and folders are listed in {scope}?"],
     "table": ["How many tables does {scope} have?"],
     "column": ["How many columns does {scope} have?"],
     "branch": ["How many branches are listed among {scope}?"],
@@ -120,6 +124,10 @@ SPECIAL_SET_WHERE = {
     ("entity", "entityType"): ["Which entities of type {value} are in {scope}? Give their names."],
     ("observation", "entity"): ["What observations does {scope} record for {value}? List them all."],
 }
+SET_VALUES = [
+    "Which {plural} are listed in {scope}?",
+    "List every {noun} in {scope}.",
+]
 SET_ALL = [
     "List the {keylabel}s of all {plural} in {scope}.",
     "What are the {keylabel}s of the {plural} in {scope}?",
@@ -136,9 +144,9 @@ RELATION_TARGETS = ["Which entities does {value} have a relation to in {scope}?"
                     "In {scope}, which entities is {value} related to?"]
 ARG = {
     "argmax": ["Which {noun} in {scope} has the largest {label}? Give its {keylabel}.",
-               "In {scope}, which {noun} has the highest {label}?"],
+               "In {scope}, what is the {keylabel} of the {noun} with the highest {label}?"],
     "argmin": ["Which {noun} in {scope} has the smallest {label}? Give its {keylabel}.",
-               "In {scope}, which {noun} has the lowest {label}?"],
+               "In {scope}, what is the {keylabel} of the {noun} with the lowest {label}?"],
 }
 SPECIAL_ARG = {
     ("entry", "size", "argmax"): ["Which is the largest file in {scope}?", "What is the name of the biggest entry in {scope}?"],
@@ -238,9 +246,11 @@ class OfflineSynthesizer:
         self.max_tasks = max_tasks
         self.seed = seed
         self.needs: Any = None
+        self.variants: dict[tuple[str, str, str, str], list[tuple[Any, Any]]] = {}
 
     def tasks_for(self, store: Any, x: Exploration, context: dict[str, Any]) -> tuple[list[Candidate], Counter, list[Any]]:
         self.needs = context.get("needs")  # which setup calls a label needs (the simulator decides)
+        self.variants = context.get("variants") or {}
         found, skipped = self.candidates(x, context.get("initial_results"))
         chosen = self.pick(x, found)
         skipped["_candidates"] = len(found)
@@ -251,7 +261,7 @@ class OfflineSynthesizer:
         skipped: Counter = Counter()
         out: list[Candidate] = []
         readings = {s.step: read_call(s.step, s.server, s.tool, s.arguments, s.content, s.structured,
-                                         x.adapter(s.server))
+                                         x.adapter(s.server), x.ref(s.server, s.tool))
                     for s in x.steps if s.ok and s.read_only}
         steps = x.by_step()
         for s in x.steps:
@@ -320,13 +330,19 @@ class OfflineSynthesizer:
     def _single(self, x: Exploration, s: Step, tables: list[Table], skipped: Counter,
                 where: str | None = None, kind: str | None = None, via: list[dict[str, Any]] | None = None,
                 forbidden: str = "", label_steps: set[int] | None = None) -> list[Candidate]:
-        where = where or scope(s.tool, s.server, s.arguments, adapter=x.adapter(s.server))
+        where = where or scope(s.tool, s.server, s.arguments, adapter=x.adapter(s.server), ref=x.ref(s.server, s.tool))
         if where is None:
             skipped["no words for the call"] += 1
             return []
         truncated = isinstance(s.arguments.get("head"), int) or isinstance(s.arguments.get("tail"), int)
         out: list[Candidate] = []
         for t in tables:
+            if kind is not None and t.where:
+                continue  # a table that names its own place: no hop leads to it
+            t = _steady(t, self.variants.get((s.server, s.tool, s.arguments_hash, s.state), []))
+            if not t.items:
+                skipped["only volatile values"] += 1
+                continue
             if truncated:
                 t.complete = False
             for c in self._table_questions(x, s, t, t.where or where):
@@ -356,7 +372,9 @@ class OfflineSynthesizer:
                         or (noun, f) == ("entry", "type"):
                     continue
                 rng = self._rng(x, step, noun, f, "single")
-                options = SPECIAL_SINGLE.get((noun, f)) or LOOKUP_SINGLE
+                options = SPECIAL_SINGLE.get((noun, f)) or (
+                    RESULT_SINGLE if f in ("result", "value", "output") and where.startswith("the result of ")
+                    else LOOKUP_SINGLE)
                 q = _pick(rng, options).format(label=t.label(f), scope=where)
                 out.append(Candidate("lookup", f"single:{noun}:{f}", _cap(q), cell.value, _match_for(cell.value),
                                      {step}, [_entry(step, cell, "answer")], {"op": "value"}))
@@ -407,7 +425,8 @@ class OfflineSynthesizer:
         if complete and 2 <= len(keyed) <= 8 and len(keyed) == len(items):
             values = [it.get(key) for it in keyed]
             if len({canonical_json(v) for v in values}) == len(values):
-                q = _pick(rng, SPECIAL_SET_ALL.get(noun, []) + SET_ALL).format(**fmt)
+                options = SPECIAL_SET_ALL.get(noun, []) + (SET_VALUES if key == "value" else SET_ALL)
+                q = _pick(rng, options).format(**fmt)
                 out.append(Candidate("aggregate", f"set:{noun}", _cap(q), values, _match_for(values), {step},
                                      [_entry(step, it.cells[key], "item") for it in keyed], {"op": "set"}))
         # order (commits)
@@ -425,7 +444,9 @@ class OfflineSynthesizer:
             fmt_f = dict(fmt, label=label)
             if numeric and complete and len(with_f) >= 3 and len(with_f) == len(items):
                 numbers = [as_number(v) for v in values]
-                for op in ("argmax", "argmin"):
+                # an identifier is no quantity: its largest or smallest names no item, its sum means nothing
+                ident = "id" in words_of(f.split("#")[0]).split() or f.lower().endswith("id")
+                for op in () if ident or f == key else ("argmax", "argmin"):
                     target = max(numbers) if op == "argmax" else min(numbers)
                     winners = [i for i, n in enumerate(numbers) if n == target]
                     if len(winners) != 1:
@@ -439,7 +460,7 @@ class OfflineSynthesizer:
                     out.append(Candidate("aggregate", f"{op}:{noun}:{f}", _cap(q), win.get(key),
                                          _match_for(win.get(key)), {step}, prov, {"op": op}))
                 if all(isinstance(v, (int, float)) for v in values):
-                    for op in ("max", "min", "sum"):
+                    for op in ("max", "min") if ident else ("max", "min", "sum"):
                         answer = {"max": max, "min": min, "sum": sum}[op](values)
                         if isinstance(answer, float):
                             answer = round(answer, 9)
@@ -508,6 +529,9 @@ class OfflineSynthesizer:
         via: list[dict[str, Any]] = []
         label_steps = {s.step}
         forbidden = ""
+        if len({str(src.get("argument", "")) for src in fed}) > 1:
+            skipped["hop with several fed arguments"] += 1  # one description per hop, never a list of them
+            return []
         for src in fed:
             a = steps[src["step"]]
             pointer = str(src.get("argument", "")).strip("/")
@@ -521,17 +545,18 @@ class OfflineSynthesizer:
             via.extend(prov)
             label_steps.add(a.step)
             forbidden += " " + _text_of(a)
-        where = scope(s.tool, s.server, s.arguments, subst, x.adapter(s.server))
+        where = scope(s.tool, s.server, s.arguments, subst, x.adapter(s.server), x.ref(s.server, s.tool))
         if where is None or not all(phrase in where for phrase in subst.values()):
             skipped["hop not phrased"] += 1
             return []
-        tables = read_call(s.step, s.server, s.tool, s.arguments, s.content, s.structured, x.adapter(s.server)).tables
+        tables = read_call(s.step, s.server, s.tool, s.arguments, s.content, s.structured, x.adapter(s.server),
+                           x.ref(s.server, s.tool)).tables
         return self._single(x, s, tables, skipped, where=where, kind="multi-hop", via=via, forbidden=forbidden,
                             label_steps=label_steps)
 
     def _describe(self, x: Exploration, a: Step, tables: list[Table], src: dict[str, Any]) -> tuple[str, list[dict[str, Any]]] | None:
         """Words for the item of step ``a``'s result that a value came from."""
-        where = scope(a.tool, a.server, a.arguments, adapter=x.adapter(a.server))
+        where = scope(a.tool, a.server, a.arguments, adapter=x.adapter(a.server), ref=x.ref(a.server, a.tool))
         if where is None:
             return None
         for t in tables:
@@ -585,7 +610,7 @@ class OfflineSynthesizer:
                     continue
                 probe = {"server": r.server, "tool": r.tool, "arguments": r.arguments, "expected": expected}
                 rng = self._rng(x, "state", e.step, r.step)
-                does = effect(e.tool, e.server, e.arguments, x.adapter(e.server))
+                does = effect(e.tool, e.server, e.arguments, x.adapter(e.server), x.ref(e.server, e.tool))
                 if does is None:
                     skipped["effect not describable"] += 1
                     break
@@ -611,7 +636,8 @@ class OfflineSynthesizer:
                     return None
                 c.trajectory_steps = {own} | {s.step for s in needed}
             effects = [s for s in x.steps if s.step in c.trajectory_steps]
-            described = [effect(s.tool, s.server, s.arguments, x.adapter(s.server)) for s in effects]
+            described = [effect(s.tool, s.server, s.arguments, x.adapter(s.server), x.ref(s.server, s.tool))
+                         for s in effects]
             if any(d is None for d in described):
                 skipped["effect not describable"] += 1
                 return None
@@ -631,7 +657,8 @@ class OfflineSynthesizer:
             setup = needed
             c.trajectory_steps = set(c.label_steps) | {s.step for s in setup}
         if setup:
-            described = [effect(s.tool, s.server, s.arguments, x.adapter(s.server)) for s in setup]
+            described = [effect(s.tool, s.server, s.arguments, x.adapter(s.server), x.ref(s.server, s.tool))
+                         for s in setup]
             if any(d is None for d in described):
                 skipped["setup effect not describable"] += 1
                 return None
@@ -647,6 +674,10 @@ class OfflineSynthesizer:
         if len(c.question) > MAX_QUESTION:
             skipped["question too long"] += 1
             return None
+        texts = c.question.splitlines() + [v for v in leaves(c.answer) if isinstance(v, str)]
+        if any(is_volatile("", text) for text in texts):
+            skipped["a run-dependent value in the task"] += 1  # a time of this run, a temporary path
+            return None
         if c.kind != "state-change" and _leaks_into(c.answer, normalize(c.question)):
             skipped["answer in the question"] += 1
             return None
@@ -659,6 +690,38 @@ class OfflineSynthesizer:
 def _not_asked(noun: str, f: str) -> bool:
     """Fields a lookup does not ask about (SKIP_FIELDS, unless a phrasing names them)."""
     return f in SKIP_FIELDS and (noun, f) not in SPECIAL_LOOKUP
+
+
+def _steady(t: Table, variants: list[tuple[Any, Any]]) -> Table:
+    """``t`` without the fields a second run would not see again: a value that looks like the
+    wall clock or a per-run temporary path, or that differs between two recorded results of
+    the same call in the same world (``variants``: those results)."""
+    def moving(f: str, cell: Cell) -> bool:
+        if is_volatile(f, cell.value):
+            return True
+        seen = {canonical_json(resolve(content, structured, cell.path)) for content, structured in variants}
+        return len(seen) > 1
+
+    bad = {f for it in t.items for f, c in it.cells.items() if moving(f, c)}
+    if not bad:
+        return t
+    items = [Item({f: c for f, c in it.cells.items() if f not in bad}, it.index) for it in t.items]
+    return replace(t, items=[it for it in items if it.cells] if not t.key or t.key in bad else items,
+                   key="" if t.key in bad else t.key, numeric=tuple(f for f in t.numeric if f not in bad))
+
+
+def result_variants(store: Any) -> dict[tuple[str, str, str, str], list[tuple[Any, Any]]]:
+    """The calls recorded more than once in the same world whose results differ, with their
+    results: (server, tool, arguments hash, state) -> [(content, structured), ...]."""
+    seen: dict[tuple[str, str, str, str], dict[str, tuple[Any, Any]]] = {}
+    for server, tool, args_hash, state, content, structured in store.conn.execute(
+        "SELECT server, tool, arguments_hash, state, content, structured_content FROM calls"
+        " WHERE ok = 1 AND read_only = 1"
+    ):
+        seen.setdefault((server, tool, args_hash, state), {}).setdefault(
+            f"{content}\x00{structured}", (content, structured))
+    return {k: [(json.loads(c), None if st is None else json.loads(st)) for c, st in v.values()]
+            for k, v in seen.items() if len(v) > 1}
 
 
 def _word_in(needle: str, haystack: str) -> bool:

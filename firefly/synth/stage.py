@@ -79,7 +79,7 @@ def synthesize(
 ) -> SynthesisReport:
     """Write tasks for every finished exploration not yet synthesized by ``synthesizer``
     (the offline one by default)."""
-    from .offline import OfflineSynthesizer, initial_results
+    from .offline import OfflineSynthesizer, initial_results, result_variants
 
     if synthesizer is None:
         synthesizer = OfflineSynthesizer(seed=seed, **({"max_tasks": max_tasks} if max_tasks else {}))
@@ -90,10 +90,12 @@ def synthesize(
     from ..simulator import Simulator
     from .necessity import SetupNeeds
 
-    context = {"initial_results": initial_results(store), "needs": SetupNeeds(Simulator.open(store, mode="strict"))}
+    context = {"initial_results": initial_results(store), "variants": result_variants(store),
+               "needs": SetupNeeds(Simulator.open(store, mode="strict"))}
     adapters: dict[str, Adapter] = {}  # server -> its adapter, chosen once per run
+    records: dict[str, Any] = {}  # server -> what discovery recorded of it
     for n, xid in enumerate(todo, start=1):
-        x = load_exploration(store, xid, adapters)
+        x = load_exploration(store, xid, adapters, records)
         if x is None:
             continue
         chosen, skipped, extra = synthesizer.tasks_for(store, x, context)

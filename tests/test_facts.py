@@ -1,0 +1,253 @@
+"""Generic facts and generic wording: any result shape gives facts whose every value keeps a
+locator that leads back to it, named from the output schema, the keys and the tool; any tool
+is worded from its description, title or name and its arguments, never as a raw call."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from typing import Any
+
+import pytest
+
+from firefly import locator
+from firefly.explore.policy import CallRecord, ToolRef
+from firefly.explore.values import resolve_locator
+from firefly.synth.derive import found_at
+from firefly.synth.facts import file_tables, is_volatile, labelled_value, read_result
+from firefly.synth.phrasing import generic_effect, generic_scope
+
+from .conftest import SERVERS
+
+
+def T(text: str) -> list[dict[str, Any]]:
+    return [{"type": "text", "text": text}]
+
+
+def tables(content: Any, structured: Any = None, tool: str = "get_things", ref: ToolRef | None = None,
+           arguments: dict[str, Any] | None = None) -> list[Any]:
+    """The tables read from a result, each cell checked to lead back to its value."""
+    found = read_result(0, arguments or {}, content, structured, ref, tool).tables
+    record = CallRecord(0, "s", tool, arguments or {}, content, structured, False)
+    for t in found:
+        for it in t.items:
+            for name, cell in it.cells.items():
+                ok, got = found_at(record, cell.path, cell.value)
+                assert ok, (name, cell, got)
+    return found
+
+
+def by_noun(found: list[Any]) -> dict[str, Any]:
+    return {t.noun: t for t in found}
+
+
+# --------------------------------------------------------------------------- the locator
+
+
+def test_one_locator_format_built_and_followed_in_one_place():
+    text = 'Result:\n```json\n{"rows": [{"order id": 7}]}\n```\n'
+    content, structured = T(text), {"a": [{"b c": 1}]}
+    path = locator.jpath(locator.jpath(locator.jpath(locator.STRUCTURED, "a"), 0), "b c")
+    assert path == '$.structured_content.a[0]["b c"]'
+    assert locator.resolve(content, structured, path) == 1
+    inner = locator.jpath(locator.jpath(locator.jpath("$", "rows"), 0), "order id")
+    assert locator.resolve(content, structured, locator.in_json(locator.content_text(0), inner)) == 7
+    assert locator.resolve(content, structured, locator.at_line(locator.content_text(0), 2)) == "```json"
+    assert locator.resolve(content, structured, "$.content[0].text#line=99") is None
+    assert locator.resolve(content, structured, "$.nowhere") is None
+    record = CallRecord(0, "s", "t", {}, content, structured, False)
+    assert resolve_locator(record, path) == 1  # the explorer's values follow the same format
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def test_structured_content_at_any_depth_named_from_the_output_schema():
+    schema = {"type": "object", "properties": {
+        "location": {"type": "object", "properties": {"name": {"type": "string", "title": "Place"}}},
+        "days": {"type": "array", "items": {"$ref": "#/$defs/Day"}},
+        "tags": {"type": "array", "items": {"type": "string"}}},
+        "$defs": {"Day": {"type": "object", "properties": {"hi": {"type": "number", "title": "High temperature"}}}}}
+    ref = ToolRef("w", "get_forecast", "Get the forecast for a city.", {}, {}, schema)
+    data = {"location": {"name": "Oslo", "lat": 59.9}, "days": [{"day": "Mon", "hi": 20, "rain": ["am", "pm"]},
+                                                                  {"day": "Tue", "hi": 22, "rain": []}],
+            "tags": ["cold", "windy"], "note": None}
+    found = by_noun(tables(T(json.dumps(data)), data, "get_forecast", ref))
+    top = found["forecast"]
+    assert top.items[0].cells["location.name"].value == "Oslo" and top.labels["location.name"] == "location place"
+    days = found["day"]
+    assert (days.key, days.plural, len(days.items)) == ("day", "days", 2)
+    assert days.labels["hi"] == "high temperature" and "hi" in days.numeric
+    assert days.items[0].cells["rain#count"].value == 2 and days.labels["rain#count"] == "number of rain"
+    assert days.items[1].cells["hi"].path == "$.structured_content.days[1].hi"
+    assert [it.get("value") for it in found["tag"].items] == ["cold", "windy"]
+
+
+def test_json_inside_text_whole_or_fenced():
+    rows = [{"id": 1, "title": "Dune"}, {"id": 2, "title": "Emma"}]
+    for text in (json.dumps(rows), "Found 2 books:\n```json\n" + json.dumps(rows) + "\n```"):
+        (books,) = tables(T(text), tool="search_books")
+        assert (books.noun, books.key, len(books.items)) == ("book", "title", 2)
+        assert books.items[1].cells["title"].path == "$.content[0].text#json=$[1].title"
+
+
+def test_yaml_csv_tsv_and_markdown_tables_in_text():
+    yaml_text = "suppliers:\n  - name: Acme\n    city: Oslo\n    lead_days: 10\n  - name: Beta\n    city: Rome\n    lead_days: 4\n"
+    (suppliers,) = tables(T(yaml_text), tool="read_config")
+    assert (suppliers.noun, suppliers.key) == ("supplier", "name")
+    assert suppliers.items[1].cells["lead_days"].value == 4 and suppliers.items[1].cells["city"].path.endswith("#line=6")
+    (rows,) = tables(T("sku,price,stock\nA-1,3.5,10\nB-2,7,2\nC-3,0.25,500\n"), tool="read_csv")
+    assert (rows.noun, rows.key, rows.numeric) == ("row", "sku", ("price", "stock"))
+    assert rows.items[2].get("price") == 0.25 and rows.items[2].cells["price"].path.endswith("#line=4")
+    (tsv,) = tables(T("name\tage\nAnn\t31\nBob\t42\nCy\t7\n"))
+    assert [it.get("age") for it in tsv.items] == [31, 42, 7]
+    (md,) = tables(T("# People\n\n| Name | Age |\n|---|---:|\n| Ann | 31 |\n| **Bob** | 42 |\n"))
+    assert [it.get("Name") for it in md.items] == ["Ann", "Bob"] and md.items[1].cells["Age"].path.endswith("#line=6")
+
+
+def test_a_csv_read_from_its_end_has_no_header_row():
+    """``tail=3``: the first line is data; a data row never becomes the header."""
+    text = "7,Ingrid Solberg,ingrid@example.no,Oslo\n8,Tomás Herrera,tomas@example.es,Madrid\n9,Ann Lee,ann@example.com,Rome\n"
+    assert tables(T(text), tool="read_file", arguments={"path": "/w/customers.csv", "tail": 3}) == []
+    assert tables(T(text), tool="read_file") == []  # a header of a number, an e-mail: no header
+    assert file_tables(0, "$.content[0].text", text, 4, "/w/customers.csv") == []
+
+
+def test_labelled_lines_keep_only_their_value():
+    assert labelled_value("Owner: Tomás Herrera. Move day: **Monday 2025-04-28**.") == ("Owner", "Tomás Herrera")
+    assert labelled_value("- **Status:** active") == ("Status", "active")
+    assert labelled_value("See the guide: it explains how to") is None
+    (record,) = tables(T("Owner: Tomás Herrera. Move day: Monday.\nBudget: 1850\nOwner2: x\n"), tool="get_move")
+    assert record.items[0].get("Owner") == "Tomás Herrera" and record.items[0].get("Budget") == 1850
+
+
+def test_repeated_labelled_blocks_are_records():
+    text = "Order: A-1\nCustomer: Ann\nTotal: 30\n\nOrder: A-2\nCustomer: Bob\nTotal: 12\n"
+    (orders,) = tables(T(text), tool="list_orders")
+    assert (orders.noun, orders.key, len(orders.items), orders.numeric) == ("order", "Order", 2, ("Total",))
+
+
+def test_numbered_and_bulleted_lists_named_by_their_heading():
+    (found,) = tables(T("Tables:\n1. customers\n2. orders\n3. products\n"), tool="show_schema")
+    assert (found.noun, [it.get("value") for it in found.items]) == ("table", ["customers", "orders", "products"])
+    (found,) = tables(T("- red\n- green\n  - nested\n- blue\n"), tool="list_colors")
+    assert (found.noun, [it.get("value") for it in found.items]) == ("color", ["red", "green", "blue"])
+
+
+def test_volatile_values_are_never_facts():
+    now = time.time()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now - 60))
+    assert is_volatile("started", stamp, now) and is_volatile("updated_at", int(now), now)
+    assert is_volatile("path", "/tmp/firefly-explore-kh1gxp39/slot1/shop.db", now)
+    assert is_volatile("where", "/var/folders/xy/T/tmpab12cd34/out.txt", now)
+    assert not is_volatile("day", "2025-03-05", now) and not is_volatile("when", "2025-03-05T10:00", now)
+    assert not is_volatile("path", "/workspace/files/notes.md", now) and not is_volatile("count", int(now), now)
+
+
+# --------------------------------------------------------------------------- words
+
+
+TOOLS = [
+    ToolRef("w", "get_weather", "Get the current weather for a city.", {"type": "object", "properties": {
+        "city": {"type": "string"}, "units": {"type": "string", "default": "metric"}}}),
+    ToolRef("x", "rename_worksheet", None, {"type": "object"}),
+    ToolRef("n", "add_note", "Creates a new note with a title and a body.", {"type": "object"}),
+    ToolRef("m", "convert_units", "Converts a value from one unit into another.", {"type": "object"}),
+]
+
+
+@pytest.mark.parametrize(("tool", "args", "scope"), [
+    (0, {"city": "Paris", "units": "metric"}, 'the current weather for the city "Paris"'),
+    (0, {"city": "Paris", "units": "imperial"}, 'the current weather for the city "Paris" with units "imperial"'),
+    (1, {"filepath": "a.xlsx", "sheet": "Q1"}, 'the result of renaming the worksheet for filepath "a.xlsx" and sheet "Q1"'),
+    (3, {"value": 3, "from": "km", "to": "mi"}, 'the result of converting the value 3 from one unit into another for from "km" and to "mi"'),
+])
+def test_any_tool_is_worded_from_its_description_and_arguments(tool, args, scope):
+    ref = TOOLS[tool]
+    said = generic_scope(ref.name, args, {}, ref)
+    assert said == scope
+    assert "{" not in said and ref.name not in said
+
+
+def test_a_description_that_is_a_noun_phrase_stays_one():
+    ref = ToolRef("m", "sympy_log", "Natural logarithm of an expression.", {"type": "object"})
+    assert generic_scope("sympy_log", {"expr": "2 * 3"}, {}, ref) == 'the natural logarithm of an expression for expr "2 * 3"'
+    ref = ToolRef("m", "cancel", "Cancel common factors in a rational expression.", {"type": "object"})
+    assert generic_scope("cancel", {}, {}, ref) == "the result of canceling common factors in a rational expression"
+
+
+def test_any_effect_is_an_instruction_never_a_raw_call():
+    assert generic_effect("add_note", {"title": "Groceries", "body": "milk"}, TOOLS[2]) == \
+        'create a new note with the title "Groceries" and the body "milk"'
+    said = generic_effect("rename_worksheet", {"filepath": "a.xlsx", "old": "S1", "new": "Data"}, TOOLS[1])
+    assert said == 'rename the worksheet with filepath "a.xlsx", old "S1" and new "Data"'
+    assert generic_effect("git_commit", {"message": "x"}) == 'commit in git with message "x"'
+
+
+def test_a_fed_argument_is_described_once_by_where_it_came_from():
+    said = generic_scope("get_weather", {"city": "Oslo"}, {"city": "the second office listed in the offices"}, TOOLS[0])
+    assert said == "the current weather for the city of the second office listed in the offices"
+    assert "Oslo" not in said
+
+
+# --------------------------------------------------------------------------- a server no adapter knows
+
+
+def test_a_server_without_an_adapter_yields_verified_tasks_with_natural_questions(store):
+    from firefly.discovery import discover
+    from firefly.events import DagSampled, DagTool
+    from firefly.explore.offline import OfflinePolicy
+    from firefly.explore.stage import explore
+    from firefly.registry import parse_registry, register
+    from firefly.synth import synthesize
+    from firefly.synth.verify import verify
+
+    register(store, parse_registry(json.dumps({"mcpServers": {
+        "stock": {"command": sys.executable, "args": [str(SERVERS / "warehouse.py")]}}})), source="t")
+    discover(store, connect_timeout=20)
+    for i, tools in enumerate([[("stock", "list_warehouses"), ("stock", "get_stock")],
+                               [("stock", "list_warehouses"), ("stock", "shelf_report")],
+                               [("stock", "get_server_time")]]):
+        store.append(DagSampled(dag_id=f"d{i}", tools=[DagTool(server=s, name=n, schema_hash="h") for s, n in tools],
+                                edges=[(j, j + 1) for j in range(len(tools) - 1)], seed=0, index=i, sampler="test"))
+    store.catch_up()
+    explore(store, OfflinePolicy(), concurrency=1, connect_timeout=20)
+    synthesize(store, max_tasks=30)
+    verify(store)
+    rows = store.conn.execute("SELECT question, answer, kind, template FROM tasks WHERE verified = 1").fetchall()
+    assert len(rows) >= 5, rows
+    questions = [q for q, *_ in rows]
+    for q in questions:
+        assert "{" not in q and not re.search(r"\b(get_stock|list_warehouses|shelf_report|get_server_time)\b", q), q
+        assert "tool" not in q.lower(), q
+    text = " ".join(questions)
+    assert "warehouses of the company" in text or "stock held in" in text
+    assert any("units on hand" in q or "unit price" in q for q in questions)  # names from the output schema
+    assert any("Ola Nordmann" == json.loads(a) for _, a, *_ in rows)  # a labelled line, without the rest of its line
+    hops = [q for q, _, kind, _ in rows if kind == "multi-hop"]
+    assert hops and all(q.count(" whose ") == 1 for q in hops)  # one description per hop, never nested
+    assert any('the stock held in the warehouse whose city is "' in q for q in hops)
+    assert not any("time" in t for *_, t in rows if "server" in t)  # the clock is never a label
+    answers = [json.loads(a) for _, a, *_ in rows]
+    assert not any(isinstance(a, str) and re.match(r"\d{4}-\d{2}-\d{2}T", a) for a in answers)
+
+
+def test_a_task_that_holds_a_time_of_this_run_or_a_temporary_path_is_never_made():
+    from collections import Counter
+
+    from firefly.synth.model import Candidate
+    from firefly.synth.offline import OfflineSynthesizer
+
+    now = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+    synth, skipped = OfflineSynthesizer(), Counter()
+
+    def task(question: str, answer: Any) -> Any:
+        return synth._finish(Candidate("lookup", "t", question, answer, {"rule": "normalized"}, {0}, [], {}), skipped)
+
+    assert task("When was the report written?", now) is None
+    assert task("First write the file a.md with exactly this content:\n- created: " + now + "\nThen answer: x?", 3) is None
+    assert task("Where is the export?", "/tmp/tmpk2j3h4x9/export.csv") is None
+    assert skipped["a run-dependent value in the task"] == 3
+    assert task("When was the commit made?", "2025-03-05") is not None
