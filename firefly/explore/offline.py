@@ -51,6 +51,7 @@ from ..adapters import Adapter
 from ..adapters.generic import GenericAdapter
 from .policy import VIRTUAL_ROOT, ArgSource, CallRecord, Proposal, ToolRef, Ungrounded, WorkspaceInfo
 from .probe import Probe
+from .paramdocs import documented_values, is_free_text, value_kind
 from .values import Value, extract_history, is_timezone, looks_like_error, parse_datetime_hhmm
 
 __all__ = ["OfflinePolicy", "workspace_info"]
@@ -243,6 +244,9 @@ def _nullable(schema: dict[str, Any]) -> bool:
 _PLACEHOLDER = re.compile(
     r"(?i)path/to\b|/path/|\byour[-_ ]|\byour\b|\bexample\b|example\.(?:com|org|net)|\bxxx|\bfoo\b|\bfoobar\b"
     r"|<[^<>]{1,40}>|\{\{?[^{}]{1,40}\}\}?|\.\.\.|\bplaceholder\b|\blorem ipsum\b")
+
+
+_RELATIVE_ASKED = re.compile(r"(?i)(must|should|use|only)\b[^.\n]{0,40}\brelative\b|absolute[^.\n]{0,40}not allowed")
 
 
 def _placeholder(value: Any) -> bool:
@@ -503,6 +507,21 @@ class _Run:
             return p.startswith(VIRTUAL_ROOT)
         return any(p == r or p.startswith(r.rstrip("/") + "/") for r in self.fs_roots)
 
+    def told_relative(self) -> bool:
+        """A failed call of this tool in this exploration was told to use relative paths."""
+        for r in self.history:
+            if r.server == self.tool.server and r.tool == self.tool.name and (r.is_error or looks_like_error(r)):
+                text = " ".join(str(b.get("text", "")) for b in r.content if isinstance(b, dict))
+                text += json.dumps(r.structured or {}, default=str)
+                if _RELATIVE_ASKED.search(text):
+                    return True
+        return False
+
+    def relative_forms(self, p: str) -> list[str]:
+        """A sandbox path relative to each root that holds it, deepest root first."""
+        roots = sorted({*self.fs_roots, VIRTUAL_ROOT}, key=len, reverse=True)
+        return [p[len(r.rstrip("/")) + 1:] for r in roots if p.startswith(r.rstrip("/") + "/")]
+
     def chance(self, p: float) -> bool:
         return self.rng.random() < p
 
@@ -579,6 +598,10 @@ class _Run:
         if not isinstance(args, dict):
             args = {}
         args = self.validate(schema, args)
+        if self.told_relative():
+            args = {k: (self.relative_forms(v) or [v])[0] if isinstance(v, str) and self.in_fs(v) else v
+                    for k, v in args.items()}
+            self.notes.append("paths made relative, as the failed call was told")
         keep = []
         for s in self.sources:
             if _resolve_pointer(args, s.argument) is not MISSING:
@@ -860,9 +883,19 @@ class _Run:
         if "example" in schema and not _placeholder(schema["example"]):
             return copy.deepcopy(schema["example"])
         if t == "string":
-            ex = _desc_examples(str(schema.get("description", "")))
+            desc = str(schema.get("description", ""))
+            ex = _desc_examples(desc)
             if ex:
                 return self.choose(ex, pointer)
+            documented = [v for v in documented_values(self.tool.description or "", name, desc) if not _placeholder(v)]
+            if documented:
+                self.notes.append(f"{name} from the tool's documentation")
+                return self.choose(documented, pointer)
+            kind = value_kind(name, f"{self.tool_text} {desc} {' '.join(self.schema_props(self.tool))}")
+            if kind:
+                return self.typed_value(kind, name, f"{self.tool_text} {desc}", pointer)
+            if is_free_text(name, desc, self.tool_text):
+                return self.free_text(name, schema, pointer, siblings)
             if _nullable(schema):
                 return None  # the schema allows null: a grounded value, unlike a placeholder
             self.why_missing[pointer] = "a string with no enum, default, examples or format, and no value of that name seen"
@@ -872,13 +905,66 @@ class _Run:
         if t == "boolean":
             return bool(schema.get("default", False))
         if t == "array":
-            return self.r_string_list(name, schema, pointer, siblings) if _type(_branch(schema.get("items") or {})) == "string" \
-                else self.r_objects(name, schema, pointer, siblings)
+            item_t = _type(_branch(schema.get("items") or {}))
+            if item_t == "string":
+                return self.r_string_list(name, schema, pointer, siblings)
+            if item_t in ("integer", "number", "array"):
+                return self.number_list(schema, pointer)
+            return self.r_objects(name, schema, pointer, siblings)
         if t == "object":
             return self.fill_object(schema, pointer, parent_role=parent_role or "object")
         if t == "null":
             return None
         return MISSING
+
+    def number_list(self, schema: dict[str, Any], pointer: str) -> list[Any]:
+        """A non-empty list of numbers (of rows of numbers, for a list of lists): numbers the
+        exploration observed first, within the schema's bounds and item counts."""
+        items = _branch(schema.get("items") or {})
+        lo = max(1, int(schema.get("minItems", 1) or 1))
+        hi = int(schema.get("maxItems", 0) or 0) or max(lo, 6)
+        n = max(lo, min(hi, self.choose([3, 4, 5, 6])))
+        if _type(items) == "array":
+            return [self.number_list(items, f"{pointer}/{i}") for i in range(n)]
+        t = _type(items)
+        seen = [v.value for v in self.numbers() if isinstance(v.value, (int, float))
+                and (t != "integer" or isinstance(v.value, int))]
+        pool = list(dict.fromkeys(seen))[:n] if len(set(seen)) >= n else []
+        if not pool:
+            start = self.rng.randint(2, 9)
+            pool = [start + 3 * i + self.rng.randint(0, 2) for i in range(n)]
+        return [int(x) if t == "integer" else x for x in pool]
+
+    def typed_value(self, kind: str, name: str, text: str, pointer: str) -> str:
+        """A value of the kind a mathematical parameter takes (see
+        :func:`~firefly.explore.paramdocs.value_kind`); a comma-separated one when the
+        documentation says so."""
+        listed = "comma-separated" in text.lower() or "comma separated" in text.lower()
+        digit = next((int(c) for c in name if c.isdigit()), 1)
+        if kind == "number":
+            return "1, 2, 3" if listed else self.choose(["6", "10", "12", "7"], pointer)
+        if kind == "symbol":
+            own = name.lower() if name.lower() in ("x", "y", "z", "t") else "x"
+            return "x, y" if listed else own
+        if kind == "matrix":
+            return "[[2, 1], [1, 3]]" if digit == 1 else "[[1, 0], [2, 1]]"
+        if kind == "point":
+            return ["(0, 0)", "(4, 0)", "(0, 3)"][(digit - 1) % 3]
+        if listed:
+            return self.choose(["x > 0, y > 0", "x, y"], pointer)
+        return self.choose(["x**2 + 3*x + 2", "x**3 - 2*x", "sin(x) + x**2"], pointer)
+
+    def free_text(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> str:
+        """Human text for a parameter that takes any (see
+        :func:`~firefly.explore.paramdocs.is_free_text`): a passage of a seed text file the
+        world holds, else a sentence of what the exploration observed."""
+        limit = schema.get("maxLength") if isinstance(schema.get("maxLength"), int) else 400
+        texts = [t.strip() for _, t in sorted(self.seed_texts().items()) if t.strip()]
+        used = {v for v in siblings.values() if isinstance(v, str)}
+        texts = [t[: min(limit, 400)] for t in texts if t[: min(limit, 400)] not in used]
+        if texts:
+            return self.choose(texts, pointer)
+        return str(self.r_text(name, schema, pointer, siblings))[:limit]
 
     def num_in_range(self, schema: dict[str, Any], t: str, options: Iterable[Any] = (1, 2, 3, 5, 10)) -> Any:
         lo = schema.get("minimum", schema.get("exclusiveMinimum"))
@@ -997,7 +1083,9 @@ class _Run:
         if own:
             return tuple(dict.fromkeys(e for exts in own for e in exts))
         tool = kinds_in(self.tool_text)  # a tool about one kind of file only (several: any file)
-        return tool[0] if len(tool) == 1 else ()
+        if len(tool) == 1:
+            return tool[0]
+        return () if tool else self.ws.file_kinds.get(self.tool.server, ())
 
     def existing_file(self, pointer: str, any_kind: bool = False, wanted: tuple[str, ...] = ()) -> Any:
         if wanted:
@@ -2077,6 +2165,12 @@ class _Run:
         if isinstance(sub.get("enum"), list) and sub["enum"]:
             return self.choose(list(sub["enum"]))
         t = _type(sub)
+        current = args.get(name)
+        if t == "string" and isinstance(current, str) and isinstance(sub.get("pattern"), str):
+            for form in self.relative_forms(current):
+                with contextlib.suppress(re.error):
+                    if re.search(sub["pattern"], form):
+                        return form  # a path the schema wants relative to the server's root
         if t == "string":
             return MISSING  # no placeholder: the caller skips the tool if the parameter is required
         if t == "integer":
@@ -2087,8 +2181,11 @@ class _Run:
             return False
         if t == "array":
             item = _branch(sub.get("items") or {})
-            lo = int(sub.get("minItems", 0) or 0)
-            return [self.repair(f"{name}_item", item, {}) for _ in range(lo)]
+            if _type(item) in ("integer", "number", "array"):
+                return self.number_list(sub, _pointer(name))
+            lo = max(1, int(sub.get("minItems", 0) or 0))
+            out = [self.repair(f"{name}_item", item, {}) for _ in range(lo)]
+            return MISSING if any(x is MISSING for x in out) else out
         if t == "object":
             return {}
         return MISSING

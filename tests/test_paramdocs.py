@@ -1,0 +1,105 @@
+"""Values a tool's documentation gives a bare string parameter, typed mathematical values,
+human text, lists of numbers, paths made relative when the schema or the server asks."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from firefly.explore.offline import OfflinePolicy
+from firefly.explore.paramdocs import documented_values, is_free_text, param_doc, value_kind
+from firefly.explore.policy import CallRecord, ToolRef, Ungrounded, WorkspaceInfo
+from firefly.explore.stage import server_file_kinds
+
+ARGS_DOC = """Add a connector.
+        Args:
+            slide_index: Index of the slide (0-based)
+            connector_type: Type of connector ("straight", "elbow", "curved")
+            start_cell: Cell to start writing to, default is "A1"
+            symbol_name: Name of the symbol to retrieve (e.g., "process_data", "MyClass.my_method")
+"""
+
+
+def test_documented_values_from_the_args_section_and_the_parameters_description():
+    assert param_doc(ARGS_DOC, "connector_type").startswith("Type of connector")
+    assert documented_values(ARGS_DOC, "connector_type") == ["straight", "elbow", "curved"]
+    assert documented_values(ARGS_DOC, "start_cell") == ["A1"]
+    assert documented_values(ARGS_DOC, "symbol_name") == ["process_data", "MyClass.my_method"]
+    assert documented_values("Convert color space. target: gray, hsv, lab.", "target") == ["gray", "hsv", "lab"]
+    assert documented_values("", "status", "single | married_jointly | head_of_household") == [
+        "single", "married_jointly", "head_of_household"]
+    assert documented_values("", "format", "Available formats:\n- date: 2024-12-10\n- iso: 2024-12-10T00:00") == [
+        "date", "iso"]
+    assert documented_values(ARGS_DOC, "missing") == []
+
+
+def test_math_kinds_and_free_text_are_read_from_names_in_context():
+    assert value_kind("a", "gcd: greatest common divisor") == "number"
+    assert value_kind("args", "and: logical and (comma-separated)") == "expression"
+    assert value_kind("matrix", "compute the determinant of a matrix") == "matrix"
+    assert value_kind("point2", "create a triangle") == "point"
+    assert value_kind("a", "send an email") is None  # no mathematics: not a number
+    assert is_free_text("text_a", "", "diff two texts") and is_free_text("input", "String to hash")
+    assert not is_free_text("command", "") and not is_free_text("input", "JSON to parse")
+    assert not is_free_text("a", "", "compare two numbers")
+
+
+def _propose(tool: ToolRef, ws: WorkspaceInfo = WorkspaceInfo(), history: list[CallRecord] | None = None,
+             seed: int = 0, attempt: int = 0) -> dict:
+    return OfflinePolicy().propose(tool, history or [], ws, random.Random(seed), attempt=attempt).arguments
+
+
+def test_bare_string_parameters_get_documented_typed_or_text_values_never_placeholders():
+    schema = {"type": "object", "properties": {"connector_type": {"title": "Connector Type", "type": "string"}},
+              "required": ["connector_type"]}
+    assert _propose(ToolRef("s", "add_connector", ARGS_DOC, schema))["connector_type"] in ("straight", "elbow", "curved")
+    tri = {"type": "object", "properties": {f"point{i}": {"type": "string"} for i in (1, 2, 3)},
+           "required": ["point1", "point2", "point3"]}
+    args = _propose(ToolRef("s", "Triangle", "Create a triangle.", tri))
+    assert len({args["point1"], args["point2"], args["point3"]}) == 3
+    gcd = {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}, "required": ["a", "b"]}
+    args = _propose(ToolRef("s", "gcd", "Greatest common divisor.", gcd))
+    assert args["a"].isdigit() and args["b"].isdigit()
+    text = {"type": "object", "properties": {"input": {"type": "string", "description": "String to hash"}},
+            "required": ["input"]}
+    ws = WorkspaceInfo(texts={"/workspace/notes/a.md": "Roast dates move to Fridays.\n"})
+    assert _propose(ToolRef("s", "hash", "Hash a string.", text), ws)["input"] == "Roast dates move to Fridays."
+    cmd = {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]}
+    with pytest.raises(Ungrounded):  # a command is not free text: skipped, never made up
+        _propose(ToolRef("s", "run", "Run a command.", cmd))
+
+
+def test_a_required_list_of_numbers_is_never_empty():
+    schema = {"type": "object", "properties": {
+        "numbers": {"type": "array", "items": {"type": "number"}},
+        "rows": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}, "maxItems": 2}},
+        "required": ["numbers", "rows"]}
+    for seed in range(5):
+        args = _propose(ToolRef("s", "mean", "Average of the numbers.", schema), seed=seed)
+        assert args["numbers"] and all(isinstance(x, (int, float)) for x in args["numbers"])
+        assert 1 <= len(args["rows"]) <= 2 and all(r and all(isinstance(x, int) for x in r) for r in args["rows"])
+
+
+def test_paths_are_made_relative_for_a_pattern_or_when_a_failed_call_asked():
+    ws = WorkspaceInfo(files=("/workspace/vault/Python.md",), directories=("/workspace/vault",),
+                       roots={"s": ("/workspace/vault",)})
+    schema = {"type": "object", "properties": {"path": {"type": "string", "pattern": r"^[^/].*\.md$"}},
+              "required": ["path"]}
+    assert _propose(ToolRef("s", "read_note", "Read a note.", schema), ws)["path"] == "Python.md"
+    plain = {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}
+    told = CallRecord(0, "s", "read_note", {"path": "/workspace/vault/Python.md"},
+                      [{"type": "text", "text": "Error: paths must be relative to the vault"}], None, True)
+    assert _propose(ToolRef("s", "read_note", "Read a note.", plain), ws, [told], attempt=1)["path"] == "Python.md"
+
+
+def test_a_server_whose_tools_speak_of_one_file_kind_gets_files_of_that_kind():
+    tools = [ToolRef("img", n, d, {}) for n, d in (("blur", "Blur an image."), ("sharpen", "Sharpen."),
+                                                   ("resize", "Resize an image."), ("crop", "Crop the image."))]
+    kinds = server_file_kinds(tools)
+    assert ".png" in kinds["img"]
+    ws = WorkspaceInfo(files=("/workspace/data/notes.md", "/workspace/data/shapes.png"),
+                       directories=("/workspace/data",), file_kinds=kinds)
+    schema = {"type": "object", "properties": {"input_path": {"type": "string"}}, "required": ["input_path"]}
+    for seed in range(4):
+        assert _propose(ToolRef("img", "sharpen", "Sharpen.", schema), ws, seed=seed)["input_path"].endswith(".png")
