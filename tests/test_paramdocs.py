@@ -103,3 +103,14 @@ def test_a_server_whose_tools_speak_of_one_file_kind_gets_files_of_that_kind():
     schema = {"type": "object", "properties": {"input_path": {"type": "string"}}, "required": ["input_path"]}
     for seed in range(4):
         assert _propose(ToolRef("img", "sharpen", "Sharpen.", schema), ws, seed=seed)["input_path"].endswith(".png")
+
+
+def test_a_parameter_takes_values_listed_under_the_identifying_word_its_documentation_names():
+    scanned = CallRecord(0, "kv", "scan_keys", {}, [{"type": "text", "text": '{"keys": ["user:1", "cart:7"]}'}],
+                         {"keys": ["user:1", "cart:7"]}, False)
+    schema = {"type": "object", "properties": {"name": {"title": "Name", "type": "string"}}, "required": ["name"]}
+    doc = "Get all fields of a hash.\n\n    Args:\n        name: The Redis hash key.\n"
+    assert _propose(ToolRef("kv", "hgetall", doc, schema), history=[scanned])["name"] in ("user:1", "cart:7")
+    from firefly.adapters.verbs import reads_by_name
+
+    assert reads_by_name("scan_all_keys")  # a listing: the survey may call it

@@ -51,7 +51,7 @@ from ..adapters import Adapter
 from ..adapters.generic import GenericAdapter
 from .policy import VIRTUAL_ROOT, ArgSource, CallRecord, Proposal, ToolRef, Ungrounded, WorkspaceInfo
 from .probe import Probe
-from .paramdocs import documented_values, is_free_text, value_kind
+from .paramdocs import documented_values, is_free_text, param_doc, value_kind
 from .values import Value, extract_history, is_timezone, looks_like_error, parse_datetime_hhmm
 
 __all__ = ["OfflinePolicy", "workspace_info"]
@@ -820,8 +820,18 @@ class _Run:
         return self.choose(list(enum), pointer)
 
     def by_key(self, name: str, schema: dict[str, Any], pointer: str) -> Any:
-        """An observed value that sat under a field of the same name, of a compatible type."""
-        chosen = self.pick(self.key_candidates(name, schema), pointer)
+        """An observed value that sat under a field of the same name, of a compatible type;
+        else under the identifying word its documentation names (``name``: "The Redis hash
+        key" -> a value listed as a key)."""
+        cands = self.key_candidates(name, schema)
+        if not cands:
+            doc = str(schema.get("description") or "") or param_doc(self.tool.description or "", name)
+            first = re.split(r"[.;(\n]", doc, maxsplit=1)[0]
+            for alias in dict.fromkeys(w for w in _words(first) if w in _ID_WORDS and w != _norm(name)):
+                cands = self.key_candidates(alias, schema)
+                if cands:
+                    break
+        chosen = self.pick(cands, pointer)
         return chosen.value if chosen else MISSING
 
     def key_candidates(self, name: str, schema: dict[str, Any]) -> list[Value]:
