@@ -114,3 +114,13 @@ def test_a_parameter_takes_values_listed_under_the_identifying_word_its_document
     from firefly.adapters.verbs import reads_by_name
 
     assert reads_by_name("scan_all_keys")  # a listing: the survey may call it
+
+
+def test_an_input_path_is_an_existing_file_and_an_output_folder_an_existing_folder():
+    ws = WorkspaceInfo(files=("/workspace/data/sample.pdf", "/workspace/data/notes.md"), directories=("/workspace/data",))
+    schema = {"type": "object", "properties": {
+        "input_path": {"type": "string"}, "output_directory": {"type": "string"}},
+        "required": ["input_path", "output_directory"]}
+    for seed in range(4):
+        args = _propose(ToolRef("pdfs", "add_watermark_pdf", "Add a watermark to a PDF.", schema), ws, seed=seed)
+        assert args == {"input_path": "/workspace/data/sample.pdf", "output_directory": "/workspace/data"}

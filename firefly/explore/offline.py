@@ -741,7 +741,9 @@ class _Run:
                         return "new_entity_name"
                     return "entity_name"
             if "path" in nw or joined in ("file", "filename", "filepath", "source", "destination", "src", "dst",
-                                          "dest", "dir", "directory", "folder", "location", "target_path"):
+                                          "dest", "dir", "directory", "folder", "location", "target_path") or (
+                    len(nw) > 1 and nw[-1] in ("dir", "directory", "folder", "file")
+                    and not {"id", "name", "content", "contents", "type", "format"} & set(nw)):
                 return "path"
             if joined in ("query", "q", "search", "keyword", "keywords", "term", "search_term", "search_query"):
                 return "search"
@@ -1009,6 +1011,13 @@ class _Run:
             return "new"
         if j in ("source", "src", "from", "old_path"):
             return "existing"
+        nw = _words(name)
+        if nw[-1:] and nw[-1] in ("dir", "directory", "folder", "dirname") and "new" not in nw:
+            return "dir"  # an output folder too: outputs go into a folder that exists
+        if any(w in nw for w in ("input", "source", "src")) or nw[:1] == ["in"]:
+            return "existing"  # what a tool reads, whatever it makes of it
+        if any(w in nw for w in ("output", "save", "destination", "dest")) or nw[:1] == ["out"]:
+            return "new"
         if self.intent == "create":
             if any(w in tool for w in ("directory", "dir", "folder", "mkdir")):
                 return "new_dir"
