@@ -124,3 +124,10 @@ def test_an_input_path_is_an_existing_file_and_an_output_folder_an_existing_fold
     for seed in range(4):
         args = _propose(ToolRef("pdfs", "add_watermark_pdf", "Add a watermark to a PDF.", schema), ws, seed=seed)
         assert args == {"input_path": "/workspace/data/sample.pdf", "output_directory": "/workspace/data"}
+
+
+def test_a_parameter_documented_as_json_takes_only_the_json_written_out():
+    assert documented_values("", "page_order", "JSON array of 1-based page numbers.\nExample: [3, 1, 2]") == ["[3, 1, 2]"]
+    assert documented_values("", "form_data", 'JSON object of field to value, e.g. {"name": "Jane Roe"}.') == [
+        '{"name": "Jane Roe"}']
+    assert documented_values("", "fields", "A JSON object of field names, like 'a'") == []

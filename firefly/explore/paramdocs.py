@@ -14,9 +14,10 @@ number, a variable, an expression, a matrix): the value is then one of that kind
 
 from __future__ import annotations
 
+import json
 import re
 
-__all__ = ["documented_values", "is_free_text", "param_doc", "value_kind"]
+__all__ = ["documented_values", "is_free_text", "json_examples", "param_doc", "value_kind"]
 
 _QUOTED = re.compile(r"'([^'\n]{1,60})'|\"([^\"\n]{1,60})\"|`([^`\n]{1,60})`")
 _WORD = r"[A-Za-z0-9_][A-Za-z0-9_.:+/-]{0,39}"
@@ -59,13 +60,35 @@ def _alternatives(text: str) -> list[str]:
     return out
 
 
+def json_examples(text: str) -> list[str]:
+    """The JSON arrays and objects written out in a text (``Example: [3, 1, 2]``), as text."""
+    decoder = json.JSONDecoder()
+    found: list[str] = []
+    i = 0
+    while (m := re.compile(r"[\[{]").search(text, i)) is not None:
+        try:
+            value, end = decoder.raw_decode(text, m.start())
+        except ValueError:
+            i = m.start() + 1
+            continue
+        if value:
+            found.append(json.dumps(value))
+        i = end
+    return found
+
+
 def documented_values(tool_description: str, name: str, param_description: str = "") -> list[str]:
     """Values the documentation gives for ``name``, most specific first: the parameter's own
     description, then its line in the tool's description. Quoted examples, listed choices,
-    ``e.g.`` examples, a documented default, the keys of a bullet list of formats."""
+    ``e.g.`` examples, a documented default, the keys of a bullet list of formats. A
+    parameter documented as JSON takes only the JSON examples written out (never a string
+    quoted inside one)."""
     found: list[str] = []
     for text in (param_description or "", param_doc(tool_description, name)):
         if not text:
+            continue
+        if re.search(r"\bJSON\b", text):
+            found += json_examples(text)
             continue
         found += [d[0] or d[1] or d[2] for d in _DEFAULT.findall(text)]
         found += _alternatives(text)
