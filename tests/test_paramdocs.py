@@ -131,3 +131,13 @@ def test_a_parameter_documented_as_json_takes_only_the_json_written_out():
     assert documented_values("", "form_data", 'JSON object of field to value, e.g. {"name": "Jane Roe"}.') == [
         '{"name": "Jane Roe"}']
     assert documented_values("", "fields", "A JSON object of field names, like 'a'") == []
+
+
+def test_a_retry_passes_as_many_numbers_as_the_failed_call_said():
+    schema = {"type": "object", "properties": {"numbers": {"type": "array", "items": {"type": "number"}}},
+              "required": ["numbers"]}
+    tool = ToolRef("m", "power", "Raise to a power.", schema)
+    failed = CallRecord(0, "m", "power", {"numbers": [1, 2, 3]},
+                        [{"type": "text", "text": "Error: Operation power requires two inputs"}], None, True)
+    for seed in range(4):
+        assert len(_propose(tool, history=[failed], seed=seed, attempt=1)["numbers"]) == 2

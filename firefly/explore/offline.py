@@ -249,6 +249,12 @@ _PLACEHOLDER = re.compile(
 _RELATIVE_ASKED = re.compile(r"(?i)(must|should|use|only)\b[^.\n]{0,40}\brelative\b|absolute[^.\n]{0,40}not allowed")
 
 
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "single": 1}
+_COUNT_ASKED = re.compile(r"(?i)\b(?:requires?|needs?|expects?|takes?)\s+(?:exactly\s+|at least\s+)?"
+                          r"(one|two|three|four|five|single|\d)\s+(?:\w+\s+)?(?:inputs?|numbers?|values?|items?"
+                          r"|arguments?|elements?|operands?)\b")
+
+
 def _placeholder(value: Any) -> bool:
     """A documentation stand-in, not a value: ``/path/to/your/project``, ``<file>``,
     ``{name}``, ``https://example.com``, or a path of the documentation author's machine
@@ -507,15 +513,27 @@ class _Run:
             return p.startswith(VIRTUAL_ROOT)
         return any(p == r or p.startswith(r.rstrip("/") + "/") for r in self.fs_roots)
 
-    def told_relative(self) -> bool:
-        """A failed call of this tool in this exploration was told to use relative paths."""
+    def failure_texts(self) -> list[str]:
+        """The texts of this tool's failed calls in this exploration."""
+        out = []
         for r in self.history:
             if r.server == self.tool.server and r.tool == self.tool.name and (r.is_error or looks_like_error(r)):
                 text = " ".join(str(b.get("text", "")) for b in r.content if isinstance(b, dict))
-                text += json.dumps(r.structured or {}, default=str)
-                if _RELATIVE_ASKED.search(text):
-                    return True
-        return False
+                out.append(text + " " + json.dumps(r.structured or {}, default=str))
+        return out
+
+    def count_asked(self) -> int | None:
+        """How many inputs a failed call of this tool said it needs ("requires two inputs")."""
+        for text in self.failure_texts():
+            m = _COUNT_ASKED.search(text)
+            if m:
+                word = m.group(1).lower()
+                return int(word) if word.isdigit() else _NUMBER_WORDS.get(word)
+        return None
+
+    def told_relative(self) -> bool:
+        """A failed call of this tool in this exploration was told to use relative paths."""
+        return any(_RELATIVE_ASKED.search(text) for text in self.failure_texts())
 
     def relative_forms(self, p: str) -> list[str]:
         """A sandbox path relative to each root that holds it, deepest root first."""
@@ -935,7 +953,7 @@ class _Run:
         items = _branch(schema.get("items") or {})
         lo = max(1, int(schema.get("minItems", 1) or 1))
         hi = int(schema.get("maxItems", 0) or 0) or max(lo, 6)
-        n = max(lo, min(hi, self.choose([3, 4, 5, 6])))
+        n = max(lo, min(hi, self.count_asked() or self.choose([3, 4, 5, 6])))
         if _type(items) == "array":
             return [self.number_list(items, f"{pointer}/{i}") for i in range(n)]
         t = _type(items)
