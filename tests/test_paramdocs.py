@@ -82,15 +82,17 @@ def test_a_required_list_of_numbers_is_never_empty():
 
 
 def test_paths_are_made_relative_for_a_pattern_or_when_a_failed_call_asked():
-    ws = WorkspaceInfo(files=("/workspace/vault/Python.md",), directories=("/workspace/vault",),
-                       roots={"s": ("/workspace/vault",)})
+    ws = WorkspaceInfo(files=("/workspace/vault/Python.md", "/workspace/vault/diagram.png"),
+                       directories=("/workspace/vault",), roots={"s": ("/workspace/vault",)})
     schema = {"type": "object", "properties": {"path": {"type": "string", "pattern": r"^[^/].*\.md$"}},
               "required": ["path"]}
-    assert _propose(ToolRef("s", "read_note", "Read a note.", schema), ws)["path"] == "Python.md"
+    for seed in range(4):  # the pattern names the kind of file, too
+        assert _propose(ToolRef("s", "read_note", "Read a note.", schema), ws, seed=seed)["path"] == "Python.md"
     plain = {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}
     told = CallRecord(0, "s", "read_note", {"path": "/workspace/vault/Python.md"},
                       [{"type": "text", "text": "Error: paths must be relative to the vault"}], None, True)
-    assert _propose(ToolRef("s", "read_note", "Read a note.", plain), ws, [told], attempt=1)["path"] == "Python.md"
+    assert _propose(ToolRef("s", "read_note", "Read a note.", plain), ws, [told], attempt=1)["path"] in (
+        "Python.md", "diagram.png")
 
 
 def test_a_server_whose_tools_speak_of_one_file_kind_gets_files_of_that_kind():

@@ -249,6 +249,7 @@ _PLACEHOLDER = re.compile(
 _RELATIVE_ASKED = re.compile(r"(?i)(must|should|use|only)\b[^.\n]{0,40}\brelative\b|absolute[^.\n]{0,40}not allowed")
 
 
+_PATTERN_EXTENSIONS = re.compile(r"\\\.\(?((?:[A-Za-z0-9]{1,6}\|)*[A-Za-z0-9]{1,6})\)?\$?\)?$")
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "single": 1}
 _COUNT_ASKED = re.compile(r"(?i)\b(?:requires?|needs?|expects?|takes?)\s+(?:exactly\s+|at least\s+)?"
                           r"(one|two|three|four|five|single|\d)\s+(?:\w+\s+)?(?:inputs?|numbers?|values?|items?"
@@ -1116,6 +1117,10 @@ class _Run:
                       if ext not in ("com", "org", "net", "io", "g", "e") and "." + ext not in known]
             return found
 
+        pattern = str((schema or {}).get("pattern", ""))
+        m = _PATTERN_EXTENSIONS.search(pattern)
+        if m:  # the schema's pattern names the extensions: ^[^/].*\.md$
+            return tuple("." + e.lower() for e in m.group(1).split("|") if e)
         own = kinds_in(" ".join([*_words(name), str((schema or {}).get("description", ""))]))
         if own:
             return tuple(dict.fromkeys(e for exts in own for e in exts))
