@@ -40,6 +40,9 @@ def test_math_kinds_and_free_text_are_read_from_names_in_context():
     assert value_kind("matrix", "compute the determinant of a matrix") == "matrix"
     assert value_kind("point2", "create a triangle") == "point"
     assert value_kind("a", "send an email") is None  # no mathematics: not a number
+    assert value_kind("order", "list_products sorted by price") is None
+    assert value_kind("name", "create_product in the shop's endpoint") is None
+    assert value_kind("n", "sympy_lcm") == "number" and value_kind("name", "Symbol name.") == "symbol"
     assert is_free_text("text_a", "", "diff two texts") and is_free_text("input", "String to hash")
     assert not is_free_text("command", "") and not is_free_text("input", "JSON to parse")
     assert not is_free_text("a", "", "compare two numbers")

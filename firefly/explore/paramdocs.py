@@ -103,11 +103,11 @@ def documented_values(tool_description: str, name: str, param_description: str =
     return list(seen)
 
 
-_MATH_WORDS = ("math", "expression", "equation", "symbol", "polynom", "integral", "integrat", "derivat",
-               "differentiat", "matri", "prime", "factor", "divisor", "gcd", "lcm", "algebra", "calcul",
-               "arithmetic", "simplif", "solve", "limit", "series", "logic", "boolean", "geometr", "triangle",
-               "point", "vector", "number", "fibonacci", "catalan", "lucas", "binomial", "modul",
-               "numeric", "function", "logical", "implies", "interval", "finite", "sum", "product")
+_MATH_WORDS = re.compile(
+    r"\b(math\w*|expressions?|equations?|symbol\w*|polynom\w*|integra\w*|derivat\w*|differentiat\w*|matri\w*"
+    r"|primes?|factori\w*|divisors?|gcd|lcm|algebra\w*|arithmetic|simplif\w*|solve|logical|geometr\w*|triangles?"
+    r"|points?|fibonacci|catalan|lucas|binomial|modulo|numeric|implies|intervals?|finite set|summation"
+    r"|series expansion|totient|zeta|eta|eigen\w*|determinant|calculus|trigonometr\w*|latex)\b")
 _NUMBER_NAMES = {"n", "k", "m", "a", "b", "p", "q", "s", "num", "number", "integer", "int", "base", "exp",
                  "exponent", "modulus", "mod", "lower", "upper", "start", "end", "step", "order", "degree",
                  "precision", "prec", "digits", "dimension", "nu", "index"}
@@ -123,8 +123,8 @@ _POINT_NAMES = {"point", "point1", "point2", "point3", "p1", "p2", "p3", "center
 def value_kind(name: str, tool_text: str) -> str | None:
     """``number``, ``symbol``, ``expression``, ``matrix`` or ``point`` for a bare string
     parameter of a tool whose name and description are about mathematics; None otherwise."""
-    low = tool_text.lower()
-    if not any(w in low for w in _MATH_WORDS):
+    low = re.sub(r"[_\-]+", " ", tool_text).lower()
+    if not _MATH_WORDS.search(low):
         return None
     n = name.lower()
     stem = n.rstrip("0123456789") or n
@@ -134,7 +134,7 @@ def value_kind(name: str, tool_text: str) -> str | None:
         return "point"
     if n in _EXPR_NAMES or stem in _EXPR_NAMES or "expr" in n:
         return "expression"
-    if n in _SYMBOL_NAMES or stem in _SYMBOL_NAMES:
+    if (n in _SYMBOL_NAMES or stem in _SYMBOL_NAMES) and (n not in ("name", "names") or "symbol" in low):
         return "symbol"
     if n in _NUMBER_NAMES or stem in _NUMBER_NAMES or n.endswith(("_n", "_k", "_number", "_count")):
         return "number"
