@@ -146,3 +146,20 @@ def test_a_retry_passes_as_many_numbers_as_the_failed_call_said():
                         [{"type": "text", "text": "Error: Operation power requires two inputs"}], None, True)
     for seed in range(4):
         assert len(_propose(tool, history=[failed], seed=seed, attempt=1)["numbers"]) == 2
+
+
+def test_a_value_listed_under_another_field_by_an_earlier_survey_call_is_still_pooled_under_its_own(store):
+    """A key one listing printed as a plain line is still pooled as listed under ``keys`` by the
+    next: the pool keeps a value once per field it was seen under."""
+    from firefly.events import ServerSurveyed, ToolCalled
+    from firefly.explore.survey import grounded_pools
+
+    sid = "survey-kv"
+    store.append(ToolCalled(exploration_id=sid, step=0, server="kv", tool="scan_all_keys", read_only=True,
+                            content=[{"type": "text", "text": '{"first": "cart:7"}'}], arguments_hash="h0"))
+    store.append(ToolCalled(exploration_id=sid, step=1, server="kv", tool="scan_keys", read_only=True,
+                            content=[{"type": "text", "text": '{"keys": ["cart:7"]}'}],
+                            structured_content={"keys": ["cart:7"]}, arguments_hash="h1"))
+    store.append(ServerSurveyed(survey_id=sid, server="kv", tools=["scan_all_keys", "scan_keys"]))
+    pool = grounded_pools(store)["kv"]
+    assert {v.key for v in pool if v.value == "cart:7"} >= {"first", "keys"}
