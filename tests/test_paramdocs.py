@@ -3,6 +3,7 @@ human text, lists of numbers, paths made relative when the schema or the server 
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -163,3 +164,16 @@ def test_a_value_listed_under_another_field_by_an_earlier_survey_call_is_still_p
     store.append(ServerSurveyed(survey_id=sid, server="kv", tools=["scan_all_keys", "scan_keys"]))
     pool = grounded_pools(store)["kv"]
     assert {v.key for v in pool if v.value == "cart:7"} >= {"first", "keys"}
+
+
+def test_a_json_string_parameter_gets_the_json_its_description_writes_out():
+    schema = {"type": "object", "properties": {"option": {"type": "string", "description":
+              'Chart option. For example:\n{"title": {"text": "Sales"}, "series": [{"type": "bar"}]}'}},
+              "required": ["option"]}
+    for seed in range(3):
+        got = _propose(ToolRef("s", "chart", "Make a chart.", schema), seed=seed)["option"]
+        assert json.loads(got)["title"] == {"text": "Sales"}
+    stand_in = {"type": "object", "properties": {"option": {"type": "string", "description":
+                'JSON config, e.g. {"path": "/path/to/your/file"}'}}, "required": ["option"]}
+    with pytest.raises(Ungrounded):
+        _propose(ToolRef("s", "chart", "Make a chart.", stand_in))

@@ -51,7 +51,7 @@ from ..adapters import Adapter
 from ..adapters.generic import GenericAdapter
 from .policy import VIRTUAL_ROOT, ArgSource, CallRecord, Proposal, ToolRef, Ungrounded, WorkspaceInfo
 from .probe import Probe
-from .paramdocs import documented_values, is_free_text, param_doc, value_kind
+from .paramdocs import documented_values, is_free_text, json_examples, param_doc, value_kind
 from .values import Value, extract_history, is_timezone, looks_like_error, parse_datetime_hhmm
 
 __all__ = ["OfflinePolicy", "workspace_info"]
@@ -267,6 +267,31 @@ def _placeholder(value: Any) -> bool:
         return True
     host_path = (value.startswith("/") and not value.startswith(VIRTUAL_ROOT)) or bool(re.match(r"[A-Za-z]:\\", value))
     return host_path and len(value) > 1
+
+
+def _stand_in(value: Any) -> bool:
+    """:func:`_placeholder`, reading a JSON text by its values (its braces are not a
+    ``{name}`` template): ``{"title": "Sales"}`` is a value, ``{"path": "/path/to/x"}`` is not."""
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return _placeholder(value)
+        return any(_placeholder(leaf) or (isinstance(leaf, str) and _placeholder(leaf.lower()))
+                   for leaf in _leaves(parsed))
+    return _placeholder(value)
+
+
+def _leaves(value: Any) -> Iterable[Any]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield k
+            yield from _leaves(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _leaves(v)
+    else:
+        yield value
 
 
 def _desc_examples(text: str) -> list[str]:
@@ -915,10 +940,13 @@ class _Run:
             return copy.deepcopy(schema["example"])
         if t == "string":
             desc = str(schema.get("description", ""))
-            ex = _desc_examples(desc)
+            written = json_examples(desc)
+            # JSON wanted: only JSON written out, never a string quoted inside it
+            ex = [e for e in written if not _stand_in(e)] if written or re.search(r"\bJSON\b", desc) \
+                else _desc_examples(desc)
             if ex:
                 return self.choose(ex, pointer)
-            documented = [v for v in documented_values(self.tool.description or "", name, desc) if not _placeholder(v)]
+            documented = [v for v in documented_values(self.tool.description or "", name, desc) if not _stand_in(v)]
             if documented:
                 self.notes.append(f"{name} from the tool's documentation")
                 return self.choose(documented, pointer)

@@ -23,7 +23,7 @@ _QUOTED = re.compile(r"'([^'\n]{1,60})'|\"([^\"\n]{1,60})\"|`([^`\n]{1,60})`")
 _WORD = r"[A-Za-z0-9_][A-Za-z0-9_.:+/-]{0,39}"
 _PIPES = re.compile(rf"^\s*({_WORD}(?:\s*\|\s*{_WORD}){{1,15}})\s*$")
 _BULLET = re.compile(rf"^\s*[-*]\s*({_WORD})\s*:", re.M)
-_EG = re.compile(r"(?i)\b(?:e\.g\.|eg\.|for example|such as|example:|ex:)\s*,?\s*([^\s,;()'\"`][^\s,;()'\"`]{0,40})")
+_EG = re.compile(r"(?i)\b(?:e\.g\.|eg\.|for example|such as|example:|ex:)\s*[,:]?\s*([A-Za-z0-9][^\s,;()'\"`]{0,40})")
 _DEFAULT = re.compile(r"(?i)\bdefaults?(?:\s+is|\s+to|:)?\s*[=:]?\s*(?:'([^'\n]{1,40})'|\"([^\"\n]{1,40})\"|`([^`\n]{1,40})`)")
 _LIST = re.compile(rf"^\s*(?:one of\s*:?\s*)?({_WORD}(?:\s*,\s*{_WORD}){{2,15}})\s*\.?\s*$", re.I)
 _PAREN = re.compile(r"\(([^()\n]{3,200})\)")
