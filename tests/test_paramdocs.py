@@ -177,3 +177,12 @@ def test_a_json_string_parameter_gets_the_json_its_description_writes_out():
                 'JSON config, e.g. {"path": "/path/to/your/file"}'}}, "required": ["option"]}
     with pytest.raises(Ungrounded):
         _propose(ToolRef("s", "chart", "Make a chart.", stand_in))
+
+
+def test_free_text_is_prose_of_the_world_never_data_with_stand_ins():
+    ws = WorkspaceInfo(texts={"/workspace/data/a.csv": "name,email\nAna,ana@shop.example\n",
+                              "/workspace/notes/z.md": "Roast dates move to Fridays.\n"})
+    schema = {"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}
+    for seed in range(4):
+        assert _propose(ToolRef("s", "summarize", "Summarize a text.", schema), ws, seed=seed)["input"] == \
+            "Roast dates move to Fridays."

@@ -1018,9 +1018,11 @@ class _Run:
         :func:`~firefly.explore.paramdocs.is_free_text`): a passage of a seed text file the
         world holds, else a sentence of what the exploration observed."""
         limit = schema.get("maxLength") if isinstance(schema.get("maxLength"), int) else 400
-        texts = [t.strip() for _, t in sorted(self.seed_texts().items()) if t.strip()]
+        prose = sorted(self.seed_texts().items(), key=lambda pt: (not pt[0].endswith((".md", ".txt")), pt[0]))
         used = {v for v in siblings.values() if isinstance(v, str)}
-        texts = [t[: min(limit, 400)] for t in texts if t[: min(limit, 400)] not in used]
+        texts = [t.strip()[: min(limit, 400)] for _, t in prose if t.strip()]
+        texts = [t for t in texts if t not in used and not _placeholder(t)]
+        texts = texts[:3]  # prose first: notes, not data files
         if texts:
             return self.choose(texts, pointer)
         return str(self.r_text(name, schema, pointer, siblings))[:limit]
