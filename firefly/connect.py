@@ -32,6 +32,7 @@ from mcp.shared.exceptions import MCPError
 from pydantic import ValidationError
 
 from .events import ServerRegistered
+from .processes import server_temp_dir
 from .secrets import SecretsFile, redact, substitute
 from .stdio import TransportState, one_line, stdio_transport, summarize
 
@@ -292,9 +293,11 @@ async def _connect(
     """One attempt of :func:`open_connection` with the client's handshake ``mode``.
 
     A stdio server gets a temporary folder of its own (``TMPDIR``, ``TEMP``, ``TMP``), removed
-    with the connection: a server that cleans its temp folder cleans only its own files."""
+    with the connection: a server that cleans its temp folder cleans only its own files. Its
+    path is named after the server, not random (:func:`~firefly.processes.server_temp_dir`),
+    so a path the server reports is the same in every run."""
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as stderr, \
-            tempfile.TemporaryDirectory(prefix="firefly-server-tmp-", ignore_cleanup_errors=True) as tmp:
+            server_temp_dir(endpoint.name) as tmp:
         state = TransportState(endpoint.name) if endpoint.target is None and endpoint.transport == "stdio" else None
         target = _target(endpoint, stderr, call_timeout, state, max_message_bytes, tmp)
         connected = False

@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -128,6 +129,37 @@ def scratch_dir(prefix: str) -> Iterator[str]:
             _owner.change(lambda: _owner.folders.remove(tmp) if tmp in _owner.folders else None)
 
 
+def server_temp_root() -> Path:
+    return Path(tempfile.gettempdir()) / "firefly-server-tmp"
+
+
+@contextmanager
+def server_temp_dir(name: str) -> Iterator[str]:
+    """A server connection's own temporary folder at a path that does not change from run to
+    run: ``<tmp>/firefly-server-tmp/<name>-<i>``, ``i`` the lowest slot no live connection
+    holds (claimed with an atomic ``mkdir``, so concurrent connections of one server never
+    share it). A path a server puts in a result is then the same in every run. Recorded as
+    this process's until it is removed, like :func:`scratch_dir`."""
+    root = server_temp_root()
+    root.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.")[:60] or "server"
+    i = 0
+    while True:
+        folder = root / f"{slug}-{i}"
+        try:
+            folder.mkdir()
+            break
+        except FileExistsError:
+            i += 1
+    tmp = str(folder)
+    _owner.change(lambda: _owner.folders.append(tmp))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        _owner.change(lambda: _owner.folders.remove(tmp) if tmp in _owner.folders else None)
+
+
 def _kill_group(pgid: int, started: str | None) -> bool:
     now = start_time(pgid)
     if now is None or (started is not None and now != started):
@@ -171,7 +203,8 @@ def reap_orphans() -> Reaped:
         for folder in data.get("folders", []):
             folder_path = Path(folder)
             # only firefly's own scratch folders, directly in the temporary directory
-            if folder_path.parent.resolve() == tmp_root and folder_path.name.startswith(SCRATCH_PREFIX):
+            parent = folder_path.parent.resolve()
+            if (parent == tmp_root and folder_path.name.startswith(SCRATCH_PREFIX)) or parent == server_temp_root().resolve():
                 if folder_path.is_dir():
                     shutil.rmtree(folder_path, ignore_errors=True)
                     reaped.folders.append(folder)
@@ -180,4 +213,4 @@ def reap_orphans() -> Reaped:
     return reaped
 
 
-__all__ = ["Reaped", "adopt_group", "kill_own_groups", "reap_orphans", "release_group", "scratch_dir", "start_time"]
+__all__ = ["Reaped", "adopt_group", "kill_own_groups", "reap_orphans", "release_group", "scratch_dir", "server_temp_dir", "start_time"]

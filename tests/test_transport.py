@@ -116,21 +116,31 @@ def test_a_server_that_dies_on_the_modern_probe_gets_the_classic_handshake(store
     assert {name for (name,) in store.conn.execute("SELECT name FROM tools WHERE server = 'old'")} == {"echo", "fault"}
 
 
-def test_a_stdio_server_gets_a_temporary_folder_of_its_own():
+def test_a_stdio_server_gets_a_temporary_folder_of_its_own_at_a_stable_path():
     """A server that cleans its temp folder (some do) cleans only its own files: TMPDIR points
-    into a folder made for the connection and removed with it."""
+    into a folder made for the connection and removed with it. Its path is named after the
+    server, not random, so a path in a result is the same in every run; two connections of
+    one server at once get two folders."""
     from firefly.connect import open_connection
 
-    async def main() -> str:
-        async with open_connection(misbehaving_endpoint("plain"), connect_timeout=30) as conn:
-            result = await conn.request("tools/call", {"name": "echo", "arguments": {"text": "tmpdir?"}}, timeout=30)
-            folder = result["content"][0]["text"]
-            assert os.path.isdir(folder) and os.path.basename(folder).startswith("firefly-server-tmp-")
-            assert os.path.realpath(folder) != os.path.realpath(tempfile.gettempdir())
-            return folder
+    async def tmpdir(conn) -> str:
+        result = await conn.request("tools/call", {"name": "echo", "arguments": {"text": "tmpdir?"}}, timeout=30)
+        return result["content"][0]["text"]
 
-    folder = anyio.run(main)
-    assert not os.path.exists(folder)
+    async def main() -> list[str]:
+        endpoint = misbehaving_endpoint("plain")
+        async with open_connection(endpoint, connect_timeout=30) as one, \
+                open_connection(endpoint, connect_timeout=30) as two:
+            folders = [await tmpdir(one), await tmpdir(two)]
+        for folder in folders:
+            assert os.path.realpath(folder) != os.path.realpath(tempfile.gettempdir())
+        assert [os.path.basename(f) for f in folders] == [f"{endpoint.name}-0", f"{endpoint.name}-1"]
+        assert os.path.basename(os.path.dirname(folders[0])) == "firefly-server-tmp"
+        return folders
+
+    first = anyio.run(main)
+    assert not any(os.path.exists(f) for f in first)
+    assert anyio.run(main) == first  # the next run: the same paths
 
 
 # -- the executor ------------------------------------------------------------------------------------
@@ -250,12 +260,14 @@ def test_servers_and_sandboxes_of_a_killed_firefly_are_reaped_at_the_next_start(
         assert processes.start_time(server) is not None  # kill -9 left the server running ...
         assert os.path.isdir(folder)  # ... and its sandbox in place
         reaped = processes.reap_orphans()  # what discovery and exploration do when they start
-        assert reaped.groups == [server] and reaped.folders == [folder]
+        assert reaped.groups == [server] and reaped.folders[0] == folder
+        # ... and the server's own temporary folder
+        assert [os.path.basename(os.path.dirname(f)) for f in reaped.folders[1:]] == ["firefly-server-tmp"]
         deadline = time.monotonic() + 30
         while processes.start_time(server) is not None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert processes.start_time(server) is None
-        assert not os.path.exists(folder) and not list(processes.owners_dir().glob("*.json"))
+        assert not any(os.path.exists(f) for f in reaped.folders) and not list(processes.owners_dir().glob("*.json"))
         assert processes.reap_orphans().groups == []  # once
     finally:
         if maker.poll() is None:

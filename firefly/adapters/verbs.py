@@ -15,6 +15,7 @@ READ_VERBS = frozenset({
     "view", "fetch", "lookup", "count", "calculate", "convert", "info", "tree", "check", "inspect", "stat",
     "stats", "head", "tail", "browse", "explain", "summarize", "validate", "preview", "version", "whoami",
     "ping", "health", "compute", "evaluate", "resolve", "peek", "load", "print", "cat", "ls", "grep",
+    "scan", "enumerate",
 })
 WRITE_VERBS = frozenset({
     "delete", "remove", "drop", "write", "create", "update", "kill", "send", "insert", "set", "put", "post",
@@ -37,7 +38,7 @@ REMOVE_VERBS = frozenset({
     "delete", "remove", "drop", "clear", "purge", "destroy", "unlink", "rm", "erase", "wipe", "truncate",
     "uninstall", "unsubscribe", "detach", "revoke", "kill", "terminate",
 })
-LIST_VERBS = frozenset({"list", "search", "find", "get", "show", "query", "all"})
+LIST_VERBS = frozenset({"list", "search", "find", "get", "show", "query", "all", "scan", "enumerate"})
 _IGNORED = frozenset({"mcp", "tool", "do", "the", "a"})
 
 

@@ -51,6 +51,7 @@ from ..adapters import Adapter
 from ..adapters.generic import GenericAdapter
 from .policy import VIRTUAL_ROOT, ArgSource, CallRecord, Proposal, ToolRef, Ungrounded, WorkspaceInfo
 from .probe import Probe
+from .paramdocs import documented_values, is_free_text, json_examples, param_doc, value_kind
 from .values import Value, extract_history, is_timezone, looks_like_error, parse_datetime_hhmm
 
 __all__ = ["OfflinePolicy", "workspace_info"]
@@ -245,6 +246,16 @@ _PLACEHOLDER = re.compile(
     r"|<[^<>]{1,40}>|\{\{?[^{}]{1,40}\}\}?|\.\.\.|\bplaceholder\b|\blorem ipsum\b")
 
 
+_RELATIVE_ASKED = re.compile(r"(?i)(must|should|use|only)\b[^.\n]{0,40}\brelative\b|absolute[^.\n]{0,40}not allowed")
+
+
+_PATTERN_EXTENSIONS = re.compile(r"\\\.\(?((?:[A-Za-z0-9]{1,6}\|)*[A-Za-z0-9]{1,6})\)?\$?\)?$")
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "single": 1}
+_COUNT_ASKED = re.compile(r"(?i)\b(?:requires?|needs?|expects?|takes?)\s+(?:exactly\s+|at least\s+)?"
+                          r"(one|two|three|four|five|single|\d)\s+(?:\w+\s+)?(?:inputs?|numbers?|values?|items?"
+                          r"|arguments?|elements?|operands?)\b")
+
+
 def _placeholder(value: Any) -> bool:
     """A documentation stand-in, not a value: ``/path/to/your/project``, ``<file>``,
     ``{name}``, ``https://example.com``, or a path of the documentation author's machine
@@ -256,6 +267,31 @@ def _placeholder(value: Any) -> bool:
         return True
     host_path = (value.startswith("/") and not value.startswith(VIRTUAL_ROOT)) or bool(re.match(r"[A-Za-z]:\\", value))
     return host_path and len(value) > 1
+
+
+def _stand_in(value: Any) -> bool:
+    """:func:`_placeholder`, reading a JSON text by its values (its braces are not a
+    ``{name}`` template): ``{"title": "Sales"}`` is a value, ``{"path": "/path/to/x"}`` is not."""
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return _placeholder(value)
+        return any(_placeholder(leaf) or (isinstance(leaf, str) and _placeholder(leaf.lower()))
+                   for leaf in _leaves(parsed))
+    return _placeholder(value)
+
+
+def _leaves(value: Any) -> Iterable[Any]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield k
+            yield from _leaves(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _leaves(v)
+    else:
+        yield value
 
 
 def _desc_examples(text: str) -> list[str]:
@@ -503,6 +539,33 @@ class _Run:
             return p.startswith(VIRTUAL_ROOT)
         return any(p == r or p.startswith(r.rstrip("/") + "/") for r in self.fs_roots)
 
+    def failure_texts(self) -> list[str]:
+        """The texts of this tool's failed calls in this exploration."""
+        out = []
+        for r in self.history:
+            if r.server == self.tool.server and r.tool == self.tool.name and (r.is_error or looks_like_error(r)):
+                text = " ".join(str(b.get("text", "")) for b in r.content if isinstance(b, dict))
+                out.append(text + " " + json.dumps(r.structured or {}, default=str))
+        return out
+
+    def count_asked(self) -> int | None:
+        """How many inputs a failed call of this tool said it needs ("requires two inputs")."""
+        for text in self.failure_texts():
+            m = _COUNT_ASKED.search(text)
+            if m:
+                word = m.group(1).lower()
+                return int(word) if word.isdigit() else _NUMBER_WORDS.get(word)
+        return None
+
+    def told_relative(self) -> bool:
+        """A failed call of this tool in this exploration was told to use relative paths."""
+        return any(_RELATIVE_ASKED.search(text) for text in self.failure_texts())
+
+    def relative_forms(self, p: str) -> list[str]:
+        """A sandbox path relative to each root that holds it, deepest root first."""
+        roots = sorted({*self.fs_roots, VIRTUAL_ROOT}, key=len, reverse=True)
+        return [p[len(r.rstrip("/")) + 1:] for r in roots if p.startswith(r.rstrip("/") + "/")]
+
     def chance(self, p: float) -> bool:
         return self.rng.random() < p
 
@@ -579,6 +642,10 @@ class _Run:
         if not isinstance(args, dict):
             args = {}
         args = self.validate(schema, args)
+        if self.told_relative():
+            args = {k: (self.relative_forms(v) or [v])[0] if isinstance(v, str) and self.in_fs(v) else v
+                    for k, v in args.items()}
+            self.notes.append("paths made relative, as the failed call was told")
         keep = []
         for s in self.sources:
             if _resolve_pointer(args, s.argument) is not MISSING:
@@ -718,7 +785,9 @@ class _Run:
                         return "new_entity_name"
                     return "entity_name"
             if "path" in nw or joined in ("file", "filename", "filepath", "source", "destination", "src", "dst",
-                                          "dest", "dir", "directory", "folder", "location", "target_path"):
+                                          "dest", "dir", "directory", "folder", "location", "target_path") or (
+                    len(nw) > 1 and nw[-1] in ("dir", "directory", "folder", "file")
+                    and not {"id", "name", "content", "contents", "type", "format"} & set(nw)):
                 return "path"
             if joined in ("query", "q", "search", "keyword", "keywords", "term", "search_term", "search_query"):
                 return "search"
@@ -797,8 +866,18 @@ class _Run:
         return self.choose(list(enum), pointer)
 
     def by_key(self, name: str, schema: dict[str, Any], pointer: str) -> Any:
-        """An observed value that sat under a field of the same name, of a compatible type."""
-        chosen = self.pick(self.key_candidates(name, schema), pointer)
+        """An observed value that sat under a field of the same name, of a compatible type;
+        else under the identifying word its documentation names (``name``: "The Redis hash
+        key" -> a value listed as a key)."""
+        cands = self.key_candidates(name, schema)
+        if not cands:
+            doc = str(schema.get("description") or "") or param_doc(self.tool.description or "", name)
+            first = re.split(r"[.;(\n]", doc, maxsplit=1)[0]
+            for alias in dict.fromkeys(w for w in _words(first) if w in _ID_WORDS and w != _norm(name)):
+                cands = self.key_candidates(alias, schema)
+                if cands:
+                    break
+        chosen = self.pick(cands, pointer)
         return chosen.value if chosen else MISSING
 
     def key_candidates(self, name: str, schema: dict[str, Any]) -> list[Value]:
@@ -860,9 +939,22 @@ class _Run:
         if "example" in schema and not _placeholder(schema["example"]):
             return copy.deepcopy(schema["example"])
         if t == "string":
-            ex = _desc_examples(str(schema.get("description", "")))
+            desc = str(schema.get("description", ""))
+            written = json_examples(desc)
+            # JSON wanted: only JSON written out, never a string quoted inside it
+            ex = [e for e in written if not _stand_in(e)] if written or re.search(r"\bJSON\b", desc) \
+                else _desc_examples(desc)
             if ex:
                 return self.choose(ex, pointer)
+            documented = [v for v in documented_values(self.tool.description or "", name, desc) if not _stand_in(v)]
+            if documented:
+                self.notes.append(f"{name} from the tool's documentation")
+                return self.choose(documented, pointer)
+            kind = value_kind(name, f"{self.tool_text} {desc} {' '.join(self.schema_props(self.tool))}")
+            if kind:
+                return self.typed_value(kind, name, f"{self.tool_text} {desc}", pointer)
+            if is_free_text(name, desc, self.tool_text):
+                return self.free_text(name, schema, pointer, siblings)
             if _nullable(schema):
                 return None  # the schema allows null: a grounded value, unlike a placeholder
             self.why_missing[pointer] = "a string with no enum, default, examples or format, and no value of that name seen"
@@ -872,13 +964,68 @@ class _Run:
         if t == "boolean":
             return bool(schema.get("default", False))
         if t == "array":
-            return self.r_string_list(name, schema, pointer, siblings) if _type(_branch(schema.get("items") or {})) == "string" \
-                else self.r_objects(name, schema, pointer, siblings)
+            item_t = _type(_branch(schema.get("items") or {}))
+            if item_t == "string":
+                return self.r_string_list(name, schema, pointer, siblings)
+            if item_t in ("integer", "number", "array"):
+                return self.number_list(schema, pointer)
+            return self.r_objects(name, schema, pointer, siblings)
         if t == "object":
             return self.fill_object(schema, pointer, parent_role=parent_role or "object")
         if t == "null":
             return None
         return MISSING
+
+    def number_list(self, schema: dict[str, Any], pointer: str) -> list[Any]:
+        """A non-empty list of numbers (of rows of numbers, for a list of lists): numbers the
+        exploration observed first, within the schema's bounds and item counts."""
+        items = _branch(schema.get("items") or {})
+        lo = max(1, int(schema.get("minItems", 1) or 1))
+        hi = int(schema.get("maxItems", 0) or 0) or max(lo, 6)
+        n = max(lo, min(hi, self.count_asked() or self.choose([3, 4, 5, 6])))
+        if _type(items) == "array":
+            return [self.number_list(items, f"{pointer}/{i}") for i in range(n)]
+        t = _type(items)
+        seen = [v.value for v in self.numbers() if isinstance(v.value, (int, float))
+                and (t != "integer" or isinstance(v.value, int))]
+        pool = list(dict.fromkeys(seen))[:n] if len(set(seen)) >= n else []
+        if not pool:
+            start = self.rng.randint(2, 9)
+            pool = [start + 3 * i + self.rng.randint(0, 2) for i in range(n)]
+        return [int(x) if t == "integer" else x for x in pool]
+
+    def typed_value(self, kind: str, name: str, text: str, pointer: str) -> str:
+        """A value of the kind a mathematical parameter takes (see
+        :func:`~firefly.explore.paramdocs.value_kind`); a comma-separated one when the
+        documentation says so."""
+        listed = "comma-separated" in text.lower() or "comma separated" in text.lower()
+        digit = next((int(c) for c in name if c.isdigit()), 1)
+        if kind == "number":
+            return "1, 2, 3" if listed else self.choose(["6", "10", "12", "7"], pointer)
+        if kind == "symbol":
+            own = name.lower() if name.lower() in ("x", "y", "z", "t") else "x"
+            return "x, y" if listed else own
+        if kind == "matrix":
+            return "[[2, 1], [1, 3]]" if digit == 1 else "[[1, 0], [2, 1]]"
+        if kind == "point":
+            return ["(0, 0)", "(4, 0)", "(0, 3)"][(digit - 1) % 3]
+        if listed:
+            return self.choose(["x > 0, y > 0", "x, y"], pointer)
+        return self.choose(["x**2 + 3*x + 2", "x**3 - 2*x", "sin(x) + x**2"], pointer)
+
+    def free_text(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> str:
+        """Human text for a parameter that takes any (see
+        :func:`~firefly.explore.paramdocs.is_free_text`): a passage of a seed text file the
+        world holds, else a sentence of what the exploration observed."""
+        limit = schema.get("maxLength") if isinstance(schema.get("maxLength"), int) else 400
+        prose = sorted(self.seed_texts().items(), key=lambda pt: (not pt[0].endswith((".md", ".txt")), pt[0]))
+        used = {v for v in siblings.values() if isinstance(v, str)}
+        texts = [t.strip()[: min(limit, 400)] for _, t in prose if t.strip()]
+        texts = [t for t in texts if t not in used and not _placeholder(t)]
+        texts = texts[:3]  # prose first: notes, not data files
+        if texts:
+            return self.choose(texts, pointer)
+        return str(self.r_text(name, schema, pointer, siblings))[:limit]
 
     def num_in_range(self, schema: dict[str, Any], t: str, options: Iterable[Any] = (1, 2, 3, 5, 10)) -> Any:
         lo = schema.get("minimum", schema.get("exclusiveMinimum"))
@@ -913,6 +1060,13 @@ class _Run:
             return "new"
         if j in ("source", "src", "from", "old_path"):
             return "existing"
+        nw = _words(name)
+        if nw[-1:] and nw[-1] in ("dir", "directory", "folder", "dirname") and "new" not in nw:
+            return "dir"  # an output folder too: outputs go into a folder that exists
+        if any(w in nw for w in ("input", "source", "src")) or nw[:1] == ["in"]:
+            return "existing"  # what a tool reads, whatever it makes of it
+        if any(w in nw for w in ("output", "save", "destination", "dest")) or nw[:1] == ["out"]:
+            return "new"
         if self.intent == "create":
             if any(w in tool for w in ("directory", "dir", "folder", "mkdir")):
                 return "new_dir"
@@ -993,11 +1147,17 @@ class _Run:
                       if ext not in ("com", "org", "net", "io", "g", "e") and "." + ext not in known]
             return found
 
+        pattern = str((schema or {}).get("pattern", ""))
+        m = _PATTERN_EXTENSIONS.search(pattern)
+        if m:  # the schema's pattern names the extensions: ^[^/].*\.md$
+            return tuple("." + e.lower() for e in m.group(1).split("|") if e)
         own = kinds_in(" ".join([*_words(name), str((schema or {}).get("description", ""))]))
         if own:
             return tuple(dict.fromkeys(e for exts in own for e in exts))
         tool = kinds_in(self.tool_text)  # a tool about one kind of file only (several: any file)
-        return tool[0] if len(tool) == 1 else ()
+        if len(tool) == 1:
+            return tool[0]
+        return () if tool else self.ws.file_kinds.get(self.tool.server, ())
 
     def existing_file(self, pointer: str, any_kind: bool = False, wanted: tuple[str, ...] = ()) -> Any:
         if wanted:
@@ -2077,6 +2237,12 @@ class _Run:
         if isinstance(sub.get("enum"), list) and sub["enum"]:
             return self.choose(list(sub["enum"]))
         t = _type(sub)
+        current = args.get(name)
+        if t == "string" and isinstance(current, str) and isinstance(sub.get("pattern"), str):
+            for form in self.relative_forms(current):
+                with contextlib.suppress(re.error):
+                    if re.search(sub["pattern"], form):
+                        return form  # a path the schema wants relative to the server's root
         if t == "string":
             return MISSING  # no placeholder: the caller skips the tool if the parameter is required
         if t == "integer":
@@ -2087,8 +2253,11 @@ class _Run:
             return False
         if t == "array":
             item = _branch(sub.get("items") or {})
-            lo = int(sub.get("minItems", 0) or 0)
-            return [self.repair(f"{name}_item", item, {}) for _ in range(lo)]
+            if _type(item) in ("integer", "number", "array"):
+                return self.number_list(sub, _pointer(name))
+            lo = max(1, int(sub.get("minItems", 0) or 0))
+            out = [self.repair(f"{name}_item", item, {}) for _ in range(lo)]
+            return MISSING if any(x is MISSING for x in out) else out
         if t == "object":
             return {}
         return MISSING

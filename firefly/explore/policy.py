@@ -57,6 +57,8 @@ class WorkspaceInfo:
     roots: server -> the workspace folders its registry entry hands it
         (``${FIREFLY_WORKSPACE}/files``): its paths are chosen inside them. A server given no
         folder (none, the whole workspace, or only files) may be given any path.
+    file_kinds: server -> the file extensions most of its tools are about (``.png`` ... for a
+        server whose tools speak of images), for a path parameter whose own tool names none.
     """
 
     root: str = VIRTUAL_ROOT
@@ -69,6 +71,7 @@ class WorkspaceInfo:
     grounded: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     roots: dict[str, tuple[str, ...]] = field(default_factory=dict)
     urls: tuple[str, ...] = ()
+    file_kinds: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

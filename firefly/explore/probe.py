@@ -11,7 +11,10 @@ back; a commit: the newest commits; a row inserted: the newest rows; see
 :mod:`firefly.adapters`), and every adapter falls back on :func:`pick_probe`'s rule for any
 server: a read-only tool of the same server whose required parameters all appear, by name,
 in the effectful call's arguments, called with those values (``delete_note(title)`` ->
-``read_note(title)``).
+``read_note(title)``); else one whose required parameters are all identifiers (an id, a
+path, a name, a key) that the call took or returned under a name of the same kind
+(``update_note(note_path)`` -> ``read_note(path)``, ``create_task`` returning ``{"id": ...}``
+-> ``get_task(task_id)``).
 
 No rule fits (an effect no read-only tool can observe): no probe. The probe's arguments are
 validated against the probe tool's input schema; a probe that would not validate is not made.
@@ -19,8 +22,10 @@ validated against the probe tool's input schema; a probe that would not validate
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +101,74 @@ def _by_argument_names(call: CallRecord, readers: Readers) -> Probe | None:
     return Probe(tool, {r: call.arguments[r] for r in _required(tool)}, "read what the call changed")
 
 
+_IDENT_WORDS = {"id": "id", "uuid": "id", "key": "key", "slug": "id", "handle": "id", "path": "path", "file": "path",
+                "filepath": "path", "filename": "path", "name": "name", "title": "name", "uri": "url", "url": "url"}
+
+
+def _ident(param: str) -> tuple[str, tuple[str, ...]] | None:
+    """An identifying parameter's kind (id, path, name, key, url) and the words naming what it
+    identifies (``task_id`` -> ``("id", ("task",))``); None for any other parameter."""
+    w = words(param)
+    if not w or w[-1] not in _IDENT_WORDS:
+        return None
+    return _IDENT_WORDS[w[-1]], tuple(w[:-1])
+
+
+def _returned(call: CallRecord) -> dict[str, Any]:
+    """The top-level scalar fields of the call's result (structured, else a JSON text)."""
+    found: dict[str, Any] = {}
+    objects: list[Any] = [call.structured]
+    for block in call.content or []:
+        text = block.get("text") if isinstance(block, dict) else None
+        if isinstance(text, str) and text.lstrip()[:1] == "{":
+            with suppress(ValueError):
+                objects.append(json.loads(text))
+    for obj in objects:
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                if isinstance(v, (str, int)) and not isinstance(v, bool) and str(k) not in found:
+                    found[str(k)] = v
+    return found
+
+
+def _by_identifiers(call: CallRecord, tool: ToolRef, readers: Readers) -> Probe | None:
+    """A read-only tool that takes the identifier the call took or returned, under the same
+    name or a name of the same kind (``update_note(note_path)`` -> ``read_note(path)``;
+    ``create_task(...)`` returning ``{"id": ...}`` -> ``get_task(task_id)``). Every required
+    parameter of the reader must be an identifier found so; unambiguous matches only."""
+    subject = set(words(tool.name))
+    given = {k: v for k, v in call.arguments.items() if isinstance(v, (str, int)) and not isinstance(v, bool)}
+    returned = _returned(call)
+    best: tuple[tuple[int, int, str], Probe] | None = None
+    for name, reader in readers.by_name.items():
+        req = _required(reader)
+        if not req:
+            continue
+        args: dict[str, Any] = {}
+        exact = 0
+        for r in req:
+            if r in given:
+                args[r], exact = given[r], exact + 1
+                continue
+            kind = _ident(r)
+            if kind is None:
+                break
+            owner = set(kind[1])
+            same = [v for k, v in given.items() if (ik := _ident(k)) and ik[0] == kind[0]
+                    and (not owner or not ik[1] or owner & set(ik[1]) or owner <= subject)]
+            if len(same) != 1:
+                same = [v for k, v in returned.items() if k == r or ((ik := _ident(k)) and ik[0] == kind[0]
+                        and (not ik[1] or not owner or owner & set(ik[1]) or owner <= subject))]
+            if len(set(map(str, same))) != 1:
+                break
+            args[r] = same[0]
+        else:
+            score = (exact, len(set(words(name)) & subject), name)
+            if best is None or score > best[0]:
+                best = (score, Probe(reader, args, "read what the call changed, by the identifier it used"))
+    return best[1] if best else None
+
+
 def pick_probe(call: CallRecord, tool: ToolRef, readers: Sequence[ToolRef], rule: ProbeRule | None = None) -> Probe | None:
     """The probe for one successful effectful call of ``tool``, or None when none of
     ``readers`` (the read-only tools of its server) observes the effect. ``rule``: an
@@ -109,6 +182,8 @@ def pick_probe(call: CallRecord, tool: ToolRef, readers: Sequence[ToolRef], rule
     probe = rule(call, words(tool.name), found) if rule is not None else None
     if probe is None:
         probe = _by_argument_names(call, found)
+    if probe is None or not _valid(probe.tool, probe.arguments):
+        probe = _by_identifiers(call, tool, found)
     if probe is None or not _valid(probe.tool, probe.arguments):
         return None
     return probe

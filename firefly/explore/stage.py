@@ -26,7 +26,8 @@ import inspect
 import json
 import random
 import re
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,25 @@ def tool_refs(store: Store) -> dict[tuple[str, str], ToolRef]:
     return refs
 
 
+def server_file_kinds(tools: Iterable[ToolRef]) -> dict[str, tuple[str, ...]]:
+    """Server -> the file kind its tools are about: the kind that the names and descriptions
+    of at least three of its tools name, twice as many as any other kind."""
+    from .offline import FILE_KINDS
+
+    tally: dict[str, Counter[tuple[str, ...]]] = {}
+    for t in tools:
+        words = set(re.findall(r"[a-z0-9]+", f"{t.name} {t.description or ''}".lower().replace("_", " ")))
+        counts = tally.setdefault(t.server, Counter())
+        for names, exts in FILE_KINDS:
+            if words & set(names):
+                counts[exts] += 1
+    out = {}
+    for server, counts in tally.items():
+        ranked = counts.most_common(2)
+        if ranked and ranked[0][1] >= 3 and (len(ranked) == 1 or ranked[0][1] >= 2 * ranked[1][1]):
+            out[server] = ranked[0][0]
+    return out
+
 
 @dataclass
 class ServerWorld:
@@ -218,7 +238,8 @@ def explore(
         endpoint_for, bound, fixtures = world.endpoint_for, world.bound, world.fixtures
         slots = [Sandbox.create(Path(tmp), f"slot{i}", fixtures) for i in range(max(1, min(concurrency, len(todo))))]
         info = workspace_info(slots[0].root)
-        info = replace(info, grounded=grounded_pools(store), roots=world.roots, urls=world.urls(info.files))
+        info = replace(info, grounded=grounded_pools(store), roots=world.roots, urls=world.urls(info.files),
+                       file_kinds=server_file_kinds(refs.values()))
         queue = list(todo)
 
         fresh = [0]

@@ -236,10 +236,12 @@ def grounded_pools(store: Store) -> dict[str, tuple[Value, ...]]:
         record = server_record(store, server)
         adapter = adapter_for(record)
         values: list[Value] = []
-        seen: set[tuple[str, str]] = set()
+        seen: set[tuple[str, str, str | None]] = set()
 
         def keep(v: Value, event_key: str, prefix: str = "") -> None:
-            ident = (v.kind, json.dumps(v.value, sort_keys=True, default=str))
+            # the same value under another field is another grounding (a key listed under
+            # "keys" is what a ``key`` parameter takes, even if another tool printed it first)
+            ident = (v.kind, json.dumps(v.value, sort_keys=True, default=str), v.key)
             if ident in seen or len(values) >= MAX_POOL:
                 return
             seen.add(ident)

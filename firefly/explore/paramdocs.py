@@ -1,0 +1,162 @@
+"""What a tool's documentation says one parameter takes.
+
+Servers often document a parameter in prose rather than in its schema: in the parameter's
+own description (``single | married_jointly | head_of_household``, a bullet list of formats,
+``e.g. 2024-01-15``) or in an ``Args:`` section of the tool's description
+(``chart_type: Type of chart ("bar", "line", "pie")``, ``target: gray, hsv, hls, lab``,
+``start_cell: Cell to start writing to, default is "A1"``). :func:`documented_values` reads
+those values, so that a parameter the schema leaves as a bare string is filled with what
+the server's author wrote down, never with a stand-in. Callers filter placeholders.
+
+:func:`value_kind` types a bare string parameter of a mathematical tool by its name (a
+number, a variable, an expression, a matrix): the value is then one of that kind, not text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+__all__ = ["documented_values", "is_free_text", "json_examples", "param_doc", "value_kind"]
+
+_QUOTED = re.compile(r"'([^'\n]{1,60})'|\"([^\"\n]{1,60})\"|`([^`\n]{1,60})`")
+_WORD = r"[A-Za-z0-9_][A-Za-z0-9_.:+/-]{0,39}"
+_PIPES = re.compile(rf"^\s*({_WORD}(?:\s*\|\s*{_WORD}){{1,15}})\s*$")
+_BULLET = re.compile(rf"^\s*[-*]\s*({_WORD})\s*:", re.M)
+_EG = re.compile(r"(?i)\b(?:e\.g\.|eg\.|for example|such as|example:|ex:)\s*[,:]?\s*([A-Za-z0-9][^\s,;()'\"`]{0,40})")
+_DEFAULT = re.compile(r"(?i)\bdefaults?(?:\s+is|\s+to|:)?\s*[=:]?\s*(?:'([^'\n]{1,40})'|\"([^\"\n]{1,40})\"|`([^`\n]{1,40})`)")
+_LIST = re.compile(rf"^\s*(?:one of\s*:?\s*)?({_WORD}(?:\s*,\s*{_WORD}){{2,15}})\s*\.?\s*$", re.I)
+_PAREN = re.compile(r"\(([^()\n]{3,200})\)")
+
+
+def param_doc(tool_description: str, name: str) -> str:
+    """The text documenting ``name`` in a tool's description (an ``Args:`` line, or an inline
+    ``name: ...``), up to the end of the line or the next documented name; ``""`` if none."""
+    text = tool_description or ""
+    m = re.search(rf"(?<![\w.])`?{re.escape(name)}`?\s*(?:\([^)\n]{{0,40}}\))?\s*:\s*(.+)", text)
+    if not m:
+        return ""
+    rest = m.group(1)
+    nxt = re.search(r"\s{2,}[A-Za-z_]\w*\s*(?:\([^)\n]{0,40}\))?\s*:\s", rest)
+    return rest[: nxt.start()] if nxt else rest
+
+
+def _alternatives(text: str) -> list[str]:
+    """Values listed as the choices: ``a | b | c``, ``(a, b, c)``, ``a, b, c.`` after a colon."""
+    out: list[str] = []
+    for line in text.splitlines() or [text]:
+        m = _PIPES.match(line)
+        if m:
+            out += [p.strip() for p in m.group(1).split("|")]
+    for inner in _PAREN.findall(text):
+        quoted = [a or b or c for a, b, c in _QUOTED.findall(inner)]
+        if len(quoted) >= 2:
+            out += quoted
+    # "Convert color space. target: gray, hsv, hls" -> the list after the last sentence
+    tail = re.split(r"[.:]\s+", text.strip())[-1] if text.strip() else ""
+    m = _LIST.match(tail)
+    if m:
+        out += [p.strip().rstrip(".") for p in m.group(1).split(",")]
+    return out
+
+
+def json_examples(text: str) -> list[str]:
+    """The JSON arrays and objects written out in a text (``Example: [3, 1, 2]``), as text."""
+    decoder = json.JSONDecoder()
+    found: list[str] = []
+    i = 0
+    while (m := re.compile(r"[\[{]").search(text, i)) is not None:
+        try:
+            value, end = decoder.raw_decode(text, m.start())
+        except ValueError:
+            i = m.start() + 1
+            continue
+        if value:
+            found.append(json.dumps(value))
+        i = end
+    return found
+
+
+def documented_values(tool_description: str, name: str, param_description: str = "") -> list[str]:
+    """Values the documentation gives for ``name``, most specific first: the parameter's own
+    description, then its line in the tool's description. Quoted examples, listed choices,
+    ``e.g.`` examples, a documented default, the keys of a bullet list of formats. A
+    parameter documented as JSON takes only the JSON examples written out (never a string
+    quoted inside one)."""
+    found: list[str] = []
+    for text in (param_description or "", param_doc(tool_description, name)):
+        if not text:
+            continue
+        if re.search(r"\bJSON\b", text):
+            found += json_examples(text)
+            continue
+        found += [d[0] or d[1] or d[2] for d in _DEFAULT.findall(text)]
+        found += _alternatives(text)
+        found += [a or b or c for a, b, c in _QUOTED.findall(text)]
+        found += [e.rstrip(".") for e in _EG.findall(text)]
+        found += _BULLET.findall(text)
+    seen: dict[str, None] = {}
+    for v in found:
+        v = v.strip()
+        if v and v.lower() not in ("true", "false", "null", "none") and v not in seen:
+            seen[v] = None
+    return list(seen)
+
+
+_MATH_WORDS = re.compile(
+    r"\b(math\w*|expressions?|equations?|symbol\w*|polynom\w*|integra\w*|derivat\w*|differentiat\w*|matri\w*"
+    r"|primes?|factori\w*|divisors?|gcd|lcm|algebra\w*|arithmetic|simplif\w*|solve|logical|geometr\w*|triangles?"
+    r"|points?|fibonacci|catalan|lucas|binomial|modulo|numeric|implies|intervals?|finite set|summation"
+    r"|series expansion|totient|zeta|eta|eigen\w*|determinant|calculus|trigonometr\w*|latex)\b")
+_NUMBER_NAMES = {"n", "k", "m", "a", "b", "p", "q", "s", "num", "number", "integer", "int", "base", "exp",
+                 "exponent", "modulus", "mod", "lower", "upper", "start", "end", "step", "order", "degree",
+                 "precision", "prec", "digits", "dimension", "nu", "index"}
+_SYMBOL_NAMES = {"x", "y", "z", "t", "var", "variable", "variables", "symbol", "symbols", "wrt", "name", "names",
+                 "sym", "syms", "gens", "generator", "free_symbol", "dummy"}
+_EXPR_NAMES = {"expr", "expression", "expressions", "lhs", "rhs", "f", "g", "eq", "eqs", "equation", "equations",
+               "function", "func", "args", "arg", "factors", "terms", "formula", "poly", "polynomial",
+               "numerator", "denominator", "condition", "cond", "predicate", "e", "expr1", "expr2", "body"}
+_MATRIX_NAMES = {"matrix", "matrix1", "matrix2", "matrix_a", "matrix_b", "rows", "mat", "a_matrix"}
+_POINT_NAMES = {"point", "point1", "point2", "point3", "p1", "p2", "p3", "center", "origin", "coords"}
+
+
+def value_kind(name: str, tool_text: str) -> str | None:
+    """``number``, ``symbol``, ``expression``, ``matrix`` or ``point`` for a bare string
+    parameter of a tool whose name and description are about mathematics; None otherwise."""
+    low = re.sub(r"[_\-]+", " ", tool_text).lower()
+    if not _MATH_WORDS.search(low):
+        return None
+    n = name.lower()
+    stem = n.rstrip("0123456789") or n
+    if n in _MATRIX_NAMES or stem in _MATRIX_NAMES or "matrix" in n:
+        return "matrix"
+    if n in _POINT_NAMES or stem in ("point", "p"):
+        return "point"
+    if n in _EXPR_NAMES or stem in _EXPR_NAMES or "expr" in n:
+        return "expression"
+    if (n in _SYMBOL_NAMES or stem in _SYMBOL_NAMES) and (n not in ("name", "names") or "symbol" in low):
+        return "symbol"
+    if n in _NUMBER_NAMES or stem in _NUMBER_NAMES or n.endswith(("_n", "_k", "_number", "_count")):
+        return "number"
+    return None
+
+
+_TEXT_WORDS = {"text", "input", "string", "str", "content", "contents", "original", "modified", "topic", "sentence",
+               "paragraph", "document", "message", "subject", "title", "prompt", "question", "caption", "char",
+               "chars", "phrase", "words", "note", "summary", "description", "comment", "body", "a", "b"}
+_NOT_TEXT = re.compile(r"(?i)\b(code|command|script|sql|query|json|yaml|xml|html|regex|regexp|pattern|cypher|"
+                       r"mermaid|dsl|url|uri|path|file|folder|directory|id|key|token|selector|base64|hex|jwt|"
+                       r"expression|formula|equation|name|email|date|time|version|color|colour|number|identifier)\b")
+
+
+def is_free_text(name: str, description: str, tool_text: str = "") -> bool:
+    """A parameter that takes any human text (``text``, ``input: String to hash``,
+    ``original``, ``topic``): named so, and nothing in its name or description asks for
+    code, a query, a path, an id or another format. ``a``/``b`` count only beside a text tool."""
+    words = [w for w in re.split(r"[^a-z0-9]+", re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()) if w]
+    words = [w.rstrip("0123456789") or w for w in words]
+    if not words or not set(words) & _TEXT_WORDS or _NOT_TEXT.search(" ".join(words)):
+        return False
+    if set(words) <= {"a", "b"} and not re.search(r"(?i)\b(text|string)s?\b", tool_text):
+        return False
+    return not _NOT_TEXT.search(description or "")

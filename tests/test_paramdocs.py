@@ -1,0 +1,188 @@
+"""Values a tool's documentation gives a bare string parameter, typed mathematical values,
+human text, lists of numbers, paths made relative when the schema or the server asks."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from firefly.explore.offline import OfflinePolicy
+from firefly.explore.paramdocs import documented_values, is_free_text, param_doc, value_kind
+from firefly.explore.policy import CallRecord, ToolRef, Ungrounded, WorkspaceInfo
+from firefly.explore.stage import server_file_kinds
+
+ARGS_DOC = """Add a connector.
+        Args:
+            slide_index: Index of the slide (0-based)
+            connector_type: Type of connector ("straight", "elbow", "curved")
+            start_cell: Cell to start writing to, default is "A1"
+            symbol_name: Name of the symbol to retrieve (e.g., "process_data", "MyClass.my_method")
+"""
+
+
+def test_documented_values_from_the_args_section_and_the_parameters_description():
+    assert param_doc(ARGS_DOC, "connector_type").startswith("Type of connector")
+    assert documented_values(ARGS_DOC, "connector_type") == ["straight", "elbow", "curved"]
+    assert documented_values(ARGS_DOC, "start_cell") == ["A1"]
+    assert documented_values(ARGS_DOC, "symbol_name") == ["process_data", "MyClass.my_method"]
+    assert documented_values("Convert color space. target: gray, hsv, lab.", "target") == ["gray", "hsv", "lab"]
+    assert documented_values("", "status", "single | married_jointly | head_of_household") == [
+        "single", "married_jointly", "head_of_household"]
+    assert documented_values("", "format", "Available formats:\n- date: 2024-12-10\n- iso: 2024-12-10T00:00") == [
+        "date", "iso"]
+    assert documented_values(ARGS_DOC, "missing") == []
+
+
+def test_math_kinds_and_free_text_are_read_from_names_in_context():
+    assert value_kind("a", "gcd: greatest common divisor") == "number"
+    assert value_kind("args", "and: logical and (comma-separated)") == "expression"
+    assert value_kind("matrix", "compute the determinant of a matrix") == "matrix"
+    assert value_kind("point2", "create a triangle") == "point"
+    assert value_kind("a", "send an email") is None  # no mathematics: not a number
+    assert value_kind("order", "list_products sorted by price") is None
+    assert value_kind("name", "create_product in the shop's endpoint") is None
+    assert value_kind("n", "sympy_lcm") == "number" and value_kind("name", "Symbol name.") == "symbol"
+    assert is_free_text("text_a", "", "diff two texts") and is_free_text("input", "String to hash")
+    assert not is_free_text("command", "") and not is_free_text("input", "JSON to parse")
+    assert not is_free_text("a", "", "compare two numbers")
+
+
+def _propose(tool: ToolRef, ws: WorkspaceInfo = WorkspaceInfo(), history: list[CallRecord] | None = None,
+             seed: int = 0, attempt: int = 0) -> dict:
+    return OfflinePolicy().propose(tool, history or [], ws, random.Random(seed), attempt=attempt).arguments
+
+
+def test_bare_string_parameters_get_documented_typed_or_text_values_never_placeholders():
+    schema = {"type": "object", "properties": {"connector_type": {"title": "Connector Type", "type": "string"}},
+              "required": ["connector_type"]}
+    assert _propose(ToolRef("s", "add_connector", ARGS_DOC, schema))["connector_type"] in ("straight", "elbow", "curved")
+    tri = {"type": "object", "properties": {f"point{i}": {"type": "string"} for i in (1, 2, 3)},
+           "required": ["point1", "point2", "point3"]}
+    args = _propose(ToolRef("s", "Triangle", "Create a triangle.", tri))
+    assert len({args["point1"], args["point2"], args["point3"]}) == 3
+    gcd = {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}, "required": ["a", "b"]}
+    args = _propose(ToolRef("s", "gcd", "Greatest common divisor.", gcd))
+    assert args["a"].isdigit() and args["b"].isdigit()
+    text = {"type": "object", "properties": {"input": {"type": "string", "description": "String to hash"}},
+            "required": ["input"]}
+    ws = WorkspaceInfo(texts={"/workspace/notes/a.md": "Roast dates move to Fridays.\n"})
+    assert _propose(ToolRef("s", "hash", "Hash a string.", text), ws)["input"] == "Roast dates move to Fridays."
+    cmd = {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]}
+    with pytest.raises(Ungrounded):  # a command is not free text: skipped, never made up
+        _propose(ToolRef("s", "run", "Run a command.", cmd))
+
+
+def test_a_required_list_of_numbers_is_never_empty():
+    schema = {"type": "object", "properties": {
+        "numbers": {"type": "array", "items": {"type": "number"}},
+        "rows": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}, "maxItems": 2}},
+        "required": ["numbers", "rows"]}
+    for seed in range(5):
+        args = _propose(ToolRef("s", "mean", "Average of the numbers.", schema), seed=seed)
+        assert args["numbers"] and all(isinstance(x, (int, float)) for x in args["numbers"])
+        assert 1 <= len(args["rows"]) <= 2 and all(r and all(isinstance(x, int) for x in r) for r in args["rows"])
+
+
+def test_paths_are_made_relative_for_a_pattern_or_when_a_failed_call_asked():
+    ws = WorkspaceInfo(files=("/workspace/vault/Python.md", "/workspace/vault/diagram.png"),
+                       directories=("/workspace/vault",), roots={"s": ("/workspace/vault",)})
+    schema = {"type": "object", "properties": {"path": {"type": "string", "pattern": r"^[^/].*\.md$"}},
+              "required": ["path"]}
+    for seed in range(4):  # the pattern names the kind of file, too
+        assert _propose(ToolRef("s", "read_note", "Read a note.", schema), ws, seed=seed)["path"] == "Python.md"
+    plain = {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}
+    told = CallRecord(0, "s", "read_note", {"path": "/workspace/vault/Python.md"},
+                      [{"type": "text", "text": "Error: paths must be relative to the vault"}], None, True)
+    assert _propose(ToolRef("s", "read_note", "Read a note.", plain), ws, [told], attempt=1)["path"] in (
+        "Python.md", "diagram.png")
+
+
+def test_a_server_whose_tools_speak_of_one_file_kind_gets_files_of_that_kind():
+    tools = [ToolRef("img", n, d, {}) for n, d in (("blur", "Blur an image."), ("sharpen", "Sharpen."),
+                                                   ("resize", "Resize an image."), ("crop", "Crop the image."))]
+    kinds = server_file_kinds(tools)
+    assert ".png" in kinds["img"]
+    ws = WorkspaceInfo(files=("/workspace/data/notes.md", "/workspace/data/shapes.png"),
+                       directories=("/workspace/data",), file_kinds=kinds)
+    schema = {"type": "object", "properties": {"input_path": {"type": "string"}}, "required": ["input_path"]}
+    for seed in range(4):
+        assert _propose(ToolRef("img", "sharpen", "Sharpen.", schema), ws, seed=seed)["input_path"].endswith(".png")
+
+
+def test_a_parameter_takes_values_listed_under_the_identifying_word_its_documentation_names():
+    scanned = CallRecord(0, "kv", "scan_keys", {}, [{"type": "text", "text": '{"keys": ["user:1", "cart:7"]}'}],
+                         {"keys": ["user:1", "cart:7"]}, False)
+    schema = {"type": "object", "properties": {"name": {"title": "Name", "type": "string"}}, "required": ["name"]}
+    doc = "Get all fields of a hash.\n\n    Args:\n        name: The Redis hash key.\n"
+    assert _propose(ToolRef("kv", "hgetall", doc, schema), history=[scanned])["name"] in ("user:1", "cart:7")
+    from firefly.adapters.verbs import reads_by_name
+
+    assert reads_by_name("scan_all_keys")  # a listing: the survey may call it
+
+
+def test_an_input_path_is_an_existing_file_and_an_output_folder_an_existing_folder():
+    ws = WorkspaceInfo(files=("/workspace/data/sample.pdf", "/workspace/data/notes.md"), directories=("/workspace/data",))
+    schema = {"type": "object", "properties": {
+        "input_path": {"type": "string"}, "output_directory": {"type": "string"}},
+        "required": ["input_path", "output_directory"]}
+    for seed in range(4):
+        args = _propose(ToolRef("pdfs", "add_watermark_pdf", "Add a watermark to a PDF.", schema), ws, seed=seed)
+        assert args == {"input_path": "/workspace/data/sample.pdf", "output_directory": "/workspace/data"}
+
+
+def test_a_parameter_documented_as_json_takes_only_the_json_written_out():
+    assert documented_values("", "page_order", "JSON array of 1-based page numbers.\nExample: [3, 1, 2]") == ["[3, 1, 2]"]
+    assert documented_values("", "form_data", 'JSON object of field to value, e.g. {"name": "Jane Roe"}.') == [
+        '{"name": "Jane Roe"}']
+    assert documented_values("", "fields", "A JSON object of field names, like 'a'") == []
+
+
+def test_a_retry_passes_as_many_numbers_as_the_failed_call_said():
+    schema = {"type": "object", "properties": {"numbers": {"type": "array", "items": {"type": "number"}}},
+              "required": ["numbers"]}
+    tool = ToolRef("m", "power", "Raise to a power.", schema)
+    failed = CallRecord(0, "m", "power", {"numbers": [1, 2, 3]},
+                        [{"type": "text", "text": "Error: Operation power requires two inputs"}], None, True)
+    for seed in range(4):
+        assert len(_propose(tool, history=[failed], seed=seed, attempt=1)["numbers"]) == 2
+
+
+def test_a_value_listed_under_another_field_by_an_earlier_survey_call_is_still_pooled_under_its_own(store):
+    """A key one listing printed as a plain line is still pooled as listed under ``keys`` by the
+    next: the pool keeps a value once per field it was seen under."""
+    from firefly.events import ServerSurveyed, ToolCalled
+    from firefly.explore.survey import grounded_pools
+
+    sid = "survey-kv"
+    store.append(ToolCalled(exploration_id=sid, step=0, server="kv", tool="scan_all_keys", read_only=True,
+                            content=[{"type": "text", "text": '{"first": "cart:7"}'}], arguments_hash="h0"))
+    store.append(ToolCalled(exploration_id=sid, step=1, server="kv", tool="scan_keys", read_only=True,
+                            content=[{"type": "text", "text": '{"keys": ["cart:7"]}'}],
+                            structured_content={"keys": ["cart:7"]}, arguments_hash="h1"))
+    store.append(ServerSurveyed(survey_id=sid, server="kv", tools=["scan_all_keys", "scan_keys"]))
+    pool = grounded_pools(store)["kv"]
+    assert {v.key for v in pool if v.value == "cart:7"} >= {"first", "keys"}
+
+
+def test_a_json_string_parameter_gets_the_json_its_description_writes_out():
+    schema = {"type": "object", "properties": {"option": {"type": "string", "description":
+              'Chart option. For example:\n{"title": {"text": "Sales"}, "series": [{"type": "bar"}]}'}},
+              "required": ["option"]}
+    for seed in range(3):
+        got = _propose(ToolRef("s", "chart", "Make a chart.", schema), seed=seed)["option"]
+        assert json.loads(got)["title"] == {"text": "Sales"}
+    stand_in = {"type": "object", "properties": {"option": {"type": "string", "description":
+                'JSON config, e.g. {"path": "/path/to/your/file"}'}}, "required": ["option"]}
+    with pytest.raises(Ungrounded):
+        _propose(ToolRef("s", "chart", "Make a chart.", stand_in))
+
+
+def test_free_text_is_prose_of_the_world_never_data_with_stand_ins():
+    ws = WorkspaceInfo(texts={"/workspace/data/a.csv": "name,email\nAna,ana@shop.example\n",
+                              "/workspace/notes/z.md": "Roast dates move to Fridays.\n"})
+    schema = {"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}
+    for seed in range(4):
+        assert _propose(ToolRef("s", "summarize", "Summarize a text.", schema), ws, seed=seed)["input"] == \
+            "Roast dates move to Fridays."
