@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -339,18 +339,27 @@ def verify(
     threshold: float = DEFAULT_THRESHOLD,
     solver: Any = None,
     on_task: Callable[[str, int, int], None] | None = None,
+    only: Collection[str] | None = None,
+    duplicates: bool = True,
 ) -> VerifyReport:
     """Give every task without verdicts one verdict per verifier (plus ``solvable`` when a
-    :class:`~firefly.synth.solve.Solver` is given)."""
+    :class:`~firefly.synth.solve.Solver` is given). A verdict already recorded is reused,
+    not judged again.
+
+    A shard of the work (:mod:`firefly.distributed`) passes ``only`` (its task ids) and
+    ``duplicates=False``: not-duplicate compares a task with every task accepted before it
+    in id order, so the driver gives it afterwards, over the merged log, as one process does."""
     from ..simulator import Simulator
 
     store.catch_up()
-    wanted = list(VERIFIERS) + (["solvable"] if solver is not None else [])
+    wanted = [v for v in VERIFIERS if duplicates or v != "not-duplicate"] + (["solvable"] if solver is not None else [])
     marks = ",".join("?" * len(wanted))
     rows = store.conn.execute(
         f"SELECT {TASK_COLUMNS} FROM tasks WHERE (SELECT count(*) FROM verdicts v WHERE v.task_id = tasks.task_id"
         f" AND v.verifier IN ({marks})) < ? ORDER BY task_id", (*wanted, len(wanted))
     ).fetchall()
+    if only is not None:
+        rows = [row for row in rows if row[0] in only]
     report = VerifyReport()
     if not rows:
         return report
@@ -361,7 +370,8 @@ def verify(
     explorations: dict[str, Exploration | None] = {}
     adapters: dict[str, Any] = {}  # server -> its adapter, chosen once per run
     sim = Simulator.open(store, mode="strict")
-    done = {(t, v) for t, v in store.conn.execute("SELECT task_id, verifier FROM verdicts")}
+    done = {(t, v): (bool(passed), json.loads(reasons))
+            for t, v, passed, reasons in store.conn.execute("SELECT task_id, verifier, passed, reasons FROM verdicts")}
     params = {"not-duplicate": {"threshold": threshold, "embedder": dupes.embedder.name}, "replayable": {"mode": "strict"}}
     for n, row in enumerate(rows, start=1):
         task = task_from_row(row)
@@ -369,21 +379,24 @@ def verify(
             explorations.clear()  # one exploration at a time is enough: tasks of one come together rarely
             explorations[task.exploration_id] = load_exploration(store, task.exploration_id, adapters)
         x = explorations[task.exploration_id]
-        verdicts: dict[str, Verdict] = {
-            "grounded": check_grounded(task, x),
-            "replayable": check_replayable(task, sim),
-            "no-leakage": check_leakage(task),
-            "self-contained": check_self_contained(task, x, schemas),
+        checks: dict[str, Callable[[], Verdict]] = {
+            "grounded": lambda: check_grounded(task, x),
+            "replayable": lambda: check_replayable(task, sim),
+            "no-leakage": lambda: check_leakage(task),
+            "self-contained": lambda: check_self_contained(task, x, schemas),
         }
+        verdicts = {name: done.get((task.task_id, name)) or check() for name, check in checks.items()}
         if solver is not None:
-            verdicts["solvable"] = solver.check(store, task, sim) if all(v[0] for v in verdicts.values()) else (
-                False, ["not tried: the task failed another verifier"])
+            verdicts["solvable"] = done.get((task.task_id, "solvable")) or (
+                solver.check(store, task, sim) if all(v[0] for v in verdicts.values()) else (
+                    False, ["not tried: the task failed another verifier"]))
         others_pass = all(v[0] for v in verdicts.values())
-        verdicts["not-duplicate"] = dupes.check(task)
+        if duplicates:
+            verdicts["not-duplicate"] = dupes.check(task)
         events = [TaskVerdict(task_id=task.task_id, verifier=name, passed=ok, reasons=reasons, params=params.get(name, {}))
                   for name, (ok, reasons) in verdicts.items() if (task.task_id, name) not in done]
         store.append_many(events)
-        passed = others_pass and verdicts["not-duplicate"][0]
+        passed = others_pass and verdicts.get("not-duplicate", (True, []))[0]
         if passed:
             dupes.add(task)
             report.verified += 1
