@@ -70,6 +70,7 @@ def eval_command(
     """
     from .evaluation import EvalSettings, eval_report, evaluate, make_agent, tasks_to_evaluate
 
+    cluster = cluster_of(ray, per_server=concurrency)
     agent_spec = {"kind": agent, "base_url": base_url, "model": model, "timeout": timeout, "temperature": temperature}
     player = make_agent(**agent_spec)
     settings = EvalSettings(split=_split(split), samples=samples, max_turns=max_turns, mode=mode, limit=limit)
@@ -77,7 +78,6 @@ def eval_command(
                "concurrency": concurrency, "limit": limit}
     path = db or default_db_path()
     record_to = _results_path(path, record_to)
-    cluster = cluster_of(ray, per_server=concurrency)
     if cluster is not None and record_to is not None:
         raise FireflyError("--ray records the evaluation in --db itself: it cannot be combined with --record-to"
                            " (or a read-only --db); copy the dataset somewhere writable")

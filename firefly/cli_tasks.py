@@ -45,9 +45,9 @@ def synthesize(
 
     Resumable: explorations already synthesized are skipped.
     """
+    cluster = cluster_of(ray)
     with open_store(db, writer="synthesize", wait=wait) as store:
-        run_synthesize(store, synthesizer, explorations, max_tasks, seed, llm_base_url, llm_model, timeout,
-                       cluster_of(ray))
+        run_synthesize(store, synthesizer, explorations, max_tasks, seed, llm_base_url, llm_model, timeout, cluster)
 
 
 def run_synthesize(store: Store, synthesizer: str = "offline", explorations: int | None = None, max_tasks: int | None = None,
@@ -98,8 +98,9 @@ def verify(
 
     Each verdict is a task-verdict event with its reasons; a task is verified when all pass.
     """
+    cluster = cluster_of(ray)
     with open_store(db, writer="verify", wait=wait) as store:
-        run_verify(store, threshold, solvable, max_turns, llm_base_url, llm_model, timeout, cluster_of(ray))
+        run_verify(store, threshold, solvable, max_turns, llm_base_url, llm_model, timeout, cluster)
 
 
 def run_verify(store: Store, threshold: float = 0.98, solvable: bool = False, max_turns: int = 8,

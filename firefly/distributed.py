@@ -480,3 +480,42 @@ def eval_on(store: Store, cluster: Cluster, agent: dict[str, Any], settings: Any
     report = run_shards(store, cluster, "eval", task_shards(store, ids, per_worker(len(ids), cluster)), args, on_shard)
     report.totals["eval_id"] = eval_id
     return report
+
+
+# -- rollouts at scale -----------------------------------------------------------------------
+
+
+class RolloutWorker:
+    """The pattern RL trainers (verl, SkyRL) use for rollouts: many Ray actors, each opening
+    the shipped ``.db`` read-only through :class:`~firefly.env.FireflyEnv` (the same file on
+    a shared disk, or a copy on its node: the simulator only reads it)::
+
+        Worker = ray.remote(num_cpus=1)(RolloutWorker)
+        workers = [Worker.remote("dataset.db", split="train") for _ in range(64)]
+        batches = ray.get([w.rollout.remote(ids[i::64], {"kind": "oracle"}) for i, w in enumerate(workers)])
+
+    Nothing is written: an episode's reward comes back to the trainer, not to the file."""
+
+    def __init__(self, db: str, split: str | None = None, mode: str = "strict", max_turns: int = 8):
+        from .env import FireflyEnv
+
+        self.env = FireflyEnv(db, split=split, mode=mode, max_turns=max_turns)
+
+    def task_ids(self) -> list[str]:
+        return self.env.task_ids()
+
+    def rollout(self, task_ids: list[str], agent: dict[str, Any]) -> list[tuple[str, float]]:
+        """Play each task once with the agent (:func:`~firefly.evaluation.make_agent`'s
+        arguments): (task id, reward) in order."""
+        from .evaluation import make_agent
+
+        player = make_agent(**agent)
+        out = []
+        for task_id in task_ids:
+            player.play(self.env, self.env.reset(task_id))
+            assert self.env.episode is not None
+            out.append((task_id, float(self.env.episode.reward)))
+        return out
+
+    def close(self) -> None:
+        self.env.close()
