@@ -55,6 +55,10 @@ class RayNotInstalled(FireflyError):
     """``--ray`` was given but Ray cannot be imported."""
 
 
+class ClusterUnavailable(FireflyError):
+    """The Ray cluster of ``--ray`` could not be started or reached."""
+
+
 def import_ray() -> Any:
     try:
         import ray
@@ -87,11 +91,16 @@ class Cluster:
         if ray.is_initialized():
             yield ray
             return
-        if self.address == LOCAL:
-            ray.init(num_cpus=self.local_cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
-                     log_to_driver=False, configure_logging=False)
-        else:
-            ray.init(address=self.address, log_to_driver=False, configure_logging=False)
+        try:
+            if self.address == LOCAL:
+                ray.init(num_cpus=self.local_cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
+                         log_to_driver=False, configure_logging=False)
+            else:
+                ray.init(address=self.address, log_to_driver=False, configure_logging=False)
+        except Exception as exc:  # noqa: BLE001 - Ray raises plain Exception and ConnectionError alike: one line
+            ray.shutdown()
+            where = "a local Ray cluster could not start" if self.address == LOCAL else f"Ray at {self.address} cannot be reached"
+            raise ClusterUnavailable(f"{where}: {' '.join(str(exc).split())}") from None
         try:
             yield ray
         finally:
@@ -247,16 +256,9 @@ def run_shards(store: Store, cluster: Cluster, stage: str, shards: list[Shard], 
         merged = MergeReport(path=store.path)
         try:
             while pending or inflight:
-                for shard in list(pending):
-                    if not idle:
-                        break
-                    if any(busy.get(s, 0) >= cluster.per_server for s in shard.servers):
-                        continue
+                for shard in startable(pending, busy, len(idle), cluster.per_server):
                     actor, name = idle.pop()
                     inflight[actor.run.remote(stage, shard, args, cluster.work)] = (actor, name, shard)
-                    for s in shard.servers:
-                        busy[s] = busy.get(s, 0) + 1
-                    pending.remove(shard)
                 ready, _ = ray.wait(list(inflight), num_returns=1)
                 for ref in ready:
                     actor, name, shard = inflight.pop(ref)
@@ -293,6 +295,22 @@ def run_shards(store: Store, cluster: Cluster, stage: str, shards: list[Shard], 
                 ray.kill(actor)
         report.written = merged.written
     return report
+
+
+def startable(pending: list[Shard], busy: dict[str, int], free: int, per_server: int) -> list[Shard]:
+    """The shards to start now, in order, on ``free`` workers, so that no server is used by
+    more than ``per_server`` running shards; they leave ``pending`` and count in ``busy``."""
+    chosen: list[Shard] = []
+    for shard in list(pending):
+        if len(chosen) >= free:
+            break
+        if any(busy.get(s, 0) >= per_server for s in shard.servers):
+            continue
+        chosen.append(shard)
+        pending.remove(shard)
+        for s in shard.servers:
+            busy[s] = busy.get(s, 0) + 1
+    return chosen
 
 
 def _one_line(exc: BaseException) -> str:

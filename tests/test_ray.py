@@ -37,8 +37,15 @@ def ray_cluster(tmp_path_factory):
     """A local cluster on loopback for this module; stopped (with every process it started) at the end."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
-             configure_logging=False)
+    for attempt in range(3):  # on a loaded machine the node's agents may start too late for Ray's own timeout
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
+                     configure_logging=False)
+            break
+        except Exception as exc:
+            ray.shutdown()
+            if "timed out during startup" not in str(exc) or attempt == 2:
+                raise
     # the test module's functions (the fault below) travel to the workers by value
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     try:
@@ -148,3 +155,20 @@ def test_without_ray_the_option_says_how_to_install_it(monkeypatch, tmp_path):
         assert result.exit_code == 1, (command, result.output)
         assert result.output.strip().splitlines() == ["Error: --ray needs Ray, which is not installed: pip install"
                                                       " 'firefly-mcp[ray]'"], command
+
+
+def test_no_server_is_used_by_more_shards_than_the_limit():
+    from firefly.distributed import Shard, chunks, startable
+
+    shards = chunks([("d1", frozenset({"a"})), ("d2", frozenset({"a", "b"})), ("d3", frozenset({"b"})),
+                     ("d4", frozenset({"c"}))], 1, "dag")
+    assert shards[1] == Shard("dag:d2", ("d2",), frozenset({"a", "b"}))
+    pending, busy = list(shards), {}
+    first = startable(pending, busy, free=4, per_server=1)
+    assert [s.key for s in first] == ["dag:d1", "dag:d3", "dag:d4"]  # d2 waits: a and b are taken
+    assert [s.key for s in pending] == ["dag:d2"] and busy == {"a": 1, "b": 1, "c": 1}
+    busy["a"] -= 1  # d1 finished; b is still busy
+    assert startable(pending, busy, free=3, per_server=1) == []
+    busy["b"] -= 1
+    assert [s.key for s in startable(pending, busy, free=1, per_server=1)] == ["dag:d2"]
+    assert startable([*shards], {}, free=1, per_server=2) == [shards[0]]  # no more than the free workers
