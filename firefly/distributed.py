@@ -127,6 +127,7 @@ class ShardReport:
     written: int = 0  # of them, new to the log
     merge_seconds: float = 0.0
     workers: list[str] = field(default_factory=list)
+    kept: list[tuple] = field(default_factory=list)  # the shards' events, when the caller appends them itself
     totals: dict[str, Any] = field(default_factory=dict)  # the shards' summaries, added up
 
     def summary(self) -> dict[str, Any]:
@@ -225,10 +226,10 @@ def snapshot(store: Store) -> bytes:
 
 
 def run_shards(store: Store, cluster: Cluster, stage: str, shards: list[Shard], args: dict[str, Any],
-               on_shard: OnShard | None = None) -> ShardReport:
+               on_shard: OnShard | None = None, keep: bool = False) -> ShardReport:
     """Run the shards of a stage on the cluster and append their events to ``store`` as each
-    finishes. ``store`` must be inside its run (``store.run(...)``): the shards' events
-    carry that run's id."""
+    finishes (``keep``: collect them in the report's ``kept`` instead). ``store`` must be
+    inside its run (``store.run(...)``): the shards' events carry that run's id."""
     from .merge import MergeReport, absorb
 
     report = ShardReport(stage=stage, shards=len(shards))
@@ -276,8 +277,11 @@ def run_shards(store: Store, cluster: Cluster, stage: str, shards: list[Shard], 
                             report.workers.append(name)
                     else:
                         started = time.perf_counter()
-                        absorb(store, rows, merged)
-                        store.catch_up()
+                        if keep:
+                            report.kept.extend(rows)
+                        else:
+                            absorb(store, rows, merged)
+                            store.catch_up()
                         report.merge_seconds += time.perf_counter() - started
                         report.read += len(rows)
                         add_up(report.totals, summary)
@@ -470,16 +474,23 @@ def synthesize_on(store: Store, cluster: Cluster, synthesizer: dict[str, Any], s
 
 def verify_on(store: Store, cluster: Cluster, *, threshold: float, solver: dict[str, Any] | None = None,
               on_shard: OnShard | None = None) -> ShardReport:
-    """The shards give every verdict but not-duplicate; then this process gives that one,
-    in task id order over the merged log (as one process does)."""
+    """The shards give every verdict but not-duplicate; then this process gives that one, in
+    task id order (as one process does), and appends each task's verdicts together."""
+    from .events import TaskVerdict, decode
     from .synth.verify import verify
 
     ids = unverified_tasks(store)
     shards = task_shards(store, ids, per_worker(len(ids), cluster))
-    report = run_shards(store, cluster, "verify", shards, {"threshold": threshold, "solver": solver}, on_shard)
+    report = run_shards(store, cluster, "verify", shards, {"threshold": threshold, "solver": solver}, on_shard,
+                        keep=True)
+    given = {}
+    for row in report.kept:
+        event = decode(row[6])
+        if isinstance(event, TaskVerdict):
+            given[(event.task_id, event.verifier)] = (event.passed, list(event.reasons))
     failed = {item for shard in shards if shard.key in {f[0] for f in report.failed} for item in shard.items}
-    done = [t for t in ids if t not in failed]
-    report.totals.update(verify(store, threshold=threshold, only=set(done)).summary())
+    final = verify(store, threshold=threshold, only={t for t in ids if t not in failed}, given=given)
+    report.totals.update(final.summary())
     return report
 
 

@@ -1,5 +1,4 @@
-"""``tasks`` (one row per synthesized task, with whether it is verified and its split:
-verified when every check passed, not-duplicate included; rejected when one failed),
+"""``tasks`` (one row per synthesized task, with whether it is verified and its split),
 ``verdicts`` (one row per verifier and task; the latest verdict wins) and ``syntheses``
 (what each synthesizer did per exploration); synthesis failures go to ``errors``."""
 
@@ -39,11 +38,8 @@ class TasksProjection(Projection):
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (e.task_id, e.verifier, int(e.passed), dumps(e.reasons), dumps(e.params), rec.position, rec.time),
             )
-            # verified once every check passed, not-duplicate included (it is given last: a
-            # sharded verification gives it after the others); rejected as soon as one failed
             db.execute(
-                "UPDATE tasks SET verified = (SELECT CASE WHEN min(passed) = 0 THEN 0 WHEN max(verifier = 'not-duplicate')"
-                " THEN 1 END FROM verdicts WHERE task_id = ?) WHERE task_id = ?",
+                "UPDATE tasks SET verified = (SELECT min(passed) FROM verdicts WHERE task_id = ?) WHERE task_id = ?",
                 (e.task_id, e.task_id),
             )
         elif isinstance(e, TaskSplit):

@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -341,6 +341,7 @@ def verify(
     on_task: Callable[[str, int, int], None] | None = None,
     only: Collection[str] | None = None,
     duplicates: bool = True,
+    given: Mapping[tuple[str, str], Verdict] | None = None,
 ) -> VerifyReport:
     """Give every task without verdicts one verdict per verifier (plus ``solvable`` when a
     :class:`~firefly.synth.solve.Solver` is given). A verdict already recorded is reused,
@@ -348,7 +349,9 @@ def verify(
 
     A shard of the work (:mod:`firefly.distributed`) passes ``only`` (its task ids) and
     ``duplicates=False``: not-duplicate compares a task with every task accepted before it
-    in id order, so the driver gives it afterwards, over the merged log, as one process does."""
+    in id order, so the driver gives it afterwards, as one process does, passing the shards'
+    verdicts as ``given`` ((task id, verifier) -> verdict): each task's verdicts are then
+    appended together, so no task looks verified before its not-duplicate verdict."""
     from ..simulator import Simulator
 
     store.catch_up()
@@ -372,6 +375,7 @@ def verify(
     sim = Simulator.open(store, mode="strict")
     done = {(t, v): (bool(passed), json.loads(reasons))
             for t, v, passed, reasons in store.conn.execute("SELECT task_id, verifier, passed, reasons FROM verdicts")}
+    known = {**done, **(given or {})}
     params = {"not-duplicate": {"threshold": threshold, "embedder": dupes.embedder.name}, "replayable": {"mode": "strict"}}
     for n, row in enumerate(rows, start=1):
         task = task_from_row(row)
@@ -385,9 +389,9 @@ def verify(
             "no-leakage": lambda: check_leakage(task),
             "self-contained": lambda: check_self_contained(task, x, schemas),
         }
-        verdicts = {name: done.get((task.task_id, name)) or check() for name, check in checks.items()}
-        if solver is not None:
-            verdicts["solvable"] = done.get((task.task_id, "solvable")) or (
+        verdicts = {name: known.get((task.task_id, name)) or check() for name, check in checks.items()}
+        if solver is not None or (task.task_id, "solvable") in known:
+            verdicts["solvable"] = known.get((task.task_id, "solvable")) or (
                 solver.check(store, task, sim) if all(v[0] for v in verdicts.values()) else (
                     False, ["not tried: the task failed another verifier"]))
         others_pass = all(v[0] for v in verdicts.values())
