@@ -93,8 +93,7 @@ class Cluster:
             return
         try:
             if self.address == LOCAL:
-                ray.init(num_cpus=self.local_cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
-                         log_to_driver=False, configure_logging=False)
+                start_local(ray, self.local_cpus)
             else:
                 ray.init(address=self.address, log_to_driver=False, configure_logging=False)
         except Exception as exc:  # noqa: BLE001 - Ray raises plain Exception and ConnectionError alike: one line
@@ -105,6 +104,20 @@ class Cluster:
             yield ray
         finally:
             ray.shutdown()
+
+
+def start_local(ray: Any, cpus: int, attempts: int = 3) -> None:
+    """Start a Ray cluster of this machine, bound to loopback, without the dashboard. On a
+    loaded machine Ray's node agents may start after Ray's own start-up timeout: tried again."""
+    for attempt in range(attempts):
+        try:
+            ray.init(num_cpus=cpus, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
+                     configure_logging=False)
+            return
+        except Exception as exc:
+            ray.shutdown()
+            if "timed out during startup" not in str(exc) or attempt == attempts - 1:
+                raise
 
 
 @dataclass(frozen=True)

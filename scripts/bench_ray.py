@@ -20,7 +20,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from firefly.distributed import Cluster, explore_on
+from firefly.distributed import Cluster, explore_on, start_local
 from firefly.explore.stage import explore, make_policy
 from firefly.merge import merge
 from firefly.pipeline import STAGES, RunOptions, run_pipeline
@@ -55,8 +55,7 @@ def main() -> None:
     import ray
 
     started = time.perf_counter()
-    ray.init(num_cpus=args.workers, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
-             configure_logging=False)
+    start_local(ray, args.workers)
     startup = time.perf_counter() - started
     try:
         sharded = out / "ray.db"

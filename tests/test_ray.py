@@ -20,7 +20,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from firefly.cli import app
-from firefly.distributed import Cluster, RolloutWorker
+from firefly.distributed import Cluster, RolloutWorker, start_local
 from firefly.pipeline import STAGES, RunOptions, run_pipeline
 from firefly.store import Store
 
@@ -37,15 +37,7 @@ def ray_cluster(tmp_path_factory):
     """A local cluster on loopback for this module; stopped (with every process it started) at the end."""
     import ray
 
-    for attempt in range(3):  # on a loaded machine the node's agents may start too late for Ray's own timeout
-        try:
-            ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
-                     configure_logging=False)
-            break
-        except Exception as exc:
-            ray.shutdown()
-            if "timed out during startup" not in str(exc) or attempt == 2:
-                raise
+    start_local(ray, 2)
     # the test module's functions (the fault below) travel to the workers by value
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     try:
@@ -132,9 +124,15 @@ def test_a_worker_killed_mid_shard_loses_only_that_shard(ray_cluster, sampled, o
     assert outcome(db) == one_process
 
 
-def test_rollouts_from_many_actors_reading_one_file(ray_cluster, sampled, one_process, tmp_path):
+def test_eval_on_ray_and_rollouts_from_many_actors_reading_one_file(ray_cluster, sampled, one_process, tmp_path):
     db = copy_of(sampled, tmp_path / "dataset.db")
     run_cli("run", "--dags", str(DAGS), "--seed", str(SEED), "--db", str(db))
+    run_cli("eval", "--agent", "oracle", "--split", "all", "--ray", "--db", str(db))  # episodes played by task shards
+    conn = sqlite3.connect(db)
+    verified = conn.execute("SELECT count(*) FROM tasks WHERE verified = 1").fetchone()[0]
+    assert conn.execute("SELECT count(*), min(reward) FROM episodes").fetchone() == (verified, 1.0)
+    assert conn.execute("SELECT count(*) FROM events WHERE type = 'eval-started'").fetchone()[0] == 1
+    conn.close()
     os.chmod(db, 0o444)  # the shipped file: nobody writes it
     Worker = ray_cluster.remote(num_cpus=0.5)(RolloutWorker)
     workers = [Worker.remote(str(db)) for _ in range(3)]
