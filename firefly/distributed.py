@@ -544,7 +544,7 @@ class RolloutWorker:
         self.env = FireflyEnv(db, split=split, mode=mode, max_turns=max_turns)
 
     def task_ids(self) -> list[str]:
-        return self.env.task_ids()
+        return list(self.env.task_ids)
 
     def rollout(self, task_ids: list[str], agent: dict[str, Any]) -> list[tuple[str, float]]:
         """Play each task once with the agent (:func:`~firefly.evaluation.make_agent`'s
