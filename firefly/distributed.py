@@ -18,6 +18,9 @@ run with the same seed.
   does that shard again (what it had not returned is lost, nothing else).
 - Verification's not-duplicate check compares a task with every task accepted before it in
   id order; the shards give the other verdicts and the driver gives that one afterwards.
+- A worker's shard databases live in a scratch folder of its node's temporary directory,
+  recorded as its own: a worker killed mid-shard leaves it to the next firefly process
+  there, which removes it (and stops the servers it had started).
 - Secrets: a worker gets the database's secrets file with the snapshot (servers need their
   keys); over a real network, run Ray with TLS. The model's key comes from the workers'
   environment (``FIREFLY_LLM_API_KEY``, e.g. in a Ray ``runtime_env``), never from the log.
@@ -82,7 +85,6 @@ class Cluster:
     workers: int | None = None
     per_server: int = 2
     local_cpus: int = 2
-    shard_root: str | None = None
     work: Callable[[Work, Store, dict[str, Any]], dict[str, Any]] | None = None
 
     @contextlib.contextmanager
@@ -183,8 +185,12 @@ class ShardWorker:
     """A pool's worker (a Ray actor): a snapshot of the database on its node's local disk,
     and each shard's work on a copy of it."""
 
-    def __init__(self, snapshot: bytes, secrets: bytes | None, run_id: str, shard_root: str | None = None):
-        self.dir = Path(tempfile.mkdtemp(prefix="firefly-shards-", dir=shard_root))
+    def __init__(self, snapshot: bytes, secrets: bytes | None, run_id: str):
+        from .processes import scratch_dir
+
+        # recorded as this process's: if the worker is killed, the next firefly on the node removes it
+        self.folders = contextlib.ExitStack()
+        self.dir = Path(self.folders.enter_context(scratch_dir("firefly-shards-")))
         self.base = self.dir / "snapshot.db"
         self.base.write_bytes(snapshot)
         self.secrets = secrets
@@ -218,7 +224,7 @@ class ShardWorker:
         return rows, summary
 
     def close(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self.folders.close()
 
 
 # -- the driver ------------------------------------------------------------------------------
@@ -259,7 +265,7 @@ def run_shards(store: Store, cluster: Cluster, stage: str, shards: list[Shard], 
         size = max(1, min(size, len(shards)))
 
         def start() -> tuple[Any, str]:
-            actor = actor_class.remote(image, kept, store.run_id, cluster.shard_root)
+            actor = actor_class.remote(image, kept, store.run_id)
             return actor, ray.get(actor.name.remote())
 
         idle = [start() for _ in range(size)]

@@ -13,6 +13,7 @@ import shutil
 import signal
 import sqlite3
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -122,6 +123,8 @@ def test_a_worker_killed_mid_shard_loses_only_that_shard(ray_cluster, sampled, o
         assert victim not in explored and len(explored) >= 1  # the others went on
     run_cli("run", "--ray", "--dags", str(DAGS), "--seed", str(SEED), "--db", str(db))  # the rerun
     assert outcome(db) == one_process
+    # the killed worker's shard folder was removed by the rerun; the others by their workers
+    assert not list(Path(tempfile.gettempdir()).glob("firefly-shards-*"))
 
 
 def test_eval_on_ray_and_rollouts_from_many_actors_reading_one_file(ray_cluster, sampled, one_process, tmp_path):
