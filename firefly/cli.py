@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import installed_version
+from .distributed import LOCAL
 from .errors import FireflyError
 from .store import Store
 
@@ -56,6 +57,15 @@ class FireflyGroup(TyperGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _apply_conventions(self)
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """``--ray`` may come without its value (a cluster on this machine): it gets ``local``."""
+        args = list(args)
+        end = args.index("--") if "--" in args else len(args)  # after it: a server's own command line
+        for i in range(end - 1, -1, -1):
+            if args[i] == RAY_OPTION and (i + 1 == end or args[i + 1].startswith("-")):
+                args.insert(i + 1, LOCAL)
+        return super().parse_args(ctx, args)
 
     def get_params(self, ctx: Any) -> list[Any]:
         params = super().get_params(ctx)
@@ -100,7 +110,8 @@ def _firefly(
     """
 
 from .cli_common import (  # noqa: E402 - shared by every command module
-    DbOption, WaitOption, console, err_console, handle_errors, open_store, progress_bar,
+    RAY_OPTION, DbOption, RayOption, WaitOption, cluster_of, console, err_console, handle_errors, open_store, progress_bar,
+    sharded_run,
 )
 
 
@@ -237,6 +248,7 @@ def discover(
     connect_timeout: Annotated[float, typer.Option(help="Seconds allowed to start a server and finish the MCP handshake.")] = 120.0,
     call_timeout: Annotated[float, typer.Option(help="Seconds allowed for each request (tools/list).")] = 30.0,
     concurrency: Annotated[int, typer.Option(help="Servers connected at once.")] = 6,
+    ray: RayOption = None,
     wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
@@ -245,6 +257,7 @@ def discover(
     A server that cannot be started, exits, hangs or speaks something other than MCP
     becomes one server-failed event with the reason; the others are discovered all the same.
     """
+    cluster = cluster_of(ray)
     with open_store(db, writer="discover", wait=wait) as store:
         if registry is not None:
             from .registry import load_registry, register
@@ -254,10 +267,11 @@ def discover(
             path = find_registry(registry)
             with store.run("servers import", {"file": str(path)}):
                 register(store, load_registry(path), source=str(path))
-        _discover(store, server, connect_timeout, call_timeout, concurrency)
+        _discover(store, server, connect_timeout, call_timeout, concurrency, cluster)
 
 
-def _discover(store: Store, server: list[str] | None, connect_timeout: float, call_timeout: float, concurrency: int) -> dict[str, Any]:
+def _discover(store: Store, server: list[str] | None, connect_timeout: float, call_timeout: float, concurrency: int,
+              cluster: Any = None) -> dict[str, Any]:
     from .discovery import discover as run_discovery
     from .discovery import registered
 
@@ -266,6 +280,11 @@ def _discover(store: Store, server: list[str] | None, connect_timeout: float, ca
         console.print(f"No callable servers registered. {no_servers_hint()}")
         return {}
     options = {"servers": server or "all", "connect_timeout": connect_timeout, "call_timeout": call_timeout}
+    if cluster is not None:
+        from .distributed import discover_on
+
+        return sharded_run(store, "discover", {**options, "ray": cluster.address}, lambda on_shard: discover_on(
+            store, cluster, server, connect_timeout=connect_timeout, call_timeout=call_timeout, on_shard=on_shard))
     with store.run("discover", options) as summary, progress_bar() as bar:
         task = bar.add_task("discover", total=len(regs), note="")
 
@@ -353,6 +372,7 @@ def explore(
     llm_model: Annotated[Optional[str], typer.Option(help="LLM policy: chat model (default: $FIREFLY_LLM_MODEL).")] = None,
     llm_timeout: Annotated[float, typer.Option(help="LLM policy: seconds allowed for each LLM request.")] = 120.0,
     max_turns: Annotated[Optional[int], typer.Option(help="LLM policy: model turns per exploration (default: twice the DAG's tools, plus 2).")] = None,
+    ray: RayOption = None,
     wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
@@ -363,25 +383,34 @@ def explore(
     comes from $FIREFLY_LLM_API_KEY and is never recorded.
     """
     llm = {"llm_base_url": llm_base_url, "llm_model": llm_model, "llm_timeout": llm_timeout, "max_turns": max_turns}
+    cluster = cluster_of(ray, per_server=concurrency)
     with open_store(db, writer="explore", wait=wait) as store:
-        _explore(store, dags, policy, concurrency, seed, call_timeout, connect_timeout, max_result_bytes, llm)
+        _explore(store, dags, policy, concurrency, seed, call_timeout, connect_timeout, max_result_bytes, llm, cluster)
 
 
 def _explore(store: Store, dags: int | None, policy: str, concurrency: int, seed: int, call_timeout: float,
-             connect_timeout: float, max_result_bytes: int, llm: dict[str, Any] | None = None) -> dict[str, Any]:
+             connect_timeout: float, max_result_bytes: int, llm: dict[str, Any] | None = None,
+             cluster: Any = None) -> dict[str, Any]:
     from .explore.stage import explore as run_explore
     from .explore.stage import pending_dags
 
     from .explore.stage import make_policy
 
     llm = llm or {}
-    explorer = make_policy(policy, base_url=llm.get("llm_base_url"), model=llm.get("llm_model"),
-                           timeout=llm.get("llm_timeout") or 120.0, max_turns=llm.get("max_turns"))
+    spec = {"name": policy, "base_url": llm.get("llm_base_url"), "model": llm.get("llm_model"),
+            "timeout": llm.get("llm_timeout") or 120.0, "max_turns": llm.get("max_turns")}
+    explorer = make_policy(**spec)
     todo = len(pending_dags(store, explorer.name, seed, dags))
     if not todo:
         console.print("No DAGs left to explore. Sample some first: firefly sample --count 100")
         return {}
     options = {"dags": dags, "policy": explorer.name, "concurrency": concurrency, "seed": seed}
+    if cluster is not None:
+        from .distributed import explore_on
+
+        return sharded_run(store, "explore", {**options, "ray": cluster.address}, lambda on_shard: explore_on(
+            store, cluster, spec, explorer.name, seed=seed, dags=dags, call_timeout=call_timeout,
+            connect_timeout=connect_timeout, max_result_bytes=max_result_bytes, on_shard=on_shard))
     with store.run("explore", options) as summary, progress_bar() as bar:
         task = bar.add_task("explore", total=todo, note="")
         report = run_explore(
@@ -410,6 +439,7 @@ def run(
     llm_model: Annotated[Optional[str], typer.Option(help="Chat model for the LLM stages (default: $FIREFLY_LLM_MODEL).")] = None,
     connect_timeout: Annotated[float, typer.Option(help="Seconds allowed to start each server (first use installs it).")] = 300.0,
     call_timeout: Annotated[float, typer.Option(help="Seconds allowed for each request.")] = 30.0,
+    ray: RayOption = None,
     wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
@@ -430,7 +460,7 @@ def run(
         registry=find_registry(registry) if registry is not None else None, dags=dags, seed=seed, concurrency=concurrency, test_fraction=test_fraction,
         llm_base_url=llm_base_url or os.environ.get("FIREFLY_LLM_BASE_URL"),
         llm_model=llm_model or (os.environ.get("FIREFLY_LLM_MODEL") if llm_base_url or os.environ.get("FIREFLY_LLM_BASE_URL") else None),
-        connect_timeout=connect_timeout, call_timeout=call_timeout,
+        connect_timeout=connect_timeout, call_timeout=call_timeout, cluster=cluster_of(ray, per_server=concurrency),
     )
     if not 0.0 <= test_fraction < 1.0:
         raise FireflyError(f"--test-fraction must be at least 0 and below 1 (got {test_fraction})")

@@ -22,7 +22,7 @@ from .errors import FireflyError, ReadOnlyDatabase
 from .lease import WriterLease, describe
 from .store import Store, check_database, default_db_path, writable
 
-__all__ = ["DbOption", "WaitOption", "writer_lease", "console", "disk_full", "err_console", "fail", "handle_errors", "open_store", "progress_bar"]
+__all__ = ["DbOption", "RayOption", "WaitOption", "cluster_of", "writer_lease", "console", "disk_full", "err_console", "fail", "handle_errors", "open_store", "progress_bar", "sharded_run"]
 
 
 console = Console(highlight=False)
@@ -33,7 +33,26 @@ DbOption = Annotated[
     typer.Option("--db", help="The firefly database (default: $FIREFLY_DB or ./firefly.db).", show_default=False),
 ]
 
+RayOption = Annotated[
+    Optional[str],
+    typer.Option("--ray", metavar="[ADDRESS]", show_default=False,
+                 help="Shard the work over a Ray cluster: --ray alone starts one on this machine (loopback), --ray"
+                      " ADDRESS joins one (auto, HOST:PORT, ray://HOST:10001). Needs pip install 'firefly-mcp\\[ray]'."),
+]
+RAY_OPTION = "--ray"  # takes an optional value (FireflyGroup sets it up): alone it means "local"
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def cluster_of(address: str | None, per_server: int = 2) -> Any:
+    """The Ray cluster of ``--ray`` (None without it). Without Ray installed: one line saying
+    how to install it (:class:`~firefly.distributed.RayNotInstalled`)."""
+    if address is None:
+        return None
+    from .distributed import Cluster, import_ray
+
+    import_ray()
+    return Cluster(address=address, per_server=max(1, per_server))
 
 
 def handle_errors(fn: F) -> F:
@@ -130,3 +149,19 @@ def progress_bar() -> Progress:
         console=err_console,
         transient=False,
     )
+
+
+def sharded_run(store: Store, stage: str, options: dict[str, Any], work: Any) -> dict[str, Any]:
+    """A stage's run on a Ray cluster under one progress bar counting its shards."""
+    with store.run(stage, options) as summary, progress_bar() as bar:
+        task = bar.add_task(stage, total=None, note="")
+
+        def on_shard(done: int, total: int, note: str) -> None:
+            bar.update(task, completed=done, total=total, note=note)
+
+        report = work(on_shard)
+        summary.update(report.summary())
+    for shard, worker, error in report.failed:
+        err_console.print(f"  [red]✗[/red] shard {escape(shard)} on {escape(worker)}: {escape(error)}")
+    console.print(f"{stage}: {escape(report.note())}")
+    return report.summary()

@@ -16,7 +16,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli_common import DbOption, WaitOption, console, err_console, handle_errors, open_store, progress_bar
+from .cli_common import (
+    DbOption, RayOption, WaitOption, cluster_of, console, err_console, handle_errors, open_store, progress_bar, sharded_run,
+)
 from .env import DEFAULT_MAX_TURNS
 from .errors import FireflyError, ReadOnlyDatabase
 from .store import check_database, default_db_path, writable
@@ -48,6 +50,7 @@ def eval_command(
     limit: Annotated[Optional[int], typer.Option(help="Only the first N tasks of the split (by id).")] = None,
     mode: ModeOption = "strict",
     record_to: Annotated[Optional[Path], typer.Option(help="Record the evaluation in this firefly database (created if missing) and only read --db: for a dataset on read-only media (default: --db itself; ./<name>-eval.db when --db cannot be written).")] = None,
+    ray: RayOption = None,
     wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
@@ -65,30 +68,28 @@ def eval_command(
     to another firefly database, which names the dataset (its path and, for a packed file,
     its content hash); run the same command again to continue or report that evaluation.
     """
-    from .evaluation import EvalSettings, NullAgent, OpenAIAgent, OracleAgent, eval_report, evaluate, tasks_to_evaluate
-    from .llm import LLMConfig
+    from .evaluation import EvalSettings, eval_report, evaluate, make_agent, tasks_to_evaluate
 
-    if agent == "oracle":
-        player: Any = OracleAgent()
-    elif agent == "null":
-        player = NullAgent()
-    elif agent == "openai":
-        config = LLMConfig.from_env(base_url=base_url, model=model, timeout=timeout)
-        if not config.configured:
-            raise FireflyError(
-                "firefly eval needs a model: pass --base-url and --model (or set FIREFLY_LLM_BASE_URL and"
-                " FIREFLY_LLM_MODEL), or use --agent oracle / --agent null")
-        player = OpenAIAgent(config, params={"temperature": temperature})
-    else:
-        raise FireflyError(f"unknown agent {agent!r}; use openai, oracle or null")
+    cluster = cluster_of(ray, per_server=concurrency)
+    agent_spec = {"kind": agent, "base_url": base_url, "model": model, "timeout": timeout, "temperature": temperature}
+    player = make_agent(**agent_spec)
     settings = EvalSettings(split=_split(split), samples=samples, max_turns=max_turns, mode=mode, limit=limit)
     options = {"agent": player.name, "split": split, "samples": samples, "max_turns": max_turns, "mode": mode,
                "concurrency": concurrency, "limit": limit}
     path = db or default_db_path()
     record_to = _results_path(path, record_to)
+    if cluster is not None and record_to is not None:
+        raise FireflyError("--ray records the evaluation in --db itself: it cannot be combined with --record-to"
+                           " (or a read-only --db); copy the dataset somewhere writable")
 
     def run(store: Any, results: Any) -> Any:
         tasks_to_evaluate(store, settings)  # an empty split fails here, before a bar is drawn
+        if cluster is not None:
+            from .distributed import eval_on
+
+            summary = sharded_run(store, "eval", {**options, "ray": cluster.address}, lambda on_shard: eval_on(
+                store, cluster, agent_spec, settings, concurrency=concurrency, on_shard=on_shard))
+            return eval_report(store, summary["eval_id"], tasks=store)
         with results.run("eval", options) as summary, progress_bar() as bar:
             task = bar.add_task("eval", total=None, note="")
 

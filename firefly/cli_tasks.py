@@ -11,8 +11,9 @@ from typing import Annotated, Any, Literal, Optional
 import typer
 from rich.markup import escape
 
-from .cli_common import DbOption, WaitOption, console, err_console, handle_errors, open_store, progress_bar
-from .errors import FireflyError
+from .cli_common import (
+    DbOption, RayOption, WaitOption, cluster_of, console, err_console, handle_errors, open_store, progress_bar, sharded_run,
+)
 from .store import Store
 
 BaseUrlOption = Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint (default: $FIREFLY_LLM_BASE_URL).")]
@@ -26,12 +27,6 @@ def register(app: typer.Typer) -> None:
     app.command("split")(split)
 
 
-def _llm(base_url: str | None, model: str | None, timeout: float, what: str) -> Any:
-    from .llm import LLM
-
-    return LLM.for_purpose(what, base_url=base_url, model=model, timeout=timeout)
-
-
 @handle_errors
 def synthesize(
     synthesizer: Annotated[Literal["offline", "llm"], typer.Option(help="offline (templates over the recorded calls, no LLM) or llm (a model writes the questions; labels still come from the recorded values).")] = "offline",
@@ -41,6 +36,7 @@ def synthesize(
     llm_base_url: BaseUrlOption = None,
     llm_model: ModelOption = None,
     timeout: TimeoutOption = 120.0,
+    ray: RayOption = None,
     wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
@@ -49,31 +45,31 @@ def synthesize(
 
     Resumable: explorations already synthesized are skipped.
     """
+    cluster = cluster_of(ray)
     with open_store(db, writer="synthesize", wait=wait) as store:
-        run_synthesize(store, synthesizer, explorations, max_tasks, seed, llm_base_url, llm_model, timeout)
+        run_synthesize(store, synthesizer, explorations, max_tasks, seed, llm_base_url, llm_model, timeout, cluster)
 
 
 def run_synthesize(store: Store, synthesizer: str = "offline", explorations: int | None = None, max_tasks: int | None = None,
                    seed: int = 0, llm_base_url: str | None = None, llm_model: str | None = None,
-                   timeout: float = 120.0) -> dict[str, Any]:
-    from .synth.offline import OfflineSynthesizer
+                   timeout: float = 120.0, cluster: Any = None) -> dict[str, Any]:
+    from .distributed import make_synthesizer
     from .synth.stage import pending_explorations
     from .synth.stage import synthesize as run
 
-    if synthesizer == "offline":
-        synth: Any = OfflineSynthesizer(seed=seed, **({"max_tasks": max_tasks} if max_tasks else {}))
-    elif synthesizer == "llm":
-        from .synth.llm import LLMSynthesizer
-
-        synth = LLMSynthesizer(_llm(llm_base_url, llm_model, timeout, "the llm synthesizer"), seed=seed,
-                               **({"max_tasks": max_tasks} if max_tasks else {}))
-    else:
-        raise FireflyError(f"unknown synthesizer {synthesizer!r}; use offline or llm")
+    spec = {"name": synthesizer, "seed": seed, "max_tasks": max_tasks, "base_url": llm_base_url, "model": llm_model,
+            "timeout": timeout}
+    synth = make_synthesizer(**spec)
     todo = len(pending_explorations(store, synth.name, explorations))
     if not todo:
         console.print("No finished explorations left to synthesize from. Explore some first: firefly explore")
         return {}
     options = {"synthesizer": synth.name, "explorations": explorations, "max_tasks": max_tasks, "seed": seed}
+    if cluster is not None:
+        from .distributed import synthesize_on
+
+        return sharded_run(store, "synthesize", {**options, "ray": cluster.address}, lambda on_shard: synthesize_on(
+            store, cluster, spec, synth.name, seed=seed, explorations=explorations, on_shard=on_shard))
     with store.run("synthesize", options) as summary, progress_bar() as bar:
         task = bar.add_task("synthesize", total=todo, note="")
         report = run(store, synth, explorations=explorations, seed=seed,
@@ -96,6 +92,7 @@ def verify(
     llm_base_url: BaseUrlOption = None,
     llm_model: ModelOption = None,
     timeout: TimeoutOption = 120.0,
+    ray: RayOption = None,
     wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
@@ -105,14 +102,17 @@ def verify(
 
     Each verdict is a task-verdict event with its reasons; a task is verified when all pass.
     """
+    cluster = cluster_of(ray)
     with open_store(db, writer="verify", wait=wait) as store:
-        run_verify(store, threshold, solvable, max_turns, llm_base_url, llm_model, timeout, judge=judge,
+        run_verify(store, threshold, solvable, max_turns, llm_base_url, llm_model, timeout, cluster, judge=judge,
                    per_template=per_template, per_tool_answer=per_tool_answer)
 
 
 def run_verify(store: Store, threshold: float = 0.98, solvable: bool = False, max_turns: int = 8,
-               llm_base_url: str | None = None, llm_model: str | None = None, timeout: float = 120.0, *,
-               judge: bool = False, per_template: int = 12, per_tool_answer: int = 3) -> dict[str, Any]:
+               llm_base_url: str | None = None, llm_model: str | None = None, timeout: float = 120.0,
+               cluster: Any = None, *, judge: bool = False, per_template: int = 12,
+               per_tool_answer: int = 3) -> dict[str, Any]:
+    from .distributed import make_solver
     from .synth.verify import verify as run
 
     task_judge = None
@@ -120,11 +120,8 @@ def run_verify(store: Store, threshold: float = 0.98, solvable: bool = False, ma
         from .synth.judge import TaskJudge
 
         task_judge = TaskJudge(_llm(llm_base_url, llm_model, timeout, "the task judge"))
-    solver = None
-    if solvable:
-        from .synth.solve import Solver
-
-        solver = Solver(_llm(llm_base_url, llm_model, timeout, "the solvable verifier"), max_turns=max_turns)
+    solver_spec = {"base_url": llm_base_url, "model": llm_model, "timeout": timeout, "max_turns": max_turns}
+    solver = make_solver(**solver_spec) if solvable else None
     store.catch_up()
     pending = store.conn.execute("SELECT count(*) FROM tasks WHERE verified IS NULL").fetchone()[0]
     if not pending and not solvable and not judge:
@@ -132,6 +129,12 @@ def run_verify(store: Store, threshold: float = 0.98, solvable: bool = False, ma
         return {}
     options = {"threshold": threshold, "solvable": solvable, "judge": judge, "per_template": per_template,
                "per_tool_answer": per_tool_answer}
+    if cluster is not None:
+        from .distributed import verify_on
+
+        return sharded_run(store, "verify", {**options, "ray": cluster.address}, lambda on_shard: verify_on(
+            store, cluster, threshold=threshold, solver=solver_spec if solvable else None, on_shard=on_shard,
+            judge=task_judge, per_template=per_template, per_tool_answer=per_tool_answer))
     with store.run("verify", options) as summary, progress_bar() as bar:
         task = bar.add_task("verify", total=pending or None, note="")
         report = run(store, threshold=threshold, solver=solver, judge=task_judge, per_template=per_template,

@@ -31,7 +31,7 @@ import json
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from math import comb
@@ -169,6 +169,23 @@ class OpenAIAgent:
 # -- running an evaluation ----------------------------------------------------------------------
 
 
+def make_agent(kind: str, base_url: str | None = None, model: str | None = None, timeout: float = 120.0,
+               temperature: float | None = None) -> Any:
+    """An agent from its description (``firefly eval``'s options; what a Ray shard is sent)."""
+    if kind == "oracle":
+        return OracleAgent()
+    if kind == "null":
+        return NullAgent()
+    if kind == "openai":
+        config = LLMConfig.from_env(base_url=base_url, model=model, timeout=timeout)
+        if not config.configured:
+            raise FireflyError(
+                "firefly eval needs a model: pass --base-url and --model (or set FIREFLY_LLM_BASE_URL and"
+                " FIREFLY_LLM_MODEL), or use --agent oracle / --agent null")
+        return OpenAIAgent(config, params={"temperature": temperature})
+    raise FireflyError(f"unknown agent {kind!r}; use openai, oracle or null")
+
+
 @dataclass(frozen=True)
 class EvalSettings:
     split: str | None = "test"
@@ -224,6 +241,7 @@ def evaluate(
     on_episode: Callable[[Played, int, int], None] | None = None,
     stop_after: int = DEFAULT_STOP_AFTER,
     record_to: Store | None = None,
+    only: Collection[str] | None = None,
 ) -> str:
     """Play every missing episode of the evaluation and record it. Returns the eval id.
 
@@ -260,7 +278,8 @@ def evaluate(
     results.catch_up()
     # only scored episodes are done: an aborted one is played again
     done = set(results.conn.execute("SELECT task_id, sample FROM episodes WHERE eval_id = ?", (eval_id,)).fetchall())
-    todo = [(t, s) for t in ids for s in range(settings.samples) if (t, s) not in done]
+    # ``only``: the tasks of one shard (firefly.distributed); the evaluation is the same one
+    todo = [(t, s) for t in ids for s in range(settings.samples) if (t, s) not in done and (only is None or t in only)]
     total = len(ids) * settings.samples
     # every environment is opened (and its simulator loaded) before the first episode is
     # written: a read-only view of the database takes its tables as they are at opening

@@ -90,6 +90,30 @@ class RunFinished(Event, frozen=True, kw_only=True, tag="run-finished"):
         return f"run-finished:{self.run_id}"
 
 
+class ShardFailed(Event, frozen=True, kw_only=True, tag="shard-failed"):
+    """A shard of a stage's work failed on a Ray worker (``--ray``): the worker raised, or
+    died (killed, out of memory). The run went on with the other shards; the next run does
+    this one again. What the shard had not returned is lost; nothing else is.
+
+    Fields:
+        stage: the stage (``discover``, ``explore``, ``synthesize``, ``verify``, ``eval``).
+        shard: the shard's name (``dag:<id>``, ``server:<name>`` ...).
+        items: the ids the shard held (servers, DAGs, explorations or tasks).
+        worker: the worker it ran on (host:pid).
+        error: what went wrong, one line.
+    """
+
+    stage: str
+    shard: str
+    items: list[str] = msgspec.field(default_factory=list)
+    worker: str
+    error: str
+
+    @property
+    def stream(self) -> str:
+        return f"shard:{self.stage}:{self.shard}"
+
+
 # --------------------------------------------------------------------------------------
 # server registry and discovery
 
@@ -1166,6 +1190,7 @@ class EpisodeAborted(Event, frozen=True, kw_only=True, tag="episode-aborted"):
 AnyEvent = Union[
     RunStarted,
     RunFinished,
+    ShardFailed,
     ServerRegistered,
     ServerRemoved,
     ServerConnected,

@@ -102,8 +102,6 @@ def merge(inputs: list[Path], out: Path, *, force: bool = False, progress: Progr
         total = sum(totals)
         report.inputs = {str(p): n for p, n in zip(inputs, totals, strict=True)}
         with Store.open(partial) as merged:
-            insert = ("INSERT OR IGNORE INTO events (id, type, stream, time, run, idempotency_key, payload)"
-                      " VALUES (?, ?, ?, ?, ?, ?, ?)")
             # heapq.merge keeps each input's own order whatever its times; interleaves by (time, id)
             stream = heapq.merge(*(_rows(c) for c in conns), key=lambda row: (row[3], row[0]))
             done = 0
@@ -112,10 +110,7 @@ def merge(inputs: list[Path], out: Path, *, force: bool = False, progress: Progr
                 with merged.transaction() as conn:
                     for row in stream:
                         done += 1
-                        if conn.execute(insert, row).rowcount == 0:
-                            _skipped(conn, row, report)
-                        else:
-                            report.written += 1
+                        _insert(conn, row, report)
                         if done - batch_end >= 5000:
                             break
                     else:
@@ -137,6 +132,27 @@ def merge(inputs: list[Path], out: Path, *, force: bool = False, progress: Progr
         for c in conns:
             c.close()
     return report
+
+
+INSERT = ("INSERT OR IGNORE INTO events (id, type, stream, time, run, idempotency_key, payload)"
+          " VALUES (?, ?, ?, ?, ?, ?, ?)")
+
+
+def absorb(store: Store, rows: list[Row], report: MergeReport) -> None:
+    """Append another log's events (a Ray shard's, :mod:`firefly.distributed`) to an open
+    store's log, in their order, by the rule of :func:`merge`: an id or an idempotency key
+    already in the log is the same fact, written once. One transaction; the caller catches
+    the projections up."""
+    with store.transaction() as conn:
+        for row in rows:
+            _insert(conn, tuple(row), report)  # type: ignore[arg-type]
+
+
+def _insert(conn: sqlite3.Connection, row: Row, report: MergeReport) -> None:
+    if conn.execute(INSERT, row).rowcount == 0:
+        _skipped(conn, row, report)
+    else:
+        report.written += 1
 
 
 def _skipped(conn: sqlite3.Connection, row: Row, report: MergeReport) -> None:

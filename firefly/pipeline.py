@@ -12,6 +12,7 @@ options and how it ended (``firefly run`` itself is not a run: its stages are).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ class RunOptions:
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_timeout: float = 120.0
+    cluster: Any = None  # a firefly.distributed.Cluster: discover, explore, synthesize and verify run as Ray shards
 
     @property
     def uses_llm(self) -> bool:
@@ -145,6 +147,12 @@ def stage_discover(store: Store, opts: RunOptions, display: Display) -> StageRes
         display.update("discover", done[0], note=f"{listing.server}")
 
     options = {"servers": "all", "connect_timeout": opts.connect_timeout, "call_timeout": opts.call_timeout}
+    if opts.cluster is not None:
+        from .distributed import discover_on
+
+        return _sharded(store, "discover", {**options, "ray": opts.cluster.address}, display, lambda on_shard: discover_on(
+            store, opts.cluster, None, connect_timeout=opts.connect_timeout, call_timeout=opts.call_timeout,
+            on_shard=on_shard))
     with store.run("discover", options) as summary:
         report = discover(store, connect_timeout=opts.connect_timeout, call_timeout=opts.call_timeout,
                           concurrency=6, on_server=on_server)
@@ -152,6 +160,17 @@ def stage_discover(store: Store, opts: RunOptions, display: Display) -> StageRes
     note = f"{len(report.connected)} server(s), {report.tools_listed} tools; {len(report.failed)} failed"
     display.finish("discover", note)
     return StageResult("discover", report.summary(), note)
+
+
+def _sharded(store: Store, stage: str, options: dict[str, Any], display: Display, work: Any) -> StageResult:
+    """A stage's run on a Ray cluster: its row counts shards; a failed shard is a line above."""
+    with store.run(stage, options) as summary:
+        report = work(lambda done, total, note: display.update(stage, done, total, note=note))
+        summary.update(report.summary())
+    for shard, worker, error in report.failed:
+        display.say(f"  [red]✗[/red] shard {escape(shard)} on {escape(worker)}: {escape(error)}")
+    display.finish(stage, report.note())
+    return StageResult(stage, report.summary(), report.note())
 
 
 def stage_graph(store: Store, opts: RunOptions, display: Display) -> StageResult:
@@ -202,12 +221,16 @@ def llm_client(opts: RunOptions, purpose: str) -> Any:
     return LLM.for_purpose(purpose, base_url=opts.llm_base_url, model=opts.llm_model, timeout=opts.llm_timeout)
 
 
+def explorer_spec(opts: RunOptions) -> dict[str, Any]:
+    """The arguments of the explorer policy ``firefly run`` uses: the LLM explorer when a model is given."""
+    return {"name": "llm" if opts.uses_llm else "offline", "base_url": opts.llm_base_url, "model": opts.llm_model,
+            "timeout": opts.llm_timeout}
+
+
 def explorer_policy(opts: RunOptions) -> Any:
-    """The explorer policy ``firefly run`` uses: the LLM explorer when a model is given."""
     from .explore.stage import make_policy
 
-    return make_policy("llm" if opts.uses_llm else "offline", base_url=opts.llm_base_url, model=opts.llm_model,
-                       timeout=opts.llm_timeout)
+    return make_policy(**explorer_spec(opts))
 
 
 def stage_explore(store: Store, opts: RunOptions, display: Display) -> StageResult:
@@ -220,6 +243,13 @@ def stage_explore(store: Store, opts: RunOptions, display: Display) -> StageResu
         return StageResult("explore", {})
     display.update("explore", 0, todo)
     options = {"policy": policy.name, "concurrency": opts.concurrency, "seed": opts.seed}
+    if opts.cluster is not None:
+        from .distributed import explore_on
+
+        return _sharded(store, "explore", {**options, "ray": opts.cluster.address}, display, lambda on_shard: explore_on(
+            store, opts.cluster, explorer_spec(opts), policy.name, seed=opts.seed, dags=None,
+            call_timeout=opts.call_timeout, connect_timeout=opts.connect_timeout,
+            max_result_bytes=opts.max_result_bytes, on_shard=on_shard))
     with store.run("explore", options) as summary:
         report = explore(
             store, policy, seed=opts.seed, concurrency=opts.concurrency, call_timeout=opts.call_timeout,
@@ -252,20 +282,23 @@ def stage_survey(store: Store, opts: RunOptions, display: Display) -> StageResul
 
 
 def stage_synthesize(store: Store, opts: RunOptions, display: Display) -> StageResult:
-    from .synth.offline import OfflineSynthesizer
+    from .distributed import make_synthesizer
     from .synth.stage import pending_explorations, synthesize
 
-    if opts.uses_llm:
-        from .synth.llm import LLMSynthesizer
-
-        synth: Any = LLMSynthesizer(llm_client(opts, "the LLM synthesizer"), seed=opts.seed)
-    else:
-        synth = OfflineSynthesizer(seed=opts.seed)
+    spec = {"name": "llm" if opts.uses_llm else "offline", "seed": opts.seed, "base_url": opts.llm_base_url,
+            "model": opts.llm_model, "timeout": opts.llm_timeout}
+    synth = make_synthesizer(**spec)
     todo = len(pending_explorations(store, synth.name))
     if not todo:
         display.finish("synthesize", "nothing left to synthesize from")
         return StageResult("synthesize", {})
     display.update("synthesize", 0, todo)
+    if opts.cluster is not None:
+        from .distributed import synthesize_on
+
+        options = {"synthesizer": synth.name, "seed": opts.seed, "ray": opts.cluster.address}
+        return _sharded(store, "synthesize", options, display, lambda on_shard: synthesize_on(
+            store, opts.cluster, spec, synth.name, seed=opts.seed, explorations=None, on_shard=on_shard))
     with store.run("synthesize", {"synthesizer": synth.name, "seed": opts.seed}) as summary:
         report = synthesize(store, synth, seed=opts.seed,
                             on_exploration=lambda xid, done, total: display.update("synthesize", done, total))
@@ -278,7 +311,7 @@ def stage_synthesize(store: Store, opts: RunOptions, display: Display) -> StageR
 
 
 def stage_verify(store: Store, opts: RunOptions, display: Display) -> StageResult:
-    from .synth.verify import verify
+    from .synth.verify import DEFAULT_THRESHOLD, verify
 
     store.catch_up()
     pending = store.conn.execute("SELECT count(*) FROM tasks WHERE verified IS NULL").fetchone()[0]
@@ -286,6 +319,11 @@ def stage_verify(store: Store, opts: RunOptions, display: Display) -> StageResul
         display.finish("verify", "nothing left to verify")
         return StageResult("verify", {})
     display.update("verify", 0, pending)
+    if opts.cluster is not None:
+        from .distributed import verify_on
+
+        return _sharded(store, "verify", {"solvable": False, "ray": opts.cluster.address}, display, lambda on_shard: verify_on(
+            store, opts.cluster, threshold=DEFAULT_THRESHOLD, on_shard=on_shard))
     with store.run("verify", {"solvable": False}) as summary:
         report = verify(store, on_task=lambda tid, done, total: display.update("verify", done, total))
         summary.update(report.summary())
@@ -325,7 +363,9 @@ def run_pipeline(store: Store, opts: RunOptions, console: Console,
     """Run every stage in order; a stage that raises stops the pipeline (the log stays consistent)."""
     chosen = stages if stages is not None else STAGES
     results: list[StageResult] = []
-    with Display(console) as display:
+    with contextlib.ExitStack() as stack, Display(console) as display:
+        if opts.cluster is not None:  # one cluster for every stage
+            stack.enter_context(opts.cluster.connect())
         for name, _ in chosen:
             display.row(name)
         for name, stage in chosen:

@@ -27,7 +27,7 @@ import json
 import random
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -103,8 +103,10 @@ def exploration_id(dag_id: str, policy: str, seed: int) -> str:
     return "x" + short_hash([dag_id, policy, seed], 20)
 
 
-def pending_dags(store: Store, policy: str, seed: int, limit: int | None) -> list[tuple[str, list[dict[str, Any]]]]:
-    """DAGs over callable tools not yet explored to the end with this policy and seed."""
+def pending_dags(store: Store, policy: str, seed: int, limit: int | None,
+                 only: Collection[str] | None = None) -> list[tuple[str, list[dict[str, Any]]]]:
+    """DAGs over callable tools not yet explored to the end with this policy and seed (of
+    ``only``, when given: the DAGs of one shard)."""
     store.catch_up()
     rows = store.conn.execute(
         "SELECT dag_id, tools FROM dags WHERE scope = 'callable' ORDER BY position"
@@ -116,7 +118,7 @@ def pending_dags(store: Store, policy: str, seed: int, limit: int | None) -> lis
     out = [
         (dag_id, [{"server": server, "name": name} for server, name in json.loads(tools)])
         for dag_id, tools in rows
-        if dag_id not in done
+        if dag_id not in done and (only is None or dag_id in only)
     ]
     return out[:limit] if limit is not None else out
 
@@ -218,12 +220,14 @@ def explore(
     max_result_bytes: int = 64_000,
     max_result_blocks: int = 1_000,
     on_exploration: Callable[[str, int, int], None] | None = None,
+    only: Collection[str] | None = None,
 ) -> ExploreReport:
-    """Explore up to ``dags`` pending DAGs, ``concurrency`` at a time (one sandbox each)."""
+    """Explore up to ``dags`` pending DAGs, ``concurrency`` at a time (one sandbox each);
+    ``only``: of these DAG ids (a shard, :mod:`firefly.distributed`)."""
     from .offline import workspace_info
 
     report = ExploreReport()
-    todo = pending_dags(store, policy.name, seed, dags)
+    todo = pending_dags(store, policy.name, seed, dags, only)
     if not todo:
         return report
     refs = tool_refs(store)

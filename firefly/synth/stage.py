@@ -10,7 +10,7 @@ are visited in.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -44,14 +44,16 @@ class SynthesisReport:
                 "failures": self.failures}
 
 
-def pending_explorations(store: Store, synthesizer: str, limit: int | None = None) -> list[str]:
-    """Finished explorations this synthesizer has not done yet, in id order."""
+def pending_explorations(store: Store, synthesizer: str, limit: int | None = None,
+                         only: Collection[str] | None = None) -> list[str]:
+    """Finished explorations this synthesizer has not done yet, in id order (of ``only``,
+    when given: the explorations of one shard)."""
     store.catch_up()
     rows = store.conn.execute(
         "SELECT exploration_id FROM explorations WHERE status = 'finished' AND exploration_id NOT IN"
         " (SELECT exploration_id FROM syntheses WHERE synthesizer = ?) ORDER BY exploration_id", (synthesizer,)
     ).fetchall()
-    todo = [r[0] for r in rows]
+    todo = [r[0] for r in rows if only is None or r[0] in only]
     return todo[:limit] if limit is not None else todo
 
 
@@ -76,6 +78,7 @@ def synthesize(
     seed: int = 0,
     max_tasks: int | None = None,
     on_exploration: Callable[[str, int, int], None] | None = None,
+    only: Collection[str] | None = None,
 ) -> SynthesisReport:
     """Write tasks for every finished exploration not yet synthesized by ``synthesizer``
     (the offline one by default)."""
@@ -84,7 +87,7 @@ def synthesize(
     if synthesizer is None:
         synthesizer = OfflineSynthesizer(seed=seed, **({"max_tasks": max_tasks} if max_tasks else {}))
     report = SynthesisReport()
-    todo = pending_explorations(store, synthesizer.name, explorations)
+    todo = pending_explorations(store, synthesizer.name, explorations, only)
     if not todo:
         return report
     from ..simulator import Simulator

@@ -48,7 +48,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +68,7 @@ from .necessity import AMBIENT, before_change, step_needs
 
 VERIFIERS = ("grounded", "replayable", "no-leakage", "self-contained", "not-duplicate", "error-free", "no-padding",
              "fails-before", "wording", "diverse")
+GLOBAL_VERIFIERS = ("not-duplicate", "diverse")  # decided over every task at once: never by a shard
 DEFAULT_THRESHOLD = 0.98
 PRESENTATION = {"context_lines", "branch_type", "excludePatterns"}  # arguments that only shape the output
 
@@ -480,19 +481,33 @@ def verify(
     per_template: int = DEFAULT_PER_TEMPLATE,
     per_tool_answer: int = DEFAULT_PER_TOOL_ANSWER,
     on_task: Callable[[str, int, int], None] | None = None,
+    only: Collection[str] | None = None,
+    duplicates: bool = True,
+    given: Mapping[tuple[str, str], Verdict] | None = None,
 ) -> VerifyReport:
     """Give every task without verdicts one verdict per verifier (plus ``solvable`` when a
     :class:`~firefly.synth.solve.Solver` is given, ``judged`` when a
-    :class:`~firefly.synth.judge.TaskJudge` is)."""
+    :class:`~firefly.synth.judge.TaskJudge` is). A verdict already recorded is reused, not
+    judged again.
+
+    A shard of the work (:mod:`firefly.distributed`) passes ``only`` (its task ids) and
+    ``duplicates=False``: not-duplicate compares a task with every task accepted before it in
+    id order, and diverse ranks every survivor, so the driver gives both afterwards, as one
+    process does, passing the shards' verdicts as ``given`` ((task id, verifier) -> verdict):
+    each task's verdicts are then appended together, so no task looks verified before its
+    not-duplicate verdict."""
     from ..simulator import Simulator
 
     store.catch_up()
-    wanted = list(VERIFIERS) + (["solvable"] if solver is not None else []) + (["judged"] if judge is not None else [])
+    wanted = [v for v in VERIFIERS if duplicates or v not in GLOBAL_VERIFIERS]
+    wanted += (["solvable"] if solver is not None else []) + (["judged"] if judge is not None else [])
     marks = ",".join("?" * len(wanted))
     rows = store.conn.execute(
         f"SELECT {TASK_COLUMNS} FROM tasks WHERE (SELECT count(*) FROM verdicts v WHERE v.task_id = tasks.task_id"
         f" AND v.verifier IN ({marks})) < ? ORDER BY task_id", (*wanted, len(wanted))
     ).fetchall()
+    if only is not None:
+        rows = [row for row in rows if row[0] in only]
     report = VerifyReport()
     if not rows:
         return report
@@ -508,7 +523,9 @@ def verify(
     explorations: dict[str, Exploration | None] = {}
     adapters: dict[str, Any] = {}  # server -> its adapter, chosen once per run
     sim = Simulator.open(store, mode="strict")
-    done = {(t, v) for t, v in store.conn.execute("SELECT task_id, verifier FROM verdicts")}
+    done = {(t, v): (bool(passed), json.loads(reasons))
+            for t, v, passed, reasons in store.conn.execute("SELECT task_id, verifier, passed, reasons FROM verdicts")}
+    known = {**done, **(given or {})}
     params = {"not-duplicate": {"threshold": threshold, "embedder": dupes.embedder.name}, "replayable": {"mode": "strict"},
               "no-padding": {"mode": "strict"}, "fails-before": {"mode": "strict"}}
     survivors: list[Task] = []
@@ -518,40 +535,45 @@ def verify(
             explorations.clear()  # one exploration at a time is enough: tasks of one come together rarely
             explorations[task.exploration_id] = load_exploration(store, task.exploration_id, adapters)
         x = explorations[task.exploration_id]
-        verdicts: dict[str, Verdict] = {
-            "grounded": check_grounded(task, x),
-            "replayable": check_replayable(task, sim),
-            "no-leakage": check_leakage(task),
-            "self-contained": check_self_contained(task, x, schemas),
-            "error-free": check_error_free(task, x),
-            "no-padding": check_no_padding(task, sim, x),
-            "fails-before": check_fails_before(task, sim),
-            "wording": check_wording(task, x),
+        checks: dict[str, Callable[[], Verdict]] = {
+            "grounded": lambda: check_grounded(task, x),
+            "replayable": lambda: check_replayable(task, sim),
+            "no-leakage": lambda: check_leakage(task),
+            "self-contained": lambda: check_self_contained(task, x, schemas),
+            "error-free": lambda: check_error_free(task, x),
+            "no-padding": lambda: check_no_padding(task, sim, x),
+            "fails-before": lambda: check_fails_before(task, sim),
+            "wording": lambda: check_wording(task, x),
         }
+        verdicts = {name: known.get((task.task_id, name)) or check() for name, check in checks.items()}
         for name, optional in (("judged", judge), ("solvable", solver)):
-            if optional is None:
+            if optional is None and (task.task_id, name) not in known:
                 continue
-            if (task.task_id, name) in done:
-                continue
-            verdicts[name] = optional.check(store, task, sim) if all(v[0] for v in verdicts.values()) else (
-                False, ["not tried: the task failed another verifier"])
+            verdicts[name] = known.get((task.task_id, name)) or (
+                optional.check(store, task, sim) if all(v[0] for v in verdicts.values()) else (
+                    False, ["not tried: the task failed another verifier"]))
         others_pass = all(v[0] for v in verdicts.values())
-        verdicts["not-duplicate"] = dupes.check(task)
+        if duplicates:
+            verdicts["not-duplicate"] = known.get((task.task_id, "not-duplicate")) or dupes.check(task)
         events = [TaskVerdict(task_id=task.task_id, verifier=name, passed=ok, reasons=reasons, params=params.get(name, {}))
                   for name, (ok, reasons) in verdicts.items() if (task.task_id, name) not in done]
         store.append_many(events)
-        if others_pass and verdicts["not-duplicate"][0]:
+        if others_pass and verdicts.get("not-duplicate", (True, []))[0]:
             dupes.add(task)
             survivors.append(task)
         else:
             report.rejected.update(name for name, (ok, _) in verdicts.items() if not ok)
-            if (task.task_id, "diverse") not in done:
+            if duplicates and (task.task_id, "diverse") not in done:
                 store.append_many([TaskVerdict(task_id=task.task_id, verifier="diverse", passed=False,
                                                reasons=["not tried: the task failed another verifier"],
                                                params=cap.params())])
         report.tasks += 1
         if on_task:
             on_task(task.task_id, n, len(rows))
+    if not duplicates:  # a shard: the driver ranks the survivors of every shard
+        report.verified += len(survivors)
+        store.catch_up()
+        return report
     diverse = []
     for task in sorted(survivors, key=rank):
         ok, reasons = cap.check(task)
