@@ -248,7 +248,7 @@ class LLM:
         model = params.pop("model", None) or self.config.model
         if not model:
             self.config.require()
-        request = {"model": model, "messages": messages}
+        request = {"model": model, "messages": wire_messages(messages)}
         request.update({k: v for k, v in params.items() if v is not None})
         return msgspec.json.decode(canonical_json(request))  # plain JSON types, sorted keys
 
@@ -402,6 +402,34 @@ class LLM:
             raise LLMCallError(
                 "http-error", f"{where} answered HTTP {exc.status_code} to the {operation} request: {detail}", exc.status_code
             ) from None
+
+
+def wire_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A conversation as strict OpenAI-compatible servers accept it (llama.cpp's server
+    refuses ``"content": null``; vLLM wants a string tool result): an assistant turn's or a
+    tool result's missing content becomes ``""``; a tool call gets ``type: "function"`` and
+    string arguments. Other messages are passed as they are."""
+    out = []
+    for message in messages:
+        role = message.get("role")
+        if role in ("assistant", "tool", "system", "user") and message.get("content") is None:
+            message = {**message, "content": ""}
+        if role == "assistant" and "tool_calls" in message:
+            calls = message["tool_calls"] or []
+            message = {k: v for k, v in message.items() if k != "tool_calls"}
+            if calls:
+                message["tool_calls"] = [_wire_call(call, i) for i, call in enumerate(calls)]
+        out.append(message)
+    return out
+
+
+def _wire_call(call: dict[str, Any], index: int) -> dict[str, Any]:
+    function = call.get("function") if isinstance(call.get("function"), dict) else call
+    arguments = function.get("arguments")
+    if not isinstance(arguments, str):
+        arguments = canonical_json(arguments if arguments is not None else {})
+    return {"id": str(call.get("id") or f"call_{index}"), "type": "function",
+            "function": {"name": str(function.get("name") or ""), "arguments": arguments}}
 
 
 def recorded_reply(store: Store, purpose: str, digest: str, attempt: int = 0) -> LlmReplied | None:

@@ -129,7 +129,8 @@ class LLMPolicy:
             reply = result.reply
             assert reply is not None
             calls = reply.tool_calls
-            assistant: dict[str, Any] = {"role": "assistant", "content": reply.content}
+            # content is a string: strict servers (llama.cpp's) refuse an assistant turn with null content
+            assistant: dict[str, Any] = {"role": "assistant", "content": reply.content or ""}
             if calls:
                 assistant["tool_calls"] = [
                     {"id": c.get("id") or f"call_{walk.step}_{i}", "type": "function",
