@@ -24,8 +24,10 @@ one ``embedded`` event per subject.
 from __future__ import annotations
 
 import base64
+import itertools
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -315,6 +317,66 @@ class LLM:
         except LLMCallError as err:
             return self._failed(store, purpose, request, digest, attempt, err)
         return self._replied(store, purpose, request, digest, attempt, reply, latency)
+
+    def chat_many(
+        self,
+        store: Store,
+        purpose: str,
+        asks: Sequence[tuple[list[dict[str, Any]], int]],
+        *,
+        concurrency: int = 1,
+        on_result: Callable[[int, ChatResult], bool | None] | None = None,
+        **params: Any,
+    ) -> list[ChatResult | None]:
+        """Ask several independent requests (``(messages, attempt)`` each), at most
+        ``concurrency`` in flight: :meth:`chat` for each, the requests sent on worker threads,
+        reuse and recording on the caller's thread. ``on_result(index, result)`` is called
+        for each as it arrives (reused ones first); returning ``False`` stops sending the
+        requests not yet sent (their results stay ``None``; those in flight are recorded)."""
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+        results: list[ChatResult | None] = [None] * len(asks)
+        todo: list[tuple[int, dict[str, Any], str, int]] = []
+        for index, (messages, attempt) in enumerate(asks):
+            request, digest, reused = self._reuse(store, purpose, messages, attempt, dict(params))
+            if reused is None:
+                todo.append((index, request, digest, attempt))
+                continue
+            results[index] = reused
+            if on_result is not None and on_result(index, reused) is False:
+                return results
+        if not todo:
+            return results
+        self.client  # noqa: B018 - create the client here, not in several threads at once
+        width = max(1, min(concurrency, len(todo)))
+        waiting = iter(todo)
+        going = True
+        with ThreadPoolExecutor(max_workers=width, thread_name_prefix="llm") as pool:
+            # a request is sent only when a slot is free, so a stop sends nothing more
+            flight = {pool.submit(self._fetch_outcome, ask[1]): ask for ask in itertools.islice(waiting, width)}
+            while flight:
+                finished, _ = wait(flight, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    index, request, digest, attempt = flight.pop(future)
+                    outcome = future.result()
+                    if isinstance(outcome, LLMCallError):
+                        result = self._failed(store, purpose, request, digest, attempt, outcome)
+                    else:
+                        result = self._replied(store, purpose, request, digest, attempt, *outcome)
+                    results[index] = result
+                    if on_result is not None and on_result(index, result) is False:
+                        going = False
+                    if going:
+                        ask = next(waiting, None)
+                        if ask is not None:
+                            flight[pool.submit(self._fetch_outcome, ask[1])] = ask
+        return results
+
+    def _fetch_outcome(self, request: dict[str, Any]) -> tuple[ChatReply, float] | LLMCallError:
+        try:
+            return self.fetch_chat(request)
+        except LLMCallError as err:
+            return err
 
     def _reuse(self, store: Store, purpose: str, messages: list[dict[str, Any]], attempt: int,
                params: dict[str, Any]) -> tuple[dict[str, Any], str, ChatResult | None]:
