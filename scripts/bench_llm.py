@@ -10,7 +10,7 @@ each divided by the verified tasks. A second run is made to show it sends no req
     python scripts/bench_llm.py --report DB           # only report a database already run
 
 The scripted server answers like a cooperative model (verdicts for every pair, each offered
-tool called once, no tasks proposed), so its figures are the floor of requests per stage.
+tool called once, a lookup proposed per result), so its figures are the floor of requests per stage.
 """
 
 from __future__ import annotations
@@ -51,7 +51,13 @@ def stub_script(path: str, body: dict) -> object:
     pairs = re.findall(r"^Pair (\d+)$", text, re.M)
     if pairs:
         return json.dumps({"verdicts": [{"id": int(i), "direction": "a->b", "reason": "scripted"} for i in pairs]})
-    return json.dumps({"tasks": []})
+    tasks = []  # the synthesizer: one lookup per step, its answer the result's first line
+    for step, result in re.findall(r"^## step (\d+) .*?\nresult:\n(.*?)(?=\n\n## step |\Z)", text, re.M | re.S):
+        first = result.strip().splitlines()[0].strip() if result.strip() else ""
+        if first and len(first) <= 80:
+            tasks.append({"question": f"What does the record of step {step} say first?", "answer": first,
+                          "kind": "lookup", "steps": [int(step)]})
+    return json.dumps({"tasks": tasks})
 
 
 def registry(servers: list[str] | None, folder: Path) -> Path:
