@@ -55,6 +55,10 @@ class LLMNotConfigured(FireflyError):
 ENDPOINT_STATUSES = frozenset({401, 403, 404, 408, 429})
 
 
+#: statuses a request is sent again for (with every 5xx)
+RETRY_STATUSES = frozenset({408, 409, 429})
+
+
 class LLMCallError(FireflyError):
     """One request failed. ``error_class`` is one of llm-failed's classes."""
 
@@ -239,7 +243,7 @@ class LLM:
                 # local servers (vLLM, llama.cpp, Ollama) accept any key; the client needs one
                 api_key=self.config.api_key or "no-key",
                 timeout=self.config.timeout,
-                max_retries=self.config.max_retries,
+                max_retries=0,  # retried in _call, where a timed-out request is not re-sent
             )
         return self._client
 
@@ -450,20 +454,30 @@ class LLM:
     # -- plumbing --------------------------------------------------------------------------
 
     def _call(self, operation: str, send: Any) -> bytes:
+        """Send, retrying (``max_retries`` times, short backoff) an unreachable endpoint and
+        the statuses worth retrying (408, 409, 429, 5xx). A timeout is never re-sent: a slow
+        server (llama.cpp serves one request at a time) is still computing the request the
+        client gave up on, and a copy would only queue behind it."""
         import openai
 
         where = self.config.public_base_url or "the endpoint"
-        try:
-            return send().http_response.content
-        except openai.APITimeoutError:
-            raise LLMCallError("timeout", f"{where} did not answer the {operation} request within {self.config.timeout:g}s") from None
-        except openai.APIConnectionError as exc:
-            raise LLMCallError("connection-error", f"cannot reach {where}: {exc}") from None
-        except openai.APIStatusError as exc:
-            detail = _error_detail(exc)
-            raise LLMCallError(
-                "http-error", f"{where} answered HTTP {exc.status_code} to the {operation} request: {detail}", exc.status_code
-            ) from None
+        for attempt in range(self.config.max_retries + 1):
+            last = attempt == self.config.max_retries
+            try:
+                return send().http_response.content
+            except openai.APITimeoutError:
+                raise LLMCallError("timeout", f"{where} did not answer the {operation} request within {self.config.timeout:g}s") from None
+            except openai.APIConnectionError as exc:
+                if last:
+                    raise LLMCallError("connection-error", f"cannot reach {where}: {exc}") from None
+            except openai.APIStatusError as exc:
+                if last or not (exc.status_code in RETRY_STATUSES or exc.status_code >= 500):
+                    detail = _error_detail(exc)
+                    raise LLMCallError(
+                        "http-error", f"{where} answered HTTP {exc.status_code} to the {operation} request: {detail}", exc.status_code
+                    ) from None
+            time.sleep(min(8.0, 0.5 * 2**attempt))
+        raise AssertionError("unreachable")
 
 
 def wire_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
