@@ -430,6 +430,11 @@ def describe_tool(tool: Tool, limit: int = 300) -> str:
     return text
 
 
+#: the reply budget per pair of a judge request: a verdict is about 30 tokens; without a
+#: bound a weak model rambles until the context is full (minutes on a CPU server)
+REPLY_TOKENS_PER_PAIR = 60
+
+
 class LLMJudge:
     """Asks an OpenAI-compatible model about the pairs the rules cannot decide, ``batch_size``
     pairs per request and up to ``concurrency`` requests at once. A pair the rules score far
@@ -509,7 +514,8 @@ class LLMJudge:
                 return True
 
             self.llm.chat_many(store, "judge-edges", [(self.messages(b), attempt) for b in batches],
-                               concurrency=self.concurrency, on_result=arrived, temperature=0)
+                               concurrency=self.concurrency, on_result=arrived, temperature=0,
+                               max_tokens=REPLY_TOKENS_PER_PAIR * self.batch_size + 64)
             if stopped:
                 raise JudgeUnavailable(f"{self.name}: the endpoint failed {self.failures_in_a_row} times in a row; stopped judging")
             batches = again

@@ -322,6 +322,8 @@ def test_the_llm_judge_sends_its_requests_concurrently_with_progress_per_request
         judge = LLMJudge(llm_for(srv), batch_size=12, margin=None, concurrency=3)
         report = judge_candidates(store, judge, progress=lambda done, total: seen.append((done, total)))
     assert report.judged == 36 and len(srv.requests) == 3 and not together.broken
+    # a bounded reply: a weak model that rambles cannot hold the endpoint until its context is full
+    assert {r["json"]["max_tokens"] for r in srv.requests} == {60 * 12 + 64}
     assert [d for d, _ in seen] == [12, 24, 36] and {t for _, t in seen} == {36}
 
 
