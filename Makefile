@@ -14,7 +14,7 @@ UV := $(BIN)/uv
 UV_VERSION := $(shell sed -n '/^name = "uv"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' uv.lock)
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: run test bench sync lock upgrade clean
+.PHONY: run test real-model bench sync lock upgrade clean
 
 # Only when .venv has no uv yet: afterwards `uv sync` keeps uv at the lock's version.
 $(UV):
@@ -31,9 +31,20 @@ sync: $(UV)
 run: sync
 	$(BIN)/firefly run
 
-## test: the whole test suite (what .ci/run calls)
+## test: the whole test suite (what .ci/run calls); the real-model tier only when its
+## environment is built (make real-model), else it says how to get it and skips that tier
 test: sync
-	$(BIN)/python -m pytest
+	@if $(BIN)/python scripts/real_model_env.py --check >/dev/null 2>&1; then \
+		$(BIN)/python -m pytest; \
+	else \
+		$(BIN)/python scripts/real_model_env.py --check || true; \
+		$(BIN)/python -m pytest -m "not real_model"; \
+	fi
+
+## real-model: build (once per machine, outside the repo) llama.cpp's server and the small real
+## model the real-model tier runs against
+real-model: sync
+	$(BIN)/python scripts/real_model_env.py
 
 ## bench: every benchmark in scripts/
 bench: sync

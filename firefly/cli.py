@@ -110,8 +110,8 @@ def _firefly(
     """
 
 from .cli_common import (  # noqa: E402 - shared by every command module
-    RAY_OPTION, DbOption, RayOption, WaitOption, cluster_of, console, err_console, handle_errors, open_store, progress_bar,
-    sharded_run,
+    RAY_OPTION, DbOption, LlmConcurrencyOption, LlmTimeoutOption, RayOption, WaitOption, cluster_of, console, err_console,
+    handle_errors, open_store, progress_bar, sharded_run,
 )
 
 
@@ -437,6 +437,8 @@ def run(
     test_fraction: Annotated[float, typer.Option(help="Share of DAGs whose tasks go to the test split.")] = 0.2,
     llm_base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint; with it every stage that can uses the model (default: $FIREFLY_LLM_BASE_URL, else none: offline).")] = None,
     llm_model: Annotated[Optional[str], typer.Option(help="Chat model for the LLM stages (default: $FIREFLY_LLM_MODEL).")] = None,
+    llm_concurrency: LlmConcurrencyOption = 4,
+    llm_timeout: LlmTimeoutOption = 120.0,
     connect_timeout: Annotated[float, typer.Option(help="Seconds allowed to start each server (first use installs it).")] = 300.0,
     call_timeout: Annotated[float, typer.Option(help="Seconds allowed for each request.")] = 30.0,
     ray: RayOption = None,
@@ -460,7 +462,8 @@ def run(
         registry=find_registry(registry) if registry is not None else None, dags=dags, seed=seed, concurrency=concurrency, test_fraction=test_fraction,
         llm_base_url=llm_base_url or os.environ.get("FIREFLY_LLM_BASE_URL"),
         llm_model=llm_model or (os.environ.get("FIREFLY_LLM_MODEL") if llm_base_url or os.environ.get("FIREFLY_LLM_BASE_URL") else None),
-        connect_timeout=connect_timeout, call_timeout=call_timeout, cluster=cluster_of(ray, per_server=concurrency),
+        connect_timeout=connect_timeout, call_timeout=call_timeout, llm_concurrency=llm_concurrency, llm_timeout=llm_timeout,
+        cluster=cluster_of(ray, per_server=concurrency),
     )
     if not 0.0 <= test_fraction < 1.0:
         raise FireflyError(f"--test-fraction must be at least 0 and below 1 (got {test_fraction})")

@@ -101,6 +101,11 @@ def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
     return out
 
 
+LlmConcurrencyOption = Annotated[
+    int,
+    typer.Option(min=1, help="LLM requests in flight at once (independent requests of a stage are sent concurrently)."),
+]
+LlmTimeoutOption = Annotated[float, typer.Option(help="Seconds allowed for each LLM request.")]
 WaitOption = Annotated[
     bool,
     typer.Option("--wait", help="If another firefly process is writing to the database, wait until it ends instead of stopping."),

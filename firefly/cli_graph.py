@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli_common import DbOption, WaitOption, console, err_console, handle_errors, open_store, progress_bar
+from .cli_common import DbOption, LlmConcurrencyOption, WaitOption, console, err_console, handle_errors, open_store, progress_bar
 from .errors import FireflyError
 from .store import Store
 
@@ -107,6 +107,7 @@ def build(
     threshold: Annotated[float, typer.Option(help="Rules judge: the score an edge needs.")] = 0.6,
     batch_size: Annotated[int, typer.Option(help="LLM judge: candidate pairs per request.")] = 20,
     retries: Annotated[int, typer.Option(help="LLM judge: asks again after a reply it cannot use.")] = 1,
+    llm_concurrency: LlmConcurrencyOption = 4,
     llm_base_url: BaseUrlOption = None,
     llm_model: Annotated[Optional[str], typer.Option(help="Chat model for the LLM judge (default: $FIREFLY_LLM_MODEL).")] = None,
     embed_model: EmbedModelOption = None,
@@ -122,7 +123,7 @@ def build(
     options = {
         "include_catalog": include_catalog, "judge": judge, "embedder": embedder, "dim": dim, "k": k,
         "per_server": per_server, "threshold": threshold, "batch_size": batch_size, "retries": retries,
-        "llm_base_url": llm_base_url, "llm_model": llm_model, "embed_model": embed_model,
+        "llm_concurrency": llm_concurrency, "llm_base_url": llm_base_url, "llm_model": llm_model, "embed_model": embed_model,
     }
     with open_store(db, writer="graph build", wait=wait) as store:
         report = build_stage(store, options, llm_timeout=llm_timeout)
@@ -138,7 +139,8 @@ def build_stage(store: Store, options: dict[str, Any], *, llm_timeout: float = 1
     if judge_name == "rules":
         judge: Any = RulesJudge(threshold=options.get("threshold", 0.6))
     elif judge_name == "llm":
-        judge = LLMJudge(LLM(_config(options, llm_timeout)), batch_size=options.get("batch_size", 20), retries=options.get("retries", 1))
+        judge = LLMJudge(LLM(_config(options, llm_timeout)), batch_size=options.get("batch_size", 20), retries=options.get("retries", 1),
+                         concurrency=options.get("llm_concurrency", 4))
     else:
         raise FireflyError(f"unknown judge {judge_name!r}; use rules or llm")
     embedder = _embedder(options, llm_timeout)

@@ -430,19 +430,31 @@ def describe_tool(tool: Tool, limit: int = 300) -> str:
     return text
 
 
+#: the reply budget per pair of a judge request: a verdict is about 30 tokens; without a
+#: bound a weak model rambles until the context is full (minutes on a CPU server)
+REPLY_TOKENS_PER_PAIR = 60
+
+
 class LLMJudge:
-    """Asks an OpenAI-compatible model about pairs, ``batch_size`` pairs per request. A reply
-    that is not the JSON asked for is a ``judge-failed`` event; with ``retries`` the batch
-    is asked again (a new attempt). Every exchange is recorded and reused on re-runs."""
+    """Asks an OpenAI-compatible model about the pairs the rules cannot decide, ``batch_size``
+    pairs per request and up to ``concurrency`` requests at once. A pair the rules score far
+    from their threshold in both directions (``margin``) is decided by them and recorded as
+    this judge's verdict with the rules' reasons (no request). A reply that is not the JSON
+    asked for is a ``judge-failed`` event; with ``retries`` the batch is asked again (a new
+    attempt). Every exchange is recorded and reused on re-runs."""
 
     batch_size = 20
 
-    def __init__(self, llm: LLM, *, batch_size: int = 20, retries: int = 1, max_failures: int = 3):
+    def __init__(self, llm: LLM, *, batch_size: int = 20, retries: int = 1, max_failures: int = 3,
+                 concurrency: int = 1, rules: RulesJudge | None = None, margin: float | None = 0.15):
         llm.config.require("the LLM judge")
         self.llm = llm
         self.batch_size = batch_size
         self.retries = retries
         self.max_failures = max_failures  # consecutive endpoint failures before giving up
+        self.concurrency = max(1, concurrency)
+        self.rules = rules or RulesJudge()
+        self.margin = margin
         self.name = f"llm:{llm.config.model}"
         self.failures_in_a_row = 0
 
@@ -450,33 +462,84 @@ class LLMJudge:
         body = "\n\n".join(f"Pair {i}\nA: {describe_tool(p.a)}\nB: {describe_tool(p.b)}" for i, p in enumerate(pairs, 1))
         return [{"role": "system", "content": JUDGE_PROMPT}, {"role": "user", "content": body}]
 
+    def decided_by_rules(self, pair: Pair) -> Verdict | None:
+        """The rules' verdict when it is clear (each direction at least ``margin`` away from
+        their threshold), else None: the model is asked. ``margin`` None: the model is asked
+        about every pair."""
+        if self.margin is None:
+            return None
+        verdict = self.rules.verdict(pair)
+        threshold = self.rules.threshold
+        if all(abs(score - threshold) >= self.margin for score in (verdict.score_ab, verdict.score_ba)):
+            return Verdict(verdict.direction, verdict.score_ab, verdict.score_ba, f"decided by {self.rules.name}: {verdict.reason}")
+        return None
+
     def judge_batch(self, store: Store, pairs: Sequence[Pair]) -> tuple[list[tuple[Pair, Verdict, str | None]], list[JudgeFailed]]:
-        if self.failures_in_a_row >= self.max_failures:
-            raise JudgeUnavailable(f"{self.name}: the endpoint failed {self.failures_in_a_row} times in a row; stopped judging")
-        failed: list[JudgeFailed] = []
+        out: list[tuple[list[tuple[Pair, Verdict, str | None]], list[JudgeFailed]]] = []
+        self.judge_all(store, pairs, lambda judged, failures, count: out.append((judged, failures)))
+        return [j for judged, _ in out for j in judged], [f for _, failures in out for f in failures]
+
+    def judge_all(self, store: Store, pairs: Sequence[Pair],
+                  commit: Callable[[list[tuple[Pair, Verdict, str | None]], list[JudgeFailed], int], None]) -> None:
+        """Judge ``pairs``: the clear ones by the rules (one commit), the rest by the model,
+        ``commit(judged, failures, pairs_done)`` after each request. Raises
+        :class:`JudgeUnavailable` when the endpoint failed ``max_failures`` times in a row."""
+        decided, asked = [], []
+        for pair in pairs:
+            verdict = self.decided_by_rules(pair)
+            if verdict is None:
+                asked.append(pair)
+            else:
+                decided.append((pair, verdict, None))
+        if decided:
+            commit(decided, [], len(decided))
+        batches = [list(asked[i : i + self.batch_size]) for i in range(0, len(asked), self.batch_size)]
         for attempt in range(self.retries + 1):
-            result = self.llm.chat(store, "judge-edges", self.messages(pairs), attempt=attempt, temperature=0)
-            if not result.ok:
-                self.failures_in_a_row += 1
-                return [], failed  # the llm-failed event is the error; the pairs stay unjudged
-            self.failures_in_a_row = 0
-            verdicts, problem = parse_verdicts(result.reply.content if result.reply else None, len(pairs))
-            judged = [(pairs[i - 1], v, result.request_hash) for i, v in sorted(verdicts.items())]
-            missing = [p for i, p in enumerate(pairs, 1) if i not in verdicts]
-            if not missing:
-                return judged, failed
-            failed.append(
-                JudgeFailed(
-                    judge=self.name,
-                    request_hash=result.request_hash,
-                    attempt=attempt,
-                    pairs=[p.ids for p in missing],
-                    message=problem or f"the reply gave no verdict for {len(missing)} of {len(pairs)} pairs",
-                )
-            )
-            if judged:  # a partial answer: keep it, the rest stays unjudged
-                return judged, failed
-        return [], failed
+            if not batches:
+                return
+            again: list[list[Pair]] = []
+            stopped = False
+
+            def arrived(index: int, result: Any, batches: list[list[Pair]] = batches, attempt: int = attempt) -> bool:
+                nonlocal stopped
+                batch = batches[index]
+                judged, failures, retry = self._read(result, batch, attempt)
+                if retry:
+                    again.append(batch)
+                final_failure = attempt == self.retries or not retry
+                commit(judged, failures, len(batch) if final_failure else len(judged))
+                if self.failures_in_a_row >= self.max_failures:
+                    stopped = True
+                    return False
+                return True
+
+            self.llm.chat_many(store, "judge-edges", [(self.messages(b), attempt) for b in batches],
+                               concurrency=self.concurrency, on_result=arrived, temperature=0,
+                               max_tokens=REPLY_TOKENS_PER_PAIR * self.batch_size + 64)
+            if stopped:
+                raise JudgeUnavailable(f"{self.name}: the endpoint failed {self.failures_in_a_row} times in a row; stopped judging")
+            batches = again
+
+    def _read(self, result: Any, pairs: list[Pair], attempt: int) -> tuple[list[tuple[Pair, Verdict, str | None]], list[JudgeFailed], bool]:
+        """One reply's verdicts, the judge-failed event (if any) and whether to ask again."""
+        if not result.ok:
+            self.failures_in_a_row += 1
+            return [], [], False  # the llm-failed event is the error; the pairs stay unjudged
+        self.failures_in_a_row = 0
+        verdicts, problem = parse_verdicts(result.reply.content if result.reply else None, len(pairs))
+        judged = [(pairs[i - 1], v, result.request_hash) for i, v in sorted(verdicts.items())]
+        missing = [p for i, p in enumerate(pairs, 1) if i not in verdicts]
+        if not missing:
+            return judged, [], False
+        failure = JudgeFailed(
+            judge=self.name,
+            request_hash=result.request_hash,
+            attempt=attempt,
+            pairs=[p.ids for p in missing],
+            message=problem or f"the reply gave no verdict for {len(missing)} of {len(pairs)} pairs",
+        )
+        # a partial answer is kept and the rest stays unjudged; nothing usable: ask again
+        return judged, [failure], not judged and attempt < self.retries
 
 
 class JudgeUnavailable(Exception):
@@ -523,6 +586,13 @@ class JudgeReport:
     stopped: str | None = None  # why judging stopped early
 
 
+def pending_pair_list(store: Store, judge: str, *, include_catalog: bool = False) -> list[Pair]:
+    """The candidate pairs ``judge`` has not judged for the tools' current schemas."""
+    tools = load_tools(store, include_catalog=include_catalog)
+    rows = pending_pairs(store, judge, include_catalog=include_catalog)
+    return [Pair(tools[(r[0], r[1])], tools[(r[2], r[3])], r[4], tuple(_json.decode(r[5]))) for r in rows]
+
+
 def judge_candidates(
     store: Store,
     judge: RulesJudge | LLMJudge,
@@ -532,18 +602,12 @@ def judge_candidates(
 ) -> JudgeReport:
     """Judge every candidate pair in scope that ``judge`` has not judged for the tools'
     current schemas. Verdicts commit batch by batch."""
-    tools = load_tools(store, include_catalog=include_catalog)
-    rows = pending_pairs(store, judge.name, include_catalog=include_catalog)
-    pairs = [Pair(tools[(r[0], r[1])], tools[(r[2], r[3])], r[4], tuple(_json.decode(r[5]))) for r in rows]
+    pairs = pending_pair_list(store, judge.name, include_catalog=include_catalog)
     report = JudgeReport(judge=judge.name, pending=len(pairs))
-    for start in range(0, len(pairs), judge.batch_size):
-        batch = pairs[start : start + judge.batch_size]
-        try:
-            judged, failures = judge.judge_batch(store, batch)
-        except JudgeUnavailable as exc:
-            report.stopped = str(exc)
-            report.failed += len(pairs) - start
-            break
+    done = 0
+
+    def commit(judged: list[tuple[Pair, Verdict, str | None]], failures: list[JudgeFailed], count: int) -> None:
+        nonlocal done
         events: list[Any] = [
             EdgeJudged(
                 a_server=p.a.server, a_name=p.a.name, a_hash=p.a.schema_hash,
@@ -558,9 +622,22 @@ def judge_candidates(
             store.append_many([*events, *failures])
         report.judged += len(judged)
         report.accepted += sum(1 for _, v, _ in judged if v.direction != "none")
-        report.failed += len(batch) - len(judged)
+        report.failed += count - len(judged)
+        done += count
         if progress:
-            progress(min(start + judge.batch_size, len(pairs)), len(pairs))
+            progress(min(done, len(pairs)), len(pairs))
+
+    if isinstance(judge, LLMJudge):
+        try:
+            judge.judge_all(store, pairs, commit)
+        except JudgeUnavailable as exc:
+            report.stopped = str(exc)
+            report.failed += len(pairs) - done
+    else:
+        for start in range(0, len(pairs), judge.batch_size):
+            batch = pairs[start : start + judge.batch_size]
+            judged, failures = judge.judge_batch(store, batch)
+            commit(judged, failures, len(batch))
     store.catch_up()
     return report
 

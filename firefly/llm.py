@@ -24,8 +24,10 @@ one ``embedded`` event per subject.
 from __future__ import annotations
 
 import base64
+import itertools
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -51,6 +53,10 @@ class LLMNotConfigured(FireflyError):
 #: HTTP statuses that say the endpoint (not this request) is unusable: credentials refused,
 #: no such model or path, a request timeout, rate limited; every 5xx is too
 ENDPOINT_STATUSES = frozenset({401, 403, 404, 408, 429})
+
+
+#: statuses a request is sent again for (with every 5xx)
+RETRY_STATUSES = frozenset({408, 409, 429})
 
 
 class LLMCallError(FireflyError):
@@ -237,7 +243,7 @@ class LLM:
                 # local servers (vLLM, llama.cpp, Ollama) accept any key; the client needs one
                 api_key=self.config.api_key or "no-key",
                 timeout=self.config.timeout,
-                max_retries=self.config.max_retries,
+                max_retries=0,  # retried in _call, where a timed-out request is not re-sent
             )
         return self._client
 
@@ -248,7 +254,7 @@ class LLM:
         model = params.pop("model", None) or self.config.model
         if not model:
             self.config.require()
-        request = {"model": model, "messages": messages}
+        request = {"model": model, "messages": wire_messages(messages)}
         request.update({k: v for k, v in params.items() if v is not None})
         return msgspec.json.decode(canonical_json(request))  # plain JSON types, sorted keys
 
@@ -315,6 +321,66 @@ class LLM:
         except LLMCallError as err:
             return self._failed(store, purpose, request, digest, attempt, err)
         return self._replied(store, purpose, request, digest, attempt, reply, latency)
+
+    def chat_many(
+        self,
+        store: Store,
+        purpose: str,
+        asks: Sequence[tuple[list[dict[str, Any]], int]],
+        *,
+        concurrency: int = 1,
+        on_result: Callable[[int, ChatResult], bool | None] | None = None,
+        **params: Any,
+    ) -> list[ChatResult | None]:
+        """Ask several independent requests (``(messages, attempt)`` each), at most
+        ``concurrency`` in flight: :meth:`chat` for each, the requests sent on worker threads,
+        reuse and recording on the caller's thread. ``on_result(index, result)`` is called
+        for each as it arrives (reused ones first); returning ``False`` stops sending the
+        requests not yet sent (their results stay ``None``; those in flight are recorded)."""
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+        results: list[ChatResult | None] = [None] * len(asks)
+        todo: list[tuple[int, dict[str, Any], str, int]] = []
+        for index, (messages, attempt) in enumerate(asks):
+            request, digest, reused = self._reuse(store, purpose, messages, attempt, dict(params))
+            if reused is None:
+                todo.append((index, request, digest, attempt))
+                continue
+            results[index] = reused
+            if on_result is not None and on_result(index, reused) is False:
+                return results
+        if not todo:
+            return results
+        self.client  # noqa: B018 - create the client here, not in several threads at once
+        width = max(1, min(concurrency, len(todo)))
+        waiting = iter(todo)
+        going = True
+        with ThreadPoolExecutor(max_workers=width, thread_name_prefix="llm") as pool:
+            # a request is sent only when a slot is free, so a stop sends nothing more
+            flight = {pool.submit(self._fetch_outcome, ask[1]): ask for ask in itertools.islice(waiting, width)}
+            while flight:
+                finished, _ = wait(flight, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    index, request, digest, attempt = flight.pop(future)
+                    outcome = future.result()
+                    if isinstance(outcome, LLMCallError):
+                        result = self._failed(store, purpose, request, digest, attempt, outcome)
+                    else:
+                        result = self._replied(store, purpose, request, digest, attempt, *outcome)
+                    results[index] = result
+                    if on_result is not None and on_result(index, result) is False:
+                        going = False
+                    if going:
+                        ask = next(waiting, None)
+                        if ask is not None:
+                            flight[pool.submit(self._fetch_outcome, ask[1])] = ask
+        return results
+
+    def _fetch_outcome(self, request: dict[str, Any]) -> tuple[ChatReply, float] | LLMCallError:
+        try:
+            return self.fetch_chat(request)
+        except LLMCallError as err:
+            return err
 
     def _reuse(self, store: Store, purpose: str, messages: list[dict[str, Any]], attempt: int,
                params: dict[str, Any]) -> tuple[dict[str, Any], str, ChatResult | None]:
@@ -388,20 +454,58 @@ class LLM:
     # -- plumbing --------------------------------------------------------------------------
 
     def _call(self, operation: str, send: Any) -> bytes:
+        """Send, retrying (``max_retries`` times, short backoff) an unreachable endpoint and
+        the statuses worth retrying (408, 409, 429, 5xx). A timeout is never re-sent: a slow
+        server (llama.cpp serves one request at a time) is still computing the request the
+        client gave up on, and a copy would only queue behind it."""
         import openai
 
         where = self.config.public_base_url or "the endpoint"
-        try:
-            return send().http_response.content
-        except openai.APITimeoutError:
-            raise LLMCallError("timeout", f"{where} did not answer the {operation} request within {self.config.timeout:g}s") from None
-        except openai.APIConnectionError as exc:
-            raise LLMCallError("connection-error", f"cannot reach {where}: {exc}") from None
-        except openai.APIStatusError as exc:
-            detail = _error_detail(exc)
-            raise LLMCallError(
-                "http-error", f"{where} answered HTTP {exc.status_code} to the {operation} request: {detail}", exc.status_code
-            ) from None
+        for attempt in range(self.config.max_retries + 1):
+            last = attempt == self.config.max_retries
+            try:
+                return send().http_response.content
+            except openai.APITimeoutError:
+                raise LLMCallError("timeout", f"{where} did not answer the {operation} request within {self.config.timeout:g}s") from None
+            except openai.APIConnectionError as exc:
+                if last:
+                    raise LLMCallError("connection-error", f"cannot reach {where}: {exc}") from None
+            except openai.APIStatusError as exc:
+                if last or not (exc.status_code in RETRY_STATUSES or exc.status_code >= 500):
+                    detail = _error_detail(exc)
+                    raise LLMCallError(
+                        "http-error", f"{where} answered HTTP {exc.status_code} to the {operation} request: {detail}", exc.status_code
+                    ) from None
+            time.sleep(min(8.0, 0.5 * 2**attempt))
+        raise AssertionError("unreachable")
+
+
+def wire_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A conversation as strict OpenAI-compatible servers accept it (llama.cpp's server
+    refuses ``"content": null``; vLLM wants a string tool result): an assistant turn's or a
+    tool result's missing content becomes ``""``; a tool call gets ``type: "function"`` and
+    string arguments. Other messages are passed as they are."""
+    out = []
+    for message in messages:
+        role = message.get("role")
+        if role in ("assistant", "tool", "system", "user") and message.get("content") is None:
+            message = {**message, "content": ""}
+        if role == "assistant" and "tool_calls" in message:
+            calls = message["tool_calls"] or []
+            message = {k: v for k, v in message.items() if k != "tool_calls"}
+            if calls:
+                message["tool_calls"] = [_wire_call(call, i) for i, call in enumerate(calls)]
+        out.append(message)
+    return out
+
+
+def _wire_call(call: dict[str, Any], index: int) -> dict[str, Any]:
+    function = call.get("function") if isinstance(call.get("function"), dict) else call
+    arguments = function.get("arguments")
+    if not isinstance(arguments, str):
+        arguments = canonical_json(arguments if arguments is not None else {})
+    return {"id": str(call.get("id") or f"call_{index}"), "type": "function",
+            "function": {"name": str(function.get("name") or ""), "arguments": arguments}}
 
 
 def recorded_reply(store: Store, purpose: str, digest: str, attempt: int = 0) -> LlmReplied | None:

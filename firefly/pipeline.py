@@ -41,6 +41,7 @@ class RunOptions:
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_timeout: float = 120.0
+    llm_concurrency: int = 4
     cluster: Any = None  # a firefly.distributed.Cluster: discover, explore, synthesize and verify run as Ray shards
 
     @property
@@ -178,10 +179,10 @@ def stage_graph(store: Store, opts: RunOptions, display: Display) -> StageResult
     from .graph import LLMJudge, RulesJudge, build_graph
 
     if opts.uses_llm:
-        judge: Any = LLMJudge(llm_client(opts, "the LLM judge"))
+        judge: Any = LLMJudge(llm_client(opts, "the LLM judge"), concurrency=opts.llm_concurrency)
     else:
         judge = RulesJudge()
-    options = {"judge": "llm" if opts.uses_llm else "rules", "embedder": "hashed"}
+    options = {"judge": "llm" if opts.uses_llm else "rules", "embedder": "hashed", "llm_concurrency": opts.llm_concurrency}
 
     def progress(step: str, done: int, total: int) -> None:
         display.update("graph", done, total, note=step)

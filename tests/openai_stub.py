@@ -50,6 +50,13 @@ A ``Reply`` is one of:
 conversation each request carries, calls the tools its plan names one turn at a time,
 reads their results from the ``tool`` messages, and answers from them.
 
+Requests are validated as strictly as llama.cpp's server (llama-cpp-python's pydantic
+models) and vLLM check them, whichever is stricter (``CHAT_REQUEST_SCHEMA``): an assistant
+turn's ``content`` is a string or absent (``null`` is refused by llama.cpp), a tool message
+carries a string ``content`` and its ``tool_call_id``, a tool call is ``{id, type: "function",
+function: {name, arguments: str}}``. An invalid request is answered HTTP 400 with
+``N validation errors: ...`` as those servers do, so the suite fails on what they refuse.
+
 ``stream: true`` requests are rejected with HTTP 400 (streaming is unsupported).
 Exceptions raised by a callable script become HTTP 500 responses whose message
 contains the exception text.
@@ -72,7 +79,10 @@ from types import TracebackType
 from typing import Any, Union
 from urllib.parse import urlsplit
 
-__all__ = ["AgentLoop", "Hang", "Reply", "ScriptedOpenAI", "deterministic_embedding"]
+import jsonschema
+
+__all__ = ["CHAT_REQUEST_SCHEMA", "AgentLoop", "Hang", "Reply", "ScriptedOpenAI", "chat_request_errors",
+           "deterministic_embedding"]
 
 _REDACTED = "[REDACTED]"
 _SECRET_HEADERS = frozenset({"authorization", "api-key", "proxy-authorization"})
@@ -100,6 +110,110 @@ class _HTTPError(Exception):
 def _error_body(status: int, message: str) -> dict[str, Any]:
     kind = "invalid_request_error" if 400 <= status < 500 else "server_error"
     return {"error": {"message": message, "type": kind, "param": None, "code": status}}
+
+
+_TEXT_OR_NULL = {"type": ["string", "null"]}
+_TOOL_CALL = {
+    "type": "object",
+    "required": ["id", "type", "function"],
+    "properties": {
+        "id": {"type": "string"},
+        "type": {"const": "function"},
+        "function": {
+            "type": "object",
+            "required": ["name", "arguments"],
+            "properties": {"name": {"type": "string"}, "arguments": {"type": "string"}},
+        },
+    },
+}
+_CONTENT_PART = {
+    "type": "object",
+    "required": ["type"],
+    "properties": {"type": {"enum": ["text", "image_url"]}, "text": {"type": "string"}},
+}
+#: The chat request as the strictest of llama.cpp's server and vLLM accept it (a message is
+#: exactly one of these shapes; unknown extra keys are ignored, as pydantic does).
+CHAT_REQUEST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["model", "messages"],
+    "properties": {
+        "model": {"type": "string"},
+        "messages": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "oneOf": [
+                    {"type": "object", "required": ["role", "content"],
+                     "properties": {"role": {"const": "system"}, "content": {"type": "string"}, "name": {"type": "string"}}},
+                    {"type": "object", "required": ["role", "content"],
+                     "properties": {"role": {"const": "user"}, "name": {"type": "string"},
+                                    "content": {"anyOf": [{"type": "string"}, {"type": "array", "items": _CONTENT_PART}]}}},
+                    {"type": "object", "required": ["role"],
+                     "properties": {"role": {"const": "assistant"}, "content": {"type": "string"},
+                                    "tool_calls": {"type": "array", "minItems": 1, "items": _TOOL_CALL}}},
+                    {"type": "object", "required": ["role", "content", "tool_call_id"],
+                     "properties": {"role": {"const": "tool"}, "content": {"type": "string"},
+                                    "tool_call_id": {"type": "string"}}},
+                ]
+            },
+        },
+        "tools": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["type", "function"],
+                "properties": {
+                    "type": {"const": "function"},
+                    "function": {
+                        "type": "object",
+                        "required": ["name"],
+                        "properties": {"name": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+                                       "description": {"type": "string"}, "parameters": {"type": "object"}},
+                    },
+                },
+            },
+        },
+        "tool_choice": {"anyOf": [
+            {"enum": ["none", "auto", "required"]},
+            {"type": "object", "required": ["type", "function"],
+             "properties": {"type": {"const": "function"},
+                            "function": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}},
+        ]},
+        "response_format": {"type": "object", "required": ["type"],
+                            "properties": {"type": {"enum": ["text", "json_object", "json_schema"]}}},
+        "temperature": {"type": "number", "minimum": 0, "maximum": 2},
+        "top_p": {"type": "number"},
+        "max_tokens": {"type": ["integer", "null"], "minimum": 1},
+        "seed": {"type": ["integer", "null"]},
+        "n": {"const": 1},
+        "stop": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}, {"type": "null"}]},
+    },
+}
+_chat_validator = jsonschema.Draft202012Validator(CHAT_REQUEST_SCHEMA)
+
+
+def chat_request_errors(body: Any) -> list[str]:
+    """What a strict OpenAI-compatible server refuses in a chat request (empty: valid)."""
+    errors = []
+    for error in sorted(_chat_validator.iter_errors(body), key=lambda e: list(e.absolute_path)):
+        where = ".".join(str(p) for p in error.absolute_path) or "body"
+        detail = error.message
+        if error.validator == "oneOf" and isinstance(error.instance, dict):
+            detail = _message_problem(error.instance)
+        errors.append(f"{where}: {detail}")
+    return errors
+
+
+def _message_problem(message: dict[str, Any]) -> str:
+    """Why a message fits none of the shapes, said for the shape of its role."""
+    role = message.get("role")
+    shapes = CHAT_REQUEST_SCHEMA["properties"]["messages"]["items"]["oneOf"]
+    for shape in shapes:
+        if shape["properties"]["role"]["const"] == role:
+            problems = [f"{'.'.join(str(p) for p in e.absolute_path) or 'message'} {e.message}"
+                        for e in jsonschema.Draft202012Validator(shape).iter_errors(message)]
+            return f"not a valid {role} message: " + "; ".join(problems)
+    return f"unknown role {role!r}"
 
 
 _UNCOUNTED_KEYS = frozenset({"role", "type", "id", "tool_call_id"})
@@ -262,6 +376,10 @@ class ScriptedOpenAI:
     def _respond(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
         if body.get("stream"):
             raise _HTTPError(400, "ScriptedOpenAI does not support stream=true; use stream=false")
+        if path == "/v1/chat/completions":
+            errors = chat_request_errors(body)
+            if errors:
+                raise _HTTPError(400, f"{len(errors)} validation errors: " + " | ".join(errors))
         reply = self._next_reply(path, body)
         while isinstance(reply, Hang):
             if self._stopping.wait(reply.seconds):

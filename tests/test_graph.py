@@ -22,6 +22,7 @@ from firefly.graph import (
     judge_candidates,
     load_graph,
     parse_verdicts,
+    pending_pair_list,
     pending_pairs,
 )
 from firefly.llm import LLM, LLMConfig, LLMNotConfigured
@@ -229,12 +230,12 @@ def llm_for(srv: ScriptedOpenAI) -> LLM:
 def test_llm_judge_batches_pairs_and_never_judges_twice(db_path):
     store = memory_store(db_path)
     with ScriptedOpenAI(lambda path, body: verdicts_for(body)) as srv:
-        judge = LLMJudge(llm_for(srv), batch_size=10)
+        judge = LLMJudge(llm_for(srv), margin=None, batch_size=10)
         report = judge_candidates(store, judge)
         assert report.pending == 36 and report.judged == 36 and report.failed == 0
         assert len(srv.requests) == 4
         assert srv.requests[0]["json"]["messages"][0]["role"] == "system"
-        again = judge_candidates(store, LLMJudge(llm_for(srv), batch_size=10))
+        again = judge_candidates(store, LLMJudge(llm_for(srv), margin=None, batch_size=10))
         assert again.pending == 0 and len(srv.requests) == 4
     verdicts = store.conn.execute("SELECT judge, direction, request_hash FROM edge_verdicts").fetchall()
     assert {v[0] for v in verdicts} == {"llm:judge-model"} and all(v[2].startswith("sha256:") for v in verdicts)
@@ -251,7 +252,7 @@ def test_a_malformed_reply_leaves_its_pairs_unjudged_and_the_run_goes_on(db_path
         return next(replies, None) or verdicts_for(body)
 
     with ScriptedOpenAI(script) as srv:
-        report = judge_candidates(store, LLMJudge(llm_for(srv), batch_size=10, retries=0))
+        report = judge_candidates(store, LLMJudge(llm_for(srv), margin=None, batch_size=10, retries=0))
         assert (report.judged, report.failed) == (26, 10)
         [failed] = [r.event for r in store.read(types=["judge-failed"])]
         assert isinstance(failed, JudgeFailed) and failed.attempt == 0 and len(failed.pairs) == 10
@@ -260,11 +261,11 @@ def test_a_malformed_reply_leaves_its_pairs_unjudged_and_the_run_goes_on(db_path
         assert store.conn.execute("SELECT stage, error_class FROM errors").fetchall() == [("judge", "malformed-reply")]
         # a re-run replays the recorded (malformed) reply: no new request, no new error
         head, asked = store.head(), len(srv.requests)
-        rerun = judge_candidates(store, LLMJudge(llm_for(srv), batch_size=10, retries=0))
+        rerun = judge_candidates(store, LLMJudge(llm_for(srv), margin=None, batch_size=10, retries=0))
         assert (rerun.pending, rerun.judged, rerun.failed) == (10, 0, 10)
         assert store.head() == head and len(srv.requests) == asked
         # asking for a retry makes a new attempt, which the model answers properly
-        retried = judge_candidates(store, LLMJudge(llm_for(srv), batch_size=10, retries=1))
+        retried = judge_candidates(store, LLMJudge(llm_for(srv), margin=None, batch_size=10, retries=1))
         assert (retried.judged, retried.failed) == (10, 0) and len(srv.requests) == asked + 1
     assert pending_pairs(store, "llm:judge-model") == []
 
@@ -278,7 +279,7 @@ def test_a_partial_reply_keeps_what_it_judged(db_path):
         return "```json\n" + json.dumps(reply) + "\n```"
 
     with ScriptedOpenAI(script) as srv:
-        report = judge_candidates(store, LLMJudge(llm_for(srv), batch_size=10, retries=0))
+        report = judge_candidates(store, LLMJudge(llm_for(srv), margin=None, batch_size=10, retries=0))
     assert report.judged == 12 and report.failed == 24
     messages = [r.event.message for r in store.read(types=["judge-failed"])]
     assert len(messages) == 4 and all("unknown id or direction" in m for m in messages)
@@ -287,10 +288,43 @@ def test_a_partial_reply_keeps_what_it_judged(db_path):
 def test_an_endpoint_that_keeps_failing_stops_the_judge_cleanly(db_path):
     store = memory_store(db_path)
     with ScriptedOpenAI(lambda path, body: 503) as srv:
-        report = judge_candidates(store, LLMJudge(llm_for(srv), batch_size=5, max_failures=2))
+        report = judge_candidates(store, LLMJudge(llm_for(srv), margin=None, batch_size=5, max_failures=2))
         assert len(srv.requests) == 2
     assert report.judged == 0 and report.failed == 36 and "failed 2 times in a row" in report.stopped
     assert store.count("llm-failed") == 2 and store.count("edge-judged") == 0
+
+
+def test_the_llm_judge_asks_only_about_pairs_the_rules_cannot_decide(db_path):
+    store = memory_store(db_path)
+    with ScriptedOpenAI(lambda path, body: verdicts_for(body)) as srv:
+        judge = LLMJudge(llm_for(srv), batch_size=10)
+        undecided = [p for p in pending_pair_list(store, judge.name) if judge.decided_by_rules(p) is None]
+        report = judge_candidates(store, judge)
+        asked = sum(len(re.findall(r"^Pair \d+$", r["json"]["messages"][-1]["content"], re.M)) for r in srv.requests)
+    assert 0 < asked == len(undecided) < 36 and report.judged == 36
+    rows = store.conn.execute("SELECT request_hash, reason FROM edge_verdicts").fetchall()
+    by_rules = [reason for request, reason in rows if request is None]
+    assert len(by_rules) == 36 - asked and all(r.startswith("decided by rules-v2") for r in by_rules)
+
+
+def test_the_llm_judge_sends_its_requests_concurrently_with_progress_per_request(db_path):
+    import threading
+
+    store = memory_store(db_path)
+    together = threading.Barrier(3, timeout=30)  # three requests must be in flight at once
+
+    def script(path, body):
+        together.wait()
+        return verdicts_for(body)
+
+    seen: list[tuple[int, int]] = []
+    with ScriptedOpenAI(script) as srv:
+        judge = LLMJudge(llm_for(srv), batch_size=12, margin=None, concurrency=3)
+        report = judge_candidates(store, judge, progress=lambda done, total: seen.append((done, total)))
+    assert report.judged == 36 and len(srv.requests) == 3 and not together.broken
+    # a bounded reply: a weak model that rambles cannot hold the endpoint until its context is full
+    assert {r["json"]["max_tokens"] for r in srv.requests} == {60 * 12 + 64}
+    assert [d for d, _ in seen] == [12, 24, 36] and {t for _, t in seen} == {36}
 
 
 def test_llm_judge_needs_a_configured_endpoint():
@@ -369,9 +403,10 @@ def test_cli_build_with_the_llm_judge(db_path):
         args = ["graph", "build", "--judge", "llm", "--llm-base-url", srv.base_url, "--llm-model", "m1", "--batch-size", "12", "--db", str(db_path)]
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
-        assert "judged 36 pair(s) with llm:m1" in result.output and len(srv.requests) == 3
+        assert "judged 36 pair(s) with llm:m1" in result.output and 0 < len(srv.requests) <= 3
+        asked = len(srv.requests)
         again = runner.invoke(app, args)
-        assert "judged 0 pair(s)" in again.output and len(srv.requests) == 3
+        assert "judged 0 pair(s)" in again.output and len(srv.requests) == asked
     with Store.open(db_path) as store:
         [options] = [json.loads(r[0]) for r in store.conn.execute("SELECT options FROM runs WHERE command = 'graph build'")][:1]
         assert options["llm_model"] == "m1" and options["judge"] == "llm"

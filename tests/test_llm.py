@@ -10,6 +10,7 @@ import pytest
 
 from firefly.events import LlmFailed, LlmReplied
 from firefly.llm import LLM, LLMCallError, LLMConfig, LLMNotConfigured
+from firefly.store import Store
 from tests.openai_stub import Hang, ScriptedOpenAI, deterministic_embedding
 
 from .conftest import file_bytes, projection_dumps
@@ -172,3 +173,12 @@ def test_rebuild_gives_the_same_llm_tables(store):
     store.rebuild()
     assert projection_dumps(store) == before
     assert len(before["llm_exchanges"]) == 3
+
+
+def test_a_timed_out_request_is_not_sent_again_but_a_server_error_is(db_path):
+    with Store.open(db_path) as store, ScriptedOpenAI([Hang(30), 503, "fine"]) as srv:
+        llm = LLM(LLMConfig(base_url=srv.base_url, model="m", timeout=0.5, max_retries=2))
+        slow = llm.chat(store, "t", [{"role": "user", "content": "slow"}])
+        assert slow.failure.error_class == "timeout" and len(srv.requests) == 1
+        retried = llm.chat(store, "t", [{"role": "user", "content": "again"}])
+        assert retried.ok and retried.reply.content == "fine" and len(srv.requests) == 3

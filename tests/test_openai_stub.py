@@ -174,3 +174,44 @@ def test_recorded_requests_never_contain_api_key() -> None:
     for req in srv.requests:
         auth = {k: v for k, v in req["headers"].items() if k.lower() == "authorization"}
         assert auth and all(v == "[REDACTED]" for v in auth.values())
+
+
+# -- strict request validation (what llama.cpp's server and vLLM refuse, the stub refuses) ----
+
+_TOOL_TURN_WITH_NULL = [
+    {"role": "system", "content": "explore"},
+    {"role": "user", "content": "go"},
+    {"role": "assistant", "content": None,
+     "tool_calls": [{"id": "call_0", "type": "function", "function": {"name": "ls", "arguments": "{}"}}]},
+    {"role": "tool", "tool_call_id": "call_0", "content": "a.txt"},
+]
+
+
+def test_assistant_turn_with_null_content_is_refused_like_llama_cpp() -> None:
+    with ScriptedOpenAI(lambda path, body: "ok") as srv:
+        with pytest.raises(openai.BadRequestError) as info:
+            _client(srv).chat.completions.create(model="m", messages=_TOOL_TURN_WITH_NULL)
+    assert "validation errors" in str(info.value) and "messages.2" in str(info.value)
+
+
+@pytest.mark.parametrize("bad", [
+    {"role": "tool", "content": "x"},  # no tool_call_id
+    {"role": "tool", "tool_call_id": "c", "content": None},
+    {"role": "assistant", "content": "", "tool_calls": [{"id": "c", "function": {"name": "ls", "arguments": {}}}]},
+    {"role": "robot", "content": "hi"},
+])
+def test_other_invalid_messages_are_refused(bad: dict[str, Any]) -> None:
+    from tests.openai_stub import chat_request_errors
+
+    assert chat_request_errors({"model": "m", "messages": [{"role": "user", "content": "q"}, bad]})
+
+
+def test_wire_messages_makes_a_tool_conversation_valid() -> None:
+    from firefly.llm import wire_messages
+    from tests.openai_stub import chat_request_errors
+
+    raw = [*_TOOL_TURN_WITH_NULL[:2], {"role": "assistant", "content": None,
+                                       "tool_calls": [{"id": "c1", "name": "ls", "arguments": {"path": "."}}]},
+           {"role": "tool", "tool_call_id": "c1", "content": None}]
+    assert chat_request_errors({"model": "m", "messages": raw})
+    assert chat_request_errors({"model": "m", "messages": wire_messages(raw)}) == []

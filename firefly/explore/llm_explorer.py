@@ -41,6 +41,7 @@ __all__ = ["LLMPolicy", "function_names"]
 PURPOSE = "explore"
 MAX_TOOL_MESSAGE = 6_000  # characters of a result shown to the model
 MAX_DESCRIPTION = 1_000
+MAX_REPLY_TOKENS = 512  # of one assistant turn
 
 SYSTEM = """You explore real tools to record how they behave. Carry out the workflow below by \
 calling the functions, one step after another, in the order given. Use real values from \
@@ -118,7 +119,8 @@ class LLMPolicy:
         messages = self.prompt(tools, info)
         prompt_text = " ".join(m["content"] for m in messages)
         turns = self.max_turns or 2 * len(tools) + 2
-        params: dict[str, Any] = {"tools": functions, "tool_choice": "auto"}
+        # a turn is a few tool calls or one sentence; the bound stops a model that rambles
+        params: dict[str, Any] = {"tools": functions, "tool_choice": "auto", "max_tokens": MAX_REPLY_TOKENS}
         if self.temperature is not None:
             params["temperature"] = self.temperature
         for _ in range(turns):
@@ -129,7 +131,8 @@ class LLMPolicy:
             reply = result.reply
             assert reply is not None
             calls = reply.tool_calls
-            assistant: dict[str, Any] = {"role": "assistant", "content": reply.content}
+            # content is a string: strict servers (llama.cpp's) refuse an assistant turn with null content
+            assistant: dict[str, Any] = {"role": "assistant", "content": reply.content or ""}
             if calls:
                 assistant["tool_calls"] = [
                     {"id": c.get("id") or f"call_{walk.step}_{i}", "type": "function",

