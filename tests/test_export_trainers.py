@@ -194,6 +194,7 @@ def test_hub_folder_loads_by_its_card_and_decodes_to_objects(exported):
     pytest.param(os.environ.get("FIREFLY_DATASETS3_PYTHON"), marks=pytest.mark.skipif(
         not os.environ.get("FIREFLY_DATASETS3_PYTHON"), reason="FIREFLY_DATASETS3_PYTHON unset: `make datasets3-check`")),
 ], ids=["suite", "datasets3"])
+@pytest.mark.timeout(900)
 def test_trl_and_hf_load_exactly_with_old_and_new_datasets(exported, python):
     """The same files loaded by another Python's datasets (3.x has no Json feature)."""
     run = subprocess.run([python, str(Path(__file__).parent / "datasets_roundtrip.py"), str(exported)],

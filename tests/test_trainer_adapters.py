@@ -7,6 +7,8 @@ the reference trajectory earns 1, a wrong answer 0.
 * TRL: ``environment_factory`` instances, ``reset(**row)`` per row of the TRL export, tools
   called by name, ``get_reward()``, and the reward function ``firefly.trainers.trl.reward``.
 * gymnasium: ``gymnasium.utils.env_checker.check_env`` on the gymnasium wrapper, and its episodes.
+* verifiers: rollouts of ``load_environment()`` scored by its rubric, with verifiers 0.1.x in a
+  venv of its own (tests/verifiers_rollout.py; ``make verifiers-check``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import asyncio
 import importlib
 import inspect
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -222,3 +226,18 @@ def test_gym_wrapper_passes_gymnasium_env_checker(exported):
     env.reset(options={"task_id": "t-number"})
     assert env.step("31")[1:4] == (0.0, True, False)
     env.close()
+
+
+# -- verifiers ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(900)  # another Python starting verifiers and building the tasks: slow on a loaded machine
+@pytest.mark.skipif(not os.environ.get("FIREFLY_VERIFIERS_PYTHON"),
+                    reason="FIREFLY_VERIFIERS_PYTHON unset: `make verifiers-check` (verifiers 0.1.x pins datasets<4.7)")
+def test_verifiers_rollouts_scored_by_the_rubric():
+    """load_environment() with the real verifiers 0.1.x: rollouts through its OpenAI client
+    against a scripted policy, scored by the rubric (tests/verifiers_rollout.py)."""
+    run = subprocess.run([os.environ["FIREFLY_VERIFIERS_PYTHON"], str(Path(__file__).parent / "verifiers_rollout.py")],
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "right [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0] wrong [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]" in run.stdout
