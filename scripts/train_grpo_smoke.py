@@ -56,6 +56,7 @@ def main() -> None:
     parser.add_argument("--split", default=None, help="split to train on (default: all verified tasks)")
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--group", type=int, default=4, help="completions per prompt (GRPO group size)")
+    parser.add_argument("--work", type=Path, help="folder for the task database, export and trainer output (default: a temporary one)")
     args = parser.parse_args()
 
     import torch
@@ -67,7 +68,8 @@ def main() -> None:
     from firefly.trainers.trl import environment, grpo_dataset, reward
 
     torch.manual_seed(0)
-    work = Path(tempfile.mkdtemp(prefix="grpo-smoke-"))
+    work = args.work or Path(tempfile.mkdtemp(prefix="grpo-smoke-"))
+    work.mkdir(parents=True, exist_ok=True)
     db = args.db or fixture_db(work)
     export(db, trl=work / "trl.jsonl", split=args.split)
     dataset = grpo_dataset(work / "trl.jsonl")
@@ -77,7 +79,15 @@ def main() -> None:
     tokenizer.chat_template = qwen2_5_chat_template  # TRL knows how to parse its tool calls
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, torch_dtype=torch.float32)
+    # the GGUF weights come dequantized to float32, but the model stays marked as quantized, which
+    # the Trainer refuses to train: the same weights in a model made from the plain config
+    loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    config = loaded.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.load_state_dict(loaded.state_dict())
+    del loaded
     print(f"model: {gguf.name} ({sum(p.numel() for p in model.parameters()) / 1e6:.0f}M parameters), "
           f"{len(dataset)} tasks from {db}", flush=True)
 
