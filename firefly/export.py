@@ -14,7 +14,8 @@
 * **trl**: the chat conversation as TRL takes it (tool-call ``arguments`` as objects), the
   tools and the task columns; :func:`features` gives its typed ``datasets`` form.
 * **verl**: verl's parquet rows (``data_source``, ``prompt``, ``ability``, ``reward_model``,
-  ``extra_info`` with ``tools_kwargs``).
+  ``extra_info`` with ``tools_kwargs``), and beside them verl's tool config
+  (``<split>-verl-tools.yaml``, :mod:`firefly.trainers.verl`).
 * **hf**: a folder for the Hugging Face Hub: parquet per split with explicit features and a
   dataset card (:func:`dataset_card`).
 
@@ -62,6 +63,12 @@ def output_path(out: str | PathLike[str], split_name: str, fmt: str) -> Path:
     if fmt == "hf":
         return out / f"{split_name}-hf"
     return out / f"{split_name}-{fmt}.{'parquet' if fmt == 'verl' else 'jsonl'}"
+
+
+def verl_tools_path(parquet: str | PathLike[str]) -> Path:
+    """verl's tool config written beside the verl parquet: ``<split>-verl-tools.yaml``."""
+    parquet = Path(parquet)
+    return parquet.with_name(f"{parquet.stem}-tools.yaml")
 
 
 @cache
@@ -333,32 +340,14 @@ def _need(module: str) -> Any:
         raise FireflyError(f"this export format needs {module.split('.')[0]}: pip install 'firefly-mcp[trainers]'") from None
 
 
-def features(fmt: str) -> Any:
-    """The ``datasets.Features`` of a format's rows (``trl`` or ``hf``): columns whose shape
-    varies from row to row (tool-call arguments, tools, label, match, probe, tool_targets) are
-    ``Json``, so no version of ``datasets`` merges them into one struct padded with nulls::
+def features(fmt: str, *, typed: bool | None = None) -> Any:
+    """The ``datasets.Features`` of a format's rows (``trl`` or ``hf``):
+    :func:`firefly.trainers.data.features`. To load an export with any ``datasets`` version,
+    use :func:`firefly.trainers.data.load`."""
+    _need("datasets")
+    from .trainers.data import features as data_features
 
-        load_dataset("json", data_files="train-trl.jsonl", features=features("trl"))
-    """
-    ds = _need("datasets")
-    Json, List, Value = ds.Json, ds.List, ds.Value
-    message = {
-        "role": Value("string"), "content": Value("string"),
-        "tool_calls": List({"id": Value("string"), "type": Value("string"),
-                            "function": {"name": Value("string"), "arguments": Json()}}),
-        "tool_call_id": Value("string"), "name": Value("string"),
-    }
-    columns: dict[str, Any] = {
-        "messages": List(message), "tools": List(Json()),
-        "task_id": Value("string"), "kind": Value("string"), "split": Value("string"),
-        "servers": List(Value("string")), "hops": Value("int64"),
-    }
-    if fmt == "hf":
-        columns.update({"question": Value("string"), "label": Json(), "match": Json(), "probe": Json(),
-                        "tool_targets": Json(), "answer_schema": Json()})
-    elif fmt != "trl":
-        raise FireflyError(f"no datasets features for format {fmt!r} (trl or hf)")
-    return ds.Features(columns)
+    return data_features(fmt, typed=typed)
 
 
 def verl_schema() -> Any:
@@ -439,6 +428,11 @@ def export(
     try:
         for fmt, path in outputs.items():
             files = _write(fmt, path, rows[fmt], how=how, license=license)
+            if fmt == "verl":  # verl's tool config for the rows' functions, beside the parquet
+                from .trainers.verl import write_tool_config
+
+                specs = [spec for row in rows[fmt] for spec in json.loads(row["extra_info"]["tools"])]
+                files.append(write_tool_config(verl_tools_path(path), specs, Path(db).resolve(), mode=mode))
             written += files
             report.files[fmt] = files
             report.lines[fmt] = len(rows[fmt])
@@ -498,7 +492,9 @@ def _write_hub(folder: Path, rows: list[dict[str, Any]], *, how: dict[str, Any],
     """The Hub folder: ``data/<split>-00000-of-00001.parquet`` per split (the Hub's file naming,
     which it maps to splits by itself) and ``README.md``, the dataset card."""
     ds = _need("datasets")
-    feats = features("hf")
+    from .trainers.data import as_text
+
+    feats = features("hf", typed=False)  # JSON text: what every datasets version reads
     (folder / "data").mkdir(parents=True, exist_ok=True)
     by_split: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
@@ -506,7 +502,7 @@ def _write_hub(folder: Path, rows: list[dict[str, Any]], *, how: dict[str, Any],
     files = []
     for name, split_rows in sorted(by_split.items()):
         path = folder / "data" / f"{name}-00000-of-00001.parquet"
-        ds.Dataset.from_list(split_rows, features=feats).to_parquet(str(path))
+        ds.Dataset.from_list([as_text(row, "hf") for row in split_rows], features=feats).to_parquet(str(path))
         files.append(path)
     card = folder / "README.md"
     card.write_text(dataset_card(rows, feats, how=how, license=license), encoding="utf-8")
@@ -578,7 +574,8 @@ a task whose reference trajectory does not replay to its label is left out).
   and which (server, tool) each function name calls.
 
 Columns whose shape varies from row to row (tool-call arguments, tools, label, match, probe,
-tool_targets) have the `datasets` feature `Json` (JSON text in parquet).
+tool_targets) are JSON text (`string`), so `load_dataset` reads every file with any `datasets`
+version; `firefly.trainers.data.load(folder)` (or `json.loads`) gives them back as objects.
 
 ## Licence
 

@@ -6,7 +6,10 @@ templates (tests/chat_templates/) with the tool-call arguments as JSON objects."
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import jinja2
@@ -15,7 +18,7 @@ import pyarrow.json as paj
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from datasets import load_dataset
+from datasets import Value, load_dataset
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from typer.testing import CliRunner
 
@@ -157,7 +160,9 @@ def test_verl_parquet_loads_with_pyarrow_and_datasets(exported):
     assert ds.num_rows == len(VERIFIED) and ds[0]["reward_model"]["style"] == "rule"
 
 
-def test_hub_folder_loads_by_its_card_with_typed_features(exported):
+def test_hub_folder_loads_by_its_card_and_decodes_to_objects(exported):
+    from firefly.trainers.data import load
+
     folder = exported / "all-hf"
     card = (folder / "README.md").read_text()
     meta = yaml.safe_load(card.split("---\n")[1])
@@ -166,9 +171,10 @@ def test_hub_folder_loads_by_its_card_with_typed_features(exported):
     assert {s["name"]: s["num_examples"] for s in meta["dataset_info"]["splits"]} == want
     assert {f["name"] for f in meta["dataset_info"]["features"]} >= {"messages", "tools", "label", "task_id", "hops"}
     assert "replays to it" in card and "| test | 5 |" in card
-    ds = load_dataset(str(folder))
-    assert {name: split.num_rows for name, split in ds.items()} == want
-    assert ds["test"].features["label"].__class__.__name__ == "Json"
+    plain = load_dataset(str(folder))  # JSON columns as JSON text: what every datasets version reads
+    assert {name: split.num_rows for name, split in plain.items()} == want
+    assert plain["test"].features["label"] == Value("string")
+    ds = load(folder)
     rows = {r["task_id"]: r for split in ds.values() for r in split}
     assert rows["t-number"]["label"] == 30.5 and rows["t-set"]["label"] == ["todo.md", "ideas.md"]
     assert rows["t-subset"]["label"] == {"sum": 3} and rows["t-change"]["probe"]["expected"] == "buy eggs"
@@ -181,6 +187,20 @@ def test_hub_folder_loads_by_its_card_with_typed_features(exported):
             assert rendered_calls(template, row) == calls_of(row)
     for parquet in (folder / "data").iterdir():  # plain pyarrow reads it too (JSON columns as JSON text)
         assert pq.read_table(parquet).num_rows == want[parquet.name.split("-")[0]]
+
+
+@pytest.mark.parametrize("python", [
+    sys.executable,
+    pytest.param(os.environ.get("FIREFLY_DATASETS3_PYTHON"), marks=pytest.mark.skipif(
+        not os.environ.get("FIREFLY_DATASETS3_PYTHON"), reason="FIREFLY_DATASETS3_PYTHON unset: `make datasets3-check`")),
+], ids=["suite", "datasets3"])
+@pytest.mark.timeout(900)
+def test_trl_and_hf_load_exactly_with_old_and_new_datasets(exported, python):
+    """The same files loaded by another Python's datasets (3.x has no Json feature)."""
+    run = subprocess.run([python, str(Path(__file__).parent / "datasets_roundtrip.py"), str(exported)],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "trl 7 rows" in run.stdout and '"t-number": 30.5' in run.stdout, run.stdout
 
 
 def test_a_format_is_refused_by_name_and_formats_replace_the_default(store, db_path, tmp_path):
