@@ -14,7 +14,7 @@ UV := $(BIN)/uv
 UV_VERSION := $(shell sed -n '/^name = "uv"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' uv.lock)
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: run test real-model bench sync lock upgrade clean datasets3-check verifiers-check grpo-smoke
+.PHONY: run test test-real-model real-model bench sync lock upgrade clean datasets3-check verifiers-check grpo-smoke
 
 # Only when .venv has no uv yet: afterwards `uv sync` keeps uv at the lock's version.
 $(UV):
@@ -31,15 +31,14 @@ sync: $(UV)
 run: sync
 	$(BIN)/firefly run
 
-## test: the whole test suite (what .ci/run calls); the real-model tier only when its
-## environment is built (make real-model), else it says how to get it and skips that tier
+## test: the whole test suite (what .ci/run calls) but the real-model tier (make test-real-model)
 test: sync
-	@if $(BIN)/python scripts/real_model_env.py --check >/dev/null 2>&1; then \
-		$(BIN)/python -m pytest; \
-	else \
-		$(BIN)/python scripts/real_model_env.py --check || true; \
-		$(BIN)/python -m pytest -m "not real_model"; \
-	fi
+	$(BIN)/python -m pytest -m "not real_model"
+
+## test-real-model: the real-model tier: every LLM mode against llama.cpp's server on a small
+## real model (builds its environment first when missing: make real-model)
+test-real-model: real-model
+	$(BIN)/python -m pytest -m real_model
 
 ## real-model: build (once per machine, outside the repo) llama.cpp's server and the small real
 ## model the real-model tier runs against
