@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
 def synthesize(
     synthesizer: Annotated[Literal["offline", "llm"], typer.Option(help="offline (templates over the recorded calls, no LLM) or llm (a model writes the questions; labels still come from the recorded values).")] = "offline",
     explorations: Annotated[Optional[int], typer.Option(help="Synthesize from at most this many pending explorations (default: all).")] = None,
-    max_tasks: Annotated[Optional[int], typer.Option(help="Tasks kept per exploration (default: 10 offline, besides state changes; 4 llm).")] = None,
+    max_tasks: Annotated[Optional[int], typer.Option(help="Tasks kept per exploration (default: 12 offline, besides state changes; 4 llm).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the template and phrasing choices.")] = 0,
     llm_base_url: BaseUrlOption = None,
     llm_model: ModelOption = None,

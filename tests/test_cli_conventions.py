@@ -367,7 +367,7 @@ def test_a_registry_that_is_not_utf8_is_one_line(isolated):
 def test_status_json_has_stable_keys(tasks_db):
     data = json.loads(invoke("status", "--json", "--db", str(tasks_db)).output)
     assert set(data) == {"format", "database", "read_only", "behind", "events", "runs", "errors", "servers", "tools",
-                         "graph", "explorations", "tasks", "evaluations"}
+                         "graph", "explorations", "tasks", "evaluations", "quality"}
     assert data["format"] == 1 and data["read_only"] is False and data["behind"] is False
     assert set(data["tasks"]) == {"synthesized", "verified", "rejected", "train", "test", "unassigned"}
     assert data["tasks"]["synthesized"] == len(TASKS) and data["tasks"]["verified"] == VERIFIED
@@ -375,6 +375,8 @@ def test_status_json_has_stable_keys(tasks_db):
     assert set(data["graph"]) == {"embeddings", "candidate_pairs", "edges", "dags", "dags_with_catalog"}
     assert set(data["explorations"]) == {"total", "finished", "failed", "unfinished", "calls", "calls_succeeded"}
     assert set(data["evaluations"]) == {"evals", "episodes"}
+    assert set(data["quality"]) == {"callable_tools", "tools_needed", "tools_needed_share", "tools_not_needed", "per_tool",
+                                    "verified_tasks", "templates", "top_templates", "rejections"}
 
 
 # -- one line, not a traceback ---------------------------------------------------------------------
