@@ -251,3 +251,10 @@ def test_a_task_that_holds_a_time_of_this_run_or_a_temporary_path_is_never_made(
     assert task("Where is the export?", "/tmp/tmpk2j3h4x9/export.csv") is None
     assert skipped["a run-dependent value in the task"] == 3
     assert task("When was the commit made?", "2025-03-05") is not None
+
+
+def test_plurals_of_field_names_in_questions():
+    from firefly.synth.facts import plural_of
+
+    assert [plural_of(w) for w in ("status", "address", "order id", "category", "box", "items", "data")] == [
+        "statuses", "addresses", "order ids", "categories", "boxes", "items", "data"]

@@ -211,6 +211,8 @@ _UNCOUNTED = frozenset({"data", "information", "weather", "news", "people", "sof
 
 def plural_of(noun: str) -> str:
     last = noun.rsplit(" ", 1)[-1]
+    if last.endswith(("ss", "us")):  # status, address, class: never already plural
+        return noun + "es"
     if last.endswith("s") or last in _UNCOUNTED:
         return noun
     if last.endswith("y") and len(last) > 2 and last[-2] not in "aeiou":

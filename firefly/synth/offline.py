@@ -33,7 +33,7 @@ from ..match import normalize, result_value
 from .answers import field_values, record_candidates
 from .derive import as_number
 from ..locator import resolve
-from .facts import Cell, Item, Table, basename, is_volatile, leaves, read_call, rel, words_of
+from .facts import Cell, Item, Table, basename, is_volatile, leaves, plural_of, read_call, rel, words_of
 from .model import INITIAL_STATE, Candidate, Exploration, Step
 from .phrasing import effect, listing, ordinal, quote, scope
 
@@ -114,8 +114,8 @@ SPECIAL_COUNT_WHERE = {
     ("relation", "relationType"): ["How many {value} relations are in {scope}?"],
 }
 SET_WHERE = [
-    "Which {plural} in {scope} have {label} {value}? Give their {keylabel}s.",
-    "List the {keylabel}s of the {plural} in {scope} whose {label} is {value}.",
+    "Which {plural} in {scope} have {label} {value}? Give their {keylabels}.",
+    "List the {keylabels} of the {plural} in {scope} whose {label} is {value}.",
 ]
 SPECIAL_SET_WHERE = {
     ("commit", "author"): ["Which commits among {scope} did {value} author? Give their messages."],
@@ -129,8 +129,8 @@ SET_VALUES = [
     "List every {noun} in {scope}.",
 ]
 SET_ALL = [
-    "List the {keylabel}s of all {plural} in {scope}.",
-    "What are the {keylabel}s of the {plural} in {scope}?",
+    "List the {keylabels} of all {plural} in {scope}.",
+    "What are the {keylabels} of the {plural} in {scope}?",
 ]
 SPECIAL_SET_ALL = {
     "table": ["Which tables does {scope} have?", "List the tables of {scope}."],
@@ -415,7 +415,7 @@ class OfflineSynthesizer:
         complete = t.complete and (t.total is None or t.total == len(items))
         keyed = [it for it in items if _short(it.get(key))]
         rng = self._rng(x, step, noun, "agg")
-        fmt = {"noun": noun, "plural": plural, "keylabel": t.label(key), "scope": where}
+        fmt = {"noun": noun, "plural": plural, "keylabel": t.label(key), "keylabels": plural_of(t.label(key)), "scope": where}
         # count
         if complete and len(keyed) >= 2 and len(keyed) == len(items):
             q = _pick(rng, SPECIAL_COUNT.get(noun, []) + COUNT).format(**fmt)
