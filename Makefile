@@ -31,9 +31,14 @@ sync: $(UV)
 run: sync
 	$(BIN)/firefly run
 
-## test: the whole test suite (what .ci/run calls) but the real-model tier (make test-real-model)
+## test: the whole test suite (what .ci/run calls) but the real-model tier (make test-real-model).
+## The Ray tests run in a process of their own: on a loaded machine Ray's start-up has aborted
+## its interpreter (a failed check in its C++ GCS client), and that process only is tried again.
 test: sync
-	$(BIN)/python -m pytest -m "not real_model"
+	$(BIN)/python -m pytest -m "not real_model" --ignore=tests/test_ray.py
+	$(BIN)/python -m pytest tests/test_ray.py; rc=$$?; \
+	if [ $$rc -ge 128 ]; then echo "Ray's start-up aborted the test process (exit $$rc): once more" >&2; \
+		$(BIN)/python -m pytest tests/test_ray.py; else exit $$rc; fi
 
 ## test-real-model: the real-model tier: every LLM mode against llama.cpp's server on a small
 ## real model (builds its environment first when missing: make real-model)

@@ -15,6 +15,7 @@ same start time, so a recycled pid is never hit) and removes their folders.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import re
@@ -151,12 +152,16 @@ def server_temp_dir(name: str) -> Iterator[str]:
             break
         except FileExistsError:
             i += 1
+        except FileNotFoundError:  # the last connection of another process removed the root
+            root.mkdir(parents=True, exist_ok=True)
     tmp = str(folder)
     _owner.change(lambda: _owner.folders.append(tmp))
     try:
         yield tmp
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        with contextlib.suppress(OSError):  # the root too, once no connection holds a folder in it
+            root.rmdir()
         _owner.change(lambda: _owner.folders.remove(tmp) if tmp in _owner.folders else None)
 
 

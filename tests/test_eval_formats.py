@@ -32,6 +32,7 @@ RL = {
     "prompt": [{"role": "system", "content": "You call tools."}, {"role": "user", "content": "How many commits?"}],
     "question": "How many commits?", "tools": json.dumps(TOOLS), "label": "2", "match": '{"rule": "number", "tolerance": 1e-6}',
     "probe": "null", "hops": 1, "servers": ["git"], "tool_targets": '{"git__git_log": {"server": "git", "tool": "git_log"}}',
+    "answer_schema": "null",
 }
 
 
