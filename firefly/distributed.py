@@ -113,8 +113,9 @@ def start_local(ray: Any, cpus: int, attempts: int = 3) -> None:
     loaded machine Ray's node agents may start after Ray's own start-up timeout: tried again."""
     for attempt in range(attempts):
         try:
-            ray.init(num_cpus=cpus, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
-                     configure_logging=False)
+            # address "local": always a new cluster, never one a stale /tmp/ray/ray_current_cluster names
+            ray.init(address="local", num_cpus=cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
+                     log_to_driver=False, configure_logging=False)
             return
         except Exception as exc:
             ray.shutdown()
