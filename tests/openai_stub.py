@@ -107,6 +107,19 @@ class _HTTPError(Exception):
         self.message = message
 
 
+def send_json_bytes(handler: BaseHTTPRequestHandler, status: int, data: bytes) -> None:
+    """Answer an HTTP request with a JSON body; a client that gave up (its timeout, or during
+    a Hang) is not an error of the server's."""
+    try:
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+    except OSError:
+        pass
+
+
 def _error_body(status: int, message: str) -> dict[str, Any]:
     kind = "invalid_request_error" if 400 <= status < 500 else "server_error"
     return {"error": {"message": message, "type": kind, "param": None, "code": status}}
@@ -472,15 +485,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         pass
 
     def _send(self, status: int, payload: Any) -> None:
-        data = json.dumps(payload).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except OSError:
-            pass  # client gave up (e.g. timed out during a Hang)
+        send_json_bytes(self, status, json.dumps(payload).encode())
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path

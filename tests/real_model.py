@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .openai_stub import send_json_bytes
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_NAME = "smollm2"
 START_TIMEOUT = 180.0  # seconds for the server to load the model and answer /v1/models
@@ -145,14 +147,7 @@ class RecordingProxy:
                     body = raw.decode(errors="replace")
                 with lock:
                     proxy.exchanges.append(Exchange(self.path, body, status, time.monotonic() - started))
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:
-                    pass  # the client gave up (its timeout)
+                send_json_bytes(self, status, data)
 
             def do_GET(self) -> None:
                 self._forward("GET")

@@ -221,9 +221,7 @@ def _scope(tool: str, args: dict[str, Any], subst: dict[str, str]) -> str | None
             return f"the latest commit (HEAD) of {_repo(args)}"
         return f"commit {rev} of {_repo(args)}"
     if tool == "git_diff":
-        target = arg("target")
-        what = target if "target" in subst else f"{target}"
-        return f"the diff between the working tree of {_repo(args)} and {what}"
+        return f"the diff between the working tree of {_repo(args)} and {arg('target')}"
     if tool == "git_diff_staged":
         return f"the staged changes of {_repo(args)}"
     if tool == "git_diff_unstaged":
