@@ -627,3 +627,29 @@ def test_an_id_parameter_takes_an_item_of_a_list_named_after_it():
     assert one("key") in ("user:1:name", "counter")
     assert one("sheet_name") == "Sales"
     assert one("task_id") == "t-19"
+
+
+def test_a_result_that_reads_back_our_own_arguments_gives_no_fact():
+    rows = rec(0, "sqlite", "read_query", {"query": "SELECT * FROM products LIMIT 2"}, PRODUCTS_TEXT)
+    sent = {"observations": [{"entityName": "Maya Okafor", "contents": ["Noted during exploration 444"]}]}
+    echo = [{"entityName": "Maya Okafor", "addedObservations": ["Noted during exploration 444"]}]
+    added = rec(1, "memory", "add_observations", sent, json.dumps(echo, indent=2))
+    for seed in range(8):
+        observations = [o for e in propose("create_entities", [rows, added], seed).arguments["entities"]
+                        for o in e["observations"]]
+        assert not any("444" in o or "addedObservations" in o for o in observations), observations
+    # the facts that are new still come through, labelled in words
+    facts = [o for seed in range(8) for e in propose("create_entities", [rows], seed).arguments["entities"]
+             for o in e["observations"]]
+    assert any(o.startswith(("price: ", "stock: ", "supplier: ", "category: ")) for o in facts), facts
+
+
+def test_an_aggregate_query_sums_numbers_not_a_column_whose_name_holds_a_numeric_word():
+    # only the column names are known (no types, no values): their words decide
+    ws = WorkspaceInfo(sqlite_tables={"customers": ("id", "country", "city", "order_count")})
+    summed = set()
+    for seed in range(40):
+        query = propose("read_query", [], seed, ws=ws).arguments["query"]
+        if "SUM(" in query:
+            summed.add(query.split("SUM(")[1].split(")")[0].strip('"'))
+    assert summed == {"order_count"}

@@ -1429,7 +1429,7 @@ class _Run:
                 return any(w in typ for w in ("INT", "REAL", "NUM", "FLOA", "DOUB", "DEC"))
         for v in self.obs(("number", "text"), lambda v: v.context.get("table") == table and v.key == col):
             return v.kind == "number"
-        return any(h in col.lower() for h in NUMERIC_HINTS)
+        return any(w in NUMERIC_HINTS or _singular(w) in NUMERIC_HINTS for w in _words(col))  # "country" is no count
 
     def pick_table(self, pointer: str, *, exclude: Iterable[str] = ()) -> tuple[str, Value | None]:
         ex = set(exclude)
@@ -1888,7 +1888,7 @@ class _Run:
         """Short statements built from salient observed values (each recorded as a source)."""
         out: list[str] = []
         for i, v in enumerate(self.salient(n, exclude=exclude)):
-            label = str(v.key or v.kind).replace("_", " ")
+            label = " ".join(_words(str(v.key or v.kind)))
             val = v.value if not isinstance(v.value, float) else _fmt_num(v.value)
             where = v.context.get("table")
             fact = f"{label}: {val}" + (f" (from {where})" if where else "")
@@ -1896,8 +1896,26 @@ class _Run:
             out.append(fact)
         return out
 
+    def echoes(self) -> tuple[set[str], set[str]]:
+        """The strings this exploration sent as arguments, whole and as words: a result that
+        repeats them ("addedObservations": ["Noted during exploration 444"]) tells nothing new."""
+        whole: set[str] = set()
+        for r in self.history:
+            stack: list[Any] = [r.arguments]
+            while stack:
+                x = stack.pop()
+                if isinstance(x, dict):
+                    stack.extend(x.values())
+                elif isinstance(x, list):
+                    stack.extend(x)
+                elif isinstance(x, str) and x.strip():
+                    whole.add(x.strip())
+        return whole, {w for x in whole for w in re.findall(r"[\w.@/-]+", x)}
+
     def salient(self, n: int, exclude: tuple[str, ...] = ()) -> list[Value]:
-        """The most telling values of the newest results (keyed fields first), distinct."""
+        """The most telling values of the newest results (keyed fields first), distinct, none
+        an echo of what the exploration itself sent."""
+        whole, sent_words = self.echoes()
         pref = {"person": 0, "commit": 1, "message": 1, "entity": 2, "file": 2, "table": 2, "timezone": 2,
                 "datetime": 3, "email": 3, "number": 3, "text": 3, "observation": 4, "branch": 2, "date": 4}
 
@@ -1915,6 +1933,9 @@ class _Run:
                 return False
             if v.kind == "text" and _PROSE.search(str(v.value).strip()):
                 return False  # several sentences ("Label: it did not. Try ..."): a server's remark, not a fact
+            shown = str(v.value).strip()
+            if shown in whole or (not isinstance(v.value, str) and shown in sent_words):
+                return False  # our own argument read back
             return (v.kind, json.dumps(v.value, sort_keys=True, default=str)) not in self.used
         cands = [v for v in self.values if ok(v)]
         if not cands:
