@@ -349,6 +349,12 @@ def test_family_hooks_say_what_the_generic_adapter_cannot():
     assert [(t.noun, len(t.items), t.order) for t in plain] == [("git log", 3, None)]
     assert git.scope("git_log", "vcs", log.arguments, {}) == "the last 5 commits of the git repository at /workspace/repo"
     assert generic.scope("git_log", "vcs", log.arguments, {}) == 'the git log for repo path "/workspace/repo" and max count 5'
+    # a commit described through the log it came from names its repository once
+    hop = 'the commit whose message is "Release 0.2.0" in ' + git.scope("git_log", "vcs", log.arguments, {})
+    show = {"repo_path": "/workspace/repo", "revision": "x"}
+    assert git.scope("git_show", "vcs", show, {"revision": hop}) == hop
+    assert git.scope("git_show", "vcs", show, {"revision": "the first commit listed"}) == (
+        "the first commit listed (the git repository at /workspace/repo)")
     assert git.effect_marks("git_checkout", {"branch_name": "main"}, ["main"]) == ["* main", "On branch main"]
     time = next(a for a in registered_adapters() if a.name == "time")
     now = {"timezone": "UTC", "datetime": "2026-01-01T12:00:00+00:00"}

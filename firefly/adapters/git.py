@@ -215,8 +215,8 @@ def _scope(tool: str, args: dict[str, Any], subst: dict[str, str]) -> str | None
         return f"the {count} of {_repo(args)}"
     if tool == "git_show":
         rev = arg("revision")
-        if "revision" in subst:
-            return f"{rev} ({_repo(args)})"
+        if "revision" in subst:  # the commit as described by the step it came from
+            return rev if _repo(args) in rev else f"{rev} ({_repo(args)})"
         if rev == "HEAD":
             return f"the latest commit (HEAD) of {_repo(args)}"
         return f"commit {rev} of {_repo(args)}"
