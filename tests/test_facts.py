@@ -258,3 +258,24 @@ def test_plurals_of_field_names_in_questions():
 
     assert [plural_of(w) for w in ("status", "address", "order id", "category", "box", "items", "data")] == [
         "statuses", "addresses", "order ids", "categories", "boxes", "items", "data"]
+
+
+def test_a_field_headed_by_a_question_is_named_as_a_field_not_asked_twice():
+    (md,) = tables(T("| Folder | What is in it |\n|---|---|\n| data/ | CSV exports |\n| notes/ | Meeting notes |\n"))
+    assert md.label("What is in it").lower() == '"what is in it" field'
+    assert md.label("Folder").lower() == "folder"
+
+
+def test_source_code_gives_no_labelled_values_but_prose_with_a_colon_does():
+    from firefly.synth.facts import looks_like_code
+
+    code = ('"""Inventory report."""\nimport csv\nimport sys\nfrom pathlib import Path\n\n'
+            'DEFAULT_PATH = Path("data/inventory.csv")\n\n\ndef main():\n'
+            '    path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_PATH\n'
+            '    with path.open() as f:\n        rows = list(csv.DictReader(f))\n    return rows\n')
+    assert looks_like_code(code.splitlines())
+    assert tables(T(code), tool="read_file") == []
+    notes = "# Warehouse move\n\nOwner: Tomás Herrera\nMove day: Monday 2025-04-28\nMover: Atlantic Freight\n"
+    assert not looks_like_code(notes.splitlines())
+    (rec,) = tables(T(notes), tool="read_file")
+    assert rec.items[0].get("Owner") == "Tomás Herrera"

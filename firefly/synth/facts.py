@@ -86,7 +86,13 @@ class Table:
     def label(self, name: str) -> str:
         if self.noun == "setting":
             return self.labels.get(name, f"setting {name}")
-        return self.labels.get(name, name.replace("_", " "))
+        text = self.labels.get(name, name.replace("_", " "))
+        if text.split(" ", 1)[0].lower() in _ASKING:  # a column headed "What is in it"
+            return f'"{text}" field'
+        return text
+
+
+_ASKING = frozenset({"what", "which", "who", "whom", "whose", "how", "when", "where", "why"})
 
 
 @dataclass
@@ -483,9 +489,25 @@ def read_text(step: int, base: str, text: str, names: Names, arguments: dict[str
         if kind or out:
             return out
     out += _markdown_tables(step, base, lines, offset, names)
+    if looks_like_code(lines):  # `path = Path(sys.argv[1])` is a statement, not a labelled value
+        return out
     out += _labelled_lines(step, base, lines, offset, names)
     out += _lists(step, base, lines, offset, names)
     return out
+
+
+_CODE_LINE = re.compile(
+    r"^\s*(?:def |class |import |from [\w.]+ import |return\b|raise |elif |else:|try:|except\b|with .*:$|for .*:$"
+    r"|while .*:$|if .*:$|@\w|#include|#!|function\b|const |let |var |public |private |package |func |fn |use "
+    r"|\}|.*[;{]$)")
+
+
+def looks_like_code(lines: list[str]) -> bool:
+    """True when a text is source code: at least three lines, and a fifth of its lines, are
+    statements of a programming language."""
+    body = [line for line in lines if line.strip()]
+    code = sum(1 for line in body if _CODE_LINE.match(line))
+    return code >= 3 and code * 5 >= len(body)
 
 
 def _cell_value(text: str) -> Any:
