@@ -279,3 +279,30 @@ def test_source_code_gives_no_labelled_values_but_prose_with_a_colon_does():
     assert not looks_like_code(notes.splitlines())
     (rec,) = tables(T(notes), tool="read_file")
     assert rec.items[0].get("Owner") == "Tomás Herrera"
+
+
+def test_a_hop_names_the_field_it_took_from_an_item_not_the_item():
+    from types import SimpleNamespace
+
+    from firefly.adapters import ServerRecord, adapter_for
+    from firefly.synth.facts import Cell, Item, Table
+    from firefly.synth.offline import OfflineSynthesizer
+
+    def relation(i: int, src: str, dst: str, kind: str) -> Item:
+        return Item({"from": Cell(src, f"$.structured_content.relations[{i}].from"),
+                     "to": Cell(dst, f"$.structured_content.relations[{i}].to"),
+                     "relationType": Cell(kind, f"$.structured_content.relations[{i}].relationType")}, i + 1)
+
+    rels = Table(0, "relation", "relations", "relationType",
+                 [relation(0, "Ann", "Acme", "works_at"), relation(1, "Bob", "Ann", "reports_to")],
+                 labels={"from": "source entity", "to": "target entity", "relationType": "relation type"})
+    step = SimpleNamespace(step=0, tool="find_links", server="crm", arguments={"query": "Ann"})
+    x = SimpleNamespace(adapter=lambda s: adapter_for(ServerRecord(s)), ref=lambda s, t: None)
+    describe = OfflineSynthesizer()._describe
+    fed = {"step": 0, "path": "$.structured_content.relations[0].to", "value": "Acme"}
+    phrase, _ = describe(x, step, [rels], fed)
+    assert phrase.startswith('the target entity of the relation whose relation type is "works_at" in ')
+    # the item's own key fed on: the item is what is described
+    key = {"step": 0, "path": "$.structured_content.relations[1].relationType", "value": "reports_to"}
+    phrase, _ = describe(x, step, [rels], key)
+    assert phrase.startswith('the relation whose source entity is "Bob" in ')

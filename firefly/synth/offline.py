@@ -565,6 +565,9 @@ class OfflineSynthesizer:
                 if hit is None:
                     continue
                 fed_cell = it.cells[hit]
+
+                def of(item: str) -> str:  # the value fed is one field of the item, not the item
+                    return item if hit == t.key or len(it.cells) == 1 else f"the {t.label(hit)} of {item}"
                 fed_value = src.get("value")
                 if not (canonical_json(fed_value) == canonical_json(fed_cell.value) or (
                         isinstance(fed_value, str) and isinstance(fed_cell.value, str)
@@ -579,12 +582,12 @@ class OfflineSynthesizer:
                     if sum(1 for other in t.items if other.get(f) == cell.value) != 1:
                         continue
                     phrase = f"the {t.noun} whose {t.label(f)} is {quote(cell.value)} in {where}"
-                    return phrase, [_entry(a.step, cell, "key"), _entry(a.step, fed_cell, "via")]
+                    return of(phrase), [_entry(a.step, cell, "key"), _entry(a.step, fed_cell, "via")]
                 if len(t.items) > 1:
                     phrase = f"the {ordinal(it.index)} {t.noun} listed in {where}"
                 else:
                     phrase = f"the {t.noun} shown by {where}"
-                return phrase, [_entry(a.step, fed_cell, "via")]
+                return of(phrase), [_entry(a.step, fed_cell, "via")]
         return None
 
     # -- state changes ------------------------------------------------------------------------
