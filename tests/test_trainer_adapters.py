@@ -10,7 +10,7 @@ the reference trajectory earns 1, a wrong answer 0.
   ``firefly.trainers.trl.reward``: one reward per rollout.
 * gymnasium: ``gymnasium.utils.env_checker.check_env`` on the gymnasium wrapper, and its episodes.
 * verifiers: rollouts of ``load_environment()`` scored by its rubric, with verifiers 0.1.x in a
-  venv of its own (tests/verifiers_rollout.py; ``make verifiers-check``).
+  venv of its own built once per machine (tests/verifiers_rollout.py, tests/pinned_envs.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -258,13 +257,12 @@ def test_gym_wrapper_passes_gymnasium_env_checker(exported):
 # -- verifiers ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.timeout(900)  # another Python starting verifiers and building the tasks: slow on a loaded machine
-@pytest.mark.skipif(not os.environ.get("FIREFLY_VERIFIERS_PYTHON"),
-                    reason="FIREFLY_VERIFIERS_PYTHON unset: `make verifiers-check` (verifiers 0.1.x pins datasets<4.7)")
-def test_verifiers_rollouts_scored_by_the_rubric():
-    """load_environment() with the real verifiers 0.1.x: rollouts through its OpenAI client
-    against a scripted policy, scored by the rubric (tests/verifiers_rollout.py)."""
-    run = subprocess.run([os.environ["FIREFLY_VERIFIERS_PYTHON"], str(Path(__file__).parent / "verifiers_rollout.py")],
+@pytest.mark.timeout(900)  # a cold verifiers venv is built first (tests/pinned_envs.py)
+def test_verifiers_rollouts_scored_by_the_rubric(verifiers_python):
+    """load_environment() with the real verifiers 0.1.x (it pins datasets<4.7: a venv of its own):
+    rollouts through its OpenAI client against a scripted policy, scored by the rubric
+    (tests/verifiers_rollout.py)."""
+    run = subprocess.run([str(verifiers_python), str(Path(__file__).parent / "verifiers_rollout.py")],
                          capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "right [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0] wrong [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]" in run.stdout
