@@ -14,7 +14,7 @@ UV := $(BIN)/uv
 UV_VERSION := $(shell sed -n '/^name = "uv"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' uv.lock)
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: run test test-real-model real-model bench sync lock upgrade clean datasets3-check verifiers-check grpo-smoke
+.PHONY: run test test-real-model real-model bench sync lock upgrade clean datasets3-check verifiers-check pinned-envs grpo-smoke
 
 # Only when .venv has no uv yet: afterwards `uv sync` keeps uv at the lock's version.
 $(UV):
@@ -63,19 +63,21 @@ upgrade: $(UV)
 	$(UV) lock $(if $(PACKAGE),--upgrade-package $(PACKAGE),--upgrade)
 	$(UV) sync --locked
 
-## datasets3-check: load the trl and hf exports with datasets 3.6 too (a venv of its own; the lock has 5.x)
-DATASETS3_VENV ?= .venv-datasets3
+## datasets3-check: load the trl and hf exports with datasets 3.6 too (part of make test; its venv,
+## pinned in tests/envs/datasets3.txt, is built once per machine under ~/.cache/firefly)
 datasets3-check: sync
-	test -x $(DATASETS3_VENV)/bin/python || $(UV) venv --python $(BIN)/python $(DATASETS3_VENV)
-	$(UV) pip install --python $(DATASETS3_VENV)/bin/python --quiet "datasets==3.6.0" pyarrow
-	FIREFLY_DATASETS3_PYTHON=$(abspath $(DATASETS3_VENV))/bin/python $(BIN)/python -m pytest tests/test_export_trainers.py -k old_and_new
+	$(BIN)/python -m pytest tests/test_export_trainers.py -k old_and_new
 
-## verifiers-check: firefly.trainers.verifiers with the real verifiers 0.1.x (it pins datasets<4.7: a venv of its own)
-VERIFIERS_VENV ?= .venv-verifiers
+## verifiers-check: firefly.trainers.verifiers with the real verifiers 0.1.x (part of make test; it pins
+## datasets<4.7, so its venv, pinned in tests/envs/verifiers.txt, is built once per machine under ~/.cache/firefly)
 verifiers-check: sync
-	test -x $(VERIFIERS_VENV)/bin/python || $(UV) venv --python $(BIN)/python $(VERIFIERS_VENV)
-	$(UV) pip install --python $(VERIFIERS_VENV)/bin/python --quiet -e . "verifiers==0.1.14" pyarrow
-	FIREFLY_VERIFIERS_PYTHON=$(abspath $(VERIFIERS_VENV))/bin/python $(BIN)/python -m pytest tests/test_trainer_adapters.py -k verifiers
+	$(BIN)/python -m pytest tests/test_trainer_adapters.py -k verifiers
+
+## pinned-envs: recompile tests/envs/*.txt, the pins of those venvs (after a change to pyproject.toml's
+## dependencies: the verifiers venv holds firefly's own dependencies too)
+pinned-envs: $(UV)
+	$(UV) pip compile --quiet --universal --python-version 3.11 tests/envs/datasets3.in -o tests/envs/datasets3.txt
+	$(UV) pip compile --quiet --universal --python-version 3.11 pyproject.toml tests/envs/verifiers.in -o tests/envs/verifiers.txt
 
 ## grpo-smoke: a few GRPO steps with TRL on CPU on SmolLM2-135M-Instruct (a venv of its own: torch is large)
 GRPO_VENV ?= .venv-grpo
@@ -87,4 +89,4 @@ grpo-smoke: sync
 	$(GRPO_VENV)/bin/python scripts/train_grpo_smoke.py
 
 clean:
-	rm -rf $(VENV) $(DATASETS3_VENV) $(VERIFIERS_VENV) $(GRPO_VENV) firefly.db firefly.db-wal firefly.db-shm firefly.db.secrets.json
+	rm -rf $(VENV) $(GRPO_VENV) firefly.db firefly.db-wal firefly.db-shm firefly.db.secrets.json

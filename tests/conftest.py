@@ -67,3 +67,20 @@ def toy_explored(tmp_path_factory) -> Path:
         build_explored(store)
         store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return path
+
+
+@pytest.fixture(scope="session")
+def datasets3_python() -> Path:
+    """A Python with datasets 3.6 (a venv built once per machine: tests/pinned_envs.py)."""
+    from .pinned_envs import pinned_python
+
+    return pinned_python("datasets3")
+
+
+@pytest.fixture(scope="session")
+def verifiers_python() -> Path:
+    """A Python with verifiers 0.1.x and firefly's dependencies (firefly itself from the source
+    tree; a venv built once per machine: tests/pinned_envs.py)."""
+    from .pinned_envs import pinned_python
+
+    return pinned_python("verifiers")

@@ -3,8 +3,8 @@ this file and check every value came back as written; prints one line per format
 
     python tests/datasets_roundtrip.py EXPORT_DIR      # files named all-trl.jsonl, all-hf/
 
-Run by tests/test_export_trainers.py with the suite's Python (datasets 5.x) and, when
-FIREFLY_DATASETS3_PYTHON names one (`make datasets3-check` makes it), with datasets 3.x.
+Run by tests/test_export_trainers.py with the suite's Python (datasets 5.x) and with datasets 3.6
+in a venv the suite builds once per machine (tests/pinned_envs.py).
 Imports only ``firefly.trainers.data`` (from the source tree), so that Python needs only datasets.
 """
 

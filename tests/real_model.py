@@ -9,7 +9,6 @@ The server runs in its own process group and is stopped with it (no orphans).
 from __future__ import annotations
 
 import http.client
-import importlib.util
 import json
 import os
 import signal
@@ -26,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .openai_stub import send_json_bytes
+from .pinned_envs import script_module
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_NAME = "smollm2"
@@ -33,11 +33,7 @@ START_TIMEOUT = 180.0  # seconds for the server to load the model and answer /v1
 
 
 def env_module() -> Any:
-    spec = importlib.util.spec_from_file_location("real_model_env", ROOT / "scripts" / "real_model_env.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return script_module("real_model_env")
 
 
 def free_port() -> int:

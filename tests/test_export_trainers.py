@@ -6,7 +6,6 @@ templates (tests/chat_templates/) with the tool-call arguments as JSON objects."
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -189,14 +188,12 @@ def test_hub_folder_loads_by_its_card_and_decodes_to_objects(exported):
         assert pq.read_table(parquet).num_rows == want[parquet.name.split("-")[0]]
 
 
-@pytest.mark.parametrize("python", [
-    sys.executable,
-    pytest.param(os.environ.get("FIREFLY_DATASETS3_PYTHON"), marks=pytest.mark.skipif(
-        not os.environ.get("FIREFLY_DATASETS3_PYTHON"), reason="FIREFLY_DATASETS3_PYTHON unset: `make datasets3-check`")),
-], ids=["suite", "datasets3"])
-@pytest.mark.timeout(900)
-def test_trl_and_hf_load_exactly_with_old_and_new_datasets(exported, python):
-    """The same files loaded by another Python's datasets (3.x has no Json feature)."""
+@pytest.mark.parametrize("python", ["suite", "datasets3"])
+@pytest.mark.timeout(900)  # a cold datasets3 venv is built first (tests/pinned_envs.py)
+def test_trl_and_hf_load_exactly_with_old_and_new_datasets(exported, python, request):
+    """The same files loaded by the suite's datasets (5.x) and by datasets 3.6 in a venv of its
+    own (3.x has no Json feature)."""
+    python = sys.executable if python == "suite" else str(request.getfixturevalue("datasets3_python"))
     run = subprocess.run([python, str(Path(__file__).parent / "datasets_roundtrip.py"), str(exported)],
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]

@@ -4,20 +4,20 @@ the reference trajectory earns 1, a wrong answer 0.
 * verl (interface of verl 0.6, tests/trainer_interfaces/): tools built from the exported tool
   config YAML, then for each trajectory create / execute / calc_reward / release under one
   instance id, many trajectories at once.
-* TRL: ``environment_factory`` instances, ``reset(**row)`` per row of the TRL export, tools
-  called by name, ``get_reward()``, and the reward function ``firefly.trainers.trl.reward``.
+* TRL (how TRL 1.16's GRPOTrainer does it, tests/trainer_interfaces/trl_grpo.py):
+  ``environment_factory`` instances pooled and ``reset(**row)`` per row of the TRL export, tools
+  called by name, and both reward sources, ``get_reward()`` and the reward function
+  ``firefly.trainers.trl.reward``: one reward per rollout.
 * gymnasium: ``gymnasium.utils.env_checker.check_env`` on the gymnasium wrapper, and its episodes.
 * verifiers: rollouts of ``load_environment()`` scored by its rubric, with verifiers 0.1.x in a
-  venv of its own (tests/verifiers_rollout.py; ``make verifiers-check``).
+  venv of its own built once per machine (tests/verifiers_rollout.py, tests/pinned_envs.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
-import inspect
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -138,71 +138,97 @@ def test_verl_mcp_config_points_at_simulate_serve(verl_module):
 # -- TRL -----------------------------------------------------------------------------------------------
 
 
-def trl_tools(environment) -> dict:
-    """The tools TRL's GRPOTrainer (trl 1.x, ``environment_factory``) takes from an environment:
-    every bound method found by ``inspect.getmembers(env, inspect.ismethod)`` but ``reset`` and
-    names starting with ``_``; it calls them by ``__name__`` with the model's arguments."""
-    members = dict(inspect.getmembers(environment, predicate=inspect.ismethod))
-    assert "reset" in members
-    return {member.__name__: member for name, member in members.items() if name != "reset" and not name.startswith("_")}
+@pytest.fixture
+def grpo_trainer(monkeypatch):
+    """TRL 1.16's GRPOTrainer, its environment and reward handling (tests/trainer_interfaces/trl_grpo.py)."""
+    monkeypatch.syspath_prepend(str(INTERFACES))
+    from trl_grpo import GRPOTrainerRewards
+
+    return GRPOTrainerRewards
 
 
-def test_trl_environment_factory_and_reward_as_grpo_trainer_drives_them(exported):
+def test_trl_environment_factory_and_reward_as_grpo_trainer_drives_them(exported, grpo_trainer):
     from transformers.utils import get_json_schema
 
     from firefly.trainers.trl import environment, grpo_dataset, reward
 
     db, out = exported
-    factory = environment(db, split=None)
+    trainer = grpo_trainer(reward_funcs=reward, environment_factory=environment(db, split=None))
+    # TRL adds the environment's get_reward as a reward source of its own, beside firefly's reward
+    assert trainer.reward_func_names == ["reward", "FireflyEnvironment"]
     dataset = grpo_dataset(out / "all-trl.jsonl")
     rows = list(dataset)
     assert sorted(r["task_id"] for r in rows) == VERIFIED
     assert all([m["role"] for m in r["prompt"]] == ["system", "user"] for r in rows)
     written = {json.loads(line)["task_id"]: json.loads(line) for line in (out / "all-trl.jsonl").read_text().splitlines()}
 
-    # one environment per rollout slot: a group of 2 per row, the first right, the second wrong
-    slots = [factory() for _ in range(2 * len(rows))]
-    completions, inputs = [], []
-    for i, row in enumerate(rows):
-        for k, right in enumerate((True, False)):
-            env = slots[2 * i + k]
-            tools = trl_tools(env)
+    def batch(inputs: list[dict], right: list[bool]) -> list[list[float]]:
+        """One GRPO batch: TRL resets a pooled environment per row, the policy calls tools by
+        name (the reference trajectory, or none for a wrong state change) and answers."""
+        completions = []
+        for row, tools, ok in zip(inputs, trainer.start_batch(inputs), right, strict=True):
             schemas = {name: get_json_schema(tool)["function"] for name, tool in tools.items()}  # what the model is shown
             offered = {t["function"]["name"]: t["function"] for t in written[row["task_id"]]["tools"]}
-            assert set(offered) <= set(schemas) and "get_reward" in schemas
+            assert set(offered) <= set(schemas) and "get_reward" not in schemas and "reset" not in schemas
             for name, spec in offered.items():
                 params = schemas[name]["parameters"]
                 assert set(params["properties"]) == set(spec["parameters"]["properties"])
                 assert set(params.get("required", [])) == set(spec["parameters"].get("required", []))
-            assert env.reset(**row) is None  # TRL passes the whole row
             turns = []
             task_id = row["task_id"]
-            if right or TASKS[task_id][0] != "state-change":
+            if ok or TASKS[task_id][0] != "state-change":
                 for n, (name, arguments) in enumerate(reference_calls(task_id, lambda s, t: f"{s}__{t}")):
                     text = tools[name](**arguments)
                     assert isinstance(text, str) and text and not text.startswith("Error")
                     turns += [{"role": "assistant", "content": None, "tool_calls": [
                         {"id": f"c{n}", "type": "function", "function": {"name": name, "arguments": arguments}}]},
                         {"role": "tool", "tool_call_id": f"c{n}", "name": name, "content": text}]
-            turns.append({"role": "assistant", "content": right_answer(task_id) if right else "no idea"})
+            turns.append({"role": "assistant", "content": right_answer(task_id) if ok else "no idea"})
             completions.append(turns)
-            inputs.append(row)
-    columns = {key: [row[key] for row in inputs] for key in inputs[0] if key != "prompt"}  # TRL passes the columns
-    rewards = reward(completions=completions, environments=slots, prompts=[r["prompt"] for r in inputs], **columns)
-    assert rewards == [1.0, 0.0] * len(rows)
-    assert [env.get_reward() for env in slots] == rewards
+        return trainer.rewards_per_func(inputs, completions)
+
+    # a group of 2 per row, the first right, the second wrong
+    inputs = [row for row in rows for _ in (True, False)]
+    per_func = batch(inputs, [True, False] * len(rows))
+    # every rollout is scored by exactly one source: questions by reward, state changes by get_reward
+    for row, scores in zip(inputs, per_func, strict=True):
+        scored = [name for name, value in zip(trainer.reward_func_names, scores) if value == value]  # not NaN
+        assert scored == ["FireflyEnvironment" if TASKS[row["task_id"]][0] == "state-change" else "reward"], scores
+    assert trainer.rewards(per_func) == [1.0, 0.0] * len(rows)
+
+    # the pool's instances are reset for the next batch: the same rewards, in the other order
+    per_func = batch(inputs, [False, True] * len(rows))
+    assert trainer.rewards(per_func) == [0.0, 1.0] * len(rows)
 
     # a slot is reused for the next row after reset; a wrong call is an error text, not an exception
-    env = slots[0]
+    env = trainer.environments[0]
     env.reset(**next(r for r in rows if r["task_id"] == "t-number"))
     assert env.calc__add(a=1, b=2) and "Error" in env.notes__read_note(path="/nowhere")
-    assert env.get_reward() == 0.0  # a question without its answer
+    assert env.get_reward() is None  # a question: scored by reward, from the final answer
+    assert reward([[{"role": "assistant", "content": "31"}]], environments=[env]) == [0.0]
     change = next(r for r in rows if r["task_id"] == "t-change")
     env.reset(**change)
     assert env.get_reward() == 0.0
     env.notes__write_note(path=TASKS["t-change"][5][0]["arguments"]["path"], text="buy eggs")
     assert env.get_reward() == 1.0  # the probe sees this slot's world, and the episode goes on
-    assert reward([[{"role": "assistant", "content": "Done."}]], environments=[env]) == [1.0]
+    assert reward([[{"role": "assistant", "content": "Done."}]], environments=[env]) == [None]
+
+
+def test_trl_counts_an_environment_reward_that_also_scores_questions_twice(exported, grpo_trainer):
+    """Why get_reward leaves questions to the reward function: TRL 1.16 sums both sources."""
+    from firefly.trainers.trl import environment, grpo_dataset, reward
+
+    db, out = exported
+
+    class BothScoreQuestions(environment(db, split=None)):
+        def get_reward(self) -> float:
+            return self._episode_reward()
+
+    trainer = grpo_trainer(reward_funcs=reward, environment_factory=BothScoreQuestions)
+    row = next(r for r in grpo_dataset(out / "all-trl.jsonl") if r["task_id"] == "t-number")
+    trainer.start_batch([row])
+    completion = [{"role": "assistant", "content": right_answer("t-number")}]
+    assert trainer.rewards(trainer.rewards_per_func([row], [completion])) == [2.0]
 
 
 # -- gymnasium -------------------------------------------------------------------------------------------
@@ -231,13 +257,12 @@ def test_gym_wrapper_passes_gymnasium_env_checker(exported):
 # -- verifiers ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.timeout(900)  # another Python starting verifiers and building the tasks: slow on a loaded machine
-@pytest.mark.skipif(not os.environ.get("FIREFLY_VERIFIERS_PYTHON"),
-                    reason="FIREFLY_VERIFIERS_PYTHON unset: `make verifiers-check` (verifiers 0.1.x pins datasets<4.7)")
-def test_verifiers_rollouts_scored_by_the_rubric():
-    """load_environment() with the real verifiers 0.1.x: rollouts through its OpenAI client
-    against a scripted policy, scored by the rubric (tests/verifiers_rollout.py)."""
-    run = subprocess.run([os.environ["FIREFLY_VERIFIERS_PYTHON"], str(Path(__file__).parent / "verifiers_rollout.py")],
+@pytest.mark.timeout(900)  # a cold verifiers venv is built first (tests/pinned_envs.py)
+def test_verifiers_rollouts_scored_by_the_rubric(verifiers_python):
+    """load_environment() with the real verifiers 0.1.x (it pins datasets<4.7: a venv of its own):
+    rollouts through its OpenAI client against a scripted policy, scored by the rubric
+    (tests/verifiers_rollout.py)."""
+    run = subprocess.run([str(verifiers_python), str(Path(__file__).parent / "verifiers_rollout.py")],
                          capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "right [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0] wrong [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]" in run.stdout

@@ -4,7 +4,7 @@ playing a policy: model "right" replays each task's reference trajectory and ans
 label, model "wrong" answers "no idea" (a state change: without making it). Each rollout is
 scored by the environment's rubric; prints the rewards and exits non-zero on a wrong one.
 
-    FIREFLY_VERIFIERS_PYTHON=... pytest tests/test_trainer_adapters.py -k verifiers   # make verifiers-check
+    pytest tests/test_trainer_adapters.py -k verifiers   # builds the venv first: tests/pinned_envs.py
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ def policy(path: str, body: dict):
         step = trajectory[turns]
         name = f"{step['server']}__{step['tool']}"
         assert name in names, (name, names)
-        return {"content": None, "tool_calls": [{"name": name, "arguments": step["arguments"]}]}
+        # with some text: verifiers 0.1.14 sends a tool-call turn back with `content: null` when it had
+        # none, which the scripted server refuses as llama.cpp's does (vLLM and OpenAI take it)
+        return {"content": f"Calling {name}.", "tool_calls": [{"name": name, "arguments": step["arguments"]}]}
     if not right:
         return "no idea"
     return "Done." if kind == "state-change" else answer_text(answer)

@@ -19,9 +19,14 @@
   a function the row's task does not offer answers with an error text, as a wrong call does.
 * ``reset(**row)`` starts the episode of the row's ``task_id`` (TRL passes the dataset row).
   It returns None: the prompt already holds the question.
-* ``get_reward()``: 1.0 or 0.0 once the episode has an answer (:func:`reward` gives it the
-  completion's last assistant text); a state change is scored by its probe in the slot's world.
-* :func:`reward` is the reward function: ``reward(completions, environments, **kwargs)``.
+* Each rollout gets one reward, from one of two sources. TRL (1.8 and later) adds an
+  environment's ``get_reward()`` as a reward source of its own (weight 1, logged under the
+  class's name ``FireflyEnvironment``) beside ``reward_funcs``, and calls it with no argument:
+  it scores what the slot's world alone decides, a state change (its probe, run in the slot's
+  world), and gives None (no score) for a question. A question's reward needs the final answer,
+  which only a reward function sees: :func:`reward` (``reward(completions, environments,
+  **kwargs)``) scores questions and gives None for state changes. TRL sums the sources per
+  rollout, skipping None: pass both (the recipe above) and each rollout is scored once.
 
 Argument names that are not Python identifiers (``repo-path``, ``from``) are offered with a
 trailing underscore and mapped back before the call.
@@ -161,18 +166,31 @@ class FireflyTRLEnvironment:
         if not self._env.instance_episode(self._instance).done:
             _run(self._env.astep(self._instance, final_answer=text if text is not None else ""))
 
-    def get_reward(self) -> float:
-        """1.0 or 0.0: the episode's reward once it has its answer. Before that, a state change
-        is checked by its probe in this slot's world (read-only: the episode goes on) and a
-        question scores 0.0. (TRL offers every public method as a tool, this one too.)"""
+    def _scored_by_world(self) -> bool:
+        """Whether this episode's task is scored from the world alone (a state change, by its
+        probe): :meth:`get_reward` scores it; else :func:`reward` does, from the final answer."""
         if self._instance is None:
-            return 0.0
+            raise EnvError("call reset(**row) first")
+        return self._env.instance_episode(self._instance).task.probe is not None
+
+    def _episode_reward(self) -> float:
+        """1.0 or 0.0: the episode's reward once it has ended, else (a state change) its probe
+        in this slot's world, read-only: the episode goes on."""
         episode = self._env.instance_episode(self._instance)
         if episode.done:
             return episode.reward
         if episode.task.probe is None:
-            return 0.0
+            return 0.0  # a question without its answer
         return score(episode.task, "", self._env.instance(self._instance).sim)
+
+    def get_reward(self) -> float | None:
+        """The reward TRL takes from the environment itself (a reward source of its own beside
+        ``reward_funcs``): 1.0 or 0.0 for a state change, checked by its probe in this slot's
+        world; None for a question, which :func:`reward` scores from the final answer (TRL
+        skips None, so no rollout is scored twice)."""
+        if self._instance is None or not self._scored_by_world():
+            return None
+        return self._episode_reward()
 
 
 def _run(awaitable: Any) -> Any:
@@ -218,15 +236,21 @@ def completion_text(completion: Any) -> str:
     return ""
 
 
-def reward(completions: list[Any], environments: list[FireflyTRLEnvironment] | None = None, **kwargs: Any) -> list[float]:
-    """TRL's reward function: each completion's final answer given to its environment, and the
-    environment's reward (1.0 / 0.0)."""
+def reward(completions: list[Any], environments: list[FireflyTRLEnvironment] | None = None,
+           **kwargs: Any) -> list[float | None]:
+    """TRL's reward function for questions: each completion's final answer given to its
+    environment, and the episode's reward (1.0 / 0.0). None for a state change: TRL scores those
+    with the environment's own :meth:`~FireflyTRLEnvironment.get_reward`, so a rollout is never
+    scored by both."""
     if environments is None:
         raise EnvError("firefly's reward needs TRL's environments: pass environment_factory=environment(db)")
-    out = []
+    out: list[float | None] = []
     for completion, env in zip(completions, environments, strict=True):
+        if env._scored_by_world():
+            out.append(None)
+            continue
         env._answer(completion_text(completion))
-        out.append(env.get_reward())
+        out.append(env._episode_reward())
     return out
 
 

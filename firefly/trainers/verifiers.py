@@ -19,7 +19,8 @@ simulator, scored by a rubric that applies each task's match rule.
 Written against verifiers' classic environment API (``vf.MultiTurnEnv``, ``vf.Rubric``,
 ``vf.stop``/``vf.cleanup``, as in verifiers 0.1.14); verifiers 0.4 moved to a new API
 (``verifiers.v1``) that this module does not target. verifiers 0.1.x pins ``datasets<4.7``, so it
-is not in firefly's lock: ``make verifiers-check`` tests this module in a venv of its own.
+is not in firefly's lock: the test suite tests this module in a venv of its own
+(tests/pinned_envs.py).
 """
 
 from __future__ import annotations
