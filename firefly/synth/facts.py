@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..adapters.generic import GenericAdapter
-from ..locator import STRUCTURED, content_text, embedded_json, in_json, jpath
+from ..locator import STRUCTURED, content_text, embedded_json, in_json, jpath, resolve
 from ..explore.policy import VIRTUAL_ROOT
 from ..match import parse_json
 
@@ -324,7 +324,43 @@ def read_result(step: int, arguments: dict[str, Any], content: Any, structured: 
                 out += walk_json(step, doc, in_json(base), names, None, arguments)
             else:
                 out += read_text(step, base, text, names, arguments)
+    out += blob_tables(step, content or [], names)
     return Reading([t for t in out if t.items][:MAX_TABLES])
+
+
+_BLOB_NOUNS = {"image": "image", "audio": "audio clip", "video": "video"}
+
+
+def blob_tables(step: int, content: list[Any], names: Names) -> list[Table]:
+    """What a binary block says about itself (an image, an audio clip, a resource's ``blob``):
+    its MIME type, its size in bytes and, for an image, its width and height in pixels
+    (:func:`firefly.locator.image_size`): one record per block, each value located by a
+    fragment of the block's data (``#bytes``, ``#image=width``)."""
+    out: list[Table] = []
+    for i, block in enumerate(content):
+        if not isinstance(block, dict):
+            continue
+        base, inner = f"$.content[{i}]", block
+        if block.get("type") == "resource" and isinstance(block.get("resource"), dict):
+            base, inner = f"$.content[{i}].resource", block["resource"]
+        key = "data" if isinstance(inner.get("data"), str) else "blob" if isinstance(inner.get("blob"), str) else None
+        mime = inner.get("mimeType")
+        if key is None or not isinstance(mime, str):
+            continue
+        data = jpath(base, key)
+        cells: dict[str, Cell] = {"MIME type": Cell(mime, jpath(base, "mimeType"))}
+        size = resolve(content, None, f"{data}#bytes")
+        if not isinstance(size, int) or size == 0:
+            continue
+        cells["size in bytes"] = Cell(size, f"{data}#bytes")
+        for side in ("width", "height"):
+            pixels = resolve(content, None, f"{data}#image={side}")
+            if isinstance(pixels, int) and pixels > 0:
+                cells[f"{side} in pixels"] = Cell(pixels, f"{data}#image={side}")
+        noun = _BLOB_NOUNS.get(mime.split("/")[0], "file")
+        out.append(Table(step, noun, plural_of(noun), "", [Item(cells)], labels={f: f for f in cells},
+                         numeric=tuple(f for f in cells if f != "MIME type"), whole=data))
+    return out
 
 
 def _leaf_ok(v: Any) -> bool:
@@ -485,7 +521,27 @@ def read_text(step: int, base: str, text: str, names: Names, arguments: dict[str
     out += _markdown_tables(step, base, lines, offset, names)
     out += _labelled_lines(step, base, lines, offset, names)
     out += _lists(step, base, lines, offset, names)
-    return out
+    return out or _headed_values(step, base, lines, offset)
+
+
+_PLAIN_VALUE = re.compile(r"^\S{1,100}$")
+
+
+def _headed_values(step: int, base: str, lines: list[str], offset: int) -> list[Table]:
+    """A text that is only a short heading and one bare value per line (``Allowed
+    directories:`` then a path a line): a table of those values named by the heading."""
+    body = [(n, line.strip()) for n, line in enumerate(lines, start=1) if line.strip()]
+    if len(body) < 2 or not body[0][1].endswith(":"):
+        return []
+    head = body[0][1].rstrip(":").strip("#* ").strip()
+    values = [(n, v) for n, v in body[1:]]
+    if not head or len(head.split()) > 4 or not all(_PLAIN_VALUE.match(v) and not v.endswith(":") for _, v in values) \
+            or len({v for _, v in values}) != len(values):
+        return []
+    noun = singular(words_of(head))
+    items = [Item({"value": Cell(_scalar(v), f"{base}#line={n + offset}")}, i) for i, (n, v) in enumerate(values)]
+    return [Table(step, noun, plural_of(noun), "value", items[:MAX_ITEMS], labels={"value": noun}, total=len(items),
+                  whole=base)]
 
 
 def _cell_value(text: str) -> Any:

@@ -50,6 +50,7 @@ LOOKUP = [
     "What is the {label} of the {noun} {key} in {scope}?",
 ]
 RESULT_SINGLE = ["What is {scope}?", "Tell me {scope}."]  # a result that is one value: no "result of the result"
+VALUE_SINGLE = ["Which {label} does {scope} show?", "What {label} is listed in {scope}?"]  # one bare value under a heading
 LOOKUP_SINGLE = [
     "What is the {label} of {scope}?",
     "Looking at {scope}, what is its {label}?",
@@ -374,7 +375,7 @@ class OfflineSynthesizer:
                 rng = self._rng(x, step, noun, f, "single")
                 options = SPECIAL_SINGLE.get((noun, f)) or (
                     RESULT_SINGLE if f in ("result", "value", "output") and where.startswith("the result of ")
-                    else LOOKUP_SINGLE)
+                    else VALUE_SINGLE if f == "value" and t.key == "value" else LOOKUP_SINGLE)
                 q = _pick(rng, options).format(label=t.label(f), scope=where)
                 out.append(Candidate("lookup", f"single:{noun}:{f}", _cap(q), cell.value, _match_for(cell.value),
                                      {step}, [_entry(step, cell, "answer")], {"op": "value"}))
