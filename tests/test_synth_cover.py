@@ -1,0 +1,66 @@
+"""Tools whose results were no facts before: a configuration value fed to the next call, a
+media file summarised by its type, size and pixels."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from firefly.adapters.filesystem import ADAPTER as FILESYSTEM
+from firefly.synth.model import Exploration, Step
+from firefly.synth.offline import OfflineSynthesizer
+
+from .test_facts import _png
+
+ROOT = "/workspace/files"
+
+
+def step(n: int, tool: str, arguments: dict[str, Any], content: list[dict[str, Any]],
+         sources: list[dict[str, Any]] | None = None) -> Step:
+    return Step(n, "fs", tool, arguments, content, None, True, True, sources or [], "s0")
+
+
+def text(value: str) -> list[dict[str, Any]]:
+    return [{"type": "text", "text": value}]
+
+
+def explore(*steps: Step) -> Exploration:
+    return Exploration("x1", "d1", list(steps), {"fs": FILESYSTEM})
+
+
+def test_an_allowed_directory_fed_to_a_listing_is_a_hop():
+    x = explore(
+        step(0, "list_allowed_directories", {}, text(f"Allowed directories:\n{ROOT}")),
+        step(1, "list_directory", {"path": ROOT}, text("[FILE] a.md\n[DIR] notes\n[FILE] b.csv\n[FILE] c.txt"),
+             [{"argument": "/path", "step": 0, "path": "$.content[0].text#line=2", "value": ROOT}]),
+    )
+    found, _ = OfflineSynthesizer().candidates(x)
+    hops = [c for c in found if c.kind == "multi-hop"]
+    assert hops and all(c.label_steps == {0, 1} for c in hops)
+    assert all("allowed directory shown by the list of folders the file server is allowed to access" in c.question
+               for c in hops)
+    assert any(c.answer == 4 for c in hops)  # how many entries
+
+
+def test_a_listing_fed_with_a_value_made_from_the_allowed_directory_is_no_hop():
+    x = explore(
+        step(0, "list_allowed_directories", {}, text(f"Allowed directories:\n{ROOT}")),
+        step(1, "list_directory", {"path": ROOT + "/notes"}, text("[FILE] a.md\n[FILE] b.md"),
+             [{"argument": "/path", "step": 0, "path": "$.content[0].text#line=2", "value": ROOT + "/notes"}]),
+    )
+    found, skipped = OfflineSynthesizer().candidates(x)
+    assert not [c for c in found if c.kind == "multi-hop"] and skipped["hop value not describable"] == 1
+
+
+def test_a_media_file_gives_questions_on_its_size_and_pixels():
+    data = base64.b64encode(_png(48, 16)).decode()
+    x = explore(step(0, "read_media_file", {"path": f"{ROOT}/assets/logo.png"},
+                     [{"type": "image", "data": data, "mimeType": "image/png"}]))
+    found, _ = OfflineSynthesizer().candidates(x)
+    answers = {str(c.answer) for c in found}
+    assert {"48", "16"} <= answers
+    assert all("assets/logo.png" in c.question for c in found)
+    # a blob that does not decode says nothing
+    broken = explore(step(0, "read_media_file", {"path": f"{ROOT}/assets/logo.png"},
+                          [{"type": "image", "data": "%%%", "mimeType": "image/png"}]))
+    assert OfflineSynthesizer().candidates(broken)[0] == []
