@@ -64,3 +64,29 @@ def test_a_media_file_gives_questions_on_its_size_and_pixels():
     broken = explore(step(0, "read_media_file", {"path": f"{ROOT}/assets/logo.png"},
                           [{"type": "image", "data": "%%%", "mimeType": "image/png"}]))
     assert OfflineSynthesizer().candidates(broken)[0] == []
+
+
+def test_a_tool_that_computes_is_asked_about_though_not_known_to_be_read_only():
+    from firefly.adapters.verbs import computes
+    from firefly.explore.policy import ToolRef
+
+    def ref(name: str, description: str, annotations: dict[str, Any] | None = None) -> ToolRef:
+        return ToolRef("calc", name, description, {"type": "object", "properties": {"expression": {"type": "string"}}},
+                       annotations or {})
+
+    tools = {("calc", r.name): r for r in (
+        ref("expression_evaluator", "Evaluate a mathematical expression and return its value."),
+        ref("roll_dice", "Roll dice in standard notation and return the rolls."),
+        ref("notebook", "Creates a new notebook with the given expression."),
+        ref("tally", "Count the terms of an expression.", {"destructiveHint": True}),
+    )}
+    assert [computes(r.name, r.annotations, r.description) for r in tools.values()] == [True, False, False, False]
+
+    def run(tool: str) -> list[Any]:
+        s = Step(0, "calc", tool, {"expression": "27 * 38 + 7"}, text('{"expression": "27 * 38 + 7", "value": 1033}'),
+                 None, True, False, [], "s0")
+        return OfflineSynthesizer().candidates(Exploration("x1", "d1", [s], {}, tools))[0]
+
+    found = run("expression_evaluator")
+    assert any(c.answer == 1033 and "27 * 38 + 7" in c.question for c in found)
+    assert run("roll_dice") == [] and run("notebook") == [] and run("tally") == []

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..adapters import Adapter, ServerRecord, adapter_for, server_record
 from ..adapters.generic import GenericAdapter
+from ..adapters.verbs import computes
 from ..ids import canonical_json, content_hash, short_hash
 from ..store import Store
 
@@ -127,6 +128,16 @@ class Exploration:
 
     def by_step(self) -> dict[int, Step]:
         return {s.step: s for s in self.steps}
+
+    def answers(self, step: Step) -> bool:
+        """Whether a question may be asked about ``step``'s result: a read-only call, or a call
+        of a tool that computes (:func:`firefly.adapters.verbs.computes`: nothing says it
+        changes the world or answers by chance). The second stays an effect for the world
+        state: the calls recorded after it were made in the world after it."""
+        if step.read_only:
+            return True
+        ref = self.ref(step.server, step.tool)
+        return ref is not None and computes(step.tool, ref.annotations, ref.description)
 
     def trajectory_for(self, label_steps: set[int]) -> list[Step]:
         last = max(label_steps)

@@ -263,13 +263,13 @@ class OfflineSynthesizer:
         out: list[Candidate] = []
         readings = {s.step: read_call(s.step, s.server, s.tool, s.arguments, s.content, s.structured,
                                          x.adapter(s.server), x.ref(s.server, s.tool))
-                    for s in x.steps if s.ok and s.read_only}
+                    for s in x.steps if s.ok and x.answers(s)}
         steps = x.by_step()
         for s in x.steps:
             if not s.ok:
                 skipped["call failed"] += 1
                 continue
-            if not s.read_only:
+            if s.step not in readings:
                 continue
             tables = readings[s.step].tables
             if not tables:
