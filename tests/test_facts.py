@@ -143,7 +143,18 @@ def test_a_heading_with_one_bare_value_a_line_is_a_table():
     # prose, labelled lines or values with spaces under a heading are no such table
     assert tables(T("Changes:\nmodified a.py and b.py\n")) == []
     assert tables(T("Result:\nhello world\n")) == []
-    assert tables(T("/workspace/files\n/workspace/repo\n")) == []  # no heading: nothing names the values
+    assert tables(T("alpha\nbeta\n")) == []  # no heading and no paths: nothing says what the values are
+
+
+def test_a_result_that_is_one_value_or_one_path_a_line():
+    (found,) = tables(T("$5.00\n"), tool="currency_format")
+    assert (found.noun, found.items[0].get("result")) == ("currency format", "$5.00")
+    (found,) = tables(T("/workspace/a.md\n/workspace/b.md\n"), tool="list_files")
+    assert (found.noun, [it.get("value") for it in found.items]) == ("file", ["/workspace/a.md", "/workspace/b.md"])
+    # a sentence is no value; a clock reading is one but never a fact
+    assert tables(T("No matches found")) == [] and tables(T("Input parsed successfully.")) == []
+    assert is_volatile("result", "20261206_053306", now=time.mktime((2026, 12, 6, 5, 33, 6, 0, 0, 0)))
+    assert is_volatile("result", 1796535105, now=1796535105.0) and not is_volatile("result", 405, now=1796535105.0)
 
 
 def _png(width: int, height: int) -> bytes:
@@ -175,6 +186,8 @@ def test_a_binary_result_is_summarised_by_its_type_size_and_pixels():
     assert {f: c.value for f, c in found.items[0].cells.items()} == {
         "MIME type": "application/octet-stream", "size in bytes": 6}
     assert tables([{"type": "image", "data": "not base64!", "mimeType": "image/png"}]) == []
+    # structured content that copies the blocks is not read a second time as records
+    assert [t.noun for t in tables(content, {"content": content})] == ["image"]
     assert locator.resolve(content, None, "$.content[0].data#image=depth") is None
 
 

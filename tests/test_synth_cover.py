@@ -90,3 +90,35 @@ def test_a_tool_that_computes_is_asked_about_though_not_known_to_be_read_only():
     found = run("expression_evaluator")
     assert any(c.answer == 1033 and "27 * 38 + 7" in c.question for c in found)
     assert run("roll_dice") == [] and run("notebook") == [] and run("tally") == []
+
+
+def test_every_tool_that_gave_a_fact_gets_a_task_before_a_second_one_for_another():
+    listing = "\n".join(f"[FILE] f{i}.md" for i in range(6)) + "\n[DIR] d1\n[DIR] d2"
+    x = explore(
+        step(0, "list_directory", {"path": ROOT}, text(listing)),
+        step(1, "list_allowed_directories", {}, text(f"Allowed directories:\n{ROOT}")),
+    )
+    synth = OfflineSynthesizer(max_tasks=2)
+    found, _ = synth.candidates(x)
+    assert sum(1 for c in found if c.label_steps == {0}) > 2  # the listing alone could fill every slot
+    chosen = synth.pick(x, found)
+    assert len(chosen) == 2 and {min(c.label_steps) for c in chosen} == {0, 1}
+
+
+def test_annotations_every_tool_of_a_server_shares_say_nothing():
+    from firefly.explore.policy import ToolRef
+
+    def server(annotations: dict[str, Any], reader_annotations: dict[str, Any]) -> Exploration:
+        refs = [ToolRef("xl", "describe_sheets", "List the sheets of a workbook.", {}, reader_annotations),
+                ToolRef("xl", "write_cells", "Write values to cells.", {}, annotations),
+                ToolRef("xl", "copy_sheet", "Copy a sheet.", {}, annotations)]
+        s = Step(0, "xl", "describe_sheets", {}, text('{"sheets": [{"name": "Sales"}, {"name": "Costs"}]}'), None,
+                 True, False, [], "s0")
+        return Exploration("x1", "d1", [s], {}, {("xl", r.name): r for r in refs})
+
+    blanket = {"readOnlyHint": False, "destructiveHint": True}
+    x = server(blanket, blanket)
+    assert x.blanket_annotations("xl") and x.answers(x.steps[0])
+    # a server that tells its tools apart: a reader it marks as changing the world is believed
+    y = server({"readOnlyHint": False}, {"readOnlyHint": False, "destructiveHint": True})
+    assert not y.blanket_annotations("xl") and not y.answers(y.steps[0])

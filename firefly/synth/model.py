@@ -137,7 +137,15 @@ class Exploration:
         if step.read_only:
             return True
         ref = self.ref(step.server, step.tool)
-        return ref is not None and computes(step.tool, ref.annotations, ref.description)
+        if ref is None:
+            return False
+        return computes(step.tool, None if self.blanket_annotations(step.server) else ref.annotations, ref.description)
+
+    def blanket_annotations(self, server: str) -> bool:
+        """Whether a server gives every one of its tools (three or more) the same annotations:
+        a reader and a writer annotated alike, so the annotations say nothing about either."""
+        seen = [canonical_json(t.annotations or {}) for (s, _), t in self.tools.items() if s == server]
+        return len(seen) >= 3 and len(set(seen)) == 1 and seen[0] != "{}"
 
     def trajectory_for(self, label_steps: set[int]) -> list[Step]:
         last = max(label_steps)

@@ -306,6 +306,12 @@ class OfflineSynthesizer:
             by_kind.setdefault(c.kind, []).append(c)
         chosen: list[Candidate] = by_kind.pop("state-change", [])[:MAX_STATE_CHANGES]
         order = ["multi-hop", "aggregate", "lookup"]
+        steps = x.by_step()
+
+        def tools_of(c: Candidate) -> set[tuple[str, str]]:
+            return {(steps[k].server, steps[k].tool) for k in c.label_steps if k in steps}
+
+        used_tools: Counter = Counter(t for c in chosen for t in tools_of(c))
         used_templates: Counter = Counter()
         used_answers: set[str] = set()
         others: list[Candidate] = []
@@ -314,10 +320,13 @@ class OfflineSynthesizer:
                 queue = by_kind.get(kind) or []
                 if not queue or len(others) >= self.max_tasks:
                     continue
-                best = min(range(len(queue)), key=lambda i: (used_templates[queue[i].template],
+                # a tool no chosen task asks about yet first: every tool that gave a fact gets a task
+                best = min(range(len(queue)), key=lambda i: (min((used_tools[t] for t in tools_of(queue[i])), default=0) > 0,
+                                                             used_templates[queue[i].template],
                                                              canonical_json(queue[i].answer) in used_answers, i))
                 c = queue.pop(best)
                 others.append(c)
+                used_tools.update(tools_of(c))
                 used_templates[c.template] += 1
                 used_answers.add(canonical_json(c.answer))
         chosen += others
