@@ -75,13 +75,15 @@ CHANCE_WORDS = frozenset({"random", "randomly", "roll", "rolls", "shuffle", "shu
 def computes(name: str, annotations: dict | None = None, description: str | None = None) -> bool:
     """A tool whose result is a question's answer although it is not known to be read-only:
     no annotation says it changes the world (``readOnlyHint`` false, ``destructiveHint``
-    true), no word of its name and not the first word of its description is a verb that
-    changes something, and nothing says its result is chance (a die, a random pick). Such a
-    tool computes or looks something up: a calculator, a converter, an analysis."""
+    true), its name starts with a reading verb or has no verb that changes something, the
+    first word of its description is no such verb, and nothing says its result is chance (a
+    die, a random pick). Such a tool computes or looks something up: a calculator, a
+    converter, an analysis."""
     ann = annotations or {}
     if ann.get("readOnlyHint") is False or ann.get("destructiveHint") is True:
         return False
-    if writes_by_name(name):
+    first = next(iter(name_words(name)), "")
+    if writes_by_name(name) and first not in READ_VERBS:  # get_best_move gets a move, it makes none
         return False
     words = name_words(description or "")
     lead = words[0] if words else ""
