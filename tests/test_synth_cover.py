@@ -124,3 +124,26 @@ def test_annotations_every_tool_of_a_server_shares_say_nothing():
     # a server that tells its tools apart: a reader it marks as changing the world is believed
     y = server({"readOnlyHint": False}, {"readOnlyHint": False, "destructiveHint": True})
     assert not y.blanket_annotations("xl") and not y.answers(y.steps[0])
+
+
+def test_a_survey_of_a_server_is_synthesized_like_an_exploration(store):
+    from firefly.events import ToolCalled
+    from firefly.ids import content_hash
+    from firefly.synth.stage import synthesize
+    from firefly.synth.verify import verify
+
+    from .synth_fixtures import GRAPH, as_text, discover
+
+    discover(store)
+    initial = content_hash([])
+    store.append(ToolCalled(exploration_id="survey-mem1", step=0, server="memory", tool="read_graph", arguments={},
+                            arguments_hash=content_hash({}), content=as_text(GRAPH), read_only=True, state=initial))
+    # a survey whose one call failed gives nothing
+    store.append(ToolCalled(exploration_id="survey-sql1", step=0, server="sqlite", tool="list_tables", arguments={},
+                            arguments_hash=content_hash({}), content=[{"type": "text", "text": "no database"}],
+                            is_error=True, error="no database", read_only=True, state=initial))
+    report = synthesize(store, OfflineSynthesizer())
+    rows = store.conn.execute("SELECT exploration_id, dag_id FROM tasks").fetchall()
+    assert report.tasks > 0 and {r for r in rows} == {("survey-mem1", "survey-mem1")}
+    verify(store)
+    assert store.conn.execute("SELECT count(*) FROM tasks WHERE verified = 1").fetchone()[0] > 0

@@ -190,8 +190,12 @@ def load_exploration(store: Store, exploration_id: str, adapters: dict[str, Adap
     """One exploration's calls (the last attempt of each step), the adapter of each of its
     servers, chosen from what discovery recorded, and its tools as discovery recorded them
     (``adapters``, ``records``: caches shared by the caller)."""
+    from ..explore.survey import SURVEY_PREFIX
+
     row = store.conn.execute(
         "SELECT dag_id FROM explorations WHERE exploration_id = ?", (exploration_id,)).fetchone()
+    if row is None and exploration_id.startswith(SURVEY_PREFIX):
+        row = (exploration_id,)  # a survey: its own group of tasks (no DAG)
     if row is None:
         return None
     latest: dict[int, Step] = {}
