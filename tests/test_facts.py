@@ -136,6 +136,14 @@ def test_numbered_and_bulleted_lists_named_by_their_heading():
     assert (found.noun, [it.get("value") for it in found.items]) == ("color", ["red", "green", "blue"])
 
 
+def test_a_csv_of_names_only_has_a_header_row_when_no_row_repeats_it():
+    text = "TABLE_NAME,COLUMN_NAME,DATA_TYPE\norders,id,int\norders,qty,int\nproducts,name,varchar\n"
+    (found,) = tables(T(text), tool="get_schema_info")
+    assert (len(found.items), found.items[2].get("TABLE_NAME"), found.items[2].get("DATA_TYPE")) == (3, "products", "varchar")
+    # without its header the first row is data (its values come back below): no table
+    assert tables(T("orders,id,int\norders,qty,int\nproducts,name,varchar\nproducts,id,int\n")) == []
+
+
 def test_a_heading_with_one_bare_value_a_line_is_a_table():
     (found,) = tables(T("Allowed directories:\n/workspace/files\n/workspace/repo\n"), tool="list_allowed_directories")
     assert (found.noun, [it.get("value") for it in found.items]) == (

@@ -605,6 +605,14 @@ def _starts_mid_file(arguments: dict[str, Any]) -> bool:
     return False
 
 
+def _names_no_row(header: list[str], rows: list[tuple[int, list[str]]]) -> bool:
+    """A first row of column names although no column holds numbers: every cell a name
+    (``TABLE_NAME``, ``data type``) that no later row repeats (a first row of data shares
+    its values with the rows below: ``orders,id,int`` then ``orders,qty,int``)."""
+    values = {c.strip().lower() for _, r in rows for c in r}
+    return all(re.fullmatch(r"[A-Za-z_][\w ]{0,39}", h) and h.lower() not in values for h in header)
+
+
 def _header_ok(header: list[str]) -> bool:
     cells = [h.strip() for h in header]
     return (len(cells) >= 2 and all(cells) and len(set(cells)) == len(cells)
@@ -632,7 +640,7 @@ def _delimited(step: int, base: str, lines: list[str], offset: int, names: Names
     if not _header_ok(header) or len(rows) < 2 or len(rows) < 0.8 * (len(parsed) - 1):
         return []
     typed = any(all(to_number(r[i].strip()) is not None for _, r in rows if r[i].strip()) for i in range(width))
-    if not typed:
+    if not typed and not _names_no_row(header, rows):
         try:
             if not csv.Sniffer().has_header(sample):
                 return []
