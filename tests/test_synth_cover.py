@@ -83,6 +83,7 @@ def test_a_tool_that_computes_is_asked_about_though_not_known_to_be_read_only():
     assert [computes(r.name, r.annotations, r.description) for r in tools.values()] == [True, False, False, False]
     assert computes("get_best_move", {}, "Get the best move for a chess position.")  # gets a move, makes none
     assert not computes("set_position", {}, "Set the board position.")
+    assert not computes("permutation_test", {}, "Permutation test (nonparametric) of two samples.")  # chance
 
     def run(tool: str) -> list[Any]:
         s = Step(0, "calc", tool, {"expression": "27 * 38 + 7"}, text('{"expression": "27 * 38 + 7", "value": 1033}'),

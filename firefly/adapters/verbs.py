@@ -69,7 +69,8 @@ def reads_by_name(name: str, namespace: str = "") -> bool:
     return len(words) > 1 and words[1] in READ_VERBS
 
 
-CHANCE_WORDS = frozenset({"random", "randomly", "roll", "rolls", "shuffle", "shuffles", "dice", "lottery"})
+CHANCE_WORDS = frozenset({"random", "randomly", "roll", "rolls", "shuffle", "shuffles", "dice", "lottery", "permutation",
+                          "bootstrap", "monte", "stochastic", "simulate", "simulation"})
 
 
 def computes(name: str, annotations: dict | None = None, description: str | None = None) -> bool:
