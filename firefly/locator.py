@@ -8,6 +8,11 @@ keeps a locator, and every check follows it back (:func:`resolve`). The format:
   - ``#line=7``: its 7th line (lines count from 1);
   - ``#json=$[0].row_count``: a path into the text parsed as JSON (or a Python literal; a
     JSON document inside prose or a fenced code block counts, see :func:`embedded_json`).
+- ``$.content[0].data``: a binary block's base64 data (an image, an audio clip, a resource's
+  ``blob``), optionally followed by a fragment:
+  - ``#bytes``: the size of the decoded data, in bytes;
+  - ``#image=width`` / ``#image=height``: an image's size in pixels, read from its header
+    (PNG, GIF, JPEG, BMP, WebP; see :func:`image_size`).
 
 Paths use ``.name`` for identifier keys, ``["any key"]`` (JSON-quoted) for others and ``[3]``
 for list positions. This module is the only place that builds or follows them.
@@ -16,12 +21,16 @@ for list positions. This module is the only place that builds or follows them.
 from __future__ import annotations
 
 import ast
+import base64
+import binascii
 import json
 import re
+import struct
 from typing import Any
 
 __all__ = [
-    "STRUCTURED", "at_line", "content_text", "embedded_json", "follow", "in_json", "jpath", "resolve", "split",
+    "STRUCTURED", "at_line", "blob_bytes", "content_text", "embedded_json", "follow", "image_size", "in_json", "jpath",
+    "resolve", "split",
 ]
 
 STRUCTURED = "$.structured_content"
@@ -145,4 +154,56 @@ def resolve(content: Any, structured: Any, locator: str) -> Any:
     if kind == "json":
         parsed = embedded_json(cur)
         return None if parsed is None else follow(parsed, rest.removeprefix("$"))
+    if kind in ("bytes", "image"):
+        data = blob_bytes(cur)
+        if data is None:
+            return None
+        if kind == "bytes":
+            return len(data)
+        size = image_size(data)
+        return None if size is None or rest not in ("width", "height") else size[rest == "height"]
+    return None
+
+
+def blob_bytes(data: str) -> bytes | None:
+    """The bytes of base64 ``data`` (None when it is not base64)."""
+    try:
+        return base64.b64decode(data.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) in pixels from an image's header (PNG, GIF, JPEG, BMP, WebP), or None."""
+    try:
+        if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+            return struct.unpack(">II", data[16:24])
+        if data[:6] in (b"GIF87a", b"GIF89a"):
+            return struct.unpack("<HH", data[6:10])
+        if data[:2] == b"BM":
+            w, h = struct.unpack("<ii", data[18:26])
+            return w, abs(h)
+        if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+            if data[12:16] == b"VP8X":
+                return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
+            if data[12:16] == b"VP8 ":
+                w, h = struct.unpack("<HH", data[26:30])
+                return w & 0x3FFF, h & 0x3FFF
+            if data[12:16] == b"VP8L":
+                b = int.from_bytes(data[21:25], "little")
+                return (b & 0x3FFF) + 1, ((b >> 14) & 0x3FFF) + 1
+            return None
+        if data[:2] == b"\xff\xd8":
+            i = 2
+            while i + 9 < len(data):
+                if data[i] != 0xFF:
+                    return None
+                marker = data[i + 1]
+                length = struct.unpack(">H", data[i + 2:i + 4])[0]
+                if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+                    h, w = struct.unpack(">HH", data[i + 5:i + 9])
+                    return w, h
+                i += 2 + length
+    except struct.error:
+        return None
     return None

@@ -136,6 +136,79 @@ def test_numbered_and_bulleted_lists_named_by_their_heading():
     assert (found.noun, [it.get("value") for it in found.items]) == ("color", ["red", "green", "blue"])
 
 
+def test_a_csv_of_names_only_has_a_header_row_when_no_row_repeats_it():
+    text = "TABLE_NAME,COLUMN_NAME,DATA_TYPE\norders,id,int\norders,qty,int\nproducts,name,varchar\n"
+    (found,) = tables(T(text), tool="get_schema_info")
+    assert (len(found.items), found.items[2].get("TABLE_NAME"), found.items[2].get("DATA_TYPE")) == (3, "products", "varchar")
+    # without its header the first row is data (its values come back below): no table
+    assert tables(T("orders,id,int\norders,qty,int\nproducts,name,varchar\nproducts,id,int\n")) == []
+
+
+def test_a_heading_with_one_bare_value_a_line_is_a_table():
+    (found,) = tables(T("Allowed directories:\n/workspace/files\n/workspace/repo\n"), tool="list_allowed_directories")
+    assert (found.noun, [it.get("value") for it in found.items]) == (
+        "allowed directory", ["/workspace/files", "/workspace/repo"])
+    # prose, labelled lines or values with spaces under a heading are no such table
+    assert tables(T("Changes:\nmodified a.py and b.py\n")) == []
+    assert tables(T("Result:\nhello world\n")) == []
+    assert tables(T("alpha\nbeta\n")) == []  # no heading and no paths: nothing says what the values are
+
+
+def test_a_result_that_is_one_value_or_one_path_a_line():
+    (found,) = tables(T("$5.00\n"), tool="currency_format")
+    assert (found.noun, found.items[0].get("result")) == ("currency format", "$5.00")
+    (found,) = tables(T("/workspace/a.md\n/workspace/b.md\n"), tool="list_files")
+    assert (found.noun, [it.get("value") for it in found.items]) == ("file", ["/workspace/a.md", "/workspace/b.md"])
+    # a sentence is no value; a clock reading is one but never a fact
+    assert tables(T("No matches found")) == [] and tables(T("Input parsed successfully.")) == []
+    assert is_volatile("result", "20261206_053306", now=time.mktime((2026, 12, 6, 5, 33, 6, 0, 0, 0)))
+    assert is_volatile("result", 1796535105, now=1796535105.0) and not is_volatile("result", 405, now=1796535105.0)
+
+
+def _png(width: int, height: int) -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = b"".join(b"\x00" + b"\x00\x00\x00" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def test_a_binary_result_is_summarised_by_its_type_size_and_pixels():
+    import base64
+
+    data = _png(48, 16)
+    content = [{"type": "image", "data": base64.b64encode(data).decode(), "mimeType": "image/png"}]
+    (image,) = tables(content, tool="read_media_file")
+    assert image.noun == "image"
+    assert {f: c.value for f, c in image.items[0].cells.items()} == {
+        "MIME type": "image/png", "size in bytes": len(data), "width in pixels": 48, "height in pixels": 16}
+    assert image.items[0].cells["width in pixels"].path == "$.content[0].data#image=width"
+    # a blob that is not an image has a type and a size, no pixels; one that is not base64 has no facts
+    blob = [{"type": "resource", "resource": {"uri": "file:///a.bin", "mimeType": "application/octet-stream",
+                                              "blob": base64.b64encode(b"abcdef").decode()}}]
+    (found,) = tables(blob)
+    assert {f: c.value for f, c in found.items[0].cells.items()} == {
+        "MIME type": "application/octet-stream", "size in bytes": 6}
+    assert tables([{"type": "image", "data": "not base64!", "mimeType": "image/png"}]) == []
+    # structured content that copies the blocks is not read a second time as records
+    assert [t.noun for t in tables(content, {"content": content})] == ["image"]
+    assert locator.resolve(content, None, "$.content[0].data#image=depth") is None
+
+
+def test_image_sizes_from_their_headers():
+    import struct
+
+    assert locator.image_size(_png(3, 7)) == (3, 7)
+    assert locator.image_size(b"GIF89a" + struct.pack("<HH", 5, 9) + b"\x00" * 8) == (5, 9)
+    jpeg = b"\xff\xd8" + b"\xff\xe0" + struct.pack(">H", 4) + b"\x00\x00" + b"\xff\xc0" + struct.pack(">HBHH", 11, 8, 20, 30) + b"\x00" * 8
+    assert locator.image_size(jpeg) == (30, 20)
+    assert locator.image_size(b"plain text, no image") is None
+
+
 def test_volatile_values_are_never_facts():
     now = time.time()
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now - 60))

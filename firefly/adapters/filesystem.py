@@ -9,8 +9,9 @@ copy of ``data/seeds/files``), shared with no other server. What firefly knows:
   removed -> list the folder it was in;
 - facts: the entries of a listing (name, kind, size), a search's matches, a tree's entries
   with their parent folder, a file's size and permissions, and what a file's text holds
-  (:func:`firefly.synth.facts.file_tables`); never the clock (file times), a media file or
-  the allowed directories;
+  (:func:`firefly.synth.facts.file_tables`), a media file's type, size and pixels (read
+  generically, :func:`firefly.synth.facts.blob_tables`), the allowed directories (a value
+  a later call can be fed); never the clock (file times);
 - words: folders and files by their path inside the workspace folder.
 """
 
@@ -269,6 +270,11 @@ def _scope(tool: str, args: dict[str, Any], subst: dict[str, str]) -> str | None
         return f"the file {where}" if "path" not in subst else where
     if tool == "read_multiple_files":
         return "the files " + listing([rel(p) for p in args.get("paths") or [] if isinstance(p, str)])
+    if tool == "read_media_file":
+        path = arg("path")
+        return f"the file that is {path}" if "path" in subst else f"the file {rel(path) if isinstance(path, str) else path}"
+    if tool == "list_allowed_directories":
+        return "the list of folders the file server is allowed to access"
     return None
 
 
@@ -296,7 +302,6 @@ class FilesystemAdapter(FamilyAdapter):
     server_names = frozenset({"secure-filesystem-server", "server-filesystem"})
     tools = TOOLS
     workspace = ("files", "files")
-    no_facts = frozenset({"read_media_file", "list_allowed_directories"})  # a blob, configuration
 
     def probe_rule(self, call: CallRecord, words: list[str], readers: Readers) -> Probe | None:
         return _fs_probe(call, words, readers)

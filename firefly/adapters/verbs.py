@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["LIST_VERBS", "MAKE_VERBS", "READ_VERBS", "REMOVE_VERBS", "WRITE_VERBS", "name_words", "reads_by_name", "writes_by_name"]
+__all__ = ["LIST_VERBS", "MAKE_VERBS", "READ_VERBS", "REMOVE_VERBS", "WRITE_VERBS", "computes", "name_words", "reads_by_name",
+           "writes_by_name"]
 
 READ_VERBS = frozenset({
     "get", "list", "read", "search", "show", "describe", "find", "open", "query", "log", "status", "diff",
@@ -66,3 +67,27 @@ def reads_by_name(name: str, namespace: str = "") -> bool:
     if words[0] in READ_VERBS:
         return True
     return len(words) > 1 and words[1] in READ_VERBS
+
+
+CHANCE_WORDS = frozenset({"random", "randomly", "roll", "rolls", "shuffle", "shuffles", "dice", "lottery", "permutation",
+                          "bootstrap", "monte", "stochastic", "simulate", "simulation"})
+
+
+def computes(name: str, annotations: dict | None = None, description: str | None = None) -> bool:
+    """A tool whose result is a question's answer although it is not known to be read-only:
+    no annotation says it changes the world (``readOnlyHint`` false, ``destructiveHint``
+    true), its name starts with a reading verb or has no verb that changes something, the
+    first word of its description is no such verb, and nothing says its result is chance (a
+    die, a random pick). Such a tool computes or looks something up: a calculator, a
+    converter, an analysis."""
+    ann = annotations or {}
+    if ann.get("readOnlyHint") is False or ann.get("destructiveHint") is True:
+        return False
+    first = next(iter(name_words(name)), "")
+    if writes_by_name(name) and first not in READ_VERBS:  # get_best_move gets a move, it makes none
+        return False
+    words = name_words(description or "")
+    lead = words[0] if words else ""
+    if lead in WRITE_VERBS or lead.removesuffix("s") in WRITE_VERBS or lead.removesuffix("es") in WRITE_VERBS:
+        return False
+    return not CHANCE_WORDS & (set(name_words(name)) | set(words))

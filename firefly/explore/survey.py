@@ -64,10 +64,13 @@ class SurveyReport:
         return dict(self.__dict__)
 
 
+SURVEY_PREFIX = "survey-"
+
+
 def survey_id(server: str, tools: tuple[ToolRef, ...] | list[ToolRef]) -> str:
     """The id of a server's survey: a new tool list is surveyed anew."""
     listing = sorted((t.name, content_hash(t.input_schema)) for t in tools)
-    return "survey-" + short_hash([server, listing], 16)
+    return SURVEY_PREFIX + short_hash([server, listing], 16)
 
 
 def _surveyed(store: Store) -> dict[str, ServerSurveyed]:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..adapters.generic import GenericAdapter
-from ..locator import STRUCTURED, content_text, embedded_json, in_json, jpath
+from ..locator import STRUCTURED, content_text, embedded_json, in_json, jpath, resolve
 from ..explore.policy import VIRTUAL_ROOT
 from ..match import parse_json
 
@@ -330,7 +330,48 @@ def read_result(step: int, arguments: dict[str, Any], content: Any, structured: 
                 out += walk_json(step, doc, in_json(base), names, None, arguments)
             else:
                 out += read_text(step, base, text, names, arguments)
+    out += blob_tables(step, content or [], names)
     return Reading([t for t in out if t.items][:MAX_TABLES])
+
+
+_BLOB_NOUNS = {"image": "image", "audio": "audio clip", "video": "video"}
+
+
+def _is_blob(obj: dict[str, Any]) -> bool:
+    """A content block (or a copy of one) that carries base64 data: an image, audio, a blob."""
+    return isinstance(obj.get("mimeType"), str) and any(isinstance(obj.get(k), str) for k in ("data", "blob"))
+
+
+def blob_tables(step: int, content: list[Any], names: Names) -> list[Table]:
+    """What a binary block says about itself (an image, an audio clip, a resource's ``blob``):
+    its MIME type, its size in bytes and, for an image, its width and height in pixels
+    (:func:`firefly.locator.image_size`): one record per block, each value located by a
+    fragment of the block's data (``#bytes``, ``#image=width``)."""
+    out: list[Table] = []
+    for i, block in enumerate(content):
+        if not isinstance(block, dict):
+            continue
+        base, inner = f"$.content[{i}]", block
+        if block.get("type") == "resource" and isinstance(block.get("resource"), dict):
+            base, inner = f"$.content[{i}].resource", block["resource"]
+        key = "data" if isinstance(inner.get("data"), str) else "blob" if isinstance(inner.get("blob"), str) else None
+        mime = inner.get("mimeType")
+        if key is None or not isinstance(mime, str):
+            continue
+        data = jpath(base, key)
+        cells: dict[str, Cell] = {"MIME type": Cell(mime, jpath(base, "mimeType"))}
+        size = resolve(content, None, f"{data}#bytes")
+        if not isinstance(size, int) or size == 0:
+            continue
+        cells["size in bytes"] = Cell(size, f"{data}#bytes")
+        for side in ("width", "height"):
+            pixels = resolve(content, None, f"{data}#image={side}")
+            if isinstance(pixels, int) and pixels > 0:
+                cells[f"{side} in pixels"] = Cell(pixels, f"{data}#image={side}")
+        noun = _BLOB_NOUNS.get(mime.split("/")[0], "file")
+        out.append(Table(step, noun, plural_of(noun), "", [Item(cells)], labels={f: f for f in cells},
+                         numeric=tuple(f for f in cells if f != "MIME type"), whole=data))
+    return out
 
 
 def _leaf_ok(v: Any) -> bool:
@@ -362,7 +403,7 @@ def walk_json(step: int, doc: Any, base: str, names: Names, schema: Any = None,
         if depth > 8 or len(out) >= MAX_TABLES:
             return
         if isinstance(obj, list):
-            dicts = [x for x in obj if isinstance(x, dict)]
+            dicts = [x for x in obj if isinstance(x, dict) and not _is_blob(x)]
             if dicts and len(dicts) == len(obj):
                 table = _records(step, obj, path, *noun_for(key), names.schema_at(sch, 0), names)
                 if table is not None:
@@ -378,8 +419,8 @@ def walk_json(step: int, doc: Any, base: str, names: Names, schema: Any = None,
             for i, x in enumerate(obj[:MAX_ITEMS]):
                 walk(x, jpath(path, i), key, names.schema_at(sch, i), depth + 1)
             return
-        if not isinstance(obj, dict):
-            return
+        if not isinstance(obj, dict) or _is_blob(obj):
+            return  # a binary block says what it is through blob_tables, not as a record
         cells: dict[str, Cell] = {}
         labels: dict[str, str] = {}
         later: list[tuple[Any, str, str, Any]] = []
@@ -493,7 +534,48 @@ def read_text(step: int, base: str, text: str, names: Names, arguments: dict[str
         return out
     out += _labelled_lines(step, base, lines, offset, names)
     out += _lists(step, base, lines, offset, names)
-    return out
+    return out or _headed_values(step, base, lines, offset) or _bare_values(step, base, lines, offset, names)
+
+
+_PLAIN_VALUE = re.compile(r"^\S{1,100}$")
+
+
+_ONE_VALUE = re.compile(r"^(?:\S{1,60}|[-+$€£¥]?\d[\d.,]*\s?[A-Za-z%°$€£]{0,5})$")
+_PLACE = re.compile(r"^(?:/|[a-z][a-z0-9+.-]*://)\S*$")
+
+
+def _bare_values(step: int, base: str, lines: list[str], offset: int, names: Names) -> list[Table]:
+    """A text that is one value and nothing else (``405``, ``$5.00``, ``/home/user``), or one
+    path or URL a line (``/workspace/a.md`` ...): the tool's result, named by the tool."""
+    body = [(n, line.strip()) for n, line in enumerate(lines, start=1) if line.strip()]
+    noun, plural = names.noun() if names.tool else ("result", "results")
+    if len(body) == 1 and _ONE_VALUE.match(body[0][1]):
+        n, v = body[0]
+        value = v if "_" in v else _scalar(v)  # 20261206_053306 is no number
+        return [Table(step, noun, plural, "", [Item({"result": Cell(value, f"{base}#line={n + offset}")})],
+                      labels={"result": "result"}, whole=base)]
+    if len(body) >= 2 and all(_PLACE.match(v) for _, v in body) and len({v for _, v in body}) == len(body):
+        items = [Item({"value": Cell(v, f"{base}#line={n + offset}")}, i) for i, (n, v) in enumerate(body)]
+        return [Table(step, noun, plural, "value", items[:MAX_ITEMS], labels={"value": noun}, total=len(items),
+                      whole=base)]
+    return []
+
+
+def _headed_values(step: int, base: str, lines: list[str], offset: int) -> list[Table]:
+    """A text that is only a short heading and one bare value per line (``Allowed
+    directories:`` then a path a line): a table of those values named by the heading."""
+    body = [(n, line.strip()) for n, line in enumerate(lines, start=1) if line.strip()]
+    if len(body) < 2 or not body[0][1].endswith(":"):
+        return []
+    head = body[0][1].rstrip(":").strip("#* ").strip()
+    values = [(n, v) for n, v in body[1:]]
+    if not head or len(head.split()) > 4 or not all(_PLAIN_VALUE.match(v) and not v.endswith(":") for _, v in values) \
+            or len({v for _, v in values}) != len(values):
+        return []
+    noun = singular(words_of(head))
+    items = [Item({"value": Cell(_scalar(v), f"{base}#line={n + offset}")}, i) for i, (n, v) in enumerate(values)]
+    return [Table(step, noun, plural_of(noun), "value", items[:MAX_ITEMS], labels={"value": noun}, total=len(items),
+                  whole=base)]
 
 
 _CODE_LINE = re.compile(
@@ -545,6 +627,14 @@ def _starts_mid_file(arguments: dict[str, Any]) -> bool:
     return False
 
 
+def _names_no_row(header: list[str], rows: list[tuple[int, list[str]]]) -> bool:
+    """A first row of column names although no column holds numbers: every cell a name
+    (``TABLE_NAME``, ``data type``) that no later row repeats (a first row of data shares
+    its values with the rows below: ``orders,id,int`` then ``orders,qty,int``)."""
+    values = {c.strip().lower() for _, r in rows for c in r}
+    return all(re.fullmatch(r"[A-Za-z_][\w ]{0,39}", h) and h.lower() not in values for h in header)
+
+
 def _header_ok(header: list[str]) -> bool:
     cells = [h.strip() for h in header]
     return (len(cells) >= 2 and all(cells) and len(set(cells)) == len(cells)
@@ -572,7 +662,7 @@ def _delimited(step: int, base: str, lines: list[str], offset: int, names: Names
     if not _header_ok(header) or len(rows) < 2 or len(rows) < 0.8 * (len(parsed) - 1):
         return []
     typed = any(all(to_number(r[i].strip()) is not None for _, r in rows if r[i].strip()) for i in range(width))
-    if not typed:
+    if not typed and not _names_no_row(header, rows):
         try:
             if not csv.Sniffer().has_header(sample):
                 return []
@@ -702,7 +792,8 @@ def _lists(step: int, base: str, lines: list[str], offset: int, names: Names) ->
 
     def close() -> None:
         values = [v for _, v in run]
-        if len(run) >= 2 and len(set(values)) == len(values) and len(out) < MAX_TABLES:
+        # one item is a list too when a heading introduces it ("Available schemas:" then "- main")
+        if (len(run) >= 2 or intro) and len(set(values)) == len(values) and len(out) < MAX_TABLES:
             if intro:
                 noun = singular(words_of(intro))
                 noun, plural = noun, plural_of(noun)
@@ -882,6 +973,8 @@ def rows_table(step: int, base: str, rows: list[dict[str, Any]], noun: str, plur
 _TEMP_PATH = re.compile(r"(?:^|[\s\"'(=])(?:/tmp/|/var/tmp/|/var/folders/|/private/var/|/dev/shm/|[A-Za-z]:\\\\[^\s]*\\\\Temp\\\\)"
                         r"|(?:^|/)(?:tmp|temp)[-_.]?[a-z0-9_]{6,}(?:/|$)|pytest-of-|firefly-server-tmp-", re.IGNORECASE)
 _DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})")
+_BARE_KEYS = frozenset({"result", "value", "output", "data"})
+_COMPACT_DATETIME = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})[_T-]?(\d{2})(\d{2})\d{2}(?!\d)")
 _TIME_WORDS = frozenset({"time", "timestamp", "date", "datetime", "now", "created", "modified", "updated", "accessed",
                          "mtime", "ctime", "atime", "at", "when", "started", "finished", "elapsed", "duration", "uptime"})
 
@@ -898,7 +991,7 @@ def is_volatile(key: str, value: Any, now: float | None = None) -> bool:
     if isinstance(value, str):
         if _TEMP_PATH.search(value):
             return True
-        m = _DATETIME.search(value)
+        m = _DATETIME.search(value) or _COMPACT_DATETIME.search(value)
         if m:
             import calendar
 
@@ -911,10 +1004,11 @@ def is_volatile(key: str, value: Any, now: float | None = None) -> bool:
         return False
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         words = set(words_of(key).split())
-        if words & _TIME_WORDS:
-            for scale in (1, 1000):
-                if abs(value / scale - now) < 2 * 86400:
-                    return True
+        # a time-stamp of now, in seconds or milliseconds: under a time-like key, or under a key
+        # that says nothing of what the number is (a bare result), the clock
+        for scale in (1, 1000):
+            if abs(value / scale - now) < 2 * 86400 and (words & _TIME_WORDS or words <= _BARE_KEYS):
+                return True
     return False
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..adapters import Adapter, ServerRecord, adapter_for, server_record
 from ..adapters.generic import GenericAdapter
+from ..adapters.verbs import computes
 from ..ids import canonical_json, content_hash, short_hash
 from ..store import Store
 
@@ -128,6 +129,24 @@ class Exploration:
     def by_step(self) -> dict[int, Step]:
         return {s.step: s for s in self.steps}
 
+    def answers(self, step: Step) -> bool:
+        """Whether a question may be asked about ``step``'s result: a read-only call, or a call
+        of a tool that computes (:func:`firefly.adapters.verbs.computes`: nothing says it
+        changes the world or answers by chance). The second stays an effect for the world
+        state: the calls recorded after it were made in the world after it."""
+        if step.read_only:
+            return True
+        ref = self.ref(step.server, step.tool)
+        if ref is None:
+            return False
+        return computes(step.tool, None if self.blanket_annotations(step.server) else ref.annotations, ref.description)
+
+    def blanket_annotations(self, server: str) -> bool:
+        """Whether a server gives every one of its tools (three or more) the same annotations:
+        a reader and a writer annotated alike, so the annotations say nothing about either."""
+        seen = [canonical_json(t.annotations or {}) for (s, _), t in self.tools.items() if s == server]
+        return len(seen) >= 3 and len(set(seen)) == 1 and seen[0] != "{}"
+
     def trajectory_for(self, label_steps: set[int]) -> list[Step]:
         last = max(label_steps)
         return [s for s in self.steps if s.step in label_steps or (s.effectful and s.step < last)]
@@ -171,8 +190,12 @@ def load_exploration(store: Store, exploration_id: str, adapters: dict[str, Adap
     """One exploration's calls (the last attempt of each step), the adapter of each of its
     servers, chosen from what discovery recorded, and its tools as discovery recorded them
     (``adapters``, ``records``: caches shared by the caller)."""
+    from ..explore.survey import SURVEY_PREFIX
+
     row = store.conn.execute(
         "SELECT dag_id FROM explorations WHERE exploration_id = ?", (exploration_id,)).fetchone()
+    if row is None and exploration_id.startswith(SURVEY_PREFIX):
+        row = (exploration_id,)  # a survey: its own group of tasks (no DAG)
     if row is None:
         return None
     latest: dict[int, Step] = {}

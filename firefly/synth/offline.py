@@ -38,7 +38,7 @@ from .model import INITIAL_STATE, Candidate, Exploration, Step
 from .phrasing import effect, listing, ordinal, quote, scope
 
 NAME = "offline-v1"
-MAX_TASKS = 12  # per exploration, besides its state changes
+MAX_TASKS = 14  # per exploration, besides its state changes
 MAX_STATE_CHANGES = 4
 MAX_QUESTION = 1500
 
@@ -50,6 +50,7 @@ LOOKUP = [
     "What is the {label} of the {noun} {key} in {scope}?",
 ]
 RESULT_SINGLE = ["What is {scope}?", "Tell me {scope}."]  # a result that is one value: no "result of the result"
+VALUE_SINGLE = ["Which {label} does {scope} show?", "What {label} is listed in {scope}?"]  # one bare value under a heading
 LOOKUP_SINGLE = [
     "What is the {label} of {scope}?",
     "Looking at {scope}, what is its {label}?",
@@ -262,13 +263,13 @@ class OfflineSynthesizer:
         out: list[Candidate] = []
         readings = {s.step: read_call(s.step, s.server, s.tool, s.arguments, s.content, s.structured,
                                          x.adapter(s.server), x.ref(s.server, s.tool))
-                    for s in x.steps if s.ok and s.read_only}
+                    for s in x.steps if s.ok and x.answers(s)}
         steps = x.by_step()
         for s in x.steps:
             if not s.ok:
                 skipped["call failed"] += 1
                 continue
-            if not s.read_only:
+            if s.step not in readings:
                 continue
             tables = readings[s.step].tables
             if not tables:
@@ -305,6 +306,12 @@ class OfflineSynthesizer:
             by_kind.setdefault(c.kind, []).append(c)
         chosen: list[Candidate] = by_kind.pop("state-change", [])[:MAX_STATE_CHANGES]
         order = ["multi-hop", "aggregate", "lookup"]
+        steps = x.by_step()
+
+        def tools_of(c: Candidate) -> set[tuple[str, str]]:
+            return {(steps[k].server, steps[k].tool) for k in c.label_steps if k in steps}
+
+        used_tools: Counter = Counter(t for c in chosen for t in tools_of(c))
         used_templates: Counter = Counter()
         used_answers: set[str] = set()
         others: list[Candidate] = []
@@ -313,10 +320,13 @@ class OfflineSynthesizer:
                 queue = by_kind.get(kind) or []
                 if not queue or len(others) >= self.max_tasks:
                     continue
-                best = min(range(len(queue)), key=lambda i: (used_templates[queue[i].template],
+                # a tool no chosen task asks about yet first: every tool that gave a fact gets a task
+                best = min(range(len(queue)), key=lambda i: (min((used_tools[t] for t in tools_of(queue[i])), default=0) > 0,
+                                                             used_templates[queue[i].template],
                                                              canonical_json(queue[i].answer) in used_answers, i))
                 c = queue.pop(best)
                 others.append(c)
+                used_tools.update(tools_of(c))
                 used_templates[c.template] += 1
                 used_answers.add(canonical_json(c.answer))
         chosen += others
@@ -374,7 +384,7 @@ class OfflineSynthesizer:
                 rng = self._rng(x, step, noun, f, "single")
                 options = SPECIAL_SINGLE.get((noun, f)) or (
                     RESULT_SINGLE if f in ("result", "value", "output") and where.startswith("the result of ")
-                    else LOOKUP_SINGLE)
+                    else VALUE_SINGLE if f == "value" and t.key == "value" else LOOKUP_SINGLE)
                 q = _pick(rng, options).format(label=t.label(f), scope=where)
                 out.append(Candidate("lookup", f"single:{noun}:{f}", _cap(q), cell.value, _match_for(cell.value),
                                      {step}, [_entry(step, cell, "answer")], {"op": "value"}))

@@ -48,10 +48,16 @@ def pending_explorations(store: Store, synthesizer: str, limit: int | None = Non
                          only: Collection[str] | None = None) -> list[str]:
     """Finished explorations this synthesizer has not done yet, in id order (of ``only``,
     when given: the explorations of one shard)."""
+    from ..explore.survey import SURVEY_PREFIX
+
     store.catch_up()
     rows = store.conn.execute(
         "SELECT exploration_id FROM explorations WHERE status = 'finished' AND exploration_id NOT IN"
-        " (SELECT exploration_id FROM syntheses WHERE synthesizer = ?) ORDER BY exploration_id", (synthesizer,)
+        " (SELECT exploration_id FROM syntheses WHERE synthesizer = ?)"
+        # a survey's calls (argument-free reads in the initial world) are an exploration too
+        " UNION SELECT DISTINCT exploration_id FROM calls WHERE exploration_id LIKE ? || '%' AND exploration_id NOT IN"
+        " (SELECT exploration_id FROM syntheses WHERE synthesizer = ?) ORDER BY exploration_id",
+        (synthesizer, SURVEY_PREFIX, synthesizer)
     ).fetchall()
     todo = [r[0] for r in rows if only is None or r[0] in only]
     return todo[:limit] if limit is not None else todo
