@@ -352,8 +352,12 @@ def _target(endpoint: Endpoint, stderr: TextIO, call_timeout: float, state: Tran
                 f"command {endpoint.command!r} of server {endpoint.name!r} was not found on PATH;"
                 " install it or fix the registry entry",
             )
-        command = find_command(endpoint.command, env) or endpoint.command
-        return stdio_transport(command, endpoint.args, env=env, cwd=endpoint.cwd, errlog=stderr, state=state,
+        command = find_command(endpoint.command, env) or str(Path(endpoint.command).resolve())
+        # without a working directory of its own, a server runs in its temporary folder: the logs,
+        # histories and screenshots some servers write next to themselves are not left in the
+        # user's directory (relative paths in args are the registry's to make absolute, or `cwd`)
+        cwd = endpoint.cwd or tmp
+        return stdio_transport(command, endpoint.args, env=env, cwd=cwd, errlog=stderr, state=state,
                                max_message_bytes=max_message_bytes)
     if endpoint.transport == "http":
         return _http_transport(endpoint.url or "", endpoint.headers, call_timeout)

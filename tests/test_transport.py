@@ -132,9 +132,13 @@ def test_a_stdio_server_gets_a_temporary_folder_of_its_own_at_a_stable_path():
         async with open_connection(endpoint, connect_timeout=30) as one, \
                 open_connection(endpoint, connect_timeout=30) as two:
             folders = [await tmpdir(one), await tmpdir(two)]
+            said = await one.request("tools/call", {"name": "echo", "arguments": {"text": "cwd?"}}, timeout=30)
+            cwd = said["content"][0]["text"]
         for folder in folders:
             assert os.path.realpath(folder) != os.path.realpath(tempfile.gettempdir())
         assert [os.path.basename(f) for f in folders] == [f"{endpoint.name}-0", f"{endpoint.name}-1"]
+        # a server without `cwd` in its entry also works there: what it writes next to itself goes
+        assert os.path.realpath(cwd) == os.path.realpath(folders[0])
         assert os.path.basename(os.path.dirname(folders[0])) == "firefly-server-tmp"
         return folders
 

@@ -185,6 +185,10 @@ for raw in sys.stdin.buffer:
                 import tempfile
 
                 said = tempfile.gettempdir()
+            elif said == "cwd?":  # where a file written to a relative path lands
+                import os
+
+                said = os.getcwd()
             reply(request_id, text(said))
         elif name == "fault":
             fault(request_id)
