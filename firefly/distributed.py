@@ -495,8 +495,8 @@ def synthesize_on(store: Store, cluster: Cluster, synthesizer: dict[str, Any], s
 def verify_on(store: Store, cluster: Cluster, *, threshold: float, solver: dict[str, Any] | None = None,
               on_shard: OnShard | None = None, **final: Any) -> ShardReport:
     """The shards give every verdict but not-duplicate and diverse; then this process gives
-    those two, in task id order (as one process does), and appends each task's verdicts
-    together. ``final``: the rest of :func:`~firefly.synth.verify.verify`'s options for that
+    those two over every task (the tasks of earlier runs too, as one process does) and appends
+    each task's verdicts together. ``final``: the rest of :func:`~firefly.synth.verify.verify`'s options for that
     pass (``per_template``, ``per_tool_answer``, ``judge``: the LLM judge runs here)."""
     from .events import TaskVerdict, decode
     from .synth.verify import verify

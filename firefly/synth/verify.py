@@ -38,9 +38,11 @@ Verifiers (each gives ``passed`` and one-line reasons):
   :mod:`firefly.synth.solve`) reaches the label (or the probe's end state).
 
 Tasks are visited in task-id order and each task's verdicts (all but ``diverse``) are
-appended in one transaction; the ``diverse`` verdicts of the tasks that passed the rest are
-appended at the end, in one transaction. An interrupted run continues where it stopped with
-the same outcome.
+appended in one transaction; the ``diverse`` verdicts are appended at the end, in one
+transaction. ``not-duplicate`` and ``diverse`` are decided over every task that has its other
+verdicts, whichever run gave them (:class:`EveryTask`), so an interrupted run, resumed, or a
+run in shards ends with the verdicts of one uninterrupted pass; an earlier verdict that the
+whole set changes is corrected by a new event.
 """
 
 from __future__ import annotations
