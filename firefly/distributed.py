@@ -16,8 +16,9 @@ run with the same seed.
 - A failed shard (its worker raised, or died: killed, out of memory) is one ``shard-failed``
   event naming the worker and the shard; the run goes on with the others, and the next run
   does that shard again (what it had not returned is lost, nothing else).
-- Verification's not-duplicate check compares a task with every task accepted before it in
-  id order; the shards give the other verdicts and the driver gives that one afterwards.
+- Verification's not-duplicate and diverse verdicts are decided over every task (the tasks
+  of earlier runs too); the shards give the other verdicts and the driver gives those two
+  afterwards, so a run whose shard failed, run again, ends with the verdicts of one process.
 - A worker's shard databases live in a scratch folder of its node's temporary directory,
   recorded as its own: a worker killed mid-shard leaves it to the next firefly process
   there, which removes it (and stops the servers it had started).
