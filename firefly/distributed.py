@@ -247,15 +247,18 @@ def snapshot(store: Store) -> bytes:
 
 
 def run_shards(store: Store, cluster: Cluster, stage: str, shards: list[Shard], args: dict[str, Any],
-               on_shard: OnShard | None = None, keep: bool = False) -> ShardReport:
+               on_shard: OnShard | None = None, keep: bool = False, into: Store | None = None) -> ShardReport:
     """Run the shards of a stage on the cluster and append their events to ``store`` as each
-    finishes (``keep``: collect them in the report's ``kept`` instead). ``store`` must be
-    inside its run (``store.run(...)``): the shards' events carry that run's id."""
+    finishes (``keep``: collect them in the report's ``kept`` instead; ``into``: append them
+    to that database, ``store`` being only read, as ``firefly eval --record-to`` does). The
+    database written must be inside its run (``store.run(...)``): the shards' events carry
+    that run's id."""
     from .merge import MergeReport, absorb
 
     report = ShardReport(stage=stage, shards=len(shards))
     if not shards:
         return report
+    out = store if into is None else into
     with cluster.connect() as ray:
         from ray.exceptions import RayActorError, RayError
 
@@ -267,7 +270,7 @@ def run_shards(store: Store, cluster: Cluster, stage: str, shards: list[Shard], 
         size = max(1, min(size, len(shards)))
 
         def start() -> tuple[Any, str]:
-            actor = actor_class.remote(image, kept, store.run_id)
+            actor = actor_class.remote(image, kept, out.run_id)
             return actor, ray.get(actor.name.remote())
 
         idle = [start() for _ in range(size)]
@@ -275,7 +278,7 @@ def run_shards(store: Store, cluster: Cluster, stage: str, shards: list[Shard], 
         pending = list(shards)
         inflight: dict[Any, tuple[Any, str, Shard]] = {}
         busy: dict[str, int] = {}
-        merged = MergeReport(path=store.path)
+        merged = MergeReport(path=out.path)
         try:
             while pending or inflight:
                 for shard in startable(pending, busy, len(idle), cluster.per_server):
@@ -290,7 +293,7 @@ def run_shards(store: Store, cluster: Cluster, stage: str, shards: list[Shard], 
                         rows, summary = ray.get(ref)
                     except RayError as exc:
                         message = _one_line(exc)
-                        store.append(ShardFailed(stage=stage, shard=shard.key, items=list(shard.items), worker=name,
+                        out.append(ShardFailed(stage=stage, shard=shard.key, items=list(shard.items), worker=name,
                                                  error=message))
                         report.failed.append((shard.key, name, message))
                         if isinstance(exc, RayActorError):  # the worker died: a new one takes its place
@@ -301,8 +304,8 @@ def run_shards(store: Store, cluster: Cluster, stage: str, shards: list[Shard], 
                         if keep:
                             report.kept.extend(rows)
                         else:
-                            absorb(store, rows, merged)
-                            store.catch_up()
+                            absorb(out, rows, merged)
+                            out.catch_up()
                         report.merge_seconds += time.perf_counter() - started
                         report.read += len(rows)
                         add_up(report.totals, summary)
@@ -385,7 +388,7 @@ def _eval(store: Store, args: dict[str, Any]) -> dict[str, Any]:
     from .evaluation import EvalSettings, evaluate, make_agent
 
     eval_id = evaluate(store, make_agent(**args["agent"]), EvalSettings(**args["settings"]),
-                       concurrency=args["concurrency"], only=set(args["only"]))
+                       concurrency=args["concurrency"], only=set(args["only"]), dataset=tuple(args["dataset"]))
     return {"eval_id": eval_id}
 
 
@@ -518,18 +521,24 @@ def verify_on(store: Store, cluster: Cluster, *, threshold: float, solver: dict[
 
 
 def eval_on(store: Store, cluster: Cluster, agent: dict[str, Any], settings: Any, *, concurrency: int,
-            on_shard: OnShard | None = None) -> ShardReport:
+            on_shard: OnShard | None = None, record_to: Store | None = None) -> ShardReport:
     """Each worker plays its tasks' episodes against its own copy of the database, read
-    through :class:`~firefly.env.FireflyEnv` as a trainer's rollout workers do."""
-    from .evaluation import eval_id_of, make_agent, tasks_to_evaluate
+    through :class:`~firefly.env.FireflyEnv` as a trainer's rollout workers do. ``record_to``:
+    the episodes go to that database (the evaluation names ``store`` as its dataset, as
+    :func:`~firefly.evaluation.evaluate` does), ``store`` is only read."""
+    from .evaluation import dataset_reference, eval_id_of, make_agent, tasks_to_evaluate
 
     store.catch_up()
-    eval_id = eval_id_of(make_agent(**agent), settings)
-    played = {t for (t,) in store.conn.execute(
+    results = store if record_to is None else record_to
+    dataset = ("", "") if record_to is None else dataset_reference(store)
+    eval_id = eval_id_of(make_agent(**agent), settings, dataset)
+    results.catch_up()
+    played = {t for (t,) in results.conn.execute(
         "SELECT task_id FROM episodes WHERE eval_id = ? GROUP BY task_id HAVING count(*) >= ?", (eval_id, settings.samples))}
     ids = [t for t in tasks_to_evaluate(store, settings) if t not in played]
-    args = {"agent": agent, "settings": dict(settings.__dict__), "concurrency": concurrency}
-    report = run_shards(store, cluster, "eval", task_shards(store, ids, per_worker(len(ids), cluster)), args, on_shard)
+    args = {"agent": agent, "settings": dict(settings.__dict__), "concurrency": concurrency, "dataset": list(dataset)}
+    report = run_shards(store, cluster, "eval", task_shards(store, ids, per_worker(len(ids), cluster)), args, on_shard,
+                        into=record_to)
     report.totals["eval_id"] = eval_id
     return report
 

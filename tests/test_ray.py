@@ -137,6 +137,16 @@ def test_eval_on_ray_and_rollouts_from_many_actors_reading_one_file(ray_cluster,
     assert conn.execute("SELECT count(*) FROM events WHERE type = 'eval-started'").fetchone()[0] == 1
     conn.close()
     os.chmod(db, 0o444)  # the shipped file: nobody writes it
+    recorded = {}
+    for name, ray in (("one", []), ("ray", ["--ray"])):  # --record-to: the episodes go elsewhere, on Ray too
+        results = tmp_path / f"{name}-eval.db"
+        run_cli("eval", "--agent", "oracle", "--split", "all", *ray, "--db", str(db), "--record-to", str(results))
+        with sqlite3.connect(results) as conn:
+            recorded[name] = (
+                conn.execute("SELECT eval_id, tasks, episodes, solved, dataset FROM evals").fetchall(),
+                conn.execute("SELECT eval_id, task_id, sample, reward, outcome FROM episodes ORDER BY 1, 2, 3").fetchall())
+    assert recorded["ray"] == recorded["one"]
+    assert recorded["ray"][0][0][1:] == (verified, verified, verified, str(db.resolve()))
     Worker = ray_cluster.remote(num_cpus=0.5)(RolloutWorker)
     workers = [Worker.remote(str(db)) for _ in range(3)]
     ids = ray_cluster.get(workers[0].task_ids.remote())
