@@ -452,8 +452,11 @@ def task_shards(store: Store, ids: list[str], size: int) -> list[Shard]:
 
 
 def unverified_tasks(store: Store) -> list[str]:
+    """The tasks verify gives verdicts to next (:func:`~firefly.synth.verify.lacking`)."""
+    from .synth.verify import lacking
+
     store.catch_up()
-    return [r[0] for r in store.conn.execute("SELECT task_id FROM tasks WHERE verified IS NULL ORDER BY task_id")]
+    return [task_id for (task_id,) in lacking(store)]
 
 
 def _servers_of(store: Store, sql: str, ids: list[str]) -> dict[str, frozenset[str]]:

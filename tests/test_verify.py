@@ -284,6 +284,32 @@ def test_a_verdict_the_whole_set_changes_is_a_new_event_and_the_latest_is_shown(
         assert verified_and_global_verdicts(store) == shown  # replaying the log gives the same
 
 
+def test_a_verification_stopped_before_its_diverse_verdicts_is_finished_by_the_next_run(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from firefly.cli import app
+    from firefly.synth.verify import EveryTask, lacking
+
+    with synthesized(tmp_path / "one.db") as one:
+        verify(one)
+        expected = verified_and_global_verdicts(one)
+    with synthesized(tmp_path / "stopped.db") as store:
+        def stop(self):
+            raise KeyboardInterrupt
+
+        with monkeypatch.context() as m:
+            m.setattr(EveryTask, "diverse", stop)
+            with pytest.raises(KeyboardInterrupt):
+                verify(store)
+        store.catch_up()
+        assert store.conn.execute("SELECT count(*) FROM tasks WHERE verified IS NULL").fetchone() == (0,)
+        assert len(lacking(store)) == store.conn.execute("SELECT count(*) FROM tasks").fetchone()[0]  # no diverse
+    result = CliRunner().invoke(app, ["verify", "--db", str(tmp_path / "stopped.db")])
+    assert result.exit_code == 0 and "No tasks left" not in result.output, result.output
+    with Store.open(tmp_path / "stopped.db") as store:
+        assert verified_and_global_verdicts(store) == expected
+
+
 # ------------------------------------------------------------------------------- normalisation
 
 

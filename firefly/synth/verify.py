@@ -565,6 +565,17 @@ def tool_schemas(store: Store) -> dict[tuple[str, str], dict[str, Any]]:
         "SELECT server, name, input_schema FROM tools")}
 
 
+def lacking(store: Store, columns: str = "task_id", verifiers: Collection[str] = VERIFIERS) -> list[tuple]:
+    """The tasks (``columns`` of their rows, in task id order) that lack a verdict of one of
+    ``verifiers``: what :func:`verify` gives verdicts to next (a task whose verification was
+    interrupted included)."""
+    marks = ",".join("?" * len(verifiers))
+    return store.conn.execute(
+        f"SELECT {columns} FROM tasks WHERE (SELECT count(*) FROM verdicts v WHERE v.task_id = tasks.task_id"
+        f" AND v.verifier IN ({marks})) < ? ORDER BY task_id", (*verifiers, len(verifiers))
+    ).fetchall()
+
+
 def verify(
     store: Store,
     *,
@@ -598,11 +609,7 @@ def verify(
     store.catch_up()
     wanted = [v for v in VERIFIERS if duplicates or v not in GLOBAL_VERIFIERS]
     wanted += (["solvable"] if solver is not None else []) + (["judged"] if judge is not None else [])
-    marks = ",".join("?" * len(wanted))
-    rows = store.conn.execute(
-        f"SELECT {TASK_COLUMNS} FROM tasks WHERE (SELECT count(*) FROM verdicts v WHERE v.task_id = tasks.task_id"
-        f" AND v.verifier IN ({marks})) < ? ORDER BY task_id", (*wanted, len(wanted))
-    ).fetchall()
+    rows = lacking(store, TASK_COLUMNS, wanted)
     if only is not None:
         rows = [row for row in rows if row[0] in only]
     report = VerifyReport()
