@@ -78,18 +78,16 @@ def eval_command(
                "concurrency": concurrency, "limit": limit}
     path = db or default_db_path()
     record_to = _results_path(path, record_to)
-    if cluster is not None and record_to is not None:
-        raise FireflyError("--ray records the evaluation in --db itself: it cannot be combined with --record-to"
-                           " (or a read-only --db); copy the dataset somewhere writable")
 
     def run(store: Any, results: Any) -> Any:
         tasks_to_evaluate(store, settings)  # an empty split fails here, before a bar is drawn
         if cluster is not None:
             from .distributed import eval_on
 
-            summary = sharded_run(store, "eval", {**options, "ray": cluster.address}, lambda on_shard: eval_on(
-                store, cluster, agent_spec, settings, concurrency=concurrency, on_shard=on_shard))
-            return eval_report(store, summary["eval_id"], tasks=store)
+            summary = sharded_run(results, "eval", {**options, "ray": cluster.address}, lambda on_shard: eval_on(
+                store, cluster, agent_spec, settings, concurrency=concurrency, on_shard=on_shard,
+                record_to=None if results is store else results))
+            return eval_report(results, summary["eval_id"], tasks=store)
         with results.run("eval", options) as summary, progress_bar() as bar:
             task = bar.add_task("eval", total=None, note="")
 

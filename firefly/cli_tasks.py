@@ -113,6 +113,7 @@ def run_verify(store: Store, threshold: float = 0.98, solvable: bool = False, ma
                cluster: Any = None, *, judge: bool = False, per_template: int = 12,
                per_tool_answer: int = 3) -> dict[str, Any]:
     from .distributed import make_solver
+    from .synth.verify import lacking
     from .synth.verify import verify as run
 
     task_judge = None
@@ -123,7 +124,7 @@ def run_verify(store: Store, threshold: float = 0.98, solvable: bool = False, ma
     solver_spec = {"base_url": llm_base_url, "model": llm_model, "timeout": timeout, "max_turns": max_turns}
     solver = make_solver(**solver_spec) if solvable else None
     store.catch_up()
-    pending = store.conn.execute("SELECT count(*) FROM tasks WHERE verified IS NULL").fetchone()[0]
+    pending = len(lacking(store))
     if not pending and not solvable and not judge:
         console.print("No tasks left to verify. Synthesize some first: firefly synthesize")
         return {}

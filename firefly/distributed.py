@@ -16,8 +16,9 @@ run with the same seed.
 - A failed shard (its worker raised, or died: killed, out of memory) is one ``shard-failed``
   event naming the worker and the shard; the run goes on with the others, and the next run
   does that shard again (what it had not returned is lost, nothing else).
-- Verification's not-duplicate check compares a task with every task accepted before it in
-  id order; the shards give the other verdicts and the driver gives that one afterwards.
+- Verification's not-duplicate and diverse verdicts are decided over every task (the tasks
+  of earlier runs too); the shards give the other verdicts and the driver gives those two
+  afterwards, so a run whose shard failed, run again, ends with the verdicts of one process.
 - A worker's shard databases live in a scratch folder of its node's temporary directory,
   recorded as its own: a worker killed mid-shard leaves it to the next firefly process
   there, which removes it (and stops the servers it had started).
@@ -246,15 +247,18 @@ def snapshot(store: Store) -> bytes:
 
 
 def run_shards(store: Store, cluster: Cluster, stage: str, shards: list[Shard], args: dict[str, Any],
-               on_shard: OnShard | None = None, keep: bool = False) -> ShardReport:
+               on_shard: OnShard | None = None, keep: bool = False, into: Store | None = None) -> ShardReport:
     """Run the shards of a stage on the cluster and append their events to ``store`` as each
-    finishes (``keep``: collect them in the report's ``kept`` instead). ``store`` must be
-    inside its run (``store.run(...)``): the shards' events carry that run's id."""
+    finishes (``keep``: collect them in the report's ``kept`` instead; ``into``: append them
+    to that database, ``store`` being only read, as ``firefly eval --record-to`` does). The
+    database written must be inside its run (``store.run(...)``): the shards' events carry
+    that run's id."""
     from .merge import MergeReport, absorb
 
     report = ShardReport(stage=stage, shards=len(shards))
     if not shards:
         return report
+    out = store if into is None else into
     with cluster.connect() as ray:
         from ray.exceptions import RayActorError, RayError
 
@@ -266,7 +270,7 @@ def run_shards(store: Store, cluster: Cluster, stage: str, shards: list[Shard], 
         size = max(1, min(size, len(shards)))
 
         def start() -> tuple[Any, str]:
-            actor = actor_class.remote(image, kept, store.run_id)
+            actor = actor_class.remote(image, kept, out.run_id)
             return actor, ray.get(actor.name.remote())
 
         idle = [start() for _ in range(size)]
@@ -274,7 +278,7 @@ def run_shards(store: Store, cluster: Cluster, stage: str, shards: list[Shard], 
         pending = list(shards)
         inflight: dict[Any, tuple[Any, str, Shard]] = {}
         busy: dict[str, int] = {}
-        merged = MergeReport(path=store.path)
+        merged = MergeReport(path=out.path)
         try:
             while pending or inflight:
                 for shard in startable(pending, busy, len(idle), cluster.per_server):
@@ -289,7 +293,7 @@ def run_shards(store: Store, cluster: Cluster, stage: str, shards: list[Shard], 
                         rows, summary = ray.get(ref)
                     except RayError as exc:
                         message = _one_line(exc)
-                        store.append(ShardFailed(stage=stage, shard=shard.key, items=list(shard.items), worker=name,
+                        out.append(ShardFailed(stage=stage, shard=shard.key, items=list(shard.items), worker=name,
                                                  error=message))
                         report.failed.append((shard.key, name, message))
                         if isinstance(exc, RayActorError):  # the worker died: a new one takes its place
@@ -300,8 +304,8 @@ def run_shards(store: Store, cluster: Cluster, stage: str, shards: list[Shard], 
                         if keep:
                             report.kept.extend(rows)
                         else:
-                            absorb(store, rows, merged)
-                            store.catch_up()
+                            absorb(out, rows, merged)
+                            out.catch_up()
                         report.merge_seconds += time.perf_counter() - started
                         report.read += len(rows)
                         add_up(report.totals, summary)
@@ -384,7 +388,7 @@ def _eval(store: Store, args: dict[str, Any]) -> dict[str, Any]:
     from .evaluation import EvalSettings, evaluate, make_agent
 
     eval_id = evaluate(store, make_agent(**args["agent"]), EvalSettings(**args["settings"]),
-                       concurrency=args["concurrency"], only=set(args["only"]))
+                       concurrency=args["concurrency"], only=set(args["only"]), dataset=tuple(args["dataset"]))
     return {"eval_id": eval_id}
 
 
@@ -448,8 +452,11 @@ def task_shards(store: Store, ids: list[str], size: int) -> list[Shard]:
 
 
 def unverified_tasks(store: Store) -> list[str]:
+    """The tasks verify gives verdicts to next (:func:`~firefly.synth.verify.lacking`)."""
+    from .synth.verify import lacking
+
     store.catch_up()
-    return [r[0] for r in store.conn.execute("SELECT task_id FROM tasks WHERE verified IS NULL ORDER BY task_id")]
+    return [task_id for (task_id,) in lacking(store)]
 
 
 def _servers_of(store: Store, sql: str, ids: list[str]) -> dict[str, frozenset[str]]:
@@ -495,8 +502,8 @@ def synthesize_on(store: Store, cluster: Cluster, synthesizer: dict[str, Any], s
 def verify_on(store: Store, cluster: Cluster, *, threshold: float, solver: dict[str, Any] | None = None,
               on_shard: OnShard | None = None, **final: Any) -> ShardReport:
     """The shards give every verdict but not-duplicate and diverse; then this process gives
-    those two, in task id order (as one process does), and appends each task's verdicts
-    together. ``final``: the rest of :func:`~firefly.synth.verify.verify`'s options for that
+    those two over every task (the tasks of earlier runs too, as one process does) and appends
+    each task's verdicts together. ``final``: the rest of :func:`~firefly.synth.verify.verify`'s options for that
     pass (``per_template``, ``per_tool_answer``, ``judge``: the LLM judge runs here)."""
     from .events import TaskVerdict, decode
     from .synth.verify import verify
@@ -517,18 +524,24 @@ def verify_on(store: Store, cluster: Cluster, *, threshold: float, solver: dict[
 
 
 def eval_on(store: Store, cluster: Cluster, agent: dict[str, Any], settings: Any, *, concurrency: int,
-            on_shard: OnShard | None = None) -> ShardReport:
+            on_shard: OnShard | None = None, record_to: Store | None = None) -> ShardReport:
     """Each worker plays its tasks' episodes against its own copy of the database, read
-    through :class:`~firefly.env.FireflyEnv` as a trainer's rollout workers do."""
-    from .evaluation import eval_id_of, make_agent, tasks_to_evaluate
+    through :class:`~firefly.env.FireflyEnv` as a trainer's rollout workers do. ``record_to``:
+    the episodes go to that database (the evaluation names ``store`` as its dataset, as
+    :func:`~firefly.evaluation.evaluate` does), ``store`` is only read."""
+    from .evaluation import dataset_reference, eval_id_of, make_agent, tasks_to_evaluate
 
     store.catch_up()
-    eval_id = eval_id_of(make_agent(**agent), settings)
-    played = {t for (t,) in store.conn.execute(
+    results = store if record_to is None else record_to
+    dataset = ("", "") if record_to is None else dataset_reference(store)
+    eval_id = eval_id_of(make_agent(**agent), settings, dataset)
+    results.catch_up()
+    played = {t for (t,) in results.conn.execute(
         "SELECT task_id FROM episodes WHERE eval_id = ? GROUP BY task_id HAVING count(*) >= ?", (eval_id, settings.samples))}
     ids = [t for t in tasks_to_evaluate(store, settings) if t not in played]
-    args = {"agent": agent, "settings": dict(settings.__dict__), "concurrency": concurrency}
-    report = run_shards(store, cluster, "eval", task_shards(store, ids, per_worker(len(ids), cluster)), args, on_shard)
+    args = {"agent": agent, "settings": dict(settings.__dict__), "concurrency": concurrency, "dataset": list(dataset)}
+    report = run_shards(store, cluster, "eval", task_shards(store, ids, per_worker(len(ids), cluster)), args, on_shard,
+                        into=record_to)
     report.totals["eval_id"] = eval_id
     return report
 

@@ -242,12 +242,15 @@ def evaluate(
     stop_after: int = DEFAULT_STOP_AFTER,
     record_to: Store | None = None,
     only: Collection[str] | None = None,
+    dataset: tuple[str, str] | None = None,
 ) -> str:
     """Play every missing episode of the evaluation and record it. Returns the eval id.
 
     The tasks come from ``store``; the evaluation is recorded in ``record_to`` when given
     (another database, e.g. because ``store`` is on read-only media: its ``eval-started``
-    names the dataset, see :func:`dataset_reference`), else in ``store``.
+    names the dataset, see :func:`dataset_reference`), else in ``store``. ``dataset``: the
+    dataset the evaluation names when ``store`` is a copy of it (a shard of
+    :mod:`firefly.distributed` recording for ``--record-to``); ``("", "")`` names none.
 
     An episode the endpoint could not serve is recorded as aborted (see the module
     docstring); after ``stop_after`` of them in a row, or when every episode of this run was
@@ -260,7 +263,8 @@ def evaluate(
         raise FireflyError("stop_after must be at least 1")
     ids = tasks_to_evaluate(store, settings)
     results = store if record_to is None or record_to is store else record_to
-    dataset = dataset_reference(store) if results is not store else ("", "")
+    if dataset is None:
+        dataset = dataset_reference(store) if results is not store else ("", "")
     config = getattr(agent, "config", None)
     watch = getattr(agent, "watch_secrets", None)
     if watch is not None:  # an agent that sends what it sees elsewhere (a model) is told what never to send

@@ -991,11 +991,15 @@ class TaskVerdict(Event, frozen=True, kw_only=True, tag="task-verdict"):
 
     Fields:
         task_id: the task.
-        verifier: ``grounded``, ``replayable``, ``no-leakage``, ``not-duplicate``,
-            ``self-contained`` or ``solvable`` (the optional LLM check).
+        verifier: one of the verify stage's verifiers (``grounded``, ``replayable``,
+            ``not-duplicate``, ``diverse`` ...; :mod:`firefly.synth.verify`).
         passed: whether the task passed.
         reasons: why (one line each; on a pass, what was checked).
-        params: the verifier's parameters (thresholds, models).
+        params: the verifier's parameters (thresholds, models); on a correction,
+            ``corrects`` holds the verdict it replaces (passed, reasons).
+        version: how many verdicts of this verifier on this task came before: 0, or a
+            correction (the verdicts decided over every task, not-duplicate and diverse, are
+            decided again when tasks are added; the latest verdict wins).
     """
 
     task_id: str
@@ -1003,13 +1007,15 @@ class TaskVerdict(Event, frozen=True, kw_only=True, tag="task-verdict"):
     passed: bool
     reasons: list[str] = msgspec.field(default_factory=list)
     params: JSON = msgspec.field(default_factory=dict)
+    version: int = 0
 
     @property
     def stream(self) -> str:
         return f"task:{self.task_id}"
 
     def key(self) -> str:
-        return f"task-verdict:{self.task_id}:{self.verifier}"
+        first = f"task-verdict:{self.task_id}:{self.verifier}"
+        return first if self.version == 0 else f"{first}@{self.version}"
 
 
 class TaskSplit(Event, frozen=True, kw_only=True, tag="task-split"):

@@ -312,10 +312,10 @@ def stage_synthesize(store: Store, opts: RunOptions, display: Display) -> StageR
 
 
 def stage_verify(store: Store, opts: RunOptions, display: Display) -> StageResult:
-    from .synth.verify import DEFAULT_THRESHOLD, verify
+    from .synth.verify import DEFAULT_THRESHOLD, lacking, verify
 
     store.catch_up()
-    pending = store.conn.execute("SELECT count(*) FROM tasks WHERE verified IS NULL").fetchone()[0]
+    pending = len(lacking(store))
     if not pending:
         display.finish("verify", "nothing left to verify")
         return StageResult("verify", {})

@@ -281,6 +281,20 @@ def test_migration_0007_keeps_an_existing_log(tmp_path):
             assert "events_stream" in plan[0][-1], (sql, plan)
 
 
+def test_migration_0018_leaves_only_verified_tasks_in_a_split(tmp_path):
+    """A task an earlier firefly rejected after its split (a verdict added later) loses it."""
+    conn = database_before(tmp_path / "old.db", "0018")
+    for task_id, verified, split in (("kept", 1, "test"), ("rejected", 0, "train"), ("new", None, None)):
+        conn.execute("INSERT INTO tasks (task_id, exploration_id, dag_id, kind, question, match, trajectory, provenance,"
+                     " derivation, calls, servers, hops, synthesizer, template, verified, split, position, created_at)"
+                     " VALUES (?, 'x', 'd', 'lookup', 'q', '{}', '[]', '[]', '{}', 1, 1, 1, 's', 't', ?, ?, 1, 't')",
+                     (task_id, verified, split))
+    conn.close()
+    with Store.open(tmp_path / "old.db") as store:
+        assert store.conn.execute("SELECT task_id, verified, split FROM tasks ORDER BY task_id").fetchall() == [
+            ("kept", 1, "test"), ("new", None, None), ("rejected", 0, None)]
+
+
 def indexes(store: Store) -> set[str]:
     return {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
 

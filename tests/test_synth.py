@@ -162,7 +162,8 @@ def _variant(store: Store, base_template: str, contains: str = "", **changes) ->
     event = event_of(store, base["task_id"])
     name = changes.pop("name")
     changes.setdefault("template", f"{base_template}-{name}")  # not the same label signature as its original
-    new = msgspec.structs.replace(event, task_id="t-bad-" + name, **changes)
+    # ids after every synthesized one: of two duplicates, the later in task id order is rejected
+    new = msgspec.structs.replace(event, task_id="tz-bad-" + name, **changes)
     store.append(new)
     return new.task_id
 

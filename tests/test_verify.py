@@ -5,6 +5,7 @@ and the optional LLM judge. For each verifier a task that fails it and one that 
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 
@@ -15,10 +16,11 @@ from firefly.llm import LLM, LLMConfig
 from firefly.match import matches, normalize
 from firefly.report import status_json
 from firefly.simulator import Simulator
-from firefly.synth import synthesize
+from firefly.synth import assign_splits, synthesize
 from firefly.synth.diversity import DiversityCap, masked_question
 from firefly.synth.judge import CRITERIA, MalformedJudgement, TaskJudge, parse_judgement
 from firefly.synth.model import Exploration, Step, Task, load_exploration
+from firefly.store import Store
 from firefly.synth.verify import check_error_free, check_fails_before, check_no_padding, check_wording, verify
 
 from .openai_stub import ScriptedOpenAI
@@ -206,6 +208,106 @@ def test_verify_keeps_the_best_tasks_of_a_template_and_records_why_the_rest_fell
     assert len(templates) == len(set(templates)) == report.verified
     again = verify(world, per_template=1, per_tool_answer=100)
     assert again.tasks == 0
+
+
+def verified_and_global_verdicts(store) -> tuple[list, list]:
+    return (store.conn.execute("SELECT task_id, verified FROM tasks ORDER BY task_id").fetchall(),
+            store.conn.execute("SELECT task_id, verifier, passed, reasons, params FROM verdicts"
+                               " ORDER BY task_id, verifier").fetchall())
+
+
+def synthesized(path) -> Store:
+    store = Store.open(path)
+    shop_world(store)
+    synthesize(store, max_tasks=50)
+    return store
+
+
+def without_corrects(verdicts: list[tuple]) -> list[tuple]:
+    """Verdict rows with the verdict a correction replaced left out of their parameters."""
+    return [row[:4] + ({k: v for k, v in json.loads(row[4]).items() if k != "corrects"},) for row in verdicts]
+
+
+# a low threshold makes the similar questions of the shop world duplicates; one task per template
+CAPS = {"threshold": 0.7, "per_template": 1, "per_tool_answer": 100}
+
+
+def test_verifying_in_passes_gives_the_verdicts_of_one_pass(tmp_path):
+    with synthesized(tmp_path / "one.db") as one, synthesized(tmp_path / "passes.db") as passes:
+        whole = verify(one, **CAPS)
+        assert whole.rejected["not-duplicate"] and whole.rejected["diverse"] and not whole.corrected
+        ids = [t for (t,) in passes.conn.execute("SELECT task_id FROM tasks ORDER BY task_id")]
+        corrected: Counter = Counter()
+        for part in (set(ids[2::3]), set(ids[1::3]), None):  # the later tasks first: the earlier ones come after
+            corrected += verify(passes, only=part, **CAPS).corrected
+        assert corrected["not-duplicate"] and corrected["diverse"]  # earlier passes' verdicts were re-decided
+        got, expected = verified_and_global_verdicts(passes), verified_and_global_verdicts(one)
+        assert got[0] == expected[0]  # the same verified tasks
+        assert without_corrects(got[1]) == without_corrects(expected[1])  # every verdict, reasons and parameters
+        assert verify(passes, **CAPS).tasks == 0  # nothing left: nothing written
+        assert passes.conn.execute("SELECT count(*) FROM events WHERE type = 'task-verdict'").fetchone()[0] == \
+            one.conn.execute("SELECT count(*) FROM events WHERE type = 'task-verdict'").fetchone()[0] + sum(corrected.values())
+
+
+def test_a_verdict_the_whole_set_changes_is_a_new_event_and_the_latest_is_shown(tmp_path):
+    with synthesized(tmp_path / "w.db") as store:
+        ids = [t for (t,) in store.conn.execute("SELECT task_id FROM tasks ORDER BY task_id")]
+        verify(store, only=set(ids[len(ids) // 2:]), **CAPS)
+        assign_splits(store, test_fraction=0.5)
+        sides = dict(store.conn.execute("SELECT task_id, split FROM tasks WHERE split IS NOT NULL").fetchall())
+        before = store.conn.execute("SELECT position, payload FROM events WHERE type = 'task-verdict'").fetchall()
+        first = {(json.loads(p)["task_id"], json.loads(p)["verifier"]): json.loads(p) for _, p in before}
+        report = verify(store, **CAPS)
+        assert report.corrected["not-duplicate"]
+        assert store.conn.execute("SELECT position, payload FROM events WHERE type = 'task-verdict'"
+                                  f" AND position <= {before[-1][0]}").fetchall() == before  # nothing edited
+        flipped = [json.loads(p) for (p,) in store.conn.execute(
+            "SELECT payload FROM events WHERE type = 'task-verdict' AND json_extract(payload, '$.version') = 1")]
+        assert sum(1 for e in flipped if e["verifier"] == "not-duplicate") == report.corrected["not-duplicate"]
+        for e in flipped:
+            was = first[(e["task_id"], e["verifier"])]
+            assert e["params"]["corrects"] == {"passed": was["passed"], "reasons": was["reasons"]}
+            assert (e["passed"], e["reasons"]) != (was["passed"], was["reasons"])
+            shown = store.conn.execute("SELECT passed, reasons FROM verdicts WHERE task_id = ? AND verifier = ?",
+                                       (e["task_id"], e["verifier"])).fetchone()
+            assert (bool(shown[0]), json.loads(shown[1])) == (e["passed"], e["reasons"])  # the latest wins
+        now_duplicate = next(e for e in flipped if e["verifier"] == "not-duplicate" and not e["passed"])
+        assert "same label" in now_duplicate["reasons"][0] or "similar to" in now_duplicate["reasons"][0]
+        assert store.conn.execute("SELECT verified FROM tasks WHERE task_id = ?",
+                                  (now_duplicate["task_id"],)).fetchone() == (0,)  # no longer verified
+        assert first[(now_duplicate["task_id"], "not-duplicate")]["passed"]
+        now = {t: (v, side) for t, v, side in store.conn.execute("SELECT task_id, verified, split FROM tasks")}
+        lost = [t for t in sides if now[t][0] == 0]
+        assert sides and lost and all(now[t][1] is None for t in lost)  # a task no longer verified has no side
+        shown = verified_and_global_verdicts(store)
+        store.rebuild()
+        assert verified_and_global_verdicts(store) == shown  # replaying the log gives the same
+
+
+def test_a_verification_stopped_before_its_diverse_verdicts_is_finished_by_the_next_run(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from firefly.cli import app
+    from firefly.synth.verify import EveryTask, lacking
+
+    with synthesized(tmp_path / "one.db") as one:
+        verify(one)
+        expected = verified_and_global_verdicts(one)
+    with synthesized(tmp_path / "stopped.db") as store:
+        def stop(self):
+            raise KeyboardInterrupt
+
+        with monkeypatch.context() as m:
+            m.setattr(EveryTask, "diverse", stop)
+            with pytest.raises(KeyboardInterrupt):
+                verify(store)
+        store.catch_up()
+        assert store.conn.execute("SELECT count(*) FROM tasks WHERE verified IS NULL").fetchone() == (0,)
+        assert len(lacking(store)) == store.conn.execute("SELECT count(*) FROM tasks").fetchone()[0]  # no diverse
+    result = CliRunner().invoke(app, ["verify", "--db", str(tmp_path / "stopped.db")])
+    assert result.exit_code == 0 and "No tasks left" not in result.output, result.output
+    with Store.open(tmp_path / "stopped.db") as store:
+        assert verified_and_global_verdicts(store) == expected
 
 
 # ------------------------------------------------------------------------------- normalisation

@@ -1,4 +1,4 @@
-"""``tasks`` (one row per synthesized task, with whether it is verified and its split),
+"""``tasks`` (one row per synthesized task, with whether it is verified and, while it is, its split),
 ``verdicts`` (one row per verifier and task; the latest verdict wins) and ``syntheses``
 (what each synthesizer did per exploration); synthesis failures go to ``errors``."""
 
@@ -43,6 +43,9 @@ class TasksProjection(Projection):
                 "UPDATE tasks SET verified = (SELECT min(passed) FROM verdicts WHERE task_id = ?) WHERE task_id = ?",
                 (e.task_id, e.task_id),
             )
+            # only a verified task has a side: one a later verdict rejects leaves its split
+            db.execute("UPDATE tasks SET split = NULL WHERE task_id = ? AND verified = 0 AND split IS NOT NULL",
+                       (e.task_id,))
         elif isinstance(e, TaskSplit):
             db.execute("UPDATE tasks SET split = ? WHERE task_id = ?", (e.split, e.task_id))
         elif isinstance(e, SynthesisFinished):

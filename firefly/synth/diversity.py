@@ -75,13 +75,19 @@ class DiversityCap:
         self.templates: Counter = Counter()
         self.tool_answers: Counter = Counter()
         self.pairs: set[str] = set()
+        self._keys: dict[str, tuple[str, str, str]] = {}  # task id -> its keys: masking a question is not free
 
     def params(self) -> dict[str, Any]:
         return {"per_template": self.per_template, "per_tool_answer": self.per_tool_answer}
 
     def keys(self, task: Task) -> tuple[str, str, str]:
-        template = masked_question(task)
-        return template, tool_answer(task), short_hash([template, canonical_json(task.answer)], 16)
+        """(masked question, (tool, answer) key, (masked question, answer) key) of a task."""
+        found = self._keys.get(task.task_id)
+        if found is None:
+            template = masked_question(task)
+            found = self._keys[task.task_id] = (template, tool_answer(task),
+                                                short_hash([template, canonical_json(task.answer)], 16))
+        return found
 
     def add(self, task: Task) -> None:
         template, pair, same = self.keys(task)

@@ -38,9 +38,11 @@ Verifiers (each gives ``passed`` and one-line reasons):
   :mod:`firefly.synth.solve`) reaches the label (or the probe's end state).
 
 Tasks are visited in task-id order and each task's verdicts (all but ``diverse``) are
-appended in one transaction; the ``diverse`` verdicts of the tasks that passed the rest are
-appended at the end, in one transaction. An interrupted run continues where it stopped with
-the same outcome.
+appended in one transaction; the ``diverse`` verdicts are appended at the end, in one
+transaction. ``not-duplicate`` and ``diverse`` are decided over every task that has its other
+verdicts, whichever run gave them (:class:`EveryTask`), so an interrupted run, resumed, or a
+run in shards ends with the verdicts of one uninterrupted pass; an earlier verdict that the
+whole set changes is corrected by a new event.
 """
 
 from __future__ import annotations
@@ -407,11 +409,22 @@ class DuplicateIndex:
         self.index = Index(ndim=DEFAULT_DIM, metric="cos", dtype="f32")
         self.signatures: dict[str, str] = {}
         self.ids: list[str] = []
+        self.vectors: dict[str, np.ndarray] = {}  # question -> its vector, embedded once
 
     def vector(self, question: str) -> np.ndarray:
+        if question not in self.vectors:
+            self.embed([question])
+        return self.vectors[question]
+
+    def embed(self, questions: Collection[str]) -> None:
+        """Embed the questions not embedded yet, in batches (a vector does not depend on its batch)."""
         from ..embed import ToolDoc
 
-        return self.embedder.embed([ToolDoc("task", "question", "", (("description", question),))])[0]
+        new = [q for q in dict.fromkeys(questions) if q not in self.vectors]
+        for start in range(0, len(new), self.embedder.batch):
+            part = new[start : start + self.embedder.batch]
+            docs = [ToolDoc("task", "question", "", (("description", q),)) for q in part]
+            self.vectors.update(zip(part, self.embedder.embed(docs)))
 
     def check(self, task: Task) -> Verdict:
         sig = task_signature(task)
@@ -454,12 +467,92 @@ def replay_verified(store: Store) -> list[tuple[str, list[str]]]:
 
 @dataclass
 class VerifyReport:
+    """What one pass did: its tasks, how many of them ended verified, the verifiers that
+    rejected them, and the verdicts of earlier tasks it re-decided (verifier -> count)."""
+
     tasks: int = 0
     verified: int = 0
     rejected: Counter = field(default_factory=Counter)
+    corrected: Counter = field(default_factory=Counter)
 
     def summary(self) -> dict[str, Any]:
-        return {"tasks": self.tasks, "verified": self.verified, "rejected": dict(self.rejected)}
+        return {"tasks": self.tasks, "verified": self.verified, "rejected": dict(self.rejected),
+                "corrected": dict(self.corrected)}
+
+
+PER_TASK = tuple(v for v in VERIFIERS if v not in GLOBAL_VERIFIERS)
+NOT_TRIED = "not tried: the task failed another verifier"
+Recorded = tuple[bool, list[str], dict[str, Any]]  # the latest verdict of a (task, verifier): passed, reasons, params
+
+
+class EveryTask:
+    """not-duplicate and diverse decided over every task that has its per-task verdicts,
+    whichever pass or shard gave them: not-duplicate in task id order (each task against the
+    tasks accepted before it), then diverse over the survivors, best first (:func:`rank`).
+    So the verdicts depend on the set of tasks only, not on how many passes verified it.
+
+    A decision equal to the latest recorded verdict is not written again; one that differs is
+    a new event (the log is append-only; the ``verdicts`` projection keeps the latest): its
+    reasons are the decision's, as one pass words them, and ``params.corrects`` holds the
+    verdict it replaces."""
+
+    def __init__(self, store: Store, recorded: Mapping[tuple[str, str], Recorded], threshold: float,
+                 per_template: int, per_tool_answer: int):
+        self.store = store
+        self.recorded = recorded
+        self.dupes = DuplicateIndex(threshold)
+        self.cap = DiversityCap(per_template, per_tool_answer)
+        self.survivors: list[Task] = []
+        self.rejected: list[str] = []  # failed a per-task verifier or not-duplicate
+        self.corrected: Counter = Counter()
+
+    def not_duplicate(self, task: Task, others_pass: bool) -> Verdict:
+        """The task's not-duplicate verdict; called in task id order."""
+        verdict = self.dupes.check(task)
+        if others_pass and verdict[0]:
+            self.dupes.add(task)
+            self.survivors.append(task)
+        else:
+            self.rejected.append(task.task_id)
+        return verdict
+
+    def not_duplicate_event(self, task_id: str, verdict: Verdict) -> TaskVerdict | None:
+        params = {"threshold": self.dupes.threshold, "embedder": self.dupes.embedder.name}
+        return self.event(task_id, "not-duplicate", verdict, params)
+
+    def diverse(self) -> tuple[dict[str, bool], list[TaskVerdict]]:
+        """Every task's diverse verdict (task id -> passed) and the events of those that changed."""
+        passed: dict[str, bool] = {}
+        events = [self.event(t, "diverse", (False, [NOT_TRIED]), self.cap.params()) for t in self.rejected]
+        for task in sorted(self.survivors, key=rank):
+            ok, reasons = self.cap.check(task)
+            if ok:
+                self.cap.add(task)
+            passed[task.task_id] = ok
+            template, pair, _ = self.cap.keys(task)
+            events.append(self.event(task.task_id, "diverse", (ok, reasons),
+                                     dict(self.cap.params(), template=template, tool_answer=pair)))
+        return passed, [e for e in events if e is not None]
+
+    def event(self, task_id: str, verifier: str, verdict: Verdict, params: dict[str, Any]) -> TaskVerdict | None:
+        """The verdict's event, or None when the latest recorded verdict says the same."""
+        passed, reasons = verdict
+        before = self.recorded.get((task_id, verifier))
+        if before is not None:
+            was_passed, was_reasons, was_params = before
+            if (was_passed, was_reasons) == (passed, reasons) and \
+                    {k: v for k, v in was_params.items() if k != "corrects"} == params:
+                return None
+            params = dict(params, corrects={"passed": was_passed, "reasons": was_reasons})
+            self.corrected[verifier] += 1
+            return TaskVerdict(task_id=task_id, verifier=verifier, passed=passed, reasons=reasons, params=params,
+                               version=self.verdicts_before(task_id, verifier))
+        return TaskVerdict(task_id=task_id, verifier=verifier, passed=passed, reasons=reasons, params=params)
+
+    def verdicts_before(self, task_id: str, verifier: str) -> int:
+        return self.store.conn.execute(
+            "SELECT count(*) FROM events WHERE stream = ? AND +type = 'task-verdict'"
+            " AND json_extract(payload, '$.verifier') = ?", (f"task:{task_id}", verifier)).fetchone()[0]
 
 
 def _short(value: Any, limit: int = 80) -> str:
@@ -470,6 +563,17 @@ def _short(value: Any, limit: int = 80) -> str:
 def tool_schemas(store: Store) -> dict[tuple[str, str], dict[str, Any]]:
     return {(s, n): json.loads(schema) for s, n, schema in store.conn.execute(
         "SELECT server, name, input_schema FROM tools")}
+
+
+def lacking(store: Store, columns: str = "task_id", verifiers: Collection[str] = VERIFIERS) -> list[tuple]:
+    """The tasks (``columns`` of their rows, in task id order) that lack a verdict of one of
+    ``verifiers``: what :func:`verify` gives verdicts to next (a task whose verification was
+    interrupted included)."""
+    marks = ",".join("?" * len(verifiers))
+    return store.conn.execute(
+        f"SELECT {columns} FROM tasks WHERE (SELECT count(*) FROM verdicts v WHERE v.task_id = tasks.task_id"
+        f" AND v.verifier IN ({marks})) < ? ORDER BY task_id", (*verifiers, len(verifiers))
+    ).fetchall()
 
 
 def verify(
@@ -490,47 +594,56 @@ def verify(
     :class:`~firefly.synth.judge.TaskJudge` is). A verdict already recorded is reused, not
     judged again.
 
+    not-duplicate and diverse are decided over every task that has its per-task verdicts
+    (:class:`EveryTask`), the tasks of earlier passes included, so the verified set is the
+    same however many passes (an interrupted run and its rerun, or shards) verified the
+    tasks; a verdict of an earlier task that the whole set changes is corrected by a new event.
+
     A shard of the work (:mod:`firefly.distributed`) passes ``only`` (its task ids) and
-    ``duplicates=False``: not-duplicate compares a task with every task accepted before it in
-    id order, and diverse ranks every survivor, so the driver gives both afterwards, as one
-    process does, passing the shards' verdicts as ``given`` ((task id, verifier) -> verdict):
-    each task's verdicts are then appended together, so no task looks verified before its
-    not-duplicate verdict."""
+    ``duplicates=False``: it gives the per-task verdicts only; the driver then gives
+    not-duplicate and diverse over every task, passing the shards' verdicts as ``given``
+    ((task id, verifier) -> verdict): each task's verdicts are appended together, so no task
+    looks verified before its not-duplicate verdict."""
     from ..simulator import Simulator
 
     store.catch_up()
     wanted = [v for v in VERIFIERS if duplicates or v not in GLOBAL_VERIFIERS]
     wanted += (["solvable"] if solver is not None else []) + (["judged"] if judge is not None else [])
-    marks = ",".join("?" * len(wanted))
-    rows = store.conn.execute(
-        f"SELECT {TASK_COLUMNS} FROM tasks WHERE (SELECT count(*) FROM verdicts v WHERE v.task_id = tasks.task_id"
-        f" AND v.verifier IN ({marks})) < ? ORDER BY task_id", (*wanted, len(wanted))
-    ).fetchall()
+    rows = lacking(store, TASK_COLUMNS, wanted)
     if only is not None:
         rows = [row for row in rows if row[0] in only]
     report = VerifyReport()
     if not rows:
         return report
-    dupes = DuplicateIndex(threshold)
-    cap = DiversityCap(per_template, per_tool_answer)
-    pending = {row[0] for row in rows}
-    for row in store.conn.execute(f"SELECT {TASK_COLUMNS} FROM tasks WHERE verified = 1 ORDER BY task_id"):
-        if row[0] not in pending:  # kept by an earlier run
-            kept = task_from_row(row)
-            dupes.add(kept)
-            cap.add(kept)
     schemas = tool_schemas(store)
     explorations: dict[str, Exploration | None] = {}
     adapters: dict[str, Any] = {}  # server -> its adapter, chosen once per run
     sim = Simulator.open(store, mode="strict")
-    done = {(t, v): (bool(passed), json.loads(reasons))
-            for t, v, passed, reasons in store.conn.execute("SELECT task_id, verifier, passed, reasons FROM verdicts")}
+    recorded: dict[tuple[str, str], Recorded] = {
+        (t, v): (bool(passed), json.loads(reasons), json.loads(params))
+        for t, v, passed, reasons, params in store.conn.execute(
+            "SELECT task_id, verifier, passed, reasons, params FROM verdicts")}
+    done = {key: (passed, reasons) for key, (passed, reasons, _) in recorded.items()}
     known = {**done, **(given or {})}
-    params = {"not-duplicate": {"threshold": threshold, "embedder": dupes.embedder.name}, "replayable": {"mode": "strict"},
-              "no-padding": {"mode": "strict"}, "fails-before": {"mode": "strict"}}
-    survivors: list[Task] = []
-    for n, row in enumerate(rows, start=1):
+    per_task_known: dict[str, dict[str, Verdict]] = {}
+    for (t, v), verdict in known.items():
+        if v not in GLOBAL_VERIFIERS:
+            per_task_known.setdefault(t, {})[v] = verdict
+    params = {"replayable": {"mode": "strict"}, "no-padding": {"mode": "strict"}, "fails-before": {"mode": "strict"}}
+    pending = {row[0] for row in rows}
+    every = EveryTask(store, recorded, threshold, per_template, per_tool_answer) if duplicates else None
+    if every is not None:  # every task is visited in id order: the earlier ones are compared, not judged again
+        rows = store.conn.execute(f"SELECT {TASK_COLUMNS} FROM tasks ORDER BY task_id").fetchall()
+        every.dupes.embed([row[4] for row in rows])
+    corrections: list[TaskVerdict | None] = []
+    for row in rows:
         task = task_from_row(row)
+        if task.task_id not in pending:  # verified by an earlier pass, or not yet (left out by ``only``)
+            verdicts = per_task_known.get(task.task_id, {})
+            if every is not None and all(v in verdicts for v in PER_TASK):
+                decided = every.not_duplicate(task, all(ok for ok, _ in verdicts.values()))
+                corrections.append(every.not_duplicate_event(task.task_id, decided))
+            continue
         if task.exploration_id not in explorations:
             explorations.clear()  # one exploration at a time is enough: tasks of one come together rarely
             explorations[task.exploration_id] = load_exploration(store, task.exploration_id, adapters)
@@ -550,42 +663,30 @@ def verify(
             if optional is None and (task.task_id, name) not in known:
                 continue
             verdicts[name] = known.get((task.task_id, name)) or (
-                optional.check(store, task, sim) if all(v[0] for v in verdicts.values()) else (
-                    False, ["not tried: the task failed another verifier"]))
+                optional.check(store, task, sim) if all(v[0] for v in verdicts.values()) else (False, [NOT_TRIED]))
         others_pass = all(v[0] for v in verdicts.values())
-        if duplicates:
-            verdicts["not-duplicate"] = known.get((task.task_id, "not-duplicate")) or dupes.check(task)
-        events = [TaskVerdict(task_id=task.task_id, verifier=name, passed=ok, reasons=reasons, params=params.get(name, {}))
-                  for name, (ok, reasons) in verdicts.items() if (task.task_id, name) not in done]
-        store.append_many(events)
-        if others_pass and verdicts.get("not-duplicate", (True, []))[0]:
-            dupes.add(task)
-            survivors.append(task)
-        else:
+        events: list[TaskVerdict | None] = [
+            TaskVerdict(task_id=task.task_id, verifier=name, passed=ok, reasons=reasons, params=params.get(name, {}))
+            for name, (ok, reasons) in verdicts.items() if (task.task_id, name) not in done]
+        if every is not None:
+            verdicts["not-duplicate"] = every.not_duplicate(task, others_pass)
+            events.append(every.not_duplicate_event(task.task_id, verdicts["not-duplicate"]))
+        store.append_many([e for e in events if e is not None])
+        if not all(ok for ok, _ in verdicts.values()):
             report.rejected.update(name for name, (ok, _) in verdicts.items() if not ok)
-            if duplicates and (task.task_id, "diverse") not in done:
-                store.append_many([TaskVerdict(task_id=task.task_id, verifier="diverse", passed=False,
-                                               reasons=["not tried: the task failed another verifier"],
-                                               params=cap.params())])
+        elif every is None:  # a shard: the driver decides the rest
+            report.verified += 1
         report.tasks += 1
         if on_task:
-            on_task(task.task_id, n, len(rows))
-    if not duplicates:  # a shard: the driver ranks the survivors of every shard
-        report.verified += len(survivors)
-        store.catch_up()
-        return report
-    diverse = []
-    for task in sorted(survivors, key=rank):
-        ok, reasons = cap.check(task)
-        if ok:
-            cap.add(task)
-            report.verified += 1
-        else:
-            report.rejected["diverse"] += 1
-        template, pair, _ = cap.keys(task)
-        if (task.task_id, "diverse") not in done:
-            diverse.append(TaskVerdict(task_id=task.task_id, verifier="diverse", passed=ok, reasons=reasons,
-                                       params=dict(cap.params(), template=template, tool_answer=pair)))
-    store.append_many(diverse)
+            on_task(task.task_id, report.tasks, len(pending))
+    if every is not None:
+        diverse, changed = every.diverse()
+        store.append_many([e for e in corrections if e is not None] + changed)  # one transaction
+        for task_id, ok in diverse.items():
+            if task_id in pending and ok:
+                report.verified += 1
+            elif task_id in pending:
+                report.rejected["diverse"] += 1
+        report.corrected = every.corrected
     store.catch_up()
     return report
