@@ -70,8 +70,37 @@ def test_bare_string_parameters_get_documented_typed_or_text_values_never_placeh
     ws = WorkspaceInfo(texts={"/workspace/notes/a.md": "Roast dates move to Fridays.\n"})
     assert _propose(ToolRef("s", "hash", "Hash a string.", text), ws)["input"] == "Roast dates move to Fridays."
     cmd = {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]}
-    with pytest.raises(Ungrounded):  # a command is not free text: skipped, never made up
-        _propose(ToolRef("s", "run", "Run a command.", cmd))
+    assert _propose(ToolRef("s", "run", "Run a command.", cmd))["command"] in ("echo hello", "ls", "pwd")  # harmless
+
+
+def _one(name: str, description: str = "") -> dict:
+    prop = {"type": "string", **({"description": description} if description else {})}
+    return {"type": "object", "properties": {name: prop}, "required": [name]}
+
+
+def test_a_bare_string_gets_a_value_of_the_kind_its_name_and_documentation_describe():
+    assert "print(" in _propose(ToolRef("s", "analyze", "Lint it.", _one("code", "Python code to analyze")))["code"]
+    assert "console.log" in _propose(ToolRef("s", "run_js", "Run JavaScript.", _one("script")))["script"]
+    assert _propose(ToolRef("s", "click", "Click.", _one("selector", "CSS selector to click")))["selector"] in (
+        "body", "h1", "p")
+    # a tool that makes a named thing gets a new name, from the parameter's words or the tool's
+    assert _propose(ToolRef("s", "create_worksheet", "", _one("sheet_name")))["sheet_name"].startswith("sheet_")
+    assert _propose(ToolRef("s", "save", "", _one("key", "Unique key for the item")))["key"].startswith("item_")
+    # left alone: code in no language the documentation names, the key of a thing that must exist
+    with pytest.raises(Ungrounded):
+        _propose(ToolRef("s", "describe", "Describe a code.", _one("code")))
+    with pytest.raises(Ungrounded):
+        _propose(ToolRef("s", "get", "Read a value.", _one("key", "The key to read")))
+
+
+def test_a_name_an_earlier_call_of_the_server_gave_is_used_again():
+    set_call = CallRecord(0, "s", "set", {"key": "basket_4", "value": "3"}, [{"type": "text", "text": "OK"}], None, False)
+    get = ToolRef("s", "get", "Read a value.", _one("key", "The key to read"))
+    assert _propose(get, history=[set_call])["key"] == "basket_4"
+    failed = CallRecord(0, "s", "set", {"key": "basket_4"}, [{"type": "text", "text": "boom"}], None, True)
+    other = CallRecord(0, "t", "set", {"key": "basket_5"}, [{"type": "text", "text": "OK"}], None, False)
+    with pytest.raises(Ungrounded):  # not from a failed call, nor from another server
+        _propose(get, history=[failed, other])
 
 
 def test_a_required_list_of_numbers_is_never_empty():

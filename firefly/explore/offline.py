@@ -51,7 +51,7 @@ from ..adapters import Adapter
 from ..adapters.generic import GenericAdapter
 from .policy import VIRTUAL_ROOT, ArgSource, CallRecord, Proposal, ToolRef, Ungrounded, WorkspaceInfo
 from .probe import Probe
-from .paramdocs import documented_values, is_free_text, json_examples, param_doc, value_kind
+from .paramdocs import documented_values, is_free_text, json_examples, param_doc, plausible_values, value_kind
 from .values import Value, extract_history, is_timezone, looks_like_error, parse_datetime_hhmm
 
 __all__ = ["OfflinePolicy", "workspace_info"]
@@ -940,6 +940,9 @@ class _Run:
             return copy.deepcopy(schema["example"])
         if t == "string":
             desc = str(schema.get("description", ""))
+            earlier = self.earlier_argument(name, pointer)
+            if earlier is not MISSING:
+                return earlier
             written = json_examples(desc)
             # JSON wanted: only JSON written out, never a string quoted inside it
             ex = [e for e in written if not _stand_in(e)] if written or re.search(r"\bJSON\b", desc) \
@@ -955,6 +958,12 @@ class _Run:
                 return self.typed_value(kind, name, f"{self.tool_text} {desc}", pointer)
             if is_free_text(name, desc, self.tool_text):
                 return self.free_text(name, schema, pointer, siblings)
+            plausible = [v for v in plausible_values(name, desc or param_doc(self.tool.description or "", name),
+                                                     self.tool_text, makes=self.intent == "create")
+                         if not _placeholder(v)]
+            if plausible:
+                self.notes.append(f"{name}: a value of the kind its name and documentation describe")
+                return self.choose(plausible, pointer)
             if _nullable(schema):
                 return None  # the schema allows null: a grounded value, unlike a placeholder
             self.why_missing[pointer] = "a string with no enum, default, examples or format, and no value of that name seen"
@@ -974,6 +983,25 @@ class _Run:
             return self.fill_object(schema, pointer, parent_role=parent_role or "object")
         if t == "null":
             return None
+        return MISSING
+
+    def earlier_argument(self, name: str, pointer: str) -> Any:
+        """The value an earlier successful call of the same server gave a parameter of the
+        same name (``get(key)`` after ``set(key=...)``, ``write(sheet_name)`` after
+        ``add_sheet(sheet_name)``); never for a tool that makes a new named thing, which
+        would then make the same one twice."""
+        if self.tool_words[:1] and self.tool_words[0] in ("create", "new", "make", "register"):
+            return MISSING
+        n = _norm(name)
+        failed = set(self.failed_at(pointer))
+        for r in reversed(self.history):
+            if r.server != self.tool.server or r.is_error or looks_like_error(r) or not isinstance(r.arguments, dict):
+                continue
+            for k, v in r.arguments.items():
+                if (_norm(str(k)) == n and isinstance(v, str) and 0 < len(v) <= 200 and v not in self.gone
+                        and json.dumps(v) not in failed):
+                    self.notes.append(f"{name} as an earlier call of the server gave it (step {r.step})")
+                    return v
         return MISSING
 
     def number_list(self, schema: dict[str, Any], pointer: str) -> list[Any]:
