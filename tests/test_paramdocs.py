@@ -215,3 +215,23 @@ def test_free_text_is_prose_of_the_world_never_data_with_stand_ins():
     for seed in range(4):
         assert _propose(ToolRef("s", "summarize", "Summarize a text.", schema), ws, seed=seed)["input"] == \
             "Roast dates move to Fridays."
+
+
+def test_a_parameter_that_takes_json_gets_json_its_documentation_writes_out():
+    doc = "Add radio buttons.\n\n`options` is a JSON array of label strings:\n  [\"Residential\", \"Commercial\"]\n"
+    radio = ToolRef("s", "add_radio", doc, _one("options", "JSON array of label strings"))
+    assert json.loads(_propose(radio)["options"]) == ["Residential", "Commercial"]
+    # none written out: an empty JSON value of the kind named, never a word seen elsewhere
+    listed = CallRecord(0, "s", "list", {}, [{"type": "text", "text": '{"options": "Residential"}'}], None, False)
+    assert _propose(ToolRef("s", "set_opts", "Set options.", _one("options", "A JSON list")), history=[listed]) == {
+        "options": "[]"}
+    # a failed call told its JSON was invalid: the retry sends JSON
+    rules = ToolRef("s", "add_rules", "Add rules.", _one("rules", "The rules to add"))
+    failed = CallRecord(0, "s", "add_rules", {"rules": "required"},
+                        [{"type": "text", "text": "error: Invalid JSON in rules: Expecting value"}], None, True)
+    assert _propose(rules, history=[failed], attempt=1)["rules"] in ("[]", "{}")
+    # left alone: a string that is not JSON, and a failure about JSON that names another parameter
+    other = CallRecord(0, "s", "add_rules", {"rules": "required"},
+                       [{"type": "text", "text": "error: Invalid JSON in options: Expecting value"}], None, True)
+    with pytest.raises(Ungrounded):  # nothing else grounds it: skipped, as before
+        _propose(rules, history=[other], attempt=1)

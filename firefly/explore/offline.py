@@ -51,7 +51,8 @@ from ..adapters import Adapter
 from ..adapters.generic import GenericAdapter
 from .policy import VIRTUAL_ROOT, ArgSource, CallRecord, Proposal, ToolRef, Ungrounded, WorkspaceInfo
 from .probe import Probe
-from .paramdocs import documented_values, is_free_text, json_examples, param_doc, plausible_values, value_kind
+from .paramdocs import (documented_json, documented_values, is_free_text, json_examples, json_wanted, param_doc,
+                        plausible_values, value_kind)
 from .values import Value, extract_history, is_timezone, looks_like_error, parse_datetime_hhmm
 
 __all__ = ["OfflinePolicy", "workspace_info"]
@@ -841,6 +842,8 @@ class _Run:
         enum = sub.get("enum") if isinstance(sub.get("enum"), list) else None
         if enum:
             return self.fill_enum(name, enum, sub, pointer)
+        if _type(sub) == "string" and json_wanted(name, str(sub.get("description") or ""), self.failure_texts()):
+            return self.json_text(name, sub, pointer)
         role = self.role(name, sub, siblings, parent_role)
         handler = getattr(self, f"r_{role}", None)
         value = MISSING
@@ -984,6 +987,25 @@ class _Run:
         if t == "null":
             return None
         return MISSING
+
+    def json_text(self, name: str, schema: dict[str, Any], pointer: str) -> Any:
+        """A JSON text for a parameter that takes one (its description says so, or a failed
+        call was told its JSON was invalid): a JSON value its documentation writes out, else
+        an empty array or object as the documentation names; never a word observed elsewhere."""
+        desc = str(schema.get("description") or "")
+        documented = documented_json(self.tool.description or "", name, desc)
+        written = [e for e in documented if not _stand_in(e)]
+        if written:
+            self.notes.append(f"{name}: JSON its documentation writes out")
+            return self.choose(written, pointer)
+        if documented:  # only stand-ins ({"path": "/path/to/file"}): their shape is no value
+            self.why_missing[pointer] = "a JSON text whose documented examples are all placeholders"
+            return MISSING
+        if "default" in schema and isinstance(schema["default"], str) and self.attempt == 0:
+            return schema["default"]
+        doc = f"{desc} {param_doc(self.tool.description or '', name)}".lower()
+        return "[]" if re.search(r"(array|list)", doc) or (not re.search(r"object", doc)
+                                                              and name.lower().endswith("s")) else "{}"
 
     def earlier_argument(self, name: str, pointer: str) -> Any:
         """The value an earlier successful call of the same server gave a parameter of the

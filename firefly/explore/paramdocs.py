@@ -19,7 +19,8 @@ import re
 
 from ..adapters.verbs import MAKE_VERBS, READ_VERBS, WRITE_VERBS
 
-__all__ = ["documented_values", "is_free_text", "json_examples", "param_doc", "plausible_values", "value_kind"]
+__all__ = ["documented_json", "documented_values", "is_free_text", "json_examples", "json_wanted", "param_doc",
+           "plausible_values", "value_kind"]
 
 _QUOTED = re.compile(r"'([^'\n]{1,60})'|\"([^\"\n]{1,60})\"|`([^`\n]{1,60})`")
 _WORD = r"[A-Za-z0-9_][A-Za-z0-9_.:+/-]{0,39}"
@@ -215,3 +216,34 @@ def plausible_values(name: str, description: str, tool_text: str, *, makes: bool
                          if w not in _GENERAL_WORDS and w not in verbs and len(w) > 2), "item")
         return [f"{noun}_{n}" for n in (2, 3, 7)]
     return []
+
+
+_JSON = re.compile(r"\bJSON\b")
+_JSON_OF = re.compile(r"\bJSON (?:in|for) (?:the )?(?:parameter |field |argument )?['\"`]?(\w+)")
+_JSON_ERROR = re.compile(r"(?i)\b(?:invalid|valid|malformed|parse|decode)\b[^.\n]{0,30}\bJSON\b|\bJSON\b[^.\n]{0,30}\b(?:invalid|expected|decode|parse)")
+
+
+def json_wanted(name: str, description: str, failures: list[str]) -> bool:
+    """True when a string parameter takes a JSON text: its description says so, or a failed
+    call's error says the JSON was invalid and names the parameter (or names no other)."""
+    if _JSON.search(description or ""):
+        return True
+    for text in failures:
+        if not _JSON_ERROR.search(text):
+            continue
+        named = _JSON_OF.findall(text)  # "Invalid JSON in options": that parameter only
+        if not named or name in named:
+            return True
+    return False
+
+
+def documented_json(tool_description: str, name: str, description: str) -> list[str]:
+    """The JSON values written out for a JSON-text parameter: in its own description, on its
+    line of the tool's description, or in the lines after the tool's description mentions it
+    as JSON (```options` is a JSON array of label strings:\\n  ["Residential", ...]``)."""
+    found = json_examples(description or "") + json_examples(param_doc(tool_description or "", name))
+    for m in re.finditer(rf"(?<![\w]){re.escape(name)}(?![\w])", tool_description or ""):
+        after = (tool_description or "")[m.end(): m.end() + 400]
+        if _JSON.search(after[:120]):
+            found += json_examples(after)
+    return list(dict.fromkeys(found))
