@@ -12,6 +12,7 @@ import pytest
 
 from firefly.adapters import FAMILIES, ServerRecord, adapter_for, error_reason, registered_adapters
 from firefly.adapters.generic import safe_to_survey
+from firefly.adapters.producers import missing_thing
 from firefly.discovery import discover
 from firefly.events import DagSampled, DagTool
 from firefly.explore.offline import OfflinePolicy
@@ -416,3 +417,22 @@ def test_a_tool_that_fails_whatever_the_arguments_is_not_called_again(store):
     explore(store, OfflinePolicy(), concurrency=1, connect_timeout=20)
     assert store.conn.execute("SELECT count(*) FROM calls WHERE coalesce(error_class, '') != 'skipped'"
                               ).fetchone()[0] == sum(made.values())
+
+
+def test_an_error_saying_a_thing_was_not_found_gets_one_made_first(store):
+    """``batch_total`` answers "Batch not found": the explorer opens a batch and calls it again."""
+    explore_batches(store, "batch_total")
+    rows = store.conn.execute("SELECT step, tool, ok FROM calls WHERE exploration_id NOT LIKE 'survey-%'"
+                              " AND attempt = 0 ORDER BY step").fetchall()
+    assert rows == [(0, "batch_total", 0), (1, "open_batch", 1), (2, "batch_total", 1)]
+
+
+def test_what_an_error_says_must_be_made_first():
+    assert missing_thing("error: Epic not found: story-0ff6ad68", None) == "epic"
+    assert missing_thing("Entity with name Tomás Herrera not found", None) == "entity"
+    assert missing_thing("Subscription '83f' was not found", None) == "subscription"
+    assert missing_thing("No presentation is currently loaded", None) == "presentation"
+    # left alone: what no tool makes
+    assert missing_thing("Error: command not found", None) == ""
+    assert missing_thing("ModuleNotFoundError: Module not found", None) == ""
+    assert missing_thing("invalid value for width", None) == ""

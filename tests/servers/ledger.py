@@ -7,7 +7,8 @@ false); ``describe_code`` needs a code nothing grounds; ``delete_account`` and
 ``close_books`` (destructive) must never be called by a survey. It has one resource and one
 prompt. ``python ledger.py one`` serves a single tool, ``get_fortune``. ``python ledger.py
 batches`` serves ``post_entry``, which needs a ``batch_id`` that only ``open_batch`` makes, and
-``batch_summary``, which answers "error: No batch is currently open" until one is. ``python
+``batch_summary``, which answers "error: No batch is currently open" until one is, and
+``batch_total``, which answers "Batch not found" until one is. ``python
 ledger.py broken`` serves tools that fail: ``render_chart`` whatever it is given, because a
 package is missing; ``sum_column`` whatever it is given (a server-side bug); ``find_entry``
 with an error that names the entry asked for (better arguments would do).
@@ -52,6 +53,7 @@ def tools(variant: str) -> list[types.Tool]:
                 {"batch_id": {"type": "string"}, "amount": {"type": "number", "minimum": 1, "maximum": 100}},
                 ["batch_id", "amount"])),
             types.Tool(name="batch_summary", description="Summarize the current batch.", input_schema=_obj({}, [])),
+            types.Tool(name="batch_total", description="The total of the latest batch.", input_schema=_obj({}, [])),
         ]
     return [
         types.Tool(name="list_accounts", description="All accounts of the ledger.", input_schema=_obj({}, [])),
@@ -89,6 +91,11 @@ def build(variant: str = "full") -> Server:
             if not BATCHES:
                 return types.CallToolResult(content=[types.TextContent(type="text", text="error: No batch is currently open")])
             return types.CallToolResult(content=text({"batch_id": BATCHES[-1], "entries": 0}))
+        if params.name == "batch_total":
+            if not BATCHES:
+                return types.CallToolResult(content=[types.TextContent(type="text", text="Batch not found")],
+                                            is_error=True)
+            return types.CallToolResult(content=text({"batch_id": BATCHES[-1], "total": 0}))
         if params.name == "render_chart":
             return types.CallToolResult(content=[types.TextContent(
                 type="text", text="Error: reportlab is required for charts. Install with: pip install reportlab")],
