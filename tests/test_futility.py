@@ -32,7 +32,9 @@ def test_failures_that_other_arguments_or_a_first_step_may_cure_are_left_alone()
     assert f.futile("s", "w") is None  # the error names the value it was given
     for i, h in enumerate("abc"):
         f.note(("y", i, 0), "s", "u", worked=False, arguments_hash=h, text="No presentation is currently loaded")
-    assert f.futile("s", "u") is None  # something must be made first: that is the cure
+    assert f.futile("s", "u") is None  # something must be made first: that is the cure, tried first
+    f.note(("y", 4, 0), "s", "u", worked=False, arguments_hash="d", text="No presentation is currently loaded")
+    assert "4 different sets" in f.futile("s", "u")  # ... but not forever
     f.note(("z", 0, 0), "s", "v", worked=True, arguments_hash="a")
     f.note(("z", 1, 0), "s", "v", worked=False, arguments_hash="b", text="pip install reportlab")
     assert f.futile("s", "v") is None  # it worked once: failures are the arguments' fault

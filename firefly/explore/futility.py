@@ -13,10 +13,10 @@ run, each tool's failures; once a tool that has never worked
   argument: other arguments may do),
 
 it is not called again: the explorer records the step as skipped with that reason (a call
-firefly does not make is not a failed call, and ``firefly status`` shows the reason). Errors
-saying something must be made first ("No presentation is currently loaded") never count:
-making that thing first is the cure, not another argument. A success clears the tool for
-the rest of the run.
+firefly does not make is not a failed call, and ``firefly status`` shows the reason). An
+error saying something must be made first ("No presentation is currently loaded") counts
+only from its fourth set of arguments: making that thing first is the cure, and the explorer
+tries it. A success clears the tool for the rest of the run.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ _VARIABLE = re.compile(
     r"|\b[0-9a-f]{12,}\b"  # hashes
     r"|\d+(?:\.\d+)?")
 MAX_TEXT = 160
+SAME = 2  # sets of arguments failing the same way that make a tool futile
+SAME_AFTER_MAKING = 4  # the same, for an error saying a thing must be made first
 
 
 def error_text(error: str | None, content: list[Any] | None) -> str:
@@ -109,7 +111,7 @@ class Futility:
             self._worked.add(key)
             self._why.pop(key, None)
             return
-        if key in self._worked or key in self._why or missing_thing(text, None):
+        if key in self._worked or key in self._why:
             return
         if (why := unavailable(text)) is not None:
             self._why[key] = f"its server cannot do it here whatever the arguments (the error says {why!r})"
@@ -119,7 +121,8 @@ class Futility:
             return
         hashes = self._failures[key][shape]
         hashes.add(arguments_hash)
-        if len(hashes) >= 2:
+        # "No presentation is loaded": making one first is the cure, tried before a third time
+        if len(hashes) >= (SAME_AFTER_MAKING if missing_thing(text, None) else SAME):
             self._why[key] = (f"it failed the same way with {len(hashes)} different sets of arguments"
                               f" ({shape[:100]!r})")
 
