@@ -86,11 +86,15 @@ def test_a_bare_string_gets_a_value_of_the_kind_its_name_and_documentation_descr
     # a tool that makes a named thing gets a new name, from the parameter's words or the tool's
     assert _propose(ToolRef("s", "create_worksheet", "", _one("sheet_name")))["sheet_name"].startswith("sheet_")
     assert _propose(ToolRef("s", "save", "", _one("key", "Unique key for the item")))["key"].startswith("item_")
+    assert _propose(ToolRef("s", "add_member", "Add a member to a set.", _one("member")))["member"] in (
+        "ready", "blue", "42")
     # left alone: code in no language the documentation names, the key of a thing that must exist
     with pytest.raises(Ungrounded):
         _propose(ToolRef("s", "describe", "Describe a code.", _one("code")))
     with pytest.raises(Ungrounded):
         _propose(ToolRef("s", "get", "Read a value.", _one("key", "The key to read")))
+    with pytest.raises(Ungrounded):  # a value to remove must be one that is there
+        _propose(ToolRef("s", "remove_member", "Remove a member from a set.", _one("member")))
 
 
 def test_a_name_an_earlier_call_of_the_server_gave_is_used_again():

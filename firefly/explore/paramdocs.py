@@ -146,7 +146,8 @@ def value_kind(name: str, tool_text: str) -> str | None:
 
 _TEXT_WORDS = {"text", "input", "string", "str", "content", "contents", "original", "modified", "topic", "sentence",
                "paragraph", "document", "message", "subject", "title", "prompt", "question", "caption", "char",
-               "chars", "phrase", "words", "note", "summary", "description", "comment", "body", "a", "b"}
+               "chars", "phrase", "words", "note", "summary", "description", "comment", "body", "a", "b",
+               "thought", "idea", "insight", "reason", "feedback", "answer", "reply", "explanation"}
 _NOT_TEXT = re.compile(r"(?i)\b(code|command|script|sql|query|json|yaml|xml|html|regex|regexp|pattern|cypher|"
                        r"mermaid|dsl|url|uri|path|file|folder|directory|id|key|token|selector|base64|hex|jwt|"
                        r"expression|formula|equation|name|email|date|time|version|color|colour|number|identifier)\b")
@@ -167,6 +168,7 @@ def is_free_text(name: str, description: str, tool_text: str = "") -> bool:
 
 _CODE_WORDS = {"code", "script", "snippet", "program", "source"}
 _COMMAND_WORDS = {"command", "cmd", "commandline", "shell"}
+_STORED_WORDS = {"value", "val", "member", "element"}
 _NAME_WORDS = {"name", "key", "title", "label", "tag", "alias", "slug"}
 _GENERAL_WORDS = _NAME_WORDS | {"new", "the", "a", "id", "str", "string", "value"}
 # a runnable snippet per language a code parameter's documentation names; first match wins
@@ -189,8 +191,8 @@ def plausible_values(name: str, description: str, tool_text: str, *, makes: bool
     """Values a bare string parameter plausibly takes when nothing grounds it, from what its
     name and documentation say it is: a runnable snippet for code in a language the
     documentation names, a harmless shell command, a CSS selector that every page has, or,
-    for a tool that makes a thing (``makes``), a new name for it built from the parameter's
-    own words (``sheet_name`` -> ``sheet_2``). Empty when the parameter is none of these (an
+    for a tool that makes a thing (``makes``), a short value to store or a new name for it
+    built from the parameter's own words (``sheet_name`` -> ``sheet_2``). Empty when the parameter is none of these (an
     id, a key of something that must exist already)."""
     words = _name_words(name)
     wset = set(words)
@@ -207,6 +209,8 @@ def plausible_values(name: str, description: str, tool_text: str, *, makes: bool
         return ["echo hello", "ls", "pwd"]
     if "selector" in wset or (_SELECTOR.search(description) and wset & {"target", "element", "selector"}):
         return ["body", "h1", "p"]
+    if makes and words and words[-1] in _STORED_WORDS:
+        return ["ready", "blue", "42"]  # a value to store: any short one will do
     makes = makes or bool(_NEW_NAME.search(description))
     if makes and words and words[-1] in _NAME_WORDS:
         noun = next((w for w in reversed(words) if w not in _GENERAL_WORDS and len(w) > 1), "")
