@@ -250,6 +250,10 @@ _PLACEHOLDER = re.compile(
 _RELATIVE_ASKED = re.compile(r"(?i)(must|should|use|only)\b[^.\n]{0,40}\brelative\b|absolute[^.\n]{0,40}not allowed")
 
 
+# "between 1 and 2", "Available slides: 0-1", "valid range is 0 to 9", "must be 1..5"
+_RANGE_TOLD = re.compile(r"(?i)\bbetween (-?\d+) and (-?\d+)\b"
+                         r"|\b(?:available|valid|allowed|range|ranges?|indices|indexes)\b[^\n\d]{0,24}?"
+                         r"(-?\d+) ?(?:-|to|\.\.|–) ?(-?\d+)\b")
 _PATTERN_EXTENSIONS = re.compile(r"\\\.\(?((?:[A-Za-z0-9]{1,6}\|)*[A-Za-z0-9]{1,6})\)?\$?\)?$")
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "single": 1}
 _COUNT_ASKED = re.compile(r"(?i)\b(?:requires?|needs?|expects?|takes?)\s+(?:exactly\s+|at least\s+)?"
@@ -844,6 +848,9 @@ class _Run:
             return self.fill_enum(name, enum, sub, pointer)
         if _type(sub) == "string" and json_wanted(name, str(sub.get("description") or ""), self.failure_texts()):
             return self.json_text(name, sub, pointer)
+        if _type(sub) in ("integer", "number") and (told := self.told_range(pointer)) is not None:
+            self.notes.append(f"{name} within the range a failed call was told ({told[0]}-{told[1]})")
+            return self.choose([v for v in (told[0], told[0] + 1, told[1]) if told[0] <= v <= told[1]], pointer)
         role = self.role(name, sub, siblings, parent_role)
         handler = getattr(self, f"r_{role}", None)
         value = MISSING
@@ -1006,6 +1013,22 @@ class _Run:
         doc = f"{desc} {param_doc(self.tool.description or '', name)}".lower()
         return "[]" if re.search(r"(array|list)", doc) or (not re.search(r"object", doc)
                                                               and name.lower().endswith("s")) else "{}"
+
+    def told_range(self, pointer: str) -> tuple[int, int] | None:
+        """The range of integers a failed call of this tool was told a number it sent must lie
+        in ("Invalid slide index: 5. Available slides: 0-1", "Pages must be between 1 and 2"):
+        only when the error names the number sent at ``pointer``."""
+        for args, text in zip(self.failed_args, self.failure_texts()):
+            sent = _resolve_pointer(args, pointer)
+            if isinstance(sent, bool) or not isinstance(sent, (int, float)):
+                continue
+            if not re.search(rf"(?<![\d.]){re.escape(_fmt_num(sent))}(?!\.?\d)", text):
+                continue
+            m = _RANGE_TOLD.search(text)
+            if m:
+                lo, hi = sorted(int(g) for g in m.groups() if g is not None)
+                return lo, hi
+        return None
 
     def earlier_argument(self, name: str, pointer: str) -> Any:
         """The value an earlier successful call of the same server gave a parameter of the
