@@ -93,6 +93,8 @@ def test_a_bare_string_gets_a_value_of_the_kind_its_name_and_documentation_descr
         _propose(ToolRef("s", "describe", "Describe a code.", _one("code")))
     with pytest.raises(Ungrounded):
         _propose(ToolRef("s", "get", "Read a value.", _one("key", "The key to read")))
+    with pytest.raises(Ungrounded):  # a link is made, not its source: that must exist already
+        _propose(ToolRef("s", "context_link", "Create a link between items.", _one("sourceKey")))
     with pytest.raises(Ungrounded):  # a value to remove must be one that is there
         _propose(ToolRef("s", "remove_member", "Remove a member from a set.", _one("member")))
 
@@ -257,3 +259,32 @@ def test_a_retry_keeps_a_number_within_the_range_the_error_told():
     other = CallRecord(0, "s", "get_slide", {"slide_index": 7, "width": 300},
                        [{"type": "text", "text": "error: the height must be between 0 and 1"}], None, True)
     assert {_propose(tool, history=[other], seed=seed, attempt=1)["slide_index"] for seed in range(8)} - {0, 1}
+
+
+def test_the_number_lists_of_one_call_are_series_of_one_sample():
+    schema = {"type": "object", "properties": {
+        "x_data": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+        "y_data": {"type": "array", "items": {"type": "number"}},
+        "weights": {"type": "array", "items": {"type": "number"}, "maxItems": 2}},
+        "required": ["x_data", "y_data", "weights"]}
+    for seed in range(6):
+        args = _propose(ToolRef("s", "ols", "Regression.", schema), seed=seed)
+        assert len(args["x_data"]) == len(args["y_data"])  # one sample
+        assert len({len(r) for r in args["x_data"]}) == 1  # rows of one width
+        assert len({tuple(r) for r in args["x_data"]}) > 1  # that differ
+        assert 1 <= len(args["weights"]) <= 2  # the schema's bounds still win
+
+
+def test_a_retry_takes_a_value_from_the_choices_the_error_listed():
+    tool = ToolRef("s", "geometry", "Geometry.", _one("operation", "The operation"))
+    said = "Invalid operation type: sum, supported operations: ['area', 'volume', 'perimeter']"
+    failed = CallRecord(0, "s", "geometry", {"operation": "sum"}, [{"type": "text", "text": said}], None, True)
+    assert _propose(tool, history=[failed], attempt=1)["operation"] in ("area", "volume", "perimeter")
+    plain = CallRecord(0, "s", "geometry", {"operation": "sum"},
+                       [{"type": "text", "text": "error: sum is not allowed; must be one of: area, volume"}], None, True)
+    assert _propose(tool, history=[plain], attempt=1)["operation"] in ("area", "volume")
+    # left alone: a list in an error that does not name the value sent
+    other = CallRecord(0, "s", "geometry", {"operation": "sum"},
+                       [{"type": "text", "text": "unit must be one of: cm, m"}], None, True)
+    with pytest.raises(Ungrounded):  # nothing else grounds it
+        _propose(tool, history=[other], attempt=1)

@@ -250,6 +250,11 @@ _PLACEHOLDER = re.compile(
 _RELATIVE_ASKED = re.compile(r"(?i)(must|should|use|only)\b[^.\n]{0,40}\brelative\b|absolute[^.\n]{0,40}not allowed")
 
 
+# "supported operations: ['area', 'volume']", "must be one of: csv, json", "Valid options are a | b"
+_CHOICES_TOLD = re.compile(
+    r"(?i)\b(?:supported|valid|allowed|available|possible|accepted|expected|one of|choose from)\b[^:\[\n]{0,40}?"
+    r"(?::\s*|\s)\[([^\]\n]{1,600})\]"
+    r"|\b(?:one of|choose from|supported \w+|valid \w+|allowed \w+|options)(?: are| is)?\s*:\s*([^.\n]{1,300})")
 # "between 1 and 2", "Available slides: 0-1", "valid range is 0 to 9", "must be 1..5"
 _RANGE_TOLD = re.compile(r"(?i)\bbetween (-?\d+) and (-?\d+)\b"
                          r"|\b(?:available|valid|allowed|range|ranges?|indices|indexes)\b[^\n\d]{0,24}?"
@@ -478,6 +483,7 @@ class _Run:
         # a retry that cannot see what failed plays safe: values the workspace is known to hold
         self.safe = self.attempt > 0 and not self.failed_args
         self.top_props: dict[str, Any] = {}
+        self.series_len: int | None = None  # the length of the call's first top-level list of numbers
         self.subjects: dict[str, Value] = {}  # object pointer -> the value a new entity is named after
         self.gone = self._gone()
         self.fs_roots = self._fs_roots()
@@ -848,6 +854,9 @@ class _Run:
             return self.fill_enum(name, enum, sub, pointer)
         if _type(sub) == "string" and json_wanted(name, str(sub.get("description") or ""), self.failure_texts()):
             return self.json_text(name, sub, pointer)
+        if _type(sub) == "string" and (listed := self.told_choices(pointer)):
+            self.notes.append(f"{name} from the choices a failed call was told")
+            return self.choose(listed, pointer)
         if _type(sub) in ("integer", "number") and (told := self.told_range(pointer)) is not None:
             self.notes.append(f"{name} within the range a failed call was told ({told[0]}-{told[1]})")
             return self.choose([v for v in (told[0], told[0] + 1, told[1]) if told[0] <= v <= told[1]], pointer)
@@ -1014,6 +1023,25 @@ class _Run:
         return "[]" if re.search(r"(array|list)", doc) or (not re.search(r"object", doc)
                                                               and name.lower().endswith("s")) else "{}"
 
+    def told_choices(self, pointer: str) -> list[str]:
+        """The values a failed call of this tool was told a string it sent may take
+        ("Invalid operation type: sum, supported operations: ['area', 'volume']", "must be one
+        of: csv, json"): only when the error names the value sent at ``pointer``."""
+        for args, text in zip(self.failed_args, self.failure_texts()):
+            sent = _resolve_pointer(args, pointer)
+            if not isinstance(sent, str) or not sent or sent not in text:
+                continue
+            m = _CHOICES_TOLD.search(text)
+            if not m:
+                continue
+            listed = m.group(1) or m.group(2) or ""
+            quoted = [a or b for a, b in re.findall(r"'([^'\n]{1,60})'|\"([^\"\n]{1,60})\"", listed)]
+            words = quoted or [w.strip(" .`'\"") for w in re.split(r",|\|| or ", listed)]
+            words = [w for w in dict.fromkeys(words) if w and w != sent and len(w) <= 60 and not _placeholder(w)]
+            if len(words) >= 2 or (words and quoted):
+                return words
+        return []
+
     def told_range(self, pointer: str) -> tuple[int, int] | None:
         """The range of integers a failed call of this tool was told a number it sent must lie
         in ("Invalid slide index: 5. Available slides: 0-1", "Pages must be between 1 and 2"):
@@ -1049,19 +1077,27 @@ class _Run:
                     return v
         return MISSING
 
-    def number_list(self, schema: dict[str, Any], pointer: str) -> list[Any]:
+    def number_list(self, schema: dict[str, Any], pointer: str, length: int | None = None) -> list[Any]:
         """A non-empty list of numbers (of rows of numbers, for a list of lists): numbers the
-        exploration observed first, within the schema's bounds and item counts."""
+        exploration observed first, within the schema's bounds and item counts. The lists of
+        one call are series of one sample: every top-level list has the length of the first
+        (``x_data`` and ``y_data`` pair up), and the rows of a list of lists share one width
+        and differ from each other (a table, not a ragged or singular one)."""
         items = _branch(schema.get("items") or {})
         lo = max(1, int(schema.get("minItems", 1) or 1))
         hi = int(schema.get("maxItems", 0) or 0) or max(lo, 6)
-        n = max(lo, min(hi, self.count_asked() or self.choose([3, 4, 5, 6])))
+        top = pointer.count("/") == 1
+        wanted = length or self.count_asked() or (self.series_len if top else None) or self.choose([3, 4, 5, 6])
+        n = max(lo, min(hi, wanted))
+        if top and self.series_len is None:
+            self.series_len = n
         if _type(items) == "array":
-            return [self.number_list(items, f"{pointer}/{i}") for i in range(n)]
+            width = self.choose([2, 3])
+            return [self.number_list(items, f"{pointer}/{i}", length=width) for i in range(n)]
         t = _type(items)
         seen = [v.value for v in self.numbers() if isinstance(v.value, (int, float))
                 and (t != "integer" or isinstance(v.value, int))]
-        pool = list(dict.fromkeys(seen))[:n] if len(set(seen)) >= n else []
+        pool = list(dict.fromkeys(seen))[:n] if len(set(seen)) >= n and length is None else []
         if not pool:
             start = self.rng.randint(2, 9)
             pool = [start + 3 * i + self.rng.randint(0, 2) for i in range(n)]

@@ -211,9 +211,12 @@ def plausible_values(name: str, description: str, tool_text: str, *, makes: bool
         return ["body", "h1", "p"]
     if makes and words and words[-1] in _STORED_WORDS:
         return ["ready", "blue", "42"]  # a value to store: any short one will do
-    makes = makes or bool(_NEW_NAME.search(description))
-    if makes and words and words[-1] in _NAME_WORDS:
+    told_new = bool(_NEW_NAME.search(description))
+    if (makes or told_new) and words and words[-1] in _NAME_WORDS:
         noun = next((w for w in reversed(words) if w not in _GENERAL_WORDS and len(w) > 1), "")
+        tool_name = tool_text.split(" ", 1)[0].lower()
+        if noun and not told_new and noun not in tool_name:
+            return []  # link(source_key, target_key) makes a link: its source must exist already
         if not noun:
             verbs = READ_VERBS | WRITE_VERBS | MAKE_VERBS
             noun = next((w for w in reversed(_name_words(tool_text.split(" ", 1)[0]))
