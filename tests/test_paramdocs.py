@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -12,6 +13,7 @@ from firefly.explore.offline import OfflinePolicy
 from firefly.explore.paramdocs import documented_values, is_free_text, param_doc, value_kind
 from firefly.explore.policy import CallRecord, ToolRef, Ungrounded, WorkspaceInfo
 from firefly.explore.stage import server_file_kinds
+from firefly.explore.values import extract
 
 ARGS_DOC = """Add a connector.
         Args:
@@ -288,3 +290,18 @@ def test_a_retry_takes_a_value_from_the_choices_the_error_listed():
                        [{"type": "text", "text": "unit must be one of: cm, m"}], None, True)
     with pytest.raises(Ungrounded):  # nothing else grounds it
         _propose(tool, history=[other], attempt=1)
+
+
+def test_an_optional_id_a_result_of_the_exploration_returned_is_passed_on():
+    schema = {"type": "object", "properties": {"slide_index": {"type": "integer"},
+                                               "presentation_id": {"type": "string"}, "title": {"type": "string"}},
+              "required": ["slide_index"]}
+    tool = ToolRef("s", "slide_text", "Text of a slide.", schema)
+    made = CallRecord(0, "s", "create_presentation", {}, [{"type": "text", "text": '{"presentation_id": "p_6"}'}],
+                      {"presentation_id": "p_6"}, False)
+    for seed in range(4):
+        for attempt in (0, 1):  # on a retry too
+            assert _propose(tool, history=[made], seed=seed, attempt=attempt).get("presentation_id") == "p_6"
+    # left alone: an id that only the survey's pool holds is optional as before, and other fields
+    pool = WorkspaceInfo(grounded={"s": tuple(replace(v, step=-1) for v in extract(made) if v.key == "presentation_id")})
+    assert any("presentation_id" not in _propose(tool, pool, seed=seed) for seed in range(8))

@@ -710,6 +710,8 @@ class _Run:
     def want_optional(self, name: str, schema: dict[str, Any], siblings: dict[str, Any], count_included: bool) -> bool:
         if name in self.asked_for:  # a failed call of this tool said it needs this one
             return True
+        if self.made_here(name, _branch(schema)):  # the session, presentation or batch made first
+            return True
         if self.attempt:
             return False
         sub = _branch(schema)
@@ -1022,6 +1024,15 @@ class _Run:
         doc = f"{desc} {param_doc(self.tool.description or '', name)}".lower()
         return "[]" if re.search(r"(array|list)", doc) or (not re.search(r"object", doc)
                                                               and name.lower().endswith("s")) else "{}"
+
+    def made_here(self, name: str, schema: dict[str, Any]) -> bool:
+        """An optional id (``presentation_id``, ``sessionId``) that a result of this exploration
+        returned under the same name: the thing made or opened first, which a server may
+        otherwise not see as current. Passed on, on a retry too."""
+        n = _norm(name)
+        if len(n) <= 2 or not n.endswith("id") or _type(schema) not in ("string", "integer"):
+            return False
+        return any(v.step >= 0 for v in self.key_candidates(name, schema))
 
     def told_choices(self, pointer: str) -> list[str]:
         """The values a failed call of this tool was told a string it sent may take
