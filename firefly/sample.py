@@ -20,8 +20,8 @@ it samples only the missing numbers and ends where an uninterrupted run would ha
 By default the graph is the callable tools' (catalog tools cannot be explored); with
 ``include_catalog`` it is every live tool's.
 
-Every tool can be explored: a tool no edge reaches (and the tool of a server that has only
-one, when no DAG holds it) gets a one-tool DAG of its own (sampler ``single-tool-v1``).
+Every tool can be explored: a tool no edge reaches, the tool of a server that has only one,
+and a tool no sampled DAG holds get a one-tool DAG of their own (sampler ``single-tool-v1``).
 """
 
 from __future__ import annotations
@@ -226,15 +226,16 @@ def sample_dags(
 
 
 def sample_singles(store: Store, graph: nx.DiGraph, scope: str, coverage: Coverage) -> int:
-    """One-tool DAGs, so that every tool can be explored: for each tool with no edge and each
-    tool of a server that has only one, when no DAG holds it yet. Deterministic (graph order),
+    """One-tool DAGs, so that every tool can be explored: for each tool with no edge, each
+    tool of a server that has only one, and each tool the sampled DAGs left out, when no DAG
+    holds it yet. Deterministic (graph order),
     idempotent (a DAG's id is its content). Returns the number of such DAGs in the scope."""
     store.catch_up()
     existing = {dag_id for (dag_id,) in store.conn.execute(
         "SELECT dag_id FROM dags WHERE scope = ? AND sampler = ?", (scope, SINGLE_SAMPLER))}
     per_server = Counter(server for server, _ in graph)
     events = []
-    for tool in sorted(n for n in graph if graph.degree(n) == 0 or per_server[n[0]] == 1):
+    for tool in sorted(n for n in graph if graph.degree(n) == 0 or per_server[n[0]] == 1 or not coverage.times[n]):
         dag_id = short_hash([scope, [list(tool)], []], 16)
         if dag_id in existing or (graph.degree(tool) and coverage.times[tool]):
             continue

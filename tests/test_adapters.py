@@ -12,6 +12,7 @@ import pytest
 
 from firefly.adapters import FAMILIES, ServerRecord, adapter_for, error_reason, registered_adapters
 from firefly.adapters.generic import safe_to_survey
+from firefly.adapters.producers import missing_thing
 from firefly.discovery import discover
 from firefly.events import DagSampled, DagTool
 from firefly.explore.offline import OfflinePolicy
@@ -393,3 +394,51 @@ def test_an_error_saying_something_must_exist_first_gets_it_made_first(store):
     rows = store.conn.execute("SELECT step, tool, ok, error_class FROM calls"
                               " WHERE exploration_id NOT LIKE 'survey-%' AND attempt = 0 ORDER BY step").fetchall()
     assert rows == [(0, "batch_summary", 0, "in-band-error"), (1, "open_batch", 1, None), (2, "batch_summary", 1, None)]
+
+
+# --------------------------------------------------------------------------- futile calls
+
+
+def test_a_tool_that_fails_whatever_the_arguments_is_not_called_again(store):
+    """``render_chart`` lacks a package: one call, then its steps in later explorations are
+    skipped with the reason; ``sum_column`` fails the same way with two different sets of
+    arguments: not called again either. ``find_entry``'s error names the entry asked for
+    (other arguments may do): it is called in every exploration."""
+    register(store, parse_registry(json.dumps({"mcpServers": {
+        "broken": {"command": sys.executable, "args": [str(SERVERS / "ledger.py"), "broken"]}}})), source="t")
+    discover(store, connect_timeout=20)
+    for i in range(3):
+        for j, tool in enumerate(("render_chart", "sum_column", "find_entry")):
+            _dag(store, 3 * i + j, [("broken", tool)])
+    store.catch_up()
+    explore(store, OfflinePolicy(), concurrency=1, connect_timeout=20)
+    made = dict(store.conn.execute("SELECT tool, count(*) FROM calls WHERE coalesce(error_class, '') != 'skipped'"
+                                   " GROUP BY tool").fetchall())
+    skipped = {t: e for t, e in store.conn.execute("SELECT tool, error FROM calls WHERE error_class = 'skipped'")}
+    assert made["render_chart"] == 1 and "pip install" in skipped["render_chart"]
+    assert "not called again" in skipped["render_chart"]
+    assert made["sum_column"] == 2 and "failed the same way with 2 different sets" in skipped["sum_column"]
+    assert made["find_entry"] >= 3 and "find_entry" not in skipped
+    # a resumed run decides as the first did: nothing more is called
+    explore(store, OfflinePolicy(), concurrency=1, connect_timeout=20)
+    assert store.conn.execute("SELECT count(*) FROM calls WHERE coalesce(error_class, '') != 'skipped'"
+                              ).fetchone()[0] == sum(made.values())
+
+
+def test_an_error_saying_a_thing_was_not_found_gets_one_made_first(store):
+    """``batch_total`` answers "Batch not found": the explorer opens a batch and calls it again."""
+    explore_batches(store, "batch_total")
+    rows = store.conn.execute("SELECT step, tool, ok FROM calls WHERE exploration_id NOT LIKE 'survey-%'"
+                              " AND attempt = 0 ORDER BY step").fetchall()
+    assert rows == [(0, "batch_total", 0), (1, "open_batch", 1), (2, "batch_total", 1)]
+
+
+def test_what_an_error_says_must_be_made_first():
+    assert missing_thing("error: Epic not found: story-0ff6ad68", None) == "epic"
+    assert missing_thing("Entity with name Tomás Herrera not found", None) == "entity"
+    assert missing_thing("Subscription '83f' was not found", None) == "subscription"
+    assert missing_thing("No presentation is currently loaded", None) == "presentation"
+    # left alone: what no tool makes
+    assert missing_thing("Error: command not found", None) == ""
+    assert missing_thing("ModuleNotFoundError: Module not found", None) == ""
+    assert missing_thing("invalid value for width", None) == ""

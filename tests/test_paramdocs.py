@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -12,6 +13,7 @@ from firefly.explore.offline import OfflinePolicy
 from firefly.explore.paramdocs import documented_values, is_free_text, param_doc, value_kind
 from firefly.explore.policy import CallRecord, ToolRef, Ungrounded, WorkspaceInfo
 from firefly.explore.stage import server_file_kinds
+from firefly.explore.values import extract
 
 ARGS_DOC = """Add a connector.
         Args:
@@ -70,8 +72,43 @@ def test_bare_string_parameters_get_documented_typed_or_text_values_never_placeh
     ws = WorkspaceInfo(texts={"/workspace/notes/a.md": "Roast dates move to Fridays.\n"})
     assert _propose(ToolRef("s", "hash", "Hash a string.", text), ws)["input"] == "Roast dates move to Fridays."
     cmd = {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]}
-    with pytest.raises(Ungrounded):  # a command is not free text: skipped, never made up
-        _propose(ToolRef("s", "run", "Run a command.", cmd))
+    assert _propose(ToolRef("s", "run", "Run a command.", cmd))["command"] in ("echo hello", "ls", "pwd")  # harmless
+
+
+def _one(name: str, description: str = "") -> dict:
+    prop = {"type": "string", **({"description": description} if description else {})}
+    return {"type": "object", "properties": {name: prop}, "required": [name]}
+
+
+def test_a_bare_string_gets_a_value_of_the_kind_its_name_and_documentation_describe():
+    assert "print(" in _propose(ToolRef("s", "analyze", "Lint it.", _one("code", "Python code to analyze")))["code"]
+    assert "console.log" in _propose(ToolRef("s", "run_js", "Run JavaScript.", _one("script")))["script"]
+    assert _propose(ToolRef("s", "click", "Click.", _one("selector", "CSS selector to click")))["selector"] in (
+        "body", "h1", "p")
+    # a tool that makes a named thing gets a new name, from the parameter's words or the tool's
+    assert _propose(ToolRef("s", "create_worksheet", "", _one("sheet_name")))["sheet_name"].startswith("sheet_")
+    assert _propose(ToolRef("s", "save", "", _one("key", "Unique key for the item")))["key"].startswith("item_")
+    assert _propose(ToolRef("s", "add_member", "Add a member to a set.", _one("member")))["member"] in (
+        "ready", "blue", "42")
+    # left alone: code in no language the documentation names, the key of a thing that must exist
+    with pytest.raises(Ungrounded):
+        _propose(ToolRef("s", "describe", "Describe a code.", _one("code")))
+    with pytest.raises(Ungrounded):
+        _propose(ToolRef("s", "get", "Read a value.", _one("key", "The key to read")))
+    with pytest.raises(Ungrounded):  # a link is made, not its source: that must exist already
+        _propose(ToolRef("s", "context_link", "Create a link between items.", _one("sourceKey")))
+    with pytest.raises(Ungrounded):  # a value to remove must be one that is there
+        _propose(ToolRef("s", "remove_member", "Remove a member from a set.", _one("member")))
+
+
+def test_a_name_an_earlier_call_of_the_server_gave_is_used_again():
+    set_call = CallRecord(0, "s", "set", {"key": "basket_4", "value": "3"}, [{"type": "text", "text": "OK"}], None, False)
+    get = ToolRef("s", "get", "Read a value.", _one("key", "The key to read"))
+    assert _propose(get, history=[set_call])["key"] == "basket_4"
+    failed = CallRecord(0, "s", "set", {"key": "basket_4"}, [{"type": "text", "text": "boom"}], None, True)
+    other = CallRecord(0, "t", "set", {"key": "basket_5"}, [{"type": "text", "text": "OK"}], None, False)
+    with pytest.raises(Ungrounded):  # not from a failed call, nor from another server
+        _propose(get, history=[failed, other])
 
 
 def test_a_required_list_of_numbers_is_never_empty():
@@ -186,3 +223,85 @@ def test_free_text_is_prose_of_the_world_never_data_with_stand_ins():
     for seed in range(4):
         assert _propose(ToolRef("s", "summarize", "Summarize a text.", schema), ws, seed=seed)["input"] == \
             "Roast dates move to Fridays."
+
+
+def test_a_parameter_that_takes_json_gets_json_its_documentation_writes_out():
+    doc = "Add radio buttons.\n\n`options` is a JSON array of label strings:\n  [\"Residential\", \"Commercial\"]\n"
+    radio = ToolRef("s", "add_radio", doc, _one("options", "JSON array of label strings"))
+    assert json.loads(_propose(radio)["options"]) == ["Residential", "Commercial"]
+    # none written out: an empty JSON value of the kind named, never a word seen elsewhere
+    listed = CallRecord(0, "s", "list", {}, [{"type": "text", "text": '{"options": "Residential"}'}], None, False)
+    assert _propose(ToolRef("s", "set_opts", "Set options.", _one("options", "A JSON list")), history=[listed]) == {
+        "options": "[]"}
+    # a failed call told its JSON was invalid: the retry sends JSON
+    rules = ToolRef("s", "add_rules", "Add rules.", _one("rules", "The rules to add"))
+    failed = CallRecord(0, "s", "add_rules", {"rules": "required"},
+                        [{"type": "text", "text": "error: Invalid JSON in rules: Expecting value"}], None, True)
+    assert _propose(rules, history=[failed], attempt=1)["rules"] in ("[]", "{}")
+    # left alone: a string that is not JSON, and a failure about JSON that names another parameter
+    other = CallRecord(0, "s", "add_rules", {"rules": "required"},
+                       [{"type": "text", "text": "error: Invalid JSON in options: Expecting value"}], None, True)
+    with pytest.raises(Ungrounded):  # nothing else grounds it: skipped, as before
+        _propose(rules, history=[other], attempt=1)
+
+
+def test_a_retry_keeps_a_number_within_the_range_the_error_told():
+    schema = {"type": "object", "properties": {"slide_index": {"type": "integer"}, "width": {"type": "integer"}},
+              "required": ["slide_index", "width"]}
+    tool = ToolRef("s", "get_slide", "Get a slide.", schema)
+    failed = CallRecord(0, "s", "get_slide", {"slide_index": 5, "width": 300},
+                        [{"type": "text", "text": "error: Invalid slide index: 5. Available slides: 0-1"}], None, True)
+    for seed in range(4):
+        args = _propose(tool, history=[failed], seed=seed, attempt=1)
+        assert args["slide_index"] in (0, 1)
+    pages = CallRecord(0, "s", "get_slide", {"slide_index": 7, "width": 300},
+                       [{"type": "text", "text": "Invalid page numbers: [7]. Pages must be between 1 and 2"}], None, True)
+    assert _propose(tool, history=[pages], attempt=1)["slide_index"] in (1, 2)
+    # left alone: a range in an error that names no number the call sent
+    other = CallRecord(0, "s", "get_slide", {"slide_index": 7, "width": 300},
+                       [{"type": "text", "text": "error: the height must be between 0 and 1"}], None, True)
+    assert {_propose(tool, history=[other], seed=seed, attempt=1)["slide_index"] for seed in range(8)} - {0, 1}
+
+
+def test_the_number_lists_of_one_call_are_series_of_one_sample():
+    schema = {"type": "object", "properties": {
+        "x_data": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+        "y_data": {"type": "array", "items": {"type": "number"}},
+        "weights": {"type": "array", "items": {"type": "number"}, "maxItems": 2}},
+        "required": ["x_data", "y_data", "weights"]}
+    for seed in range(6):
+        args = _propose(ToolRef("s", "ols", "Regression.", schema), seed=seed)
+        assert len(args["x_data"]) == len(args["y_data"])  # one sample
+        assert len({len(r) for r in args["x_data"]}) == 1  # rows of one width
+        assert len({tuple(r) for r in args["x_data"]}) > 1  # that differ
+        assert 1 <= len(args["weights"]) <= 2  # the schema's bounds still win
+
+
+def test_a_retry_takes_a_value_from_the_choices_the_error_listed():
+    tool = ToolRef("s", "geometry", "Geometry.", _one("operation", "The operation"))
+    said = "Invalid operation type: sum, supported operations: ['area', 'volume', 'perimeter']"
+    failed = CallRecord(0, "s", "geometry", {"operation": "sum"}, [{"type": "text", "text": said}], None, True)
+    assert _propose(tool, history=[failed], attempt=1)["operation"] in ("area", "volume", "perimeter")
+    plain = CallRecord(0, "s", "geometry", {"operation": "sum"},
+                       [{"type": "text", "text": "error: sum is not allowed; must be one of: area, volume"}], None, True)
+    assert _propose(tool, history=[plain], attempt=1)["operation"] in ("area", "volume")
+    # left alone: a list in an error that does not name the value sent
+    other = CallRecord(0, "s", "geometry", {"operation": "sum"},
+                       [{"type": "text", "text": "unit must be one of: cm, m"}], None, True)
+    with pytest.raises(Ungrounded):  # nothing else grounds it
+        _propose(tool, history=[other], attempt=1)
+
+
+def test_an_optional_id_a_result_of_the_exploration_returned_is_passed_on():
+    schema = {"type": "object", "properties": {"slide_index": {"type": "integer"},
+                                               "presentation_id": {"type": "string"}, "title": {"type": "string"}},
+              "required": ["slide_index"]}
+    tool = ToolRef("s", "slide_text", "Text of a slide.", schema)
+    made = CallRecord(0, "s", "create_presentation", {}, [{"type": "text", "text": '{"presentation_id": "p_6"}'}],
+                      {"presentation_id": "p_6"}, False)
+    for seed in range(4):
+        for attempt in (0, 1):  # on a retry too
+            assert _propose(tool, history=[made], seed=seed, attempt=attempt).get("presentation_id") == "p_6"
+    # left alone: an id that only the survey's pool holds is optional as before, and other fields
+    pool = WorkspaceInfo(grounded={"s": tuple(replace(v, step=-1) for v in extract(made) if v.key == "presentation_id")})
+    assert any("presentation_id" not in _propose(tool, pool, seed=seed) for seed in range(8))

@@ -214,14 +214,18 @@ def test_while_tools_are_uncovered_dags_spend_their_places_on_them():
     assert new >= 0.95 * taken  # the v1 sampler: 230 of 249 (92%)
 
 
-def test_every_tool_without_an_edge_gets_a_one_tool_dag(graph_store):
+def test_every_tool_without_an_edge_or_left_out_by_the_dags_gets_a_one_tool_dag(graph_store):
     graph = load_graph(graph_store)
     isolated = sorted(n for n in graph if graph.degree(n) == 0)
     assert isolated  # the bundled graph has some
     report = sample_dags(graph_store, 10, seed=1)
+    sampled = {(t.server, t.name) for d in dags_of(graph_store, sampler=SAMPLER) for t in d.tools}
+    left_out = sorted(n for n in graph if graph.degree(n) and n not in sampled)
+    assert left_out  # 10 DAGs do not hold every tool with an edge
     singles = dags_of(graph_store, sampler=SINGLE_SAMPLER)
-    assert report.singles == len(singles) == len(isolated)
-    assert sorted((d.tools[0].server, d.tools[0].name) for d in singles) == isolated
+    assert report.singles == len(singles) == len(isolated) + len(left_out)
+    assert sorted((d.tools[0].server, d.tools[0].name) for d in singles) == sorted(isolated + left_out)
+    assert report.tools_covered < len(graph)  # as the sampled DAGs cover
     assert all(len(d.tools) == 1 and d.edges == [] for d in singles)
     before = projection_dumps(graph_store)
     again = sample_dags(graph_store, 10, seed=1)  # deterministic and idempotent

@@ -19,19 +19,29 @@ __all__ = ["find_producers", "missing_thing"]
 
 _ID_SUFFIXES = ("id", "ids", "name", "names", "key", "uuid", "path", "handle", "ref")
 # an error saying something must exist first: "No presentation is currently loaded",
-# "no session is open", "open a workbook first", "terminal not initialized"
+# "no session is open", "open a workbook first", "terminal not initialized", "Epic not found"
 _NEEDS_FIRST = re.compile(
     r"(?i)\bno (?:active |current |open )?([a-z]{3,})s? (?:is |are |has been )?(?:currently )?"
     r"(?:loaded|open|opened|selected|active|initiali[sz]ed|created|started|connected)\b"
     r"|\b(?:open|load|create|start|initiali[sz]e|connect) (?:a |an |the )?([a-z]{3,}) first\b"
-    r"|\b([a-z]{3,}) not (?:loaded|open|opened|initiali[sz]ed|started)\b")
+    r"|\b([a-z]{3,}) not (?:loaded|open|opened|initiali[sz]ed|started)\b"
+    r"|\b([a-z]{3,}) (?:with (?:the )?(?:id|name|key) [^\n]{1,80}? |['\"`][^'\"`\n]{1,80}['\"`] )?(?:was )?not found\b")
+# words before "not found" that name no thing a tool makes
+_NOT_THINGS = frozenset({
+    "error", "value", "result", "results", "data", "match", "matches", "object", "item", "resource", "record",
+    "command", "module", "tool", "method", "function", "attribute", "package", "executable", "binary", "config",
+    "configuration", "library", "dependency", "program", "was", "were", "are", "has", "had", "been", "the", "and",
+})
 
 
 def missing_thing(error: str | None, content: list[Any] | None) -> str:
     """What a failed call's error says must be made first (``presentation``), or ''."""
     text = " ".join([error or "", *(str(b.get("text", "")) for b in content or [] if isinstance(b, dict))])[:2000]
-    m = _NEEDS_FIRST.search(text)
-    return next((g.lower() for g in m.groups() if g), "") if m else ""
+    for m in _NEEDS_FIRST.finditer(text):
+        thing = next((g.lower() for g in m.groups() if g), "")
+        if thing and thing not in _NOT_THINGS:
+            return thing
+    return ""
 
 
 def find_producers(tool: ToolRef, parameter: str, candidates: list[ToolRef]) -> list[ToolRef]:

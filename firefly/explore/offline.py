@@ -51,7 +51,8 @@ from ..adapters import Adapter
 from ..adapters.generic import GenericAdapter
 from .policy import VIRTUAL_ROOT, ArgSource, CallRecord, Proposal, ToolRef, Ungrounded, WorkspaceInfo
 from .probe import Probe
-from .paramdocs import documented_values, is_free_text, json_examples, param_doc, value_kind
+from .paramdocs import (documented_json, documented_values, is_free_text, json_examples, json_wanted, param_doc,
+                        plausible_values, value_kind)
 from .values import Value, extract_history, is_timezone, looks_like_error, parse_datetime_hhmm
 
 __all__ = ["OfflinePolicy", "workspace_info"]
@@ -249,6 +250,15 @@ _PLACEHOLDER = re.compile(
 _RELATIVE_ASKED = re.compile(r"(?i)(must|should|use|only)\b[^.\n]{0,40}\brelative\b|absolute[^.\n]{0,40}not allowed")
 
 
+# "supported operations: ['area', 'volume']", "must be one of: csv, json", "Valid options are a | b"
+_CHOICES_TOLD = re.compile(
+    r"(?i)\b(?:supported|valid|allowed|available|possible|accepted|expected|one of|choose from)\b[^:\[\n]{0,40}?"
+    r"(?::\s*|\s)\[([^\]\n]{1,600})\]"
+    r"|\b(?:one of|choose from|supported \w+|valid \w+|allowed \w+|options)(?: are| is)?\s*:\s*([^.\n]{1,300})")
+# "between 1 and 2", "Available slides: 0-1", "valid range is 0 to 9", "must be 1..5"
+_RANGE_TOLD = re.compile(r"(?i)\bbetween (-?\d+) and (-?\d+)\b"
+                         r"|\b(?:available|valid|allowed|range|ranges?|indices|indexes)\b[^\n\d]{0,24}?"
+                         r"(-?\d+) ?(?:-|to|\.\.|–) ?(-?\d+)\b")
 _PATTERN_EXTENSIONS = re.compile(r"\\\.\(?((?:[A-Za-z0-9]{1,6}\|)*[A-Za-z0-9]{1,6})\)?\$?\)?$")
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "single": 1}
 _COUNT_ASKED = re.compile(r"(?i)\b(?:requires?|needs?|expects?|takes?)\s+(?:exactly\s+|at least\s+)?"
@@ -473,6 +483,7 @@ class _Run:
         # a retry that cannot see what failed plays safe: values the workspace is known to hold
         self.safe = self.attempt > 0 and not self.failed_args
         self.top_props: dict[str, Any] = {}
+        self.series_len: int | None = None  # the length of the call's first top-level list of numbers
         self.subjects: dict[str, Value] = {}  # object pointer -> the value a new entity is named after
         self.gone = self._gone()
         self.fs_roots = self._fs_roots()
@@ -699,6 +710,8 @@ class _Run:
     def want_optional(self, name: str, schema: dict[str, Any], siblings: dict[str, Any], count_included: bool) -> bool:
         if name in self.asked_for:  # a failed call of this tool said it needs this one
             return True
+        if self.made_here(name, _branch(schema)):  # the session, presentation or batch made first
+            return True
         if self.attempt:
             return False
         sub = _branch(schema)
@@ -841,6 +854,14 @@ class _Run:
         enum = sub.get("enum") if isinstance(sub.get("enum"), list) else None
         if enum:
             return self.fill_enum(name, enum, sub, pointer)
+        if _type(sub) == "string" and json_wanted(name, str(sub.get("description") or ""), self.failure_texts()):
+            return self.json_text(name, sub, pointer)
+        if _type(sub) == "string" and (listed := self.told_choices(pointer)):
+            self.notes.append(f"{name} from the choices a failed call was told")
+            return self.choose(listed, pointer)
+        if _type(sub) in ("integer", "number") and (told := self.told_range(pointer)) is not None:
+            self.notes.append(f"{name} within the range a failed call was told ({told[0]}-{told[1]})")
+            return self.choose([v for v in (told[0], told[0] + 1, told[1]) if told[0] <= v <= told[1]], pointer)
         role = self.role(name, sub, siblings, parent_role)
         handler = getattr(self, f"r_{role}", None)
         value = MISSING
@@ -940,6 +961,9 @@ class _Run:
             return copy.deepcopy(schema["example"])
         if t == "string":
             desc = str(schema.get("description", ""))
+            earlier = self.earlier_argument(name, pointer)
+            if earlier is not MISSING:
+                return earlier
             written = json_examples(desc)
             # JSON wanted: only JSON written out, never a string quoted inside it
             ex = [e for e in written if not _stand_in(e)] if written or re.search(r"\bJSON\b", desc) \
@@ -955,6 +979,12 @@ class _Run:
                 return self.typed_value(kind, name, f"{self.tool_text} {desc}", pointer)
             if is_free_text(name, desc, self.tool_text):
                 return self.free_text(name, schema, pointer, siblings)
+            plausible = [v for v in plausible_values(name, desc or param_doc(self.tool.description or "", name),
+                                                     self.tool_text, makes=self.intent == "create")
+                         if not _placeholder(v)]
+            if plausible:
+                self.notes.append(f"{name}: a value of the kind its name and documentation describe")
+                return self.choose(plausible, pointer)
             if _nullable(schema):
                 return None  # the schema allows null: a grounded value, unlike a placeholder
             self.why_missing[pointer] = "a string with no enum, default, examples or format, and no value of that name seen"
@@ -976,19 +1006,109 @@ class _Run:
             return None
         return MISSING
 
-    def number_list(self, schema: dict[str, Any], pointer: str) -> list[Any]:
+    def json_text(self, name: str, schema: dict[str, Any], pointer: str) -> Any:
+        """A JSON text for a parameter that takes one (its description says so, or a failed
+        call was told its JSON was invalid): a JSON value its documentation writes out, else
+        an empty array or object as the documentation names; never a word observed elsewhere."""
+        desc = str(schema.get("description") or "")
+        documented = documented_json(self.tool.description or "", name, desc)
+        written = [e for e in documented if not _stand_in(e)]
+        if written:
+            self.notes.append(f"{name}: JSON its documentation writes out")
+            return self.choose(written, pointer)
+        if documented:  # only stand-ins ({"path": "/path/to/file"}): their shape is no value
+            self.why_missing[pointer] = "a JSON text whose documented examples are all placeholders"
+            return MISSING
+        if "default" in schema and isinstance(schema["default"], str) and self.attempt == 0:
+            return schema["default"]
+        doc = f"{desc} {param_doc(self.tool.description or '', name)}".lower()
+        return "[]" if re.search(r"(array|list)", doc) or (not re.search(r"object", doc)
+                                                              and name.lower().endswith("s")) else "{}"
+
+    def made_here(self, name: str, schema: dict[str, Any]) -> bool:
+        """An optional id (``presentation_id``, ``sessionId``) that a result of this exploration
+        returned under the same name: the thing made or opened first, which a server may
+        otherwise not see as current. Passed on, on a retry too."""
+        n = _norm(name)
+        if len(n) <= 2 or not n.endswith("id") or _type(schema) not in ("string", "integer"):
+            return False
+        return any(v.step >= 0 for v in self.key_candidates(name, schema))
+
+    def told_choices(self, pointer: str) -> list[str]:
+        """The values a failed call of this tool was told a string it sent may take
+        ("Invalid operation type: sum, supported operations: ['area', 'volume']", "must be one
+        of: csv, json"): only when the error names the value sent at ``pointer``."""
+        for args, text in zip(self.failed_args, self.failure_texts()):
+            sent = _resolve_pointer(args, pointer)
+            if not isinstance(sent, str) or not sent or sent not in text:
+                continue
+            m = _CHOICES_TOLD.search(text)
+            if not m:
+                continue
+            listed = m.group(1) or m.group(2) or ""
+            quoted = [a or b for a, b in re.findall(r"'([^'\n]{1,60})'|\"([^\"\n]{1,60})\"", listed)]
+            words = quoted or [w.strip(" .`'\"") for w in re.split(r",|\|| or ", listed)]
+            words = [w for w in dict.fromkeys(words) if w and w != sent and len(w) <= 60 and not _placeholder(w)]
+            if len(words) >= 2 or (words and quoted):
+                return words
+        return []
+
+    def told_range(self, pointer: str) -> tuple[int, int] | None:
+        """The range of integers a failed call of this tool was told a number it sent must lie
+        in ("Invalid slide index: 5. Available slides: 0-1", "Pages must be between 1 and 2"):
+        only when the error names the number sent at ``pointer``."""
+        for args, text in zip(self.failed_args, self.failure_texts()):
+            sent = _resolve_pointer(args, pointer)
+            if isinstance(sent, bool) or not isinstance(sent, (int, float)):
+                continue
+            if not re.search(rf"(?<![\d.]){re.escape(_fmt_num(sent))}(?!\.?\d)", text):
+                continue
+            m = _RANGE_TOLD.search(text)
+            if m:
+                lo, hi = sorted(int(g) for g in m.groups() if g is not None)
+                return lo, hi
+        return None
+
+    def earlier_argument(self, name: str, pointer: str) -> Any:
+        """The value an earlier successful call of the same server gave a parameter of the
+        same name (``get(key)`` after ``set(key=...)``, ``write(sheet_name)`` after
+        ``add_sheet(sheet_name)``); never for a tool that makes a new named thing, which
+        would then make the same one twice."""
+        if self.tool_words[:1] and self.tool_words[0] in ("create", "new", "make", "register"):
+            return MISSING
+        n = _norm(name)
+        failed = set(self.failed_at(pointer))
+        for r in reversed(self.history):
+            if r.server != self.tool.server or r.is_error or looks_like_error(r) or not isinstance(r.arguments, dict):
+                continue
+            for k, v in r.arguments.items():
+                if (_norm(str(k)) == n and isinstance(v, str) and 0 < len(v) <= 200 and v not in self.gone
+                        and json.dumps(v) not in failed):
+                    self.notes.append(f"{name} as an earlier call of the server gave it (step {r.step})")
+                    return v
+        return MISSING
+
+    def number_list(self, schema: dict[str, Any], pointer: str, length: int | None = None) -> list[Any]:
         """A non-empty list of numbers (of rows of numbers, for a list of lists): numbers the
-        exploration observed first, within the schema's bounds and item counts."""
+        exploration observed first, within the schema's bounds and item counts. The lists of
+        one call are series of one sample: every top-level list has the length of the first
+        (``x_data`` and ``y_data`` pair up), and the rows of a list of lists share one width
+        and differ from each other (a table, not a ragged or singular one)."""
         items = _branch(schema.get("items") or {})
         lo = max(1, int(schema.get("minItems", 1) or 1))
         hi = int(schema.get("maxItems", 0) or 0) or max(lo, 6)
-        n = max(lo, min(hi, self.count_asked() or self.choose([3, 4, 5, 6])))
+        top = pointer.count("/") == 1
+        wanted = length or self.count_asked() or (self.series_len if top else None) or self.choose([3, 4, 5, 6])
+        n = max(lo, min(hi, wanted))
+        if top and self.series_len is None:
+            self.series_len = n
         if _type(items) == "array":
-            return [self.number_list(items, f"{pointer}/{i}") for i in range(n)]
+            width = self.choose([2, 3])
+            return [self.number_list(items, f"{pointer}/{i}", length=width) for i in range(n)]
         t = _type(items)
         seen = [v.value for v in self.numbers() if isinstance(v.value, (int, float))
                 and (t != "integer" or isinstance(v.value, int))]
-        pool = list(dict.fromkeys(seen))[:n] if len(set(seen)) >= n else []
+        pool = list(dict.fromkeys(seen))[:n] if len(set(seen)) >= n and length is None else []
         if not pool:
             start = self.rng.randint(2, 9)
             pool = [start + 3 * i + self.rng.randint(0, 2) for i in range(n)]

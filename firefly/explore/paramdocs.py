@@ -17,7 +17,10 @@ from __future__ import annotations
 import json
 import re
 
-__all__ = ["documented_values", "is_free_text", "json_examples", "param_doc", "value_kind"]
+from ..adapters.verbs import MAKE_VERBS, READ_VERBS, WRITE_VERBS
+
+__all__ = ["documented_json", "documented_values", "is_free_text", "json_examples", "json_wanted", "param_doc",
+           "plausible_values", "value_kind"]
 
 _QUOTED = re.compile(r"'([^'\n]{1,60})'|\"([^\"\n]{1,60})\"|`([^`\n]{1,60})`")
 _WORD = r"[A-Za-z0-9_][A-Za-z0-9_.:+/-]{0,39}"
@@ -143,7 +146,8 @@ def value_kind(name: str, tool_text: str) -> str | None:
 
 _TEXT_WORDS = {"text", "input", "string", "str", "content", "contents", "original", "modified", "topic", "sentence",
                "paragraph", "document", "message", "subject", "title", "prompt", "question", "caption", "char",
-               "chars", "phrase", "words", "note", "summary", "description", "comment", "body", "a", "b"}
+               "chars", "phrase", "words", "note", "summary", "description", "comment", "body", "a", "b",
+               "thought", "idea", "insight", "reason", "feedback", "answer", "reply", "explanation"}
 _NOT_TEXT = re.compile(r"(?i)\b(code|command|script|sql|query|json|yaml|xml|html|regex|regexp|pattern|cypher|"
                        r"mermaid|dsl|url|uri|path|file|folder|directory|id|key|token|selector|base64|hex|jwt|"
                        r"expression|formula|equation|name|email|date|time|version|color|colour|number|identifier)\b")
@@ -160,3 +164,93 @@ def is_free_text(name: str, description: str, tool_text: str = "") -> bool:
     if set(words) <= {"a", "b"} and not re.search(r"(?i)\b(text|string)s?\b", tool_text):
         return False
     return not _NOT_TEXT.search(description or "")
+
+
+_CODE_WORDS = {"code", "script", "snippet", "program", "source"}
+_COMMAND_WORDS = {"command", "cmd", "commandline", "shell"}
+_STORED_WORDS = {"value", "val", "member", "element"}
+_NAME_WORDS = {"name", "key", "title", "label", "tag", "alias", "slug"}
+_GENERAL_WORDS = _NAME_WORDS | {"new", "the", "a", "id", "str", "string", "value"}
+# a runnable snippet per language a code parameter's documentation names; first match wins
+_SNIPPETS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"(?i)\b(python|py)\b"), ("print(sum(range(10)))", "import math\nprint(math.sqrt(2))")),
+    (re.compile(r"(?i)\b(javascript|js|node(?:\.?js)?|typescript|ts)\b"),
+     ("console.log([1, 2, 3].map(x => x * 2));", "console.log(Math.max(4, 9, 2));")),
+    (re.compile(r"(?i)\b(bash|shell|sh|zsh)\b"), ("echo hello", "ls")),
+)
+_SELECTOR = re.compile(r"(?i)\bcss\b|\bselector\b")
+# "Name for the screenshot", "Unique key for the context item": the name of a thing to make
+_NEW_NAME = re.compile(r"(?i)^\W*(?:an? |the )?(?:new |unique )?(?:name|key|title|label) (?:for|to give)\b|\bunique\b|\bnew\b")
+
+
+def _name_words(name: str) -> list[str]:
+    return [w for w in re.split(r"[^a-z0-9]+", re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()) if w]
+
+
+def plausible_values(name: str, description: str, tool_text: str, *, makes: bool) -> list[str]:
+    """Values a bare string parameter plausibly takes when nothing grounds it, from what its
+    name and documentation say it is: a runnable snippet for code in a language the
+    documentation names, a harmless shell command, a CSS selector that every page has, or,
+    for a tool that makes a thing (``makes``), a short value to store or a new name for it
+    built from the parameter's own words (``sheet_name`` -> ``sheet_2``). Empty when the parameter is none of these (an
+    id, a key of something that must exist already)."""
+    words = _name_words(name)
+    wset = set(words)
+    text = f"{description} {tool_text}"
+    if wset & _CODE_WORDS and not wset & {"id", "ids", "key", "path", "file", "name", "type", "language", "lang"}:
+        for lang, snippets in _SNIPPETS:
+            if lang.search(description) or (not description and lang.search(tool_text)):
+                return list(snippets)
+        for lang, snippets in _SNIPPETS:
+            if lang.search(tool_text):
+                return list(snippets)
+        return []
+    if wset & _COMMAND_WORDS and not wset & {"id", "ids", "name", "type"}:
+        return ["echo hello", "ls", "pwd"]
+    if "selector" in wset or (_SELECTOR.search(description) and wset & {"target", "element", "selector"}):
+        return ["body", "h1", "p"]
+    if makes and words and words[-1] in _STORED_WORDS:
+        return ["ready", "blue", "42"]  # a value to store: any short one will do
+    told_new = bool(_NEW_NAME.search(description))
+    if (makes or told_new) and words and words[-1] in _NAME_WORDS:
+        noun = next((w for w in reversed(words) if w not in _GENERAL_WORDS and len(w) > 1), "")
+        tool_name = tool_text.split(" ", 1)[0].lower()
+        if noun and not told_new and noun not in tool_name:
+            return []  # link(source_key, target_key) makes a link: its source must exist already
+        if not noun:
+            verbs = READ_VERBS | WRITE_VERBS | MAKE_VERBS
+            noun = next((w for w in reversed(_name_words(tool_text.split(" ", 1)[0]))
+                         if w not in _GENERAL_WORDS and w not in verbs and len(w) > 2), "item")
+        return [f"{noun}_{n}" for n in (2, 3, 7)]
+    return []
+
+
+_JSON = re.compile(r"\bJSON\b")
+_JSON_OF = re.compile(r"\bJSON (?:in|for) (?:the )?(?:parameter |field |argument )?['\"`]?(\w+)")
+_JSON_ERROR = re.compile(r"(?i)\b(?:invalid|valid|malformed|parse|decode)\b[^.\n]{0,30}\bJSON\b|\bJSON\b[^.\n]{0,30}\b(?:invalid|expected|decode|parse)")
+
+
+def json_wanted(name: str, description: str, failures: list[str]) -> bool:
+    """True when a string parameter takes a JSON text: its description says so, or a failed
+    call's error says the JSON was invalid and names the parameter (or names no other)."""
+    if _JSON.search(description or ""):
+        return True
+    for text in failures:
+        if not _JSON_ERROR.search(text):
+            continue
+        named = _JSON_OF.findall(text)  # "Invalid JSON in options": that parameter only
+        if not named or name in named:
+            return True
+    return False
+
+
+def documented_json(tool_description: str, name: str, description: str) -> list[str]:
+    """The JSON values written out for a JSON-text parameter: in its own description, on its
+    line of the tool's description, or in the lines after the tool's description mentions it
+    as JSON (```options` is a JSON array of label strings:\\n  ["Residential", ...]``)."""
+    found = json_examples(description or "") + json_examples(param_doc(tool_description or "", name))
+    for m in re.finditer(rf"(?<![\w]){re.escape(name)}(?![\w])", tool_description or ""):
+        after = (tool_description or "")[m.end(): m.end() + 400]
+        if _JSON.search(after[:120]):
+            found += json_examples(after)
+    return list(dict.fromkeys(found))

@@ -17,6 +17,10 @@ result or a reply that breaks the protocol is one event, not one per attempt. Af
 A server that an exploration changed (a successful effectful call) and that is bound to the
 sandbox is restarted before the slot's next exploration, so that state a server keeps in
 its process (a memo, a cache) never reaches another exploration.
+
+A tool that fails whatever its arguments (:mod:`firefly.explore.futility`: its server lacks
+a package or a service feature, or it failed the same way with two sets of arguments) is not
+called again in the run: its later steps are recorded as skipped with that reason.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from ..seeds import workspace_variables
 from ..services import Services
 from ..store import Store
 from .executor import CallOutcome, Executor
+from .futility import Futility, error_text
 from .policy import VIRTUAL_ROOT, CallRecord, Policy, Proposal, ToolRef, Ungrounded, WorkspaceInfo
 from .probe import Probe
 from .sandbox import Sandbox
@@ -236,6 +241,7 @@ def explore(
     from .survey import grounded_pools
 
     adapters = {server: adapter_for(server_record(store, server)) for server in sorted({s for s, _ in refs})}
+    futility = primed_futility(store)
     reap_orphans()  # servers and sandboxes left by a firefly that was killed
     with scratch_dir("firefly-explore-") as tmp, contextlib.ExitStack() as stack:
         world = ServerWorld.open(store, used, Path(tmp), stack)
@@ -266,7 +272,7 @@ def explore(
                                       f" {type(exc).__name__}: {exc}; a new one failed too: {type(again).__name__}: {again}")
                 first[0] = False
                 walk = await explore_one(store, ex, sandbox, policy, info, refs, dag_id, dag_tools, seed, report,
-                                         adapters, broken=broken)
+                                         adapters, broken=broken, futility=futility)
                 for server in sorted(walk.touched if walk is not None else ()):
                     ex.stop_server(server, sandbox)  # in-process state (a memo, a cache) must not reach the next
                 if on_exploration:
@@ -287,6 +293,19 @@ def explore(
     return report
 
 
+def primed_futility(store: Store) -> Futility:
+    """The run's record of failures, with the calls the log already holds (a resumed run
+    decides as the first one did)."""
+    futility = Futility()
+    for r in store.read(types=["tool-called"]):
+        e = r.event
+        if e.error_class in (SKIPPED, MALFORMED_CALL, *TRANSIENT):
+            continue
+        futility.note((e.exploration_id, e.step, e.attempt), e.server, e.tool, worked=ok(e),
+                      arguments_hash=e.arguments_hash, text=error_text(e.error, e.content), arguments=e.arguments)
+    return futility
+
+
 class WalkMismatch(Exception):
     """The calls recorded for an exploration do not match the walk being replayed."""
 
@@ -300,8 +319,9 @@ class Walk:
     """
 
     def __init__(self, store: Store, ex: Executor, sandbox: Sandbox, xid: str, refs: dict[tuple[str, str], ToolRef],
-                 adapters: dict[str, Adapter] | None = None):
+                 adapters: dict[str, Adapter] | None = None, futility: Futility | None = None):
         self.store = store
+        self.futility = futility if futility is not None else Futility()
         self.adapters = dict(adapters or {})
         self.ex = ex
         self.sandbox = sandbox
@@ -351,7 +371,8 @@ class Walk:
             if not read_only and ok(event):
                 await self.ex.call(tool.server, tool.name, event.arguments, sandbox=self.sandbox)  # restore the world
         else:
-            proposal, reason = propose()
+            futile = self.futility.futile(tool.server, tool.name)
+            proposal, reason = (None, futile) if futile else propose()
             if proposal is None:
                 event = ToolCalled(
                     exploration_id=self.xid, step=self.step, attempt=attempt, server=tool.server, tool=tool.name,
@@ -398,6 +419,10 @@ class Walk:
         """Count the call, update the world state and the history the policy sees."""
         if event.error_class in (SKIPPED, MALFORMED_CALL):
             return
+        if event.error_class not in TRANSIENT:
+            self.futility.note((self.xid, event.step, event.attempt), tool.server, tool.name, worked=ok(event),
+                               arguments_hash=event.arguments_hash, text=error_text(event.error, event.content),
+                               arguments=event.arguments)
         self.calls += 1
         record = CallRecord(event.step, tool.server, tool.name, event.arguments, event.content,
                             event.structured_content, not ok(event))
@@ -478,13 +503,14 @@ async def explore_one(
     adapters: dict[str, Adapter] | None = None,
     *,
     broken: str | None = None,
+    futility: Futility | None = None,
 ) -> Walk | None:
     """Walk one DAG with a policy; returns the walk (None when it could not start). ``broken``:
     why the DAG cannot be explored now (its sandbox could not be made): recorded as failed."""
     xid = exploration_id(dag_id, policy.name, seed)
     report.explorations += 1
     names = [f"{t['server']}/{t['name']}" for t in dag_tools]
-    walk = Walk(store, ex, sandbox, xid, refs, adapters)
+    walk = Walk(store, ex, sandbox, xid, refs, adapters, futility)
     chosen = {t["server"]: walk.adapter(t["server"]).name for t in dag_tools}
     store.append(ExplorationStarted(exploration_id=xid, dag_id=dag_id, policy=policy.name, seed=seed, tools=names,
                                     adapters=dict(sorted(chosen.items()))))
@@ -563,6 +589,8 @@ async def _call_tool(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: Tool
             except Exception as exc:  # noqa: BLE001 - a policy bug must not stop the run
                 return None, f"policy error: {type(exc).__name__}: {exc}"
 
+        if failed is not None and (walk.step, attempt) not in walk.recorded and walk.futility.futile(tool.server, tool.name):
+            break  # it fails whatever the arguments: a retry would only fail again
         if failed is not None and failed.error_class not in TRANSIENT and (walk.step, attempt) not in walk.recorded:
             proposed = propose()
             if proposed[0] is not None and content_hash(proposed[0].arguments) == failed.arguments_hash:

@@ -7,7 +7,11 @@ false); ``describe_code`` needs a code nothing grounds; ``delete_account`` and
 ``close_books`` (destructive) must never be called by a survey. It has one resource and one
 prompt. ``python ledger.py one`` serves a single tool, ``get_fortune``. ``python ledger.py
 batches`` serves ``post_entry``, which needs a ``batch_id`` that only ``open_batch`` makes, and
-``batch_summary``, which answers "error: No batch is currently open" until one is.
+``batch_summary``, which answers "error: No batch is currently open" until one is, and
+``batch_total``, which answers "Batch not found" until one is. ``python
+ledger.py broken`` serves tools that fail: ``render_chart`` whatever it is given, because a
+package is missing; ``sum_column`` whatever it is given (a server-side bug); ``find_entry``
+with an error that names the entry asked for (better arguments would do).
 """
 
 from __future__ import annotations
@@ -33,6 +37,15 @@ def _obj(properties: dict, required: list[str]) -> dict:
 def tools(variant: str) -> list[types.Tool]:
     if variant == "one":
         return [types.Tool(name="get_fortune", description="A fortune for today.", input_schema=_obj({}, []))]
+    if variant == "broken":
+        return [
+            types.Tool(name="render_chart", description="Render a chart of the ledger.", input_schema=_obj(
+                {"width": {"type": "integer", "minimum": 100, "maximum": 900}}, ["width"])),
+            types.Tool(name="sum_column", description="Sum a column of the ledger.", input_schema=_obj(
+                {"column": {"type": "string", "enum": ["debit", "credit", "balance"]}}, ["column"])),
+            types.Tool(name="find_entry", description="Find a ledger entry by its number.", input_schema=_obj(
+                {"number": {"type": "integer", "minimum": 1, "maximum": 900}}, ["number"])),
+        ]
     if variant == "batches":
         return [
             types.Tool(name="open_batch", description="Start a batch of ledger entries.", input_schema=_obj({}, [])),
@@ -40,6 +53,7 @@ def tools(variant: str) -> list[types.Tool]:
                 {"batch_id": {"type": "string"}, "amount": {"type": "number", "minimum": 1, "maximum": 100}},
                 ["batch_id", "amount"])),
             types.Tool(name="batch_summary", description="Summarize the current batch.", input_schema=_obj({}, [])),
+            types.Tool(name="batch_total", description="The total of the latest batch.", input_schema=_obj({}, [])),
         ]
     return [
         types.Tool(name="list_accounts", description="All accounts of the ledger.", input_schema=_obj({}, [])),
@@ -77,6 +91,21 @@ def build(variant: str = "full") -> Server:
             if not BATCHES:
                 return types.CallToolResult(content=[types.TextContent(type="text", text="error: No batch is currently open")])
             return types.CallToolResult(content=text({"batch_id": BATCHES[-1], "entries": 0}))
+        if params.name == "batch_total":
+            if not BATCHES:
+                return types.CallToolResult(content=[types.TextContent(type="text", text="Batch not found")],
+                                            is_error=True)
+            return types.CallToolResult(content=text({"batch_id": BATCHES[-1], "total": 0}))
+        if params.name == "render_chart":
+            return types.CallToolResult(content=[types.TextContent(
+                type="text", text="Error: reportlab is required for charts. Install with: pip install reportlab")],
+                is_error=True)
+        if params.name == "sum_column":
+            return types.CallToolResult(content=[types.TextContent(
+                type="text", text=f"Error: 'NoneType' object has no attribute 'sum' (request {len(CALLS)})")])
+        if params.name == "find_entry":
+            return types.CallToolResult(content=[types.TextContent(
+                type="text", text=f"Error: no entry '{args.get('number')}' in the ledger")], is_error=True)
         if params.name == "get_fortune":
             return types.CallToolResult(content=[types.TextContent(type="text", text="Fortune favours the bold.")])
         if params.name == "list_accounts":
@@ -108,7 +137,7 @@ def build(variant: str = "full") -> Server:
             name="summarize_account", description="Summarize one account.",
             arguments=[types.PromptArgument(name="account_id", required=True)])])
 
-    extra = {} if variant in ("one", "batches") else {"on_list_resources": list_resources, "on_read_resource": read_resource,
+    extra = {} if variant in ("one", "batches", "broken") else {"on_list_resources": list_resources, "on_read_resource": read_resource,
                                          "on_list_prompts": list_prompts}
     return Server("ledger", version="0.1.0", on_list_tools=list_tools, on_call_tool=call_tool, **extra)
 

@@ -1,0 +1,132 @@
+"""When calling a tool again is futile: its failures do not depend on the arguments.
+
+A tool that answers every call with the same error whatever it is given (a server-side bug,
+a package or service feature its server lacks, credentials or a network it cannot reach)
+teaches nothing more on its tenth call than on its second. :class:`Futility` keeps, for one
+run, each tool's failures; once a tool that has never worked
+
+- failed with an error saying the server cannot do it here at all (:func:`unavailable`:
+  "pip install ...", "No module named", "unknown command", "not implemented", missing
+  credentials, network unreachable), or
+- failed twice, with different arguments, with the same error (numbers, paths and ids
+  aside) that does not echo an argument it was given (``no entry '3'`` is about the
+  argument: other arguments may do),
+
+it is not called again: the explorer records the step as skipped with that reason (a call
+firefly does not make is not a failed call, and ``firefly status`` shows the reason). An
+error saying something must be made first ("No presentation is currently loaded") counts
+only from its fourth set of arguments: making that thing first is the cure, and the explorer
+tries it. A success clears the tool for the rest of the run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any
+
+from ..adapters.producers import missing_thing
+
+__all__ = ["Futility", "echoes", "error_text", "same_failure", "unavailable"]
+
+# the server cannot do this here, whatever the arguments
+_UNAVAILABLE = re.compile(
+    r"(?i)\bnot installed\b|\bpip install\b|\bnpm install\b|\bno module named\b|\bunknown command\b"
+    r"|\bnot (?:yet )?implemented\b|\bNotImplementedError\b|\bapi[ _-]?key\b|\bcredentials?\b (?:are |is )?"
+    r"(?:missing|required|not (?:set|found|configured))|\bunauthori[sz]ed\b|\bECONNREFUSED\b"
+    r"|\bconnection refused\b|\bgetaddrinfo\b|\bname or service not known\b|\bnetwork is unreachable\b"
+    r"|\btemporary failure in name resolution\b|\benvironment variable\b[^.\n]{0,40}\b(?:not set|required|missing)\b"
+    r"|\brequires task augmentation\b")
+_PREFIX = re.compile(r"^the result reports a failure \(isError is false\):\s*")
+_VARIABLE = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # uuids
+    r"|(?<![\w])/[\w.@~+-]+(?:/[\w.@~+-]*)*"  # paths
+    r"|\b[0-9a-f]{12,}\b"  # hashes
+    r"|\d+(?:\.\d+)?")
+MAX_TEXT = 160
+SAME = 2  # sets of arguments failing the same way that make a tool futile
+SAME_AFTER_MAKING = 4  # the same, for an error saying a thing must be made first
+
+
+def error_text(error: str | None, content: list[Any] | None) -> str:
+    """The words of a failure: its error and the text of its content."""
+    blocks = [str(b.get("text", "")) for b in content or [] if isinstance(b, dict)]
+    return " ".join([error or "", *blocks]).strip()[:2000]
+
+
+def unavailable(text: str) -> str | None:
+    """The words saying the server cannot do this here at all, or None."""
+    m = _UNAVAILABLE.search(text or "")
+    return m.group(0) if m else None
+
+
+def same_failure(text: str) -> str:
+    """A failure's text with what varies between calls (numbers, paths, ids) taken out, so
+    that two calls failing the same way compare equal."""
+    t = _PREFIX.sub("", (text or "").strip())
+    return " ".join(_VARIABLE.sub("#", t).split())[:MAX_TEXT]
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _leaves(v)]
+    if isinstance(value, list):
+        return [x for v in value for x in _leaves(v)]
+    return [value]
+
+
+def echoes(text: str, arguments: Any) -> bool:
+    """True when an error names a value it was given: a string of 3 characters or more, or
+    any value in quotes (``'3'``)."""
+    for leaf in _leaves(arguments):
+        if isinstance(leaf, bool) or leaf is None:
+            continue
+        v = str(leaf)
+        if not v:
+            continue
+        if (isinstance(leaf, str) and len(v) >= 3 and v in text) or any(f"{q}{v}{q}" in text for q in "'\"`"):
+            return True
+    return False
+
+
+class Futility:
+    """Each tool's failures in one run, and whether calling it again is futile."""
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[str, int, int]] = set()
+        self._worked: set[tuple[str, str]] = set()
+        # (server, tool) -> normalised error -> argument hashes that met it
+        self._failures: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        self._why: dict[tuple[str, str], str] = {}
+
+    def note(self, place: tuple[str, int, int], server: str, tool: str, *, worked: bool,
+             arguments_hash: str = "", text: str = "", arguments: Any = None) -> None:
+        """Record one call (``place``: exploration, step, attempt; a call noted twice, as on a
+        resumed run, counts once). ``worked``: a result that is not an error."""
+        if place in self._seen:
+            return
+        self._seen.add(place)
+        key = (server, tool)
+        if worked:
+            self._worked.add(key)
+            self._why.pop(key, None)
+            return
+        if key in self._worked or key in self._why:
+            return
+        if (why := unavailable(text)) is not None:
+            self._why[key] = f"its server cannot do it here whatever the arguments (the error says {why!r})"
+            return
+        shape = same_failure(text)
+        if not shape or echoes(text, arguments):
+            return
+        hashes = self._failures[key][shape]
+        hashes.add(arguments_hash)
+        # "No presentation is loaded": making one first is the cure, tried before a third time
+        if len(hashes) >= (SAME_AFTER_MAKING if missing_thing(text, None) else SAME):
+            self._why[key] = (f"it failed the same way with {len(hashes)} different sets of arguments"
+                              f" ({shape[:100]!r})")
+
+    def futile(self, server: str, tool: str) -> str | None:
+        """Why calling this tool again is futile, or None."""
+        why = self._why.get((server, tool))
+        return f"not called again: {why}" if why else None

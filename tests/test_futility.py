@@ -1,0 +1,46 @@
+"""Unit tests of firefly.explore.futility: when another call of a tool is futile."""
+
+from firefly.explore.futility import Futility, same_failure, unavailable
+
+
+def test_an_error_saying_the_server_cannot_do_it_is_futile_at_once():
+    f = Futility()
+    f.note(("x", 0, 0), "s", "t", worked=False, arguments_hash="a", text="No module named 'reportlab'")
+    assert "No module named" in f.futile("s", "t")
+    assert f.futile("s", "other") is None
+
+
+def test_the_same_failure_with_two_sets_of_arguments_is_futile():
+    f = Futility()
+    f.note(("x", 0, 0), "s", "t", worked=False, arguments_hash="a", text="error: list index out of range at /tmp/a 3")
+    assert f.futile("s", "t") is None  # once is not a pattern
+    f.note(("x", 0, 0), "s", "t", worked=False, arguments_hash="b", text="error: list index out of range at /tmp/a 3")
+    assert f.futile("s", "t") is None  # the same call noted twice (a resumed run) counts once
+    f.note(("x", 0, 1), "s", "t", worked=False, arguments_hash="a", text="error: list index out of range at /tmp/a 3")
+    assert f.futile("s", "t") is None  # the same arguments again prove nothing
+    f.note(("y", 0, 0), "s", "t", worked=False, arguments_hash="b", text="error: list index out of range at /w/b 7")
+    assert "2 different sets of arguments" in f.futile("s", "t")
+
+
+def test_failures_that_other_arguments_or_a_first_step_may_cure_are_left_alone():
+    f = Futility()
+    f.note(("x", 0, 0), "s", "t", worked=False, arguments_hash="a", text="no entry 'alpha'")
+    f.note(("x", 0, 1), "s", "t", worked=False, arguments_hash="b", text="no entry 'beta'")
+    assert f.futile("s", "t") is None  # the error differs with what was asked for
+    f.note(("x", 1, 0), "s", "w", worked=False, arguments_hash="a", text="no entry '3'", arguments={"n": 3})
+    f.note(("x", 1, 1), "s", "w", worked=False, arguments_hash="b", text="no entry '4'", arguments={"n": 4})
+    assert f.futile("s", "w") is None  # the error names the value it was given
+    for i, h in enumerate("abc"):
+        f.note(("y", i, 0), "s", "u", worked=False, arguments_hash=h, text="No presentation is currently loaded")
+    assert f.futile("s", "u") is None  # something must be made first: that is the cure, tried first
+    f.note(("y", 4, 0), "s", "u", worked=False, arguments_hash="d", text="No presentation is currently loaded")
+    assert "4 different sets" in f.futile("s", "u")  # ... but not forever
+    f.note(("z", 0, 0), "s", "v", worked=True, arguments_hash="a")
+    f.note(("z", 1, 0), "s", "v", worked=False, arguments_hash="b", text="pip install reportlab")
+    assert f.futile("s", "v") is None  # it worked once: failures are the arguments' fault
+
+
+def test_signatures():
+    assert unavailable("Error: RediSearch unknown command 'FT.CREATE'") == "unknown command"
+    assert unavailable("Error: datetime is required for convert") is None
+    assert same_failure("the result reports a failure (isError is false): at /a/b line 12") == "at # line #"
