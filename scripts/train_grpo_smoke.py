@@ -65,7 +65,7 @@ def main() -> None:
     from trl.chat_template_utils import qwen2_5_chat_template
 
     from firefly.export import export
-    from firefly.trainers.trl import environment, grpo_dataset, reward
+    from firefly.trainers.trl import completion_text, environment, grpo_dataset, reward
 
     torch.manual_seed(0)
     work = args.work or Path(tempfile.mkdtemp(prefix="grpo-smoke-"))
@@ -98,6 +98,9 @@ def main() -> None:
         each = [r if r is not None else env.get_reward() for r, env in zip(rewards, environments, strict=True)]
         for start in range(0, len(each), args.group):
             print(f"group {task_id[start]}: rewards {each[start:start + args.group]}", flush=True)
+            for completion in completions[start:start + args.group]:  # what the model did: calls, then its answer
+                calls = [c["function"]["name"] for m in completion if isinstance(m, dict) for c in m.get("tool_calls") or []]
+                print(f"    calls {calls} answer {completion_text(completion)[:70]!r}", flush=True)
         return rewards
 
     reward_printing_groups.__name__ = "firefly_reward"
