@@ -36,6 +36,7 @@ import os
 import shutil
 import socket
 import sqlite3
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -64,11 +65,25 @@ class ClusterUnavailable(FireflyError):
 
 
 def import_ray() -> Any:
+    """Ray, imported before anything loads usearch (see :func:`check_load_order`): commands
+    call this when they parse ``--ray``, before any stage runs."""
     try:
         import ray
     except ImportError:
         raise RayNotInstalled(INSTALL_HINT) from None
     return ray
+
+
+def check_load_order() -> None:
+    """Ray's C++ runtime aborts the whole process (``std::regex_error``, in its GCS client)
+    when it starts a cluster or joins one after usearch's extension was loaded: their C++
+    runtimes clash. Say so in one line instead of dying."""
+    loaded = list(sys.modules)
+    if "usearch.index" in loaded and (
+            "ray._raylet" not in loaded or loaded.index("usearch.index") < loaded.index("ray._raylet")):
+        raise ClusterUnavailable(
+            "usearch was loaded before Ray, and Ray's runtime aborts the process when it then starts or joins"
+            " a cluster: import ray (firefly.distributed.import_ray) before anything that uses usearch")
 
 
 @dataclass
@@ -94,6 +109,7 @@ class Cluster:
         if ray.is_initialized():
             yield ray
             return
+        check_load_order()
         try:
             if self.address == LOCAL:
                 start_local(ray, self.local_cpus)
@@ -112,6 +128,7 @@ class Cluster:
 def start_local(ray: Any, cpus: int, attempts: int = 3) -> None:
     """Start a Ray cluster of this machine, bound to loopback, without the dashboard. On a
     loaded machine Ray's node agents may start after Ray's own start-up timeout: tried again."""
+    check_load_order()
     for attempt in range(attempts):
         try:
             # address "local": always a new cluster, never one a stale /tmp/ray/ray_current_cluster names

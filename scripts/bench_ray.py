@@ -20,7 +20,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from firefly.distributed import Cluster, explore_on, start_local
+from firefly.distributed import Cluster, explore_on, import_ray, start_local
 from firefly.explore.stage import explore, make_policy
 from firefly.merge import merge
 from firefly.pipeline import STAGES, RunOptions, run_pipeline
@@ -30,6 +30,7 @@ from firefly.store import Store
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ray = import_ray()  # before the pipeline loads usearch: Ray's runtime aborts when it comes second
     parser.add_argument("--dags", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
@@ -51,8 +52,6 @@ def main() -> None:
         report = explore(store, make_policy("offline"), seed=args.seed, concurrency=1)
         one_wall = time.perf_counter() - started
     one_calls = report.calls
-
-    import ray
 
     started = time.perf_counter()
     start_local(ray, args.workers)

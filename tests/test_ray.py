@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -183,3 +184,12 @@ def test_no_server_is_used_by_more_shards_than_the_limit():
     busy["b"] -= 1
     assert [s.key for s in startable(pending, busy, free=1, per_server=1)] == ["dag:d2"]
     assert startable([*shards], {}, free=1, per_server=2) == [shards[0]]  # no more than the free workers
+
+
+def test_ray_after_usearch_is_one_clear_error_not_an_aborted_process(tmp_path):
+    """Ray's runtime aborts the process (std::regex_error) when it starts after usearch's
+    extension was loaded; firefly says so instead, and importing Ray first works."""
+    code = ("import usearch.index\nimport ray\nfrom firefly.distributed import ClusterUnavailable, start_local\n"
+            "try:\n    start_local(ray, 1)\nexcept ClusterUnavailable as exc:\n    print('refused:', exc)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0 and "refused: usearch was loaded before Ray" in done.stdout, done.stderr[-2000:]
