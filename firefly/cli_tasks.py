@@ -121,7 +121,9 @@ def run_verify(store: Store, threshold: float = 0.98, solvable: bool = False, ma
     if judge:
         from .synth.judge import TaskJudge
 
-        task_judge = TaskJudge(_llm(llm_base_url, llm_model, timeout, "the task judge"))
+        from .llm import LLM
+
+        task_judge = TaskJudge(LLM.for_purpose("the task judge", base_url=llm_base_url, model=llm_model, timeout=timeout))
     solver_spec = {"base_url": llm_base_url, "model": llm_model, "timeout": timeout, "max_turns": max_turns}
     solver = make_solver(**solver_spec) if solvable else None
     store.catch_up()
