@@ -267,8 +267,9 @@ def test_every_synthesizer_reply_that_is_not_tasks_is_a_recorded_failure(offline
 def offline_tasks(llm_run, real_llm, workdir):
     """Offline explorations of the same DAGs (every one has calls that worked), synthesized by
     the model (so the LLM synthesizer always has work, two requests at once) and by the offline
-    synthesizer: those tasks are pending in firefly.db (for verify --solvable --judge) and
-    verified in tasks.db (for eval)."""
+    synthesizer: those tasks are pending in firefly.db (for verify --solvable) and judge.db (for
+    verify --judge: each check is tried only on a task that passed the others, so each gets a
+    copy of its own) and verified in tasks.db (for eval)."""
     budget = real_llm.budget
     for command in (["explore", "--policy", "offline"],
                     ["synthesize", "--synthesizer", "llm", "--max-tasks", "2", *llm_args(real_llm), "--llm-concurrency", "2",
@@ -276,13 +277,13 @@ def offline_tasks(llm_run, real_llm, workdir):
                     ["synthesize", "--max-tasks", "1", "--explorations", "1"]):
         done = firefly(workdir, budget, *command)
         assert ok(done), output(done)
-    source = sqlite3.connect(workdir / "firefly.db")
-    target = sqlite3.connect(workdir / "tasks.db")
-    try:
-        source.backup(target)
-    finally:
-        source.close()
-        target.close()
+    for copy in ("tasks.db", "judge.db"):
+        source, target = sqlite3.connect(workdir / "firefly.db"), sqlite3.connect(workdir / copy)
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+            target.close()
     done = firefly(workdir, budget, "verify", db="tasks.db")
     assert ok(done), output(done)
     return workdir
@@ -295,21 +296,21 @@ def new_requests_are_recorded(proxy: RecordingProxy, before: int, folder: Path, 
     return [purpose_of(e.body) or "other" for e in new]
 
 
-def test_verify_solvable_and_judge_on_the_real_model(offline_tasks, real_llm):
+@pytest.mark.parametrize(("check", "db", "purpose"), [("--solvable", "firefly.db", "solve-task"),
+                                                      ("--judge", "judge.db", "judge-task")])
+def test_verify_solvable_and_judge_on_the_real_model(offline_tasks, real_llm, check, db, purpose):
     budget = real_llm.budget
-    pending = sqlite3.connect(offline_tasks / "firefly.db").execute(
-        "SELECT count(*) FROM tasks WHERE verified IS NULL").fetchone()[0]
+    pending = sqlite3.connect(offline_tasks / db).execute("SELECT count(*) FROM tasks WHERE verified IS NULL").fetchone()[0]
     assert pending
     before = len(real_llm.chats())
-    done = firefly(offline_tasks, budget, "verify", "--solvable", "--judge", "--max-turns", "2", *llm_args(real_llm),
-                   "--timeout", f"{budget.request:.0f}")
+    done = firefly(offline_tasks, budget, "verify", check, "--max-turns", "2", *llm_args(real_llm),
+                   "--timeout", f"{budget.request:.0f}", db=db)
     assert ok(done), output(done)
     assert len(real_llm.chats()) > before
-    new_requests_are_recorded(real_llm, before, offline_tasks)
-    purposes = {e["purpose"] for e in events(offline_tasks, "llm-replied") + events(offline_tasks, "llm-failed")}
-    assert {"solve-task", "judge-task"} <= purposes
-    verdicts = events(offline_tasks, "task-verdict")
-    assert any(v.get("verifier") in ("solvable", "judged") for v in verdicts)
+    new_requests_are_recorded(real_llm, before, offline_tasks, db)
+    assert purpose in {e["purpose"] for e in events(offline_tasks, "llm-replied", db) + events(offline_tasks, "llm-failed", db)}
+    verdicts = events(offline_tasks, "task-verdict", db)
+    assert any(v["verifier"] == check.strip("-").replace("judge", "judged") for v in verdicts)
 
 
 def test_the_simulator_llm_mode_answers_a_miss_on_the_real_model(offline_tasks, real_llm):
