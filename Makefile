@@ -31,14 +31,18 @@ sync: $(UV)
 run: sync
 	$(BIN)/firefly run
 
-## test: the whole test suite (what .ci/run calls) but the real-model tier (make test-real-model).
-## The Ray tests run in a process of their own: on a loaded machine Ray's start-up has aborted
-## its interpreter (a failed check in its C++ GCS client), and that process only is tried again.
+## test: the whole test suite (what .ci/run calls). The Ray tests run in a process of their own:
+## on a loaded machine Ray's start-up has aborted its interpreter (a failed check in its C++ GCS
+## client), and that process only is tried again. The real-model tier runs last when its
+## environment is built (make real-model); when not, one line says how to get it.
 test: sync
 	$(BIN)/python -m pytest -m "not real_model" --ignore=tests/test_ray.py
 	$(BIN)/python -m pytest tests/test_ray.py; rc=$$?; \
 	if [ $$rc -ge 128 ]; then echo "Ray's start-up aborted the test process (exit $$rc): once more" >&2; \
 		$(BIN)/python -m pytest tests/test_ray.py; else exit $$rc; fi
+	@if $(BIN)/python scripts/real_model_env.py --check >/dev/null 2>&1; then \
+		$(BIN)/python -m pytest -m real_model; \
+	else echo "real-model tier not run: its environment is not built here (make real-model builds it once per machine, 5-10 minutes; then make test runs it)"; fi
 
 ## test-real-model: the real-model tier: every LLM mode against llama.cpp's server on a small
 ## real model (builds its environment first when missing: make real-model)

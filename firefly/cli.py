@@ -439,6 +439,7 @@ def run(
     llm_model: Annotated[Optional[str], typer.Option(help="Chat model for the LLM stages (default: $FIREFLY_LLM_MODEL).")] = None,
     llm_concurrency: LlmConcurrencyOption = 4,
     llm_timeout: LlmTimeoutOption = 120.0,
+    explorations: Annotated[Optional[int], typer.Option(min=0, help="Explore only the first N DAGs in the order they were sampled (the sampled ones, then the one-tool DAGs of tools no edge reaches; default: every DAG): a budget for a slow model. A re-run with the same N explores nothing new.")] = None,
     connect_timeout: Annotated[float, typer.Option(help="Seconds allowed to start each server (first use installs it).")] = 300.0,
     call_timeout: Annotated[float, typer.Option(help="Seconds allowed for each request.")] = 30.0,
     ray: RayOption = None,
@@ -463,7 +464,7 @@ def run(
         llm_base_url=llm_base_url or os.environ.get("FIREFLY_LLM_BASE_URL"),
         llm_model=llm_model or (os.environ.get("FIREFLY_LLM_MODEL") if llm_base_url or os.environ.get("FIREFLY_LLM_BASE_URL") else None),
         connect_timeout=connect_timeout, call_timeout=call_timeout, llm_concurrency=llm_concurrency, llm_timeout=llm_timeout,
-        cluster=cluster_of(ray, per_server=concurrency),
+        explorations=explorations, cluster=cluster_of(ray, per_server=concurrency),
     )
     if not 0.0 <= test_fraction < 1.0:
         raise FireflyError(f"--test-fraction must be at least 0 and below 1 (got {test_fraction})")

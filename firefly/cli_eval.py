@@ -47,6 +47,7 @@ def eval_command(
     samples: Annotated[int, typer.Option(help="Episodes per task (k of pass@k).")] = 1,
     temperature: Annotated[Optional[float], typer.Option(help="Sampling temperature sent to the model (default: the endpoint's).")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds allowed for each model request.")] = 120.0,
+    max_tokens: Annotated[Optional[int], typer.Option(min=1, help="Tokens the model may write per turn (default: the endpoint's; bounds a model that rambles on a slow endpoint).")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Only the first N tasks of the split (by id).")] = None,
     mode: ModeOption = "strict",
     record_to: Annotated[Optional[Path], typer.Option(help="Record the evaluation in this firefly database (created if missing) and only read --db: for a dataset on read-only media (default: --db itself; ./<name>-eval.db when --db cannot be written).")] = None,
@@ -71,11 +72,12 @@ def eval_command(
     from .evaluation import EvalSettings, eval_report, evaluate, make_agent, tasks_to_evaluate
 
     cluster = cluster_of(ray, per_server=concurrency)
-    agent_spec = {"kind": agent, "base_url": base_url, "model": model, "timeout": timeout, "temperature": temperature}
+    agent_spec = {"kind": agent, "base_url": base_url, "model": model, "timeout": timeout, "temperature": temperature,
+                  "max_tokens": max_tokens}
     player = make_agent(**agent_spec)
     settings = EvalSettings(split=_split(split), samples=samples, max_turns=max_turns, mode=mode, limit=limit)
     options = {"agent": player.name, "split": split, "samples": samples, "max_turns": max_turns, "mode": mode,
-               "concurrency": concurrency, "limit": limit}
+               "concurrency": concurrency, "limit": limit, "max_tokens": max_tokens}
     path = db or default_db_path()
     record_to = _results_path(path, record_to)
 

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 
 from .cli_common import (
-    DbOption, RayOption, WaitOption, cluster_of, console, err_console, handle_errors, open_store, progress_bar, sharded_run,
+    DbOption, LlmConcurrencyOption, RayOption, WaitOption, cluster_of, console, err_console, handle_errors, open_store, progress_bar, sharded_run,
 )
 from .store import Store
 
@@ -36,6 +36,7 @@ def synthesize(
     llm_base_url: BaseUrlOption = None,
     llm_model: ModelOption = None,
     timeout: TimeoutOption = 120.0,
+    llm_concurrency: LlmConcurrencyOption = 4,
     ray: RayOption = None,
     wait: WaitOption = False,
     db: DbOption = None,
@@ -47,18 +48,19 @@ def synthesize(
     """
     cluster = cluster_of(ray)
     with open_store(db, writer="synthesize", wait=wait) as store:
-        run_synthesize(store, synthesizer, explorations, max_tasks, seed, llm_base_url, llm_model, timeout, cluster)
+        run_synthesize(store, synthesizer, explorations, max_tasks, seed, llm_base_url, llm_model, timeout, cluster,
+                       llm_concurrency)
 
 
 def run_synthesize(store: Store, synthesizer: str = "offline", explorations: int | None = None, max_tasks: int | None = None,
                    seed: int = 0, llm_base_url: str | None = None, llm_model: str | None = None,
-                   timeout: float = 120.0, cluster: Any = None) -> dict[str, Any]:
+                   timeout: float = 120.0, cluster: Any = None, llm_concurrency: int = 1) -> dict[str, Any]:
     from .distributed import make_synthesizer
     from .synth.stage import pending_explorations
     from .synth.stage import synthesize as run
 
     spec = {"name": synthesizer, "seed": seed, "max_tasks": max_tasks, "base_url": llm_base_url, "model": llm_model,
-            "timeout": timeout}
+            "timeout": timeout, "concurrency": llm_concurrency}
     synth = make_synthesizer(**spec)
     todo = len(pending_explorations(store, synth.name, explorations))
     if not todo:
@@ -120,7 +122,9 @@ def run_verify(store: Store, threshold: float = 0.98, solvable: bool = False, ma
     if judge:
         from .synth.judge import TaskJudge
 
-        task_judge = TaskJudge(_llm(llm_base_url, llm_model, timeout, "the task judge"))
+        from .llm import LLM
+
+        task_judge = TaskJudge(LLM.for_purpose("the task judge", base_url=llm_base_url, model=llm_model, timeout=timeout))
     solver_spec = {"base_url": llm_base_url, "model": llm_model, "timeout": timeout, "max_turns": max_turns}
     solver = make_solver(**solver_spec) if solvable else None
     store.catch_up()

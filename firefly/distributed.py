@@ -415,7 +415,7 @@ STAGE_WORK: dict[str, Work] = {
 
 
 def make_synthesizer(name: str, seed: int, max_tasks: int | None = None, base_url: str | None = None,
-                     model: str | None = None, timeout: float = 120.0) -> Any:
+                     model: str | None = None, timeout: float = 120.0, concurrency: int = 1) -> Any:
     """A synthesizer from its description (what a shard is sent: a model client is not)."""
     from .synth.offline import OfflineSynthesizer
 
@@ -427,7 +427,7 @@ def make_synthesizer(name: str, seed: int, max_tasks: int | None = None, base_ur
         from .synth.llm import LLMSynthesizer
 
         return LLMSynthesizer(LLM.for_purpose("the llm synthesizer", base_url=base_url, model=model, timeout=timeout),
-                              seed=seed, **extra)
+                              seed=seed, concurrency=concurrency, **extra)
     raise FireflyError(f"unknown synthesizer {name!r}; use offline or llm")
 
 

@@ -170,7 +170,7 @@ class OpenAIAgent:
 
 
 def make_agent(kind: str, base_url: str | None = None, model: str | None = None, timeout: float = 120.0,
-               temperature: float | None = None) -> Any:
+               temperature: float | None = None, max_tokens: int | None = None) -> Any:
     """An agent from its description (``firefly eval``'s options; what a Ray shard is sent)."""
     if kind == "oracle":
         return OracleAgent()
@@ -182,7 +182,7 @@ def make_agent(kind: str, base_url: str | None = None, model: str | None = None,
             raise FireflyError(
                 "firefly eval needs a model: pass --base-url and --model (or set FIREFLY_LLM_BASE_URL and"
                 " FIREFLY_LLM_MODEL), or use --agent oracle / --agent null")
-        return OpenAIAgent(config, params={"temperature": temperature})
+        return OpenAIAgent(config, params={"temperature": temperature, "max_tokens": max_tokens})
     raise FireflyError(f"unknown agent {kind!r}; use openai, oracle or null")
 
 

@@ -42,6 +42,7 @@ class RunOptions:
     llm_model: str | None = None
     llm_timeout: float = 120.0
     llm_concurrency: int = 4
+    explorations: int | None = None  # explore only the first N DAGs (sample order): a budget for a slow model
     cluster: Any = None  # a firefly.distributed.Cluster: discover, explore, synthesize and verify run as Ray shards
 
     @property
@@ -238,13 +239,16 @@ def stage_explore(store: Store, opts: RunOptions, display: Display) -> StageResu
     from .explore.stage import explore, pending_dags
 
     policy = explorer_policy(opts)
-    todo = len(pending_dags(store, policy.name, opts.seed, None))
+    only = first_dags(store, opts.explorations)
+    todo = len(pending_dags(store, policy.name, opts.seed, None, only))
     if not todo:
         display.finish("explore", "nothing left to explore")
         return StageResult("explore", {})
     display.update("explore", 0, todo)
-    options = {"policy": policy.name, "concurrency": opts.concurrency, "seed": opts.seed}
+    options = {"policy": policy.name, "concurrency": opts.concurrency, "seed": opts.seed, "explorations": opts.explorations}
     if opts.cluster is not None:
+        if only is not None:
+            raise FireflyError("--explorations cannot be combined with --ray yet: leave it out to explore every DAG")
         from .distributed import explore_on
 
         return _sharded(store, "explore", {**options, "ray": opts.cluster.address}, display, lambda on_shard: explore_on(
@@ -255,13 +259,25 @@ def stage_explore(store: Store, opts: RunOptions, display: Display) -> StageResu
         report = explore(
             store, policy, seed=opts.seed, concurrency=opts.concurrency, call_timeout=opts.call_timeout,
             connect_timeout=opts.connect_timeout, max_result_bytes=opts.max_result_bytes,
-            on_exploration=lambda dag, done, total: display.update("explore", done, total),
+            on_exploration=lambda dag, done, total: display.update("explore", done, total), only=only,
         )
         summary.update(report.summary())
     rate = report.successes / report.calls if report.calls else 0.0
     note = f"{report.finished} explored ({report.failed} failed); {report.calls} calls, {rate:.0%} ok"
     display.finish("explore", note)
     return StageResult("explore", report.summary(), note)
+
+
+def first_dags(store: Store, count: int | None) -> set[str] | None:
+    """The first ``count`` DAGs of the callable scope in the order they were sampled (the
+    sampled ones, then the one-tool ones), or None for every DAG. The same count names the
+    same DAGs on a re-run, so a run under this limit is resumable and a re-run has nothing new."""
+    if count is None:
+        return None
+    store.catch_up()
+    rows = store.conn.execute(
+        "SELECT dag_id FROM dags WHERE scope = 'callable' ORDER BY position LIMIT ?", (max(0, count),)).fetchall()
+    return {r[0] for r in rows}
 
 
 def stage_survey(store: Store, opts: RunOptions, display: Display) -> StageResult:
@@ -287,7 +303,7 @@ def stage_synthesize(store: Store, opts: RunOptions, display: Display) -> StageR
     from .synth.stage import pending_explorations, synthesize
 
     spec = {"name": "llm" if opts.uses_llm else "offline", "seed": opts.seed, "base_url": opts.llm_base_url,
-            "model": opts.llm_model, "timeout": opts.llm_timeout}
+            "model": opts.llm_model, "timeout": opts.llm_timeout, "concurrency": opts.llm_concurrency}
     synth = make_synthesizer(**spec)
     todo = len(pending_explorations(store, synth.name))
     if not todo:
@@ -300,7 +316,7 @@ def stage_synthesize(store: Store, opts: RunOptions, display: Display) -> StageR
         options = {"synthesizer": synth.name, "seed": opts.seed, "ray": opts.cluster.address}
         return _sharded(store, "synthesize", options, display, lambda on_shard: synthesize_on(
             store, opts.cluster, spec, synth.name, seed=opts.seed, explorations=None, on_shard=on_shard))
-    with store.run("synthesize", {"synthesizer": synth.name, "seed": opts.seed}) as summary:
+    with store.run("synthesize", {"synthesizer": synth.name, "seed": opts.seed, "llm_concurrency": opts.llm_concurrency}) as summary:
         report = synthesize(store, synth, seed=opts.seed,
                             on_exploration=lambda xid, done, total: display.update("synthesize", done, total))
         summary.update(report.summary())

@@ -75,7 +75,10 @@ def registry(servers: list[str] | None, folder: Path) -> Path:
 def run(db: Path, base_url: str, model: str, args: argparse.Namespace, folder: Path) -> float:
     command = [sys.executable, "-m", "firefly", "run", "--registry", str(registry(args.servers, folder)),
                "--dags", str(args.dags), "--seed", str(args.seed), "--llm-base-url", base_url, "--llm-model", model,
-               "--llm-concurrency", str(args.llm_concurrency), "--llm-timeout", str(args.llm_timeout), "--db", str(db)]
+               "--llm-concurrency", str(args.llm_concurrency), "--llm-timeout", str(args.llm_timeout), "--db", str(db),
+               "--concurrency", str(args.concurrency)]
+    if args.explorations is not None:
+        command += ["--explorations", str(args.explorations)]
     started = time.perf_counter()
     done = subprocess.run(command, cwd=folder, capture_output=True, text=True)
     if done.returncode != 0:
@@ -154,6 +157,8 @@ def main() -> int:
     parser.add_argument("--servers", nargs="*", help="bundled servers to use (default: all of data/servers.json)")
     parser.add_argument("--llm-concurrency", type=int, default=4)
     parser.add_argument("--llm-timeout", type=float, default=120.0)
+    parser.add_argument("--concurrency", type=int, default=4, help="explorations at once")
+    parser.add_argument("--explorations", type=int, help="explore only the first N DAGs (firefly run --explorations)")
     parser.add_argument("--report", type=Path, help="only report this database")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args()

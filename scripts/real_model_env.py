@@ -95,7 +95,7 @@ def main() -> int:
             print(env_dir())
             return 0
         print(f"real-model environment missing at {env_dir()}: build it with `make real-model` "
-              "(compiles llama.cpp, 15+ minutes once per machine)", file=sys.stderr)
+              "(compiles llama.cpp, 5-10 minutes once per machine)", file=sys.stderr)
         return 1
     print(build())
     return 0

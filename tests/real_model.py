@@ -16,7 +16,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +30,10 @@ from .pinned_envs import script_module
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_NAME = "smollm2"
 START_TIMEOUT = 180.0  # seconds for the server to load the model and answer /v1/models
+#: one thread: on a shared 2-core machine two OpenMP threads spin-wait on each other whenever
+#: one is descheduled (measured under load 12: a 414-token prompt took 65-85 s on two threads,
+#: 4-17 s on one); one thread also leaves a core to firefly and the MCP servers
+THREADS = 1
 
 
 def env_module() -> Any:
@@ -54,13 +58,18 @@ def _answers(port: int) -> bool:
 
 
 @contextmanager
-def llama_server(directory: Path, log: Path, *, embedding: bool = False) -> Iterator[str]:
-    """Serve the model on a free loopback port; yields the base URL. Stops the process group."""
+def llama_server(directory: Path, log: Path, *, embedding: bool = False, n_ctx: int = 8192) -> Iterator[str]:
+    """Serve the model on a free loopback port; yields the base URL. Stops the process group.
+
+    ``n_ctx`` also bounds the one reply llama.cpp does not bound by ``max_tokens``: the arguments
+    of a tool call (chatml-function-calling generates them until the JSON closes or the context
+    is full), which it goes on writing after the client timed out: a small model writing a string
+    argument forever holds the server for minutes at 8192."""
     env = env_module()
     port = free_port()
     command = [str(env.server_python(directory)), "-m", "llama_cpp.server", "--model", str(env.model_path(directory)),
-               "--model_alias", MODEL_NAME, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192",
-               "--chat_format", "chatml-function-calling", "--n_threads", "2"]
+               "--model_alias", MODEL_NAME, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx),
+               "--chat_format", "chatml-function-calling", "--n_threads", str(THREADS), "--n_threads_batch", str(THREADS)]
     if embedding:
         command += ["--embedding", "true"]
     with open(log, "ab") as out:
@@ -91,19 +100,50 @@ def stop_group(process: subprocess.Popen) -> None:
             pass
 
 
+def calibrate(base_url: str) -> float:
+    """Seconds the server takes for a reference request (a 900-token prompt, 32 tokens written):
+    the tier's timeouts are multiples of it, so a slow or loaded machine gets longer ones."""
+    words = " ".join(f"tool{i % 37} reads table{i % 11}" for i in range(100))
+    target = urlsplit(base_url)
+    times = []
+    for n in range(3):  # the first one also warms the model up: the slower of the other two counts
+        # each its own first words: llama.cpp reuses a cached prefix, and the prompt is to be read
+        body = {"model": MODEL_NAME, "messages": [{"role": "user", "content": f"Request {n}. {words}\nName one table."}],
+                "max_tokens": 32, "temperature": 0}
+        started = time.monotonic()
+        conn = http.client.HTTPConnection(target.hostname, target.port, timeout=600)
+        try:
+            conn.request("POST", f"{target.path}/chat/completions", body=json.dumps(body),
+                         headers={"Content-Type": "application/json"})
+            reply = conn.getresponse()
+            reply.read()
+            if reply.status != 200:
+                raise RuntimeError(f"llama.cpp's server answered HTTP {reply.status} to the calibration request")
+        finally:
+            conn.close()
+        times.append(time.monotonic() - started)
+    return max(times[1:])
+
+
 @dataclass
 class Exchange:
     path: str
     body: Any
     status: int
     seconds: float
+    mangled: str | None = None  # what the proxy did to the reply (see RecordingProxy.mangle)
 
 
 @dataclass
 class RecordingProxy:
-    """Forwards every request to ``upstream`` and records it (path, JSON body, status)."""
+    """Forwards every request to ``upstream`` and records it (path, JSON body, status).
+
+    ``mangle(body, reply)`` may rewrite a chat reply before firefly sees it (a real reply made
+    malformed: truncated JSON, an unknown tool, empty content); it returns a word saying what it
+    did, or None to leave the reply alone."""
 
     upstream: str
+    mangle: Callable[[Any, dict], str | None] | None = None
     exchanges: list[Exchange] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
 
@@ -141,8 +181,14 @@ class RecordingProxy:
                     body = json.loads(raw) if raw else None
                 except ValueError:
                     body = raw.decode(errors="replace")
+                mangled = None
                 with lock:
-                    proxy.exchanges.append(Exchange(self.path, body, status, time.monotonic() - started))
+                    if proxy.mangle is not None and status == 200 and self.path.endswith("/chat/completions"):
+                        reply = json.loads(data)
+                        mangled = proxy.mangle(body, reply)
+                        if mangled is not None:
+                            data = json.dumps(reply).encode()
+                    proxy.exchanges.append(Exchange(self.path, body, status, time.monotonic() - started, mangled))
                 send_json_bytes(self, status, data)
 
             def do_GET(self) -> None:

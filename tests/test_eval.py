@@ -149,6 +149,15 @@ def test_samples_give_pass_at_k(db, store):
     assert srv.requests[0]["json"]["temperature"] == 1.0
 
 
+def test_eval_max_tokens_bounds_every_turn_of_the_agent(db, store):
+    with ScriptedOpenAI(AgentLoop(lambda q, tools: PLANS[q], reads_results)) as srv:
+        result = invoke("eval", "--db", str(db), "--base-url", srv.base_url, "--model", "m5", "--split", "test",
+                        "--limit", "1", "--max-tokens", "77")
+        assert result.exit_code == 0, result.output
+    bodies = [r["json"] for r in srv.requests if r["path"] == "/v1/chat/completions"]
+    assert bodies and {b["max_tokens"] for b in bodies} == {77}
+
+
 def test_oracle_and_null_baselines_from_the_cli(db, store):
     result = invoke("eval", "--db", str(db), "--agent", "oracle", "--split", "all")
     assert result.exit_code == 0, result.output

@@ -206,3 +206,21 @@ def test_a_sandbox_that_cannot_be_reset_is_replaced_and_the_run_goes_on(explored
     monkeypatch.setattr(Sandbox, "reset", reset)
     report = explore(explored_store, NotesPolicy(), concurrency=1, connect_timeout=20)
     assert failures and report.finished == 3 and report.failed == 0
+
+
+def test_run_explorations_explores_only_the_first_dags_and_a_rerun_nothing_new(explored_store):
+    import io
+
+    from rich.console import Console
+
+    from firefly.pipeline import Display, RunOptions, first_dags, stage_explore
+
+    store = explored_store
+    assert first_dags(store, None) is None and first_dags(store, 2) == {"d0", "d1"}
+    opts = RunOptions(explorations=2, concurrency=2, connect_timeout=20)
+    with Display(Console(file=io.StringIO())) as display:
+        result = stage_explore(store, opts, display)
+        assert result.summary["finished"] + result.summary["failed"] == 2
+        again = stage_explore(store, opts, display)
+    explored = {d for (d,) in store.conn.execute("SELECT dag_id FROM explorations")}
+    assert explored == {"d0", "d1"} and again.summary == {}

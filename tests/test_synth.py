@@ -346,6 +346,32 @@ def test_llm_synthesizer_keeps_recorded_labels_and_records_bad_replies(world):
     assert tasks(world)[0]["verified"] == 1
 
 
+def test_llm_synthesizer_sends_its_requests_concurrently_and_bounds_replies(world):
+    import threading
+
+    from firefly.synth.llm import REPLY_TOKENS_PER_TASK, LLMSynthesizer
+
+    together = threading.Barrier(3, timeout=30)  # the three explorations' requests must be in flight at once
+
+    def script(path, body):
+        together.wait()
+        return "no JSON here"  # each a recorded failure of its own exploration
+
+    seen: list[tuple[str, int, int]] = []
+    with ScriptedOpenAI(script) as srv:
+        report = synthesize(world, LLMSynthesizer(_llm(srv), max_tasks=3, concurrency=3),
+                            on_exploration=lambda xid, done, total: seen.append((xid, done, total)))
+    assert len(srv.requests) == 3 and not together.broken
+    # a bounded reply: a weak model that rambles cannot hold the endpoint until its context is full
+    assert {r["json"]["max_tokens"] for r in srv.requests} == {REPLY_TOKENS_PER_TASK * 3 + 64}
+    assert report.explorations == 3 and report.failures == 3
+    assert sorted(x for x, _, _ in seen) == ["xgit", "xmem", "xsql"] and [d for _, d, _ in seen] == [1, 2, 3]
+    assert world.count("synthesis-failed") == 3 and world.count("llm-replied") == 3
+    with ScriptedOpenAI([]) as srv:  # a second run asks nothing: every exploration is done
+        again = synthesize(world, LLMSynthesizer(_llm(srv), max_tasks=3, concurrency=3))
+    assert srv.requests == [] and again.explorations == 0
+
+
 def test_solvable_verifier_runs_a_model_against_the_simulator(world):
     from firefly.synth.solve import Solver
 

@@ -417,6 +417,22 @@ def test_the_llm_judge_records_verdicts_with_reasons_and_a_malformed_reply_as_a_
 
 
 
+def test_verify_judge_from_the_command_line_asks_the_model_with_a_bounded_reply(world):
+    from typer.testing import CliRunner
+
+    from firefly.cli import app
+    from firefly.synth.judge import MAX_REPLY_TOKENS
+
+    synthesize(world)
+    world.close()
+    with ScriptedOpenAI(lambda path, body: _verdict()) as srv:
+        out = CliRunner().invoke(app, ["verify", "--judge", "--llm-base-url", srv.base_url, "--llm-model", "judge",
+                                       "--db", str(world.path)])
+        bodies = [r["json"] for r in srv.requests]
+    assert out.exit_code == 0, out.output
+    assert bodies and {b["max_tokens"] for b in bodies} == {MAX_REPLY_TOKENS}
+
+
 class _Unrecorded:
     """A simulator that recorded nothing: every replay misses, so the label decides."""
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .core import Call, Episode, SimResult, Simulator
 
 PURPOSE = "simulate-tool"
+MAX_REPLY_TOKENS = 1024  # of one generated result (bounds a model that rambles)
 MAX_EXAMPLE_CHARS = 2000
 SYSTEM = (
     "You simulate one tool of an MCP server. Given the tool's description and schemas, and real"
@@ -113,7 +114,8 @@ def generate(sim: Simulator, call: Call, episode: Episode) -> SimResult:
         return SimResult(_decoder.decode(row[1]), _decoder.decode(row[2]) if row[2] else None, bool(row[3]),
                          {"source": "generated", "approximate": True, "position": row[0], "model": row[4], "reused": True})
     neighbours = [position for _, position, _ in sim.neighbours(call, sim.k)]
-    result = sim.llm.chat(sim.store, PURPOSE, messages(sim, call, neighbours), temperature=0)
+    result = sim.llm.chat(sim.store, PURPOSE, messages(sim, call, neighbours), temperature=0,
+                          max_tokens=MAX_REPLY_TOKENS)
     meta: dict[str, Any] = {"source": "generated", "neighbours": neighbours}
     if not result.ok:
         return error_result(f"the simulator could not generate a result for {call.server}/{call.tool}:"

@@ -24,6 +24,7 @@ from ..store import Store
 from .model import Task
 
 PURPOSE = "judge-task"
+MAX_REPLY_TOKENS = 400  # five verdicts with a reason each (bounds a model that rambles)
 
 RUBRIC: tuple[tuple[str, str], ...] = (
     ("natural", "The question is fluent English a real user might ask; it does not read like a printed tool call."),
@@ -113,7 +114,7 @@ class TaskJudge:
             self._tools = {(s, n): d or "" for s, n, d in store.conn.execute(
                 "SELECT server, name, description FROM tools")}
         messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt(task, self._tools)}]
-        result = self.llm.chat(store, PURPOSE, messages, temperature=0)
+        result = self.llm.chat(store, PURPOSE, messages, temperature=0, max_tokens=MAX_REPLY_TOKENS)
         if not result.ok or result.reply is None:
             message = result.failure.message if result.failure else "no reply"
             return False, [f"the judge's endpoint failed: {message}"]

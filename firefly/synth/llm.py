@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -41,6 +42,7 @@ from .model import Candidate, Exploration
 from .offline import OfflineSynthesizer, _match_for
 
 PURPOSE = "synthesize-tasks"
+REPLY_TOKENS_PER_TASK = 200  # a task with a few fields and their derivations; bounds a rambling reply
 MAX_RESULT_CHARS = 1500
 KINDS = ("lookup", "multi-hop", "aggregate", "state-change")
 MAX_FIELDS = 8
@@ -156,25 +158,55 @@ def parse_reply(text: str | None) -> list[dict[str, Any]]:
 class LLMSynthesizer:
     """Questions by a model; labels from the recorded calls (see the module docstring)."""
 
-    def __init__(self, llm: LLM, *, max_tasks: int = 4, seed: int = 0, temperature: float = 0.0):
+    def __init__(self, llm: LLM, *, max_tasks: int = 4, seed: int = 0, temperature: float = 0.0,
+                 concurrency: int = 1):
         self.llm = llm
         self.max_tasks = max_tasks
+        self.concurrency = max(1, concurrency)
         self.seed = seed
         self.temperature = temperature
         self.name = f"llm:{llm.config.model}"
         self.offline = OfflineSynthesizer(seed=seed, max_tasks=10_000)
 
-    def tasks_for(self, store: Any, x: Exploration, context: dict[str, Any]) -> tuple[list[Candidate], Counter, list[Any]]:
-        candidates, skipped = self.offline.candidates(x, context.get("initial_results"))
-        skipped["_candidates"] = len(candidates)
-        if not any(s.ok for s in x.steps):
-            skipped["no successful call"] += 1
-            return [], skipped, []
-        messages = [
+    def messages(self, x: Exploration) -> list[dict[str, str]]:
+        return [
             {"role": "system", "content": SYSTEM.format(n=self.max_tasks)},
             {"role": "user", "content": render_exploration(x)},
         ]
-        result = self.llm.chat(store, PURPOSE, messages, temperature=self.temperature)
+
+    def tasks_for(self, store: Any, x: Exploration, context: dict[str, Any]) -> tuple[list[Candidate], Counter, list[Any]]:
+        out: list[tuple[list[Candidate], Counter, list[Any]]] = []
+        self.tasks_for_many(store, [x], context, lambda _, *found: out.append(found))
+        return out[0]
+
+    def tasks_for_many(self, store: Any, explorations: Sequence[Exploration], context: dict[str, Any],
+                       done: Callable[[Exploration, list[Candidate], Counter, list[Any]], None]) -> None:
+        """:meth:`tasks_for` for several explorations, their requests sent at most
+        ``concurrency`` at once (:meth:`LLM.chat_many`); ``done(x, chosen, skipped, extra)``
+        is called on this thread for each as its reply arrives (in no fixed order)."""
+        waiting: list[tuple[Exploration, list[Candidate], Counter]] = []
+        for x in explorations:
+            candidates, skipped = self.offline.candidates(x, context.get("initial_results"))
+            skipped["_candidates"] = len(candidates)
+            if not any(s.ok for s in x.steps):
+                skipped["no successful call"] += 1
+                done(x, [], skipped, [])
+                continue
+            waiting.append((x, candidates, skipped))
+        if not waiting:
+            return
+
+        def arrived(index: int, result: Any) -> None:
+            x, candidates, skipped = waiting[index]
+            done(x, *self._read(x, candidates, skipped, result))
+
+        self.llm.chat_many(store, PURPOSE, [(self.messages(x), 0) for x, _, _ in waiting],
+                           concurrency=self.concurrency, on_result=arrived, temperature=self.temperature,
+                           max_tokens=REPLY_TOKENS_PER_TASK * self.max_tasks + 64)
+
+    def _read(self, x: Exploration, candidates: list[Candidate], skipped: Counter,
+              result: Any) -> tuple[list[Candidate], Counter, list[Any]]:
+        """The tasks one reply gives (or the recorded failure)."""
         if not result.ok:
             message = result.failure.message if result.failure else "the request failed"
             skipped["_retry"] = 1  # not marked done: a later run asks again

@@ -19,6 +19,7 @@ from ..llm import LLM
 from ..store import Store
 
 PURPOSE = "solve-task"
+MAX_REPLY_TOKENS = 512  # of one turn: a model that rambles cannot hold the endpoint until its context is full
 SYSTEM = ("Solve the user's task with the tools. Call tools as needed; when you are done, reply with only the final"
           " answer (for a change to make, reply 'done').")
 
@@ -40,7 +41,8 @@ class Solver:
             episode = env.episode
             assert episode is not None
             while not episode.done:
-                result = self.llm.chat(store, PURPOSE, episode.messages, tools=tools or None, temperature=0)
+                result = self.llm.chat(store, PURPOSE, episode.messages, tools=tools or None, temperature=0,
+                                         max_tokens=MAX_REPLY_TOKENS)
                 if not result.ok or result.reply is None:
                     message = result.failure.message if result.failure else "no reply"
                     return False, [f"the solver's endpoint failed: {message}"]

@@ -19,6 +19,8 @@ from ..adapters import Adapter
 from ..store import Store
 from .model import Candidate, Exploration, load_exploration, task_id
 
+BATCH = 64  # explorations loaded at once when the synthesizer asks a model about several
+
 
 class Synthesizer(Protocol):
     """What the stage needs from a synthesizer (offline templates or an LLM)."""
@@ -103,25 +105,37 @@ def synthesize(
                "needs": SetupNeeds(Simulator.open(store, mode="strict"))}
     adapters: dict[str, Adapter] = {}  # server -> its adapter, chosen once per run
     records: dict[str, Any] = {}  # server -> what discovery recorded of it
-    for n, xid in enumerate(todo, start=1):
-        x = load_exploration(store, xid, adapters, records)
-        if x is None:
-            continue
-        chosen, skipped, extra = synthesizer.tasks_for(store, x, context)
+    done = 0
+
+    def finish(x: Exploration, chosen: list[Candidate], skipped: Counter, extra: list[Any]) -> None:
+        nonlocal done
         events: list[Any] = [to_event(x, synthesizer.name, c) for c in chosen]
         events += extra
         retry = skipped.pop("_retry", 0)
         candidates = int(skipped.pop("_candidates", len(chosen)))
         if not retry:
-            events.append(SynthesisFinished(exploration_id=xid, synthesizer=synthesizer.name, tasks=len(chosen),
-                                            candidates=candidates, skipped=dict(skipped)))
+            events.append(SynthesisFinished(exploration_id=x.exploration_id, synthesizer=synthesizer.name,
+                                            tasks=len(chosen), candidates=candidates, skipped=dict(skipped)))
         store.append_many(events)
         report.explorations += 1
         report.tasks += len(chosen)
         report.kinds.update(c.kind for c in chosen)
         report.skipped.update(skipped)
         report.failures += sum(1 for e in extra if type(e).__name__ == "SynthesisFailed")
+        done += 1
         if on_exploration:
-            on_exploration(xid, n, len(todo))
+            on_exploration(x.exploration_id, done, len(todo))
+
+    many = getattr(synthesizer, "tasks_for_many", None)
+    # a synthesizer that asks a model sends a chunk's requests at once (its own concurrency)
+    chunk = BATCH if many is not None else 1
+    for start in range(0, len(todo), chunk):
+        loaded = [x for x in (load_exploration(store, xid, adapters, records) for xid in todo[start : start + chunk])
+                  if x is not None]
+        if many is not None:
+            many(store, loaded, context, finish)
+            continue
+        for x in loaded:
+            finish(x, *synthesizer.tasks_for(store, x, context))
     store.catch_up()
     return report
