@@ -493,19 +493,23 @@ class LLMJudge:
                 decided.append((pair, verdict, None))
         if decided:
             commit(decided, [], len(decided))
-        batches = [list(asked[i : i + self.batch_size]) for i in range(0, len(asked), self.batch_size)]
+        # each batch with the turns that follow the question: after an unusable reply, that reply
+        # and what was wrong with it (asked again as it was, a model at temperature 0 says the same)
+        batches: list[tuple[list[Pair], list[dict[str, str]]]] = [
+            (list(asked[i : i + self.batch_size]), []) for i in range(0, len(asked), self.batch_size)]
         for attempt in range(self.retries + 1):
             if not batches:
                 return
-            again: list[list[Pair]] = []
+            again: list[tuple[list[Pair], list[dict[str, str]]]] = []
             stopped = False
 
-            def arrived(index: int, result: Any, batches: list[list[Pair]] = batches, attempt: int = attempt) -> bool:
+            def arrived(index: int, result: Any, batches: list[tuple[list[Pair], list[dict[str, str]]]] = batches,
+                        attempt: int = attempt) -> bool:
                 nonlocal stopped
-                batch = batches[index]
+                batch, turns = batches[index]
                 judged, failures, retry = self._read(result, batch, attempt)
                 if retry:
-                    again.append(batch)
+                    again.append((batch, turns + self.correction(result, failures, len(batch))))
                 final_failure = attempt == self.retries or not retry
                 commit(judged, failures, len(batch) if final_failure else len(judged))
                 if self.failures_in_a_row >= self.max_failures:
@@ -513,12 +517,21 @@ class LLMJudge:
                     return False
                 return True
 
-            self.llm.chat_many(store, "judge-edges", [(self.messages(b), attempt) for b in batches],
+            self.llm.chat_many(store, "judge-edges", [(self.messages(b) + turns, attempt) for b, turns in batches],
                                concurrency=self.concurrency, on_result=arrived, temperature=0,
                                max_tokens=REPLY_TOKENS_PER_PAIR * self.batch_size + 64)
             if stopped:
                 raise JudgeUnavailable(f"{self.name}: the endpoint failed {self.failures_in_a_row} times in a row; stopped judging")
             batches = again
+
+    @staticmethod
+    def correction(result: Any, failures: list[JudgeFailed], n: int) -> list[dict[str, str]]:
+        """The unusable reply, then what was wrong with it: the next attempt's last two turns."""
+        said = (result.reply.content if result.reply else None) or "(an empty reply)"
+        problem = failures[0].message if failures else "it gave no verdict"
+        return [{"role": "assistant", "content": said},
+                {"role": "user", "content": f"That reply could not be used: {problem}. Answer again with only the JSON"
+                                            f" object asked for, one verdict for each pair, ids 1 to {n}."}]
 
     def _read(self, result: Any, pairs: list[Pair], attempt: int) -> tuple[list[tuple[Pair, Verdict, str | None]], list[JudgeFailed], bool]:
         """One reply's verdicts, the judge-failed event (if any) and whether to ask again."""

@@ -207,7 +207,7 @@ def test_a_changed_schema_is_judged_again(bundled):
 
 def verdicts_for(body: dict) -> str:
     """A well-formed reply: a->b when A's name starts with list/search/create, else none."""
-    prompt = body["messages"][-1]["content"]
+    prompt = next(m["content"] for m in body["messages"] if m["role"] == "user")  # the pairs; a correction follows
     pairs = re.findall(r"Pair (\d+)\nA: [^\n]*?/(\w+):", prompt)
     return json.dumps({"verdicts": [
         {"id": int(i), "direction": "a->b" if name.startswith(("list", "search", "create")) else "none", "reason": "scripted"}
@@ -267,6 +267,11 @@ def test_a_malformed_reply_leaves_its_pairs_unjudged_and_the_run_goes_on(db_path
         # asking for a retry makes a new attempt, which the model answers properly
         retried = judge_candidates(store, LLMJudge(llm_for(srv), margin=None, batch_size=10, retries=1))
         assert (retried.judged, retried.failed) == (10, 0) and len(srv.requests) == asked + 1
+        # not the same request again (a model at temperature 0 would say the same): the unusable
+        # reply, then what was wrong with it
+        turns = srv.requests[-1]["json"]["messages"][-2:]
+        assert turns[0] == {"role": "assistant", "content": "Sure! Here are my verdicts: a->b for all of them."}
+        assert turns[1]["role"] == "user" and "not JSON" in turns[1]["content"] and "ids 1 to 10" in turns[1]["content"]
     assert pending_pairs(store, "llm:judge-model") == []
 
 
