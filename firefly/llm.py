@@ -12,7 +12,8 @@
   and, given recorded replies, reproducible.
 * Every failure (an HTTP error, a timeout, an unreachable endpoint, a reply that is not a
   valid completion) is an ``llm-failed`` event with a clear message; :meth:`LLM.chat`
-  returns it instead of raising, so the caller's run goes on. Failures are not reused.
+  returns it instead of raising, so the caller's run goes on. A failure of the endpoint is not
+  reused (asked again next time); a request the endpoint refused, or answered with no completion, is.
 * The API key comes from the options or ``FIREFLY_LLM_API_KEY`` and never enters the log:
   it is not part of the request that is hashed and recorded.
 
@@ -387,8 +388,10 @@ class LLM:
         request = self.chat_request(messages, **params)
         digest = request_hash(request)
         recorded = recorded_reply(store, purpose, digest, attempt)
-        reused = ChatResult(digest, attempt, reply=_reply_of(recorded), reused=True) if recorded is not None else None
-        return request, digest, reused
+        if recorded is not None:
+            return request, digest, ChatResult(digest, attempt, reply=_reply_of(recorded), reused=True)
+        refused = recorded_refusal(store, purpose, digest, attempt)
+        return request, digest, ChatResult(digest, attempt, failure=refused, reused=True) if refused is not None else None
 
     def _failed(self, store: Store, purpose: str, request: dict[str, Any], digest: str, attempt: int,
                 err: LLMCallError) -> ChatResult:
@@ -514,6 +517,23 @@ def recorded_reply(store: Store, purpose: str, digest: str, attempt: int = 0) ->
         "SELECT payload FROM events WHERE idempotency_key = ?", (f"llm-replied:{purpose}:{digest}:{attempt}",)
     ).fetchone()
     return decode(row[0]) if row else None  # type: ignore[return-value]
+
+
+def recorded_refusal(store: Store, purpose: str, digest: str, attempt: int = 0) -> LlmFailed | None:
+    """The recorded failure of a request when it was the request's own (the endpoint rejected
+    it: a conversation longer than the model's context, an invalid body; or it answered with no
+    completion): sent again, the same request gets the same, so a re-run reuses it. A failure of
+    the endpoint (unreachable, timed out, a server error, rate limited) is not reused."""
+    row = store.conn.execute(
+        "SELECT payload FROM events WHERE type = 'llm-failed' AND json_extract(payload, '$.purpose') = ?"
+        " AND json_extract(payload, '$.request_hash') = ? AND json_extract(payload, '$.attempt') = ?"
+        " ORDER BY position DESC LIMIT 1", (purpose, digest, attempt)).fetchone()
+    if row is None:
+        return None
+    event: LlmFailed = decode(row[0])  # type: ignore[assignment]
+    if event.operation != "chat" or LLMCallError(event.error_class, event.message, event.status).endpoint_down:
+        return None
+    return event
 
 
 def _reply_of(event: LlmReplied) -> ChatReply:
