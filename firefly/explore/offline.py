@@ -2019,17 +2019,7 @@ class _Run:
     def echoes(self) -> tuple[set[str], set[str]]:
         """The strings this exploration sent as arguments, whole and as words: a result that
         repeats them ("addedObservations": ["Noted during exploration 444"]) tells nothing new."""
-        whole: set[str] = set()
-        for r in self.history:
-            stack: list[Any] = [r.arguments]
-            while stack:
-                x = stack.pop()
-                if isinstance(x, dict):
-                    stack.extend(x.values())
-                elif isinstance(x, list):
-                    stack.extend(x)
-                elif isinstance(x, str) and x.strip():
-                    whole.add(x.strip())
+        whole = {x.strip() for r in self.history for x in _strings(r.arguments) if x.strip()}
         return whole, {w for x in whole for w in re.findall(r"[\w.@/-]+", x)}
 
     def salient(self, n: int, exclude: tuple[str, ...] = ()) -> list[Value]:
