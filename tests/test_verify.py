@@ -154,6 +154,13 @@ def test_a_label_that_holds_before_the_change_fails_and_one_that_does_not_passes
     ok, reasons = check_fails_before(made, sim)
     assert ok and "introduced" in reasons[0]
     assert check_fails_before(task([git[0]]), sim) == (True, ["not a state change"])
+    # the same label, when a result before the change already showed the branch: no proof
+    from firefly.synth.necessity import before_change
+
+    shown = {0: (text("* main\n  feature/spring"), None)}
+    ok, why = before_change(made, _Unrecorded(), shown)
+    assert not ok and "shows nothing the change stated" in why
+    assert before_change(made, _Unrecorded(), {})[0]
 
 
 # ------------------------------------------------------------------------------- wording
@@ -460,3 +467,39 @@ def test_a_setup_the_simulator_cannot_decide_is_needed_only_if_the_label_shows_i
     assert need.needed and not need.removable
     [need] = step_needs(task([other, read], answer=2, provenance=label), _Unrecorded(), recorded)
     assert not need.needed and "shows nothing it did" in need.why
+
+
+def test_a_setup_is_needed_only_by_a_value_it_introduced_that_the_label_is_read_from():
+    from firefly.synth.necessity import step_needs
+
+    listing = step(0, "kg", "read_graph", {}, text('{"entities": [{"name": "Ada Park", "type": "person"}]}'))
+    # the observation is new, and the entity's record shows it; the entity's type does not
+    note = step(1, "kg", "add_observation", {"entity": "Ada Park", "text": "Noted during exploration 7"},
+                text("added"), read_only=False)
+    read = step(2, "kg", "open_nodes", {"names": ["Ada Park"]},
+                text('{"name": "Ada Park", "type": "person", "observations": ["Noted during exploration 7"]}'))
+    recorded = {s.step: (s.content, None) for s in (listing, note, read)}
+    kind = [{"step": 2, "path": "$.type", "value": "person", "role": "answer"}]
+    [need] = step_needs(task([note, read], answer="person", provenance=kind, match={"rule": "exact"}),
+                        _Unrecorded(), recorded)
+    assert not need.needed and not need.removable  # padding: the candidate is dropped
+    # asked for the observations, the label is read from what the call added
+    notes = [{"step": 2, "path": "$.observations", "value": ["Noted during exploration 7"], "role": "answer"}]
+    [need] = step_needs(task([note, read], answer=["Noted during exploration 7"], provenance=notes,
+                             match={"rule": "exact"}), _Unrecorded(), recorded)
+    assert need.needed
+    # a name the call was given from an earlier listing is in the label with or without it
+    rename = step(1, "kg", "touch_entity", {"entity": "Ada Park"}, text("ok"), read_only=False)
+    named = [{"step": 2, "path": "$.name", "value": "Ada Park", "role": "answer"}]
+    [need] = step_needs(task([rename, read], answer="Ada Park", provenance=named, match={"rule": "exact"}),
+                        _Unrecorded(), {0: (listing.content, None), 2: (read.content, None)})
+    assert not need.needed
+    # ... and so is a path whose name a listing showed
+    files = step(0, "fs", "list_directory", {"path": "reports"}, text("[FILE] visit.txt"))
+    edit = step(1, "fs", "edit_file", {"path": "reports/visit.txt", "new": "Date: 2025-01-09 (checked)"},
+                text("ok"), read_only=False)
+    line = step(2, "fs", "read_file", {"path": "reports/visit.txt"}, text("Date: 2025-01-09 (checked)\nBy: Ada"))
+    by = [{"step": 2, "path": "$.content[0].text#line=2", "value": "Ada", "role": "answer"}]
+    [need] = step_needs(task([edit, line], answer="Ada", provenance=by, match={"rule": "exact"}), _Unrecorded(),
+                        {0: (files.content, None), 2: (line.content, None)})
+    assert not need.needed

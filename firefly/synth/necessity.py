@@ -7,9 +7,11 @@ The simulator decides (strict mode, one episode per replay):
   needed only if replaying the trajectory *without it* changes the label: the label
   recomputed from the replayed results (or the probe run at the end) no longer matches. A
   replay that cannot go on without the step (a later call was never recorded in that world:
-  a miss) counts as a change only when the label shows a trace of the step (a value of its
-  arguments in the label's calls, their arguments or recorded results, or in a state
-  change's probe and expected end state): the simulator cannot tell, so the label has to.
+  a miss) counts as a change only when the label shows a trace of the step: a value the step
+  introduced (in its arguments, and shown by no result recorded before it) among the values
+  the label was read from (answer, keys, hops), the arguments of the calls it was read from,
+  or a state change's probe and expected end state. The simulator cannot tell, so the label
+  has to.
 * **before the change** (:func:`before_change`): a state change's probe run in the world
   before its first effect must *fail* the label. When the simulator recorded that probe in
   that world, its result decides. When it did not, the label must show a value the effects
@@ -117,22 +119,45 @@ def _traces(call: dict[str, Any]) -> list[str]:
     return [normalize(v) for v in out if len(v) >= 3]
 
 
-def _shows(text: str, call: dict[str, Any]) -> bool:
-    return any(re.search(r"(?<![\w])" + re.escape(t) + r"(?![\w])", text) for t in _traces(call))
+def _word_in(value: str, text: str) -> bool:
+    return re.search(r"(?<![\w])" + re.escape(value) + r"(?![\w])", text) is not None
 
 
-def label_text(task: Task, recorded: dict[int, tuple[Any, Any]]) -> str:
-    """The normalized text the label is read from, with what it was asked about: the probe's
-    arguments and expected end state for a state change, else the arguments and recorded
-    results of the label's steps (``recorded``: step -> (content, structured))."""
+def _shows(text: str, call: dict[str, Any], earlier: str = "") -> bool:
+    """Whether ``text`` shows a value ``call`` introduced: a value of its arguments that no
+    result recorded before it showed (``earlier``). A value the call only repeats (a name it
+    was given from an earlier listing, a line copied from a file it read, a path whose name a
+    listing showed) is in the label whether or not the call was made: no trace of the call."""
+    def seen(t: str) -> bool:  # a path is seen when its last part is (a listing shows names)
+        return _word_in(t, earlier) or ("/" in t and _word_in(t.rsplit("/", 1)[-1], earlier))
+    return any(_word_in(t, text) and not seen(t) for t in _traces(call))
+
+
+def earlier_text(call: dict[str, Any], recorded: dict[int, tuple[Any, Any]]) -> str:
+    """The normalized text of every result recorded before ``call``'s step (``recorded``:
+    step -> (content, structured))."""
+    at = call.get("step")
+    if not isinstance(at, int):
+        return ""
+    parts = [str(v) for step, result in recorded.items() if isinstance(step, int) and step < at
+             for v in leaves(list(result)) if isinstance(v, (str, int, float))]
+    return normalize(" | ".join(parts))
+
+
+def label_text(task: Task) -> str:
+    """The normalized text of what the label is: the probe's arguments and expected end state
+    for a state change; else the values the label was read from (the answer, the keys that
+    picked its item, the values a hop went through: the provenance) and the arguments of the
+    calls it was read from (what it was asked about). Not the rest of those calls' results: an
+    observation added to an entity shows in the entity's record, yet the entity's type does
+    not depend on it."""
     if task.probe is not None:
         return normalize(" | ".join(str(v) for v in leaves([task.probe.get("arguments"), task.probe.get("expected")])))
     calls = {c.get("step"): c for c in task.trajectory}
-    parts = []
+    parts = [str(v) for v in leaves([p.get("value") for p in task.provenance]) if isinstance(v, (str, int, float))]
     for step in sorted(label_steps(task)):
-        content, structured = recorded.get(step, (None, None))
         arguments = (calls.get(step) or {}).get("arguments")
-        parts.extend(str(v) for v in leaves([arguments, content, structured]) if isinstance(v, (str, int, float)))
+        parts.extend(str(v) for v in leaves(arguments) if isinstance(v, (str, int, float)))
     return normalize(" | ".join(parts))
 
 
@@ -149,13 +174,13 @@ class Need:
 
 def step_needs(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]]) -> list[Need]:
     """For every setup step (:func:`setup_steps`): whether it is needed and why."""
-    text = label_text(task, recorded)
+    text = label_text(task)
     out = []
     for call in setup_steps(task):
         rest = [c for c in task.trajectory if c is not call]
         r = replay(task, sim, rest)
         if r.missed:
-            needed = _shows(text, call)
+            needed = _shows(text, call, earlier_text(call, recorded))
             why = (f"without it {r.reason}, and the label shows what it did" if needed
                    else f"without it {r.reason}, and the label shows nothing it did")
         else:
@@ -165,7 +190,7 @@ def step_needs(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]]) -> li
     return out
 
 
-def before_change(task: Task, sim: Any) -> tuple[bool, str]:
+def before_change(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]] | None = None) -> tuple[bool, str]:
     """Whether a state change's label fails in the world before its first change (see the
     module docstring), and why."""
     effects = setup_steps(task)
@@ -180,8 +205,8 @@ def before_change(task: Task, sim: Any) -> tuple[bool, str]:
     if removals:
         return False, (f"{removals[0]['tool']} removes something; the probe was never recorded before it,"
                        " so nothing shows the label fails without the change")
-    text = label_text(task, {})
-    if not any(_shows(text, c) for c in effects):
+    text = label_text(task)
+    if not any(_shows(text, c, earlier_text(c, recorded or {})) for c in effects):
         return False, "the probe was never recorded before the change and the label shows nothing the change stated"
     return True, "the probe was not recorded before the change; the label shows a value the change introduced"
 

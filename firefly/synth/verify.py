@@ -312,10 +312,10 @@ def check_no_padding(task: Task, sim: Any, x: Exploration | None) -> Verdict:
     return True, [f"step {n.call.get('step')} {n.call['server']}/{n.call['tool']} is needed: {n.why}" for n in needs]
 
 
-def check_fails_before(task: Task, sim: Any) -> Verdict:
+def check_fails_before(task: Task, sim: Any, x: Exploration | None = None) -> Verdict:
     if task.probe is None:
         return True, ["not a state change"]
-    ok, why = before_change(task, sim)
+    ok, why = before_change(task, sim, recorded_results(x))
     return ok, [why]
 
 
@@ -655,7 +655,7 @@ def verify(
             "self-contained": lambda: check_self_contained(task, x, schemas),
             "error-free": lambda: check_error_free(task, x),
             "no-padding": lambda: check_no_padding(task, sim, x),
-            "fails-before": lambda: check_fails_before(task, sim),
+            "fails-before": lambda: check_fails_before(task, sim, x),
             "wording": lambda: check_wording(task, x),
         }
         verdicts = {name: known.get((task.task_id, name)) or check() for name, check in checks.items()}
