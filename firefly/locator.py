@@ -30,7 +30,7 @@ from typing import Any
 
 __all__ = [
     "STRUCTURED", "at_line", "blob_bytes", "content_text", "embedded_json", "follow", "image_size", "in_json", "jpath",
-    "resolve", "split",
+    "moved", "resolve", "split",
 ]
 
 STRUCTURED = "$.structured_content"
@@ -63,6 +63,31 @@ def at_line(base: str, n: int) -> str:
 def in_json(base: str, path: str = "$") -> str:
     """``path`` (``$...``) inside the text at ``base`` parsed as JSON."""
     return f"{base}#json={path}"
+
+
+_POSITION = re.compile(r"\[(\d+)\]")
+
+
+def moved(locator: str, delta: int) -> str | None:
+    """The same locator with the item it points into moved ``delta`` places: the line of a
+    ``#line`` fragment, else the first list position inside the value (a ``#json`` path's,
+    else the structured content's; never the content block's own). None when it has no such
+    position or the move goes below the first."""
+    base, kind, rest = split(locator)
+    if kind == "line":
+        n = int(rest) + delta if rest.isdigit() else 0
+        return at_line(base, n) if n >= 1 else None
+    if kind == "json":
+        m = _POSITION.search(rest)
+        if m is None or int(m.group(1)) + delta < 0:
+            return None
+        return f"{base}#json={rest[:m.start()]}[{int(m.group(1)) + delta}]{rest[m.end():]}"
+    if kind or not base.startswith(STRUCTURED):
+        return None
+    m = _POSITION.search(base, len(STRUCTURED))
+    if m is None or int(m.group(1)) + delta < 0:
+        return None
+    return f"{base[:m.start()]}[{int(m.group(1)) + delta}]{base[m.end():]}"
 
 
 def split(locator: str) -> tuple[str, str, str]:

@@ -379,3 +379,14 @@ def test_a_hop_names_the_field_it_took_from_an_item_not_the_item():
     key = {"step": 0, "path": "$.structured_content.relations[1].relationType", "value": "reports_to"}
     phrase, _ = describe(x, step, [rels], key)
     assert phrase.startswith('the relation whose source entity is "Bob" in ')
+
+
+def test_a_locator_moves_the_item_it_points_into():
+    from firefly.locator import moved
+
+    assert moved("$.content[0].text#line=19", -5) == "$.content[0].text#line=14"
+    assert moved("$.content[0].text#line=2", -5) is None  # above the first line
+    assert moved("$.content[0].text#json=$.rows[3].name", 2) == "$.content[0].text#json=$.rows[5].name"
+    assert moved("$.structured_content.entities[2].tags[0]", -1) == "$.structured_content.entities[1].tags[0]"
+    assert moved("$.structured_content.total", 1) is None  # no position to move
+    assert moved("$.content[1].text", 1) is None  # the content block is not an item

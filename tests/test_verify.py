@@ -469,6 +469,42 @@ def test_a_setup_the_simulator_cannot_decide_is_needed_only_if_the_label_shows_i
     assert not need.needed and "shows nothing it did" in need.why
 
 
+class _Shifted(_Unrecorded):
+    """A simulator that recorded the log in the world without the commit: five lines fewer
+    above every older commit."""
+
+    def call_sync(self, server, tool, arguments):
+        from firefly.simulator.core import SimResult
+
+        return SimResult(text("Commit: aaa\nAuthor: Ada\nDate: 2025-01-02\nMessage: Release 0.2.0\n"), None, False, {})
+
+
+LOG = text("Commit: fff\nAuthor: firefly\nDate: 2025-03-01\nMessage: Exploration message\n\n"
+           "Commit: aaa\nAuthor: Ada\nDate: 2025-01-02\nMessage: Release 0.2.0\n")
+
+
+def test_a_setup_is_not_needed_when_without_it_the_item_the_label_names_is_only_listed_elsewhere():
+    from firefly.synth.necessity import step_needs
+    from firefly.synth.verify import check_replayable
+
+    commit = step(1, "git", "git_commit", {"message": "Exploration message"}, text("ok"), read_only=False)
+    log = step(2, "git", "git_log", {}, LOG)
+    keyed = [{"step": 2, "path": "$.content[0].text#line=9", "value": "Release 0.2.0", "role": "key"},
+             {"step": 2, "path": "$.content[0].text#line=8", "value": "2025-01-02", "role": "answer"}]
+    dated = task([commit, log], answer="2025-01-02", provenance=keyed, match={"rule": "exact"})
+    [need] = step_needs(dated, _Shifted(), {2: (LOG, None)})
+    assert not need.needed and need.removable and "moved -5 places" in need.why
+    # the task without the commit replays: its item is found where the world without it lists it
+    ok, why = check_replayable(task([log], answer="2025-01-02", provenance=keyed, match={"rule": "exact"}),
+                               _Shifted())
+    assert ok and "moved -5 places" in why[0]
+    # picked by position (the second commit listed), a moved item is another item
+    placed = [dict(keyed[1], role="answer")]
+    [need] = step_needs(task([commit, log], answer="2025-01-02", provenance=placed, match={"rule": "exact"}),
+                        _Shifted(), {2: (LOG, None)})
+    assert need.needed
+
+
 def test_a_setup_is_needed_only_by_a_value_it_introduced_that_the_label_is_read_from():
     from firefly.synth.necessity import step_needs
 

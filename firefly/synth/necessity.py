@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from ..adapters.verbs import REMOVE_VERBS, name_words
+from ..locator import moved
 from ..match import matches, normalize, probe_passes, result_value
 from .derive import DerivationError, compute, found_at, record_of
 from .facts import FILES_ROOT, REPO_ROOT, leaves
@@ -33,7 +35,7 @@ from .model import Task
 
 AMBIENT = frozenset({"/workspace", FILES_ROOT, REPO_ROOT})  # where every call works: never a trace of one
 
-__all__ = ["Need", "Replay", "SetupNeeds", "before_change", "label_steps", "replay", "setup_steps", "step_needs"]
+__all__ = ["Need", "Replay", "SetupNeeds", "before_change", "item_moved", "label_steps", "replay", "setup_steps", "step_needs"]
 
 
 @dataclass
@@ -75,25 +77,71 @@ def replay(task: Task, sim: Any, calls: list[dict[str, Any]]) -> Replay:
         if probe_passes(probe, task.match, r.content, r.structured_content):
             return Replay(True, False, "the probe shows the end state")
         return Replay(False, False, f"the probe shows {_short(result_value(r.content, r.structured_content))}")
-    replayed = []
+    by_step: dict[Any, list[dict[str, Any]]] = {}
     for p in task.provenance:
-        got = results.get(p.get("step"))
+        by_step.setdefault(p.get("step"), []).append(p)
+    moves: dict[Any, int] = {}
+    for at, entries in by_step.items():
+        got = results.get(at)
         if got is None:
-            return Replay(False, True, f"provenance step {p.get('step')} is not replayed")
+            return Replay(False, True, f"provenance step {at} is not replayed")
         call, r = got
-        record = record_of(p["step"], call["server"], call["tool"], call.get("arguments") or {}, r.content,
+        record = record_of(at, call["server"], call["tool"], call.get("arguments") or {}, r.content,
                            r.structured_content)
-        ok, found = found_at(record, str(p.get("path")), p.get("value"))
-        if not ok:
-            return Replay(False, False, f"step {p['step']} {p.get('path')} gives {_short(found)}")
-        replayed.append(p)
+        def check(p: dict[str, Any], record: Any = record) -> tuple[bool, Any]:
+            return found_at(record, str(p.get("path")), p.get("value"))
+        miss = _not_found(entries, check, 0)
+        if miss is None:
+            continue
+        delta = item_moved(entries, check)
+        if delta is None:
+            p, found = miss
+            return Replay(False, False, f"step {at} {p.get('path')} gives {_short(found)}")
+        moves[at] = delta
     try:
-        value = compute(task.derivation, replayed)
+        value = compute(task.derivation, task.provenance)
     except DerivationError as exc:
         return Replay(False, False, f"the derivation cannot be computed: {exc}")
     if not matches(task.match, task.answer, value):
         return Replay(False, False, f"the label becomes {_short(value)}")
-    return Replay(True, False, "the label is reproduced")
+    said = "; ".join(f"step {at}'s item moved {d:+d} places" for at, d in moves.items())
+    return Replay(True, False, "the label is reproduced" + (f" ({said})" if said else ""))
+
+
+MAX_MOVE = 100  # places an item may have moved in a listing and still be the same item
+
+Check = Callable[[dict[str, Any]], tuple[bool, Any]]  # a provenance entry -> (found, what is there)
+
+
+def _not_found(entries: list[dict[str, Any]], check: Check, delta: int) -> tuple[dict[str, Any], Any] | None:
+    """The first entry whose value is not where its locator, moved ``delta`` places, points
+    (with what is there), or None when every one is. A locator with no position stays put."""
+    for p in entries:
+        path = str(p.get("path"))
+        if delta and "derive" not in p:
+            shifted = moved(path, delta)
+            if shifted is None and (moved(path, 1) is not None or moved(path, -1) is not None):
+                return p, None  # moved out of the result
+            p = {**p, "path": shifted or path}
+        ok, found = check(p)
+        if not ok:
+            return p, found
+    return None
+
+
+def item_moved(entries: list[dict[str, Any]], check: Check) -> int | None:
+    """How many places the item a label was read from (``entries``: its provenance entries of
+    one step) moved in a replayed result, when every value the label took from it, the key
+    that picked it among the others included, is found moved alike: the same item, listed
+    elsewhere because the world without a step lists more or fewer things before it. None
+    when the label picked its item by position (no key: a moved item is another item) or no
+    single move finds every value."""
+    if not any(p.get("role") == "key" for p in entries):
+        return None
+    for delta in sorted(range(-MAX_MOVE, MAX_MOVE + 1), key=abs)[1:]:
+        if _not_found(entries, check, delta) is None:
+            return delta
+    return None
 
 
 _QUOTED = re.compile(r"'([^'\n]{3,})'|\"([^\"\n]{3,})\"")
@@ -227,17 +275,12 @@ class SetupNeeds:
     def __call__(self, x: Any, candidate: Any, setup: list[Any]) -> list[Any] | None:
         """The setup calls to keep, or None when one that is not needed cannot be left out
         (the label's calls were never recorded without it): the candidate is padded."""
-        steps = x.by_step()
         recorded = {s.step: (s.content, s.structured) for s in x.steps}
         kept = list(setup)
         for _ in range(3):
             if not kept:
                 break
-            order = sorted(set(candidate.label_steps) | {s.step for s in kept})
-            task = Task(task_id="", exploration_id=x.exploration_id, dag_id=x.dag_id, kind=candidate.kind,
-                        question=candidate.question, answer=candidate.answer, match=candidate.match,
-                        trajectory=[steps[k].call() for k in order], probe=candidate.probe,
-                        provenance=candidate.provenance, derivation=candidate.derivation)
+            task = _as_task(x, candidate, kept)
             needs = step_needs(task, self.sim, recorded)
             if any(not n.needed and not n.removable for n in needs):
                 return None
@@ -246,4 +289,18 @@ class SetupNeeds:
             if len(now) == len(kept):
                 break
             kept = now
+        if len(kept) < len(setup):  # the label as the trajectory without the rest gives it
+            task = _as_task(x, candidate, kept)
+            if not replay(task, self.sim, task.trajectory).reproduced:
+                return None
         return kept
+
+
+def _as_task(x: Any, candidate: Any, setup: list[Any]) -> Task:
+    """A candidate as the task it becomes with these setup calls before its label's calls."""
+    steps = x.by_step()
+    order = sorted(set(candidate.label_steps) | {s.step for s in setup})
+    return Task(task_id="", exploration_id=x.exploration_id, dag_id=x.dag_id, kind=candidate.kind,
+                question=candidate.question, answer=candidate.answer, match=candidate.match,
+                trajectory=[steps[k].call() for k in order], probe=candidate.probe,
+                provenance=candidate.provenance, derivation=candidate.derivation)

@@ -66,7 +66,7 @@ from .derive import DerivationError, compute, found_at, record_of
 from .diversity import DEFAULT_PER_TEMPLATE, DEFAULT_PER_TOOL_ANSWER, DiversityCap, rank
 from .facts import leaves, rel
 from .model import TASK_COLUMNS, Exploration, Task, load_exploration, task_from_row
-from .necessity import AMBIENT, before_change, step_needs
+from .necessity import AMBIENT, before_change, item_moved, step_needs
 
 VERIFIERS = ("grounded", "replayable", "no-leakage", "self-contained", "not-duplicate", "error-free", "no-padding",
              "fails-before", "wording", "diverse")
@@ -157,12 +157,18 @@ def check_replayable(task: Task, sim: Any) -> Verdict:
     replayed = []
     records = {step: record_of(step, call["server"], call["tool"], call.get("arguments") or {}, r.content,
                                r.structured_content) for step, (call, r) in results.items()}
+    moves = []
     for p in task.provenance:
         if p.get("step") not in records:
             return False, [f"provenance step {p.get('step')} is not in the trajectory"]
         ok, found = check_entry(p, records)
-        if not ok:
-            return False, [f"replayed step {p['step']} {_where(p)}: {_short(found)} instead of {_short(p.get('value'))}"]
+        if not ok:  # the same item, listed elsewhere in a world without a setup the task left out?
+            entries = [e for e in task.provenance if e.get("step") == p.get("step")]
+            delta = item_moved(entries, lambda e: check_entry(e, records))
+            if delta is None:
+                return False, [f"replayed step {p['step']} {_where(p)}: {_short(found)} instead of"
+                               f" {_short(p.get('value'))}"]
+            moves.append(f"step {p['step']}'s item moved {delta:+d} places")
         replayed.append(dict(p, value=p.get("value")))
     try:
         value = compute(task.derivation, replayed)
@@ -170,7 +176,8 @@ def check_replayable(task: Task, sim: Any) -> Verdict:
         return False, [f"the derivation cannot be computed on the replay: {exc}"]
     if not matches(task.match, task.answer, value):
         return False, [f"the replay gives {_short(value)}, the label is {_short(task.answer)}"]
-    return True, [f"{len(task.trajectory)} call(s) replayed in one episode; the label is reproduced"]
+    said = "".join(f" ({m})" for m in dict.fromkeys(moves))
+    return True, [f"{len(task.trajectory)} call(s) replayed in one episode; the label is reproduced{said}"]
 
 
 def _where(entry: dict[str, Any]) -> str:
