@@ -21,9 +21,10 @@ The simulator decides (strict mode, one episode per replay):
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..adapters.verbs import REMOVE_VERBS, name_words
@@ -31,11 +32,11 @@ from ..locator import moved
 from ..match import matches, normalize, probe_passes, result_value
 from .derive import DerivationError, compute, found_at, record_of
 from .facts import FILES_ROOT, REPO_ROOT, leaves
-from .model import Task
+from .model import INITIAL_STATE, Task
 
 AMBIENT = frozenset({"/workspace", FILES_ROOT, REPO_ROOT})  # where every call works: never a trace of one
 
-__all__ = ["Need", "Replay", "SetupNeeds", "before_change", "item_moved", "label_steps", "replay", "setup_steps", "step_needs"]
+__all__ = ["Need", "Replay", "SetupNeeds", "before_change", "initial_texts", "item_moved", "label_steps", "replay", "setup_steps", "step_needs"]
 
 
 @dataclass
@@ -181,15 +182,30 @@ def _shows(text: str, call: dict[str, Any], earlier: str = "") -> bool:
     return any(_word_in(t, text) and not seen(t) for t in _traces(call))
 
 
-def earlier_text(call: dict[str, Any], recorded: dict[int, tuple[Any, Any]]) -> str:
+def earlier_text(call: dict[str, Any], recorded: dict[int, tuple[Any, Any]],
+                 initial: Mapping[str, str] | None = None) -> str:
     """The normalized text of every result recorded before ``call``'s step (``recorded``:
-    step -> (content, structured))."""
+    step -> (content, structured)), and of every result the initial world gave its server in
+    any exploration (``initial``: :func:`initial_texts`): what the world showed before it."""
     at = call.get("step")
     if not isinstance(at, int):
         return ""
     parts = [str(v) for step, result in recorded.items() if isinstance(step, int) and step < at
              for v in leaves(list(result)) if isinstance(v, (str, int, float))]
-    return normalize(" | ".join(parts))
+    return normalize(" | ".join(parts)) + " | " + (initial or {}).get(call.get("server", ""), "")
+
+
+def initial_texts(store: Any) -> dict[str, str]:
+    """Per server, the normalized text of every read-only result recorded in the initial world,
+    in any exploration or survey: names and values the world showed before any change (the
+    result of a change made there shows what the change introduced)."""
+    parts: dict[str, list[str]] = {}
+    for server, content, structured in store.conn.execute(
+            "SELECT server, content, structured_content FROM calls WHERE ok = 1 AND read_only = 1 AND state = ?",
+            (INITIAL_STATE,)):
+        values = leaves([json.loads(content or "null"), json.loads(structured or "null")])
+        parts.setdefault(server, []).extend(str(v) for v in values if isinstance(v, (str, int, float)))
+    return {server: normalize(" | ".join(texts)) for server, texts in parts.items()}
 
 
 def label_text(task: Task) -> str:
@@ -220,7 +236,8 @@ class Need:
     removable: bool
 
 
-def step_needs(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]]) -> list[Need]:
+def step_needs(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]],
+               initial: Mapping[str, str] | None = None) -> list[Need]:
     """For every setup step (:func:`setup_steps`): whether it is needed and why."""
     text = label_text(task)
     out = []
@@ -228,7 +245,7 @@ def step_needs(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]]) -> li
         rest = [c for c in task.trajectory if c is not call]
         r = replay(task, sim, rest)
         if r.missed:
-            needed = _shows(text, call, earlier_text(call, recorded))
+            needed = _shows(text, call, earlier_text(call, recorded, initial))
             why = (f"without it {r.reason}, and the label shows what it did" if needed
                    else f"without it {r.reason}, and the label shows nothing it did")
         else:
@@ -238,7 +255,8 @@ def step_needs(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]]) -> li
     return out
 
 
-def before_change(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]] | None = None) -> tuple[bool, str]:
+def before_change(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]] | None = None,
+                  initial: Mapping[str, str] | None = None) -> tuple[bool, str]:
     """Whether a state change's label fails in the world before its first change (see the
     module docstring), and why."""
     effects = setup_steps(task)
@@ -254,7 +272,7 @@ def before_change(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]] | N
         return False, (f"{removals[0]['tool']} removes something; the probe was never recorded before it,"
                        " so nothing shows the label fails without the change")
     text = label_text(task)
-    if not any(_shows(text, c, earlier_text(c, recorded or {})) for c in effects):
+    if not any(_shows(text, c, earlier_text(c, recorded or {}, initial)) for c in effects):
         return False, "the probe was never recorded before the change and the label shows nothing the change stated"
     return True, "the probe was not recorded before the change; the label shows a value the change introduced"
 
@@ -269,8 +287,9 @@ class SetupNeeds:
     calls does the label need? (The ones :func:`step_needs` finds needed, asked again until
     the answer is stable, since dropping one can change what another does.)"""
 
-    def __init__(self, sim: Any):
+    def __init__(self, sim: Any, initial: Mapping[str, str] | None = None):
         self.sim = sim
+        self.initial = initial  # :func:`initial_texts`
 
     def __call__(self, x: Any, candidate: Any, setup: list[Any]) -> list[Any] | None:
         """The setup calls to keep, or None when one that is not needed cannot be left out
@@ -281,7 +300,7 @@ class SetupNeeds:
             if not kept:
                 break
             task = _as_task(x, candidate, kept)
-            needs = step_needs(task, self.sim, recorded)
+            needs = step_needs(task, self.sim, recorded, self.initial)
             if any(not n.needed and not n.removable for n in needs):
                 return None
             needed = {n.call.get("step") for n in needs if n.needed}

@@ -99,10 +99,10 @@ def synthesize(
     if not todo:
         return report
     from ..simulator import Simulator
-    from .necessity import SetupNeeds
+    from .necessity import SetupNeeds, initial_texts
 
     context = {"initial_results": initial_results(store), "variants": result_variants(store),
-               "needs": SetupNeeds(Simulator.open(store, mode="strict"))}
+               "needs": SetupNeeds(Simulator.open(store, mode="strict"), initial_texts(store))}
     adapters: dict[str, Adapter] = {}  # server -> its adapter, chosen once per run
     records: dict[str, Any] = {}  # server -> what discovery recorded of it
     done = 0

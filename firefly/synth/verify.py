@@ -66,7 +66,7 @@ from .derive import DerivationError, compute, found_at, record_of
 from .diversity import DEFAULT_PER_TEMPLATE, DEFAULT_PER_TOOL_ANSWER, DiversityCap, rank
 from .facts import leaves, rel
 from .model import TASK_COLUMNS, Exploration, Task, load_exploration, task_from_row
-from .necessity import AMBIENT, before_change, item_moved, step_needs
+from .necessity import AMBIENT, before_change, initial_texts, item_moved, step_needs
 
 VERIFIERS = ("grounded", "replayable", "no-leakage", "self-contained", "not-duplicate", "error-free", "no-padding",
              "fails-before", "wording", "diverse")
@@ -308,8 +308,8 @@ def recorded_results(x: Exploration | None) -> dict[int, tuple[Any, Any]]:
     return {s.step: (s.content, s.structured) for s in (x.steps if x is not None else [])}
 
 
-def check_no_padding(task: Task, sim: Any, x: Exploration | None) -> Verdict:
-    needs = step_needs(task, sim, recorded_results(x))
+def check_no_padding(task: Task, sim: Any, x: Exploration | None, initial: Mapping[str, str] | None = None) -> Verdict:
+    needs = step_needs(task, sim, recorded_results(x), initial)
     if not needs:
         return True, ["every call of the trajectory is one the label reads"]
     idle = [f"step {n.call.get('step')} {n.call['server']}/{n.call['tool']} is not needed: {n.why}" for n in needs
@@ -319,10 +319,11 @@ def check_no_padding(task: Task, sim: Any, x: Exploration | None) -> Verdict:
     return True, [f"step {n.call.get('step')} {n.call['server']}/{n.call['tool']} is needed: {n.why}" for n in needs]
 
 
-def check_fails_before(task: Task, sim: Any, x: Exploration | None = None) -> Verdict:
+def check_fails_before(task: Task, sim: Any, x: Exploration | None = None,
+                       initial: Mapping[str, str] | None = None) -> Verdict:
     if task.probe is None:
         return True, ["not a state change"]
-    ok, why = before_change(task, sim, recorded_results(x))
+    ok, why = before_change(task, sim, recorded_results(x), initial)
     return ok, [why]
 
 
@@ -626,6 +627,7 @@ def verify(
     explorations: dict[str, Exploration | None] = {}
     adapters: dict[str, Any] = {}  # server -> its adapter, chosen once per run
     sim = Simulator.open(store, mode="strict")
+    initial = initial_texts(store)  # what the world showed before any change
     recorded: dict[tuple[str, str], Recorded] = {
         (t, v): (bool(passed), json.loads(reasons), json.loads(params))
         for t, v, passed, reasons, params in store.conn.execute(
@@ -661,8 +663,8 @@ def verify(
             "no-leakage": lambda: check_leakage(task),
             "self-contained": lambda: check_self_contained(task, x, schemas),
             "error-free": lambda: check_error_free(task, x),
-            "no-padding": lambda: check_no_padding(task, sim, x),
-            "fails-before": lambda: check_fails_before(task, sim, x),
+            "no-padding": lambda: check_no_padding(task, sim, x, initial),
+            "fails-before": lambda: check_fails_before(task, sim, x, initial),
             "wording": lambda: check_wording(task, x),
         }
         verdicts = {name: known.get((task.task_id, name)) or check() for name, check in checks.items()}
