@@ -715,7 +715,8 @@ class ToolCalled(Event, frozen=True, kw_only=True, tag="tool-called"):
         read_only: whether the call cannot change the world (annotations, else the name).
         state: hash of the effectful calls made before this one in the exploration: the
             world this result was observed in (the simulator keys on it).
-        probe_of: for a probe call, the step of the effectful call whose effect it checks.
+        probe_of: for a probe call, the step of the effectful call whose effect it checks: made
+            after it, or before it (a step below ``probe_of``: the world the effect changes).
     """
 
     exploration_id: str

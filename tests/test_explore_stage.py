@@ -224,3 +224,62 @@ def test_run_explorations_explores_only_the_first_dags_and_a_rerun_nothing_new(e
         again = stage_explore(store, opts, display)
     explored = {d for (d,) in store.conn.execute("SELECT dag_id FROM explorations")}
     assert explored == {"d0", "d1"} and again.summary == {}
+
+
+class ProbingPolicy(NotesPolicy):
+    """Deletes a note (one the listing showed, or one it never showed) and probes a deletion
+    by reading the note back."""
+
+    def __init__(self, title: str = "groceries", fail_at: int | None = None):
+        super().__init__(fail_at)
+        self.title = title
+
+    def propose(self, tool, history, workspace, rng, attempt=0):
+        if tool.name == "delete_note":
+            self.proposed += 1
+            return Proposal({"title": self.title})
+        return super().propose(tool, history, workspace, rng, attempt)
+
+    def probe(self, call, tool, readers, workspace):
+        from firefly.explore.probe import Probe
+
+        if call.tool != "delete_note":
+            return None
+        return Probe(next(r for r in readers if r.name == "read_note"), {"title": call.arguments["title"]})
+
+
+def _walk_of(store, dag_id):
+    return store.conn.execute(
+        "SELECT c.step, c.tool, c.probe_of, c.state FROM calls c JOIN explorations x USING (exploration_id)"
+        " WHERE x.dag_id = ? AND c.attempt = 0 ORDER BY c.step", (dag_id,)).fetchall()
+
+
+def test_an_effect_on_a_thing_the_world_showed_is_probed_before_and_after(explored_store):
+    store = explored_store
+    assert explore(store, ProbingPolicy(), concurrency=1, connect_timeout=20).failed == 0
+    walk = _walk_of(store, "d2")
+    # the listing, the probe before the delete (probe_of: the delete's step), the delete, its probe, the read
+    assert [(s, t, p) for s, t, p, _ in walk] == [(0, "list_notes", None), (1, "read_note", 2), (2, "delete_note", None),
+                                                 (3, "read_note", 2), (4, "read_note", None)]
+    states = [w[3] for w in walk]
+    assert states[0] == states[1] == states[2] != states[3]  # the probe before saw the world the delete changed
+
+
+def test_an_effect_on_a_thing_nothing_showed_is_not_probed_before_it(explored_store):
+    store = explored_store
+    explore(store, ProbingPolicy(title="receipts"), concurrency=1, connect_timeout=20)
+    assert [(t, p) for _, t, p, _ in _walk_of(store, "d2")][:3] == [("list_notes", None), ("delete_note", None),
+                                                                   ("read_note", 1)]
+
+
+def test_a_walk_interrupted_after_a_probe_before_an_effect_resumes_as_one_run(explored_store):
+    store = explored_store
+    with pytest.raises(BaseException):  # at d2's last read: after the probe before, the delete and its probe
+        explore(store, ProbingPolicy(fail_at=7), concurrency=1, connect_timeout=20)
+    store.catch_up()
+    assert [t for _, t, _, _ in _walk_of(store, "d2")] == ["list_notes", "read_note", "delete_note", "read_note"]
+    report = explore(store, ProbingPolicy(), concurrency=1, connect_timeout=20)
+    assert report.failed == 0
+    assert [r[0] for r in store.conn.execute("SELECT status FROM explorations")] == ["finished"] * 3
+    assert [(s, t, p) for s, t, p, _ in _walk_of(store, "d2")] == [
+        (0, "list_notes", None), (1, "read_note", 2), (2, "delete_note", None), (3, "read_note", 2), (4, "read_note", None)]

@@ -26,6 +26,7 @@ from collections import defaultdict
 from typing import Any
 
 from ..adapters.producers import missing_thing
+from ..jsonvalues import leaves
 
 __all__ = ["Futility", "echoes", "error_text", "same_failure", "unavailable"]
 
@@ -67,18 +68,10 @@ def same_failure(text: str) -> str:
     return " ".join(_VARIABLE.sub("#", t).split())[:MAX_TEXT]
 
 
-def _leaves(value: Any) -> list[Any]:
-    if isinstance(value, dict):
-        return [x for v in value.values() for x in _leaves(v)]
-    if isinstance(value, list):
-        return [x for v in value for x in _leaves(v)]
-    return [value]
-
-
 def echoes(text: str, arguments: Any) -> bool:
     """True when an error names a value it was given: a string of 3 characters or more, or
     any value in quotes (``'3'``)."""
-    for leaf in _leaves(arguments):
+    for leaf in leaves(arguments):
         if isinstance(leaf, bool) or leaf is None:
             continue
         v = str(leaf)

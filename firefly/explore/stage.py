@@ -46,6 +46,7 @@ from ..errors import FireflyError
 from ..events import ArgumentSource, ExplorationFailed, ExplorationFinished, ExplorationStarted, ToolCalled
 from ..fixtures import build_sandbox, fixtures_of
 from ..ids import canonical_json, content_hash, short_hash
+from ..jsonvalues import strings
 from ..processes import reap_orphans, scratch_dir
 from ..registry import uses_workspace, workspace_folders
 from ..secrets import SecretsFile
@@ -319,8 +320,10 @@ class Walk:
     """
 
     def __init__(self, store: Store, ex: Executor, sandbox: Sandbox, xid: str, refs: dict[tuple[str, str], ToolRef],
-                 adapters: dict[str, Adapter] | None = None, futility: Futility | None = None):
+                 adapters: dict[str, Adapter] | None = None, futility: Futility | None = None,
+                 policy: Policy | None = None, info: WorkspaceInfo | None = None):
         self.store = store
+        self.policy, self.info = policy, info  # who picks the probe made before an effect
         self.futility = futility if futility is not None else Futility()
         self.adapters = dict(adapters or {})
         self.ex = ex
@@ -361,6 +364,11 @@ class Walk:
         proposal, or None and the reason the call is skipped.
         """
         read_only = is_read_only(tool)
+        if not read_only and attempt == 0 and probe_of is None:
+            ahead = self.recorded.get((self.step, 0))
+            if ahead is not None and ahead.probe_of == self.step + 1:  # its probe before it, as recorded
+                self.account(ahead, self.refs.get((ahead.server, ahead.tool)) or tool)
+                self.step += 1
         prior = self.recorded.get((self.step, attempt))
         if prior is not None:
             if (prior.server, prior.tool) != (tool.server, tool.name) or prior.probe_of != probe_of:
@@ -380,6 +388,8 @@ class Walk:
                     probe_of=probe_of,
                 )
             else:
+                if not read_only and attempt == 0 and probe_of is None:
+                    await self.probe_before(tool, proposal)
                 outcome = await self.ex.call(tool.server, tool.name, proposal.arguments, sandbox=self.sandbox)
                 event = self.event_of(tool, proposal, outcome, attempt=attempt, probe_of=probe_of)
             self.store.append(event)
@@ -438,19 +448,55 @@ class Walk:
             self.effects.append(canonical_json([tool.server, tool.name, event.arguments_hash]))
             self.touched.add(tool.server)
 
-    async def probe(self, policy: Any, effect: ToolCalled, tool: ToolRef, info: WorkspaceInfo) -> None:
-        """After a successful effectful call, the policy's read-only probe of its effect (own step)."""
+    def pick_probe(self, policy: Any, record: CallRecord, tool: ToolRef, info: WorkspaceInfo) -> Probe | None:
+        """The policy's read-only probe of the effect of the call ``record``, or None."""
         pick = getattr(policy, "probe", None)
-        if pick is None or effect.read_only or not ok(effect):
-            return
+        if pick is None:
+            return None
         readers = [t for (server, _), t in sorted(self.refs.items()) if server == tool.server and is_read_only(t)]
         try:
             if "adapter" in _parameters(pick):  # the server's adapter knows its family's effects
-                chosen = pick(self.history[-1], tool, readers, info, adapter=self.adapter(tool.server))
-            else:
-                chosen = pick(self.history[-1], tool, readers, info)
+                return pick(record, tool, readers, info, adapter=self.adapter(tool.server))
+            return pick(record, tool, readers, info)
         except Exception:  # noqa: BLE001 - a policy bug must not stop the run
-            chosen = None
+            return None
+
+    async def probe_before(self, tool: ToolRef, proposal: Proposal) -> None:
+        """Before an effectful call, the probe its arguments call for (own step, ``probe_of``
+        the effect's step, after it): the world the effect changes, recorded, so that a
+        state change's label is checked against the world before it (it must fail there)
+        and a setup step's need is replayed, not guessed. A probe that needs the effect's
+        result (an id it returns) is not chosen here; nothing is made then."""
+        if self.policy is None:
+            return
+        record = CallRecord(self.step + 1, tool.server, tool.name, proposal.arguments, [], None, False)
+        chosen = self.pick_probe(self.policy, record, tool, self.info)
+        if chosen is None or not is_read_only(chosen.tool) or not self.seen_all(chosen.arguments):
+            return
+        outcome = await self.ex.call(chosen.tool.server, chosen.tool.name, chosen.arguments, sandbox=self.sandbox)
+        event = self.event_of(chosen.tool, Proposal(chosen.arguments, note=chosen.note), outcome,
+                              probe_of=self.step + 1)
+        self.store.append(event)
+        self.account(event, chosen.tool)
+        self.step += 1
+
+    def seen_all(self, arguments: Any) -> bool:
+        """Whether every string of ``arguments`` is one the world has shown (in an earlier
+        result, or given to an earlier call that worked): a probe of a thing that exists
+        before the effect. One of a thing the effect makes (a file to write) would only
+        fail before it."""
+        wanted = {v for v in strings(arguments) if v.strip()}
+        if not wanted:
+            return True
+        shown = " ".join(json.dumps([r.content, r.structured], ensure_ascii=False) for r in self.history if not r.is_error)
+        given = {v for r in self.history if not r.is_error for v in strings(r.arguments)}
+        return all(v in given or json.dumps(v, ensure_ascii=False)[1:-1] in shown for v in wanted)
+
+    async def probe(self, policy: Any, effect: ToolCalled, tool: ToolRef, info: WorkspaceInfo) -> None:
+        """After a successful effectful call, the policy's read-only probe of its effect (own step)."""
+        if getattr(policy, "probe", None) is None or effect.read_only or not ok(effect):
+            return
+        chosen = self.pick_probe(policy, self.history[-1], tool, info)
         if chosen is None:
             prior = self.recorded.get((self.step, 0))
             if prior is None or prior.probe_of != effect.step:
@@ -510,7 +556,7 @@ async def explore_one(
     xid = exploration_id(dag_id, policy.name, seed)
     report.explorations += 1
     names = [f"{t['server']}/{t['name']}" for t in dag_tools]
-    walk = Walk(store, ex, sandbox, xid, refs, adapters, futility)
+    walk = Walk(store, ex, sandbox, xid, refs, adapters, futility, policy, info)
     chosen = {t["server"]: walk.adapter(t["server"]).name for t in dag_tools}
     store.append(ExplorationStarted(exploration_id=xid, dag_id=dag_id, policy=policy.name, seed=seed, tools=names,
                                     adapters=dict(sorted(chosen.items()))))

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ..adapters.generic import GenericAdapter
 from ..locator import STRUCTURED, content_text, embedded_json, in_json, jpath, resolve
 from ..explore.policy import VIRTUAL_ROOT
+from ..jsonvalues import leaves
 from ..match import parse_json
 
 if TYPE_CHECKING:
@@ -1010,15 +1011,6 @@ def is_volatile(key: str, value: Any, now: float | None = None) -> bool:
             if abs(value / scale - now) < 2 * 86400 and (words & _TIME_WORDS or words <= _BARE_KEYS):
                 return True
     return False
-
-
-def leaves(value: Any) -> list[Any]:
-    """Every scalar inside a JSON value, in order."""
-    if isinstance(value, dict):
-        return [x for v in value.values() for x in leaves(v)]
-    if isinstance(value, list):
-        return [x for v in value for x in leaves(v)]
-    return [value]
 
 
 def basename(path: str) -> str:
