@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 import json
 import posixpath
 import re
@@ -322,6 +323,8 @@ class Names:
                 and len(desc.split()) <= 6:
             text = desc.strip().rstrip(".")
             text = text[:1].lower() + text[1:]
+        elif "%" in key and len(key) <= 12 or key.isupper() and key.isalpha() and len(key) <= 8:
+            text = key  # "1%" is no "1"; an upper-case name (PWD, HOME) is written as it is
         else:
             text = words
         if parent:
@@ -468,8 +471,38 @@ def walk_json(step: int, doc: Any, base: str, names: Names, schema: Any = None,
             walk(v, kp, k, ks, depth + 1)
 
     walk(doc, base, None, schema, 0)
+    for t in out:
+        _shorten(t)
     _qualify(out, base)
     return out
+
+
+# a field's own name that says too little without the object it sat in ("dtypes id", "config mode")
+_BARE_LABELS = frozenset({"id", "name", "value", "values", "count", "total", "min", "max", "mean", "type", "mode",
+                          "result", "status", "key", "code", "size", "length", "index", "data", "text", "title"})
+
+
+def _shorten(t: Table) -> None:
+    """A field of a nested object named without the object's name in front when no other field
+    of the table has that name: by its own name when it says enough (``summary.arr`` ->
+    ``arr`` no, ``query.context_length`` -> ``context length``), or, in an object of named
+    entries (a plural key), as the entry named then what it is (``dtypes.date`` -> ``date
+    dtype``, ``critical_values.1%`` -> ``1% critical value``)."""
+    short: dict[str, str] = {}
+    for f, label in t.labels.items():
+        parent = f.split(".")[0] if "." in f and "#" not in f else None
+        if parent and label.startswith(words_of(parent) + " "):
+            short[f] = label[len(words_of(parent)) + 1:]
+    taken = Counter(short.get(f, label) for f, label in t.labels.items())
+    for f, name in short.items():
+        parent = words_of(f.split(".")[0])
+        if taken[name] != 1:
+            continue
+        if " " not in parent and singular(parent) != parent:
+            # an object of named entries ("dtypes": {"date": "str"}): the entry named, then what it is
+            t.labels[f] = f"{name} {singular(parent)}"
+        elif name not in _BARE_LABELS and len(name) > 2 and not name[:1].isdigit():
+            t.labels[f] = name
 
 
 def _qualify(tables: list[Table], base: str) -> None:
@@ -1097,13 +1130,15 @@ _STATUS_WORDS = frozenset({"ok", "okay", "success", "succeeded", "successful", "
 
 
 def is_dull(key: str, value: Any, echoes: dict[str, set[str]] | None = None, whole: bool = False,
-            any_name: bool = False) -> bool:
+            any_name: bool = False, tool: str = "") -> bool:
     """A value not worth a question: paging bookkeeping (a cursor, a page size); in a reply
     that is one record (``whole``), its status or message about the call ("ok",
     "Successfully loaded CSV file"); a made-up id; or an echo of the call's own arguments
     (``echoes``, :func:`echoes_of`): a text equal to an argument or repeating a long one
     ("Saved /workspace/a.png"), a number (or "$10.00") equal to the argument of the same
-    name, or of any name with ``any_name`` (a list given back: the numbers one passed)."""
+    name, or of any name with ``any_name`` (a list given back: the numbers one passed); in a
+    one-record reply, a text made only of the words of ``tool`` (the tool's name and what it
+    says it does: ``model_type: negative_binomial`` from a negative binomial regression)."""
     from ..match import normalize
 
     name = words_of(key.split(".")[-1].split("#")[0])
@@ -1111,6 +1146,9 @@ def is_dull(key: str, value: Any, echoes: dict[str, set[str]] | None = None, who
         return True
     text = normalize(value)
     if whole and (name in _ENVELOPE or text in _STATUS_WORDS):
+        return True
+    said = set(words_of(value).split()) if isinstance(value, str) else set()
+    if whole and said and not re.search(r"\d", value) and said <= set(words_of(tool).split()):
         return True
     if not echoes:
         return False

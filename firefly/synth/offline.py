@@ -376,11 +376,12 @@ class OfflineSynthesizer:
         items = [it for it in t.items if it.cells]
         noun = t.noun
         echoes = echoes_of(s.arguments, x.ref(s.server, s.tool))
+        named = _tool_words(s.tool, x.ref(s.server, s.tool))
         if len(items) == 1 and (t.key not in items[0].cells or len(t.items) == 1):
             it = items[0]
             for f, cell in it.cells.items():
                 if f in SKIP_FIELDS and (noun, f) not in SPECIAL_SINGLE or not _short(cell.value) \
-                        or (noun, f) == ("entry", "type") or is_dull(f, cell.value, echoes, whole=True):
+                        or (noun, f) == ("entry", "type") or is_dull(f, cell.value, echoes, whole=True, tool=named):
                     continue
                 rng = self._rng(x, step, noun, f, "single")
                 one_value = f in ("result", "value", "output") and (len(it.cells) == 1 or where.startswith(
@@ -420,9 +421,10 @@ class OfflineSynthesizer:
     def _records(self, x: Exploration, s: Step, t: Table, items: list[Item], where: str) -> list[Candidate]:
         """Answers with fields: several named values of one record (firefly.synth.answers)."""
         echoes = echoes_of(s.arguments, x.ref(s.server, s.tool))
+        named = _tool_words(s.tool, x.ref(s.server, s.tool))
         return record_candidates(s.step, t, items, where, self._rng(x, s.step, t.noun, "fields"), skip=_not_asked,
                                  short=_short, match_for=_match_for, leaks=_leaks_into,
-                                 dull=lambda f, v, whole: is_dull(f, v, echoes, whole))
+                                 dull=lambda f, v, whole: is_dull(f, v, echoes, whole, tool=named))
 
     def _aggregates(self, x: Exploration, s: Step, t: Table, items: list[Item], where: str) -> list[Candidate]:
         out: list[Candidate] = []
@@ -482,7 +484,8 @@ class OfflineSynthesizer:
                     out.append(Candidate("aggregate", f"{op}:{noun}:{f}", _cap(q), win.get(key),
                                          _match_for(win.get(key)), {step}, prov, {"op": op}))
                 if all(isinstance(v, (int, float)) for v in values):
-                    for op in ("max", "min") if ident else ("max", "min", "sum"):
+                    # a sum of counts of lists (the required arguments of every action) means nothing
+                    for op in ("max", "min") if ident or f.endswith("#count") else ("max", "min", "sum"):
                         answer = {"max": max, "min": min, "sum": sum}[op](values)
                         if isinstance(answer, float):
                             answer = round(answer, 9)
@@ -722,6 +725,13 @@ def _self_contained(c: Candidate, skipped: Counter) -> bool:
         skipped["a made-up id or a secret in the task"] += 1
         return False
     return True
+
+
+def _tool_words(tool: str, ref: Any) -> str:
+    """The words a tool names itself with: its name, title and what its description says it does."""
+    from .phrasing import tool_sentence
+
+    return " ".join([tool, str(getattr(ref, "title", "") or ""), tool_sentence(tool, ref)])
 
 
 def _verb_for(label: str) -> str:

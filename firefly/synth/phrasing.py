@@ -100,12 +100,12 @@ _ARTICLES = ("the ", "a ", "an ", "all ", "every ", "each ", "one ", "some ", "a
 _DETERMINERS = frozenset({"a", "an", "the", "all", "each", "every", "one", "multiple", "several", "some", "any", "its",
                           "your", "this", "that", "these", "those", "whether", "if", "how", "what", "which", "who",
                           "two", "three", "n", "up", "detailed", "current", "new", "basic"})
-_FILLER = re.compile(r"^(?:this tool |tool (?:to|that) |use this (?:tool )?to |used to |allows you to |lets you |"
+_FILLER = re.compile(r"^(?:this tool |tool (?:to|that) |(?:you can )?use this (?:tool )?to |used to |allows you to |lets you |"
                      r"a tool (?:to|that) |function (?:to|that) |helper (?:to|that) )", re.IGNORECASE)
 # a label before the description proper: "Brief description: High-precision calculation ..."
 _LEAD_LABEL = re.compile(r"^(?:(?:brief|short)\s+)?(?:description|summary|purpose|overview|tool)\s*:\s*", re.IGNORECASE)
 # an opening clause that only names the input: "Given a 'requestId', return the next pending task"
-_GIVEN = re.compile(r"^(?:given|with|for|using)\b[^,.]{1,60},\s*(?=[a-z])", re.IGNORECASE)
+_GIVEN = re.compile(r"^(?:given|with|for|using|when|whenever|if)\b[^,.]{1,60},\s*(?=[a-z])", re.IGNORECASE)
 # where a first clause turns into elaboration: "... with an optional expiration time", "..., such as ..."
 _TAIL = re.compile(r"\s+(?:with (?:an? |some )?optional\b|including\b|such as\b|e\.g\b|i\.e\b|for example\b)"
                    r"|,\s*(?:such as|including|e\.g|i\.e|for example|as well as)\b", re.IGNORECASE)
@@ -177,7 +177,7 @@ def _first_clause(desc: str) -> str:
         first = re.sub(r"\s*\([^()]*\)", "", first)  # "(AIC, BIC, ...)", "(e.g. .jpg, .png)"
     first = re.split(r"(?<=[a-z0-9)\]])[.!?](?:\s|$)|\s[-–—]\s|:\s|;\s|[，。；：]", first, maxsplit=1)[0]
     first = first.split("(")[0].split(")")[0]  # an unclosed parenthesis: what follows is cut off
-    first = _GIVEN.sub("", _FILLER.sub("", first.strip()).strip())
+    first = _FILLER.sub("", _GIVEN.sub("", _FILLER.sub("", first.strip()).strip()).strip())
     first = _TAIL.split(first, maxsplit=1)[0]
     return first.strip().rstrip(".,").strip()
 
@@ -225,7 +225,7 @@ def tool_sentence(tool: str, ref: Any = None) -> str:
     verbs = {v for v in _READ_LEADS if " " not in v} | READ_VERBS | WRITE_VERBS | MAKE_VERBS
     at = next((i for i, w in enumerate(words) if w in verbs), None)
     if at is None or (at > 0 and words[at] not in WRITE_VERBS):
-        return "show the " + " ".join(words)  # a name that is a noun: "git log" -> "the git log"
+        return " ".join(words)  # a name that is a noun: "git log" (a scope says "the git log")
     if at > 0 and at == len(words) - 1:
         return f"{words[at]} in {' '.join(words[:at])}"  # "git commit" -> "commit in git"
     rest = words[:at] + words[at + 1:]
