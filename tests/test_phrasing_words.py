@@ -220,3 +220,12 @@ def test_a_reply_that_names_its_own_tool_or_a_sum_of_list_lengths_is_not_asked()
 def test_a_when_clause_and_you_can_use_this_tool_are_no_part_of_what_a_tool_does():
     assert tool_sentence("t", ref("When you need to plan tasks, you can use this tool to receive task planning guidance."
                                   " You are expected to follow it.")) == "receive task planning guidance"
+
+
+def test_a_tool_without_usable_description_is_worded_from_its_name_after_its_namespace():
+    r = ToolRef("s", "mcp_howtocook_getRecipeById", "根据菜谱名称或ID查询指定菜谱的完整详情", {})
+    assert generic_scope(r.name, {"query": "x"}, {}, r) == 'the recipe by id for query "x"'
+    assert tool_sentence("git_log") == "git log" and tool_sentence("git_commit") == "commit in git"
+    assert generic_scope("t", {"amount": 5}, {}, ref("Format a number as USD currency string")) == \
+        "the result of formatting a number as USD currency string for amount 5"
+    assert is_dull("pagination.total_pages", 0) and not is_dull("pagination.total_entries", 3)

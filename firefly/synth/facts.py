@@ -1120,7 +1120,8 @@ def is_opaque_id(key: str, value: Any) -> bool:
 # fields that say how a result is paged or whether the call went through, not what it found
 _BOOKKEEPING = frozenset({"cursor", "next cursor", "offset", "limit", "page", "page size", "per page", "has more",
                           "next page", "next offset", "page token", "next page token", "truncated", "output truncated",
-                          "success", "ok"})
+                          "success", "ok", "total pages", "has next", "has previous", "has prev", "current page",
+                          "page number"})
 # the fields of a reply's envelope: a status, a message about the call
 _ENVELOPE = frozenset({"status", "message", "msg", "error", "errors", "warning", "warnings", "result status", "state",
                        "detail", "details", "info", "note", "notes", "hint", "operation", "action", "tool", "method"})

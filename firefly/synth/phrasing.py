@@ -94,7 +94,8 @@ _VERBS = frozenset({"cancel", "simplify", "expand", "factor", "solve", "differen
                     "hover", "type", "wait", "capture", "record", "track", "monitor", "mark", "tag", "label", "link",
                     "unlink", "group", "aggregate", "profile", "fit", "train", "simulate", "forecast", "recommend",
                     "suggest", "explain", "define", "tell", "lint", "fix", "refactor", "build", "compile", "index",
-                    "register", "plan", "apply", "export", "download", "import", "resolve", "cache", "combine"})
+                    "register", "plan", "apply", "export", "download", "import", "resolve", "cache", "combine",
+                    "receive", "decide", "salvage", "wrap", "repair", "read"})
 _SEARCH_LEADS = ("look up", "look for", "search for", "find", "finds", "search", "searches", "query", "queries")
 _ARTICLES = ("the ", "a ", "an ", "all ", "every ", "each ", "one ", "some ", "any ")
 _DETERMINERS = frozenset({"a", "an", "the", "all", "each", "every", "one", "multiple", "several", "some", "any", "its",
@@ -224,6 +225,8 @@ def tool_sentence(tool: str, ref: Any = None) -> str:
              else _words(tool)).split()
     verbs = {v for v in _READ_LEADS if " " not in v} | READ_VERBS | WRITE_VERBS | MAKE_VERBS
     at = next((i for i, w in enumerate(words) if w in verbs), None)
+    if at is not None and 0 < at < len(words) - 1 and words[at] not in WRITE_VERBS:
+        return " ".join(words[at:])  # namespace words before the verb: "mcp howtocook get recipe" -> "get recipe"
     if at is None or (at > 0 and words[at] not in WRITE_VERBS):
         return " ".join(words)  # a name that is a noun: "git log" (a scope says "the git log")
     if at > 0 and at == len(words) - 1:
@@ -253,7 +256,7 @@ def _gerund(verb: str) -> str:
 
 _STRESSED_LAST = frozenset({"reset", "submit", "commit", "begin", "omit", "permit", "admit", "refer", "prefer", "occur",
                             "forget", "upset", "control", "regret", "equip", "transfer", "unzip", "unwrap", "unpin",
-                            "rerun", "forbid", "embed", "outfit"})
+                            "rerun", "forbid", "embed", "outfit", "format"})
 MAX_VALUE_CHARS = 60
 MAX_LIST_VALUES = 10
 
