@@ -229,3 +229,10 @@ def test_a_tool_without_usable_description_is_worded_from_its_name_after_its_nam
     assert generic_scope("t", {"amount": 5}, {}, ref("Format a number as USD currency string")) == \
         "the result of formatting a number as USD currency string for amount 5"
     assert is_dull("pagination.total_pages", 0) and not is_dull("pagination.total_entries", 3)
+
+
+def test_a_question_agrees_with_its_label():
+    from firefly.synth.offline import _verb_for
+
+    assert [_verb_for(x) for x in ("todo tasks", "width in pixels", "total templates", "rmse of the test results",
+                                   "aic", "status")] == ["are", "is", "is", "is", "is", "is"]

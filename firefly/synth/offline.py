@@ -736,7 +736,9 @@ def _tool_words(tool: str, ref: Any) -> str:
 
 def _verb_for(label: str) -> str:
     """"are" for a label that names several things (``todo tasks``), else "is"."""
-    head = label.split(" of ")[0].split()  # "rmse of the test results": the rmse
+    head = re.split(r" (?:of|in|per|for) ", label)[0].split()  # "rmse of the test results": the rmse
+    if head[:1] in (["total"], ["number"], ["count"]):  # "total issues": one number
+        return "is"
     last = head[-1] if head else ""
     return "are" if last.isalpha() and last.islower() and singular(last) != last and plural_of(singular(last)) == last \
         else "is"
