@@ -236,3 +236,14 @@ def test_a_question_agrees_with_its_label():
 
     assert [_verb_for(x) for x in ("todo tasks", "width in pixels", "total templates", "rmse of the test results",
                                    "aic", "status")] == ["are", "is", "is", "is", "is", "is"]
+
+
+def test_a_zero_of_a_one_record_reply_and_a_sum_of_positions_are_not_asked():
+    assert is_dull("node_count", 0, whole=True) and is_dull("file_size_mb", 0.0, whole=True)
+    assert not is_dull("quantity", 0)  # one item's zero among others is a fact
+    tool = ref("Read cells of a worksheet.", name="read_cells")
+    cells = [{"address": a, "row": r, "value": v} for a, r, v in (("A1", 1, 4), ("A2", 2, 9), ("A3", 3, 5))]
+    templates = {c.template for c in _questions(_exploration(tool, {}, {"cells": cells, "empty": 0}))}
+    assert {"max:cell:row", "sum:cell:value", "min:cell:value"} <= templates
+    assert not {"sum:cell:row", "min:cell:row"} & templates
+    assert not any(t.endswith(":empty") for t in templates)

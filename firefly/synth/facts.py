@@ -1138,7 +1138,7 @@ def is_dull(key: str, value: Any, echoes: dict[str, set[str]] | None = None, who
     (``echoes``, :func:`echoes_of`): a text equal to an argument or repeating a long one
     ("Saved /workspace/a.png"), a number (or "$10.00") equal to the argument of the same
     name, or of any name with ``any_name`` (a list given back: the numbers one passed); in a
-    one-record reply, a text made only of the words of ``tool`` (the tool's name and what it
+    one-record reply, a zero, or a text made only of the words of ``tool`` (the tool's name and what it
     says it does: ``model_type: negative_binomial`` from a negative binomial regression)."""
     from ..match import normalize
 
@@ -1148,6 +1148,8 @@ def is_dull(key: str, value: Any, echoes: dict[str, set[str]] | None = None, who
     text = normalize(value)
     if whole and (name in _ENVELOPE or text in _STATUS_WORDS):
         return True
+    if whole and isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
+        return True  # a count of nothing in a reply about an empty world: guessed without a call
     said = set(words_of(value).split()) if isinstance(value, str) else set()
     if whole and said and not re.search(r"\d", value) and said <= set(words_of(tool).split()):
         return True

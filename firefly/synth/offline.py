@@ -181,6 +181,8 @@ SETUP = [
 
 # fields that are not worth asking about
 SKIP_FIELDS = {"depth", "current", "pk", "notnull", "hash"}
+POSITIONS = frozenset({"row", "col", "column", "index", "line", "position", "pos", "page", "offset", "x", "y", "z",
+                       "left", "top", "right", "bottom", "start", "end"})
 KIND_WORDS = {"DIR": "folder", "directory": "folder", "FILE": "file", "file": "file"}
 
 
@@ -470,6 +472,8 @@ class OfflineSynthesizer:
                 numbers = [as_number(v) for v in values]
                 # an identifier is no quantity: its largest or smallest names no item, its sum means nothing
                 ident = "id" in words_of(f.split("#")[0]).split() or f.lower().endswith("id")
+                # a position (row 3, column 2, x 40) is no quantity: its sum or smallest says nothing
+                place = set(words_of(f.split("#")[0]).split()[-1:]) <= POSITIONS
                 for op in () if ident or f == key else ("argmax", "argmin"):
                     target = max(numbers) if op == "argmax" else min(numbers)
                     winners = [i for i, n in enumerate(numbers) if n == target]
@@ -485,7 +489,8 @@ class OfflineSynthesizer:
                                          _match_for(win.get(key)), {step}, prov, {"op": op}))
                 if all(isinstance(v, (int, float)) for v in values):
                     # a sum of counts of lists (the required arguments of every action) means nothing
-                    for op in ("max", "min") if ident or f.endswith("#count") else ("max", "min", "sum"):
+                    for op in ("max",) if place else ("max", "min") if ident or f.endswith("#count") else (
+                            "max", "min", "sum"):
                         answer = {"max": max, "min": min, "sum": sum}[op](values)
                         if isinstance(answer, float):
                             answer = round(answer, 9)
