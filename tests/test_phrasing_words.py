@@ -247,3 +247,18 @@ def test_a_zero_of_a_one_record_reply_and_a_sum_of_positions_are_not_asked():
     assert {"max:cell:row", "sum:cell:value", "min:cell:value"} <= templates
     assert not {"sum:cell:row", "min:cell:row"} & templates
     assert not any(t.endswith(":empty") for t in templates)
+
+
+def test_abbreviated_keys_are_spelled_out_and_counted_things_read_as_numbers():
+    from firefly.synth.facts import spelled_out
+    from firefly.synth.offline import _counted
+
+    assert spelled_out("n obs") == "number of observations" and spelled_out("avg price") == "average price"
+    assert _line_label("webidl") == '"webidl" entry' and _line_label("Owner") == "owner"
+    assert _counted("notes checked") and _counted("pages without watermarks")
+    assert not _counted("total issues") and not _counted("todo tasks") and not _counted("rmse")
+    tool = ref("Find all broken links in the vault.", name="broken_links")
+    found = _questions(_exploration(tool, {}, {"notes_checked": 2, "broken_count": 1}))
+    assert any("the number of notes checked" in c.question for c in found), [c.question for c in found]
+    assert tool_sentence("t", ref("Look for probable watermark markings on every page and report where they are.")) \
+        == "look for probable watermark markings on every page"

@@ -326,10 +326,23 @@ class Names:
         elif "%" in key and len(key) <= 12 or key.isupper() and key.isalpha() and len(key) <= 8:
             text = key  # "1%" is no "1"; an upper-case name (PWD, HOME) is written as it is
         else:
-            text = words
+            text = spelled_out(words)
         if parent:
             text = f"{words_of(parent)} {text}"
         return text
+
+
+_SHORT_WORDS = {"obs": "observations", "pct": "percent", "avg": "average", "qty": "quantity", "cnt": "count",
+                "num": "number", "msg": "message", "dir": "directory", "temp": "temperature"}
+
+
+def spelled_out(words: str) -> str:
+    """A key's words with its abbreviations written out: ``n obs`` -> ``number of
+    observations``, ``num rows`` -> ``number of rows``, ``avg price`` -> ``average price``."""
+    parts = words.split()
+    if len(parts) >= 2 and parts[0] in ("n", "num", "no", "nb"):
+        parts = ["number", "of"] + parts[1:]
+    return " ".join(_SHORT_WORDS.get(w, w) if i or len(parts) > 1 else w for i, w in enumerate(parts))
 
 
 # -- facts of any result: JSON at any depth, and text
@@ -833,7 +846,7 @@ def _labelled_lines(step: int, base: str, lines: list[str], offset: int, names: 
 def _line_label(label: str) -> str:
     """How a question names the value of a ``Label: value`` line: the label in words when it
     is words (``Monthly Payment`` -> ``monthly payment``), else quoted (``the "asm" entry``)."""
-    if re.fullmatch(r"[A-Za-z][A-Za-z ]*[A-Za-z]", label) and (" " in label or len(label) >= 5):
+    if re.fullmatch(r"[A-Za-z][A-Za-z ]*[A-Za-z]", label) and (" " in label or re.fullmatch(r"[A-Z][a-z]{3,}", label)):
         return " ".join(w if sum(ch.isupper() for ch in w) >= 2 else w.lower() for w in label.split())
     return f"\"{label}\" entry"
 

@@ -159,7 +159,7 @@ SPECIAL_ARG = {
 NUMERIC = {
     "max": ["What is the largest {label} among the {plural} in {scope}?", "In {scope}, what is the maximum {label}?"],
     "min": ["What is the smallest {label} among the {plural} in {scope}?", "In {scope}, what is the minimum {label}?"],
-    "sum": ["What is the total {label} over all {plural} in {scope}?", "Add up the {label} of every {noun} in {scope}."],
+    "sum": ["What is the sum of the {label} over all {plural} in {scope}?", "Add up the {label} of every {noun} in {scope}."],
 }
 MODE = {
     ("commit", "author"): ["Who authored the most commits among {scope}?", "Which author appears most often in {scope}?"],
@@ -390,7 +390,10 @@ class OfflineSynthesizer:
                     ("the result of ", "the results of ")))
                 options = SPECIAL_SINGLE.get((noun, f)) or (
                     VALUE_SINGLE if f == "value" and t.key == "value" else RESULT_SINGLE if one_value else LOOKUP_SINGLE)
-                q = _pick(rng, options).format(label=t.label(f), scope=where, be=_verb_for(t.label(f)))
+                label = t.label(f)
+                if isinstance(cell.value, int) and not isinstance(cell.value, bool) and _counted(label):
+                    label = f"number of {label}"  # "notes checked: 2" -> "the number of notes checked"
+                q = _pick(rng, options).format(label=label, scope=where, be=_verb_for(label))
                 out.append(Candidate("lookup", f"single:{noun}:{f}", _cap(q), cell.value, _match_for(cell.value),
                                      {step}, [_entry(step, cell, "answer")], {"op": "value"}))
             return out + self._records(x, s, t, items, where)
@@ -737,6 +740,14 @@ def _tool_words(tool: str, ref: Any) -> str:
     from .phrasing import tool_sentence
 
     return " ".join([tool, str(getattr(ref, "title", "") or ""), tool_sentence(tool, ref)])
+
+
+def _counted(label: str) -> bool:
+    """A label that names things, not a number (``notes checked``, ``mixins loaded``): a
+    whole number under it is how many there are."""
+    first = label.split()[0] if label.split() else ""
+    return len(label.split()) >= 2 and first.isalpha() and first.islower() and singular(first) != first \
+        and plural_of(singular(first)) == first and first not in ("total", "items", "its")
 
 
 def _verb_for(label: str) -> str:

@@ -197,7 +197,8 @@ def _one_action(phrase: str) -> str:
         if words[j].lower() in ("optionally", "also", "then") and j + 1 < len(words):
             j, adverb = j + 1, True
         w = words[j].lower()
-        followed = j + 1 < len(words) and words[j + 1].lower() in _DETERMINERS
+        followed = j + 1 < len(words) and (words[j + 1].lower() in _DETERMINERS
+                                           or words[j + 1].lower() in ("where", "when", "why"))
         if (w in verbs or _base(w) in verbs) and (adverb or followed or _base(w) in ("return", "list", "get")):
             return " ".join(words[:i]).rstrip(",")
     return phrase
