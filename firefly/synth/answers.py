@@ -122,11 +122,12 @@ def field_values(answer: Any) -> list[Any]:
 
 def record_candidates(step: int, t: Table, items: list[Item], where: str, rng: random.Random, *,
                       skip: Callable[[str, str], bool], short: Callable[[Any], bool], match_for: Callable[[Any], dict[str, Any]],
-                      leaks: Callable[[Any, str], bool]) -> list[Candidate]:
+                      leaks: Callable[[Any, str], bool],
+                      dull: Callable[[str, Any, bool], bool] | None = None) -> list[Candidate]:
     """Multi-field lookups over the records of table ``t`` (see the module docstring). The
     offline synthesizer's rules come in: fields not worth asking (``skip(noun, field)``), which values are
     short enough to be answers, the match rule of a value and whether a value leaks into a
-    question."""
+    question; ``dull(field, value, whole)``: a value not worth asking (an echo, a status)."""
     out: list[Candidate] = []
     single = len(items) == 1 and (t.key not in items[0].cells or len(t.items) == 1)
     if single:
@@ -143,7 +144,8 @@ def record_candidates(step: int, t: Table, items: list[Item], where: str, rng: r
         fields = [f for f, cell in it.cells.items()
                   if not skip(t.noun, f) and short(cell.value) and (single or f != t.key)
                   and (key_value is None or canonical_json(cell.value) != canonical_json(key_value))
-                  and not (t.noun == "entry" and f == "type")]
+                  and not (t.noun == "entry" and f == "type")
+                  and not (dull is not None and dull(f, cell.value, single))]
         fields = fields[:MAX_FIELDS]
         if len(fields) < MIN_FIELDS:
             continue

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 import json
 import posixpath
 import re
@@ -137,11 +138,34 @@ def rel(path: str) -> str:
 
 
 def singular(word: str) -> str:
+    """``categories`` -> ``category``, ``boxes`` -> ``box``; ``status``, ``analysis`` stay."""
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
-    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+    if word.endswith(("sses", "shes", "ches", "xes", "zes")) or re.search(r"[^aeiou]uses$", word):
+        return word[:-2]  # "boxes" -> "box", "statuses" -> "status" (but "warehouses" -> "warehouse")
+    if word.endswith(("ss", "us", "is")):
+        return word
+    if word.endswith("s") and len(word) > 3:
         return word[:-1]
     return word
+
+
+def item_noun(key: str, listed: bool = False) -> tuple[str, str]:
+    """What one item under ``key`` is, singular and plural: ``orders`` -> order / orders;
+    ``columns_affected`` -> column affected / columns affected; a key that names no plural
+    thing, for a list (``data_analysis``: a category), names its entries (``data analysis
+    entry`` / ``data analysis entries``)."""
+    words = words_of(key).split()
+    if not words:
+        return "item", "items"
+    if singular(words[-1]) != words[-1] or words[-1] in _UNCOUNTED or not listed:
+        noun = " ".join(words[:-1] + [singular(words[-1])])
+        return noun, plural_of(noun)
+    for i, w in enumerate(words[:-1]):
+        if singular(w) != w:  # "columns affected": the plural word is not the last
+            return " ".join(words[:i] + [singular(w)] + words[i + 1:]), " ".join(words)
+    noun = " ".join(words) + " entry"
+    return noun, noun[:-1] + "ies"
 
 
 def is_clock_value(key: str, value: Any) -> bool:
@@ -300,11 +324,26 @@ class Names:
                 and len(desc.split()) <= 6:
             text = desc.strip().rstrip(".")
             text = text[:1].lower() + text[1:]
+        elif "%" in key and len(key) <= 12 or key.isupper() and key.isalpha() and len(key) <= 8:
+            text = key  # "1%" is no "1"; an upper-case name (PWD, HOME) is written as it is
         else:
-            text = words
+            text = spelled_out(words)
         if parent:
             text = f"{words_of(parent)} {text}"
         return text
+
+
+_SHORT_WORDS = {"obs": "observations", "pct": "percent", "avg": "average", "qty": "quantity", "cnt": "count",
+                "num": "number", "msg": "message", "dir": "directory", "temp": "temperature"}
+
+
+def spelled_out(words: str) -> str:
+    """A key's words with its abbreviations written out: ``n obs`` -> ``number of
+    observations``, ``num rows`` -> ``number of rows``, ``avg price`` -> ``average price``."""
+    parts = words.split()
+    if len(parts) >= 2 and parts[0] in ("n", "num", "no", "nb"):
+        parts = ["number", "of"] + parts[1:]
+    return " ".join(_SHORT_WORDS.get(w, w) if i or len(parts) > 1 else w for i, w in enumerate(parts))
 
 
 # -- facts of any result: JSON at any depth, and text
@@ -393,11 +432,10 @@ def walk_json(step: int, doc: Any, base: str, names: Names, schema: Any = None,
     out: list[Table] = []
     tool_noun = names.noun()
 
-    def noun_for(key: str | None) -> tuple[str, str]:
+    def noun_for(key: str | None, listed: bool = False) -> tuple[str, str]:
         if key and not re.fullmatch(r"(?i)(result|results|data|items|content|value|values|output|response|records|rows)",
                                     key):
-            n = singular(words_of(key))
-            return n, plural_of(n)
+            return item_noun(key, listed)
         return tool_noun
 
     def walk(obj: Any, path: str, key: str | None, sch: Any, depth: int) -> None:
@@ -406,12 +444,12 @@ def walk_json(step: int, doc: Any, base: str, names: Names, schema: Any = None,
         if isinstance(obj, list):
             dicts = [x for x in obj if isinstance(x, dict) and not _is_blob(x)]
             if dicts and len(dicts) == len(obj):
-                table = _records(step, obj, path, *noun_for(key), names.schema_at(sch, 0), names)
+                table = _records(step, obj, path, *noun_for(key, True), names.schema_at(sch, 0), names)
                 if table is not None:
                     out.append(table)
                 return
             if len(obj) >= 2 and all(_leaf_ok(x) for x in obj):
-                noun, plural = noun_for(key)
+                noun, plural = noun_for(key, True)
                 items = [Item({"value": Cell(x, jpath(path, i))}, i) for i, x in enumerate(obj[:MAX_ITEMS])]
                 numeric = ("value",) if all(isinstance(x, (int, float)) for x in obj) else ()
                 out.append(Table(step, noun, plural, "value", items, labels={"value": noun}, numeric=numeric,
@@ -447,7 +485,56 @@ def walk_json(step: int, doc: Any, base: str, names: Names, schema: Any = None,
             walk(v, kp, k, ks, depth + 1)
 
     walk(doc, base, None, schema, 0)
+    for t in out:
+        _shorten(t)
+    _qualify(out, base)
     return out
+
+
+# a field's own name that says too little without the object it sat in ("dtypes id", "config mode")
+_BARE_LABELS = frozenset({"id", "name", "value", "values", "count", "total", "min", "max", "mean", "type", "mode",
+                          "result", "status", "key", "code", "size", "length", "index", "data", "text", "title"})
+
+
+def _shorten(t: Table) -> None:
+    """A field of a nested object named without the object's name in front when no other field
+    of the table has that name: by its own name when it says enough (``summary.arr`` ->
+    ``arr`` no, ``query.context_length`` -> ``context length``), or, in an object of named
+    entries (a plural key), as the entry named then what it is (``dtypes.date`` -> ``date
+    dtype``, ``critical_values.1%`` -> ``1% critical value``)."""
+    short: dict[str, str] = {}
+    for f, label in t.labels.items():
+        parent = f.split(".")[0] if "." in f and "#" not in f else None
+        if parent and label.startswith(words_of(parent) + " "):
+            short[f] = label[len(words_of(parent)) + 1:]
+    taken = Counter(short.get(f, label) for f, label in t.labels.items())
+    for f, name in short.items():
+        parent = words_of(f.split(".")[0])
+        if taken[name] != 1:
+            continue
+        if " " not in parent and singular(parent) != parent:
+            # an object of named entries ("dtypes": {"date": "str"}): the entry named, then what it is
+            t.labels[f] = f"{name} {singular(parent)}"
+        elif name not in _BARE_LABELS and len(name) > 2 and not name[:1].isdigit():
+            t.labels[f] = name
+
+
+def _qualify(tables: list[Table], base: str) -> None:
+    """Fields of one-record tables named alike (``rmse`` in the train results and in the test
+    results) named with their record: ``rmse of the test results``; the record at the root of
+    the reply keeps its plain names."""
+    records = [t for t in tables if len(t.items) == 1 and not t.key]
+    seen: dict[str, int] = {}
+    for t in records:
+        for f in t.items[0].cells:
+            seen[t.label(f)] = seen.get(t.label(f), 0) + 1
+    for t in records:
+        if t.whole == base:
+            continue
+        for f in t.items[0].cells:
+            label = t.label(f)
+            if seen[label] > 1:
+                t.labels[f] = f"{label} of the {t.plural}"
 
 
 _KEY_WORDS = ("name", "title", "label", "filename", "path", "key", "slug", "symbol", "code", "id")
@@ -754,8 +841,15 @@ def _labelled_lines(step: int, base: str, lines: list[str], offset: int, names: 
     if not found:
         return []
     noun, plural = names.noun() if names.tool else ("record", "records")
-    return [Table(step, noun, plural, "", [Item(found)], labels={k: f"\"{k}\" entry" for k in found},
-                  whole=base)]
+    return [Table(step, noun, plural, "", [Item(found)], labels={k: _line_label(k) for k in found}, whole=base)]
+
+
+def _line_label(label: str) -> str:
+    """How a question names the value of a ``Label: value`` line: the label in words when it
+    is words (``Monthly Payment`` -> ``monthly payment``), else quoted (``the "asm" entry``)."""
+    if re.fullmatch(r"[A-Za-z][A-Za-z ]*[A-Za-z]", label) and (" " in label or re.fullmatch(r"[A-Z][a-z]{3,}", label)):
+        return " ".join(w if sum(ch.isupper() for ch in w) >= 2 else w.lower() for w in label.split())
+    return f"\"{label}\" entry"
 
 
 def _record_blocks(step: int, base: str, lines: list[str], labelled: list[tuple[int, tuple[str, str]]], offset: int,
@@ -973,7 +1067,7 @@ def rows_table(step: int, base: str, rows: list[dict[str, Any]], noun: str, plur
 
 _TEMP_PATH = re.compile(r"(?:^|[\s\"'(=])(?:/tmp/|/var/tmp/|/var/folders/|/private/var/|/dev/shm/|[A-Za-z]:\\\\[^\s]*\\\\Temp\\\\)"
                         r"|(?:^|/)(?:tmp|temp)[-_.]?[a-z0-9_]{6,}(?:/|$)|pytest-of-|firefly-server-tmp-", re.IGNORECASE)
-_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})")
+_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt _](\d{2})[:-](\d{2})")
 _BARE_KEYS = frozenset({"result", "value", "output", "data"})
 _COMPACT_DATETIME = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})[_T-]?(\d{2})(\d{2})\d{2}(?!\d)")
 _TIME_WORDS = frozenset({"time", "timestamp", "date", "datetime", "now", "created", "modified", "updated", "accessed",
@@ -1011,6 +1105,100 @@ def is_volatile(key: str, value: Any, now: float | None = None) -> bool:
             if abs(value / scale - now) < 2 * 86400 and (words & _TIME_WORDS or words <= _BARE_KEYS):
                 return True
     return False
+
+
+_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
+_HEX_ID = re.compile(r"^(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{12,}$", re.IGNORECASE)
+_PREFIXED_ID = re.compile(r"\b[A-Za-z]+[-_](?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{8,}\b")
+_SECRET_MASK = "[secret]"
+
+
+def generated_id_in(text: str) -> bool:
+    """A value the server made up for this run in a text (a UUID: a session id, an execution
+    id, ``epic-9660608e``), or a masked secret: a question that quotes one cannot be asked again in a fresh
+    world (the id will not exist), nor answered (the secret is not in it)."""
+    return _UUID.search(text) is not None or _PREFIXED_ID.search(text) is not None or _SECRET_MASK in text
+
+
+def is_opaque_id(key: str, value: Any) -> bool:
+    """A made-up identifier as a value: a UUID anywhere, or a hexadecimal string under a key
+    that says it is an id or a token (``run_id``, ``build_id``; a ``hash`` is no made-up id)."""
+    if not isinstance(value, str):
+        return False
+    if _UUID.search(value):
+        return True
+    words = set(words_of(key.split(".")[-1].split("#")[0]).split())
+    return bool(_HEX_ID.match(value.strip())) and bool(words & {"id", "uuid", "token", "guid", "nonce", "key"})
+
+
+# fields that say how a result is paged or whether the call went through, not what it found
+_BOOKKEEPING = frozenset({"cursor", "next cursor", "offset", "limit", "page", "page size", "per page", "has more",
+                          "next page", "next offset", "page token", "next page token", "truncated", "output truncated",
+                          "success", "ok", "total pages", "has next", "has previous", "has prev", "current page",
+                          "page number"})
+# the fields of a reply's envelope: a status, a message about the call
+_ENVELOPE = frozenset({"status", "message", "msg", "error", "errors", "warning", "warnings", "result status", "state",
+                       "detail", "details", "info", "note", "notes", "hint", "operation", "action", "tool", "method"})
+_STATUS_WORDS = frozenset({"ok", "okay", "success", "succeeded", "successful", "completed", "complete", "done", "true",
+                           "false", "error", "failed", "failure", "pending", "planned", "running", "ready", "default",
+                           "none", "null", "n/a", "saved", "created", "updated", "deleted", "added"})
+
+
+def is_dull(key: str, value: Any, echoes: dict[str, set[str]] | None = None, whole: bool = False,
+            any_name: bool = False, tool: str = "") -> bool:
+    """A value not worth a question: paging bookkeeping (a cursor, a page size); in a reply
+    that is one record (``whole``), its status or message about the call ("ok",
+    "Successfully loaded CSV file"); a made-up id; or an echo of the call's own arguments
+    (``echoes``, :func:`echoes_of`): a text equal to an argument or repeating a long one
+    ("Saved /workspace/a.png"), a number (or "$10.00") equal to the argument of the same
+    name, or of any name with ``any_name`` (a list given back: the numbers one passed); in a
+    one-record reply, a zero, or a text made only of the words of ``tool`` (the tool's name and what it
+    says it does: ``model_type: negative_binomial`` from a negative binomial regression)."""
+    from ..match import normalize
+
+    name = words_of(key.split(".")[-1].split("#")[0])
+    if name in _BOOKKEEPING or is_opaque_id(key, value):
+        return True
+    text = normalize(value)
+    if whole and (name in _ENVELOPE or text in _STATUS_WORDS):
+        return True
+    if whole and isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
+        return True  # a count of nothing in a reply about an empty world: guessed without a call
+    said = set(words_of(value).split()) if isinstance(value, str) else set()
+    if whole and said and not re.search(r"\d", value) and said <= set(words_of(tool).split()):
+        return True
+    if not echoes:
+        return False
+    number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else (
+        to_number(re.sub(r"^[-+]?[$€£¥]|[$€£¥%,\s]", "", value)) if isinstance(value, str) and re.search(r"\d", value)
+        else None)
+    if number is not None:
+        named = [e for e, names in echoes.items() if any_name or any(set(name.split()) <= set(n.split()) for n in names)]
+        if any(to_number(e) == number for e in named):
+            return True
+        if not isinstance(value, str):
+            return False
+    if isinstance(value, str):
+        return text in echoes or (" " in text and any(len(e) >= 8 and e in text for e in echoes))
+    return False
+
+
+def echoes_of(arguments: dict[str, Any], ref: Any = None) -> dict[str, set[str]]:
+    """The normalized values of a call's arguments and of its tool's defaults, each with the
+    names (in words) it was given under: what a result that only repeats them would say."""
+    from ..match import normalize
+
+    schema = getattr(ref, "input_schema", None) if ref is not None else None
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    named = [(k, v) for k, v in (arguments or {}).items()]
+    if isinstance(props, dict):
+        named += [(k, v["default"]) for k, v in props.items() if isinstance(v, dict) and "default" in v]
+    out: dict[str, set[str]] = {}
+    for k, v in named:
+        for x in leaves(v):
+            if isinstance(x, (str, int, float)) and not isinstance(x, bool) and str(x).strip():
+                out.setdefault(normalize(x), set()).add(words_of(k))
+    return out
 
 
 def basename(path: str) -> str:

@@ -33,7 +33,8 @@ from ..match import normalize, result_value
 from .answers import field_values, record_candidates
 from .derive import as_number
 from ..locator import resolve
-from .facts import Cell, Item, Table, basename, is_volatile, leaves, plural_of, read_call, rel, words_of
+from .facts import (Cell, Item, Table, basename, echoes_of, generated_id_in, is_dull, is_volatile, leaves, plural_of,
+                    read_call, rel, singular, words_of)
 from .model import INITIAL_STATE, Candidate, Exploration, Step
 from .phrasing import effect, listing, ordinal, quote, scope
 
@@ -49,12 +50,11 @@ LOOKUP = [
     "Looking at {scope}: what {label} does the {noun} with {keylabel} {key} have?",
     "What is the {label} of the {noun} {key} in {scope}?",
 ]
-RESULT_SINGLE = ["What is {scope}?", "Tell me {scope}."]  # a result that is one value: no "result of the result"
+RESULT_SINGLE = ["What is {scope}?", "Can you tell me {scope}?"]  # a result that is one value: no "result of the result"
 VALUE_SINGLE = ["Which {label} does {scope} show?", "What {label} is listed in {scope}?"]  # one bare value under a heading
 LOOKUP_SINGLE = [
-    "What is the {label} of {scope}?",
-    "Looking at {scope}, what is its {label}?",
-    "Tell me the {label} of {scope}.",
+    "What {be} the {label} of {scope}?",
+    "In {scope}, what {be} the {label}?",
 ]
 SPECIAL_LOOKUP = {
     ("commit", "author"): ["Who authored the commit {key} in {scope}?",
@@ -159,7 +159,7 @@ SPECIAL_ARG = {
 NUMERIC = {
     "max": ["What is the largest {label} among the {plural} in {scope}?", "In {scope}, what is the maximum {label}?"],
     "min": ["What is the smallest {label} among the {plural} in {scope}?", "In {scope}, what is the minimum {label}?"],
-    "sum": ["What is the total {label} over all {plural} in {scope}?", "Add up the {label} of every {noun} in {scope}."],
+    "sum": ["What is the sum of the {label} over all {plural} in {scope}?", "Add up the {label} of every {noun} in {scope}."],
 }
 MODE = {
     ("commit", "author"): ["Who authored the most commits among {scope}?", "Which author appears most often in {scope}?"],
@@ -181,6 +181,8 @@ SETUP = [
 
 # fields that are not worth asking about
 SKIP_FIELDS = {"depth", "current", "pk", "notnull", "hash"}
+POSITIONS = frozenset({"row", "col", "column", "index", "line", "position", "pos", "page", "offset", "x", "y", "z",
+                       "left", "top", "right", "bottom", "start", "end"})
 KIND_WORDS = {"DIR": "folder", "directory": "folder", "FILE": "file", "file": "file"}
 
 
@@ -287,7 +289,7 @@ class OfflineSynthesizer:
         final = []
         for c in out:
             done = self._with_setup(x, c, skipped)
-            if done is not None:
+            if done is not None and _self_contained(done, skipped):
                 final.append(done)
         return final, skipped
 
@@ -375,17 +377,23 @@ class OfflineSynthesizer:
         step = s.step
         items = [it for it in t.items if it.cells]
         noun = t.noun
+        echoes = echoes_of(s.arguments, x.ref(s.server, s.tool))
+        named = _tool_words(s.tool, x.ref(s.server, s.tool))
         if len(items) == 1 and (t.key not in items[0].cells or len(t.items) == 1):
             it = items[0]
             for f, cell in it.cells.items():
                 if f in SKIP_FIELDS and (noun, f) not in SPECIAL_SINGLE or not _short(cell.value) \
-                        or (noun, f) == ("entry", "type"):
+                        or (noun, f) == ("entry", "type") or is_dull(f, cell.value, echoes, whole=True, tool=named):
                     continue
                 rng = self._rng(x, step, noun, f, "single")
+                one_value = f in ("result", "value", "output") and (len(it.cells) == 1 or where.startswith(
+                    ("the result of ", "the results of ")))
                 options = SPECIAL_SINGLE.get((noun, f)) or (
-                    RESULT_SINGLE if f in ("result", "value", "output") and where.startswith("the result of ")
-                    else VALUE_SINGLE if f == "value" and t.key == "value" else LOOKUP_SINGLE)
-                q = _pick(rng, options).format(label=t.label(f), scope=where)
+                    VALUE_SINGLE if f == "value" and t.key == "value" else RESULT_SINGLE if one_value else LOOKUP_SINGLE)
+                label = t.label(f)
+                if isinstance(cell.value, int) and not isinstance(cell.value, bool) and _counted(label):
+                    label = f"number of {label}"  # "notes checked: 2" -> "the number of notes checked"
+                q = _pick(rng, options).format(label=label, scope=where, be=_verb_for(label))
                 out.append(Candidate("lookup", f"single:{noun}:{f}", _cap(q), cell.value, _match_for(cell.value),
                                      {step}, [_entry(step, cell, "answer")], {"op": "value"}))
             return out + self._records(x, s, t, items, where)
@@ -399,7 +407,8 @@ class OfflineSynthesizer:
             for f, cell in it.cells.items():
                 if (noun, f) == ("entry", "type"):
                     continue
-                if f == key or f in SKIP_FIELDS and (noun, f) not in SPECIAL_LOOKUP or not _short(cell.value):
+                if f == key or f in SKIP_FIELDS and (noun, f) not in SPECIAL_LOOKUP or not _short(cell.value) \
+                        or is_dull(f, cell.value, echoes):
                     continue
                 if canonical_json(cell.value) == canonical_json(it.get(key)):
                     continue
@@ -416,23 +425,31 @@ class OfflineSynthesizer:
 
     def _records(self, x: Exploration, s: Step, t: Table, items: list[Item], where: str) -> list[Candidate]:
         """Answers with fields: several named values of one record (firefly.synth.answers)."""
+        echoes = echoes_of(s.arguments, x.ref(s.server, s.tool))
+        named = _tool_words(s.tool, x.ref(s.server, s.tool))
         return record_candidates(s.step, t, items, where, self._rng(x, s.step, t.noun, "fields"), skip=_not_asked,
-                                 short=_short, match_for=_match_for, leaks=_leaks_into)
+                                 short=_short, match_for=_match_for, leaks=_leaks_into,
+                                 dull=lambda f, v, whole: is_dull(f, v, echoes, whole, tool=named))
 
     def _aggregates(self, x: Exploration, s: Step, t: Table, items: list[Item], where: str) -> list[Candidate]:
         out: list[Candidate] = []
         step, noun, plural, key = s.step, t.noun, t.plural, t.key
         complete = t.complete and (t.total is None or t.total == len(items))
         keyed = [it for it in items if _short(it.get(key))]
+        echoes = echoes_of(s.arguments, x.ref(s.server, s.tool))
+        if keyed and all(is_dull(key, it.get(key), echoes, any_name=True) for it in keyed):
+            return out  # the items are the call's own arguments given back (or made-up ids): nothing found
+        # a list of bare numbers (coefficients, p values): its length and its members are no answer
+        numbers = key == "value" and all(isinstance(it.get(key), (int, float)) for it in keyed)
         rng = self._rng(x, step, noun, "agg")
         fmt = {"noun": noun, "plural": plural, "keylabel": t.label(key), "keylabels": plural_of(t.label(key)), "scope": where}
         # count
-        if complete and len(keyed) >= 2 and len(keyed) == len(items):
+        if complete and len(keyed) >= 2 and len(keyed) == len(items) and not numbers:
             q = _pick(rng, SPECIAL_COUNT.get(noun, []) + COUNT).format(**fmt)
             out.append(Candidate("aggregate", f"count:{noun}", _cap(q), len(keyed), _match_for(len(keyed)), {step},
                                  [_entry(step, it.cells[key], "item") for it in keyed], {"op": "count"}))
         # set of every key
-        if complete and 2 <= len(keyed) <= 8 and len(keyed) == len(items):
+        if complete and 2 <= len(keyed) <= 8 and len(keyed) == len(items) and not numbers:
             values = [it.get(key) for it in keyed]
             if len({canonical_json(v) for v in values}) == len(values):
                 options = SPECIAL_SET_ALL.get(noun, []) + (SET_VALUES if key == "value" else SET_ALL)
@@ -449,6 +466,8 @@ class OfflineSynthesizer:
         for f in fields:
             with_f = [it for it in keyed if f in it.cells]
             values = [it.get(f) for it in with_f]
+            if values and all(is_dull(f, v, echoes) for v in values):
+                continue
             numeric = f in t.numeric or all(as_number(v) is not None and not isinstance(v, str) for v in values) and values
             label = t.label(f)
             fmt_f = dict(fmt, label=label)
@@ -456,6 +475,8 @@ class OfflineSynthesizer:
                 numbers = [as_number(v) for v in values]
                 # an identifier is no quantity: its largest or smallest names no item, its sum means nothing
                 ident = "id" in words_of(f.split("#")[0]).split() or f.lower().endswith("id")
+                # a position (row 3, column 2, x 40) is no quantity: its sum or smallest says nothing
+                place = set(words_of(f.split("#")[0]).split()[-1:]) <= POSITIONS
                 for op in () if ident or f == key else ("argmax", "argmin"):
                     target = max(numbers) if op == "argmax" else min(numbers)
                     winners = [i for i, n in enumerate(numbers) if n == target]
@@ -470,7 +491,9 @@ class OfflineSynthesizer:
                     out.append(Candidate("aggregate", f"{op}:{noun}:{f}", _cap(q), win.get(key),
                                          _match_for(win.get(key)), {step}, prov, {"op": op}))
                 if all(isinstance(v, (int, float)) for v in values):
-                    for op in ("max", "min") if ident else ("max", "min", "sum"):
+                    # a sum of counts of lists (the required arguments of every action) means nothing
+                    for op in ("max",) if place else ("max", "min") if ident or f.endswith("#count") else (
+                            "max", "min", "sum"):
                         answer = {"max": max, "min": min, "sum": sum}[op](values)
                         if isinstance(answer, float):
                             answer = round(answer, 9)
@@ -583,6 +606,8 @@ class OfflineSynthesizer:
                         isinstance(fed_value, str) and isinstance(fed_cell.value, str)
                         and fed_value.endswith("/" + fed_cell.value.lstrip("/")))):
                     return None  # the argument was made from the value, not the value itself
+                if len(t.items) == 1 and hit != t.key:  # the one record of a reply: named by the call, not by a field
+                    return f"the {t.label(hit)} given by {where}", [_entry(a.step, it.cells[hit], "via")]
                 for f in [t.key] + [f for f in it.cells if f != t.key]:
                     cell = it.cells.get(f)
                     if f == hit or cell is None or not isinstance(cell.value, str) or not _short(cell.value):
@@ -698,6 +723,41 @@ class OfflineSynthesizer:
 
 
 # -------------------------------------------------------------------------- helpers
+
+
+def _self_contained(c: Candidate, skipped: Counter) -> bool:
+    """A task that quotes no id the server made up for this run (a session's UUID) and no
+    masked secret, and whose label is none: it can be asked again in a fresh world."""
+    texts = [c.question] + [v for v in leaves(c.answer) if isinstance(v, str)]
+    if any(generated_id_in(t) for t in texts):
+        skipped["a made-up id or a secret in the task"] += 1
+        return False
+    return True
+
+
+def _tool_words(tool: str, ref: Any) -> str:
+    """The words a tool names itself with: its name, title and what its description says it does."""
+    from .phrasing import tool_sentence
+
+    return " ".join([tool, str(getattr(ref, "title", "") or ""), tool_sentence(tool, ref)])
+
+
+def _counted(label: str) -> bool:
+    """A label that names things, not a number (``notes checked``, ``mixins loaded``): a
+    whole number under it is how many there are."""
+    first = label.split()[0] if label.split() else ""
+    return len(label.split()) >= 2 and first.isalpha() and first.islower() and singular(first) != first \
+        and plural_of(singular(first)) == first and first not in ("total", "items", "its")
+
+
+def _verb_for(label: str) -> str:
+    """"are" for a label that names several things (``todo tasks``), else "is"."""
+    head = re.split(r" (?:of|in|per|for) ", label)[0].split()  # "rmse of the test results": the rmse
+    if head[:1] in (["total"], ["number"], ["count"]):  # "total issues": one number
+        return "is"
+    last = head[-1] if head else ""
+    return "are" if last.isalpha() and last.islower() and singular(last) != last and plural_of(singular(last)) == last \
+        else "is"
 
 
 def _not_asked(noun: str, f: str) -> bool:

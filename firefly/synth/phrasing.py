@@ -76,21 +76,40 @@ def ordinal(n: int) -> str:
 # sentence names them ("Get the weather for a city" + city=Paris -> 'the weather for the city
 # "Paris"'), the others after it. Never the raw call.
 
-_READ_LEADS = ("look up", "search for", "get", "gets", "return", "returns", "list", "lists", "fetch", "fetches",
-               "retrieve", "retrieves", "show", "shows", "read", "reads", "find", "finds", "search", "searches",
+_READ_LEADS = ("look up", "look for", "search for", "get", "gets", "return", "returns", "list", "lists", "fetch",
+               "fetches", "retrieve", "retrieves", "show", "shows", "read", "reads", "find", "finds", "search", "searches",
                "query", "queries", "provide", "provides", "give", "gives", "obtain", "obtains", "display", "displays",
-               "view", "views", "describe", "describes", "load", "loads", "check", "checks", "inspect", "inspects")
+               "view", "views", "describe", "describes", "load", "loads")
 # verbs a description may start with besides those of the verb table (firefly.adapters.verbs)
 _VERBS = frozenset({"cancel", "simplify", "expand", "factor", "solve", "differentiate", "integrate", "compare", "parse",
                     "extract", "analyze", "analyse", "classify", "guess", "estimate", "measure", "render", "format",
                     "translate", "transform", "compress", "encode", "decode", "hash", "sort", "filter", "split",
                     "join", "round", "predict", "detect", "recognize", "identify", "discover", "triage", "test",
                     "generate", "plot", "draw", "map", "match", "merge", "score", "rank", "normalize", "sum",
-                    "multiply", "divide", "subtract", "tokenize", "summarise", "count", "calculate", "compute"})
-_SEARCH_LEADS = ("look up", "search for", "find", "finds", "search", "searches", "query", "queries")
+                    "multiply", "divide", "subtract", "tokenize", "summarise", "count", "calculate", "compute",
+                    "take", "report", "perform", "handle", "toggle", "demonstrate", "store", "close", "clean", "manage",
+                    "configure", "trigger", "convert", "blur", "sharpen", "resize", "crop", "rotate", "flip", "blend",
+                    "equalize", "denoise", "threshold", "rebuild", "roll", "use", "look", "make", "determine", "verify",
+                    "return", "retrieve", "obtain", "provide", "give", "display", "choose", "pick", "select", "scroll",
+                    "hover", "type", "wait", "capture", "record", "track", "monitor", "mark", "tag", "label", "link",
+                    "unlink", "group", "aggregate", "profile", "fit", "train", "simulate", "forecast", "recommend",
+                    "suggest", "explain", "define", "tell", "lint", "fix", "refactor", "build", "compile", "index",
+                    "register", "plan", "apply", "export", "download", "import", "resolve", "cache", "combine",
+                    "receive", "decide", "salvage", "wrap", "repair", "read"})
+_SEARCH_LEADS = ("look up", "look for", "search for", "find", "finds", "search", "searches", "query", "queries")
 _ARTICLES = ("the ", "a ", "an ", "all ", "every ", "each ", "one ", "some ", "any ")
-_FILLER = re.compile(r"^(?:this tool |tool (?:to|that) |use this (?:tool )?to |used to |allows you to |lets you |"
+_DETERMINERS = frozenset({"a", "an", "the", "all", "each", "every", "one", "multiple", "several", "some", "any", "its",
+                          "your", "this", "that", "these", "those", "whether", "if", "how", "what", "which", "who",
+                          "two", "three", "n", "up", "detailed", "current", "new", "basic"})
+_FILLER = re.compile(r"^(?:this tool |tool (?:to|that) |(?:you can )?use this (?:tool )?to |used to |allows you to |lets you |"
                      r"a tool (?:to|that) |function (?:to|that) |helper (?:to|that) )", re.IGNORECASE)
+# a label before the description proper: "Brief description: High-precision calculation ..."
+_LEAD_LABEL = re.compile(r"^(?:(?:brief|short)\s+)?(?:description|summary|purpose|overview|tool)\s*:\s*", re.IGNORECASE)
+# an opening clause that only names the input: "Given a 'requestId', return the next pending task"
+_GIVEN = re.compile(r"^(?:given|with|for|using|when|whenever|if)\b[^,.]{1,60},\s*(?=[a-z])", re.IGNORECASE)
+# where a first clause turns into elaboration: "... with an optional expiration time", "..., such as ..."
+_TAIL = re.compile(r"\s+(?:with (?:an? |some )?optional\b|including\b|such as\b|e\.g\b|i\.e\b|for example\b)"
+                   r"|,\s*(?:such as|including|e\.g|i\.e|for example|as well as)\b", re.IGNORECASE)
 MAX_PHRASE_WORDS = 14
 
 
@@ -99,29 +118,118 @@ def _words(name: str) -> str:
     return " ".join(w for w in re.split(r"[^A-Za-z0-9]+", s) if w).lower() or str(name)
 
 
+def _verbs() -> frozenset[str]:
+    from ..adapters.verbs import MAKE_VERBS, READ_VERBS, WRITE_VERBS
+
+    return frozenset({v for v in _READ_LEADS if " " not in v}) | READ_VERBS | WRITE_VERBS | MAKE_VERBS | _VERBS
+
+
+def _base(word: str) -> str:
+    """A verb in the third person as its base form (``lists`` -> ``list``, ``searches`` -> ``search``)."""
+    w = word.lower()
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    if w.endswith(("sses", "shes", "ches", "xes", "zes")):
+        return w[:-2]
+    if w.endswith("s") and not w.endswith(("ss", "us", "is")) and len(w) > 3:
+        return w[:-1]
+    return w
+
+
+def is_verb(word: str, following: str = "") -> bool:
+    """Whether a description's first ``word`` is a verb (an instruction, ``Get ...``, or a
+    statement, ``Returns ...``): a verb of the tables, or a word an article follows."""
+    w = word.lower().split("/")[0]
+    verbs = _verbs()
+    return w in verbs or _base(w) in verbs or (following.lower() in _DETERMINERS and not w.endswith("ing")
+                                                  and w not in _DETERMINERS and w.isalpha())
+
+
+def _acronym(word: str) -> bool:
+    """``OLS``, ``GARCH``, ``SaaS``, ``3D``: a word whose case is part of it."""
+    return sum(1 for ch in word if ch.isupper()) >= 2 or (word[:1].isupper() and len(word) == 1)
+
+
+def _lower(word: str) -> str:
+    return "-".join(p if _acronym(p) else p.lower() for p in word.split("-"))
+
+
+def _sentence_case(text: str) -> str:
+    """A description in sentence case: a title-cased one (``Support Vector Machine Analysis``)
+    lower-cased but for its acronyms, else only its first word lower-cased (unless it is one)."""
+    words = text.split()
+    if not words:
+        return text
+    long = [w for w in words if len(w) > 3 and w[:1].isalpha()]
+    if len(long) >= 2 and all(w[:1].isupper() for w in long):
+        return " ".join(_lower(w) for w in words)
+    first = words[0]
+    head = "-".join([first.split("-")[0] if _acronym(first.split("-")[0]) else first.split("-")[0].lower()]
+                    + first.split("-")[1:])
+    return " ".join([head] + words[1:])
+
+
+def _first_clause(desc: str) -> str:
+    """The first clause of a description, without parentheticals, a leading label, a leading
+    "given ..." clause or a trailing elaboration."""
+    first = desc.strip().split("\n", 1)[0]
+    first = _LEAD_LABEL.sub("", first)
+    for _ in range(3):
+        first = re.sub(r"\s*\([^()]*\)", "", first)  # "(AIC, BIC, ...)", "(e.g. .jpg, .png)"
+    first = re.split(r"(?<=[a-z0-9)\]])[.!?](?:\s|$)|\s[-–—]\s|:\s|;\s|[，。；：]", first, maxsplit=1)[0]
+    first = first.split("(")[0].split(")")[0]  # an unclosed parenthesis: what follows is cut off
+    first = _FILLER.sub("", _GIVEN.sub("", _FILLER.sub("", first.strip()).strip()).strip())
+    first = _TAIL.split(first, maxsplit=1)[0]
+    return first.strip().rstrip(".,").strip()
+
+
+def _one_action(phrase: str) -> str:
+    """One action of a phrase that names two: "search and list database objects" -> "list
+    database objects"; "fetch a website and return the content as HTML" -> "fetch a website"."""
+    words = phrase.split()
+    if len(words) >= 3 and words[1] in ("and", "or", "&") and is_verb(words[0]) and is_verb(words[2]):
+        return " ".join(words[2:])
+    verbs = _verbs()
+    for i in range(2, len(words) - 1):
+        if words[i] not in ("and", "then"):
+            continue
+        j, adverb = i + 1, False
+        if words[j].lower() in ("optionally", "also", "then") and j + 1 < len(words):
+            j, adverb = j + 1, True
+        w = words[j].lower()
+        followed = j + 1 < len(words) and (words[j + 1].lower() in _DETERMINERS
+                                           or words[j + 1].lower() in ("where", "when", "why"))
+        if (w in verbs or _base(w) in verbs) and (adverb or followed or _base(w) in ("return", "list", "get")):
+            return " ".join(words[:i]).rstrip(",")
+    return phrase
+
+
 def tool_sentence(tool: str, ref: Any = None) -> str:
     """What the tool does, as a short lower-case verb phrase (``get the weather for a city``):
-    the first sentence of its description when short, else its title, else its name."""
+    the first clause of its description when short, else its title, else its name."""
     desc = getattr(ref, "description", None) if ref is not None else None
     title = getattr(ref, "title", None) if ref is not None else None
     if isinstance(desc, str) and desc.strip():
-        first = desc.strip().split("\n", 1)[0]
-        first = re.split(r"(?<=[a-z0-9)\]])[.!?](?:\s|$)|\s[-–—]\s|:\s|;\s|[，。；：]", first, maxsplit=1)[0]
-        first = _FILLER.sub("", first.strip()).strip().rstrip(".")
+        first = _first_clause(desc)
         if len(first.split(", ")[0].split()) >= 3:
             first = first.split(", ")[0]  # "generate an image, return its data, ..." -> "generate an image"
-        first = re.sub(r"^[A-Za-z]+ly\s+", "", first)  # "automatically check ..." -> "check ..."
+        adverb = re.match(r"^[A-Za-z]+ly\s+(\S+)", first)
+        if adverb and is_verb(adverb.group(1)):
+            first = first[adverb.end(1) - len(adverb.group(1)):]  # "automatically check ..." -> "check ..."
+        first = _one_action(first)
         if first and len(first.split()) <= MAX_PHRASE_WORDS and re.match(r"[A-Za-z]+\b", first) \
-                and first.isascii() and not re.search(r"[{}<>`|\[\]]", first):
-            return first[:1].lower() + first[1:]
+                and first.isascii() and not re.search(r"[{}<>`|\[\]=]", first):
+            return _sentence_case(first)
     from ..adapters.verbs import MAKE_VERBS, READ_VERBS, WRITE_VERBS
 
     words = (_words(title) if isinstance(title, str) and title.strip() and len(title.split()) <= MAX_PHRASE_WORDS
              else _words(tool)).split()
     verbs = {v for v in _READ_LEADS if " " not in v} | READ_VERBS | WRITE_VERBS | MAKE_VERBS
     at = next((i for i, w in enumerate(words) if w in verbs), None)
+    if at is not None and 0 < at < len(words) - 1 and words[at] not in WRITE_VERBS:
+        return " ".join(words[at:])  # namespace words before the verb: "mcp howtocook get recipe" -> "get recipe"
     if at is None or (at > 0 and words[at] not in WRITE_VERBS):
-        return "show the " + " ".join(words)  # a name that is a noun: "git log" -> "the git log"
+        return " ".join(words)  # a name that is a noun: "git log" (a scope says "the git log")
     if at > 0 and at == len(words) - 1:
         return f"{words[at]} in {' '.join(words[:at])}"  # "git commit" -> "commit in git"
     rest = words[:at] + words[at + 1:]
@@ -133,14 +241,7 @@ def tool_sentence(tool: str, ref: Any = None) -> str:
 def _imperative(phrase: str) -> str:
     """``Creates a note`` -> ``create a note`` (a description in the third person)."""
     first, _, rest = phrase.partition(" ")
-    low = first.lower().split("/")[0]
-    if low.endswith("ies") and len(low) > 4:
-        low = low[:-3] + "y"
-    elif low.endswith(("sses", "shes", "ches", "xes", "zes")):
-        low = low[:-2]
-    elif low.endswith("s") and not low.endswith(("ss", "us", "is")) and len(low) > 3:
-        low = low[:-1]
-    return (low + (" " + rest if rest else "")).strip()
+    return (_base(first.split("/")[0]) + (" " + rest if rest else "")).strip()
 
 
 def _gerund(verb: str) -> str:
@@ -148,27 +249,48 @@ def _gerund(verb: str) -> str:
         return verb[:-2] + "ying"
     if verb.endswith("e") and not verb.endswith(("ee", "ye", "oe")):
         return verb[:-1] + "ing"
+    if re.search(r"(?:^|[^aeiou])[aeiou][b-df-hj-np-tvz]$", verb) and (
+            len(re.findall(r"[aeiou]+", verb)) == 1 or verb in _STRESSED_LAST):
+        return verb + verb[-1] + "ing"  # "plan" -> "planning", "split" -> "splitting"
     return verb + "ing"
 
 
+_STRESSED_LAST = frozenset({"reset", "submit", "commit", "begin", "omit", "permit", "admit", "refer", "prefer", "occur",
+                            "forget", "upset", "control", "regret", "equip", "transfer", "unzip", "unwrap", "unpin",
+                            "rerun", "forbid", "embed", "outfit", "format"})
+MAX_VALUE_CHARS = 60
+MAX_LIST_VALUES = 10
+
+
 def _value_words(value: Any) -> str | None:
+    """An argument's value as a question writes it, or None when it has no short words: a
+    text of several lines or longer than :data:`MAX_VALUE_CHARS`, a long list, a list of
+    objects (a question never quotes a document or a payload)."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, str):
-        return quote(value) if value.strip() else None
-    if isinstance(value, list):
-        if not value:
+        if not value.strip() or "\n" in value.strip() or len(value) > MAX_VALUE_CHARS:
             return None
-        if all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
-            return listing(value)
+        return quote(value)
+    if isinstance(value, list):
+        if not value or len(value) > MAX_LIST_VALUES:
+            return None
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            parts = [str(v) for v in value]  # numbers are no quoted text: "7, 10 and 12"
+            return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        if any(isinstance(v, list) for v in value) or (any(isinstance(v, dict) for v in value) and len(value) > 3):
+            return None  # a payload of records is no value a question quotes (a few small ones are)
         parts = [_value_words(v) for v in value]
-        return None if any(p is None for p in parts) else "; ".join(p for p in parts if p)
+        return None if any(p is None for p in parts) else (
+            parts[0] if len(parts) == 1 else ", ".join(p for p in parts[:-1] if p) + " and " + str(parts[-1]))
     if isinstance(value, dict):
+        if len(value) > 3:
+            return None
         parts = []
         for k, v in value.items():
-            words = _value_words(v)
+            words = _value_words(v) if not isinstance(v, (dict, list)) else None
             if words is None:
                 return None
             parts.append(f"{_words(k)} {words}")
@@ -203,7 +325,8 @@ def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], re
             if said is None:
                 return None
             named = f"the {words} {said}"
-        pattern = re.compile(r"\b(?:an?|the|given|specified|provided|some)\s+(?:given\s+|specified\s+)?" + re.escape(words)
+        pattern = re.compile(r"\b(?:an?|the|given|specified|provided|some)\s+(?:given\s+|specified\s+|list of\s+)?"
+                             + re.escape(words)
                              + r"\b(?!\s+\")", re.IGNORECASE)
         if pattern.search(text):
             text = pattern.sub(lambda m: named, text, count=1)
@@ -222,28 +345,33 @@ def generic_scope(tool: str, args: dict[str, Any], subst: dict[str, str] | None 
     phrase = tool_sentence(tool, ref)
     low = phrase.lower()
     lead = next((v for v in _READ_LEADS if low == v or low.startswith(v + " ")), None)
+    first, _, rest = phrase.partition(" ")
     if lead in _SEARCH_LEADS and len(low) > len(lead):
-        noun = f"the results of {_gerund(_imperative(lead).split()[0])} {phrase[len(lead):].strip()}"
-    elif lead is not None and len(low) > len(lead):
-        noun = phrase[len(lead):].strip()
+        said = " ".join([_gerund(_base(lead.split()[0]))] + lead.split()[1:])  # "look up" -> "looking up"
+        noun = f"the results of {said} {phrase[len(lead):].strip()}"
+    elif lead is not None and len(low) > len(lead) and not re.search(r"\b(?:into|onto|to|as|against)\b",
+                                                                      phrase[len(lead):]):
+        noun = re.sub(r"^if\b", "whether", phrase[len(lead):].strip())
         noun = re.sub(r"^(?:a|an)\s", "the ", noun)
         if not noun.lower().startswith(_ARTICLES) and not re.match(r"^(?:how|what|which|who|whether|when|where)\b", noun):
             noun = "the " + noun
         elif re.match(r"^(?:how|what|which|who|whether|when|where)\b", noun):
             noun = "the answer to " + noun
-    else:
-        from ..adapters.verbs import MAKE_VERBS, READ_VERBS, WRITE_VERBS
-
-        verb, _, rest = _imperative(phrase).partition(" ")
-        if verb in READ_VERBS | WRITE_VERBS | MAKE_VERBS or verb in _VERBS:
-            noun = f"the result of {_gerund(verb)}" + (f" {rest}" if rest else "")
-        else:  # a description that is a noun phrase: "Natural logarithm" -> "the natural logarithm"
-            noun = phrase if phrase.lower().startswith(_ARTICLES) else "the " + phrase
+    elif is_verb(first, rest.split(" ")[0]):
+        noun = f"the result of {_gerund(_base(first))}" + (f" {rest}" if rest else "")
+    else:  # a description that is a noun phrase: "Natural logarithm" -> "the natural logarithm"
+        noun = phrase if phrase.lower().startswith(_ARTICLES) else "the " + phrase
     return _with_arguments(noun, args or {}, subst, ref)
 
 
 def generic_effect(tool: str, args: dict[str, Any], ref: Any = None) -> str | None:
     """What an effectful call of any tool does, as an instruction from the tool's description,
-    title or name and its arguments (``create a note with the title "Groceries"``)."""
-    phrase = _imperative(tool_sentence(tool, ref))
+    title or name and its arguments (``create a note with the title "Groceries"``); a
+    description that names no action is run (``run the hough circle detection ...``)."""
+    phrase = tool_sentence(tool, ref)
+    first, _, rest = phrase.partition(" ")
+    if is_verb(first, rest.split(" ")[0]):
+        phrase = _imperative(phrase)
+    else:
+        phrase = "run " + ("" if phrase.lower().startswith(_ARTICLES) else "the ") + phrase
     return _with_arguments(phrase, args or {}, {}, ref, "with")
