@@ -33,7 +33,7 @@ from pydantic import ValidationError
 
 from .events import ServerRegistered
 from .processes import server_temp_dir
-from .secrets import SecretsFile, redact, substitute
+from .secrets import SecretsFile, plainly_public, redact, substitute
 from .stdio import TransportState, one_line, stdio_transport, summarize
 
 # Variables a server process inherits besides mcp's safe defaults (HOME, PATH, ...): what
@@ -116,7 +116,8 @@ def resolve(
                         f"{section} value {name} of server {reg.name!r} is not known here: set {name}"
                         " in the environment or import the registry again",
                     )
-                secret_values.append(value)
+                if not (section == "env" and plainly_public(name, value)):  # not a loopback host, a flag
+                    secret_values.append(value)
                 out[name] = value
             else:
                 out[name] = sub(template, secret=True)

@@ -180,7 +180,7 @@ def values_of(db_path: Path, variables: Iterable[str], environ: Mapping[str, str
         for section, pairs in sections.items():
             if isinstance(pairs, dict):
                 for name, value in pairs.items():
-                    if isinstance(value, str):
+                    if isinstance(value, str) and not (section == "env" and plainly_public(name, value)):
                         values[f"{section} {name} of server {server}"] = value
             elif isinstance(pairs, list):
                 for i, value in enumerate(pairs):
@@ -191,6 +191,21 @@ def values_of(db_path: Path, variables: Iterable[str], environ: Mapping[str, str
         if value:
             values[f"environment variable {name}"] = value
     return {where: value for where, value in values.items() if len(value) >= MIN_LENGTH}
+
+
+_SECRET_NAME = re.compile(r"(?i)key|token|secret|pass|pwd|auth|credential|private|session|cookie|signature|cert"
+                          r"|dsn|url|uri|conn")
+_PUBLIC_VALUE = re.compile(
+    r"(?i)(?:true|false|yes|no|on|off|none|null|-?\d+(?:\.\d+)?"  # flags and numbers
+    r"|(?:localhost|127(?:\.\d{1,3}){3}|0\.0\.0\.0|\[?::1\]?)(?::\d{1,5})?)")  # a loopback host[:port]
+
+
+def plainly_public(name: str, value: str) -> bool:
+    """Whether an ``env`` value is plainly no secret: a flag, a number or a loopback host (with
+    its port) under a name that says nothing of keys, passwords, tokens or connection strings
+    (``REDIS_HOST=127.0.0.1``, ``COMMAND_TIMEOUT=30``). Masking such a value would mask every
+    loopback address and number that a result shows, in every server's results."""
+    return _SECRET_NAME.search(name) is None and _PUBLIC_VALUE.fullmatch(value.strip()) is not None
 
 
 def secret_variables(registrations: Iterable[Mapping[str, Any]]) -> list[str]:

@@ -160,3 +160,16 @@ def test_a_command_line_holding_a_kept_secret_is_refused(store):
     assert not SecretsFile(store.path).load()
     templated = text.replace(json.dumps(dsn), '"${PG_URL}"')
     assert register(store, parse_registry(templated), source="test") == {"a": "added", "b": "added"}
+
+
+def test_a_loopback_host_flag_or_number_in_env_is_no_secret_to_mask(tmp_path):
+    from firefly.secrets import SecretsFile, plainly_public, values_of
+
+    assert plainly_public("REDIS_HOST", "127.0.0.1") and plainly_public("WEB_ADDR", "localhost:18765")
+    assert plainly_public("COMMAND_TIMEOUT", "30") and plainly_public("ENABLE_GUI", "false")
+    assert not plainly_public("DB_PASSWORD", "123456789")  # the name says secret
+    assert not plainly_public("DATABASE_URL", "127.0.0.1")
+    assert not plainly_public("REMOTE_HOST", "db.internal.example")  # not loopback: may say too much
+    db = tmp_path / "x.db"
+    SecretsFile(db).put("redis", {"REDIS_HOST": "127.0.0.1", "REDIS_PASSWORD": "hunter22", "X": "abcdefgh"}, {})
+    assert sorted(values_of(db, [], {}).values()) == ["abcdefgh", "hunter22"]
