@@ -39,7 +39,7 @@ from .model import INITIAL_STATE, Candidate, Exploration, Step
 from .phrasing import effect, listing, ordinal, quote, scope
 
 NAME = "offline-v1"
-MAX_TASKS = 14  # per exploration, besides its state changes
+MAX_TASKS = 20  # per exploration, besides its state changes
 MAX_STATE_CHANGES = 4
 MAX_QUESTION = 1500
 
