@@ -460,3 +460,55 @@ def test_a_setup_the_simulator_cannot_decide_is_needed_only_if_the_label_shows_i
     assert need.needed and not need.removable
     [need] = step_needs(task([other, read], answer=2, provenance=label), _Unrecorded(), recorded)
     assert not need.needed and "shows nothing it did" in need.why
+
+
+class _AfterMake:
+    """A simulator where ``a/tweak`` was recorded only after ``a/make``; every other call in
+    any world (a label read on another server, say)."""
+
+    def episode(self):
+        return _AfterMakeEpisode()
+
+
+class _AfterMakeEpisode:
+    def __init__(self):
+        self.made: list[str] = []
+
+    def call_sync(self, server, tool, arguments):
+        from firefly.simulator.core import SimResult, error_result
+
+        if tool == "tweak" and "make" not in self.made:
+            return error_result("not recorded")
+        self.made.append(tool)
+        return SimResult(text("[{'id': 5, 'quantity': 2}]") if tool == "read_query" else text("ok"))
+
+
+def test_setup_calls_that_cannot_be_left_out_one_at_a_time_are_left_out_together():
+    from firefly.synth.model import Candidate
+    from firefly.synth.necessity import SetupNeeds, step_needs
+
+    make = step(0, "a", "make", {"name": "scratch-1"}, text("ok"), read_only=False)
+    tweak = step(1, "a", "tweak", {"name": "scratch-1"}, text("ok"), read_only=False)
+    read = step(2, "db", "read_query", {"query": "SELECT * FROM order_items WHERE id = 5"},
+                text("[{'id': 5, 'quantity': 2}]"))
+    x = Exploration("x1", "d1", [make, tweak, read])
+    label = [{"step": 2, "path": "$.content[0].text#json=$[0].quantity", "value": 2, "role": "answer"}]
+    c = Candidate("lookup", "t", "q?", 2, {"rule": "number"}, {2}, label, {"op": "value"})
+    # one at a time: without make, tweak misses (and the label shows nothing make did)
+    needs = step_needs(task([make, tweak, read], answer=2, provenance=label), _AfterMake(), {2: (read.content, None)})
+    assert [(n.needed, n.removable) for n in needs] == [(False, False), (False, True)]
+    # together they go: the label's read holds without either
+    assert SetupNeeds(_AfterMake())(x, c, [make, tweak]) == []
+    # a setup that cannot go in any way: the label's read itself was recorded only after it
+    stuck = step(2, "a", "tweak", {"name": "other-2"}, text("[{'id': 5, 'quantity': 2}]"))
+    lone = Candidate("lookup", "t", "q?", 2, {"rule": "number"}, {2}, label, {"op": "value"})
+    assert SetupNeeds(_AfterMake())(Exploration("x1", "d1", [make, stuck]), lone, [make]) is None
+
+
+def test_a_whole_number_written_with_a_decimal_point_is_that_number_in_the_question():
+    from firefly.synth.verify import check_leakage
+
+    read = step(0, "m", "divide", {"numbers": [57.0, 10.0]}, text("5.7"))
+    assert not check_leakage(task([read], question='Divide "57.0" by "10".', answer=57))[0]
+    assert check_leakage(task([read], question='Divide "57.5" by "10".', answer=57))[0]
+    assert check_leakage(task([read], question='Divide 1.57 by "10".', answer=57))[0]

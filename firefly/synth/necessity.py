@@ -201,24 +201,48 @@ class SetupNeeds:
 
     def __call__(self, x: Any, candidate: Any, setup: list[Any]) -> list[Any] | None:
         """The setup calls to keep, or None when one that is not needed cannot be left out
-        (the label's calls were never recorded without it): the candidate is padded."""
+        (the label's calls were never recorded without it): the candidate is padded.
+
+        Calls that cannot be left out one at a time may be left out together (a later call
+        of the setup was recorded only after an earlier one; the label's call was recorded
+        in a world without any of them): those not needed are tried all at once, then one
+        by one from the last, each kept out when the replay still gives the label."""
         steps = x.by_step()
         recorded = {s.step: (s.content, s.structured) for s in x.steps}
-        kept = list(setup)
-        for _ in range(3):
-            if not kept:
-                break
+
+        def task_of(kept: list[Any]) -> Task:
             order = sorted(set(candidate.label_steps) | {s.step for s in kept})
-            task = Task(task_id="", exploration_id=x.exploration_id, dag_id=x.dag_id, kind=candidate.kind,
+            return Task(task_id="", exploration_id=x.exploration_id, dag_id=x.dag_id, kind=candidate.kind,
                         question=candidate.question, answer=candidate.answer, match=candidate.match,
                         trajectory=[steps[k].call() for k in order], probe=candidate.probe,
                         provenance=candidate.provenance, derivation=candidate.derivation)
-            needs = step_needs(task, self.sim, recorded)
-            if any(not n.needed and not n.removable for n in needs):
-                return None
-            needed = {n.call.get("step") for n in needs if n.needed}
-            now = [s for s in kept if s.step in needed]
-            if len(now) == len(kept):
+
+        def holds(kept: list[Any]) -> bool:
+            task = task_of(kept)
+            return replay(task, self.sim, task.trajectory).reproduced
+
+        kept = list(setup)
+        for _ in range(4):
+            if not kept:
                 break
-            kept = now
+            needs = step_needs(task_of(kept), self.sim, recorded)
+            spare = {n.call.get("step") for n in needs if not n.needed}
+            if not spare:
+                break
+            if all(n.removable for n in needs if not n.needed):
+                kept = [s for s in kept if s.step not in spare]
+                continue
+            without = [s for s in kept if s.step not in spare]
+            if holds(without):
+                kept = without
+                continue
+            before = len(kept)
+            for s in sorted((s for s in kept if s.step in spare), key=lambda s: -s.step):
+                fewer = [k for k in kept if k is not s]
+                if holds(fewer):
+                    kept = fewer
+            if len(kept) == before:
+                return None
+        else:
+            return None  # still changing after every round: no stable answer
         return kept

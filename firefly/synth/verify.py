@@ -192,8 +192,11 @@ def _in_text(value: Any, text: str) -> bool:
     if isinstance(value, bool) or value is None:
         return False
     if isinstance(value, (int, float)):
-        number = str(int(value)) if float(value).is_integer() else repr(value)
-        return re.search(r"(?<![\w.])" + re.escape(number) + r"(?![\w]|\.\d)", text) is not None
+        if float(value).is_integer():  # 57 is also written 57.0
+            number = re.escape(str(int(value))) + r"(?:\.0+)?"
+        else:
+            number = re.escape(repr(value))
+        return re.search(r"(?<![\w.])" + number + r"(?![\w]|\.\d)", text) is not None
     if isinstance(value, str):
         v = normalize(value)
         if len(v) < 2:
