@@ -9,7 +9,10 @@ The simulator decides (strict mode, one episode per replay):
   replay that cannot go on without the step (a later call was never recorded in that world:
   a miss) counts as a change only when the label shows a trace of the step (a value of its
   arguments in the label's calls, their arguments or recorded results, or in a state
-  change's probe and expected end state): the simulator cannot tell, so the label has to.
+  change's probe and expected end state), or when a label's call (for a state change:
+  another change it asks for, or its probe) takes a value the step made (:func:`made_values`: an argument the explorer fed from the step's result,
+  a value no earlier result showed, such as the id of what it created): the simulator
+  cannot tell, so the label and the calls have to.
 * **before the change** (:func:`before_change`): a state change's probe run in the world
   before its first effect must *fail* the label. When the simulator recorded that probe in
   that world, its result decides. When it did not, the label must show a value the effects
@@ -20,6 +23,7 @@ The simulator decides (strict mode, one episode per replay):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +35,8 @@ from .model import Task
 
 AMBIENT = frozenset({"/workspace", FILES_ROOT, REPO_ROOT})  # where every call works: never a trace of one
 
-__all__ = ["Need", "Replay", "SetupNeeds", "before_change", "label_steps", "replay", "setup_steps", "step_needs"]
+__all__ = ["Need", "Replay", "SetupNeeds", "before_change", "label_steps", "made_values", "replay", "setup_steps",
+           "step_needs"]
 
 
 @dataclass
@@ -147,16 +152,68 @@ class Need:
     removable: bool
 
 
-def step_needs(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]]) -> list[Need]:
-    """For every setup step (:func:`setup_steps`): whether it is needed and why."""
+def made_values(x: Any) -> dict[int, set[int]]:
+    """For each step of an exploration, the earlier steps whose result made a value fed to
+    its arguments: the explorer recorded the argument as taken from that result (the whole
+    argument: a reference, not a value written into a text), and no result before it showed
+    the value (an id or a path the step created, not one it read;
+    strings of three characters or more)."""
+    if x is None:
+        return {}
+    texts = {s.step: normalize(" | ".join(str(v) for v in leaves([s.content, s.structured])))
+             for s in x.steps if s.ok}
+    out: dict[int, set[int]] = {}
+    for s in x.steps:
+        for src in s.sources or []:
+            k, value = src.get("step"), src.get("value")
+            if not isinstance(k, int) or k not in texts or not isinstance(value, str) or len(value.strip()) < 3:
+                continue  # a name, an id, a path: not a number or a flag any result may show
+            if _at(s.arguments, str(src.get("argument", ""))) != value:
+                continue  # the value is written into a text (a title, a note): a mention, not a reference
+            v = normalize(value)
+            pattern = re.compile(r"(?<![\w])" + re.escape(v) + r"(?![\w])")
+            if not any(pattern.search(t) for j, t in texts.items() if j < k):
+                out.setdefault(s.step, set()).add(k)
+    return out
+
+
+def _at(arguments: Any, pointer: str) -> Any:
+    """The argument at a JSON pointer (``/deck_id``, ``/items/0/id``), or None."""
+    node = arguments
+    for part in pointer.split("/")[1:]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+def step_needs(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]],
+               made: Callable[[], dict[int, set[int]]] | None = None) -> list[Need]:
+    """For every setup step (:func:`setup_steps`): whether it is needed and why. ``made``:
+    gives :func:`made_values` of the task's exploration, asked on a miss (without it, only
+    the label decides a miss)."""
     text = label_text(task, recorded)
+    # who may take a made value: the label's own calls; for a state change, every change it
+    # asks for (each is checked in turn) and its probe
+    users = label_steps(task) if task.probe is None else (
+        {c.get("step") for c in task.trajectory} | {p.get("step") for p in task.provenance})
+    takes: dict[int, set[int]] | None = None
     out = []
     for call in setup_steps(task):
         rest = [c for c in task.trajectory if c is not call]
         r = replay(task, sim, rest)
         if r.missed:
-            needed = _shows(text, call)
-            why = (f"without it {r.reason}, and the label shows what it did" if needed
+            if takes is None:
+                takes = made() if made is not None else {}
+            taker = min((k for k in users if k != call.get("step") and call.get("step") in takes.get(k, ())),
+                        default=None)
+            needed = _shows(text, call) or taker is not None
+            why = (f"without it {r.reason}, and the label shows what it did" if _shows(text, call)
+                   else f"without it {r.reason}, and step {taker} takes a value it made" if needed
                    else f"without it {r.reason}, and the label shows nothing it did")
         else:
             needed = not r.reproduced
@@ -209,6 +266,12 @@ class SetupNeeds:
         by one from the last, each kept out when the replay still gives the label."""
         steps = x.by_step()
         recorded = {s.step: (s.content, s.structured) for s in x.steps}
+        found: list[dict[int, set[int]]] = []
+
+        def made() -> dict[int, set[int]]:
+            if not found:
+                found.append(made_values(x))
+            return found[0]
 
         def task_of(kept: list[Any]) -> Task:
             order = sorted(set(candidate.label_steps) | {s.step for s in kept})
@@ -225,7 +288,7 @@ class SetupNeeds:
         for _ in range(4):
             if not kept:
                 break
-            needs = step_needs(task_of(kept), self.sim, recorded)
+            needs = step_needs(task_of(kept), self.sim, recorded, made)
             spare = {n.call.get("step") for n in needs if not n.needed}
             if not spare:
                 break
