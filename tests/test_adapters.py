@@ -242,6 +242,18 @@ def test_a_tool_of_a_family_name_on_another_server_is_not_read_as_the_family_rea
     assert table.noun == "row" and table.items[0].get("stock") == 3
 
 
+def test_a_result_the_family_reader_finds_nothing_in_is_read_by_the_generic_one():
+    # a server the sqlite family serves, answering describe_table in another format
+    sqlite = adapter_for(ServerRecord("db", tools=tuple(_bundled_tools()["sqlite"])))
+    text = T("Table: products\n\nColumns:\n- id (PK): INTEGER\n- name: TEXT\n- price: REAL")
+    tables = sqlite.read_facts(0, "describe_table", {"table_name": "products"}, text, None).tables
+    assert "TEXT" in {c.value for t in tables for it in t.items for c in it.cells.values()}
+    # the family's own format is still read its way
+    rows = T("[{'cid': 0, 'name': 'id', 'type': 'INTEGER', 'notnull': 0, 'dflt_value': None, 'pk': 1}]")
+    (table,) = sqlite.read_facts(0, "describe_table", {"table_name": "products"}, rows, None).tables
+    assert table.noun == "column" and table.labels["type"] == "declared type"
+
+
 def _recorded_calls() -> list[tuple[CallRecord, bool]]:
     """Calls as the bundled servers answered them (the shapes firefly meets in a real run),
     and whether each was read-only."""
