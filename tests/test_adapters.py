@@ -41,6 +41,9 @@ T = lambda text: [{"type": "text", "text": text}]  # noqa: E731
     (T("{}"), {"status": "error", "message": "quota"}, False),
     (T("{}"), {"success": False, "data": None}, False),
     (T('{"error": "not allowed"}'), None, False),
+    (T("Column 'TEXT' not found in table products. Available columns: id, name"), None, False),
+    (T("Field 'vector' not found in hash 'product:1'."), None, False),
+    (T("Entity with name Tomás Herrera not found"), None, False),
 ])
 def test_every_shape_of_error_is_an_error(content, structured, is_error):
     assert error_reason(content, structured, is_error)
@@ -53,6 +56,8 @@ def test_every_shape_of_error_is_an_error(content, structured, is_error):
     (T("{}"), {"result": "42", "error": None}),
     (T("{}"), {"status": "ok", "success": True, "errors": []}),
     (T("Failed tests: 0"), None),
+    (T("No matches found"), None),
+    (T("3 keys not found in the cache, 10 served"), None),
     (T("a long document\n" + "Error: quoted inside\n" * 3), None),
 ])
 def test_results_that_are_not_errors(content, structured):
