@@ -7,7 +7,9 @@ keeps a locator, and every check follows it back (:func:`resolve`). The format:
 - ``$.content[0].text``: a content block's text, optionally followed by a fragment:
   - ``#line=7``: its 7th line (lines count from 1);
   - ``#json=$[0].row_count``: a path into the text parsed as JSON (or a Python literal; a
-    JSON document inside prose or a fenced code block counts, see :func:`embedded_json`).
+    JSON document inside prose or a fenced code block counts, see :func:`embedded_json`);
+  - fragments chain, each applied to what the one before points at:
+    ``#json=$.context#line=4`` is the 4th line of the string at ``$.context``.
 - ``$.content[0].data``: a binary block's base64 data (an image, an audio clip, a resource's
   ``blob``), optionally followed by a fragment:
   - ``#bytes``: the size of the decoded data, in bytes;
@@ -155,18 +157,31 @@ def follow(obj: Any, path: str) -> Any:
     return cur
 
 
+_FRAGMENT = re.compile(r"#(?=(?:line|json|image)=|bytes(?:#|$))")
+
+
 def resolve(content: Any, structured: Any, locator: str) -> Any:
     """What ``locator`` points at in a result (its content blocks and structured content),
-    or None when it points at nothing."""
-    base, kind, rest = split(locator)
+    or None when it points at nothing. Fragments apply in turn: ``#json=$.context#line=4``
+    is the 4th line of the string at ``$.context`` in the text parsed as JSON."""
+    base, *fragments = _FRAGMENT.split(locator)
     if base.startswith(STRUCTURED):
         cur: Any = follow(structured, base[len(STRUCTURED):])
     elif base.startswith("$.content"):
         cur = follow(content, base[len("$.content"):])
     else:
         return None
-    if not kind:
-        return cur
+    for fragment in fragments:
+        kind, _, rest = fragment.partition("=")
+        cur = _fragment(cur, kind, rest)
+        if cur is None:
+            return None
+    return cur
+
+
+def _fragment(cur: Any, kind: str, rest: str) -> Any:
+    """What one fragment (``line=7``, ``json=$.a``, ``bytes``, ``image=width``) points at in
+    the string ``cur``."""
     if not isinstance(cur, str):
         return None
     if kind == "line":

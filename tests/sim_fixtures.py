@@ -66,8 +66,9 @@ def text(value: str) -> list[dict[str, Any]]:
 class Walk:
     """One exploration, recorded call by call as the explorer records them."""
 
-    def __init__(self, store: Store, xid: str):
+    def __init__(self, store: Store, xid: str, tools: dict[tuple[str, str], dict[str, Any]] = TOOLS):
         self.store = store
+        self.tools = tools
         self.xid = xid
         self.step = 0
         self.effects: list[str] = []
@@ -75,7 +76,7 @@ class Walk:
     def call(self, server: str, tool: str, arguments: dict[str, Any], result: str, *, is_error: bool = False,
              error_class: str | None = None, structured: dict[str, Any] | None = None, attempt: int = 0,
              next_step: bool = True) -> ToolCalled:
-        read_only = bool(TOOLS[(server, tool)]["annotations"].get("readOnlyHint"))
+        read_only = bool(self.tools[(server, tool)]["annotations"].get("readOnlyHint"))
         event = ToolCalled(
             exploration_id=self.xid, step=self.step, attempt=attempt, server=server, tool=tool, arguments=arguments,
             arguments_hash=content_hash(arguments), content=[] if error_class else text(result),

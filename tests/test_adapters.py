@@ -41,6 +41,9 @@ T = lambda text: [{"type": "text", "text": text}]  # noqa: E731
     (T("{}"), {"status": "error", "message": "quota"}, False),
     (T("{}"), {"success": False, "data": None}, False),
     (T('{"error": "not allowed"}'), None, False),
+    (T("Column 'TEXT' not found in table products. Available columns: id, name"), None, False),
+    (T("Field 'vector' not found in hash 'product:1'."), None, False),
+    (T("Entity with name Tomás Herrera not found"), None, False),
 ])
 def test_every_shape_of_error_is_an_error(content, structured, is_error):
     assert error_reason(content, structured, is_error)
@@ -53,6 +56,8 @@ def test_every_shape_of_error_is_an_error(content, structured, is_error):
     (T("{}"), {"result": "42", "error": None}),
     (T("{}"), {"status": "ok", "success": True, "errors": []}),
     (T("Failed tests: 0"), None),
+    (T("No matches found"), None),
+    (T("3 keys not found in the cache, 10 served"), None),
     (T("a long document\n" + "Error: quoted inside\n" * 3), None),
 ])
 def test_results_that_are_not_errors(content, structured):
@@ -240,6 +245,18 @@ def test_a_tool_of_a_family_name_on_another_server_is_not_read_as_the_family_rea
     sqlite = adapter_for(ServerRecord("db", tools=tuple(_bundled_tools()["sqlite"])))
     (table,) = sqlite.read_facts(0, "read_query", {"query": "SELECT 1"}, rows, None).tables
     assert table.noun == "row" and table.items[0].get("stock") == 3
+
+
+def test_a_result_the_family_reader_finds_nothing_in_is_read_by_the_generic_one():
+    # a server the sqlite family serves, answering describe_table in another format
+    sqlite = adapter_for(ServerRecord("db", tools=tuple(_bundled_tools()["sqlite"])))
+    text = T("Table: products\n\nColumns:\n- id (PK): INTEGER\n- name: TEXT\n- price: REAL")
+    tables = sqlite.read_facts(0, "describe_table", {"table_name": "products"}, text, None).tables
+    assert "TEXT" in {c.value for t in tables for it in t.items for c in it.cells.values()}
+    # the family's own format is still read its way
+    rows = T("[{'cid': 0, 'name': 'id', 'type': 'INTEGER', 'notnull': 0, 'dflt_value': None, 'pk': 1}]")
+    (table,) = sqlite.read_facts(0, "describe_table", {"table_name": "products"}, rows, None).tables
+    assert table.noun == "column" and table.labels["type"] == "declared type"
 
 
 def _recorded_calls() -> list[tuple[CallRecord, bool]]:

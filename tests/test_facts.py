@@ -61,6 +61,19 @@ def test_one_locator_format_built_and_followed_in_one_place():
     assert resolve_locator(record, path) == 1  # the explorer's values follow the same format
 
 
+def test_locator_fragments_chain_and_every_value_read_is_found_at_its_locator():
+    # lines of a string inside JSON text: the reader's locators are followed back
+    content = T(json.dumps({"context": "Graph summary\n\nNodes: 4\nEdges: 3\nCycles detected: No"}))
+    assert locator.resolve(content, None, "$.content[0].text#json=$.context#line=4") == "Edges: 3"
+    assert locator.resolve(content, None, "$.content[0].text#json=$.nowhere#line=1") is None
+    # a list item with markdown marks is read without them and found at its line
+    content = T("Plan:\n- Sale runs **2025-04-07 to 2025-04-20** (two weeks)\n- Email goes out 2025-04-03\n")
+    for content in (content, T(json.dumps({"context": content[0]["text"]}))):
+        record = CallRecord(0, "s", "t", {}, content, None, False)
+        cells = [c for t in tables(content, tool="plan") for it in t.items for c in it.cells.values()]
+        assert cells and all(found_at(record, c.path, c.value)[0] for c in cells), cells
+
+
 # --------------------------------------------------------------------------- readers
 
 

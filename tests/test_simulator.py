@@ -192,3 +192,44 @@ def test_unknown_mode_is_one_clear_error(store):
 from .sim_fixtures import TOOLS  # noqa: E402
 
 TOOLS_READ = TOOLS[("notes", "read_note")]
+
+
+def _computing_world(store, *, stateful: bool, moving: bool = False):
+    """A server of tools without annotations: ``sum`` and ``max`` compute; with ``stateful``
+    a ``save_total`` that writes too. One exploration calls sum, then max."""
+    number_list = {"type": "object", "properties": {"numbers": {"type": "array", "items": {"type": "number"}}}}
+    tools = {("mathy", "sum"): {"description": "Sum of numbers.", "input_schema": number_list, "annotations": {}},
+             ("mathy", "max"): {"description": "Largest of numbers.", "input_schema": number_list, "annotations": {}}}
+    if stateful:
+        tools[("mathy", "save_total")] = {"description": "Save a running total.", "input_schema": number_list,
+                                          "annotations": {}}
+    discover(store, tools)
+    w = Walk(store, "xm", tools)
+    w.call("mathy", "sum", {"numbers": [1, 2]}, "3")
+    w.call("mathy", "max", {"numbers": [4, 9]}, "9")
+    if moving:  # the log shows a call of it answering two ways
+        Walk(store, "xn", tools).call("mathy", "sum", {"numbers": [1, 2]}, "4")
+    store.catch_up()
+
+
+def test_a_server_that_changes_nothing_answers_in_any_state(store):
+    # max was recorded only after sum (an effect: nothing says it reads); but no tool of the
+    # server changes anything, so a fresh world gets the recorded result
+    _computing_world(store, stateful=False)
+    with Simulator.open(store) as sim:
+        assert sim.unchanging == {"mathy"}
+        r = sim.call_sync("mathy", "max", {"numbers": [4, 9]})
+        assert r.text == "9" and r.meta["state_match"] == "any"
+        ep = sim.episode()  # in order, the world tier still answers first
+        ep.call_sync("mathy", "sum", {"numbers": [1, 2]})
+        assert ep.call_sync("mathy", "max", {"numbers": [4, 9]}).meta["state_match"] == "world"
+
+
+@pytest.mark.parametrize("stateful, moving", [(True, False), (False, True)])
+def test_a_server_that_may_change_still_misses_in_another_state(store, stateful, moving):
+    # a tool that writes, or a call the log shows answering two ways: the state matters
+    _computing_world(store, stateful=stateful, moving=moving)
+    with Simulator.open(store) as sim:
+        assert sim.unchanging == frozenset()
+        r = sim.call_sync("mathy", "max", {"numbers": [4, 9]})
+        assert r.is_error and r.text == MISS_TEXT

@@ -539,3 +539,91 @@ def test_a_setup_is_needed_only_by_a_value_it_introduced_that_the_label_is_read_
     [need] = step_needs(task([edit, line], answer="Ada", provenance=by, match={"rule": "exact"}), _Unrecorded(),
                         {0: (files.content, None), 2: (line.content, None)})
     assert not need.needed
+
+class _AfterMake:
+    """A simulator where ``a/tweak`` was recorded only after ``a/make``; every other call in
+    any world (a label read on another server, say)."""
+
+    def episode(self):
+        return _AfterMakeEpisode()
+
+
+class _AfterMakeEpisode:
+    def __init__(self):
+        self.made: list[str] = []
+
+    def call_sync(self, server, tool, arguments):
+        from firefly.simulator.core import SimResult, error_result
+
+        if tool == "tweak" and "make" not in self.made:
+            return error_result("not recorded")
+        self.made.append(tool)
+        return SimResult(text("[{'id': 5, 'quantity': 2}]") if tool == "read_query" else text("ok"))
+
+
+def test_setup_calls_that_cannot_be_left_out_one_at_a_time_are_left_out_together():
+    from firefly.synth.model import Candidate
+    from firefly.synth.necessity import SetupNeeds, step_needs
+
+    make = step(0, "a", "make", {"name": "scratch-1"}, text("ok"), read_only=False)
+    tweak = step(1, "a", "tweak", {"name": "scratch-1"}, text("ok"), read_only=False)
+    read = step(2, "db", "read_query", {"query": "SELECT * FROM order_items WHERE id = 5"},
+                text("[{'id': 5, 'quantity': 2}]"))
+    x = Exploration("x1", "d1", [make, tweak, read])
+    label = [{"step": 2, "path": "$.content[0].text#json=$[0].quantity", "value": 2, "role": "answer"}]
+    c = Candidate("lookup", "t", "q?", 2, {"rule": "number"}, {2}, label, {"op": "value"})
+    # one at a time: without make, tweak misses (and the label shows nothing make did)
+    needs = step_needs(task([make, tweak, read], answer=2, provenance=label), _AfterMake(), {2: (read.content, None)})
+    assert [(n.needed, n.removable) for n in needs] == [(False, False), (False, True)]
+    # together they go: the label's read holds without either
+    assert SetupNeeds(_AfterMake())(x, c, [make, tweak]) == []
+    # a setup that cannot go in any way: the label's read itself was recorded only after it
+    stuck = step(2, "a", "tweak", {"name": "other-2"}, text("[{'id': 5, 'quantity': 2}]"))
+    lone = Candidate("lookup", "t", "q?", 2, {"rule": "number"}, {2}, label, {"op": "value"})
+    assert SetupNeeds(_AfterMake())(Exploration("x1", "d1", [make, stuck]), lone, [make]) is None
+
+
+def test_a_whole_number_written_with_a_decimal_point_is_that_number_in_the_question():
+    from firefly.synth.verify import check_leakage
+
+    read = step(0, "m", "divide", {"numbers": [57.0, 10.0]}, text("5.7"))
+    assert not check_leakage(task([read], question='Divide "57.0" by "10".', answer=57))[0]
+    assert check_leakage(task([read], question='Divide "57.5" by "10".', answer=57))[0]
+    assert check_leakage(task([read], question='Divide 1.57 by "10".', answer=57))[0]
+
+
+def test_a_setup_whose_made_value_a_later_call_takes_is_needed_when_the_simulator_cannot_decide():
+    from firefly.synth.necessity import made_values, step_needs
+
+    create = step(1, "deck", "create_deck", {}, text('{"deck_id": "deck_9"}'), read_only=False)
+    info = Step(2, "deck", "deck_info", {"deck_id": "deck_9"}, text('{"slides": 3}'), None, True, True,
+                [{"argument": "/deck_id", "step": 1, "path": "$.content[0].text#json=$.deck_id", "value": "deck_9"}], "s")
+    label = [{"step": 2, "path": "$.content[0].text#json=$.slides", "value": 3, "role": "answer"}]
+    t = task([create, info], answer=3, provenance=label)
+    recorded = {2: (info.content, None)}
+    assert made_values(Exploration("x1", "d1", [create, info])) == {2: {1}}
+    [need] = step_needs(t, _Unrecorded(), recorded, lambda: made_values(Exploration("x1", "d1", [create, info])))
+    assert need.needed and "step 2 takes a value it made" in need.why
+    [need] = step_needs(t, _Unrecorded(), recorded)  # the label alone shows nothing create_deck did
+    assert not need.needed
+    # a value an earlier result showed already was read, not made: the create is not needed for it
+    listed = step(0, "deck", "list_decks", {}, text('["deck_9"]'))
+    assert made_values(Exploration("x1", "d1", [listed, create, info])) == {}
+    # a value written into a text (a title mentioning it) is a mention, not a reference
+    titled = Step(2, "deck", "add_note", {"title": "Seen deck_9."}, text("ok"), None, True, False,
+                  [{"argument": "/title", "step": 1, "path": "$.content[0].text#json=$.deck_id", "value": "deck_9"}], "s")
+    assert made_values(Exploration("x1", "d1", [create, titled])) == {}
+
+
+def test_a_made_value_taken_only_by_another_setup_call_does_not_make_a_setup_needed():
+    from firefly.synth.necessity import made_values, step_needs
+
+    create = step(1, "deck", "create_deck", {}, text('{"deck_id": "deck_9"}'), read_only=False)
+    slide = Step(2, "deck", "add_slide", {"deck_id": "deck_9"}, text("ok"), None, True, False,
+                 [{"argument": "/deck_id", "step": 1, "path": "$.content[0].text#json=$.deck_id", "value": "deck_9"}], "s")
+    info = step(3, "deck", "template_info", {"template": "agenda"}, text('{"elements": 3}'))
+    label = [{"step": 3, "path": "$.content[0].text#json=$.elements", "value": 3, "role": "answer"}]
+    x = Exploration("x1", "d1", [create, slide, info])
+    needs = step_needs(task([create, slide, info], answer=3, provenance=label), _Unrecorded(), {3: (info.content, None)},
+                       lambda: made_values(x))
+    assert [n.needed for n in needs] == [False, False]

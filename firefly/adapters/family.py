@@ -95,7 +95,7 @@ class FamilyAdapter(GenericAdapter):
         reader = self.fact_readers().get(tool)
         if reader is not None:
             out = reader(step, arguments, content, structured)
-            if out is not None:
+            if out is not None and out.tables:  # a result the family's reader finds nothing in: the generic one reads it
                 return out
         if tool in self.no_facts:
             return Reading()

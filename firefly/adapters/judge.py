@@ -25,6 +25,10 @@ ERROR_TEXT = re.compile(
     r"|^\s*Traceback \(most recent call last\)"
     r"|^\s*(?:Failed to|Unknown tool|Invalid (?:arguments?|input|params?|parameters?)\b)",
     re.IGNORECASE)
+# "Column 'TEXT' not found in table products", "Field 'vector' not found in hash ...": a thing
+# named at the start of a text, then that it is not there
+MISSING_TEXT = re.compile(r"^\s*[A-Z][\w -]{0,40}?\s*(?:'[^'\n]{1,80}'|\"[^\"\n]{1,80}\")?\s*(?:was\s+)?"
+                          r"(?:not found|does not exist)\b")
 ERROR_STATUS = frozenset({"error", "failed", "failure", "fail", "err", "exception"})
 ERROR_KEYS = ("error", "errors", "error_message", "errorMessage", "exception")
 FLAG_KEYS = ("success", "ok", "succeeded")
@@ -57,7 +61,7 @@ def error_reason(content: Any = None, structured: Any = None, is_error: bool = F
                 if isinstance(parsed, dict):
                     why = _structured_error(parsed)
                     return ("content: " + why) if why else None
-            if ERROR_TEXT.match(text):
+            if ERROR_TEXT.match(text) or MISSING_TEXT.match(text):
                 return "content: " + _first_line(text)
         return None
     except Exception:  # noqa: BLE001 - a malformed result is judged not to be an error report

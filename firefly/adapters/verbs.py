@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["LIST_VERBS", "MAKE_VERBS", "READ_VERBS", "REMOVE_VERBS", "WRITE_VERBS", "computes", "name_words", "reads_by_name",
-           "writes_by_name"]
+from ..ids import canonical_json
+
+__all__ = ["LIST_VERBS", "MAKE_VERBS", "READ_VERBS", "REMOVE_VERBS", "WRITE_VERBS", "blanket", "changes_nothing", "computes",
+           "name_words", "reads_by_name", "writes_by_name"]
 
 READ_VERBS = frozenset({
     "get", "list", "read", "search", "show", "describe", "find", "open", "query", "log", "status", "diff",
@@ -91,3 +93,23 @@ def computes(name: str, annotations: dict | None = None, description: str | None
     if lead in WRITE_VERBS or lead.removesuffix("s") in WRITE_VERBS or lead.removesuffix("es") in WRITE_VERBS:
         return False
     return not CHANCE_WORDS & (set(name_words(name)) | set(words))
+
+
+def blanket(annotations: list[dict | None]) -> bool:
+    """Whether a server gives every one of its tools (three or more) the same annotations: a
+    reader and a writer annotated alike, so the annotations say nothing about either."""
+    seen = [canonical_json(a or {}) for a in annotations]
+    return len(seen) >= 3 and len(set(seen)) == 1 and seen[0] != "{}"
+
+
+def changes_nothing(tools: list[tuple[str, dict | None, str | None, bool]]) -> bool:
+    """Whether no tool of a server can change its world, from its tools' ``(name,
+    annotations, description, read_only)``: each is read-only (as the explorer takes it) or
+    computes (:func:`computes`, with annotations a server gives every tool alike ignored).
+    Such a server (a calculator, a converter, a chart maker) answers a call alike in any
+    world, so what its other calls did before does not matter."""
+    if not tools:
+        return False
+    same = blanket([a for _, a, _, _ in tools])
+    return all(read_only or computes(name, None if same else annotations, description)
+               for name, annotations, description, read_only in tools)

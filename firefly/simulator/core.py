@@ -18,7 +18,11 @@
    what other servers did does not change this one's answer. This is what lets an agent
    call tools in an order the explorer did not: a read-only call on a server that saw no
    effect since (or the same effects) gets the recorded result.
-3. otherwise the arguments were recorded, but only in another state of that server (the
+3. *any state*, for a server whose world cannot change (:func:`firefly.adapters.verbs.changes_nothing`:
+   every tool of it is read-only or computes, a calculator or a chart maker) unless the log
+   shows one of its calls answering two ways: its calls before do not matter, so the
+   result recorded in any state answers.
+4. otherwise the arguments were recorded, but only in another state of that server (the
    file was read before it was written, say): that is a **miss**, never a stale answer.
 
 **Several results for one key** (a clock, a random tool, one call recorded in several
@@ -54,6 +58,7 @@ import anyio
 import msgspec
 
 from ..errors import FireflyError
+from ..adapters.verbs import changes_nothing
 from ..explore.policy import ToolRef
 from ..explore.stage import is_read_only
 from ..ids import canonical_json, content_hash
@@ -133,6 +138,12 @@ def _result(row: tuple[Any, ...]) -> SimResult:
     meta = {"source": "recorded", "position": position, "exploration_id": exploration_id, "step": step,
             "arguments_hash": arguments_hash, "read_only": bool(read_only)}
     return SimResult(_decoder.decode(content), _decoder.decode(structured) if structured else None, bool(is_error), meta)
+
+
+def _where(column: str) -> str:
+    """The condition a tier puts on ``sim_calls`` rows, with one parameter (the state; any
+    state: the parameter is ignored)."""
+    return f"{column} = ?" if column else "? IS NOT NULL"
 
 
 def _state_of(effects: list[Effect]) -> str:
@@ -273,9 +284,32 @@ class Simulator:
                                                 _decoder.decode(output) if output else None, _decoder.decode(annotations),
                                                 not removed, has_defaults(input_schema))
             self.tools = tools
+            self.unchanging = self._unchanging(tools)
             self._index = None
             self._rows: dict[tuple[str, str, str, int], tuple[Any, ...] | None] = {}
             self._cursor = self.store.conn.cursor()
+
+    def _unchanging(self, tools: dict[tuple[str, str], SimTool]) -> frozenset[str]:
+        """The servers whose world cannot change (the module docstring, tier 3)."""
+        by_server: dict[str, list[tuple[str, Any, Any, bool]]] = {}
+        for (server, name), t in tools.items():
+            by_server.setdefault(server, []).append((name, t.annotations, t.description, t.read_only))
+        quiet = {server for server, ts in by_server.items() if changes_nothing(ts)}
+        if not quiet:
+            return frozenset()
+        marks = ",".join("?" * len(quiet))
+        moving = {server for (server,) in self.store.conn.execute(
+            f"SELECT DISTINCT server FROM (SELECT server FROM sim_calls WHERE server IN ({marks}) GROUP BY key"
+            " HAVING count(DISTINCT content || char(0) || coalesce(structured_content, '')) > 1)", sorted(quiet))}
+        return frozenset(quiet - moving)
+
+    def tiers(self, episode: Episode, server: str) -> list[tuple[str, str, str]]:
+        """The lookup tiers for a call on ``server`` in an episode, in order: (name, the
+        ``sim_calls`` column it matches, the value)."""
+        out = [("world", "state", episode.state), ("server", "server_state", episode.server_state(server))]
+        if server in self.unchanging:
+            out.append(("any", "", ""))
+        return out
 
     def close(self) -> None:
         if self._owns_store:
@@ -315,9 +349,9 @@ class Simulator:
         """Positions of the recorded results for ``key`` in the first tier that has any,
         with the tier's name and the state it matched."""
         conn = self.store.conn
-        for tier, column, state in (("world", "state", episode.state), ("server", "server_state", episode.server_state(server))):
+        for tier, column, state in self.tiers(episode, server):
             rows = [r[0] for r in conn.execute(
-                f"SELECT position FROM sim_calls WHERE key = ? AND {column} = ? ORDER BY position", (key, state))]
+                f"SELECT position FROM sim_calls WHERE key = ? AND {_where(column)} ORDER BY position", (key, state))]
             if self.exclude:
                 rows = [p for p in rows if p not in self.exclude]
             if rows:
@@ -335,8 +369,8 @@ class Simulator:
         cached = self._rows.get((key, tier, state, n), _NOT_READ)
         if cached is not _NOT_READ:
             return cached  # type: ignore[return-value]
-        column = "state" if tier == "world" else "server_state"
-        where = f"FROM sim_calls WHERE key = ? AND {column} = ? ORDER BY position"
+        column = {"world": "state", "server": "server_state"}.get(tier, "")
+        where = f"FROM sim_calls WHERE key = ? AND {_where(column)} ORDER BY position"
         row = self._cursor.execute(f"SELECT {_COLUMNS} {where} LIMIT 1 OFFSET ?", (key, state, n)).fetchone()
         if row is None and n:
             row = self._cursor.execute(f"SELECT {_COLUMNS} {where} DESC LIMIT 1", (key, state)).fetchone()
@@ -348,11 +382,11 @@ class Simulator:
     def lookup(self, call: Call, episode: Episode) -> SimResult | None:
         """The recorded result for a call in the episode's state, or None (a miss)."""
         conn = self.store.conn
-        for tier, column, state in (("world", "state", episode.state), ("server", "server_state", episode.server_state(call.server))):
+        for tier, column, state in self.tiers(episode, call.server):
             n = episode.repeats.get((call.key, tier, state), 0)
             if self.exclude:
                 positions = [p for (p,) in conn.execute(
-                    f"SELECT position FROM sim_calls WHERE key = ? AND {column} = ? ORDER BY position", (call.key, state))
+                    f"SELECT position FROM sim_calls WHERE key = ? AND {_where(column)} ORDER BY position", (call.key, state))
                     if p not in self.exclude]
                 row = conn.execute(f"SELECT {_COLUMNS} FROM sim_calls WHERE position = ?",
                                    (positions[min(n, len(positions) - 1)],)).fetchone() if positions else None

@@ -24,7 +24,7 @@ from typing import Any
 from ..explore.policy import CallRecord
 from ..explore.values import resolve_locator
 from ..ids import canonical_json
-from .facts import size_bytes
+from .facts import plain_text, size_bytes
 
 OPS = ("value", "count", "sum", "max", "min", "argmax", "argmin", "mode", "set", "order", "fields", "probe")
 
@@ -131,5 +131,6 @@ def found_at(record: CallRecord, path: str, value: Any) -> tuple[bool, Any]:
         if not text:
             return False, got
         pattern = r"(?<![\w])" + re.escape(text) + r"(?![\w])"
-        return re.search(pattern, got) is not None, got
+        # a value read from a line is its text without markdown marks (``**2025-04-07**``)
+        return re.search(pattern, got) is not None or re.search(pattern, plain_text(got)) is not None, got
     return False, got

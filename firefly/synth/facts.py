@@ -772,11 +772,11 @@ def _markdown_tables(step: int, base: str, lines: list[str], offset: int, names:
         if not head or not _MD_RULE.match(lines[i + 1]):
             i += 1
             continue
-        header = [_plain(c) for c in head.group(1).split("|")]
+        header = [plain_text(c) for c in head.group(1).split("|")]
         rows = []
         j = i + 2
         while j < len(lines) and (m := _MD_ROW.match(lines[j])):
-            cells = [_plain(c) for c in m.group(1).split("|")]
+            cells = [plain_text(c) for c in m.group(1).split("|")]
             if len(cells) == len(header):
                 rows.append((j + 1, cells))
             j += 1
@@ -788,7 +788,7 @@ def _markdown_tables(step: int, base: str, lines: list[str], offset: int, names:
     return out
 
 
-def _plain(text: str) -> str:
+def plain_text(text: str) -> str:
     """A cell or a value without markdown emphasis or code marks."""
     return re.sub(r"(\*\*|__|`)", "", text).strip()
 
@@ -814,7 +814,7 @@ def labelled_value(line: str) -> tuple[str, str] | None:
     cut = _SENTENCE_END.search(value)
     if cut:
         value = value[:cut.start()]
-    value = _plain(value).strip().rstrip(".").strip()
+    value = plain_text(value).strip().rstrip(".").strip()
     if not value or len(value) > 100 or re.search(r"\w:\s", value) or not _whole(value):
         return None
     return m.group(1).strip(), value
@@ -903,7 +903,7 @@ def _lists(step: int, base: str, lines: list[str], offset: int, names: Names) ->
     for n, line in enumerate(lines, start=1):
         m = _LIST_ITEM.match(line)
         if m and labelled_value(line) is None and (indent is None or len(m.group(1)) == indent):
-            value = _plain(m.group(2))
+            value = plain_text(m.group(2))
             if 0 < len(value) <= 100:
                 if not run:
                     head = previous.strip().rstrip(":").strip("#* ").strip()

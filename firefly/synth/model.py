@@ -16,7 +16,7 @@ from typing import Any
 
 from ..adapters import Adapter, ServerRecord, adapter_for, server_record
 from ..adapters.generic import GenericAdapter
-from ..adapters.verbs import computes
+from ..adapters.verbs import blanket, computes
 from ..ids import canonical_json, content_hash, short_hash
 from ..store import Store
 
@@ -144,8 +144,7 @@ class Exploration:
     def blanket_annotations(self, server: str) -> bool:
         """Whether a server gives every one of its tools (three or more) the same annotations:
         a reader and a writer annotated alike, so the annotations say nothing about either."""
-        seen = [canonical_json(t.annotations or {}) for (s, _), t in self.tools.items() if s == server]
-        return len(seen) >= 3 and len(set(seen)) == 1 and seen[0] != "{}"
+        return blanket([t.annotations for (s, _), t in self.tools.items() if s == server])
 
     def trajectory_for(self, label_steps: set[int]) -> list[Step]:
         last = max(label_steps)

@@ -8,10 +8,13 @@ The simulator decides (strict mode, one episode per replay):
   recomputed from the replayed results (or the probe run at the end) no longer matches. A
   replay that cannot go on without the step (a later call was never recorded in that world:
   a miss) counts as a change only when the label shows a trace of the step: a value the step
-  introduced (in its arguments, and shown by no result recorded before it) among the values
-  the label was read from (answer, keys, hops), the arguments of the calls it was read from,
-  or a state change's probe and expected end state. The simulator cannot tell, so the label
-  has to.
+  introduced (in its arguments, and shown by no result recorded before it, nor by the
+  initial world) among the values the label was read from (answer, keys, hops), the
+  arguments of the calls it was read from, or a state change's probe and expected end
+  state; or when a label's call (for a state change: another change it asks for, or its
+  probe) takes a value the step made (:func:`made_values`: an argument the explorer fed
+  from the step's result, a value no earlier result showed, such as the id of what it
+  created). The simulator cannot tell, so the label and the calls have to.
 * **before the change** (:func:`before_change`): a state change's probe run in the world
   before its first effect must *fail* the label. When the simulator recorded that probe in
   that world, its result decides. When it did not, the label must show a value the effects
@@ -23,8 +26,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..adapters.verbs import REMOVE_VERBS, name_words
@@ -36,7 +39,8 @@ from .model import INITIAL_STATE, Task
 
 AMBIENT = frozenset({"/workspace", FILES_ROOT, REPO_ROOT})  # where every call works: never a trace of one
 
-__all__ = ["Need", "Replay", "SetupNeeds", "before_change", "initial_texts", "item_moved", "label_steps", "replay", "setup_steps", "step_needs"]
+__all__ = ["Need", "Replay", "SetupNeeds", "before_change", "initial_texts", "item_moved", "label_steps", "made_values",
+           "replay", "setup_steps", "step_needs"]
 
 
 @dataclass
@@ -236,17 +240,70 @@ class Need:
     removable: bool
 
 
+def made_values(x: Any) -> dict[int, set[int]]:
+    """For each step of an exploration, the earlier steps whose result made a value fed to
+    its arguments: the explorer recorded the argument as taken from that result (the whole
+    argument: a reference, not a value written into a text), and no result before it showed
+    the value (an id or a path the step created, not one it read;
+    strings of three characters or more)."""
+    if x is None:
+        return {}
+    texts = {s.step: normalize(" | ".join(str(v) for v in leaves([s.content, s.structured])))
+             for s in x.steps if s.ok}
+    out: dict[int, set[int]] = {}
+    for s in x.steps:
+        for src in s.sources or []:
+            k, value = src.get("step"), src.get("value")
+            if not isinstance(k, int) or k not in texts or not isinstance(value, str) or len(value.strip()) < 3:
+                continue  # a name, an id, a path: not a number or a flag any result may show
+            if _at(s.arguments, str(src.get("argument", ""))) != value:
+                continue  # the value is written into a text (a title, a note): a mention, not a reference
+            v = normalize(value)
+            pattern = re.compile(r"(?<![\w])" + re.escape(v) + r"(?![\w])")
+            if not any(pattern.search(t) for j, t in texts.items() if j < k):
+                out.setdefault(s.step, set()).add(k)
+    return out
+
+
+def _at(arguments: Any, pointer: str) -> Any:
+    """The argument at a JSON pointer (``/deck_id``, ``/items/0/id``), or None."""
+    node = arguments
+    for part in pointer.split("/")[1:]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
 def step_needs(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]],
+               made: Callable[[], dict[int, set[int]]] | None = None,
                initial: Mapping[str, str] | None = None) -> list[Need]:
-    """For every setup step (:func:`setup_steps`): whether it is needed and why."""
+    """For every setup step (:func:`setup_steps`): whether it is needed and why. ``made``:
+    gives :func:`made_values` of the task's exploration, asked on a miss (without it, only
+    the label decides a miss); ``initial``: :func:`initial_texts`."""
     text = label_text(task)
+    # who may take a made value: the label's own calls; for a state change, every change it
+    # asks for (each is checked in turn) and its probe
+    users = label_steps(task) if task.probe is None else (
+        {c.get("step") for c in task.trajectory} | {p.get("step") for p in task.provenance})
+    takes: dict[int, set[int]] | None = None
     out = []
     for call in setup_steps(task):
         rest = [c for c in task.trajectory if c is not call]
         r = replay(task, sim, rest)
         if r.missed:
-            needed = _shows(text, call, earlier_text(call, recorded, initial))
-            why = (f"without it {r.reason}, and the label shows what it did" if needed
+            if takes is None:
+                takes = made() if made is not None else {}
+            taker = min((k for k in users if k != call.get("step") and call.get("step") in takes.get(k, ())),
+                        default=None)
+            shows = _shows(text, call, earlier_text(call, recorded, initial))
+            needed = shows or taker is not None
+            why = (f"without it {r.reason}, and the label shows what it did" if shows
+                   else f"without it {r.reason}, and step {taker} takes a value it made" if needed
                    else f"without it {r.reason}, and the label shows nothing it did")
         else:
             needed = not r.reproduced
@@ -293,25 +350,50 @@ class SetupNeeds:
 
     def __call__(self, x: Any, candidate: Any, setup: list[Any]) -> list[Any] | None:
         """The setup calls to keep, or None when one that is not needed cannot be left out
-        (the label's calls were never recorded without it): the candidate is padded."""
+        (the label's calls were never recorded without it): the candidate is padded.
+
+        Calls that cannot be left out one at a time may be left out together (a later call
+        of the setup was recorded only after an earlier one; the label's call was recorded
+        in a world without any of them): those not needed are tried all at once, then one
+        by one from the last, each kept out when the replay still gives the label."""
         recorded = {s.step: (s.content, s.structured) for s in x.steps}
+        found: list[dict[int, set[int]]] = []
+
+        def made() -> dict[int, set[int]]:
+            if not found:
+                found.append(made_values(x))
+            return found[0]
+
+        def holds(kept: list[Any]) -> bool:
+            task = _as_task(x, candidate, kept)
+            return replay(task, self.sim, task.trajectory).reproduced
+
         kept = list(setup)
-        for _ in range(3):
+        for _ in range(4):
             if not kept:
                 break
-            task = _as_task(x, candidate, kept)
-            needs = step_needs(task, self.sim, recorded, self.initial)
-            if any(not n.needed and not n.removable for n in needs):
-                return None
-            needed = {n.call.get("step") for n in needs if n.needed}
-            now = [s for s in kept if s.step in needed]
-            if len(now) == len(kept):
+            needs = step_needs(_as_task(x, candidate, kept), self.sim, recorded, made, self.initial)
+            spare = {n.call.get("step") for n in needs if not n.needed}
+            if not spare:
                 break
-            kept = now
-        if len(kept) < len(setup):  # the label as the trajectory without the rest gives it
-            task = _as_task(x, candidate, kept)
-            if not replay(task, self.sim, task.trajectory).reproduced:
+            if all(n.removable for n in needs if not n.needed):
+                kept = [s for s in kept if s.step not in spare]
+                continue
+            without = [s for s in kept if s.step not in spare]
+            if holds(without):
+                kept = without
+                continue
+            before = len(kept)
+            for s in sorted((s for s in kept if s.step in spare), key=lambda s: -s.step):
+                fewer = [k for k in kept if k is not s]
+                if holds(fewer):
+                    kept = fewer
+            if len(kept) == before:
                 return None
+        else:
+            return None  # still changing after every round: no stable answer
+        if len(kept) < len(setup) and not holds(kept):  # the label as the trajectory without the rest gives it
+            return None
         return kept
 
 

@@ -66,7 +66,7 @@ from .derive import DerivationError, compute, found_at, record_of
 from .diversity import DEFAULT_PER_TEMPLATE, DEFAULT_PER_TOOL_ANSWER, DiversityCap, rank
 from .facts import leaves, rel
 from .model import TASK_COLUMNS, Exploration, Task, load_exploration, task_from_row
-from .necessity import AMBIENT, before_change, initial_texts, item_moved, step_needs
+from .necessity import AMBIENT, before_change, initial_texts, item_moved, made_values, step_needs
 
 VERIFIERS = ("grounded", "replayable", "no-leakage", "self-contained", "not-duplicate", "error-free", "no-padding",
              "fails-before", "wording", "diverse")
@@ -199,8 +199,11 @@ def _in_text(value: Any, text: str) -> bool:
     if isinstance(value, bool) or value is None:
         return False
     if isinstance(value, (int, float)):
-        number = str(int(value)) if float(value).is_integer() else repr(value)
-        return re.search(r"(?<![\w.])" + re.escape(number) + r"(?![\w]|\.\d)", text) is not None
+        if float(value).is_integer():  # 57 is also written 57.0
+            number = re.escape(str(int(value))) + r"(?:\.0+)?"
+        else:
+            number = re.escape(repr(value))
+        return re.search(r"(?<![\w.])" + number + r"(?![\w]|\.\d)", text) is not None
     if isinstance(value, str):
         v = normalize(value)
         if len(v) < 2:
@@ -309,7 +312,7 @@ def recorded_results(x: Exploration | None) -> dict[int, tuple[Any, Any]]:
 
 
 def check_no_padding(task: Task, sim: Any, x: Exploration | None, initial: Mapping[str, str] | None = None) -> Verdict:
-    needs = step_needs(task, sim, recorded_results(x), initial)
+    needs = step_needs(task, sim, recorded_results(x), lambda: made_values(x), initial)
     if not needs:
         return True, ["every call of the trajectory is one the label reads"]
     idle = [f"step {n.call.get('step')} {n.call['server']}/{n.call['tool']} is not needed: {n.why}" for n in needs
