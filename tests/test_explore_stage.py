@@ -283,3 +283,20 @@ def test_a_walk_interrupted_after_a_probe_before_an_effect_resumes_as_one_run(ex
     assert [r[0] for r in store.conn.execute("SELECT status FROM explorations")] == ["finished"] * 3
     assert [(s, t, p) for s, t, p, _ in _walk_of(store, "d2")] == [
         (0, "list_notes", None), (1, "read_note", 2), (2, "delete_note", None), (3, "read_note", 2), (4, "read_note", None)]
+
+
+def test_a_dag_is_walked_reading_before_changing_as_far_as_its_edges_allow():
+    from firefly.explore.stage import observed_first
+
+    def ref(name, read_only):
+        return ToolRef("s", name, "", {"type": "object"}, {"readOnlyHint": read_only}, None)
+
+    refs = {("s", n): ref(n, n.startswith("read")) for n in ("write", "read_a", "read_b", "write_2")}
+    tools = [{"server": "s", "name": n} for n in ("write", "read_a", "read_b", "write_2")]
+    names = lambda order: [t["name"] for t in order]  # noqa: E731
+    # no edge: the reads first, in the sampled order, then the effects
+    assert names(observed_first(tools, [], refs)) == ["read_a", "read_b", "write", "write_2"]
+    # read_a takes what write gave: it stays after it; read_b still goes first
+    assert names(observed_first(tools, [[0, 1]], refs)) == ["read_b", "write", "read_a", "write_2"]
+    # edges that are not acyclic: the sampled order
+    assert names(observed_first(tools, [[0, 1], [1, 0]], refs)) == names(tools)

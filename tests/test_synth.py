@@ -466,3 +466,33 @@ def test_tasks_from_real_explorations_replay_and_do_not_leak(tmp_path):
     fields = store.conn.execute("SELECT count(*) FROM tasks WHERE verified = 1 AND answer_schema IS NOT NULL"
                                 " AND json_extract(match, '$.rule') = 'fields'").fetchone()[0]
     assert fields >= 1  # answers with named fields verify on the bundled servers
+
+
+def test_a_change_no_argument_states_is_labelled_by_what_its_probe_before_and_after_differ_in():
+    from firefly.synth.model import Exploration, Step
+    from firefly.synth.offline import _changed_since
+
+    def step(n, tool, args, rows, *, probe_of=None, read_only=True, hash_="h"):
+        return Step(n, "db", tool, args, [{"type": "text", "text": json.dumps(rows)}], None, True, read_only, [], "s",
+                    probe_of, hash_)
+
+    select = {"query": "SELECT * FROM products WHERE id = 1"}
+    before = [{"id": 1, "name": "Foghorn", "price": 18.5}]
+    after = [{"id": 1, "name": "Foghorn", "price": 19.5}]
+    pre = step(0, "read_query", select, before, probe_of=1)
+    update = step(1, "write_query", {"query": "UPDATE products SET price = price + 1 WHERE id = 1"}, [],
+                  read_only=False, hash_="u")
+    post = step(2, "read_query", select, after, probe_of=1)
+    x = Exploration("x", "d", [pre, update, post])
+    expected = _changed_since(x, update, post)
+    assert expected == [{"id": 1, "name": "Foghorn", "price": 19.5}]
+    assert probe_passes({"expected": expected}, {"rule": "json-subset"}, post.content)
+    assert not probe_passes({"expected": expected}, {"rule": "json-subset"}, pre.content)  # fails before
+    # no probe before it: nothing to compare
+    assert _changed_since(Exploration("x", "d", [update, post]), update, post) is None
+    # only the clock changed: no label
+    import time
+
+    clock = step(2, "read_query", select, [{"id": 1, "updated_at": int(time.time())}], probe_of=1)
+    pre_clock = step(0, "read_query", select, [{"id": 1, "updated_at": int(time.time()) - 60}], probe_of=1)
+    assert _changed_since(Exploration("x", "d", [pre_clock, update, clock]), update, clock) is None

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import networkx as nx
 
 from ..adapters import Adapter, adapter_for, server_record
 from ..adapters.producers import find_producers, missing_thing
@@ -127,6 +128,26 @@ def pending_dags(store: Store, policy: str, seed: int, limit: int | None,
         if dag_id not in done and (only is None or dag_id in only)
     ]
     return out[:limit] if limit is not None else out
+
+
+def observed_first(tools: list[dict[str, Any]], edges: list[list[int]],
+                   refs: dict[tuple[str, str], ToolRef]) -> list[dict[str, Any]]:
+    """A DAG's tools in the order they are walked: an order of its edges (a tool after every
+    tool whose output it may take) that puts each read-only tool as early as its edges
+    allow, ties in the sampled order. What a read shows is then observed in the world before
+    the DAG's effects, unless it takes what an effect gave: a question about it needs no
+    setup that replay cannot show to be idle. A DAG whose edges are not acyclic keeps its
+    order."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(len(tools)))
+    graph.add_edges_from((i, j) for i, j in edges if 0 <= i < len(tools) and 0 <= j < len(tools) and i != j)
+    if not nx.is_directed_acyclic_graph(graph):
+        return tools
+
+    def writes(i: int) -> bool:
+        ref = refs.get((tools[i]["server"], tools[i]["name"]))
+        return ref is None or not is_read_only(ref)
+    return [tools[i] for i in nx.lexicographical_topological_sort(graph, key=lambda i: (writes(i), i))]
 
 
 def tool_refs(store: Store) -> dict[tuple[str, str], ToolRef]:
@@ -237,6 +258,8 @@ def explore(
     if not todo:
         return report
     refs = tool_refs(store)
+    edges = {d: json.loads(e or "[]") for d, e in store.conn.execute("SELECT dag_id, edges FROM dags")}
+    todo = [(dag_id, observed_first(tools, edges.get(dag_id, []), refs)) for dag_id, tools in todo]
     used = {t["server"] for _, tools in todo for t in tools}
 
     from .survey import grounded_pools
@@ -481,11 +504,12 @@ class Walk:
         self.step += 1
 
     def seen_all(self, arguments: Any) -> bool:
-        """Whether every string of ``arguments`` is one the world has shown (in an earlier
-        result, or given to an earlier call that worked): a probe of a thing that exists
-        before the effect. One of a thing the effect makes (a file to write) would only
-        fail before it."""
-        wanted = {v for v in strings(arguments) if v.strip()}
+        """Whether every name among ``arguments`` (a string without spaces: a path, an id, a
+        key) is one the world has shown (in an earlier result, or given to an earlier call
+        that worked): a probe of a thing that exists before the effect. One of a thing the
+        effect makes (a file to write) would only fail before it. A text (a query, a title)
+        is no name: a query of rows before an update answers."""
+        wanted = {v for v in strings(arguments) if v.strip() and not re.search(r"\s", v.strip())}
         if not wanted:
             return True
         shown = " ".join(json.dumps([r.content, r.structured], ensure_ascii=False) for r in self.history if not r.is_error)

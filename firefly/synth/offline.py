@@ -641,9 +641,9 @@ class OfflineSynthesizer:
                 baseline = initial_results.get((r.server, r.tool, r.arguments_hash), "")
                 seen = _text_of(r)
                 shown = [m for m in marks if _word_in(m, seen) and not _word_in(m, before) and not _word_in(m, baseline)]
-                if not shown:
-                    continue
-                expected = _expected(r, shown, e)
+                expected = _expected(r, shown, e) if shown else None
+                if expected is None:  # no value the effect stated: what its probe before and after differ in
+                    expected = _changed_since(x, e, r)
                 if expected is None:
                     continue
                 probe = {"server": r.server, "tool": r.tool, "arguments": r.arguments, "expected": expected}
@@ -866,6 +866,41 @@ def _expected(r: Step, shown: list[str], e: Step) -> Any:
         return _subset_for(value, mark, stated)
     if isinstance(value, str):
         return mark if _word_in(mark, normalize(value)) else None
+    return None
+
+
+def _changed_since(x: Exploration, e: Step, r: Step) -> Any:
+    """For the probe ``r`` of the effect ``e`` made again after the same probe was made just
+    before ``e`` (the explorer's probe before an effect): the part of ``r``'s result the
+    earlier one did not show (records, fields, lines), what the effect changed, leaving out
+    the clock and temporary paths. None without such a probe, or when nothing but those
+    changed. ``UPDATE products SET price = price + 1`` states no value; its probe shows one."""
+    if r.probe_of != e.step:
+        return None
+    pre = next((b for b in x.steps if b.probe_of == e.step and b.step < e.step and b.ok and b.tool == r.tool
+                and b.server == r.server and b.arguments_hash == r.arguments_hash), None)
+    if pre is None:
+        return None
+    return _difference(result_value(pre.content, pre.structured), result_value(r.content, r.structured), "")
+
+
+def _difference(before: Any, after: Any, key: str) -> Any:
+    if canonical_json(before) == canonical_json(after):
+        return None
+    if isinstance(after, dict) and isinstance(before, dict):
+        kept = {k: d for k, v in after.items() if (d := _difference(before.get(k), v, k)) is not None}
+        return kept or None
+    if isinstance(after, list) and isinstance(before, list):
+        seen = {canonical_json(v) for v in before}
+        new = [v for v in after if canonical_json(v) not in seen and not any(is_volatile(key, x) for x in leaves(v))]
+        return new[:1] or None  # one new or changed record: it holds after, not before
+    if isinstance(after, str) and isinstance(before, str):
+        lines = set(before.splitlines())
+        new = [ln.strip() for ln in after.splitlines() if ln not in lines and len(ln.strip()) >= 3]
+        new = [ln for ln in new if not is_volatile(key, ln)]
+        return new[0] if new else None
+    if isinstance(after, (int, float, str)) and not isinstance(after, bool) and not is_volatile(key, after):
+        return after
     return None
 
 
