@@ -40,6 +40,19 @@ def test_failures_that_other_arguments_or_a_first_step_may_cure_are_left_alone()
     assert f.futile("s", "v") is None  # it worked once: failures are the arguments' fault
 
 
+def test_three_failing_sets_of_arguments_of_a_tool_that_never_worked_are_futile():
+    f = Futility()
+    for i, (h, text) in enumerate([("a", "no entry 'alpha'"), ("b", "bad input"), ("b", "bad input")]):
+        f.note(("x", i, 0), "s", "t", worked=False, arguments_hash=h, text=text)
+    assert f.futile("s", "t") is None  # two different sets: other arguments may do
+    f.note(("y", 0, 0), "s", "t", worked=False, arguments_hash="c", text="KeyError: 'gamma'")
+    assert "3 different sets of arguments and never worked" in f.futile("s", "t")
+    f.note(("z", 0, 0), "s", "w", worked=True, arguments_hash="a")
+    for i, h in enumerate("bcde"):
+        f.note(("z", i + 1, 0), "s", "w", worked=False, arguments_hash=h, text=f"no entry '{h}'")
+    assert f.futile("s", "w") is None  # it worked once: its failures are the arguments'
+
+
 def test_signatures():
     assert unavailable("Error: RediSearch unknown command 'FT.CREATE'") == "unknown command"
     assert unavailable("Error: datetime is required for convert") is None

@@ -653,3 +653,90 @@ def test_an_aggregate_query_sums_numbers_not_a_column_whose_name_holds_a_numeric
         if "SUM(" in query:
             summed.add(query.split("SUM(")[1].split(")")[0].strip('"'))
     assert summed == {"order_count"}
+
+
+# --------------------------------------------------------------------------- retries and inputs
+
+
+def test_a_retry_completes_the_call_the_error_said_lacked_a_parameter():
+    """``Operation collatz requires parameter 'number'``: the retry keeps the operation it was
+    asked about and adds the number, instead of trying another operation."""
+    schema = {"type": "object", "properties": {
+        "operation": {"type": "string", "enum": ["prime_test", "collatz", "gcd"]},
+        "number": {"type": "integer"}, "precision": {"type": "integer"}}, "required": ["operation"]}
+    tool = ToolRef("m", "number_theory", "Number theory.", schema)
+    failed = rec(0, "m", "number_theory", {"operation": "collatz"}, "error: Operation collatz requires parameter 'number'")
+    for seed in range(5):
+        p = OfflinePolicy().propose(tool, [failed], WorkspaceInfo(), random.Random(seed), attempt=1)
+        assert p.arguments["operation"] == "collatz" and isinstance(p.arguments["number"], int), p.arguments
+
+
+def test_a_retry_changes_what_the_error_blamed_and_keeps_the_rest():
+    """``Invalid slide index: 10``: the slide index changes, the presentation made first stays;
+    an error that blames nothing keeps nothing."""
+    schema = {"type": "object", "properties": {
+        "slide_index": {"type": "integer"}, "presentation_id": {"type": ["string", "null"], "default": None},
+        "mode": {"type": "string", "enum": ["a", "b", "c", "d"]}}, "required": ["slide_index", "mode"]}
+    tool = ToolRef("p", "get_slide_info", "Information about a slide.", schema)
+    failed = rec(1, "p", "get_slide_info", {"slide_index": 10, "mode": "c", "presentation_id": "deck_7"},
+                 "error: Invalid slide index: 10")
+    for seed in range(5):
+        args = OfflinePolicy().propose(tool, [failed], WorkspaceInfo(), random.Random(seed), attempt=1).arguments
+        assert args["presentation_id"] == "deck_7" and args["mode"] == "c" and args["slide_index"] != 10, args
+    vague = rec(1, "p", "get_slide_info", {"slide_index": 10, "mode": "c"}, "error: 'NoneType' object is not iterable")
+    modes = {OfflinePolicy().propose(tool, [vague], WorkspaceInfo(), random.Random(s), attempt=1).arguments["mode"]
+             for s in range(6)}
+    assert modes - {"c"}
+
+
+def test_an_index_parameter_takes_the_first_item_not_a_random_number():
+    schema = {"type": "object", "properties": {"slide_index": {"type": "integer"}, "page_idx": {
+        "type": "integer", "description": "Page number (1-based)"}}, "required": ["slide_index", "page_idx"]}
+    tool = ToolRef("p", "read_page", "Read a page.", schema)
+    for seed in range(5):
+        args = OfflinePolicy().propose(tool, [], WorkspaceInfo(), random.Random(seed)).arguments
+        assert args == {"slide_index": 0, "page_idx": 1}
+    # an index a result showed under that name wins
+    made = rec(0, "p", "add_slide", {}, structured={"slide_index": 4, "message": "Added slide 4"})
+    assert OfflinePolicy().propose(tool, [made], WorkspaceInfo(), random.Random(0)).arguments["slide_index"] == 4
+    # "Available slides: 0--1": no number will do (a slide must be made first), none is made up from it
+    empty = rec(1, "p", "read_page", {"slide_index": 0, "page_idx": 1}, "error: Invalid slide index: 0. Available slides: 0--1")
+    assert OfflinePolicy().propose(tool, [empty], WorkspaceInfo(), random.Random(0), attempt=1).arguments["slide_index"] == 1
+
+
+def test_a_tool_whose_inputs_are_all_optional_gets_one_on_its_first_call():
+    """A model fitted to ``file_path`` or to ``X_data``/``y_data``, all optional: the first call
+    passes a table of the world, else the series; never where results are saved."""
+    nullable = lambda t: {"anyOf": [t, {"type": "null"}], "default": None}  # noqa: E731
+    numbers = {"type": "array", "items": {"type": "number"}}
+    schema = {"type": "object", "properties": {
+        "X_data": nullable(numbers), "y_data": nullable(numbers), "file_path": nullable({"type": "string"}),
+        "save_path": nullable({"type": "string"}), "output_format": {"type": "string", "default": "json"}}}
+    tool = ToolRef("e", "fit_logit", "Logistic regression model.", schema)
+    ws = WorkspaceInfo(files=("/workspace/files/README.md", "/workspace/econ/regression.csv"),
+                       directories=("/workspace/files", "/workspace/econ"))
+    for seed in range(5):
+        args = OfflinePolicy().propose(tool, [], ws, random.Random(seed)).arguments
+        assert args["file_path"] == "/workspace/econ/regression.csv" and "save_path" not in args, args
+    for seed in range(5):
+        args = OfflinePolicy().propose(tool, [], WorkspaceInfo(), random.Random(seed)).arguments
+        assert len(args["X_data"]) == len(args["y_data"]) > 0 and "file_path" not in args, args
+    # a listing needs nothing: left as it was
+    lister = ToolRef("e", "list_models", "List the models.", {"type": "object", "properties": {
+        "data": nullable(numbers)}})
+    assert OfflinePolicy().propose(lister, [], ws, random.Random(0)).arguments == {}
+
+
+def test_an_empty_value_that_failed_is_not_sent_again_and_shown_shapes_are_used():
+    schema = {"type": "object", "properties": {"key": {"type": "string"}, "fields": {
+        "type": "object", "additionalProperties": True}}, "required": ["key", "fields"]}
+    tool = ToolRef("r", "stream_add", "Add an entry to a stream.", schema)
+    failed = rec(0, "r", "stream_add", {"key": "jobs", "fields": {}}, "error: fields must be a non-empty dict")
+    with pytest.raises(Ungrounded, match="empty"):
+        OfflinePolicy().propose(tool, [failed], WorkspaceInfo(), random.Random(0), attempt=1)
+    shown = {"type": "object", "properties": {"criteria": {
+        "type": "object", "additionalProperties": True, "examples": [{"query": "tag:project"}, {"folder": "Projects"}]}},
+        "required": ["criteria"]}
+    args = OfflinePolicy().propose(ToolRef("n", "batch_update", "Update notes.", shown), [], WorkspaceInfo(),
+                                   random.Random(0)).arguments
+    assert args["criteria"] in ({"query": "tag:project"}, {"folder": "Projects"})

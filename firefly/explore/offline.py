@@ -50,6 +50,7 @@ from jsonschema.validators import Draft202012Validator, validator_for
 from ..adapters import Adapter
 from ..adapters.generic import GenericAdapter
 from .policy import VIRTUAL_ROOT, ArgSource, CallRecord, Proposal, ToolRef, Ungrounded, WorkspaceInfo
+from .futility import echoes
 from .probe import Probe
 from .paramdocs import (documented_json, documented_values, is_free_text, json_examples, json_wanted, param_doc,
                         plausible_values, value_kind)
@@ -482,6 +483,9 @@ class _Run:
                             and isinstance(r.arguments, dict)]
         # a retry that cannot see what failed plays safe: values the workspace is known to hold
         self.safe = self.attempt > 0 and not self.failed_args
+        # a retry keeps what the error did not blame, and changes or adds what it did
+        last = same[-1] if same and (same[-1].is_error or looks_like_error(same[-1])) else None
+        self.keep = _unblamed(self.schema_props(tool), last, self.asked_for) if self.attempt else {}
         self.top_props: dict[str, Any] = {}
         self.series_len: int | None = None  # the length of the call's first top-level list of numbers
         self.subjects: dict[str, Value] = {}  # object pointer -> the value a new entity is named after
@@ -679,6 +683,9 @@ class _Run:
         for name in order:
             sub = props.get(name, {})
             sub = sub if isinstance(sub, dict) else {}
+            if top and name in self.keep:
+                out[name] = copy.deepcopy(self.keep[name])
+                continue
             value = self.fill(name, sub, pointer + _pointer(name), out, parent_role)
             if value is MISSING:
                 if not top and parent_role:
@@ -686,9 +693,16 @@ class _Run:
                 raise _CannotCall(self.why_missing.get(pointer + _pointer(name), "nothing observed, in the schema"
                                   " or in the workspace fits it"), pointer + _pointer(name))
             out[name] = value
+        if top and self.attempt == 0 and not required:
+            self.fill_inputs(props, out)
         for name in optional:
             sub = props.get(name, {})
             sub = sub if isinstance(sub, dict) else {}
+            if name in out:
+                continue
+            if top and name in self.keep:
+                out[name] = copy.deepcopy(self.keep[name])
+                continue
             if not self.want_optional(name, sub, out, count_included):
                 continue
             mark = len(self.sources)
@@ -700,6 +714,53 @@ class _Run:
                 count_included = True
             out[name] = value
         return out
+
+    def fill_inputs(self, props: dict[str, Any], out: dict[str, Any]) -> None:
+        """A tool that must be given nothing may still need something to work on: a model
+        fitted to ``file_path`` or to ``data`` (``Must provide either file_path or data``).
+        When every input such a tool takes is optional and empty by default, the first call
+        passes one: a file of the world when one fits, else its series of data."""
+        if self.intent == "list":
+            return
+        files, data = [], []
+        for name, raw in props.items():
+            sub = _branch(raw) if isinstance(raw, dict) else {}
+            if sub.get("default") is not None or sub.get("deprecated"):
+                continue
+            words = set(_words(name))
+            if words & _OUTPUT_WORDS:
+                continue
+            t = _type(sub)
+            if t == "string" and words & {"file", "path", "filepath", "filename"}:
+                files.append(name)
+            elif t == "array" and words & _DATA_WORDS:
+                data.append(name)
+        for name in files:
+            mark = len(self.sources)
+            # beside a series of data, a file is the same data: a table
+            wanted = self.wanted_extensions(name, _branch(props[name])) or (_TABLE_EXT if data else ())
+            try:
+                value = (self.existing_file_of(_pointer(name), wanted) if wanted
+                         else self.fill(name, _branch(props[name]), _pointer(name), out))
+            except _CannotCall:
+                value = MISSING
+            if value is not MISSING and value is not None:
+                out[name] = value
+                self.notes.append(f"{name}: the input a tool with no required parameter works on")
+                return
+            del self.sources[mark:]
+        for name in data:
+            mark = len(self.sources)
+            try:
+                value = self.fill(name, _branch(props[name]), _pointer(name), out)
+            except _CannotCall:
+                value = MISSING
+            if value is MISSING or value in (None, []):
+                del self.sources[mark:]
+                continue
+            out[name] = value
+        if data and any(name in out for name in data):
+            self.notes.append("the data series a tool with no required parameter works on")
 
     @staticmethod
     def schema_props(tool: ToolRef) -> list[str]:
@@ -831,6 +892,8 @@ class _Run:
                 return "objects"
             return "generic"
         if t in ("integer", "number"):
+            if t == "integer" and (nw[-1:] in (["index"], ["idx"]) or joined == "position"):
+                return "index"
             if joined in ("max_count", "limit", "count", "n", "head", "tail", "top", "depth", "lines",
                           "context_lines", "page_size", "max_results", "num_results", "max", "k", "size",
                           "per_page", "max_lines") or nw[:1] == ["max"] or "number of" in desc:
@@ -871,6 +934,10 @@ class _Run:
             value = self.by_key(name, sub, pointer)
         if value is MISSING:
             value = self.generic(name, sub, pointer, siblings, parent_role)
+        if isinstance(value, (dict, list)) and not value and json.dumps(value) in self.failed_at(pointer):
+            # sent empty, it failed: nothing grounded fills it, and empty again would fail again
+            self.why_missing[pointer] = "an empty value failed before and nothing grounded fills it"
+            return MISSING
         return value
 
     def fill_enum(self, name: str, enum: list[Any], schema: dict[str, Any], pointer: str) -> Any:
@@ -1065,7 +1132,9 @@ class _Run:
                 continue
             m = _RANGE_TOLD.search(text)
             if m:
-                lo, hi = sorted(int(g) for g in m.groups() if g is not None)
+                lo, hi = (int(g) for g in m.groups() if g is not None)
+                if hi < lo:  # "Available slides: 0--1": there are none, no number will do
+                    return None
                 return lo, hi
         return None
 
@@ -2297,6 +2366,23 @@ class _Run:
         opts = (3, 5, 10) if j not in ("head", "tail", "lines", "max_lines") else (5, 10, 20)
         return self.num_in_range(schema, "integer" if t == "integer" else "number", opts)
 
+    def r_index(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        """An index (``slide_index``, ``placeholder_idx``): one seen under that name, else the
+        first item (0, or 1 when the documentation counts from 1 or the schema's minimum says
+        so), the second on a retry: a random index points past the end of a small collection."""
+        got = self.by_key(name, schema, pointer)
+        if got is not MISSING:
+            return got
+        doc = f"{schema.get('description', '')} {param_doc(self.tool.description or '', name)}"
+        lo = schema.get("minimum")
+        if not isinstance(lo, int) or isinstance(lo, bool):
+            lo = 1 if _ONE_BASED.search(doc) else 0
+        failed = set(self.failed_at(pointer))
+        options = [lo, lo + 1]
+        if self.attempt:
+            options.reverse()
+        return next((o for o in options if json.dumps(o) not in failed), options[0])
+
     def r_number(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
         got = self.by_key(name, schema, pointer)
         if got is not MISSING:
@@ -2309,7 +2395,13 @@ class _Run:
         return bool(schema.get("default", False))
 
     def r_object(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
-        return self.fill_object(schema, pointer, parent_role="object")
+        value = self.fill_object(schema, pointer, parent_role="object")
+        if not value:  # a free-form object: the shapes its schema shows, rather than nothing
+            shown = [e for e in schema.get("examples") or [] if isinstance(e, dict) and e
+                     and not _stand_in(json.dumps(e))] if isinstance(schema.get("examples"), list) else []
+            if shown:
+                return copy.deepcopy(self.choose(shown, pointer))
+        return value
 
     # ----------------------------------------------------------------------- validation
 
@@ -2401,6 +2493,12 @@ _COLLECTION = re.compile(r"(?:\.([A-Za-z_]\w*)|\[\"([^\"]+)\"\])\[\d+\]\.\w+$")
 
 
 _ID_WORDS = ("id", "name", "key", "uuid", "slug", "handle", "ref", "title")
+# a parameter naming where a result goes, not what the tool works on
+_OUTPUT_WORDS = frozenset({"save", "output", "out", "dest", "destination", "target", "export", "backup", "result"})
+_ONE_BASED = re.compile(r"(?i)\b(?:1|one)-based\b|\bstart(?:s|ing)? (?:at|from|with) 1\b|\bfirst (?:\w+ )?is 1\b")
+_TABLE_EXT = (".csv", ".tsv", ".xlsx", ".json")
+# an array parameter holding what a tool computes on
+_DATA_WORDS = frozenset({"data", "values", "series", "signal", "input", "inputs", "sample", "samples", "observations"})
 _LIST_ITEM = re.compile(r"(?:\.([A-Za-z_]\w*)|\[\"([^\"]+)\"\])\[\d+\]$")
 
 
@@ -2429,6 +2527,36 @@ def _asked_for(names: Iterable[str], failed: list[CallRecord]) -> set[str]:
     if re.search(r"(?i)\beither\b|\bone of\b", text) and at:  # "either file_path or data": the first
         return {min(at, key=at.get)}
     return set(at)
+
+
+def _named(name: str, text: str) -> bool:
+    """The error names a parameter: ``slide_index`` as itself or as words (``slide index``)."""
+    forms = {name, " ".join(_words(name))}
+    return any(len(f) > 2 and re.search(rf"(?i)(?<![\w]){re.escape(f)}(?![\w])", text) for f in forms)
+
+
+def _unblamed(names: list[str], failed: CallRecord | None, asked_for: set[str]) -> dict[str, Any]:
+    """What a retry keeps of the call that just failed: the values its error does not blame.
+
+    An error that names a parameter the call did not send ("Operation collatz requires
+    parameter 'number'") blames none of those it did: they stay as they were (the operation
+    asked about is the one to complete) and the missing one is added. An error that names or repeats some
+    of the values sent ("Invalid slide index: 10", "Template file not found: /a.pptx") blames
+    those: the rest (the presentation made first) stays. An error that blames nothing ("'NoneType'
+    object is not iterable") keeps nothing: the retry tries other values throughout."""
+    if failed is None or not isinstance(failed.arguments, dict) or not failed.arguments:
+        return {}
+    text = " ".join(str(b.get("text", "")) for b in failed.content or [] if isinstance(b, dict))
+    text += " " + json.dumps(failed.structured, default=str) if failed.structured is not None else ""
+    sent = {k: v for k, v in failed.arguments.items() if k in names}
+    if not text.strip() or not sent:
+        return {}
+    if set(asked_for) - set(sent):  # something missing: complete the call
+        return {k: v for k, v in sent.items() if k not in asked_for}
+    blamed = {k for k, v in sent.items() if _named(k, text) or echoes(text, v, numbers=True)}
+    if not blamed:
+        return {}
+    return {k: v for k, v in sent.items() if k not in blamed}
 
 
 def _render_fact(v: Value) -> str:
