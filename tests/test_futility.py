@@ -47,9 +47,14 @@ def test_three_failing_sets_of_arguments_of_a_tool_that_never_worked_are_futile(
     assert f.futile("s", "t") is None  # two different sets: other arguments may do
     f.note(("y", 0, 0), "s", "t", worked=False, arguments_hash="c", text="KeyError: 'gamma'")
     assert "3 different sets of arguments and never worked" in f.futile("s", "t")
+    for i, h in enumerate("abcd"):  # errors about the arguments given: other arguments may do ...
+        f.note(("e", i, 0), "s", "e", worked=False, arguments_hash=h, text=f"no entry '{h}'", arguments={"n": h})
+    assert f.futile("s", "e") is None
+    f.note(("e", 9, 0), "s", "e", worked=False, arguments_hash="x", text="no entry 'x'", arguments={"n": "x"})
+    assert "5 different sets" in f.futile("s", "e")  # ... but not forever
     f.note(("z", 0, 0), "s", "w", worked=True, arguments_hash="a")
-    for i, h in enumerate("bcde"):
-        f.note(("z", i + 1, 0), "s", "w", worked=False, arguments_hash=h, text=f"no entry '{h}'")
+    for i, h in enumerate("bcdefg"):
+        f.note(("z", i + 1, 0), "s", "w", worked=False, arguments_hash=h, text=f"bad {h}")
     assert f.futile("s", "w") is None  # it worked once: its failures are the arguments'
 
 

@@ -699,9 +699,25 @@ def test_an_index_parameter_takes_the_first_item_not_a_random_number():
     # an index a result showed under that name wins
     made = rec(0, "p", "add_slide", {}, structured={"slide_index": 4, "message": "Added slide 4"})
     assert OfflinePolicy().propose(tool, [made], WorkspaceInfo(), random.Random(0)).arguments["slide_index"] == 4
-    # "Available slides: 0--1": no number will do (a slide must be made first), none is made up from it
+    # "Available slides: 0--1": no number will do; skipped, naming the index (a slide is made first)
     empty = rec(1, "p", "read_page", {"slide_index": 0, "page_idx": 1}, "error: Invalid slide index: 0. Available slides: 0--1")
-    assert OfflinePolicy().propose(tool, [empty], WorkspaceInfo(), random.Random(0), attempt=1).arguments["slide_index"] == 1
+    with pytest.raises(Ungrounded, match="slide_index.*there are none"):
+        OfflinePolicy().propose(tool, [empty], WorkspaceInfo(), random.Random(0), attempt=1)
+
+
+def test_the_thing_made_first_is_passed_on_although_a_call_carrying_it_failed_for_another_reason():
+    schema = {"type": "object", "properties": {"slide_index": {"type": "integer"}, "deck_id": {
+        "type": ["string", "null"], "default": None}}, "required": ["slide_index"]}
+    tool = ToolRef("p", "read_slide", "Read a slide.", schema)
+    made = rec(0, "p", "create_deck", {}, structured={"deck_id": "deck_3", "slide_count": 0})
+    failed = rec(1, "p", "read_slide", {"slide_index": 0, "deck_id": "deck_3"}, "error: Invalid slide index: 0")
+    added = rec(2, "p", "add_slide", {"deck_id": "deck_3"}, structured={"message": "Added", "slide_index": 0})
+    for seed in range(3):
+        args = OfflinePolicy().propose(tool, [made, failed, added], WorkspaceInfo(), random.Random(seed)).arguments
+        assert args == {"slide_index": 0, "deck_id": "deck_3"}, args
+    named = rec(1, "p", "read_slide", {"slide_index": 0, "deck_id": "deck_3"}, "error: deck 'deck_3' is closed")
+    args = OfflinePolicy().propose(tool, [made, named, added], WorkspaceInfo(), random.Random(0)).arguments
+    assert args.get("deck_id") != "deck_3"
 
 
 def test_a_tool_whose_inputs_are_all_optional_gets_one_on_its_first_call():
@@ -740,3 +756,41 @@ def test_an_empty_value_that_failed_is_not_sent_again_and_shown_shapes_are_used(
     args = OfflinePolicy().propose(ToolRef("n", "batch_update", "Update notes.", shown), [], WorkspaceInfo(),
                                    random.Random(0)).arguments
     assert args["criteria"] in ({"query": "tag:project"}, {"folder": "Projects"})
+
+
+def test_a_retry_takes_a_file_of_a_format_the_error_listed_or_one_that_exists():
+    ws = WorkspaceInfo(files=("/workspace/files/README.md", "/workspace/files/app.py", "/workspace/data/sales.csv",
+                              "/workspace/data/book.xlsx"), directories=("/workspace/files", "/workspace/data"))
+    schema = {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}
+    tool = ToolRef("d", "get_overview", "Overview of a dataset file.", schema)
+    failed = rec(0, "d", "get_overview", {"path": "/workspace/files/README.md"},
+                 "Unsupported dataset format '.md'. Supported formats: .csv, .tsv, .xlsx, .xls, .json, .parquet.",
+                 is_error=True)
+    for seed in range(5):
+        p = OfflinePolicy().propose(tool, [failed], ws, random.Random(seed), attempt=1).arguments["path"]
+        assert p in ("/workspace/data/sales.csv", "/workspace/data/book.xlsx"), p
+    # a new workbook it was told does not exist: the retry works in one that does
+    sheet = {"type": "object", "properties": {"filepath": {"type": "string"}, "sheet_name": {"type": "string"}},
+             "required": ["filepath", "sheet_name"]}
+    add = ToolRef("x", "create_worksheet", "Create a new worksheet in an Excel workbook.", sheet)
+    gone = rec(0, "x", "create_worksheet", {"filepath": "/workspace/data/notes-601.xlsx", "sheet_name": "Q1"},
+               "Error: [Errno 2] No such file or directory: '/workspace/data/notes-601.xlsx'")
+    for seed in range(3):
+        assert OfflinePolicy().propose(add, [gone], ws, random.Random(seed), attempt=1).arguments["filepath"] \
+            == "/workspace/data/book.xlsx"
+
+
+def test_a_retry_after_the_input_file_failed_passes_the_series_instead():
+    nullable = lambda t: {"anyOf": [t, {"type": "null"}], "default": None}  # noqa: E731
+    numbers = {"type": "array", "items": {"type": "number"}}
+    schema = {"type": "object", "properties": {
+        "outcome": nullable(numbers), "treatment": nullable({"type": "array", "items": {"type": "integer"}}),
+        "file_path": nullable({"type": "string"}), "output_format": {"type": "string", "default": "json"}}}
+    tool = ToolRef("e", "did", "Difference in differences.", schema)
+    ws = WorkspaceInfo(files=("/workspace/econ/regression.csv",), directories=("/workspace/econ",))
+    first = OfflinePolicy().propose(tool, [], ws, random.Random(0)).arguments
+    assert first["file_path"] == "/workspace/econ/regression.csv" and "outcome" not in first
+    failed = rec(0, "e", "did", first, "error: If using all scalar values, you must pass an index")
+    for seed in range(3):
+        args = OfflinePolicy().propose(tool, [failed], ws, random.Random(seed), attempt=1).arguments
+        assert "file_path" not in args and len(args["outcome"]) == len(args["treatment"]) > 0, args

@@ -29,7 +29,9 @@ _NEEDS_FIRST = re.compile(
     r"|\b([a-z]{3,}) (?:with (?:the )?(?:id|name|key) [^\n]{1,80}? |['\"`][^'\"`\n]{1,80}['\"`] )?(?:was )?not found\b"
     # an index into an empty collection: "Available slides: 0--1", "Slide index 0 out of range"
     r"|\bavailable ([a-z]{3,}?)s?\s*:\s*0\s*-\s*-1\b"
-    r"|\b([a-z]{3,}) index -?\d+ (?:is )?out of (?:range|bounds)\b")
+    r"|\b([a-z]{3,}) index -?\d+ (?:is )?out of (?:range|bounds)\b"
+    # a shape of the wrong kind: "Shape is not a chart", "Shape at index 0 is not a table"
+    r"|\b(?:shape|object|element|item)\b[^.\n]{0,30}? is not an? ([a-z]{3,})\b")
 # words before "not found" that name no thing a tool makes
 _NOT_THINGS = frozenset({
     "error", "value", "result", "results", "data", "match", "matches", "object", "item", "resource", "record",

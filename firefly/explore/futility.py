@@ -11,8 +11,9 @@ run, each tool's failures; once a tool that has never worked
 - failed twice, with different arguments, with the same error (numbers, paths and ids
   aside) that does not echo an argument it was given (``no entry '3'`` is about the
   argument: other arguments may do), or
-- failed with three different sets of arguments, whatever the errors (in a large run, a
-  tool that worked at all worked by its second try: a third failure predicts the fourth),
+- failed with three different sets of arguments, whatever the errors, or with five when
+  errors echoed the arguments (in a large run, a tool that worked at all almost always
+  worked by its second try: a third failure predicts the fourth),
 
 it is not called again: the explorer records the step as skipped with that reason (a call
 firefly does not make is not a failed call, and ``firefly status`` shows the reason). An
@@ -48,7 +49,8 @@ _VARIABLE = re.compile(
 MAX_TEXT = 160
 SAME = 2  # sets of arguments failing the same way that make a tool futile
 SAME_AFTER_MAKING = 4  # the same, for an error saying a thing must be made first
-ANY = 3  # sets of arguments failing in any way that make a tool futile
+ANY = 3  # sets of arguments failing in any way (not echoing them) that make a tool futile
+ANY_ECHOED = 5  # the same, counting errors that echo an argument (other arguments may do)
 
 
 def error_text(error: str | None, content: list[Any] | None) -> str:
@@ -105,6 +107,7 @@ class Futility:
         # (server, tool) -> normalised error -> argument hashes that met it
         self._failures: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self._failed: dict[tuple[str, str], set[str]] = defaultdict(set)  # argument hashes, any error
+        self._plain: dict[tuple[str, str], set[str]] = defaultdict(set)  # ... of errors echoing none
         self._making: set[tuple[str, str]] = set()  # tools told something must be made first
         self._why: dict[tuple[str, str], str] = {}
 
@@ -128,13 +131,17 @@ class Futility:
         making = bool(missing_thing(text, None))
         if making:
             self._making.add(key)
-        tried = self._failed[key]
+        echoed = echoes(text, arguments)
+        tried, plain = self._failed[key], self._plain[key]
         tried.add(arguments_hash)
-        if len(tried) >= (SAME_AFTER_MAKING if key in self._making else ANY):
+        if not echoed:
+            plain.add(arguments_hash)
+        extra = SAME_AFTER_MAKING - SAME if key in self._making else 0
+        if len(plain) >= ANY + extra or len(tried) >= ANY_ECHOED + extra:
             self._why[key] = f"it failed with {len(tried)} different sets of arguments and never worked"
             return
         shape = same_failure(text)
-        if not shape or echoes(text, arguments):
+        if not shape or echoed:
             return
         hashes = self._failures[key][shape]
         hashes.add(arguments_hash)

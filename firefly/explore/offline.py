@@ -479,8 +479,9 @@ class _Run:
         self.intent = self._intent()
         same = [r for r in history if r.server == tool.server and r.tool == tool.name]
         self.asked_for = _asked_for(self.schema_props(tool), [r for r in same if r.is_error or looks_like_error(r)])
-        self.failed_args = [r.arguments for r in same if (r.is_error or looks_like_error(r))
-                            and isinstance(r.arguments, dict)]
+        failed = [r for r in same if (r.is_error or looks_like_error(r)) and isinstance(r.arguments, dict)]
+        self.failed_args = [r.arguments for r in failed]
+        self.failed_steps = [r.step for r in failed]
         # a retry that cannot see what failed plays safe: values the workspace is known to hold
         self.safe = self.attempt > 0 and not self.failed_args
         # a retry keeps what the error did not blame, and changes or adds what it did
@@ -584,11 +585,13 @@ class _Run:
     def chance(self, p: float) -> bool:
         return self.rng.random() < p
 
-    def failed_at(self, pointer: str) -> list[str]:
+    def failed_at(self, pointer: str, since: int | None = None) -> list[str]:
+        """The values sent at ``pointer`` by failed calls of this tool (with ``since``: by
+        those made at that step or later; a value a later result showed may work now)."""
         out = []
-        for args in self.failed_args:
+        for args, step in zip(self.failed_args, self.failed_steps):
             v = _resolve_pointer(args, pointer)
-            if v is not MISSING:
+            if v is not MISSING and (since is None or step >= since):
                 out.append(json.dumps(v, sort_keys=True, default=str))
         return out
 
@@ -608,6 +611,8 @@ class _Run:
         for v in cands:
             cv = conv(v)
             key = json.dumps(cv, sort_keys=True, default=str)
+            if key in failed and v.step >= 0 and key not in self.failed_at(pointer, since=v.step):
+                failed.discard(key)  # shown again after the failure (a slide made since): worth another try
             if key in seen or key in failed or (v.kind, key) in self.used:
                 continue
             if (isinstance(cv, str) and cv in self.gone) or (isinstance(v.value, str) and v.value in self.gone):
@@ -693,7 +698,7 @@ class _Run:
                 raise _CannotCall(self.why_missing.get(pointer + _pointer(name), "nothing observed, in the schema"
                                   " or in the workspace fits it"), pointer + _pointer(name))
             out[name] = value
-        if top and self.attempt == 0 and not required:
+        if top and not required and not self.keep and not self.asked_for:
             self.fill_inputs(props, out)
         for name in optional:
             sub = props.get(name, {})
@@ -706,7 +711,11 @@ class _Run:
             if not self.want_optional(name, sub, out, count_included):
                 continue
             mark = len(self.sources)
-            value = self.fill(name, sub, pointer + _pointer(name), out, parent_role)
+            value = MISSING
+            if top and self.made_here(name, _branch(sub)):
+                value = self.made_value(name, _branch(sub), pointer + _pointer(name))
+            if value is MISSING:
+                value = self.fill(name, sub, pointer + _pointer(name), out, parent_role)
             if value is MISSING:
                 del self.sources[mark:]
                 continue
@@ -719,10 +728,13 @@ class _Run:
         """A tool that must be given nothing may still need something to work on: a model
         fitted to ``file_path`` or to ``data`` (``Must provide either file_path or data``).
         When every input such a tool takes is optional and empty by default, the first call
-        passes one: a file of the world when one fits, else its series of data."""
+        passes one: a file of the world when one fits, else its series of data. A retry
+        after the file failed passes the series (on a retry, any series of numbers the tool
+        takes: ``outcome``, ``treatment``)."""
         if self.intent == "list":
             return
-        files, data = [], []
+        tried = {k for args in self.failed_args for k in args}
+        files, data, series = [], [], []
         for name, raw in props.items():
             sub = _branch(raw) if isinstance(raw, dict) else {}
             if sub.get("default") is not None or sub.get("deprecated"):
@@ -732,9 +744,14 @@ class _Run:
                 continue
             t = _type(sub)
             if t == "string" and words & {"file", "path", "filepath", "filename"}:
-                files.append(name)
+                if name not in tried:
+                    files.append(name)
             elif t == "array" and words & _DATA_WORDS:
                 data.append(name)
+            elif t == "array" and _type(_branch(sub.get("items") or {})) in ("number", "integer", "array"):
+                series.append(name)
+        if self.attempt and not data:
+            data = series
         for name in files:
             mark = len(self.sources)
             # beside a series of data, a file is the same data: a table
@@ -923,6 +940,9 @@ class _Run:
             self.notes.append(f"{name} from the choices a failed call was told")
             return self.choose(listed, pointer)
         if _type(sub) in ("integer", "number") and (told := self.told_range(pointer)) is not None:
+            if told[1] < told[0]:  # none to point at: the thing must be made first
+                self.why_missing[pointer] = f"a failed call was told there are none ({told[0]}-{told[1]})"
+                return MISSING
             self.notes.append(f"{name} within the range a failed call was told ({told[0]}-{told[1]})")
             return self.choose([v for v in (told[0], told[0] + 1, told[1]) if told[0] <= v <= told[1]], pointer)
         role = self.role(name, sub, siblings, parent_role)
@@ -1101,6 +1121,18 @@ class _Run:
             return False
         return any(v.step >= 0 for v in self.key_candidates(name, schema))
 
+    def made_value(self, name: str, schema: dict[str, Any], pointer: str) -> Any:
+        """The id made or opened last in this exploration under ``name``: passed on even if a
+        failed call carried it, unless its error named it (the call failed for another reason:
+        a slide index past the end)."""
+        texts = self.failure_texts()
+        for v in sorted((v for v in self.key_candidates(name, schema) if v.step >= 0), key=lambda v: -v.step):
+            if v.value in self.gone or any(echoes(t, v.value, numbers=True) for t in texts):
+                continue
+            self.use(pointer, v)
+            return v.value
+        return MISSING
+
     def told_choices(self, pointer: str) -> list[str]:
         """The values a failed call of this tool was told a string it sent may take
         ("Invalid operation type: sum, supported operations: ['area', 'volume']", "must be one
@@ -1133,9 +1165,7 @@ class _Run:
             m = _RANGE_TOLD.search(text)
             if m:
                 lo, hi = (int(g) for g in m.groups() if g is not None)
-                if hi < lo:  # "Available slides: 0--1": there are none, no number will do
-                    return None
-                return lo, hi
+                return lo, hi  # hi < lo: "Available slides: 0--1", there are none
         return None
 
     def earlier_argument(self, name: str, pointer: str) -> Any:
@@ -1270,6 +1300,8 @@ class _Run:
 
     def r_path(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
         mode = self.path_mode(name)
+        if mode in ("new", "new_file") and self.told_absent(pointer):
+            mode = "file"  # the new file it was given does not exist: it works in one that does
         if mode == "dir":
             return self.existing_dir(pointer)
         wanted = self.wanted_extensions(name, schema)
@@ -1323,6 +1355,25 @@ class _Run:
             return dirs[0]
         return self.choose(dirs, pointer)
 
+    def told_extensions(self) -> tuple[str, ...]:
+        """The file extensions a failed call of this tool was told it supports."""
+        for text in self.failure_texts():
+            m = _EXTENSIONS_TOLD.search(text)
+            if m:
+                exts = tuple(dict.fromkeys("." + e.lower() for e in re.findall(r"\.([A-Za-z0-9]{1,6})\b", m.group(1))))
+                if exts:
+                    return exts
+        return ()
+
+    def told_absent(self, pointer: str) -> bool:
+        """A failed call of this tool was told the path it sent at ``pointer`` does not exist."""
+        for args, text in zip(self.failed_args, self.failure_texts()):
+            sent = _resolve_pointer(args, pointer)
+            if isinstance(sent, str) and sent and (sent in text or posixpath.basename(sent) in text) \
+                    and _ABSENT_TOLD.search(text):
+                return True
+        return False
+
     def wanted_extensions(self, name: str, schema: dict[str, Any] | None = None) -> tuple[str, ...]:
         """The file extensions a path parameter wants (empty: any file): from the words of
         the parameter's name and description first, else of the tool's name and description
@@ -1336,6 +1387,9 @@ class _Run:
                       if ext not in ("com", "org", "net", "io", "g", "e") and "." + ext not in known]
             return found
 
+        told = self.told_extensions()
+        if told:  # "Unsupported format '.md'. Supported formats: .csv, .tsv, .xlsx"
+            return told
         pattern = str((schema or {}).get("pattern", ""))
         m = _PATTERN_EXTENSIONS.search(pattern)
         if m:  # the schema's pattern names the extensions: ^[^/].*\.md$
@@ -2495,6 +2549,11 @@ _COLLECTION = re.compile(r"(?:\.([A-Za-z_]\w*)|\[\"([^\"]+)\"\])\[\d+\]\.\w+$")
 _ID_WORDS = ("id", "name", "key", "uuid", "slug", "handle", "ref", "title")
 # a parameter naming where a result goes, not what the tool works on
 _OUTPUT_WORDS = frozenset({"save", "output", "out", "dest", "destination", "target", "export", "backup", "result"})
+# "Supported formats: .csv, .tsv, .xlsx", "allowed extensions are .png or .jpg"
+_EXTENSIONS_TOLD = re.compile(r"(?i)\b(?:supported|allowed|valid|accepted|expected)\b[^.\n]{0,30}?"
+                              r"\b(?:formats?|extensions?|file ?types?|types?)\b(?: are| is)?\s*:?\s*"
+                              r"((?:\.[a-z0-9]{1,6}\b[\s,;|/]*(?:or |and )?){1,16})")
+_ABSENT_TOLD = re.compile(r"(?i)\bno such file\b|\bENOENT\b|\bdoes not exist\b|\bnot found\b|\bcannot find\b")
 _ONE_BASED = re.compile(r"(?i)\b(?:1|one)-based\b|\bstart(?:s|ing)? (?:at|from|with) 1\b|\bfirst (?:\w+ )?is 1\b")
 _TABLE_EXT = (".csv", ".tsv", ".xlsx", ".json")
 # an array parameter holding what a tool computes on
