@@ -58,6 +58,18 @@ def test_three_failing_sets_of_arguments_of_a_tool_that_never_worked_are_futile(
     assert f.futile("s", "w") is None  # it worked once: its failures are the arguments'
 
 
+def test_a_tool_taking_no_arguments_that_failed_twice_is_futile():
+    f = Futility()
+    f.note(("survey-s", 0, 0), "s", "webcam", worked=False, arguments_hash="e", text="no camera", fixed=True)
+    assert f.futile("s", "webcam") is None  # the survey's call: state made first may cure it once
+    f.note(("x", 2, 0), "s", "webcam", worked=False, arguments_hash="e", text="no camera", fixed=True)
+    assert "takes no arguments and failed 2 times" in f.futile("s", "webcam")
+    for i in range(3):
+        f.note(("y", i, 0), "s", "summary", worked=False, arguments_hash="e", text="No deck is currently open",
+               fixed=True)
+    assert f.futile("s", "summary") is None  # something must be made first: tried a little longer
+
+
 def test_signatures():
     assert unavailable("Error: RediSearch unknown command 'FT.CREATE'") == "unknown command"
     assert unavailable("Error: datetime is required for convert") is None

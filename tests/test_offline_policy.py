@@ -794,3 +794,17 @@ def test_a_retry_after_the_input_file_failed_passes_the_series_instead():
     for seed in range(3):
         args = OfflinePolicy().propose(tool, [failed], ws, random.Random(seed), attempt=1).arguments
         assert "file_path" not in args and len(args["outcome"]) == len(args["treatment"]) > 0, args
+
+
+def test_a_confirmation_is_given_and_a_dataset_tool_gets_a_table():
+    schema = {"type": "object", "properties": {"ids": {"type": "array", "items": {"type": "string"}},
+                                               "confirm": {"type": "boolean", "default": False}}}
+    tool = ToolRef("s", "delete_outputs", "Delete outputs.", schema)
+    for seed in range(3):
+        assert OfflinePolicy().propose(tool, [], WorkspaceInfo(), random.Random(seed)).arguments.get("confirm") is True
+    ws = WorkspaceInfo(files=("/workspace/files/README.md", "/workspace/data/sales.csv"),
+                       directories=("/workspace/files", "/workspace/data"))
+    overview = ToolRef("d", "dataset_overview", "Overview of a dataset.", {
+        "type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]})
+    for seed in range(3):
+        assert OfflinePolicy().propose(overview, [], ws, random.Random(seed)).arguments["path"] == "/workspace/data/sales.csv"

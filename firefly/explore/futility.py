@@ -11,6 +11,8 @@ run, each tool's failures; once a tool that has never worked
 - failed twice, with different arguments, with the same error (numbers, paths and ids
   aside) that does not echo an argument it was given (``no entry '3'`` is about the
   argument: other arguments may do), or
+- takes no arguments and failed twice (the survey's call and one more: every call of it
+  is the same call, and state an exploration makes first is tried once), or
 - failed with three different sets of arguments, whatever the errors, or with five when
   errors echoed the arguments (in a large run, a tool that worked at all almost always
   worked by its second try: a third failure predicts the fourth),
@@ -109,12 +111,14 @@ class Futility:
         self._failed: dict[tuple[str, str], set[str]] = defaultdict(set)  # argument hashes, any error
         self._plain: dict[tuple[str, str], set[str]] = defaultdict(set)  # ... of errors echoing none
         self._making: set[tuple[str, str]] = set()  # tools told something must be made first
+        self._fixed: dict[tuple[str, str], int] = defaultdict(int)  # failures of tools taking no arguments
         self._why: dict[tuple[str, str], str] = {}
 
     def note(self, place: tuple[str, int, int], server: str, tool: str, *, worked: bool,
-             arguments_hash: str = "", text: str = "", arguments: Any = None) -> None:
+             arguments_hash: str = "", text: str = "", arguments: Any = None, fixed: bool = False) -> None:
         """Record one call (``place``: exploration, step, attempt; a call noted twice, as on a
-        resumed run, counts once). ``worked``: a result that is not an error."""
+        resumed run, counts once). ``worked``: a result that is not an error; ``fixed``: the
+        tool takes no arguments."""
         if place in self._seen:
             return
         self._seen.add(place)
@@ -131,6 +135,11 @@ class Futility:
         making = bool(missing_thing(text, None))
         if making:
             self._making.add(key)
+        if fixed:
+            self._fixed[key] += 1
+            if self._fixed[key] >= SAME + (SAME_AFTER_MAKING - SAME if key in self._making else 0):
+                self._why[key] = f"it takes no arguments and failed {self._fixed[key]} times"
+                return
         echoed = echoes(text, arguments)
         tried, plain = self._failed[key], self._plain[key]
         tried.add(arguments_hash)

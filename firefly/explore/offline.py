@@ -95,6 +95,7 @@ FILE_KINDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("xlsx", "xls", "excel", "spreadsheet", "spreadsheets", "workbook", "worksheet"), (".xlsx", ".xlsm", ".xls")),
     (("docx",), (".docx", ".doc")),
     (("csv", "tsv"), (".csv", ".tsv")),
+    (("dataset", "datasets", "dataframe", "tabular"), (".csv", ".tsv", ".xlsx", ".json")),
     (("ipynb", "notebook", "notebooks", "jupyter"), (".ipynb",)),
     (("image", "images", "png", "jpg", "jpeg", "photo", "picture", "gif", "webp"), (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp")),
     (("html", "htm", "webpage"), (".html", ".htm")),
@@ -801,7 +802,7 @@ class _Run:
         if role == "count":
             return (not count_included) and self.chance(0.4 if "default" in schema else 0.3)
         if t == "boolean":
-            return self.chance(0.1)
+            return bool(set(_words(name)) & _CONFIRM_WORDS) or self.chance(0.1)
         if t == "array" and "default" in schema and schema.get("default") in ([], None):
             return False
         if _nullable(schema) and schema.get("default", MISSING) is None:
@@ -2446,6 +2447,8 @@ class _Run:
         return self.num_in_range(schema, _type(schema))
 
     def r_boolean(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        if set(_words(name)) & _CONFIRM_WORDS:
+            return True  # "Deletion must be confirmed": the sandbox is there to be changed
         return bool(schema.get("default", False))
 
     def r_object(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
@@ -2555,6 +2558,7 @@ _EXTENSIONS_TOLD = re.compile(r"(?i)\b(?:supported|allowed|valid|accepted|expect
                               r"((?:\.[a-z0-9]{1,6}\b[\s,;|/]*(?:or |and )?){1,16})")
 _ABSENT_TOLD = re.compile(r"(?i)\bno such file\b|\bENOENT\b|\bdoes not exist\b|\bnot found\b|\bcannot find\b")
 _ONE_BASED = re.compile(r"(?i)\b(?:1|one)-based\b|\bstart(?:s|ing)? (?:at|from|with) 1\b|\bfirst (?:\w+ )?is 1\b")
+_CONFIRM_WORDS = frozenset({"confirm", "confirmed", "confirmation", "acknowledge", "acknowledged", "approve", "approved"})
 _TABLE_EXT = (".csv", ".tsv", ".xlsx", ".json")
 # an array parameter holding what a tool computes on
 _DATA_WORDS = frozenset({"data", "values", "series", "signal", "input", "inputs", "sample", "samples", "observations"})

@@ -241,7 +241,7 @@ def explore(
     from .survey import grounded_pools
 
     adapters = {server: adapter_for(server_record(store, server)) for server in sorted({s for s, _ in refs})}
-    futility = primed_futility(store)
+    futility = primed_futility(store, refs)
     reap_orphans()  # servers and sandboxes left by a firefly that was killed
     with scratch_dir("firefly-explore-") as tmp, contextlib.ExitStack() as stack:
         world = ServerWorld.open(store, used, Path(tmp), stack)
@@ -293,17 +293,26 @@ def explore(
     return report
 
 
-def primed_futility(store: Store) -> Futility:
-    """The run's record of failures, with the calls the log already holds (a resumed run
-    decides as the first one did)."""
+def primed_futility(store: Store, refs: dict[tuple[str, str], ToolRef] | None = None) -> Futility:
+    """The run's record of failures, with the calls the log already holds (the survey's, and
+    a resumed run's: it decides as the first one did)."""
     futility = Futility()
+    refs = tool_refs(store) if refs is None else refs
     for r in store.read(types=["tool-called"]):
         e = r.event
         if e.error_class in (SKIPPED, MALFORMED_CALL, *TRANSIENT):
             continue
+        ref = refs.get((e.server, e.tool))
         futility.note((e.exploration_id, e.step, e.attempt), e.server, e.tool, worked=ok(e),
-                      arguments_hash=e.arguments_hash, text=error_text(e.error, e.content), arguments=e.arguments)
+                      arguments_hash=e.arguments_hash, text=error_text(e.error, e.content), arguments=e.arguments,
+                      fixed=ref is not None and takes_nothing(ref))
     return futility
+
+
+def takes_nothing(tool: ToolRef) -> bool:
+    """A tool without parameters: every call of it is the same call."""
+    schema = tool.input_schema if isinstance(tool.input_schema, dict) else {}
+    return not schema.get("properties")
 
 
 class WalkMismatch(Exception):
@@ -422,7 +431,7 @@ class Walk:
         if event.error_class not in TRANSIENT:
             self.futility.note((self.xid, event.step, event.attempt), tool.server, tool.name, worked=ok(event),
                                arguments_hash=event.arguments_hash, text=error_text(event.error, event.content),
-                               arguments=event.arguments)
+                               arguments=event.arguments, fixed=takes_nothing(tool))
         self.calls += 1
         record = CallRecord(event.step, tool.server, tool.name, event.arguments, event.content,
                             event.structured_content, not ok(event))
