@@ -12,7 +12,9 @@ disguise (``isError`` false but a text such as ``Database error: ...``, recorded
 ``error_class`` ``in-band-error``). Failed attempts enter the history the policy sees, so a
 retry can choose other arguments; a retry whose arguments are those that just failed is made
 only after a failure that may not happen again (the server died, or timed out): an error
-result or a reply that breaks the protocol is one event, not one per attempt. After a successful effectful call, a policy with a
+result or a reply that breaks the protocol is one event, not one per attempt; and a failure
+saying something must exist first ("No presentation is loaded") is not retried: a tool of the
+server that makes it is called first, then the tool again. After a successful effectful call, a policy with a
 ``probe`` method makes a read-only probe of its effect (its own step, ``probe_of`` set).
 A server that an exploration changed (a successful effectful call) and that is bound to the
 sandbox is restarted before the slot's next exploration, so that state a server keeps in
@@ -600,6 +602,8 @@ async def _call_tool(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: Tool
 
         if failed is not None and (walk.step, attempt) not in walk.recorded and walk.futility.futile(tool.server, tool.name):
             break  # it fails whatever the arguments: a retry would only fail again
+        if failed is not None and (walk.step, attempt) not in walk.recorded and missing_thing(failed.error, failed.content):
+            break  # "No presentation is loaded": no arguments cure that; the caller makes one first
         if failed is not None and failed.error_class not in TRANSIENT and (walk.step, attempt) not in walk.recorded:
             proposed = propose()
             if proposed[0] is not None and content_hash(proposed[0].arguments) == failed.arguments_hash:
