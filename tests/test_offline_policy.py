@@ -808,3 +808,29 @@ def test_a_confirmation_is_given_and_a_dataset_tool_gets_a_table():
         "type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]})
     for seed in range(3):
         assert OfflinePolicy().propose(overview, [], ws, random.Random(seed)).arguments["path"] == "/workspace/data/sales.csv"
+
+
+def test_a_retry_told_the_series_are_needed_drops_the_file_it_gave():
+    nullable = lambda t: {"anyOf": [t, {"type": "null"}], "default": None}  # noqa: E731
+    numbers = {"type": "array", "items": {"type": "number"}}
+    schema = {"type": "object", "properties": {"X_data": nullable(numbers), "y_data": nullable(numbers),
+                                               "file_path": nullable({"type": "string"}),
+                                               "n_estimators": {"type": "integer", "default": 100}}}
+    tool = ToolRef("e", "forest", "Random forest.", schema)
+    ws = WorkspaceInfo(files=("/workspace/econ/regression.csv",), directories=("/workspace/econ",))
+    failed = rec(0, "e", "forest", {"file_path": "/workspace/econ/regression.csv", "n_estimators": 50},
+                 "error: X_data and y_data must be provided")
+    args = OfflinePolicy().propose(tool, [failed], ws, random.Random(0), attempt=1).arguments
+    assert "file_path" not in args and args["n_estimators"] == 50 and len(args["X_data"]) == len(args["y_data"])
+
+
+def test_a_retry_of_a_tool_that_makes_a_thing_told_the_name_holds_another_kind_takes_a_new_name():
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "value": {"type": "string"}},
+              "required": ["name", "value"]}
+    tool = ToolRef("r", "sadd", "Add a value to a set.", schema)
+    keys = rec(0, "r", "scan_keys", {}, structured={"keys": ["user:1", "counter"]})
+    failed = rec(1, "r", "sadd", {"name": "user:1", "value": "ready"},
+                 "Error adding value 'ready' to set 'user:1': WRONGTYPE Operation against a key holding the wrong kind of value")
+    for seed in range(4):
+        args = OfflinePolicy().propose(tool, [keys, failed], WorkspaceInfo(), random.Random(seed), attempt=1).arguments
+        assert args["name"] not in ("user:1", "counter"), args

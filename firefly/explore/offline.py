@@ -488,6 +488,10 @@ class _Run:
         # a retry keeps what the error did not blame, and changes or adds what it did
         last = same[-1] if same and (same[-1].is_error or looks_like_error(same[-1])) else None
         self.keep = _unblamed(self.schema_props(tool), last, self.asked_for) if self.attempt else {}
+        if last is not None and set(self.asked_for) - set(last.arguments or {}):
+            # "X_data and y_data must be provided" after a file was given: the file was the
+            # alternative the tool did not take, and given again it would win again
+            self.keep = {k: v for k, v in self.keep.items() if not _input_file(k)}
         self.top_props: dict[str, Any] = {}
         self.series_len: int | None = None  # the length of the call's first top-level list of numbers
         self.subjects: dict[str, Value] = {}  # object pointer -> the value a new entity is named after
@@ -741,15 +745,15 @@ class _Run:
             if sub.get("default") is not None or sub.get("deprecated"):
                 continue
             words = set(_words(name))
-            if words & _OUTPUT_WORDS:
-                continue
             t = _type(sub)
-            if t == "string" and words & {"file", "path", "filepath", "filename"}:
+            if t == "string" and _input_file(name):
                 if name not in tried:
                     files.append(name)
-            elif t == "array" and words & _DATA_WORDS:
+            elif t != "array" or words & _OUTPUT_WORDS:
+                continue
+            elif words & _DATA_WORDS:
                 data.append(name)
-            elif t == "array" and _type(_branch(sub.get("items") or {})) in ("number", "integer", "array"):
+            elif _type(_branch(sub.get("items") or {})) in ("number", "integer", "array"):
                 series.append(name)
         if self.attempt and not data:
             data = series
@@ -946,6 +950,13 @@ class _Run:
                 return MISSING
             self.notes.append(f"{name} within the range a failed call was told ({told[0]}-{told[1]})")
             return self.choose([v for v in (told[0], told[0] + 1, told[1]) if told[0] <= v <= told[1]], pointer)
+        if _type(sub) == "string" and self.intent == "create" and self.told_wrong_kind(pointer):
+            # "WRONGTYPE ... 'user:1'": a thing of another kind holds that name; a new one does not
+            fresh = [v for v in plausible_values(name, str(sub.get("description") or ""), self.tool_text, makes=True)
+                     if not _placeholder(v) and json.dumps(v) not in self.failed_at(pointer)]
+            if fresh:
+                self.notes.append(f"{name}: a new name, as the one given held another kind of thing")
+                return self.choose(fresh, pointer)
         role = self.role(name, sub, siblings, parent_role)
         handler = getattr(self, f"r_{role}", None)
         value = MISSING
@@ -1365,6 +1376,15 @@ class _Run:
                 if exts:
                     return exts
         return ()
+
+    def told_wrong_kind(self, pointer: str) -> bool:
+        """A failed call of this tool was told the value it sent at ``pointer`` names a thing of
+        another kind ("WRONGTYPE Operation against a key holding the wrong kind of value")."""
+        for args, text in zip(self.failed_args, self.failure_texts()):
+            sent = _resolve_pointer(args, pointer)
+            if isinstance(sent, str) and len(sent) >= 2 and sent in text and _WRONG_KIND_TOLD.search(text):
+                return True
+        return False
 
     def told_absent(self, pointer: str) -> bool:
         """A failed call of this tool was told the path it sent at ``pointer`` does not exist."""
@@ -2556,6 +2576,7 @@ _OUTPUT_WORDS = frozenset({"save", "output", "out", "dest", "destination", "targ
 _EXTENSIONS_TOLD = re.compile(r"(?i)\b(?:supported|allowed|valid|accepted|expected)\b[^.\n]{0,30}?"
                               r"\b(?:formats?|extensions?|file ?types?|types?)\b(?: are| is)?\s*:?\s*"
                               r"((?:\.[a-z0-9]{1,6}\b[\s,;|/]*(?:or |and )?){1,16})")
+_WRONG_KIND_TOLD = re.compile(r"(?i)\bWRONGTYPE\b|\bwrong (?:kind|type) of (?:value|key|object|item)\b")
 _ABSENT_TOLD = re.compile(r"(?i)\bno such file\b|\bENOENT\b|\bdoes not exist\b|\bnot found\b|\bcannot find\b")
 _ONE_BASED = re.compile(r"(?i)\b(?:1|one)-based\b|\bstart(?:s|ing)? (?:at|from|with) 1\b|\bfirst (?:\w+ )?is 1\b")
 _CONFIRM_WORDS = frozenset({"confirm", "confirmed", "confirmation", "acknowledge", "acknowledged", "approve", "approved"})
@@ -2596,6 +2617,12 @@ def _named(name: str, text: str) -> bool:
     """The error names a parameter: ``slide_index`` as itself or as words (``slide index``)."""
     forms = {name, " ".join(_words(name))}
     return any(len(f) > 2 and re.search(rf"(?i)(?<![\w]){re.escape(f)}(?![\w])", text) for f in forms)
+
+
+def _input_file(name: str) -> bool:
+    """A parameter naming a file a tool reads (``file_path``), not one it writes (``save_path``)."""
+    words = set(_words(name))
+    return bool(words & {"file", "path", "filepath", "filename"}) and not words & _OUTPUT_WORDS
 
 
 def _unblamed(names: list[str], failed: CallRecord | None, asked_for: set[str]) -> dict[str, Any]:
