@@ -448,3 +448,15 @@ def test_what_an_error_says_must_be_made_first():
     assert missing_thing("Error: command not found", None) == ""
     assert missing_thing("ModuleNotFoundError: Module not found", None) == ""
     assert missing_thing("invalid value for width", None) == ""
+
+
+def test_a_failure_saying_something_must_exist_first_is_retried_only_when_it_names_an_argument():
+    from firefly.events import ToolCalled
+    from firefly.explore.stage import must_make_first
+
+    def failed(text: str, arguments: dict) -> ToolCalled:
+        return ToolCalled(exploration_id="x", step=0, server="s", tool="t", arguments=arguments, is_error=True,
+                          content=[{"type": "text", "text": text}])
+    assert must_make_first(failed("No presentation is currently loaded", {"slide_index": 0}))
+    assert not must_make_first(failed("Session not found: 4887086b", {"sessionId": "4887086b"}))
+    assert not must_make_first(failed("Invalid value for width", {"width": 3}))

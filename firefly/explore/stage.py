@@ -13,8 +13,9 @@ disguise (``isError`` false but a text such as ``Database error: ...``, recorded
 retry can choose other arguments; a retry whose arguments are those that just failed is made
 only after a failure that may not happen again (the server died, or timed out): an error
 result or a reply that breaks the protocol is one event, not one per attempt; and a failure
-saying something must exist first ("No presentation is loaded") is not retried: a tool of the
-server that makes it is called first, then the tool again. After a successful effectful call, a policy with a
+saying something must exist first ("No presentation is loaded") is not retried unless it names
+an argument given ("Session 4887 not found": another, or none, may do): a tool of the server
+that makes it is called first, then the tool again. After a successful effectful call, a policy with a
 ``probe`` method makes a read-only probe of its effect (its own step, ``probe_of`` set).
 A server that an exploration changed (a successful effectful call) and that is bound to the
 sandbox is restarted before the slot's next exploration, so that state a server keeps in
@@ -55,7 +56,7 @@ from ..seeds import workspace_variables
 from ..services import Services
 from ..store import Store
 from .executor import CallOutcome, Executor
-from .futility import Futility, error_text
+from .futility import Futility, echoes, error_text
 from .policy import VIRTUAL_ROOT, CallRecord, Policy, Proposal, ToolRef, Ungrounded, WorkspaceInfo
 from .probe import Probe
 from .sandbox import Sandbox
@@ -602,7 +603,7 @@ async def _call_tool(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: Tool
 
         if failed is not None and (walk.step, attempt) not in walk.recorded and walk.futility.futile(tool.server, tool.name):
             break  # it fails whatever the arguments: a retry would only fail again
-        if failed is not None and (walk.step, attempt) not in walk.recorded and missing_thing(failed.error, failed.content):
+        if failed is not None and (walk.step, attempt) not in walk.recorded and must_make_first(failed):
             break  # "No presentation is loaded": no arguments cure that; the caller makes one first
         if failed is not None and failed.error_class not in TRANSIENT and (walk.step, attempt) not in walk.recorded:
             proposed = propose()
@@ -619,6 +620,14 @@ async def _call_tool(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: Tool
         return event, ""
     named = _UNGROUNDED.search(event.error or "")
     return event, named.group(1) if named else ""
+
+
+def must_make_first(event: ToolCalled) -> bool:
+    """A failure that other arguments will not cure: it says something must exist first ("No
+    presentation is loaded") and names no argument it was given ("Session '4887' not found"
+    does: another session, or none, may do)."""
+    text = error_text(event.error, event.content)
+    return bool(missing_thing(event.error, event.content)) and not echoes(text, event.arguments)
 
 
 _UNGROUNDED = re.compile(r"required parameter '/([^'/]+)'")
