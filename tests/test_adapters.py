@@ -406,10 +406,10 @@ def test_a_tool_needing_an_id_nothing_showed_gets_a_producer_called_first(store)
 
 def test_an_error_saying_something_must_exist_first_gets_it_made_first(store):
     """``batch_summary`` answers "No batch is currently open": the explorer opens one with the
-    server's ``open_batch`` and calls it again."""
+    server's ``open_batch`` and calls it again (no retry first: no arguments cure that)."""
     explore_batches(store, "batch_summary")
     rows = store.conn.execute("SELECT step, tool, ok, error_class FROM calls"
-                              " WHERE exploration_id NOT LIKE 'survey-%' AND attempt = 0 ORDER BY step").fetchall()
+                              " WHERE exploration_id NOT LIKE 'survey-%' ORDER BY step, attempt").fetchall()
     assert rows == [(0, "batch_summary", 0, "in-band-error"), (1, "open_batch", 1, None), (2, "batch_summary", 1, None)]
 
 
@@ -420,11 +420,12 @@ def test_a_tool_that_fails_whatever_the_arguments_is_not_called_again(store):
     """``render_chart`` lacks a package: one call, then its steps in later explorations are
     skipped with the reason; ``sum_column`` fails the same way with two different sets of
     arguments: not called again either. ``find_entry``'s error names the entry asked for
-    (other arguments may do): it is called in every exploration."""
+    (other arguments may do): it is called again, until five different sets of arguments
+    have failed."""
     register(store, parse_registry(json.dumps({"mcpServers": {
         "broken": {"command": sys.executable, "args": [str(SERVERS / "ledger.py"), "broken"]}}})), source="t")
     discover(store, connect_timeout=20)
-    for i in range(3):
+    for i in range(6):
         for j, tool in enumerate(("render_chart", "sum_column", "find_entry")):
             _dag(store, 3 * i + j, [("broken", tool)])
     store.catch_up()
@@ -435,7 +436,7 @@ def test_a_tool_that_fails_whatever_the_arguments_is_not_called_again(store):
     assert made["render_chart"] == 1 and "pip install" in skipped["render_chart"]
     assert "not called again" in skipped["render_chart"]
     assert made["sum_column"] == 2 and "failed the same way with 2 different sets" in skipped["sum_column"]
-    assert made["find_entry"] >= 3 and "find_entry" not in skipped
+    assert 5 <= made["find_entry"] < 12 and "failed with 5 different sets" in skipped["find_entry"]
     # a resumed run decides as the first did: nothing more is called
     explore(store, OfflinePolicy(), concurrency=1, connect_timeout=20)
     assert store.conn.execute("SELECT count(*) FROM calls WHERE coalesce(error_class, '') != 'skipped'"
@@ -455,7 +456,24 @@ def test_what_an_error_says_must_be_made_first():
     assert missing_thing("Entity with name Tomás Herrera not found", None) == "entity"
     assert missing_thing("Subscription '83f' was not found", None) == "subscription"
     assert missing_thing("No presentation is currently loaded", None) == "presentation"
+    # an index into an empty collection: a slide must be made first
+    assert missing_thing("Invalid slide index: 10. Available slides: 0--1", None) == "slide"
+    assert missing_thing("Slide index 2 out of range", None) == "slide"
+    assert missing_thing("Invalid slide index: 3. Available slides: 0-2", None) == ""
+    assert missing_thing("Shape at index 0 is not a table", None) == "table"
     # left alone: what no tool makes
     assert missing_thing("Error: command not found", None) == ""
     assert missing_thing("ModuleNotFoundError: Module not found", None) == ""
     assert missing_thing("invalid value for width", None) == ""
+
+
+def test_a_failure_saying_something_must_exist_first_is_retried_only_when_it_names_an_argument():
+    from firefly.events import ToolCalled
+    from firefly.explore.stage import must_make_first
+
+    def failed(text: str, arguments: dict) -> ToolCalled:
+        return ToolCalled(exploration_id="x", step=0, server="s", tool="t", arguments=arguments, is_error=True,
+                          content=[{"type": "text", "text": text}])
+    assert must_make_first(failed("No presentation is currently loaded", {"slide_index": 0}))
+    assert not must_make_first(failed("Session not found: 4887086b", {"sessionId": "4887086b"}))
+    assert not must_make_first(failed("Invalid value for width", {"width": 3}))

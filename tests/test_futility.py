@@ -40,6 +40,36 @@ def test_failures_that_other_arguments_or_a_first_step_may_cure_are_left_alone()
     assert f.futile("s", "v") is None  # it worked once: failures are the arguments' fault
 
 
+def test_three_failing_sets_of_arguments_of_a_tool_that_never_worked_are_futile():
+    f = Futility()
+    for i, (h, text) in enumerate([("a", "no entry 'alpha'"), ("b", "bad input"), ("b", "bad input")]):
+        f.note(("x", i, 0), "s", "t", worked=False, arguments_hash=h, text=text)
+    assert f.futile("s", "t") is None  # two different sets: other arguments may do
+    f.note(("y", 0, 0), "s", "t", worked=False, arguments_hash="c", text="KeyError: 'gamma'")
+    assert "3 different sets of arguments and never worked" in f.futile("s", "t")
+    for i, h in enumerate("abcd"):  # errors about the arguments given: other arguments may do ...
+        f.note(("e", i, 0), "s", "e", worked=False, arguments_hash=h, text=f"no entry '{h}'", arguments={"n": h})
+    assert f.futile("s", "e") is None
+    f.note(("e", 9, 0), "s", "e", worked=False, arguments_hash="x", text="no entry 'x'", arguments={"n": "x"})
+    assert "5 different sets" in f.futile("s", "e")  # ... but not forever
+    f.note(("z", 0, 0), "s", "w", worked=True, arguments_hash="a")
+    for i, h in enumerate("bcdefg"):
+        f.note(("z", i + 1, 0), "s", "w", worked=False, arguments_hash=h, text=f"bad {h}")
+    assert f.futile("s", "w") is None  # it worked once: its failures are the arguments'
+
+
+def test_a_tool_taking_no_arguments_that_failed_twice_is_futile():
+    f = Futility()
+    f.note(("survey-s", 0, 0), "s", "webcam", worked=False, arguments_hash="e", text="no camera", fixed=True)
+    assert f.futile("s", "webcam") is None  # the survey's call: state made first may cure it once
+    f.note(("x", 2, 0), "s", "webcam", worked=False, arguments_hash="e", text="no camera", fixed=True)
+    assert "takes no arguments and failed 2 times" in f.futile("s", "webcam")
+    for i in range(3):
+        f.note(("y", i, 0), "s", "summary", worked=False, arguments_hash="e", text="No deck is currently open",
+               fixed=True)
+    assert f.futile("s", "summary") is None  # something must be made first: tried a little longer
+
+
 def test_signatures():
     assert unavailable("Error: RediSearch unknown command 'FT.CREATE'") == "unknown command"
     assert unavailable("Error: datetime is required for convert") is None

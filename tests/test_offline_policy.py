@@ -653,3 +653,184 @@ def test_an_aggregate_query_sums_numbers_not_a_column_whose_name_holds_a_numeric
         if "SUM(" in query:
             summed.add(query.split("SUM(")[1].split(")")[0].strip('"'))
     assert summed == {"order_count"}
+
+
+# --------------------------------------------------------------------------- retries and inputs
+
+
+def test_a_retry_completes_the_call_the_error_said_lacked_a_parameter():
+    """``Operation collatz requires parameter 'number'``: the retry keeps the operation it was
+    asked about and adds the number, instead of trying another operation."""
+    schema = {"type": "object", "properties": {
+        "operation": {"type": "string", "enum": ["prime_test", "collatz", "gcd"]},
+        "number": {"type": "integer"}, "precision": {"type": "integer"}}, "required": ["operation"]}
+    tool = ToolRef("m", "number_theory", "Number theory.", schema)
+    failed = rec(0, "m", "number_theory", {"operation": "collatz"}, "error: Operation collatz requires parameter 'number'")
+    for seed in range(5):
+        p = OfflinePolicy().propose(tool, [failed], WorkspaceInfo(), random.Random(seed), attempt=1)
+        assert p.arguments["operation"] == "collatz" and isinstance(p.arguments["number"], int), p.arguments
+
+
+def test_a_retry_changes_what_the_error_blamed_and_keeps_the_rest():
+    """``Invalid slide index: 10``: the slide index changes, the presentation made first stays;
+    an error that blames nothing keeps nothing."""
+    schema = {"type": "object", "properties": {
+        "slide_index": {"type": "integer"}, "presentation_id": {"type": ["string", "null"], "default": None},
+        "mode": {"type": "string", "enum": ["a", "b", "c", "d"]}}, "required": ["slide_index", "mode"]}
+    tool = ToolRef("p", "get_slide_info", "Information about a slide.", schema)
+    failed = rec(1, "p", "get_slide_info", {"slide_index": 10, "mode": "c", "presentation_id": "deck_7"},
+                 "error: Invalid slide index: 10")
+    for seed in range(5):
+        args = OfflinePolicy().propose(tool, [failed], WorkspaceInfo(), random.Random(seed), attempt=1).arguments
+        assert args["presentation_id"] == "deck_7" and args["mode"] == "c" and args["slide_index"] != 10, args
+    vague = rec(1, "p", "get_slide_info", {"slide_index": 10, "mode": "c"}, "error: 'NoneType' object is not iterable")
+    modes = {OfflinePolicy().propose(tool, [vague], WorkspaceInfo(), random.Random(s), attempt=1).arguments["mode"]
+             for s in range(6)}
+    assert modes - {"c"}
+
+
+def test_an_index_parameter_takes_the_first_item_not_a_random_number():
+    schema = {"type": "object", "properties": {"slide_index": {"type": "integer"}, "page_idx": {
+        "type": "integer", "description": "Page number (1-based)"}}, "required": ["slide_index", "page_idx"]}
+    tool = ToolRef("p", "read_page", "Read a page.", schema)
+    for seed in range(5):
+        args = OfflinePolicy().propose(tool, [], WorkspaceInfo(), random.Random(seed)).arguments
+        assert args == {"slide_index": 0, "page_idx": 1}
+    # an index a result showed under that name wins
+    made = rec(0, "p", "add_slide", {}, structured={"slide_index": 4, "message": "Added slide 4"})
+    assert OfflinePolicy().propose(tool, [made], WorkspaceInfo(), random.Random(0)).arguments["slide_index"] == 4
+    # "Available slides: 0--1": no number will do; skipped, naming the index (a slide is made first)
+    empty = rec(1, "p", "read_page", {"slide_index": 0, "page_idx": 1}, "error: Invalid slide index: 0. Available slides: 0--1")
+    with pytest.raises(Ungrounded, match="slide_index.*there are none"):
+        OfflinePolicy().propose(tool, [empty], WorkspaceInfo(), random.Random(0), attempt=1)
+
+
+def test_the_thing_made_first_is_passed_on_although_a_call_carrying_it_failed_for_another_reason():
+    schema = {"type": "object", "properties": {"slide_index": {"type": "integer"}, "deck_id": {
+        "type": ["string", "null"], "default": None}}, "required": ["slide_index"]}
+    tool = ToolRef("p", "read_slide", "Read a slide.", schema)
+    made = rec(0, "p", "create_deck", {}, structured={"deck_id": "deck_3", "slide_count": 0})
+    failed = rec(1, "p", "read_slide", {"slide_index": 0, "deck_id": "deck_3"}, "error: Invalid slide index: 0")
+    added = rec(2, "p", "add_slide", {"deck_id": "deck_3"}, structured={"message": "Added", "slide_index": 0})
+    for seed in range(3):
+        args = OfflinePolicy().propose(tool, [made, failed, added], WorkspaceInfo(), random.Random(seed)).arguments
+        assert args == {"slide_index": 0, "deck_id": "deck_3"}, args
+    named = rec(1, "p", "read_slide", {"slide_index": 0, "deck_id": "deck_3"}, "error: deck 'deck_3' is closed")
+    args = OfflinePolicy().propose(tool, [made, named, added], WorkspaceInfo(), random.Random(0)).arguments
+    assert args.get("deck_id") != "deck_3"
+
+
+def test_a_tool_whose_inputs_are_all_optional_gets_one_on_its_first_call():
+    """A model fitted to ``file_path`` or to ``X_data``/``y_data``, all optional: the first call
+    passes a table of the world, else the series; never where results are saved."""
+    nullable = lambda t: {"anyOf": [t, {"type": "null"}], "default": None}  # noqa: E731
+    numbers = {"type": "array", "items": {"type": "number"}}
+    schema = {"type": "object", "properties": {
+        "X_data": nullable(numbers), "y_data": nullable(numbers), "file_path": nullable({"type": "string"}),
+        "save_path": nullable({"type": "string"}), "output_format": {"type": "string", "default": "json"}}}
+    tool = ToolRef("e", "fit_logit", "Logistic regression model.", schema)
+    ws = WorkspaceInfo(files=("/workspace/files/README.md", "/workspace/econ/regression.csv"),
+                       directories=("/workspace/files", "/workspace/econ"))
+    for seed in range(5):
+        args = OfflinePolicy().propose(tool, [], ws, random.Random(seed)).arguments
+        assert args["file_path"] == "/workspace/econ/regression.csv" and "save_path" not in args, args
+    for seed in range(5):
+        args = OfflinePolicy().propose(tool, [], WorkspaceInfo(), random.Random(seed)).arguments
+        assert len(args["X_data"]) == len(args["y_data"]) > 0 and "file_path" not in args, args
+    # a listing needs nothing: left as it was
+    lister = ToolRef("e", "list_models", "List the models.", {"type": "object", "properties": {
+        "data": nullable(numbers)}})
+    assert OfflinePolicy().propose(lister, [], ws, random.Random(0)).arguments == {}
+
+
+def test_an_empty_value_that_failed_is_not_sent_again_and_shown_shapes_are_used():
+    schema = {"type": "object", "properties": {"key": {"type": "string"}, "fields": {
+        "type": "object", "additionalProperties": True}}, "required": ["key", "fields"]}
+    tool = ToolRef("r", "stream_add", "Add an entry to a stream.", schema)
+    failed = rec(0, "r", "stream_add", {"key": "jobs", "fields": {}}, "error: fields must be a non-empty dict")
+    with pytest.raises(Ungrounded, match="empty"):
+        OfflinePolicy().propose(tool, [failed], WorkspaceInfo(), random.Random(0), attempt=1)
+    shown = {"type": "object", "properties": {"criteria": {
+        "type": "object", "additionalProperties": True, "examples": [{"query": "tag:project"}, {"folder": "Projects"}]}},
+        "required": ["criteria"]}
+    args = OfflinePolicy().propose(ToolRef("n", "batch_update", "Update notes.", shown), [], WorkspaceInfo(),
+                                   random.Random(0)).arguments
+    assert args["criteria"] in ({"query": "tag:project"}, {"folder": "Projects"})
+
+
+def test_a_retry_takes_a_file_of_a_format_the_error_listed_or_one_that_exists():
+    ws = WorkspaceInfo(files=("/workspace/files/README.md", "/workspace/files/app.py", "/workspace/data/sales.csv",
+                              "/workspace/data/book.xlsx"), directories=("/workspace/files", "/workspace/data"))
+    schema = {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}
+    tool = ToolRef("d", "get_overview", "Overview of a dataset file.", schema)
+    failed = rec(0, "d", "get_overview", {"path": "/workspace/files/README.md"},
+                 "Unsupported dataset format '.md'. Supported formats: .csv, .tsv, .xlsx, .xls, .json, .parquet.",
+                 is_error=True)
+    for seed in range(5):
+        p = OfflinePolicy().propose(tool, [failed], ws, random.Random(seed), attempt=1).arguments["path"]
+        assert p in ("/workspace/data/sales.csv", "/workspace/data/book.xlsx"), p
+    # a new workbook it was told does not exist: the retry works in one that does
+    sheet = {"type": "object", "properties": {"filepath": {"type": "string"}, "sheet_name": {"type": "string"}},
+             "required": ["filepath", "sheet_name"]}
+    add = ToolRef("x", "create_worksheet", "Create a new worksheet in an Excel workbook.", sheet)
+    gone = rec(0, "x", "create_worksheet", {"filepath": "/workspace/data/notes-601.xlsx", "sheet_name": "Q1"},
+               "Error: [Errno 2] No such file or directory: '/workspace/data/notes-601.xlsx'")
+    for seed in range(3):
+        assert OfflinePolicy().propose(add, [gone], ws, random.Random(seed), attempt=1).arguments["filepath"] \
+            == "/workspace/data/book.xlsx"
+
+
+def test_a_retry_after_the_input_file_failed_passes_the_series_instead():
+    nullable = lambda t: {"anyOf": [t, {"type": "null"}], "default": None}  # noqa: E731
+    numbers = {"type": "array", "items": {"type": "number"}}
+    schema = {"type": "object", "properties": {
+        "outcome": nullable(numbers), "treatment": nullable({"type": "array", "items": {"type": "integer"}}),
+        "file_path": nullable({"type": "string"}), "output_format": {"type": "string", "default": "json"}}}
+    tool = ToolRef("e", "did", "Difference in differences.", schema)
+    ws = WorkspaceInfo(files=("/workspace/econ/regression.csv",), directories=("/workspace/econ",))
+    first = OfflinePolicy().propose(tool, [], ws, random.Random(0)).arguments
+    assert first["file_path"] == "/workspace/econ/regression.csv" and "outcome" not in first
+    failed = rec(0, "e", "did", first, "error: If using all scalar values, you must pass an index")
+    for seed in range(3):
+        args = OfflinePolicy().propose(tool, [failed], ws, random.Random(seed), attempt=1).arguments
+        assert "file_path" not in args and len(args["outcome"]) == len(args["treatment"]) > 0, args
+
+
+def test_a_confirmation_is_given_and_a_dataset_tool_gets_a_table():
+    schema = {"type": "object", "properties": {"ids": {"type": "array", "items": {"type": "string"}},
+                                               "confirm": {"type": "boolean", "default": False}}}
+    tool = ToolRef("s", "delete_outputs", "Delete outputs.", schema)
+    for seed in range(3):
+        assert OfflinePolicy().propose(tool, [], WorkspaceInfo(), random.Random(seed)).arguments.get("confirm") is True
+    ws = WorkspaceInfo(files=("/workspace/files/README.md", "/workspace/data/sales.csv"),
+                       directories=("/workspace/files", "/workspace/data"))
+    overview = ToolRef("d", "dataset_overview", "Overview of a dataset.", {
+        "type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]})
+    for seed in range(3):
+        assert OfflinePolicy().propose(overview, [], ws, random.Random(seed)).arguments["path"] == "/workspace/data/sales.csv"
+
+
+def test_a_retry_told_the_series_are_needed_drops_the_file_it_gave():
+    nullable = lambda t: {"anyOf": [t, {"type": "null"}], "default": None}  # noqa: E731
+    numbers = {"type": "array", "items": {"type": "number"}}
+    schema = {"type": "object", "properties": {"X_data": nullable(numbers), "y_data": nullable(numbers),
+                                               "file_path": nullable({"type": "string"}),
+                                               "n_estimators": {"type": "integer", "default": 100}}}
+    tool = ToolRef("e", "forest", "Random forest.", schema)
+    ws = WorkspaceInfo(files=("/workspace/econ/regression.csv",), directories=("/workspace/econ",))
+    failed = rec(0, "e", "forest", {"file_path": "/workspace/econ/regression.csv", "n_estimators": 50},
+                 "error: X_data and y_data must be provided")
+    args = OfflinePolicy().propose(tool, [failed], ws, random.Random(0), attempt=1).arguments
+    assert "file_path" not in args and args["n_estimators"] == 50 and len(args["X_data"]) == len(args["y_data"])
+
+
+def test_a_retry_of_a_tool_that_makes_a_thing_told_the_name_holds_another_kind_takes_a_new_name():
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "value": {"type": "string"}},
+              "required": ["name", "value"]}
+    tool = ToolRef("r", "sadd", "Add a value to a set.", schema)
+    keys = rec(0, "r", "scan_keys", {}, structured={"keys": ["user:1", "counter"]})
+    failed = rec(1, "r", "sadd", {"name": "user:1", "value": "ready"},
+                 "Error adding value 'ready' to set 'user:1': WRONGTYPE Operation against a key holding the wrong kind of value")
+    for seed in range(4):
+        args = OfflinePolicy().propose(tool, [keys, failed], WorkspaceInfo(), random.Random(seed), attempt=1).arguments
+        assert args["name"] not in ("user:1", "counter"), args

@@ -246,21 +246,21 @@ def test_a_parameter_that_takes_json_gets_json_its_documentation_writes_out():
 
 
 def test_a_retry_keeps_a_number_within_the_range_the_error_told():
-    schema = {"type": "object", "properties": {"slide_index": {"type": "integer"}, "width": {"type": "integer"}},
-              "required": ["slide_index", "width"]}
+    schema = {"type": "object", "properties": {"slide_no": {"type": "integer"}, "width": {"type": "integer"}},
+              "required": ["slide_no", "width"]}
     tool = ToolRef("s", "get_slide", "Get a slide.", schema)
-    failed = CallRecord(0, "s", "get_slide", {"slide_index": 5, "width": 300},
+    failed = CallRecord(0, "s", "get_slide", {"slide_no": 5, "width": 300},
                         [{"type": "text", "text": "error: Invalid slide index: 5. Available slides: 0-1"}], None, True)
     for seed in range(4):
         args = _propose(tool, history=[failed], seed=seed, attempt=1)
-        assert args["slide_index"] in (0, 1)
-    pages = CallRecord(0, "s", "get_slide", {"slide_index": 7, "width": 300},
+        assert args["slide_no"] in (0, 1)
+    pages = CallRecord(0, "s", "get_slide", {"slide_no": 7, "width": 300},
                        [{"type": "text", "text": "Invalid page numbers: [7]. Pages must be between 1 and 2"}], None, True)
-    assert _propose(tool, history=[pages], attempt=1)["slide_index"] in (1, 2)
+    assert _propose(tool, history=[pages], attempt=1)["slide_no"] in (1, 2)
     # left alone: a range in an error that names no number the call sent
-    other = CallRecord(0, "s", "get_slide", {"slide_index": 7, "width": 300},
+    other = CallRecord(0, "s", "get_slide", {"slide_no": 7, "width": 300},
                        [{"type": "text", "text": "error: the height must be between 0 and 1"}], None, True)
-    assert {_propose(tool, history=[other], seed=seed, attempt=1)["slide_index"] for seed in range(8)} - {0, 1}
+    assert {_propose(tool, history=[other], seed=seed, attempt=1)["slide_no"] for seed in range(8)} - {0, 1}
 
 
 def test_the_number_lists_of_one_call_are_series_of_one_sample():

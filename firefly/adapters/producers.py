@@ -19,13 +19,19 @@ __all__ = ["find_producers", "missing_thing"]
 
 _ID_SUFFIXES = ("id", "ids", "name", "names", "key", "uuid", "path", "handle", "ref")
 # an error saying something must exist first: "No presentation is currently loaded",
-# "no session is open", "open a workbook first", "terminal not initialized", "Epic not found"
+# "no session is open", "open a workbook first", "terminal not initialized", "Epic not found",
+# or that a collection indexed into is empty
 _NEEDS_FIRST = re.compile(
     r"(?i)\bno (?:active |current |open )?([a-z]{3,})s? (?:is |are |has been )?(?:currently )?"
     r"(?:loaded|open|opened|selected|active|initiali[sz]ed|created|started|connected)\b"
     r"|\b(?:open|load|create|start|initiali[sz]e|connect) (?:a |an |the )?([a-z]{3,}) first\b"
     r"|\b([a-z]{3,}) not (?:loaded|open|opened|initiali[sz]ed|started)\b"
-    r"|\b([a-z]{3,}) (?:with (?:the )?(?:id|name|key) [^\n]{1,80}? |['\"`][^'\"`\n]{1,80}['\"`] )?(?:was )?not found\b")
+    r"|\b([a-z]{3,}) (?:with (?:the )?(?:id|name|key) [^\n]{1,80}? |['\"`][^'\"`\n]{1,80}['\"`] )?(?:was )?not found\b"
+    # an index into an empty collection: "Available slides: 0--1", "Slide index 0 out of range"
+    r"|\bavailable ([a-z]{3,}?)s?\s*:\s*0\s*-\s*-1\b"
+    r"|\b([a-z]{3,}) index -?\d+ (?:is )?out of (?:range|bounds)\b"
+    # a shape of the wrong kind: "Shape is not a chart", "Shape at index 0 is not a table"
+    r"|\b(?:shape|object|element|item)\b[^.\n]{0,30}? is not an? ([a-z]{3,})\b")
 # words before "not found" that name no thing a tool makes
 _NOT_THINGS = frozenset({
     "error", "value", "result", "results", "data", "match", "matches", "object", "item", "resource", "record",

@@ -10,13 +10,18 @@ run, each tool's failures; once a tool that has never worked
   credentials, network unreachable), or
 - failed twice, with different arguments, with the same error (numbers, paths and ids
   aside) that does not echo an argument it was given (``no entry '3'`` is about the
-  argument: other arguments may do),
+  argument: other arguments may do), or
+- takes no arguments and failed twice (the survey's call and one more: every call of it
+  is the same call, and state an exploration makes first is tried once), or
+- failed with three different sets of arguments, whatever the errors, or with five when
+  errors echoed the arguments (in a large run, a tool that worked at all almost always
+  worked by its second try: a third failure predicts the fourth),
 
 it is not called again: the explorer records the step as skipped with that reason (a call
 firefly does not make is not a failed call, and ``firefly status`` shows the reason). An
 error saying something must be made first ("No presentation is currently loaded") counts
-only from its fourth set of arguments: making that thing first is the cure, and the explorer
-tries it. A success clears the tool for the rest of the run.
+only from its fourth set of arguments (for either rule): making that thing first is the cure,
+and the explorer tries it. A success clears the tool for the rest of the run.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ _VARIABLE = re.compile(
 MAX_TEXT = 160
 SAME = 2  # sets of arguments failing the same way that make a tool futile
 SAME_AFTER_MAKING = 4  # the same, for an error saying a thing must be made first
+ANY = 3  # sets of arguments failing in any way (not echoing them) that make a tool futile
+ANY_ECHOED = 5  # the same, counting errors that echo an argument (other arguments may do)
 
 
 def error_text(error: str | None, content: list[Any] | None) -> str:
@@ -68,12 +75,16 @@ def same_failure(text: str) -> str:
     return " ".join(_VARIABLE.sub("#", t).split())[:MAX_TEXT]
 
 
-def echoes(text: str, arguments: Any) -> bool:
+def echoes(text: str, arguments: Any, *, numbers: bool = False) -> bool:
     """True when an error names a value it was given: a string of 3 characters or more, or
-    any value in quotes (``'3'``)."""
+    any value in quotes (``'3'``); with ``numbers``, a number standing alone too
+    (``Invalid slide index: 10``)."""
     for leaf in leaves(arguments):
         if isinstance(leaf, bool) or leaf is None:
             continue
+        if numbers and isinstance(leaf, (int, float)) and re.search(
+                rf"(?<![\w.-]){re.escape(str(leaf))}(?![\w]|\.\d)", text):
+            return True
         v = str(leaf)
         if not v:
             continue
@@ -90,12 +101,17 @@ class Futility:
         self._worked: set[tuple[str, str]] = set()
         # (server, tool) -> normalised error -> argument hashes that met it
         self._failures: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        self._failed: dict[tuple[str, str], set[str]] = defaultdict(set)  # argument hashes, any error
+        self._plain: dict[tuple[str, str], set[str]] = defaultdict(set)  # ... of errors echoing none
+        self._making: set[tuple[str, str]] = set()  # tools told something must be made first
+        self._fixed: dict[tuple[str, str], int] = defaultdict(int)  # failures of tools taking no arguments
         self._why: dict[tuple[str, str], str] = {}
 
     def note(self, place: tuple[str, int, int], server: str, tool: str, *, worked: bool,
-             arguments_hash: str = "", text: str = "", arguments: Any = None) -> None:
+             arguments_hash: str = "", text: str = "", arguments: Any = None, fixed: bool = False) -> None:
         """Record one call (``place``: exploration, step, attempt; a call noted twice, as on a
-        resumed run, counts once). ``worked``: a result that is not an error."""
+        resumed run, counts once). ``worked``: a result that is not an error; ``fixed``: the
+        tool takes no arguments."""
         if place in self._seen:
             return
         self._seen.add(place)
@@ -109,13 +125,30 @@ class Futility:
         if (why := unavailable(text)) is not None:
             self._why[key] = f"its server cannot do it here whatever the arguments (the error says {why!r})"
             return
+        making = bool(missing_thing(text, None))
+        if making:
+            self._making.add(key)
+        if fixed:
+            self._fixed[key] += 1
+            if self._fixed[key] >= SAME + (SAME_AFTER_MAKING - SAME if key in self._making else 0):
+                self._why[key] = f"it takes no arguments and failed {self._fixed[key]} times"
+                return
+        echoed = echoes(text, arguments)
+        tried, plain = self._failed[key], self._plain[key]
+        tried.add(arguments_hash)
+        if not echoed:
+            plain.add(arguments_hash)
+        extra = SAME_AFTER_MAKING - SAME if key in self._making else 0
+        if len(plain) >= ANY + extra or len(tried) >= ANY_ECHOED + extra:
+            self._why[key] = f"it failed with {len(tried)} different sets of arguments and never worked"
+            return
         shape = same_failure(text)
-        if not shape or echoes(text, arguments):
+        if not shape or echoed:
             return
         hashes = self._failures[key][shape]
         hashes.add(arguments_hash)
         # "No presentation is loaded": making one first is the cure, tried before a third time
-        if len(hashes) >= (SAME_AFTER_MAKING if missing_thing(text, None) else SAME):
+        if len(hashes) >= (SAME_AFTER_MAKING if making else SAME):
             self._why[key] = (f"it failed the same way with {len(hashes)} different sets of arguments"
                               f" ({shape[:100]!r})")
 

@@ -50,6 +50,7 @@ from jsonschema.validators import Draft202012Validator, validator_for
 from ..adapters import Adapter
 from ..adapters.generic import GenericAdapter
 from .policy import VIRTUAL_ROOT, ArgSource, CallRecord, Proposal, ToolRef, Ungrounded, WorkspaceInfo
+from .futility import echoes
 from .probe import Probe
 from .paramdocs import (documented_json, documented_values, is_free_text, json_examples, json_wanted, param_doc,
                         plausible_values, value_kind)
@@ -94,6 +95,7 @@ FILE_KINDS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("xlsx", "xls", "excel", "spreadsheet", "spreadsheets", "workbook", "worksheet"), (".xlsx", ".xlsm", ".xls")),
     (("docx",), (".docx", ".doc")),
     (("csv", "tsv"), (".csv", ".tsv")),
+    (("dataset", "datasets", "dataframe", "tabular"), (".csv", ".tsv", ".xlsx", ".json")),
     (("ipynb", "notebook", "notebooks", "jupyter"), (".ipynb",)),
     (("image", "images", "png", "jpg", "jpeg", "photo", "picture", "gif", "webp"), (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp")),
     (("html", "htm", "webpage"), (".html", ".htm")),
@@ -478,10 +480,18 @@ class _Run:
         self.intent = self._intent()
         same = [r for r in history if r.server == tool.server and r.tool == tool.name]
         self.asked_for = _asked_for(self.schema_props(tool), [r for r in same if r.is_error or looks_like_error(r)])
-        self.failed_args = [r.arguments for r in same if (r.is_error or looks_like_error(r))
-                            and isinstance(r.arguments, dict)]
+        failed = [r for r in same if (r.is_error or looks_like_error(r)) and isinstance(r.arguments, dict)]
+        self.failed_args = [r.arguments for r in failed]
+        self.failed_steps = [r.step for r in failed]
         # a retry that cannot see what failed plays safe: values the workspace is known to hold
         self.safe = self.attempt > 0 and not self.failed_args
+        # a retry keeps what the error did not blame, and changes or adds what it did
+        last = same[-1] if same and (same[-1].is_error or looks_like_error(same[-1])) else None
+        self.keep = _unblamed(self.schema_props(tool), last, self.asked_for) if self.attempt else {}
+        if last is not None and set(self.asked_for) - set(last.arguments or {}):
+            # "X_data and y_data must be provided" after a file was given: the file was the
+            # alternative the tool did not take, and given again it would win again
+            self.keep = {k: v for k, v in self.keep.items() if not _input_file(k)}
         self.top_props: dict[str, Any] = {}
         self.series_len: int | None = None  # the length of the call's first top-level list of numbers
         self.subjects: dict[str, Value] = {}  # object pointer -> the value a new entity is named after
@@ -580,11 +590,13 @@ class _Run:
     def chance(self, p: float) -> bool:
         return self.rng.random() < p
 
-    def failed_at(self, pointer: str) -> list[str]:
+    def failed_at(self, pointer: str, since: int | None = None) -> list[str]:
+        """The values sent at ``pointer`` by failed calls of this tool (with ``since``: by
+        those made at that step or later; a value a later result showed may work now)."""
         out = []
-        for args in self.failed_args:
+        for args, step in zip(self.failed_args, self.failed_steps):
             v = _resolve_pointer(args, pointer)
-            if v is not MISSING:
+            if v is not MISSING and (since is None or step >= since):
                 out.append(json.dumps(v, sort_keys=True, default=str))
         return out
 
@@ -604,6 +616,8 @@ class _Run:
         for v in cands:
             cv = conv(v)
             key = json.dumps(cv, sort_keys=True, default=str)
+            if key in failed and v.step >= 0 and key not in self.failed_at(pointer, since=v.step):
+                failed.discard(key)  # shown again after the failure (a slide made since): worth another try
             if key in seen or key in failed or (v.kind, key) in self.used:
                 continue
             if (isinstance(cv, str) and cv in self.gone) or (isinstance(v.value, str) and v.value in self.gone):
@@ -679,6 +693,9 @@ class _Run:
         for name in order:
             sub = props.get(name, {})
             sub = sub if isinstance(sub, dict) else {}
+            if top and name in self.keep:
+                out[name] = copy.deepcopy(self.keep[name])
+                continue
             value = self.fill(name, sub, pointer + _pointer(name), out, parent_role)
             if value is MISSING:
                 if not top and parent_role:
@@ -686,13 +703,24 @@ class _Run:
                 raise _CannotCall(self.why_missing.get(pointer + _pointer(name), "nothing observed, in the schema"
                                   " or in the workspace fits it"), pointer + _pointer(name))
             out[name] = value
+        if top and not required and not self.keep and not self.asked_for:
+            self.fill_inputs(props, out)
         for name in optional:
             sub = props.get(name, {})
             sub = sub if isinstance(sub, dict) else {}
+            if name in out:
+                continue
+            if top and name in self.keep:
+                out[name] = copy.deepcopy(self.keep[name])
+                continue
             if not self.want_optional(name, sub, out, count_included):
                 continue
             mark = len(self.sources)
-            value = self.fill(name, sub, pointer + _pointer(name), out, parent_role)
+            value = MISSING
+            if top and self.made_here(name, _branch(sub)):
+                value = self.made_value(name, _branch(sub), pointer + _pointer(name))
+            if value is MISSING:
+                value = self.fill(name, sub, pointer + _pointer(name), out, parent_role)
             if value is MISSING:
                 del self.sources[mark:]
                 continue
@@ -700,6 +728,61 @@ class _Run:
                 count_included = True
             out[name] = value
         return out
+
+    def fill_inputs(self, props: dict[str, Any], out: dict[str, Any]) -> None:
+        """A tool that must be given nothing may still need something to work on: a model
+        fitted to ``file_path`` or to ``data`` (``Must provide either file_path or data``).
+        When every input such a tool takes is optional and empty by default, the first call
+        passes one: a file of the world when one fits, else its series of data. A retry
+        after the file failed passes the series (on a retry, any series of numbers the tool
+        takes: ``outcome``, ``treatment``)."""
+        if self.intent == "list":
+            return
+        tried = {k for args in self.failed_args for k in args}
+        files, data, series = [], [], []
+        for name, raw in props.items():
+            sub = _branch(raw) if isinstance(raw, dict) else {}
+            if sub.get("default") is not None or sub.get("deprecated"):
+                continue
+            words = set(_words(name))
+            t = _type(sub)
+            if t == "string" and _input_file(name):
+                if name not in tried:
+                    files.append(name)
+            elif t != "array" or words & _OUTPUT_WORDS:
+                continue
+            elif words & _DATA_WORDS:
+                data.append(name)
+            elif _type(_branch(sub.get("items") or {})) in ("number", "integer", "array"):
+                series.append(name)
+        if self.attempt and not data:
+            data = series
+        for name in files:
+            mark = len(self.sources)
+            # beside a series of data, a file is the same data: a table
+            wanted = self.wanted_extensions(name, _branch(props[name])) or (_TABLE_EXT if data else ())
+            try:
+                value = (self.existing_file_of(_pointer(name), wanted) if wanted
+                         else self.fill(name, _branch(props[name]), _pointer(name), out))
+            except _CannotCall:
+                value = MISSING
+            if value is not MISSING and value is not None:
+                out[name] = value
+                self.notes.append(f"{name}: the input a tool with no required parameter works on")
+                return
+            del self.sources[mark:]
+        for name in data:
+            mark = len(self.sources)
+            try:
+                value = self.fill(name, _branch(props[name]), _pointer(name), out)
+            except _CannotCall:
+                value = MISSING
+            if value is MISSING or value in (None, []):
+                del self.sources[mark:]
+                continue
+            out[name] = value
+        if data and any(name in out for name in data):
+            self.notes.append("the data series a tool with no required parameter works on")
 
     @staticmethod
     def schema_props(tool: ToolRef) -> list[str]:
@@ -723,7 +806,7 @@ class _Run:
         if role == "count":
             return (not count_included) and self.chance(0.4 if "default" in schema else 0.3)
         if t == "boolean":
-            return self.chance(0.1)
+            return bool(set(_words(name)) & _CONFIRM_WORDS) or self.chance(0.1)
         if t == "array" and "default" in schema and schema.get("default") in ([], None):
             return False
         if _nullable(schema) and schema.get("default", MISSING) is None:
@@ -831,6 +914,8 @@ class _Run:
                 return "objects"
             return "generic"
         if t in ("integer", "number"):
+            if t == "integer" and (nw[-1:] in (["index"], ["idx"]) or joined == "position"):
+                return "index"
             if joined in ("max_count", "limit", "count", "n", "head", "tail", "top", "depth", "lines",
                           "context_lines", "page_size", "max_results", "num_results", "max", "k", "size",
                           "per_page", "max_lines") or nw[:1] == ["max"] or "number of" in desc:
@@ -860,8 +945,18 @@ class _Run:
             self.notes.append(f"{name} from the choices a failed call was told")
             return self.choose(listed, pointer)
         if _type(sub) in ("integer", "number") and (told := self.told_range(pointer)) is not None:
+            if told[1] < told[0]:  # none to point at: the thing must be made first
+                self.why_missing[pointer] = f"a failed call was told there are none ({told[0]}-{told[1]})"
+                return MISSING
             self.notes.append(f"{name} within the range a failed call was told ({told[0]}-{told[1]})")
             return self.choose([v for v in (told[0], told[0] + 1, told[1]) if told[0] <= v <= told[1]], pointer)
+        if _type(sub) == "string" and self.intent == "create" and self.told_wrong_kind(pointer):
+            # "WRONGTYPE ... 'user:1'": a thing of another kind holds that name; a new one does not
+            fresh = [v for v in plausible_values(name, str(sub.get("description") or ""), self.tool_text, makes=True)
+                     if not _placeholder(v) and json.dumps(v) not in self.failed_at(pointer)]
+            if fresh:
+                self.notes.append(f"{name}: a new name, as the one given held another kind of thing")
+                return self.choose(fresh, pointer)
         role = self.role(name, sub, siblings, parent_role)
         handler = getattr(self, f"r_{role}", None)
         value = MISSING
@@ -871,6 +966,10 @@ class _Run:
             value = self.by_key(name, sub, pointer)
         if value is MISSING:
             value = self.generic(name, sub, pointer, siblings, parent_role)
+        if isinstance(value, (dict, list)) and not value and json.dumps(value) in self.failed_at(pointer):
+            # sent empty, it failed: nothing grounded fills it, and empty again would fail again
+            self.why_missing[pointer] = "an empty value failed before and nothing grounded fills it"
+            return MISSING
         return value
 
     def fill_enum(self, name: str, enum: list[Any], schema: dict[str, Any], pointer: str) -> Any:
@@ -1034,6 +1133,18 @@ class _Run:
             return False
         return any(v.step >= 0 for v in self.key_candidates(name, schema))
 
+    def made_value(self, name: str, schema: dict[str, Any], pointer: str) -> Any:
+        """The id made or opened last in this exploration under ``name``: passed on even if a
+        failed call carried it, unless its error named it (the call failed for another reason:
+        a slide index past the end)."""
+        texts = self.failure_texts()
+        for v in sorted((v for v in self.key_candidates(name, schema) if v.step >= 0), key=lambda v: -v.step):
+            if v.value in self.gone or any(echoes(t, v.value, numbers=True) for t in texts):
+                continue
+            self.use(pointer, v)
+            return v.value
+        return MISSING
+
     def told_choices(self, pointer: str) -> list[str]:
         """The values a failed call of this tool was told a string it sent may take
         ("Invalid operation type: sum, supported operations: ['area', 'volume']", "must be one
@@ -1065,8 +1176,8 @@ class _Run:
                 continue
             m = _RANGE_TOLD.search(text)
             if m:
-                lo, hi = sorted(int(g) for g in m.groups() if g is not None)
-                return lo, hi
+                lo, hi = (int(g) for g in m.groups() if g is not None)
+                return lo, hi  # hi < lo: "Available slides: 0--1", there are none
         return None
 
     def earlier_argument(self, name: str, pointer: str) -> Any:
@@ -1201,6 +1312,8 @@ class _Run:
 
     def r_path(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
         mode = self.path_mode(name)
+        if mode in ("new", "new_file") and self.told_absent(pointer):
+            mode = "file"  # the new file it was given does not exist: it works in one that does
         if mode == "dir":
             return self.existing_dir(pointer)
         wanted = self.wanted_extensions(name, schema)
@@ -1254,6 +1367,34 @@ class _Run:
             return dirs[0]
         return self.choose(dirs, pointer)
 
+    def told_extensions(self) -> tuple[str, ...]:
+        """The file extensions a failed call of this tool was told it supports."""
+        for text in self.failure_texts():
+            m = _EXTENSIONS_TOLD.search(text)
+            if m:
+                exts = tuple(dict.fromkeys("." + e.lower() for e in re.findall(r"\.([A-Za-z0-9]{1,6})\b", m.group(1))))
+                if exts:
+                    return exts
+        return ()
+
+    def told_wrong_kind(self, pointer: str) -> bool:
+        """A failed call of this tool was told the value it sent at ``pointer`` names a thing of
+        another kind ("WRONGTYPE Operation against a key holding the wrong kind of value")."""
+        for args, text in zip(self.failed_args, self.failure_texts()):
+            sent = _resolve_pointer(args, pointer)
+            if isinstance(sent, str) and len(sent) >= 2 and sent in text and _WRONG_KIND_TOLD.search(text):
+                return True
+        return False
+
+    def told_absent(self, pointer: str) -> bool:
+        """A failed call of this tool was told the path it sent at ``pointer`` does not exist."""
+        for args, text in zip(self.failed_args, self.failure_texts()):
+            sent = _resolve_pointer(args, pointer)
+            if isinstance(sent, str) and sent and (sent in text or posixpath.basename(sent) in text) \
+                    and _ABSENT_TOLD.search(text):
+                return True
+        return False
+
     def wanted_extensions(self, name: str, schema: dict[str, Any] | None = None) -> tuple[str, ...]:
         """The file extensions a path parameter wants (empty: any file): from the words of
         the parameter's name and description first, else of the tool's name and description
@@ -1267,6 +1408,9 @@ class _Run:
                       if ext not in ("com", "org", "net", "io", "g", "e") and "." + ext not in known]
             return found
 
+        told = self.told_extensions()
+        if told:  # "Unsupported format '.md'. Supported formats: .csv, .tsv, .xlsx"
+            return told
         pattern = str((schema or {}).get("pattern", ""))
         m = _PATTERN_EXTENSIONS.search(pattern)
         if m:  # the schema's pattern names the extensions: ^[^/].*\.md$
@@ -2297,6 +2441,23 @@ class _Run:
         opts = (3, 5, 10) if j not in ("head", "tail", "lines", "max_lines") else (5, 10, 20)
         return self.num_in_range(schema, "integer" if t == "integer" else "number", opts)
 
+    def r_index(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        """An index (``slide_index``, ``placeholder_idx``): one seen under that name, else the
+        first item (0, or 1 when the documentation counts from 1 or the schema's minimum says
+        so), the second on a retry: a random index points past the end of a small collection."""
+        got = self.by_key(name, schema, pointer)
+        if got is not MISSING:
+            return got
+        doc = f"{schema.get('description', '')} {param_doc(self.tool.description or '', name)}"
+        lo = schema.get("minimum")
+        if not isinstance(lo, int) or isinstance(lo, bool):
+            lo = 1 if _ONE_BASED.search(doc) else 0
+        failed = set(self.failed_at(pointer))
+        options = [lo, lo + 1]
+        if self.attempt:
+            options.reverse()
+        return next((o for o in options if json.dumps(o) not in failed), options[0])
+
     def r_number(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
         got = self.by_key(name, schema, pointer)
         if got is not MISSING:
@@ -2306,10 +2467,18 @@ class _Run:
         return self.num_in_range(schema, _type(schema))
 
     def r_boolean(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        if set(_words(name)) & _CONFIRM_WORDS:
+            return True  # "Deletion must be confirmed": the sandbox is there to be changed
         return bool(schema.get("default", False))
 
     def r_object(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
-        return self.fill_object(schema, pointer, parent_role="object")
+        value = self.fill_object(schema, pointer, parent_role="object")
+        if not value:  # a free-form object: the shapes its schema shows, rather than nothing
+            shown = [e for e in schema.get("examples") or [] if isinstance(e, dict) and e
+                     and not _stand_in(json.dumps(e))] if isinstance(schema.get("examples"), list) else []
+            if shown:
+                return copy.deepcopy(self.choose(shown, pointer))
+        return value
 
     # ----------------------------------------------------------------------- validation
 
@@ -2401,6 +2570,19 @@ _COLLECTION = re.compile(r"(?:\.([A-Za-z_]\w*)|\[\"([^\"]+)\"\])\[\d+\]\.\w+$")
 
 
 _ID_WORDS = ("id", "name", "key", "uuid", "slug", "handle", "ref", "title")
+# a parameter naming where a result goes, not what the tool works on
+_OUTPUT_WORDS = frozenset({"save", "output", "out", "dest", "destination", "target", "export", "backup", "result"})
+# "Supported formats: .csv, .tsv, .xlsx", "allowed extensions are .png or .jpg"
+_EXTENSIONS_TOLD = re.compile(r"(?i)\b(?:supported|allowed|valid|accepted|expected)\b[^.\n]{0,30}?"
+                              r"\b(?:formats?|extensions?|file ?types?|types?)\b(?: are| is)?\s*:?\s*"
+                              r"((?:\.[a-z0-9]{1,6}\b[\s,;|/]*(?:or |and )?){1,16})")
+_WRONG_KIND_TOLD = re.compile(r"(?i)\bWRONGTYPE\b|\bwrong (?:kind|type) of (?:value|key|object|item)\b")
+_ABSENT_TOLD = re.compile(r"(?i)\bno such file\b|\bENOENT\b|\bdoes not exist\b|\bnot found\b|\bcannot find\b")
+_ONE_BASED = re.compile(r"(?i)\b(?:1|one)-based\b|\bstart(?:s|ing)? (?:at|from|with) 1\b|\bfirst (?:\w+ )?is 1\b")
+_CONFIRM_WORDS = frozenset({"confirm", "confirmed", "confirmation", "acknowledge", "acknowledged", "approve", "approved"})
+_TABLE_EXT = (".csv", ".tsv", ".xlsx", ".json")
+# an array parameter holding what a tool computes on
+_DATA_WORDS = frozenset({"data", "values", "series", "signal", "input", "inputs", "sample", "samples", "observations"})
 _LIST_ITEM = re.compile(r"(?:\.([A-Za-z_]\w*)|\[\"([^\"]+)\"\])\[\d+\]$")
 
 
@@ -2429,6 +2611,42 @@ def _asked_for(names: Iterable[str], failed: list[CallRecord]) -> set[str]:
     if re.search(r"(?i)\beither\b|\bone of\b", text) and at:  # "either file_path or data": the first
         return {min(at, key=at.get)}
     return set(at)
+
+
+def _named(name: str, text: str) -> bool:
+    """The error names a parameter: ``slide_index`` as itself or as words (``slide index``)."""
+    forms = {name, " ".join(_words(name))}
+    return any(len(f) > 2 and re.search(rf"(?i)(?<![\w]){re.escape(f)}(?![\w])", text) for f in forms)
+
+
+def _input_file(name: str) -> bool:
+    """A parameter naming a file a tool reads (``file_path``), not one it writes (``save_path``)."""
+    words = set(_words(name))
+    return bool(words & {"file", "path", "filepath", "filename"}) and not words & _OUTPUT_WORDS
+
+
+def _unblamed(names: list[str], failed: CallRecord | None, asked_for: set[str]) -> dict[str, Any]:
+    """What a retry keeps of the call that just failed: the values its error does not blame.
+
+    An error that names a parameter the call did not send ("Operation collatz requires
+    parameter 'number'") blames none of those it did: they stay as they were (the operation
+    asked about is the one to complete) and the missing one is added. An error that names or repeats some
+    of the values sent ("Invalid slide index: 10", "Template file not found: /a.pptx") blames
+    those: the rest (the presentation made first) stays. An error that blames nothing ("'NoneType'
+    object is not iterable") keeps nothing: the retry tries other values throughout."""
+    if failed is None or not isinstance(failed.arguments, dict) or not failed.arguments:
+        return {}
+    text = " ".join(str(b.get("text", "")) for b in failed.content or [] if isinstance(b, dict))
+    text += " " + json.dumps(failed.structured, default=str) if failed.structured is not None else ""
+    sent = {k: v for k, v in failed.arguments.items() if k in names}
+    if not text.strip() or not sent:
+        return {}
+    if set(asked_for) - set(sent):  # something missing: complete the call
+        return {k: v for k, v in sent.items() if k not in asked_for}
+    blamed = {k for k, v in sent.items() if _named(k, text) or echoes(text, v, numbers=True)}
+    if not blamed:
+        return {}
+    return {k: v for k, v in sent.items() if k not in blamed}
 
 
 def _render_fact(v: Value) -> str:

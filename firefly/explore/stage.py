@@ -12,7 +12,10 @@ disguise (``isError`` false but a text such as ``Database error: ...``, recorded
 ``error_class`` ``in-band-error``). Failed attempts enter the history the policy sees, so a
 retry can choose other arguments; a retry whose arguments are those that just failed is made
 only after a failure that may not happen again (the server died, or timed out): an error
-result or a reply that breaks the protocol is one event, not one per attempt. After a successful effectful call, a policy with a
+result or a reply that breaks the protocol is one event, not one per attempt; and a failure
+saying something must exist first ("No presentation is loaded") is not retried unless it names
+an argument given ("Session 4887 not found": another, or none, may do): a tool of the server
+that makes it is called first, then the tool again. After a successful effectful call, a policy with a
 ``probe`` method makes a read-only probe of its effect (its own step, ``probe_of`` set).
 A server that an exploration changed (a successful effectful call) and that is bound to the
 sandbox is restarted before the slot's next exploration, so that state a server keeps in
@@ -55,7 +58,7 @@ from ..seeds import workspace_variables
 from ..services import Services
 from ..store import Store
 from .executor import CallOutcome, Executor
-from .futility import Futility, error_text
+from .futility import Futility, echoes, error_text
 from .policy import VIRTUAL_ROOT, CallRecord, Policy, Proposal, ToolRef, Ungrounded, WorkspaceInfo
 from .probe import Probe
 from .sandbox import Sandbox
@@ -265,7 +268,7 @@ def explore(
     from .survey import grounded_pools
 
     adapters = {server: adapter_for(server_record(store, server)) for server in sorted({s for s, _ in refs})}
-    futility = primed_futility(store)
+    futility = primed_futility(store, refs)
     reap_orphans()  # servers and sandboxes left by a firefly that was killed
     with scratch_dir("firefly-explore-") as tmp, contextlib.ExitStack() as stack:
         world = ServerWorld.open(store, used, Path(tmp), stack)
@@ -317,17 +320,26 @@ def explore(
     return report
 
 
-def primed_futility(store: Store) -> Futility:
-    """The run's record of failures, with the calls the log already holds (a resumed run
-    decides as the first one did)."""
+def primed_futility(store: Store, refs: dict[tuple[str, str], ToolRef] | None = None) -> Futility:
+    """The run's record of failures, with the calls the log already holds (the survey's, and
+    a resumed run's: it decides as the first one did)."""
     futility = Futility()
+    refs = tool_refs(store) if refs is None else refs
     for r in store.read(types=["tool-called"]):
         e = r.event
         if e.error_class in (SKIPPED, MALFORMED_CALL, *TRANSIENT):
             continue
+        ref = refs.get((e.server, e.tool))
         futility.note((e.exploration_id, e.step, e.attempt), e.server, e.tool, worked=ok(e),
-                      arguments_hash=e.arguments_hash, text=error_text(e.error, e.content), arguments=e.arguments)
+                      arguments_hash=e.arguments_hash, text=error_text(e.error, e.content), arguments=e.arguments,
+                      fixed=ref is not None and takes_nothing(ref))
     return futility
+
+
+def takes_nothing(tool: ToolRef) -> bool:
+    """A tool without parameters: every call of it is the same call."""
+    schema = tool.input_schema if isinstance(tool.input_schema, dict) else {}
+    return not schema.get("properties")
 
 
 class WalkMismatch(Exception):
@@ -455,7 +467,7 @@ class Walk:
         if event.error_class not in TRANSIENT:
             self.futility.note((self.xid, event.step, event.attempt), tool.server, tool.name, worked=ok(event),
                                arguments_hash=event.arguments_hash, text=error_text(event.error, event.content),
-                               arguments=event.arguments)
+                               arguments=event.arguments, fixed=takes_nothing(tool))
         self.calls += 1
         record = CallRecord(event.step, tool.server, tool.name, event.arguments, event.content,
                             event.structured_content, not ok(event))
@@ -661,6 +673,8 @@ async def _call_tool(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: Tool
 
         if failed is not None and (walk.step, attempt) not in walk.recorded and walk.futility.futile(tool.server, tool.name):
             break  # it fails whatever the arguments: a retry would only fail again
+        if failed is not None and (walk.step, attempt) not in walk.recorded and must_make_first(failed):
+            break  # "No presentation is loaded": no arguments cure that; the caller makes one first
         if failed is not None and failed.error_class not in TRANSIENT and (walk.step, attempt) not in walk.recorded:
             proposed = propose()
             if proposed[0] is not None and content_hash(proposed[0].arguments) == failed.arguments_hash:
@@ -676,6 +690,14 @@ async def _call_tool(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: Tool
         return event, ""
     named = _UNGROUNDED.search(event.error or "")
     return event, named.group(1) if named else ""
+
+
+def must_make_first(event: ToolCalled) -> bool:
+    """A failure that other arguments will not cure: it says something must exist first ("No
+    presentation is loaded") and names no argument it was given ("Session '4887' not found"
+    does: another session, or none, may do)."""
+    text = error_text(event.error, event.content)
+    return bool(missing_thing(event.error, event.content)) and not echoes(text, event.arguments)
 
 
 _UNGROUNDED = re.compile(r"required parameter '/([^'/]+)'")

@@ -52,7 +52,8 @@ def tools(variant: str) -> list[types.Tool]:
             types.Tool(name="post_entry", description="Post an entry to an open batch.", input_schema=_obj(
                 {"batch_id": {"type": "string"}, "amount": {"type": "number", "minimum": 1, "maximum": 100}},
                 ["batch_id", "amount"])),
-            types.Tool(name="batch_summary", description="Summarize the current batch.", input_schema=_obj({}, [])),
+            types.Tool(name="batch_summary", description="Summarize the current batch.", input_schema=_obj(
+                {"currency": {"type": "string", "enum": ["EUR", "USD", "GBP"]}}, ["currency"])),
             types.Tool(name="batch_total", description="The total of the latest batch.", input_schema=_obj({}, [])),
         ]
     return [
