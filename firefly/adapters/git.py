@@ -228,7 +228,7 @@ def _scope(tool: str, args: dict[str, Any], subst: dict[str, str]) -> str | None
         return f"the unstaged changes of {_repo(args)}"
     if tool == "git_branch":
         kind = args.get("branch_type", "local")
-        return f"the {kind} branches of {_repo(args)}"
+        return f"all branches of {_repo(args)}" if kind == "all" else f"the {kind} branches of {_repo(args)}"
     if tool == "git_status":
         return f"the working tree of {_repo(args)}"
     return None
