@@ -496,3 +496,13 @@ def test_a_change_no_argument_states_is_labelled_by_what_its_probe_before_and_af
     clock = step(2, "read_query", select, [{"id": 1, "updated_at": int(time.time())}], probe_of=1)
     pre_clock = step(0, "read_query", select, [{"id": 1, "updated_at": int(time.time()) - 60}], probe_of=1)
     assert _changed_since(Exploration("x", "d", [pre_clock, update, clock]), update, clock) is None
+
+
+def test_a_label_matched_as_a_number_is_written_without_float_noise():
+    from firefly.synth.offline import _without_float_noise
+
+    assert _without_float_noise(36.447500000000005, {"rule": "number"}) == 36.4475
+    fields = {"rule": "fields", "fields": {"avg": {"rule": "number"}, "name": {"rule": "exact"}}}
+    assert _without_float_noise({"avg": 0.30000000000000004, "name": "x"}, fields) == {"avg": 0.3, "name": "x"}
+    assert _without_float_noise(0.30000000000000004, {"rule": "exact"}) == 0.30000000000000004  # matched as written
+    assert matches({"rule": "number"}, 36.4475, 36.447500000000005)  # a recorded value still matches the label

@@ -709,6 +709,7 @@ class OfflineSynthesizer:
         return self._finish(c, skipped)
 
     def _finish(self, c: Candidate, skipped: Counter) -> Candidate | None:
+        c.answer = _without_float_noise(c.answer, c.match)
         if len(c.question) > MAX_QUESTION:
             skipped["question too long"] += 1
             return None
@@ -867,6 +868,20 @@ def _expected(r: Step, shown: list[str], e: Step) -> Any:
     if isinstance(value, str):
         return mark if _word_in(mark, normalize(value)) else None
     return None
+
+
+def _without_float_noise(answer: Any, match: dict[str, Any]) -> Any:
+    """A label whose numbers are matched as numbers, written without binary float noise
+    (36.447500000000005 -> 36.4475: 12 significant digits); the match rule's tolerance
+    takes both. Labels matched otherwise stay as recorded."""
+    def tidy(v: Any, rule: Any) -> Any:
+        if isinstance(rule, dict) and rule.get("rule") == "number" and isinstance(v, float) and not v.is_integer():
+            return float(f"{v:.12g}")
+        return v
+    if match.get("rule") == "fields" and isinstance(answer, dict):
+        rules = match.get("fields") or {}
+        return {k: tidy(v, rules.get(k)) for k, v in answer.items()}
+    return tidy(answer, match)
 
 
 def _changed_since(x: Exploration, e: Step, r: Step) -> Any:
