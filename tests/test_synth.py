@@ -506,3 +506,13 @@ def test_a_label_matched_as_a_number_is_written_without_float_noise():
     assert _without_float_noise({"avg": 0.30000000000000004, "name": "x"}, fields) == {"avg": 0.3, "name": "x"}
     assert _without_float_noise(0.30000000000000004, {"rule": "exact"}) == 0.30000000000000004  # matched as written
     assert matches({"rule": "number"}, 36.4475, 36.447500000000005)  # a recorded value still matches the label
+
+
+def test_a_sentence_ending_with_a_block_of_lines_goes_on_after_a_blank_line():
+    from firefly.synth.offline import _after_blocks
+
+    setup = "Do this first: write the file a.md with exactly this content:\n# Findings\n\n- none yet\n. After that, how large is a.md?"
+    assert _after_blocks(setup) == ("Do this first: write the file a.md with exactly this content:\n# Findings\n\n- none yet\n"
+                                    "\nAfter that, how large is a.md?")
+    assert _after_blocks("Make this change: write the file a.md with exactly this content:\n# F\n- x\n.").endswith("- x")
+    assert _after_blocks("What is 2.5 + 1?") == "What is 2.5 + 1?"

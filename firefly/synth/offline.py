@@ -710,6 +710,7 @@ class OfflineSynthesizer:
 
     def _finish(self, c: Candidate, skipped: Counter) -> Candidate | None:
         c.answer = _without_float_noise(c.answer, c.match)
+        c.question = _after_blocks(c.question)
         if len(c.question) > MAX_QUESTION:
             skipped["question too long"] += 1
             return None
@@ -868,6 +869,15 @@ def _expected(r: Step, shown: list[str], e: Step) -> Any:
     if isinstance(value, str):
         return mark if _word_in(mark, normalize(value)) else None
     return None
+
+
+_AFTER_BLOCK = re.compile(r"\n\.(?: +|$)")
+
+
+def _after_blocks(question: str) -> str:
+    """A sentence that ends with a block of lines (a file's content) goes on after a blank
+    line, not after a lone full stop on a line of its own ("...\n. After that, ...")."""
+    return _AFTER_BLOCK.sub(lambda m: "" if m.end() == len(m.string) else "\n\n", question)
 
 
 def _without_float_noise(answer: Any, match: dict[str, Any]) -> Any:
