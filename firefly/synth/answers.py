@@ -54,17 +54,6 @@ RECORD_SINGLE = [
 ]
 
 
-def _record_of(noun: str, where: str) -> str:
-    """The one record of a result, named: ``where`` itself when it already says what the
-    record is (``the file README.md``), else ``the relation in <where>``: a reply may hold
-    records of several kinds (an entity and its relations), and the call is none of them."""
-    said = set(re.findall(r"[a-z]+", where.lower()))
-    kinds = set(re.findall(r"[a-z]+", noun.lower()))
-    if not kinds or kinds & said or {k + "s" for k in kinds} & said:
-        return where
-    return f"the {noun} in {where}"
-
-
 def field_key(name: str, taken: set[str]) -> str:
     """A JSON key for a field named ``name`` (snake case), unique among ``taken``."""
     words = re.findall(r"[A-Za-z0-9]+", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name))
@@ -163,8 +152,8 @@ def record_candidates(step: int, t: Table, items: list[Item], where: str, rng: r
         taken: set[str] = set()
         names = {f: field_key(f, taken) for f in fields}
         labels = [t.label(f) for f in fields]
-        fmt = {"noun": t.noun, "keylabel": t.label(t.key), "key": quote(key_value),
-               "scope": _record_of(t.noun, where) if single else where, "fields": words(labels)}
+        fmt = {"noun": t.noun, "keylabel": t.label(t.key), "key": quote(key_value), "scope": where,
+               "fields": words(labels)}
         question = rng.choice(RECORD_SINGLE if single else RECORD).format(**fmt)
         question = question[:1].upper() + question[1:] + " " + format_hint(list(names.values()))
         if any(leaks(it.cells[f].value, normalize(question)) for f in fields):
