@@ -49,6 +49,7 @@ from jsonschema.validators import Draft202012Validator, validator_for
 
 from ..adapters import Adapter
 from ..adapters.generic import GenericAdapter
+from ..jsonvalues import at_pointer
 from .policy import VIRTUAL_ROOT, ArgSource, CallRecord, Proposal, ToolRef, Ungrounded, WorkspaceInfo
 from .futility import echoes
 from .probe import Probe
@@ -595,7 +596,7 @@ class _Run:
         those made at that step or later; a value a later result showed may work now)."""
         out = []
         for args, step in zip(self.failed_args, self.failed_steps):
-            v = _resolve_pointer(args, pointer)
+            v = at_pointer(args, pointer, MISSING)
             if v is not MISSING and (since is None or step >= since):
                 out.append(json.dumps(v, sort_keys=True, default=str))
         return out
@@ -673,7 +674,7 @@ class _Run:
             self.notes.append("paths made relative, as the failed call was told")
         keep = []
         for s in self.sources:
-            if _resolve_pointer(args, s.argument) is not MISSING:
+            if at_pointer(args, s.argument, MISSING) is not MISSING:
                 keep.append(s)
         notes = [n for n in ([note] if note else []) + self.notes if n]
         return Proposal(arguments=args, sources=tuple(keep), note="; ".join(dict.fromkeys(notes))[:500])
@@ -1150,7 +1151,7 @@ class _Run:
         ("Invalid operation type: sum, supported operations: ['area', 'volume']", "must be one
         of: csv, json"): only when the error names the value sent at ``pointer``."""
         for args, text in zip(self.failed_args, self.failure_texts()):
-            sent = _resolve_pointer(args, pointer)
+            sent = at_pointer(args, pointer, MISSING)
             if not isinstance(sent, str) or not sent or sent not in text:
                 continue
             m = _CHOICES_TOLD.search(text)
@@ -1169,7 +1170,7 @@ class _Run:
         in ("Invalid slide index: 5. Available slides: 0-1", "Pages must be between 1 and 2"):
         only when the error names the number sent at ``pointer``."""
         for args, text in zip(self.failed_args, self.failure_texts()):
-            sent = _resolve_pointer(args, pointer)
+            sent = at_pointer(args, pointer, MISSING)
             if isinstance(sent, bool) or not isinstance(sent, (int, float)):
                 continue
             if not re.search(rf"(?<![\d.]){re.escape(_fmt_num(sent))}(?!\.?\d)", text):
@@ -1381,7 +1382,7 @@ class _Run:
         """A failed call of this tool was told the value it sent at ``pointer`` names a thing of
         another kind ("WRONGTYPE Operation against a key holding the wrong kind of value")."""
         for args, text in zip(self.failed_args, self.failure_texts()):
-            sent = _resolve_pointer(args, pointer)
+            sent = at_pointer(args, pointer, MISSING)
             if isinstance(sent, str) and len(sent) >= 2 and sent in text and _WRONG_KIND_TOLD.search(text):
                 return True
         return False
@@ -1389,7 +1390,7 @@ class _Run:
     def told_absent(self, pointer: str) -> bool:
         """A failed call of this tool was told the path it sent at ``pointer`` does not exist."""
         for args, text in zip(self.failed_args, self.failure_texts()):
-            sent = _resolve_pointer(args, pointer)
+            sent = at_pointer(args, pointer, MISSING)
             if isinstance(sent, str) and sent and (sent in text or posixpath.basename(sent) in text) \
                     and _ABSENT_TOLD.search(text):
                 return True
@@ -2678,17 +2679,4 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-def _resolve_pointer(doc: Any, pointer: str) -> Any:
-    if pointer in ("", "/"):
-        return doc
-    cur = doc
-    for part in pointer.lstrip("/").split("/"):
-        part = part.replace("~1", "/").replace("~0", "~")
-        if isinstance(cur, dict) and part in cur:
-            cur = cur[part]
-        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
-            cur = cur[int(part)]
-        else:
-            return MISSING
-    return cur
 

@@ -33,6 +33,7 @@ from ..locator import STRUCTURED, content_text, embedded_json, in_json, jpath, r
 from ..explore.policy import VIRTUAL_ROOT
 from ..jsonvalues import leaves
 from ..match import parse_json
+from ..secrets import MASK
 
 if TYPE_CHECKING:
     from ..adapters import Adapter
@@ -1110,14 +1111,13 @@ def is_volatile(key: str, value: Any, now: float | None = None) -> bool:
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
 _HEX_ID = re.compile(r"^(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{12,}$", re.IGNORECASE)
 _PREFIXED_ID = re.compile(r"\b[A-Za-z]+[-_](?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{8,}\b")
-_SECRET_MASK = "[secret]"
 
 
 def generated_id_in(text: str) -> bool:
     """A value the server made up for this run in a text (a UUID: a session id, an execution
     id, ``epic-9660608e``), or a masked secret: a question that quotes one cannot be asked again in a fresh
     world (the id will not exist), nor answered (the secret is not in it)."""
-    return _UUID.search(text) is not None or _PREFIXED_ID.search(text) is not None or _SECRET_MASK in text
+    return _UUID.search(text) is not None or _PREFIXED_ID.search(text) is not None or MASK in text
 
 
 def is_opaque_id(key: str, value: Any) -> bool:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..adapters.verbs import REMOVE_VERBS, name_words
+from ..jsonvalues import at_pointer
 from ..locator import moved
 from ..match import matches, normalize, probe_passes, result_value
 from .derive import DerivationError, compute, found_at, record_of
@@ -176,27 +177,27 @@ def _word_in(value: str, text: str) -> bool:
     return re.search(r"(?<![\w])" + re.escape(value) + r"(?![\w])", text) is not None
 
 
-def _shows(text: str, call: dict[str, Any], earlier: str = "") -> bool:
+def _shows(text: str, call: dict[str, Any], *earlier: str) -> bool:
     """Whether ``text`` shows a value ``call`` introduced: a value of its arguments that no
-    result recorded before it showed (``earlier``). A value the call only repeats (a name it
+    result recorded before it showed (``earlier``: texts of what the world showed). A value the call only repeats (a name it
     was given from an earlier listing, a line copied from a file it read, a path whose name a
     listing showed) is in the label whether or not the call was made: no trace of the call."""
     def seen(t: str) -> bool:  # a path is seen when its last part is (a listing shows names)
-        return _word_in(t, earlier) or ("/" in t and _word_in(t.rsplit("/", 1)[-1], earlier))
+        return any(_word_in(t, e) or ("/" in t and _word_in(t.rsplit("/", 1)[-1], e)) for e in earlier)
     return any(_word_in(t, text) and not seen(t) for t in _traces(call))
 
 
-def earlier_text(call: dict[str, Any], recorded: dict[int, tuple[Any, Any]],
-                 initial: Mapping[str, str] | None = None) -> str:
-    """The normalized text of every result recorded before ``call``'s step (``recorded``:
-    step -> (content, structured)), and of every result the initial world gave its server in
-    any exploration (``initial``: :func:`initial_texts`): what the world showed before it."""
+def earlier_texts(call: dict[str, Any], recorded: dict[int, tuple[Any, Any]],
+                  initial: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """What the world showed before ``call``: the normalized text of every result recorded
+    before its step (``recorded``: step -> (content, structured)), and that of every result
+    the initial world gave its server in any exploration (``initial``: :func:`initial_texts`)."""
     at = call.get("step")
     if not isinstance(at, int):
-        return ""
+        return "", ""
     parts = [str(v) for step, result in recorded.items() if isinstance(step, int) and step < at
              for v in leaves(list(result)) if isinstance(v, (str, int, float))]
-    return normalize(" | ".join(parts)) + " | " + (initial or {}).get(call.get("server", ""), "")
+    return normalize(" | ".join(parts)), (initial or {}).get(call.get("server", ""), "")
 
 
 def initial_texts(store: Any) -> dict[str, str]:
@@ -256,27 +257,14 @@ def made_values(x: Any) -> dict[int, set[int]]:
             k, value = src.get("step"), src.get("value")
             if not isinstance(k, int) or k not in texts or not isinstance(value, str) or len(value.strip()) < 3:
                 continue  # a name, an id, a path: not a number or a flag any result may show
-            if _at(s.arguments, str(src.get("argument", ""))) != value:
+            if at_pointer(s.arguments, str(src.get("argument", ""))) != value:
                 continue  # the value is written into a text (a title, a note): a mention, not a reference
             v = normalize(value)
-            pattern = re.compile(r"(?<![\w])" + re.escape(v) + r"(?![\w])")
-            if not any(pattern.search(t) for j, t in texts.items() if j < k):
+            if not any(_word_in(v, t) for j, t in texts.items() if j < k):
                 out.setdefault(s.step, set()).add(k)
     return out
 
 
-def _at(arguments: Any, pointer: str) -> Any:
-    """The argument at a JSON pointer (``/deck_id``, ``/items/0/id``), or None."""
-    node = arguments
-    for part in pointer.split("/")[1:]:
-        part = part.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict):
-            node = node.get(part)
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return None
-    return node
 
 
 def step_needs(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]],
@@ -300,7 +288,7 @@ def step_needs(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]],
                 takes = made() if made is not None else {}
             taker = min((k for k in users if k != call.get("step") and call.get("step") in takes.get(k, ())),
                         default=None)
-            shows = _shows(text, call, earlier_text(call, recorded, initial))
+            shows = _shows(text, call, *earlier_texts(call, recorded, initial))
             needed = shows or taker is not None
             why = (f"without it {r.reason}, and the label shows what it did" if shows
                    else f"without it {r.reason}, and step {taker} takes a value it made" if needed
@@ -329,7 +317,7 @@ def before_change(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]] | N
         return False, (f"{removals[0]['tool']} removes something; the probe was never recorded before it,"
                        " so nothing shows the label fails without the change")
     text = label_text(task)
-    if not any(_shows(text, c, earlier_text(c, recorded or {}, initial)) for c in effects):
+    if not any(_shows(text, c, *earlier_texts(c, recorded or {}, initial)) for c in effects):
         return False, "the probe was never recorded before the change and the label shows nothing the change stated"
     return True, "the probe was not recorded before the change; the label shows a value the change introduced"
 
