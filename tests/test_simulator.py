@@ -194,7 +194,7 @@ from .sim_fixtures import TOOLS  # noqa: E402
 TOOLS_READ = TOOLS[("notes", "read_note")]
 
 
-def _computing_world(store, *, stateful: bool, moving: bool = False):
+def _computing_world(store, *, stateful: bool, moving: bool = False, chance: bool = False, writes: bool = False):
     """A server of tools without annotations: ``sum`` and ``max`` compute; with ``stateful``
     a ``save_total`` that writes too. One exploration calls sum, then max."""
     number_list = {"type": "object", "properties": {"numbers": {"type": "array", "items": {"type": "number"}}}}
@@ -203,19 +203,37 @@ def _computing_world(store, *, stateful: bool, moving: bool = False):
     if stateful:
         tools[("mathy", "save_total")] = {"description": "Save a running total.", "input_schema": number_list,
                                           "annotations": {}}
+    if writes:  # no verb says it, but it takes a place to write its result to (and one call gave it)
+        tools[("mathy", "histogram")] = {"description": "Histogram of numbers.", "annotations": {}, "input_schema": {
+            "type": "object", "properties": {"numbers": number_list["properties"]["numbers"],
+                                             "output_path": {"type": "string"}}}}
+    if chance:
+        tools[("mathy", "bootstrap_mean")] = {"description": "Bootstrap resampling of the mean.",
+                                              "input_schema": number_list, "annotations": {}}
     discover(store, tools)
     w = Walk(store, "xm", tools)
     w.call("mathy", "sum", {"numbers": [1, 2]}, "3")
     w.call("mathy", "max", {"numbers": [4, 9]}, "9")
+    if writes:
+        w.call("mathy", "histogram", {"numbers": [4, 9]}, "drawn")  # an optional place left out: no write
+        store.catch_up()
+        with Simulator.open(store) as sim:
+            assert sim.unchanging == {"mathy"}
+        w.call("mathy", "histogram", {"numbers": [4, 9], "output_path": "/workspace/h.png"}, "saved")
+    if chance:  # a tool that answers by chance answers two ways: no sign of a world that moved
+        w.call("mathy", "bootstrap_mean", {"numbers": [4, 9]}, "6.1")
+        Walk(store, "xc", tools).call("mathy", "bootstrap_mean", {"numbers": [4, 9]}, "6.7")
     if moving:  # the log shows a call of it answering two ways
         Walk(store, "xn", tools).call("mathy", "sum", {"numbers": [1, 2]}, "4")
     store.catch_up()
 
 
-def test_a_server_that_changes_nothing_answers_in_any_state(store):
+@pytest.mark.parametrize("chance", [False, True])
+def test_a_server_that_changes_nothing_answers_in_any_state(store, chance):
     # max was recorded only after sum (an effect: nothing says it reads); but no tool of the
-    # server changes anything, so a fresh world gets the recorded result
-    _computing_world(store, stateful=False)
+    # server changes anything (a bootstrap answers by chance, it changes nothing either), so
+    # a fresh world gets the recorded result
+    _computing_world(store, stateful=False, chance=chance)
     with Simulator.open(store) as sim:
         assert sim.unchanging == {"mathy"}
         r = sim.call_sync("mathy", "max", {"numbers": [4, 9]})
@@ -225,10 +243,11 @@ def test_a_server_that_changes_nothing_answers_in_any_state(store):
         assert ep.call_sync("mathy", "max", {"numbers": [4, 9]}).meta["state_match"] == "world"
 
 
-@pytest.mark.parametrize("stateful, moving", [(True, False), (False, True)])
-def test_a_server_that_may_change_still_misses_in_another_state(store, stateful, moving):
-    # a tool that writes, or a call the log shows answering two ways: the state matters
-    _computing_world(store, stateful=stateful, moving=moving)
+@pytest.mark.parametrize("stateful, moving, writes", [(True, False, False), (False, True, False), (False, False, True)])
+def test_a_server_that_may_change_still_misses_in_another_state(store, stateful, moving, writes):
+    # a tool that writes (by its name or by a place to write to), or a call the log shows
+    # answering two ways: the state matters
+    _computing_world(store, stateful=stateful, moving=moving, writes=writes)
     with Simulator.open(store) as sim:
         assert sim.unchanging == frozenset()
         r = sim.call_sync("mathy", "max", {"numbers": [4, 9]})

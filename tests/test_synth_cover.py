@@ -84,6 +84,18 @@ def test_a_tool_that_computes_is_asked_about_though_not_known_to_be_read_only():
     assert computes("get_best_move", {}, "Get the best move for a chess position.")  # gets a move, makes none
     assert not computes("set_position", {}, "Set the board position.")
     assert not computes("permutation_test", {}, "Permutation test (nonparametric) of two samples.")  # chance
+    from firefly.adapters.verbs import writes_by_arguments
+
+    def props(*names):  # every parameter required
+        return {"properties": {n: {"type": "string"} for n in names}, "required": list(names)}
+
+    assert writes_by_arguments(props("input_path", "output_path")) and writes_by_arguments(props("save_as"))
+    assert writes_by_arguments(props("destination")) and writes_by_arguments(props("outputDir"))
+    assert not writes_by_arguments(props("output_format", "timeout", "targetTimezone", "include_outliers"))
+    optional = {"properties": {"data": {"type": "string"}, "save_path": {"type": "string"}}}
+    assert not writes_by_arguments(optional)  # may write; a call tells
+    assert writes_by_arguments(optional, {"data": "a.csv", "save_path": "out.json"})
+    assert not writes_by_arguments(optional, {"data": "a.csv", "save_path": ""})
 
     def run(tool: str) -> list[Any]:
         s = Step(0, "calc", tool, {"expression": "27 * 38 + 7"}, text('{"expression": "27 * 38 + 7", "value": 1033}'),

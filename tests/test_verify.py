@@ -540,6 +540,48 @@ def test_a_setup_is_needed_only_by_a_value_it_introduced_that_the_label_is_read_
                         {0: (files.content, None), 2: (line.content, None)})
     assert not need.needed
 
+def test_a_computing_setup_is_not_needed_by_an_input_it_shares_with_the_label():
+    from firefly.synth.necessity import step_needs
+
+    data = "/workspace/econ/study_2025.csv"  # a file both analyses read: no trace of the first
+    gmm = step(0, "econ", "estimate_gmm", {"file_path": data}, text('{"j_statistic": 0.42}'), read_only=False)
+    ols = step(1, "econ", "estimate_ols", {"file_path": data}, text('{"r_squared": 0.954}'))
+    label = [{"step": 1, "path": "$.r_squared", "value": 0.954, "role": "answer"}]
+    padded = task([gmm, ols], answer=0.954, provenance=label)
+    recorded = {0: (gmm.content, None), 1: (ols.content, None)}
+    # as an effect (it might have written the file), the shared path is a trace: needed
+    [need] = step_needs(padded, _Unrecorded(), recorded)
+    assert need.needed
+    # as a step that computes, it introduced nothing: not needed, and not removable (padding)
+    [need] = step_needs(padded, _Unrecorded(), recorded, computed={0})
+    assert not need.needed and not need.removable and "shows nothing it did" in need.why
+    # a value it made that the label's call takes still makes it needed
+    [need] = step_needs(padded, _Unrecorded(), recorded, made=lambda: {1: {0}}, computed={0})
+    assert need.needed
+    # a state change says its step changed something: computing or not, its trace counts
+    saved = step(0, "econ", "estimate_gmm", {"file_path": data, "save_path": "/workspace/econ/gmm_fit.json"},
+                 text("saved"), read_only=False)
+    probe = {"server": "econ", "tool": "list_files", "arguments": {}, "expected": ["gmm_fit.json"]}
+    change = task([saved], answer=["gmm_fit.json"], kind="state-change", probe=probe, match={"rule": "json-subset"},
+                  provenance=[{"step": 1, "path": "$", "value": ["gmm_fit.json"], "role": "probe"}])
+    [need] = step_needs(change, _Unrecorded(), {0: (saved.content, None)}, computed={0})
+    assert need.needed
+
+
+def test_a_call_that_filled_a_place_to_write_to_is_no_computing_step():
+    from firefly.explore.policy import ToolRef
+    from firefly.synth.model import Exploration
+    from firefly.synth.necessity import computing_steps
+
+    schema = {"type": "object", "properties": {"file_path": {"type": "string"}, "save_path": {"type": "string"}}}
+    ref = ToolRef("econ", "estimate_gmm", "Generalized method of moments.", schema)
+    plain = step(0, "econ", "estimate_gmm", {"file_path": "a.csv"}, text("{}"), read_only=False)
+    saving = step(1, "econ", "estimate_gmm", {"file_path": "a.csv", "save_path": "fit.json"}, text("{}"),
+                  read_only=False)
+    x = Exploration("x1", "d1", [plain, saving], tools={("econ", "estimate_gmm"): ref})
+    assert computing_steps(x) == {0}
+
+
 class _AfterMake:
     """A simulator where ``a/tweak`` was recorded only after ``a/make``; every other call in
     any world (a label read on another server, say)."""

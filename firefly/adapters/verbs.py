@@ -10,8 +10,8 @@ import re
 
 from ..ids import canonical_json
 
-__all__ = ["LIST_VERBS", "MAKE_VERBS", "READ_VERBS", "REMOVE_VERBS", "WRITE_VERBS", "blanket", "changes_nothing", "computes",
-           "name_words", "reads_by_name", "writes_by_name"]
+__all__ = ["LIST_VERBS", "MAKE_VERBS", "READ_VERBS", "REMOVE_VERBS", "WRITE_VERBS", "blanket", "by_chance", "changes_nothing", "computes",
+           "name_words", "reads_by_name", "says_it_changes", "writes_by_arguments", "writes_by_name"]
 
 READ_VERBS = frozenset({
     "get", "list", "read", "search", "show", "describe", "find", "open", "query", "log", "status", "diff",
@@ -75,24 +75,52 @@ CHANCE_WORDS = frozenset({"random", "randomly", "roll", "rolls", "shuffle", "shu
                           "bootstrap", "monte", "stochastic", "simulate", "simulation"})
 
 
-def computes(name: str, annotations: dict | None = None, description: str | None = None) -> bool:
-    """A tool whose result is a question's answer although it is not known to be read-only:
-    no annotation says it changes the world (``readOnlyHint`` false, ``destructiveHint``
-    true), its name starts with a reading verb or has no verb that changes something, the
-    first word of its description is no such verb, and nothing says its result is chance (a
-    die, a random pick). Such a tool computes or looks something up: a calculator, a
-    converter, an analysis."""
+def says_it_changes(name: str, annotations: dict | None = None, description: str | None = None) -> bool:
+    """Whether anything says a tool that is not known to be read-only changes the world: an
+    annotation (``readOnlyHint`` false, ``destructiveHint`` true), a verb that changes
+    something in its name unless the name starts with a reading verb (``get_best_move`` gets a
+    move, it makes none), or such a verb first in its description."""
     ann = annotations or {}
     if ann.get("readOnlyHint") is False or ann.get("destructiveHint") is True:
-        return False
+        return True
     first = next(iter(name_words(name)), "")
-    if writes_by_name(name) and first not in READ_VERBS:  # get_best_move gets a move, it makes none
-        return False
+    if writes_by_name(name) and first not in READ_VERBS:
+        return True
     words = name_words(description or "")
     lead = words[0] if words else ""
-    if lead in WRITE_VERBS or lead.removesuffix("s") in WRITE_VERBS or lead.removesuffix("es") in WRITE_VERBS:
-        return False
-    return not CHANCE_WORDS & (set(name_words(name)) | set(words))
+    return lead in WRITE_VERBS or lead.removesuffix("s") in WRITE_VERBS or lead.removesuffix("es") in WRITE_VERBS
+
+
+_WHERE_WORDS = frozenset({"output", "out", "dest", "destination", "save"})
+_PLACE_WORDS = frozenset({"path", "file", "filename", "dir", "directory", "folder", "as", "to", "prefix"})
+
+
+def writes_by_arguments(schema: dict | None, arguments: dict | None = None) -> bool:
+    """Whether a tool writes by its arguments: its input schema names a place to write to (a
+    parameter such as ``output_path``, ``save_as``, ``destination`` or ``output_dir``; an
+    output format, a timeout or a destination time zone is no place) that it requires, or,
+    given a call's ``arguments``, that the call fills."""
+    schema = schema or {}
+    places = [name for name in (schema.get("properties") or {})
+              if name_words(name) in (["destination"], ["dest"])
+              or (_WHERE_WORDS & set(name_words(name)) and _PLACE_WORDS & set(name_words(name)))]
+    if arguments is None:
+        return any(name in (schema.get("required") or []) for name in places)
+    return any(arguments.get(name) not in (None, "", [], {}) for name in places)
+
+
+def by_chance(name: str, description: str | None = None) -> bool:
+    """Whether a tool's name or description says its result is chance (a die, a random pick,
+    a bootstrap): it may change nothing, yet the same call answers two ways."""
+    return bool(CHANCE_WORDS & (set(name_words(name)) | set(name_words(description or ""))))
+
+
+def computes(name: str, annotations: dict | None = None, description: str | None = None) -> bool:
+    """A tool whose result is a question's answer although it is not known to be read-only:
+    nothing says it changes the world (:func:`says_it_changes`) and nothing says its result
+    is chance (:func:`by_chance`). Such a tool computes or looks something up: a calculator,
+    a converter, an analysis."""
+    return not says_it_changes(name, annotations, description) and not by_chance(name, description)
 
 
 def blanket(annotations: list[dict | None]) -> bool:
@@ -102,14 +130,17 @@ def blanket(annotations: list[dict | None]) -> bool:
     return len(seen) >= 3 and len(set(seen)) == 1 and seen[0] != "{}"
 
 
-def changes_nothing(tools: list[tuple[str, dict | None, str | None, bool]]) -> bool:
+def changes_nothing(tools: list[tuple[str, dict | None, str | None, bool, dict | None]]) -> bool:
     """Whether no tool of a server can change its world, from its tools' ``(name,
-    annotations, description, read_only)``: each is read-only (as the explorer takes it) or
-    computes (:func:`computes`, with annotations a server gives every tool alike ignored).
-    Such a server (a calculator, a converter, a chart maker) answers a call alike in any
-    world, so what its other calls did before does not matter."""
+    annotations, description, read_only, input_schema)``: each is read-only (as the explorer
+    takes it) or nothing says it changes the world (:func:`says_it_changes`, with
+    annotations a server gives every tool alike ignored; :func:`writes_by_arguments`). Such a
+    server (a calculator, a converter, a statistics package with a bootstrap: chance changes
+    no world) answers a call alike in any world, so what its other calls did before does not
+    matter."""
     if not tools:
         return False
-    same = blanket([a for _, a, _, _ in tools])
-    return all(read_only or computes(name, None if same else annotations, description)
-               for name, annotations, description, read_only in tools)
+    same = blanket([t[1] for t in tools])
+    return all(read_only or not (says_it_changes(name, None if same else annotations, description)
+                                 or writes_by_arguments(schema))
+               for name, annotations, description, read_only, schema in tools)

@@ -19,9 +19,10 @@
    call tools in an order the explorer did not: a read-only call on a server that saw no
    effect since (or the same effects) gets the recorded result.
 3. *any state*, for a server whose world cannot change (:func:`firefly.adapters.verbs.changes_nothing`:
-   every tool of it is read-only or computes, a calculator or a chart maker) unless the log
-   shows one of its calls answering two ways: its calls before do not matter, so the
-   result recorded in any state answers.
+   every tool of it is read-only or nothing says it changes anything, a calculator, a chart
+   maker or a statistics package) unless the log shows one of its calls answering two ways
+   (a tool that says it answers by chance, a bootstrap or a die, is not such evidence): its
+   calls before do not matter, so the result recorded in any state answers.
 4. otherwise the arguments were recorded, but only in another state of that server (the
    file was read before it was written, say): that is a **miss**, never a stale answer.
 
@@ -58,7 +59,7 @@ import anyio
 import msgspec
 
 from ..errors import FireflyError
-from ..adapters.verbs import changes_nothing
+from ..adapters.verbs import by_chance, changes_nothing, writes_by_arguments
 from ..explore.policy import ToolRef
 from ..explore.stage import is_read_only
 from ..ids import canonical_json, content_hash
@@ -291,16 +292,23 @@ class Simulator:
 
     def _unchanging(self, tools: dict[tuple[str, str], SimTool]) -> frozenset[str]:
         """The servers whose world cannot change (the module docstring, tier 3)."""
-        by_server: dict[str, list[tuple[str, Any, Any, bool]]] = {}
+        by_server: dict[str, list[tuple[str, Any, Any, bool, Any]]] = {}
         for (server, name), t in tools.items():
-            by_server.setdefault(server, []).append((name, t.annotations, t.description, t.read_only))
+            by_server.setdefault(server, []).append((name, t.annotations, t.description, t.read_only, t.input_schema))
         quiet = {server for server, ts in by_server.items() if changes_nothing(ts)}
         if not quiet:
             return frozenset()
         marks = ",".join("?" * len(quiet))
-        moving = {server for (server,) in self.store.conn.execute(
-            f"SELECT DISTINCT server FROM (SELECT server FROM sim_calls WHERE server IN ({marks}) GROUP BY key"
-            " HAVING count(DISTINCT content || char(0) || coalesce(structured_content, '')) > 1)", sorted(quiet))}
+        # a call answering two ways shows a world that moved, unless the tool says it answers by chance
+        chance = {(server, name) for (server, name), t in tools.items() if server in quiet and by_chance(name, t.description)}
+        moving = {server for server, tool in self.store.conn.execute(
+            f"SELECT server, tool FROM sim_calls WHERE server IN ({marks}) GROUP BY key"
+            " HAVING count(DISTINCT content || char(0) || coalesce(structured_content, '')) > 1", sorted(quiet))
+            if (server, tool) not in chance}
+        # a call that filled a place to write to (an optional output path) wrote there
+        moving |= {server for server, tool, arguments in self.store.conn.execute(
+            f"SELECT server, tool, arguments FROM sim_calls WHERE effect = 1 AND server IN ({marks})", sorted(quiet))
+            if (server, tool) in tools and writes_by_arguments(tools[(server, tool)].input_schema, _decoder.decode(arguments))}
         return frozenset(quiet - moving)
 
     def tiers(self, episode: Episode, server: str) -> list[tuple[str, str, str]]:

@@ -11,7 +11,7 @@ The simulator decides (strict mode, one episode per replay):
   introduced (in its arguments, and shown by no result recorded before it, nor by the
   initial world) among the values the label was read from (answer, keys, hops), the
   arguments of the calls it was read from, or a state change's probe and expected end
-  state; or when a label's call (for a state change: another change it asks for, or its
+  state (a step whose tool computes introduces nothing: its arguments are inputs); or when a label's call (for a state change: another change it asks for, or its
   probe) takes a value the step made (:func:`made_values`: an argument the explorer fed
   from the step's result, a value no earlier result showed, such as the id of what it
   created). The simulator cannot tell, so the label and the calls have to.
@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..adapters.verbs import REMOVE_VERBS, name_words
+from ..adapters.verbs import REMOVE_VERBS, name_words, writes_by_arguments
 from ..jsonvalues import at_pointer
 from ..locator import moved
 from ..match import matches, normalize, probe_passes, result_value
@@ -40,7 +40,7 @@ from .model import INITIAL_STATE, Task
 
 AMBIENT = frozenset({"/workspace", FILES_ROOT, REPO_ROOT})  # where every call works: never a trace of one
 
-__all__ = ["Need", "Replay", "SetupNeeds", "before_change", "initial_texts", "item_moved", "label_steps", "made_values",
+__all__ = ["Need", "Replay", "SetupNeeds", "before_change", "computing_steps", "initial_texts", "item_moved", "label_steps", "made_values",
            "replay", "setup_steps", "step_needs"]
 
 
@@ -269,10 +269,14 @@ def made_values(x: Any) -> dict[int, set[int]]:
 
 def step_needs(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]],
                made: Callable[[], dict[int, set[int]]] | None = None,
-               initial: Mapping[str, str] | None = None) -> list[Need]:
+               initial: Mapping[str, str] | None = None, computed: Collection[int] = ()) -> list[Need]:
     """For every setup step (:func:`setup_steps`): whether it is needed and why. ``made``:
     gives :func:`made_values` of the task's exploration, asked on a miss (without it, only
-    the label decides a miss); ``initial``: :func:`initial_texts`."""
+    the label decides a miss); ``initial``: :func:`initial_texts`; ``computed``: the steps
+    whose tool computes (:func:`computing_steps`): it brings nothing its arguments name into
+    being, so a value of its arguments the label shows is an input both calls took (a file
+    both analysed, an expression both evaluated), no trace of it; only a value it made and a
+    label's call takes can make it needed."""
     text = label_text(task)
     # who may take a made value: the label's own calls; for a state change, every change it
     # asks for (each is checked in turn) and its probe
@@ -288,7 +292,9 @@ def step_needs(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]],
                 takes = made() if made is not None else {}
             taker = min((k for k in users if k != call.get("step") and call.get("step") in takes.get(k, ())),
                         default=None)
-            shows = _shows(text, call, *earlier_texts(call, recorded, initial))
+            # a state change says its steps changed something: no step of it only computed
+            shows = (task.probe is not None or call.get("step") not in computed) and _shows(
+                text, call, *earlier_texts(call, recorded, initial))
             needed = shows or taker is not None
             why = (f"without it {r.reason}, and the label shows what it did" if shows
                    else f"without it {r.reason}, and step {taker} takes a value it made" if needed
@@ -322,6 +328,20 @@ def before_change(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]] | N
     return True, "the probe was not recorded before the change; the label shows a value the change introduced"
 
 
+def computing_steps(x: Any) -> set[int]:
+    """The steps of an exploration that ran a tool that computes (a calculator, an analysis:
+    :meth:`Exploration.answers` though not read-only). They stay effects for the world state
+    (nothing proves they change nothing), but not for what a label shows."""
+    if x is None:
+        return set()
+    out = set()
+    for s in x.steps:
+        ref = x.ref(s.server, s.tool)
+        if s.effectful and x.answers(s) and not writes_by_arguments(getattr(ref, "input_schema", None), s.arguments):
+            out.add(s.step)  # (a call that filled a place to write to, an output path, wrote there)
+    return out
+
+
 def _short(value: Any, limit: int = 60) -> str:
     text = value if isinstance(value, str) else repr(value)
     return repr(text[:limit] + ("..." if len(text) > limit else ""))
@@ -345,6 +365,7 @@ class SetupNeeds:
         in a world without any of them): those not needed are tried all at once, then one
         by one from the last, each kept out when the replay still gives the label."""
         recorded = {s.step: (s.content, s.structured) for s in x.steps}
+        computed = computing_steps(x)
         found: list[dict[int, set[int]]] = []
 
         def made() -> dict[int, set[int]]:
@@ -360,7 +381,7 @@ class SetupNeeds:
         for _ in range(4):
             if not kept:
                 break
-            needs = step_needs(_as_task(x, candidate, kept), self.sim, recorded, made, self.initial)
+            needs = step_needs(_as_task(x, candidate, kept), self.sim, recorded, made, self.initial, computed)
             spare = {n.call.get("step") for n in needs if not n.needed}
             if not spare:
                 break

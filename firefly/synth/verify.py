@@ -66,7 +66,7 @@ from .derive import DerivationError, compute, found_at, record_of
 from .diversity import DEFAULT_PER_TEMPLATE, DEFAULT_PER_TOOL_ANSWER, DiversityCap, rank
 from .facts import leaves, rel
 from .model import TASK_COLUMNS, Exploration, Task, load_exploration, task_from_row
-from .necessity import AMBIENT, before_change, initial_texts, item_moved, made_values, step_needs
+from .necessity import AMBIENT, before_change, computing_steps, initial_texts, item_moved, made_values, step_needs
 
 VERIFIERS = ("grounded", "replayable", "no-leakage", "self-contained", "not-duplicate", "error-free", "no-padding",
              "fails-before", "wording", "diverse")
@@ -312,7 +312,7 @@ def recorded_results(x: Exploration | None) -> dict[int, tuple[Any, Any]]:
 
 
 def check_no_padding(task: Task, sim: Any, x: Exploration | None, initial: Mapping[str, str] | None = None) -> Verdict:
-    needs = step_needs(task, sim, recorded_results(x), lambda: made_values(x), initial)
+    needs = step_needs(task, sim, recorded_results(x), lambda: made_values(x), initial, computing_steps(x))
     if not needs:
         return True, ["every call of the trajectory is one the label reads"]
     idle = [f"step {n.call.get('step')} {n.call['server']}/{n.call['tool']} is not needed: {n.why}" for n in needs
