@@ -172,10 +172,15 @@ def test_killed_server_and_hung_call_are_recorded_and_the_others_go_on(explored_
     assert calls[("d4", "echo", 1)][0] == 1
 
 
-def test_a_server_changed_by_an_exploration_is_restarted_before_the_next(explored_store):
-    """In-process server state (mcp-server-sqlite's insight memo, a cache) must not leak into the
-    next exploration of the same sandbox slot: a server an exploration changed is restarted."""
+@pytest.mark.parametrize("bound", [True, False])
+def test_a_server_changed_by_an_exploration_is_restarted_before_the_next(explored_store, bound):
+    """In-process server state (mcp-server-sqlite's insight memo, a loaded document, a session)
+    must not leak into the next exploration of the same sandbox slot: a server an exploration
+    changed is restarted, whether or not its configuration names the workspace."""
     store = explored_store
+    if not bound:  # the same server, its configuration naming no workspace
+        register(store, parse_registry(json.dumps({"mcpServers": {
+            "toy": {"command": sys.executable, "args": [str(SERVERS / "toy.py")]}}})), source="t")
     store.append(DagSampled(dag_id="d3", tools=[DagTool(server="toy", name="list_notes", schema_hash="h")],
                             edges=[], seed=0, index=3, sampler="test"))
     store.catch_up()

@@ -568,6 +568,26 @@ def test_a_computing_setup_is_not_needed_by_an_input_it_shares_with_the_label():
     assert need.needed
 
 
+def test_a_seed_file_a_setup_names_is_no_value_it_introduced(tmp_path):
+    from firefly.store import Store
+    from firefly.synth.necessity import SEEDS, initial_texts, step_needs
+
+    deck = "/workspace/data/deck.pptx"  # a file every sandbox starts with: both calls take it
+    make = step(0, "slides", "create_presentation", {"template_path": deck}, text("created"), read_only=False)
+    info = step(1, "slides", "template_info", {"template_path": deck}, text('{"author": "Ada"}'))
+    label = [{"step": 1, "path": "$.author", "value": "Ada", "role": "answer"}]
+    padded = task([make, info], answer="Ada", provenance=label, match={"rule": "exact"})
+    recorded = {0: (make.content, None), 1: (info.content, None)}
+    [need] = step_needs(padded, _Unrecorded(), recorded)
+    assert need.needed  # nothing says the file was there before
+    [need] = step_needs(padded, _Unrecorded(), recorded, initial={SEEDS: normalize(f"{deck} | /workspace/data")})
+    assert not need.needed and "shows nothing it did" in need.why
+    # the seed listing is built from the seed workspace (and the registered servers' fixtures)
+    with Store.open(tmp_path / "f.db") as store:
+        seeds = initial_texts(store)[SEEDS]
+    assert "/workspace/files" in seeds and "/workspace/repo" in seeds and "/.git/" not in seeds
+
+
 def test_a_call_that_filled_a_place_to_write_to_is_no_computing_step():
     from firefly.explore.policy import ToolRef
     from firefly.synth.model import Exploration

@@ -17,9 +17,10 @@ saying something must exist first ("No presentation is loaded") is not retried u
 an argument given ("Session 4887 not found": another, or none, may do): a tool of the server
 that makes it is called first, then the tool again. After a successful effectful call, a policy with a
 ``probe`` method makes a read-only probe of its effect (its own step, ``probe_of`` set).
-A server that an exploration changed (a successful effectful call) and that is bound to the
-sandbox is restarted before the slot's next exploration, so that state a server keeps in
-its process (a memo, a cache) never reaches another exploration.
+Every server runs once per slot (sandbox), and a server that an exploration changed (a
+successful effectful call) is restarted before the slot's next exploration, so that state a
+server keeps in its process (a loaded document, a session, a memo) never reaches another
+exploration: each one starts in the same initial world.
 
 A tool that fails whatever its arguments (:mod:`firefly.explore.futility`: its server lacks
 a package or a service feature, or it failed the same way with two sets of arguments) is not
@@ -306,8 +307,12 @@ def explore(
                     on_exploration(dag_id, report.finished + report.failed, len(todo))
 
         async def main() -> None:
+            # every server runs once per slot, not only those bound to the workspace: a server
+            # that keeps what a call made in its process (a loaded presentation, a session) would
+            # otherwise show it to every exploration after, and the initial world would answer two ways
             async with Executor(
-                endpoint_for, workspace_bound=bound, per_server=max(1, concurrency), overall=max(1, concurrency) * 2,
+                endpoint_for, workspace_bound=bound | used, per_server=max(1, concurrency),
+                overall=max(1, concurrency) * 2,
                 call_timeout=call_timeout, connect_timeout=connect_timeout, max_result_bytes=max_result_bytes,
                 max_result_blocks=max_result_blocks,
             ) as ex:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,7 @@ from ..jsonvalues import at_pointer
 from ..locator import moved
 from ..match import matches, normalize, probe_passes, result_value
 from .derive import DerivationError, compute, found_at, record_of
+from ..explore.policy import VIRTUAL_ROOT
 from .facts import FILES_ROOT, REPO_ROOT, leaves
 from .model import INITIAL_STATE, Task
 
@@ -187,30 +189,58 @@ def _shows(text: str, call: dict[str, Any], *earlier: str) -> bool:
     return any(_word_in(t, text) and not seen(t) for t in _traces(call))
 
 
+SEEDS = ""  # the key of :func:`initial_texts` whose text lists the sandbox's seed files
+
+
 def earlier_texts(call: dict[str, Any], recorded: dict[int, tuple[Any, Any]],
-                  initial: Mapping[str, str] | None = None) -> tuple[str, str]:
+                  initial: Mapping[str, str] | None = None) -> tuple[str, str, str]:
     """What the world showed before ``call``: the normalized text of every result recorded
-    before its step (``recorded``: step -> (content, structured)), and that of every result
-    the initial world gave its server in any exploration (``initial``: :func:`initial_texts`)."""
+    before its step (``recorded``: step -> (content, structured)), that of every result the
+    initial world gave its server in any exploration, and the paths of the files every
+    sandbox starts with (``initial``: :func:`initial_texts`)."""
     at = call.get("step")
     if not isinstance(at, int):
-        return "", ""
+        return "", "", ""
     parts = [str(v) for step, result in recorded.items() if isinstance(step, int) and step < at
              for v in leaves(list(result)) if isinstance(v, (str, int, float))]
-    return normalize(" | ".join(parts)), (initial or {}).get(call.get("server", ""), "")
+    initial = initial or {}
+    return normalize(" | ".join(parts)), initial.get(call.get("server", ""), ""), initial.get(SEEDS, "")
 
 
 def initial_texts(store: Any) -> dict[str, str]:
     """Per server, the normalized text of every read-only result recorded in the initial world,
     in any exploration or survey: names and values the world showed before any change (the
-    result of a change made there shows what the change introduced)."""
+    result of a change made there shows what the change introduced). Under :data:`SEEDS`,
+    the paths of the files and folders every sandbox starts with (:func:`seed_paths`): a
+    path a call names that was there before it is no value it introduced."""
     parts: dict[str, list[str]] = {}
     for server, content, structured in store.conn.execute(
             "SELECT server, content, structured_content FROM calls WHERE ok = 1 AND read_only = 1 AND state = ?",
             (INITIAL_STATE,)):
         values = leaves([json.loads(content or "null"), json.loads(structured or "null")])
         parts.setdefault(server, []).extend(str(v) for v in values if isinstance(v, (str, int, float)))
-    return {server: normalize(" | ".join(texts)) for server, texts in parts.items()}
+    out = {server: normalize(" | ".join(texts)) for server, texts in parts.items() if server != SEEDS}
+    out[SEEDS] = normalize(" | ".join(seed_paths(store)))
+    return out
+
+
+def seed_paths(store: Any) -> list[str]:
+    """The paths (``/workspace/...``) of the files and folders a sandbox starts with: the seed
+    workspace and the fixtures of every registered server (a git repository's insides left
+    out). Empty when the fixtures a log names are not on this machine."""
+    from ..discovery import registered
+    from ..errors import FireflyError
+    from ..fixtures import build_sandbox, fixtures_of
+    from ..processes import scratch_dir
+
+    with scratch_dir("firefly-seeds-") as tmp:
+        root = Path(tmp) / "workspace"
+        try:
+            build_sandbox(root, fixtures_of(registered(store)))
+        except (OSError, FireflyError):
+            return []  # a log from another machine: no seed is known, every path may be new
+        return sorted(f"{VIRTUAL_ROOT}/{p.relative_to(root).as_posix()}" for p in root.rglob("*")
+                      if ".git" not in p.relative_to(root).parts)
 
 
 def label_text(task: Task) -> str:
