@@ -34,7 +34,7 @@ from .answers import field_values, record_candidates
 from .derive import as_number
 from ..locator import resolve
 from .facts import (Cell, Item, Table, basename, echoes_of, generated_id_in, is_dull, is_volatile, leaves, plural_of,
-                    read_call, rel, singular, words_of)
+                    read_call, reads_the_clock, rel, singular, words_of)
 from .model import INITIAL_STATE, Candidate, Exploration, Step
 from .phrasing import effect, listing, ordinal, quote, scope
 
@@ -345,6 +345,9 @@ class OfflineSynthesizer:
         where = where or scope(s.tool, s.server, s.arguments, adapter=x.adapter(s.server), ref=x.ref(s.server, s.tool))
         if where is None:
             skipped["no words for the call"] += 1
+            return []
+        if reads_the_clock(s.arguments, x.ref(s.server, s.tool)):
+            skipped["a date or time left to the clock"] += 1
             return []
         truncated = isinstance(s.arguments.get("head"), int) or isinstance(s.arguments.get("tail"), int)
         out: list[Candidate] = []
