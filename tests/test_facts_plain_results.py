@@ -114,3 +114,15 @@ def test_a_small_table_of_numbers_is_written_out_a_row_at_a_time():
     assert generic_scope("t", {"data": [[1] * 7]}, {}, tool) is None  # a row too long to say
     assert generic_scope("t", {"data": [[1, 2, 3]] * 11}, {}, tool) is None  # too many rows
     assert generic_scope("t", {"data": [["a", "b"]]}, {}, tool) is None  # rows of texts are a payload
+
+
+def test_resource_links_are_a_table_named_by_their_names():
+    content = T("Here are 2 resource links:") + [
+        {"type": "resource_link", "name": "Text Resource 2", "uri": "demo://text/2", "mimeType": "text/plain"},
+        {"type": "resource_link", "name": "Blob Resource 3", "uri": "demo://blob/3", "mimeType": "text/plain"}]
+    (links,) = [t for t in tables(content) if t.noun == "resource link"]
+    assert (links.key, links.label("uri"), links.total) == ("name", "URI", 2)
+    assert links.items[1].cells["uri"].path == "$.content[2].uri"
+    tool = ref("Returns resource links to resources of this server", name="get_resource_links")
+    answers = {c.question: c.answer for c in questions(tool, {}, content)}
+    assert "demo://blob/3" in answers.values() and 2 in answers.values(), answers

@@ -372,7 +372,29 @@ def read_result(step: int, arguments: dict[str, Any], content: Any, structured: 
             else:
                 out += read_text(step, base, text, names, arguments)
     out += blob_tables(step, content or [], names)
+    out += link_tables(step, content or [])
     return Reading([t for t in out if t.items][:MAX_TABLES])
+
+
+_LINK_FIELDS = ("name", "title", "uri", "mimeType", "description")
+
+
+def link_tables(step: int, content: list[Any]) -> list[Table]:
+    """The resource links a result lists (MCP ``resource_link`` blocks: a name, a URI, a MIME
+    type, a description each), as one table of links named by their names."""
+    items: list[Item] = []
+    for i, block in enumerate(content):
+        if not isinstance(block, dict) or block.get("type") != "resource_link":
+            continue
+        cells = {f: Cell(block[f], jpath(f"$.content[{i}]", f)) for f in _LINK_FIELDS if _leaf_ok(block.get(f))}
+        if cells:
+            items.append(Item(cells, len(items)))
+    if not items:
+        return []
+    order = [f for f in _LINK_FIELDS if any(f in it.cells for it in items)]
+    labels = {"mimeType": "MIME type", "uri": "URI"}
+    return [Table(step, "resource link", "resource links", _key_of(items, order, ()), items[:MAX_ITEMS],
+                  labels={f: labels.get(f, f) for f in order}, total=len(items), whole="$.content")]
 
 
 _BLOB_NOUNS = {"image": "image", "audio": "audio clip", "video": "video"}
