@@ -126,3 +126,11 @@ def test_resource_links_are_a_table_named_by_their_names():
     tool = ref("Returns resource links to resources of this server", name="get_resource_links")
     answers = {c.question: c.answer for c in questions(tool, {}, content)}
     assert "demo://blob/3" in answers.values() and 2 in answers.values(), answers
+
+
+def test_a_word_ending_in_zes_loses_only_its_s():
+    from firefly.synth.facts import singular
+    from firefly.synth.phrasing import _base
+
+    assert [singular(w) for w in ("sizes", "prizes", "buzzes", "boxes")] == ["size", "prize", "buzz", "box"]
+    assert _base("analyzes") == "analyze" and _base("summarizes") == "summarize"

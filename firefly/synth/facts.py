@@ -142,7 +142,7 @@ def singular(word: str) -> str:
     """``categories`` -> ``category``, ``boxes`` -> ``box``; ``status``, ``analysis`` stay."""
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
-    if word.endswith(("sses", "shes", "ches", "xes", "zes")) or re.search(r"[^aeiou]uses$", word):
+    if word.endswith(("sses", "shes", "ches", "xes", "zzes")) or re.search(r"[^aeiou]uses$", word):
         return word[:-2]  # "boxes" -> "box", "statuses" -> "status" (but "warehouses" -> "warehouse")
     if word.endswith(("ss", "us", "is")):
         return word
