@@ -134,3 +134,13 @@ def test_a_word_ending_in_zes_loses_only_its_s():
 
     assert [singular(w) for w in ("sizes", "prizes", "buzzes", "boxes")] == ["size", "prize", "buzz", "box"]
     assert _base("analyzes") == "analyze" and _base("summarizes") == "summarize"
+
+
+def test_no_position_of_a_cell_named_by_its_address_and_no_empty_container_as_a_value():
+    tool = ref("Read data from an Excel worksheet with cell metadata", {"filepath": {"type": "string"}}, name="read")
+    cells = [{"address": "C2", "value": "Laptop", "row": 2, "column": 3},
+             {"address": "B6", "value": "Mouse", "row": 6, "column": 2}]
+    found = questions(tool, {"filepath": "/w/a.xlsx"}, T("x"), {"result": json.dumps({"cells": cells, "merged": "[]"})})
+    lookups = [c.answer for c in found if c.kind == "lookup" and not isinstance(c.answer, dict)]
+    assert sorted(lookups) == ["Laptop", "Mouse"]  # never the row 2 of the cell "C2"
+    assert "[]" not in [c.answer for c in found]

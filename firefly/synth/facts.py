@@ -444,7 +444,7 @@ def _leaf_ok(v: Any) -> bool:
         return v == v and abs(v) != float("inf")
     if isinstance(v, int):
         return True
-    return isinstance(v, str) and 0 < len(v.strip()) and "\n" not in v
+    return isinstance(v, str) and 0 < len(v.strip()) and "\n" not in v and v.strip() not in ("[]", "{}")
 
 
 def walk_json(step: int, doc: Any, base: str, names: Names, schema: Any = None,
@@ -510,7 +510,7 @@ def walk_json(step: int, doc: Any, base: str, names: Names, schema: Any = None,
         for v, kp, k, ks in later:
             if isinstance(v, str):
                 # a summary of the record's own numbers, in prose, says them again (in whatever language)
-                if not (len(cells) >= 3 and words_of(k) in _RENDERINGS):
+                if "\n" in v and not (len(cells) >= 3 and words_of(k) in _RENDERINGS):
                     out.extend(read_text(step, kp, v, names, arguments or {}))
                 continue
             walk(v, kp, k, ks, depth + 1)
