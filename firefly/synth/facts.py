@@ -142,7 +142,7 @@ def singular(word: str) -> str:
     """``categories`` -> ``category``, ``boxes`` -> ``box``; ``status``, ``analysis`` stay."""
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
-    if word.endswith(("sses", "shes", "ches", "xes", "zes")) or re.search(r"[^aeiou]uses$", word):
+    if word.endswith(("sses", "shes", "ches", "xes", "zzes")) or re.search(r"[^aeiou]uses$", word):
         return word[:-2]  # "boxes" -> "box", "statuses" -> "status" (but "warehouses" -> "warehouse")
     if word.endswith(("ss", "us", "is")):
         return word
@@ -372,7 +372,29 @@ def read_result(step: int, arguments: dict[str, Any], content: Any, structured: 
             else:
                 out += read_text(step, base, text, names, arguments)
     out += blob_tables(step, content or [], names)
+    out += link_tables(step, content or [])
     return Reading([t for t in out if t.items][:MAX_TABLES])
+
+
+_LINK_FIELDS = ("name", "title", "uri", "mimeType", "description")
+
+
+def link_tables(step: int, content: list[Any]) -> list[Table]:
+    """The resource links a result lists (MCP ``resource_link`` blocks: a name, a URI, a MIME
+    type, a description each), as one table of links named by their names."""
+    items: list[Item] = []
+    for i, block in enumerate(content):
+        if not isinstance(block, dict) or block.get("type") != "resource_link":
+            continue
+        cells = {f: Cell(block[f], jpath(f"$.content[{i}]", f)) for f in _LINK_FIELDS if _leaf_ok(block.get(f))}
+        if cells:
+            items.append(Item(cells, len(items)))
+    if not items:
+        return []
+    order = [f for f in _LINK_FIELDS if any(f in it.cells for it in items)]
+    labels = {"mimeType": "MIME type", "uri": "URI"}
+    return [Table(step, "resource link", "resource links", _key_of(items, order, ()), items[:MAX_ITEMS],
+                  labels={f: labels.get(f, f) for f in order}, total=len(items), whole="$.content")]
 
 
 _BLOB_NOUNS = {"image": "image", "audio": "audio clip", "video": "video"}
@@ -422,7 +444,7 @@ def _leaf_ok(v: Any) -> bool:
         return v == v and abs(v) != float("inf")
     if isinstance(v, int):
         return True
-    return isinstance(v, str) and 0 < len(v.strip()) and "\n" not in v
+    return isinstance(v, str) and 0 < len(v.strip()) and "\n" not in v and v.strip() not in ("[]", "{}")
 
 
 def walk_json(step: int, doc: Any, base: str, names: Names, schema: Any = None,
@@ -467,10 +489,13 @@ def walk_json(step: int, doc: Any, base: str, names: Names, schema: Any = None,
         for k, v in obj.items():
             k = str(k)
             kp, ks = jpath(path, k), names.schema_at(sch, k)
-            if _leaf_ok(v):
+            inner = _document_in(v)
+            if inner is not None:  # '{"size": 5164, ...}' as a string: its fields, each located inside it
+                out.extend(walk_json(step, inner, in_json(kp), names, None, arguments))
+            elif _leaf_ok(v):
                 cells[k], labels[k] = Cell(v, kp), names.label(k, ks)
             elif isinstance(v, str) and "\n" in v and _TEXTLIKE.search(v):
-                out.extend(read_text(step, kp, v, names, arguments or {}))
+                later.append((v, kp, k, ks))
             elif isinstance(v, dict) and v and all(_leaf_ok(x) or x is None or isinstance(x, bool) for x in v.values()):
                 for k2, v2 in v.items():
                     if _leaf_ok(v2):
@@ -483,6 +508,11 @@ def walk_json(step: int, doc: Any, base: str, names: Names, schema: Any = None,
             noun, plural = noun_for(key)
             out.append(Table(step, noun, plural, "", [Item(cells)], labels=labels, whole=path))
         for v, kp, k, ks in later:
+            if isinstance(v, str):
+                # a summary of the record's own numbers, in prose, says them again (in whatever language)
+                if "\n" in v and not (len(cells) >= 3 and words_of(k) in _RENDERINGS):
+                    out.extend(read_text(step, kp, v, names, arguments or {}))
+                continue
             walk(v, kp, k, ks, depth + 1)
 
     walk(doc, base, None, schema, 0)
@@ -490,6 +520,23 @@ def walk_json(step: int, doc: Any, base: str, names: Names, schema: Any = None,
         _shorten(t)
     _qualify(out, base)
     return out
+
+
+_RENDERINGS = frozenset({"summary", "report", "interpretation", "explanation", "description", "text summary"})
+
+
+def _document_in(value: Any) -> Any:
+    """The JSON (or Python-literal) record a string value is, whole (an object whose keys are
+    names, or a list of such objects), or None: ``{2: 1, 3: 1}`` (a factorization) is one
+    value, not a record of fields named 2 and 3."""
+    if not isinstance(value, str) or value.strip()[:1] not in ("{", "["):
+        return None
+    doc = parse_structured_text(value.strip())
+    records = [doc] if isinstance(doc, dict) else doc if isinstance(doc, list) else []
+    if not records or not all(isinstance(r, dict) and r and all(isinstance(k, str) and re.match(r"[A-Za-z_]", k)
+                                                                for k in r) for r in records):
+        return None
+    return doc
 
 
 # a field's own name that says too little without the object it sat in ("dtypes id", "config mode")
@@ -623,7 +670,8 @@ def read_text(step: int, base: str, text: str, names: Names, arguments: dict[str
         return out
     out += _labelled_lines(step, base, lines, offset, names)
     out += _lists(step, base, lines, offset, names)
-    return out or _headed_values(step, base, lines, offset) or _bare_values(step, base, lines, offset, names)
+    return out or _headed_values(step, base, lines, offset) or _bare_values(step, base, lines, offset, names) \
+        or _stated_value(step, base, lines, offset, names)
 
 
 _PLAIN_VALUE = re.compile(r"^\S{1,100}$")
@@ -648,6 +696,27 @@ def _bare_values(step: int, base: str, lines: list[str], offset: int, names: Nam
         return [Table(step, noun, plural, "value", items[:MAX_ITEMS], labels={"value": noun}, total=len(items),
                       whole=base)]
     return []
+
+
+# "The sum of 1 and 3 is 4.", "The derivative of x**2 is 2*x": one sentence that says what one value is
+_STATED = re.compile(r"^(?:[\w'(),*/^+-]+ ){1,12}?(?:is|equals|=)\s+(?P<value>[^\s,;:]+(?: ?[-+*/^] ?[^\s,;:]+)*)\.?$")
+
+
+def _stated_value(step: int, base: str, lines: list[str], offset: int, names: Names) -> list[Table]:
+    """A text that is one sentence stating one computed value (``The sum of 1 and 3 is 4.``):
+    that value, a number or an expression with a digit in it, as the tool's result."""
+    body = [(n, line.strip()) for n, line in enumerate(lines, start=1) if line.strip()]
+    if len(body) != 1:
+        return []
+    n, sentence = body[0]
+    m = _STATED.match(sentence)
+    if m is None or not re.search(r"\d", m.group("value")) or _PLACE.match(m.group("value")) \
+            or len(re.findall(r"\b(?:is|equals)\b|=", sentence)) != 1:
+        return []
+    value = m.group("value").rstrip(".")
+    noun, plural = names.noun() if names.tool else ("result", "results")
+    return [Table(step, noun, plural, "", [Item({"result": Cell(_scalar(value), f"{base}#line={n + offset}")})],
+                  labels={"result": "result"}, whole=base)]
 
 
 def _headed_values(step: int, base: str, lines: list[str], offset: int) -> list[Table]:
@@ -733,8 +802,24 @@ def _header_ok(header: list[str]) -> bool:
 
 def _delimited(step: int, base: str, lines: list[str], offset: int, names: Names, arguments: dict[str, Any],
                delimiter: str | None) -> list[Table]:
-    """CSV or TSV with a header row (never a read that starts mid-file: its first row is data)."""
-    body = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
+    """CSV or TSV with a header row (never a read that starts mid-file: its first row is data);
+    a rule of dashes under the header is no row. A table after a short preamble (``Query
+    executed successfully.`` then a blank line) is read from the line after the blank."""
+    found = _delimited_from(step, base, lines, offset, names, arguments, delimiter)
+    if found or delimiter is not None:
+        return found
+    blank = next((i for i, line in enumerate(lines[:4]) if not line.strip()), None)
+    if blank is None or not any(line.strip() for line in lines[:blank]):
+        return []
+    return _delimited_from(step, base, lines[blank + 1:], offset + blank + 1, names, arguments, None)
+
+
+_RULE = re.compile(r"^\s*[-=+|]{3,}[-=+| ]*$")
+
+
+def _delimited_from(step: int, base: str, lines: list[str], offset: int, names: Names, arguments: dict[str, Any],
+                    delimiter: str | None) -> list[Table]:
+    body = [(n, line) for n, line in enumerate(lines, start=1) if line.strip() and not _RULE.match(line)]
     if len(body) < 3 or _starts_mid_file(arguments):
         return []
     sample = "\n".join(line for _, line in body[:20])
@@ -1108,6 +1193,24 @@ def is_volatile(key: str, value: Any, now: float | None = None) -> bool:
     return False
 
 
+_CLOCK_ARGUMENTS = frozenset({"date", "time", "datetime", "timestamp", "day", "month", "year", "week", "now"})
+
+
+def reads_the_clock(arguments: dict[str, Any], ref: Any) -> bool:
+    """A call that left out the date or time its tool then takes from the clock: the tool's
+    description speaks of now (``If no date is provided, get the number of days in the
+    current month``) and an argument named for a date or a time, without a default, was not
+    given. What it returns depends on the day the call ran."""
+    desc = getattr(ref, "description", None) if ref is not None else None
+    schema = getattr(ref, "input_schema", None) if ref is not None else None
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(desc, str) or not isinstance(props, dict) or not re.search(r"\b(?:current|now|today)\b", desc,
+                                                                                  re.IGNORECASE):
+        return False
+    return any(k not in (arguments or {}) and set(words_of(k).split()) & _CLOCK_ARGUMENTS
+               and not (isinstance(v, dict) and "default" in v) for k, v in props.items())
+
+
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
 _HEX_ID = re.compile(r"^(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{12,}$", re.IGNORECASE)
 _PREFIXED_ID = re.compile(r"\b[A-Za-z]+[-_](?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{8,}\b")
@@ -1144,10 +1247,18 @@ _STATUS_WORDS = frozenset({"ok", "okay", "success", "succeeded", "successful", "
                            "none", "null", "n/a", "saved", "created", "updated", "deleted", "added"})
 
 
+def is_float_noise(value: Any) -> bool:
+    """A float that is a computed zero (``4.7e-16``, rounding left over by a solver) or a
+    ratio blown up by one (a t statistic of ``2.1e15``): its digits differ from one machine
+    to the next and say nothing a question could check."""
+    return isinstance(value, float) and (value != 0 and abs(value) < 1e-9 or abs(value) >= 1e13)
+
+
 def is_dull(key: str, value: Any, echoes: dict[str, set[str]] | None = None, whole: bool = False,
             any_name: bool = False, tool: str = "") -> bool:
-    """A value not worth a question: paging bookkeeping (a cursor, a page size); in a reply
-    that is one record (``whole``), its status or message about the call ("ok",
+    """A value not worth a question: paging bookkeeping (a cursor, a page size); a computed
+    zero (:func:`is_float_noise`); in a reply that is one record (``whole``), its status or
+    message about the call ("ok",
     "Successfully loaded CSV file"); a made-up id; or an echo of the call's own arguments
     (``echoes``, :func:`echoes_of`): a text equal to an argument or repeating a long one
     ("Saved /workspace/a.png"), a number (or "$10.00") equal to the argument of the same
@@ -1157,7 +1268,7 @@ def is_dull(key: str, value: Any, echoes: dict[str, set[str]] | None = None, who
     from ..match import normalize
 
     name = words_of(key.split(".")[-1].split("#")[0])
-    if name in _BOOKKEEPING or is_opaque_id(key, value):
+    if name in _BOOKKEEPING or is_opaque_id(key, value) or is_float_noise(value):
         return True
     text = normalize(value)
     if whole and (name in _ENVELOPE or text in _STATUS_WORDS):

@@ -34,7 +34,7 @@ from .answers import field_values, record_candidates
 from .derive import as_number
 from ..locator import resolve
 from .facts import (Cell, Item, Table, basename, echoes_of, generated_id_in, is_dull, is_volatile, leaves, plural_of,
-                    read_call, rel, singular, words_of)
+                    read_call, reads_the_clock, rel, singular, words_of)
 from .model import INITIAL_STATE, Candidate, Exploration, Step
 from .phrasing import effect, listing, ordinal, quote, scope
 
@@ -346,6 +346,9 @@ class OfflineSynthesizer:
         if where is None:
             skipped["no words for the call"] += 1
             return []
+        if reads_the_clock(s.arguments, x.ref(s.server, s.tool)):
+            skipped["a date or time left to the clock"] += 1
+            return []
         truncated = isinstance(s.arguments.get("head"), int) or isinstance(s.arguments.get("tail"), int)
         out: list[Candidate] = []
         for t in tables:
@@ -410,7 +413,7 @@ class OfflineSynthesizer:
                 if f == key or f in SKIP_FIELDS and (noun, f) not in SPECIAL_LOOKUP or not _short(cell.value) \
                         or is_dull(f, cell.value, echoes):
                     continue
-                if canonical_json(cell.value) == canonical_json(it.get(key)):
+                if canonical_json(cell.value) == canonical_json(it.get(key)) or _placed_by_key(f, it.get(key)):
                     continue
                 rng = self._rng(x, step, noun, f, it.index)
                 options = SPECIAL_LOOKUP.get((noun, f)) or LOOKUP
@@ -760,6 +763,13 @@ def _verb_for(label: str) -> str:
     last = head[-1] if head else ""
     return "are" if last.isalpha() and last.islower() and singular(last) != last and plural_of(singular(last)) == last \
         else "is"
+
+
+def _placed_by_key(f: str, key: Any) -> bool:
+    """A position (row, column) of an item named by an address that says it (the cell
+    ``C2``): the question would give the answer away."""
+    return set(words_of(f.split("#")[0]).split()[-1:]) <= POSITIONS and isinstance(key, str) \
+        and re.fullmatch(r"[A-Za-z]{1,3}\d{1,7}", key.strip()) is not None
 
 
 def _not_asked(noun: str, f: str) -> bool:

@@ -129,7 +129,7 @@ def _base(word: str) -> str:
     w = word.lower()
     if w.endswith("ies") and len(w) > 4:
         return w[:-3] + "y"
-    if w.endswith(("sses", "shes", "ches", "xes", "zes")):
+    if w.endswith(("sses", "shes", "ches", "xes", "zzes")):
         return w[:-2]
     if w.endswith("s") and not w.endswith(("ss", "us", "is")) and len(w) > 3:
         return w[:-1]
@@ -280,6 +280,9 @@ def _value_words(value: Any) -> str | None:
         if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
             parts = [str(v) for v in value]  # numbers are no quoted text: "7, 10 and 12"
             return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        if _number_rows(value):  # a small table of numbers, a row at a time: "(4, 7), (8, 12) and (6, 8)"
+            parts = ["(" + ", ".join(str(x) for x in row) + ")" for row in value]
+            return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
         if any(isinstance(v, list) for v in value) or (any(isinstance(v, dict) for v in value) and len(value) > 3):
             return None  # a payload of records is no value a question quotes (a few small ones are)
         parts = [_value_words(v) for v in value]
@@ -296,6 +299,19 @@ def _value_words(value: Any) -> str | None:
             parts.append(f"{_words(k)} {words}")
         return ", ".join(parts) if parts else None
     return None
+
+
+MAX_ROW_NUMBERS = 6
+MAX_TABLE_NUMBERS = 30
+
+
+def _number_rows(value: list[Any]) -> bool:
+    """A short list of short rows of numbers (a data matrix a user would type out): at most
+    :data:`MAX_LIST_VALUES` rows of one to :data:`MAX_ROW_NUMBERS` numbers each, at most
+    :data:`MAX_TABLE_NUMBERS` numbers in all."""
+    return all(isinstance(row, list) and 0 < len(row) <= MAX_ROW_NUMBERS
+               and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in row) for row in value) \
+        and sum(len(row) for row in value) <= MAX_TABLE_NUMBERS
 
 
 def _defaults(ref: Any) -> dict[str, Any]:

@@ -1,0 +1,146 @@
+"""Facts in results that are not one clean JSON record: a sentence that states one value, a
+table after a line of prose, a JSON record inside a string, a small table of numbers as an
+argument; and values no question asks for (a computed zero, a day taken from the clock, a
+prose summary that says the record's numbers again)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from firefly.explore.policy import ToolRef
+from firefly.synth.facts import is_dull, is_float_noise, read_result, reads_the_clock
+from firefly.synth.model import Candidate, Exploration, Step
+from firefly.synth.offline import OfflineSynthesizer
+from firefly.synth.phrasing import generic_scope
+
+from .test_facts import T, tables
+
+
+def ref(description: str, props: dict[str, Any] | None = None, name: str = "t") -> ToolRef:
+    return ToolRef("s", name, description, {"type": "object", "properties": props or {}})
+
+
+def values(found: list[Any]) -> list[dict[str, Any]]:
+    return [{f: c.value for f, c in it.cells.items()} for t in found for it in t.items]
+
+
+def questions(tool: ToolRef, arguments: dict[str, Any], content: list[dict[str, Any]], structured: Any = None
+              ) -> list[Candidate]:
+    step = Step(0, "s", tool.name, arguments, content, structured, True, True, [], "initial")
+    found, _ = OfflineSynthesizer().candidates(Exploration("x1", "d1", [step], tools={("s", tool.name): tool}))
+    return found
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def test_a_sentence_that_states_one_value_is_the_result():
+    assert values(tables(T("The sum of 1 and 3 is 4."))) == [{"result": 4}]
+    assert values(tables(T("The derivative of x**2 is 2*x"))) == [{"result": "2*x"}]
+    # no value, two values, a path: no fact
+    for text in ("The timestamp of 12:00 is NaN ms.", "The week of the year is 50, and the isoWeek is 49.",
+                 "The file is /workspace/a1.txt", "a month ago"):
+        assert tables(T(text)) == [], text
+
+
+def test_a_sum_stated_in_a_sentence_is_asked_about_in_the_words_of_the_tool():
+    tool = ref("Returns the sum of two numbers", {"a": {"type": "number"}, "b": {"type": "number"}}, name="get-sum")
+    found = questions(tool, {"a": 1, "b": 3}, T("The sum of 1 and 3 is 4."))
+    assert [(c.question, c.answer) for c in found] in (
+        [("What is the sum of two numbers for a 1 and b 3?", 4)],
+        [("Can you tell me the sum of two numbers for a 1 and b 3?", 4)])
+    assert found[0].match == {"rule": "number", "tolerance": 1e-6}
+
+
+def test_a_table_after_a_line_of_prose_and_under_a_rule_of_dashes():
+    text = ("Query executed successfully. 3 rows returned.\n\nid, name, qty\n----------------\n"
+            "1, Widget, 12\n2, Gadget, 3\n3, Laptop, 25")
+    (rows,) = tables(T(text))
+    assert (rows.noun, rows.key, rows.numeric) == ("row", "name", ("id", "qty"))
+    assert rows.items[2].get("qty") == 25 and rows.items[2].cells["qty"].path.endswith("#line=7")
+    # prose that goes on after the blank line is no table
+    text = "We sell coffee.\n\nBeans, gear and merch, roasted by us.\nOpen daily, 9 to 5.\nClosed on Sundays, sorry."
+    assert not any(t.noun == "row" for t in tables(T(text)))
+
+
+def test_a_json_record_inside_a_string_is_read_field_by_field():
+    structured = {"result": "{'filename': 'sales.xlsx', 'sheets': ['Sales'], 'size': 5164}"}
+    (record,) = tables(T(structured["result"]), structured)
+    assert values([record]) == [{"filename": "sales.xlsx", "size": 5164}]
+    assert record.items[0].cells["size"].path == "$.structured_content.result#json=$.size"
+    # a mapping of numbers (a factorization) stays one value: no field is named "2"
+    (whole,) = tables(T("{2: 1, 3: 1}"), {"result": "{2: 1, 3: 1}"})
+    assert values([whole]) == [{"result": "{2: 1, 3: 1}"}]
+
+
+def test_a_prose_summary_of_the_record_s_own_numbers_is_not_read_again():
+    doc = {"group_a_mean": 20.25, "group_b_mean": 20.5, "explained_part": -9.01,
+           "summary": "Oaxaca-Blinder分解:\n- 总差异: 0.0000\n  - A组平均: 20.2500 (n=4)\n"}
+    found = tables(T(json.dumps(doc)))
+    assert values(found) == [{"group_a_mean": 20.25, "group_b_mean": 20.5, "explained_part": -9.01}]
+    # a text that is the record's content (a note) is still read
+    note = {"path": "a.md", "content": "Owner: Maya Okafor\nStatus: draft\n"}
+    assert {"Owner": "Maya Okafor", "Status": "draft"} in values(tables(T(json.dumps(note))))
+
+
+# --------------------------------------------------------------------------- not asked
+
+
+def test_a_computed_zero_and_a_ratio_blown_up_by_one_are_dull():
+    assert is_float_noise(4.707213067546585e-16) and is_float_noise(2124399269058800.0)
+    assert not is_float_noise(0.0) and not is_float_noise(0.9275) and not is_float_noise(7_900_000_000.0)
+    assert not is_float_noise(10**15)  # a whole number of things is no noise
+    assert is_dull("std_error", 4.707213067546585e-16)
+
+
+def test_a_call_that_leaves_the_date_to_the_clock_is_not_asked_about():
+    tool = ref("Get the number of days in a month. If no date is provided, get the number of days in the current month.",
+               {"date": {"type": "string"}}, name="days_in_month")
+    assert reads_the_clock({}, tool) and not reads_the_clock({"date": "2025-02-01"}, tool)
+    assert questions(tool, {}, T("The number of days in month is 31.")) == []
+    assert [c.answer for c in questions(tool, {"date": "2025-02-01"}, T("The number of days in month is 28."))] == [28]
+    # a tool that does not speak of now: an argument left out is only a filter left out
+    assert not reads_the_clock({}, ref("List the orders.", {"date": {"type": "string"}}))
+
+
+# --------------------------------------------------------------------------- wording
+
+
+def test_a_small_table_of_numbers_is_written_out_a_row_at_a_time():
+    tool = ref("Mediation Effect Analysis")
+    assert generic_scope("t", {"covariates": [[6, 10, 13], [7, 9, 13]], "mediator": [66, 11, 1]}, {}, tool) == \
+        "the mediation effect analysis for covariates (6, 10, 13) and (7, 9, 13) and mediator 66, 11 and 1"
+    assert generic_scope("t", {"data": [[1] * 7]}, {}, tool) is None  # a row too long to say
+    assert generic_scope("t", {"data": [[1, 2, 3]] * 11}, {}, tool) is None  # too many rows
+    assert generic_scope("t", {"data": [["a", "b"]]}, {}, tool) is None  # rows of texts are a payload
+
+
+def test_resource_links_are_a_table_named_by_their_names():
+    content = T("Here are 2 resource links:") + [
+        {"type": "resource_link", "name": "Text Resource 2", "uri": "demo://text/2", "mimeType": "text/plain"},
+        {"type": "resource_link", "name": "Blob Resource 3", "uri": "demo://blob/3", "mimeType": "text/plain"}]
+    (links,) = [t for t in tables(content) if t.noun == "resource link"]
+    assert (links.key, links.label("uri"), links.total) == ("name", "URI", 2)
+    assert links.items[1].cells["uri"].path == "$.content[2].uri"
+    tool = ref("Returns resource links to resources of this server", name="get_resource_links")
+    answers = {c.question: c.answer for c in questions(tool, {}, content)}
+    assert "demo://blob/3" in answers.values() and 2 in answers.values(), answers
+
+
+def test_a_word_ending_in_zes_loses_only_its_s():
+    from firefly.synth.facts import singular
+    from firefly.synth.phrasing import _base
+
+    assert [singular(w) for w in ("sizes", "prizes", "buzzes", "boxes")] == ["size", "prize", "buzz", "box"]
+    assert _base("analyzes") == "analyze" and _base("summarizes") == "summarize"
+
+
+def test_no_position_of_a_cell_named_by_its_address_and_no_empty_container_as_a_value():
+    tool = ref("Read data from an Excel worksheet with cell metadata", {"filepath": {"type": "string"}}, name="read")
+    cells = [{"address": "C2", "value": "Laptop", "row": 2, "column": 3},
+             {"address": "B6", "value": "Mouse", "row": 6, "column": 2}]
+    found = questions(tool, {"filepath": "/w/a.xlsx"}, T("x"), {"result": json.dumps({"cells": cells, "merged": "[]"})})
+    lookups = [c.answer for c in found if c.kind == "lookup" and not isinstance(c.answer, dict)]
+    assert sorted(lookups) == ["Laptop", "Mouse"]  # never the row 2 of the cell "C2"
+    assert "[]" not in [c.answer for c in found]
