@@ -83,6 +83,7 @@ def test_a_tool_that_computes_is_asked_about_though_not_known_to_be_read_only():
     assert [computes(r.name, r.annotations, r.description) for r in tools.values()] == [True, False, False, False]
     assert computes("get_best_move", {}, "Get the best move for a chess position.")  # gets a move, makes none
     assert not computes("set_position", {}, "Set the board position.")
+    assert computes("sympy_reals", {}, "The set of real numbers.")  # a noun after an article, not a verb
     assert not computes("permutation_test", {}, "Permutation test (nonparametric) of two samples.")  # chance
     from firefly.adapters.verbs import writes_by_arguments
 

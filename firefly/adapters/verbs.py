@@ -86,6 +86,9 @@ def says_it_changes(name: str, annotations: dict | None = None, description: str
     first = next(iter(name_words(name)), "")
     if writes_by_name(name) and first not in READ_VERBS:
         return True
+    said = re.findall(r"[A-Za-z]+", description or "")
+    if said and said[0].lower() in ("the", "a", "an"):
+        return False  # "The set of real numbers": a noun follows an article, not a verb
     words = name_words(description or "")
     lead = words[0] if words else ""
     return lead in WRITE_VERBS or lead.removesuffix("s") in WRITE_VERBS or lead.removesuffix("es") in WRITE_VERBS
