@@ -10,7 +10,7 @@ import re
 
 from ..ids import canonical_json
 
-__all__ = ["LIST_VERBS", "MAKE_VERBS", "READ_VERBS", "REMOVE_VERBS", "WRITE_VERBS", "blanket", "changes_nothing", "computes",
+__all__ = ["LIST_VERBS", "MAKE_VERBS", "READ_VERBS", "REMOVE_VERBS", "WRITE_VERBS", "blanket", "chance", "changes_nothing", "computes",
            "name_words", "reads_by_name", "writes_by_name"]
 
 READ_VERBS = frozenset({
@@ -92,7 +92,13 @@ def computes(name: str, annotations: dict | None = None, description: str | None
     lead = words[0] if words else ""
     if lead in WRITE_VERBS or lead.removesuffix("s") in WRITE_VERBS or lead.removesuffix("es") in WRITE_VERBS:
         return False
-    return not CHANCE_WORDS & (set(name_words(name)) | set(words))
+    return not chance(name, description)
+
+
+def chance(name: str, description: str | None = None) -> bool:
+    """Whether a tool's name or description says its result is chance (a die, a random pick,
+    a bootstrap): a second call would not give it again."""
+    return bool(CHANCE_WORDS & (set(name_words(name)) | set(name_words(description or ""))))
 
 
 def blanket(annotations: list[dict | None]) -> bool:

@@ -28,6 +28,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..adapters import Adapter
+from ..adapters.verbs import chance
 from ..ids import canonical_json
 from ..match import normalize, result_value
 from .answers import field_values, record_candidates
@@ -174,6 +175,12 @@ STATE = [
     "Please {effect}.",
     "Make this change: {effect}.",
 ]
+EFFECT_RESULT = [
+    "{effect}. {question}",
+    "Please {effect}. {question}",
+]
+REPLY_SINGLE = ["What does it give back?", "What result does it report?"]
+REPLY = "the reply"  # where an effect's own result is read: what its call gives back
 SETUP = [
     "First {setup}. Then answer: {question}",
     "Do this first: {setup}. After that, {lower}",
@@ -286,6 +293,7 @@ class OfflineSynthesizer:
                 # the call's own arguments are literal in its scope: also a plain question
                 out.extend(self._single(x, s, tables, skipped))
         out.extend(self._state_changes(x, steps, skipped, initial_results or {}))
+        out.extend(self._effect_results(x, skipped))
         final = []
         for c in out:
             done = self._with_setup(x, c, skipped)
@@ -389,7 +397,8 @@ class OfflineSynthesizer:
                 one_value = f in ("result", "value", "output") and (len(it.cells) == 1 or where.startswith(
                     ("the result of ", "the results of ")))
                 options = SPECIAL_SINGLE.get((noun, f)) or (
-                    VALUE_SINGLE if f == "value" and t.key == "value" else RESULT_SINGLE if one_value else LOOKUP_SINGLE)
+                    VALUE_SINGLE if f == "value" and t.key == "value" else
+                    (REPLY_SINGLE if where == REPLY else RESULT_SINGLE) if one_value else LOOKUP_SINGLE)
                 label = t.label(f)
                 if isinstance(cell.value, int) and not isinstance(cell.value, bool) and _counted(label):
                     label = f"number of {label}"  # "notes checked: 2" -> "the number of notes checked"
@@ -661,6 +670,42 @@ class OfflineSynthesizer:
                 break
         return out
 
+    # -- what an effect reports ------------------------------------------------------------
+
+    def _effect_results(self, x: Exploration, skipped: Counter) -> list[Candidate]:
+        """Questions about what an effect's own reply reports (``Remove the duplicate rows of
+        ... How many rows are left, according to the reply?``): the effect is the label's
+        call, so the task makes it and reads its result. The reply's facts pass the filters
+        of a read's (no echo of the arguments, no status, no made-up id); an effect whose
+        result is chance (a die, a random pick) is not asked about."""
+        out: list[Candidate] = []
+        for e in x.steps:
+            if not e.effectful or x.answers(e):
+                continue  # a read or a computing tool: its result is asked about as any read's
+            ref = x.ref(e.server, e.tool)
+            if chance(e.tool, getattr(ref, "description", None)):
+                skipped["effect result by chance"] += 1
+                continue
+            tables = read_call(e.step, e.server, e.tool, e.arguments, e.content, e.structured, x.adapter(e.server),
+                               ref).tables
+            if not tables:
+                continue
+            does = effect(e.tool, e.server, e.arguments, x.adapter(e.server), ref)
+            if does is None:
+                skipped["effect not describable"] += 1
+                continue
+            rng = self._rng(x, "effect-result", e.step)
+            for c in self._single(x, e, tables, skipped, where=REPLY):
+                if _run_made(c):
+                    skipped["effect result made by this run"] += 1
+                    continue
+                c.template = "effect:" + c.template
+                c.extra = dict(c.extra, effect_result=does, ask=c.question)
+                c.question = _cap(_pick(rng, EFFECT_RESULT).format(effect=does, question=c.question))
+                c.score -= 0.1
+                out.append(c)
+        return out
+
     # -- setup effects ------------------------------------------------------------------------
 
     def _with_setup(self, x: Exploration, c: Candidate, skipped: Counter) -> Candidate | None:
@@ -702,6 +747,12 @@ class OfflineSynthesizer:
                 return None
             rng = self._rng(x, "setup", c.signature())
             question = c.question
+            if c.extra.get("effect_result"):  # the label's call is an effect too: the changes in order
+                lines = [f"{i + 1}. {_cap(d)}." for i, d in enumerate(described + [c.extra["effect_result"]])]
+                c.question = "Do the following, in order:\n" + "\n".join(lines) + "\n\n" + c.extra["ask"]
+                c.template += "+setup"
+                c.score -= 0.3 + 0.05 * len(setup)
+                return self._finish(c, skipped)
             lower = question[:1].lower() + question[1:]
             c.question = _pick(rng, SETUP).format(setup="; then ".join(described), question=question, lower=lower)
             c.template += "+setup"
@@ -725,6 +776,22 @@ class OfflineSynthesizer:
 
 
 # -------------------------------------------------------------------------- helpers
+
+
+_TOKEN = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{7,}\b", re.IGNORECASE)
+_TIMING = frozenset({"time", "duration", "elapsed", "took", "latency", "seconds", "ms", "secs"})
+
+
+def _run_made(c: Candidate) -> bool:
+    """Whether a fact of an effect's reply is this run's own making, not the world's: a token
+    the effect made up (``session: 269cb2eb``, a new commit's hash) or how long the call took
+    (``ocr_time: 0.59``). A second run makes another."""
+    for p in c.provenance:
+        key = next((k for k in reversed(re.split(r"[/.#\[\]]", str(p.get("path", "")))) if k and not k.isdigit()), "")
+        value = p.get("value")
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and set(words_of(key).split()) & _TIMING:
+            return True
+    return any(_TOKEN.search(v) for v in leaves(c.answer) if isinstance(v, str))
 
 
 def _self_contained(c: Candidate, skipped: Counter) -> bool:

@@ -1,0 +1,61 @@
+"""Tasks about what an effect's own reply reports: the effect is the label's call."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from firefly.store import Store
+from firefly.synth import synthesize
+from firefly.synth.verify import verify
+
+from . import synth_fixtures as fx
+
+PATH = {"type": "string"}
+EFFECTS = {
+    ("csv", "remove_duplicates"): ({"type": "object", "properties": {"file": PATH}, "required": ["file"]}, False),
+    ("csv", "rename_column"): ({"type": "object", "properties": {"file": PATH, "old": PATH, "new": PATH}}, False),
+    ("csv", "open_session"): ({"type": "object", "properties": {"file": PATH}, "required": ["file"]}, False),
+    ("dice", "roll_dice"): ({"type": "object", "properties": {"notation": PATH}}, False),
+}
+FILE = "/workspace/data/sales.csv"
+
+
+@pytest.fixture
+def effect_world(tmp_path, monkeypatch):
+    for key, value in EFFECTS.items():
+        monkeypatch.setitem(fx.TOOLS, key, value)
+    store = Store.open(tmp_path / "effects.db")
+    fx.discover(store)
+    w = fx.Walk(store, "xcsv", "dcsv", [("csv", "remove_duplicates"), ("csv", "rename_column")])
+    w.call("csv", "remove_duplicates", {"file": FILE}, fx.as_text(
+        {"success": True, "message": "Duplicates removed", "rows_before": 20, "rows_after": 17, "dedup_time": 0.42}))
+    w.call("csv", "rename_column", {"file": FILE, "old": "qty", "new": "quantity"},
+           fx.as_text({"success": True, "renamed": "quantity", "file": FILE}))
+    w.call("csv", "open_session", {"file": FILE}, fx.as_text({"session": "269cb2eb", "opened": True}))
+    w.finish()
+    d = fx.Walk(store, "xdice", "ddice", [("dice", "roll_dice")])
+    d.call("dice", "roll_dice", {"notation": "2d6"}, fx.as_text({"rolls": [6, 5], "sum": 11}))
+    d.finish()
+    store.catch_up()
+    return store
+
+
+def test_an_effect_is_asked_about_what_its_reply_reports_and_the_task_verifies(effect_world):
+    synthesize(effect_world)
+    verify(effect_world)
+    rows = effect_world.conn.execute(
+        "SELECT question, answer, template, trajectory, verified FROM tasks WHERE template LIKE 'effect:%'").fetchall()
+    answers = {json.loads(a) for _, a, _, _, _ in rows if not a.startswith(("{", "["))}
+    assert 17 in answers  # the rows left: what the effect found out
+    for question, answer, _, trajectory, verified in rows:
+        calls = [(c["tool"], c["arguments"]) for c in json.loads(trajectory)]
+        assert calls[-1][0] in ("remove_duplicates", "rename_column", "open_session")  # the effect is the label's call
+        assert question.startswith(("Remove", "Please remove", "Rename", "Please rename", "Do the following"))
+    left = next(r for r in rows if json.loads(r[1]) == 17)
+    assert left[4] == 1, left  # grounded, replayed, not leaked, no padding
+    assert "sales.csv" in left[0]
+    # the echo of the arguments, the status, how long the call took, a token it made up, chance: never asked
+    assert not answers & {"quantity", "Duplicates removed", 0.42, "269cb2eb"}
+    assert not effect_world.conn.execute("SELECT count(*) FROM tasks WHERE exploration_id = 'xdice'").fetchone()[0]
