@@ -59,3 +59,36 @@ def test_an_effect_is_asked_about_what_its_reply_reports_and_the_task_verifies(e
     # the echo of the arguments, the status, how long the call took, a token it made up, chance: never asked
     assert not answers & {"quantity", "Duplicates removed", 0.42, "269cb2eb"}
     assert not effect_world.conn.execute("SELECT count(*) FROM tasks WHERE exploration_id = 'xdice'").fetchone()[0]
+
+
+def test_an_effect_says_a_long_value_and_gives_a_text_of_several_lines_as_a_block():
+    from firefly.synth.phrasing import generic_effect, generic_scope
+
+    long = "Observed Attendees Maya Okafor, Lena Fischer, Daniel Brandt and the title of the meeting."
+    assert generic_effect("update_task", {"task": "t-2", "description": long}) == \
+        f'update the task "t-2" with description "{long}"'
+    assert generic_scope("get_task", {"description": long}) is None  # a question about a read quotes no such text
+    note = "# Summary\n\n- size: 67\n"
+    said = generic_effect("create_note", {"content": note, "path": "a.md"})
+    assert said == 'create the note with path "a.md" and the content below:\n# Summary\n\n- size: 67\n'
+    assert generic_effect("create_note", {"content": "x\n" * 600, "path": "a.md"}) is None  # a document: no words
+
+
+def test_a_numbered_step_ending_with_a_block_has_no_lone_full_stop():
+    from firefly.synth.offline import _after_blocks
+
+    assert _after_blocks("Do:\n1. Write a.md with the content below:\n# A\n- b\n.\n2. Read it.") == \
+        "Do:\n1. Write a.md with the content below:\n# A\n- b\n2. Read it."
+
+
+def test_a_short_value_an_effect_changed_is_what_its_probe_before_and_after_differ_in():
+    from firefly.synth.model import Exploration, Step
+    from firefly.synth.offline import _changed_since
+
+    def step(n, tool, args, value, *, probe_of=None, read_only=True, hash_="h"):
+        return Step(n, "tasks", tool, args, fx.as_text(value), None, True, read_only, [], "s", probe_of, hash_)
+
+    pre = step(0, "get_epic", {"epic_id": "e1"}, {"id": "e1", "priority": "P2"}, probe_of=1)
+    update = step(1, "update_epic", {"epic_id": "e1", "priority": "P0"}, {"success": True}, read_only=False, hash_="u")
+    post = step(2, "get_epic", {"epic_id": "e1"}, {"id": "e1", "priority": "P0"}, probe_of=1)
+    assert _changed_since(Exploration("x", "d", [pre, update, post]), update, post) == {"priority": "P0"}

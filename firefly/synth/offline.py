@@ -938,13 +938,15 @@ def _expected(r: Step, shown: list[str], e: Step) -> Any:
     return None
 
 
-_AFTER_BLOCK = re.compile(r"\n\.(?: +|$)")
+_AFTER_BLOCK = re.compile(r"\n\.(?: +|$|(?=\n))")
 
 
 def _after_blocks(question: str) -> str:
     """A sentence that ends with a block of lines (a file's content) goes on after a blank
-    line, not after a lone full stop on a line of its own ("...\n. After that, ...")."""
-    return _AFTER_BLOCK.sub(lambda m: "" if m.end() == len(m.string) else "\n\n", question)
+    line, not after a lone full stop on a line of its own ("...\n. After that, ...", a
+    numbered step "...\n.\n2. ...")."""
+    return _AFTER_BLOCK.sub(lambda m: "" if m.end() == len(m.string) or m.string.startswith("\n", m.end())
+                            else "\n\n", question)
 
 
 def _without_float_noise(answer: Any, match: dict[str, Any]) -> Any:
@@ -986,6 +988,9 @@ def _difference(before: Any, after: Any, key: str) -> Any:
         seen = {canonical_json(v) for v in before}
         new = [v for v in after if canonical_json(v) not in seen and not any(is_volatile(key, x) for x in leaves(v))]
         return new[:1] or None  # one new or changed record: it holds after, not before
+    if isinstance(after, str) and isinstance(before, str) and "\n" not in after and "\n" not in before:
+        # one value that changed (a priority "P2" -> "P0"): the new value, however short
+        return after if after.strip() and not is_volatile(key, after) else None
     if isinstance(after, str) and isinstance(before, str):
         lines = set(before.splitlines())
         new = [ln.strip() for ln in after.splitlines() if ln not in lines and len(ln.strip()) >= 3]
