@@ -18,6 +18,7 @@ EFFECTS = {
     ("csv", "rename_column"): ({"type": "object", "properties": {"file": PATH, "old": PATH, "new": PATH}}, False),
     ("csv", "open_session"): ({"type": "object", "properties": {"file": PATH}, "required": ["file"]}, False),
     ("dice", "roll_dice"): ({"type": "object", "properties": {"notation": PATH}}, False),
+    ("csv", "save_parts"): ({"type": "object", "properties": {"file": PATH, "ranges": {"type": "string"}}}, False),
 }
 FILE = "/workspace/data/sales.csv"
 
@@ -35,6 +36,11 @@ def effect_world(tmp_path, monkeypatch):
            fx.as_text({"success": True, "renamed": "quantity", "file": FILE}))
     w.call("csv", "open_session", {"file": FILE}, fx.as_text({"session": "269cb2eb", "opened": True}))
     w.finish()
+    p = fx.Walk(store, "xparts", "dparts", [("csv", "save_parts")])
+    p.call("csv", "save_parts", {"file": FILE, "ranges": '["1-5", "6-10", "11-17"]'}, fx.as_text(
+        {"result": "Split 17 rows of sales.csv into 3 parts", "part_id": "part_3", "ranges_requested": 3,
+         "largest_part_rows": 7}))
+    p.finish()
     d = fx.Walk(store, "xdice", "ddice", [("dice", "roll_dice")])
     d.call("dice", "roll_dice", {"notation": "2d6"}, fx.as_text({"rolls": [6, 5], "sum": 11}))
     d.finish()
@@ -51,13 +57,16 @@ def test_an_effect_is_asked_about_what_its_reply_reports_and_the_task_verifies(e
     assert 17 in answers  # the rows left: what the effect found out
     for question, answer, _, trajectory, verified in rows:
         calls = [(c["tool"], c["arguments"]) for c in json.loads(trajectory)]
-        assert calls[-1][0] in ("remove_duplicates", "rename_column", "open_session")  # the effect is the label's call
-        assert question.startswith(("Remove", "Please remove", "Rename", "Please rename", "Do the following"))
+        assert calls[-1][0] in ("remove_duplicates", "rename_column", "open_session", "save_parts")  # the effect is the label's call
+        assert question.startswith(("Remove", "Please remove", "Rename", "Please rename", "Save", "Please save",
+                                    "Do the following"))
     left = next(r for r in rows if json.loads(r[1]) == 17)
     assert left[4] == 1, left  # grounded, replayed, not leaked, no padding
     assert "sales.csv" in left[0]
     # the echo of the arguments, the status, how long the call took, a token it made up, chance: never asked
     assert not answers & {"quantity", "Duplicates removed", 0.42, "269cb2eb"}
+    # nor a message saying the call back, an id it made up, how many things it was given
+    assert 7 in answers and not answers & {"Split 17 rows of sales.csv into 3 parts", "part_3", 3}
     assert not effect_world.conn.execute("SELECT count(*) FROM tasks WHERE exploration_id = 'xdice'").fetchone()[0]
 
 

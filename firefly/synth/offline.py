@@ -699,6 +699,9 @@ class OfflineSynthesizer:
                 if _run_made(c):
                     skipped["effect result made by this run"] += 1
                     continue
+                if _said_back(c, e.arguments):
+                    skipped["effect result says the call back"] += 1
+                    continue
                 c.template = "effect:" + c.template
                 c.extra = dict(c.extra, effect_result=does, ask=c.question)
                 c.question = _cap(_pick(rng, EFFECT_RESULT).format(effect=does, question=c.question))
@@ -784,14 +787,44 @@ _TIMING = frozenset({"time", "duration", "elapsed", "took", "latency", "seconds"
 
 def _run_made(c: Candidate) -> bool:
     """Whether a fact of an effect's reply is this run's own making, not the world's: a token
-    the effect made up (``session: 269cb2eb``, a new commit's hash) or how long the call took
-    (``ocr_time: 0.59``). A second run makes another."""
+    or an id the effect made up (``session: 269cb2eb``, ``presentation_id: presentation_3``,
+    a new commit's hash) or how long the call took (``ocr_time: 0.59``). A second run makes
+    another."""
     for p in c.provenance:
         key = next((k for k in reversed(re.split(r"[/.#\[\]]", str(p.get("path", "")))) if k and not k.isdigit()), "")
-        value = p.get("value")
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and set(words_of(key).split()) & _TIMING:
+        value, words = p.get("value"), set(words_of(key).split())
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and words & _TIMING:
+            return True
+        if isinstance(value, str) and words & {"id", "uuid", "token", "handle"} and p.get("role") == "answer":
             return True
     return any(_TOKEN.search(v) for v in leaves(c.answer) if isinstance(v, str))
+
+
+def _said_back(c: Candidate, arguments: dict[str, Any]) -> bool:
+    """Whether an effect's reply only says the call back: a message of several words
+    ("Inserted 3 column(s) starting at column 1"), or how many things the call was given
+    (``ranges_requested: 3`` for three page ranges)."""
+    given = {len(v) for v in _lists_in(arguments)}
+    for v in leaves(c.answer):
+        if isinstance(v, str) and len(v.split()) >= 4:
+            return True
+        if isinstance(v, int) and not isinstance(v, bool) and v in given and c.derivation.get("op") == "value":
+            return True
+    return False
+
+
+def _lists_in(value: Any) -> list[list[Any]]:
+    """The lists among an effect's arguments, a JSON text of one included."""
+    if isinstance(value, str) and value.strip()[:1] == "[":
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return []
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _lists_in(v)]
+    if isinstance(value, list):
+        return [value] + [x for v in value for x in _lists_in(v)]
+    return []
 
 
 def _self_contained(c: Candidate, skipped: Counter) -> bool:
