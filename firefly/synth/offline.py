@@ -1,7 +1,7 @@
 """The offline synthesizer: templates driven by the recorded calls, no LLM.
 
 From one exploration it reads every successful call's facts (:mod:`firefly.synth.facts`) and
-writes candidate tasks of four kinds:
+writes candidate tasks of these kinds:
 
 * lookup: a value of one result (``Who authored the commit "Release 0.2.0" in ...?``);
 * aggregate: a count, a maximum or minimum, a sum, the most common value, a set or an order
@@ -11,7 +11,10 @@ writes candidate tasks of four kinds:
   last 5 commits of ...``); the answer must not be visible in the earlier result;
 * state change: an effect the exploration made (a file written, an entity added, a branch
   created), labelled by a later read-only call on the same server that observes it (a probe)
-  and the part of its result that shows the effect.
+  and the part of its result that shows the effect;
+* effect result (a lookup or aggregate, template prefix ``effect:``): a fact an effect's own
+  reply reports (``Remove the duplicates ... In the reply, what is the number of rows
+  after?``), the effect being the label's call; never its echo, status, a made-up id or a timing.
 
 Phrasing varies (several templates per fact, chosen by a seeded generator). Every candidate
 carries its provenance and derivation, so the verifiers can check it; calls that changed the
