@@ -39,7 +39,7 @@ def effect_world(tmp_path, monkeypatch):
     p = fx.Walk(store, "xparts", "dparts", [("csv", "save_parts")])
     p.call("csv", "save_parts", {"file": FILE, "ranges": '["1-5", "6-10", "11-17"]'}, fx.as_text(
         {"result": "Split 17 rows of sales.csv into 3 parts", "part_id": "part_3", "ranges_requested": 3,
-         "largest_part_rows": 7}))
+         "largest_part_rows": 7, "parts_written": 3, "shape": "Line2D(Point2D(0, 0), Point2D(4, 0))"}))
     p.finish()
     d = fx.Walk(store, "xdice", "ddice", [("dice", "roll_dice")])
     d.call("dice", "roll_dice", {"notation": "2d6"}, fx.as_text({"rolls": [6, 5], "sum": 11}))
@@ -66,7 +66,10 @@ def test_an_effect_is_asked_about_what_its_reply_reports_and_the_task_verifies(e
     # the echo of the arguments, the status, how long the call took, a token it made up, chance: never asked
     assert not answers & {"quantity", "Duplicates removed", 0.42, "269cb2eb"}
     # nor a message saying the call back, an id it made up, how many things it was given
-    assert 7 in answers and not answers & {"Split 17 rows of sales.csv into 3 parts", "part_3", 3}
+    assert 7 in answers and not answers & {"Split 17 rows of sales.csv into 3 parts", "part_3"}
+    asked = " ".join(q for q, *_ in rows)
+    assert "ranges requested" not in asked and "parts written" in asked  # a count of other things is a fact
+    assert "Line2D(Point2D(0, 0), Point2D(4, 0))" in answers  # a value with spaces is no message
     assert not effect_world.conn.execute("SELECT count(*) FROM tasks WHERE exploration_id = 'xdice'").fetchone()[0]
 
 

@@ -788,14 +788,19 @@ _TOKEN = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{7,}\b", re.IGN
 _TIMING = frozenset({"time", "duration", "elapsed", "took", "latency", "seconds", "ms", "secs"})
 
 
+def _last_key(path: str) -> str:
+    """The name a provenance value sits under (``$...split_summary.ranges_requested`` ->
+    ``ranges_requested``)."""
+    return next((k for k in reversed(re.split(r"[/.#\[\]]", str(path))) if k and not k.isdigit()), "")
+
+
 def _run_made(c: Candidate) -> bool:
     """Whether a fact of an effect's reply is this run's own making, not the world's: a token
     or an id the effect made up (``session: 269cb2eb``, ``presentation_id: presentation_3``,
     a new commit's hash) or how long the call took (``ocr_time: 0.59``). A second run makes
     another."""
     for p in c.provenance:
-        key = next((k for k in reversed(re.split(r"[/.#\[\]]", str(p.get("path", "")))) if k and not k.isdigit()), "")
-        value, words = p.get("value"), set(words_of(key).split())
+        value, words = p.get("value"), set(words_of(_last_key(p.get("path", ""))).split())
         if isinstance(value, (int, float)) and not isinstance(value, bool) and words & _TIMING:
             return True
         if isinstance(value, str) and words & {"id", "uuid", "token", "handle"} and p.get("role") == "answer":
@@ -806,27 +811,32 @@ def _run_made(c: Candidate) -> bool:
 def _said_back(c: Candidate, arguments: dict[str, Any]) -> bool:
     """Whether an effect's reply only says the call back: a message of several words
     ("Inserted 3 column(s) starting at column 1"), or how many things the call was given
-    (``ranges_requested: 3`` for three page ranges)."""
-    given = {len(v) for v in _lists_in(arguments)}
-    for v in leaves(c.answer):
-        if isinstance(v, str) and len(v.split()) >= 4:
-            return True
-        if isinstance(v, int) and not isinstance(v, bool) and v in given and c.derivation.get("op") == "value":
+    under a name the reply repeats (``ranges_requested: 3`` for three ``page_ranges``)."""
+    if any(isinstance(v, str) and len(re.findall(r"[A-Za-z]{2,}", v)) >= 4 for v in leaves(c.answer)):
+        return True
+    given = [(set(map(singular, words_of(k).split())), len(v)) for k, v in _lists_in(arguments)]
+    for p in c.provenance:
+        value = p.get("value")
+        if p.get("role") != "answer" or not isinstance(value, int) or isinstance(value, bool):
+            continue
+        words = set(map(singular, words_of(_last_key(p.get("path", ""))).split()))
+        if any(n == value and named & words for named, n in given):
             return True
     return False
 
 
-def _lists_in(value: Any) -> list[list[Any]]:
-    """The lists among an effect's arguments, a JSON text of one included."""
+def _lists_in(value: Any, key: str = "") -> list[tuple[str, list[Any]]]:
+    """The lists among an effect's arguments (a JSON text of one included), each with the
+    name it was given under."""
     if isinstance(value, str) and value.strip()[:1] == "[":
         try:
             value = json.loads(value)
         except ValueError:
             return []
     if isinstance(value, dict):
-        return [x for v in value.values() for x in _lists_in(v)]
+        return [x for k, v in value.items() for x in _lists_in(v, str(k))]
     if isinstance(value, list):
-        return [value] + [x for v in value for x in _lists_in(v)]
+        return [(key, value)] + [x for v in value for x in _lists_in(v, key)]
     return []
 
 
