@@ -105,7 +105,12 @@ def test_a_tool_that_computes_is_asked_about_though_not_known_to_be_read_only():
 
     found = run("expression_evaluator")
     assert any(c.answer == 1033 and "27 * 38 + 7" in c.question for c in found)
-    assert run("roll_dice") == [] and run("notebook") == [] and run("tally") == []
+    assert run("roll_dice") == []  # chance: not asked about, not even as what an effect reports
+    # an effect's result is asked about only as what the effect reports, the effect made first
+    for tool in ("notebook", "tally"):
+        assert all(c.template.startswith("effect:") for c in run(tool))
+    assert any(c.question.startswith(("Create a new notebook", "Please create a new notebook")) and c.answer == 1033
+               for c in run("notebook"))
 
 
 def test_every_tool_that_gave_a_fact_gets_a_task_before_a_second_one_for_another():

@@ -1,7 +1,7 @@
 """The offline synthesizer: templates driven by the recorded calls, no LLM.
 
 From one exploration it reads every successful call's facts (:mod:`firefly.synth.facts`) and
-writes candidate tasks of four kinds:
+writes candidate tasks of these kinds:
 
 * lookup: a value of one result (``Who authored the commit "Release 0.2.0" in ...?``);
 * aggregate: a count, a maximum or minimum, a sum, the most common value, a set or an order
@@ -11,7 +11,10 @@ writes candidate tasks of four kinds:
   last 5 commits of ...``); the answer must not be visible in the earlier result;
 * state change: an effect the exploration made (a file written, an entity added, a branch
   created), labelled by a later read-only call on the same server that observes it (a probe)
-  and the part of its result that shows the effect.
+  and the part of its result that shows the effect;
+* effect result (a lookup or aggregate, template prefix ``effect:``): a fact an effect's own
+  reply reports (``Remove the duplicates ... In the reply, what is the number of rows
+  after?``), the effect being the label's call; never its echo, status, a made-up id or a timing.
 
 Phrasing varies (several templates per fact, chosen by a seeded generator). Every candidate
 carries its provenance and derivation, so the verifiers can check it; calls that changed the
@@ -28,6 +31,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..adapters import Adapter
+from ..adapters.verbs import by_chance
 from ..ids import canonical_json
 from ..match import normalize, result_value
 from .answers import field_values, record_candidates
@@ -174,6 +178,12 @@ STATE = [
     "Please {effect}.",
     "Make this change: {effect}.",
 ]
+EFFECT_RESULT = [
+    "{effect}. {question}",
+    "Please {effect}. {question}",
+]
+REPLY_SINGLE = ["What does it give back?", "What result does it report?"]
+REPLY = "the reply"  # where an effect's own result is read: what its call gives back
 SETUP = [
     "First {setup}. Then answer: {question}",
     "Do this first: {setup}. After that, {lower}",
@@ -286,6 +296,7 @@ class OfflineSynthesizer:
                 # the call's own arguments are literal in its scope: also a plain question
                 out.extend(self._single(x, s, tables, skipped))
         out.extend(self._state_changes(x, steps, skipped, initial_results or {}))
+        out.extend(self._effect_results(x, skipped))
         final = []
         for c in out:
             done = self._with_setup(x, c, skipped)
@@ -392,7 +403,8 @@ class OfflineSynthesizer:
                 one_value = f in ("result", "value", "output") and (len(it.cells) == 1 or where.startswith(
                     ("the result of ", "the results of ")))
                 options = SPECIAL_SINGLE.get((noun, f)) or (
-                    VALUE_SINGLE if f == "value" and t.key == "value" else RESULT_SINGLE if one_value else LOOKUP_SINGLE)
+                    VALUE_SINGLE if f == "value" and t.key == "value" else
+                    (REPLY_SINGLE if where == REPLY else RESULT_SINGLE) if one_value else LOOKUP_SINGLE)
                 label = t.label(f)
                 if isinstance(cell.value, int) and not isinstance(cell.value, bool) and _counted(label):
                     label = f"number of {label}"  # "notes checked: 2" -> "the number of notes checked"
@@ -664,6 +676,45 @@ class OfflineSynthesizer:
                 break
         return out
 
+    # -- what an effect reports ------------------------------------------------------------
+
+    def _effect_results(self, x: Exploration, skipped: Counter) -> list[Candidate]:
+        """Questions about what an effect's own reply reports (``Remove the duplicate rows of
+        ... How many rows are left, according to the reply?``): the effect is the label's
+        call, so the task makes it and reads its result. The reply's facts pass the filters
+        of a read's (no echo of the arguments, no status, no made-up id); an effect whose
+        result is chance (a die, a random pick) is not asked about."""
+        out: list[Candidate] = []
+        for e in x.steps:
+            if not e.effectful or x.answers(e):
+                continue  # a read or a computing tool: its result is asked about as any read's
+            ref = x.ref(e.server, e.tool)
+            if by_chance(e.tool, getattr(ref, "description", None)):
+                skipped["effect result by chance"] += 1
+                continue
+            tables = read_call(e.step, e.server, e.tool, e.arguments, e.content, e.structured, x.adapter(e.server),
+                               ref).tables
+            if not tables:
+                continue
+            does = effect(e.tool, e.server, e.arguments, x.adapter(e.server), ref)
+            if does is None:
+                skipped["effect not describable"] += 1
+                continue
+            rng = self._rng(x, "effect-result", e.step)
+            for c in self._single(x, e, tables, skipped, where=REPLY):
+                if _run_made(c):
+                    skipped["effect result made by this run"] += 1
+                    continue
+                if _said_back(c, e.arguments):
+                    skipped["effect result says the call back"] += 1
+                    continue
+                c.template = "effect:" + c.template
+                c.extra = dict(c.extra, effect_result=does, ask=c.question)
+                c.question = _cap(_pick(rng, EFFECT_RESULT).format(effect=does, question=c.question))
+                c.score -= 0.1
+                out.append(c)
+        return out
+
     # -- setup effects ------------------------------------------------------------------------
 
     def _with_setup(self, x: Exploration, c: Candidate, skipped: Counter) -> Candidate | None:
@@ -705,6 +756,12 @@ class OfflineSynthesizer:
                 return None
             rng = self._rng(x, "setup", c.signature())
             question = c.question
+            if c.extra.get("effect_result"):  # the label's call is an effect too: the changes in order
+                lines = [f"{i + 1}. {_cap(d)}." for i, d in enumerate(described + [c.extra["effect_result"]])]
+                c.question = "Do the following, in order:\n" + "\n".join(lines) + "\n\n" + c.extra["ask"]
+                c.template += "+setup"
+                c.score -= 0.3 + 0.05 * len(setup)
+                return self._finish(c, skipped)
             lower = question[:1].lower() + question[1:]
             c.question = _pick(rng, SETUP).format(setup="; then ".join(described), question=question, lower=lower)
             c.template += "+setup"
@@ -728,6 +785,62 @@ class OfflineSynthesizer:
 
 
 # -------------------------------------------------------------------------- helpers
+
+
+_TOKEN = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{7,}\b", re.IGNORECASE)
+_TIMING = frozenset({"time", "duration", "elapsed", "took", "latency", "seconds", "ms", "secs"})
+
+
+def _last_key(path: str) -> str:
+    """The name a provenance value sits under (``$...split_summary.ranges_requested`` ->
+    ``ranges_requested``)."""
+    return next((k for k in reversed(re.split(r"[/.#\[\]]", str(path))) if k and not k.isdigit()), "")
+
+
+def _run_made(c: Candidate) -> bool:
+    """Whether a fact of an effect's reply is this run's own making, not the world's: a token
+    or an id the effect made up (``session: 269cb2eb``, ``presentation_id: presentation_3``,
+    a new commit's hash) or how long the call took (``ocr_time: 0.59``). A second run makes
+    another."""
+    for p in c.provenance:
+        value, words = p.get("value"), set(words_of(_last_key(p.get("path", ""))).split())
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and words & _TIMING:
+            return True
+        if isinstance(value, str) and words & {"id", "uuid", "token", "handle"} and p.get("role") == "answer":
+            return True
+    return any(_TOKEN.search(v) for v in leaves(c.answer) if isinstance(v, str))
+
+
+def _said_back(c: Candidate, arguments: dict[str, Any]) -> bool:
+    """Whether an effect's reply only says the call back: a message of several words
+    ("Inserted 3 column(s) starting at column 1"), or how many things the call was given
+    under a name the reply repeats (``ranges_requested: 3`` for three ``page_ranges``)."""
+    if any(isinstance(v, str) and len(re.findall(r"[A-Za-z]{2,}", v)) >= 4 for v in leaves(c.answer)):
+        return True
+    given = [(set(map(singular, words_of(k).split())), len(v)) for k, v in _lists_in(arguments)]
+    for p in c.provenance:
+        value = p.get("value")
+        if p.get("role") != "answer" or not isinstance(value, int) or isinstance(value, bool):
+            continue
+        words = set(map(singular, words_of(_last_key(p.get("path", ""))).split()))
+        if any(n == value and named & words for named, n in given):
+            return True
+    return False
+
+
+def _lists_in(value: Any, key: str = "") -> list[tuple[str, list[Any]]]:
+    """The lists among an effect's arguments (a JSON text of one included), each with the
+    name it was given under."""
+    if isinstance(value, str) and value.strip()[:1] == "[":
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return []
+    if isinstance(value, dict):
+        return [x for k, v in value.items() for x in _lists_in(v, str(k))]
+    if isinstance(value, list):
+        return [(key, value)] + [x for v in value for x in _lists_in(v, key)]
+    return []
 
 
 def _self_contained(c: Candidate, skipped: Counter) -> bool:
@@ -881,13 +994,15 @@ def _expected(r: Step, shown: list[str], e: Step) -> Any:
     return None
 
 
-_AFTER_BLOCK = re.compile(r"\n\.(?: +|$)")
+_AFTER_BLOCK = re.compile(r"\n\.(?: +|$|(?=\n))")
 
 
 def _after_blocks(question: str) -> str:
     """A sentence that ends with a block of lines (a file's content) goes on after a blank
-    line, not after a lone full stop on a line of its own ("...\n. After that, ...")."""
-    return _AFTER_BLOCK.sub(lambda m: "" if m.end() == len(m.string) else "\n\n", question)
+    line, not after a lone full stop on a line of its own ("...\n. After that, ...", a
+    numbered step "...\n.\n2. ...")."""
+    return _AFTER_BLOCK.sub(lambda m: "" if m.end() == len(m.string) or m.string.startswith("\n", m.end())
+                            else "\n\n", question)
 
 
 def _without_float_noise(answer: Any, match: dict[str, Any]) -> Any:
@@ -929,6 +1044,9 @@ def _difference(before: Any, after: Any, key: str) -> Any:
         seen = {canonical_json(v) for v in before}
         new = [v for v in after if canonical_json(v) not in seen and not any(is_volatile(key, x) for x in leaves(v))]
         return new[:1] or None  # one new or changed record: it holds after, not before
+    if isinstance(after, str) and isinstance(before, str) and "\n" not in after and "\n" not in before:
+        # one value that changed (a priority "P2" -> "P0"): the new value, however short
+        return after if after.strip() and not is_volatile(key, after) else None
     if isinstance(after, str) and isinstance(before, str):
         lines = set(before.splitlines())
         new = [ln.strip() for ln in after.splitlines() if ln not in lines and len(ln.strip()) >= 3]

@@ -260,18 +260,22 @@ _STRESSED_LAST = frozenset({"reset", "submit", "commit", "begin", "omit", "permi
                             "rerun", "forbid", "embed", "outfit", "format"})
 MAX_VALUE_CHARS = 60
 MAX_LIST_VALUES = 10
+# an instruction (an effect) says what it writes: a longer value, and a text of several lines
+# as a block after it; a question about a read never quotes a document
+EFFECT_VALUE_CHARS = 300
+EFFECT_BLOCK_CHARS = 1000
 
 
-def _value_words(value: Any) -> str | None:
+def _value_words(value: Any, limit: int = MAX_VALUE_CHARS) -> str | None:
     """An argument's value as a question writes it, or None when it has no short words: a
-    text of several lines or longer than :data:`MAX_VALUE_CHARS`, a long list, a list of
+    text of several lines or longer than ``limit``, a long list, a list of
     objects (a question never quotes a document or a payload)."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, str):
-        if not value.strip() or "\n" in value.strip() or len(value) > MAX_VALUE_CHARS:
+        if not value.strip() or "\n" in value.strip() or len(value) > limit:
             return None
         return quote(value)
     if isinstance(value, list):
@@ -322,12 +326,16 @@ def _defaults(ref: Any) -> dict[str, Any]:
     return {k: v["default"] for k, v in props.items() if isinstance(v, dict) and "default" in v}
 
 
-def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], ref: Any, joiner: str = "for") -> str | None:
+def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], ref: Any, joiner: str = "for",
+                    instruction: bool = False) -> str | None:
     """``phrase`` with every argument put in: where the phrase names it ("a city" -> 'the city
-    "Paris"'), else after it ("for city ... and units ..."). None when a value has no words."""
+    "Paris"'), else after it ("for city ... and units ..."). None when a value has no words.
+    An ``instruction`` (an effect) quotes values up to :data:`EFFECT_VALUE_CHARS` and gives
+    one text of several lines as a block after the sentence ("... and the content below:")."""
     defaults = _defaults(ref)
     rest: list[str] = []
     text = phrase
+    block = block_words = ""
     for name, value in args.items():
         if name not in subst and (value is None or (name in defaults and defaults[name] == value)):
             continue
@@ -336,8 +344,12 @@ def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], re
             said = subst[name]
             # "the warehouse whose city is ..." names a warehouse already: no "the warehouse of" before it
             named = said if said.lower().startswith(f"the {words} ") else f"the {words} of {said}"
+        elif instruction and not block and isinstance(value, str) and "\n" in value.strip() \
+                and len(value) <= EFFECT_BLOCK_CHARS:
+            block, block_words = value.strip("\n"), words
+            continue
         else:
-            said = _value_words(value)
+            said = _value_words(value, EFFECT_VALUE_CHARS if instruction else MAX_VALUE_CHARS)
             if said is None:
                 return None
             named = f"the {words} {said}"
@@ -348,10 +360,12 @@ def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], re
             text = pattern.sub(lambda m: named, text, count=1)
         else:
             rest.append(f"{words} {said}" if name not in subst else named)
+    if block:
+        rest.append(f"the {block_words} below")
     if rest:
         joined = rest[0] if len(rest) == 1 else ", ".join(rest[:-1]) + " and " + rest[-1]
         text += (" with " if joiner == "with" or re.search(r"\bfor\b", text) else " for ") + joined
-    return text
+    return f"{text}:\n{block}\n" if block else text
 
 
 def generic_scope(tool: str, args: dict[str, Any], subst: dict[str, str] | None = None, ref: Any = None) -> str | None:
@@ -390,4 +404,4 @@ def generic_effect(tool: str, args: dict[str, Any], ref: Any = None) -> str | No
         phrase = _imperative(phrase)
     else:
         phrase = "run " + ("" if phrase.lower().startswith(_ARTICLES) else "the ") + phrase
-    return _with_arguments(phrase, args or {}, {}, ref, "with")
+    return _with_arguments(phrase, args or {}, {}, ref, "with", instruction=True)
