@@ -128,6 +128,37 @@ def test_synthesis_leaves_out_a_setup_the_label_does_not_need(store):
         assert [c["tool"] for c in json.loads(trajectory)] == ["list_tables"]
 
 
+
+def test_synthesis_leaves_out_a_setup_on_something_else_the_label_was_only_recorded_after(store):
+    # the read was recorded only after an entity was made that it does not name: the
+    # simulator answers it without that effect (unrelated), so the setup is left out
+    shop_world(store)
+    store.append(DagSampled(dag_id="dnode", tools=[DagTool(server="memory", name="create_entities", schema_hash="h"),
+                                                    DagTool(server="memory", name="open_nodes", schema_hash="h")],
+                            edges=[(0, 1)], sampler="test", index=9))
+    store.append(ExplorationStarted(exploration_id="xnode", dag_id="dnode", policy="offline",
+                                    tools=["memory/create_entities", "memory/open_nodes"]))
+    made = {"entities": [{"name": "Exploration note 12", "entityType": "note", "observations": ["seen"]}]}
+    store.append(ToolCalled(exploration_id="xnode", step=0, server="memory", tool="create_entities", arguments=made,
+                            arguments_hash=content_hash(made), content=text(json.dumps(made["entities"])),
+                            read_only=False, state=content_hash([])))
+    effect = json.dumps(["memory", "create_entities", content_hash(made)], separators=(",", ":"))
+    asked = {"names": ["Maya Okafor"]}
+    node = {"entities": [{"name": "Maya Okafor", "entityType": "person", "observations": ["Roasts the beans"]}],
+            "relations": []}
+    store.append(ToolCalled(exploration_id="xnode", step=1, server="memory", tool="open_nodes", arguments=asked,
+                            arguments_hash=content_hash(asked), read_only=True, state=content_hash([effect]),
+                            content=text(json.dumps(node))))
+    store.append(ExplorationFinished(exploration_id="xnode", calls=2, successes=2, errors=0))
+    synthesize(store, max_tasks=50)
+    asked_about = store.conn.execute("SELECT question, trajectory FROM tasks WHERE exploration_id = 'xnode'"
+                                     " AND kind != 'state-change'").fetchall()
+    assert asked_about
+    for question, trajectory in asked_about:
+        assert "note 12" not in question, question
+        assert [c["tool"] for c in json.loads(trajectory)] == ["open_nodes"]
+
+
 # ------------------------------------------------------------------------------- fails before
 
 
