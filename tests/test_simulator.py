@@ -272,3 +272,15 @@ def test_a_call_recorded_after_an_unrelated_effect_answers_without_it(store):
         ep = sim.episode()
         ep.call_sync("notes", "write_note", {"path": "/workspace/drafts/plan.md", "text": "draft"})
         assert ep.call_sync("notes", "list_notes", {"folder": "/workspace/drafts"}).text == "plan.md"
+
+
+def test_an_option_names_nothing_a_call_could_be_unrelated_by():
+    from firefly.simulator.footprint import footprint, unrelated
+
+    schema = {"type": "object", "properties": {"scale": {"type": "string", "default": "css"},
+                                               "format": {"type": "string", "enum": ["png", "jpeg"]},
+                                               "name": {"type": "string"}}}
+    # a screenshot of "the current page" with options only: it may depend on any effect
+    shot = footprint({"scale": "css", "format": "png"}, schema)
+    assert shot.empty and not unrelated(shot, "", footprint({"url": "http://127.0.0.1/about.html"}), "")
+    assert footprint({"scale": "css", "name": "front-page"}, schema).values == {"front-page"}

@@ -425,7 +425,7 @@ class Simulator:
         """The first recorded row of the call whose server's effects before it, and the
         episode's, are the same once the effects the call cannot depend on are left out
         (tier 4 of the module docstring)."""
-        mine = footprint(call.arguments)
+        mine = footprint(call.arguments, call.info.input_schema)
         if mine.empty:
             return None
         ours = [e for e in episode.effects if e[0] == call.server]
@@ -457,8 +457,9 @@ class Simulator:
                 row = self.store.conn.execute(
                     "SELECT arguments, content, structured_content FROM sim_calls WHERE server = ? AND tool = ?"
                     " AND arguments_hash = ? AND effect = 1 ORDER BY position LIMIT 1", e).fetchone()
+                info = self.tools.get((e[0], e[1]))
                 self._effect_prints[e] = None if row is None else (
-                    footprint(_decoder.decode(row[0])), _shown_text(row[1], row[2]))
+                    footprint(_decoder.decode(row[0]), info.input_schema if info else None), _shown_text(row[1], row[2]))
             found = self._effect_prints[e]
             if found is None or not unrelated(mine, shown, *found):
                 out.append(e)

@@ -46,10 +46,31 @@ class Footprint:
         return not self.values
 
 
-def footprint(arguments: Any) -> Footprint:
-    """The footprint of a call's arguments (numbers and flags name nothing)."""
+def _options(arguments: Any, schema: Any) -> list[str]:
+    """The strings of ``arguments`` that choose an option rather than name a thing: the value
+    of a property whose schema lists its choices (``enum``, ``const``) or declares it the
+    default (``scale: "css"``, ``format: "json"``)."""
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(arguments, dict) or not isinstance(props, dict):
+        return []
+    out = []
+    for name, value in arguments.items():
+        spec = props.get(name)
+        if not isinstance(spec, dict) or not isinstance(value, str):
+            continue
+        if value in (spec.get("enum") or ()) or value == spec.get("const") or value == spec.get("default"):
+            out.append(value)
+    return out
+
+
+def footprint(arguments: Any, schema: Any = None) -> Footprint:
+    """The footprint of a call's arguments (numbers, flags and options name nothing);
+    ``schema``: the tool's input schema, which tells options (:func:`_options`)."""
     paths, values, words, texts = set(), set(), set(), []
+    options = _options(arguments, schema)
     for s in strings(arguments):
+        if s in options:
+            continue
         s = s.strip()
         if len(s) < 3:
             continue
