@@ -304,6 +304,7 @@ class Simulator:
             self._rows: dict[tuple[str, str, str, int], tuple[Any, ...] | None] = {}
             self._before: dict[tuple[str, int, str], list[Effect]] = {}
             self._effect_prints: dict[Effect, tuple[Footprint, str] | None] = {}
+            self._unrelated_rows: dict[tuple[str, tuple[Effect, ...]], tuple[Any, ...] | None] = {}
             self._cursor = self.store.conn.cursor()
 
     def _unchanging(self, tools: dict[tuple[str, str], SimTool]) -> frozenset[str]:
@@ -425,10 +426,18 @@ class Simulator:
         """The first recorded row of the call whose server's effects before it, and the
         episode's, are the same once the effects the call cannot depend on are left out
         (tier 4 of the module docstring)."""
+        ours = [e for e in episode.effects if e[0] == call.server]
+        memo = (call.key, tuple(ours))
+        if memo not in self._unrelated_rows:  # the log only grows: an answer stays right until reload
+            if len(self._unrelated_rows) >= ROW_CACHE:
+                self._unrelated_rows.clear()
+            self._unrelated_rows[memo] = self._find_unrelated_row(call, ours)
+        return self._unrelated_rows[memo]
+
+    def _find_unrelated_row(self, call: Call, ours: list[Effect]) -> tuple[Any, ...] | None:
         mine = footprint(call.arguments, call.info.input_schema)
         if mine.empty:
             return None
-        ours = [e for e in episode.effects if e[0] == call.server]
         rows = self._cursor.execute(f"SELECT {_COLUMNS} FROM sim_calls WHERE key = ? ORDER BY position",
                                     (call.key,)).fetchall()
         for row in rows:
