@@ -129,10 +129,32 @@ def _parse(text: str) -> Any:
         value = json.loads(text)
     except (ValueError, RecursionError):
         try:
-            value = ast.literal_eval(text)
+            value = ast.literal_eval(_unwrapped(ast.parse(text, mode="eval").body))
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             return None
     return value if isinstance(value, (dict, list, tuple)) else None
+
+
+class _Unwrap(ast.NodeTransformer):
+    """A Python repr's wrappers as the value they wrap: ``RealDictRow({...})`` -> ``{...}``,
+    ``Decimal('999.00')`` -> ``999.00`` (a wrapped number written as a string is a number)."""
+
+    def visit_Call(self, node: ast.Call) -> Any:
+        if len(node.args) != 1 or node.keywords or not isinstance(node.func, (ast.Name, ast.Attribute)):
+            return node  # date(2025, 1, 2), f(x=1): not one value; literal_eval refuses it
+        inner = self.visit(node.args[0])
+        if isinstance(inner, ast.Constant) and isinstance(inner.value, str):
+            try:
+                number = float(inner.value)
+            except ValueError:
+                return inner
+            if number == number and abs(number) != float("inf"):
+                return ast.Constant(int(number) if number.is_integer() and "." not in inner.value else number)
+        return inner
+
+
+def _unwrapped(node: ast.AST) -> ast.AST:
+    return _Unwrap().visit(node)
 
 
 def follow(obj: Any, path: str) -> Any:

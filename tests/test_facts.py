@@ -403,3 +403,14 @@ def test_a_locator_moves_the_item_it_points_into():
     assert moved("$.structured_content.entities[2].tags[0]", -1) == "$.structured_content.entities[1].tags[0]"
     assert moved("$.structured_content.total", 1) is None  # no position to move
     assert moved("$.content[1].text", 1) is None  # the content block is not an item
+
+
+def test_a_python_repr_with_wrapped_values_is_read_as_records():
+    # psycopg's rows: dict subclasses and Decimal numbers, printed as Python reprs
+    text = "[RealDictRow({'id': 3, 'name': 'Laptop', 'price': Decimal('999.00')}), RealDictRow({'id': 4, 'name': 'Mug', 'price': Decimal('8.50')})]"
+    [t] = tables(T(text))
+    assert [{f: c.value for f, c in it.cells.items()} for it in t.items] == [
+        {"id": 3, "name": "Laptop", "price": 999.0}, {"id": 4, "name": "Mug", "price": 8.5}]
+    # a call of several arguments is not one value: not read as a record
+    assert locator.embedded_json("[{'day': date(2025, 1, 2)}]") is None
+    assert locator.embedded_json("[Tag('draft')]") == ["draft"]

@@ -252,3 +252,54 @@ def test_a_server_that_may_change_still_misses_in_another_state(store, stateful,
         assert sim.unchanging == frozenset()
         r = sim.call_sync("mathy", "max", {"numbers": [4, 9]})
         assert r.is_error and r.text == MISS_TEXT
+
+
+def test_a_footprint_tells_unrelated_effects_apart():
+    from firefly.simulator.footprint import footprint, unrelated
+
+    read = footprint({"path": "/workspace/files/config/app.json"})
+    assert unrelated(read, "size: 120", footprint({"path": "/workspace/notes/exploration-notes-473"}), "created")
+    # a folder above the file, the file itself, or a write into the folder listed: related
+    assert not unrelated(read, "", footprint({"path": "/workspace/files/config"}), "")
+    assert not unrelated(footprint({"folder": "/workspace/files"}), "", footprint({"path": "/workspace/files/a.md"}), "")
+    # a call or an effect that names nothing may touch anything
+    assert not unrelated(footprint({}), "", footprint({"path": "/workspace/x"}), "")
+    assert not unrelated(read, "", footprint({"limit": 3}), "")
+    # the same word in a query; a value the effect made (an id in its result); one the call showed
+    assert not unrelated(footprint({"sql": "SELECT count(*) FROM orders"}), "",
+                         footprint({"sql": "INSERT INTO orders VALUES (1)"}), "")
+    assert unrelated(footprint({"sql": "SELECT * FROM products"}), "", footprint({"sql": "INSERT INTO orders VALUES (1)"}), "")
+    assert not unrelated(footprint({"session_id": "s-42aa"}), "", footprint({"file": "/workspace/a.csv"}), "session s-42aa")
+    assert not unrelated(footprint({"session_id": "s-42aa"}), "closed: s-17bb", footprint({"session_id": "s-17bb"}), "")
+    assert unrelated(footprint({"session_id": "s-42aa"}), "rows: 3", footprint({"session_id": "s-17bb"}), "closed")
+
+
+def test_a_call_recorded_after_an_unrelated_effect_answers_without_it(store):
+    discover(store)
+    w = Walk(store, "xu")
+    w.call("notes", "write_note", {"path": "/workspace/drafts/plan.md", "text": "draft"}, "wrote 5 bytes")
+    w.call("notes", "read_note", {"path": "/workspace/notes/todo.md"}, "buy milk")
+    w.call("notes", "list_notes", {"folder": "/workspace/drafts"}, "plan.md")
+    store.catch_up()
+    with Simulator.open(store) as sim:
+        # the note read never saw the draft written elsewhere: a fresh world gets its result
+        r = sim.call_sync("notes", "read_note", {"path": "/workspace/notes/todo.md"})
+        assert r.text == "buy milk" and r.meta["state_match"] == "unrelated"
+        # the listing of the draft's folder depends on it: still a miss, never a stale answer
+        assert sim.call_sync("notes", "list_notes", {"folder": "/workspace/drafts"}).text == MISS_TEXT
+        # an effect the call depends on, missing or extra, keeps it a miss
+        ep = sim.episode()
+        ep.call_sync("notes", "write_note", {"path": "/workspace/drafts/plan.md", "text": "draft"})
+        assert ep.call_sync("notes", "list_notes", {"folder": "/workspace/drafts"}).text == "plan.md"
+
+
+def test_an_option_names_nothing_a_call_could_be_unrelated_by():
+    from firefly.simulator.footprint import footprint, unrelated
+
+    schema = {"type": "object", "properties": {"scale": {"type": "string", "default": "css"},
+                                               "format": {"type": "string", "enum": ["png", "jpeg"]},
+                                               "name": {"type": "string"}}}
+    # a screenshot of "the current page" with options only: it may depend on any effect
+    shot = footprint({"scale": "css", "format": "png"}, schema)
+    assert shot.empty and not unrelated(shot, "", footprint({"url": "http://127.0.0.1/about.html"}), "")
+    assert footprint({"scale": "css", "name": "front-page"}, schema).values == {"front-page"}

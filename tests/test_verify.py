@@ -103,22 +103,28 @@ def test_every_change_a_state_change_asks_for_must_be_checked(world):
     assert check_no_padding(one, sim, None)[0]
 
 
+def _effect_then_read(store, xid: str, effect: tuple[str, str, dict, str], read: tuple[str, str, dict, str]) -> None:
+    """An exploration of two calls: an effect (server, tool, arguments, result text), then a
+    read recorded only in the world after it."""
+    (es, et, ea, er), (rs, rt, ra, rr) = effect, read
+    store.append(DagSampled(dag_id="d" + xid, tools=[DagTool(server=es, name=et, schema_hash="h"),
+                                                      DagTool(server=rs, name=rt, schema_hash="h")],
+                            edges=[(0, 1)], sampler="test", index=9))
+    store.append(ExplorationStarted(exploration_id=xid, dag_id="d" + xid, policy="offline",
+                                    tools=[f"{es}/{et}", f"{rs}/{rt}"]))
+    store.append(ToolCalled(exploration_id=xid, step=0, server=es, tool=et, arguments=ea, arguments_hash=content_hash(ea),
+                            content=text(er), read_only=False, state=content_hash([])))
+    made = json.dumps([es, et, content_hash(ea)], separators=(",", ":"))
+    store.append(ToolCalled(exploration_id=xid, step=1, server=rs, tool=rt, arguments=ra, arguments_hash=content_hash(ra),
+                            read_only=True, state=content_hash([made]), content=text(rr)))
+    store.append(ExplorationFinished(exploration_id=xid, calls=2, successes=2, errors=0))
+
+
 def test_synthesis_leaves_out_a_setup_the_label_does_not_need(store):
     shop_world(store)
-    store.append(DagSampled(dag_id="dmix", tools=[DagTool(server="git", name="git_create_branch", schema_hash="h"),
-                                                   DagTool(server="sqlite", name="list_tables", schema_hash="h")],
-                            edges=[(0, 1)], sampler="test", index=9))
-    store.append(ExplorationStarted(exploration_id="xmix", dag_id="dmix", policy="offline",
-                                    tools=["git/git_create_branch", "sqlite/list_tables"]))
-    args = {"repo_path": "/workspace/repo", "branch_name": "feature/summer"}
-    store.append(ToolCalled(exploration_id="xmix", step=0, server="git", tool="git_create_branch", arguments=args,
-                            arguments_hash=content_hash(args), content=text("Created branch 'feature/summer'"),
-                            read_only=False, state=content_hash([])))
-    effect = json.dumps(["git", "git_create_branch", content_hash(args)], separators=(",", ":"))
-    store.append(ToolCalled(exploration_id="xmix", step=1, server="sqlite", tool="list_tables", arguments={},
-                            arguments_hash=content_hash({}), read_only=True, state=content_hash([effect]),
-                            content=text("[{'name': 'customers'}, {'name': 'products'}, {'name': 'orders'}]")))
-    store.append(ExplorationFinished(exploration_id="xmix", calls=2, successes=2, errors=0))
+    _effect_then_read(store, "xmix", ("git", "git_create_branch", {"repo_path": "/workspace/repo", "branch_name": "feature/summer"},
+                                      "Created branch 'feature/summer'"),
+                      ("sqlite", "list_tables", {}, "[{'name': 'customers'}, {'name': 'products'}, {'name': 'orders'}]"))
     synthesize(store, max_tasks=50)
     mixed = store.conn.execute("SELECT question, trajectory FROM tasks WHERE exploration_id = 'xmix'"
                                " AND kind != 'state-change'").fetchall()
@@ -127,6 +133,23 @@ def test_synthesis_leaves_out_a_setup_the_label_does_not_need(store):
         assert "summer" not in question, question
         assert [c["tool"] for c in json.loads(trajectory)] == ["list_tables"]
 
+
+def test_synthesis_leaves_out_a_setup_on_something_else_the_label_was_only_recorded_after(store):
+    # the read was recorded only after an entity was made that it does not name: the
+    # simulator answers it without that effect (unrelated), so the setup is left out
+    shop_world(store)
+    made = [{"name": "Exploration note 12", "entityType": "note", "observations": ["seen"]}]
+    node = {"entities": [{"name": "Maya Okafor", "entityType": "person", "observations": ["Roasts the beans"]}],
+            "relations": []}
+    _effect_then_read(store, "xnode", ("memory", "create_entities", {"entities": made}, json.dumps(made)),
+                      ("memory", "open_nodes", {"names": ["Maya Okafor"]}, json.dumps(node)))
+    synthesize(store, max_tasks=50)
+    asked_about = store.conn.execute("SELECT question, trajectory FROM tasks WHERE exploration_id = 'xnode'"
+                                     " AND kind != 'state-change'").fetchall()
+    assert asked_about
+    for question, trajectory in asked_about:
+        assert "note 12" not in question, question
+        assert [c["tool"] for c in json.loads(trajectory)] == ["open_nodes"]
 
 # ------------------------------------------------------------------------------- fails before
 

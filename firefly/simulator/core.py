@@ -23,7 +23,12 @@
    maker or a statistics package) unless the log shows one of its calls answering two ways
    (a tool that says it answers by chance, a bootstrap or a die, is not such evidence): its
    calls before do not matter, so the result recorded in any state answers.
-4. otherwise the arguments were recorded, but only in another state of that server (the
+4. *unrelated effects*: results observed in a state of that server that differs from the
+   episode's only by effects the call cannot depend on (:mod:`firefly.simulator.footprint`:
+   both name something and nothing either names meets the other's: a file read is not
+   changed by a folder made elsewhere, a session's info by closing another session). The
+   effects the call may depend on must be the same, in the same order.
+5. otherwise the arguments were recorded, but only in another state of that server (the
    file was read before it was written, say): that is a **miss**, never a stale answer.
 
 **Several results for one key** (a clock, a random tool, one call recorded in several
@@ -63,8 +68,10 @@ from ..adapters.verbs import by_chance, changes_nothing, writes_by_arguments
 from ..explore.policy import ToolRef
 from ..explore.stage import is_read_only
 from ..ids import canonical_json, content_hash
+from ..jsonvalues import leaves
 from ..store import Store
 from .canonical import ArgumentsError, call_key, canonicalise, has_defaults
+from .footprint import Footprint, footprint, unrelated
 from .settings import DEFAULT_K, DEFAULT_THRESHOLD, MISS_TEXT, MODES
 
 
@@ -139,6 +146,14 @@ def _result(row: tuple[Any, ...]) -> SimResult:
     meta = {"source": "recorded", "position": position, "exploration_id": exploration_id, "step": step,
             "arguments_hash": arguments_hash, "read_only": bool(read_only)}
     return SimResult(_decoder.decode(content), _decoder.decode(structured) if structured else None, bool(is_error), meta)
+
+
+def _shown_text(content: str, structured: str | None) -> str:
+    """The strings a recorded result shows (not its JSON keys), lower case, one per line."""
+    blocks = _decoder.decode(content)
+    texts = [b.get("text") if b.get("type") == "text" else b for b in blocks if isinstance(b, dict)]
+    values = leaves([texts, _decoder.decode(structured) if structured else None])
+    return "\n".join(str(v) for v in values if isinstance(v, (str, int, float)) and not isinstance(v, bool)).lower()
 
 
 def _where(column: str) -> str:
@@ -288,6 +303,9 @@ class Simulator:
             self.unchanging = self._unchanging(tools)
             self._index = None
             self._rows: dict[tuple[str, str, str, int], tuple[Any, ...] | None] = {}
+            self._before: dict[tuple[str, int, str], list[Effect]] = {}
+            self._effect_prints: dict[Effect, tuple[Footprint, str] | None] = {}
+            self._unrelated_rows: dict[tuple[str, tuple[Effect, ...]], tuple[Any, ...] | None] = {}
             self._cursor = self.store.conn.cursor()
 
     def _unchanging(self, tools: dict[tuple[str, str], SimTool]) -> frozenset[str]:
@@ -405,7 +423,64 @@ class Simulator:
                 result = _result(row)
                 result.meta.update(match="exact", state_match=tier, repeat=n)
                 return result
+        row = self._unrelated_row(call, episode)
+        if row is not None:
+            result = _result(row)
+            result.meta.update(match="exact", state_match="unrelated", repeat=0)
+            return result
         return None
+
+    def _unrelated_row(self, call: Call, episode: Episode) -> tuple[Any, ...] | None:
+        """The first recorded row of the call whose server's effects before it, and the
+        episode's, are the same once the effects the call cannot depend on are left out
+        (tier 4 of the module docstring)."""
+        ours = [e for e in episode.effects if e[0] == call.server]
+        memo = (call.key, tuple(ours))
+        if memo not in self._unrelated_rows:  # the log only grows: an answer stays right until reload
+            if len(self._unrelated_rows) >= ROW_CACHE:
+                self._unrelated_rows.clear()
+            self._unrelated_rows[memo] = self._find_unrelated_row(call, ours)
+        return self._unrelated_rows[memo]
+
+    def _find_unrelated_row(self, call: Call, ours: list[Effect]) -> tuple[Any, ...] | None:
+        mine = footprint(call.arguments, call.info.input_schema)
+        if mine.empty:
+            return None
+        rows = self._cursor.execute(f"SELECT {_COLUMNS} FROM sim_calls WHERE key = ? ORDER BY position",
+                                    (call.key,)).fetchall()
+        for row in rows:
+            if row[0] in self.exclude:
+                continue
+            shown = _shown_text(row[1], row[2])
+            theirs = self._effects_before(row[6], row[7], call.server)
+            if self._relevant(ours, mine, shown) == self._relevant(theirs, mine, shown):
+                return row
+        return None
+
+    def _effects_before(self, exploration_id: str, step: int, server: str) -> list[Effect]:
+        key = (exploration_id, step, server)
+        if key not in self._before:
+            self._before[key] = [tuple(r) for r in self.store.conn.execute(  # type: ignore[misc]
+                "SELECT server, tool, arguments_hash FROM sim_calls WHERE exploration_id = ? AND step < ? AND effect = 1"
+                " AND server = ? ORDER BY step, attempt", key)]
+        return self._before[key]
+
+    def _relevant(self, effects: list[Effect], mine: Footprint, shown: str) -> list[Effect]:
+        """The effects a call (its footprint, its recorded result's text) may depend on: all
+        but those :func:`unrelated` to it; an effect the log never recorded counts."""
+        out = []
+        for e in effects:
+            if e not in self._effect_prints:
+                row = self.store.conn.execute(
+                    "SELECT arguments, content, structured_content FROM sim_calls WHERE server = ? AND tool = ?"
+                    " AND arguments_hash = ? AND effect = 1 ORDER BY position LIMIT 1", e).fetchone()
+                info = self.tools.get((e[0], e[1]))
+                self._effect_prints[e] = None if row is None else (
+                    footprint(_decoder.decode(row[0]), info.input_schema if info else None), _shown_text(row[1], row[2]))
+            found = self._effect_prints[e]
+            if found is None or not unrelated(mine, shown, *found):
+                out.append(e)
+        return out
 
     def miss(self, call: Call, episode: Episode) -> SimResult:
         """The answer to a call with no recorded result in this state, by mode."""
