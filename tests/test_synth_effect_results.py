@@ -19,6 +19,7 @@ EFFECTS = {
     ("csv", "open_session"): ({"type": "object", "properties": {"file": PATH}, "required": ["file"]}, False),
     ("dice", "roll_dice"): ({"type": "object", "properties": {"notation": PATH}}, False),
     ("csv", "save_parts"): ({"type": "object", "properties": {"file": PATH, "ranges": {"type": "string"}}}, False),
+    ("csv", "preview"): ({"type": "object", "properties": {"file": PATH}, "required": ["file"]}, True),
 }
 FILE = "/workspace/data/sales.csv"
 
@@ -29,6 +30,9 @@ def effect_world(tmp_path, monkeypatch):
         monkeypatch.setitem(fx.TOOLS, key, value)
     store = Store.open(tmp_path / "effects.db")
     fx.discover(store)
+    look = fx.Walk(store, "xlook", "dlook", [("csv", "preview")])  # a read of the initial world
+    look.call("csv", "preview", {"file": FILE}, fx.as_text({"rows": [{"id": 1, "city": "Portland"}]}))
+    look.finish()
     w = fx.Walk(store, "xcsv", "dcsv", [("csv", "remove_duplicates"), ("csv", "rename_column")])
     w.call("csv", "remove_duplicates", {"file": FILE}, fx.as_text(
         {"success": True, "message": "Duplicates removed", "rows_before": 20, "rows_after": 17, "dedup_time": 0.42}))
@@ -41,6 +45,10 @@ def effect_world(tmp_path, monkeypatch):
         {"result": "Split 17 rows of sales.csv into 3 parts", "part_id": "part_3", "ranges_requested": 3,
          "largest_part_rows": 7, "parts_written": 3, "shape": "Line2D(Point2D(0, 0), Point2D(4, 0))"}))
     p.finish()
+    r = fx.Walk(store, "xseen", "dseen", [("csv", "rename_column")])  # a reply that repeats the world
+    r.call("csv", "rename_column", {"file": FILE, "old": "city", "new": "town"},
+           fx.as_text({"columns": ["id", "town"], "first_town": "Portland", "columns_now": 2}))
+    r.finish()
     d = fx.Walk(store, "xdice", "ddice", [("dice", "roll_dice")])
     d.call("dice", "roll_dice", {"notation": "2d6"}, fx.as_text({"rolls": [6, 5], "sum": 11}))
     d.finish()
@@ -71,6 +79,11 @@ def test_an_effect_is_asked_about_what_its_reply_reports_and_the_task_verifies(e
     assert "ranges requested" not in asked and "parts written" in asked  # a count of other things is a fact
     assert "Line2D(Point2D(0, 0), Point2D(4, 0))" in answers  # a value with spaces is no message
     assert not effect_world.conn.execute("SELECT count(*) FROM tasks WHERE exploration_id = 'xdice'").fetchone()[0]
+    # a value of the reply that the world showed before the effect (a survey read the first
+    # town) is the world's, not the effect's: not asked; a count the effect gave is
+    seen = [json.loads(a) for a, in effect_world.conn.execute(
+        "SELECT answer FROM tasks WHERE exploration_id = 'xseen' AND template LIKE 'effect:%'")]
+    assert 2 in seen and "Portland" not in seen
 
 
 def test_an_effect_says_a_long_value_and_gives_a_text_of_several_lines_as_a_block():

@@ -708,12 +708,30 @@ class OfflineSynthesizer:
                 if _said_back(c, e.arguments):
                     skipped["effect result says the call back"] += 1
                     continue
+                if self._shown_before(x, e, c):
+                    skipped["effect result shown before it"] += 1
+                    continue
                 c.template = "effect:" + c.template
                 c.extra = dict(c.extra, effect_result=does, ask=c.question)
                 c.question = _cap(_pick(rng, EFFECT_RESULT).format(effect=does, question=c.question))
                 c.score -= 0.1
                 out.append(c)
         return out
+
+    def _shown_before(self, x: Exploration, e: Step, c: Candidate) -> bool:
+        """Whether a text the answer of a question about an effect's reply holds was shown
+        before the effect (by an earlier result of the exploration, or a read of the initial
+        world): the reply repeats the world (a file's lines after an edit, a record it
+        touched), the effect did not make it, and the question would ask for what was there."""
+        from .necessity import earlier_texts
+
+        texts = [normalize(v) for v in leaves(c.answer) if isinstance(v, str) and len(v.strip()) >= 3]
+        if not texts:
+            return False
+        recorded = {s.step: (s.content, s.structured) for s in x.steps if s.ok}
+        initial = getattr(self.needs, "initial", None)
+        before = earlier_texts(e.call(), recorded, initial)[:2]
+        return any(_word_in(t, b) for t in texts for b in before)
 
     # -- setup effects ------------------------------------------------------------------------
 
