@@ -74,3 +74,23 @@ def test_signatures():
     assert unavailable("Error: RediSearch unknown command 'FT.CREATE'") == "unknown command"
     assert unavailable("Error: datetime is required for convert") is None
     assert same_failure("the result reports a failure (isError is false): at /a/b line 12") == "at # line #"
+
+
+def test_values_a_tool_rejected_are_remembered_for_the_run_until_they_work():
+    from firefly.explore.futility import blamed_values
+
+    f = Futility()
+    f.note(("x", 0, 0), "s", "get", worked=False, arguments_hash="a", arguments={"key": "user:1", "n": 3},
+           text="Error retrieving key user:1: WRONGTYPE Operation against a key holding the wrong kind of value")
+    assert f.rejected("s", "get", "/key") == {'"user:1"'}
+    assert f.rejected("s", "get", "/n") == set() and f.rejected("s", "other", "/key") == set()
+    f.note(("x", 1, 0), "s", "add", worked=False, arguments_hash="b", arguments={"fields": {}, "key": "q"},
+           text="fields must be a non-empty dict")
+    assert f.rejected("s", "add", "/fields") == {"{}"}  # sent empty, it failed
+    f.note(("y", 0, 0), "s", "get", worked=True, arguments_hash="c", arguments={"key": "user:1"})
+    assert f.rejected("s", "get", "/key") == set()  # it works there now
+    # a value inside a longer word is not named; a dump of the whole call blames nothing
+    assert blamed_values("no such thing: users", {"name": "user"}) == {}
+    call = {"a": "alpha", "b": "beta", "c": "gamma"}
+    assert blamed_values("failed on alpha beta gamma", call) == {}
+    assert blamed_values("unknown: alpha", call) == {"/a": '"alpha"'}

@@ -305,3 +305,69 @@ def test_an_optional_id_a_result_of_the_exploration_returned_is_passed_on():
     # left alone: an id that only the survey's pool holds is optional as before, and other fields
     pool = WorkspaceInfo(grounded={"s": tuple(replace(v, step=-1) for v in extract(made) if v.key == "presentation_id")})
     assert any("presentation_id" not in _propose(tool, pool, seed=seed) for seed in range(8))
+
+
+def test_a_value_the_tool_rejected_in_an_earlier_exploration_is_not_given_again():
+    listing = CallRecord(0, "s", "scan", {}, [], {"keys": ["user:1", "cart:2"]}, False)
+    get = ToolRef("s", "get", "Read a string value.", _one("key", "The key to read"))
+    rejected = {("s", "get", "/key"): {'"user:1"'}}
+    ws = WorkspaceInfo(rejected=lambda server, tool, pointer: rejected.get((server, tool, pointer), set()))
+    assert {_propose(get, ws, history=[listing], seed=seed)["key"] for seed in range(6)} == {"cart:2"}
+    rejected[("s", "get", "/key")].add('"cart:2"')
+    with pytest.raises(Ungrounded):  # every grounded value was rejected: skipped, not sent again
+        _propose(get, ws, history=[listing])
+
+
+def test_a_matrix_text_the_server_read_as_a_list_is_written_as_a_constructor_on_retry():
+    tool = ToolRef("m", "matrix_rank", "Matrix rank.", _one("matrix", ""))
+    first = _propose(tool)["matrix"]
+    assert json.loads(first) == [[2, 1], [1, 3]]
+    failed = CallRecord(0, "m", "matrix_rank", {"matrix": first},
+                        [{"type": "text", "text": "Error: 'list' object has no attribute 'rank'"}], None, True)
+    assert _propose(tool, history=[failed], attempt=1)["matrix"] == "Matrix([[2, 1], [1, 3]])"
+    parsed = CallRecord(0, "m", "matrix_rank", {"matrix": first},
+                        [{"type": "text", "text": "Error: invalid literal for int() with base 10: '[[2'"}], None, True)
+    assert _propose(tool, history=[parsed], attempt=1)["matrix"] == "2, 1; 1, 3"
+
+
+def test_the_outcome_of_a_binary_choice_model_is_zeros_and_ones():
+    series = {"anyOf": [{"type": "array", "items": {"type": "number"}}, {"type": "null"}], "default": None}
+    schema = {"type": "object", "properties": {"y_data": series, "X_data": series}, "required": ["y_data", "X_data"]}
+    for seed in range(4):
+        args = _propose(ToolRef("e", "micro_logit", "Logit model of a binary outcome.", schema), seed=seed)
+        assert set(args["y_data"]) == {0, 1} and len(args["y_data"]) == len(args["X_data"])
+        assert set(args["X_data"]) != {0, 1}  # the regressors stay numbers of the world
+    tool = ToolRef("e", "matching", "Match treated and control units.", schema | {"properties": {
+        "treatment": series, "outcome": series}, "required": ["treatment", "outcome"]})
+    assert not set(_propose(tool)["treatment"]) <= {0, 1}
+    failed = CallRecord(0, "e", "matching", {"treatment": [4, 7, 9], "outcome": [4, 7, 9]},
+                        [{"type": "text", "text": "error: endog must be in the unit interval."}], None, True)
+    args = _propose(tool, history=[failed], attempt=1)
+    assert set(args["treatment"]) == {0, 1} and set(args["outcome"]) == {0, 1}
+
+
+def test_every_tool_of_a_mathematical_server_takes_mathematical_values():
+    from firefly.explore.paramdocs import math_servers
+
+    doc = {"lhs": "", "rhs": ""}
+    eq = ToolRef("alg", "make_eq", "Create equality.", {"type": "object", "properties": {
+        k: {"type": "string"} for k in doc}, "required": list(doc)})
+    total = ToolRef("alg", "total", "Compute a sum.", {"type": "object", "properties": {
+        "expr": {"type": "string"}, "lower": {"type": "string"}, "upper": {"type": "string"}},
+        "required": ["expr", "lower", "upper"]})
+    union = ToolRef("alg", "union", "Union of two sets.", _one("set1") | {"properties": {
+        "set1": {"type": "string"}, "set2": {"type": "string"}}, "required": ["set1", "set2"]})
+    others = [ToolRef("alg", f"t{i}", d, {}) for i, d in enumerate(
+        ["Simplify an expression.", "Solve an equation.", "Factorize a polynomial."])]
+    pdf = [ToolRef("pdf", f"p{i}", "Draw at these points of the page.", {}) for i in range(4)]
+    assert math_servers([eq, total, union, *others, *pdf]) == {"alg"}  # points of a page are no mathematics
+    with pytest.raises(Ungrounded):  # alone, "Create equality." says nothing of mathematics
+        _propose(eq)
+    ws = WorkspaceInfo(math=frozenset({"alg"}))
+    for seed in range(4):
+        args = _propose(eq, ws, seed=seed)
+        assert "x" in args["lhs"] and "x" in args["rhs"] and args["lhs"] != args["rhs"]
+        args = _propose(total, ws, seed=seed)
+        assert int(args["upper"]) > int(args["lower"])
+        args = _propose(union, ws, seed=seed)
+        assert args["set1"].startswith("{") and args["set1"] != args["set2"]

@@ -593,12 +593,17 @@ class _Run:
 
     def failed_at(self, pointer: str, since: int | None = None) -> list[str]:
         """The values sent at ``pointer`` by failed calls of this tool (with ``since``: by
-        those made at that step or later; a value a later result showed may work now)."""
+        those made at that step or later; a value a later result showed may work now), and
+        those this tool rejected earlier in the run."""
         out = []
         for args, step in zip(self.failed_args, self.failed_steps):
             v = at_pointer(args, pointer, MISSING)
             if v is not MISSING and (since is None or step >= since):
                 out.append(json.dumps(v, sort_keys=True, default=str))
+        if self.ws.rejected is not None and pointer:
+            # rejected by this tool in earlier explorations (it named the value, or it was
+            # sent empty): not offered again, whenever a result showed it
+            out.extend(sorted(self.ws.rejected(self.tool.server, self.tool.name, pointer)))
         return out
 
     def obs(self, kinds: Iterable[str], pred: Callable[[Value], bool] | None = None) -> list[Value]:
@@ -1074,9 +1079,10 @@ class _Run:
             if documented:
                 self.notes.append(f"{name} from the tool's documentation")
                 return self.choose(documented, pointer)
-            kind = value_kind(name, f"{self.tool_text} {desc} {' '.join(self.schema_props(self.tool))}")
+            topic = " mathematics" if self.tool.server in self.ws.math else ""
+            kind = value_kind(name, f"{self.tool_text} {desc} {' '.join(self.schema_props(self.tool))}{topic}")
             if kind:
-                return self.typed_value(kind, name, f"{self.tool_text} {desc}", pointer)
+                return self.typed_value(kind, name, f"{self.tool_text} {desc}", pointer, siblings)
             if is_free_text(name, desc, self.tool_text):
                 return self.free_text(name, schema, pointer, siblings)
             plausible = [v for v in plausible_values(name, desc or param_doc(self.tool.description or "", name),
@@ -1218,6 +1224,9 @@ class _Run:
             width = self.choose([2, 3])
             return [self.number_list(items, f"{pointer}/{i}", length=width) for i in range(n)]
         t = _type(items)
+        if top and self.binary_wanted(pointer.lstrip("/")):
+            self.notes.append(f"{pointer.lstrip('/')}: a binary outcome (0 or 1)")
+            return [(i + i // 2) % 2 for i in range(n)]  # 0, 1, 1, 0, 0, 1: both, unordered
         seen = [v.value for v in self.numbers() if isinstance(v.value, (int, float))
                 and (t != "integer" or isinstance(v.value, int))]
         pool = list(dict.fromkeys(seen))[:n] if len(set(seen)) >= n and length is None else []
@@ -1226,24 +1235,59 @@ class _Run:
             pool = [start + 3 * i + self.rng.randint(0, 2) for i in range(n)]
         return [int(x) if t == "integer" else x for x in pool]
 
-    def typed_value(self, kind: str, name: str, text: str, pointer: str) -> str:
+    def binary_wanted(self, name: str) -> bool:
+        """A series that must hold 0s and 1s: an outcome or treatment (``y_data``,
+        ``treatment``) of a tool that models a binary choice (logit, probit, logistic), or
+        after a failure of this tool said so ("endog must be in the unit interval")."""
+        if not set(_words(name)) & _BINARY_SERIES:
+            return False
+        return bool(_BINARY_TOOL.search(self.tool_text)) or any(_BINARY_TOLD.search(t) for t in self.failure_texts())
+
+    def typed_value(self, kind: str, name: str, text: str, pointer: str,
+                    siblings: dict[str, Any] | None = None) -> str:
         """A value of the kind a mathematical parameter takes (see
         :func:`~firefly.explore.paramdocs.value_kind`); a comma-separated one when the
-        documentation says so."""
+        documentation says so. Beside a sibling of the same kind it differs from it (``lhs``
+        and ``rhs``), and an upper bound lies above the lower one given."""
         listed = "comma-separated" in text.lower() or "comma separated" in text.lower()
         digit = next((int(c) for c in name if c.isdigit()), 1)
+        given = {v for v in (siblings or {}).values() if isinstance(v, str)}
         if kind == "number":
-            return "1, 2, 3" if listed else self.choose(["6", "10", "12", "7"], pointer)
+            if listed:
+                return "1, 2, 3"
+            below = [int(v) for k, v in (siblings or {}).items() if isinstance(v, str) and v.isdigit()
+                     and set(_words(k)) & _LOWER_WORDS]
+            if below and set(_words(name)) & _UPPER_WORDS:
+                return str(max(below) + self.choose([3, 4, 5], pointer))
+            return self.choose([v for v in ["6", "10", "12", "7"] if v not in given] or ["6"], pointer)
         if kind == "symbol":
             own = name.lower() if name.lower() in ("x", "y", "z", "t") else "x"
             return "x, y" if listed else own
         if kind == "matrix":
-            return "[[2, 1], [1, 3]]" if digit == 1 else "[[1, 0], [2, 1]]"
+            return self.matrix_text(digit, pointer)
         if kind == "point":
             return ["(0, 0)", "(4, 0)", "(0, 3)"][(digit - 1) % 3]
+        if kind == "set":
+            return ["{1, 2, 3}", "{2, 3, 5}"][(digit - 1) % 2]
         if listed:
             return self.choose(["x > 0, y > 0", "x, y"], pointer)
-        return self.choose(["x**2 + 3*x + 2", "x**3 - 2*x", "sin(x) + x**2"], pointer)
+        return self.choose([e for e in ["x**2 + 3*x + 2", "x**3 - 2*x", "sin(x) + x**2"] if e not in given], pointer)
+
+    def matrix_text(self, digit: int, pointer: str) -> str:
+        """A matrix written as text: as nested lists first; after that failed here, written
+        as a constructor call (``Matrix([[2, 1], [1, 3]])``: the server read the lists as a
+        plain list, "'list' object has no attribute 'det'"), or as rows of numbers (``2, 1; 1,
+        3``) when the failure says it parses the numbers itself ("invalid literal for int()")."""
+        rows = [[2, 1], [1, 3]] if digit == 1 else [[1, 0], [2, 1]]
+        forms = {"lists": str(rows), "call": f"Matrix({rows})",
+                 "rows": "; ".join(", ".join(str(x) for x in row) for row in rows)}
+        failed = set(self.failed_at(pointer))
+        left = [k for k, text in forms.items() if json.dumps(text) not in failed]
+        if not left:
+            return forms["lists"]
+        if "lists" not in left and "rows" in left and any(_PARSES_NUMBERS.search(t) for t in self.failure_texts()):
+            return forms["rows"]
+        return forms[left[0]]
 
     def free_text(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> str:
         """Human text for a parameter that takes any (see
@@ -2597,6 +2641,16 @@ def _collection(path: str) -> str:
     """The list a value's record sat in: ``accounts`` for ``$.structured_content.accounts[0].id``."""
     m = _COLLECTION.search(path.split("#json=")[-1])
     return (m.group(1) or m.group(2)) if m else ""
+
+
+_BINARY_SERIES = {"y", "outcome", "outcomes", "treatment", "treated", "label", "labels", "target", "endog",
+                  "dependent", "response", "d", "w", "s", "selection", "binary"}
+_BINARY_TOOL = re.compile(r"(?i)\b(?:logit|probit|logistic|binary (?:outcome|choice|response|dependent))\b")
+_BINARY_TOLD = re.compile(r"(?i)unit interval|\bbinary\b|\b0 (?:and|or) 1\b|\b0/1\b|between 0 and 1|two classes"
+                          r"|multiclass")
+_LOWER_WORDS = {"lower", "start", "low", "min", "from", "begin", "a"}
+_UPPER_WORDS = {"upper", "end", "stop", "high", "max", "to", "b"}
+_PARSES_NUMBERS = re.compile(r"(?i)invalid literal for|could not convert string|not a valid (?:number|integer|float)")
 
 
 def _asked_for(names: Iterable[str], failed: list[CallRecord]) -> set[str]:

@@ -265,6 +265,7 @@ def explore(
     todo = [(dag_id, observed_first(tools, edges.get(dag_id, []), refs)) for dag_id, tools in todo]
     used = {t["server"] for _, tools in todo for t in tools}
 
+    from .paramdocs import math_servers
     from .survey import grounded_pools
 
     adapters = {server: adapter_for(server_record(store, server)) for server in sorted({s for s, _ in refs})}
@@ -276,7 +277,8 @@ def explore(
         slots = [Sandbox.create(Path(tmp), f"slot{i}", fixtures) for i in range(max(1, min(concurrency, len(todo))))]
         info = workspace_info(slots[0].root)
         info = replace(info, grounded=grounded_pools(store), roots=world.roots, urls=world.urls(info.files),
-                       file_kinds=server_file_kinds(refs.values()))
+                       file_kinds=server_file_kinds(refs.values()), math=math_servers(refs.values()),
+                       rejected=futility.rejected)
         queue = list(todo)
 
         fresh = [0]
