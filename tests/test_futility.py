@@ -94,3 +94,23 @@ def test_values_a_tool_rejected_are_remembered_for_the_run_until_they_work():
     call = {"a": "alpha", "b": "beta", "c": "gamma"}
     assert blamed_values("failed on alpha beta gamma", call) == {}
     assert blamed_values("unknown: alpha", call) == {"/a": '"alpha"'}
+
+
+def test_a_reader_that_fails_whatever_it_is_given_is_not_chosen_as_a_probe(store):
+    from firefly.explore.policy import CallRecord, ToolRef, WorkspaceInfo
+    from firefly.explore.stage import Walk
+
+    ro = {"readOnlyHint": True}
+    refs = {("s", n): ToolRef("s", n, "", {"type": "object"}, annotations=ro) for n in ("summary", "show")}
+    refs[("s", "add")] = ToolRef("s", "add", "", {"type": "object"})
+    futility = Futility()
+    futility.note(("x", 0, 0), "s", "summary", worked=False, arguments_hash="a", text="pip install reportlab")
+    offered = []
+
+    class Policy:
+        def probe(self, call, tool, readers, workspace):
+            offered.extend(r.name for r in readers)
+
+    walk = Walk(store, None, None, "x", refs, futility=futility)
+    walk.pick_probe(Policy(), CallRecord(0, "s", "add", {}, [], None, False), refs[("s", "add")], WorkspaceInfo())
+    assert offered == ["show"]

@@ -371,3 +371,30 @@ def test_every_tool_of_a_mathematical_server_takes_mathematical_values():
         assert int(args["upper"]) > int(args["lower"])
         args = _propose(union, ws, seed=seed)
         assert args["set1"].startswith("{") and args["set1"] != args["set2"]
+
+
+def test_cell_references_come_from_the_cells_and_ranges_a_result_showed():
+    read = CallRecord(0, "x", "read_sheet", {}, [{"type": "text", "text": json.dumps(
+        {"range": "A1:F7", "cells": [{"address": "A1", "value": "id"}, {"address": "B1", "value": "UTF8"}]})}], None, False)
+    cells = {"start_cell": {"type": "string"}, "end_cell": {"type": "string"}}
+    merge = ToolRef("x", "merge_cells", "Merge a range of cells.", {"type": "object", "properties": cells,
+                                                                     "required": list(cells)})
+    table = ToolRef("x", "create_table", "Make a table of data.", _one("data_range"))
+    copy = ToolRef("x", "copy_range", "Copy a range of cells.", {"type": "object", "properties": {
+        "source_start": {"type": "string"}, "source_end": {"type": "string"}}, "required": ["source_start", "source_end"]})
+    assert _propose(merge, history=[read]) == {"start_cell": "A1", "end_cell": "F7"}
+    assert _propose(table, history=[read]) == {"data_range": "A1:F7"}
+    assert _propose(copy, history=[read]) == {"source_start": "A1", "source_end": "F7"}
+    with pytest.raises(Ungrounded):  # nothing showed a cell: none is made up
+        _propose(merge)
+    talk = CallRecord(0, "x", "about", {}, [{"type": "text", "text": "Encoded as UTF8 since v2"}], None, False)
+    with pytest.raises(Ungrounded):  # a word that looks like a cell is not one
+        _propose(merge, history=[talk])
+
+
+def test_a_parameter_named_for_the_part_a_thing_plays_takes_a_thing_of_that_kind():
+    listing = CallRecord(0, "x", "workbook_info", {}, [], {"sheets": ["Sales"], "tasks": [{"task_id": "t-7"}]}, False)
+    copy = ToolRef("x", "copy_sheet", "Copy a worksheet.", _one("source_sheet"))
+    depend = ToolRef("x", "add_dependency", "Make a task depend on another.", _one("depends_on_task_id"))
+    assert _propose(copy, history=[listing]) == {"source_sheet": "Sales"}
+    assert _propose(depend, history=[listing]) == {"depends_on_task_id": "t-7"}

@@ -1003,6 +1003,15 @@ class _Run:
                 cands = self.key_candidates(alias, schema)
                 if cands:
                     break
+        if not cands:
+            # source_sheet <- a sheet listed; sourceSessionId <- a session id; depends_on_task_id
+            # <- a task id: the thing named after the part it plays
+            words = _words(name)
+            rest = list(words)
+            while len(rest) > 1 and rest[0] in _ROLE_WORDS:
+                rest.pop(0)
+            if len(rest) < len(words):
+                cands = self.key_candidates("_".join(rest), schema)
         chosen = self.pick(cands, pointer)
         return chosen.value if chosen else MISSING
 
@@ -1069,6 +1078,8 @@ class _Run:
             earlier = self.earlier_argument(name, pointer)
             if earlier is not MISSING:
                 return earlier
+            if (cell := self.cell_reference(name, desc, pointer)) is not MISSING:
+                return cell
             written = json_examples(desc)
             # JSON wanted: only JSON written out, never a string quoted inside it
             ex = [e for e in written if not _stand_in(e)] if written or re.search(r"\bJSON\b", desc) \
@@ -1111,6 +1122,42 @@ class _Run:
         if t == "null":
             return None
         return MISSING
+
+    def cell_reference(self, name: str, desc: str, pointer: str) -> Any:
+        """A spreadsheet cell (``B3``) or range (``A1:F7``) for a parameter that takes one, as
+        the world showed them: ``end_cell`` the last cell of a range a result gave, ``start``
+        its first, ``data_range`` the range, ``cell`` a cell a result named. A parameter takes
+        one when its name says ``cell`` or ``range`` (a range then), or says start or end in a
+        tool about cells."""
+        words = set(_words(name))
+        about_cells = bool(re.search(r"(?i)\bcells?\b", f"{self.tool_text} {desc}"))
+        if not (words & {"cell", "cells", "range"} or (about_cells and words & (_LOWER_WORDS | _UPPER_WORDS))):
+            return MISSING
+        found: list[tuple[Value, str, str | None]] = []  # value, the range or cell, its end
+        for v in self.values:
+            if not isinstance(v.value, str) or len(v.value) > 400:
+                continue
+            whole = _CELL_RANGE.fullmatch(v.value.strip())
+            for m in [whole] if whole else _CELL_RANGE.finditer(v.value):
+                if m.group(2) or whole:  # in a sentence, only a range is surely cells ("UTF8" is not)
+                    found.append((v, m.group(0), m.group(2)))
+        if not found:
+            return MISSING
+        ranges = [(v, r, end) for v, r, end in found if end]
+        if "range" in words and not words & (_LOWER_WORDS | _UPPER_WORDS | {"cell", "cells"}):
+            pool = [(v, r) for v, r, _ in ranges]
+        elif words & _UPPER_WORDS:
+            pool = [(v, end) for v, _, end in ranges]
+        else:
+            pool = [(v, r.split(":")[0]) for v, r, _ in found]
+        failed = set(self.failed_at(pointer))
+        pool = [(v, c) for v, c in pool if json.dumps(c) not in failed]
+        if not pool:
+            return MISSING
+        v, chosen = pool[0] if self.attempt == 0 else pool[self.attempt % len(pool)]
+        self.use(pointer, v, chosen)
+        self.notes.append(f"{name}: a cell reference a result showed")
+        return chosen
 
     def json_text(self, name: str, schema: dict[str, Any], pointer: str) -> Any:
         """A JSON text for a parameter that takes one (its description says so, or a failed
@@ -2648,6 +2695,10 @@ _BINARY_SERIES = {"y", "outcome", "outcomes", "treatment", "treated", "label", "
 _BINARY_TOOL = re.compile(r"(?i)\b(?:logit|probit|logistic|binary (?:outcome|choice|response|dependent))\b")
 _BINARY_TOLD = re.compile(r"(?i)unit interval|\bbinary\b|\b0 (?:and|or) 1\b|\b0/1\b|between 0 and 1|two classes"
                           r"|multiclass")
+_CELL_RANGE = re.compile(r"(?<![\w$])([A-Z]{1,3}[1-9]\d{0,6})(?::([A-Z]{1,3}[1-9]\d{0,6}))?(?![\w(])")
+# a parameter's first words naming the part an existing thing plays (not a new thing's name)
+_ROLE_WORDS = {"source", "src", "from", "depends", "on", "parent", "focus", "other", "base", "existing", "current",
+               "old", "input", "reference", "ref"}
 _LOWER_WORDS = {"lower", "start", "low", "min", "from", "begin", "a"}
 _UPPER_WORDS = {"upper", "end", "stop", "high", "max", "to", "b"}
 _PARSES_NUMBERS = re.compile(r"(?i)invalid literal for|could not convert string|not a valid (?:number|integer|float)")

@@ -490,7 +490,9 @@ class Walk:
         pick = getattr(policy, "probe", None)
         if pick is None:
             return None
-        readers = [t for (server, _), t in sorted(self.refs.items()) if server == tool.server and is_read_only(t)]
+        # a reader that fails whatever it is given probes nothing: not chosen
+        readers = [t for (server, _), t in sorted(self.refs.items()) if server == tool.server and is_read_only(t)
+                   and not self.futility.futile(server, t.name)]
         try:
             if "adapter" in _parameters(pick):  # the server's adapter knows its family's effects
                 return pick(record, tool, readers, info, adapter=self.adapter(tool.server))
@@ -534,12 +536,13 @@ class Walk:
         """After a successful effectful call, the policy's read-only probe of its effect (own step)."""
         if getattr(policy, "probe", None) is None or effect.read_only or not ok(effect):
             return
-        chosen = self.pick_probe(policy, self.history[-1], tool, info)
-        if chosen is None:
-            prior = self.recorded.get((self.step, 0))
-            if prior is None or prior.probe_of != effect.step:
+        prior = self.recorded.get((self.step, 0))
+        if prior is not None and prior.probe_of == effect.step:  # as recorded (a resumed walk)
+            chosen = Probe(self.refs.get((prior.server, prior.tool)) or tool, prior.arguments)
+        else:
+            chosen = self.pick_probe(policy, self.history[-1], tool, info)
+            if chosen is None:
                 return
-            chosen = Probe(self.refs.get((prior.server, prior.tool)) or tool, prior.arguments)  # as recorded
         await self.call(chosen.tool, lambda: (Proposal(chosen.arguments, note=chosen.note), ""), probe_of=effect.step)
         self.step += 1
 
