@@ -114,3 +114,24 @@ def test_a_reader_that_fails_whatever_it_is_given_is_not_chosen_as_a_probe(store
     walk = Walk(store, None, None, "x", refs, futility=futility)
     walk.pick_probe(Policy(), CallRecord(0, "s", "add", {}, [], None, False), refs[("s", "add")], WorkspaceInfo())
     assert offered == ["show"]
+
+
+def test_a_probe_with_a_value_its_reader_rejected_is_not_made(store):
+    from firefly.explore.policy import CallRecord, ToolRef, WorkspaceInfo
+    from firefly.explore.probe import Probe
+    from firefly.explore.stage import Walk
+
+    show = ToolRef("s", "show", "", {"type": "object"}, annotations={"readOnlyHint": True})
+    add = ToolRef("s", "add", "", {"type": "object"})
+    futility = Futility()
+    futility.note(("x", 0, 0), "s", "show", worked=False, arguments_hash="a", arguments={"key": "jobs"},
+                  text="Error retrieving key jobs: WRONGTYPE Operation against a key holding the wrong kind of value")
+
+    class Policy:
+        def probe(self, call, tool, readers, workspace):
+            return Probe(show, {"key": call.arguments["key"]})
+
+    walk = Walk(store, None, None, "x", {("s", "show"): show, ("s", "add"): add}, futility=futility)
+    made = [walk.pick_probe(Policy(), CallRecord(0, "s", "add", {"key": k}, [], None, False), add, WorkspaceInfo())
+            for k in ("jobs", "cart")]
+    assert made[0] is None and made[1].arguments == {"key": "cart"}

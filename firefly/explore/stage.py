@@ -495,10 +495,16 @@ class Walk:
                    and not self.futility.futile(server, t.name)]
         try:
             if "adapter" in _parameters(pick):  # the server's adapter knows its family's effects
-                return pick(record, tool, readers, info, adapter=self.adapter(tool.server))
-            return pick(record, tool, readers, info)
+                chosen = pick(record, tool, readers, info, adapter=self.adapter(tool.server))
+            else:
+                chosen = pick(record, tool, readers, info)
         except Exception:  # noqa: BLE001 - a policy bug must not stop the run
             return None
+        if chosen is not None and isinstance(chosen.arguments, dict) and any(
+                json.dumps(v, sort_keys=True) in self.futility.rejected(tool.server, chosen.tool.name, f"/{k}")
+                for k, v in chosen.arguments.items()):
+            return None  # the reader rejected that value before ("WRONGTYPE ... 'queue:jobs'"): it would again
+        return chosen
 
     async def probe_before(self, tool: ToolRef, proposal: Proposal) -> None:
         """Before an effectful call, the probe its arguments call for (own step, ``probe_of``
