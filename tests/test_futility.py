@@ -89,6 +89,7 @@ def test_values_a_tool_rejected_are_remembered_for_the_run_until_they_work():
     assert f.rejected("s", "add", "/fields") == {"{}"}  # sent empty, it failed
     f.note(("y", 0, 0), "s", "get", worked=True, arguments_hash="c", arguments={"key": "user:1"})
     assert f.rejected("s", "get", "/key") == set()  # it works there now
+    assert f.worked_with("s", "get") == {frozenset({"key"})} and f.worked_with("s", "add") == set()
     # a value inside a longer word is not named; a dump of the whole call blames nothing
     assert blamed_values("no such thing: users", {"name": "user"}) == {}
     call = {"a": "alpha", "b": "beta", "c": "gamma"}

@@ -398,3 +398,18 @@ def test_a_parameter_named_for_the_part_a_thing_plays_takes_a_thing_of_that_kind
     depend = ToolRef("x", "add_dependency", "Make a task depend on another.", _one("depends_on_task_id"))
     assert _propose(copy, history=[listing]) == {"source_sheet": "Sales"}
     assert _propose(depend, history=[listing]) == {"depends_on_task_id": "t-7"}
+
+
+def test_a_tool_that_worked_with_its_data_and_never_its_file_is_given_its_data_first():
+    series = {"anyOf": [{"type": "array", "items": {"type": "number"}}, {"type": "null"}], "default": None}
+    schema = {"type": "object", "properties": {"file_path": {"anyOf": [{"type": "string"}, {"type": "null"}],
+                                                             "default": None}, "X_data": series, "y_data": series}}
+    tool = ToolRef("e", "ols", "Least squares fit.", schema)
+    ws = WorkspaceInfo(files=("/workspace/econ/data.csv",), directories=("/workspace/econ",))
+    assert set(_propose(tool, ws)) == {"file_path"}  # the world's file first
+    shapes = {frozenset({"X_data", "y_data"})}
+    learned = replace(ws, worked_with=lambda server, name: shapes)
+    args = _propose(tool, learned)
+    assert "file_path" not in args and args["y_data"] and args["X_data"]
+    shapes.add(frozenset({"file_path"}))  # it worked with its file too: the file stays first
+    assert set(_propose(tool, learned)) == {"file_path"}

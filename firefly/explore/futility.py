@@ -27,7 +27,9 @@ It also keeps, for the whole run, the values each tool rejected (:meth:`Futility
 a string argument a failure names (``WRONGTYPE ... key 'user:1'``, ``Epic not found:
 story-1``, ``Unsupported operation: sum``), and a list or object sent empty to a call that
 failed. Later explorations do not give that tool's parameter the same value again (another
-grounded value, or none: the step is skipped as ungrounded) until it works there.
+grounded value, or none: the step is skipped as ungrounded) until it works there. And the
+sets of argument names each tool worked with (:meth:`Futility.worked_with`): a tool that
+worked when given its data, never its file, is given its data first.
 """
 
 from __future__ import annotations
@@ -131,6 +133,7 @@ class Futility:
         self._why: dict[tuple[str, str], str] = {}
         # (server, tool) -> "/name" -> values (canonical JSON) that tool rejected this run
         self.rejections: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        self.shapes: dict[tuple[str, str], set[frozenset[str]]] = defaultdict(set)  # argument names that worked
 
     def note(self, place: tuple[str, int, int], server: str, tool: str, *, worked: bool,
              arguments_hash: str = "", text: str = "", arguments: Any = None, fixed: bool = False) -> None:
@@ -142,6 +145,8 @@ class Futility:
         self._seen.add(place)
         key = (server, tool)
         if isinstance(arguments, dict):
+            if worked:
+                self.shapes[key].add(frozenset(arguments))
             if worked:  # it works there now: no longer rejected
                 if key in self.rejections:
                     for name, value in arguments.items():
@@ -184,6 +189,10 @@ class Futility:
         if len(hashes) >= (SAME_AFTER_MAKING if making else SAME):
             self._why[key] = (f"it failed the same way with {len(hashes)} different sets of arguments"
                               f" ({shape[:100]!r})")
+
+    def worked_with(self, server: str, tool: str) -> set[frozenset[str]]:
+        """The sets of argument names ``tool`` worked with this run (``{X_data, y_data}``)."""
+        return set(self.shapes.get((server, tool), ()))
 
     def rejected(self, server: str, tool: str, pointer: str) -> set[str]:
         """The values (canonical JSON) ``tool`` rejected at ``pointer`` (``/name``) this run."""

@@ -741,7 +741,8 @@ class _Run:
         When every input such a tool takes is optional and empty by default, the first call
         passes one: a file of the world when one fits, else its series of data. A retry
         after the file failed passes the series (on a retry, any series of numbers the tool
-        takes: ``outcome``, ``treatment``)."""
+        takes: ``outcome``, ``treatment``), and so does the first call of a tool that worked
+        earlier in the run when given its data, never its file."""
         if self.intent == "list":
             return
         tried = {k for args in self.failed_args for k in args}
@@ -761,6 +762,13 @@ class _Run:
                 data.append(name)
             elif _type(_branch(sub.get("items") or {})) in ("number", "integer", "array"):
                 series.append(name)
+        shapes = self.ws.worked_with(self.tool.server, self.tool.name) if self.ws.worked_with else set()
+        if shapes and files and not any(shape & set(files) for shape in shapes):
+            # it worked in this run when given its data, never its file: its data first
+            files = []
+            self.notes.append("the data the tool worked with earlier in the run, not a file")
+            if not data:
+                data = series
         if self.attempt and not data:
             data = series
         for name in files:

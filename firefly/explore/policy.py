@@ -65,6 +65,8 @@ class WorkspaceInfo:
         name says (``lhs`` an expression, ``n`` a number, ``set1`` a set).
     rejected: ``(server, tool, "/name")`` -> the values (canonical JSON) that tool rejected
         earlier in the run (:meth:`firefly.explore.futility.Futility.rejected`), or None.
+    worked_with: ``(server, tool)`` -> the sets of argument names that tool worked with
+        earlier in the run (:meth:`firefly.explore.futility.Futility.worked_with`), or None.
     """
 
     root: str = VIRTUAL_ROOT
@@ -80,6 +82,7 @@ class WorkspaceInfo:
     file_kinds: dict[str, tuple[str, ...]] = field(default_factory=dict)
     math: frozenset[str] = frozenset()
     rejected: Callable[[str, str, str], set[str]] | None = None
+    worked_with: Callable[[str, str], set[frozenset[str]]] | None = None
 
 
 @dataclass(frozen=True)
