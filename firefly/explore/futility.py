@@ -145,9 +145,8 @@ class Futility:
         self._seen.add(place)
         key = (server, tool)
         if isinstance(arguments, dict):
-            if worked:
+            if worked:  # the names it worked with; what it was given is no longer rejected
                 self.shapes[key].add(frozenset(arguments))
-            if worked:  # it works there now: no longer rejected
                 if key in self.rejections:
                     for name, value in arguments.items():
                         self.rejections[key].get(f"/{name}", set()).discard(json.dumps(value, sort_keys=True))
