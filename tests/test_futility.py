@@ -95,6 +95,9 @@ def test_values_a_tool_rejected_are_remembered_for_the_run_until_they_work():
     call = {"a": "alpha", "b": "beta", "c": "gamma"}
     assert blamed_values("failed on alpha beta gamma", call) == {}
     assert blamed_values("unknown: alpha", call) == {"/a": '"alpha"'}
+    # whether a thing exists depends on the world of the exploration: not rejected for good
+    assert blamed_values("ENOENT: no such file or directory, open '/w/notes.md'", {"path": "/w/notes.md"}) == {}
+    assert blamed_values("Epic not found: story-1", {"epic_id": "story-1", "tags": []}) == {"/tags": "[]"}
 
 
 def test_a_reader_that_fails_whatever_it_is_given_is_not_chosen_as_a_probe(store):

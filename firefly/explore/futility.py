@@ -24,9 +24,9 @@ only from its fourth set of arguments (for either rule): making that thing first
 and the explorer tries it. A success clears the tool for the rest of the run.
 
 It also keeps, for the whole run, the values each tool rejected (:meth:`Futility.rejected`):
-a string argument a failure names (``WRONGTYPE ... key 'user:1'``, ``Epic not found:
-story-1``, ``Unsupported operation: sum``), and a list or object sent empty to a call that
-failed. Later explorations do not give that tool's parameter the same value again (another
+a string argument a failure names (``WRONGTYPE ... key 'user:1'``, ``Unsupported
+operation: sum``; not one it says does not exist: that depends on the world), and a list or
+object sent empty to a call that failed. Later explorations do not give that tool's parameter the same value again (another
 grounded value, or none: the step is skipped as ungrounded) until it works there. And the
 sets of argument names each tool worked with (:meth:`Futility.worked_with`): a tool that
 worked when given its data, never its file, is given its data first.
@@ -52,6 +52,8 @@ _UNAVAILABLE = re.compile(
     r"|\bconnection refused\b|\bgetaddrinfo\b|\bname or service not known\b|\bnetwork is unreachable\b"
     r"|\btemporary failure in name resolution\b|\benvironment variable\b[^.\n]{0,40}\b(?:not set|required|missing)\b"
     r"|\brequires task augmentation\b")
+_ABSENT = re.compile(r"(?i)\bno such\b|\bENOENT\b|\bdoes(?:n't| not) exist\b|\bnot (?:be )?found\b|\bcannot find\b"
+                     r"|\bcould not find\b|\bno (?:file|directory|key|entry) named\b")
 _PREFIX = re.compile(r"^the result reports a failure \(isError is false\):\s*")
 _VARIABLE = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # uuids
@@ -106,10 +108,13 @@ def blamed_values(text: str, arguments: Any) -> dict[str, str]:
     """The top-level arguments a failure rejects, as ``/name`` -> canonical JSON: a string
     argument of 3 characters or more that the error repeats, and a list or object sent empty.
     An error repeating every string argument of a call with more than two (a dump of the
-    whole call) blames none of them."""
+    whole call) blames none of them, nor does one saying a thing does not exist."""
     if not isinstance(arguments, dict):
         return {}
-    strings = {k: v for k, v in arguments.items() if isinstance(v, str) and len(v) >= 3}
+    # "no such file", "Key 'x' does not exist": what exists differs from world to world (a
+    # file an earlier step of that exploration moved); such a value is not rejected for good
+    absent = bool(_ABSENT.search(text))
+    strings = {k: v for k, v in arguments.items() if isinstance(v, str) and len(v) >= 3 and not absent}
     named = {k: v for k, v in strings.items() if re.search(rf"(?<![\w]){re.escape(v)}(?![\w])", text)}
     if len(strings) > 2 and len(named) == len(strings):
         named = {}
