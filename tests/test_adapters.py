@@ -477,3 +477,21 @@ def test_a_failure_saying_something_must_exist_first_is_retried_only_when_it_nam
     assert must_make_first(failed("No presentation is currently loaded", {"slide_index": 0}))
     assert not must_make_first(failed("Session not found: 4887086b", {"sessionId": "4887086b"}))
     assert not must_make_first(failed("Invalid value for width", {"width": 3}))
+
+
+def test_a_selector_that_matched_nothing_gets_a_page_opened_first():
+    """"'p' does not match any elements": a browser's page is blank; the server's tool that
+    goes to a URL opens one (not a tab lister, nor a tool that needs no URL)."""
+    from firefly.adapters.producers import find_producers
+
+    assert missing_thing('### Error\nError: "p" does not match any elements.', None) == "page"
+    assert missing_thing("No element found for selector: #submit", None) == "page"
+    obj = {"type": "object"}
+    nav = ToolRef("b", "browser_navigate", "Navigate to a URL", obj | {
+        "properties": {"url": {"type": "string"}}, "required": ["url"]})
+    tabs = ToolRef("b", "browser_tabs", "List, create, close, or select a browser tab.", obj | {
+        "properties": {"action": {"type": "string"}}, "required": ["action"]})
+    shot = ToolRef("b", "browser_screenshot", "Screenshot of the page", obj)
+    click = ToolRef("b", "browser_click", "Perform click on a web page", obj | {
+        "properties": {"target": {"type": "string"}}, "required": ["target"]})
+    assert find_producers(click, "page", [tabs, shot, nav, click])[0] == nav  # the likeliest first

@@ -74,3 +74,68 @@ def test_signatures():
     assert unavailable("Error: RediSearch unknown command 'FT.CREATE'") == "unknown command"
     assert unavailable("Error: datetime is required for convert") is None
     assert same_failure("the result reports a failure (isError is false): at /a/b line 12") == "at # line #"
+
+
+def test_values_a_tool_rejected_are_remembered_for_the_run_until_they_work():
+    from firefly.explore.futility import blamed_values
+
+    f = Futility()
+    f.note(("x", 0, 0), "s", "get", worked=False, arguments_hash="a", arguments={"key": "user:1", "n": 3},
+           text="Error retrieving key user:1: WRONGTYPE Operation against a key holding the wrong kind of value")
+    assert f.rejected("s", "get", "/key") == {'"user:1"'}
+    assert f.rejected("s", "get", "/n") == set() and f.rejected("s", "other", "/key") == set()
+    f.note(("x", 1, 0), "s", "add", worked=False, arguments_hash="b", arguments={"fields": {}, "key": "q"},
+           text="fields must be a non-empty dict")
+    assert f.rejected("s", "add", "/fields") == {"{}"}  # sent empty, it failed
+    f.note(("y", 0, 0), "s", "get", worked=True, arguments_hash="c", arguments={"key": "user:1"})
+    assert f.rejected("s", "get", "/key") == set()  # it works there now
+    assert f.worked_with("s", "get") == {frozenset({"key"})} and f.worked_with("s", "add") == set()
+    # a value inside a longer word is not named; a dump of the whole call blames nothing
+    assert blamed_values("no such thing: users", {"name": "user"}) == {}
+    call = {"a": "alpha", "b": "beta", "c": "gamma"}
+    assert blamed_values("failed on alpha beta gamma", call) == {}
+    assert blamed_values("unknown: alpha", call) == {"/a": '"alpha"'}
+    # whether a thing exists depends on the world of the exploration: not rejected for good
+    assert blamed_values("ENOENT: no such file or directory, open '/w/notes.md'", {"path": "/w/notes.md"}) == {}
+    assert blamed_values("Epic not found: story-1", {"epic_id": "story-1", "tags": []}) == {"/tags": "[]"}
+
+
+def test_a_reader_that_fails_whatever_it_is_given_is_not_chosen_as_a_probe(store):
+    from firefly.explore.policy import CallRecord, ToolRef, WorkspaceInfo
+    from firefly.explore.stage import Walk
+
+    ro = {"readOnlyHint": True}
+    refs = {("s", n): ToolRef("s", n, "", {"type": "object"}, annotations=ro) for n in ("summary", "show")}
+    refs[("s", "add")] = ToolRef("s", "add", "", {"type": "object"})
+    futility = Futility()
+    futility.note(("x", 0, 0), "s", "summary", worked=False, arguments_hash="a", text="pip install reportlab")
+    offered = []
+
+    class Policy:
+        def probe(self, call, tool, readers, workspace):
+            offered.extend(r.name for r in readers)
+
+    walk = Walk(store, None, None, "x", refs, futility=futility)
+    walk.pick_probe(Policy(), CallRecord(0, "s", "add", {}, [], None, False), refs[("s", "add")], WorkspaceInfo())
+    assert offered == ["show"]
+
+
+def test_a_probe_with_a_value_its_reader_rejected_is_not_made(store):
+    from firefly.explore.policy import CallRecord, ToolRef, WorkspaceInfo
+    from firefly.explore.probe import Probe
+    from firefly.explore.stage import Walk
+
+    show = ToolRef("s", "show", "", {"type": "object"}, annotations={"readOnlyHint": True})
+    add = ToolRef("s", "add", "", {"type": "object"})
+    futility = Futility()
+    futility.note(("x", 0, 0), "s", "show", worked=False, arguments_hash="a", arguments={"key": "jobs"},
+                  text="Error retrieving key jobs: WRONGTYPE Operation against a key holding the wrong kind of value")
+
+    class Policy:
+        def probe(self, call, tool, readers, workspace):
+            return Probe(show, {"key": call.arguments["key"]})
+
+    walk = Walk(store, None, None, "x", {("s", "show"): show, ("s", "add"): add}, futility=futility)
+    made = [walk.pick_probe(Policy(), CallRecord(0, "s", "add", {"key": k}, [], None, False), add, WorkspaceInfo())
+            for k in ("jobs", "cart")]
+    assert made[0] is None and made[1].arguments == {"key": "cart"}

@@ -305,3 +305,111 @@ def test_an_optional_id_a_result_of_the_exploration_returned_is_passed_on():
     # left alone: an id that only the survey's pool holds is optional as before, and other fields
     pool = WorkspaceInfo(grounded={"s": tuple(replace(v, step=-1) for v in extract(made) if v.key == "presentation_id")})
     assert any("presentation_id" not in _propose(tool, pool, seed=seed) for seed in range(8))
+
+
+def test_a_value_the_tool_rejected_in_an_earlier_exploration_is_not_given_again():
+    listing = CallRecord(0, "s", "scan", {}, [], {"keys": ["user:1", "cart:2"]}, False)
+    get = ToolRef("s", "get", "Read a string value.", _one("key", "The key to read"))
+    rejected = {("s", "get", "/key"): {'"user:1"'}}
+    ws = WorkspaceInfo(rejected=lambda server, tool, pointer: rejected.get((server, tool, pointer), set()))
+    assert {_propose(get, ws, history=[listing], seed=seed)["key"] for seed in range(6)} == {"cart:2"}
+    rejected[("s", "get", "/key")].add('"cart:2"')
+    with pytest.raises(Ungrounded):  # every grounded value was rejected: skipped, not sent again
+        _propose(get, ws, history=[listing])
+
+
+def test_a_matrix_text_the_server_read_as_a_list_is_written_as_a_constructor_on_retry():
+    tool = ToolRef("m", "matrix_rank", "Matrix rank.", _one("matrix", ""))
+    first = _propose(tool)["matrix"]
+    assert json.loads(first) == [[2, 1], [1, 3]]
+    failed = CallRecord(0, "m", "matrix_rank", {"matrix": first},
+                        [{"type": "text", "text": "Error: 'list' object has no attribute 'rank'"}], None, True)
+    assert _propose(tool, history=[failed], attempt=1)["matrix"] == "Matrix([[2, 1], [1, 3]])"
+    parsed = CallRecord(0, "m", "matrix_rank", {"matrix": first},
+                        [{"type": "text", "text": "Error: invalid literal for int() with base 10: '[[2'"}], None, True)
+    assert _propose(tool, history=[parsed], attempt=1)["matrix"] == "2, 1; 1, 3"
+
+
+def test_the_outcome_of_a_binary_choice_model_is_zeros_and_ones():
+    series = {"anyOf": [{"type": "array", "items": {"type": "number"}}, {"type": "null"}], "default": None}
+    schema = {"type": "object", "properties": {"y_data": series, "X_data": series}, "required": ["y_data", "X_data"]}
+    for seed in range(4):
+        args = _propose(ToolRef("e", "micro_logit", "Logit model of a binary outcome.", schema), seed=seed)
+        assert set(args["y_data"]) == {0, 1} and len(args["y_data"]) == len(args["X_data"])
+        assert set(args["X_data"]) != {0, 1}  # the regressors stay numbers of the world
+    tool = ToolRef("e", "matching", "Match treated and control units.", schema | {"properties": {
+        "treatment": series, "outcome": series}, "required": ["treatment", "outcome"]})
+    assert not set(_propose(tool)["treatment"]) <= {0, 1}
+    failed = CallRecord(0, "e", "matching", {"treatment": [4, 7, 9], "outcome": [4, 7, 9]},
+                        [{"type": "text", "text": "error: endog must be in the unit interval."}], None, True)
+    args = _propose(tool, history=[failed], attempt=1)
+    assert set(args["treatment"]) == {0, 1} and set(args["outcome"]) == {0, 1}
+
+
+def test_every_tool_of_a_mathematical_server_takes_mathematical_values():
+    from firefly.explore.paramdocs import math_servers
+
+    doc = {"lhs": "", "rhs": ""}
+    eq = ToolRef("alg", "make_eq", "Create equality.", {"type": "object", "properties": {
+        k: {"type": "string"} for k in doc}, "required": list(doc)})
+    total = ToolRef("alg", "total", "Compute a sum.", {"type": "object", "properties": {
+        "expr": {"type": "string"}, "lower": {"type": "string"}, "upper": {"type": "string"}},
+        "required": ["expr", "lower", "upper"]})
+    union = ToolRef("alg", "union", "Union of two sets.", _one("set1") | {"properties": {
+        "set1": {"type": "string"}, "set2": {"type": "string"}}, "required": ["set1", "set2"]})
+    others = [ToolRef("alg", f"t{i}", d, {}) for i, d in enumerate(
+        ["Simplify an expression.", "Solve an equation.", "Factorize a polynomial."])]
+    pdf = [ToolRef("pdf", f"p{i}", "Draw at these points of the page.", {}) for i in range(4)]
+    assert math_servers([eq, total, union, *others, *pdf]) == {"alg"}  # points of a page are no mathematics
+    with pytest.raises(Ungrounded):  # alone, "Create equality." says nothing of mathematics
+        _propose(eq)
+    ws = WorkspaceInfo(math=frozenset({"alg"}))
+    for seed in range(4):
+        args = _propose(eq, ws, seed=seed)
+        assert "x" in args["lhs"] and "x" in args["rhs"] and args["lhs"] != args["rhs"]
+        args = _propose(total, ws, seed=seed)
+        assert int(args["upper"]) > int(args["lower"])
+        args = _propose(union, ws, seed=seed)
+        assert args["set1"].startswith("{") and args["set1"] != args["set2"]
+
+
+def test_cell_references_come_from_the_cells_and_ranges_a_result_showed():
+    read = CallRecord(0, "x", "read_sheet", {}, [{"type": "text", "text": json.dumps(
+        {"range": "A1:F7", "cells": [{"address": "A1", "value": "id"}, {"address": "B1", "value": "UTF8"}]})}], None, False)
+    cells = {"start_cell": {"type": "string"}, "end_cell": {"type": "string"}}
+    merge = ToolRef("x", "merge_cells", "Merge a range of cells.", {"type": "object", "properties": cells,
+                                                                     "required": list(cells)})
+    table = ToolRef("x", "create_table", "Make a table of data.", _one("data_range"))
+    copy = ToolRef("x", "copy_range", "Copy a range of cells.", {"type": "object", "properties": {
+        "source_start": {"type": "string"}, "source_end": {"type": "string"}}, "required": ["source_start", "source_end"]})
+    assert _propose(merge, history=[read]) == {"start_cell": "A1", "end_cell": "F7"}
+    assert _propose(table, history=[read]) == {"data_range": "A1:F7"}
+    assert _propose(copy, history=[read]) == {"source_start": "A1", "source_end": "F7"}
+    with pytest.raises(Ungrounded):  # nothing showed a cell: none is made up
+        _propose(merge)
+    talk = CallRecord(0, "x", "about", {}, [{"type": "text", "text": "Encoded as UTF8 since v2"}], None, False)
+    with pytest.raises(Ungrounded):  # a word that looks like a cell is not one
+        _propose(merge, history=[talk])
+
+
+def test_a_parameter_named_for_the_part_a_thing_plays_takes_a_thing_of_that_kind():
+    listing = CallRecord(0, "x", "workbook_info", {}, [], {"sheets": ["Sales"], "tasks": [{"task_id": "t-7"}]}, False)
+    copy = ToolRef("x", "copy_sheet", "Copy a worksheet.", _one("source_sheet"))
+    depend = ToolRef("x", "add_dependency", "Make a task depend on another.", _one("depends_on_task_id"))
+    assert _propose(copy, history=[listing]) == {"source_sheet": "Sales"}
+    assert _propose(depend, history=[listing]) == {"depends_on_task_id": "t-7"}
+
+
+def test_a_tool_that_worked_with_its_data_and_never_its_file_is_given_its_data_first():
+    series = {"anyOf": [{"type": "array", "items": {"type": "number"}}, {"type": "null"}], "default": None}
+    schema = {"type": "object", "properties": {"file_path": {"anyOf": [{"type": "string"}, {"type": "null"}],
+                                                             "default": None}, "X_data": series, "y_data": series}}
+    tool = ToolRef("e", "ols", "Least squares fit.", schema)
+    ws = WorkspaceInfo(files=("/workspace/econ/data.csv",), directories=("/workspace/econ",))
+    assert set(_propose(tool, ws)) == {"file_path"}  # the world's file first
+    shapes = {frozenset({"X_data", "y_data"})}
+    learned = replace(ws, worked_with=lambda server, name: shapes)
+    args = _propose(tool, learned)
+    assert "file_path" not in args and args["y_data"] and args["X_data"]
+    shapes.add(frozenset({"file_path"}))  # it worked with its file too: the file stays first
+    assert set(_propose(tool, learned)) == {"file_path"}

@@ -31,7 +31,11 @@ _NEEDS_FIRST = re.compile(
     r"|\bavailable ([a-z]{3,}?)s?\s*:\s*0\s*-\s*-1\b"
     r"|\b([a-z]{3,}) index -?\d+ (?:is )?out of (?:range|bounds)\b"
     # a shape of the wrong kind: "Shape is not a chart", "Shape at index 0 is not a table"
-    r"|\b(?:shape|object|element|item)\b[^.\n]{0,30}? is not an? ([a-z]{3,})\b")
+    r"|\b(?:shape|object|element|item)\b[^.\n]{0,30}? is not an? ([a-z]{3,})\b"
+    # a selector that matched nothing on a browser's page: a page must be opened first
+    r"|\bdoes(?:n't| not) match any elements?\b()|\bno (?:such )?elements? (?:found |matche[sd] )?for selector\b()")
+_OPEN_WORDS = frozenset({"navigate", "goto", "go", "open", "visit", "load", "browse"})
+_URL_PARAMS = frozenset({"url", "uri", "href", "link", "address"})
 # words before "not found" that name no thing a tool makes
 _NOT_THINGS = frozenset({
     "error", "value", "result", "results", "data", "match", "matches", "object", "item", "resource", "record",
@@ -45,6 +49,8 @@ def missing_thing(error: str | None, content: list[Any] | None) -> str:
     text = " ".join([error or "", *(str(b.get("text", "")) for b in content or [] if isinstance(b, dict))])[:2000]
     for m in _NEEDS_FIRST.finditer(text):
         thing = next((g.lower() for g in m.groups() if g), "")
+        if not thing and m.group(0).lower().startswith(("does", "no ")):
+            return "page"
         if thing and thing not in _NOT_THINGS:
             return thing
     return ""
@@ -74,6 +80,9 @@ def find_producers(tool: ToolRef, parameter: str, candidates: list[ToolRef]) -> 
         verbs = name_words(cand.name)
         text = f"{cand.name} {cand.description or ''}".lower()
         score = 0.0
+        if stems == {"page"} and {p.lower() for p in required} & _URL_PARAMS and (
+                set(verbs) | set(name_words(cand.description or "")[:3])) & _OPEN_WORDS:
+            score += 2.5  # a page is opened by going to a URL (navigate(url), goto(url))
         if parameter in outputs:
             score += 3
         elif parameter in (schema.get("properties") or {}):

@@ -22,10 +22,19 @@ firefly does not make is not a failed call, and ``firefly status`` shows the rea
 error saying something must be made first ("No presentation is currently loaded") counts
 only from its fourth set of arguments (for either rule): making that thing first is the cure,
 and the explorer tries it. A success clears the tool for the rest of the run.
+
+It also keeps, for the whole run, the values each tool rejected (:meth:`Futility.rejected`):
+a string argument a failure names (``WRONGTYPE ... key 'user:1'``, ``Unsupported
+operation: sum``; not one it says does not exist: that depends on the world), and a list or
+object sent empty to a call that failed. Later explorations do not give that tool's parameter the same value again (another
+grounded value, or none: the step is skipped as ungrounded) until it works there. And the
+sets of argument names each tool worked with (:meth:`Futility.worked_with`): a tool that
+worked when given its data, never its file, is given its data first.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from typing import Any
@@ -33,7 +42,7 @@ from typing import Any
 from ..adapters.producers import missing_thing
 from ..jsonvalues import leaves
 
-__all__ = ["Futility", "echoes", "error_text", "same_failure", "unavailable"]
+__all__ = ["Futility", "blamed_values", "echoes", "error_text", "same_failure", "unavailable"]
 
 # the server cannot do this here, whatever the arguments
 _UNAVAILABLE = re.compile(
@@ -43,6 +52,8 @@ _UNAVAILABLE = re.compile(
     r"|\bconnection refused\b|\bgetaddrinfo\b|\bname or service not known\b|\bnetwork is unreachable\b"
     r"|\btemporary failure in name resolution\b|\benvironment variable\b[^.\n]{0,40}\b(?:not set|required|missing)\b"
     r"|\brequires task augmentation\b")
+_ABSENT = re.compile(r"(?i)\bno such\b|\bENOENT\b|\bdoes(?:n't| not) exist\b|\bnot (?:be )?found\b|\bcannot find\b"
+                     r"|\bcould not find\b|\bno (?:file|directory|key|entry) named\b")
 _PREFIX = re.compile(r"^the result reports a failure \(isError is false\):\s*")
 _VARIABLE = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # uuids
@@ -93,6 +104,25 @@ def echoes(text: str, arguments: Any, *, numbers: bool = False) -> bool:
     return False
 
 
+def blamed_values(text: str, arguments: Any) -> dict[str, str]:
+    """The top-level arguments a failure rejects, as ``/name`` -> canonical JSON: a string
+    argument of 3 characters or more that the error repeats, and a list or object sent empty.
+    An error repeating every string argument of a call with more than two (a dump of the
+    whole call) blames none of them, nor does one saying a thing does not exist."""
+    if not isinstance(arguments, dict):
+        return {}
+    # "no such file", "Key 'x' does not exist": what exists differs from world to world (a
+    # file an earlier step of that exploration moved); such a value is not rejected for good
+    absent = bool(_ABSENT.search(text))
+    strings = {k: v for k, v in arguments.items() if isinstance(v, str) and len(v) >= 3 and not absent}
+    named = {k: v for k, v in strings.items() if re.search(rf"(?<![\w]){re.escape(v)}(?![\w])", text)}
+    if len(strings) > 2 and len(named) == len(strings):
+        named = {}
+    out = {f"/{k}": json.dumps(v, sort_keys=True) for k, v in named.items()}
+    out.update({f"/{k}": json.dumps(v) for k, v in arguments.items() if isinstance(v, (list, dict)) and not v})
+    return out
+
+
 class Futility:
     """Each tool's failures in one run, and whether calling it again is futile."""
 
@@ -106,6 +136,9 @@ class Futility:
         self._making: set[tuple[str, str]] = set()  # tools told something must be made first
         self._fixed: dict[tuple[str, str], int] = defaultdict(int)  # failures of tools taking no arguments
         self._why: dict[tuple[str, str], str] = {}
+        # (server, tool) -> "/name" -> values (canonical JSON) that tool rejected this run
+        self.rejections: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        self.shapes: dict[tuple[str, str], set[frozenset[str]]] = defaultdict(set)  # argument names that worked
 
     def note(self, place: tuple[str, int, int], server: str, tool: str, *, worked: bool,
              arguments_hash: str = "", text: str = "", arguments: Any = None, fixed: bool = False) -> None:
@@ -116,6 +149,15 @@ class Futility:
             return
         self._seen.add(place)
         key = (server, tool)
+        if isinstance(arguments, dict):
+            if worked:  # the names it worked with; what it was given is no longer rejected
+                self.shapes[key].add(frozenset(arguments))
+                if key in self.rejections:
+                    for name, value in arguments.items():
+                        self.rejections[key].get(f"/{name}", set()).discard(json.dumps(value, sort_keys=True))
+            else:
+                for pointer, value in blamed_values(text, arguments).items():
+                    self.rejections[key][pointer].add(value)
         if worked:
             self._worked.add(key)
             self._why.pop(key, None)
@@ -151,6 +193,15 @@ class Futility:
         if len(hashes) >= (SAME_AFTER_MAKING if making else SAME):
             self._why[key] = (f"it failed the same way with {len(hashes)} different sets of arguments"
                               f" ({shape[:100]!r})")
+
+    def worked_with(self, server: str, tool: str) -> set[frozenset[str]]:
+        """The sets of argument names ``tool`` worked with this run (``{X_data, y_data}``)."""
+        return set(self.shapes.get((server, tool), ()))
+
+    def rejected(self, server: str, tool: str, pointer: str) -> set[str]:
+        """The values (canonical JSON) ``tool`` rejected at ``pointer`` (``/name``) this run."""
+        by = self.rejections.get((server, tool))
+        return set(by.get(pointer, ())) if by else set()
 
     def futile(self, server: str, tool: str) -> str | None:
         """Why calling this tool again is futile, or None."""

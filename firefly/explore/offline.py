@@ -593,12 +593,17 @@ class _Run:
 
     def failed_at(self, pointer: str, since: int | None = None) -> list[str]:
         """The values sent at ``pointer`` by failed calls of this tool (with ``since``: by
-        those made at that step or later; a value a later result showed may work now)."""
+        those made at that step or later; a value a later result showed may work now), and
+        those this tool rejected earlier in the run."""
         out = []
         for args, step in zip(self.failed_args, self.failed_steps):
             v = at_pointer(args, pointer, MISSING)
             if v is not MISSING and (since is None or step >= since):
                 out.append(json.dumps(v, sort_keys=True, default=str))
+        if self.ws.rejected is not None and pointer:
+            # rejected by this tool in earlier explorations (it named the value, or it was
+            # sent empty): not offered again, whenever a result showed it
+            out.extend(sorted(self.ws.rejected(self.tool.server, self.tool.name, pointer)))
         return out
 
     def obs(self, kinds: Iterable[str], pred: Callable[[Value], bool] | None = None) -> list[Value]:
@@ -736,7 +741,8 @@ class _Run:
         When every input such a tool takes is optional and empty by default, the first call
         passes one: a file of the world when one fits, else its series of data. A retry
         after the file failed passes the series (on a retry, any series of numbers the tool
-        takes: ``outcome``, ``treatment``)."""
+        takes: ``outcome``, ``treatment``), and so does the first call of a tool that worked
+        earlier in the run when given its data, never its file."""
         if self.intent == "list":
             return
         tried = {k for args in self.failed_args for k in args}
@@ -756,6 +762,13 @@ class _Run:
                 data.append(name)
             elif _type(_branch(sub.get("items") or {})) in ("number", "integer", "array"):
                 series.append(name)
+        shapes = self.ws.worked_with(self.tool.server, self.tool.name) if self.ws.worked_with else set()
+        if shapes and files and not any(shape & set(files) for shape in shapes):
+            # it worked in this run when given its data, never its file: its data first
+            files = []
+            self.notes.append("the data the tool worked with earlier in the run, not a file")
+            if not data:
+                data = series
         if self.attempt and not data:
             data = series
         for name in files:
@@ -998,6 +1011,15 @@ class _Run:
                 cands = self.key_candidates(alias, schema)
                 if cands:
                     break
+        if not cands:
+            # source_sheet <- a sheet listed; sourceSessionId <- a session id; depends_on_task_id
+            # <- a task id: the thing named after the part it plays
+            words = _words(name)
+            rest = list(words)
+            while len(rest) > 1 and rest[0] in _ROLE_WORDS:
+                rest.pop(0)
+            if len(rest) < len(words):
+                cands = self.key_candidates("_".join(rest), schema)
         chosen = self.pick(cands, pointer)
         return chosen.value if chosen else MISSING
 
@@ -1064,6 +1086,8 @@ class _Run:
             earlier = self.earlier_argument(name, pointer)
             if earlier is not MISSING:
                 return earlier
+            if (cell := self.cell_reference(name, desc, pointer)) is not MISSING:
+                return cell
             written = json_examples(desc)
             # JSON wanted: only JSON written out, never a string quoted inside it
             ex = [e for e in written if not _stand_in(e)] if written or re.search(r"\bJSON\b", desc) \
@@ -1074,9 +1098,10 @@ class _Run:
             if documented:
                 self.notes.append(f"{name} from the tool's documentation")
                 return self.choose(documented, pointer)
-            kind = value_kind(name, f"{self.tool_text} {desc} {' '.join(self.schema_props(self.tool))}")
+            topic = " mathematics" if self.tool.server in self.ws.math else ""
+            kind = value_kind(name, f"{self.tool_text} {desc} {' '.join(self.schema_props(self.tool))}{topic}")
             if kind:
-                return self.typed_value(kind, name, f"{self.tool_text} {desc}", pointer)
+                return self.typed_value(kind, name, f"{self.tool_text} {desc}", pointer, siblings)
             if is_free_text(name, desc, self.tool_text):
                 return self.free_text(name, schema, pointer, siblings)
             plausible = [v for v in plausible_values(name, desc or param_doc(self.tool.description or "", name),
@@ -1105,6 +1130,42 @@ class _Run:
         if t == "null":
             return None
         return MISSING
+
+    def cell_reference(self, name: str, desc: str, pointer: str) -> Any:
+        """A spreadsheet cell (``B3``) or range (``A1:F7``) for a parameter that takes one, as
+        the world showed them: ``end_cell`` the last cell of a range a result gave, ``start``
+        its first, ``data_range`` the range, ``cell`` a cell a result named. A parameter takes
+        one when its name says ``cell`` or ``range`` (a range then), or says start or end in a
+        tool about cells."""
+        words = set(_words(name))
+        about_cells = bool(re.search(r"(?i)\bcells?\b", f"{self.tool_text} {desc}"))
+        if not (words & {"cell", "cells", "range"} or (about_cells and words & (_LOWER_WORDS | _UPPER_WORDS))):
+            return MISSING
+        found: list[tuple[Value, str, str | None]] = []  # value, the range or cell, its end
+        for v in self.values:
+            if not isinstance(v.value, str) or len(v.value) > 400:
+                continue
+            whole = _CELL_RANGE.fullmatch(v.value.strip())
+            for m in [whole] if whole else _CELL_RANGE.finditer(v.value):
+                if m.group(2) or whole:  # in a sentence, only a range is surely cells ("UTF8" is not)
+                    found.append((v, m.group(0), m.group(2)))
+        if not found:
+            return MISSING
+        ranges = [(v, r, end) for v, r, end in found if end]
+        if "range" in words and not words & (_LOWER_WORDS | _UPPER_WORDS | {"cell", "cells"}):
+            pool = [(v, r) for v, r, _ in ranges]
+        elif words & _UPPER_WORDS:
+            pool = [(v, end) for v, _, end in ranges]
+        else:
+            pool = [(v, r.split(":")[0]) for v, r, _ in found]
+        failed = set(self.failed_at(pointer))
+        pool = [(v, c) for v, c in pool if json.dumps(c) not in failed]
+        if not pool:
+            return MISSING
+        v, chosen = pool[0] if self.attempt == 0 else pool[self.attempt % len(pool)]
+        self.use(pointer, v, chosen)
+        self.notes.append(f"{name}: a cell reference a result showed")
+        return chosen
 
     def json_text(self, name: str, schema: dict[str, Any], pointer: str) -> Any:
         """A JSON text for a parameter that takes one (its description says so, or a failed
@@ -1218,6 +1279,9 @@ class _Run:
             width = self.choose([2, 3])
             return [self.number_list(items, f"{pointer}/{i}", length=width) for i in range(n)]
         t = _type(items)
+        if top and self.binary_wanted(pointer.lstrip("/")):
+            self.notes.append(f"{pointer.lstrip('/')}: a binary outcome (0 or 1)")
+            return [(i + i // 2) % 2 for i in range(n)]  # 0, 1, 1, 0, 0, 1: both, unordered
         seen = [v.value for v in self.numbers() if isinstance(v.value, (int, float))
                 and (t != "integer" or isinstance(v.value, int))]
         pool = list(dict.fromkeys(seen))[:n] if len(set(seen)) >= n and length is None else []
@@ -1226,24 +1290,59 @@ class _Run:
             pool = [start + 3 * i + self.rng.randint(0, 2) for i in range(n)]
         return [int(x) if t == "integer" else x for x in pool]
 
-    def typed_value(self, kind: str, name: str, text: str, pointer: str) -> str:
+    def binary_wanted(self, name: str) -> bool:
+        """A series that must hold 0s and 1s: an outcome or treatment (``y_data``,
+        ``treatment``) of a tool that models a binary choice (logit, probit, logistic), or
+        after a failure of this tool said so ("endog must be in the unit interval")."""
+        if not set(_words(name)) & _BINARY_SERIES:
+            return False
+        return bool(_BINARY_TOOL.search(self.tool_text)) or any(_BINARY_TOLD.search(t) for t in self.failure_texts())
+
+    def typed_value(self, kind: str, name: str, text: str, pointer: str,
+                    siblings: dict[str, Any] | None = None) -> str:
         """A value of the kind a mathematical parameter takes (see
         :func:`~firefly.explore.paramdocs.value_kind`); a comma-separated one when the
-        documentation says so."""
+        documentation says so. Beside a sibling of the same kind it differs from it (``lhs``
+        and ``rhs``), and an upper bound lies above the lower one given."""
         listed = "comma-separated" in text.lower() or "comma separated" in text.lower()
         digit = next((int(c) for c in name if c.isdigit()), 1)
+        given = {v for v in (siblings or {}).values() if isinstance(v, str)}
         if kind == "number":
-            return "1, 2, 3" if listed else self.choose(["6", "10", "12", "7"], pointer)
+            if listed:
+                return "1, 2, 3"
+            below = [int(v) for k, v in (siblings or {}).items() if isinstance(v, str) and v.isdigit()
+                     and set(_words(k)) & _LOWER_WORDS]
+            if below and set(_words(name)) & _UPPER_WORDS:
+                return str(max(below) + self.choose([3, 4, 5], pointer))
+            return self.choose([v for v in ["6", "10", "12", "7"] if v not in given] or ["6"], pointer)
         if kind == "symbol":
             own = name.lower() if name.lower() in ("x", "y", "z", "t") else "x"
             return "x, y" if listed else own
         if kind == "matrix":
-            return "[[2, 1], [1, 3]]" if digit == 1 else "[[1, 0], [2, 1]]"
+            return self.matrix_text(digit, pointer)
         if kind == "point":
             return ["(0, 0)", "(4, 0)", "(0, 3)"][(digit - 1) % 3]
+        if kind == "set":
+            return ["{1, 2, 3}", "{2, 3, 5}"][(digit - 1) % 2]
         if listed:
             return self.choose(["x > 0, y > 0", "x, y"], pointer)
-        return self.choose(["x**2 + 3*x + 2", "x**3 - 2*x", "sin(x) + x**2"], pointer)
+        return self.choose([e for e in ["x**2 + 3*x + 2", "x**3 - 2*x", "sin(x) + x**2"] if e not in given], pointer)
+
+    def matrix_text(self, digit: int, pointer: str) -> str:
+        """A matrix written as text: as nested lists first; after that failed here, written
+        as a constructor call (``Matrix([[2, 1], [1, 3]])``: the server read the lists as a
+        plain list, "'list' object has no attribute 'det'"), or as rows of numbers (``2, 1; 1,
+        3``) when the failure says it parses the numbers itself ("invalid literal for int()")."""
+        rows = [[2, 1], [1, 3]] if digit == 1 else [[1, 0], [2, 1]]
+        forms = {"lists": str(rows), "call": f"Matrix({rows})",
+                 "rows": "; ".join(", ".join(str(x) for x in row) for row in rows)}
+        failed = set(self.failed_at(pointer))
+        left = [k for k, text in forms.items() if json.dumps(text) not in failed]
+        if not left:
+            return forms["lists"]
+        if "lists" not in left and "rows" in left and any(_PARSES_NUMBERS.search(t) for t in self.failure_texts()):
+            return forms["rows"]
+        return forms[left[0]]
 
     def free_text(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> str:
         """Human text for a parameter that takes any (see
@@ -2597,6 +2696,20 @@ def _collection(path: str) -> str:
     """The list a value's record sat in: ``accounts`` for ``$.structured_content.accounts[0].id``."""
     m = _COLLECTION.search(path.split("#json=")[-1])
     return (m.group(1) or m.group(2)) if m else ""
+
+
+_BINARY_SERIES = {"y", "outcome", "outcomes", "treatment", "treated", "label", "labels", "target", "endog",
+                  "dependent", "response", "d", "w", "s", "selection", "binary"}
+_BINARY_TOOL = re.compile(r"(?i)\b(?:logit|probit|logistic|binary (?:outcome|choice|response|dependent))\b")
+_BINARY_TOLD = re.compile(r"(?i)unit interval|\bbinary\b|\b0 (?:and|or) 1\b|\b0/1\b|between 0 and 1|two classes"
+                          r"|multiclass")
+_CELL_RANGE = re.compile(r"(?<![\w$])([A-Z]{1,3}[1-9]\d{0,6})(?::([A-Z]{1,3}[1-9]\d{0,6}))?(?![\w(])")
+# a parameter's first words naming the part an existing thing plays (not a new thing's name)
+_ROLE_WORDS = {"source", "src", "from", "depends", "on", "parent", "focus", "other", "base", "existing", "current",
+               "old", "input", "reference", "ref"}
+_LOWER_WORDS = {"lower", "start", "low", "min", "from", "begin", "a"}
+_UPPER_WORDS = {"upper", "end", "stop", "high", "max", "to", "b"}
+_PARSES_NUMBERS = re.compile(r"(?i)invalid literal for|could not convert string|not a valid (?:number|integer|float)")
 
 
 def _asked_for(names: Iterable[str], failed: list[CallRecord]) -> set[str]:

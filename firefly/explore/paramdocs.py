@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
 
 from ..adapters.verbs import MAKE_VERBS, READ_VERBS, WRITE_VERBS
 
 __all__ = ["documented_json", "documented_values", "is_free_text", "json_examples", "json_wanted", "param_doc",
-           "plausible_values", "value_kind"]
+           "math_servers", "plausible_values", "value_kind"]
 
 _QUOTED = re.compile(r"'([^'\n]{1,60})'|\"([^\"\n]{1,60})\"|`([^`\n]{1,60})`")
 _WORD = r"[A-Za-z0-9_][A-Za-z0-9_.:+/-]{0,39}"
@@ -111,7 +114,8 @@ _MATH_WORDS = re.compile(
     r"|primes?|factori\w*|divisors?|gcd|lcm|algebra\w*|arithmetic|simplif\w*|solve|logical|geometr\w*|triangles?"
     r"|points?|fibonacci|catalan|lucas|binomial|modulo|numeric|implies|intervals?|finite set|summation"
     r"|series expansion|totient|zeta|eta|eigen\w*|determinant|calculus|trigonometr\w*|latex)\b")
-_NUMBER_NAMES = {"n", "k", "m", "a", "b", "p", "q", "s", "num", "number", "integer", "int", "base", "exp",
+_NUMBER_NAMES = {"n", "k", "m", "a", "b", "p", "q", "s", "num", "den", "number", "numbers", "integer", "int", "base", "exp",
+                 "elements", "guesses",
                  "exponent", "modulus", "mod", "lower", "upper", "start", "end", "step", "order", "degree",
                  "precision", "prec", "digits", "dimension", "nu", "index"}
 _SYMBOL_NAMES = {"x", "y", "z", "t", "var", "variable", "variables", "symbol", "symbols", "wrt", "name", "names",
@@ -120,12 +124,33 @@ _EXPR_NAMES = {"expr", "expression", "expressions", "lhs", "rhs", "f", "g", "eq"
                "function", "func", "args", "arg", "factors", "terms", "formula", "poly", "polynomial",
                "numerator", "denominator", "condition", "cond", "predicate", "e", "expr1", "expr2", "body"}
 _MATRIX_NAMES = {"matrix", "matrix1", "matrix2", "matrix_a", "matrix_b", "rows", "mat", "a_matrix"}
+_SET_NAMES = {"set", "sets", "set1", "set2", "set_a", "set_b", "a_set", "b_set"}
 _POINT_NAMES = {"point", "point1", "point2", "point3", "p1", "p2", "p3", "center", "origin", "coords"}
 
 
+# words that name mathematics in a tool but not a mathematical server (points of a PDF page,
+# a LaTeX document, code symbols, a logical step)
+_WEAK_MATH = ("point", "geometr", "latex", "logical", "symbol", "integra", "eta", "numeric")
+
+
+def math_servers(tools: Iterable[Any]) -> frozenset[str]:
+    """Servers about mathematics: at least three of their tools, and a third of them, say so
+    in their names and descriptions. Their other tools (``Create equality.``, ``Range.``)
+    take mathematical values too (:func:`value_kind`, given the word ``mathematics``)."""
+    total: Counter[str] = Counter()
+    math: Counter[str] = Counter()
+    for t in tools:
+        total[t.server] += 1
+        text = re.sub(r"[_\-]+", " ", f"{t.name} {t.description or ''}").lower()
+        if any(m.group(0) not in _WEAK_MATH and not m.group(0).startswith(_WEAK_MATH) for m in _MATH_WORDS.finditer(text)):
+            math[t.server] += 1
+    return frozenset(s for s, n in math.items() if n >= 3 and 3 * n >= total[s])
+
+
 def value_kind(name: str, tool_text: str) -> str | None:
-    """``number``, ``symbol``, ``expression``, ``matrix`` or ``point`` for a bare string
-    parameter of a tool whose name and description are about mathematics; None otherwise."""
+    """``number``, ``symbol``, ``expression``, ``matrix``, ``point`` or ``set`` for a bare
+    string parameter of a tool whose name and description are about mathematics; None
+    otherwise."""
     low = re.sub(r"[_\-]+", " ", tool_text).lower()
     if not _MATH_WORDS.search(low):
         return None
@@ -135,6 +160,8 @@ def value_kind(name: str, tool_text: str) -> str | None:
         return "matrix"
     if n in _POINT_NAMES or stem in ("point", "p"):
         return "point"
+    if n in _SET_NAMES or stem in _SET_NAMES:
+        return "set"
     if n in _EXPR_NAMES or stem in _EXPR_NAMES or "expr" in n:
         return "expression"
     if (n in _SYMBOL_NAMES or stem in _SYMBOL_NAMES) and (n not in ("name", "names") or "symbol" in low):

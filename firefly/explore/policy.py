@@ -12,6 +12,7 @@ results, so recorded calls replay the same anywhere.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -59,6 +60,13 @@ class WorkspaceInfo:
         folder (none, the whole workspace, or only files) may be given any path.
     file_kinds: server -> the file extensions most of its tools are about (``.png`` ... for a
         server whose tools speak of images), for a path parameter whose own tool names none.
+    math: servers about mathematics (:func:`firefly.explore.paramdocs.math_servers`): a bare
+        string parameter of any of their tools takes a mathematical value of the kind its
+        name says (``lhs`` an expression, ``n`` a number, ``set1`` a set).
+    rejected: ``(server, tool, "/name")`` -> the values (canonical JSON) that tool rejected
+        earlier in the run (:meth:`firefly.explore.futility.Futility.rejected`), or None.
+    worked_with: ``(server, tool)`` -> the sets of argument names that tool worked with
+        earlier in the run (:meth:`firefly.explore.futility.Futility.worked_with`), or None.
     """
 
     root: str = VIRTUAL_ROOT
@@ -72,6 +80,9 @@ class WorkspaceInfo:
     roots: dict[str, tuple[str, ...]] = field(default_factory=dict)
     urls: tuple[str, ...] = ()
     file_kinds: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    math: frozenset[str] = frozenset()
+    rejected: Callable[[str, str, str], set[str]] | None = None
+    worked_with: Callable[[str, str], set[frozenset[str]]] | None = None
 
 
 @dataclass(frozen=True)

@@ -266,6 +266,7 @@ def explore(
     todo = [(dag_id, observed_first(tools, edges.get(dag_id, []), refs)) for dag_id, tools in todo]
     used = {t["server"] for _, tools in todo for t in tools}
 
+    from .paramdocs import math_servers
     from .survey import grounded_pools
 
     adapters = {server: adapter_for(server_record(store, server)) for server in sorted({s for s, _ in refs})}
@@ -277,7 +278,8 @@ def explore(
         slots = [Sandbox.create(Path(tmp), f"slot{i}", fixtures) for i in range(max(1, min(concurrency, len(todo))))]
         info = workspace_info(slots[0].root)
         info = replace(info, grounded=grounded_pools(store), roots=world.roots, urls=world.urls(info.files),
-                       file_kinds=server_file_kinds(refs.values()))
+                       file_kinds=server_file_kinds(refs.values()), math=math_servers(refs.values()),
+                       rejected=futility.rejected, worked_with=futility.worked_with)
         queue = list(todo)
 
         fresh = [0]
@@ -493,13 +495,21 @@ class Walk:
         pick = getattr(policy, "probe", None)
         if pick is None:
             return None
-        readers = [t for (server, _), t in sorted(self.refs.items()) if server == tool.server and is_read_only(t)]
+        # a reader that fails whatever it is given probes nothing: not chosen
+        readers = [t for (server, _), t in sorted(self.refs.items()) if server == tool.server and is_read_only(t)
+                   and not self.futility.futile(server, t.name)]
         try:
             if "adapter" in _parameters(pick):  # the server's adapter knows its family's effects
-                return pick(record, tool, readers, info, adapter=self.adapter(tool.server))
-            return pick(record, tool, readers, info)
+                chosen = pick(record, tool, readers, info, adapter=self.adapter(tool.server))
+            else:
+                chosen = pick(record, tool, readers, info)
         except Exception:  # noqa: BLE001 - a policy bug must not stop the run
             return None
+        if chosen is not None and isinstance(chosen.arguments, dict) and any(
+                json.dumps(v, sort_keys=True) in self.futility.rejected(tool.server, chosen.tool.name, f"/{k}")
+                for k, v in chosen.arguments.items()):
+            return None  # the reader rejected that value before ("WRONGTYPE ... 'queue:jobs'"): it would again
+        return chosen
 
     async def probe_before(self, tool: ToolRef, proposal: Proposal) -> None:
         """Before an effectful call, the probe its arguments call for (own step, ``probe_of``
@@ -537,12 +547,13 @@ class Walk:
         """After a successful effectful call, the policy's read-only probe of its effect (own step)."""
         if getattr(policy, "probe", None) is None or effect.read_only or not ok(effect):
             return
-        chosen = self.pick_probe(policy, self.history[-1], tool, info)
-        if chosen is None:
-            prior = self.recorded.get((self.step, 0))
-            if prior is None or prior.probe_of != effect.step:
+        prior = self.recorded.get((self.step, 0))
+        if prior is not None and prior.probe_of == effect.step:  # as recorded (a resumed walk)
+            chosen = Probe(self.refs.get((prior.server, prior.tool)) or tool, prior.arguments)
+        else:
+            chosen = self.pick_probe(policy, self.history[-1], tool, info)
+            if chosen is None:
                 return
-            chosen = Probe(self.refs.get((prior.server, prior.tool)) or tool, prior.arguments)  # as recorded
         await self.call(chosen.tool, lambda: (Proposal(chosen.arguments, note=chosen.note), ""), probe_of=effect.step)
         self.step += 1
 
