@@ -8,7 +8,7 @@ other's: no path of one is the other's or under it, no word of one is found in t
 text, no value the call names is in the effect's result (the effect did not make it) and no
 value the effect names is in the call's recorded result (the call did not show it).
 
-Anything less is related: a call or an effect that names nothing (``read_graph {}``, a
+Anything less is related: a call or an effect that names nothing (a whole graph read with ``{}``, a
 compaction) may touch anything; a listing of a folder is related to every write under it;
 ``SELECT ... FROM orders`` to ``INSERT INTO orders``. Used by the simulator's last lookup
 tier (:mod:`firefly.simulator.core`): a call recorded in a world that differs from the
