@@ -233,14 +233,21 @@ def seed_paths(store: Any) -> list[str]:
     from ..fixtures import build_sandbox, fixtures_of
     from ..processes import scratch_dir
 
-    with scratch_dir("firefly-seeds-") as tmp:
-        root = Path(tmp) / "workspace"
-        try:
-            build_sandbox(root, fixtures_of(registered(store)))
-        except (OSError, FireflyError):
-            return []  # a log from another machine: no seed is known, every path may be new
-        return sorted(f"{VIRTUAL_ROOT}/{p.relative_to(root).as_posix()}" for p in root.rglob("*")
-                      if ".git" not in p.relative_to(root).parts)
+    specs = fixtures_of(registered(store))
+    key = tuple(sorted(f"{spec.base}|{spec.digest}" for spec in specs))
+    if key not in _SEED_PATHS:
+        with scratch_dir("firefly-seeds-") as tmp:
+            root = Path(tmp) / "workspace"
+            try:
+                build_sandbox(root, specs)
+            except (OSError, FireflyError):
+                return []  # a log from another machine: no seed is known, every path may be new
+            _SEED_PATHS[key] = sorted(f"{VIRTUAL_ROOT}/{p.relative_to(root).as_posix()}" for p in root.rglob("*")
+                                      if ".git" not in p.relative_to(root).parts)
+    return list(_SEED_PATHS[key])
+
+
+_SEED_PATHS: dict[tuple[str, ...], list[str]] = {}  # the fixtures' bases and digests -> seed_paths
 
 
 def label_text(task: Task) -> str:
