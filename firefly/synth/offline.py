@@ -23,6 +23,7 @@ world before the label's calls are part of the trajectory and described in the q
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import re
@@ -398,8 +399,12 @@ class OfflineSynthesizer:
                 skipped["only volatile values"] += 1
                 continue
             if any(is_machine_fact(f, c.path) for it in t.items for f, c in it.cells.items()):
-                skipped["a fact of the run's machine"] += 1  # a shell's OSTYPE, an environment dump
-                continue
+                skipped["a fact of the run's machine"] += 1  # a shell's OSTYPE, an environment dump: never asked
+                items = [dataclasses.replace(it, cells={f: c for f, c in it.cells.items() if not is_machine_fact(f, c.path)})
+                         for it in t.items]
+                t = dataclasses.replace(t, items=[it for it in items if it.cells])
+                if not t.items:
+                    continue
             if truncated:
                 t.complete = False
             for c in self._table_questions(x, s, t, t.where or where):
