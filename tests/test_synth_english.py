@@ -11,7 +11,7 @@ from typing import Any
 from firefly.explore.policy import ToolRef
 from firefly.synth.facts import is_dull, is_machine_fact, spelled_out
 from firefly.synth.model import Candidate, Exploration, Step
-from firefly.synth.offline import OfflineSynthesizer, noun_like
+from firefly.synth.offline import OfflineSynthesizer, asked_name, noun_like
 from firefly.synth.phrasing import generic_scope
 
 
@@ -35,6 +35,8 @@ def test_a_label_that_is_no_noun_phrase_is_asked_by_its_name():
     assert noun_like("output size in bytes") and noun_like("rows affected") and noun_like("pseudo r squared")
     assert noun_like("speed") and noun_like("number of notes checked")
     assert not noun_like("succeeded") and not noun_like("is valid") and not noun_like("?")
+    assert not noun_like("applies to") and not noun_like('"what is in it" field')
+    assert asked_name('"what is in it" field') == "what is in it" and asked_name("applies to") == "applies to"
     tool = ref("Check the archive box.", name="check_box")
     asked = [c.question for c in questions([step(0, "check_box", {}, {"archived": "box 14", "shelf": "B"})], [tool])
              if c.template.startswith("single")]
@@ -104,3 +106,15 @@ def test_a_value_given_by_a_call_is_named_for_the_argument_it_feeds_once():
                          {"pdf_path": "the path given by the result of triaging a PDF"}, tool)
     assert said is not None and "the pdf path given by the result of triaging a PDF" in said, said
     assert "of the path given by" not in said
+
+
+def test_a_header_that_asks_or_ends_in_a_preposition_is_quoted_once():
+    reader = ref("Read a text file.", {"path": {"type": "string"}}, name="read_text")
+    text = "| folder | What is in it | applies to |\n|---|---|---|\n| notes/ | meeting notes | all |\n" \
+           "| config/ | shop settings | staff |\n| data/ | spreadsheets | nobody |\n"
+    asked = [c.question for c in questions([Step(0, "s", "read_text", {"path": "/w/README.md"},
+                                                 [{"type": "text", "text": text}], None, True, True, [], "initial")],
+                                           [reader]) if c.template.startswith("lookup:")]
+    assert asked, asked
+    assert not any('""' in q or "what applies to does" in q or '" field' in q for q in asked), asked
+    assert any('the value of "What is in it"' in q or 'the value of "what is in it"' in q for q in asked), asked

@@ -209,6 +209,7 @@ KIND_WORDS = {"DIR": "folder", "directory": "folder", "FILE": "file", "file": "f
 # nouns that end as a participle does
 _ED_NOUNS = frozenset({"speed", "seed", "need", "feed", "bed", "red", "hundred", "shed", "reed", "breed", "embed", "bred",
                        "id", "sled", "steed", "weed", "creed", "deed", "greed", "bleed", "led", "ted", "med", "fed"})
+_PREPOSITIONS = frozenset({"to", "of", "for", "by", "with", "in", "on", "at", "from", "into", "per", "than"})
 _PREDICATE_LEADS = frozenset({"is", "has", "was", "can", "should", "did", "does", "are", "were", "have", "will", "had"})
 
 
@@ -217,12 +218,19 @@ def noun_like(label: str) -> bool:
     question can say "the {label}"; a lone participle or a predicate ("succeeded", "is
     valid") or a label without a word ("?") cannot."""
     words = re.findall(r"[A-Za-z]+", label)
-    if not words:
+    if not words or label.startswith('"'):  # a header that asks a question ('"what is in it" field')
         return False
-    if words[0].lower() in _PREDICATE_LEADS and len(words) > 1:
-        return False
+    if words[0].lower() in _PREDICATE_LEADS and len(words) > 1 or words[-1].lower() in _PREPOSITIONS:
+        return False  # "is valid", "applies to"
     last = words[-1].lower()  # "rows affected", "pseudo r squared" are nouns a participle follows; "succeeded" is none
     return not (len(words) == 1 and last.endswith("ed") and len(last) > 3 and last not in _ED_NOUNS)
+
+
+def asked_name(label: str) -> str:
+    """The name a question quotes for a field asked by its name: a header that asks a question
+    without the '"..." field' around it (``"what is in it" field`` -> ``what is in it``)."""
+    m = re.fullmatch(r'"(.+)" (?:field|entry)', label)
+    return m.group(1) if m else label
 
 
 def _pick(rng: random.Random, options: list[str]) -> str:
@@ -444,6 +452,7 @@ class OfflineSynthesizer:
                 if not re.search(r"[A-Za-z]", label):
                     continue  # a field named "?" or "#": no words to ask for it
                 named = noun_like(label)
+                label = label if named else asked_name(label)
                 options = SPECIAL_SINGLE.get((noun, f)) or (
                     VALUE_SINGLE if f == "value" and t.key == "value" else
                     (REPLY_SINGLE if where == REPLY else RESULT_SINGLE) if one_value else
@@ -469,8 +478,10 @@ class OfflineSynthesizer:
                 if canonical_json(cell.value) == canonical_json(it.get(key)) or _placed_by_key(f, it.get(key)):
                     continue
                 rng = self._rng(x, step, noun, f, it.index)
-                options = SPECIAL_LOOKUP.get((noun, f)) or (LOOKUP if noun_like(t.label(f)) else VALUE_OF_LOOKUP)
-                q = _pick(rng, options).format(label=t.label(f), noun=noun, keylabel=t.label(key),
+                named = noun_like(t.label(f))
+                options = SPECIAL_LOOKUP.get((noun, f)) or (LOOKUP if named else VALUE_OF_LOOKUP)
+                q = _pick(rng, options).format(label=t.label(f) if named else asked_name(t.label(f)), noun=noun,
+                                               keylabel=t.label(key),
                                                key=quote(it.get(key)), scope=where)
                 out.append(Candidate("lookup", f"lookup:{noun}:{f}", _cap(q), cell.value, _match_for(cell.value), {step},
                                      [_entry(step, cell, "answer"), _entry(step, it.cells[key], "key")], {"op": "value"},
