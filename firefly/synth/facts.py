@@ -344,7 +344,16 @@ def spelled_out(words: str) -> str:
     parts = words.split()
     if len(parts) >= 2 and parts[0] in ("n", "num", "no", "nb"):
         parts = ["number", "of"] + parts[1:]
+    if len(parts) >= 2 and parts[-1] in _UNITS and parts[-2] in _MEASURES:
+        parts = parts[:-1] + ["in", parts[-1]]  # "output size bytes" -> "output size in bytes"
     return " ".join(_SHORT_WORDS.get(w, w) if i or len(parts) > 1 else w for i, w in enumerate(parts))
+
+
+_UNITS = frozenset({"bytes", "kb", "mb", "gb", "seconds", "secs", "ms", "milliseconds", "minutes", "hours", "days",
+                    "pixels", "px", "percent", "pct", "meters", "km", "miles", "degrees"})
+_MEASURES = frozenset({"size", "length", "time", "duration", "width", "height", "elapsed", "latency", "memory", "usage",
+                       "reduction", "delay", "timeout", "age", "distance", "depth", "weight", "uptime", "runtime",
+                       "interval", "angle"})
 
 
 # -- facts of any result: JSON at any depth, and text
@@ -459,6 +468,8 @@ def walk_json(step: int, doc: Any, base: str, names: Names, schema: Any = None,
         if key and not re.fullmatch(r"(?i)(result|results|data|items|content|value|values|output|response|records|rows)",
                                     key):
             return item_noun(key, listed)
+        if key and listed and re.fullmatch(r"(?i)rows|records", key):
+            return item_noun(key, listed)  # the rows of a query: rows, whatever the tool (never "every sql")
         return tool_noun
 
     def walk(obj: Any, path: str, key: str | None, sch: Any, depth: int) -> None:
@@ -1254,6 +1265,24 @@ def is_float_noise(value: Any) -> bool:
     return isinstance(value, float) and (value != 0 and abs(value) < 1e-9 or abs(value) >= 1e13)
 
 
+# the variables a shell or a process sets from the machine it runs on: what they hold is a fact
+# of the run's machine (its architecture, its home folder), not of the world a tool reads
+MACHINE_VARS = frozenset({"HOME", "PATH", "PWD", "OLDPWD", "OSTYPE", "HOSTTYPE", "MACHTYPE", "SHELL", "USER", "LOGNAME",
+                          "HOSTNAME", "SHLVL", "UID", "EUID", "PPID", "TERM", "LANG", "TMPDIR", "IFS", "BASH_VERSION",
+                          "BASHPID", "LC_ALL", "OPTIND", "PS1", "PS2", "PS4"})
+_ENV_SEGMENT = re.compile(r"(?i)(?:^|[.\[\"'$=])(?:env|environ|environment|env_?vars|environment_?variables)(?:$|[.\]\"'\[])")
+# a text that is an empty structure: says nothing a question could check
+_EMPTY_TEXTS = frozenset({"{}", "[]", "()", "null", "none", "nil", "undefined"})
+
+
+def is_machine_fact(key: str, path: str = "") -> bool:
+    """Whether a value is a fact of the machine the run happened on rather than of the world:
+    an environment variable a shell sets from it (``OSTYPE``, ``PWD``, ``HOSTTYPE``), or any
+    value read from under an environment key (``$.environmentVariables.X``, ``$.env.X``)."""
+    name = key.split(".")[-1].split("#")[0]
+    return name in MACHINE_VARS or bool(_ENV_SEGMENT.search(path.split("#")[-1]))
+
+
 def is_dull(key: str, value: Any, echoes: dict[str, set[str]] | None = None, whole: bool = False,
             any_name: bool = False, tool: str = "") -> bool:
     """A value not worth a question: paging bookkeeping (a cursor, a page size); a computed
@@ -1271,6 +1300,10 @@ def is_dull(key: str, value: Any, echoes: dict[str, set[str]] | None = None, who
     if name in _BOOKKEEPING or is_opaque_id(key, value) or is_float_noise(value):
         return True
     text = normalize(value)
+    if isinstance(value, str) and (value.strip().lower() in _EMPTY_TEXTS or not re.search(r"\w", value)):
+        return True  # "{}", "null", "?": an empty structure or no word at all
+    if key.split(".")[-1].split("#")[0] in MACHINE_VARS:
+        return True
     if whole and (name in _ENVELOPE or text in _STATUS_WORDS):
         return True
     if whole and isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:

@@ -23,6 +23,7 @@ world before the label's calls are part of the trajectory and described in the q
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import re
@@ -37,8 +38,8 @@ from ..match import normalize, result_value
 from .answers import field_values, record_candidates
 from .derive import as_number
 from ..locator import resolve
-from .facts import (Cell, Item, Table, basename, echoes_of, generated_id_in, is_dull, is_volatile, leaves, plural_of,
-                    read_call, reads_the_clock, rel, singular, words_of)
+from .facts import (Cell, Item, Table, basename, echoes_of, generated_id_in, is_dull, is_machine_fact, is_volatile,
+                    leaves, plural_of, read_call, reads_the_clock, rel, singular, words_of)
 from .model import INITIAL_STATE, Candidate, Exploration, Step
 from .phrasing import effect, listing, ordinal, quote, scope
 
@@ -46,6 +47,10 @@ NAME = "offline-v1"
 MAX_TASKS = 20  # per exploration, besides its state changes
 MAX_STATE_CHANGES = 4
 MAX_QUESTION = 1500
+# a hop may name an item by its place in a listing ("the second table listed in the shop
+# database") only in a short listing and near its top: a place a user would count
+MAX_PLACED_ITEMS = 5
+MAX_PLACE = 3
 
 # -------------------------------------------------------------------------- phrase banks
 
@@ -183,6 +188,11 @@ EFFECT_RESULT = [
     "Please {effect}. {question}",
 ]
 REPLY_SINGLE = ["What does it give back?", "What result does it report?"]
+REPLY_LOOKUP = ["What does the reply give as the {label}?", "What {label} does the reply report?"]
+# a field whose label is no noun phrase ("succeeded", "pages processed", "is valid") is asked by its name
+VALUE_OF_SINGLE = ["In {scope}, what is the value of \"{label}\"?", "What value does {scope} give for \"{label}\"?"]
+REPLY_VALUE_OF = ["What value does the reply give for \"{label}\"?", "In the reply, what is the value of \"{label}\"?"]
+VALUE_OF_LOOKUP = ["In {scope}, what is the value of \"{label}\" for the {noun} whose {keylabel} is {key}?"]
 REPLY = "the reply"  # where an effect's own result is read: what its call gives back
 SETUP = [
     "First {setup}. Then answer: {question}",
@@ -194,6 +204,33 @@ SKIP_FIELDS = {"depth", "current", "pk", "notnull", "hash"}
 POSITIONS = frozenset({"row", "col", "column", "index", "line", "position", "pos", "page", "offset", "x", "y", "z",
                        "left", "top", "right", "bottom", "start", "end"})
 KIND_WORDS = {"DIR": "folder", "directory": "folder", "FILE": "file", "file": "file"}
+
+
+# nouns that end as a participle does
+_ED_NOUNS = frozenset({"speed", "seed", "need", "feed", "bed", "red", "hundred", "shed", "reed", "breed", "embed", "bred",
+                       "id", "sled", "steed", "weed", "creed", "deed", "greed", "bleed", "led", "ted", "med", "fed"})
+_PREPOSITIONS = frozenset({"to", "of", "for", "by", "with", "in", "on", "at", "from", "into", "per", "than"})
+_PREDICATE_LEADS = frozenset({"is", "has", "was", "can", "should", "did", "does", "are", "were", "have", "will", "had"})
+
+
+def noun_like(label: str) -> bool:
+    """Whether a field's label reads as a noun phrase ("output size", "rows affected"), so a
+    question can say "the {label}"; a lone participle or a predicate ("succeeded", "is
+    valid") or a label without a word ("?") cannot."""
+    words = re.findall(r"[A-Za-z]+", label)
+    if not words or label.startswith('"'):  # a header that asks a question ('"what is in it" field')
+        return False
+    if words[0].lower() in _PREDICATE_LEADS and len(words) > 1 or words[-1].lower() in _PREPOSITIONS:
+        return False  # "is valid", "applies to"
+    last = words[-1].lower()  # "rows affected", "pseudo r squared" are nouns a participle follows; "succeeded" is none
+    return not (len(words) == 1 and last.endswith("ed") and len(last) > 3 and last not in _ED_NOUNS)
+
+
+def asked_name(label: str) -> str:
+    """The name a question quotes for a field asked by its name: a header that asks a question
+    without the '"..." field' around it (``"what is in it" field`` -> ``what is in it``)."""
+    m = re.fullmatch(r'"(.+)" (?:field|entry)', label)
+    return m.group(1) if m else label
 
 
 def _pick(rng: random.Random, options: list[str]) -> str:
@@ -369,6 +406,13 @@ class OfflineSynthesizer:
             if not t.items:
                 skipped["only volatile values"] += 1
                 continue
+            if any(is_machine_fact(f, c.path) for it in t.items for f, c in it.cells.items()):
+                skipped["a fact of the run's machine"] += 1  # a shell's OSTYPE, an environment dump: never asked
+                items = [dataclasses.replace(it, cells={f: c for f, c in it.cells.items() if not is_machine_fact(f, c.path)})
+                         for it in t.items]
+                t = dataclasses.replace(t, items=[it for it in items if it.cells])
+                if not t.items:
+                    continue
             if truncated:
                 t.complete = False
             for c in self._table_questions(x, s, t, t.where or where):
@@ -402,12 +446,18 @@ class OfflineSynthesizer:
                 rng = self._rng(x, step, noun, f, "single")
                 one_value = f in ("result", "value", "output") and (len(it.cells) == 1 or where.startswith(
                     ("the result of ", "the results of ")))
-                options = SPECIAL_SINGLE.get((noun, f)) or (
-                    VALUE_SINGLE if f == "value" and t.key == "value" else
-                    (REPLY_SINGLE if where == REPLY else RESULT_SINGLE) if one_value else LOOKUP_SINGLE)
                 label = t.label(f)
                 if isinstance(cell.value, int) and not isinstance(cell.value, bool) and _counted(label):
                     label = f"number of {label}"  # "notes checked: 2" -> "the number of notes checked"
+                if not re.search(r"[A-Za-z]", label):
+                    continue  # a field named "?" or "#": no words to ask for it
+                named = noun_like(label)
+                label = label if named else asked_name(label)
+                options = SPECIAL_SINGLE.get((noun, f)) or (
+                    VALUE_SINGLE if f == "value" and t.key == "value" else
+                    (REPLY_SINGLE if where == REPLY else RESULT_SINGLE) if one_value else
+                    (REPLY_LOOKUP if named else REPLY_VALUE_OF) if where == REPLY else
+                    LOOKUP_SINGLE if named else VALUE_OF_SINGLE)
                 q = _pick(rng, options).format(label=label, scope=where, be=_verb_for(label))
                 out.append(Candidate("lookup", f"single:{noun}:{f}", _cap(q), cell.value, _match_for(cell.value),
                                      {step}, [_entry(step, cell, "answer")], {"op": "value"}))
@@ -428,8 +478,10 @@ class OfflineSynthesizer:
                 if canonical_json(cell.value) == canonical_json(it.get(key)) or _placed_by_key(f, it.get(key)):
                     continue
                 rng = self._rng(x, step, noun, f, it.index)
-                options = SPECIAL_LOOKUP.get((noun, f)) or LOOKUP
-                q = _pick(rng, options).format(label=t.label(f), noun=noun, keylabel=t.label(key),
+                named = noun_like(t.label(f))
+                options = SPECIAL_LOOKUP.get((noun, f)) or (LOOKUP if named else VALUE_OF_LOOKUP)
+                q = _pick(rng, options).format(label=t.label(f) if named else asked_name(t.label(f)), noun=noun,
+                                               keylabel=t.label(key),
                                                key=quote(it.get(key)), scope=where)
                 out.append(Candidate("lookup", f"lookup:{noun}:{f}", _cap(q), cell.value, _match_for(cell.value), {step},
                                      [_entry(step, cell, "answer"), _entry(step, it.cells[key], "key")], {"op": "value"},
@@ -634,6 +686,8 @@ class OfflineSynthesizer:
                     phrase = f"the {t.noun} whose {t.label(f)} is {quote(cell.value)} in {where}"
                     return of(phrase), [_entry(a.step, cell, "key"), _entry(a.step, fed_cell, "via")]
                 if len(t.items) > 1:
+                    if len(t.items) > MAX_PLACED_ITEMS or it.index >= MAX_PLACE:
+                        return None  # "the 23rd entry listed in the whole tree": no one counts that far
                     phrase = f"the {ordinal(it.index)} {t.noun} listed in {where}"
                 else:
                     phrase = f"the {t.noun} shown by {where}"

@@ -343,7 +343,13 @@ def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], re
         if name in subst:
             said = subst[name]
             # "the warehouse whose city is ..." names a warehouse already: no "the warehouse of" before it
-            named = said if said.lower().startswith(f"the {words} ") else f"the {words} of {said}"
+            given = re.match(r"the .+? (given by|shown by) (.+)$", said, re.DOTALL)
+            if given:  # "the path given by X" for a pdf path: "the pdf path given by X", never "the pdf path of the path ..."
+                named = f"the {words} {given.group(1)} {given.group(2)}"
+            elif said.lower().startswith((f"the {words} ", f"the {words.split()[-1]} ")):
+                named = said  # "the path of the file whose ..." for a path: no "the file path of" before it
+            else:
+                named = f"the {words} of {said}"
         elif instruction and not block and isinstance(value, str) and "\n" in value.strip() \
                 and len(value) <= EFFECT_BLOCK_CHARS:
             block, block_words = value.strip("\n"), words
