@@ -77,3 +77,52 @@ def test_the_generic_probe_reads_back_by_the_identifier_a_write_took_or_returned
             assert adapter.probe(vague, refs["create_task"], readers) is None
 
     anyio.run(main)
+
+
+def _ref(name: str, required: tuple[str, ...] = (), optional: tuple[str, ...] = (), server: str = "s") -> ToolRef:
+    props = {p: {"type": "string"} for p in (*required, *optional)}
+    return ToolRef(server, name, None, {"type": "object", "properties": props, "required": list(required)})
+
+
+def _effect(tool: ToolRef, arguments: dict, result: str = "ok") -> CallRecord:
+    return CallRecord(0, tool.server, tool.name, arguments, [{"type": "text", "text": result}], None, False)
+
+
+def test_the_probe_reads_the_same_kind_of_thing_not_the_first_reader_that_takes_the_argument():
+    update = _ref("update_task_status", ("task_id", "status"))
+    readers = [_ref("summarize_task_activity", ("task_id",)), _ref("get_task", ("task_id",)),
+               _ref("get_story", ("story_id",))]
+    probe = GenericAdapter().probe(_effect(update, {"task_id": "t-1", "status": "done"}), update, readers)
+    assert probe is not None and probe.tool.name == "get_task" and probe.arguments == {"task_id": "t-1"}
+
+
+def test_a_showing_reader_is_preferred_to_one_that_computes_on_the_same_thing():
+    create = _ref("create_note", ("path", "content"))
+    readers = [_ref("view_note_images", ("path",)), _ref("read_note", ("path",)), _ref("analyze_note", ("path",))]
+    probe = GenericAdapter().probe(_effect(create, {"path": "a.md", "content": "x"}), create, readers)
+    assert probe is not None and probe.tool.name == "read_note"
+
+
+def test_an_effect_no_reader_takes_an_argument_of_is_probed_by_the_listing_of_its_kind():
+    branch = _ref("git_create_branch", ("repo_path", "branch_name"))
+    readers = [_ref("git_status", ("repo_path",)), _ref("git_log", ("repo_path",)),
+               _ref("git_list_branches", (), ("repo_path",)), _ref("git_list_tags", (), ("repo_path",))]
+    call = _effect(branch, {"repo_path": "/r", "branch_name": "feature"})
+    probe = GenericAdapter().probe(call, branch, readers)
+    assert probe is not None and probe.tool.name == "git_list_branches" and probe.arguments == {"repo_path": "/r"}
+    # a listing of another kind of thing is never the probe
+    assert GenericAdapter().probe(call, branch, [_ref("git_list_tags"), *readers[:2]]).tool.name != "git_list_tags"
+
+
+def test_a_removal_is_probed_by_the_listing_a_read_of_the_removed_thing_would_fail():
+    delete = _ref("delete_note", ("path",))
+    readers = [_ref("read_note", ("path",)), _ref("list_notes")]
+    probe = GenericAdapter().probe(_effect(delete, {"path": "a.md"}), delete, readers)
+    assert probe is not None and probe.tool.name == "list_notes" and probe.arguments == {}
+
+
+def test_an_identifier_of_another_kind_of_thing_is_not_taken_for_the_readers():
+    create = _ref("create_task", ("story_id", "title"))
+    readers = [_ref("summarize_task_activity", ("task_id",)), _ref("get_story", ("story_id",)), _ref("get_tasks")]
+    probe = GenericAdapter().probe(_effect(create, {"story_id": "story-1", "title": "x"}), create, readers)
+    assert probe is not None and probe.tool.name == "get_tasks"  # never task_id=story-1
