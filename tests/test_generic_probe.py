@@ -126,3 +126,36 @@ def test_an_identifier_of_another_kind_of_thing_is_not_taken_for_the_readers():
     readers = [_ref("summarize_task_activity", ("task_id",)), _ref("get_story", ("story_id",)), _ref("get_tasks")]
     probe = GenericAdapter().probe(_effect(create, {"story_id": "story-1", "title": "x"}), create, readers)
     assert probe is not None and probe.tool.name == "get_tasks"  # never task_id=story-1
+
+
+def test_a_listing_probed_before_and_after_a_creation_makes_a_state_change_that_fails_before(tmp_path, monkeypatch):
+    from firefly.store import Store
+    from firefly.synth import synthesize
+    from firefly.synth.verify import verify
+
+    from . import synth_fixtures as fx
+
+    text = {"type": "string"}
+    monkeypatch.setitem(fx.TOOLS, ("tasks", "create_task"), (
+        {"type": "object", "properties": {"title": text, "story_id": text}, "required": ["title"]}, False))
+    monkeypatch.setitem(fx.TOOLS, ("tasks", "get_tasks"), ({"type": "object", "properties": {}}, True))
+    store = Store.open(tmp_path / "tasks.db")
+    fx.discover(store)
+    before = [{"id": "task-1", "title": "Roast the Ethiopia lot"}]
+    w = fx.Walk(store, "xtasks", "dtasks", [("tasks", "create_task")])
+    w.call("tasks", "get_tasks", {}, fx.as_text({"tasks": before}), probe_of=1)  # the probe before the effect
+    w.call("tasks", "create_task", {"title": "Order paper cups", "story_id": "story-7"},
+           fx.as_text({"success": True, "task_id": "task-2"}))
+    w.call("tasks", "get_tasks", {}, fx.as_text({"tasks": [*before, {"id": "task-2", "title": "Order paper cups"}]}),
+           probe_of=1)
+    w.finish()
+    store.catch_up()
+    synthesize(store)
+    verify(store)
+    rows = store.conn.execute("SELECT question, probe, verified FROM tasks WHERE kind = 'state-change'").fetchall()
+    assert rows, "no state-change task from the listing probe"
+    question, probe, verified = rows[0]
+    probe = json.loads(probe)
+    assert probe["tool"] == "get_tasks" and "Order paper cups" in json.dumps(probe["expected"])
+    assert verified == 1, store.conn.execute("SELECT verifier, reasons FROM verdicts WHERE passed = 0").fetchall()
+    assert "Order paper cups" in question
