@@ -159,3 +159,13 @@ def test_a_listing_probed_before_and_after_a_creation_makes_a_state_change_that_
     assert probe["tool"] == "get_tasks" and "Order paper cups" in json.dumps(probe["expected"])
     assert verified == 1, store.conn.execute("SELECT verifier, reasons FROM verdicts WHERE passed = 0").fetchall()
     assert "Order paper cups" in question
+
+
+def test_a_reader_that_computes_or_lists_another_kind_of_thing_is_not_the_probe():
+    block = _ref("set_blocker", ("task_id", "reason"))
+    readers = [_ref("resolve_blocker", ("task_id",)), _ref("get_task", ("task_id",)), _ref("get_story", ("story_id",))]
+    probe = GenericAdapter().probe(_effect(block, {"task_id": "t-1", "reason": "waiting"}), block, readers)
+    assert probe is not None and probe.tool.name == "get_task"  # resolve_ would undo what it probes
+    slide = _ref("add_slide", (), ("layout",))
+    probe = GenericAdapter().probe(_effect(slide, {"layout": "title"}), slide, [_ref("list_slide_templates")])
+    assert probe is None  # the templates are not what adding a slide changed

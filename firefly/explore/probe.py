@@ -183,8 +183,11 @@ def _subject(name: str, common: set[str]) -> set[str]:
     from ..adapters.verbs import MAKE_VERBS, READ_VERBS, REMOVE_VERBS, WRITE_VERBS, name_words
     from ..synth.facts import singular
 
-    verbs = READ_VERBS | WRITE_VERBS | MAKE_VERBS | REMOVE_VERBS
+    verbs = READ_VERBS | WRITE_VERBS | MAKE_VERBS | REMOVE_VERBS | _LINKS
     return {singular(w) for w in name_words(name) if w not in verbs and w not in common and not w.isdigit()}
+
+
+_LINKS = frozenset({"from", "to", "of", "by", "in", "on", "for", "with", "and", "as", "at", "into", "all"})
 
 
 _SHOWING = frozenset({"get", "read", "show", "view", "list", "describe", "open", "fetch", "info", "inspect", "stat",
@@ -207,14 +210,16 @@ def _common(tool: ToolRef, readers: Readers) -> set[str]:
 
 
 def _rank(probes: list[tuple[int, Probe]], call: CallRecord, tool: ToolRef, readers: Readers) -> Probe | None:
-    """The probe that reads the same kind of thing the call changed: the most nouns shared
-    with the effect's name (``add_task`` -> ``get_task`` before ``summarize_task_activity``),
-    then with the identifiers it took (``set_blocker(task_id)`` -> ``get_task``),
-    a read by what the call named before a listing (a listing first after a removal: a read
-    of the removed thing fails), the most arguments under the call's own names, a showing
-    verb first (``get``, ``read``, ``list``; not one that computes), the fewest other nouns.
-    A listing must share a noun with the effect's name."""
-    from ..adapters.verbs import REMOVE_VERBS, name_words
+    """The probe that reads the same kind of thing the call changed: one that shows things
+    as they are before one that computes on them (``resolve_blocker``, ``validate_range``);
+    then the most nouns shared with the effect's name (``add_task`` -> ``get_task`` before
+    ``summarize_task_activity``), then with the identifiers it took (``set_blocker(task_id)``
+    -> ``get_task``); a read by what the call named before a listing (a listing first after a
+    removal: a read of the removed thing fails); the most arguments under the call's own
+    names; a showing verb (``get``, ``read``, ``list``); the fewest other nouns. A listing
+    must share a noun with the effect's name and list nothing else (not ``list_slide_templates``
+    after ``add_slide``)."""
+    from ..adapters.verbs import READ_VERBS, REMOVE_VERBS, name_words
 
     common = _common(tool, readers)
     # what the call acts on: the nouns of its name and of the identifiers it took (task_id: a task)
@@ -225,10 +230,11 @@ def _rank(probes: list[tuple[int, Probe]], call: CallRecord, tool: ToolRef, read
     for tier, probe in probes:
         theirs = _subject(probe.tool.name, common)
         shared = len(theirs & subject)
-        if tier == 0 and not shared:
-            continue
+        if tier == 0 and (not shared or theirs - subject - owners):
+            continue  # a listing of another kind of thing (templates, after a slide was added)
         lead = [w for w in name_words(probe.tool.name) if w not in common][:1]
-        key = (shared, len(theirs & owners), tier if not removes else -tier,
+        computes = bool(lead) and lead[0] in READ_VERBS and lead[0] not in _SHOWING  # resolve_, summarize_, validate_
+        key = (not computes, shared, len(theirs & owners), tier if not removes else -tier,
                sum(1 for k in probe.arguments if k in call.arguments),
                bool(lead) and lead[0] in _SHOWING, -len(theirs - subject - owners), len(probe.arguments),
                probe.tool.name)
