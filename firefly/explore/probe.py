@@ -179,7 +179,7 @@ def _listings(call: CallRecord, tool: ToolRef, readers: Readers) -> list[Probe]:
 
 def _subject(name: str, common: set[str]) -> set[str]:
     """The nouns of a tool's name, singular, without its verbs and the words every tool of the
-    server shares (``git_create_branch`` -> ``{"branch"}``, ``list_tasks`` -> ``{"task"}``)."""
+    server shares (``repo_create_branch`` -> ``{"branch"}``, ``list_tasks`` -> ``{"task"}``)."""
     from ..adapters.verbs import MAKE_VERBS, READ_VERBS, REMOVE_VERBS, WRITE_VERBS, name_words
     from ..synth.facts import singular
 
