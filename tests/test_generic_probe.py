@@ -169,3 +169,10 @@ def test_a_reader_that_computes_or_lists_another_kind_of_thing_is_not_the_probe(
     slide = _ref("add_slide", (), ("layout",))
     probe = GenericAdapter().probe(_effect(slide, {"layout": "title"}), slide, [_ref("list_slide_templates")])
     assert probe is None  # the templates are not what adding a slide changed
+
+
+def test_a_tool_taking_nothing_that_may_make_a_thing_is_never_a_listing_probe():
+    total = _ref("batch_total", (), ("batch_id",))
+    probe = GenericAdapter().probe(_effect(total, {}), total, [_ref("open_batch"), _ref("describe_batch_rules")])
+    assert probe is None  # open_batch opens a batch; describe_batch_rules lists another kind of thing
+    assert GenericAdapter().probe(_effect(total, {}), total, [_ref("list_batches")]).tool.name == "list_batches"

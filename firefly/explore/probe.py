@@ -217,9 +217,9 @@ def _rank(probes: list[tuple[int, Probe]], call: CallRecord, tool: ToolRef, read
     -> ``get_task``); a read by what the call named before a listing (a listing first after a
     removal: a read of the removed thing fails); the most arguments under the call's own
     names; a showing verb (``get``, ``read``, ``list``); the fewest other nouns. A listing
-    must share a noun with the effect's name and list nothing else (not ``list_slide_templates``
-    after ``add_slide``)."""
-    from ..adapters.verbs import READ_VERBS, REMOVE_VERBS, name_words
+    must share a noun with the effect's name, list nothing else (not ``list_slide_templates``
+    after ``add_slide``) and be named with a showing verb that makes nothing (not ``open_``)."""
+    from ..adapters.verbs import MAKE_VERBS, READ_VERBS, REMOVE_VERBS, name_words
 
     common = _common(tool, readers)
     # what the call acts on: the nouns of its name and of the identifiers it took (task_id: a task)
@@ -230,9 +230,11 @@ def _rank(probes: list[tuple[int, Probe]], call: CallRecord, tool: ToolRef, read
     for tier, probe in probes:
         theirs = _subject(probe.tool.name, common)
         shared = len(theirs & subject)
-        if tier == 0 and (not shared or theirs - subject - owners):
-            continue  # a listing of another kind of thing (templates, after a slide was added)
         lead = [w for w in name_words(probe.tool.name) if w not in common][:1]
+        if tier == 0 and (not shared or theirs - subject - owners or not lead or lead[0] not in _SHOWING
+                          or lead[0] in MAKE_VERBS):
+            continue  # a listing of another kind of thing (templates, after a slide was added), or one that
+            # may make one (``open_batch`` taking nothing: a maker named like a reader)
         computes = bool(lead) and lead[0] in READ_VERBS and lead[0] not in _SHOWING  # resolve_, summarize_, validate_
         key = (not computes, shared, len(theirs & owners), tier if not removes else -tier,
                sum(1 for k in probe.arguments if k in call.arguments),
