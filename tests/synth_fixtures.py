@@ -97,11 +97,13 @@ class Walk:
                                         tools=[f"{s}/{n}" for s, n in tools]))
 
     def call(self, server: str, tool: str, arguments: dict[str, Any], content: list[dict[str, Any]],
-             structured: dict[str, Any] | None = None, sources: list[dict[str, Any]] | None = None) -> ToolCalled:
+             structured: dict[str, Any] | None = None, sources: list[dict[str, Any]] | None = None,
+             probe_of: int | None = None) -> ToolCalled:
         read_only = TOOLS[(server, tool)][1]
         event = ToolCalled(exploration_id=self.xid, step=self.step, server=server, tool=tool, arguments=arguments,
                            arguments_hash=content_hash(arguments), content=content, structured_content=structured,
-                           sources=sources or [], read_only=read_only, state=content_hash(self.effects))
+                           sources=sources or [], read_only=read_only, state=content_hash(self.effects),
+                           probe_of=probe_of)
         self.store.append(event)
         if not read_only:
             self.effects.append(canonical_json([server, tool, event.arguments_hash]))

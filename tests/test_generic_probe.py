@@ -77,3 +77,102 @@ def test_the_generic_probe_reads_back_by_the_identifier_a_write_took_or_returned
             assert adapter.probe(vague, refs["create_task"], readers) is None
 
     anyio.run(main)
+
+
+def _ref(name: str, required: tuple[str, ...] = (), optional: tuple[str, ...] = (), server: str = "s") -> ToolRef:
+    props = {p: {"type": "string"} for p in (*required, *optional)}
+    return ToolRef(server, name, None, {"type": "object", "properties": props, "required": list(required)})
+
+
+def _effect(tool: ToolRef, arguments: dict, result: str = "ok") -> CallRecord:
+    return CallRecord(0, tool.server, tool.name, arguments, [{"type": "text", "text": result}], None, False)
+
+
+def test_the_probe_reads_the_same_kind_of_thing_not_the_first_reader_that_takes_the_argument():
+    update = _ref("update_task_status", ("task_id", "status"))
+    readers = [_ref("summarize_task_activity", ("task_id",)), _ref("get_task", ("task_id",)),
+               _ref("get_story", ("story_id",))]
+    probe = GenericAdapter().probe(_effect(update, {"task_id": "t-1", "status": "done"}), update, readers)
+    assert probe is not None and probe.tool.name == "get_task" and probe.arguments == {"task_id": "t-1"}
+
+
+def test_a_showing_reader_is_preferred_to_one_that_computes_on_the_same_thing():
+    create = _ref("create_note", ("path", "content"))
+    readers = [_ref("view_note_images", ("path",)), _ref("read_note", ("path",)), _ref("analyze_note", ("path",))]
+    probe = GenericAdapter().probe(_effect(create, {"path": "a.md", "content": "x"}), create, readers)
+    assert probe is not None and probe.tool.name == "read_note"
+
+
+def test_an_effect_no_reader_takes_an_argument_of_is_probed_by_the_listing_of_its_kind():
+    branch = _ref("git_create_branch", ("repo_path", "branch_name"))
+    readers = [_ref("git_status", ("repo_path",)), _ref("git_log", ("repo_path",)),
+               _ref("git_list_branches", (), ("repo_path",)), _ref("git_list_tags", (), ("repo_path",))]
+    call = _effect(branch, {"repo_path": "/r", "branch_name": "feature"})
+    probe = GenericAdapter().probe(call, branch, readers)
+    assert probe is not None and probe.tool.name == "git_list_branches" and probe.arguments == {"repo_path": "/r"}
+    # a listing of another kind of thing is never the probe
+    assert GenericAdapter().probe(call, branch, [_ref("git_list_tags"), *readers[:2]]).tool.name != "git_list_tags"
+
+
+def test_a_removal_is_probed_by_the_listing_a_read_of_the_removed_thing_would_fail():
+    delete = _ref("delete_note", ("path",))
+    readers = [_ref("read_note", ("path",)), _ref("list_notes")]
+    probe = GenericAdapter().probe(_effect(delete, {"path": "a.md"}), delete, readers)
+    assert probe is not None and probe.tool.name == "list_notes" and probe.arguments == {}
+
+
+def test_an_identifier_of_another_kind_of_thing_is_not_taken_for_the_readers():
+    create = _ref("create_task", ("story_id", "title"))
+    readers = [_ref("summarize_task_activity", ("task_id",)), _ref("get_story", ("story_id",)), _ref("get_tasks")]
+    probe = GenericAdapter().probe(_effect(create, {"story_id": "story-1", "title": "x"}), create, readers)
+    assert probe is not None and probe.tool.name == "get_tasks"  # never task_id=story-1
+
+
+def test_a_listing_probed_before_and_after_a_creation_makes_a_state_change_that_fails_before(tmp_path, monkeypatch):
+    from firefly.store import Store
+    from firefly.synth import synthesize
+    from firefly.synth.verify import verify
+
+    from . import synth_fixtures as fx
+
+    text = {"type": "string"}
+    monkeypatch.setitem(fx.TOOLS, ("tasks", "create_task"), (
+        {"type": "object", "properties": {"title": text, "story_id": text}, "required": ["title"]}, False))
+    monkeypatch.setitem(fx.TOOLS, ("tasks", "get_tasks"), ({"type": "object", "properties": {}}, True))
+    store = Store.open(tmp_path / "tasks.db")
+    fx.discover(store)
+    before = [{"id": "task-1", "title": "Roast the Ethiopia lot"}]
+    w = fx.Walk(store, "xtasks", "dtasks", [("tasks", "create_task")])
+    w.call("tasks", "get_tasks", {}, fx.as_text({"tasks": before}), probe_of=1)  # the probe before the effect
+    w.call("tasks", "create_task", {"title": "Order paper cups", "story_id": "story-7"},
+           fx.as_text({"success": True, "task_id": "task-2"}))
+    w.call("tasks", "get_tasks", {}, fx.as_text({"tasks": [*before, {"id": "task-2", "title": "Order paper cups"}]}),
+           probe_of=1)
+    w.finish()
+    store.catch_up()
+    synthesize(store)
+    verify(store)
+    rows = store.conn.execute("SELECT question, probe, verified FROM tasks WHERE kind = 'state-change'").fetchall()
+    assert rows, "no state-change task from the listing probe"
+    question, probe, verified = rows[0]
+    probe = json.loads(probe)
+    assert probe["tool"] == "get_tasks" and "Order paper cups" in json.dumps(probe["expected"])
+    assert verified == 1, store.conn.execute("SELECT verifier, reasons FROM verdicts WHERE passed = 0").fetchall()
+    assert "Order paper cups" in question
+
+
+def test_a_reader_that_computes_or_lists_another_kind_of_thing_is_not_the_probe():
+    block = _ref("set_blocker", ("task_id", "reason"))
+    readers = [_ref("resolve_blocker", ("task_id",)), _ref("get_task", ("task_id",)), _ref("get_story", ("story_id",))]
+    probe = GenericAdapter().probe(_effect(block, {"task_id": "t-1", "reason": "waiting"}), block, readers)
+    assert probe is not None and probe.tool.name == "get_task"  # resolve_ would undo what it probes
+    slide = _ref("add_slide", (), ("layout",))
+    probe = GenericAdapter().probe(_effect(slide, {"layout": "title"}), slide, [_ref("list_slide_templates")])
+    assert probe is None  # the templates are not what adding a slide changed
+
+
+def test_a_tool_taking_nothing_that_may_make_a_thing_is_never_a_listing_probe():
+    total = _ref("batch_total", (), ("batch_id",))
+    probe = GenericAdapter().probe(_effect(total, {}), total, [_ref("open_batch"), _ref("describe_batch_rules")])
+    assert probe is None  # open_batch opens a batch; describe_batch_rules lists another kind of thing
+    assert GenericAdapter().probe(_effect(total, {}), total, [_ref("list_batches")]).tool.name == "list_batches"

@@ -10,11 +10,13 @@ adapter of a server family knows the usual shapes of its effects (a file written
 back; a commit: the newest commits; a row inserted: the newest rows; see
 :mod:`firefly.adapters`), and every adapter falls back on :func:`pick_probe`'s rule for any
 server: a read-only tool of the same server whose required parameters all appear, by name,
-in the effectful call's arguments, called with those values (``delete_note(title)`` ->
-``read_note(title)``); else one whose required parameters are all identifiers (an id, a
+in the effectful call's arguments, called with those values (``update_note(title)`` ->
+``read_note(title)``); or one whose required parameters are all identifiers (an id, a
 path, a name, a key) that the call took or returned under a name of the same kind
 (``update_note(note_path)`` -> ``read_note(path)``, ``create_task`` returning ``{"id": ...}``
--> ``get_task(task_id)``).
+-> ``get_task(task_id)``); or one that takes no argument and lists the things of the kind
+the call changed (``create_branch`` -> ``list_branches``). Of these, the one that reads the
+same kind of thing (:func:`_rank`): a reader of tasks after a change of a task.
 
 No rule fits (an effect no read-only tool can observe): no probe. The probe's arguments are
 validated against the probe tool's input schema; a probe that would not validate is not made.
@@ -86,19 +88,14 @@ ProbeRule = Callable[[CallRecord, list[str], Readers], "Probe | None"]
 name, the server's read-only tools) -> the probe, or None to fall back on the generic rule."""
 
 
-def _by_argument_names(call: CallRecord, readers: Readers) -> Probe | None:
-    """A read-only tool whose required parameters are all among the call's arguments."""
-    best: tuple[int, str, ToolRef] | None = None
-    for name, tool in readers.by_name.items():
+def _by_argument_names(call: CallRecord, readers: Readers) -> list[Probe]:
+    """The read-only tools whose required parameters are all among the call's arguments."""
+    out = []
+    for tool in readers.by_name.values():
         req = _required(tool)
         if req and all(r in call.arguments for r in req):
-            score = (len(req), name)
-            if best is None or score > best[:2]:
-                best = (*score, tool)
-    if best is None:
-        return None
-    tool = best[2]
-    return Probe(tool, {r: call.arguments[r] for r in _required(tool)}, "read what the call changed")
+            out.append(Probe(tool, {r: call.arguments[r] for r in req}, "read what the call changed"))
+    return out
 
 
 _IDENT_WORDS = {"id": "id", "uuid": "id", "key": "key", "slug": "id", "handle": "id", "path": "path", "file": "path",
@@ -131,7 +128,7 @@ def _returned(call: CallRecord) -> dict[str, Any]:
     return found
 
 
-def _by_identifiers(call: CallRecord, tool: ToolRef, readers: Readers) -> Probe | None:
+def _by_identifiers(call: CallRecord, tool: ToolRef, readers: Readers) -> list[Probe]:
     """A read-only tool that takes the identifier the call took or returned, under the same
     name or a name of the same kind (``update_note(note_path)`` -> ``read_note(path)``;
     ``create_task(...)`` returning ``{"id": ...}`` -> ``get_task(task_id)``). Every required
@@ -139,23 +136,22 @@ def _by_identifiers(call: CallRecord, tool: ToolRef, readers: Readers) -> Probe 
     subject = set(words(tool.name))
     given = {k: v for k, v in call.arguments.items() if isinstance(v, (str, int)) and not isinstance(v, bool)}
     returned = _returned(call)
-    best: tuple[tuple[int, int, str], Probe] | None = None
+    out: list[Probe] = []
     for name, reader in readers.by_name.items():
         req = _required(reader)
         if not req:
             continue
         args: dict[str, Any] = {}
-        exact = 0
         for r in req:
             if r in given:
-                args[r], exact = given[r], exact + 1
+                args[r] = given[r]
                 continue
             kind = _ident(r)
             if kind is None:
                 break
             owner = set(kind[1])
             same = [v for k, v in given.items() if (ik := _ident(k)) and ik[0] == kind[0]
-                    and (not owner or not ik[1] or owner & set(ik[1]) or owner <= subject)]
+                    and (not owner or not ik[1] or owner & set(ik[1]))]
             if len(same) != 1:
                 same = [v for k, v in returned.items() if k == r or ((ik := _ident(k)) and ik[0] == kind[0]
                         and (not ik[1] or not owner or owner & set(ik[1]) or owner <= subject))]
@@ -163,9 +159,89 @@ def _by_identifiers(call: CallRecord, tool: ToolRef, readers: Readers) -> Probe 
                 break
             args[r] = same[0]
         else:
-            score = (exact, len(set(words(name)) & subject), name)
-            if best is None or score > best[0]:
-                best = (score, Probe(reader, args, "read what the call changed, by the identifier it used"))
+            out.append(Probe(reader, args, "read what the call changed, by the identifier it used"))
+    return out
+
+
+def _listings(call: CallRecord, tool: ToolRef, readers: Readers) -> list[Probe]:
+    """The read-only tools that need no argument and list or show things of the kind the call
+    changed (``create_branch`` -> ``list_branches``, ``add_task`` -> ``get_tasks``), called
+    with the call's arguments their optional parameters name (the repository, the project)."""
+    out = []
+    for reader in readers.by_name.values():
+        if _required(reader):
+            continue
+        args = {k: call.arguments[k] for k in props(reader) if k in call.arguments
+                and isinstance(call.arguments[k], (str, int)) and not isinstance(call.arguments[k], bool)}
+        out.append(Probe(reader, args, "list the things of the kind the call changed"))
+    return out
+
+
+def _subject(name: str, common: set[str]) -> set[str]:
+    """The nouns of a tool's name, singular, without its verbs and the words every tool of the
+    server shares (``repo_create_branch`` -> ``{"branch"}``, ``list_tasks`` -> ``{"task"}``)."""
+    from ..adapters.verbs import MAKE_VERBS, READ_VERBS, REMOVE_VERBS, WRITE_VERBS, name_words
+    from ..synth.facts import singular
+
+    verbs = READ_VERBS | WRITE_VERBS | MAKE_VERBS | REMOVE_VERBS | _LINKS
+    return {singular(w) for w in name_words(name) if w not in verbs and w not in common and not w.isdigit()}
+
+
+_LINKS = frozenset({"from", "to", "of", "by", "in", "on", "for", "with", "and", "as", "at", "into", "all"})
+
+
+_SHOWING = frozenset({"get", "read", "show", "view", "list", "describe", "open", "fetch", "info", "inspect", "stat",
+                      "cat", "ls", "find", "search", "lookup", "peek", "browse", "query"})
+"""The verbs of a tool that shows things as they are (not one that computes on them)."""
+
+
+def _common(tool: ToolRef, readers: Readers) -> set[str]:
+    """Words in the names of four in five or more of the server's tools (a prefix: ``git``, ``bash``)."""
+    from ..adapters.verbs import name_words
+
+    names = [tool.name, *readers.by_name]
+    if len(names) < 4:
+        return set()
+    counts: dict[str, int] = {}
+    for name in names:
+        for w in set(name_words(name)):
+            counts[w] = counts.get(w, 0) + 1
+    return {w for w, n in counts.items() if 5 * n >= 4 * len(names)}
+
+
+def _rank(probes: list[tuple[int, Probe]], call: CallRecord, tool: ToolRef, readers: Readers) -> Probe | None:
+    """The probe that reads the same kind of thing the call changed: one that shows things
+    as they are before one that computes on them (``resolve_blocker``, ``validate_range``);
+    then the most nouns shared with the effect's name (``add_task`` -> ``get_task`` before
+    ``summarize_task_activity``), then with the identifiers it took (``set_blocker(task_id)``
+    -> ``get_task``); a read by what the call named before a listing (a listing first after a
+    removal: a read of the removed thing fails); the most arguments under the call's own
+    names; a showing verb (``get``, ``read``, ``list``); the fewest other nouns. A listing
+    must share a noun with the effect's name, list nothing else (not ``list_slide_templates``
+    after ``add_slide``) and be named with a showing verb that makes nothing (not ``open_``)."""
+    from ..adapters.verbs import MAKE_VERBS, READ_VERBS, REMOVE_VERBS, name_words
+
+    common = _common(tool, readers)
+    # what the call acts on: the nouns of its name and of the identifiers it took (task_id: a task)
+    subject = _subject(tool.name, common)
+    owners = {w for k in call.arguments if (ik := _ident(k)) for w in _subject("_".join(ik[1]), common)} - subject
+    removes = any(w in REMOVE_VERBS for w in name_words(tool.name))
+    best: tuple[tuple[Any, ...], Probe] | None = None
+    for tier, probe in probes:
+        theirs = _subject(probe.tool.name, common)
+        shared = len(theirs & subject)
+        lead = [w for w in name_words(probe.tool.name) if w not in common][:1]
+        if tier == 0 and (not shared or theirs - subject - owners or not lead or lead[0] not in _SHOWING
+                          or lead[0] in MAKE_VERBS):
+            continue  # a listing of another kind of thing (templates, after a slide was added), or one that
+            # may make one (``open_batch`` taking nothing: a maker named like a reader)
+        computes = bool(lead) and lead[0] in READ_VERBS and lead[0] not in _SHOWING  # resolve_, summarize_, validate_
+        key = (not computes, shared, len(theirs & owners), tier if not removes else -tier,
+               sum(1 for k in probe.arguments if k in call.arguments),
+               bool(lead) and lead[0] in _SHOWING, -len(theirs - subject - owners), len(probe.arguments),
+               probe.tool.name)
+        if best is None or key > best[0]:
+            best = (key, probe)
     return best[1] if best else None
 
 
@@ -173,17 +249,16 @@ def pick_probe(call: CallRecord, tool: ToolRef, readers: Sequence[ToolRef], rule
     """The probe for one successful effectful call of ``tool``, or None when none of
     ``readers`` (the read-only tools of its server) observes the effect. ``rule``: an
     adapter's own rule for its family's effects, tried first (called with the call, the
-    words of the tool's name and the readers)."""
+    words of the tool's name and the readers); else the best ranked (:func:`_rank`) of the
+    reads by the call's argument names or identifiers and the listings of its kind of thing."""
     if not isinstance(call.arguments, dict):
         return None
     found = Readers([t for t in readers if t.server == tool.server and t.name != tool.name])
     if not found.by_name:
         return None
     probe = rule(call, words(tool.name), found) if rule is not None else None
-    if probe is None:
-        probe = _by_argument_names(call, found)
-    if probe is None or not _valid(probe.tool, probe.arguments):
-        probe = _by_identifiers(call, tool, found)
-    if probe is None or not _valid(probe.tool, probe.arguments):
-        return None
-    return probe
+    if probe is not None and _valid(probe.tool, probe.arguments):
+        return probe
+    candidates = [(1, p) for p in _by_argument_names(call, found) + _by_identifiers(call, tool, found)]
+    candidates += [(0, p) for p in _listings(call, tool, found)]
+    return _rank([(t, p) for t, p in candidates if _valid(p.tool, p.arguments)], call, tool, found)
