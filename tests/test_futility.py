@@ -70,6 +70,8 @@ def test_a_tool_taking_no_arguments_that_failed_twice_is_futile():
 def test_signatures():
     assert unavailable("Error: RediSearch unknown command 'FT.CREATE'") == "unknown command"
     assert unavailable("Error: datetime is required for convert") is None
+    assert unavailable("Error calling tool 'is_square': module 'sympy' has no attribute 'is_square'")
+    assert unavailable("'list' object has no attribute 'T'") is None  # the arguments' shape may be at fault
     assert same_failure("the result reports a failure (isError is false): at /a/b line 12") == "at # line #"
 
 

@@ -6,8 +6,8 @@ teaches nothing more on its tenth call than on its second. :class:`Futility` kee
 run, each tool's failures; once a tool that has never worked
 
 - failed with an error saying the server cannot do it here at all (:func:`unavailable`:
-  "pip install ...", "No module named", "unknown command", "not implemented", missing
-  credentials, network unreachable), or
+  "pip install ...", "No module named", "unknown command", "not implemented", "module
+  'sympy' has no attribute 'is_square'", missing credentials, network unreachable), or
 - failed with two different sets of arguments, whatever the errors (in a large run, a tool
   that worked at all worked by its second call 758 times in 765; of the 133 tools that failed
   twice, 126 never worked: the third call of a tool that failed twice is almost always one
@@ -49,7 +49,7 @@ _UNAVAILABLE = re.compile(
     r"(?:missing|required|not (?:set|found|configured))|\bunauthori[sz]ed\b|\bECONNREFUSED\b"
     r"|\bconnection refused\b|\bgetaddrinfo\b|\bname or service not known\b|\bnetwork is unreachable\b"
     r"|\btemporary failure in name resolution\b|\benvironment variable\b[^.\n]{0,40}\b(?:not set|required|missing)\b"
-    r"|\brequires task augmentation\b")
+    r"|\brequires task augmentation\b|\bmodule '[\w.]+' has no attribute\b")
 _ABSENT = re.compile(r"(?i)\bno such\b|\bENOENT\b|\bdoes(?:n't| not) exist\b|\bnot (?:be )?found\b|\bcannot find\b"
                      r"|\bcould not find\b|\bno (?:file|directory|key|entry) named\b")
 _PREFIX = re.compile(r"^the result reports a failure \(isError is false\):\s*")
