@@ -119,32 +119,6 @@ def test_a_reader_that_fails_whatever_it_is_given_is_not_chosen_as_a_probe(store
     assert offered == ["show"]
 
 
-def test_a_reader_that_has_only_failed_so_far_is_not_chosen_as_a_probe(store):
-    """A probe is a check of an effect, not the reader's exploration: a reader that failed
-    ("No presentation is loaded") and never worked this run is not offered, until it works."""
-    from firefly.explore.policy import CallRecord, ToolRef, WorkspaceInfo
-    from firefly.explore.stage import Walk
-
-    ro = {"readOnlyHint": True}
-    refs = {("s", n): ToolRef("s", n, "", {"type": "object"}, annotations=ro) for n in ("slide_info", "show")}
-    refs[("s", "add")] = ToolRef("s", "add", "", {"type": "object"})
-    futility = Futility()
-    futility.note(("x", 0, 0), "s", "slide_info", worked=False, arguments_hash="a",
-                  text="No presentation is currently loaded")
-    offered = []
-
-    class Policy:
-        def probe(self, call, tool, readers, workspace):
-            offered.append([r.name for r in readers])
-
-    walk = Walk(store, None, None, "x", refs, futility=futility)
-    call = CallRecord(0, "s", "add", {}, [], None, False)
-    walk.pick_probe(Policy(), call, refs[("s", "add")], WorkspaceInfo())
-    futility.note(("y", 0, 0), "s", "slide_info", worked=True, arguments_hash="b")
-    walk.pick_probe(Policy(), call, refs[("s", "add")], WorkspaceInfo())
-    assert offered == [["show"], ["show", "slide_info"]]
-
-
 def test_a_probe_with_a_value_its_reader_rejected_is_not_made(store):
     from firefly.explore.policy import CallRecord, ToolRef, WorkspaceInfo
     from firefly.explore.probe import Probe
@@ -155,7 +129,6 @@ def test_a_probe_with_a_value_its_reader_rejected_is_not_made(store):
     futility = Futility()
     futility.note(("x", 0, 0), "s", "show", worked=False, arguments_hash="a", arguments={"key": "jobs"},
                   text="Error retrieving key jobs: WRONGTYPE Operation against a key holding the wrong kind of value")
-    futility.note(("x", 1, 0), "s", "show", worked=True, arguments_hash="b", arguments={"key": "cart"})
 
     class Policy:
         def probe(self, call, tool, readers, workspace):

@@ -184,11 +184,6 @@ class Futility:
         else:
             self._why[key] = f"it failed with {len(tried)} different sets of arguments and never worked"
 
-    def only_failed(self, server: str, tool: str) -> bool:
-        """Whether ``tool`` was called this run and never worked."""
-        key = (server, tool)
-        return key not in self._worked and (key in self._failed or key in self._fixed or key in self._why)
-
     def worked_with(self, server: str, tool: str) -> set[frozenset[str]]:
         """The sets of argument names ``tool`` worked with this run (``{X_data, y_data}``)."""
         return set(self.shapes.get((server, tool), ()))

@@ -495,11 +495,9 @@ class Walk:
         pick = getattr(policy, "probe", None)
         if pick is None:
             return None
-        # a reader that fails whatever it is given probes nothing, nor does one that has only
-        # failed so far this run (in a big run its probes failed 28 times in 30): trying it
-        # is the exploration's job, a probe is a check
+        # a reader that fails whatever it is given probes nothing: not chosen
         readers = [t for (server, _), t in sorted(self.refs.items()) if server == tool.server and is_read_only(t)
-                   and not self.futility.futile(server, t.name) and not self.futility.only_failed(server, t.name)]
+                   and not self.futility.futile(server, t.name)]
         try:
             if "adapter" in _parameters(pick):  # the server's adapter knows its family's effects
                 chosen = pick(record, tool, readers, info, adapter=self.adapter(tool.server))
