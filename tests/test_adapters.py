@@ -419,9 +419,9 @@ def test_an_error_saying_something_must_exist_first_gets_it_made_first(store):
 def test_a_tool_that_fails_whatever_the_arguments_is_not_called_again(store):
     """``render_chart`` lacks a package: one call, then its steps in later explorations are
     skipped with the reason; ``sum_column`` fails the same way with two different sets of
-    arguments: not called again either. ``find_entry``'s error names the entry asked for
-    (other arguments may do): it is called again, until five different sets of arguments
-    have failed."""
+    arguments: not called again either. ``find_entry``'s error names the entry asked for: it
+    is called again with other arguments, but not after two different sets of arguments have
+    failed (a tool that works at all works by its second call)."""
     register(store, parse_registry(json.dumps({"mcpServers": {
         "broken": {"command": sys.executable, "args": [str(SERVERS / "ledger.py"), "broken"]}}})), source="t")
     discover(store, connect_timeout=20)
@@ -436,7 +436,7 @@ def test_a_tool_that_fails_whatever_the_arguments_is_not_called_again(store):
     assert made["render_chart"] == 1 and "pip install" in skipped["render_chart"]
     assert "not called again" in skipped["render_chart"]
     assert made["sum_column"] == 2 and "failed the same way with 2 different sets" in skipped["sum_column"]
-    assert 5 <= made["find_entry"] < 12 and "failed with 5 different sets" in skipped["find_entry"]
+    assert 2 <= made["find_entry"] < 4 and "failed with 2 different sets" in skipped["find_entry"]
     # a resumed run decides as the first did: nothing more is called
     explore(store, OfflinePolicy(), concurrency=1, connect_timeout=20)
     assert store.conn.execute("SELECT count(*) FROM calls WHERE coalesce(error_class, '') != 'skipped'"

@@ -22,14 +22,8 @@ def test_the_same_failure_with_two_sets_of_arguments_is_futile():
     assert "2 different sets of arguments" in f.futile("s", "t")
 
 
-def test_failures_that_other_arguments_or_a_first_step_may_cure_are_left_alone():
+def test_failures_that_a_first_step_or_a_success_may_cure_are_left_alone():
     f = Futility()
-    f.note(("x", 0, 0), "s", "t", worked=False, arguments_hash="a", text="no entry 'alpha'")
-    f.note(("x", 0, 1), "s", "t", worked=False, arguments_hash="b", text="no entry 'beta'")
-    assert f.futile("s", "t") is None  # the error differs with what was asked for
-    f.note(("x", 1, 0), "s", "w", worked=False, arguments_hash="a", text="no entry '3'", arguments={"n": 3})
-    f.note(("x", 1, 1), "s", "w", worked=False, arguments_hash="b", text="no entry '4'", arguments={"n": 4})
-    assert f.futile("s", "w") is None  # the error names the value it was given
     for i, h in enumerate("abc"):
         f.note(("y", i, 0), "s", "u", worked=False, arguments_hash=h, text="No presentation is currently loaded")
     assert f.futile("s", "u") is None  # something must be made first: that is the cure, tried first
@@ -40,18 +34,21 @@ def test_failures_that_other_arguments_or_a_first_step_may_cure_are_left_alone()
     assert f.futile("s", "v") is None  # it worked once: failures are the arguments' fault
 
 
-def test_three_failing_sets_of_arguments_of_a_tool_that_never_worked_are_futile():
+def test_two_failing_sets_of_arguments_of_a_tool_that_never_worked_are_futile():
+    # a tool that works at all works by its second call: a third call after two failures
+    # is almost always one more failed call, whatever the errors said
     f = Futility()
-    for i, (h, text) in enumerate([("a", "no entry 'alpha'"), ("b", "bad input"), ("b", "bad input")]):
-        f.note(("x", i, 0), "s", "t", worked=False, arguments_hash=h, text=text)
-    assert f.futile("s", "t") is None  # two different sets: other arguments may do
-    f.note(("y", 0, 0), "s", "t", worked=False, arguments_hash="c", text="KeyError: 'gamma'")
-    assert "3 different sets of arguments and never worked" in f.futile("s", "t")
-    for i, h in enumerate("abcd"):  # errors about the arguments given: other arguments may do ...
-        f.note(("e", i, 0), "s", "e", worked=False, arguments_hash=h, text=f"no entry '{h}'", arguments={"n": h})
+    f.note(("x", 0, 0), "s", "t", worked=False, arguments_hash="a", text="no entry 'alpha'",
+           arguments={"n": "alpha"})
+    f.note(("x", 0, 1), "s", "t", worked=False, arguments_hash="a", text="no entry 'alpha'",
+           arguments={"n": "alpha"})
+    assert f.futile("s", "t") is None  # the same arguments again prove nothing
+    f.note(("y", 0, 0), "s", "t", worked=False, arguments_hash="b", text="KeyError: 'gamma'")
+    assert "2 different sets of arguments and never worked" in f.futile("s", "t")
+    f.note(("e", 0, 0), "s", "e", worked=False, arguments_hash="a", text="no entry 'a'", arguments={"n": "a"})
     assert f.futile("s", "e") is None
-    f.note(("e", 9, 0), "s", "e", worked=False, arguments_hash="x", text="no entry 'x'", arguments={"n": "x"})
-    assert "5 different sets" in f.futile("s", "e")  # ... but not forever
+    f.note(("e", 1, 0), "s", "e", worked=False, arguments_hash="b", text="no entry 'b'", arguments={"n": "b"})
+    assert "2 different sets" in f.futile("s", "e")  # errors echoing the arguments count too
     f.note(("z", 0, 0), "s", "w", worked=True, arguments_hash="a")
     for i, h in enumerate("bcdefg"):
         f.note(("z", i + 1, 0), "s", "w", worked=False, arguments_hash=h, text=f"bad {h}")
@@ -73,6 +70,8 @@ def test_a_tool_taking_no_arguments_that_failed_twice_is_futile():
 def test_signatures():
     assert unavailable("Error: RediSearch unknown command 'FT.CREATE'") == "unknown command"
     assert unavailable("Error: datetime is required for convert") is None
+    assert unavailable("Error calling tool 'is_square': module 'sympy' has no attribute 'is_square'")
+    assert unavailable("'list' object has no attribute 'T'") is None  # the arguments' shape may be at fault
     assert same_failure("the result reports a failure (isError is false): at /a/b line 12") == "at # line #"
 
 

@@ -629,6 +629,29 @@ def test_an_id_parameter_takes_an_item_of_a_list_named_after_it():
     assert one("task_id") == "t-19"
 
 
+def test_an_id_parameter_is_not_given_the_id_of_another_thing():
+    """``epic_id`` ("The epic's id") is not given ``story-abb8ff0b``, an id the listing shows
+    for a story ("Epic not found: story-abb8ff0b"): the epic's id when one is shown, else none
+    (the step is skipped as ungrounded); ``depends_on_task_id`` takes a task's id."""
+    stories = rec(0, "tasks", "list_stories", {}, structured={"stories": [{"id": "story-abb8ff0b", "title": "a"}]})
+    epics = rec(1, "tasks", "list_epics", {}, structured={"epics": [{"id": "epic-5c01e2aa", "title": "b"}]})
+    tasks = rec(1, "tasks", "list_tasks", {}, structured={"tasks": [{"id": "task-7e3deb65", "title": "c"}]})
+
+    def propose_id(param, history):
+        schema = {"type": "object", "properties": {param: {"type": "string", "description": "The id to use."}},
+                  "required": [param]}
+        return OfflinePolicy().propose(ToolRef("tasks", "get_it", "Get one by id.", schema), history,
+                                       WorkspaceInfo(), random.Random(0)).arguments[param]
+
+    for seed in range(5):
+        assert propose_id("epic_id", [stories, epics]) == "epic-5c01e2aa"
+    with pytest.raises(Ungrounded, match="/epic_id"):
+        propose_id("epic_id", [stories])
+    assert propose_id("depends_on_task_id", [stories, tasks]) == "task-7e3deb65"
+    accounts = rec(0, "tasks", "list_accounts", {}, structured={"accounts": [{"id": "acct-7f3"}]})
+    assert propose_id("account_id", [accounts]) == "acct-7f3"  # an abbreviation names the same thing
+
+
 def test_a_result_that_reads_back_our_own_arguments_gives_no_fact():
     rows = rec(0, "sqlite", "read_query", {"query": "SELECT * FROM products LIMIT 2"}, PRODUCTS_TEXT)
     sent = {"observations": [{"entityName": "Maya Okafor", "contents": ["Noted during exploration 444"]}]}

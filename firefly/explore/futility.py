@@ -6,21 +6,19 @@ teaches nothing more on its tenth call than on its second. :class:`Futility` kee
 run, each tool's failures; once a tool that has never worked
 
 - failed with an error saying the server cannot do it here at all (:func:`unavailable`:
-  "pip install ...", "No module named", "unknown command", "not implemented", missing
-  credentials, network unreachable), or
-- failed twice, with different arguments, with the same error (numbers, paths and ids
-  aside) that does not echo an argument it was given (``no entry '3'`` is about the
-  argument: other arguments may do), or
+  "pip install ...", "No module named", "unknown command", "not implemented", "module
+  'sympy' has no attribute 'is_square'", missing credentials, network unreachable), or
+- failed with two different sets of arguments, whatever the errors (in a large run, a tool
+  that worked at all worked by its second call 758 times in 765; of the 133 tools that failed
+  twice, 126 never worked: the third call of a tool that failed twice is almost always one
+  more failed call), or
 - takes no arguments and failed twice (the survey's call and one more: every call of it
-  is the same call, and state an exploration makes first is tried once), or
-- failed with three different sets of arguments, whatever the errors, or with five when
-  errors echoed the arguments (in a large run, a tool that worked at all almost always
-  worked by its second try: a third failure predicts the fourth),
+  is the same call, and state an exploration makes first is tried once),
 
 it is not called again: the explorer records the step as skipped with that reason (a call
 firefly does not make is not a failed call, and ``firefly status`` shows the reason). An
 error saying something must be made first ("No presentation is currently loaded") counts
-only from its fourth set of arguments (for either rule): making that thing first is the cure,
+only from its fourth set of arguments: making that thing first is the cure,
 and the explorer tries it. A success clears the tool for the rest of the run.
 
 It also keeps, for the whole run, the values each tool rejected (:meth:`Futility.rejected`):
@@ -51,7 +49,7 @@ _UNAVAILABLE = re.compile(
     r"(?:missing|required|not (?:set|found|configured))|\bunauthori[sz]ed\b|\bECONNREFUSED\b"
     r"|\bconnection refused\b|\bgetaddrinfo\b|\bname or service not known\b|\bnetwork is unreachable\b"
     r"|\btemporary failure in name resolution\b|\benvironment variable\b[^.\n]{0,40}\b(?:not set|required|missing)\b"
-    r"|\brequires task augmentation\b")
+    r"|\brequires task augmentation\b|\bmodule '[\w.]+' has no attribute\b")
 _ABSENT = re.compile(r"(?i)\bno such\b|\bENOENT\b|\bdoes(?:n't| not) exist\b|\bnot (?:be )?found\b|\bcannot find\b"
                      r"|\bcould not find\b|\bno (?:file|directory|key|entry) named\b")
 _PREFIX = re.compile(r"^the result reports a failure \(isError is false\):\s*")
@@ -61,10 +59,8 @@ _VARIABLE = re.compile(
     r"|\b[0-9a-f]{12,}\b"  # hashes
     r"|\d+(?:\.\d+)?")
 MAX_TEXT = 160
-SAME = 2  # sets of arguments failing the same way that make a tool futile
-SAME_AFTER_MAKING = 4  # the same, for an error saying a thing must be made first
-ANY = 3  # sets of arguments failing in any way (not echoing them) that make a tool futile
-ANY_ECHOED = 5  # the same, counting errors that echo an argument (other arguments may do)
+ANY = 2  # sets of arguments failing in any way that make a tool that never worked futile
+SAME_AFTER_MAKING = 4  # the same, once an error said a thing must be made first
 
 
 def error_text(error: str | None, content: list[Any] | None) -> str:
@@ -132,7 +128,6 @@ class Futility:
         # (server, tool) -> normalised error -> argument hashes that met it
         self._failures: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self._failed: dict[tuple[str, str], set[str]] = defaultdict(set)  # argument hashes, any error
-        self._plain: dict[tuple[str, str], set[str]] = defaultdict(set)  # ... of errors echoing none
         self._making: set[tuple[str, str]] = set()  # tools told something must be made first
         self._fixed: dict[tuple[str, str], int] = defaultdict(int)  # failures of tools taking no arguments
         self._why: dict[tuple[str, str], str] = {}
@@ -170,29 +165,24 @@ class Futility:
         making = bool(missing_thing(text, None))
         if making:
             self._making.add(key)
+        limit = SAME_AFTER_MAKING if key in self._making else ANY
         if fixed:
             self._fixed[key] += 1
-            if self._fixed[key] >= SAME + (SAME_AFTER_MAKING - SAME if key in self._making else 0):
+            if self._fixed[key] >= limit:
                 self._why[key] = f"it takes no arguments and failed {self._fixed[key]} times"
                 return
-        echoed = echoes(text, arguments)
-        tried, plain = self._failed[key], self._plain[key]
+        tried = self._failed[key]
         tried.add(arguments_hash)
-        if not echoed:
-            plain.add(arguments_hash)
-        extra = SAME_AFTER_MAKING - SAME if key in self._making else 0
-        if len(plain) >= ANY + extra or len(tried) >= ANY_ECHOED + extra:
-            self._why[key] = f"it failed with {len(tried)} different sets of arguments and never worked"
+        shape = "" if echoes(text, arguments) else same_failure(text)
+        if shape:
+            self._failures[key][shape].add(arguments_hash)
+        if len(tried) < limit:
             return
-        shape = same_failure(text)
-        if not shape or echoed:
-            return
-        hashes = self._failures[key][shape]
-        hashes.add(arguments_hash)
-        # "No presentation is loaded": making one first is the cure, tried before a third time
-        if len(hashes) >= (SAME_AFTER_MAKING if making else SAME):
-            self._why[key] = (f"it failed the same way with {len(hashes)} different sets of arguments"
+        if shape and len(self._failures[key][shape]) == len(tried):
+            self._why[key] = (f"it failed the same way with {len(tried)} different sets of arguments"
                               f" ({shape[:100]!r})")
+        else:
+            self._why[key] = f"it failed with {len(tried)} different sets of arguments and never worked"
 
     def worked_with(self, server: str, tool: str) -> set[frozenset[str]]:
         """The sets of argument names ``tool`` worked with this run (``{X_data, y_data}``)."""

@@ -1020,6 +1020,9 @@ class _Run:
                 rest.pop(0)
             if len(rest) < len(words):
                 cands = self.key_candidates("_".join(rest), schema)
+        # epic_id is not given "story-abb8ff0b": an id that names the thing it identifies
+        # names another thing ("Epic not found: story-abb8ff0b")
+        cands = [v for v in cands if not _names_other_thing(name, v.value)]
         chosen = self.pick(cands, pointer)
         return chosen.value if chosen else MISSING
 
@@ -2690,6 +2693,34 @@ def _list_of(path: str) -> str:
     """The list a plain item sat in: ``keys`` for ``$.structured_content.keys[3]``."""
     m = _LIST_ITEM.search(path.split("#json=")[-1])
     return (m.group(1) or m.group(2)) if m else ""
+
+
+_THING_ID = re.compile(r"([A-Za-z]{3,})[-_:](?=[0-9a-fA-F]*\d)[0-9a-fA-F]{1,40}")
+
+
+def _names_other_thing(name: str, value: Any) -> bool:
+    """True when ``value`` is an id whose prefix names a thing and ``name`` (``epic_id``,
+    ``parentTaskId``) is the id of another thing: ``story-abb8ff0b`` for ``epic_id``, not
+    ``task-7e3d`` for ``depends_on_task_id``, ``acct-7f3`` for ``account_id``, nor any value
+    for ``key`` or ``id``."""
+    if not isinstance(value, str):
+        return False
+    m = _THING_ID.fullmatch(value.strip())
+    words = _words(name)
+    if not m or len(words) < 2 or words[-1] not in ("id", "uuid"):
+        return False
+    owner = {_singular(w) for w in words[:-1] if w not in _ROLE_WORDS}
+    thing = _singular(m.group(1).lower())
+    return bool(owner) and not any(_abbreviates(thing, o) or _abbreviates(o, thing) for o in owner)
+
+
+def _abbreviates(short: str, word: str) -> bool:
+    """``acct`` for ``account``, ``req`` for ``request``: the same first letter, and the
+    short word's letters in the long one, in order."""
+    if not short or not word or short[0] != word[0]:
+        return False
+    rest = iter(word)
+    return all(c in rest for c in short)
 
 
 def _collection(path: str) -> str:
