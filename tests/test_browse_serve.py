@@ -78,8 +78,11 @@ def eventually(check, seconds: float = 30.0) -> bool:
 def start_browse(db: Path, port: int, log: Path) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     with open(log, "wb") as err:
+        # as from a terminal: Ctrl-C interrupts it even when this test runs where SIGINT is
+        # ignored (a background job of a script), which a child would otherwise inherit
         return subprocess.Popen([sys.executable, "-m", "firefly", "browse", str(db), "--port", str(port)],
-                                stdout=subprocess.PIPE, stderr=err, env=env, bufsize=0)
+                                stdout=subprocess.PIPE, stderr=err, env=env, bufsize=0,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def first_line(proc: subprocess.Popen, log: Path) -> str:
