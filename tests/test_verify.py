@@ -126,12 +126,18 @@ def test_synthesis_leaves_out_a_setup_the_label_does_not_need(store):
                                       "Created branch 'feature/summer'"),
                       ("sqlite", "list_tables", {}, "[{'name': 'customers'}, {'name': 'products'}, {'name': 'orders'}]"))
     synthesize(store, max_tasks=50)
-    mixed = store.conn.execute("SELECT question, trajectory FROM tasks WHERE exploration_id = 'xmix'"
-                               " AND kind != 'state-change'").fetchall()
-    assert mixed
-    for question, trajectory in mixed:
-        assert "summer" not in question, question
-        assert [c["tool"] for c in json.loads(trajectory)] == ["list_tables"]
+    _asked_without_setup(store, "xmix", "summer", "list_tables")
+
+
+def _asked_without_setup(store, xid: str, setup_word: str, tool: str) -> None:
+    """The questions of an exploration (not its state changes) exist, none names the setup,
+    and each one's trajectory is the label's call alone."""
+    asked = store.conn.execute("SELECT question, trajectory FROM tasks WHERE exploration_id = ?"
+                               " AND kind != 'state-change'", (xid,)).fetchall()
+    assert asked
+    for question, trajectory in asked:
+        assert setup_word not in question, question
+        assert [c["tool"] for c in json.loads(trajectory)] == [tool]
 
 
 def test_synthesis_leaves_out_a_setup_on_something_else_the_label_was_only_recorded_after(store):
@@ -144,12 +150,7 @@ def test_synthesis_leaves_out_a_setup_on_something_else_the_label_was_only_recor
     _effect_then_read(store, "xnode", ("memory", "create_entities", {"entities": made}, json.dumps(made)),
                       ("memory", "open_nodes", {"names": ["Maya Okafor"]}, json.dumps(node)))
     synthesize(store, max_tasks=50)
-    asked_about = store.conn.execute("SELECT question, trajectory FROM tasks WHERE exploration_id = 'xnode'"
-                                     " AND kind != 'state-change'").fetchall()
-    assert asked_about
-    for question, trajectory in asked_about:
-        assert "note 12" not in question, question
-        assert [c["tool"] for c in json.loads(trajectory)] == ["open_nodes"]
+    _asked_without_setup(store, "xnode", "note 12", "open_nodes")
 
 # ------------------------------------------------------------------------------- fails before
 

@@ -738,7 +738,10 @@ class OfflineSynthesizer:
         call, so the task makes it and reads its result. The reply's facts pass the filters
         of a read's (no echo of the arguments, no status, no made-up id); an effect whose
         result is chance (a die, a random pick) is not asked about."""
+        from .necessity import earlier_texts
+
         out: list[Candidate] = []
+        recorded = {s.step: (s.content, s.structured) for s in x.steps if s.ok}
         for e in x.steps:
             if not e.effectful or x.answers(e):
                 continue  # a read or a computing tool: its result is asked about as any read's
@@ -755,6 +758,8 @@ class OfflineSynthesizer:
                 skipped["effect not describable"] += 1
                 continue
             rng = self._rng(x, "effect-result", e.step)
+            # what the world showed before the effect: the exploration's earlier results, the initial world's
+            before = earlier_texts(e.call(), recorded, getattr(self.needs, "initial", None))[:2]
             for c in self._single(x, e, tables, skipped, where=REPLY):
                 if _run_made(c):
                     skipped["effect result made by this run"] += 1
@@ -762,7 +767,7 @@ class OfflineSynthesizer:
                 if _said_back(c, e.arguments):
                     skipped["effect result says the call back"] += 1
                     continue
-                if self._shown_before(x, e, c):
+                if _shown_before(c, before):
                     skipped["effect result shown before it"] += 1
                     continue
                 c.template = "effect:" + c.template
@@ -771,21 +776,6 @@ class OfflineSynthesizer:
                 c.score -= 0.1
                 out.append(c)
         return out
-
-    def _shown_before(self, x: Exploration, e: Step, c: Candidate) -> bool:
-        """Whether a text the answer of a question about an effect's reply holds was shown
-        before the effect (by an earlier result of the exploration, or a read of the initial
-        world): the reply repeats the world (a file's lines after an edit, a record it
-        touched), the effect did not make it, and the question would ask for what was there."""
-        from .necessity import earlier_texts
-
-        texts = [normalize(v) for v in leaves(c.answer) if isinstance(v, str) and len(v.strip()) >= 3]
-        if not texts:
-            return False
-        recorded = {s.step: (s.content, s.structured) for s in x.steps if s.ok}
-        initial = getattr(self.needs, "initial", None)
-        before = earlier_texts(e.call(), recorded, initial)[:2]
-        return any(_word_in(t, b) for t in texts for b in before)
 
     # -- setup effects ------------------------------------------------------------------------
 
@@ -867,6 +857,16 @@ def _last_key(path: str) -> str:
     """The name a provenance value sits under (``$...split_summary.ranges_requested`` ->
     ``ranges_requested``)."""
     return next((k for k in reversed(re.split(r"[/.#\[\]]", str(path))) if k and not k.isdigit()), "")
+
+
+def _shown_before(c: Candidate, before: tuple[str, ...]) -> bool:
+    """Whether a text the answer of a question about an effect's reply holds was shown
+    before the effect (``before``: the normalized texts of the exploration's earlier results
+    and of the initial world's reads): the reply repeats the world (a file's lines after an
+    edit, a record it touched), the effect did not make it, and the question would ask for
+    what was there."""
+    texts = [normalize(v) for v in leaves(c.answer) if isinstance(v, str) and len(v.strip()) >= 3]
+    return any(_word_in(t, b) for t in texts for b in before)
 
 
 def _run_made(c: Candidate) -> bool:
