@@ -70,6 +70,10 @@ def test_the_rows_of_a_query_are_rows_whatever_the_tool_is_called():
 def test_facts_of_the_runs_machine_and_empty_structures_are_not_asked():
     assert is_machine_fact("OSTYPE") and is_machine_fact("APP_GID", "$.content[0].text#json=$.environmentVariables.APP_GID")
     assert is_machine_fact("X", "$.env.X") and not is_machine_fact("envelope", "$.envelope") and not is_machine_fact("size")
+    # numbers about the server's own process: its memory, its uptime; not a text under such a key
+    assert is_machine_fact("used_memory_peak", "$.used_memory_peak", "1.02M")
+    assert is_machine_fact("memory_usage_mb", "$.data.memory_usage_mb", 0.0018) and is_machine_fact("uptimeInSeconds", "", 42)
+    assert not is_machine_fact("memory", "$.memory", "Met Priya at the roastery") and not is_machine_fact("rows", "", 40)
     assert is_dull("config", "{}") and is_dull("x", "[]") and is_dull("symbol", "?") and not is_dull("name", "alpha")
     shell = ref("Show all environment variables of the shell.", name="env")
     assert not questions([step(0, "env", {}, {"OSTYPE": "linux-gnu", "HOSTTYPE": "x86_64", "PWD": "/home/user"})],

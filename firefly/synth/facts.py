@@ -1275,12 +1275,25 @@ _ENV_SEGMENT = re.compile(r"(?i)(?:^|[.\[\"'$=])(?:env|environ|environment|env_?
 _EMPTY_TEXTS = frozenset({"{}", "[]", "()", "null", "none", "nil", "undefined"})
 
 
-def is_machine_fact(key: str, path: str = "") -> bool:
+# what a number says of the server's process, not of the world it serves: its memory, its
+# process id, how long it has been up, its processor time
+_PROCESS_WORDS = frozenset({"memory", "mem", "rss", "heap", "uptime", "pid", "cpu"})
+_SIZE_TEXT = re.compile(r"(?i)^\s*[\d.,]+\s*(?:[kmgt]i?b?|bytes?|%)?\s*$")
+
+
+def is_machine_fact(key: str, path: str = "", value: Any = None) -> bool:
     """Whether a value is a fact of the machine the run happened on rather than of the world:
-    an environment variable a shell sets from it (``OSTYPE``, ``PWD``, ``HOSTTYPE``), or any
-    value read from under an environment key (``$.environmentVariables.X``, ``$.env.X``)."""
+    an environment variable a shell sets from it (``OSTYPE``, ``PWD``, ``HOSTTYPE``), any
+    value read from under an environment key (``$.environmentVariables.X``, ``$.env.X``), or a
+    number (or size) about the server's own process (``used_memory_peak: 1.02M``,
+    ``memory_usage_mb: 0.0018``, ``uptime_in_seconds``): another machine, another library
+    version or the same server an hour later gives another."""
     name = key.split(".")[-1].split("#")[0]
-    return name in MACHINE_VARS or bool(_ENV_SEGMENT.search(path.split("#")[-1]))
+    if name in MACHINE_VARS or _ENV_SEGMENT.search(path.split("#")[-1]):
+        return True
+    measured = (isinstance(value, (int, float)) and not isinstance(value, bool)
+                or isinstance(value, str) and bool(_SIZE_TEXT.match(value)) and bool(re.search(r"\d", value)))
+    return measured and bool(set(words_of(name).split()) & _PROCESS_WORDS)
 
 
 def is_dull(key: str, value: Any, echoes: dict[str, set[str]] | None = None, whole: bool = False,

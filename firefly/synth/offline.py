@@ -406,9 +406,9 @@ class OfflineSynthesizer:
             if not t.items:
                 skipped["only volatile values"] += 1
                 continue
-            if any(is_machine_fact(f, c.path) for it in t.items for f, c in it.cells.items()):
+            if any(is_machine_fact(f, c.path, c.value) for it in t.items for f, c in it.cells.items()):
                 skipped["a fact of the run's machine"] += 1  # a shell's OSTYPE, an environment dump: never asked
-                items = [dataclasses.replace(it, cells={f: c for f, c in it.cells.items() if not is_machine_fact(f, c.path)})
+                items = [dataclasses.replace(it, cells={f: c for f, c in it.cells.items() if not is_machine_fact(f, c.path, c.value)})
                          for it in t.items]
                 t = dataclasses.replace(t, items=[it for it in items if it.cells])
                 if not t.items:
