@@ -75,6 +75,33 @@ def test_bare_string_parameters_get_documented_typed_or_text_values_never_placeh
     assert _propose(ToolRef("s", "run", "Run a command.", cmd))["command"] in ("echo hello", "ls", "pwd")  # harmless
 
 
+def test_a_command_reads_the_workspace_and_such_a_call_only_reads():
+    from firefly.adapters.verbs import reads_by_command
+    from firefly.explore.stage import is_read_only
+
+    cmd = {"type": "object", "properties": {"command": {"type": "string", "description": "Command with args"}},
+           "required": ["command"]}
+    ws = WorkspaceInfo(texts={"/workspace/files/data/stock.csv": "sku,qty\nA,3\n", "/workspace/files/a.md": "# A\n"},
+                       directories=("/workspace/files",))
+    run = ToolRef("s", "run_command", "Run a command on this linux machine", cmd)
+    seen = {_propose(run, ws, seed=seed)["command"] for seed in range(12)}
+    assert seen and all(c.split()[0] in ("cat", "wc", "head", "ls") and "/workspace/files" in c for c in seen), seen
+    assert "cat /workspace/files/data/stock.csv" in seen
+    argv = {"type": "object", "properties": {"command": {"type": "array", "items": {"type": "string"}}},
+            "required": ["command"]}
+    args = _propose(ToolRef("s", "shell_execute", "Execute an allowed command as an argv array", argv), ws)
+    assert isinstance(args["command"], list) and args["command"][0] in ("cat", "wc", "head", "ls")
+    # a call that only reads is read-only whatever the tool says; one that writes is not
+    writer = ToolRef("s", "run_command", "Run a command on this linux machine", cmd, {"readOnlyHint": False})
+    assert is_read_only(writer, {"command": "wc -l /workspace/files/a.md | sort"})
+    assert not is_read_only(writer, {"command": "rm /workspace/files/a.md"}) and not is_read_only(writer)
+    assert not reads_by_command(cmd, {"command": "cat a.md > b.md"}, "Run a command")
+    assert not reads_by_command(cmd, {"command": "sort -o a.md a.md"}, "Run a command")
+    assert not reads_by_command(cmd, {"command": "find . -delete"}, "Run a command")
+    # a parameter called command of a tool that runs no commands (a chess engine's) is no command line
+    assert not reads_by_command(cmd, {"command": "cat a.md"}, "Send a UCI instruction to the engine")
+
+
 def _one(name: str, description: str = "") -> dict:
     prop = {"type": "string", **({"description": description} if description else {})}
     return {"type": "object", "properties": {name: prop}, "required": [name]}

@@ -262,3 +262,18 @@ def test_abbreviated_keys_are_spelled_out_and_counted_things_read_as_numbers():
     assert any("the number of notes checked" in c.question for c in found), [c.question for c in found]
     assert tool_sentence("t", ref("Look for probable watermark markings on every page and report where they are.")) \
         == "look for probable watermark markings on every page"
+
+
+def test_a_command_that_was_run_is_named_by_its_command_line():
+    schema = {"type": "object", "properties": {"command": {"type": "string"}, "force_user_confirm": {"type": "boolean"}}}
+    ref = ToolRef("s", "shell_execute", "Execute shell commands securely with intelligent output handling.", schema)
+    assert generic_scope("shell_execute", {"command": "head -n 5 /workspace/files/data/sales.csv",
+                                           "force_user_confirm": True}, {}, ref) == (
+        "the output of the command `head -n 5 /workspace/files/data/sales.csv`")
+    argv = {"type": "object", "properties": {"command": {"type": "array", "items": {"type": "string"}}}}
+    ref = ToolRef("s", "shell_execute", "Execute an allowed command as an argv array.", argv)
+    assert generic_scope("shell_execute", {"command": ["wc", "-l", "/workspace/a b.md"]}, {}, ref) == (
+        "the output of the command `wc -l '/workspace/a b.md'`")
+    # a command parameter of a tool that runs no commands keeps the tool's words
+    uci = ToolRef("s", "engine", "Send an instruction to the chess engine.", schema)
+    assert "output of the command" not in (generic_scope("engine", {"command": "go depth 3"}, {}, uci) or "")

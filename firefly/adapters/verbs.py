@@ -11,7 +11,7 @@ import re
 from ..ids import canonical_json
 
 __all__ = ["LIST_VERBS", "MAKE_VERBS", "READ_VERBS", "REMOVE_VERBS", "WRITE_VERBS", "blanket", "by_chance", "changes_nothing", "computes",
-           "name_words", "reads_by_name", "says_it_changes", "writes_by_arguments", "writes_by_name"]
+           "command_parameter", "name_words", "reads_by_command", "reads_by_name", "says_it_changes", "writes_by_arguments", "writes_by_name"]
 
 READ_VERBS = frozenset({
     "get", "list", "read", "search", "show", "describe", "find", "open", "query", "log", "status", "diff",
@@ -147,3 +147,64 @@ def changes_nothing(tools: list[tuple[str, dict | None, str | None, bool, dict |
     return all(read_only or not (says_it_changes(name, None if same else annotations, description)
                                  or writes_by_arguments(schema))
                for name, annotations, description, read_only, schema in tools)
+
+
+# -- a command line: what a shell call does is in its command, not in the tool's name
+
+COMMAND_NAMES = frozenset({"command", "cmd", "command_line", "commandline", "shell_command", "cmdline"})
+_SHELL_WORDS = frozenset({"shell", "command", "commands", "terminal", "bash", "sh", "cli", "zsh", "argv"})
+# programs that only read: what they print is the world as it is
+READING_PROGRAMS = frozenset({
+    "cat", "head", "tail", "wc", "ls", "grep", "egrep", "fgrep", "find", "stat", "file", "sort", "uniq", "cut",
+    "du", "df", "md5sum", "sha1sum", "sha256sum", "cksum", "nl", "tr", "column", "basename", "dirname", "realpath",
+    "readlink", "tree", "diff", "cmp", "jq", "awk", "less", "more", "od", "xxd", "strings", "pwd", "echo", "printf",
+    "true", "test", "which", "whoami", "uname", "date", "env", "printenv", "seq", "expr", "rg",
+})
+# a word that makes a reading program write, or runs another program
+_WRITES_IN_COMMAND = re.compile(r">|\btee\b|`|\$\(|-exec\b|-delete\b|-fprint|-fls\b|\bsed\s+-i|\bawk\b.*\bsystem\s*\("
+                                r"|\bsort\b[^|;&]*\s(?:-o|--output)\b")
+
+
+def command_parameter(name: str, schema: dict | None, tool_text: str) -> bool:
+    """Whether a parameter takes a command line to run: named ``command`` (or ``cmd``...), a
+    string or a list of strings (an argv), of a tool whose words say it runs commands."""
+    schema = schema or {}
+    if "_".join(name_words(name)) not in COMMAND_NAMES:
+        return False
+    kind = schema.get("type")
+    items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+    if kind != "string" and not (kind == "array" and items.get("type") == "string"):
+        return False
+    return bool(_SHELL_WORDS & set(name_words(tool_text)))
+
+
+def reads_by_command(schema: dict | None, arguments: dict | None, tool_text: str = "") -> bool:
+    """Whether a call of a tool that runs commands only reads: every program of its command
+    line (split at ``|``, ``;``, ``&&``, ``||``) is one that only reads
+    (:data:`READING_PROGRAMS`: ``cat``, ``head``, ``wc``, ``grep``, ``ls``), nothing is
+    redirected to a file and nothing runs another program (``$(...)``, ``-exec``,
+    ``sed -i``). ``cat notes.md`` changes nothing, whatever the tool's annotations say of
+    the commands it could run; ``rm notes.md`` or ``echo x > notes.md`` does."""
+    import shlex
+
+    props = (schema or {}).get("properties") or {}
+    if not isinstance(arguments, dict):
+        return False
+    lines = [v if isinstance(v, str) else " ".join(shlex.quote(str(w)) for w in v)
+             for k, v in arguments.items()
+             if command_parameter(k, props.get(k), tool_text) and isinstance(v, (str, list)) and v]
+    if not lines:
+        return False
+    for line in lines:
+        if _WRITES_IN_COMMAND.search(line):
+            return False
+        for part in re.split(r"\|\||&&|[|;&\n]", line):
+            try:
+                words = shlex.split(part)
+            except ValueError:
+                return False
+            while words and re.fullmatch(r"\w+=\S*", words[0]):
+                words.pop(0)  # LC_ALL=C sort: an environment setting, then the program
+            if words and words[0].rsplit("/", 1)[-1] not in READING_PROGRAMS:
+                return False
+    return True

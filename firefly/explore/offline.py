@@ -40,6 +40,7 @@ import json
 import posixpath
 import random
 import re
+import shlex
 import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -49,6 +50,7 @@ from jsonschema.validators import Draft202012Validator, validator_for
 
 from ..adapters import Adapter
 from ..adapters.generic import GenericAdapter
+from ..adapters.verbs import command_parameter
 from ..jsonvalues import at_pointer
 from .policy import VIRTUAL_ROOT, ArgSource, CallRecord, Proposal, ToolRef, Ungrounded, WorkspaceInfo
 from .futility import echoes
@@ -66,6 +68,10 @@ class _Missing:
 
 
 MISSING: Any = _Missing()
+
+
+# the files a command shows whole or counts: text a question can be asked about
+_COMMAND_READS = (".csv", ".tsv", ".json", ".md", ".txt", ".yaml", ".yml", ".toml", ".ini", ".log")
 
 
 class _CannotCall(Exception):
@@ -849,6 +855,8 @@ class _Run:
         items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
         item_t = _type(_branch(items)) if items else None
         memoryish = "entit" in desc or "node" in desc or "knowledge graph" in self.tool_text or "entit" in self.tool_text
+        if parent_role is None and command_parameter(name, schema, f"{self.tool.name} {self.tool_text}"):
+            return "command" if t == "string" else "command_argv"
         if t == "string":
             if fmt == "date-time":
                 return "datetime"
@@ -1837,6 +1845,40 @@ class _Run:
         if any(w in text for w in ("insert", "update", "delete", "write")):
             return "write"
         return "select"
+
+    # shell -------------------------------------------------------------------
+
+    def command_lines(self) -> list[list[str]]:
+        """Command lines (as argv) that read the workspace: a small text file shown whole, a
+        table's first lines, a file's line count, a folder's listing. What they print is the
+        world as it is, so a question can be asked about it."""
+        texts = [f for f in sorted(self.ws.texts) if self.in_fs(f) and f not in self.gone
+                 and posixpath.splitext(f)[1].lower() in _COMMAND_READS]
+        out: list[list[str]] = []
+        for f in texts:
+            out.append(["cat", f])
+            out.append(["wc", "-l", f])
+            if posixpath.splitext(f)[1].lower() in (".csv", ".tsv", ".log", ".txt", ".md"):
+                out.append(["head", "-n", "5", f])
+        dirs = [d for d in sorted(self.ws.directories) if self.in_fs(d) and d not in self.gone]
+        out.extend(["ls", d] for d in dirs)
+        return out
+
+    def r_command(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        """A command line for a tool that runs commands: one that reads the workspace (see
+        :meth:`command_lines`), never a placeholder."""
+        lines = self.command_lines()
+        if not lines:
+            return MISSING  # nothing of the workspace known: what the documentation gives, or a harmless one
+        self.notes.append(f"{name}: a command that reads the workspace")
+        return self.choose([shlex.join(argv) for argv in lines], pointer)
+
+    def r_command_argv(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        lines = self.command_lines()
+        if not lines:
+            return MISSING
+        self.notes.append(f"{name}: a command (argv) that reads the workspace")
+        return self.choose(lines, pointer)
 
     def r_sql(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
         mode = self.sql_mode(schema)

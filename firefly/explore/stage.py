@@ -45,7 +45,7 @@ import networkx as nx
 
 from ..adapters import Adapter, adapter_for, server_record
 from ..adapters.producers import find_producers, missing_thing
-from ..adapters.verbs import reads_by_name
+from ..adapters.verbs import reads_by_command, reads_by_name
 from ..connect import Endpoint, resolve
 from ..errors import FireflyError
 from ..events import ArgumentSource, ExplorationFailed, ExplorationFinished, ExplorationStarted, ToolCalled
@@ -72,8 +72,14 @@ MALFORMED_CALL = "malformed-call"
 IN_BAND_ERROR = "in-band-error"
 
 
-def is_read_only(tool: ToolRef) -> bool:
-    """Annotations decide; without them, a tool named like a reader is taken as one."""
+def is_read_only(tool: ToolRef, arguments: dict[str, Any] | None = None) -> bool:
+    """Annotations decide; without them, a tool named like a reader is taken as one. A call
+    (``arguments``) of a tool that runs commands reads when its command line only reads
+    (:func:`~firefly.adapters.verbs.reads_by_command`: ``cat``, ``wc -l``, ``ls``), whatever
+    the tool says of the commands it could run."""
+    if arguments is not None and reads_by_command(tool.input_schema, arguments,
+                                                  f"{tool.name} {tool.title or ''} {tool.description or ''}"):
+        return True
     hint = tool.annotations.get("readOnlyHint")
     if isinstance(hint, bool):
         return hint
@@ -405,7 +411,7 @@ class Walk:
         ``propose`` is asked only when the log has no call at this place yet; it returns a
         proposal, or None and the reason the call is skipped.
         """
-        read_only = is_read_only(tool)
+        read_only = is_read_only(tool)  # as the tool says; a call's command may say it only reads
         if not read_only and attempt == 0 and probe_of is None:
             ahead = self.recorded.get((self.step, 0))
             if ahead is not None and ahead.probe_of == self.step + 1:  # its probe before it, as recorded
@@ -418,7 +424,7 @@ class Walk:
                     f"step {self.step} was recorded as {prior.server}/{prior.tool}, the walk now makes"
                     f" {tool.server}/{tool.name}: the policy changed since; explore with another seed")
             event = prior
-            if not read_only and ok(event):
+            if not event.read_only and ok(event):
                 await self.ex.call(tool.server, tool.name, event.arguments, sandbox=self.sandbox)  # restore the world
         else:
             futile = self.futility.futile(tool.server, tool.name)
@@ -430,7 +436,7 @@ class Walk:
                     probe_of=probe_of,
                 )
             else:
-                if not read_only and attempt == 0 and probe_of is None:
+                if not is_read_only(tool, proposal.arguments) and attempt == 0 and probe_of is None:
                     await self.probe_before(tool, proposal)
                 outcome = await self.ex.call(tool.server, tool.name, proposal.arguments, sandbox=self.sandbox)
                 event = self.event_of(tool, proposal, outcome, attempt=attempt, probe_of=probe_of)
@@ -451,7 +457,8 @@ class Walk:
                                     event=s.event) for s in proposal.sources],
             content=outcome.content, structured_content=outcome.structured, is_error=outcome.is_error,
             error_class=error_class, error=error, latency_ms=outcome.latency_ms,
-            result_bytes=outcome.result_bytes, truncated=outcome.truncated, cut=outcome.cut, read_only=is_read_only(tool),
+            result_bytes=outcome.result_bytes, truncated=outcome.truncated, cut=outcome.cut,
+            read_only=is_read_only(tool, proposal.arguments),
             state=self.state, probe_of=probe_of,
         )
 
@@ -488,6 +495,9 @@ class Walk:
         self.chained += chained(event)
         if not event.read_only:
             self.effects.append(canonical_json([tool.server, tool.name, event.arguments_hash]))
+        if not event.read_only or not is_read_only(tool):
+            # a command that only read may still be kept in the server's own history: the next
+            # exploration gets a fresh server all the same
             self.touched.add(tool.server)
 
     def pick_probe(self, policy: Any, record: CallRecord, tool: ToolRef, info: WorkspaceInfo) -> Probe | None:

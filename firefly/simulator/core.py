@@ -119,6 +119,11 @@ class SimTool:
     def read_only(self) -> bool:
         return is_read_only(ToolRef(self.server, self.name, self.description, self.input_schema, self.annotations))
 
+    def reads(self, arguments: dict[str, Any]) -> bool:
+        """Whether a call with ``arguments`` only reads (a command line of reading programs too)."""
+        return is_read_only(ToolRef(self.server, self.name, self.description, self.input_schema, self.annotations,
+                                    title=self.title), arguments)
+
 
 @dataclass(frozen=True)
 class Call:
@@ -230,7 +235,7 @@ class Episode:
         if result.meta.get("source") == "recorded" and not result.meta.get("approximate"):
             if not result.meta.get("read_only"):
                 self.add_effect((call.server, call.tool, recorded_hash))
-        elif not call.info.read_only:
+        elif not call.info.reads(call.arguments):
             self.add_effect((call.server, call.tool, content_hash(call.canonical)))
         return result
 

@@ -1278,6 +1278,8 @@ _EMPTY_TEXTS = frozenset({"{}", "[]", "()", "null", "none", "nil", "undefined"})
 # what a number says of the server's process, not of the world it serves: its memory, its
 # process id, how long it has been up, its processor time
 _PROCESS_WORDS = frozenset({"memory", "mem", "rss", "heap", "uptime", "pid", "cpu"})
+# how long the call took: the machine's speed, not the world's
+_RUN_TIMING = frozenset({"elapsed", "latency", "took", "runtime"})
 _SIZE_TEXT = re.compile(r"(?i)^\s*[\d.,]+\s*(?:[kmgt]i?b?|bytes?|%)?\s*$")
 
 
@@ -1286,14 +1288,17 @@ def is_machine_fact(key: str, path: str = "", value: Any = None) -> bool:
     an environment variable a shell sets from it (``OSTYPE``, ``PWD``, ``HOSTTYPE``), any
     value read from under an environment key (``$.environmentVariables.X``, ``$.env.X``), or a
     number (or size) about the server's own process (``used_memory_peak: 1.02M``,
-    ``memory_usage_mb: 0.0018``, ``uptime_in_seconds``): another machine, another library
-    version or the same server an hour later gives another."""
+    ``memory_usage_mb: 0.0018``, ``uptime_in_seconds``, ``process_id``) or how long the call
+    took (``execution_time_ms``, ``elapsed``): another machine, another library version or
+    the same server an hour later gives another."""
     name = key.split(".")[-1].split("#")[0]
     if name in MACHINE_VARS or _ENV_SEGMENT.search(path.split("#")[-1]):
         return True
     measured = (isinstance(value, (int, float)) and not isinstance(value, bool)
                 or isinstance(value, str) and bool(_SIZE_TEXT.match(value)) and bool(re.search(r"\d", value)))
-    return measured and bool(set(words_of(name).split()) & _PROCESS_WORDS)
+    words = set(words_of(name).split())
+    return measured and bool(words & _PROCESS_WORDS or {"process", "id"} <= words or words & _RUN_TIMING
+                             or "time" in words and words & {"execution", "exec", "run", "ms", "seconds", "secs"})
 
 
 def is_dull(key: str, value: Any, echoes: dict[str, set[str]] | None = None, whole: bool = False,

@@ -21,6 +21,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..adapters.generic import GenericAdapter
+from ..adapters.verbs import command_parameter
 from .facts import FILES_ROOT, rel
 
 if TYPE_CHECKING:
@@ -374,10 +375,31 @@ def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], re
     return f"{text}:\n{block}\n" if block else text
 
 
+def command_line(tool: str, args: dict[str, Any], ref: Any = None) -> str | None:
+    """The command line a call of a tool that runs commands ran (``head -n 5 sales.csv``;
+    an argv joined as a shell would read it), or None: what a user asks about is its output,
+    not the tool's wording of how it runs commands."""
+    import shlex
+
+    schema = getattr(ref, "input_schema", None) or {}
+    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    text = f"{tool} {getattr(ref, 'title', None) or ''} {getattr(ref, 'description', None) or ''}"
+    for name, value in args.items():
+        if not command_parameter(name, props.get(name), text):
+            continue
+        if isinstance(value, list) and value and all(isinstance(w, str) for w in value):
+            value = shlex.join(value)
+        if isinstance(value, str) and value.strip() and "`" not in value and "\n" not in value and len(value) <= 200:
+            return value.strip()
+    return None
+
+
 def generic_scope(tool: str, args: dict[str, Any], subst: dict[str, str] | None = None, ref: Any = None) -> str | None:
     """Where a read-only call of any tool looked, as a noun phrase built from the tool's
     description, title or name and its arguments (``the weather for the city "Paris"``)."""
     subst = {k.split("/")[0]: v for k, v in (subst or {}).items()}
+    if (command := command_line(tool, args or {}, ref)) is not None and not subst:
+        return f"the output of the command `{command}`"
     phrase = tool_sentence(tool, ref)
     low = phrase.lower()
     lead = next((v for v in _READ_LEADS if low == v or low.startswith(v + " ")), None)
