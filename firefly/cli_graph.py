@@ -252,6 +252,9 @@ def sample(
     min_size: Annotated[int, typer.Option(help="Fewest tools in a DAG.")] = 2,
     max_size: Annotated[int, typer.Option(help="Most tools in a DAG.")] = 6,
     include_catalog: CatalogOption = False,
+    single_rounds: Annotated[int, typer.Option(
+        min=1, help="One-tool DAGs for each tool no sampled DAG holds (a tool with no edge, the tool of a"
+                    " one-tool server): each is another exploration, with other arguments.")] = 2,
     wait: WaitOption = False,
     db: DbOption = None,
 ) -> None:
@@ -259,14 +262,15 @@ def sample(
 
     Resumable: DAGs already sampled for the seed are kept, only the missing ones are drawn.
     """
-    options = {"count": count, "seed": seed, "min_size": min_size, "max_size": max_size, "include_catalog": include_catalog}
+    options = {"count": count, "seed": seed, "min_size": min_size, "max_size": max_size, "include_catalog": include_catalog,
+               "single_rounds": single_rounds}
     with open_store(db, writer="sample", wait=wait) as store:
         sample_stage(store, options)
 
 
 def sample_stage(store: Store, options: dict[str, Any]) -> Any:
     """Sampling with a progress bar and a summary line (``firefly run`` can call this)."""
-    from .sample import sample_dags
+    from .sample import SINGLE_ROUNDS, sample_dags
 
     count = options.get("count", 100)
     with store.run("sample", options) as summary, progress_bar() as bar:
@@ -275,6 +279,7 @@ def sample_stage(store: Store, options: dict[str, Any]) -> Any:
             store, count, seed=options.get("seed", 0), min_size=options.get("min_size", 2), max_size=options.get("max_size", 6),
             include_catalog=options.get("include_catalog", False),
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            single_rounds=options.get("single_rounds", SINGLE_ROUNDS),
         )
         summary.update(report.summary())
     if not report.tools_with_edges:

@@ -21,7 +21,12 @@ By default the graph is the callable tools' (catalog tools cannot be explored); 
 ``include_catalog`` it is every live tool's.
 
 Every tool can be explored: a tool no edge reaches, the tool of a server that has only one,
-and a tool no sampled DAG holds get a one-tool DAG of their own (sampler ``single-tool-v1``).
+and a tool no sampled DAG holds get one-tool DAGs of their own (sampler ``single-tool-v1``),
+``SINGLE_ROUNDS`` of them: each is explored on its own (another exploration id, so other
+choices of arguments), so such a tool gets as many chances as one a sampled DAG holds twice.
+A tool explored once is called with one set of arguments: on a big registry 766 of 1,057
+tools were, and a tool whose one call was a dull one (no argument where one was optional,
+an empty listing) gave no task at all.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ SINGLE_SAMPLER = "single-tool-v1"  # one-tool DAGs for tools no edge reaches
 ATTEMPTS = 50  # draws per DAG number before the graph counts as exhausted
 STARTS = 8  # least-covered tools a DAG chooses its first tool from
 UNSEEN = 20.0  # extra weight of a tool no DAG has yet
+SINGLE_ROUNDS = 2  # one-tool DAGs per tool that only such DAGs hold
 
 
 @dataclass
@@ -155,8 +161,10 @@ def sample_dags(
     max_size: int = 6,
     include_catalog: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    single_rounds: int = SINGLE_ROUNDS,
 ) -> SampleReport:
-    """Make sure DAGs number 0 .. count-1 of ``seed`` exist in the scope's log."""
+    """Make sure DAGs number 0 .. count-1 of ``seed`` exist in the scope's log, and
+    ``single_rounds`` one-tool DAGs of each tool no sampled DAG can hold or holds."""
     if not 2 <= min_size <= max_size:
         raise FireflyError(f"DAG sizes must satisfy 2 <= min-size <= max-size (got {min_size} and {max_size})")
     scope = "all" if include_catalog else "callable"
@@ -218,33 +226,41 @@ def sample_dags(
         if progress:
             progress(n + 1, len(todo))
     _save(store, pending)
-    report.singles = sample_singles(store, graph, scope, coverage)
+    report.singles = sample_singles(store, graph, scope, coverage, single_rounds)
     store.catch_up()
     report.sampled = sum(report.sizes.values())
     report.tools_covered = coverage.covered()
     return report
 
 
-def sample_singles(store: Store, graph: nx.DiGraph, scope: str, coverage: Coverage) -> int:
+def sample_singles(store: Store, graph: nx.DiGraph, scope: str, coverage: Coverage,
+                   rounds: int = SINGLE_ROUNDS) -> int:
     """One-tool DAGs, so that every tool can be explored: for each tool with no edge, each
     tool of a server that has only one, and each tool the sampled DAGs left out, when no DAG
-    holds it yet. Deterministic (graph order),
-    idempotent (a DAG's id is its content). Returns the number of such DAGs in the scope."""
+    holds it yet, ``rounds`` of them (the first's id is its content, as before rounds; a
+    later one's holds its round number too). Deterministic (graph order), idempotent.
+    Returns the number of such DAGs in the scope."""
+    if rounds < 1:
+        raise FireflyError(f"one-tool DAGs per tool must be at least 1 (got {rounds})")
     store.catch_up()
     existing = {dag_id for (dag_id,) in store.conn.execute(
         "SELECT dag_id FROM dags WHERE scope = ? AND sampler = ?", (scope, SINGLE_SAMPLER))}
     per_server = Counter(server for server, _ in graph)
     events = []
     for tool in sorted(n for n in graph if graph.degree(n) == 0 or per_server[n[0]] == 1 or not coverage.times[n]):
-        dag_id = short_hash([scope, [list(tool)], []], 16)
-        if dag_id in existing or (graph.degree(tool) and coverage.times[tool]):
+        if graph.degree(tool) and coverage.times[tool]:
             continue
-        index = len(existing)  # numbers go on from those in the log: a new tool never reuses one
-        events.append(DagSampled(
-            dag_id=dag_id, tools=[DagTool(server=tool[0], name=tool[1], schema_hash=graph.nodes[tool]["schema_hash"])],
-            edges=[], scope=scope, seed=0, index=index, sampler=SINGLE_SAMPLER, params={},  # type: ignore[arg-type]
-        ))
-        existing.add(dag_id)
+        for round_ in range(rounds):
+            dag_id = short_hash([scope, [list(tool)], []] + ([round_] if round_ else []), 16)
+            if dag_id in existing:
+                continue
+            index = len(existing)  # numbers go on from those in the log: a new tool never reuses one
+            events.append(DagSampled(
+                dag_id=dag_id, tools=[DagTool(server=tool[0], name=tool[1], schema_hash=graph.nodes[tool]["schema_hash"])],
+                edges=[], scope=scope, seed=0, index=index, sampler=SINGLE_SAMPLER,  # type: ignore[arg-type]
+                params={"round": round_} if round_ else {},
+            ))
+            existing.add(dag_id)
     _save(store, events)
     return len(existing)
 

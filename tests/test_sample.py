@@ -223,8 +223,10 @@ def test_every_tool_without_an_edge_or_left_out_by_the_dags_gets_a_one_tool_dag(
     left_out = sorted(n for n in graph if graph.degree(n) and n not in sampled)
     assert left_out  # 10 DAGs do not hold every tool with an edge
     singles = dags_of(graph_store, sampler=SINGLE_SAMPLER)
-    assert report.singles == len(singles) == len(isolated) + len(left_out)
-    assert sorted((d.tools[0].server, d.tools[0].name) for d in singles) == sorted(isolated + left_out)
+    # two each (SINGLE_ROUNDS): two explorations, two chances at arguments that work
+    assert report.singles == len(singles) == 2 * (len(isolated) + len(left_out))
+    assert sorted((d.tools[0].server, d.tools[0].name) for d in singles) == sorted(2 * (isolated + left_out))
+    assert len({d.dag_id for d in singles}) == len(singles)
     assert report.tools_covered < len(graph)  # as the sampled DAGs cover
     assert all(len(d.tools) == 1 and d.edges == [] for d in singles)
     before = projection_dumps(graph_store)
@@ -236,7 +238,10 @@ def test_a_server_with_one_tool_is_sampled(db_path):
     store = Store.open(db_path)
     add_tools(store, {"solo": [{"name": "lookup_word", "description": "Look up a word.",
                                 "inputSchema": {"type": "object", "properties": {"word": {"type": "string"}}}}]})
-    report = sample_dags(store, 5, seed=0)
+    report = sample_dags(store, 5, seed=0, single_rounds=1)
     assert report.tools_with_edges == 0 and report.singles == 1
     assert [(t.server, t.name) for d in dags_of(store, sampler=SINGLE_SAMPLER) for t in d.tools] == [("solo", "lookup_word")]
+    first = dags_of(store, sampler=SINGLE_SAMPLER)[0].dag_id
+    report = sample_dags(store, 5, seed=0, single_rounds=3)  # more rounds later: the first one is kept
+    assert report.singles == 3 and dags_of(store, sampler=SINGLE_SAMPLER)[0].dag_id == first
     store.close()
