@@ -440,3 +440,14 @@ def test_a_tool_that_worked_with_its_data_and_never_its_file_is_given_its_data_f
     assert "file_path" not in args and args["y_data"] and args["X_data"]
     shapes.add(frozenset({"file_path"}))  # it worked with its file too: the file stays first
     assert set(_propose(tool, learned)) == {"file_path"}
+
+
+def test_a_date_the_tool_would_take_from_the_clock_is_always_given():
+    schema = {"type": "object", "properties": {"date": {"type": "string", "description": "Format: YYYY-MM-DD"}}}
+    days = ToolRef("s", "days_in_month", "Get the number of days in a month. If no date is provided, get the number"
+                   " of days in the current month.", schema)
+    for seed in range(6):  # left out, the answer would be the day the call ran
+        assert "date" in _propose(days, seed=seed)
+    # a tool that says nothing of now may leave its optional date out
+    orders = ToolRef("s", "list_orders", "List the orders.", schema)
+    assert any("date" not in _propose(orders, seed=seed) for seed in range(6))

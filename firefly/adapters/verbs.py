@@ -11,7 +11,7 @@ import re
 from ..ids import canonical_json
 
 __all__ = ["LIST_VERBS", "MAKE_VERBS", "READ_VERBS", "REMOVE_VERBS", "WRITE_VERBS", "blanket", "by_chance", "changes_nothing", "computes",
-           "command_parameter", "name_words", "reads_by_command", "reads_by_name", "says_it_changes", "writes_by_arguments", "writes_by_name"]
+           "clock_parameter", "command_parameter", "name_words", "reads_by_command", "reads_by_name", "says_it_changes", "writes_by_arguments", "writes_by_name"]
 
 READ_VERBS = frozenset({
     "get", "list", "read", "search", "show", "describe", "find", "open", "query", "log", "status", "diff",
@@ -208,3 +208,18 @@ def reads_by_command(schema: dict | None, arguments: dict | None, tool_text: str
             if words and words[0].rsplit("/", 1)[-1] not in READING_PROGRAMS:
                 return False
     return True
+
+
+# -- the clock: a parameter a tool fills from it when left out
+
+CLOCK_WORDS = frozenset({"date", "time", "datetime", "timestamp", "day", "month", "year", "week", "now"})
+_SPEAKS_OF_NOW = re.compile(r"\b(?:current|now|today)\b", re.IGNORECASE)
+
+
+def clock_parameter(name: str, schema: dict | None, description: str | None) -> bool:
+    """Whether a parameter is one its tool takes from the clock when it is left out: the
+    tool's description speaks of now ("If no date is provided, get the number of days in the
+    current month"), the parameter is named for a date or a time and has no default. A call
+    that leaves it out answers for the day it ran."""
+    return (isinstance(description, str) and bool(_SPEAKS_OF_NOW.search(description))
+            and bool(set(name_words(name)) & CLOCK_WORDS) and not (isinstance(schema, dict) and "default" in schema))

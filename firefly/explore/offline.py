@@ -50,7 +50,7 @@ from jsonschema.validators import Draft202012Validator, validator_for
 
 from ..adapters import Adapter
 from ..adapters.generic import GenericAdapter
-from ..adapters.verbs import command_parameter
+from ..adapters.verbs import clock_parameter, command_parameter
 from ..jsonvalues import at_pointer
 from .policy import VIRTUAL_ROOT, ArgSource, CallRecord, Proposal, ToolRef, Ungrounded, WorkspaceInfo
 from .futility import echoes
@@ -815,6 +815,8 @@ class _Run:
             return True
         if self.made_here(name, _branch(schema)):  # the session, presentation or batch made first
             return True
+        if clock_parameter(name, schema, self.tool.description):
+            return True  # left out, the tool answers for the day the call ran: no task could hold
         if self.attempt:
             return False
         sub = _branch(schema)

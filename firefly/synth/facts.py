@@ -1204,22 +1204,19 @@ def is_volatile(key: str, value: Any, now: float | None = None) -> bool:
     return False
 
 
-_CLOCK_ARGUMENTS = frozenset({"date", "time", "datetime", "timestamp", "day", "month", "year", "week", "now"})
-
-
 def reads_the_clock(arguments: dict[str, Any], ref: Any) -> bool:
     """A call that left out the date or time its tool then takes from the clock: the tool's
     description speaks of now (``If no date is provided, get the number of days in the
     current month``) and an argument named for a date or a time, without a default, was not
     given. What it returns depends on the day the call ran."""
+    from ..adapters.verbs import clock_parameter
+
     desc = getattr(ref, "description", None) if ref is not None else None
     schema = getattr(ref, "input_schema", None) if ref is not None else None
     props = schema.get("properties") if isinstance(schema, dict) else None
-    if not isinstance(desc, str) or not isinstance(props, dict) or not re.search(r"\b(?:current|now|today)\b", desc,
-                                                                                  re.IGNORECASE):
+    if not isinstance(props, dict):
         return False
-    return any(k not in (arguments or {}) and set(words_of(k).split()) & _CLOCK_ARGUMENTS
-               and not (isinstance(v, dict) and "default" in v) for k, v in props.items())
+    return any(k not in (arguments or {}) and clock_parameter(k, v, desc) for k, v in props.items())
 
 
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
