@@ -44,6 +44,8 @@ T = lambda text: [{"type": "text", "text": text}]  # noqa: E731
     (T("Column 'TEXT' not found in table products. Available columns: id, name"), None, False),
     (T("Field 'vector' not found in hash 'product:1'."), None, False),
     (T("Entity with name Tomás Herrera not found"), None, False),
+    (T('{"/w/a.md": {"result": "error", "reason": "Hash mismatch - file has been modified"}}'), None, False),
+    (T("{}"), {"result": "failed", "reason": "locked"}, False),
 ])
 def test_every_shape_of_error_is_an_error(content, structured, is_error):
     assert error_reason(content, structured, is_error)
@@ -55,6 +57,8 @@ def test_every_shape_of_error_is_an_error(content, structured, is_error):
     (T("3 errors were fixed"), None),
     (T("{}"), {"result": "42", "error": None}),
     (T("{}"), {"status": "ok", "success": True, "errors": []}),
+    (T('{"/w/a.md": {"result": "ok"}, "/w/b.md": {"result": "error", "reason": "Hash mismatch"}}'), None),
+    (T('{"alpha": {"count": 3}, "beta": {"count": 0}}'), None),
     (T("Failed tests: 0"), None),
     (T("No matches found"), None),
     (T("3 keys not found in the cache, 10 served"), None),

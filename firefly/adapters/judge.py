@@ -68,8 +68,9 @@ def error_reason(content: Any = None, structured: Any = None, is_error: bool = F
         return None
 
 
-def _structured_error(d: dict[str, Any]) -> str | None:
-    """An error field or error text at the top of a JSON object."""
+def _structured_error(d: dict[str, Any], top: bool = True) -> str | None:
+    """An error field or error text at the top of a JSON object (or, at the top, in every
+    entry of an object of per-thing reports)."""
     for key in ERROR_KEYS:
         if key in d and _present(d[key]):
             return f"{key}: {_first_line(_show(d[key]))}"
@@ -85,7 +86,23 @@ def _structured_error(d: dict[str, Any]) -> str | None:
         v = d.get(key)
         if isinstance(v, str) and len(v) <= MAX_JUDGED_TEXT and ERROR_TEXT.match(v):
             return f"{key}: {_first_line(v)}"
+    outcome = d.get("result") if "result" in d else d.get("outcome")
+    if isinstance(outcome, str) and outcome.strip().lower() in ERROR_STATUS:
+        return f"result: {outcome}" + _reason_of(d)
+    if top and 0 < len(d) <= 20 and all(isinstance(v, dict) for v in d.values()):
+        # a report per thing named ({"/a.md": {"result": "error", "reason": "Hash mismatch"}}):
+        # an error when every thing failed
+        whys = [_structured_error(v, top=False) for v in d.values()]
+        if all(whys):
+            return f"{next(iter(d))}: {whys[0]}"
     return None
+
+
+def _reason_of(d: dict[str, Any]) -> str:
+    for key in ("reason", "error_reason", "cause", *MESSAGE_KEYS):
+        if key != "result" and isinstance(d.get(key), str) and d[key].strip():
+            return f" ({_first_line(d[key])})"
+    return ""
 
 
 def _message_of(d: dict[str, Any]) -> str:
