@@ -451,3 +451,16 @@ def test_a_date_the_tool_would_take_from_the_clock_is_always_given():
     # a tool that says nothing of now may leave its optional date out
     orders = ToolRef("s", "list_orders", "List the orders.", schema)
     assert any("date" not in _propose(orders, seed=seed) for seed in range(6))
+
+
+def test_a_files_hash_is_no_git_revision():
+    schema = {"type": "object", "properties": {"path": {"type": "string"}, "file_hash": {"type": "string"}},
+              "required": ["path", "file_hash"]}
+    edit = ToolRef("s", "edit_text_file", "Edit a text file; file_hash is the hash from get_text_file_contents.", schema)
+    ws = WorkspaceInfo(texts={"/workspace/files/a.md": "# A\n"}, files=("/workspace/files/a.md",))
+    read = CallRecord(0, "s", "get_text_file_contents", {"path": "/workspace/files/a.md"},
+                      [{"type": "text", "text": '{"/workspace/files/a.md": {"content": "# A", "file_hash": "9f2c41d0ab"}}'}],
+                      None, False)
+    assert _propose(edit, ws, [read])["file_hash"] == "9f2c41d0ab"
+    with pytest.raises(Ungrounded):
+        _propose(edit, ws)  # nothing read: no hash known, and never "HEAD~2"

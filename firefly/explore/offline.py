@@ -879,7 +879,8 @@ class _Run:
             if any(w in nw for w in ("timestamp", "since", "until", "after", "before")) or (
                     "date" in nw and "update" not in nw):
                 return "date_filter"
-            if nw and (nw[-1] in ("revision", "rev", "commit", "sha", "hash", "ref", "refspec", "treeish")
+            if nw and (nw[-1] in ("revision", "rev", "commit", "sha", "ref", "refspec", "treeish")
+                       or (nw[-1] == "hash" and (self.has_repo_param or re.search(r"\b(?:git|commits?)\b", self.tool_text)))
                        or (joined in ("target", "contains", "not_contains", "base", "head") and self.has_repo_param)
                        or "commit sha" in desc):
                 return "revision"
