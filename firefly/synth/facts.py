@@ -668,6 +668,8 @@ def read_text(step: int, base: str, text: str, names: Names, arguments: dict[str
     if kind in ("json",):
         return []
     out: list[Table] = []
+    if kind is None and looks_like_diff(lines):
+        return out  # "- Attendees: ..." in a diff is a line taken away, not a labelled value
     if kind in (None, "csv", "tsv"):
         out += _delimited(step, base, lines, offset, names, arguments or {}, "\t" if kind == "tsv" else None)
         if kind or out:
@@ -751,6 +753,21 @@ _CODE_LINE = re.compile(
     r"^\s*(?:def |class |import |from [\w.]+ import |return\b|raise |elif |else:|try:|except\b|with .*:$|for .*:$"
     r"|while .*:$|if .*:$|@\w|#include|#!|function\b|const |let |var |public |private |package |func |fn |use "
     r"|\}|.*[;{]$)")
+
+
+_DIFF_HEAD = re.compile(r"^(?:--- |\+\+\+ |@@ )")
+_DIFF_LINE = re.compile(r"^(?:[-+?] |  |[-+ ]$)")
+
+
+def looks_like_diff(lines: list[str]) -> bool:
+    """True when a text is a diff: a unified diff's ``---``/``+++``/``@@`` header lines, or
+    lines that all start with a change mark (``- ``, ``+ ``, two spaces), some taken away and
+    some added (its lines are the texts compared, not facts of the result)."""
+    body = [line for line in lines if line.strip()]
+    if sum(1 for line in body[:10] if _DIFF_HEAD.match(line)) >= 2:
+        return True
+    return len(body) >= 2 and all(_DIFF_LINE.match(line) for line in body) \
+        and any(line.startswith("- ") for line in body) and any(line.startswith("+ ") for line in body)
 
 
 def looks_like_code(lines: list[str]) -> bool:
@@ -972,6 +989,7 @@ def _record_blocks(step: int, base: str, lines: list[str], labelled: list[tuple[
                  labels={f: names.label(f) for f in order}, numeric=numeric, total=len(items), whole=base)
 
 
+_MD_LINK = re.compile(r"!?\[[^\]]*\]\([^)\s]+\)")
 _LIST_ITEM = re.compile(r"^(\s*)(?:[-*•+]|\d+[.)])\s+(.+?)\s*$")
 
 
@@ -984,6 +1002,8 @@ def _lists(step: int, base: str, lines: list[str], offset: int, names: Names) ->
 
     def close() -> None:
         values = [v for _, v in run]
+        if all(_MD_LINK.fullmatch(v) for v in values):
+            return  # a page's menu of links ("[About](http://...)"): no facts, and no answer a user writes so
         # one item is a list too when a heading introduces it ("Available schemas:" then "- main")
         if (len(run) >= 2 or intro) and len(set(values)) == len(values) and len(out) < MAX_TABLES:
             if intro:

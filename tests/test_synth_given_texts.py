@@ -1,0 +1,85 @@
+"""Reads whose input is a text of several lines (code to lint, two texts to compare): the
+question names each text "the <argument> below" and gives it after the question; an empty
+object or an unrequired empty list or text is no argument a question states; a diff's lines
+are no facts; a result the recorder cut short is never asked about through a given text."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from firefly.explore.executor import TRUNCATION_MARKER
+from firefly.explore.policy import ToolRef
+from firefly.synth.facts import Names, looks_like_diff, read_text
+from firefly.synth.model import Candidate, Exploration, Step
+from firefly.synth.offline import OfflineSynthesizer
+from firefly.synth.phrasing import block_scope, generic_scope
+
+CODE = "import math\nprint(math.sqrt(2))"
+
+
+def ref(name: str, description: str, props: dict[str, Any], required: list[str] | None = None) -> ToolRef:
+    return ToolRef("s", name, description, {"type": "object", "properties": props, "required": required or []})
+
+
+LINT = ref("lint", "Lint Python code to find style problems.", {"code": {"type": "string"}}, ["code"])
+COMPARE = ref("compare_texts", "Compare two texts.", {"text_a": {"type": "string"}, "text_b": {"type": "string"},
+                                                      "api_key": {"type": "string"}}, ["text_a", "text_b"])
+
+
+def questions(tool: ToolRef, args: dict[str, Any], text: str) -> list[Candidate]:
+    s = Step(0, "s", tool.name, args, [{"type": "text", "text": text}], None, True, True, [], "initial")
+    x = Exploration("x1", "d1", [s], tools={("s", tool.name): tool})
+    found, _ = OfflineSynthesizer().candidates(x)
+    return found
+
+
+def test_a_read_of_one_text_of_several_lines_gives_the_text_after_the_question():
+    assert generic_scope("lint", {"code": CODE}, {}, LINT) is None  # no scope quotes a document
+    where, block = block_scope("lint", "s", {"code": CODE}, ref=LINT)
+    assert where.endswith("for the code below") and block == CODE
+    asked = questions(LINT, {"code": CODE}, json.dumps({"total_issues": 3, "fixable_issues": 2}))
+    assert asked, asked
+    for c in asked:
+        words, _, given = c.question.partition("\n\n")
+        assert "the code below" in words and given == CODE, c.question
+
+
+def test_two_texts_are_given_each_under_its_name():
+    args = {"text_a": "one\ntwo", "text_b": "one\nthree", "api_key": ""}
+    where, block = block_scope("compare_texts", "s", args, ref=COMPARE)
+    assert "the text a below" in where and "the text b below" in where and "api key" not in where
+    assert block == "Text a:\none\ntwo\n\nText b:\none\nthree"
+
+
+def test_empty_arguments_say_nothing_but_a_required_empty_list_has_no_words():
+    tool = ref("fetch_page", "Fetch a web page.", {"url": {"type": "string"}, "headers": {"type": "object"},
+                                                  "ids": {"type": "array"}, "tags": {"type": "array"}}, ["ids"])
+    assert generic_scope("fetch_page", {"url": "http://x/a", "headers": {}, "tags": []}, {}, tool) \
+        == 'the web page for url "http://x/a"'
+    assert generic_scope("fetch_page", {"url": "http://x/a", "ids": []}, {}, tool) is None
+
+
+def test_the_lines_of_a_diff_are_no_facts():
+    ndiff = "- # Standup\n+ # To do\n  \n- Attendees: Maya Okafor\n+ Owner: Daniel Brandt"
+    unified = "--- a\n+++ b\n@@ -1,2 +1,2 @@\n-Date: 2025-03-18\n+Date: 2025-03-19\n Owner: Ana"
+    assert looks_like_diff(ndiff.splitlines()) and looks_like_diff(unified.splitlines())
+    assert read_text(0, "$", ndiff, Names()) == [] and read_text(0, "$", unified, Names()) == []
+    bullets = "- apples\n- pears\n- plums"
+    assert not looks_like_diff(bullets.splitlines()) and read_text(0, "$", bullets, Names())
+
+
+def test_a_result_cut_short_is_not_asked_about_through_a_given_text():
+    text = json.dumps({"total_issues": 3, "fixable_issues": 2}) + TRUNCATION_MARKER.format(omitted=9000)
+    assert questions(LINT, {"code": CODE}, text) == []
+
+
+def test_a_required_empty_object_leaves_the_call_without_words():
+    tool = ref("make_resume", "Generate a resume PDF.", {"resume": {"type": "object"}, "style": {"type": "string"}},
+               ["resume"])
+    assert generic_scope("make_resume", {"resume": {}, "style": "plain"}, {}, tool) is None
+
+
+def test_a_menu_of_links_is_no_list_of_facts():
+    menu = "Pages:\n*   [About](http://h/about.html)\n*   [Data](http://h/data.json)"
+    assert read_text(0, "$", menu, Names()) == []
