@@ -80,6 +80,32 @@ def test_a_required_empty_object_leaves_the_call_without_words():
     assert generic_scope("make_resume", {"resume": {}, "style": "plain"}, {}, tool) is None
 
 
-def test_a_menu_of_links_is_no_list_of_facts():
-    menu = "Pages:\n*   [About](http://h/about.html)\n*   [Data](http://h/data.json)"
-    assert read_text(0, "$", menu, Names()) == []
+def test_a_menu_of_links_lists_the_links_by_their_texts():
+    menu = "Welcome\n\n*   [About](http://h/about.html)\n*   [Data](http://h/data.json)"
+    [t] = read_text(0, "$", menu, Names())
+    assert (t.noun, [it.get("value") for it in t.items]) == ("link", ["About", "Data"])
+    assert read_text(0, "$", "*   ![a](x.png)\n*   ![b](y.png)", Names()) == []
+
+
+def test_a_searchs_matches_a_line_each_are_a_table_of_matches():
+    text = "Found 3 matches:\nsrc/a.py:12:import os\nsrc/b.py:3:import os\n--\nsrc/b.py:9:  os.path"
+    [t] = read_text(0, "$", text, Names(tool="search"))
+    assert (t.noun, t.plural, t.total) == ("match", "matches", 3)
+    assert [(it.get("file"), it.get("line"), it.get("text")) for it in t.items] == [
+        ("src/a.py", 12, "import os"), ("src/b.py", 3, "import os"), ("src/b.py", 9, "os.path")]
+    assert read_text(0, "$", "http://a:80:b\nC:\\x:3:y", Names()) == [] or all(
+        t.noun != "match" for t in read_text(0, "$", "http://a:80:b\nC:\\x:3:y", Names()))
+
+
+def test_a_sentence_saying_how_many_were_found_is_that_number():
+    [t] = read_text(0, "$", "Found 12 files.", Names(tool="find"))
+    assert t.label("found") == "number of files" and t.items[0].get("found") == 12
+    assert read_text(0, "$", "Found 3 matches in 2 files.", Names()) == []
+
+
+def test_a_documents_page_count_is_asked_but_a_listings_is_not():
+    tool = ref("pdf_overview", "Get an overview of a PDF.", {"pdf_path": {"type": "string"}}, ["pdf_path"])
+    asked = questions(tool, {"pdf_path": "/w/a.pdf"}, json.dumps({"total_pages": 2, "has_forms": True}))
+    assert any(c.answer == 2 and "total pages" in c.question for c in asked), [c.question for c in asked]
+    listing = questions(tool, {"pdf_path": "/w/a.pdf"}, json.dumps({"total_pages": 2, "page": 1, "title": "Q3 plan"}))
+    assert not any(c.answer == 2 for c in listing), [c.question for c in listing]

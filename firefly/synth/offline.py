@@ -40,7 +40,7 @@ from .derive import as_number
 from ..explore.executor import TRUNCATION_MARKER
 from ..locator import resolve
 from .facts import (Cell, Item, Table, basename, echoes_of, generated_id_in, is_dull, is_machine_fact, is_volatile, text_blocks,
-                    leaves, plural_of, read_call, reads_the_clock, rel, singular, words_of)
+                    leaves, pages_of_a_document, plural_of, read_call, reads_the_clock, rel, singular, words_of)
 from .model import INITIAL_STATE, Candidate, Exploration, Step
 from .phrasing import block_scope, effect, listing, ordinal, quote, scope
 
@@ -449,7 +449,8 @@ class OfflineSynthesizer:
             it = items[0]
             for f, cell in it.cells.items():
                 if f in SKIP_FIELDS and (noun, f) not in SPECIAL_SINGLE or not _short(cell.value) \
-                        or (noun, f) == ("entry", "type") or is_dull(f, cell.value, echoes, whole=True, tool=named):
+                        or (noun, f) == ("entry", "type") or is_dull(f, cell.value, echoes, whole=True, tool=named) \
+                        and not (pages_of_a_document(f, it.cells) and cell.value):
                     continue
                 rng = self._rng(x, step, noun, f, "single")
                 one_value = f in ("result", "value", "output") and (len(it.cells) == 1 or where.startswith(
