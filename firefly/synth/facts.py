@@ -758,7 +758,7 @@ _CODE_LINE = re.compile(
 
 
 # "src/app.py:12:import os": a search's match, as grep -n and ripgrep print it
-_MATCH_LINE = re.compile(r"^(?P<file>[^\s:][^:]{0,200}?):(?P<line>\d+):(?:\d+:)?(?P<text>.*)$")
+_MATCH_LINE = re.compile(r"^(?P<file>[^\s:]{0,200}[./][^\s:]*):(?P<line>\d+):(?:\d+:)?(?P<text>.*)$")
 # "Found 3 matches", "Found 12 files matching 'x'": how many things a search found, said in one sentence
 _FOUND = re.compile(r"^(?:found|matched)\s+(?P<n>\d+)\s+(?P<noun>[a-z]+(?: [a-z]+)?)\b(?P<rest>[^\d]*)$", re.IGNORECASE)
 
