@@ -111,3 +111,10 @@ def test_a_documents_page_count_is_asked_but_a_listings_is_not():
     assert any(c.answer == 2 and "total pages" in c.question for c in asked), [c.question for c in asked]
     listing = questions(tool, {"pdf_path": "/w/a.pdf"}, json.dumps({"total_pages": 2, "page": 1, "title": "Q3 plan"}))
     assert not any(c.answer == 2 for c in listing), [c.question for c in listing]
+
+
+def test_a_process_id_is_chosen_by_the_machine_and_registering_changes_the_world():
+    from firefly.adapters.verbs import computes
+    from firefly.synth.facts import is_dull
+    assert is_dull("pid", 1587) and is_dull("process_id", 1587) and not is_dull("pages", 3)
+    assert not computes("request_planning", None, "Register a new user request and plan its tasks.")

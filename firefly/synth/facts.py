@@ -1319,6 +1319,8 @@ _BOOKKEEPING = frozenset({"cursor", "next cursor", "offset", "limit", "page", "p
                           "next page", "next offset", "page token", "next page token", "truncated", "output truncated",
                           "success", "ok", "total pages", "has next", "has previous", "has prev", "current page",
                           "page number"})
+# numbers the machine chose for the run (a process id): never the same twice
+_RUN_CHOSEN = frozenset({"pid", "ppid", "process id", "parent process id", "parent pid"})
 # the fields of a reply's envelope: a status, a message about the call
 _ENVELOPE = frozenset({"status", "message", "msg", "error", "errors", "warning", "warnings", "result status", "state",
                        "detail", "details", "info", "note", "notes", "hint", "operation", "action", "tool", "method"})
@@ -1374,7 +1376,7 @@ def is_dull(key: str, value: Any, echoes: dict[str, set[str]] | None = None, who
     from ..match import normalize
 
     name = words_of(key.split(".")[-1].split("#")[0])
-    if name in _BOOKKEEPING or is_opaque_id(key, value) or is_float_noise(value):
+    if name in _BOOKKEEPING or name in _RUN_CHOSEN or is_opaque_id(key, value) or is_float_noise(value):
         return True
     text = normalize(value)
     if isinstance(value, str) and (value.strip().lower() in _EMPTY_TEXTS or not re.search(r"\w", value)):
