@@ -25,7 +25,7 @@ WRITE_VERBS = frozenset({
     "add", "edit", "modify", "move", "rename", "commit", "push", "pull", "reset", "clear", "purge", "destroy",
     "exec", "execute", "run", "start", "stop", "restart", "install", "uninstall", "upload", "save", "append",
     "replace", "patch", "merge", "apply", "terminate", "shutdown", "truncate", "archive", "publish", "submit",
-    "approve", "reject", "checkout", "init", "clone", "copy", "mkdir", "touch", "unlink", "rm", "mv", "cp",
+    "approve", "reject", "register", "checkout", "init", "clone", "copy", "mkdir", "touch", "unlink", "rm", "mv", "cp",
     "click", "fill", "press", "navigate", "upsert", "import", "migrate", "enable", "disable", "lock",
     "unlock", "assign", "cancel", "schedule", "pay", "transfer", "notify", "invite", "attach", "detach",
     "revert", "restore", "rollback", "sync", "deploy", "undo", "redo", "spawn", "login", "logout",

@@ -668,6 +668,10 @@ def read_text(step: int, base: str, text: str, names: Names, arguments: dict[str
     if kind in ("json",):
         return []
     out: list[Table] = []
+    if kind is None and looks_like_diff(lines):
+        return out  # "- Attendees: ..." in a diff is a line taken away, not a labelled value
+    if kind is None and (found := _line_matches(step, base, lines, offset) or _found_count(step, base, lines, offset)):
+        return found
     if kind in (None, "csv", "tsv"):
         out += _delimited(step, base, lines, offset, names, arguments or {}, "\t" if kind == "tsv" else None)
         if kind or out:
@@ -751,6 +755,62 @@ _CODE_LINE = re.compile(
     r"^\s*(?:def |class |import |from [\w.]+ import |return\b|raise |elif |else:|try:|except\b|with .*:$|for .*:$"
     r"|while .*:$|if .*:$|@\w|#include|#!|function\b|const |let |var |public |private |package |func |fn |use "
     r"|\}|.*[;{]$)")
+
+
+# "src/app.py:12:import os": a search's match, as grep -n and ripgrep print it
+_MATCH_LINE = re.compile(r"^(?P<file>[^\s:]{0,200}[./][^\s:]*):(?P<line>\d+):(?:\d+:)?(?P<text>.*)$")
+# "Found 3 matches", "Found 12 files matching 'x'": how many things a search found, said in one sentence
+_FOUND = re.compile(r"^(?:found|matched)\s+(?P<n>\d+)\s+(?P<noun>[a-z]+(?: [a-z]+)?)\b(?P<rest>[^\d]*)$", re.IGNORECASE)
+
+
+def _line_matches(step: int, base: str, lines: list[str], offset: int) -> list[Table]:
+    """A search's matches a line each (``path:line:text``, maybe under one heading line such
+    as ``Found 3 matches:``): a table of matches with their file, line number and text."""
+    body = [(n, line) for n, line in enumerate(lines, start=1) if line.strip() and line.strip() != "--"]
+    if body and not _MATCH_LINE.match(body[0][1]) and body[0][1].rstrip().endswith(":"):
+        body = body[1:]
+    found = [(n, _MATCH_LINE.match(line)) for n, line in body]
+    if len(found) < 2 or not all(m for _, m in found):
+        return []
+    items = [Item({"file": Cell(m.group("file"), f"{base}#line={n + offset}"),
+                   "line": Cell(int(m.group("line")), f"{base}#line={n + offset}"),
+                   "text": Cell(m.group("text").strip(), f"{base}#line={n + offset}")}, i)
+             for i, (n, m) in enumerate(found) if m is not None]
+    for it in items:
+        if not it.cells["text"].value:
+            del it.cells["text"]
+    return [Table(step, "match", "matches", "file", items[:MAX_ITEMS], labels={"file": "file", "line": "line number",
+                                                                                "text": "matched text"},
+                  numeric=("line",), total=len(items), whole=base)]
+
+
+def _found_count(step: int, base: str, lines: list[str], offset: int) -> list[Table]:
+    """A text that is one sentence saying how many things were found (``Found 3 matches``):
+    that number, named for what was counted (``number of matches``)."""
+    body = [(n, line.strip().rstrip(".:")) for n, line in enumerate(lines, start=1) if line.strip()]
+    m = _FOUND.match(body[0][1]) if len(body) == 1 else None
+    if m is None:
+        return []
+    noun = m.group("noun").lower()
+    label = f"number of {noun}" if singular(noun) != noun else f"number of {plural_of(noun)}"
+    return [Table(step, singular(noun), plural_of(singular(noun)), "",
+                  [Item({"found": Cell(int(m.group("n")), f"{base}#line={body[0][0] + offset}")})],
+                  labels={"found": label}, whole=base)]
+
+
+_DIFF_HEAD = re.compile(r"^(?:--- |\+\+\+ |@@ )")
+_DIFF_LINE = re.compile(r"^(?:[-+?] |  |[-+ ]$)")
+
+
+def looks_like_diff(lines: list[str]) -> bool:
+    """True when a text is a diff: a unified diff's ``---``/``+++``/``@@`` header lines, or
+    lines that all start with a change mark (``- ``, ``+ ``, two spaces), some taken away and
+    some added (its lines are the texts compared, not facts of the result)."""
+    body = [line for line in lines if line.strip()]
+    if sum(1 for line in body[:10] if _DIFF_HEAD.match(line)) >= 2:
+        return True
+    return len(body) >= 2 and all(_DIFF_LINE.match(line) for line in body) \
+        and any(line.startswith("- ") for line in body) and any(line.startswith("+ ") for line in body)
 
 
 def looks_like_code(lines: list[str]) -> bool:
@@ -972,6 +1032,7 @@ def _record_blocks(step: int, base: str, lines: list[str], labelled: list[tuple[
                  labels={f: names.label(f) for f in order}, numeric=numeric, total=len(items), whole=base)
 
 
+_MD_LINK = re.compile(r"(!?)\[([^\]]*)\]\([^)\s]+\)")
 _LIST_ITEM = re.compile(r"^(\s*)(?:[-*•+]|\d+[.)])\s+(.+?)\s*$")
 
 
@@ -983,12 +1044,20 @@ def _lists(step: int, base: str, lines: list[str], offset: int, names: Names) ->
     intro: str | None = None
 
     def close() -> None:
+        nonlocal run
+        links = [_MD_LINK.fullmatch(v) for _, v in run]
+        if run and all(links):  # a page's menu of links ("[About](/about.html)"): the links, by their texts
+            if any(m.group(1) or not m.group(2).strip() for m in links):
+                return  # images, or links without words: nothing a user would name them by
+            run = [(n, m.group(2).strip()) for (n, _), m in zip(run, links)]
         values = [v for _, v in run]
         # one item is a list too when a heading introduces it ("Available schemas:" then "- main")
         if (len(run) >= 2 or intro) and len(set(values)) == len(values) and len(out) < MAX_TABLES:
             if intro:
                 noun = singular(words_of(intro))
                 noun, plural = noun, plural_of(noun)
+            elif all(links):
+                noun, plural = "link", "links"
             else:
                 noun, plural = names.noun()
             items = [Item({"value": Cell(_scalar(v), f"{base}#line={n + offset}")}, i) for i, (n, v) in enumerate(run)]
@@ -1247,6 +1316,8 @@ _BOOKKEEPING = frozenset({"cursor", "next cursor", "offset", "limit", "page", "p
                           "next page", "next offset", "page token", "next page token", "truncated", "output truncated",
                           "success", "ok", "total pages", "has next", "has previous", "has prev", "current page",
                           "page number"})
+# numbers the machine chose for the run (a process id): never the same twice
+_RUN_CHOSEN = frozenset({"pid", "ppid", "process id", "parent process id", "parent pid"})
 # the fields of a reply's envelope: a status, a message about the call
 _ENVELOPE = frozenset({"status", "message", "msg", "error", "errors", "warning", "warnings", "result status", "state",
                        "detail", "details", "info", "note", "notes", "hint", "operation", "action", "tool", "method"})
@@ -1298,6 +1369,14 @@ def is_machine_fact(key: str, path: str = "", value: Any = None) -> bool:
                              or "time" in words and words & {"execution", "exec", "run", "ms", "seconds", "secs"})
 
 
+def pages_of_a_document(key: str, keys: Any) -> bool:
+    """A ``total_pages`` that counts a document's pages (a PDF's), not the pages a listing is
+    served in: none of the record's other fields (``keys``) pages a listing (a page, a cursor,
+    a page size)."""
+    return words_of(key.split(".")[-1].split("#")[0]) == "total pages" and not any(
+        words_of(k.split(".")[-1].split("#")[0]) in _BOOKKEEPING - {"total pages"} for k in keys)
+
+
 def is_dull(key: str, value: Any, echoes: dict[str, set[str]] | None = None, whole: bool = False,
             any_name: bool = False, tool: str = "") -> bool:
     """A value not worth a question: paging bookkeeping (a cursor, a page size); a computed
@@ -1312,7 +1391,7 @@ def is_dull(key: str, value: Any, echoes: dict[str, set[str]] | None = None, who
     from ..match import normalize
 
     name = words_of(key.split(".")[-1].split("#")[0])
-    if name in _BOOKKEEPING or is_opaque_id(key, value) or is_float_noise(value):
+    if name in _BOOKKEEPING or name in _RUN_CHOSEN or is_opaque_id(key, value) or is_float_noise(value):
         return True
     text = normalize(value)
     if isinstance(value, str) and (value.strip().lower() in _EMPTY_TEXTS or not re.search(r"\w", value)):

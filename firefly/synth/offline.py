@@ -37,11 +37,12 @@ from ..ids import canonical_json
 from ..match import normalize, result_value
 from .answers import field_values, record_candidates
 from .derive import as_number
+from ..explore.executor import TRUNCATION_MARKER
 from ..locator import resolve
-from .facts import (Cell, Item, Table, basename, echoes_of, generated_id_in, is_dull, is_machine_fact, is_volatile,
-                    leaves, plural_of, read_call, reads_the_clock, rel, singular, words_of)
+from .facts import (Cell, Item, Table, basename, echoes_of, generated_id_in, is_dull, is_machine_fact, is_volatile, text_blocks,
+                    leaves, pages_of_a_document, plural_of, read_call, reads_the_clock, rel, singular, words_of)
 from .model import INITIAL_STATE, Candidate, Exploration, Step
-from .phrasing import effect, listing, ordinal, quote, scope
+from .phrasing import block_scope, effect, listing, ordinal, quote, scope
 
 NAME = "offline-v1"
 MAX_TASKS = 20  # per exploration, besides its state changes
@@ -390,7 +391,12 @@ class OfflineSynthesizer:
     def _single(self, x: Exploration, s: Step, tables: list[Table], skipped: Counter,
                 where: str | None = None, kind: str | None = None, via: list[dict[str, Any]] | None = None,
                 forbidden: str = "", label_steps: set[int] | None = None) -> list[Candidate]:
-        where = where or scope(s.tool, s.server, s.arguments, adapter=x.adapter(s.server), ref=x.ref(s.server, s.tool))
+        block = ""
+        if where is None:
+            where = scope(s.tool, s.server, s.arguments, adapter=x.adapter(s.server), ref=x.ref(s.server, s.tool))
+            if where is None and kind is None and not _cut_short(s):
+                where, block = block_scope(s.tool, s.server, s.arguments, x.adapter(s.server),
+                                           x.ref(s.server, s.tool)) or (None, "")
         if where is None:
             skipped["no words for the call"] += 1
             return []
@@ -427,6 +433,8 @@ class OfflineSynthesizer:
                 if forbidden and _leaks_into(c.answer, forbidden):
                     skipped["answer visible before the hop"] += 1
                     continue
+                if block:  # the text the call was given, after the question (an answer in it is no answer: _finish)
+                    c.question = f"{c.question}\n\n{block}"
                 out.append(c)
         return out
 
@@ -441,7 +449,8 @@ class OfflineSynthesizer:
             it = items[0]
             for f, cell in it.cells.items():
                 if f in SKIP_FIELDS and (noun, f) not in SPECIAL_SINGLE or not _short(cell.value) \
-                        or (noun, f) == ("entry", "type") or is_dull(f, cell.value, echoes, whole=True, tool=named):
+                        or (noun, f) == ("entry", "type") or is_dull(f, cell.value, echoes, whole=True, tool=named) \
+                        and not (pages_of_a_document(f, it.cells) and cell.value):
                     continue
                 rng = self._rng(x, step, noun, f, "single")
                 one_value = f in ("result", "value", "output") and (len(it.cells) == 1 or where.startswith(
@@ -851,6 +860,14 @@ class OfflineSynthesizer:
 
 _TOKEN = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{7,}\b", re.IGNORECASE)
 _TIMING = frozenset({"time", "duration", "elapsed", "took", "latency", "seconds", "ms", "secs"})
+
+
+_CUT = TRUNCATION_MARKER.split("{")[0].strip()
+
+
+def _cut_short(s: Step) -> bool:
+    """The recorder kept only the start of the call's result (it was too long)."""
+    return any(_CUT in text for _, text in text_blocks(s.content or []))
 
 
 def _last_key(path: str) -> str:

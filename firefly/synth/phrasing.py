@@ -327,6 +327,12 @@ def _defaults(ref: Any) -> dict[str, Any]:
     return {k: v["default"] for k, v in props.items() if isinstance(v, dict) and "default" in v}
 
 
+def _required(ref: Any) -> set[str]:
+    schema = getattr(ref, "input_schema", None) if ref is not None else None
+    required = schema.get("required") if isinstance(schema, dict) else None
+    return {r for r in required if isinstance(r, str)} if isinstance(required, list) else set()
+
+
 def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], ref: Any, joiner: str = "for",
                     instruction: bool = False) -> str | None:
     """``phrase`` with every argument put in: where the phrase names it ("a city" -> 'the city
@@ -337,9 +343,11 @@ def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], re
     rest: list[str] = []
     text = phrase
     block = block_words = ""
+    required = _required(ref)
     for name, value in args.items():
-        if name not in subst and (value is None or (name in defaults and defaults[name] == value)):
-            continue
+        if name not in subst and (value is None or (name in defaults and defaults[name] == value)
+                                  or (value in ({}, [], "") and name not in required)):
+            continue  # an empty object, list or text the tool does not require gives nothing
         words = _words(name)
         if name in subst:
             said = subst[name]
@@ -433,3 +441,25 @@ def generic_effect(tool: str, args: dict[str, Any], ref: Any = None) -> str | No
     else:
         phrase = "run " + ("" if phrase.lower().startswith(_ARTICLES) else "the ") + phrase
     return _with_arguments(phrase, args or {}, {}, ref, "with", instruction=True)
+
+
+MAX_BLOCKS = 2
+
+
+def block_scope(tool: str, server: str, args: dict[str, Any], adapter: Adapter | None = None,
+                ref: Any = None) -> tuple[str, str] | None:
+    """Words for a read whose input is a text of several lines (a document to hash, code to
+    lint, two texts to compare), which no scope quotes: each such text named ``the <argument>
+    below`` in the scope, and the texts themselves as a block to give after the question
+    (headed by their names when there are two). None when the call has no such text, more than
+    :data:`MAX_BLOCKS`, one longer than :data:`EFFECT_BLOCK_CHARS`, or still no words."""
+    texts = [(k, v.strip("\n")) for k, v in args.items() if isinstance(v, str) and "\n" in v.strip()]
+    if not texts or len(texts) > MAX_BLOCKS or any(len(v) > EFFECT_BLOCK_CHARS for _, v in texts):
+        return None
+    subst = {k: f"the {_words(k)} below" for k, _ in texts}
+    where = scope(tool, server, args, subst, adapter, ref)
+    if where is None or not all(phrase in where for phrase in subst.values()):
+        return None
+    if len(texts) == 1:
+        return where, texts[0][1]
+    return where, "\n\n".join(f"{_words(k)[:1].upper()}{_words(k)[1:]}:\n{v}" for k, v in texts)
