@@ -274,6 +274,22 @@ def test_a_footprint_tells_unrelated_effects_apart():
     assert unrelated(footprint({"session_id": "s-42aa"}), "rows: 3", footprint({"session_id": "s-17bb"}), "closed")
 
 
+def test_an_effect_that_names_only_paths_is_told_apart_by_its_paths():
+    from firefly.simulator.footprint import footprint, unrelated
+
+    moved = footprint({"source": "/workspace/files/a.md", "destination": "/workspace/db/shop-notes-452.md"})
+    written = footprint({"path": "/workspace/db/shop-notes-580.md", "content": "# Findings"})
+    # the file written beside the one moved shares words with it (shop, notes), not a path
+    assert unrelated(written, "wrote 10 bytes", moved, "moved")
+    # the file moved, or the folder it went into: related
+    assert not unrelated(footprint({"path": "/workspace/db/shop-notes-452.md"}), "", moved, "")
+    assert not unrelated(footprint({"path": "/workspace/db"}), "", moved, "")
+    # an effect that names anything else (a text), or paths that are not absolute: the words still count
+    assert not unrelated(moved, "", written, "")
+    relative = footprint({"source": "notes/shop-notes-452.md"})
+    assert not unrelated(footprint({"path": "/workspace/vault/notes/shop-notes-452.md"}), "", relative, "")
+
+
 def test_a_call_recorded_after_an_unrelated_effect_answers_without_it(store):
     discover(store)
     w = Walk(store, "xu")

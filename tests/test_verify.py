@@ -701,6 +701,24 @@ def test_a_setup_whose_made_value_a_later_call_takes_is_needed_when_the_simulato
     assert made_values(Exploration("x1", "d1", [create, titled])) == {}
 
 
+def test_an_id_a_making_effect_showed_first_is_made_by_it_though_the_explorer_recorded_no_source():
+    from firefly.synth.necessity import made_values
+
+    create = step(1, "deck", "create_deck", {}, text('{"deck_id": "deck_9"}'), read_only=False)
+    info = step(2, "deck", "deck_info", {"deck_id": "deck_9"}, text('{"slides": 3}'))
+    assert made_values(Exploration("x1", "d1", [create, info])) == {2: {1}}
+    # the initial world showed it already: read, not made
+    assert made_values(Exploration("x1", "d1", [create, info]), {"deck": "decks: deck_9"}) == {}
+    # an effect that says it makes nothing (a run, a query) only showed it; a word is no id; nor an argument it was given
+    ran = step(1, "deck", "run_report", {}, text('{"deck_id": "deck_9"}'), read_only=False)
+    assert made_values(Exploration("x1", "d1", [ran, info])) == {}
+    named = step(2, "deck", "deck_info", {"deck_id": "agenda"}, text('{"slides": 3}'))
+    assert made_values(Exploration("x1", "d1", [step(1, "deck", "create_deck", {}, text("agenda"), read_only=False),
+                                                named])) == {}
+    told = step(1, "deck", "create_deck", {"deck_id": "deck_9"}, text('{"deck_id": "deck_9"}'), read_only=False)
+    assert made_values(Exploration("x1", "d1", [told, info])) == {}
+
+
 def test_a_made_value_taken_only_by_another_setup_call_does_not_make_a_setup_needed():
     from firefly.synth.necessity import made_values, step_needs
 

@@ -6,7 +6,10 @@ deleted) and shows what it made in its result (the id of what it created). A cal
 *unrelated* to an effect when both name something and nothing either names meets the
 other's: no path of one is the other's or under it, no word of one is found in the other's
 text, no value the call names is in the effect's result (the effect did not make it) and no
-value the effect names is in the call's recorded result (the call did not show it).
+value the effect names is in the call's recorded result (the call did not show it). An effect
+that names only absolute paths changes only what is at them: against a call that names an
+absolute path its paths alone decide, not the words they share (``shop-notes-452.md`` moved
+says nothing about ``shop-notes-580.md`` written beside it).
 
 Anything less is related: a call or an effect that names nothing (a whole graph read with ``{}``, a
 compaction) may touch anything; a listing of a folder is related to every write under it;
@@ -40,6 +43,7 @@ class Footprint:
     values: frozenset[str]
     words: frozenset[str]
     text: str
+    only_paths: bool = False  # every value it names is an absolute path
 
     @property
     def empty(self) -> bool:
@@ -84,7 +88,8 @@ def footprint(arguments: Any, schema: Any = None) -> Footprint:
             words.update(_WORD.findall(name.rsplit(".", 1)[0] if "." in name[1:] else name))  # not its extension
         else:
             words.update(_WORD.findall(low))
-    return Footprint(frozenset(paths), frozenset(values), frozenset(words), "\n".join(texts))
+    only = bool(paths) and all(p.startswith("/") for p in paths) and all((v.rstrip("/") or "/") in paths for v in values)
+    return Footprint(frozenset(paths), frozenset(values), frozenset(words), "\n".join(texts), only)
 
 
 def _under(a: str, b: str) -> bool:
@@ -102,7 +107,8 @@ def unrelated(call: Footprint, call_result: str, effect: Footprint, effect_resul
         return False
     if any(_under(p, q) or _under(q, p) for p in call.paths for q in effect.paths):
         return False
-    if any(w in effect.text for w in call.words) or any(w in call.text for w in effect.words):
+    if not (effect.only_paths and call.paths and all(p.startswith("/") for p in call.paths)) and (
+            any(w in effect.text for w in call.words) or any(w in call.text for w in effect.words)):
         return False
     if any(_shown(v, effect_result) for v in call.values):
         return False

@@ -14,7 +14,7 @@ The simulator decides (strict mode, one episode per replay):
   state (a step whose tool computes introduces nothing: its arguments are inputs); or when a label's call (for a state change: another change it asks for, or its
   probe) takes a value the step made (:func:`made_values`: an argument the explorer fed
   from the step's result, a value no earlier result showed, such as the id of what it
-  created). The simulator cannot tell, so the label and the calls have to.
+  created; or, fed without a record, an id or a path a making step's result showed first). The simulator cannot tell, so the label and the calls have to.
 * **before the change** (:func:`before_change`): a state change's probe run in the world
   before its first effect must *fail* the label. When the simulator recorded that probe in
   that world, its result decides. When it did not, the label must show a value the effects
@@ -31,7 +31,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..adapters.verbs import REMOVE_VERBS, name_words, writes_by_arguments
+from ..adapters.verbs import MAKE_VERBS, REMOVE_VERBS, name_words, writes_by_arguments
 from ..jsonvalues import at_pointer
 from ..locator import moved
 from ..match import matches, normalize, probe_passes, result_value
@@ -278,12 +278,13 @@ class Need:
     removable: bool
 
 
-def made_values(x: Any) -> dict[int, set[int]]:
+def made_values(x: Any, initial: Mapping[str, str] | None = None) -> dict[int, set[int]]:
     """For each step of an exploration, the earlier steps whose result made a value fed to
     its arguments: the explorer recorded the argument as taken from that result (the whole
     argument: a reference, not a value written into a text), and no result before it showed
     the value (an id or a path the step created, not one it read;
-    strings of three characters or more)."""
+    strings of three characters or more); or, unrecorded, an id or a path an effect's result
+    showed first (:func:`_made_unsaid`). ``initial``: :func:`initial_texts`."""
     if x is None:
         return {}
     texts = {s.step: normalize(" | ".join(str(v) for v in leaves([s.content, s.structured])))
@@ -299,6 +300,39 @@ def made_values(x: Any) -> dict[int, set[int]]:
             v = normalize(value)
             if not any(_word_in(v, t) for j, t in texts.items() if j < k):
                 out.setdefault(s.step, set()).add(k)
+    for step, k in _made_unsaid(x, texts, initial or {}):
+        out.setdefault(step, set()).add(k)
+    return out
+
+
+_MADE = re.compile(r"^(?=.*\d)[\w.:/-]{6,}$")  # an id or a path with a digit: what a server makes up, not a word
+
+
+def _makes(x: Any, e: Any) -> bool:
+    """Whether an effect says it makes something: a making verb in its tool's name (create,
+    new, open, start, add ...) or a place to write to that the call filled (an output path)."""
+    ref = x.ref(e.server, e.tool)
+    return bool(MAKE_VERBS & set(name_words(e.tool))) or writes_by_arguments(getattr(ref, "input_schema", None), e.arguments)
+
+
+def _made_unsaid(x: Any, texts: dict[int, str], initial: Mapping[str, str]) -> list[tuple[int, int]]:
+    """(step, earlier effect) pairs where a whole argument of the step is an id or a path
+    (:data:`_MADE`) that the effect, one that makes something (:func:`_makes`), shows first
+    in its result: no earlier result, nor the initial
+    world of its server, nor the effect's own arguments showed it (the effect made it, and
+    said so; the explorer did not record where the argument came from)."""
+    out, steps = [], x.by_step()
+    for s in x.steps:
+        for value in leaves(s.arguments):
+            if not isinstance(value, str) or not _MADE.match(value.strip()):
+                continue
+            v = normalize(value)
+            first = next((j for j in sorted(texts) if j < s.step and _word_in(v, texts[j])), None)
+            e = steps.get(first) if first is not None else None
+            if e is None or not e.effectful or not _makes(x, e) or _word_in(v, initial.get(e.server, "")) or \
+                    any(isinstance(a, str) and normalize(a) == v for a in leaves(e.arguments)):
+                continue
+            out.append((s.step, first))
     return out
 
 
@@ -407,7 +441,7 @@ class SetupNeeds:
 
         def made() -> dict[int, set[int]]:
             if not found:
-                found.append(made_values(x))
+                found.append(made_values(x, self.initial))
             return found[0]
 
         def holds(kept: list[Any]) -> bool:

@@ -11,7 +11,8 @@ writes candidate tasks of these kinds:
   last 5 commits of ...``); the answer must not be visible in the earlier result;
 * state change: an effect the exploration made (a file written, an entity added, a branch
   created), labelled by a later read-only call on the same server that observes it (a probe)
-  and the part of its result that shows the effect;
+  and the part of its result that shows the effect; a removal, by the whole result of a read
+  made just before and just after it that shows the thing gone (matched exactly);
 * effect result (a lookup or aggregate, template prefix ``effect:``): a fact an effect's own
   reply reports (``Remove the duplicates ... In the reply, what is the number of rows
   after?``), the effect being the label's call; never its echo, status, a made-up id or a timing.
@@ -50,6 +51,7 @@ MAX_STATE_CHANGES = 4
 MAX_QUESTION = 1500
 # a hop may name an item by its place in a listing ("the second table listed in the shop
 # database") only in a short listing and near its top: a place a user would count
+MAX_ABSENT = 400  # characters of a read's whole result a removal's label may be (it is matched whole)
 MAX_PLACED_ITEMS = 5
 MAX_PLACE = 3
 
@@ -333,7 +335,9 @@ class OfflineSynthesizer:
             else:
                 # the call's own arguments are literal in its scope: also a plain question
                 out.extend(self._single(x, s, tables, skipped))
-        out.extend(self._state_changes(x, steps, skipped, initial_results or {}))
+        changes = self._state_changes(x, steps, skipped, initial_results or {})
+        out.extend(changes)
+        out.extend(self._removals(x, skipped, {c.extra["effect_step"] for c in changes}))
         out.extend(self._effect_results(x, skipped))
         final = []
         for c in out:
@@ -739,6 +743,43 @@ class OfflineSynthesizer:
                 break
         return out
 
+    def _removals(self, x: Exploration, skipped: Counter, asked: set[int]) -> list[Candidate]:
+        """State changes that take something away (``Delete the element ...``; ``asked``: the
+        effects a state change already asks about): a read made just before the effect and
+        again just after it, with no other change of its server between, shows records, keys
+        or lines before that are gone after, and nothing new (:func:`_only_removed`). No value
+        the effect stated shows that; the label is the read's whole result after, matched
+        exactly: it shows the thing absent, and the read before showed it present (verify's
+        fails-before replays it there). A result too long to match whole
+        (:data:`MAX_ABSENT`) or holding a run-dependent value (a time, a temporary path) asks
+        nothing."""
+        out: list[Candidate] = []
+        for e in x.steps:
+            if not e.effectful or e.step in asked or x.answers(e):
+                continue
+            pair = _read_around(x, e)
+            if pair is None:
+                continue
+            pre, r = pair
+            after = result_value(r.content, r.structured)
+            if not _only_removed(result_value(pre.content, pre.structured), after):
+                continue
+            if len(canonical_json(after)) > MAX_ABSENT or any(is_volatile("", v) for v in leaves(after)):
+                skipped["removal shown by a result too long or run-dependent"] += 1
+                continue
+            does = effect(e.tool, e.server, e.arguments, x.adapter(e.server), x.ref(e.server, e.tool))
+            if does is None:
+                skipped["effect not describable"] += 1
+                continue
+            q = _cap(_pick(self._rng(x, "removal", e.step, r.step), STATE).format(effect=does))
+            probe = {"server": r.server, "tool": r.tool, "arguments": r.arguments, "expected": after}
+            label = set(s.step for s in x.steps if s.effectful and s.step < r.step)
+            prov = [{"step": r.step, "path": "$", "value": after, "role": "probe"}]
+            out.append(Candidate("state-change", f"state:{e.tool}", q, after, {"rule": "exact"}, {e.step}, prov,
+                                 {"op": "probe"}, hops=1, probe=probe, trajectory_steps=label, score=1.2,
+                                 extra={"effect_step": e.step, "probe_step": r.step, "absent": True}))
+        return out
+
     # -- what an effect reports ------------------------------------------------------------
 
     def _effect_results(self, x: Exploration, skipped: Counter) -> list[Candidate]:
@@ -1106,6 +1147,41 @@ def _without_float_noise(answer: Any, match: dict[str, Any]) -> Any:
         rules = match.get("fields") or {}
         return {k: tidy(v, rules.get(k)) for k, v in answer.items()}
     return tidy(answer, match)
+
+
+def _read_around(x: Exploration, e: Step) -> tuple[Step, Step] | None:
+    """The same read-only call made just before an effect and again just after it, with no
+    other change of the effect's server between the two (the first such pair after it)."""
+    changes = [s.step for s in x.steps if s.effectful and s.server == e.server and s.step != e.step]
+    for r in x.steps:
+        if r.step <= e.step or not (r.ok and r.read_only and r.server == e.server):
+            continue
+        if any(e.step < c < r.step for c in changes):
+            break
+        pre = max((b for b in x.steps if b.step < e.step and b.ok and b.read_only and b.server == r.server
+                   and b.tool == r.tool and b.arguments_hash == r.arguments_hash), key=lambda b: b.step, default=None)
+        if pre is not None and not any(pre.step < c < e.step for c in changes):
+            return pre, r
+    return None
+
+
+def _only_removed(before: Any, after: Any) -> bool:
+    """Whether ``after`` is ``before`` with something taken away and nothing added or changed:
+    fewer items of a list (each one left as it was), fewer keys of an object or a key whose
+    value lost something (the others as they were), fewer lines of a text."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        if not set(after) <= set(before):
+            return False
+        changed = [k for k in after if canonical_json(after[k]) != canonical_json(before[k])]
+        return all(_only_removed(before[k], after[k]) for k in changed) and (bool(changed) or len(after) < len(before))
+    if isinstance(before, list) and isinstance(after, list):
+        left = Counter(canonical_json(v) for v in before)
+        left.subtract(canonical_json(v) for v in after)
+        return len(after) < len(before) and min(left.values(), default=0) >= 0
+    if isinstance(before, str) and isinstance(after, str):
+        old, new = Counter(before.splitlines()), Counter(after.splitlines())
+        return sum(new.values()) < sum(old.values()) and not (new - old)
+    return False
 
 
 def _changed_since(x: Exploration, e: Step, r: Step) -> Any:

@@ -312,7 +312,7 @@ def recorded_results(x: Exploration | None) -> dict[int, tuple[Any, Any]]:
 
 
 def check_no_padding(task: Task, sim: Any, x: Exploration | None, initial: Mapping[str, str] | None = None) -> Verdict:
-    needs = step_needs(task, sim, recorded_results(x), lambda: made_values(x), initial, computing_steps(x))
+    needs = step_needs(task, sim, recorded_results(x), lambda: made_values(x, initial), initial, computing_steps(x))
     if not needs:
         return True, ["every call of the trajectory is one the label reads"]
     idle = [f"step {n.call.get('step')} {n.call['server']}/{n.call['tool']} is not needed: {n.why}" for n in needs
