@@ -464,3 +464,20 @@ def test_a_files_hash_is_no_git_revision():
     assert _propose(edit, ws, [read])["file_hash"] == "9f2c41d0ab"
     with pytest.raises(Ungrounded):
         _propose(edit, ws)  # nothing read: no hash known, and never "HEAD~2"
+
+
+def test_a_mathematical_server_with_no_handles_makes_values_not_things():
+    from firefly.adapters.verbs import computes, says_it_changes
+    from firefly.explore.paramdocs import value_servers
+
+    math = [ToolRef("alg", n, d, {"type": "object", "properties": {"expr": {"type": "string"}}}) for n, d in [
+        ("matrix", "Create a matrix from rows."), ("eq", "Create equality."), ("simplify", "Simplify an expression."),
+        ("solve", "Solve an equation."), ("factor", "Factorize a polynomial.")]]
+    # the same tools, and one that keeps matrices under a key between calls
+    kept = [replace(t, server="store") for t in math] + [ToolRef("store", "det", "Determinant of a stored matrix.", {
+        "type": "object", "properties": {"matrix_id": {"type": "string"}}})]
+    assert value_servers(math + kept) == {"alg"}
+    assert says_it_changes("matrix", None, "Create a matrix from rows.")  # alone, "Create" makes a thing
+    assert computes("matrix", None, "Create a matrix from rows.", values_only=True)
+    assert says_it_changes("drop_matrix", None, "Create a matrix.", values_only=True)  # a name that writes still does
+    assert says_it_changes("matrix", {"readOnlyHint": False}, "Create a matrix.", values_only=True)

@@ -75,11 +75,16 @@ CHANCE_WORDS = frozenset({"random", "randomly", "roll", "rolls", "shuffle", "shu
                           "bootstrap", "monte", "stochastic", "simulate", "simulation"})
 
 
-def says_it_changes(name: str, annotations: dict | None = None, description: str | None = None) -> bool:
+def says_it_changes(name: str, annotations: dict | None = None, description: str | None = None,
+                    values_only: bool = False) -> bool:
     """Whether anything says a tool that is not known to be read-only changes the world: an
     annotation (``readOnlyHint`` false, ``destructiveHint`` true), a verb that changes
     something in its name unless the name starts with a reading verb (``get_best_move`` gets a
-    move, it makes none), or such a verb first in its description."""
+    move, it makes none), or such a verb first in its description. On a server that makes
+    only values (``values_only``, :func:`firefly.explore.paramdocs.value_servers`: a
+    mathematics server whose tools take no handle to anything), a description that starts
+    with making something ("Create a matrix from rows", "Create equality.") makes a value,
+    not a thing of a world."""
     ann = annotations or {}
     if ann.get("readOnlyHint") is False or ann.get("destructiveHint") is True:
         return True
@@ -91,6 +96,8 @@ def says_it_changes(name: str, annotations: dict | None = None, description: str
         return False  # "The set of real numbers": a noun follows an article, not a verb
     words = name_words(description or "")
     lead = words[0] if words else ""
+    if values_only and (lead in MAKE_VERBS or lead.removesuffix("s") in MAKE_VERBS or lead in ("construct", "constructs")):
+        return False
     return lead in WRITE_VERBS or lead.removesuffix("s") in WRITE_VERBS or lead.removesuffix("es") in WRITE_VERBS
 
 
@@ -118,12 +125,13 @@ def by_chance(name: str, description: str | None = None) -> bool:
     return bool(CHANCE_WORDS & (set(name_words(name)) | set(name_words(description or ""))))
 
 
-def computes(name: str, annotations: dict | None = None, description: str | None = None) -> bool:
+def computes(name: str, annotations: dict | None = None, description: str | None = None,
+             values_only: bool = False) -> bool:
     """A tool whose result is a question's answer although it is not known to be read-only:
     nothing says it changes the world (:func:`says_it_changes`) and nothing says its result
     is chance (:func:`by_chance`). Such a tool computes or looks something up: a calculator,
     a converter, an analysis."""
-    return not says_it_changes(name, annotations, description) and not by_chance(name, description)
+    return not says_it_changes(name, annotations, description, values_only) and not by_chance(name, description)
 
 
 def blanket(annotations: list[dict | None]) -> bool:
@@ -133,7 +141,7 @@ def blanket(annotations: list[dict | None]) -> bool:
     return len(seen) >= 3 and len(set(seen)) == 1 and seen[0] != "{}"
 
 
-def changes_nothing(tools: list[tuple[str, dict | None, str | None, bool, dict | None]]) -> bool:
+def changes_nothing(tools: list[tuple[str, dict | None, str | None, bool, dict | None]], values_only: bool = False) -> bool:
     """Whether no tool of a server can change its world, from its tools' ``(name,
     annotations, description, read_only, input_schema)``: each is read-only (as the explorer
     takes it) or nothing says it changes the world (:func:`says_it_changes`, with
@@ -144,7 +152,7 @@ def changes_nothing(tools: list[tuple[str, dict | None, str | None, bool, dict |
     if not tools:
         return False
     same = blanket([t[1] for t in tools])
-    return all(read_only or not (says_it_changes(name, None if same else annotations, description)
+    return all(read_only or not (says_it_changes(name, None if same else annotations, description, values_only)
                                  or writes_by_arguments(schema))
                for name, annotations, description, read_only, schema in tools)
 

@@ -147,6 +147,23 @@ def math_servers(tools: Iterable[Any]) -> frozenset[str]:
     return frozenset(s for s, n in math.items() if n >= 3 and 3 * n >= total[s])
 
 
+# a parameter that hands a tool a thing of a world by reference: what the server keeps between calls
+_HANDLE_WORDS = frozenset({"id", "ids", "uuid", "handle", "session", "key", "ref", "path", "file", "filename", "dir",
+                           "directory", "folder", "url", "uri", "table", "database", "db", "store", "index"})
+
+
+def value_servers(tools: Iterable[Any]) -> frozenset[str]:
+    """Servers that make only values: about mathematics (:func:`math_servers`), and no tool
+    of theirs takes a handle to anything kept between calls (an id, a session, a key, a
+    path: every argument is a value written out, ``Matrix([[1, 2], [3, 4]])``). What their
+    "Create a matrix" makes is the matrix it answers with; no later call can meet it."""
+    tools = list(tools)
+    handles = {t.server for t in tools
+               for k in ((t.input_schema or {}).get("properties") or {})
+               if _HANDLE_WORDS & set(re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(k)).lower().replace("_", " ").replace("-", " ").split())}
+    return frozenset(math_servers(tools) - handles)
+
+
 def value_kind(name: str, tool_text: str) -> str | None:
     """``number``, ``symbol``, ``expression``, ``matrix``, ``point`` or ``set`` for a bare
     string parameter of a tool whose name and description are about mathematics; None

@@ -318,7 +318,11 @@ class Simulator:
         by_server: dict[str, list[tuple[str, Any, Any, bool, Any]]] = {}
         for (server, name), t in tools.items():
             by_server.setdefault(server, []).append((name, t.annotations, t.description, t.read_only, t.input_schema))
-        quiet = {server for server, ts in by_server.items() if changes_nothing(ts)}
+        from ..explore.paramdocs import value_servers
+
+        values = value_servers(ToolRef(t.server, t.name, t.description, t.input_schema, t.annotations)
+                               for t in tools.values())
+        quiet = {server for server, ts in by_server.items() if changes_nothing(ts, server in values)}
         if not quiet:
             return frozenset()
         marks = ",".join("?" * len(quiet))

@@ -10,6 +10,8 @@ world state it was recorded in.
 
 from __future__ import annotations
 
+import functools
+
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,7 +141,15 @@ class Exploration:
         ref = self.ref(step.server, step.tool)
         if ref is None:
             return False
-        return computes(step.tool, None if self.blanket_annotations(step.server) else ref.annotations, ref.description)
+        return computes(step.tool, None if self.blanket_annotations(step.server) else ref.annotations, ref.description,
+                        step.server in self.value_servers)
+
+    @functools.cached_property
+    def value_servers(self) -> frozenset[str]:
+        """This exploration's servers that make only values (:func:`firefly.explore.paramdocs.value_servers`)."""
+        from ..explore.paramdocs import value_servers
+
+        return value_servers(self.tools.values())
 
     def blanket_annotations(self, server: str) -> bool:
         """Whether a server gives every one of its tools (three or more) the same annotations:
