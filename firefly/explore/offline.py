@@ -51,6 +51,7 @@ from ..adapters import Adapter
 from ..adapters.generic import GenericAdapter
 from ..jsonvalues import at_pointer
 from .policy import VIRTUAL_ROOT, ArgSource, CallRecord, Proposal, ToolRef, Ungrounded, WorkspaceInfo
+from .examples import documented_calls, documented_choices
 from .futility import echoes
 from .probe import Probe
 from .paramdocs import (documented_json, documented_values, is_free_text, json_examples, json_wanted, param_doc,
@@ -250,6 +251,10 @@ _PLACEHOLDER = re.compile(
     r"|<[^<>]{1,40}>|\{\{?[^{}]{1,40}\}\}?|\.\.\.|\bplaceholder\b|\blorem ipsum\b")
 
 
+# a value a soft enum lists: a word or a short phrase ("round_half_up", "upper right")
+_CHOICE = re.compile(r"[A-Za-z0-9_][\w.+-]{0,39}(?: [\w.+-]{1,20}){0,2}")
+# the chance a first call takes a call the documentation writes out rather than filled arguments
+DOCUMENTED_CALL_RATE = 0.6
 _RELATIVE_ASKED = re.compile(r"(?i)(must|should|use|only)\b[^.\n]{0,40}\brelative\b|absolute[^.\n]{0,40}not allowed")
 
 
@@ -668,6 +673,47 @@ class _Run:
     # ----------------------------------------------------------------------- main
 
     def propose(self, note: str = "") -> Proposal | None:
+        """The arguments of one call: filled from the schema and the world; or a call the
+        tool's documentation writes out (see :meth:`documented_call`) when the filled ones
+        chain nothing from an earlier step, on a retry, or when nothing grounds them."""
+        try:
+            filled = self.propose_filled(note)
+        except _CannotCall:
+            if (written := self.documented_call()) is None:
+                raise
+            return self.documented_proposal(written, note)
+        chains = any(s.step >= 0 for s in filled.sources)
+        if self.attempt == 0 and chains:
+            return filled
+        written = self.documented_call()
+        if written is not None and (self.attempt or self.chance(DOCUMENTED_CALL_RATE)):
+            return self.documented_proposal(written, note)
+        return filled
+
+    def documented_call(self) -> dict[str, Any] | None:
+        """A call of this tool its description writes out (``npv(cash_flows=[...], rate=0.1)``)
+        that has not failed in this exploration, whose values this tool has not rejected in
+        the run and hold no placeholder; ``None`` if there is none."""
+        calls = documented_calls(self.tool.name, self.tool.description or "", self.raw_schema)
+        tried = {json.dumps(a, sort_keys=True, default=str) for a in self.failed_args}
+        left = []
+        for call in calls:
+            if json.dumps(call, sort_keys=True) in tried or any(_placeholder(v) for v in _leaves(call)):
+                continue
+            if self.ws.rejected is not None and any(
+                    json.dumps(v, sort_keys=True) in self.ws.rejected(self.tool.server, self.tool.name, f"/{k}")
+                    for k, v in call.items()):
+                continue
+            left.append(call)
+        if not left:
+            return None
+        return copy.deepcopy(left[(self.rng.randrange(len(left)) + self.attempt) % len(left)])
+
+    def documented_proposal(self, arguments: dict[str, Any], note: str) -> Proposal:
+        notes = [n for n in (note, "a call the tool's documentation writes out") if n]
+        return Proposal(arguments=arguments, sources=(), note="; ".join(notes)[:500])
+
+    def propose_filled(self, note: str = "") -> Proposal:
         schema = self.schema
         args = self.fill_object(schema, "", top=True)
         if not isinstance(args, dict):
@@ -693,7 +739,9 @@ class _Run:
             self.top_props = out
         order = [k for k in props if k in required] + [k for k in required if k not in props]
         # where comes before what: an edit's old text is drawn from the file it edits
-        order.sort(key=lambda k: k.lower() not in ("path", "file", "filepath", "file_path", "filename", "repo_path"))
+        # and the labels of a data set's rows (groups, time_periods) after the series they label
+        order.sort(key=lambda k: (k.lower() not in ("path", "file", "filepath", "file_path", "filename", "repo_path"),
+                                  _panel_axis(k) is not None))
         optional = [k for k in props if k not in required]
         count_included = False
         for name in order:
@@ -710,6 +758,10 @@ class _Run:
                                   " or in the workspace fits it"), pointer + _pointer(name))
             out[name] = value
         if top and not required and not self.keep and not self.asked_for:
+            self.fill_inputs(props, out)
+        elif top and not required and self.asked_data(props):
+            # "Must provide either file_path or (y_data, x_data, entity_ids)" after the file
+            # failed: the data, whole, as the tool's inputs are passed on a retry
             self.fill_inputs(props, out)
         for name in optional:
             sub = props.get(name, {})
@@ -771,6 +823,12 @@ class _Run:
                 data = series
         if self.attempt and not data:
             data = series
+        if self.attempt and data:
+            # a retry passes the data whole: the other series (weights, instruments) and the
+            # labels that make the rows a panel (entity_ids, time_periods)
+            data += [n for n in series + self.companions(props) if n not in data]
+            if self.series_len is None and any(n in data for n in self.companions(props)):
+                self.series_len = 6  # a balanced panel: two entities over three periods
         for name in files:
             mark = len(self.sources)
             # beside a series of data, a file is the same data: a table
@@ -797,6 +855,26 @@ class _Run:
             out[name] = value
         if data and any(name in out for name in data):
             self.notes.append("the data series a tool with no required parameter works on")
+
+    def asked_data(self, props: dict[str, Any]) -> bool:
+        """A failed call of this tool asked for inputs it may be given as data (arrays), and
+        none of them is a file: the retry passes the data whole (see :meth:`fill_inputs`)."""
+        asked = [props.get(n) for n in self.asked_for if n in props]
+        return bool(self.attempt and asked) and all(
+            isinstance(s, dict) and _type(_branch(s)) == "array" for s in asked)
+
+    @staticmethod
+    def companions(props: dict[str, Any]) -> list[str]:
+        """Optional arrays that label a data set's rows (``entity_ids``, ``groups``,
+        ``time_periods``): passed beside the data series on a retry, as a panel."""
+        out = []
+        for name, raw in props.items():
+            sub = _branch(raw) if isinstance(raw, dict) else {}
+            if _type(sub) != "array" or sub.get("default") is not None or set(_words(name)) & _OUTPUT_WORDS:
+                continue
+            if _panel_axis(name) and _type(_branch(sub.get("items") or {})) in ("string", "integer", "number"):
+                out.append(name)
+        return out
 
     @staticmethod
     def schema_props(tool: ToolRef) -> list[str]:
@@ -958,6 +1036,8 @@ class _Run:
         if _type(sub) == "string" and (listed := self.told_choices(pointer)):
             self.notes.append(f"{name} from the choices a failed call was told")
             return self.choose(listed, pointer)
+        if _type(sub) == "string" and (choices := self.soft_choices(sub)):
+            return self.fill_enum(name, choices, sub, pointer)
         if _type(sub) in ("integer", "number") and (told := self.told_range(pointer)) is not None:
             if told[1] < told[0]:  # none to point at: the thing must be made first
                 self.why_missing[pointer] = f"a failed call was told there are none ({told[0]}-{told[1]})"
@@ -1229,6 +1309,20 @@ class _Run:
                 return words
         return []
 
+    @staticmethod
+    def soft_choices(schema: dict[str, Any]) -> list[str]:
+        """The values a string parameter's own description lists as those it takes
+        ("Operation type. Supports: 'add', 'subtract'"): an enum the schema did not write,
+        so that an observed value of another tool's field of the same name ("Addition") is not
+        sent. A description of a JSON text lists shapes, not choices."""
+        desc = str(schema.get("description") or "")
+        if re.search(r"\bJSON\b|[\[{]", desc):
+            return []
+        choices = documented_choices(desc)
+        if not all(_CHOICE.fullmatch(c) for c in choices):
+            return []
+        return [c for c in choices if not _placeholder(c)]
+
     def told_range(self, pointer: str) -> tuple[int, int] | None:
         """The range of integers a failed call of this tool was told a number it sent must lie
         in ("Invalid slide index: 5. Available slides: 0-1", "Pages must be between 1 and 2"):
@@ -1272,9 +1366,11 @@ class _Run:
         and differ from each other (a table, not a ragged or singular one)."""
         items = _branch(schema.get("items") or {})
         lo = max(1, int(schema.get("minItems", 1) or 1))
-        hi = int(schema.get("maxItems", 0) or 0) or max(lo, 6)
         top = pointer.count("/") == 1
-        wanted = length or self.count_asked() or (self.series_len if top else None) or self.choose([3, 4, 5, 6])
+        told = self.told_length(pointer) if top and length is None else None
+        hi = int(schema.get("maxItems", 0) or 0) or max(lo, 6, told or 0)
+        wanted = (length or self.count_asked() or told or (self.series_len if top else None)
+                  or self.choose([3, 4, 5, 6]))
         n = max(lo, min(hi, wanted))
         if top and self.series_len is None:
             self.series_len = n
@@ -1282,6 +1378,9 @@ class _Run:
             width = self.choose([2, 3])
             return [self.number_list(items, f"{pointer}/{i}", length=width) for i in range(n)]
         t = _type(items)
+        if top and (axis := _panel_axis(pointer.lstrip("/"))):
+            self.notes.append(f"{pointer.lstrip('/')}: the {axis} labels of the rows, as a panel")
+            return _panel_labels(axis, n, t)
         if top and self.binary_wanted(pointer.lstrip("/")):
             self.notes.append(f"{pointer.lstrip('/')}: a binary outcome (0 or 1)")
             return [(i + i // 2) % 2 for i in range(n)]  # 0, 1, 1, 0, 0, 1: both, unordered
@@ -1292,6 +1391,23 @@ class _Run:
             start = self.rng.randint(2, 9)
             pool = [start + 3 * i + self.rng.randint(0, 2) for i in range(n)]
         return [int(x) if t == "integer" else x for x in pool]
+
+    def told_length(self, pointer: str) -> int | None:
+        """A longer series after a failed call's error cited the length of the list it sent
+        beside a larger number ("数据点数(4)应至少为季节周期(12)的2倍", "need at least 10
+        observations, got 4"): twice the largest number cited, so that a minimum stated as a
+        multiple is met too (at most 60)."""
+        for args, text in zip(self.failed_args, self.failure_texts()):
+            sent = at_pointer(args, pointer, MISSING)
+            if not isinstance(sent, list) or not sent:
+                continue
+            cited = [int(n) for n in re.findall(r"(?<![\w.])(\d{1,3})(?![\w.])", text)]
+            if len(sent) not in cited:
+                continue
+            larger = [n for n in cited if n > len(sent)]
+            if larger:
+                return min(60, 2 * max(larger))
+        return None
 
     def binary_wanted(self, name: str) -> bool:
         """A series that must hold 0s and 1s: an outcome or treatment (``y_data``,
@@ -2377,6 +2493,10 @@ class _Run:
 
     def r_string_list(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
         lo = max(0, int(schema.get("minItems", 0) or 0))
+        if pointer.count("/") == 1 and (axis := _panel_axis(name)) and self.series_len:
+            # entity_ids beside the data series: the rows' labels, as a panel
+            self.notes.append(f"{name}: the {axis} labels of the rows, as a panel")
+            return _panel_labels(axis, self.series_len, "string")
         if lo == 0 and "default" in schema:
             return copy.deepcopy(schema["default"])
         items = _branch(schema.get("items") or {})
@@ -2743,6 +2863,32 @@ _UPPER_WORDS = {"upper", "end", "stop", "high", "max", "to", "b"}
 _PARSES_NUMBERS = re.compile(r"(?i)invalid literal for|could not convert string|not a valid (?:number|integer|float)")
 
 
+_GROUP_WORDS = {"entity", "entities", "group", "groups", "unit", "units", "cluster", "clusters", "panel", "individual",
+                "individuals", "firm", "firms", "subject", "subjects"}
+_TIME_WORDS = {"time", "times", "period", "periods", "year", "years", "wave", "waves"}
+
+
+def _panel_axis(name: str) -> str | None:
+    """``entity`` for an array labelling each row's group (``entity_ids``, ``groups``),
+    ``time`` for one labelling its period (``time_periods``), else None."""
+    words = set(_words(name))
+    if words & _GROUP_WORDS:
+        return "entity"
+    if words & _TIME_WORDS and not words & {"series", "data", "values", "value"}:
+        return "time"
+    return None
+
+
+def _panel_labels(axis: str, n: int, item_type: str) -> list[Any]:
+    """The labels of ``n`` rows of a balanced panel: entities in runs (1, 1, 1, 2, 2, 2),
+    periods cycling within each (1, 2, 3, 1, 2, 3); as text for a string array."""
+    periods = 3 if n % 3 == 0 and n >= 6 else 2
+    labels = [i // periods + 1 if axis == "entity" else i % periods + 1 for i in range(n)]
+    if item_type == "string":
+        return [f"unit_{x}" if axis == "entity" else str(2020 + x) for x in labels]
+    return labels
+
+
 def _asked_for(names: Iterable[str], failed: list[CallRecord]) -> set[str]:
     """Parameters a failed call's error names (``X_data and y_data must be provided``): the
     next attempt passes them although they are optional; of "either A or B", A alone."""
@@ -2754,7 +2900,10 @@ def _asked_for(names: Iterable[str], failed: list[CallRecord]) -> set[str]:
     at = {n: m.start() for n in names if len(n) > 2
           and (m := re.search(rf"(?<![\w]){re.escape(n)}(?![\w])", text))}
     if re.search(r"(?i)\beither\b|\bone of\b", text) and at:  # "either file_path or data": the first
-        return {min(at, key=at.get)}
+        first = min(at, key=at.get)
+        sent = {k for r in failed if isinstance(r.arguments, dict) for k in r.arguments}
+        # the first was given and failed: the other alternative ("or (y_data, x_data, entity_ids)")
+        return set(at) - {first} if first in sent and len(at) > 1 else {first}
     return set(at)
 
 

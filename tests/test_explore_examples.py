@@ -1,0 +1,125 @@
+"""Arguments shaped as the tool's documentation and errors say: calls written out in a
+description, values a parameter's description lists, a data set passed whole (with the
+labels that make its rows a panel), a series as long as an error said."""
+
+from __future__ import annotations
+
+import random
+
+from firefly.explore.examples import documented_calls, documented_choices
+from firefly.explore.offline import OfflinePolicy
+from firefly.explore.policy import CallRecord, ToolRef, WorkspaceInfo
+
+FINANCE = {"type": "object", "properties": {
+    "operation": {"type": "string", "description": "Operation. Supports: 'compound_interest', 'npv', 'annuity'"},
+    "principal": {"anyOf": [{"type": "number"}, {"type": "null"}], "default": None},
+    "rate": {"anyOf": [{"type": "number"}, {"type": "null"}], "default": None},
+    "time": {"anyOf": [{"type": "integer"}, {"type": "null"}], "default": None},
+    "cash_flows": {"anyOf": [{"type": "array", "items": {"type": "number"}}, {"type": "null"}], "default": None}},
+    "required": ["operation"]}
+FINANCE_DOC = """Financial mathematics.
+Examples:
+    finance(operation='compound_interest', principal=1000, rate=0.05, time=10)
+    finance(operation='npv', cash_flows=[-1000, 300, 400], rate=0.1)
+    finance('npv', [1, 2])
+    finance(operation='npv', currency='EUR')
+    finance(operation='annuity', time=now())
+"""
+
+
+def _propose(tool: ToolRef, history: list[CallRecord] | None = None, seed: int = 0, attempt: int = 0):
+    return OfflinePolicy().propose(tool, history or [], WorkspaceInfo(), random.Random(seed), attempt=attempt)
+
+
+def test_documented_calls_are_keyword_calls_of_literals_valid_against_the_schema():
+    calls = documented_calls("finance", FINANCE_DOC, FINANCE)
+    # positional arguments, a name the schema lacks and an expression are left out
+    assert calls == [{"operation": "compound_interest", "principal": 1000, "rate": 0.05, "time": 10},
+                     {"operation": "npv", "cash_flows": [-1000, 300, 400], "rate": 0.1}]
+    assert documented_calls("finance", "finance(operation=3)", FINANCE) == []  # invalid against the schema
+    assert documented_calls("other", FINANCE_DOC, FINANCE) == []
+
+
+def test_documented_choices_need_a_list_the_description_calls_the_choices():
+    assert documented_choices("Operation type. Supports: 'add', 'subtract', etc.") == ["add", "subtract"]
+    assert documented_choices("Output format, one of: csv, json, xml") == ["csv", "json", "xml"]
+    assert documented_choices("fast | slow") == ["fast", "slow"]
+    assert documented_choices("The name of the sheet, e.g. 'Sales'") == []
+    assert documented_choices("Supports: 'only'") == []
+
+
+def test_an_observed_value_of_another_field_of_the_same_name_outside_the_listed_choices_is_not_sent():
+    schema = {"type": "object", "properties": {
+        "operation": {"type": "string", "description": "Operation type. Supports: 'add', 'subtract', 'multiply'"},
+        "numbers": {"type": "array", "items": {"type": "number"}}}, "required": ["operation", "numbers"]}
+    tool = ToolRef("m", "precise", "High-precision arithmetic.", schema)
+    seen = CallRecord(0, "m", "arithmetic", {"numbers": [1, 2]}, [], {"operation": "Addition", "result": 3}, False)
+    picked = {_propose(tool, [seen], seed=seed).arguments["operation"] for seed in range(8)}
+    assert picked and picked <= {"add", "subtract", "multiply"}
+    listed = CallRecord(0, "m", "arithmetic", {"numbers": [1, 2]}, [], {"operation": "subtract", "result": -1}, False)
+    assert {_propose(tool, [listed], seed=seed).arguments["operation"] for seed in range(4)} == {"subtract"}
+
+
+def test_a_retry_and_some_first_calls_take_a_call_the_documentation_writes_out():
+    tool = ToolRef("m", "finance", FINANCE_DOC, FINANCE)
+    written = documented_calls("finance", FINANCE_DOC, FINANCE)
+    firsts = [_propose(tool, seed=seed).arguments for seed in range(12)]
+    assert any(a in written for a in firsts) and any(a not in written for a in firsts)
+    failed = CallRecord(0, "m", "finance", {"operation": "annuity"}, [{"type": "text", "text": "Error: payment required"}],
+                        None, True)
+    for seed in range(6):
+        retry = _propose(tool, [failed], seed=seed, attempt=1)
+        assert retry.arguments in written and "documentation writes out" in retry.note
+    # a written call that failed in this exploration is not made again
+    tried = CallRecord(0, "m", "finance", written[0], [{"type": "text", "text": "Error: overflow"}], None, True)
+    assert {str(_propose(tool, [tried], seed=seed, attempt=1).arguments) for seed in range(6)} == {str(written[1])}
+
+
+PANEL = {"type": "object", "properties": {
+    "file_path": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+    "x_data": {"anyOf": [{"type": "array", "items": {"type": "array", "items": {"type": "number"}}}, {"type": "null"}],
+               "default": None},
+    "y_data": {"anyOf": [{"type": "array", "items": {"type": "number"}}, {"type": "null"}], "default": None},
+    "weights": {"anyOf": [{"type": "array", "items": {"type": "number"}}, {"type": "null"}], "default": None},
+    "entity_ids": {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}], "default": None},
+    "time_periods": {"anyOf": [{"type": "array", "items": {"type": "integer"}}, {"type": "null"}], "default": None},
+    "feature_names": {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}], "default": None}}}
+
+
+def test_a_retry_after_the_file_failed_passes_the_data_whole_as_a_balanced_panel():
+    tool = ToolRef("e", "fixed_effects", "Fixed effects model.", PANEL)
+    for text in ("'NoneType' object is not iterable", "Must provide either file_path or (y_data, x_data, entity_ids)"):
+        failed = CallRecord(0, "e", "fixed_effects", {"file_path": "/workspace/econ/regression.csv"},
+                            [{"type": "text", "text": text}], None, True)
+        args = _propose(tool, [failed], attempt=1).arguments
+        assert "file_path" not in args and "feature_names" not in args
+        n = len(args["y_data"])
+        assert len(args["x_data"]) == len(args["weights"]) == len(args["entity_ids"]) == len(args["time_periods"]) == n
+        # each entity is seen in more than one period, each period for every entity
+        assert len(set(args["entity_ids"])) >= 2 and all(args["entity_ids"].count(e) >= 2 for e in args["entity_ids"])
+        assert sorted(args["time_periods"]) == sorted(args["time_periods"][: n // len(set(args["entity_ids"]))]
+                                                      * len(set(args["entity_ids"])))
+    # left alone: a first call passes no labels and no more than its data
+    assert "entity_ids" not in _propose(tool).arguments
+
+
+def test_required_group_labels_are_filled_after_the_series_they_label():
+    schema = {"type": "object", "properties": {"groups": {"type": "array", "items": {"type": "string"}},
+                                               "values": {"type": "array", "items": {"type": "number"}}},
+              "required": ["groups", "values"]}
+    for seed in range(4):
+        args = _propose(ToolRef("e", "anova", "Variance decomposition.", schema), seed=seed).arguments
+        assert len(args["groups"]) == len(args["values"]) and len(set(args["groups"])) >= 2
+
+
+def test_a_series_is_made_longer_when_an_error_cited_its_length_beside_a_larger_number():
+    schema = {"type": "object", "properties": {"data": {"type": "array", "items": {"type": "number"}},
+                                               "period": {"type": "integer", "default": 12}}, "required": ["data"]}
+    tool = ToolRef("e", "decompose", "Time series decomposition.", schema)
+    failed = CallRecord(0, "e", "decompose", {"data": [6, 7, 11, 13]},
+                        [{"type": "text", "text": "error: 数据点数(4)应至少为季节周期(12)的2倍"}], None, True)
+    assert len(_propose(tool, [failed], attempt=1).arguments["data"]) == 24
+    # left alone: an error citing no length of what was sent
+    other = CallRecord(0, "e", "decompose", {"data": [6, 7, 11, 13]},
+                       [{"type": "text", "text": "error: period must be below 100"}], None, True)
+    assert len(_propose(tool, [other], attempt=1).arguments["data"]) <= 6
