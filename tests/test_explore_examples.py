@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from firefly.explore.examples import documented_calls, documented_choices
 from firefly.explore.offline import OfflinePolicy
-from firefly.explore.policy import CallRecord, ToolRef, WorkspaceInfo
+from firefly.explore.policy import CallRecord, ToolRef, Ungrounded, WorkspaceInfo
 
 FINANCE = {"type": "object", "properties": {
     "operation": {"type": "string", "description": "Operation. Supports: 'compound_interest', 'npv', 'annuity'"},
@@ -123,3 +125,15 @@ def test_a_series_is_made_longer_when_an_error_cited_its_length_beside_a_larger_
     other = CallRecord(0, "e", "decompose", {"data": [6, 7, 11, 13]},
                        [{"type": "text", "text": "error: period must be below 100"}], None, True)
     assert len(_propose(tool, [other], attempt=1).arguments["data"]) <= 6
+
+
+def test_an_id_a_successful_close_ended_is_not_given_again():
+    schema = {"type": "object", "properties": {"session_id": {"type": "string"}}, "required": ["session_id"]}
+    info = ToolRef("c", "get_session_info", "Session info.", schema)
+    loaded = CallRecord(0, "c", "load_csv", {"file_path": "/workspace/a.csv"}, [], {"session_id": "s-1"}, False)
+    assert _propose(info, [loaded]).arguments == {"session_id": "s-1"}
+    closed = CallRecord(1, "c", "close_session", {"session_id": "s-1"}, [], {"success": True}, False)
+    with pytest.raises(Ungrounded):  # skipped, not sent to fail with "Invalid session ID"
+        _propose(info, [loaded, closed])
+    again = CallRecord(2, "c", "load_csv", {"file_path": "/workspace/b.csv"}, [], {"session_id": "s-2"}, False)
+    assert {_propose(info, [again, loaded, closed], seed=seed).arguments["session_id"] for seed in range(4)} == {"s-2"}

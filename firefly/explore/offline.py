@@ -114,6 +114,8 @@ MAX_WORKSPACE_FILES = 5_000  # files of the workspace the explorer knows by name
 SKIPPED_DIRS = ("__pycache__", "node_modules", ".git")  # bytes of a seed text file an edit may draw its old text from
 SALIENT_KEYS_SKIP = ("cid", "pk", "notnull", "dflt_value", "is_dst", "permissions")
 
+# a tool that ends a session, connection or context it is given by id
+_ENDING_WORDS = {"close", "end", "terminate", "disconnect", "stop", "kill", "quit", "exit"}
 _INTENTS = {
     "create": ("create", "write", "add", "insert", "new", "make", "append", "save", "put", "upload", "commit",
                "record", "store", "set"),
@@ -532,6 +534,9 @@ class _Run:
             if r.is_error or looks_like_error(r) or not isinstance(r.arguments, dict):
                 continue
             words = _words(r.tool)
+            if r.server == self.tool.server and set(words) & _ENDING_WORDS:
+                # close_session(session_id): the session it ended is no longer there to use
+                gone.update(v for k, v in r.arguments.items() if isinstance(v, str) and _norm(str(k)).endswith("id"))
             if any(w in _INTENTS["delete"] for w in words):
                 if any(w in ("observation", "observations", "relation", "relations") for w in words):
                     continue  # deleting observations or relations leaves the entities
