@@ -137,3 +137,16 @@ def test_an_id_a_successful_close_ended_is_not_given_again():
         _propose(info, [loaded, closed])
     again = CallRecord(2, "c", "load_csv", {"file_path": "/workspace/b.csv"}, [], {"session_id": "s-2"}, False)
     assert {_propose(info, [again, loaded, closed], seed=seed).arguments["session_id"] for seed in range(4)} == {"s-2"}
+
+
+def test_a_matrix_is_first_written_as_another_tool_of_the_server_took_it():
+    schema = {"type": "object", "properties": {"matrix": {"type": "string"}}, "required": ["matrix"]}
+    tool = ToolRef("m", "matrix_inverse", "Matrix inverse.", schema)
+    assert _propose(tool).arguments["matrix"] == "[[2, 1], [1, 3]]"
+    # another parameter's name (matrix1): the form, not the value, carries over
+    took = CallRecord(0, "m", "matrix_add", {"matrix1": "Matrix([[2, 1], [1, 3]])"}, [], {"result": 2}, False)
+    assert _propose(tool, [took]).arguments["matrix"] == "Matrix([[2, 1], [1, 3]])"
+    rows = CallRecord(0, "m", "matrix_add", {"matrix1": "2, 1; 1, 3"}, [], {"result": 2}, False)
+    assert _propose(tool, [rows]).arguments["matrix"] == "2, 1; 1, 3"
+    elsewhere = CallRecord(0, "other", "matrix_add", {"matrix1": "Matrix([[2, 1], [1, 3]])"}, [], {"result": 2}, False)
+    assert _propose(tool, [elsewhere]).arguments["matrix"] == "[[2, 1], [1, 3]]"

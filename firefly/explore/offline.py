@@ -1464,9 +1464,25 @@ class _Run:
         left = [k for k, text in forms.items() if json.dumps(text) not in failed]
         if not left:
             return forms["lists"]
+        worked = self.matrix_form_worked()
+        if worked in left:  # the form another tool of this server took: first
+            return forms[worked]
         if "lists" not in left and "rows" in left and any(_PARSES_NUMBERS.search(t) for t in self.failure_texts()):
             return forms["rows"]
         return forms[left[0]]
+
+    def matrix_form_worked(self) -> str | None:
+        """The way of writing a matrix as text (``call``: ``Matrix([[2, 1], [1, 3]])``,
+        ``rows``: ``2, 1; 1, 3``) a call of this server that worked in this exploration used."""
+        for r in reversed(self.history):
+            if r.server != self.tool.server or r.is_error or looks_like_error(r) or not isinstance(r.arguments, dict):
+                continue
+            for v in r.arguments.values():
+                if isinstance(v, str) and _MATRIX_CALL.fullmatch(v.strip()):
+                    return "call"
+                if isinstance(v, str) and _MATRIX_ROWS.fullmatch(v.strip()):
+                    return "rows"
+        return None
 
     def free_text(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> str:
         """Human text for a parameter that takes any (see
@@ -2865,6 +2881,8 @@ _ROLE_WORDS = {"source", "src", "from", "depends", "on", "parent", "focus", "oth
                "old", "input", "reference", "ref"}
 _LOWER_WORDS = {"lower", "start", "low", "min", "from", "begin", "a"}
 _UPPER_WORDS = {"upper", "end", "stop", "high", "max", "to", "b"}
+_MATRIX_CALL = re.compile(r"[A-Za-z_]\w*\(\s*\[\s*\[.*\]\s*\]\s*\)", re.S)
+_MATRIX_ROWS = re.compile(r"-?\d+(?:\s*,\s*-?\d+)+(?:\s*;\s*-?\d+(?:\s*,\s*-?\d+)+)+")
 _PARSES_NUMBERS = re.compile(r"(?i)invalid literal for|could not convert string|not a valid (?:number|integer|float)")
 
 
