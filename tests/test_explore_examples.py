@@ -150,3 +150,18 @@ def test_a_matrix_is_first_written_as_another_tool_of_the_server_took_it():
     assert _propose(tool, [rows]).arguments["matrix"] == "2, 1; 1, 3"
     elsewhere = CallRecord(0, "other", "matrix_add", {"matrix1": "Matrix([[2, 1], [1, 3]])"}, [], {"result": 2}, False)
     assert _propose(tool, [elsewhere]).arguments["matrix"] == "[[2, 1], [1, 3]]"
+
+
+def test_a_path_named_for_a_kind_of_file_is_a_file_even_for_a_tool_that_lists():
+    schema = {"type": "object", "properties": {"pdf_path": {"type": "string", "description": "Path to the PDF."}},
+              "required": ["pdf_path"]}
+    ws = WorkspaceInfo(files=("/workspace/data/sample.pdf", "/workspace/files/a.txt"),
+                       directories=("/workspace/data", "/workspace/files", "/workspace/db"))
+    tool = ToolRef("p", "extract_links", "List the hyperlinks in a PDF.", schema)
+    picked = {OfflinePolicy().propose(tool, [], ws, random.Random(seed)).arguments["pdf_path"] for seed in range(6)}
+    assert picked == {"/workspace/data/sample.pdf"}
+    # left alone: a folder for a listing tool's bare path
+    bare = {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}
+    listing = ToolRef("p", "list_entries", "List the entries of a folder.", bare)
+    assert {OfflinePolicy().propose(listing, [], ws, random.Random(seed)).arguments["path"]
+            for seed in range(6)} <= set(ws.directories)

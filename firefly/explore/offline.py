@@ -1544,6 +1544,8 @@ class _Run:
             return "new_file"
         if self.intent == "edit":
             return "known_file"
+        if set(nw) & {"file", "filename", "filepath"} or any(set(nw) & set(names) for names, _ in FILE_KINDS):
+            return "file"  # pdf_path of a tool that lists a PDF's links: a file, not a folder
         if self.intent == "list" or any(w in tool for w in ("directory", "dir", "folder", "tree", "search", "find", "glob", "ls")):
             return "dir"
         if "info" in tool or "stat" in tool or "exists" in tool:
