@@ -165,3 +165,17 @@ def test_a_path_named_for_a_kind_of_file_is_a_file_even_for_a_tool_that_lists():
     listing = ToolRef("p", "list_entries", "List the entries of a folder.", bare)
     assert {OfflinePolicy().propose(listing, [], ws, random.Random(seed)).arguments["path"]
             for seed in range(6)} <= set(ws.directories)
+
+
+def test_an_ordinary_differential_equation_is_written_in_an_unknown_function():
+    schema = {"type": "object", "properties": {"eq": {"type": "string"}, "func": {"type": "string"}},
+              "required": ["eq", "func"]}
+    args = _propose(ToolRef("m", "dsolve", "Solve ordinary differential equation.", schema)).arguments
+    assert args == {"eq": "Derivative(f(x), x) - f(x)", "func": "f(x)"}
+    check = {"type": "object", "properties": {"eq": {"type": "string"}, "sol": {"type": "string"}},
+             "required": ["eq", "sol"]}
+    math = WorkspaceInfo(math=frozenset({"m"}))  # a server about mathematics
+    checked = OfflinePolicy().propose(ToolRef("m", "checkodesol", "Check ODE solution.", check), [], math, random.Random(0))
+    assert checked.arguments["sol"] == "Eq(f(x), C1*exp(x))"
+    # left alone: an equation of another tool
+    assert "f(x)" not in _propose(ToolRef("m", "solve", "Solve an equation.", schema)).arguments["eq"]

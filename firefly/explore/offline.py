@@ -1448,6 +1448,14 @@ class _Run:
             return ["(0, 0)", "(4, 0)", "(0, 3)"][(digit - 1) % 3]
         if kind == "set":
             return ["{1, 2, 3}", "{2, 3, 5}"][(digit - 1) % 2]
+        if _ODE.search(text):
+            # an ordinary differential equation is in an unknown function: f(x), not an expression of x
+            words = set(_words(name))
+            if words & {"func", "function", "f", "unknown"}:
+                return "f(x)"
+            if words & {"sol", "solution"}:
+                return "Eq(f(x), C1*exp(x))"
+            return "Derivative(f(x), x) - f(x)"
         if listed:
             return self.choose(["x > 0, y > 0", "x, y"], pointer)
         return self.choose([e for e in ["x**2 + 3*x + 2", "x**3 - 2*x", "sin(x) + x**2"] if e not in given], pointer)
@@ -2885,6 +2893,7 @@ _LOWER_WORDS = {"lower", "start", "low", "min", "from", "begin", "a"}
 _UPPER_WORDS = {"upper", "end", "stop", "high", "max", "to", "b"}
 _MATRIX_CALL = re.compile(r"[A-Za-z_]\w*\(\s*\[\s*\[.*\]\s*\]\s*\)", re.S)
 _MATRIX_ROWS = re.compile(r"-?\d+(?:\s*,\s*-?\d+)+(?:\s*;\s*-?\d+(?:\s*,\s*-?\d+)+)+")
+_ODE = re.compile(r"(?i)\bODEs?\b|\bdifferential equations?\b|\bdsolve\b")
 _PARSES_NUMBERS = re.compile(r"(?i)invalid literal for|could not convert string|not a valid (?:number|integer|float)")
 
 
