@@ -13,6 +13,9 @@ exploration (:mod:`firefly.explore.values`):
   INSERT-UPDATE-DELETE / CREATE TABLE over the seed tables and tables seen or created
   earlier), table names, memory-graph entities, observations and relations, arithmetic
   expressions, glob patterns, search terms, free text and file content;
+- a call the tool's description writes out (:mod:`firefly.explore.examples`) on a retry and
+  on most first calls whose filled arguments chain nothing; the values a parameter's own
+  description lists ("Supports: 'add', 'subtract'") as an enum;
 - wherever a parameter matches a value observed earlier (by role, kind, or the name of the
   field the value sat under), that value is preferred over schema defaults, and every use
   is recorded as an :class:`~firefly.explore.policy.ArgSource` (argument JSON pointer, step,
