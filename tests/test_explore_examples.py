@@ -146,8 +146,12 @@ def test_a_matrix_is_first_written_as_another_tool_of_the_server_took_it():
     # another parameter's name (matrix1): the form, not the value, carries over
     took = CallRecord(0, "m", "matrix_add", {"matrix1": "Matrix([[2, 1], [1, 3]])"}, [], {"result": 2}, False)
     assert _propose(tool, [took]).arguments["matrix"] == "Matrix([[2, 1], [1, 3]])"
-    rows = CallRecord(0, "m", "matrix_add", {"matrix1": "2, 1; 1, 3"}, [], {"result": 2}, False)
-    assert _propose(tool, [rows]).arguments["matrix"] == "2, 1; 1, 3"
+    read_as_list = CallRecord(0, "m", "matrix_rank", {"matrix": "[[2, 1], [1, 3]]"},
+                              [{"type": "text", "text": "Error: 'list' object has no attribute 'rank'"}], None, True)
+    assert _propose(tool, [read_as_list]).arguments["matrix"] == "Matrix([[2, 1], [1, 3]])"
+    # left alone: rows of numbers a constructor parsed itself say nothing of the other tools
+    rows = CallRecord(0, "m", "matrix", {"rows": "2, 1; 1, 3"}, [], {"result": "Matrix([[2, 1], [1, 3]])"}, False)
+    assert _propose(tool, [rows]).arguments["matrix"] == "[[2, 1], [1, 3]]"
     elsewhere = CallRecord(0, "other", "matrix_add", {"matrix1": "Matrix([[2, 1], [1, 3]])"}, [], {"result": 2}, False)
     assert _propose(tool, [elsewhere]).arguments["matrix"] == "[[2, 1], [1, 3]]"
 

@@ -1483,16 +1483,22 @@ class _Run:
         return forms[left[0]]
 
     def matrix_form_worked(self) -> str | None:
-        """The way of writing a matrix as text (``call``: ``Matrix([[2, 1], [1, 3]])``,
-        ``rows``: ``2, 1; 1, 3``) a call of this server that worked in this exploration used."""
+        """``call`` when a call of this server that worked in this exploration was given a
+        matrix written as a constructor call (``Matrix([[2, 1], [1, 3]])``), or one given
+        nested lists failed reading them as a plain list: the server reads matrix texts as
+        expressions. (Rows of numbers one tool parsed itself, ``2, 1; 1, 3``
+        for a constructor's ``rows``, say nothing of how its other tools read a matrix.)"""
         for r in reversed(self.history):
-            if r.server != self.tool.server or r.is_error or looks_like_error(r) or not isinstance(r.arguments, dict):
+            if r.server != self.tool.server or not isinstance(r.arguments, dict):
                 continue
-            for v in r.arguments.values():
-                if isinstance(v, str) and _MATRIX_CALL.fullmatch(v.strip()):
+            texts = [v.strip() for v in r.arguments.values() if isinstance(v, str)]
+            if not (r.is_error or looks_like_error(r)):
+                if any(_MATRIX_CALL.fullmatch(t) for t in texts):
                     return "call"
-                if isinstance(v, str) and _MATRIX_ROWS.fullmatch(v.strip()):
-                    return "rows"
+                continue
+            said = " ".join(str(b.get("text", "")) for b in r.content if isinstance(b, dict))
+            if _READ_AS_LIST.search(said) and any(t.startswith("[[") for t in texts):
+                return "call"  # another tool read nested lists as a plain list: so will this one
         return None
 
     def free_text(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> str:
@@ -2894,8 +2900,8 @@ _ROLE_WORDS = {"source", "src", "from", "depends", "on", "parent", "focus", "oth
                "old", "input", "reference", "ref"}
 _LOWER_WORDS = {"lower", "start", "low", "min", "from", "begin", "a"}
 _UPPER_WORDS = {"upper", "end", "stop", "high", "max", "to", "b"}
+_READ_AS_LIST = re.compile(r"'list' object has no attribute|can't multiply sequence")
 _MATRIX_CALL = re.compile(r"[A-Za-z_]\w*\(\s*\[\s*\[.*\]\s*\]\s*\)", re.S)
-_MATRIX_ROWS = re.compile(r"-?\d+(?:\s*,\s*-?\d+)+(?:\s*;\s*-?\d+(?:\s*,\s*-?\d+)+)+")
 _ODE = re.compile(r"(?i)\bODEs?\b|\bdifferential equations?\b|\bdsolve\b")
 _PARSES_NUMBERS = re.compile(r"(?i)invalid literal for|could not convert string|not a valid (?:number|integer|float)")
 
