@@ -183,3 +183,22 @@ def test_an_ordinary_differential_equation_is_written_in_an_unknown_function():
     assert checked.arguments["sol"] == "Eq(f(x), C1*exp(x))"
     # left alone: an equation of another tool
     assert "f(x)" not in _propose(ToolRef("m", "solve", "Solve an equation.", schema)).arguments["eq"]
+
+
+def test_either_this_or_that_alternative_beside_cjk_text_asks_for_the_alternative_begun():
+    tool = ToolRef("e", "wls", "Weighted least squares.", PANEL)
+    said = "必须提供文件路径(file_path)或直接数据(y_data、x_data和weights)"
+    failed = CallRecord(0, "e", "wls", {"x_data": [[1, 2], [2, 3], [4, 4]], "y_data": [1, 2, 3]},
+                        [{"type": "text", "text": said}], None, True)
+    args = _propose(tool, [failed], attempt=1).arguments
+    assert {"x_data", "y_data", "weights"} <= set(args) and "file_path" not in args
+
+
+def test_a_tool_that_worked_with_its_data_and_labels_is_given_them_whole_first():
+    shapes = {frozenset({"x_data", "y_data", "entity_ids", "time_periods"})}
+    ws = WorkspaceInfo(files=("/workspace/econ/regression.csv",), worked_with=lambda server, tool: shapes)
+    tool = ToolRef("e", "fixed_effects", "Fixed effects model.", PANEL)
+    for seed in range(3):
+        args = OfflinePolicy().propose(tool, [], ws, random.Random(seed)).arguments
+        assert set(args) == {"x_data", "y_data", "entity_ids", "time_periods"}
+        assert len(args["entity_ids"]) == len(args["y_data"])

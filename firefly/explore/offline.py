@@ -824,11 +824,17 @@ class _Run:
                 series.append(name)
         shapes = self.ws.worked_with(self.tool.server, self.tool.name) if self.ws.worked_with else set()
         if shapes and files and not any(shape & set(files) for shape in shapes):
-            # it worked in this run when given its data, never its file: its data first
+            # it worked in this run when given its data, never its file: its data first, as
+            # whole as it worked (the entity_ids and time_periods beside x_data and y_data)
             files = []
             self.notes.append("the data the tool worked with earlier in the run, not a file")
-            if not data:
-                data = series
+            shape = max(shapes, key=lambda s: (len(s), sorted(s)))
+            arrays = [n for n in props if n in shape and _type(_branch(props[n]) if isinstance(props[n], dict) else {})
+                      == "array"]
+            data = [n for n in data + series if n in shape] or data or series
+            data += [n for n in arrays if n not in data]
+            if self.series_len is None and any(n in data for n in self.companions(props)):
+                self.series_len = 6
         if self.attempt and not data:
             data = series
         if self.attempt and data:
@@ -2940,20 +2946,23 @@ def _asked_for(names: Iterable[str], failed: list[CallRecord]) -> set[str]:
     ) + " ".join(json.dumps(r.structured, default=str) for r in failed if r.structured is not None)
     if not text.strip():
         return set()
+    # ASCII bounds: a name beside CJK text ("y_data、x_data和weights") is still named
     at = {n: m.start() for n in names if len(n) > 2
-          and (m := re.search(rf"(?<![\w]){re.escape(n)}(?![\w])", text))}
-    if re.search(r"(?i)\beither\b|\bone of\b", text) and at:  # "either file_path or data": the first
+          and (m := re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])", text))}
+    if re.search(r"(?i)\beither\b|\bone of\b|或", text) and at:  # "either file_path or data": the first
         first = min(at, key=at.get)
+        rest = set(at) - {first}
         sent = {k for r in failed if isinstance(r.arguments, dict) for k in r.arguments}
-        # the first was given and failed: the other alternative ("or (y_data, x_data, entity_ids)")
-        return set(at) - {first} if first in sent and len(at) > 1 else {first}
+        # the first was given and failed, or the other alternative was begun ("or (y_data,
+        # x_data, weights)" after y_data and x_data): the other alternative, whole
+        return rest if rest and (first in sent or rest & sent) else {first}
     return set(at)
 
 
 def _named(name: str, text: str) -> bool:
     """The error names a parameter: ``slide_index`` as itself or as words (``slide index``)."""
     forms = {name, " ".join(_words(name))}
-    return any(len(f) > 2 and re.search(rf"(?i)(?<![\w]){re.escape(f)}(?![\w])", text) for f in forms)
+    return any(len(f) > 2 and re.search(rf"(?i)(?<![A-Za-z0-9_]){re.escape(f)}(?![A-Za-z0-9_])", text) for f in forms)
 
 
 def _input_file(name: str) -> bool:
