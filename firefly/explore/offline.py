@@ -13,6 +13,9 @@ exploration (:mod:`firefly.explore.values`):
   INSERT-UPDATE-DELETE / CREATE TABLE over the seed tables and tables seen or created
   earlier), table names, memory-graph entities, observations and relations, arithmetic
   expressions, glob patterns, search terms, free text and file content;
+- a call the tool's description writes out (:mod:`firefly.explore.examples`) on a retry and
+  on most first calls whose filled arguments chain nothing; the values a parameter's own
+  description lists ("Supports: 'add', 'subtract'") as an enum;
 - wherever a parameter matches a value observed earlier (by role, kind, or the name of the
   field the value sat under), that value is preferred over schema defaults, and every use
   is recorded as an :class:`~firefly.explore.policy.ArgSource` (argument JSON pointer, step,
@@ -53,6 +56,7 @@ from ..adapters.generic import GenericAdapter
 from ..adapters.verbs import clock_parameter, command_parameter
 from ..jsonvalues import at_pointer
 from .policy import VIRTUAL_ROOT, ArgSource, CallRecord, Proposal, ToolRef, Ungrounded, WorkspaceInfo
+from .examples import documented_calls, documented_choices
 from .futility import echoes
 from .probe import Probe
 from .paramdocs import (documented_json, documented_values, is_free_text, json_examples, json_wanted, param_doc,
@@ -119,6 +123,8 @@ MAX_WORKSPACE_FILES = 5_000  # files of the workspace the explorer knows by name
 SKIPPED_DIRS = ("__pycache__", "node_modules", ".git")  # bytes of a seed text file an edit may draw its old text from
 SALIENT_KEYS_SKIP = ("cid", "pk", "notnull", "dflt_value", "is_dst", "permissions")
 
+# a tool that ends a session, connection or context it is given by id
+_ENDING_WORDS = {"close", "end", "terminate", "disconnect", "stop", "kill", "quit", "exit"}
 _INTENTS = {
     "create": ("create", "write", "add", "insert", "new", "make", "append", "save", "put", "upload", "commit",
                "record", "store", "set"),
@@ -256,6 +262,10 @@ _PLACEHOLDER = re.compile(
     r"|<[^<>]{1,40}>|\{\{?[^{}]{1,40}\}\}?|\.\.\.|\bplaceholder\b|\blorem ipsum\b")
 
 
+# a value a soft enum lists: a word or a short phrase ("round_half_up", "upper right")
+_CHOICE = re.compile(r"[A-Za-z0-9_][\w.+-]{0,39}(?: [\w.+-]{1,20}){0,2}")
+# the chance a first call takes a call the documentation writes out rather than filled arguments
+DOCUMENTED_CALL_RATE = 0.6
 _RELATIVE_ASKED = re.compile(r"(?i)(must|should|use|only)\b[^.\n]{0,40}\brelative\b|absolute[^.\n]{0,40}not allowed")
 
 
@@ -533,6 +543,9 @@ class _Run:
             if r.is_error or looks_like_error(r) or not isinstance(r.arguments, dict):
                 continue
             words = _words(r.tool)
+            if r.server == self.tool.server and set(words) & _ENDING_WORDS:
+                # close_session(session_id): the session it ended is no longer there to use
+                gone.update(v for k, v in r.arguments.items() if isinstance(v, str) and _norm(str(k)).endswith("id"))
             if any(w in _INTENTS["delete"] for w in words):
                 if any(w in ("observation", "observations", "relation", "relations") for w in words):
                     continue  # deleting observations or relations leaves the entities
@@ -674,6 +687,47 @@ class _Run:
     # ----------------------------------------------------------------------- main
 
     def propose(self, note: str = "") -> Proposal | None:
+        """The arguments of one call: filled from the schema and the world; or a call the
+        tool's documentation writes out (see :meth:`documented_call`) when the filled ones
+        chain nothing from an earlier step, on a retry, or when nothing grounds them."""
+        try:
+            filled = self.propose_filled(note)
+        except _CannotCall:
+            if (written := self.documented_call()) is None:
+                raise
+            return self.documented_proposal(written, note)
+        chains = any(s.step >= 0 for s in filled.sources)
+        if self.attempt == 0 and chains:
+            return filled
+        written = self.documented_call()
+        if written is not None and (self.attempt or self.chance(DOCUMENTED_CALL_RATE)):
+            return self.documented_proposal(written, note)
+        return filled
+
+    def documented_call(self) -> dict[str, Any] | None:
+        """A call of this tool its description writes out (``npv(cash_flows=[...], rate=0.1)``)
+        that has not failed in this exploration, whose values this tool has not rejected in
+        the run and hold no placeholder; ``None`` if there is none."""
+        calls = documented_calls(self.tool.name, self.tool.description or "", self.raw_schema)
+        tried = {json.dumps(a, sort_keys=True, default=str) for a in self.failed_args}
+        left = []
+        for call in calls:
+            if json.dumps(call, sort_keys=True) in tried or any(_placeholder(v) for v in _leaves(call)):
+                continue
+            if self.ws.rejected is not None and any(
+                    json.dumps(v, sort_keys=True) in self.ws.rejected(self.tool.server, self.tool.name, f"/{k}")
+                    for k, v in call.items()):
+                continue
+            left.append(call)
+        if not left:
+            return None
+        return copy.deepcopy(left[(self.rng.randrange(len(left)) + self.attempt) % len(left)])
+
+    def documented_proposal(self, arguments: dict[str, Any], note: str) -> Proposal:
+        notes = [n for n in (note, "a call the tool's documentation writes out") if n]
+        return Proposal(arguments=arguments, sources=(), note="; ".join(notes)[:500])
+
+    def propose_filled(self, note: str = "") -> Proposal:
         schema = self.schema
         args = self.fill_object(schema, "", top=True)
         if not isinstance(args, dict):
@@ -699,7 +753,9 @@ class _Run:
             self.top_props = out
         order = [k for k in props if k in required] + [k for k in required if k not in props]
         # where comes before what: an edit's old text is drawn from the file it edits
-        order.sort(key=lambda k: k.lower() not in ("path", "file", "filepath", "file_path", "filename", "repo_path"))
+        # and the labels of a data set's rows (groups, time_periods) after the series they label
+        order.sort(key=lambda k: (k.lower() not in ("path", "file", "filepath", "file_path", "filename", "repo_path"),
+                                  _panel_axis(k) is not None))
         optional = [k for k in props if k not in required]
         count_included = False
         for name in order:
@@ -716,6 +772,10 @@ class _Run:
                                   " or in the workspace fits it"), pointer + _pointer(name))
             out[name] = value
         if top and not required and not self.keep and not self.asked_for:
+            self.fill_inputs(props, out)
+        elif top and not required and self.asked_data(props):
+            # "Must provide either file_path or (y_data, x_data, entity_ids)" after the file
+            # failed: the data, whole, as the tool's inputs are passed on a retry
             self.fill_inputs(props, out)
         for name in optional:
             sub = props.get(name, {})
@@ -770,13 +830,25 @@ class _Run:
                 series.append(name)
         shapes = self.ws.worked_with(self.tool.server, self.tool.name) if self.ws.worked_with else set()
         if shapes and files and not any(shape & set(files) for shape in shapes):
-            # it worked in this run when given its data, never its file: its data first
+            # it worked in this run when given its data, never its file: its data first, as
+            # whole as it worked (the entity_ids and time_periods beside x_data and y_data)
             files = []
             self.notes.append("the data the tool worked with earlier in the run, not a file")
-            if not data:
-                data = series
+            shape = max(shapes, key=lambda s: (len(s), sorted(s)))
+            arrays = [n for n in props if n in shape and _type(_branch(props[n]) if isinstance(props[n], dict) else {})
+                      == "array"]
+            data = [n for n in data + series if n in shape] or data or series
+            data += [n for n in arrays if n not in data]
+            if self.series_len is None and any(n in data for n in self.companions(props)):
+                self.series_len = 6
         if self.attempt and not data:
             data = series
+        if self.attempt and data:
+            # a retry passes the data whole: the other series (weights, instruments) and the
+            # labels that make the rows a panel (entity_ids, time_periods)
+            data += [n for n in series + self.companions(props) if n not in data]
+            if self.series_len is None and any(n in data for n in self.companions(props)):
+                self.series_len = 6  # a balanced panel: two entities over three periods
         for name in files:
             mark = len(self.sources)
             # beside a series of data, a file is the same data: a table
@@ -803,6 +875,26 @@ class _Run:
             out[name] = value
         if data and any(name in out for name in data):
             self.notes.append("the data series a tool with no required parameter works on")
+
+    def asked_data(self, props: dict[str, Any]) -> bool:
+        """A failed call of this tool asked for inputs it may be given as data (arrays), and
+        none of them is a file: the retry passes the data whole (see :meth:`fill_inputs`)."""
+        asked = [props.get(n) for n in self.asked_for if n in props]
+        return bool(self.attempt and asked) and all(
+            isinstance(s, dict) and _type(_branch(s)) == "array" for s in asked)
+
+    @staticmethod
+    def companions(props: dict[str, Any]) -> list[str]:
+        """Optional arrays that label a data set's rows (``entity_ids``, ``groups``,
+        ``time_periods``): passed beside the data series on a retry, as a panel."""
+        out = []
+        for name, raw in props.items():
+            sub = _branch(raw) if isinstance(raw, dict) else {}
+            if _type(sub) != "array" or sub.get("default") is not None or set(_words(name)) & _OUTPUT_WORDS:
+                continue
+            if _panel_axis(name) and _type(_branch(sub.get("items") or {})) in ("string", "integer", "number"):
+                out.append(name)
+        return out
 
     @staticmethod
     def schema_props(tool: ToolRef) -> list[str]:
@@ -969,6 +1061,8 @@ class _Run:
         if _type(sub) == "string" and (listed := self.told_choices(pointer)):
             self.notes.append(f"{name} from the choices a failed call was told")
             return self.choose(listed, pointer)
+        if _type(sub) == "string" and (choices := self.soft_choices(sub)):
+            return self.fill_enum(name, choices, sub, pointer)
         if _type(sub) in ("integer", "number") and (told := self.told_range(pointer)) is not None:
             if told[1] < told[0]:  # none to point at: the thing must be made first
                 self.why_missing[pointer] = f"a failed call was told there are none ({told[0]}-{told[1]})"
@@ -1240,6 +1334,20 @@ class _Run:
                 return words
         return []
 
+    @staticmethod
+    def soft_choices(schema: dict[str, Any]) -> list[str]:
+        """The values a string parameter's own description lists as those it takes
+        ("Operation type. Supports: 'add', 'subtract'"): an enum the schema did not write,
+        so that an observed value of another tool's field of the same name ("Addition") is not
+        sent. A description of a JSON text lists shapes, not choices."""
+        desc = str(schema.get("description") or "")
+        if re.search(r"\bJSON\b|[\[{]", desc):
+            return []
+        choices = documented_choices(desc)
+        if not all(_CHOICE.fullmatch(c) for c in choices):
+            return []
+        return [c for c in choices if not _placeholder(c)]
+
     def told_range(self, pointer: str) -> tuple[int, int] | None:
         """The range of integers a failed call of this tool was told a number it sent must lie
         in ("Invalid slide index: 5. Available slides: 0-1", "Pages must be between 1 and 2"):
@@ -1283,9 +1391,11 @@ class _Run:
         and differ from each other (a table, not a ragged or singular one)."""
         items = _branch(schema.get("items") or {})
         lo = max(1, int(schema.get("minItems", 1) or 1))
-        hi = int(schema.get("maxItems", 0) or 0) or max(lo, 6)
         top = pointer.count("/") == 1
-        wanted = length or self.count_asked() or (self.series_len if top else None) or self.choose([3, 4, 5, 6])
+        told = self.told_length(pointer) if top and length is None else None
+        hi = int(schema.get("maxItems", 0) or 0) or max(lo, 6, told or 0)
+        wanted = (length or self.count_asked() or told or (self.series_len if top else None)
+                  or self.choose([3, 4, 5, 6]))
         n = max(lo, min(hi, wanted))
         if top and self.series_len is None:
             self.series_len = n
@@ -1293,6 +1403,9 @@ class _Run:
             width = self.choose([2, 3])
             return [self.number_list(items, f"{pointer}/{i}", length=width) for i in range(n)]
         t = _type(items)
+        if top and (axis := _panel_axis(pointer.lstrip("/"))):
+            self.notes.append(f"{pointer.lstrip('/')}: the {axis} labels of the rows, as a panel")
+            return _panel_labels(axis, n, t)
         if top and self.binary_wanted(pointer.lstrip("/")):
             self.notes.append(f"{pointer.lstrip('/')}: a binary outcome (0 or 1)")
             return [(i + i // 2) % 2 for i in range(n)]  # 0, 1, 1, 0, 0, 1: both, unordered
@@ -1303,6 +1416,23 @@ class _Run:
             start = self.rng.randint(2, 9)
             pool = [start + 3 * i + self.rng.randint(0, 2) for i in range(n)]
         return [int(x) if t == "integer" else x for x in pool]
+
+    def told_length(self, pointer: str) -> int | None:
+        """A longer series after a failed call's error cited the length of the list it sent
+        beside a larger number ("数据点数(4)应至少为季节周期(12)的2倍", "need at least 10
+        observations, got 4"): twice the largest number cited, so that a minimum stated as a
+        multiple is met too (at most 60)."""
+        for args, text in zip(self.failed_args, self.failure_texts()):
+            sent = at_pointer(args, pointer, MISSING)
+            if not isinstance(sent, list) or not sent:
+                continue
+            cited = [int(n) for n in re.findall(r"(?<![\w.])(\d{1,3})(?![\w.])", text)]
+            if len(sent) not in cited:
+                continue
+            larger = [n for n in cited if n > len(sent)]
+            if larger:
+                return min(60, 2 * max(larger))
+        return None
 
     def binary_wanted(self, name: str) -> bool:
         """A series that must hold 0s and 1s: an outcome or treatment (``y_data``,
@@ -1338,6 +1468,14 @@ class _Run:
             return ["(0, 0)", "(4, 0)", "(0, 3)"][(digit - 1) % 3]
         if kind == "set":
             return ["{1, 2, 3}", "{2, 3, 5}"][(digit - 1) % 2]
+        if _ODE.search(text):
+            # an ordinary differential equation is in an unknown function: f(x), not an expression of x
+            words = set(_words(name))
+            if words & {"func", "function", "f", "unknown"}:
+                return "f(x)"
+            if words & {"sol", "solution"}:
+                return "Eq(f(x), C1*exp(x))"
+            return "Derivative(f(x), x) - f(x)"
         if listed:
             return self.choose(["x > 0, y > 0", "x, y"], pointer)
         return self.choose([e for e in ["x**2 + 3*x + 2", "x**3 - 2*x", "sin(x) + x**2"] if e not in given], pointer)
@@ -1354,9 +1492,31 @@ class _Run:
         left = [k for k, text in forms.items() if json.dumps(text) not in failed]
         if not left:
             return forms["lists"]
+        worked = self.matrix_form_worked()
+        if worked in left:  # the form another tool of this server took: first
+            return forms[worked]
         if "lists" not in left and "rows" in left and any(_PARSES_NUMBERS.search(t) for t in self.failure_texts()):
             return forms["rows"]
         return forms[left[0]]
+
+    def matrix_form_worked(self) -> str | None:
+        """``call`` when a call of this server that worked in this exploration was given a
+        matrix written as a constructor call (``Matrix([[2, 1], [1, 3]])``), or one given
+        nested lists failed reading them as a plain list: the server reads matrix texts as
+        expressions. (Rows of numbers one tool parsed itself, ``2, 1; 1, 3``
+        for a constructor's ``rows``, say nothing of how its other tools read a matrix.)"""
+        for r in reversed(self.history):
+            if r.server != self.tool.server or not isinstance(r.arguments, dict):
+                continue
+            texts = [v.strip() for v in r.arguments.values() if isinstance(v, str)]
+            if not (r.is_error or looks_like_error(r)):
+                if any(_MATRIX_CALL.fullmatch(t) for t in texts):
+                    return "call"
+                continue
+            said = " ".join(str(b.get("text", "")) for b in r.content if isinstance(b, dict))
+            if _READ_AS_LIST.search(said) and any(t.startswith("[[") for t in texts):
+                return "call"  # another tool read nested lists as a plain list: so will this one
+        return None
 
     def free_text(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> str:
         """Human text for a parameter that takes any (see
@@ -1418,6 +1578,8 @@ class _Run:
             return "new_file"
         if self.intent == "edit":
             return "known_file"
+        if set(nw) & {"file", "filename", "filepath"} or any(set(nw) & set(names) for names, _ in FILE_KINDS):
+            return "file"  # pdf_path of a tool that lists a PDF's links: a file, not a folder
         if self.intent == "list" or any(w in tool for w in ("directory", "dir", "folder", "tree", "search", "find", "glob", "ls")):
             return "dir"
         if "info" in tool or "stat" in tool or "exists" in tool:
@@ -2422,6 +2584,10 @@ class _Run:
 
     def r_string_list(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
         lo = max(0, int(schema.get("minItems", 0) or 0))
+        if pointer.count("/") == 1 and (axis := _panel_axis(name)) and self.series_len:
+            # entity_ids beside the data series: the rows' labels, as a panel
+            self.notes.append(f"{name}: the {axis} labels of the rows, as a panel")
+            return _panel_labels(axis, self.series_len, "string")
         if lo == 0 and "default" in schema:
             return copy.deepcopy(schema["default"])
         items = _branch(schema.get("items") or {})
@@ -2785,7 +2951,36 @@ _ROLE_WORDS = {"source", "src", "from", "depends", "on", "parent", "focus", "oth
                "old", "input", "reference", "ref"}
 _LOWER_WORDS = {"lower", "start", "low", "min", "from", "begin", "a"}
 _UPPER_WORDS = {"upper", "end", "stop", "high", "max", "to", "b"}
+_READ_AS_LIST = re.compile(r"'list' object has no attribute|can't multiply sequence")
+_MATRIX_CALL = re.compile(r"[A-Za-z_]\w*\(\s*\[\s*\[.*\]\s*\]\s*\)", re.S)
+_ODE = re.compile(r"(?i)\bODEs?\b|\bdifferential equations?\b|\bdsolve\b")
 _PARSES_NUMBERS = re.compile(r"(?i)invalid literal for|could not convert string|not a valid (?:number|integer|float)")
+
+
+_GROUP_WORDS = {"entity", "entities", "group", "groups", "unit", "units", "cluster", "clusters", "panel", "individual",
+                "individuals", "firm", "firms", "subject", "subjects"}
+_TIME_WORDS = {"time", "times", "period", "periods", "year", "years", "wave", "waves"}
+
+
+def _panel_axis(name: str) -> str | None:
+    """``entity`` for an array labelling each row's group (``entity_ids``, ``groups``),
+    ``time`` for one labelling its period (``time_periods``), else None."""
+    words = set(_words(name))
+    if words & _GROUP_WORDS:
+        return "entity"
+    if words & _TIME_WORDS and not words & {"series", "data", "values", "value"}:
+        return "time"
+    return None
+
+
+def _panel_labels(axis: str, n: int, item_type: str) -> list[Any]:
+    """The labels of ``n`` rows of a balanced panel: entities in runs (1, 1, 1, 2, 2, 2),
+    periods cycling within each (1, 2, 3, 1, 2, 3); as text for a string array."""
+    periods = 3 if n % 3 == 0 and n >= 6 else 2
+    labels = [i // periods + 1 if axis == "entity" else i % periods + 1 for i in range(n)]
+    if item_type == "string":
+        return [f"unit_{x}" if axis == "entity" else str(2020 + x) for x in labels]
+    return labels
 
 
 def _asked_for(names: Iterable[str], failed: list[CallRecord]) -> set[str]:
@@ -2796,17 +2991,23 @@ def _asked_for(names: Iterable[str], failed: list[CallRecord]) -> set[str]:
     ) + " ".join(json.dumps(r.structured, default=str) for r in failed if r.structured is not None)
     if not text.strip():
         return set()
+    # ASCII bounds: a name beside CJK text ("y_data、x_data和weights") is still named
     at = {n: m.start() for n in names if len(n) > 2
-          and (m := re.search(rf"(?<![\w]){re.escape(n)}(?![\w])", text))}
-    if re.search(r"(?i)\beither\b|\bone of\b", text) and at:  # "either file_path or data": the first
-        return {min(at, key=at.get)}
+          and (m := re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])", text))}
+    if re.search(r"(?i)\beither\b|\bone of\b|或", text) and at:  # "either file_path or data": the first
+        first = min(at, key=at.get)
+        rest = set(at) - {first}
+        sent = {k for r in failed if isinstance(r.arguments, dict) for k in r.arguments}
+        # the first was given and failed, or the other alternative was begun ("or (y_data,
+        # x_data, weights)" after y_data and x_data): the other alternative, whole
+        return rest if rest and (first in sent or rest & sent) else {first}
     return set(at)
 
 
 def _named(name: str, text: str) -> bool:
     """The error names a parameter: ``slide_index`` as itself or as words (``slide index``)."""
     forms = {name, " ".join(_words(name))}
-    return any(len(f) > 2 and re.search(rf"(?i)(?<![\w]){re.escape(f)}(?![\w])", text) for f in forms)
+    return any(len(f) > 2 and re.search(rf"(?i)(?<![A-Za-z0-9_]){re.escape(f)}(?![A-Za-z0-9_])", text) for f in forms)
 
 
 def _input_file(name: str) -> bool:

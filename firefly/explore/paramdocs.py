@@ -122,7 +122,8 @@ _SYMBOL_NAMES = {"x", "y", "z", "t", "var", "variable", "variables", "symbol", "
                  "sym", "syms", "gens", "generator", "free_symbol", "dummy"}
 _EXPR_NAMES = {"expr", "expression", "expressions", "lhs", "rhs", "f", "g", "eq", "eqs", "equation", "equations",
                "function", "func", "args", "arg", "factors", "terms", "formula", "poly", "polynomial",
-               "numerator", "denominator", "condition", "cond", "predicate", "e", "expr1", "expr2", "body"}
+               "numerator", "denominator", "condition", "cond", "predicate", "e", "expr1", "expr2", "body", "sol",
+               "solution"}
 _MATRIX_NAMES = {"matrix", "matrix1", "matrix2", "matrix_a", "matrix_b", "rows", "mat", "a_matrix"}
 _SET_NAMES = {"set", "sets", "set1", "set2", "set_a", "set_b", "a_set", "b_set"}
 _POINT_NAMES = {"point", "point1", "point2", "point3", "p1", "p2", "p3", "center", "origin", "coords"}
