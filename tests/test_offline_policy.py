@@ -728,6 +728,23 @@ def test_an_index_parameter_takes_the_first_item_not_a_random_number():
         OfflinePolicy().propose(tool, [empty], WorkspaceInfo(), random.Random(0), attempt=1)
 
 
+def test_a_range_told_before_the_server_made_a_thing_no_longer_holds():
+    """"Available slides: 0--1", then add_slide worked: the index is no longer skipped as
+    having none (it failed so after the slide was made), and takes the one the result showed."""
+    schema = {"type": "object", "properties": {"slide_index": {"type": "integer"}}, "required": ["slide_index"]}
+    tool = ToolRef("p", "get_slide_info", "Information about a slide.", schema)
+    empty = rec(1, "p", "get_slide_info", {"slide_index": 1}, "error: Invalid slide index: 1. Available slides: 0--1")
+    with pytest.raises(Ungrounded, match="there are none"):
+        OfflinePolicy().propose(tool, [empty], WorkspaceInfo(), random.Random(0))
+    listed = rec(2, "p", "list_slides", {}, structured={"slides": []})
+    with pytest.raises(Ungrounded, match="there are none"):  # a reader changed nothing
+        OfflinePolicy().propose(tool, [empty, listed], WorkspaceInfo(), random.Random(0))
+    added = rec(2, "p", "add_slide", {}, structured={"message": "Added slide 0", "slide_index": 0})
+    for seed in range(3):
+        assert OfflinePolicy().propose(tool, [empty, added], WorkspaceInfo(), random.Random(seed)).arguments == {
+            "slide_index": 0}
+
+
 def test_the_thing_made_first_is_passed_on_although_a_call_carrying_it_failed_for_another_reason():
     schema = {"type": "object", "properties": {"slide_index": {"type": "integer"}, "deck_id": {
         "type": ["string", "null"], "default": None}}, "required": ["slide_index"]}

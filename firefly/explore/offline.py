@@ -49,6 +49,7 @@ from jsonschema.validators import Draft202012Validator, validator_for
 
 from ..adapters import Adapter
 from ..adapters.generic import GenericAdapter
+from ..adapters.verbs import reads_by_name
 from ..jsonvalues import at_pointer
 from .policy import VIRTUAL_ROOT, ArgSource, CallRecord, Proposal, ToolRef, Ungrounded, WorkspaceInfo
 from .futility import echoes
@@ -1233,17 +1234,26 @@ class _Run:
         """The range of integers a failed call of this tool was told a number it sent must lie
         in ("Invalid slide index: 5. Available slides: 0-1", "Pages must be between 1 and 2"):
         only when the error names the number sent at ``pointer``."""
-        for args, text in zip(self.failed_args, self.failure_texts()):
+        for args, step, text in zip(self.failed_args, self.failed_steps, self.failure_texts()):
             sent = at_pointer(args, pointer, MISSING)
             if isinstance(sent, bool) or not isinstance(sent, (int, float)):
                 continue
             if not re.search(rf"(?<![\d.]){re.escape(_fmt_num(sent))}(?!\.?\d)", text):
                 continue
+            if self.changed_since(step):
+                continue  # "Available slides: 0--1", then a slide was added: the range is another now
             m = _RANGE_TOLD.search(text)
             if m:
                 lo, hi = (int(g) for g in m.groups() if g is not None)
                 return lo, hi  # hi < lo: "Available slides: 0--1", there are none
         return None
+
+    def changed_since(self, step: int) -> bool:
+        """Whether a call of this tool's server that is no reader (by its name) worked after
+        ``step``: what a failure then said of the world (how many things there are) may no
+        longer hold."""
+        return any(r.step > step and r.server == self.tool.server and not r.is_error and not looks_like_error(r)
+                   and not reads_by_name(r.tool, r.server) for r in self.history)
 
     def earlier_argument(self, name: str, pointer: str) -> Any:
         """The value an earlier successful call of the same server gave a parameter of the

@@ -44,7 +44,7 @@ import anyio
 import networkx as nx
 
 from ..adapters import Adapter, adapter_for, server_record
-from ..adapters.producers import find_producers, missing_thing
+from ..adapters.producers import find_producers, missing_thing, opens_page
 from ..adapters.verbs import reads_by_name
 from ..connect import Endpoint, resolve
 from ..errors import FireflyError
@@ -658,7 +658,9 @@ async def _make_first(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: Too
     within the exploration's ``budget``), each followed by ``tool`` again, until ``tool`` no
     longer lacks ``thing``."""
     called = {(r.server, r.tool) for r in walk.history}
-    unused = [r for r in walk.refs.values() if (r.server, r.name) not in called]
+    # a tool that fails whatever it is given makes nothing: it does not use up a try
+    unused = [r for r in walk.refs.values() if (r.server, r.name) not in called
+              and not walk.futility.futile(r.server, r.name)]
     for producer in find_producers(tool, thing, unused)[:tries]:
         if budget[0] <= 0:
             return
@@ -689,7 +691,7 @@ async def _call_tool(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: Tool
 
         if failed is not None and (walk.step, attempt) not in walk.recorded and walk.futility.futile(tool.server, tool.name):
             break  # it fails whatever the arguments: a retry would only fail again
-        if failed is not None and (walk.step, attempt) not in walk.recorded and must_make_first(failed):
+        if failed is not None and (walk.step, attempt) not in walk.recorded and must_make_first(failed, walk):
             break  # "No presentation is loaded": no arguments cure that; the caller makes one first
         if failed is not None and failed.error_class not in TRANSIENT and (walk.step, attempt) not in walk.recorded:
             proposed = propose()
@@ -708,12 +710,23 @@ async def _call_tool(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: Tool
     return event, named.group(1) if named else ""
 
 
-def must_make_first(event: ToolCalled) -> bool:
+def must_make_first(event: ToolCalled, walk: Walk | None = None) -> bool:
     """A failure that other arguments will not cure: it says something must exist first ("No
     presentation is loaded") and names no argument it was given ("Session '4887' not found"
-    does: another session, or none, may do)."""
+    does: another session, or none, may do). A selector that matched nothing (it names the
+    selector) on a browser's page while no page was opened in ``walk``: every other selector
+    would match nothing too."""
     text = error_text(event.error, event.content)
-    return bool(missing_thing(event.error, event.content)) and not echoes(text, event.arguments)
+    thing = missing_thing(event.error, event.content)
+    if thing == "page" and walk is not None and not page_opened(walk, event.server):
+        return True
+    return bool(thing) and not echoes(text, event.arguments)
+
+
+def page_opened(walk: Walk, server: str) -> bool:
+    """Whether a tool of ``server`` that goes to a URL worked earlier in the walk."""
+    return any(not r.is_error and r.server == server and (ref := walk.refs.get((r.server, r.tool))) is not None
+               and opens_page(ref) for r in walk.history)
 
 
 _UNGROUNDED = re.compile(r"required parameter '/([^'/]+)'")
