@@ -133,6 +133,8 @@ class Futility:
         self._why: dict[tuple[str, str], str] = {}
         # (server, tool) -> "/name" -> values (canonical JSON) that tool rejected this run
         self.rejections: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        # (server, effect tool, reader) -> whether the reader's probes after that effect worked
+        self._probes: dict[tuple[str, str, str], set[bool]] = defaultdict(set)
         self.shapes: dict[tuple[str, str], set[frozenset[str]]] = defaultdict(set)  # argument names that worked
 
     def note(self, place: tuple[str, int, int], server: str, tool: str, *, worked: bool,
@@ -183,6 +185,16 @@ class Futility:
                               f" ({shape[:100]!r})")
         else:
             self._why[key] = f"it failed with {len(tried)} different sets of arguments and never worked"
+
+    def note_probe(self, server: str, effect: str, reader: str, *, worked: bool) -> None:
+        """Record a probe made after a successful call of ``effect``."""
+        self._probes[(server, effect, reader)].add(worked)
+
+    def blind(self, server: str, effect: str, reader: str) -> bool:
+        """Whether ``reader`` failed as the probe after ``effect`` this run and never worked
+        there: it does not read what that effect makes (``get`` of a string after ``hset``
+        made a hash: WRONGTYPE)."""
+        return self._probes.get((server, effect, reader)) == {False}
 
     def worked_with(self, server: str, tool: str) -> set[frozenset[str]]:
         """The sets of argument names ``tool`` worked with this run (``{X_data, y_data}``)."""

@@ -45,7 +45,7 @@ import networkx as nx
 
 from ..adapters import Adapter, adapter_for, server_record
 from ..adapters.producers import find_producers, missing_thing, opens_page
-from ..adapters.verbs import reads_by_name
+from ..adapters.verbs import REMOVE_VERBS, name_words, reads_by_name
 from ..connect import Endpoint, resolve
 from ..errors import FireflyError
 from ..events import ArgumentSource, ExplorationFailed, ExplorationFinished, ExplorationStarted, ToolCalled
@@ -332,8 +332,14 @@ def primed_futility(store: Store, refs: dict[tuple[str, str], ToolRef] | None = 
     a resumed run's: it decides as the first one did)."""
     futility = Futility()
     refs = tool_refs(store) if refs is None else refs
+    effects: dict[tuple[str, int], str] = {}  # (exploration, step) -> the tool of its successful effect
     for r in store.read(types=["tool-called"]):
         e = r.event
+        if e.probe_of is None and ok(e) and not e.read_only:
+            effects[(e.exploration_id, e.step)] = e.tool
+        elif e.probe_of is not None and e.probe_of < e.step and e.error_class not in (SKIPPED, MALFORMED_CALL, *TRANSIENT) \
+                and (effect := effects.get((e.exploration_id, e.probe_of))) is not None:
+            futility.note_probe(e.server, effect, e.tool, worked=ok(e))
         if e.error_class in (SKIPPED, MALFORMED_CALL, *TRANSIENT):
             continue
         ref = refs.get((e.server, e.tool))
@@ -490,14 +496,20 @@ class Walk:
             self.effects.append(canonical_json([tool.server, tool.name, event.arguments_hash]))
             self.touched.add(tool.server)
 
-    def pick_probe(self, policy: Any, record: CallRecord, tool: ToolRef, info: WorkspaceInfo) -> Probe | None:
-        """The policy's read-only probe of the effect of the call ``record``, or None."""
+    def pick_probe(self, policy: Any, record: CallRecord, tool: ToolRef, info: WorkspaceInfo,
+                   *, after: bool = False) -> Probe | None:
+        """The policy's read-only probe of the effect of the call ``record``, or None;
+        ``after``: of an effect made (not of the world before it)."""
         pick = getattr(policy, "probe", None)
         if pick is None:
             return None
-        # a reader that fails whatever it is given probes nothing: not chosen
+        # a reader that fails whatever it is given probes nothing: not chosen; nor, after an
+        # effect that adds or changes a thing, one that only failed as its probe this run (it
+        # reads another kind of thing). After a removal a failing read is what shows it.
+        removes = any(w in REMOVE_VERBS for w in name_words(tool.name))
         readers = [t for (server, _), t in sorted(self.refs.items()) if server == tool.server and is_read_only(t)
-                   and not self.futility.futile(server, t.name)]
+                   and not self.futility.futile(server, t.name)
+                   and not (after and not removes and self.futility.blind(server, tool.name, t.name))]
         try:
             if "adapter" in _parameters(pick):  # the server's adapter knows its family's effects
                 chosen = pick(record, tool, readers, info, adapter=self.adapter(tool.server))
@@ -551,10 +563,13 @@ class Walk:
         if prior is not None and prior.probe_of == effect.step:  # as recorded (a resumed walk)
             chosen = Probe(self.refs.get((prior.server, prior.tool)) or tool, prior.arguments)
         else:
-            chosen = self.pick_probe(policy, self.history[-1], tool, info)
+            chosen = self.pick_probe(policy, self.history[-1], tool, info, after=True)
             if chosen is None:
                 return
-        await self.call(chosen.tool, lambda: (Proposal(chosen.arguments, note=chosen.note), ""), probe_of=effect.step)
+        made = await self.call(chosen.tool, lambda: (Proposal(chosen.arguments, note=chosen.note), ""),
+                               probe_of=effect.step)
+        if made.error_class not in (SKIPPED, MALFORMED_CALL, *TRANSIENT):
+            self.futility.note_probe(tool.server, tool.name, chosen.tool.name, worked=ok(made))
         self.step += 1
 
     def finish(self, report: ExploreReport) -> None:
