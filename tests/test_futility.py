@@ -171,3 +171,29 @@ def test_a_reader_that_only_failed_as_the_probe_after_an_effect_is_not_its_probe
     assert policy.offered == ["get", "hgetall"]
     walk.pick_probe(policy, None, refs[("r", "delete_key")], None, after=True)
     assert policy.offered == ["get", "hgetall"]
+
+
+def test_a_value_of_the_wrong_kind_for_one_tool_is_not_given_to_the_tools_taking_the_same_kind():
+    """hget rejected "counter" (WRONGTYPE): hgetall, whose name is documented as the same
+    kind of thing (a hash), is not given it either; smembers (a set) still is; once a hash
+    tool worked with it (made since), it may be given again."""
+    from firefly.explore.paramdocs import thing_kind
+    from firefly.explore.policy import ToolRef
+
+    def tool(name: str, doc: str) -> ToolRef:
+        return ToolRef("redis", name, f"Do it.\n\n    Args:\n        name: {doc}\n",
+                       {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]})
+
+    refs = {t.name: t for t in (tool("hget", "The Redis hash key."), tool("hgetall", "The Redis hash key."),
+                                tool("hdel", "The Redis hash key."),
+                                tool("smembers", "The Redis set key."), tool("zrange", "The sorted set key."))}
+    assert thing_kind(refs["hget"], "name") == "hash" and thing_kind(refs["zrange"], "name") == "sorted set"
+    futility = Futility()
+    futility.kind_of = lambda server, name, pointer: thing_kind(refs[name], pointer[1:])
+    futility.note(("x", 0, 0), "redis", "hget", worked=False, arguments={"name": "counter"}, arguments_hash="a",
+                  text="Error getting field from hash 'counter': WRONGTYPE Operation against a key holding the wrong"
+                       " kind of value")
+    assert '"counter"' in futility.rejected("redis", "hgetall", "/name")
+    assert '"counter"' not in futility.rejected("redis", "smembers", "/name")
+    futility.note(("x", 1, 0), "redis", "hgetall", worked=True, arguments={"name": "counter"}, arguments_hash="b")
+    assert '"counter"' not in futility.rejected("redis", "hdel", "/name")

@@ -330,8 +330,19 @@ def explore(
 def primed_futility(store: Store, refs: dict[tuple[str, str], ToolRef] | None = None) -> Futility:
     """The run's record of failures, with the calls the log already holds (the survey's, and
     a resumed run's: it decides as the first one did)."""
+    from .paramdocs import thing_kind
+
     futility = Futility()
     refs = tool_refs(store) if refs is None else refs
+    kinds: dict[tuple[str, str, str], str] = {}
+
+    def kind_of(server: str, tool: str, pointer: str) -> str:
+        if (server, tool, pointer) not in kinds:
+            ref = refs.get((server, tool))
+            kinds[(server, tool, pointer)] = thing_kind(ref, pointer.lstrip("/")) if ref is not None else ""
+        return kinds[(server, tool, pointer)]
+
+    futility.kind_of = kind_of
     effects: dict[tuple[str, int], str] = {}  # (exploration, step) -> the tool of its successful effect
     for r in store.read(types=["tool-called"]):
         e = r.event
