@@ -874,3 +874,16 @@ def test_a_retry_of_a_tool_that_makes_a_thing_told_the_name_holds_another_kind_t
     for seed in range(4):
         args = OfflinePolicy().propose(tool, [keys, failed], WorkspaceInfo(), random.Random(seed), attempt=1).arguments
         assert args["name"] not in ("user:1", "counter"), args
+
+
+def test_a_handle_a_tool_ended_is_not_given_again():
+    """close_session(session_id) worked: that id is gone ("Invalid session ID" after it); the
+    session_id is ungrounded (a session is made first), not the closed one."""
+    schema = {"type": "object", "properties": {"session_id": {"type": "string"}}, "required": ["session_id"]}
+    tool = ToolRef("c", "export_csv", "Export the session's data.", schema)
+    loaded = rec(0, "c", "load_csv", {"file_path": "/workspace/a.csv"}, structured={"session_id": "s-159f1c84"})
+    assert OfflinePolicy().propose(tool, [loaded], WorkspaceInfo(), random.Random(0)).arguments == {
+        "session_id": "s-159f1c84"}
+    closed = rec(1, "c", "close_session", {"session_id": "s-159f1c84"}, structured={"success": True})
+    with pytest.raises(Ungrounded, match="session_id"):
+        OfflinePolicy().propose(tool, [loaded, closed], WorkspaceInfo(), random.Random(0))

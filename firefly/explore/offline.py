@@ -125,6 +125,16 @@ _INTENTS = {
 }
 
 
+# verbs that end a session or a handle (its id no longer works after them)
+_ENDS = ("close", "disconnect", "unsubscribe", "terminate", "kill", "stop", "logout", "shutdown", "detach", "end")
+
+
+def _ident_param(name: str) -> bool:
+    """A parameter naming a handle: ``session_id``, ``sessionId``, ``handle``, ``uuid``."""
+    words = _words(name)
+    return bool(words) and words[-1] in ("id", "uuid", "handle", "token")
+
+
 def _words(name: str) -> list[str]:
     s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(name))
     return [w for w in re.split(r"[^A-Za-z0-9]+", s.lower()) if w]
@@ -532,6 +542,10 @@ class _Run:
                 if any(w in ("observation", "observations", "relation", "relations") for w in words):
                     continue  # deleting observations or relations leaves the entities
                 gone.update(_strings(r.arguments))
+            elif words and words[0] in _ENDS:
+                # close_session(session_id), disconnect(connection_id): the handle it ended is no
+                # longer one to use ("Invalid session ID"); a thing of that kind is made again first
+                gone.update(v for k, v in r.arguments.items() if isinstance(v, str) and _ident_param(k))
             elif any(w in _INTENTS["edit"] for w in words):
                 # the text an edit replaced is no longer there
                 for item in _dicts(r.arguments):
