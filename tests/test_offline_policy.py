@@ -887,3 +887,32 @@ def test_a_handle_a_tool_ended_is_not_given_again():
     closed = rec(1, "c", "close_session", {"session_id": "s-159f1c84"}, structured={"success": True})
     with pytest.raises(Ungrounded, match="session_id"):
         OfflinePolicy().propose(tool, [loaded, closed], WorkspaceInfo(), random.Random(0))
+
+
+def test_on_a_server_whose_things_come_in_kinds_a_key_known_to_be_of_the_kind_wanted_is_chosen():
+    """hget told "counter" is of the wrong kind, hgetall worked with "product:1": another hash
+    tool is given "product:1" (a key seen to be a hash), not one of the other kinds."""
+    from firefly.explore.futility import Futility
+    from firefly.explore.paramdocs import thing_kind
+
+    def tool(name: str) -> ToolRef:
+        return ToolRef("redis", name, "Do it.\n\n    Args:\n        name: The Redis hash key.\n",
+                       {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]})
+    refs = {n: tool(n) for n in ("hget", "hgetall", "hkeys")}
+    futility = Futility()
+    futility.kind_of = lambda server, name, pointer: thing_kind(refs[name], pointer[1:])
+    wrong = "Error: hash 'counter': WRONGTYPE Operation against a key holding the wrong kind of value"
+    futility.note(("x", 0, 0), "redis", "hget", worked=False, arguments={"name": "counter"}, arguments_hash="a",
+                  text=wrong)
+    futility.note(("x", 1, 0), "redis", "hgetall", worked=True, arguments={"name": "product:1"}, arguments_hash="b")
+    keys = rec(0, "redis", "scan_keys", {}, structured={"keys": ["user:1", "product:1", "queue:jobs", "counter"]})
+    ws = WorkspaceInfo(rejected=futility.rejected, fitting=futility.fitting)
+    for seed in range(6):
+        assert OfflinePolicy().propose(refs["hkeys"], [keys], ws, random.Random(seed)).arguments == {"name": "product:1"}
+    # no wrong kind told on the server: no preference
+    calm = Futility()
+    calm.kind_of = futility.kind_of
+    calm.note(("x", 1, 0), "redis", "hgetall", worked=True, arguments={"name": "product:1"}, arguments_hash="b")
+    ws = WorkspaceInfo(rejected=calm.rejected, fitting=calm.fitting)
+    assert {OfflinePolicy().propose(refs["hkeys"], [keys], ws, random.Random(s)).arguments["name"] for s in range(12)} != {
+        "product:1"}

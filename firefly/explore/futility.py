@@ -143,6 +143,7 @@ class Futility:
         # taking the same kind (hget rejected "counter": hgetall, hdel would too)
         self.kind_of: Callable[[str, str, str], str] | None = None
         self._wrong_kind: dict[tuple[str, str], set[str]] = defaultdict(set)  # (server, kind) -> values
+        self._right_kind: dict[tuple[str, str], set[str]] = defaultdict(set)  # (server, kind) -> values that worked
         # (server, effect tool, reader) -> whether the reader's probes after that effect worked
         self._probes: dict[tuple[str, str, str], set[bool]] = defaultdict(set)
         self.shapes: dict[tuple[str, str], set[frozenset[str]]] = defaultdict(set)  # argument names that worked
@@ -162,14 +163,17 @@ class Futility:
                 for name, value in arguments.items():
                     if key in self.rejections:
                         self.rejections[key].get(f"/{name}", set()).discard(json.dumps(value, sort_keys=True))
-                    if (kind := self._kind(server, tool, f"/{name}")) and (server, kind) in self._wrong_kind:
-                        self._wrong_kind[(server, kind)].discard(json.dumps(value, sort_keys=True))
+                    if kind := self._kind(server, tool, f"/{name}"):
+                        self._right_kind[(server, kind)].add(json.dumps(value, sort_keys=True))
+                        if (server, kind) in self._wrong_kind:
+                            self._wrong_kind[(server, kind)].discard(json.dumps(value, sort_keys=True))
             else:
                 wrong_kind = bool(WRONG_KIND.search(text))
                 for pointer, value in blamed_values(text, arguments).items():
                     self.rejections[key][pointer].add(value)
                     if wrong_kind and (kind := self._kind(server, tool, pointer)):
                         self._wrong_kind[(server, kind)].add(value)
+                        self._right_kind.get((server, kind), set()).discard(value)
         if worked:
             self._worked.add(key)
             self._why.pop(key, None)
@@ -223,6 +227,15 @@ class Futility:
         if self._wrong_kind and (kind := self._kind(server, tool, pointer)):
             out |= self._wrong_kind.get((server, kind), set())
         return out
+
+    def fitting(self, server: str, tool: str, pointer: str) -> set[str]:
+        """On a server whose tools told a value was of the wrong kind this run, the values
+        (canonical JSON) that worked at a parameter documented as the same kind of thing as
+        ``tool``'s at ``pointer`` (the keys that hash tools took, for ``hgetall``); else none."""
+        if not any(s == server and v for (s, _), v in self._wrong_kind.items()):
+            return set()
+        kind = self._kind(server, tool, pointer)
+        return set(self._right_kind.get((server, kind), ())) if kind else set()
 
     def _kind(self, server: str, tool: str, pointer: str) -> str:
         if self.kind_of is None or pointer.count("/") != 1:

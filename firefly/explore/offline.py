@@ -650,6 +650,9 @@ class _Run:
                     and not (isinstance(v.value, str) and v.value in self.gone)]
             if not pool:
                 return None
+        if self.ws.fitting is not None and pointer and (fit := self.ws.fitting(self.tool.server, self.tool.name, pointer)):
+            # a server whose things come in kinds (a hash, a set): one known to be of the kind wanted
+            pool = [v for v in pool if json.dumps(conv(v), sort_keys=True, default=str) in fit] or pool
         if self.attempt == 0 and self.chance(recent):
             top = max(v.step for v in pool)
             group = [v for v in pool if v.step == top]

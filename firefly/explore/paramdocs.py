@@ -301,5 +301,7 @@ def thing_kind(tool: Any, name: str) -> str:
     if not doc and isinstance(spec, dict) and isinstance(spec.get("description"), str):
         doc = spec["description"]
     own = {w.lower() for w in re.split(r"[^A-Za-z0-9]+", f"{tool.server} {name}") if w}
-    words = [w for w in re.findall(r"[a-z][a-z0-9]*", doc.split(".")[0].lower()) if w not in _KIND_STOP and w not in own]
+    # "The key to set.": what is done with it, not what it is
+    first = re.sub(r"\s+to\s+\w+(?:\s+\w+)?\s*$", "", doc.split(".")[0].lower())
+    words = [w for w in re.findall(r"[a-z][a-z0-9]*", first) if w not in _KIND_STOP and w not in own]
     return " ".join(words[:6])

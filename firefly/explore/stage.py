@@ -279,7 +279,8 @@ def explore(
         info = workspace_info(slots[0].root)
         info = replace(info, grounded=grounded_pools(store), roots=world.roots, urls=world.urls(info.files),
                        file_kinds=server_file_kinds(refs.values()), math=math_servers(refs.values()),
-                       rejected=futility.rejected, worked_with=futility.worked_with)
+                       rejected=futility.rejected, worked_with=futility.worked_with,
+                       fitting=futility.fitting)
         queue = list(todo)
 
         fresh = [0]
