@@ -499,3 +499,31 @@ def test_a_selector_that_matched_nothing_gets_a_page_opened_first():
     click = ToolRef("b", "browser_click", "Perform click on a web page", obj | {
         "properties": {"target": {"type": "string"}}, "required": ["target"]})
     assert find_producers(click, "page", [tabs, shot, nav, click])[0] == nav  # the likeliest first
+    # a browser marks going to a URL destructive (it leaves the page before): it still opens one,
+    # and a tool that only reads the current page (find, snapshot) is never taken for one that opens it
+    leaving = ToolRef("b", "browser_navigate", "Navigate to a URL", nav.input_schema, {"destructiveHint": True})
+    find = ToolRef("b", "browser_find", "Search the current page for text", obj | {
+        "properties": {"text": {"type": "string"}}})
+    assert find_producers(click, "page", [find, shot, leaving, click]) == [leaving]
+
+
+def test_a_selector_on_a_page_never_opened_is_not_retried_with_another_selector():
+    """'"p" does not match any elements' names the selector given, yet while no page was
+    opened in the walk any selector matches nothing: a page is opened first, not retried."""
+    from firefly.events import ToolCalled
+    from firefly.explore.policy import CallRecord
+    from firefly.explore.stage import must_make_first
+
+    nav = ToolRef("b", "browser_navigate", "Navigate to a URL", {"type": "object", "properties": {
+        "url": {"type": "string"}}, "required": ["url"]})
+
+    class _Walk:
+        refs = {("b", "browser_navigate"): nav}
+        history: list = []
+
+    failed = ToolCalled(exploration_id="x", step=0, server="b", tool="browser_click", arguments={"target": "p"},
+                        is_error=True, content=[{"type": "text", "text": 'Error: "p" does not match any elements.'}])
+    walk = _Walk()
+    assert must_make_first(failed, walk)
+    walk.history = [CallRecord(0, "b", "browser_navigate", {"url": "http://127.0.0.1:1/"}, [], None, False)]
+    assert not must_make_first(failed, walk)  # a page is open: another selector may match

@@ -138,3 +138,62 @@ def test_a_probe_with_a_value_its_reader_rejected_is_not_made(store):
     made = [walk.pick_probe(Policy(), CallRecord(0, "s", "add", {"key": k}, [], None, False), add, WorkspaceInfo())
             for k in ("jobs", "cart")]
     assert made[0] is None and made[1].arguments == {"key": "cart"}
+
+
+def test_a_reader_that_only_failed_as_the_probe_after_an_effect_is_not_its_probe_again():
+    """``get`` (a string) after ``hset`` made a hash failed WRONGTYPE: the next ``hset`` is
+    probed by another reader; ``get`` stays a probe of what it did read, and after a removal
+    a failing read is what shows it (not excluded)."""
+    from firefly.explore.policy import ToolRef
+    from firefly.explore.probe import Probe
+    from firefly.explore.stage import Walk
+
+    obj = {"type": "object", "properties": {"key": {"type": "string"}}, "required": ["key"]}
+    refs = {("r", n): ToolRef("r", n, None, obj, {"readOnlyHint": n.startswith(("get", "hget"))})
+            for n in ("hset", "get", "hgetall", "delete_key")}
+    futility = Futility()
+    futility.note_probe("r", "hset", "get", worked=False)
+    futility.note_probe("r", "set", "get", worked=True)
+    futility.note_probe("r", "delete_key", "get", worked=False)
+    assert futility.blind("r", "hset", "get") and not futility.blind("r", "set", "get")
+
+    class _Policy:
+        def probe(self, call, tool, readers, info):
+            self.offered = sorted(t.name for t in readers)
+            return Probe(readers[0], {"key": "k"})
+
+    walk = object.__new__(Walk)
+    walk.refs, walk.futility = refs, futility
+    policy = _Policy()
+    walk.pick_probe(policy, None, refs[("r", "hset")], None, after=True)
+    assert policy.offered == ["hgetall"]
+    walk.pick_probe(policy, None, refs[("r", "hset")], None)  # before the effect: the world as it was
+    assert policy.offered == ["get", "hgetall"]
+    walk.pick_probe(policy, None, refs[("r", "delete_key")], None, after=True)
+    assert policy.offered == ["get", "hgetall"]
+
+
+def test_a_value_of_the_wrong_kind_for_one_tool_is_not_given_to_the_tools_taking_the_same_kind():
+    """hget rejected "counter" (WRONGTYPE): hgetall, whose name is documented as the same
+    kind of thing (a hash), is not given it either; smembers (a set) still is; once a hash
+    tool worked with it (made since), it may be given again."""
+    from firefly.explore.paramdocs import thing_kind
+    from firefly.explore.policy import ToolRef
+
+    def tool(name: str, doc: str) -> ToolRef:
+        return ToolRef("redis", name, f"Do it.\n\n    Args:\n        name: {doc}\n",
+                       {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]})
+
+    refs = {t.name: t for t in (tool("hget", "The Redis hash key."), tool("hgetall", "The Redis hash key."),
+                                tool("hdel", "The Redis hash key."),
+                                tool("smembers", "The Redis set key."), tool("zrange", "The sorted set key."))}
+    assert thing_kind(refs["hget"], "name") == "hash" and thing_kind(refs["zrange"], "name") == "sorted set"
+    futility = Futility()
+    futility.kind_of = lambda server, name, pointer: thing_kind(refs[name], pointer[1:])
+    futility.note(("x", 0, 0), "redis", "hget", worked=False, arguments={"name": "counter"}, arguments_hash="a",
+                  text="Error getting field from hash 'counter': WRONGTYPE Operation against a key holding the wrong"
+                       " kind of value")
+    assert '"counter"' in futility.rejected("redis", "hgetall", "/name")
+    assert '"counter"' not in futility.rejected("redis", "smembers", "/name")
+    futility.note(("x", 1, 0), "redis", "hgetall", worked=True, arguments={"name": "counter"}, arguments_hash="b")
+    assert '"counter"' not in futility.rejected("redis", "hdel", "/name")

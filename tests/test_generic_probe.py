@@ -176,3 +176,14 @@ def test_a_tool_taking_nothing_that_may_make_a_thing_is_never_a_listing_probe():
     probe = GenericAdapter().probe(_effect(total, {}), total, [_ref("open_batch"), _ref("describe_batch_rules")])
     assert probe is None  # open_batch opens a batch; describe_batch_rules lists another kind of thing
     assert GenericAdapter().probe(_effect(total, {}), total, [_ref("list_batches")]).tool.name == "list_batches"
+
+
+def test_a_probe_reads_the_place_the_effect_changed_by_the_optional_identifier_it_was_given():
+    """add_connector(presentation_id, slide_index) -> get_slide_info(slide_index) read the
+    current presentation (none: "No presentation is currently loaded"): the probe is given the
+    optional presentation_id too, not other optional parameters of the same name."""
+    effect = _ref("add_connector", ("slide_index", "kind"), ("presentation_id", "note"))
+    reader = _ref("get_slide_info", ("slide_index",), ("presentation_id", "note"))
+    call = _effect(effect, {"slide_index": "0", "kind": "elbow", "presentation_id": "presentation_1", "note": "x y"})
+    probe = GenericAdapter().probe(call, effect, [reader])
+    assert probe is not None and probe.arguments == {"slide_index": "0", "presentation_id": "presentation_1"}

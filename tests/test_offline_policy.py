@@ -728,6 +728,23 @@ def test_an_index_parameter_takes_the_first_item_not_a_random_number():
         OfflinePolicy().propose(tool, [empty], WorkspaceInfo(), random.Random(0), attempt=1)
 
 
+def test_a_range_told_before_the_server_made_a_thing_no_longer_holds():
+    """"Available slides: 0--1", then add_slide worked: the index is no longer skipped as
+    having none (it failed so after the slide was made), and takes the one the result showed."""
+    schema = {"type": "object", "properties": {"slide_index": {"type": "integer"}}, "required": ["slide_index"]}
+    tool = ToolRef("p", "get_slide_info", "Information about a slide.", schema)
+    empty = rec(1, "p", "get_slide_info", {"slide_index": 1}, "error: Invalid slide index: 1. Available slides: 0--1")
+    with pytest.raises(Ungrounded, match="there are none"):
+        OfflinePolicy().propose(tool, [empty], WorkspaceInfo(), random.Random(0))
+    listed = rec(2, "p", "list_slides", {}, structured={"slides": []})
+    with pytest.raises(Ungrounded, match="there are none"):  # a reader changed nothing
+        OfflinePolicy().propose(tool, [empty, listed], WorkspaceInfo(), random.Random(0))
+    added = rec(2, "p", "add_slide", {}, structured={"message": "Added slide 0", "slide_index": 0})
+    for seed in range(3):
+        assert OfflinePolicy().propose(tool, [empty, added], WorkspaceInfo(), random.Random(seed)).arguments == {
+            "slide_index": 0}
+
+
 def test_the_thing_made_first_is_passed_on_although_a_call_carrying_it_failed_for_another_reason():
     schema = {"type": "object", "properties": {"slide_index": {"type": "integer"}, "deck_id": {
         "type": ["string", "null"], "default": None}}, "required": ["slide_index"]}
@@ -857,3 +874,45 @@ def test_a_retry_of_a_tool_that_makes_a_thing_told_the_name_holds_another_kind_t
     for seed in range(4):
         args = OfflinePolicy().propose(tool, [keys, failed], WorkspaceInfo(), random.Random(seed), attempt=1).arguments
         assert args["name"] not in ("user:1", "counter"), args
+
+
+def test_a_handle_a_tool_ended_is_not_given_again():
+    """close_session(session_id) worked: that id is gone ("Invalid session ID" after it); the
+    session_id is ungrounded (a session is made first), not the closed one."""
+    schema = {"type": "object", "properties": {"session_id": {"type": "string"}}, "required": ["session_id"]}
+    tool = ToolRef("c", "export_csv", "Export the session's data.", schema)
+    loaded = rec(0, "c", "load_csv", {"file_path": "/workspace/a.csv"}, structured={"session_id": "s-159f1c84"})
+    assert OfflinePolicy().propose(tool, [loaded], WorkspaceInfo(), random.Random(0)).arguments == {
+        "session_id": "s-159f1c84"}
+    closed = rec(1, "c", "close_session", {"session_id": "s-159f1c84"}, structured={"success": True})
+    with pytest.raises(Ungrounded, match="session_id"):
+        OfflinePolicy().propose(tool, [loaded, closed], WorkspaceInfo(), random.Random(0))
+
+
+def test_on_a_server_whose_things_come_in_kinds_a_key_known_to_be_of_the_kind_wanted_is_chosen():
+    """hget told "counter" is of the wrong kind, hgetall worked with "product:1": another hash
+    tool is given "product:1" (a key seen to be a hash), not one of the other kinds."""
+    from firefly.explore.futility import Futility
+    from firefly.explore.paramdocs import thing_kind
+
+    def tool(name: str) -> ToolRef:
+        return ToolRef("redis", name, "Do it.\n\n    Args:\n        name: The Redis hash key.\n",
+                       {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]})
+    refs = {n: tool(n) for n in ("hget", "hgetall", "hkeys")}
+    futility = Futility()
+    futility.kind_of = lambda server, name, pointer: thing_kind(refs[name], pointer[1:])
+    wrong = "Error: hash 'counter': WRONGTYPE Operation against a key holding the wrong kind of value"
+    futility.note(("x", 0, 0), "redis", "hget", worked=False, arguments={"name": "counter"}, arguments_hash="a",
+                  text=wrong)
+    futility.note(("x", 1, 0), "redis", "hgetall", worked=True, arguments={"name": "product:1"}, arguments_hash="b")
+    keys = rec(0, "redis", "scan_keys", {}, structured={"keys": ["user:1", "product:1", "queue:jobs", "counter"]})
+    ws = WorkspaceInfo(rejected=futility.rejected, fitting=futility.fitting)
+    for seed in range(6):
+        assert OfflinePolicy().propose(refs["hkeys"], [keys], ws, random.Random(seed)).arguments == {"name": "product:1"}
+    # no wrong kind told on the server: no preference
+    calm = Futility()
+    calm.kind_of = futility.kind_of
+    calm.note(("x", 1, 0), "redis", "hgetall", worked=True, arguments={"name": "product:1"}, arguments_hash="b")
+    ws = WorkspaceInfo(rejected=calm.rejected, fitting=calm.fitting)
+    assert {OfflinePolicy().propose(refs["hkeys"], [keys], ws, random.Random(s)).arguments["name"] for s in range(12)} != {
+        "product:1"}

@@ -15,7 +15,7 @@ from typing import Any
 from ..explore.policy import ToolRef
 from .verbs import LIST_VERBS, MAKE_VERBS, name_words
 
-__all__ = ["find_producers", "missing_thing"]
+__all__ = ["find_producers", "missing_thing", "opens_page"]
 
 _ID_SUFFIXES = ("id", "ids", "name", "names", "key", "uuid", "path", "handle", "ref")
 # an error saying something must exist first: "No presentation is currently loaded",
@@ -56,6 +56,13 @@ def missing_thing(error: str | None, content: list[Any] | None) -> str:
     return ""
 
 
+def opens_page(tool: ToolRef) -> bool:
+    """A tool that goes to a URL it requires (``navigate(url)``, ``goto(url)``)."""
+    required = (tool.input_schema or {}).get("required") or []
+    return bool({str(p).lower() for p in required} & _URL_PARAMS) and bool(
+        (set(name_words(tool.name)) | set(name_words(tool.description or "")[:3])) & _OPEN_WORDS)
+
+
 def find_producers(tool: ToolRef, parameter: str, candidates: list[ToolRef]) -> list[ToolRef]:
     """Tools of ``tool``'s server that would give a value for ``parameter`` (``session_id``,
     ``taskId``, ``sheet_name``), likeliest first: one whose output schema has that field, or
@@ -80,9 +87,12 @@ def find_producers(tool: ToolRef, parameter: str, candidates: list[ToolRef]) -> 
         verbs = name_words(cand.name)
         text = f"{cand.name} {cand.description or ''}".lower()
         score = 0.0
-        if stems == {"page"} and {p.lower() for p in required} & _URL_PARAMS and (
-                set(verbs) | set(name_words(cand.description or "")[:3])) & _OPEN_WORDS:
-            score += 2.5  # a page is opened by going to a URL (navigate(url), goto(url))
+        if stems == {"page"}:
+            if not opens_page(cand):
+                continue  # a tool that reads the current page (find, snapshot) opens none
+            # a page is opened by going to a URL (navigate(url), goto(url)); a browser marks
+            # that destructive (it leaves the page before), which is no reason against it here
+            score += 4.5
         if parameter in outputs:
             score += 3
         elif parameter in (schema.get("properties") or {}):

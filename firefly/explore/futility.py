@@ -35,12 +35,17 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from ..adapters.producers import missing_thing
 from ..jsonvalues import leaves
 
-__all__ = ["Futility", "blamed_values", "echoes", "error_text", "same_failure", "unavailable"]
+__all__ = ["WRONG_KIND", "Futility", "blamed_values", "echoes", "error_text", "same_failure", "unavailable"]
+
+# "WRONGTYPE Operation against a key holding the wrong kind of value": the value names a thing
+# of another kind than the tool takes
+WRONG_KIND = re.compile(r"(?i)\bWRONGTYPE\b|\bwrong (?:kind|type) of (?:value|key|object|item)\b")
 
 # the server cannot do this here, whatever the arguments
 _UNAVAILABLE = re.compile(
@@ -133,6 +138,14 @@ class Futility:
         self._why: dict[tuple[str, str], str] = {}
         # (server, tool) -> "/name" -> values (canonical JSON) that tool rejected this run
         self.rejections: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        # the kind of thing a tool's parameter takes ((server, tool, "/name") -> "hash"), when
+        # known: a value one tool rejected as of the wrong kind is not given to another tool
+        # taking the same kind (hget rejected "counter": hgetall, hdel would too)
+        self.kind_of: Callable[[str, str, str], str] | None = None
+        self._wrong_kind: dict[tuple[str, str], set[str]] = defaultdict(set)  # (server, kind) -> values
+        self._right_kind: dict[tuple[str, str], set[str]] = defaultdict(set)  # (server, kind) -> values that worked
+        # (server, effect tool, reader) -> whether the reader's probes after that effect worked
+        self._probes: dict[tuple[str, str, str], set[bool]] = defaultdict(set)
         self.shapes: dict[tuple[str, str], set[frozenset[str]]] = defaultdict(set)  # argument names that worked
 
     def note(self, place: tuple[str, int, int], server: str, tool: str, *, worked: bool,
@@ -147,12 +160,20 @@ class Futility:
         if isinstance(arguments, dict):
             if worked:  # the names it worked with; what it was given is no longer rejected
                 self.shapes[key].add(frozenset(arguments))
-                if key in self.rejections:
-                    for name, value in arguments.items():
+                for name, value in arguments.items():
+                    if key in self.rejections:
                         self.rejections[key].get(f"/{name}", set()).discard(json.dumps(value, sort_keys=True))
+                    if kind := self._kind(server, tool, f"/{name}"):
+                        self._right_kind[(server, kind)].add(json.dumps(value, sort_keys=True))
+                        if (server, kind) in self._wrong_kind:
+                            self._wrong_kind[(server, kind)].discard(json.dumps(value, sort_keys=True))
             else:
+                wrong_kind = bool(WRONG_KIND.search(text))
                 for pointer, value in blamed_values(text, arguments).items():
                     self.rejections[key][pointer].add(value)
+                    if wrong_kind and (kind := self._kind(server, tool, pointer)):
+                        self._wrong_kind[(server, kind)].add(value)
+                        self._right_kind.get((server, kind), set()).discard(value)
         if worked:
             self._worked.add(key)
             self._why.pop(key, None)
@@ -184,14 +205,42 @@ class Futility:
         else:
             self._why[key] = f"it failed with {len(tried)} different sets of arguments and never worked"
 
+    def note_probe(self, server: str, effect: str, reader: str, *, worked: bool) -> None:
+        """Record a probe made after a successful call of ``effect``."""
+        self._probes[(server, effect, reader)].add(worked)
+
+    def blind(self, server: str, effect: str, reader: str) -> bool:
+        """Whether ``reader`` failed as the probe after ``effect`` this run and never worked
+        there: it does not read what that effect makes (``get`` of a string after ``hset``
+        made a hash: WRONGTYPE)."""
+        return self._probes.get((server, effect, reader)) == {False}
+
     def worked_with(self, server: str, tool: str) -> set[frozenset[str]]:
         """The sets of argument names ``tool`` worked with this run (``{X_data, y_data}``)."""
         return set(self.shapes.get((server, tool), ()))
 
     def rejected(self, server: str, tool: str, pointer: str) -> set[str]:
-        """The values (canonical JSON) ``tool`` rejected at ``pointer`` (``/name``) this run."""
+        """The values (canonical JSON) ``tool`` rejected at ``pointer`` (``/name``) this run,
+        and those a tool taking the same kind of thing there rejected as of the wrong kind."""
         by = self.rejections.get((server, tool))
-        return set(by.get(pointer, ())) if by else set()
+        out = set(by.get(pointer, ())) if by else set()
+        if self._wrong_kind and (kind := self._kind(server, tool, pointer)):
+            out |= self._wrong_kind.get((server, kind), set())
+        return out
+
+    def fitting(self, server: str, tool: str, pointer: str) -> set[str]:
+        """On a server whose tools told a value was of the wrong kind this run, the values
+        (canonical JSON) that worked at a parameter documented as the same kind of thing as
+        ``tool``'s at ``pointer`` (the keys that hash tools took, for ``hgetall``); else none."""
+        if not any(s == server and v for (s, _), v in self._wrong_kind.items()):
+            return set()
+        kind = self._kind(server, tool, pointer)
+        return set(self._right_kind.get((server, kind), ())) if kind else set()
+
+    def _kind(self, server: str, tool: str, pointer: str) -> str:
+        if self.kind_of is None or pointer.count("/") != 1:
+            return ""
+        return self.kind_of(server, tool, pointer)
 
     def futile(self, server: str, tool: str) -> str | None:
         """Why calling this tool again is futile, or None."""

@@ -53,11 +53,11 @@ from jsonschema.validators import Draft202012Validator, validator_for
 
 from ..adapters import Adapter
 from ..adapters.generic import GenericAdapter
-from ..adapters.verbs import clock_parameter, command_parameter
+from ..adapters.verbs import clock_parameter, command_parameter, reads_by_name
 from ..jsonvalues import at_pointer
 from .policy import VIRTUAL_ROOT, ArgSource, CallRecord, Proposal, ToolRef, Ungrounded, WorkspaceInfo
 from .examples import documented_calls, documented_choices
-from .futility import echoes
+from .futility import WRONG_KIND, echoes
 from .probe import Probe
 from .paramdocs import (documented_json, documented_values, is_free_text, json_examples, json_wanted, param_doc,
                         plausible_values, value_kind)
@@ -124,7 +124,6 @@ SKIPPED_DIRS = ("__pycache__", "node_modules", ".git")  # bytes of a seed text f
 SALIENT_KEYS_SKIP = ("cid", "pk", "notnull", "dflt_value", "is_dst", "permissions")
 
 # a tool that ends a session, connection or context it is given by id
-_ENDING_WORDS = {"close", "end", "terminate", "disconnect", "stop", "kill", "quit", "exit"}
 _INTENTS = {
     "create": ("create", "write", "add", "insert", "new", "make", "append", "save", "put", "upload", "commit",
                "record", "store", "set"),
@@ -134,6 +133,16 @@ _INTENTS = {
     "list": ("list", "tree", "ls", "directory", "directories", "dir", "folder", "search", "find", "glob"),
     "read": ("read", "get", "show", "open", "describe", "view", "fetch", "cat", "info", "log", "status", "diff"),
 }
+
+
+# verbs that end a session or a handle (its id no longer works after them)
+_ENDS = ("close", "disconnect", "unsubscribe", "terminate", "kill", "stop", "logout", "shutdown", "detach", "end")
+
+
+def _ident_param(name: str) -> bool:
+    """A parameter naming a handle: ``session_id``, ``sessionId``, ``handle``, ``uuid``."""
+    words = _words(name)
+    return bool(words) and words[-1] in ("id", "uuid", "handle", "token")
 
 
 def _words(name: str) -> list[str]:
@@ -543,13 +552,14 @@ class _Run:
             if r.is_error or looks_like_error(r) or not isinstance(r.arguments, dict):
                 continue
             words = _words(r.tool)
-            if r.server == self.tool.server and set(words) & _ENDING_WORDS:
-                # close_session(session_id): the session it ended is no longer there to use
-                gone.update(v for k, v in r.arguments.items() if isinstance(v, str) and _norm(str(k)).endswith("id"))
             if any(w in _INTENTS["delete"] for w in words):
                 if any(w in ("observation", "observations", "relation", "relations") for w in words):
                     continue  # deleting observations or relations leaves the entities
                 gone.update(_strings(r.arguments))
+            elif words and words[0] in _ENDS:
+                # close_session(session_id), disconnect(connection_id): the handle it ended is no
+                # longer one to use ("Invalid session ID"); a thing of that kind is made again first
+                gone.update(v for k, v in r.arguments.items() if isinstance(v, str) and _ident_param(k))
             elif any(w in _INTENTS["edit"] for w in words):
                 # the text an edit replaced is no longer there
                 for item in _dicts(r.arguments):
@@ -654,6 +664,9 @@ class _Run:
                     and not (isinstance(v.value, str) and v.value in self.gone)]
             if not pool:
                 return None
+        if self.ws.fitting is not None and pointer and (fit := self.ws.fitting(self.tool.server, self.tool.name, pointer)):
+            # a server whose things come in kinds (a hash, a set): one known to be of the kind wanted
+            pool = [v for v in pool if json.dumps(conv(v), sort_keys=True, default=str) in fit] or pool
         if self.attempt == 0 and self.chance(recent):
             top = max(v.step for v in pool)
             group = [v for v in pool if v.step == top]
@@ -1352,17 +1365,26 @@ class _Run:
         """The range of integers a failed call of this tool was told a number it sent must lie
         in ("Invalid slide index: 5. Available slides: 0-1", "Pages must be between 1 and 2"):
         only when the error names the number sent at ``pointer``."""
-        for args, text in zip(self.failed_args, self.failure_texts()):
+        for args, step, text in zip(self.failed_args, self.failed_steps, self.failure_texts()):
             sent = at_pointer(args, pointer, MISSING)
             if isinstance(sent, bool) or not isinstance(sent, (int, float)):
                 continue
             if not re.search(rf"(?<![\d.]){re.escape(_fmt_num(sent))}(?!\.?\d)", text):
                 continue
+            if self.changed_since(step):
+                continue  # "Available slides: 0--1", then a slide was added: the range is another now
             m = _RANGE_TOLD.search(text)
             if m:
                 lo, hi = (int(g) for g in m.groups() if g is not None)
                 return lo, hi  # hi < lo: "Available slides: 0--1", there are none
         return None
+
+    def changed_since(self, step: int) -> bool:
+        """Whether a call of this tool's server that is no reader (by its name) worked after
+        ``step``: what a failure then said of the world (how many things there are) may no
+        longer hold."""
+        return any(r.step > step and r.server == self.tool.server and not r.is_error and not looks_like_error(r)
+                   and not reads_by_name(r.tool, r.server) for r in self.history)
 
     def earlier_argument(self, name: str, pointer: str) -> Any:
         """The value an earlier successful call of the same server gave a parameter of the
@@ -2890,7 +2912,7 @@ _OUTPUT_WORDS = frozenset({"save", "output", "out", "dest", "destination", "targ
 _EXTENSIONS_TOLD = re.compile(r"(?i)\b(?:supported|allowed|valid|accepted|expected)\b[^.\n]{0,30}?"
                               r"\b(?:formats?|extensions?|file ?types?|types?)\b(?: are| is)?\s*:?\s*"
                               r"((?:\.[a-z0-9]{1,6}\b[\s,;|/]*(?:or |and )?){1,16})")
-_WRONG_KIND_TOLD = re.compile(r"(?i)\bWRONGTYPE\b|\bwrong (?:kind|type) of (?:value|key|object|item)\b")
+_WRONG_KIND_TOLD = WRONG_KIND
 _ABSENT_TOLD = re.compile(r"(?i)\bno such file\b|\bENOENT\b|\bdoes not exist\b|\bnot found\b|\bcannot find\b")
 _ONE_BASED = re.compile(r"(?i)\b(?:1|one)-based\b|\bstart(?:s|ing)? (?:at|from|with) 1\b|\bfirst (?:\w+ )?is 1\b")
 _CONFIRM_WORDS = frozenset({"confirm", "confirmed", "confirmation", "acknowledge", "acknowledged", "approve", "approved"})

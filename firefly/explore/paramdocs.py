@@ -299,3 +299,27 @@ def documented_json(tool_description: str, name: str, description: str) -> list[
         if _JSON.search(after[:120]):
             found += json_examples(after)
     return list(dict.fromkeys(found))
+
+
+_KIND_STOP = frozenset({
+    "the", "a", "an", "of", "to", "in", "on", "for", "with", "and", "or", "at", "by", "from", "this", "that", "which",
+    "is", "be", "it", "its", "key", "keys", "name", "names", "id", "ids", "str", "int", "optional",
+    "required", "given", "existing", "value", "values",
+})
+
+
+def thing_kind(tool: Any, name: str) -> str:
+    """The kind of thing a parameter names, in the words documenting it (``name: The Redis
+    hash key.`` -> ``hash``; ``key (str): The sorted set key.`` -> ``sorted set``), without
+    the server's own name and words naming no kind; ``""`` when undocumented. Two tools whose
+    parameter is documented alike take the same kind of thing."""
+    props = (tool.input_schema or {}).get("properties") if isinstance(tool.input_schema, dict) else None
+    spec = props.get(name) if isinstance(props, dict) else None
+    doc = param_doc(tool.description or "", name)
+    if not doc and isinstance(spec, dict) and isinstance(spec.get("description"), str):
+        doc = spec["description"]
+    own = {w.lower() for w in re.split(r"[^A-Za-z0-9]+", f"{tool.server} {name}") if w}
+    # "The key to set.": what is done with it, not what it is
+    first = re.sub(r"\s+to\s+\w+(?:\s+\w+)?\s*$", "", doc.split(".")[0].lower())
+    words = [w for w in re.findall(r"[a-z][a-z0-9]*", first) if w not in _KIND_STOP and w not in own]
+    return " ".join(words[:6])

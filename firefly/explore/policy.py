@@ -67,6 +67,9 @@ class WorkspaceInfo:
         earlier in the run (:meth:`firefly.explore.futility.Futility.rejected`), or None.
     worked_with: ``(server, tool)`` -> the sets of argument names that tool worked with
         earlier in the run (:meth:`firefly.explore.futility.Futility.worked_with`), or None.
+    fitting: ``(server, tool, "/name")`` -> the values (canonical JSON) of the kind of thing
+        that parameter takes, on a server whose things come in kinds
+        (:meth:`firefly.explore.futility.Futility.fitting`), or None.
     """
 
     root: str = VIRTUAL_ROOT
@@ -83,6 +86,7 @@ class WorkspaceInfo:
     math: frozenset[str] = frozenset()
     rejected: Callable[[str, str, str], set[str]] | None = None
     worked_with: Callable[[str, str], set[frozenset[str]]] | None = None
+    fitting: Callable[[str, str, str], set[str]] | None = None
 
 
 @dataclass(frozen=True)

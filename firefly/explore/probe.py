@@ -94,8 +94,19 @@ def _by_argument_names(call: CallRecord, readers: Readers) -> list[Probe]:
     for tool in readers.by_name.values():
         req = _required(tool)
         if req and all(r in call.arguments for r in req):
-            out.append(Probe(tool, {r: call.arguments[r] for r in req}, "read what the call changed"))
+            out.append(Probe(tool, _in_same_place(tool, {r: call.arguments[r] for r in req}, call),
+                             "read what the call changed"))
     return out
+
+
+def _in_same_place(reader: ToolRef, args: dict[str, Any], call: CallRecord) -> dict[str, Any]:
+    """``args`` with the identifiers the call was given that the reader takes as optional
+    parameters of the same name (``presentation_id``, ``repo_path``): a reader left to its
+    default (the current document, none yet) reads another place than the one changed."""
+    extra = {k: call.arguments[k] for k in props(reader) if k not in args and k in call.arguments
+             and _ident(k) is not None and isinstance(call.arguments[k], (str, int))
+             and not isinstance(call.arguments[k], bool)}
+    return {**args, **extra}
 
 
 _IDENT_WORDS = {"id": "id", "uuid": "id", "key": "key", "slug": "id", "handle": "id", "path": "path", "file": "path",
@@ -159,7 +170,8 @@ def _by_identifiers(call: CallRecord, tool: ToolRef, readers: Readers) -> list[P
                 break
             args[r] = same[0]
         else:
-            out.append(Probe(reader, args, "read what the call changed, by the identifier it used"))
+            out.append(Probe(reader, _in_same_place(reader, args, call),
+                             "read what the call changed, by the identifier it used"))
     return out
 
 

@@ -44,8 +44,8 @@ import anyio
 import networkx as nx
 
 from ..adapters import Adapter, adapter_for, server_record
-from ..adapters.producers import find_producers, missing_thing
-from ..adapters.verbs import reads_by_command, reads_by_name
+from ..adapters.producers import find_producers, missing_thing, opens_page
+from ..adapters.verbs import REMOVE_VERBS, name_words, reads_by_command, reads_by_name
 from ..connect import Endpoint, resolve
 from ..errors import FireflyError
 from ..events import ArgumentSource, ExplorationFailed, ExplorationFinished, ExplorationStarted, ToolCalled
@@ -285,7 +285,8 @@ def explore(
         info = workspace_info(slots[0].root)
         info = replace(info, grounded=grounded_pools(store), roots=world.roots, urls=world.urls(info.files),
                        file_kinds=server_file_kinds(refs.values()), math=math_servers(refs.values()),
-                       rejected=futility.rejected, worked_with=futility.worked_with)
+                       rejected=futility.rejected, worked_with=futility.worked_with,
+                       fitting=futility.fitting)
         queue = list(todo)
 
         fresh = [0]
@@ -336,10 +337,27 @@ def explore(
 def primed_futility(store: Store, refs: dict[tuple[str, str], ToolRef] | None = None) -> Futility:
     """The run's record of failures, with the calls the log already holds (the survey's, and
     a resumed run's: it decides as the first one did)."""
+    from .paramdocs import thing_kind
+
     futility = Futility()
     refs = tool_refs(store) if refs is None else refs
+    kinds: dict[tuple[str, str, str], str] = {}
+
+    def kind_of(server: str, tool: str, pointer: str) -> str:
+        if (server, tool, pointer) not in kinds:
+            ref = refs.get((server, tool))
+            kinds[(server, tool, pointer)] = thing_kind(ref, pointer.lstrip("/")) if ref is not None else ""
+        return kinds[(server, tool, pointer)]
+
+    futility.kind_of = kind_of
+    effects: dict[tuple[str, int], str] = {}  # (exploration, step) -> the tool of its successful effect
     for r in store.read(types=["tool-called"]):
         e = r.event
+        if e.probe_of is None and ok(e) and not e.read_only:
+            effects[(e.exploration_id, e.step)] = e.tool
+        elif e.probe_of is not None and e.probe_of < e.step and e.error_class not in (SKIPPED, MALFORMED_CALL, *TRANSIENT) \
+                and (effect := effects.get((e.exploration_id, e.probe_of))) is not None:
+            futility.note_probe(e.server, effect, e.tool, worked=ok(e))
         if e.error_class in (SKIPPED, MALFORMED_CALL, *TRANSIENT):
             continue
         ref = refs.get((e.server, e.tool))
@@ -500,14 +518,20 @@ class Walk:
             # exploration gets a fresh server all the same
             self.touched.add(tool.server)
 
-    def pick_probe(self, policy: Any, record: CallRecord, tool: ToolRef, info: WorkspaceInfo) -> Probe | None:
-        """The policy's read-only probe of the effect of the call ``record``, or None."""
+    def pick_probe(self, policy: Any, record: CallRecord, tool: ToolRef, info: WorkspaceInfo,
+                   *, after: bool = False) -> Probe | None:
+        """The policy's read-only probe of the effect of the call ``record``, or None;
+        ``after``: of an effect made (not of the world before it)."""
         pick = getattr(policy, "probe", None)
         if pick is None:
             return None
-        # a reader that fails whatever it is given probes nothing: not chosen
+        # a reader that fails whatever it is given probes nothing: not chosen; nor, after an
+        # effect that adds or changes a thing, one that only failed as its probe this run (it
+        # reads another kind of thing). After a removal a failing read is what shows it.
+        removes = any(w in REMOVE_VERBS for w in name_words(tool.name))
         readers = [t for (server, _), t in sorted(self.refs.items()) if server == tool.server and is_read_only(t)
-                   and not self.futility.futile(server, t.name)]
+                   and not self.futility.futile(server, t.name)
+                   and not (after and not removes and self.futility.blind(server, tool.name, t.name))]
         try:
             if "adapter" in _parameters(pick):  # the server's adapter knows its family's effects
                 chosen = pick(record, tool, readers, info, adapter=self.adapter(tool.server))
@@ -561,10 +585,13 @@ class Walk:
         if prior is not None and prior.probe_of == effect.step:  # as recorded (a resumed walk)
             chosen = Probe(self.refs.get((prior.server, prior.tool)) or tool, prior.arguments)
         else:
-            chosen = self.pick_probe(policy, self.history[-1], tool, info)
+            chosen = self.pick_probe(policy, self.history[-1], tool, info, after=True)
             if chosen is None:
                 return
-        await self.call(chosen.tool, lambda: (Proposal(chosen.arguments, note=chosen.note), ""), probe_of=effect.step)
+        made = await self.call(chosen.tool, lambda: (Proposal(chosen.arguments, note=chosen.note), ""),
+                               probe_of=effect.step)
+        if made.error_class not in (SKIPPED, MALFORMED_CALL, *TRANSIENT):
+            self.futility.note_probe(tool.server, tool.name, chosen.tool.name, worked=ok(made))
         self.step += 1
 
     def finish(self, report: ExploreReport) -> None:
@@ -668,7 +695,9 @@ async def _make_first(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: Too
     within the exploration's ``budget``), each followed by ``tool`` again, until ``tool`` no
     longer lacks ``thing``."""
     called = {(r.server, r.tool) for r in walk.history}
-    unused = [r for r in walk.refs.values() if (r.server, r.name) not in called]
+    # a tool that fails whatever it is given makes nothing: it does not use up a try
+    unused = [r for r in walk.refs.values() if (r.server, r.name) not in called
+              and not walk.futility.futile(r.server, r.name)]
     for producer in find_producers(tool, thing, unused)[:tries]:
         if budget[0] <= 0:
             return
@@ -699,7 +728,7 @@ async def _call_tool(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: Tool
 
         if failed is not None and (walk.step, attempt) not in walk.recorded and walk.futility.futile(tool.server, tool.name):
             break  # it fails whatever the arguments: a retry would only fail again
-        if failed is not None and (walk.step, attempt) not in walk.recorded and must_make_first(failed):
+        if failed is not None and (walk.step, attempt) not in walk.recorded and must_make_first(failed, walk):
             break  # "No presentation is loaded": no arguments cure that; the caller makes one first
         if failed is not None and failed.error_class not in TRANSIENT and (walk.step, attempt) not in walk.recorded:
             proposed = propose()
@@ -718,12 +747,23 @@ async def _call_tool(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: Tool
     return event, named.group(1) if named else ""
 
 
-def must_make_first(event: ToolCalled) -> bool:
+def must_make_first(event: ToolCalled, walk: Walk | None = None) -> bool:
     """A failure that other arguments will not cure: it says something must exist first ("No
     presentation is loaded") and names no argument it was given ("Session '4887' not found"
-    does: another session, or none, may do)."""
+    does: another session, or none, may do). A selector that matched nothing (it names the
+    selector) on a browser's page while no page was opened in ``walk``: every other selector
+    would match nothing too."""
     text = error_text(event.error, event.content)
-    return bool(missing_thing(event.error, event.content)) and not echoes(text, event.arguments)
+    thing = missing_thing(event.error, event.content)
+    if thing == "page" and walk is not None and not page_opened(walk, event.server):
+        return True
+    return bool(thing) and not echoes(text, event.arguments)
+
+
+def page_opened(walk: Walk, server: str) -> bool:
+    """Whether a tool of ``server`` that goes to a URL worked earlier in the walk."""
+    return any(not r.is_error and r.server == server and (ref := walk.refs.get((r.server, r.tool))) is not None
+               and opens_page(ref) for r in walk.history)
 
 
 _UNGROUNDED = re.compile(r"required parameter '/([^'/]+)'")
