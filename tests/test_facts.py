@@ -176,6 +176,10 @@ def test_a_result_that_is_one_value_or_one_path_a_line():
     assert tables(T("No matches found")) == [] and tables(T("Input parsed successfully.")) == []
     assert is_volatile("result", "20261206_053306", now=time.mktime((2026, 12, 6, 5, 33, 6, 0, 0, 0)))
     assert is_volatile("result", 1796535105, now=1796535105.0) and not is_volatile("result", 405, now=1796535105.0)
+    # a day alone, today's (a "current date" tool's "2026/12/06"), is the clock; another day is the world's
+    noon = time.mktime((2026, 12, 6, 12, 0, 0, 0, 0, 0))
+    assert is_volatile("date_slash", "2026/12/06", now=noon) and is_volatile("today", "2026-12-07", now=noon)
+    assert not is_volatile("date", "2025-03-18", now=noon) and not is_volatile("version", "1.2.3", now=noon)
 
 
 def _png(width: int, height: int) -> bytes:

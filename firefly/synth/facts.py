@@ -1233,6 +1233,7 @@ def rows_table(step: int, base: str, rows: list[dict[str, Any]], noun: str, plur
 
 _TEMP_PATH = re.compile(r"(?:^|[\s\"'(=])(?:/tmp/|/var/tmp/|/var/folders/|/private/var/|/dev/shm/|[A-Za-z]:\\\\[^\s]*\\\\Temp\\\\)"
                         r"|(?:^|/)(?:tmp|temp)[-_.]?[a-z0-9_]{6,}(?:/|$)|pytest-of-|firefly-server-tmp-", re.IGNORECASE)
+_DAY = re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
 _DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt _](\d{2})[:-](\d{2})")
 _BARE_KEYS = frozenset({"result", "value", "output", "data"})
 _COMPACT_DATETIME = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})[_T-]?(\d{2})(\d{2})\d{2}(?!\d)")
@@ -1252,6 +1253,15 @@ def is_volatile(key: str, value: Any, now: float | None = None) -> bool:
     if isinstance(value, str):
         if _TEMP_PATH.search(value):
             return True
+        day = _DAY.search(value)
+        if day and not (_DATETIME.search(value) or _COMPACT_DATETIME.search(value)):
+            import calendar
+
+            try:  # a day alone ("2026/12/06", "2026-12-06"): today's is a clock reading
+                stamp = calendar.timegm((int(day.group(1)), int(day.group(2)), int(day.group(3)), 12, 0, 0))
+            except (ValueError, OverflowError):
+                return False
+            return abs(stamp - now) < 2 * 86400
         m = _DATETIME.search(value) or _COMPACT_DATETIME.search(value)
         if m:
             import calendar
