@@ -172,6 +172,11 @@ def test_a_result_that_is_one_value_or_one_path_a_line():
     assert (found.noun, found.items[0].get("result")) == ("currency format", "$5.00")
     (found,) = tables(T("/workspace/a.md\n/workspace/b.md\n"), tool="list_files")
     assert (found.noun, [it.get("value") for it in found.items]) == ("file", ["/workspace/a.md", "/workspace/b.md"])
+    # a folder's listing, a bare name a line (ls): its files, or its entries when a folder is among them
+    (found,) = tables(T("todo.md\n2025-03-18-planning.md\n"), tool="shell_execute")
+    assert (found.noun, [it.get("name") for it in found.items]) == ("file", ["todo.md", "2025-03-18-planning.md"])
+    (found,) = tables(T("reports/\ntodo.md\n"), tool="run_command")
+    assert found.noun == "entry" and tables(T("1.5\n2.5\n"), tool="run_command") == []
     # a sentence is no value; a clock reading is one but never a fact
     assert tables(T("No matches found")) == [] and tables(T("Input parsed successfully.")) == []
     assert is_volatile("result", "20261206_053306", now=time.mktime((2026, 12, 6, 5, 33, 6, 0, 0, 0)))

@@ -274,6 +274,8 @@ def test_a_command_that_was_run_is_named_by_its_command_line():
     ref = ToolRef("s", "shell_execute", "Execute an allowed command as an argv array.", argv)
     assert generic_scope("shell_execute", {"command": ["wc", "-l", "/workspace/a b.md"]}, {}, ref) == (
         "the output of the command `wc -l '/workspace/a b.md'`")
+    parse = ToolRef("s", "bash_transform", "Transform a bash script with the AST pipeline without executing it.", schema)
+    assert "output of the command" not in (generic_scope("bash_transform", {"command": "ls /w"}, {}, parse) or "")
     # a command parameter of a tool that runs no commands keeps the tool's words
     uci = ToolRef("s", "engine", "Send an instruction to the chess engine.", schema)
     assert "output of the command" not in (generic_scope("engine", {"command": "go depth 3"}, {}, uci) or "")

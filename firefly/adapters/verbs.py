@@ -183,6 +183,8 @@ def command_parameter(name: str, schema: dict | None, tool_text: str) -> bool:
     items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
     if kind != "string" and not (kind == "array" and items.get("type") == "string"):
         return False
+    if re.search(r"(?i)\bwithout (?:actually )?(?:executing|running)\b", tool_text):
+        return False  # a tool that parses or checks a command runs nothing
     return bool(_SHELL_WORDS & set(name_words(tool_text)))
 
 

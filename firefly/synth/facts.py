@@ -710,7 +710,17 @@ def _bare_values(step: int, base: str, lines: list[str], offset: int, names: Nam
         items = [Item({"value": Cell(v, f"{base}#line={n + offset}")}, i) for i, (n, v) in enumerate(body)]
         return [Table(step, noun, plural, "value", items[:MAX_ITEMS], labels={"value": noun}, total=len(items),
                       whole=base)]
+    if len(body) >= 2 and all(_FILE_NAME.match(v) for _, v in body) and len({v for _, v in body}) == len(body):
+        # a folder's listing, a name a line (``ls``: ``todo.md``, ``reports/``): its files
+        noun, plural = ("entry", "entries") if any(v.endswith("/") for _, v in body) else ("file", "files")
+        items = [Item({"name": Cell(v, f"{base}#line={n + offset}")}, i) for i, (n, v) in enumerate(body)]
+        return [Table(step, noun, plural, "name", items[:MAX_ITEMS], labels={"name": "name"}, total=len(items),
+                      whole=base)]
     return []
+
+
+# a file's name alone, as a folder's listing prints it: a name with an extension, or a folder's with "/"
+_FILE_NAME = re.compile(r"^(?=[^\s/]*[A-Za-z])[\w@+-][\w.@+-]*(?:\.[A-Za-z0-9]{1,8}|/)$")
 
 
 # "The sum of 1 and 3 is 4.", "The derivative of x**2 is 2*x": one sentence that says what one value is
