@@ -1360,7 +1360,7 @@ MACHINE_VARS = frozenset({"HOME", "PATH", "PWD", "OLDPWD", "OSTYPE", "HOSTTYPE",
                           "BASHPID", "LC_ALL", "OPTIND", "PS1", "PS2", "PS4"})
 _ENV_SEGMENT = re.compile(r"(?i)(?:^|[.\[\"'$=])(?:env|environ|environment|env_?vars|environment_?variables)(?:$|[.\]\"'\[])")
 # a text that is an empty structure: says nothing a question could check
-_EMPTY_TEXTS = frozenset({"{}", "[]", "()", "null", "none", "nil", "undefined"})
+_EMPTY_TEXTS = frozenset({"{}", "[]", "()", "null", "none", "nil", "undefined", "set()", "frozenset()", "emptyset", "∅"})
 
 
 # what a number says of the server's process, not of the world it serves: its memory, its
