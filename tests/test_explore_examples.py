@@ -202,3 +202,27 @@ def test_a_tool_that_worked_with_its_data_and_labels_is_given_them_whole_first()
         args = OfflinePolicy().propose(tool, [], ws, random.Random(seed)).arguments
         assert set(args) == {"x_data", "y_data", "entity_ids", "time_periods"}
         assert len(args["entity_ids"]) == len(args["y_data"])
+
+
+def test_an_entity_name_is_no_panel_label_observations_deleted_are_the_entitys_own():
+    import random
+
+    from firefly.explore.offline import OfflinePolicy
+    from firefly.explore.policy import CallRecord, ToolRef, WorkspaceInfo
+
+    item = {"type": "object", "required": ["entityName", "observations"], "properties": {
+        "entityName": {"type": "string", "description": "The name of the entity containing the observations"},
+        "observations": {"type": "array", "items": {"type": "string"}}}}
+    tool = ToolRef("memory", "delete_observations", "Delete specific observations from entities in the knowledge graph",
+                   {"type": "object", "required": ["deletions"],
+                    "properties": {"deletions": {"type": "array", "items": item}}})
+    graph = {"entities": [{"name": "Maya Okafor", "entityType": "person", "observations": ["Founder", "Sets prices"]},
+                          {"name": "harbor-shop", "entityType": "project", "observations": ["Python package"]},
+                          {"name": "Priya Raman", "entityType": "person", "observations": ["Analyst since 2024"]}],
+             "relations": []}
+    read = CallRecord(0, "memory", "read_graph", {}, [{"type": "text", "text": "{}"}], graph, False)
+    owned = {e["name"]: e["observations"] for e in graph["entities"]}
+    for seed in range(8):  # the entity is chosen first, then one of its own observations
+        args = OfflinePolicy().propose(tool, [read], WorkspaceInfo(), random.Random(seed)).arguments
+        (d,) = args["deletions"]
+        assert set(d["observations"]) <= set(owned[d["entityName"]]), d

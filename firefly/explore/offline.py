@@ -768,7 +768,8 @@ class _Run:
         # where comes before what: an edit's old text is drawn from the file it edits
         # and the labels of a data set's rows (groups, time_periods) after the series they label
         order.sort(key=lambda k: (k.lower() not in ("path", "file", "filepath", "file_path", "filename", "repo_path"),
-                                  _panel_axis(k) is not None))
+                                  _panel_axis(k) is not None and isinstance(props.get(k), dict)
+                                  and _type(_branch(props[k])) == "array"))  # entityName names, labels nothing
         optional = [k for k in props if k not in required]
         count_included = False
         for name in order:
