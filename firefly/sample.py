@@ -237,8 +237,9 @@ def sample_singles(store: Store, graph: nx.DiGraph, scope: str, coverage: Covera
                    rounds: int = SINGLE_ROUNDS) -> int:
     """One-tool DAGs, so that every tool can be explored: for each tool with no edge, each
     tool of a server that has only one, and each tool the sampled DAGs left out, when no DAG
-    holds it yet, ``rounds`` of them (the first's id is its content, as before rounds; a
-    later one's holds its round number too). Deterministic (graph order), idempotent.
+    holds it yet, ``rounds`` of them (one for a tool that takes no arguments: every call of
+    it is the same call; the first's id is its content, as before rounds; a later one's
+    holds its round number too). Deterministic (graph order), idempotent.
     Returns the number of such DAGs in the scope."""
     if rounds < 1:
         raise FireflyError(f"one-tool DAGs per tool must be at least 1 (got {rounds})")
@@ -246,11 +247,15 @@ def sample_singles(store: Store, graph: nx.DiGraph, scope: str, coverage: Covera
     existing = {dag_id for (dag_id,) in store.conn.execute(
         "SELECT dag_id FROM dags WHERE scope = ? AND sampler = ?", (scope, SINGLE_SAMPLER))}
     per_server = Counter(server for server, _ in graph)
+    # a tool that takes nothing is called alike in every exploration: one chance is all it has
+    takes_nothing = {(server, name) for server, name, schema in store.conn.execute(
+        "SELECT server, name, input_schema FROM tools WHERE removed = 0")
+        if not _properties(schema)}
     events = []
     for tool in sorted(n for n in graph if graph.degree(n) == 0 or per_server[n[0]] == 1 or not coverage.times[n]):
         if graph.degree(tool) and coverage.times[tool]:
             continue
-        for round_ in range(rounds):
+        for round_ in range(1 if tool in takes_nothing else rounds):
             dag_id = short_hash([scope, [list(tool)], []] + ([round_] if round_ else []), 16)
             if dag_id in existing:
                 continue
@@ -263,6 +268,16 @@ def sample_singles(store: Store, graph: nx.DiGraph, scope: str, coverage: Covera
             existing.add(dag_id)
     _save(store, events)
     return len(existing)
+
+
+def _properties(schema: str | None) -> dict[str, Any]:
+    """The parameters an input schema (JSON text) declares."""
+    try:
+        decoded = msgspec.json.decode(schema or "{}")
+    except msgspec.DecodeError:
+        return {}
+    props = decoded.get("properties") if isinstance(decoded, dict) else None
+    return props if isinstance(props, dict) else {}
 
 
 def _save(store: Store, events: list[DagSampled]) -> None:

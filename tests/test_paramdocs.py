@@ -480,4 +480,5 @@ def test_a_mathematical_server_with_no_handles_makes_values_not_things():
     assert says_it_changes("matrix", None, "Create a matrix from rows.")  # alone, "Create" makes a thing
     assert computes("matrix", None, "Create a matrix from rows.", values_only=True)
     assert says_it_changes("drop_matrix", None, "Create a matrix.", values_only=True)  # a name that writes still does
+    assert says_it_changes("notebook", None, "Creates a new notebook.", values_only=True)  # no mathematical object
     assert says_it_changes("matrix", {"readOnlyHint": False}, "Create a matrix.", values_only=True)

@@ -96,11 +96,18 @@ def says_it_changes(name: str, annotations: dict | None = None, description: str
         return False  # "The set of real numbers": a noun follows an article, not a verb
     words = name_words(description or "")
     lead = words[0] if words else ""
-    if values_only and (lead in MAKE_VERBS or lead.removesuffix("s") in MAKE_VERBS or lead in ("construct", "constructs")):
-        return False
+    if values_only and (lead in MAKE_VERBS or lead.removesuffix("s") in MAKE_VERBS or lead in ("construct", "constructs")) \
+            and set(words[1:3]) & _MATH_OBJECTS:
+        return False  # "Create a matrix from rows": a value; "Create a new notebook" stays a thing
     return lead in WRITE_VERBS or lead.removesuffix("s") in WRITE_VERBS or lead.removesuffix("es") in WRITE_VERBS
 
 
+# what a mathematics server's "Create ..." makes when it makes a value
+_MATH_OBJECTS = frozenset({
+    "matrix", "matrices", "equality", "equation", "inequality", "set", "sets", "interval", "point", "points", "triangle",
+    "polygon", "circle", "line", "segment", "symbol", "symbols", "integer", "rational", "real", "number", "numbers",
+    "expression", "polynomial", "function", "vector", "lambda", "piecewise", "relational", "range", "sequence",
+    "series", "tuple", "finite", "wild", "ellipse", "plane", "ray", "dummy", "float", "complex", "boolean"})
 _WHERE_WORDS = frozenset({"output", "out", "dest", "destination", "save"})
 _PLACE_WORDS = frozenset({"path", "file", "filename", "dir", "directory", "folder", "as", "to", "prefix"})
 
