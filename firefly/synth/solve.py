@@ -35,6 +35,9 @@ class Solver:
 
     def check(self, store: Store, task: Any, sim: Any) -> tuple[bool, list[str]]:
         """(solved, reasons) for one task, played in an environment over ``sim``."""
+        # the environment reads the tables read-only and wants them caught up with the log:
+        # the requests and verdicts of the task before were appended since
+        store.catch_up()
         with FireflyEnv(store.path, simulator=sim, max_turns=self.max_turns, system_prompt=SYSTEM,
                         verified_only=False) as env:
             tools = env.reset(task.task_id)["tools"]
