@@ -820,6 +820,20 @@ def test_a_retry_takes_a_file_of_a_format_the_error_listed_or_one_that_exists():
             == "/workspace/data/book.xlsx"
 
 
+
+def test_a_retry_names_a_new_file_as_the_error_asked_a_bare_name_of_its_extension():
+    ws = WorkspaceInfo(files=("/workspace/kb/README.md",), directories=("/workspace/kb",))
+    schema = {"type": "object", "properties": {"file": {"type": "string"}, "topic": {"type": "string"}},
+              "required": ["file", "topic"]}
+    tool = ToolRef("k", "pkg_create", "Create an empty package.", schema)
+    first = OfflinePolicy().propose(tool, [], ws, random.Random(0)).arguments["file"]
+    assert first.startswith("/workspace/kb/")
+    failed = rec(0, "k", "pkg_create", {"file": first, "topic": "Notes"},
+                 "Error executing tool pkg_create: file must be a simple .mmp name; _catalog.mmp is reserved")
+    for seed in range(3):
+        again = OfflinePolicy().propose(tool, [failed], ws, random.Random(seed), attempt=1).arguments["file"]
+        assert again.endswith(".mmp") and "/" not in again, again
+
 def test_a_retry_after_the_input_file_failed_passes_the_series_instead():
     nullable = lambda t: {"anyOf": [t, {"type": "null"}], "default": None}  # noqa: E731
     numbers = {"type": "array", "items": {"type": "number"}}

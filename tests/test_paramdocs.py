@@ -482,3 +482,40 @@ def test_a_mathematical_server_with_no_handles_makes_values_not_things():
     assert says_it_changes("drop_matrix", None, "Create a matrix.", values_only=True)  # a name that writes still does
     assert says_it_changes("notebook", None, "Creates a new notebook.", values_only=True)  # no mathematical object
     assert says_it_changes("matrix", {"readOnlyHint": False}, "Create a matrix.", values_only=True)
+
+
+def test_on_a_server_of_values_arithmetic_verbs_change_nothing_and_keeping_verbs_still_do():
+    from firefly.adapters.verbs import changes_nothing, says_it_changes
+
+    # "Add two matrices", "Cancel common factors": arithmetic on the values given, no thing kept
+    assert says_it_changes("matrix_add", None, "Add two matrices.")
+    assert not says_it_changes("matrix_add", None, "Add two matrices.", values_only=True)
+    assert not says_it_changes("cancel", None, "Cancel common factors in rational expression.", values_only=True)
+    assert not says_it_changes("product_set", None, "Product of sets.", values_only=True)
+    assert not says_it_changes("Point", None, "Create a 2D point.", values_only=True)  # "2D" is one word
+    assert not says_it_changes("symbols_create", None, "Create multiple symbols.", values_only=True)
+    # keeping something between calls, or saying so, still changes a world
+    assert says_it_changes("save_result", None, "Save a result.", values_only=True)
+    assert says_it_changes("clear_cache", None, "Clear the cache.", values_only=True)
+    assert says_it_changes("notebook", None, "Creates a new notebook.", values_only=True)
+    tools = [(n, None, d, False, {"type": "object", "properties": {"expr": {"type": "string"}}})
+             for n, d in [("matrix_add", "Add two matrices."), ("cancel", "Cancel common factors."),
+                          ("Point", "Create a 2D point.")]]
+    assert changes_nothing(tools, values_only=True) and not changes_nothing(tools)
+
+
+def test_a_tool_that_works_on_symbols_gets_an_expression_in_x_not_arithmetic():
+    schema = {"type": "object", "properties": {"expr": {"type": "string"}}, "required": ["expr"]}
+    for name, desc in [("factor", "Factor a polynomial."), ("free_symbols", "Free symbols of an expression."),
+                       ("roots", "Roots of a polynomial."), ("expand", "Expand an expression.")]:
+        assert "x" in _propose(ToolRef("m", name, desc, schema))["expr"], name
+    # a calculator evaluates arithmetic
+    assert "x" not in _propose(ToolRef("m", "evaluate", "Evaluate a math expression.", schema))["expr"]
+
+
+def test_the_text_a_pattern_runs_on_is_free_text_and_the_pattern_is_not():
+    from firefly.explore.paramdocs import is_free_text
+
+    assert is_free_text("input_string", "The input string to test the regex pattern against")
+    assert not is_free_text("input_string", "A regex pattern to compile")
+    assert not is_free_text("text", "The regex to test against the input")  # the regex itself, said first

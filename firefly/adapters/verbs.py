@@ -88,22 +88,32 @@ def says_it_changes(name: str, annotations: dict | None = None, description: str
     ann = annotations or {}
     if ann.get("readOnlyHint") is False or ann.get("destructiveHint") is True:
         return True
-    first = next(iter(name_words(name)), "")
-    if writes_by_name(name) and first not in READ_VERBS:
-        return True
+    # on a server of values, adding, cancelling or replacing is arithmetic on the values given
+    writes = WRITE_VERBS - _VALUE_OPERATIONS if values_only else WRITE_VERBS
     said = re.findall(r"[A-Za-z]+", description or "")
-    if said and said[0].lower() in ("the", "a", "an"):
-        return False  # "The set of real numbers": a noun follows an article, not a verb
-    words = name_words(description or "")
+    described = re.sub(r"\b\d[A-Z]\b", lambda m: m.group(0).lower(), description or "")  # "2D" is one word
+    words = [w for w in name_words(described) if not w.isdigit()]
     lead = words[0] if words else ""
     if values_only and (lead in MAKE_VERBS or lead.removesuffix("s") in MAKE_VERBS or lead in ("construct", "constructs")) \
-            and set(words[1:3]) & _MATH_OBJECTS:
-        return False  # "Create a matrix from rows": a value; "Create a new notebook" stays a thing
-    return lead in WRITE_VERBS or lead.removesuffix("s") in WRITE_VERBS or lead.removesuffix("es") in WRITE_VERBS
+            and set(words[1:4]) & _MATH_OBJECTS:
+        writes = writes - MAKE_VERBS  # "Create a matrix from rows": a value; "Create a new notebook" stays a thing
+        lead = ""
+    named = name_words(name)
+    first = next(iter(named), "")
+    if any(w in writes for w in named) and first not in READ_VERBS:
+        return True
+    if said and said[0].lower() in ("the", "a", "an"):
+        return False  # "The set of real numbers": a noun follows an article, not a verb
+    return lead in writes or lead.removesuffix("s") in writes or lead.removesuffix("es") in writes
 
 
+# verbs that change a world, and on a server of values (no handle to anything kept) are arithmetic
+_VALUE_OPERATIONS = frozenset({"add", "cancel", "replace", "apply", "merge", "truncate", "append", "insert", "set",
+                               "patch", "eval"})
 # what a mathematics server's "Create ..." makes when it makes a value
 _MATH_OBJECTS = frozenset({
+    "derivative", "integral", "limit", "sum", "product", "greater", "less", "equal", "unevaluated", "identity",
+    "variable", "variables", "symbolic", "zero", "zeros", "ones", "diagonal", "quotient", "fraction", "d", "2d", "3d",
     "matrix", "matrices", "equality", "equation", "inequality", "set", "sets", "interval", "point", "points", "triangle",
     "polygon", "circle", "line", "segment", "symbol", "symbols", "integer", "rational", "real", "number", "numbers",
     "expression", "polynomial", "function", "vector", "lambda", "piecewise", "relational", "range", "sequence",

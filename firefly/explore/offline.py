@@ -1633,7 +1633,8 @@ class _Run:
             return posixpath.join(d, f"{stem}-moved-{self.rng.randint(1, 999)}{ext}")
         d = self.existing_dir(pointer)
         ext = wanted[0] if wanted else ".md"
-        return posixpath.join(d, f"{self.new_stem()}-{self.rng.randint(1, 999)}{ext}")
+        made = f"{self.new_stem()}-{self.rng.randint(1, 999)}{ext}"
+        return made if self.told_bare_name() else posixpath.join(d, made)
 
     def new_stem(self) -> str:
         v = self.salient(1)
@@ -1669,12 +1670,17 @@ class _Run:
     def told_extensions(self) -> tuple[str, ...]:
         """The file extensions a failed call of this tool was told it supports."""
         for text in self.failure_texts():
-            m = _EXTENSIONS_TOLD.search(text)
+            m = _EXTENSIONS_TOLD.search(text) or _EXTENSION_TOLD.search(text)
             if m:
                 exts = tuple(dict.fromkeys("." + e.lower() for e in re.findall(r"\.([A-Za-z0-9]{1,6})\b", m.group(1))))
                 if exts:
                     return exts
         return ()
+
+    def told_bare_name(self) -> bool:
+        """A failed call of this tool was told a file is named, not given by its path ("file
+        must be a simple .mmp name", "must not contain slashes")."""
+        return any(_BARE_NAME_TOLD.search(text) for text in self.failure_texts())
 
     def told_wrong_kind(self, pointer: str) -> bool:
         """A failed call of this tool was told the value it sent at ``pointer`` names a thing of
@@ -2666,6 +2672,10 @@ class _Run:
         return keyed or nums
 
     def r_expression(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        said = re.sub(r"[_\-]+", " ", self.tool_text)
+        if _SYMBOLIC.search(said) or _ODE.search(said):
+            # factoring, solving or differentiating arithmetic gives back a number: an expression in x
+            return self.typed_value("expression", name, self.tool_text, pointer, siblings)
         nums = self.numbers()
         if nums and self.attempt < 2:
             newest = max(v.step for v in nums)
@@ -2913,6 +2923,12 @@ _OUTPUT_WORDS = frozenset({"save", "output", "out", "dest", "destination", "targ
 _EXTENSIONS_TOLD = re.compile(r"(?i)\b(?:supported|allowed|valid|accepted|expected)\b[^.\n]{0,30}?"
                               r"\b(?:formats?|extensions?|file ?types?|types?)\b(?: are| is)?\s*:?\s*"
                               r"((?:\.[a-z0-9]{1,6}\b[\s,;|/]*(?:or |and )?){1,16})")
+# "file must be a simple .mmp name", "path must end with .json"
+_EXTENSION_TOLD = re.compile(r"(?i)\b(?:must|should|has to|needs to)\s+(?:be|end (?:in|with)|have)\b[^.\n]{0,24}?"
+                             r"((?:\.[a-z0-9]{1,6}\b[\s,;|/]*(?:or |and )?){1,4})")
+_BARE_NAME_TOLD = re.compile(r"(?i)\b(?:simple|plain|bare|base)\s+(?:\.[a-z0-9]{1,6}\s+)?(?:file\s*)?name\b"
+                             r"|\bmust not contain (?:a )?(?:slash|slashes|path separators?|directories)\b"
+                             r"|\bnot (?:a|an absolute) path\b")
 _WRONG_KIND_TOLD = WRONG_KIND
 _ABSENT_TOLD = re.compile(r"(?i)\bno such file\b|\bENOENT\b|\bdoes not exist\b|\bnot found\b|\bcannot find\b")
 _ONE_BASED = re.compile(r"(?i)\b(?:1|one)-based\b|\bstart(?:s|ing)? (?:at|from|with) 1\b|\bfirst (?:\w+ )?is 1\b")
@@ -2976,6 +2992,10 @@ _LOWER_WORDS = {"lower", "start", "low", "min", "from", "begin", "a"}
 _UPPER_WORDS = {"upper", "end", "stop", "high", "max", "to", "b"}
 _READ_AS_LIST = re.compile(r"'list' object has no attribute|can't multiply sequence")
 _MATRIX_CALL = re.compile(r"[A-Za-z_]\w*\(\s*\[\s*\[.*\]\s*\]\s*\)", re.S)
+# what a tool does to an expression that needs a variable in it (done to arithmetic it gives back a number)
+_SYMBOLIC = re.compile(r"(?i)\b(?:symbols?|symbolic|variables?|polynomials?|factor\w*|expand\w*|simplif\w*|solve\w*|roots?"
+                       r"|derivatives?|differentiat\w*|integra\w*|limits?|series|apart|together|cancel|collect|coefficients?"
+                       r"|degree|substitut\w*|subs|groebner|diophantine|partial fractions?|free)\b")
 _ODE = re.compile(r"(?i)\bODEs?\b|\bdifferential equations?\b|\bdsolve\b")
 _PARSES_NUMBERS = re.compile(r"(?i)invalid literal for|could not convert string|not a valid (?:number|integer|float)")
 

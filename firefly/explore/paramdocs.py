@@ -208,7 +208,12 @@ def is_free_text(name: str, description: str, tool_text: str = "") -> bool:
         return False
     if set(words) <= {"a", "b"} and not re.search(r"(?i)\b(text|string)s?\b", tool_text):
         return False
-    return not _NOT_TEXT.search(description or "")
+    return not _NOT_TEXT.search(_SUBJECT.sub("", description or ""))
+
+
+# "The input string to test the regex pattern against": the text a pattern or query runs on, not one
+_SUBJECT = re.compile(r"(?i)\bto (?:test|match|run|check|search|apply)\b[^.;]*?\bagainst\b"
+                      r"|\bto be (?:matched|searched|tested|parsed) (?:by|with)\b[^.;]*")
 
 
 _CODE_WORDS = {"code", "script", "snippet", "program", "source"}
