@@ -230,6 +230,24 @@ def test_masked_questions_and_the_diversity_caps():
     assert pairs.check(ask("f", log, "Which author appears most often in the log of /workspace/repo?", "Maya"))[0]
 
 
+
+def test_the_diverse_verifier_keeps_a_tool_no_kept_task_calls_before_a_third_task_of_a_tool():
+    from firefly.synth.verify import EveryTask
+
+    def ask(tid: str, tool: str, name: str, answer) -> Task:
+        s = step(0, "db", tool, {"table": name}, text("..."))
+        return Task(**{**task([s], question=f'How many rows does the table "{name}" have?', answer=answer).__dict__,
+                       "task_id": tid})
+
+    # one template; a1 and a2 rank before b (shorter questions) and call the same tool
+    a1, a2, b = ask("a1", "count_rows", "t1", 4), ask("a2", "count_rows", "t2", 5), ask("b", "table_size", "orders2", 6)
+    every = EveryTask(None, {}, 0.9, per_template=2, per_tool_answer=9)
+    every.survivors = [a1, a2, b]
+    passed, events = every.diverse()
+    assert passed == {"a1": True, "a2": False, "b": True}
+    fell = next(e for e in events if e.task_id == "a2")
+    assert "2 task(s) kept before" in fell.reasons[0]
+
 def test_verify_keeps_the_best_tasks_of_a_template_and_records_why_the_rest_fell(world):
     synthesize(world, max_tasks=50)
     report = verify(world, per_template=1, per_tool_answer=100)

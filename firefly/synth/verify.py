@@ -499,8 +499,8 @@ Recorded = tuple[bool, list[str], dict[str, Any]]  # the latest verdict of a (ta
 class EveryTask:
     """not-duplicate and diverse decided over every task that has its per-task verdicts,
     whichever pass or shard gave them: not-duplicate in task id order (each task against the
-    tasks accepted before it), then diverse over the survivors, best first (:func:`rank`).
-    So the verdicts depend on the set of tasks only, not on how many passes verified it.
+    tasks accepted before it), then diverse over the survivors, best first (:func:`rank`), the
+    best task of each tool not yet in a kept task before any other. So the verdicts depend on the set of tasks only, not on how many passes verified it.
 
     A decision equal to the latest recorded verdict is not written again; one that differs is
     a new event (the log is append-only; the ``verdicts`` projection keeps the latest): its
@@ -535,10 +535,27 @@ class EveryTask:
         """Every task's diverse verdict (task id -> passed) and the events of those that changed."""
         passed: dict[str, bool] = {}
         events = [self.event(t, "diverse", (False, [NOT_TRIED]), self.cap.params()) for t in self.rejected]
-        for task in sorted(self.survivors, key=rank):
+        verdicts: dict[str, Verdict] = {}
+        ranked = sorted(self.survivors, key=rank)
+        covered: set[tuple[str, str]] = set()
+        # first the best task of each tool no task kept before calls (a tool in a verified task
+        # is worth more than a third task of a template), then the rest, best first
+        for task in ranked:
+            tools = {(c["server"], c["tool"]) for c in task.trajectory}
+            if tools <= covered:
+                continue
             ok, reasons = self.cap.check(task)
             if ok:
                 self.cap.add(task)
+                covered |= tools
+                verdicts[task.task_id] = (ok, reasons)
+        for task in ranked:
+            if task.task_id not in verdicts:
+                verdicts[task.task_id] = found = self.cap.check(task)
+                if found[0]:
+                    self.cap.add(task)
+        for task in ranked:
+            ok, reasons = verdicts[task.task_id]
             passed[task.task_id] = ok
             template, pair, _ = self.cap.keys(task)
             events.append(self.event(task.task_id, "diverse", (ok, reasons),
