@@ -519,3 +519,16 @@ def test_the_text_a_pattern_runs_on_is_free_text_and_the_pattern_is_not():
     assert is_free_text("input_string", "The input string to test the regex pattern against")
     assert not is_free_text("input_string", "A regex pattern to compile")
     assert not is_free_text("text", "The regex to test against the input")  # the regex itself, said first
+
+
+def test_a_tool_named_after_an_elementary_function_is_called_where_it_has_a_closed_form():
+    from firefly.explore.paramdocs import closed_form_arguments
+
+    schema = {"type": "object", "properties": {"expr": {"type": "string"}}, "required": ["expr"]}
+    math = WorkspaceInfo(math=frozenset({"m"}))
+    for name, wanted in [("sympy_cos", {"pi/3", "pi/4", "pi/6"}), ("acos", {"1/2", "sqrt(3)/2"}), ("exp", {"log(5)", "2*log(3)"})]:
+        tool = ToolRef("m", name, "An elementary function.", schema)
+        assert OfflinePolicy().propose(tool, [], math, random.Random(0)).arguments["expr"] in wanted
+    assert closed_form_arguments("cosine_similarity") == () and closed_form_arguments("get_log") == ()
+    # not a mathematics server: a log is a log file's
+    assert "log" not in str(_propose(ToolRef("m", "get_log", "An elementary function.", schema)))

@@ -103,6 +103,12 @@ def test_a_label_that_echoes_the_call_or_reports_on_it_is_dull():
     assert is_dull("session_id", "aa0b43b6-3309-4526-8d67-b8358ef6c954")
     assert not is_dull("hash", "4ca89fb43d143e69b4548621a1ecdc3181f923eb")  # content-derived, no made-up id
     assert not is_dull("total_tools", 32, echoes) and not is_dull("name", "PowerPoint MCP Server", echoes)
+    # a mathematics tool that gives its call back unevaluated answers nothing
+    assert is_dull("result", "cos(290)", whole=True, tool="sympy_cos Cosine function")
+    assert is_dull("result", "Polylog(10, z)", whole=True, tool="polylog Polylogarithm")
+    assert not is_dull("result", "2*sqrt(2)", whole=True, tool="sqrt Square root")  # simplified: an answer
+    assert not is_dull("result", "Matrix([[3/5, -1/5], [-1/5, 2/5]])", whole=True, tool="matrix_inverse Inverse")
+    assert not is_dull("result", "sin(x)", whole=True, tool="diff Derivative")  # another function: computed
 
 
 def test_a_task_quoting_an_id_of_this_run_or_a_secret_is_dropped():

@@ -60,7 +60,7 @@ from .examples import documented_calls, documented_choices
 from .futility import WRONG_KIND, echoes
 from .probe import Probe
 from .paramdocs import (documented_json, documented_values, is_free_text, json_examples, json_wanted, param_doc,
-                        plausible_values, value_kind)
+                        plausible_values, value_kind, closed_form_arguments)
 from .values import Value, extract_history, is_timezone, looks_like_error, parse_datetime_hhmm
 
 __all__ = ["OfflinePolicy", "workspace_info"]
@@ -2672,6 +2672,9 @@ class _Run:
         return keyed or nums
 
     def r_expression(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        closed = closed_form_arguments(self.tool.name)
+        if closed and self.tool.server in self.ws.math:
+            return self.choose(list(closed), pointer)  # cos(pi/3) is 1/2; cos(290) comes back as asked
         said = re.sub(r"[_\-]+", " ", self.tool_text)
         if _SYMBOLIC.search(said) or _ODE.search(said):
             # factoring, solving or differentiating arithmetic gives back a number: an expression in x

@@ -23,7 +23,7 @@ from typing import Any
 from ..adapters.verbs import MAKE_VERBS, READ_VERBS, WRITE_VERBS
 
 __all__ = ["documented_json", "documented_values", "is_free_text", "json_examples", "json_wanted", "param_doc",
-           "math_servers", "plausible_values", "value_kind"]
+           "closed_form_arguments", "math_servers", "plausible_values", "value_kind"]
 
 _QUOTED = re.compile(r"'([^'\n]{1,60})'|\"([^\"\n]{1,60})\"|`([^`\n]{1,60})`")
 _WORD = r"[A-Za-z0-9_][A-Za-z0-9_.:+/-]{0,39}"
@@ -164,6 +164,27 @@ def value_servers(tools: Iterable[Any]) -> frozenset[str]:
                if _HANDLE_WORDS & set(re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(k)).lower().replace("_", " ").replace("-", " ").split())}
     return frozenset(math_servers(tools) - handles)
 
+
+# arguments where an elementary function has a closed form: cos(pi/3) is 1/2, where cos(290)
+# is given back as it was asked
+_CLOSED_FORMS: dict[str, tuple[str, ...]] = {
+    **{f: ("pi/3", "pi/4", "pi/6") for f in ("sin", "cos", "tan", "cot", "sec", "csc")},
+    **{f: ("1/2", "sqrt(3)/2") for f in ("asin", "acos", "arcsin", "arccos")},
+    **{f: ("1", "sqrt(3)") for f in ("atan", "arctan")},
+    **{f: ("I*pi/3", "I*pi/6") for f in ("sinh", "cosh", "tanh")},
+    "exp": ("log(5)", "2*log(3)"), "log": ("exp(3)", "E**4"), "ln": ("exp(3)", "E**4"),
+}
+
+
+def closed_form_arguments(tool_name: str) -> tuple[str, ...]:
+    """For a tool named after an elementary function (``sympy_cos``, ``tanh``), arguments
+    at which the function has a closed form; none for any other tool."""
+    words = [w for w in re.split(r"[^a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", tool_name).lower()) if w]
+    from ..adapters.verbs import READ_VERBS, WRITE_VERBS
+
+    if not words or len(words) > 2 or (len(words) == 2 and words[0] in READ_VERBS | WRITE_VERBS):
+        return ()  # "get_log" reads a log; only the function itself, or it after a namespace
+    return _CLOSED_FORMS.get(words[-1], ())
 
 def value_kind(name: str, tool_text: str) -> str | None:
     """``number``, ``symbol``, ``expression``, ``matrix``, ``point`` or ``set`` for a bare
