@@ -930,3 +930,15 @@ def test_on_a_server_whose_things_come_in_kinds_a_key_known_to_be_of_the_kind_wa
     ws = WorkspaceInfo(rejected=calm.rejected, fitting=calm.fitting)
     assert {OfflinePolicy().propose(refs["hkeys"], [keys], ws, random.Random(s)).arguments["name"] for s in range(12)} != {
         "product:1"}
+
+
+def test_a_new_file_beside_its_source_is_named_for_what_the_tool_does():
+    ws = WorkspaceInfo(files=("/workspace/data/shapes.png",), directories=("/workspace/data",))
+    schema = {"type": "object", "properties": {"input_path": {"type": "string"}, "output_path": {"type": "string"}},
+              "required": ["input_path", "output_path"]}
+    blur = OfflinePolicy().propose(ToolRef("i", "blur_image", "Blur an image.", schema), [], ws, random.Random(0)).arguments
+    assert blur["input_path"] == "/workspace/data/shapes.png" and "-out-" in blur["output_path"]
+    moves = {"type": "object", "properties": {"source": {"type": "string"}, "destination": {"type": "string"}},
+             "required": ["source", "destination"]}
+    moved = OfflinePolicy().propose(ToolRef("f", "move_file", "Move a file.", moves), [], ws, random.Random(0)).arguments
+    assert "-moved-" in moved["destination"], moved

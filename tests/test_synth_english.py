@@ -76,6 +76,8 @@ def test_facts_of_the_runs_machine_and_empty_structures_are_not_asked():
     assert not is_machine_fact("memory", "$.memory", "Met Priya at the roastery") and not is_machine_fact("rows", "", 40)
     assert is_machine_fact("execution_time_ms", "", 1299) and is_machine_fact("process_id", "", 29637)
     assert not is_machine_fact("duration", "", 180) and not is_machine_fact("start_time", "", "09:00")
+    assert is_machine_fact("analysis_time", "", 0.01) and is_machine_fact("processingDuration", "", 12)
+    assert not is_machine_fact("cook_time", "", 30) and not is_machine_fact("lead time days", "", 14)
     assert is_dull("solutions", "set()") and is_dull("result", "EmptySet")
     assert is_dull("config", "{}") and is_dull("x", "[]") and is_dull("symbol", "?") and not is_dull("name", "alpha")
     shell = ref("Show all environment variables of the shell.", name="env")

@@ -1630,7 +1630,10 @@ class _Run:
             stem, ext = posixpath.splitext(base)
             if self.obs(("dir",), lambda v: self.in_fs(v.value) and v.value != d) and self.chance(0.5):
                 d = self.existing_dir(pointer)
-            return posixpath.join(d, f"{stem}-moved-{self.rng.randint(1, 999)}{ext}")
+            moves = set(self.tool_words) & {"move", "rename", "mv"}
+            copies = set(self.tool_words) & {"copy", "cp", "duplicate", "clone"}
+            made = "moved" if moves else "copy" if copies else "out"  # an output file is no move
+            return posixpath.join(d, f"{stem}-{made}-{self.rng.randint(1, 999)}{ext}")
         d = self.existing_dir(pointer)
         ext = wanted[0] if wanted else ".md"
         made = f"{self.new_stem()}-{self.rng.randint(1, 999)}{ext}"

@@ -1368,6 +1368,12 @@ _EMPTY_TEXTS = frozenset({"{}", "[]", "()", "null", "none", "nil", "undefined", 
 _PROCESS_WORDS = frozenset({"memory", "mem", "rss", "heap", "uptime", "pid", "cpu"})
 # how long the call took: the machine's speed, not the world's
 _RUN_TIMING = frozenset({"elapsed", "latency", "took", "runtime"})
+# what a server does while a call runs: "analysis time", "processing_duration", "ocr_time"
+# (a cooking time or a lead time is the world's)
+_COMPUTING = frozenset({"execution", "exec", "run", "ms", "seconds", "secs", "analysis", "processing", "process", "query",
+                        "ocr", "parse", "parsing", "compute", "computation", "load", "loading", "render", "rendering",
+                        "response", "request", "indexing", "compile", "compilation", "generation", "extraction",
+                        "conversion", "inference", "wall", "scan", "scanning", "evaluation"})
 _SIZE_TEXT = re.compile(r"(?i)^\s*[\d.,]+\s*(?:[kmgt]i?b?|bytes?|%)?\s*$")
 
 
@@ -1386,7 +1392,7 @@ def is_machine_fact(key: str, path: str = "", value: Any = None) -> bool:
                 or isinstance(value, str) and bool(_SIZE_TEXT.match(value)) and bool(re.search(r"\d", value)))
     words = set(words_of(name).split())
     return measured and bool(words & _PROCESS_WORDS or {"process", "id"} <= words or words & _RUN_TIMING
-                             or "time" in words and words & {"execution", "exec", "run", "ms", "seconds", "secs"})
+                             or words & {"time", "duration"} and words & _COMPUTING)
 
 
 def pages_of_a_document(key: str, keys: Any) -> bool:
