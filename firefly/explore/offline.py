@@ -45,6 +45,7 @@ import random
 import re
 import shlex
 import sqlite3
+import unicodedata
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -1548,12 +1549,17 @@ class _Run:
         limit = schema.get("maxLength") if isinstance(schema.get("maxLength"), int) else 400
         prose = sorted(self.seed_texts().items(), key=lambda pt: (not pt[0].endswith((".md", ".txt")), pt[0]))
         used = {v for v in siblings.values() if isinstance(v, str)}
-        texts = [t.strip()[: min(limit, 400)] for _, t in prose if t.strip()]
-        texts = [t for t in texts if t not in used and not _placeholder(t)]
+        if set(_words(name)) & _SHORT_TEXT_WORDS:  # a topic or a title is a line, not a document
+            texts = [_first_line(t, min(limit, 80)) for _, t in prose if t.strip()]
+        else:
+            texts = [t.strip()[: min(limit, 400)] for _, t in prose if t.strip()]
+        texts = [t for t in texts if t and t not in used and not _placeholder(t)]
         texts = texts[:3]  # prose first: notes, not data files
-        if texts:
-            return self.choose(texts, pointer)
-        return str(self.r_text(name, schema, pointer, siblings))[:limit]
+        text = self.choose(texts, pointer) if texts else str(self.r_text(name, schema, pointer, siblings))[:limit]
+        if any(_ASCII_TOLD.search(t) for t in self.failure_texts()):  # "topic must contain ASCII only"
+            text = unicodedata.normalize("NFKD", text.replace("\u2014", "-").replace("\u2013", "-"))
+            text = text.encode("ascii", "ignore").decode()
+        return text
 
     def num_in_range(self, schema: dict[str, Any], t: str, options: Iterable[Any] = (1, 2, 3, 5, 10)) -> Any:
         lo = schema.get("minimum", schema.get("exclusiveMinimum"))
@@ -2929,6 +2935,19 @@ _OUTPUT_WORDS = frozenset({"save", "output", "out", "dest", "destination", "targ
 _EXTENSIONS_TOLD = re.compile(r"(?i)\b(?:supported|allowed|valid|accepted|expected)\b[^.\n]{0,30}?"
                               r"\b(?:formats?|extensions?|file ?types?|types?)\b(?: are| is)?\s*:?\s*"
                               r"((?:\.[a-z0-9]{1,6}\b[\s,;|/]*(?:or |and )?){1,16})")
+_SHORT_TEXT_WORDS = frozenset({"topic", "title", "subject", "caption", "heading", "headline", "phrase", "label"})
+_ASCII_TOLD = re.compile(r"(?i)\bASCII\b|\bnon-ASCII\b|\bunicode (?:characters? )?(?:is |are )?not (?:allowed|supported)")
+
+
+def _first_line(text: str, limit: int) -> str:
+    """A text's first line with words in it, its markdown marks left out, cut at a word
+    within ``limit`` characters: what a topic or a title is given."""
+    line = next((ln.strip().lstrip("#*->").strip() for ln in text.splitlines() if re.search(r"\w", ln)), "")
+    if len(line) > limit:
+        line = line[:limit].rsplit(" ", 1)[0].rstrip(" ,;:-")
+    return line
+
+
 # "file must be a simple .mmp name", "path must end with .json"
 _EXTENSION_TOLD = re.compile(r"(?i)\b(?:must|should|has to|needs to)\s+(?:be|end (?:in|with)|have)\b[^.\n]{0,24}?"
                              r"((?:\.[a-z0-9]{1,6}\b[\s,;|/]*(?:or |and )?){1,4})")
