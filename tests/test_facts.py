@@ -268,7 +268,9 @@ def test_any_tool_is_worded_from_its_description_and_arguments(tool, args, scope
 
 def test_a_description_that_is_a_noun_phrase_stays_one():
     ref = ToolRef("m", "sympy_log", "Natural logarithm of an expression.", {"type": "object"})
-    assert generic_scope("sympy_log", {"expr": "2 * 3"}, {}, ref) == 'the natural logarithm of an expression for expr "2 * 3"'
+    assert generic_scope("sympy_log", {"expr": "2 * 3"}, {}, ref) == 'the natural logarithm of the expression "2 * 3"'
+    assert generic_scope("rad", {"expr": "2"}, {}, ToolRef("m", "rad", "Simplify radicals.", {"type": "object"})) == \
+        'the result of simplifying radicals for expression "2"'  # a short name spelled out
     ref = ToolRef("m", "cancel", "Cancel common factors in a rational expression.", {"type": "object"})
     assert generic_scope("cancel", {}, {}, ref) == "the result of canceling common factors in a rational expression"
 

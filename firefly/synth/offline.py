@@ -448,12 +448,12 @@ class OfflineSynthesizer:
         items = [it for it in t.items if it.cells]
         noun = t.noun
         echoes = echoes_of(s.arguments, x.ref(s.server, s.tool))
-        named = _tool_words(s.tool, x.ref(s.server, s.tool))
+        tool_said = _tool_words(s.tool, x.ref(s.server, s.tool))
         if len(items) == 1 and (t.key not in items[0].cells or len(t.items) == 1):
             it = items[0]
             for f, cell in it.cells.items():
                 if f in SKIP_FIELDS and (noun, f) not in SPECIAL_SINGLE or not _short(cell.value) \
-                        or (noun, f) == ("entry", "type") or is_dull(f, cell.value, echoes, whole=True, tool=named) \
+                        or (noun, f) == ("entry", "type") or is_dull(f, cell.value, echoes, whole=True, tool=tool_said) \
                         and not (pages_of_a_document(f, it.cells) and cell.value):
                     continue
                 rng = self._rng(x, step, noun, f, "single")

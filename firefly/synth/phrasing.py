@@ -119,6 +119,24 @@ def _words(name: str) -> str:
     return " ".join(w for w in re.split(r"[^A-Za-z0-9]+", s) if w).lower() or str(name)
 
 
+# a parameter's short name in the words a question says it in ("expr" -> "expression")
+_SPELLED_OUT = {
+    "expr": "expression", "exprs": "expressions", "eq": "equation", "eqs": "equations", "num": "number",
+    "nums": "numbers", "str": "text", "args": "arguments", "arg": "argument", "params": "parameters",
+    "param": "parameter", "dir": "folder", "src": "source", "dst": "destination", "dest": "destination",
+    "repo": "repository", "img": "image", "msg": "message", "desc": "description", "db": "database",
+    "qty": "quantity", "amt": "amount", "idx": "index", "col": "column", "cols": "columns", "var": "variable",
+    "vars": "variables", "func": "function", "fn": "function", "lhs": "left-hand side", "rhs": "right-hand side",
+    "tz": "time zone", "lang": "language", "ext": "extension", "attr": "attribute", "attrs": "attributes",
+    "val": "value", "vals": "values", "pct": "percent", "cnt": "count", "len": "length", "dims": "dimensions",
+}
+
+
+def _param_words(name: str) -> str:
+    """A parameter's name in words, its short forms spelled out (``expr`` -> ``expression``)."""
+    return " ".join(_SPELLED_OUT.get(w, w) for w in _words(name).split())
+
+
 def _verbs() -> frozenset[str]:
     from ..adapters.verbs import MAKE_VERBS, READ_VERBS, WRITE_VERBS
 
@@ -348,7 +366,7 @@ def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], re
         if name not in subst and (value is None or (name in defaults and defaults[name] == value)
                                   or (value in ({}, [], "") and name not in required)):
             continue  # an empty object, list or text the tool does not require gives nothing
-        words = _words(name)
+        words = _param_words(name)
         if name in subst:
             said = subst[name]
             # "the warehouse whose city is ..." names a warehouse already: no "the warehouse of" before it
