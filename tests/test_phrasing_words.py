@@ -103,6 +103,10 @@ def test_a_label_that_echoes_the_call_or_reports_on_it_is_dull():
     assert is_dull("session_id", "aa0b43b6-3309-4526-8d67-b8358ef6c954")
     assert not is_dull("hash", "4ca89fb43d143e69b4548621a1ecdc3181f923eb")  # content-derived, no made-up id
     assert not is_dull("total_tools", 32, echoes) and not is_dull("name", "PowerPoint MCP Server", echoes)
+    # a search that found nothing says so whatever the world holds
+    assert is_dull("result", "No matches found for pattern: md") and is_dull("result", "No results.")
+    assert is_dull("message", "0 files found") and is_dull("result", "Nothing found for 'x'")
+    assert not is_dull("result", "No. 7 Harbor Street") and not is_dull("title", "No Country for Old Men")
     # a mathematics tool that gives its call back unevaluated answers nothing
     assert is_dull("result", "cos(290)", whole=True, tool="sympy_cos Cosine function")
     assert is_dull("result", "Polylog(10, z)", whole=True, tool="polylog Polylogarithm")
@@ -262,6 +266,8 @@ def test_abbreviated_keys_are_spelled_out_and_counted_things_read_as_numbers():
     assert spelled_out("n obs") == "number of observations" and spelled_out("avg price") == "average price"
     assert _line_label("webidl") == '"webidl" entry' and _line_label("Owner") == "owner"
     assert _counted("notes checked") and _counted("pages without watermarks")
+    assert _counted("rows") and _counted("files") and not _counted("degrees") and not _counted("rmse")
+    assert spelled_out("expr") == "expr" and spelled_out("expr", alone=True) == "expression"
     assert not _counted("total issues") and not _counted("todo tasks") and not _counted("rmse")
     tool = ref("Find all broken links in the vault.", name="broken_links")
     found = _questions(_exploration(tool, {}, {"notes_checked": 2, "broken_count": 1}))

@@ -334,19 +334,29 @@ class Names:
         return text
 
 
-_SHORT_WORDS = {"obs": "observations", "pct": "percent", "avg": "average", "qty": "quantity", "cnt": "count",
-                "num": "number", "msg": "message", "dir": "directory", "temp": "temperature"}
+_SHORT_WORDS = {
+    "obs": "observations", "pct": "percent", "avg": "average", "qty": "quantity", "cnt": "count", "num": "number",
+    "nums": "numbers", "msg": "message", "dir": "directory", "temp": "temperature", "expr": "expression",
+    "exprs": "expressions", "eq": "equation", "eqs": "equations", "args": "arguments", "arg": "argument",
+    "params": "parameters", "param": "parameter", "src": "source", "dst": "destination", "dest": "destination",
+    "repo": "repository", "img": "image", "desc": "description", "db": "database", "amt": "amount", "idx": "index",
+    "col": "column", "cols": "columns", "var": "variable", "vars": "variables", "func": "function", "fn": "function",
+    "lhs": "left-hand side", "rhs": "right-hand side", "tz": "time zone", "lang": "language", "ext": "extension",
+    "attr": "attribute", "attrs": "attributes", "val": "value", "vals": "values", "len": "length",
+    "dims": "dimensions"}
 
 
-def spelled_out(words: str) -> str:
+def spelled_out(words: str, alone: bool = False) -> str:
     """A key's words with its abbreviations written out: ``n obs`` -> ``number of
-    observations``, ``num rows`` -> ``number of rows``, ``avg price`` -> ``average price``."""
+    observations``, ``num rows`` -> ``number of rows``, ``avg price`` -> ``average price``.
+    A word alone is written out only when ``alone`` (a parameter ``expr``; a key ``temp``
+    may be what it says)."""
     parts = words.split()
     if len(parts) >= 2 and parts[0] in ("n", "num", "no", "nb"):
         parts = ["number", "of"] + parts[1:]
     if len(parts) >= 2 and parts[-1] in _UNITS and parts[-2] in _MEASURES:
         parts = parts[:-1] + ["in", parts[-1]]  # "output size bytes" -> "output size in bytes"
-    return " ".join(_SHORT_WORDS.get(w, w) if i or len(parts) > 1 else w for i, w in enumerate(parts))
+    return " ".join(_SHORT_WORDS.get(w, w) if i or len(parts) > 1 or alone else w for i, w in enumerate(parts))
 
 
 _UNITS = frozenset({"bytes", "kb", "mb", "gb", "seconds", "secs", "ms", "milliseconds", "minutes", "hours", "days",
@@ -1360,6 +1370,9 @@ MACHINE_VARS = frozenset({"HOME", "PATH", "PWD", "OLDPWD", "OSTYPE", "HOSTTYPE",
                           "BASHPID", "LC_ALL", "OPTIND", "PS1", "PS2", "PS4"})
 _ENV_SEGMENT = re.compile(r"(?i)(?:^|[.\[\"'$=])(?:env|environ|environment|env_?vars|environment_?variables)(?:$|[.\]\"'\[])")
 # a text that is an empty structure: says nothing a question could check
+# a reply saying a search or listing found nothing
+_NOTHING_FOUND = re.compile(r"(?i)^\W*(?:no|zero|0)\s+(?:[\w-]+\s+){0,3}?(?:were\s+|was\s+)?(?:found|matched|returned)\b"
+                            r"|^\W*(?:nothing|none)\s+(?:was\s+)?found\b|^\W*no\s+(?:results?|matches|match)\b")
 _EMPTY_TEXTS = frozenset({"{}", "[]", "()", "null", "none", "nil", "undefined", "set()", "frozenset()", "emptyset", "∅"})
 
 
@@ -1422,6 +1435,8 @@ def is_dull(key: str, value: Any, echoes: dict[str, set[str]] | None = None, who
     text = normalize(value)
     if isinstance(value, str) and (value.strip().lower() in _EMPTY_TEXTS or not re.search(r"\w", value)):
         return True  # "{}", "null", "?": an empty structure or no word at all
+    if isinstance(value, str) and _NOTHING_FOUND.match(value):
+        return True  # "No matches found for pattern: md": a search that found nothing says so in any world
     if key.split(".")[-1].split("#")[0] in MACHINE_VARS:
         return True
     if whole and (name in _ENVELOPE or text in _STATUS_WORDS):

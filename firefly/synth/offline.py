@@ -994,8 +994,15 @@ def _counted(label: str) -> bool:
     """A label that names things, not a number (``notes checked``, ``mixins loaded``): a
     whole number under it is how many there are."""
     first = label.split()[0] if label.split() else ""
-    return len(label.split()) >= 2 and first.isalpha() and first.islower() and singular(first) != first \
+    alone = len(label.split()) == 1 and first not in _MEASURED_IN  # "rows: 5" counts rows; "degrees: 90" measures
+    return (len(label.split()) >= 2 or alone) and first.isalpha() and first.islower() and singular(first) != first \
         and plural_of(singular(first)) == first and first not in ("total", "items", "its")
+
+
+# plural words a number measures in rather than counts
+_MEASURED_IN = frozenset({"degrees", "meters", "metres", "feet", "inches", "miles", "kilometers", "kilometres", "pounds",
+                       "grams", "kilograms", "ounces", "liters", "litres", "dollars", "euros", "cents", "watts", "volts",
+                       "calories", "points", "percents", "radians", "units"})
 
 
 def _verb_for(label: str) -> str:

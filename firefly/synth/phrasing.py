@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..adapters.generic import GenericAdapter
 from ..adapters.verbs import command_parameter
-from .facts import FILES_ROOT, rel
+from .facts import FILES_ROOT, rel, spelled_out
 
 if TYPE_CHECKING:
     from ..adapters import Adapter
@@ -119,22 +119,9 @@ def _words(name: str) -> str:
     return " ".join(w for w in re.split(r"[^A-Za-z0-9]+", s) if w).lower() or str(name)
 
 
-# a parameter's short name in the words a question says it in ("expr" -> "expression")
-_SPELLED_OUT = {
-    "expr": "expression", "exprs": "expressions", "eq": "equation", "eqs": "equations", "num": "number",
-    "nums": "numbers", "str": "text", "args": "arguments", "arg": "argument", "params": "parameters",
-    "param": "parameter", "dir": "folder", "src": "source", "dst": "destination", "dest": "destination",
-    "repo": "repository", "img": "image", "msg": "message", "desc": "description", "db": "database",
-    "qty": "quantity", "amt": "amount", "idx": "index", "col": "column", "cols": "columns", "var": "variable",
-    "vars": "variables", "func": "function", "fn": "function", "lhs": "left-hand side", "rhs": "right-hand side",
-    "tz": "time zone", "lang": "language", "ext": "extension", "attr": "attribute", "attrs": "attributes",
-    "val": "value", "vals": "values", "pct": "percent", "cnt": "count", "len": "length", "dims": "dimensions",
-}
-
-
 def _param_words(name: str) -> str:
     """A parameter's name in words, its short forms spelled out (``expr`` -> ``expression``)."""
-    return " ".join(_SPELLED_OUT.get(w, w) for w in _words(name).split())
+    return spelled_out(_words(name), alone=True)
 
 
 def _verbs() -> frozenset[str]:
