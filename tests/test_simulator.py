@@ -10,7 +10,7 @@ from firefly.simulator import MISS_TEXT, Simulator, SimulatorError
 from firefly.simulator.canonical import ArgumentsError, call_key, canonical_arguments, normalise_path
 
 from .conftest import projection_dumps
-from .sim_fixtures import Walk, discover, notes_world
+from .sim_fixtures import TOOLS, Walk, discover, notes_world
 
 SCHEMA = {
     "type": "object",
@@ -319,3 +319,33 @@ def test_an_option_names_nothing_a_call_could_be_unrelated_by():
     shot = footprint({"scale": "css", "format": "png"}, schema)
     assert shot.empty and not unrelated(shot, "", footprint({"url": "http://127.0.0.1/about.html"}), "")
     assert footprint({"scale": "css", "name": "front-page"}, schema).values == {"front-page"}
+
+
+def test_an_effect_that_wrote_only_to_its_output_path_is_unrelated_to_a_read_of_its_input(store):
+    from firefly.adapters.verbs import written_places
+
+    pdf = {"input_path": {"type": "string"}, "output_path": {"type": "string"}, "text": {"type": "string"}}
+    tools = dict(TOOLS)
+    tools[("notes", "stamp_pdf")] = {"description": "Stamp a PDF and save it to a new file.",
+                                     "input_schema": {"type": "object", "properties": pdf},
+                                     "annotations": {"readOnlyHint": False}}
+    tools[("notes", "move_pdf")] = {"description": "Move a PDF.", "input_schema": {"type": "object", "properties": pdf},
+                                    "annotations": {"readOnlyHint": False}}
+    discover(store, tools)
+    w = Walk(store, "xo", tools)
+    w.call("notes", "stamp_pdf", {"input_path": "/workspace/data/a.pdf", "output_path": "/workspace/data/a-stamped.pdf",
+                                  "text": "OK"}, "stamped /workspace/data/a.pdf into /workspace/data/a-stamped.pdf")
+    w.call("notes", "read_note", {"path": "/workspace/data/a.pdf"}, "two pages")
+    w.call("notes", "read_note", {"path": "/workspace/data/a-stamped.pdf"}, "two pages, stamped")
+    store.catch_up()
+    with Simulator.open(store) as sim:
+        # the stamp read a.pdf and wrote a-stamped.pdf: a.pdf read in a fresh world answers as recorded
+        r = sim.call_sync("notes", "read_note", {"path": "/workspace/data/a.pdf"})
+        assert r.text == "two pages" and r.meta["state_match"] == "unrelated"
+        # what it wrote depends on it
+        assert sim.call_sync("notes", "read_note", {"path": "/workspace/data/a-stamped.pdf"}).text == MISS_TEXT
+    schema = tools[("notes", "stamp_pdf")]["input_schema"]
+    assert written_places("stamp_pdf", schema, {"output_path": "/workspace/b.pdf"}) == ["/workspace/b.pdf"]
+    # a move takes its source away; no output path filled: it may have changed anything it names
+    assert written_places("move_pdf", schema, {"output_path": "/workspace/b.pdf"}) is None
+    assert written_places("stamp_pdf", schema, {"input_path": "/workspace/a.pdf"}) is None

@@ -26,8 +26,9 @@
 4. *unrelated effects*: results observed in a state of that server that differs from the
    episode's only by effects the call cannot depend on (:mod:`firefly.simulator.footprint`:
    both name something and nothing either names meets the other's: a file read is not
-   changed by a folder made elsewhere, a session's info by closing another session). The
-   effects the call may depend on must be the same, in the same order.
+   changed by a folder made elsewhere, a session's info by closing another session; an
+   effect that wrote only to an output path it was given names only that path, not the
+   file it read). The effects the call may depend on must be the same, in the same order.
 5. otherwise the arguments were recorded, but only in another state of that server (the
    file was read before it was written, say): that is a **miss**, never a stale answer.
 
@@ -64,7 +65,7 @@ import anyio
 import msgspec
 
 from ..errors import FireflyError
-from ..adapters.verbs import by_chance, changes_nothing, writes_by_arguments
+from ..adapters.verbs import by_chance, changes_nothing, writes_by_arguments, written_places
 from ..explore.policy import ToolRef
 from ..explore.stage import is_read_only
 from ..ids import canonical_json, content_hash
@@ -169,6 +170,17 @@ def _where(column: str) -> str:
 
 def _state_of(effects: list[Effect]) -> str:
     return content_hash([canonical_json(list(e)) for e in effects]) if effects else INITIAL_STATE
+
+
+def _effect_print(tool: str, arguments: Any, schema: Any, shown: str) -> tuple[Footprint, str]:
+    """What a recorded effect names and shows, for :func:`unrelated`: an effect that wrote
+    only to the places it was given to write to (:func:`written_places`: an output path)
+    changed only what is there; what it read to write them (its input file) and what its
+    reply says about them are no change."""
+    places = written_places(tool, schema, arguments)
+    if places is None:
+        return footprint(arguments, schema), shown
+    return footprint({"written": places}), "\n".join(places).lower()
 
 
 class Episode:
@@ -484,8 +496,8 @@ class Simulator:
                     "SELECT arguments, content, structured_content FROM sim_calls WHERE server = ? AND tool = ?"
                     " AND arguments_hash = ? AND effect = 1 ORDER BY position LIMIT 1", e).fetchone()
                 info = self.tools.get((e[0], e[1]))
-                self._effect_prints[e] = None if row is None else (
-                    footprint(_decoder.decode(row[0]), info.input_schema if info else None), _shown_text(row[1], row[2]))
+                self._effect_prints[e] = None if row is None else _effect_print(
+                    e[1], _decoder.decode(row[0]), info.input_schema if info else None, _shown_text(row[1], row[2]))
             found = self._effect_prints[e]
             if found is None or not unrelated(mine, shown, *found):
                 out.append(e)
