@@ -349,3 +349,29 @@ def test_an_effect_that_wrote_only_to_its_output_path_is_unrelated_to_a_read_of_
     # a move takes its source away; no output path filled: it may have changed anything it names
     assert written_places("move_pdf", schema, {"output_path": "/workspace/b.pdf"}) is None
     assert written_places("stamp_pdf", schema, {"input_path": "/workspace/a.pdf"}) is None
+
+
+def test_an_effect_that_makes_something_from_a_template_leaves_the_template_as_it_was(store):
+    from firefly.adapters.verbs import read_inputs
+
+    tools = dict(TOOLS)
+    tools[("notes", "create_deck_from_template")] = {
+        "description": "Create a deck from a template.", "annotations": {"readOnlyHint": False},
+        "input_schema": {"type": "object", "properties": {"template_path": {"type": "string"}}}}
+    discover(store, tools)
+    w = Walk(store, "xt", tools)
+    w.call("notes", "create_deck_from_template", {"template_path": "/workspace/data/deck.pptx"},
+           "Created deck_1 from template '/workspace/data/deck.pptx'")
+    w.call("notes", "read_note", {"path": "/workspace/data/deck.pptx"}, "28251 bytes")
+    w.call("notes", "read_note", {"path": "deck_1"}, "one slide")
+    store.catch_up()
+    with Simulator.open(store) as sim:
+        r = sim.call_sync("notes", "read_note", {"path": "/workspace/data/deck.pptx"})
+        assert r.text == "28251 bytes" and r.meta["state_match"] == "unrelated"
+        # what it made depends on it
+        assert sim.call_sync("notes", "read_note", {"path": "deck_1"}).text == MISS_TEXT
+    assert read_inputs("create_deck_from_template", {"template_path": "/workspace/data/deck.pptx"}) == [
+        "/workspace/data/deck.pptx"]
+    # a change that is no making one (an update, a move) may change what it was given
+    assert read_inputs("update_deck", {"template_path": "/workspace/data/deck.pptx"}) == []
+    assert read_inputs("move_from", {"source": "/workspace/data/deck.pptx"}) == []

@@ -133,6 +133,21 @@ def _places(schema: dict) -> list[str]:
 MOVE_VERBS = frozenset({"move", "mv", "rename", "cut", "relocate"})  # what they write to, they take from elsewhere
 
 
+_INPUT_WORDS = frozenset({"input", "source", "src", "template", "from"})
+
+
+def read_inputs(tool: str, arguments: dict | None) -> list[str]:
+    """The values of an effect that makes something (a making verb in its name, no moving or
+    removing one) given under a name that says it is what the effect reads (``template_path``,
+    ``source_file``, ``input``): making a presentation from a template leaves the template as
+    it was. Empty for any other effect."""
+    words = set(name_words(tool))
+    if not isinstance(arguments, dict) or not words & MAKE_VERBS or words & (MOVE_VERBS | REMOVE_VERBS):
+        return []
+    return [v for name, v in arguments.items()
+            if isinstance(v, str) and len(v.strip()) >= 3 and _INPUT_WORDS & set(name_words(name))]
+
+
 def written_places(tool: str, schema: dict | None, arguments: dict | None) -> list[str] | None:
     """The places (paths) an effect wrote to, when all it changed is at them: it filled a
     place to write to (:func:`writes_by_arguments`: ``output_path``, ``save_as``) with a

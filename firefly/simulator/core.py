@@ -65,7 +65,7 @@ import anyio
 import msgspec
 
 from ..errors import FireflyError
-from ..adapters.verbs import by_chance, changes_nothing, writes_by_arguments, written_places
+from ..adapters.verbs import by_chance, changes_nothing, read_inputs, writes_by_arguments, written_places
 from ..explore.policy import ToolRef
 from ..explore.stage import is_read_only
 from ..ids import canonical_json, content_hash
@@ -176,11 +176,20 @@ def _effect_print(tool: str, arguments: Any, schema: Any, shown: str) -> tuple[F
     """What a recorded effect names and shows, for :func:`unrelated`: an effect that wrote
     only to the places it was given to write to (:func:`written_places`: an output path)
     changed only what is there; what it read to write them (its input file) and what its
-    reply says about them are no change."""
+    reply says about them are no change. An effect that makes something from what it was
+    given to read (:func:`read_inputs`: a presentation from a template) changed none of it."""
     places = written_places(tool, schema, arguments)
-    if places is None:
+    if places is not None:
+        return footprint({"written": places}), "\n".join(places).lower()
+    inputs = read_inputs(tool, arguments)
+    if not inputs:
         return footprint(arguments, schema), shown
-    return footprint({"written": places}), "\n".join(places).lower()
+    rest = {k: v for k, v in arguments.items() if v not in inputs}
+    for v in inputs:  # its reply naming the template it read is no sign it changed it
+        shown = shown.replace(v.strip().lower(), "")
+    printed = footprint(rest, schema)
+    # it made something new (shown in its reply): it names nothing else the call could meet
+    return (printed if not printed.empty else Footprint(frozenset(), frozenset({"\x00made"}), frozenset(), "")), shown
 
 
 class Episode:
