@@ -375,3 +375,19 @@ def test_an_effect_that_makes_something_from_a_template_leaves_the_template_as_i
     # a change that is no making one (an update, a move) may change what it was given
     assert read_inputs("update_deck", {"template_path": "/workspace/data/deck.pptx"}) == []
     assert read_inputs("move_from", {"source": "/workspace/data/deck.pptx"}) == []
+
+
+def test_a_call_that_makes_something_itself_still_depends_on_what_an_effect_made_from_its_input(store):
+    tools = dict(TOOLS)
+    tools[("notes", "create_deck_from_template")] = {
+        "description": "Create a deck from a template.", "annotations": {"readOnlyHint": False},
+        "input_schema": {"type": "object", "properties": {"template_path": {"type": "string"}}}}
+    tools[("notes", "open_deck")] = {"description": "Open a deck file.", "annotations": {"readOnlyHint": True},
+                                     "input_schema": {"type": "object", "properties": {"path": {"type": "string"}}}}
+    discover(store, tools)
+    w = Walk(store, "xm", tools)
+    w.call("notes", "create_deck_from_template", {"template_path": "/workspace/data/deck.pptx"}, "Created deck_1")
+    w.call("notes", "open_deck", {"path": "/workspace/data/deck.pptx"}, "Opened deck_2")
+    store.catch_up()
+    with Simulator.open(store) as sim:  # a fresh world would open it as deck_1: no recorded answer
+        assert sim.call_sync("notes", "open_deck", {"path": "/workspace/data/deck.pptx"}).text == MISS_TEXT
