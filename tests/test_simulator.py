@@ -10,7 +10,7 @@ from firefly.simulator import MISS_TEXT, Simulator, SimulatorError
 from firefly.simulator.canonical import ArgumentsError, call_key, canonical_arguments, normalise_path
 
 from .conftest import projection_dumps
-from .sim_fixtures import Walk, discover, notes_world
+from .sim_fixtures import TOOLS, Walk, discover, notes_world
 
 SCHEMA = {
     "type": "object",
@@ -319,3 +319,75 @@ def test_an_option_names_nothing_a_call_could_be_unrelated_by():
     shot = footprint({"scale": "css", "format": "png"}, schema)
     assert shot.empty and not unrelated(shot, "", footprint({"url": "http://127.0.0.1/about.html"}), "")
     assert footprint({"scale": "css", "name": "front-page"}, schema).values == {"front-page"}
+
+
+def test_an_effect_that_wrote_only_to_its_output_path_is_unrelated_to_a_read_of_its_input(store):
+    from firefly.adapters.verbs import written_places
+
+    pdf = {"input_path": {"type": "string"}, "output_path": {"type": "string"}, "text": {"type": "string"}}
+    tools = dict(TOOLS)
+    tools[("notes", "stamp_pdf")] = {"description": "Stamp a PDF and save it to a new file.",
+                                     "input_schema": {"type": "object", "properties": pdf},
+                                     "annotations": {"readOnlyHint": False}}
+    tools[("notes", "move_pdf")] = {"description": "Move a PDF.", "input_schema": {"type": "object", "properties": pdf},
+                                    "annotations": {"readOnlyHint": False}}
+    discover(store, tools)
+    w = Walk(store, "xo", tools)
+    w.call("notes", "stamp_pdf", {"input_path": "/workspace/data/a.pdf", "output_path": "/workspace/data/a-stamped.pdf",
+                                  "text": "OK"}, "stamped /workspace/data/a.pdf into /workspace/data/a-stamped.pdf")
+    w.call("notes", "read_note", {"path": "/workspace/data/a.pdf"}, "two pages")
+    w.call("notes", "read_note", {"path": "/workspace/data/a-stamped.pdf"}, "two pages, stamped")
+    store.catch_up()
+    with Simulator.open(store) as sim:
+        # the stamp read a.pdf and wrote a-stamped.pdf: a.pdf read in a fresh world answers as recorded
+        r = sim.call_sync("notes", "read_note", {"path": "/workspace/data/a.pdf"})
+        assert r.text == "two pages" and r.meta["state_match"] == "unrelated"
+        # what it wrote depends on it
+        assert sim.call_sync("notes", "read_note", {"path": "/workspace/data/a-stamped.pdf"}).text == MISS_TEXT
+    schema = tools[("notes", "stamp_pdf")]["input_schema"]
+    assert written_places("stamp_pdf", schema, {"output_path": "/workspace/b.pdf"}) == ["/workspace/b.pdf"]
+    # a move takes its source away; no output path filled: it may have changed anything it names
+    assert written_places("move_pdf", schema, {"output_path": "/workspace/b.pdf"}) is None
+    assert written_places("stamp_pdf", schema, {"input_path": "/workspace/a.pdf"}) is None
+
+
+def test_an_effect_that_makes_something_from_a_template_leaves_the_template_as_it_was(store):
+    from firefly.adapters.verbs import read_inputs
+
+    tools = dict(TOOLS)
+    tools[("notes", "create_deck_from_template")] = {
+        "description": "Create a deck from a template.", "annotations": {"readOnlyHint": False},
+        "input_schema": {"type": "object", "properties": {"template_path": {"type": "string"}}}}
+    discover(store, tools)
+    w = Walk(store, "xt", tools)
+    w.call("notes", "create_deck_from_template", {"template_path": "/workspace/data/deck.pptx"},
+           "Created deck_1 from template '/workspace/data/deck.pptx'")
+    w.call("notes", "read_note", {"path": "/workspace/data/deck.pptx"}, "28251 bytes")
+    w.call("notes", "read_note", {"path": "deck_1"}, "one slide")
+    store.catch_up()
+    with Simulator.open(store) as sim:
+        r = sim.call_sync("notes", "read_note", {"path": "/workspace/data/deck.pptx"})
+        assert r.text == "28251 bytes" and r.meta["state_match"] == "unrelated"
+        # what it made depends on it
+        assert sim.call_sync("notes", "read_note", {"path": "deck_1"}).text == MISS_TEXT
+    assert read_inputs("create_deck_from_template", {"template_path": "/workspace/data/deck.pptx"}) == [
+        "/workspace/data/deck.pptx"]
+    # a change that is no making one (an update, a move) may change what it was given
+    assert read_inputs("update_deck", {"template_path": "/workspace/data/deck.pptx"}) == []
+    assert read_inputs("move_from", {"source": "/workspace/data/deck.pptx"}) == []
+
+
+def test_a_call_that_makes_something_itself_still_depends_on_what_an_effect_made_from_its_input(store):
+    tools = dict(TOOLS)
+    tools[("notes", "create_deck_from_template")] = {
+        "description": "Create a deck from a template.", "annotations": {"readOnlyHint": False},
+        "input_schema": {"type": "object", "properties": {"template_path": {"type": "string"}}}}
+    tools[("notes", "open_deck")] = {"description": "Open a deck file.", "annotations": {"readOnlyHint": True},
+                                     "input_schema": {"type": "object", "properties": {"path": {"type": "string"}}}}
+    discover(store, tools)
+    w = Walk(store, "xm", tools)
+    w.call("notes", "create_deck_from_template", {"template_path": "/workspace/data/deck.pptx"}, "Created deck_1")
+    w.call("notes", "open_deck", {"path": "/workspace/data/deck.pptx"}, "Opened deck_2")
+    store.catch_up()
+    with Simulator.open(store) as sim:  # a fresh world would open it as deck_1: no recorded answer
+        assert sim.call_sync("notes", "open_deck", {"path": "/workspace/data/deck.pptx"}).text == MISS_TEXT

@@ -749,3 +749,135 @@ def test_a_made_value_taken_only_by_another_setup_call_does_not_make_a_setup_nee
     needs = step_needs(task([create, slide, info], answer=3, provenance=label), _Unrecorded(), {3: (info.content, None)},
                        lambda: made_values(x))
     assert [n.needed for n in needs] == [False, False]
+
+
+# ------------------------------------------------------------------------------- made-up ids a task makes
+
+SESSION = "5bbfde4e-c772-4869-9238-95b7661ba875"
+
+
+class _Always(_Unrecorded):
+    """A simulator that answers every call as recorded: nothing a replay leaves out is missed."""
+
+    def __init__(self, results):
+        self.results = results
+
+    def episode(self):
+        return self
+
+    def call_sync(self, server, tool, arguments):
+        from firefly.simulator.core import SimResult
+
+        return SimResult(self.results[tool], None, False, {})
+
+
+def _session_steps():
+    load = step(1, "csv", "load_csv", {"file_path": "/workspace/data/sales.csv"},
+                text(json.dumps({"session_id": SESSION, "rows": 40})))
+    stats = Step(2, "csv", "get_statistics", {"session_id": SESSION}, text('{"columns": 4}'), None, True, True,
+                 [{"argument": "/session_id", "step": 1, "path": "$.content[0].text#json=$.session_id", "value": SESSION}], "s")
+    return load, stats
+
+
+def test_a_step_that_made_an_id_the_label_takes_is_needed_when_the_question_does_not_give_it():
+    from firefly.synth.necessity import made_ids, step_needs
+
+    load, stats = _session_steps()
+    x = Exploration("x1", "d1", [load, stats])
+    assert made_ids(x) == {2: {SESSION: 1}}
+    # the id given by the step's own arguments was not made by it
+    told = step(1, "csv", "load_csv", {"session_id": SESSION}, text(json.dumps({"session_id": SESSION})))
+    assert made_ids(Exploration("x1", "d1", [told, stats])) == {}
+    label = [{"step": 2, "path": "$.content[0].text#json=$.columns", "value": 4, "role": "answer"}]
+    sim = _Always({"load_csv": load.content, "get_statistics": stats.content})
+    asked = task([load, stats], question="Load data/sales.csv. How many columns has the session returned by step 1?",
+                 answer=4, provenance=label)
+    [need] = step_needs(asked, sim, {}, ids=made_ids(x))
+    assert need.needed and "takes an id it made" in need.why
+    # a question that quotes the id needs no step to make it (and is no task: self_contained drops it)
+    quoted = task([load, stats], question=f'How many columns has session "{SESSION}"?', answer=4, provenance=label)
+    [need] = step_needs(quoted, sim, {}, ids=made_ids(x))
+    assert not need.needed
+
+
+def test_a_made_up_id_a_hop_went_through_may_come_back_as_another():
+    from firefly.synth.necessity import replay
+    from firefly.synth.verify import check_replayable
+
+    load, stats = _session_steps()
+    prov = [{"step": 1, "path": "$.content[0].text#json=$.session_id", "value": SESSION, "role": "via"},
+            {"step": 2, "path": "$.content[0].text#json=$.columns", "value": 4, "role": "answer"}]
+    other = text(json.dumps({"session_id": "342a0238-d32b-4c30-b602-ae1d31816f72", "rows": 40}))
+    t = task([load, stats], answer=4, provenance=prov)
+    assert check_replayable(t, _Always({"load_csv": other, "get_statistics": stats.content}))[0]
+    assert replay(t, _Always({"load_csv": other, "get_statistics": stats.content}), t.trajectory).reproduced
+    # a value that is no made-up id must come back as it was
+    words = text(json.dumps({"session_id": "sales", "rows": 40}))
+    assert not check_replayable(t, _Always({"load_csv": words, "get_statistics": stats.content}))[0]
+
+
+def test_a_question_takes_a_made_up_id_from_the_step_that_made_it():
+    from firefly.synth.model import Candidate
+    from firefly.synth.offline import OfflineSynthesizer
+    from firefly.synth.verify import check_self_contained
+
+    load, stats = _session_steps()
+    x = Exploration("x1", "d1", [load, stats])
+    label = [{"step": 2, "path": "$.content[0].text#json=$.columns", "value": 4, "role": "answer"}]
+    c = Candidate("lookup", "t", f'How many columns are in the statistics for session id "{SESSION}"?', 4,
+                  {"rule": "number"}, {2}, label, {"op": "value"})
+    done = OfflineSynthesizer()._with_setup(x, c, Counter())
+    assert done is not None and SESSION not in done.question
+    assert done.trajectory_steps == {1, 2}
+    assert "1. Load the csv with file path" in done.question and "for the session id returned by step 1" in done.question
+    t = task([load, stats], question=done.question, answer=4, provenance=label)
+    assert check_self_contained(t, x, {})[0]
+    # without the step that made it, the id is no value the question gives
+    assert not check_self_contained(task([stats], question=done.question, answer=4, provenance=label), x, {})[0]
+    # the step that made the id shows the answer already (40 rows): the asked call would not be needed for it
+    rows = Candidate("lookup", "t", f'How many rows are in the statistics for session id "{SESSION}"?', 40,
+                     {"rule": "number"}, {2}, label, {"op": "value"})
+    skipped = Counter()
+    assert OfflineSynthesizer()._with_setup(x, rows, skipped) is None and skipped
+
+
+def test_a_state_change_on_a_session_opens_it_first_and_checks_no_made_up_id():
+    from types import SimpleNamespace
+
+    from firefly.synth.model import Candidate
+    from firefly.synth.necessity import before_change
+    from firefly.synth.offline import OfflineSynthesizer
+
+    load, _ = _session_steps()
+    add = Step(2, "csv", "add_column", {"name": "margin", "session_id": SESSION}, text("ok"), None, True, False, [], "s")
+    info = step(3, "csv", "get_info", {"session_id": SESSION}, text(json.dumps({"columns": ["a", "margin"]})))
+    x = Exploration("x1", "d1", [load, add, info])
+    expected = {"columns": ["margin"], "session_id": SESSION}
+    probe = {"server": "csv", "tool": "get_info", "arguments": {"session_id": SESSION}, "expected": expected}
+    c = Candidate("state-change", "state:add_column", f'Add a column named "margin" with session id "{SESSION}".',
+                  expected, {"rule": "json-subset"}, {2}, [{"step": 3, "path": "$", "value": expected, "role": "probe"}],
+                  {"op": "probe"}, probe=probe, trajectory_steps={2}, extra={"effect_step": 2, "probe_step": 3})
+    done = OfflineSynthesizer()._with_setup(x, c, Counter())
+    assert done is not None and done.trajectory_steps == {1, 2} and SESSION not in done.question
+    assert "2. Add" in done.question and "the session id returned by step 1" in done.question
+    assert done.answer == {"columns": ["margin"]} == done.probe["expected"]
+    # the world before the change is the one after the read that opened the session
+    before = text(json.dumps({"columns": ["a"]}))
+    class _Opened(_Always):  # the session's info was recorded only after the read that opened it
+        def episode(self):
+            return _Opened(self.results)
+
+        def call_sync(self, server, tool, arguments):
+            from firefly.simulator.core import error_result
+
+            if tool == "get_info" and not getattr(self, "opened", False):
+                return error_result("not recorded")
+            self.opened = getattr(self, "opened", False) or tool == "load_csv"
+            return super().call_sync(server, tool, arguments)
+
+    sim = _Opened({"load_csv": load.content, "get_info": before})
+    sim.tools = {("csv", "load_csv"): SimpleNamespace(reads=lambda arguments: True)}
+    t = task([load, add], kind="state-change", answer=done.answer, probe=done.probe, match={"rule": "json-subset"},
+             provenance=done.provenance, derivation={"op": "probe"})
+    ok, why = before_change(t, sim)
+    assert ok and "the label fails" in why

@@ -128,12 +128,48 @@ def writes_by_arguments(schema: dict | None, arguments: dict | None = None) -> b
     output format, a timeout or a destination time zone is no place) that it requires, or,
     given a call's ``arguments``, that the call fills."""
     schema = schema or {}
-    places = [name for name in (schema.get("properties") or {})
-              if name_words(name) in (["destination"], ["dest"])
-              or (_WHERE_WORDS & set(name_words(name)) and _PLACE_WORDS & set(name_words(name)))]
+    places = _places(schema)
     if arguments is None:
         return any(name in (schema.get("required") or []) for name in places)
     return any(arguments.get(name) not in (None, "", [], {}) for name in places)
+
+
+def _places(schema: dict) -> list[str]:
+    return [name for name in (schema.get("properties") or {})
+            if name_words(name) in (["destination"], ["dest"])
+            or (_WHERE_WORDS & set(name_words(name)) and _PLACE_WORDS & set(name_words(name)))]
+
+
+MOVE_VERBS = frozenset({"move", "mv", "rename", "cut", "relocate"})  # what they write to, they take from elsewhere
+
+
+_INPUT_WORDS = frozenset({"input", "source", "src", "template", "from"})
+
+
+def read_inputs(tool: str, arguments: dict | None) -> list[str]:
+    """The values of an effect that makes something (a making verb in its name, no moving or
+    removing one) given under a name that says it is what the effect reads (``template_path``,
+    ``source_file``, ``input``): making a presentation from a template leaves the template as
+    it was. Empty for any other effect."""
+    words = set(name_words(tool))
+    if not isinstance(arguments, dict) or not words & MAKE_VERBS or words & (MOVE_VERBS | REMOVE_VERBS):
+        return []
+    return [v for name, v in arguments.items()
+            if isinstance(v, str) and len(v.strip()) >= 3 and _INPUT_WORDS & set(name_words(name))]
+
+
+def written_places(tool: str, schema: dict | None, arguments: dict | None) -> list[str] | None:
+    """The places (paths) an effect wrote to, when all it changed is at them: it filled a
+    place to write to (:func:`writes_by_arguments`: ``output_path``, ``save_as``) with a
+    path, and its name says it neither moves nor removes anything (a move takes its source
+    away). None otherwise: the effect may have changed anything it names."""
+    words = set(name_words(tool))
+    if not isinstance(arguments, dict) or words & (MOVE_VERBS | REMOVE_VERBS):
+        return None
+    filled = [arguments.get(name) for name in _places(schema or {}) if arguments.get(name) not in (None, "", [], {})]
+    if not filled or not all(isinstance(v, str) and "/" in v and not re.search(r"\s", v.strip()) for v in filled):
+        return None
+    return [v.strip() for v in filled]
 
 
 def by_chance(name: str, description: str | None = None) -> bool:

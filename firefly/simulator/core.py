@@ -26,8 +26,9 @@
 4. *unrelated effects*: results observed in a state of that server that differs from the
    episode's only by effects the call cannot depend on (:mod:`firefly.simulator.footprint`:
    both name something and nothing either names meets the other's: a file read is not
-   changed by a folder made elsewhere, a session's info by closing another session). The
-   effects the call may depend on must be the same, in the same order.
+   changed by a folder made elsewhere, a session's info by closing another session; an
+   effect that wrote only to an output path it was given names only that path, not the
+   file it read). The effects the call may depend on must be the same, in the same order.
 5. otherwise the arguments were recorded, but only in another state of that server (the
    file was read before it was written, say): that is a **miss**, never a stale answer.
 
@@ -64,7 +65,8 @@ import anyio
 import msgspec
 
 from ..errors import FireflyError
-from ..adapters.verbs import by_chance, changes_nothing, writes_by_arguments
+from ..adapters.verbs import (MAKE_VERBS, by_chance, changes_nothing, name_words, read_inputs, writes_by_arguments,
+                              written_places)
 from ..explore.policy import ToolRef
 from ..explore.stage import is_read_only
 from ..ids import canonical_json, content_hash
@@ -169,6 +171,30 @@ def _where(column: str) -> str:
 
 def _state_of(effects: list[Effect]) -> str:
     return content_hash([canonical_json(list(e)) for e in effects]) if effects else INITIAL_STATE
+
+
+def _effect_print(tool: str, arguments: Any, schema: Any, shown: str, plain: bool = False) -> tuple[Footprint, str]:
+    """What a recorded effect names and shows, for :func:`unrelated`: an effect that wrote
+    only to the places it was given to write to (:func:`written_places`: an output path)
+    changed only what is there; what it read to write them (its input file) and what its
+    reply says about them are no change. An effect that makes something from what it was
+    given to read (:func:`read_inputs`: a presentation from a template) changed none of it.
+    ``plain``: every value it names counts (for a call that makes something itself: what it
+    makes may be numbered after what the effect made, ``presentation_2``)."""
+    if plain:
+        return footprint(arguments, schema), shown
+    places = written_places(tool, schema, arguments)
+    if places is not None:
+        return footprint({"written": places}), "\n".join(places).lower()
+    inputs = read_inputs(tool, arguments)
+    if not inputs:
+        return footprint(arguments, schema), shown
+    rest = {k: v for k, v in arguments.items() if v not in inputs}
+    for v in inputs:  # its reply naming the template it read is no sign it changed it
+        shown = shown.replace(v.strip().lower(), "")
+    printed = footprint(rest, schema)
+    # it made something new (shown in its reply): it names nothing else the call could meet
+    return (printed if not printed.empty else Footprint(frozenset(), frozenset({"\x00made"}), frozenset(), "")), shown
 
 
 class Episode:
@@ -309,7 +335,7 @@ class Simulator:
             self._index = None
             self._rows: dict[tuple[str, str, str, int], tuple[Any, ...] | None] = {}
             self._before: dict[tuple[str, int, str], list[Effect]] = {}
-            self._effect_prints: dict[Effect, tuple[Footprint, str] | None] = {}
+            self._effect_prints: dict[tuple[Effect, bool], tuple[Footprint, str] | None] = {}
             self._unrelated_rows: dict[tuple[str, tuple[Effect, ...]], tuple[Any, ...] | None] = {}
             self._cursor = self.store.conn.cursor()
 
@@ -462,7 +488,9 @@ class Simulator:
                 continue
             shown = _shown_text(row[1], row[2])
             theirs = self._effects_before(row[6], row[7], call.server)
-            if self._relevant(ours, mine, shown) == self._relevant(theirs, mine, shown):
+            # a call that makes something itself (opens a presentation) may be numbered after what the effects made
+            plain = bool(MAKE_VERBS & set(name_words(call.tool)))
+            if self._relevant(ours, mine, shown, plain) == self._relevant(theirs, mine, shown, plain):
                 return row
         return None
 
@@ -474,19 +502,19 @@ class Simulator:
                 " AND server = ? ORDER BY step, attempt", key)]
         return self._before[key]
 
-    def _relevant(self, effects: list[Effect], mine: Footprint, shown: str) -> list[Effect]:
+    def _relevant(self, effects: list[Effect], mine: Footprint, shown: str, plain: bool = False) -> list[Effect]:
         """The effects a call (its footprint, its recorded result's text) may depend on: all
         but those :func:`unrelated` to it; an effect the log never recorded counts."""
         out = []
         for e in effects:
-            if e not in self._effect_prints:
+            if (e, plain) not in self._effect_prints:
                 row = self.store.conn.execute(
                     "SELECT arguments, content, structured_content FROM sim_calls WHERE server = ? AND tool = ?"
                     " AND arguments_hash = ? AND effect = 1 ORDER BY position LIMIT 1", e).fetchone()
                 info = self.tools.get((e[0], e[1]))
-                self._effect_prints[e] = None if row is None else (
-                    footprint(_decoder.decode(row[0]), info.input_schema if info else None), _shown_text(row[1], row[2]))
-            found = self._effect_prints[e]
+                self._effect_prints[(e, plain)] = None if row is None else _effect_print(
+                    e[1], _decoder.decode(row[0]), info.input_schema if info else None, _shown_text(row[1], row[2]), plain)
+            found = self._effect_prints[(e, plain)]
             if found is None or not unrelated(mine, shown, *found):
                 out.append(e)
         return out

@@ -1330,6 +1330,15 @@ def generated_id_in(text: str) -> bool:
     return _UUID.search(text) is not None or _PREFIXED_ID.search(text) is not None or MASK in text
 
 
+def made_up_id(value: Any) -> bool:
+    """Whether a whole value is an id the server made up for this run (a session's UUID,
+    ``task-4bfdc920``): :func:`generated_id_in` of a text that is nothing but the id."""
+    if not isinstance(value, str):
+        return False
+    v = value.strip()
+    return _UUID.fullmatch(v) is not None or _PREFIXED_ID.fullmatch(v) is not None
+
+
 def is_opaque_id(key: str, value: Any) -> bool:
     """A made-up identifier as a value: a UUID anywhere, or a hexadecimal string under a key
     that says it is an id or a token (``run_id``, ``build_id``; a ``hash`` is no made-up id)."""

@@ -37,13 +37,13 @@ from ..locator import moved
 from ..match import matches, normalize, probe_passes, result_value
 from .derive import DerivationError, compute, found_at, record_of
 from ..explore.policy import VIRTUAL_ROOT
-from .facts import FILES_ROOT, REPO_ROOT, leaves
+from .facts import FILES_ROOT, REPO_ROOT, leaves, made_up_id
 from .model import INITIAL_STATE, Task
 
 AMBIENT = frozenset({"/workspace", FILES_ROOT, REPO_ROOT})  # where every call works: never a trace of one
 
-__all__ = ["Need", "Replay", "SetupNeeds", "before_change", "computing_steps", "initial_texts", "item_moved", "label_steps", "made_values",
-           "replay", "setup_steps", "step_needs"]
+__all__ = ["Need", "Replay", "SetupNeeds", "before_change", "computing_steps", "initial_texts", "item_moved", "label_steps",
+           "made_ids", "made_values", "replay", "same_made_up", "setup_steps", "step_needs"]
 
 
 @dataclass
@@ -97,7 +97,8 @@ def replay(task: Task, sim: Any, calls: list[dict[str, Any]]) -> Replay:
         record = record_of(at, call["server"], call["tool"], call.get("arguments") or {}, r.content,
                            r.structured_content)
         def check(p: dict[str, Any], record: Any = record) -> tuple[bool, Any]:
-            return found_at(record, str(p.get("path")), p.get("value"))
+            ok, found = found_at(record, str(p.get("path")), p.get("value"))
+            return ok or same_made_up(p, found), found
         miss = _not_found(entries, check, 0)
         if miss is None:
             continue
@@ -114,6 +115,14 @@ def replay(task: Task, sim: Any, calls: list[dict[str, Any]]) -> Replay:
         return Replay(False, False, f"the label becomes {_short(value)}")
     said = "; ".join(f"step {at}'s item moved {d:+d} places" for at, d in moves.items())
     return Replay(True, False, "the label is reproduced" + (f" ({said})" if said else ""))
+
+
+def same_made_up(entry: dict[str, Any], found: Any) -> bool:
+    """Whether a replayed value stands for the recorded one as a made-up id does: the entry
+    is a value a hop went through (``via``: the id a later call took, never the answer) and
+    both are ids the server made up (:func:`made_up_id`: a session opened again gets another
+    id; the later call, replayed as recorded, answers the same)."""
+    return entry.get("role") == "via" and made_up_id(entry.get("value")) and made_up_id(found)
 
 
 MAX_MOVE = 100  # places an item may have moved in a listing and still be the same item
@@ -305,6 +314,45 @@ def made_values(x: Any, initial: Mapping[str, str] | None = None) -> dict[int, s
     return out
 
 
+def made_ids(x: Any) -> dict[int, dict[str, int]]:
+    """For each step of an exploration, the made-up ids (:func:`made_up_id`: a session's
+    UUID, ``task-4bfdc920``) it was given as whole arguments, each with the step that made
+    it: the first earlier successful step whose result shows the id and whose own arguments
+    do not (it opened the session, created the task). A task whose call takes such an id
+    must make that step and take the id from its result: the question cannot quote an id
+    another run would not have."""
+    if x is None:
+        return {}
+    texts = {s.step: normalize(" | ".join(str(v) for v in leaves([s.content, s.structured])))
+             for s in x.steps if s.ok}
+    out: dict[int, dict[str, int]] = {}
+    for s in x.steps:
+        for value in leaves(s.arguments):
+            if not made_up_id(value):
+                continue
+            v = normalize(value.strip())
+            origin = next((e for e in x.steps if e.step < s.step and e.step in texts and _word_in(v, texts[e.step])), None)
+            if origin is None or any(isinstance(a, str) and v in normalize(a) for a in leaves(origin.arguments)):
+                continue
+            out.setdefault(s.step, {})[value.strip()] = origin.step
+    return out
+
+
+def id_needed(call: dict[str, Any], task: Task, ids: Mapping[int, Mapping[str, int]], users: Collection[Any]) -> int | None:
+    """The step of ``users`` (the label's calls; for a state change, the changes it asks
+    for) that takes a made-up id ``call`` made (``ids``: :func:`made_ids`), when the
+    question does not give the id: the task cannot be done without ``call``, whatever a
+    replay with the recorded id shows."""
+    question = normalize(task.question)
+    for other in task.trajectory:
+        if other is call or other.get("step") not in users:
+            continue
+        for value, origin in (ids.get(other.get("step")) or {}).items():
+            if origin == call.get("step") and not _word_in(normalize(value), question):
+                return other.get("step")
+    return None
+
+
 _MADE = re.compile(r"^(?=.*\d)[\w.:/-]{6,}$")  # an id or a path with a digit: what a server makes up, not a word
 
 
@@ -340,14 +388,17 @@ def _made_unsaid(x: Any, texts: dict[int, str], initial: Mapping[str, str]) -> l
 
 def step_needs(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]],
                made: Callable[[], dict[int, set[int]]] | None = None,
-               initial: Mapping[str, str] | None = None, computed: Collection[int] = ()) -> list[Need]:
+               initial: Mapping[str, str] | None = None, computed: Collection[int] = (),
+               ids: Mapping[int, Mapping[str, int]] | None = None) -> list[Need]:
     """For every setup step (:func:`setup_steps`): whether it is needed and why. ``made``:
     gives :func:`made_values` of the task's exploration, asked on a miss (without it, only
     the label decides a miss); ``initial``: :func:`initial_texts`; ``computed``: the steps
     whose tool computes (:func:`computing_steps`): it brings nothing its arguments name into
     being, so a value of its arguments the label shows is an input both calls took (a file
     both analysed, an expression both evaluated), no trace of it; only a value it made and a
-    label's call takes can make it needed."""
+    label's call takes can make it needed. ``ids``: :func:`made_ids` of the exploration; a
+    step that made an id another step of the task takes, which the question does not give,
+    is needed (:func:`id_needed`)."""
     text = label_text(task)
     # who may take a made value: the label's own calls; for a state change, every change it
     # asks for (each is checked in turn) and its probe
@@ -356,6 +407,10 @@ def step_needs(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]],
     takes: dict[int, set[int]] | None = None
     out = []
     for call in setup_steps(task):
+        taker = id_needed(call, task, ids or {}, users)
+        if taker is not None:
+            out.append(Need(call, True, f"step {taker} takes an id it made, which the question does not give", True))
+            continue
         rest = [c for c in task.trajectory if c is not call]
         r = replay(task, sim, rest)
         if r.missed:
@@ -381,7 +436,7 @@ def before_change(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]] | N
                   initial: Mapping[str, str] | None = None) -> tuple[bool, str]:
     """Whether a state change's label fails in the world before its first change (see the
     module docstring), and why."""
-    effects = setup_steps(task)
+    effects = [c for c in setup_steps(task) if not _reads(sim, c)]  # (a read that opened what a change takes)
     first = min((c.get("step", 0) for c in effects), default=0)
     before = [c for c in task.trajectory if c.get("step", 0) < first]
     r = replay(task, sim, before)
@@ -397,6 +452,12 @@ def before_change(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]] | N
     if not any(_shows(text, c, *earlier_texts(c, recorded or {}, initial)) for c in effects):
         return False, "the probe was never recorded before the change and the label shows nothing the change stated"
     return True, "the probe was not recorded before the change; the label shows a value the change introduced"
+
+
+def _reads(sim: Any, call: dict[str, Any]) -> bool:
+    """Whether the simulator knows ``call``'s tool as one that reads (changes no world state)."""
+    tool = getattr(sim, "tools", {}).get((call.get("server"), call.get("tool")))
+    return tool is not None and tool.reads(call.get("arguments") or {})
 
 
 def computing_steps(x: Any) -> set[int]:
@@ -437,6 +498,7 @@ class SetupNeeds:
         by one from the last, each kept out when the replay still gives the label."""
         recorded = {s.step: (s.content, s.structured) for s in x.steps}
         computed = computing_steps(x)
+        ids = made_ids(x)
         found: list[dict[int, set[int]]] = []
 
         def made() -> dict[int, set[int]]:
@@ -452,7 +514,7 @@ class SetupNeeds:
         for _ in range(4):
             if not kept:
                 break
-            needs = step_needs(_as_task(x, candidate, kept), self.sim, recorded, made, self.initial, computed)
+            needs = step_needs(_as_task(x, candidate, kept), self.sim, recorded, made, self.initial, computed, ids)
             spare = {n.call.get("step") for n in needs if not n.needed}
             if not spare:
                 break

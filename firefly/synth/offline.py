@@ -40,7 +40,7 @@ from .answers import field_values, record_candidates
 from .derive import as_number
 from ..explore.executor import TRUNCATION_MARKER
 from ..locator import resolve
-from .facts import (Cell, Item, Table, basename, echoes_of, generated_id_in, is_dull, is_machine_fact, is_volatile, text_blocks,
+from .facts import (Cell, Item, Table, basename, echoes_of, generated_id_in, made_up_id, is_dull, is_machine_fact, is_volatile, text_blocks,
                     leaves, pages_of_a_document, plural_of, read_call, reads_the_clock, rel, singular, words_of)
 from .model import INITIAL_STATE, Candidate, Exploration, Step
 from .phrasing import block_scope, effect, listing, ordinal, quote, scope
@@ -300,6 +300,7 @@ class OfflineSynthesizer:
         self.seed = seed
         self.needs: Any = None
         self.variants: dict[tuple[str, str, str, str], list[tuple[Any, Any]]] = {}
+        self._ids: tuple[str, dict[int, dict[str, int]]] | None = None  # an exploration's made_ids
 
     def tasks_for(self, store: Any, x: Exploration, context: dict[str, Any]) -> tuple[list[Candidate], Counter, list[Any]]:
         self.needs = context.get("needs")  # which setup calls a label needs (the simulator decides)
@@ -839,12 +840,23 @@ class OfflineSynthesizer:
                     skipped["earlier change not needed but not removable"] += 1
                     return None
                 c.trajectory_steps = {own} | {s.step for s in needed}
+            chained = self._chained_ids(x, c, c.trajectory_steps, set())
+            if chained is None:
+                skipped["made-up id no step of the task makes (or its maker shows the answer)"] += 1
+                return None
+            c.trajectory_steps |= set(chained.values())
             effects = [s for s in x.steps if s.step in c.trajectory_steps]
             described = [effect(s.tool, s.server, s.arguments, x.adapter(s.server), x.ref(s.server, s.tool))
                          for s in effects]
             if any(d is None for d in described):
                 skipped["effect not describable"] += 1
                 return None
+            if chained:
+                described = [_refer(d, chained, [s.step for s in effects]) for d in described]
+                c.answer = _without_made_up_ids(c.answer)
+                if c.probe is not None:
+                    c.probe = dict(c.probe, expected=c.answer)
+                c.provenance = [dict(p, value=c.answer) if p.get("role") == "probe" else p for p in c.provenance]
             if len(effects) > 1:
                 lines = [f"{i + 1}. {_cap(d)}." for i, d in enumerate(described)]
                 c.question = "Do the following, in order:\n" + "\n".join(lines)
@@ -860,6 +872,13 @@ class OfflineSynthesizer:
                 return None
             setup = needed
             c.trajectory_steps = set(c.label_steps) | {s.step for s in setup}
+        chained = self._chained_ids(x, c, set(c.label_steps) | {s.step for s in setup}, set(c.label_steps))
+        if chained is None:
+            skipped["made-up id no step of the task makes (or its maker shows the answer)"] += 1
+            return None
+        if chained:  # the steps that made the ids the question would quote: made by the task, the ids taken
+            setup = [s for s in x.steps if s.step in {k.step for k in setup} | set(chained.values())]
+            c.trajectory_steps = set(c.label_steps) | {s.step for s in setup}
         if setup:
             described = [effect(s.tool, s.server, s.arguments, x.adapter(s.server), x.ref(s.server, s.tool))
                          for s in setup]
@@ -868,6 +887,18 @@ class OfflineSynthesizer:
                 return None
             rng = self._rng(x, "setup", c.signature())
             question = c.question
+            if chained:
+                order = [s.step for s in setup]
+                described = [_refer(d, chained, order) for d in described]
+                if c.extra.get("effect_result"):
+                    c.extra = dict(c.extra, effect_result=_refer(c.extra["effect_result"], chained, order))
+                else:
+                    lines = [f"{i + 1}. {_cap(_refer(d, chained, order))}." for i, d in enumerate(described)]
+                    c.question = ("Do the following, in order:\n" + "\n".join(lines) + "\n\nThen answer: "
+                                  + _refer(question, chained, order))
+                    c.template += "+setup"
+                    c.score -= 0.3 + 0.05 * len(setup)
+                    return self._finish(c, skipped)
             if c.extra.get("effect_result"):  # the label's call is an effect too: the changes in order
                 lines = [f"{i + 1}. {_cap(d)}." for i, d in enumerate(described + [c.extra["effect_result"]])]
                 c.question = "Do the following, in order:\n" + "\n".join(lines) + "\n\n" + c.extra["ask"]
@@ -879,6 +910,33 @@ class OfflineSynthesizer:
             c.template += "+setup"
             c.score -= 0.3 + 0.05 * len(setup)
         return self._finish(c, skipped)
+
+    def _chained_ids(self, x: Exploration, c: Candidate, steps: set[int], asked: set[int]) -> dict[str, int] | None:
+        """The made-up ids (a session's UUID, a new task's id) that the calls of ``steps`` take
+        and the question quotes, each with the step that made it (:func:`made_ids`): the task
+        makes that step and takes the id from its result, never quotes it. None when a step
+        that made one cannot be a step of the task: a change not among ``steps`` (not needed,
+        or not describable), or a step the question asks about (``asked``: the label's own);
+        or when a step that made one shows the answer already (loading a file into a session
+        tells its row count: the session's info is not needed for it)."""
+        from .necessity import made_ids
+
+        if not generated_id_in(c.question):
+            return {}
+        if self._ids is None or self._ids[0] != x.exploration_id:
+            self._ids = (x.exploration_id, made_ids(x))
+        by_step, out = x.by_step(), {}
+        for k in sorted(steps):
+            for value, origin in (self._ids[1].get(k) or {}).items():
+                if value not in c.question:
+                    continue
+                made = by_step.get(origin)
+                if made is None or origin in asked or (origin not in steps and not x.answers(made)):
+                    return None
+                out[value] = origin
+        if c.kind != "state-change" and any(_leaks_into(c.answer, _text_of(by_step[k])) for k in set(out.values())):
+            return None  # the step that made the id shows the answer already: the asked call is not needed for it
+        return out
 
     def _finish(self, c: Candidate, skipped: Counter) -> Candidate | None:
         c.answer = _without_float_noise(c.answer, c.match)
@@ -971,6 +1029,30 @@ def _lists_in(value: Any, key: str = "") -> list[tuple[str, list[Any]]]:
     if isinstance(value, list):
         return [(key, value)] + [x for v in value for x in _lists_in(v, key)]
     return []
+
+
+def _refer(text: str, chained: dict[str, int], order: list[int]) -> str:
+    """``text`` with each made-up id of ``chained`` (id -> the step that made it) named as
+    what that step returned (``order``: the steps as the question numbers them): ``with
+    session id "5bbf..."`` -> ``with session id returned by step 1``."""
+    for value, origin in chained.items():
+        said = f"returned by step {order.index(origin) + 1}" if origin in order else "returned by the step that made it"
+        for form in (quote(value), f"'{value}'", f'"{value}"'):  # "with session id ..." -> "with the session id ..."
+            text = re.sub(r"\b(with|for|and|of|to)\s+(?!the\b)((?:[\w-]+\s+){0,2}?[\w-]*id)\s+" + re.escape(form),
+                          lambda m: f"{m.group(1)} the {m.group(2)} {said}", text)
+            text = text.replace(form, said)
+        text = text.replace(value, said)
+    return text
+
+
+def _without_made_up_ids(value: Any) -> Any:
+    """An expected end state without the made-up ids in it (the session it was made in): a
+    run that opens the session again gets another id, and checks the rest."""
+    if isinstance(value, dict):
+        return {k: _without_made_up_ids(v) for k, v in value.items() if not made_up_id(v)}
+    if isinstance(value, list):
+        return [_without_made_up_ids(v) for v in value if not made_up_id(v)]
+    return value
 
 
 def _self_contained(c: Candidate, skipped: Counter) -> bool:

@@ -8,12 +8,14 @@ Verifiers (each gives ``passed`` and one-line reasons):
   call and its recorded result contains the expected end state.
 * ``replayable``: the trajectory replayed in order in one simulator episode (strict mode)
   succeeds at every call, and the label recomputed from the replayed results (or the probe
-  made at the end of the episode) matches.
+  made at the end of the episode) matches. A made-up id a hop went through may come back
+  as another made-up id (a session opened again).
 * ``no-leakage``: the answer is not in the question. For a state change, no part of the
   expected end state that the requested effect does not itself state.
 * ``self-contained``: every argument value the trajectory's calls need is in the question,
-  unless it came from an earlier result of the trajectory, is a default, a choice among a
-  few fixed values, or a well-known place (the repository, the workspace folder).
+  unless it came from an earlier result of the trajectory (a made-up id made by an earlier
+  step of it included), is a default, a choice among a few fixed values, or a well-known
+  place (the repository, the workspace folder).
 * ``not-duplicate``: no task accepted before it (in task-id order) has the same label from
   the same calls, or a question whose embedding (the hashed embedder, usearch, cosine) is
   at least ``threshold`` similar.
@@ -66,7 +68,8 @@ from .derive import DerivationError, compute, found_at, record_of
 from .diversity import DEFAULT_PER_TEMPLATE, DEFAULT_PER_TOOL_ANSWER, DiversityCap, rank
 from .facts import leaves, rel
 from .model import TASK_COLUMNS, Exploration, Task, load_exploration, task_from_row
-from .necessity import AMBIENT, before_change, computing_steps, initial_texts, item_moved, made_values, step_needs
+from .necessity import (AMBIENT, before_change, computing_steps, initial_texts, item_moved, made_ids, made_values,
+                        same_made_up, step_needs)
 
 VERIFIERS = ("grounded", "replayable", "no-leakage", "self-contained", "not-duplicate", "error-free", "no-padding",
              "fails-before", "wording", "diverse")
@@ -162,6 +165,7 @@ def check_replayable(task: Task, sim: Any) -> Verdict:
         if p.get("step") not in records:
             return False, [f"provenance step {p.get('step')} is not in the trajectory"]
         ok, found = check_entry(p, records)
+        ok = ok or same_made_up(p, found)  # a session opened again: another id, the same session
         if not ok:  # the same item, listed elsewhere in a world without a setup the task left out?
             entries = [e for e in task.provenance if e.get("step") == p.get("step")]
             delta = item_moved(entries, lambda e: check_entry(e, records))
@@ -262,16 +266,19 @@ def check_self_contained(task: Task, x: Exploration | None, schemas: dict[tuple[
     text = normalize(task.question)
     steps = x.by_step() if x is not None else {}
     in_trajectory = {c.get("step") for c in task.trajectory}
+    ids = made_ids(x)
     missing: list[str] = []
     for call in task.trajectory:
         s = steps.get(call.get("step"))
         fed = {src.get("argument") for src in (s.sources if s is not None else [])
                if src.get("step") in in_trajectory}
+        made = {v for v, origin in (ids.get(call.get("step")) or {}).items() if origin in in_trajectory}
         props = (schemas.get((call["server"], call["tool"])) or {}).get("properties") or {}
         for pointer, value in _pointers(call.get("arguments") or {}):
             top = pointer.split("/")[1] if pointer.count("/") >= 1 and pointer != "" else ""
             spec = props.get(top) if isinstance(props.get(top), dict) else {}
-            if pointer in fed or isinstance(value, bool) or value is None or top in PRESENTATION:
+            if pointer in fed or isinstance(value, bool) or value is None or top in PRESENTATION or (
+                    isinstance(value, str) and value.strip() in made):  # an id an earlier step of the task made
                 continue
             if "enum" in spec or ("default" in spec and canonical_json(spec["default"]) == canonical_json(value)):
                 continue
@@ -312,7 +319,8 @@ def recorded_results(x: Exploration | None) -> dict[int, tuple[Any, Any]]:
 
 
 def check_no_padding(task: Task, sim: Any, x: Exploration | None, initial: Mapping[str, str] | None = None) -> Verdict:
-    needs = step_needs(task, sim, recorded_results(x), lambda: made_values(x, initial), initial, computing_steps(x))
+    needs = step_needs(task, sim, recorded_results(x), lambda: made_values(x, initial), initial, computing_steps(x),
+                       made_ids(x))
     if not needs:
         return True, ["every call of the trajectory is one the label reads"]
     idle = [f"step {n.call.get('step')} {n.call['server']}/{n.call['tool']} is not needed: {n.why}" for n in needs
