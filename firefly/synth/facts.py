@@ -670,7 +670,8 @@ def read_text(step: int, base: str, text: str, names: Names, arguments: dict[str
     out: list[Table] = []
     if kind is None and looks_like_diff(lines):
         return out  # "- Attendees: ..." in a diff is a line taken away, not a labelled value
-    if kind is None and (found := _line_matches(step, base, lines, offset) or _found_count(step, base, lines, offset)):
+    if kind is None and (found := _line_matches(step, base, lines, offset) or _found_count(step, base, lines, offset)
+                         or _long_listing(step, base, lines, offset) or _html_page(step, base, text, offset)):
         return found
     if kind in (None, "csv", "tsv"):
         out += _delimited(step, base, lines, offset, names, arguments or {}, "\t" if kind == "tsv" else None)
@@ -685,8 +686,8 @@ def read_text(step: int, base: str, text: str, names: Names, arguments: dict[str
         return out
     out += _labelled_lines(step, base, lines, offset, names)
     out += _lists(step, base, lines, offset, names)
-    return out or _headed_values(step, base, lines, offset) or _bare_values(step, base, lines, offset, names) \
-        or _stated_value(step, base, lines, offset, names)
+    return out or _headed_values(step, base, lines, offset) or _headed_sections(step, base, lines, offset, names) \
+        or _bare_values(step, base, lines, offset, names) or _stated_value(step, base, lines, offset, names)
 
 
 _PLAIN_VALUE = re.compile(r"^\S{1,100}$")
@@ -734,6 +735,8 @@ def _stated_value(step: int, base: str, lines: list[str], offset: int, names: Na
     if len(body) != 1:
         return []
     n, sentence = body[0]
+    if found := _stated_clauses(step, base, n + offset, sentence, names):
+        return found
     m = _STATED.match(sentence)
     if m is None or not re.search(r"\d", m.group("value")) or _PLACE.match(m.group("value")) \
             or len(re.findall(r"\b(?:is|equals)\b|=", sentence)) != 1:
@@ -742,6 +745,35 @@ def _stated_value(step: int, base: str, lines: list[str], offset: int, names: Na
     noun, plural = names.noun() if names.tool else ("result", "results")
     return [Table(step, noun, plural, "", [Item({"result": Cell(_scalar(value), f"{base}#line={n + offset}")})],
                   labels={"result": "result"}, whole=base)]
+
+
+# "the week of the year is 1": one clause that names a value and says it
+_CLAUSE = re.compile(r"^(?:the\s+)?(?P<subject>[A-Za-z][\w' ]{0,60}?)\s+(?:is|equals|=)\s+(?P<value>[^\s,;]+)$",
+                     re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r",\s*(?:and\s+)?|;\s*|\.\s+|\s+and\s+(?=the\s)", re.IGNORECASE)
+
+
+def _stated_clauses(step: int, base: str, line: int, sentence: str, names: Names) -> list[Table]:
+    """A sentence of two or more clauses that each say what one named value is (``The week of
+    the year is 1, and the isoWeek of the year is 1.``): one record, each value named by its
+    clause's subject (``week of the year``, ``iso week of the year``). Every clause must hold
+    a number: a clause that says something else (``Invalid Date``, ``NaN``) is no value, and
+    a sentence with one is no record."""
+    clauses = [c.strip() for c in _CLAUSE_BREAK.split(sentence.strip().rstrip(".")) if c.strip()]
+    if len(clauses) < 2:
+        return []
+    cells: dict[str, Cell] = {}
+    for clause in clauses:
+        m = _CLAUSE.match(clause)
+        if m is None:
+            return []
+        value, subject = _scalar(m.group("value").rstrip(".")), words_of(m.group("subject"))
+        if not isinstance(value, (int, float)) or subject in cells or len(subject.split()) > 8:
+            return []
+        cells[subject] = Cell(value, f"{base}#line={line}")
+    noun, plural = names.noun() if names.tool else ("result", "results")
+    return [Table(step, noun, plural, "", [Item(cells)], labels={k: k for k in cells}, numeric=tuple(cells),
+                  whole=base)]
 
 
 def _headed_values(step: int, base: str, lines: list[str], offset: int) -> list[Table]:
@@ -759,6 +791,37 @@ def _headed_values(step: int, base: str, lines: list[str], offset: int) -> list[
     items = [Item({"value": Cell(_scalar(v), f"{base}#line={n + offset}")}, i) for i, (n, v) in enumerate(values)]
     return [Table(step, noun, plural_of(noun), "value", items[:MAX_ITEMS], labels={"value": noun}, total=len(items),
                   whole=base)]
+
+
+def _headed_sections(step: int, base: str, lines: list[str], offset: int, names: Names) -> list[Table]:
+    """A text of two or more sections, each a short heading line ending in ``:`` and its
+    value on the lines below, up to a blank line (``Execution result:`` / ``undefined`` then
+    ``Console output:`` / ``[log] 9``): one record, each one-line section a value named by its
+    heading. A section of several lines, or a text that is anything else, is no such record."""
+    sections: list[tuple[str, list[tuple[int, str]]]] = []
+    for n, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text:
+            continue
+        head = text.rstrip(":").strip("#* ").strip()
+        if text.endswith(":") and (n == 1 or not lines[n - 2].strip() or not sections):
+            if not head or len(head.split()) > 4 or not re.fullmatch(r"[A-Za-z][\w ()'-]*", head):
+                return []
+            sections.append((head, []))
+        elif sections and (not sections[-1][1] or lines[n - 2].strip()):
+            sections[-1][1].append((n, text))
+        else:
+            return []
+    if len(sections) < 2 or len({h.lower() for h, _ in sections}) != len(sections):
+        return []
+    cells: dict[str, Cell] = {}
+    for head, body in sections:
+        if len(body) == 1 and len(body[0][1]) <= 100:
+            cells[head] = Cell(_scalar(body[0][1]), f"{base}#line={body[0][0] + offset}")
+    if not cells:
+        return []
+    noun, plural = names.noun() if names.tool else ("result", "results")
+    return [Table(step, noun, plural, "", [Item(cells)], labels={k: _line_label(k) for k in cells}, whole=base)]
 
 
 _CODE_LINE = re.compile(
@@ -792,6 +855,89 @@ def _line_matches(step: int, base: str, lines: list[str], offset: int) -> list[T
     return [Table(step, "match", "matches", "file", items[:MAX_ITEMS], labels={"file": "file", "line": "line number",
                                                                                 "text": "matched text"},
                   numeric=("line",), total=len(items), whole=base)]
+
+
+# "-rw-r--r-- 1 user user 55 Dec  6 18:25 notes.md": a folder's entry as ``ls -l`` prints it
+_LONG_ENTRY = re.compile(r"^(?P<kind>[-dl])[rwxsStT-]{9}[@+.]?\s+\d+\s+\S+\s+\S+\s+(?P<size>\d+)\s+"
+                         r"(?:[A-Z][a-z]{2}\s+\d{1,2}|\d{1,2}\s+[A-Z][a-z]{2})\s+(?:\d{1,2}:\d{2}|\d{4})\s+"
+                         r"(?P<name>.+?)(?: -> .+)?\s*$")
+_LONG_TOTAL = re.compile(r"^total\s+\d+\s*$")
+
+
+def _long_listing(step: int, base: str, lines: list[str], offset: int) -> list[Table]:
+    """A folder's long listing (``ls -l``: a ``total`` line, then permissions, links, owner,
+    group, size, time and name on each line): its entries with their names, kinds and, for
+    a file, its size in bytes (a listing of files only is one of files, else of entries). Owners and times are the machine's and the clock's, no facts;
+    ``.`` and ``..`` are no entries. An empty folder (``total 0`` alone) lists nothing."""
+    body = [(n, line) for n, line in enumerate(lines, start=1) if line.strip() and not _LONG_TOTAL.match(line)]
+    found = [(n, _LONG_ENTRY.match(line)) for n, line in body]
+    if not found or not all(m for _, m in found):
+        return []
+    items: list[Item] = []
+    kinds: set[str] = set()
+    for n, m in found:
+        if m is None or m.group("name") in (".", ".."):
+            continue
+        where = f"{base}#line={n + offset}"
+        kind = {"d": "folder", "l": "link"}.get(m.group("kind"), "file")
+        cells = {"name": Cell(m.group("name"), where)}
+        if kind == "file":  # a folder's size is its entry's block, not what it holds
+            cells["size"] = Cell(int(m.group("size")), where)
+        kinds.add(kind)
+        items.append(Item(cells, len(items)))
+    if not items:
+        return []
+    noun, plural = ("file", "files") if kinds == {"file"} else ("entry", "entries")
+    return [Table(step, noun, plural, "name", items[:MAX_ITEMS], labels={"name": "name", "size": "size in bytes"},
+                  numeric=("size",),
+                  total=len(items), whole=base)]
+
+
+_HTML_TEXT = re.compile(r"^\s*(?:<!doctype html|<html[\s>]|<head[\s>])", re.IGNORECASE)
+
+
+def _html_page(step: int, base: str, text: str, offset: int = 0) -> list[Table]:
+    """An HTML page: its title, as the page's title, and its headings (``h1`` to ``h3``), as
+    the page's headings, each located by the line it is on (its text, entities decoded, as it
+    stands there; a heading that reads otherwise in the source is left out). The rest of the
+    page (scripts, markup) is no fact of it."""
+    if not _HTML_TEXT.match(text):
+        return []
+    from html.parser import HTMLParser
+
+    found: list[tuple[str, int, str]] = []  # (tag, line, text)
+
+    class Reader(HTMLParser):
+        current: tuple[str, int, list[str]] | None = None
+
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            if tag in ("title", "h1", "h2", "h3"):
+                self.current = (tag, self.getpos()[0], [])
+
+        def handle_endtag(self, tag: str) -> None:
+            if self.current is not None and tag == self.current[0]:
+                found.append((tag, self.current[1], " ".join("".join(self.current[2]).split())))
+                self.current = None
+
+        def handle_data(self, data: str) -> None:
+            if self.current is not None:
+                self.current[2].append(data)
+
+    Reader(convert_charrefs=True).feed(text)
+    lines = text.splitlines()
+    located = [(tag, n, value) for tag, n, value in found
+               if value and len(value) <= 100 and n <= len(lines) and value in " ".join(lines[n - 1].split())]
+    out: list[Table] = []
+    title = next(((n, v) for tag, n, v in located if tag == "title"), None)
+    if title is not None:
+        cell = Cell(title[1], f"{base}#line={title[0] + offset}")
+        out.append(Table(step, "page", "pages", "", [Item({"title": cell})], labels={"title": "title"}, whole=base))
+    heads = [(n, v) for tag, n, v in located if tag != "title"]
+    if heads and len({v for _, v in heads}) == len(heads):
+        items = [Item({"value": Cell(v, f"{base}#line={n + offset}")}, i) for i, (n, v) in enumerate(heads)]
+        out.append(Table(step, "heading", "headings", "value", items[:MAX_ITEMS], labels={"value": "heading"},
+                         total=len(items), whole=base))
+    return out
 
 
 def _found_count(step: int, base: str, lines: list[str], offset: int) -> list[Table]:
@@ -1297,15 +1443,25 @@ def reads_the_clock(arguments: dict[str, Any], ref: Any) -> bool:
     """A call that left out the date or time its tool then takes from the clock: the tool's
     description speaks of now (``If no date is provided, get the number of days in the
     current month``) and an argument named for a date or a time, without a default, was not
-    given. What it returns depends on the day the call ran."""
-    from ..adapters.verbs import clock_parameter
+    given; or the tool computes a calendar quantity (its name says so: ``get_week_year``) and
+    its optional date argument was left out. What it returns depends on the day the call ran."""
+    from ..adapters.verbs import CLOCK_WORDS, clock_parameter, name_words
 
     desc = getattr(ref, "description", None) if ref is not None else None
     schema = getattr(ref, "input_schema", None) if ref is not None else None
     props = schema.get("properties") if isinstance(schema, dict) else None
     if not isinstance(props, dict):
         return False
-    return any(k not in (arguments or {}) and clock_parameter(k, v, desc) for k, v in props.items())
+    left = [(k, v) for k, v in props.items() if k not in (arguments or {})]
+    if any(clock_parameter(k, v, desc) for k, v in left):
+        return True
+    required = schema.get("required") if isinstance(schema.get("required"), list) else []
+    calendar = set(name_words(getattr(ref, "name", "") or "")) & CLOCK_WORDS
+    return bool(calendar) and any(k not in required and set(name_words(k)) & _DAY_WORDS
+                                  and not (isinstance(v, dict) and "default" in v) for k, v in left)
+
+
+_DAY_WORDS = frozenset({"date", "datetime", "timestamp", "day"})
 
 
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
