@@ -62,6 +62,10 @@ def test_sections_of_a_heading_and_its_one_line_value_are_named_by_their_heading
     assert values(tables(T("Execution result:\n1\n\nConsole output:\n[log] a\n[log] b"))) == [
         {"Execution result": 1}]
     assert [t.noun for t in tables(T("Allowed directories:\n/workspace\n/tmp/x"))] == ["allowed directory"]
+    # a heading set off by rules, after a line that introduces it; a placeholder is no value
+    ran = "Execution in session 'default' (inline mode):\n\n--- Output ---\n45\n"
+    assert values(tables(T(ran), tool="run_python_code")) == [{"Output": 45}]
+    assert tables(T("Execution of 'app.py' in 'system' environment:\n\n--- Output ---\n(No output)\n")) == []
 
 
 def test_a_long_folder_listing_gives_names_and_file_sizes_never_owners_or_times():
@@ -173,6 +177,16 @@ def test_resource_links_are_a_table_named_by_their_names():
     tool = ref("Returns resource links to resources of this server", name="get_resource_links")
     answers = {c.question: c.answer for c in questions(tool, {}, content)}
     assert "demo://blob/3" in answers.values() and 2 in answers.values(), answers
+
+
+def test_an_embedded_text_resource_gives_its_uri_and_type_not_its_text():
+    content = T("Returning resource reference for Resource 1:") + [
+        {"type": "resource", "resource": {"uri": "demo://resource/dynamic/text/1", "mimeType": "text/plain",
+                                          "text": "Resource 1: This is a plaintext resource created at 6:23:52 PM"}}]
+    (resource,) = tables(content)
+    assert (resource.noun, resource.key, resource.label("mimeType")) == ("resource", "uri", "MIME type")
+    assert values([resource]) == [{"uri": "demo://resource/dynamic/text/1", "mimeType": "text/plain"}]
+    assert resource.items[0].cells["uri"].path == "$.content[1].resource.uri"
 
 
 def test_a_word_ending_in_zes_loses_only_its_s():

@@ -390,20 +390,31 @@ _LINK_FIELDS = ("name", "title", "uri", "mimeType", "description")
 
 def link_tables(step: int, content: list[Any]) -> list[Table]:
     """The resource links a result lists (MCP ``resource_link`` blocks: a name, a URI, a MIME
-    type, a description each), as one table of links named by their names."""
-    items: list[Item] = []
-    for i, block in enumerate(content):
-        if not isinstance(block, dict) or block.get("type") != "resource_link":
+    type, a description each), as one table of links named by their names; and the text
+    resources it embeds (``resource`` blocks with a ``text``: their URI, MIME type, name), as
+    one table of resources (their texts are no values: a resource's text is read where a
+    reader of resources reads it)."""
+    out: list[Table] = []
+    for kind, noun in (("resource_link", "resource link"), ("resource", "resource")):
+        items: list[Item] = []
+        for i, block in enumerate(content):
+            if not isinstance(block, dict) or block.get("type") != kind:
+                continue
+            base, inner = f"$.content[{i}]", block
+            if kind == "resource":
+                inner, base = block.get("resource"), f"$.content[{i}].resource"
+                if not isinstance(inner, dict) or not isinstance(inner.get("text"), str):
+                    continue  # a blob says what it is through blob_tables
+            cells = {f: Cell(inner[f], jpath(base, f)) for f in _LINK_FIELDS if _leaf_ok(inner.get(f))}
+            if cells:
+                items.append(Item(cells, len(items)))
+        if not items:
             continue
-        cells = {f: Cell(block[f], jpath(f"$.content[{i}]", f)) for f in _LINK_FIELDS if _leaf_ok(block.get(f))}
-        if cells:
-            items.append(Item(cells, len(items)))
-    if not items:
-        return []
-    order = [f for f in _LINK_FIELDS if any(f in it.cells for it in items)]
-    labels = {"mimeType": "MIME type", "uri": "URI"}
-    return [Table(step, "resource link", "resource links", _key_of(items, order, ()), items[:MAX_ITEMS],
-                  labels={f: labels.get(f, f) for f in order}, total=len(items), whole="$.content")]
+        order = [f for f in _LINK_FIELDS if any(f in it.cells for it in items)]
+        labels = {"mimeType": "MIME type", "uri": "URI"}
+        out.append(Table(step, noun, plural_of(noun), _key_of(items, order, ()), items[:MAX_ITEMS],
+                         labels={f: labels.get(f, f) for f in order}, total=len(items), whole="$.content"))
+    return out
 
 
 _BLOB_NOUNS = {"image": "image", "audio": "audio clip", "video": "video"}
@@ -793,31 +804,44 @@ def _headed_values(step: int, base: str, lines: list[str], offset: int) -> list[
                   whole=base)]
 
 
+# "--- Output ---", "=== Result ===": a heading set off by rules
+_RULED_HEAD = re.compile(r"^(-{3,}|={3,})\s*(?P<head>[A-Za-z][\w ()'-]{0,40}?)\s*\1$")
+# "(No output)", "(none)": a placeholder where a value would be
+_PLACEHOLDER = re.compile(r"^[(\[<]\s*(?:no|none|nothing|empty)\b.*[)\]>]$", re.IGNORECASE)
+
+
 def _headed_sections(step: int, base: str, lines: list[str], offset: int, names: Names) -> list[Table]:
-    """A text of two or more sections, each a short heading line ending in ``:`` and its
-    value on the lines below, up to a blank line (``Execution result:`` / ``undefined`` then
-    ``Console output:`` / ``[log] 9``): one record, each one-line section a value named by its
-    heading. A section of several lines, or a text that is anything else, is no such record."""
+    """A text of sections, each a heading and its value on the lines below, up to a blank
+    line: two or more short headings ending in ``:`` (``Execution result:`` / ``undefined``
+    then ``Console output:`` / ``[log] 9``), or headings set off by rules (``--- Output ---``
+    / ``45``), maybe after one line that introduces them (``Execution in session 'default':``).
+    One record, each one-line section a value named by its heading; a section of several
+    lines, a placeholder (``(No output)``), or a text that is anything else, is no value."""
     sections: list[tuple[str, list[tuple[int, str]]]] = []
-    for n, line in enumerate(lines, start=1):
-        text = line.strip()
-        if not text:
-            continue
+    ruled = False
+    body = [(n, line.strip()) for n, line in enumerate(lines, start=1) if line.strip()]
+    if len(body) >= 2 and body[0][1].endswith(":") and len(body[0][1].split()) > 4 and body[1][0] > body[0][0] + 1:
+        body = body[1:]  # a line that introduces the sections, then a blank line
+    for n, text in body:
+        after_blank = n == 1 or not lines[n - 2].strip()
         head = text.rstrip(":").strip("#* ").strip()
-        if text.endswith(":") and (n == 1 or not lines[n - 2].strip() or not sections):
+        rule = _RULED_HEAD.match(text)
+        if rule or text.endswith(":") and (after_blank or not sections):
+            head = rule.group("head").strip() if rule else head
+            ruled = ruled or rule is not None
             if not head or len(head.split()) > 4 or not re.fullmatch(r"[A-Za-z][\w ()'-]*", head):
                 return []
             sections.append((head, []))
-        elif sections and (not sections[-1][1] or lines[n - 2].strip()):
+        elif sections and (not sections[-1][1] or not after_blank):
             sections[-1][1].append((n, text))
         else:
             return []
-    if len(sections) < 2 or len({h.lower() for h, _ in sections}) != len(sections):
+    if len(sections) < (1 if ruled else 2) or len({h.lower() for h, _ in sections}) != len(sections):
         return []
     cells: dict[str, Cell] = {}
-    for head, body in sections:
-        if len(body) == 1 and len(body[0][1]) <= 100:
-            cells[head] = Cell(_scalar(body[0][1]), f"{base}#line={body[0][0] + offset}")
+    for head, values in sections:
+        if len(values) == 1 and len(values[0][1]) <= 100 and not _PLACEHOLDER.match(values[0][1]):
+            cells[head] = Cell(_scalar(values[0][1]), f"{base}#line={values[0][0] + offset}")
     if not cells:
         return []
     noun, plural = names.noun() if names.tool else ("result", "results")
