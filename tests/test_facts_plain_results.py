@@ -56,7 +56,7 @@ def test_a_sentence_of_clauses_each_stating_a_number_is_one_record_named_by_the_
 def test_sections_of_a_heading_and_its_one_line_value_are_named_by_their_headings():
     text = "Execution result:\n42\n\nConsole output:\n[log] 9"
     (run,) = tables(T(text), tool="evaluate")
-    assert values([run]) == [{"Execution result": 42, "Console output": "[log] 9"}]
+    assert values([run]) == [{"Execution result": 42, "Console output": 9}]  # "[log] " is how it was printed
     assert run.label("Console output") == "console output"
     # a section of several lines is no value; a heading alone with values is a list (not sections)
     assert values(tables(T("Execution result:\n1\n\nConsole output:\n[log] a\n[log] b"))) == [
@@ -177,6 +177,17 @@ def test_resource_links_are_a_table_named_by_their_names():
     tool = ref("Returns resource links to resources of this server", name="get_resource_links")
     answers = {c.question: c.answer for c in questions(tool, {}, content)}
     assert "demo://blob/3" in answers.values() and 2 in answers.values(), answers
+
+
+def test_a_file_written_and_its_size_in_one_sentence_even_wrapped_as_the_only_structured_field():
+    line = "Wrote /workspace/data/shapes-moved-190.png (2709 bytes)"
+    for found in (tables(T(line)), tables(T(line), {"result": line})):
+        (written,) = found
+        assert (written.noun, written.key, written.label("size")) == ("file", "path", "size in bytes")
+        assert values([written]) == [{"path": "/workspace/data/shapes-moved-190.png", "size": 2709}]
+    assert tables(T(line), {"result": line})[0].items[0].cells["size"].path == "$.structured_content.result#line=1"
+    # a wrapped line no text reader reads stays one value
+    assert values(tables(T("Saved the file"), {"result": "Saved the file"})) == [{"result": "Saved the file"}]
 
 
 def test_an_embedded_text_resource_gives_its_uri_and_type_not_its_text():

@@ -371,7 +371,8 @@ def read_result(step: int, arguments: dict[str, Any], content: Any, structured: 
     names = Names.of(ref, tool)
     out: list[Table] = []
     if isinstance(structured, (dict, list)) and structured:
-        out = walk_json(step, structured, STRUCTURED, names, names.output_schema, arguments)
+        out = _wrapped_line(step, structured, names, arguments) \
+            or walk_json(step, structured, STRUCTURED, names, names.output_schema, arguments)
     if not out:
         for i, text in text_blocks(content or []):
             base = content_text(i)
@@ -383,6 +384,22 @@ def read_result(step: int, arguments: dict[str, Any], content: Any, structured: 
     out += blob_tables(step, content or [], names)
     out += link_tables(step, content or [])
     return Reading([t for t in out if t.items][:MAX_TABLES])
+
+
+def _wrapped_line(step: int, structured: Any, names: Names, arguments: dict[str, Any]) -> list[Table]:
+    """A one-line text wrapped as the structured content's only field (``{"result": "Wrote
+    /workspace/a.png (2709 bytes)"}``): what the text readers find in it, located inside the
+    field; nothing when they find nothing or only the line as one value (the field is then
+    that value, as any field)."""
+    if not isinstance(structured, dict) or len(structured) != 1:
+        return []
+    ((key, value),) = structured.items()
+    if not isinstance(value, str) or "\n" in value.strip() or words_of(str(key)) not in _BARE_KEYS:
+        return []
+    found = read_text(step, jpath(STRUCTURED, str(key)), value, names, arguments)
+    if all(len(t.items) == 1 and list(t.items[0].cells) == ["result"] for t in found):
+        return []  # the line is one value: the field is that value, as it is written
+    return found
 
 
 _LINK_FIELDS = ("name", "title", "uri", "mimeType", "description")
@@ -698,7 +715,8 @@ def read_text(step: int, base: str, text: str, names: Names, arguments: dict[str
     out += _labelled_lines(step, base, lines, offset, names)
     out += _lists(step, base, lines, offset, names)
     return out or _headed_values(step, base, lines, offset) or _headed_sections(step, base, lines, offset, names) \
-        or _bare_values(step, base, lines, offset, names) or _stated_value(step, base, lines, offset, names)
+        or _bare_values(step, base, lines, offset, names) or _stated_value(step, base, lines, offset, names) \
+        or _sized_file(step, base, lines, offset)
 
 
 _PLAIN_VALUE = re.compile(r"^\S{1,100}$")
@@ -787,6 +805,23 @@ def _stated_clauses(step: int, base: str, line: int, sentence: str, names: Names
                   whole=base)]
 
 
+# "Wrote /workspace/a.png (2709 bytes)": a file a call wrote or read, and its size
+_SIZED_FILE = re.compile(r"^(?:[A-Z][a-z]+ ){1,3}(?P<path>/\S+|[\w.-]+\.[A-Za-z0-9]{1,8}) \((?P<n>\d[\d,]*) bytes\)\.?$")
+
+
+def _sized_file(step: int, base: str, lines: list[str], offset: int) -> list[Table]:
+    """A text that is one sentence naming one file and its size in bytes (``Wrote
+    /workspace/a.png (2709 bytes)``): that file, with its size in bytes."""
+    body = [(n, line.strip()) for n, line in enumerate(lines, start=1) if line.strip()]
+    m = _SIZED_FILE.match(body[0][1]) if len(body) == 1 else None
+    if m is None:
+        return []
+    where = f"{base}#line={body[0][0] + offset}"
+    cells = {"path": Cell(m.group("path"), where), "size": Cell(int(m.group("n").replace(",", "")), where)}
+    return [Table(step, "file", "files", "path", [Item(cells)], labels={"path": "path", "size": "size in bytes"},
+                  numeric=("size",), whole=base)]
+
+
 def _headed_values(step: int, base: str, lines: list[str], offset: int) -> list[Table]:
     """A text that is only a short heading and one bare value per line (``Allowed
     directories:`` then a path a line): a table of those values named by the heading."""
@@ -841,11 +876,16 @@ def _headed_sections(step: int, base: str, lines: list[str], offset: int, names:
     cells: dict[str, Cell] = {}
     for head, values in sections:
         if len(values) == 1 and len(values[0][1]) <= 100 and not _PLACEHOLDER.match(values[0][1]):
-            cells[head] = Cell(_scalar(values[0][1]), f"{base}#line={values[0][0] + offset}")
+            value = _LOG_LEVEL.sub("", values[0][1])  # "[log] 9": what was printed is 9
+            cells[head] = Cell(_scalar(value), f"{base}#line={values[0][0] + offset}")
     if not cells:
         return []
     noun, plural = names.noun() if names.tool else ("result", "results")
     return [Table(step, noun, plural, "", [Item(cells)], labels={k: _line_label(k) for k in cells}, whole=base)]
+
+
+# the level a console or a log prints before a message: "[log] ", "[warn] "
+_LOG_LEVEL = re.compile(r"^\[(?:log|info|debug|warn|warning|error|trace)\]\s+(?=\S)", re.IGNORECASE)
 
 
 _CODE_LINE = re.compile(
@@ -1152,7 +1192,8 @@ def labelled_value(line: str) -> tuple[str, str] | None:
     if cut:
         value = value[:cut.start()]
     value = plain_text(value).strip().rstrip(".").strip()
-    if not value or len(value) > 100 or re.search(r"\w:\s", value) or not _whole(value):
+    if not value or len(value) > 100 or re.search(r"\w:\s", value) or not _whole(value) \
+            or len(re.findall(r"\b\w+=\S", value)) >= 2:  # "enabled=False, debounce=6.0s": settings, not a value
         return None
     return m.group(1).strip(), value
 
@@ -1347,8 +1388,12 @@ def _leaf_paths(obj: Any, path: str) -> dict[str, _Leaf]:
 
 
 def _scalar(text: str) -> Any:
+    """A text as the number it is, else the text (a day stays a text; so does a whole number
+    of more than 15 digits, which no float holds: 50! is checked as it is written)."""
     text = text.strip().strip("\"'")
     number = to_number(text)
+    if isinstance(number, int) and abs(number) >= 10**15:
+        return text
     return number if number is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else text
 
 
@@ -1453,7 +1498,7 @@ def is_volatile(key: str, value: Any, now: float | None = None) -> bool:
                 return False
             return abs(stamp - now) < 2 * 86400
         return False
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 1e16:  # no clock is longer
         words = set(words_of(key).split())
         # a time-stamp of now, in seconds or milliseconds: under a time-like key, or under a key
         # that says nothing of what the number is (a bare result), the clock
