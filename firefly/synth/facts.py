@@ -1185,7 +1185,8 @@ def labelled_value(line: str) -> tuple[str, str] | None:
     """(label, value) of a ``Label: value`` line: the value ends where its sentence ends (the
     rest of the line is not part of it); None when the line is no such line."""
     m = _LABELLED.match(line)
-    if not m or "http" in m.group(1) or m.group(1).strip().lower() in ("note", "warning", "tip", "example", "e.g"):
+    if not m or "http" in m.group(1) or m.group(1).strip().lower() in ("note", "warning", "tip", "example", "e.g") \
+            or re.search(r"\w\. +\w", m.group(1)):  # "Search tools refreshed. Available": a sentence, then a label
         return None
     value = m.group(2)
     cut = _SENTENCE_END.search(value)
