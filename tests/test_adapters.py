@@ -370,6 +370,14 @@ def test_family_hooks_say_what_the_generic_adapter_cannot():
     plain = generic.read_facts(0, "git_log", log.arguments, log.content, None).tables
     assert [(t.noun, len(t.items), t.order) for t in plain] == [("git log", 3, None)]
     assert git.scope("git_log", "vcs", log.arguments, {}) == "the last 5 commits of the git repository at /workspace/repo"
+    # a log of a commit a line (hash, author, date, message): the same commits, without their dates
+    one_line = [{"type": "text", "text": "5ac98f14ad8c006f9c6da8aa4e7b3b8879c20beb Daniel Brandt Wed Mar 5 10:00:00 2025"
+                 " -0500 Release 0.2.0\nae9c6a1 Maya Okafor Thu Feb 27 17:20:00 2025 -0500 Move notes into README\n"}]
+    short = git.read_facts(0, "git_log", {"max_count": 5}, one_line, None).tables[0]
+    assert (short.noun, short.order, short.complete) == ("commit", "newest first", True)
+    assert [{f: c.value for f, c in it.cells.items()} for it in short.items] == [
+        {"hash": "5ac98f14ad8c006f9c6da8aa4e7b3b8879c20beb", "author": "Daniel Brandt", "message": "Release 0.2.0"},
+        {"hash": "ae9c6a1", "author": "Maya Okafor", "message": "Move notes into README"}]
     assert generic.scope("git_log", "vcs", log.arguments, {}) == 'the git log for repo path "/workspace/repo" and max count 5'
     # a commit described through the log it came from names its repository once
     hop = 'the commit whose message is "Release 0.2.0" in ' + git.scope("git_log", "vcs", log.arguments, {})

@@ -132,6 +132,10 @@ def test_labelled_lines_keep_only_their_value():
     assert labelled_value("Owner: Tomás Herrera. Move day: **Monday 2025-04-28**.") == ("Owner", "Tomás Herrera")
     assert labelled_value("- **Status:** active") == ("Status", "active")
     assert labelled_value("See the guide: it explains how to") is None
+    # settings said back ("enabled=False, debounce=6.0s") are no one value
+    assert labelled_value("File watcher configuration updated: enabled=False, debounce=6.0s. Restart") is None
+    # a sentence before the label: what is labelled is not said
+    assert labelled_value("Search tools refreshed. Available: ['ripgrep', 'grep']. Preferred: ripgrep.") is None
     (record,) = tables(T("Owner: Tomás Herrera. Move day: Monday.\nBudget: 1850\nOwner2: x\n"), tool="get_move")
     assert record.items[0].get("Owner") == "Tomás Herrera" and record.items[0].get("Budget") == 1850
 

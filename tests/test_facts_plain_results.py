@@ -38,10 +38,55 @@ def questions(tool: ToolRef, arguments: dict[str, Any], content: list[dict[str, 
 def test_a_sentence_that_states_one_value_is_the_result():
     assert values(tables(T("The sum of 1 and 3 is 4."))) == [{"result": 4}]
     assert values(tables(T("The derivative of x**2 is 2*x"))) == [{"result": "2*x"}]
-    # no value, two values, a path: no fact
-    for text in ("The timestamp of 12:00 is NaN ms.", "The week of the year is 50, and the isoWeek is 49.",
-                 "The file is /workspace/a1.txt", "a month ago"):
+    # no value, a path: no fact
+    for text in ("The timestamp of 12:00 is NaN ms.", "The file is /workspace/a1.txt", "a month ago"):
         assert tables(T(text)) == [], text
+
+
+def test_a_sentence_of_clauses_each_stating_a_number_is_one_record_named_by_the_clauses():
+    (week,) = tables(T("The week of the year is 1, and the isoWeek of the year is 1."), tool="get_week_year")
+    assert values([week]) == [{"week of the year": 1, "iso week of the year": 1}]
+    assert week.labels == {"week of the year": "week of the year", "iso week of the year": "iso week of the year"}
+    # a clause that says no number (an invalid date, NaN): the sentence is no record
+    assert tables(T("Current time in Europe/Paris is Invalid Date, and the time in America/Toronto is Invalid "
+                    "Date. The time difference is NaN hours.")) == []
+    assert values(tables(T("The sum of 1 and 3 is 4."))) == [{"result": 4}]  # "1 and 3" is no second clause
+
+
+def test_sections_of_a_heading_and_its_one_line_value_are_named_by_their_headings():
+    text = "Execution result:\n42\n\nConsole output:\n[log] 9"
+    (run,) = tables(T(text), tool="evaluate")
+    assert values([run]) == [{"Execution result": 42, "Console output": 9}]  # "[log] " is how it was printed
+    assert run.label("Console output") == "console output"
+    # a section of several lines is no value; a heading alone with values is a list (not sections)
+    assert values(tables(T("Execution result:\n1\n\nConsole output:\n[log] a\n[log] b"))) == [
+        {"Execution result": 1}]
+    assert [t.noun for t in tables(T("Allowed directories:\n/workspace\n/tmp/x"))] == ["allowed directory"]
+    # a heading set off by rules, after a line that introduces it; a placeholder is no value
+    ran = "Execution in session 'default' (inline mode):\n\n--- Output ---\n45\n"
+    assert values(tables(T(ran), tool="run_python_code")) == [{"Output": 45}]
+    assert tables(T("Execution of 'app.py' in 'system' environment:\n\n--- Output ---\n(No output)\n")) == []
+
+
+def test_a_long_folder_listing_gives_names_and_file_sizes_never_owners_or_times():
+    text = ("total 8\ndrwxr-xr-x 2 user user 4096 Dec  6 18:25 reports\n"
+            "-rw-r--r-- 1 user user  120 Mar  1  2025 todo.md\nlrwxrwxrwx 1 user user 7 Mar 1 2025 last -> todo.md\n")
+    (entries,) = tables(T(text), tool="list_files")
+    assert (entries.noun, entries.key, entries.numeric) == ("entry", "name", ("size",))
+    assert values([entries]) == [{"name": "reports"}, {"name": "todo.md", "size": 120}, {"name": "last"}]
+    (files,) = tables(T("-rw-r--r-- 1 user user    55 Dec  6 18:25 /workspace/files/a.md\n"))
+    assert (files.noun, values([files])) == ("file", [{"name": "/workspace/files/a.md", "size": 55}])
+    assert tables(T("total 0\n")) == []  # an empty folder lists nothing
+
+
+def test_an_html_page_gives_its_title_and_headings():
+    page = ("<html><head><title>About</title></head><body><h1>About us</h1>\n<h2>Team &amp; partners</h2>"
+            "<p>We build offline MCP test fixtures. Founded 2021.</p></body></html>")
+    found = tables(T(page), tool="fetch_html")
+    assert [(t.noun, values([t])) for t in found] == [("page", [{"title": "About"}]),
+                                                      ("heading", [{"value": "About us"}])]
+    # "Team & partners" reads "&amp;" in the source: no locator leads to it as it reads
+    assert tables(T("<p>no page</p>")) == []
 
 
 def test_a_sum_stated_in_a_sentence_is_asked_about_in_the_words_of_the_tool():
@@ -102,6 +147,12 @@ def test_a_call_that_leaves_the_date_to_the_clock_is_not_asked_about():
     assert [c.answer for c in questions(tool, {"date": "2025-02-01"}, T("The number of days in month is 28."))] == [28]
     # a tool that does not speak of now: an argument left out is only a filter left out
     assert not reads_the_clock({}, ref("List the orders.", {"date": {"type": "string"}}))
+    # a calendar tool (its name says so) whose optional date was left out answers for today
+    week = ref("Get the week and isoWeek of the year.", {"date": {"type": "string"}}, name="get_week_year")
+    assert reads_the_clock({}, week) and not reads_the_clock({"date": "2025-01-01"}, week)
+    assert questions(week, {}, T("The week of the year is 50, and the isoWeek of the year is 49.")) == []
+    asked = questions(week, {"date": "2025-01-01"}, T("The week of the year is 1, and the isoWeek of the year is 2."))
+    assert {json.dumps(c.answer) for c in asked} >= {"1", "2"}
 
 
 # --------------------------------------------------------------------------- wording
@@ -126,6 +177,27 @@ def test_resource_links_are_a_table_named_by_their_names():
     tool = ref("Returns resource links to resources of this server", name="get_resource_links")
     answers = {c.question: c.answer for c in questions(tool, {}, content)}
     assert "demo://blob/3" in answers.values() and 2 in answers.values(), answers
+
+
+def test_a_file_written_and_its_size_in_one_sentence_even_wrapped_as_the_only_structured_field():
+    line = "Wrote /workspace/data/shapes-moved-190.png (2709 bytes)"
+    for found in (tables(T(line)), tables(T(line), {"result": line})):
+        (written,) = found
+        assert (written.noun, written.key, written.label("size")) == ("file", "path", "size in bytes")
+        assert values([written]) == [{"path": "/workspace/data/shapes-moved-190.png", "size": 2709}]
+    assert tables(T(line), {"result": line})[0].items[0].cells["size"].path == "$.structured_content.result#line=1"
+    # a wrapped line no text reader reads stays one value
+    assert values(tables(T("Saved the file"), {"result": "Saved the file"})) == [{"result": "Saved the file"}]
+
+
+def test_an_embedded_text_resource_gives_its_uri_and_type_not_its_text():
+    content = T("Returning resource reference for Resource 1:") + [
+        {"type": "resource", "resource": {"uri": "demo://resource/dynamic/text/1", "mimeType": "text/plain",
+                                          "text": "Resource 1: This is a plaintext resource created at 6:23:52 PM"}}]
+    (resource,) = tables(content)
+    assert (resource.noun, resource.key, resource.label("mimeType")) == ("resource", "uri", "MIME type")
+    assert values([resource]) == [{"uri": "demo://resource/dynamic/text/1", "mimeType": "text/plain"}]
+    assert resource.items[0].cells["uri"].path == "$.content[1].resource.uri"
 
 
 def test_a_word_ending_in_zes_loses_only_its_s():

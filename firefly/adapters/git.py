@@ -72,6 +72,10 @@ def _git_probe(call: CallRecord, words: list[str], readers: Readers) -> Probe | 
 
 _COMMIT = re.compile(r"^Commit: ([0-9a-f]{7,40})\s*$")
 _FIELD = re.compile(r"^(Author|Date|Message): (.*)$")
+# "5ac98f1... Daniel Brandt Wed Mar 5 10:00:00 2025 -0500 Release 0.2.0": a commit a line
+_ONE_LINE = re.compile(r"^(?P<hash>[0-9a-f]{7,40}) (?P<author>\S.*?) (?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) "
+                       r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} \d{2}:\d{2}:\d{2} \d{4}"
+                       r"(?: [+-]\d{4})? (?P<message>\S.*)$")
 
 
 @by_lines
@@ -79,6 +83,11 @@ def _git_log(step: int, args: dict[str, Any], base: str, lines: list[str]) -> Re
     items: list[Item] = []
     current: dict[str, Cell] | None = None
     for n, line in enumerate(lines, start=1):
+        one = _ONE_LINE.match(line) if current is None else None
+        if one:  # the date is left out: a day written "Wed Mar 5" is no date a question checks
+            where = f"{base}#line={n}"
+            items.append(Item({f: Cell(one.group(f).strip(), where) for f in ("hash", "author", "message")}, len(items)))
+            continue
         m = _COMMIT.match(line)
         if m:
             current = {"hash": Cell(m.group(1), f"{base}#line={n}")}

@@ -381,7 +381,8 @@ def read_result(step: int, arguments: dict[str, Any], content: Any, structured: 
     names = Names.of(ref, tool)
     out: list[Table] = []
     if isinstance(structured, (dict, list)) and structured:
-        out = walk_json(step, structured, STRUCTURED, names, names.output_schema, arguments)
+        out = _wrapped_line(step, structured, names, arguments) \
+            or walk_json(step, structured, STRUCTURED, names, names.output_schema, arguments)
     if not out:
         for i, text in text_blocks(content or []):
             base = content_text(i)
@@ -395,25 +396,52 @@ def read_result(step: int, arguments: dict[str, Any], content: Any, structured: 
     return Reading([t for t in out if t.items][:MAX_TABLES])
 
 
+def _wrapped_line(step: int, structured: Any, names: Names, arguments: dict[str, Any]) -> list[Table]:
+    """A one-line text wrapped as the structured content's only field (``{"result": "Wrote
+    /workspace/a.png (2709 bytes)"}``): what the text readers find in it, located inside the
+    field; nothing when they find nothing or only the line as one value (the field is then
+    that value, as any field)."""
+    if not isinstance(structured, dict) or len(structured) != 1:
+        return []
+    ((key, value),) = structured.items()
+    if not isinstance(value, str) or "\n" in value.strip() or words_of(str(key)) not in _BARE_KEYS:
+        return []
+    found = read_text(step, jpath(STRUCTURED, str(key)), value, names, arguments)
+    if all(len(t.items) == 1 and list(t.items[0].cells) == ["result"] for t in found):
+        return []  # the line is one value: the field is that value, as it is written
+    return found
+
+
 _LINK_FIELDS = ("name", "title", "uri", "mimeType", "description")
 
 
 def link_tables(step: int, content: list[Any]) -> list[Table]:
     """The resource links a result lists (MCP ``resource_link`` blocks: a name, a URI, a MIME
-    type, a description each), as one table of links named by their names."""
-    items: list[Item] = []
-    for i, block in enumerate(content):
-        if not isinstance(block, dict) or block.get("type") != "resource_link":
+    type, a description each), as one table of links named by their names; and the text
+    resources it embeds (``resource`` blocks with a ``text``: their URI, MIME type, name), as
+    one table of resources (their texts are no values: a resource's text is read where a
+    reader of resources reads it)."""
+    out: list[Table] = []
+    for kind, noun in (("resource_link", "resource link"), ("resource", "resource")):
+        items: list[Item] = []
+        for i, block in enumerate(content):
+            if not isinstance(block, dict) or block.get("type") != kind:
+                continue
+            base, inner = f"$.content[{i}]", block
+            if kind == "resource":
+                inner, base = block.get("resource"), f"$.content[{i}].resource"
+                if not isinstance(inner, dict) or not isinstance(inner.get("text"), str):
+                    continue  # a blob says what it is through blob_tables
+            cells = {f: Cell(inner[f], jpath(base, f)) for f in _LINK_FIELDS if _leaf_ok(inner.get(f))}
+            if cells:
+                items.append(Item(cells, len(items)))
+        if not items:
             continue
-        cells = {f: Cell(block[f], jpath(f"$.content[{i}]", f)) for f in _LINK_FIELDS if _leaf_ok(block.get(f))}
-        if cells:
-            items.append(Item(cells, len(items)))
-    if not items:
-        return []
-    order = [f for f in _LINK_FIELDS if any(f in it.cells for it in items)]
-    labels = {"mimeType": "MIME type", "uri": "URI"}
-    return [Table(step, "resource link", "resource links", _key_of(items, order, ()), items[:MAX_ITEMS],
-                  labels={f: labels.get(f, f) for f in order}, total=len(items), whole="$.content")]
+        order = [f for f in _LINK_FIELDS if any(f in it.cells for it in items)]
+        labels = {"mimeType": "MIME type", "uri": "URI"}
+        out.append(Table(step, noun, plural_of(noun), _key_of(items, order, ()), items[:MAX_ITEMS],
+                         labels={f: labels.get(f, f) for f in order}, total=len(items), whole="$.content"))
+    return out
 
 
 _BLOB_NOUNS = {"image": "image", "audio": "audio clip", "video": "video"}
@@ -680,7 +708,8 @@ def read_text(step: int, base: str, text: str, names: Names, arguments: dict[str
     out: list[Table] = []
     if kind is None and looks_like_diff(lines):
         return out  # "- Attendees: ..." in a diff is a line taken away, not a labelled value
-    if kind is None and (found := _line_matches(step, base, lines, offset) or _found_count(step, base, lines, offset)):
+    if kind is None and (found := _line_matches(step, base, lines, offset) or _found_count(step, base, lines, offset)
+                         or _long_listing(step, base, lines, offset) or _html_page(step, base, text, offset)):
         return found
     if kind in (None, "csv", "tsv"):
         out += _delimited(step, base, lines, offset, names, arguments or {}, "\t" if kind == "tsv" else None)
@@ -695,8 +724,9 @@ def read_text(step: int, base: str, text: str, names: Names, arguments: dict[str
         return out
     out += _labelled_lines(step, base, lines, offset, names)
     out += _lists(step, base, lines, offset, names)
-    return out or _headed_values(step, base, lines, offset) or _bare_values(step, base, lines, offset, names) \
-        or _stated_value(step, base, lines, offset, names)
+    return out or _headed_values(step, base, lines, offset) or _headed_sections(step, base, lines, offset, names) \
+        or _bare_values(step, base, lines, offset, names) or _stated_value(step, base, lines, offset, names) \
+        or _sized_file(step, base, lines, offset)
 
 
 _PLAIN_VALUE = re.compile(r"^\S{1,100}$")
@@ -744,6 +774,8 @@ def _stated_value(step: int, base: str, lines: list[str], offset: int, names: Na
     if len(body) != 1:
         return []
     n, sentence = body[0]
+    if found := _stated_clauses(step, base, n + offset, sentence, names):
+        return found
     m = _STATED.match(sentence)
     if m is None or not re.search(r"\d", m.group("value")) or _PLACE.match(m.group("value")) \
             or len(re.findall(r"\b(?:is|equals)\b|=", sentence)) != 1:
@@ -752,6 +784,52 @@ def _stated_value(step: int, base: str, lines: list[str], offset: int, names: Na
     noun, plural = names.noun() if names.tool else ("result", "results")
     return [Table(step, noun, plural, "", [Item({"result": Cell(_scalar(value), f"{base}#line={n + offset}")})],
                   labels={"result": "result"}, whole=base)]
+
+
+# "the week of the year is 1": one clause that names a value and says it
+_CLAUSE = re.compile(r"^(?:the\s+)?(?P<subject>[A-Za-z][\w' ]{0,60}?)\s+(?:is|equals|=)\s+(?P<value>[^\s,;]+)$",
+                     re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r",\s*(?:and\s+)?|;\s*|\.\s+|\s+and\s+(?=the\s)", re.IGNORECASE)
+
+
+def _stated_clauses(step: int, base: str, line: int, sentence: str, names: Names) -> list[Table]:
+    """A sentence of two or more clauses that each say what one named value is (``The week of
+    the year is 1, and the isoWeek of the year is 1.``): one record, each value named by its
+    clause's subject (``week of the year``, ``iso week of the year``). Every clause must hold
+    a number: a clause that says something else (``Invalid Date``, ``NaN``) is no value, and
+    a sentence with one is no record."""
+    clauses = [c.strip() for c in _CLAUSE_BREAK.split(sentence.strip().rstrip(".")) if c.strip()]
+    if len(clauses) < 2:
+        return []
+    cells: dict[str, Cell] = {}
+    for clause in clauses:
+        m = _CLAUSE.match(clause)
+        if m is None:
+            return []
+        value, subject = _scalar(m.group("value").rstrip(".")), words_of(m.group("subject"))
+        if not isinstance(value, (int, float)) or subject in cells or len(subject.split()) > 8:
+            return []
+        cells[subject] = Cell(value, f"{base}#line={line}")
+    noun, plural = names.noun() if names.tool else ("result", "results")
+    return [Table(step, noun, plural, "", [Item(cells)], labels={k: k for k in cells}, numeric=tuple(cells),
+                  whole=base)]
+
+
+# "Wrote /workspace/a.png (2709 bytes)": a file a call wrote or read, and its size
+_SIZED_FILE = re.compile(r"^(?:[A-Z][a-z]+ ){1,3}(?P<path>/\S+|[\w.-]+\.[A-Za-z0-9]{1,8}) \((?P<n>\d[\d,]*) bytes\)\.?$")
+
+
+def _sized_file(step: int, base: str, lines: list[str], offset: int) -> list[Table]:
+    """A text that is one sentence naming one file and its size in bytes (``Wrote
+    /workspace/a.png (2709 bytes)``): that file, with its size in bytes."""
+    body = [(n, line.strip()) for n, line in enumerate(lines, start=1) if line.strip()]
+    m = _SIZED_FILE.match(body[0][1]) if len(body) == 1 else None
+    if m is None:
+        return []
+    where = f"{base}#line={body[0][0] + offset}"
+    cells = {"path": Cell(m.group("path"), where), "size": Cell(int(m.group("n").replace(",", "")), where)}
+    return [Table(step, "file", "files", "path", [Item(cells)], labels={"path": "path", "size": "size in bytes"},
+                  numeric=("size",), whole=base)]
 
 
 def _headed_values(step: int, base: str, lines: list[str], offset: int) -> list[Table]:
@@ -769,6 +847,55 @@ def _headed_values(step: int, base: str, lines: list[str], offset: int) -> list[
     items = [Item({"value": Cell(_scalar(v), f"{base}#line={n + offset}")}, i) for i, (n, v) in enumerate(values)]
     return [Table(step, noun, plural_of(noun), "value", items[:MAX_ITEMS], labels={"value": noun}, total=len(items),
                   whole=base)]
+
+
+# "--- Output ---", "=== Result ===": a heading set off by rules
+_RULED_HEAD = re.compile(r"^(-{3,}|={3,})\s*(?P<head>[A-Za-z][\w ()'-]{0,40}?)\s*\1$")
+# "(No output)", "(none)": a placeholder where a value would be
+_PLACEHOLDER = re.compile(r"^[(\[<]\s*(?:no|none|nothing|empty)\b.*[)\]>]$", re.IGNORECASE)
+
+
+def _headed_sections(step: int, base: str, lines: list[str], offset: int, names: Names) -> list[Table]:
+    """A text of sections, each a heading and its value on the lines below, up to a blank
+    line: two or more short headings ending in ``:`` (``Execution result:`` / ``undefined``
+    then ``Console output:`` / ``[log] 9``), or headings set off by rules (``--- Output ---``
+    / ``45``), maybe after one line that introduces them (``Execution in session 'default':``).
+    One record, each one-line section a value named by its heading; a section of several
+    lines, a placeholder (``(No output)``), or a text that is anything else, is no value."""
+    sections: list[tuple[str, list[tuple[int, str]]]] = []
+    ruled = False
+    body = [(n, line.strip()) for n, line in enumerate(lines, start=1) if line.strip()]
+    if len(body) >= 2 and body[0][1].endswith(":") and len(body[0][1].split()) > 4 and body[1][0] > body[0][0] + 1:
+        body = body[1:]  # a line that introduces the sections, then a blank line
+    for n, text in body:
+        after_blank = n == 1 or not lines[n - 2].strip()
+        head = text.rstrip(":").strip("#* ").strip()
+        rule = _RULED_HEAD.match(text)
+        if rule or text.endswith(":") and (after_blank or not sections):
+            head = rule.group("head").strip() if rule else head
+            ruled = ruled or rule is not None
+            if not head or len(head.split()) > 4 or not re.fullmatch(r"[A-Za-z][\w ()'-]*", head):
+                return []
+            sections.append((head, []))
+        elif sections and (not sections[-1][1] or not after_blank):
+            sections[-1][1].append((n, text))
+        else:
+            return []
+    if len(sections) < (1 if ruled else 2) or len({h.lower() for h, _ in sections}) != len(sections):
+        return []
+    cells: dict[str, Cell] = {}
+    for head, values in sections:
+        if len(values) == 1 and len(values[0][1]) <= 100 and not _PLACEHOLDER.match(values[0][1]):
+            value = _LOG_LEVEL.sub("", values[0][1])  # "[log] 9": what was printed is 9
+            cells[head] = Cell(_scalar(value), f"{base}#line={values[0][0] + offset}")
+    if not cells:
+        return []
+    noun, plural = names.noun() if names.tool else ("result", "results")
+    return [Table(step, noun, plural, "", [Item(cells)], labels={k: _line_label(k) for k in cells}, whole=base)]
+
+
+# the level a console or a log prints before a message: "[log] ", "[warn] "
+_LOG_LEVEL = re.compile(r"^\[(?:log|info|debug|warn|warning|error|trace)\]\s+(?=\S)", re.IGNORECASE)
 
 
 _CODE_LINE = re.compile(
@@ -802,6 +929,89 @@ def _line_matches(step: int, base: str, lines: list[str], offset: int) -> list[T
     return [Table(step, "match", "matches", "file", items[:MAX_ITEMS], labels={"file": "file", "line": "line number",
                                                                                 "text": "matched text"},
                   numeric=("line",), total=len(items), whole=base)]
+
+
+# "-rw-r--r-- 1 user user 55 Dec  6 18:25 notes.md": a folder's entry as ``ls -l`` prints it
+_LONG_ENTRY = re.compile(r"^(?P<kind>[-dl])[rwxsStT-]{9}[@+.]?\s+\d+\s+\S+\s+\S+\s+(?P<size>\d+)\s+"
+                         r"(?:[A-Z][a-z]{2}\s+\d{1,2}|\d{1,2}\s+[A-Z][a-z]{2})\s+(?:\d{1,2}:\d{2}|\d{4})\s+"
+                         r"(?P<name>.+?)(?: -> .+)?\s*$")
+_LONG_TOTAL = re.compile(r"^total\s+\d+\s*$")
+
+
+def _long_listing(step: int, base: str, lines: list[str], offset: int) -> list[Table]:
+    """A folder's long listing (``ls -l``: a ``total`` line, then permissions, links, owner,
+    group, size, time and name on each line): its entries with their names, kinds and, for
+    a file, its size in bytes (a listing of files only is one of files, else of entries). Owners and times are the machine's and the clock's, no facts;
+    ``.`` and ``..`` are no entries. An empty folder (``total 0`` alone) lists nothing."""
+    body = [(n, line) for n, line in enumerate(lines, start=1) if line.strip() and not _LONG_TOTAL.match(line)]
+    found = [(n, _LONG_ENTRY.match(line)) for n, line in body]
+    if not found or not all(m for _, m in found):
+        return []
+    items: list[Item] = []
+    kinds: set[str] = set()
+    for n, m in found:
+        if m is None or m.group("name") in (".", ".."):
+            continue
+        where = f"{base}#line={n + offset}"
+        kind = {"d": "folder", "l": "link"}.get(m.group("kind"), "file")
+        cells = {"name": Cell(m.group("name"), where)}
+        if kind == "file":  # a folder's size is its entry's block, not what it holds
+            cells["size"] = Cell(int(m.group("size")), where)
+        kinds.add(kind)
+        items.append(Item(cells, len(items)))
+    if not items:
+        return []
+    noun, plural = ("file", "files") if kinds == {"file"} else ("entry", "entries")
+    return [Table(step, noun, plural, "name", items[:MAX_ITEMS], labels={"name": "name", "size": "size in bytes"},
+                  numeric=("size",),
+                  total=len(items), whole=base)]
+
+
+_HTML_TEXT = re.compile(r"^\s*(?:<!doctype html|<html[\s>]|<head[\s>])", re.IGNORECASE)
+
+
+def _html_page(step: int, base: str, text: str, offset: int = 0) -> list[Table]:
+    """An HTML page: its title, as the page's title, and its headings (``h1`` to ``h3``), as
+    the page's headings, each located by the line it is on (its text, entities decoded, as it
+    stands there; a heading that reads otherwise in the source is left out). The rest of the
+    page (scripts, markup) is no fact of it."""
+    if not _HTML_TEXT.match(text):
+        return []
+    from html.parser import HTMLParser
+
+    found: list[tuple[str, int, str]] = []  # (tag, line, text)
+
+    class Reader(HTMLParser):
+        current: tuple[str, int, list[str]] | None = None
+
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            if tag in ("title", "h1", "h2", "h3"):
+                self.current = (tag, self.getpos()[0], [])
+
+        def handle_endtag(self, tag: str) -> None:
+            if self.current is not None and tag == self.current[0]:
+                found.append((tag, self.current[1], " ".join("".join(self.current[2]).split())))
+                self.current = None
+
+        def handle_data(self, data: str) -> None:
+            if self.current is not None:
+                self.current[2].append(data)
+
+    Reader(convert_charrefs=True).feed(text)
+    lines = text.splitlines()
+    located = [(tag, n, value) for tag, n, value in found
+               if value and len(value) <= 100 and n <= len(lines) and value in " ".join(lines[n - 1].split())]
+    out: list[Table] = []
+    title = next(((n, v) for tag, n, v in located if tag == "title"), None)
+    if title is not None:
+        cell = Cell(title[1], f"{base}#line={title[0] + offset}")
+        out.append(Table(step, "page", "pages", "", [Item({"title": cell})], labels={"title": "title"}, whole=base))
+    heads = [(n, v) for tag, n, v in located if tag != "title"]
+    if heads and len({v for _, v in heads}) == len(heads):
+        items = [Item({"value": Cell(v, f"{base}#line={n + offset}")}, i) for i, (n, v) in enumerate(heads)]
+        out.append(Table(step, "heading", "headings", "value", items[:MAX_ITEMS], labels={"value": "heading"},
+                         total=len(items), whole=base))
+    return out
 
 
 def _found_count(step: int, base: str, lines: list[str], offset: int) -> list[Table]:
@@ -985,14 +1195,16 @@ def labelled_value(line: str) -> tuple[str, str] | None:
     """(label, value) of a ``Label: value`` line: the value ends where its sentence ends (the
     rest of the line is not part of it); None when the line is no such line."""
     m = _LABELLED.match(line)
-    if not m or "http" in m.group(1) or m.group(1).strip().lower() in ("note", "warning", "tip", "example", "e.g"):
+    if not m or "http" in m.group(1) or m.group(1).strip().lower() in ("note", "warning", "tip", "example", "e.g") \
+            or re.search(r"\w\. +\w", m.group(1)):  # "Search tools refreshed. Available": a sentence, then a label
         return None
     value = m.group(2)
     cut = _SENTENCE_END.search(value)
     if cut:
         value = value[:cut.start()]
     value = plain_text(value).strip().rstrip(".").strip()
-    if not value or len(value) > 100 or re.search(r"\w:\s", value) or not _whole(value):
+    if not value or len(value) > 100 or re.search(r"\w:\s", value) or not _whole(value) \
+            or len(re.findall(r"\b\w+=\S", value)) >= 2:  # "enabled=False, debounce=6.0s": settings, not a value
         return None
     return m.group(1).strip(), value
 
@@ -1187,8 +1399,12 @@ def _leaf_paths(obj: Any, path: str) -> dict[str, _Leaf]:
 
 
 def _scalar(text: str) -> Any:
+    """A text as the number it is, else the text (a day stays a text; so does a whole number
+    of more than 15 digits, which no float holds: 50! is checked as it is written)."""
     text = text.strip().strip("\"'")
     number = to_number(text)
+    if isinstance(number, int) and abs(number) >= 10**15:
+        return text
     return number if number is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else text
 
 
@@ -1293,7 +1509,7 @@ def is_volatile(key: str, value: Any, now: float | None = None) -> bool:
                 return False
             return abs(stamp - now) < 2 * 86400
         return False
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 1e16:  # no clock is longer
         words = set(words_of(key).split())
         # a time-stamp of now, in seconds or milliseconds: under a time-like key, or under a key
         # that says nothing of what the number is (a bare result), the clock
@@ -1307,15 +1523,25 @@ def reads_the_clock(arguments: dict[str, Any], ref: Any) -> bool:
     """A call that left out the date or time its tool then takes from the clock: the tool's
     description speaks of now (``If no date is provided, get the number of days in the
     current month``) and an argument named for a date or a time, without a default, was not
-    given. What it returns depends on the day the call ran."""
-    from ..adapters.verbs import clock_parameter
+    given; or the tool computes a calendar quantity (its name says so: ``get_week_year``) and
+    its optional date argument was left out. What it returns depends on the day the call ran."""
+    from ..adapters.verbs import CLOCK_WORDS, clock_parameter, name_words
 
     desc = getattr(ref, "description", None) if ref is not None else None
     schema = getattr(ref, "input_schema", None) if ref is not None else None
     props = schema.get("properties") if isinstance(schema, dict) else None
     if not isinstance(props, dict):
         return False
-    return any(k not in (arguments or {}) and clock_parameter(k, v, desc) for k, v in props.items())
+    left = [(k, v) for k, v in props.items() if k not in (arguments or {})]
+    if any(clock_parameter(k, v, desc) for k, v in left):
+        return True
+    required = schema.get("required") if isinstance(schema.get("required"), list) else []
+    calendar = set(name_words(getattr(ref, "name", "") or "")) & CLOCK_WORDS
+    return bool(calendar) and any(k not in required and set(name_words(k)) & _DAY_WORDS
+                                  and not (isinstance(v, dict) and "default" in v) for k, v in left)
+
+
+_DAY_WORDS = frozenset({"date", "datetime", "timestamp", "day"})
 
 
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
