@@ -112,6 +112,10 @@ _GIVEN = re.compile(r"^(?:given|with|for|using|when|whenever|if)\b[^,.]{1,60},\s
 _TAIL = re.compile(r"\s+(?:with (?:an? |some )?optional\b|including\b|such as\b|e\.g\b|i\.e\b|for example\b)"
                    r"|,\s*(?:such as|including|e\.g|i\.e|for example|as well as)\b", re.IGNORECASE)
 MAX_PHRASE_WORDS = 14
+# a description that names the tool itself ("Matrix and linear algebra calculation tool"): a
+# question asks for what it gave
+_INSTRUMENTS = frozenset({"tool", "tools", "utility", "utilities", "helper", "service", "api", "wrapper", "calculator",
+                          "converter", "engine", "toolkit", "endpoint"})
 
 
 def _words(name: str) -> str:
@@ -177,7 +181,9 @@ def _first_clause(desc: str) -> str:
     first = _LEAD_LABEL.sub("", first)
     for _ in range(3):
         first = re.sub(r"\s*\([^()]*\)", "", first)  # "(AIC, BIC, ...)", "(e.g. .jpg, .png)"
-    first = re.split(r"(?<=[a-z0-9)\]])[.!?](?:\s|$)|\s[-–—]\s|:\s|;\s|[，。；：]", first, maxsplit=1)[0]
+    # a sentence ends after a word in capitals too when the next one starts a sentence ("by ID. Use ...")
+    first = re.split(r"(?<=[a-z0-9)\]])[.!?](?:\s|$)|(?<=[A-Z]{2})[.!?](?:\s+(?=[A-Z])|$)|\s[-–—]\s|:\s|;\s|[，。；：]",
+                     first, maxsplit=1)[0]
     first = first.split("(")[0].split(")")[0]  # an unclosed parenthesis: what follows is cut off
     first = _FILLER.sub("", _GIVEN.sub("", _FILLER.sub("", first.strip()).strip()).strip())
     first = _TAIL.split(first, maxsplit=1)[0]
@@ -427,6 +433,8 @@ def generic_scope(tool: str, args: dict[str, Any], subst: dict[str, str] | None 
         noun = f"the result of {_gerund(_base(first))}" + (f" {rest}" if rest else "")
     else:  # a description that is a noun phrase: "Natural logarithm" -> "the natural logarithm"
         noun = phrase if phrase.lower().startswith(_ARTICLES) else "the " + phrase
+        if low.split()[-1:] and low.split()[-1] in _INSTRUMENTS:  # "matrix calculation tool": what it gave, not the tool
+            noun = "the result of " + noun
     return _with_arguments(noun, args or {}, subst, ref)
 
 
