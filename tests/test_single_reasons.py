@@ -74,3 +74,11 @@ def test_a_sentence_that_ends_after_a_word_in_capitals_ends_the_first_clause():
     tool = ref("Get task details by ID. Use fields parameter to control response size.", {"task_id": {"type": "string"}})
     assert generic_scope("t", {"task_id": "t-1"}, {}, tool) == 'the task details by ID for task id "t-1"'
     assert generic_scope("t", {}, {}, ref("Query the U.S. census")) == "the results of querying the U.S. census"
+
+
+def test_a_one_value_result_of_a_search_is_asked_in_the_plural():
+    tool = ref("Find the minimum number in a list", {"numbers": {"type": "array"}}, name="min")
+    for n in range(6):  # every template the seed may pick
+        found, _ = _single(tool, {"numbers": [7 + n, 10, 12]}, json.dumps({"result": f"{7 + n}.0"}))
+        assert found and all(c.question.startswith(("What are the results of finding", "Can you tell me the results"))
+                             for c in found), [c.question for c in found]

@@ -62,7 +62,8 @@ LOOKUP = [
     "Looking at {scope}: what {label} does the {noun} with {keylabel} {key} have?",
     "What is the {label} of the {noun} {key} in {scope}?",
 ]
-RESULT_SINGLE = ["What is {scope}?", "Can you tell me {scope}?"]  # a result that is one value: no "result of the result"
+# a result that is one value: no "result of the result"; "what are the results of searching ..."
+RESULT_SINGLE = ["What {scope_be} {scope}?", "Can you tell me {scope}?"]
 VALUE_SINGLE = ["Which {label} does {scope} show?", "What {label} is listed in {scope}?"]  # one bare value under a heading
 LOOKUP_SINGLE = [
     "What {be} the {label} of {scope}?",
@@ -476,7 +477,8 @@ class OfflineSynthesizer:
                     (REPLY_SINGLE if where == REPLY else RESULT_SINGLE) if one_value else
                     (REPLY_LOOKUP if nounish else REPLY_VALUE_OF) if where == REPLY else
                     LOOKUP_SINGLE if nounish else VALUE_OF_SINGLE)
-                q = _pick(rng, options).format(label=label, scope=where, be=_verb_for(label))
+                q = _pick(rng, options).format(label=label, scope=where, be=_verb_for(label),
+                                               scope_be="are" if where.startswith("the results of ") else "is")
                 out.append(Candidate("lookup", f"single:{noun}:{f}", _cap(q), cell.value, _match_for(cell.value),
                                      {step}, [_entry(step, cell, "answer")], {"op": "value"}))
             return out + self._records(x, s, t, items, where)
