@@ -82,3 +82,9 @@ def test_a_one_value_result_of_a_search_is_asked_in_the_plural():
         found, _ = _single(tool, {"numbers": [7 + n, 10, 12]}, json.dumps({"result": f"{7 + n}.0"}))
         assert found and all(c.question.startswith(("What are the results of finding", "Can you tell me the results"))
                              for c in found), [c.question for c in found]
+
+
+def test_a_list_of_bare_numbers_left_unasked_says_so():
+    tool = ref("Matrix and linear algebra calculation tool", {"operation": {"type": "string"}}, name="matrix")
+    found, skipped = _single(tool, {"operation": "eigenvalues"}, json.dumps({"eigenvalues": [5.0, 2.0]}))
+    assert skipped["fact: a list of bare numbers"] == 2, (skipped, [c.question for c in found])

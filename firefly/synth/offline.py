@@ -513,6 +513,8 @@ class OfflineSynthesizer:
                                      score=0.8))
         out.extend(self._records(x, s, t, items, where))
         out.extend(self._aggregates(x, s, t, items, where))
+        if key == "value" and keyed and all(isinstance(it.get(key), (int, float)) for it in keyed):
+            skipped["fact: a list of bare numbers"] += len(keyed)  # no count or set of them (_aggregates)
         return out
 
     def _records(self, x: Exploration, s: Step, t: Table, items: list[Item], where: str) -> list[Candidate]:
