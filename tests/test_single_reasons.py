@@ -88,3 +88,10 @@ def test_a_list_of_bare_numbers_left_unasked_says_so():
     tool = ref("Matrix and linear algebra calculation tool", {"operation": {"type": "string"}}, name="matrix")
     found, skipped = _single(tool, {"operation": "eigenvalues"}, json.dumps({"eigenvalues": [5.0, 2.0]}))
     assert skipped["fact: a list of bare numbers"] == 2, (skipped, [c.question for c in found])
+
+
+def test_a_description_praising_its_tool_is_worded_without_the_praise():
+    tool = ref("Professional financial mathematics calculation tool", {"operation": {"type": "string"}})
+    assert generic_scope("t", {"operation": "npv"}, {}, tool) == \
+        'the result of the financial mathematics calculation tool for operation "npv"'
+    assert generic_scope("t", {}, {}, ref("Advanced search")) == "the advanced search"  # a name, not praise

@@ -114,6 +114,10 @@ _TAIL = re.compile(r"\s+(?:with (?:an? |some )?optional\b|including\b|such as\b|
 MAX_PHRASE_WORDS = 14
 # a description that names the tool itself ("Matrix and linear algebra calculation tool"): a
 # question asks for what it gave
+# words a description praises its tool with, before the noun phrase that says what it is
+_PUFFERY = frozenset({"powerful", "professional", "advanced", "comprehensive", "robust", "smart", "intelligent",
+                      "enhanced", "ultimate", "versatile", "sophisticated", "full-featured", "high-performance",
+                      "state-of-the-art", "cutting-edge", "best-in-class", "enterprise-grade", "production-ready"})
 _INSTRUMENTS = frozenset({"tool", "tools", "utility", "utilities", "helper", "service", "api", "wrapper", "calculator",
                           "converter", "engine", "toolkit", "endpoint"})
 
@@ -432,6 +436,10 @@ def generic_scope(tool: str, args: dict[str, Any], subst: dict[str, str] | None 
     elif is_verb(first, rest.split(" ")[0]):
         noun = f"the result of {_gerund(_base(first))}" + (f" {rest}" if rest else "")
     else:  # a description that is a noun phrase: "Natural logarithm" -> "the natural logarithm"
+        words = phrase.split()
+        while len(words) > 2 and words[0].lower() in _PUFFERY:
+            words = words[1:]  # "Professional financial mathematics calculation tool": what it is, not its praise
+        phrase, low = " ".join(words), " ".join(words).lower()
         noun = phrase if phrase.lower().startswith(_ARTICLES) else "the " + phrase
         if low.split()[-1:] and low.split()[-1] in _INSTRUMENTS:  # "matrix calculation tool": what it gave, not the tool
             noun = "the result of " + noun
