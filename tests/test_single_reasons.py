@@ -95,3 +95,11 @@ def test_a_description_praising_its_tool_is_worded_without_the_praise():
     assert generic_scope("t", {"operation": "npv"}, {}, tool) == \
         'the result of the financial mathematics calculation tool for operation "npv"'
     assert generic_scope("t", {}, {}, ref("Advanced search")) == "the advanced search"  # a name, not praise
+
+
+def test_the_words_naming_a_kind_of_tool_are_no_place_for_an_argument():
+    tool = ref("Number format conversion tool", {"number": {"type": "string"}, "from_base": {"type": "integer"}})
+    assert generic_scope("t", {"number": "1010", "from_base": 2}, {}, tool) == \
+        'the result of the number format conversion tool for number "1010" and from base 2'
+    assert generic_scope("t", {}, {}, ref("Robust standard errors regression")) == \
+        "the robust standard errors regression"  # a technical term, no praise

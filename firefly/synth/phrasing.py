@@ -115,9 +115,10 @@ MAX_PHRASE_WORDS = 14
 # a description that names the tool itself ("Matrix and linear algebra calculation tool"): a
 # question asks for what it gave
 # words a description praises its tool with, before the noun phrase that says what it is
-_PUFFERY = frozenset({"powerful", "professional", "advanced", "comprehensive", "robust", "smart", "intelligent",
-                      "enhanced", "ultimate", "versatile", "sophisticated", "full-featured", "high-performance",
-                      "state-of-the-art", "cutting-edge", "best-in-class", "enterprise-grade", "production-ready"})
+# (never a word a technical term starts with: "robust standard errors", "smart contract", "advanced encryption")
+_PUFFERY = frozenset({"powerful", "professional", "comprehensive", "enhanced", "ultimate", "versatile", "sophisticated",
+                      "full-featured", "high-performance", "state-of-the-art", "cutting-edge", "best-in-class",
+                      "enterprise-grade", "production-ready"})
 _INSTRUMENTS = frozenset({"tool", "tools", "utility", "utilities", "helper", "service", "api", "wrapper", "calculator",
                           "converter", "engine", "toolkit", "endpoint"})
 
@@ -344,11 +345,12 @@ def _required(ref: Any) -> set[str]:
 
 
 def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], ref: Any, joiner: str = "for",
-                    instruction: bool = False) -> str | None:
+                    instruction: bool = False, slots: bool = True) -> str | None:
     """``phrase`` with every argument put in: where the phrase names it ("a city" -> 'the city
     "Paris"'), else after it ("for city ... and units ..."). None when a value has no words.
     An ``instruction`` (an effect) quotes values up to :data:`EFFECT_VALUE_CHARS` and gives
-    one text of several lines as a block after the sentence ("... and the content below:")."""
+    one text of several lines as a block after the sentence ("... and the content below:").
+    Without ``slots`` no argument is put inside the phrase (it names a kind of tool)."""
     defaults = _defaults(ref)
     rest: list[str] = []
     text = phrase
@@ -381,7 +383,7 @@ def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], re
         pattern = re.compile(r"\b(?:an?|the|given|specified|provided|some)\s+(?:given\s+|specified\s+|list of\s+)?"
                              + re.escape(words)
                              + r"\b(?!\s+\")", re.IGNORECASE)
-        if pattern.search(text):
+        if slots and pattern.search(text):
             text = pattern.sub(lambda m: named, text, count=1)
         else:
             rest.append(f"{words} {said}" if name not in subst else named)
@@ -443,6 +445,9 @@ def generic_scope(tool: str, args: dict[str, Any], subst: dict[str, str] | None 
         noun = phrase if phrase.lower().startswith(_ARTICLES) else "the " + phrase
         if low.split()[-1:] and low.split()[-1] in _INSTRUMENTS:  # "matrix calculation tool": what it gave, not the tool
             noun = "the result of " + noun
+            # the words before the tool are what kind of tool it is, no place for an argument: never
+            # 'the number 60 theory calculation tool', but 'the number theory calculation tool for number 60'
+            return _with_arguments(noun, args or {}, subst, ref, slots=False)
     return _with_arguments(noun, args or {}, subst, ref)
 
 
