@@ -378,7 +378,7 @@ def test_family_hooks_say_what_the_generic_adapter_cannot():
     assert [{f: c.value for f, c in it.cells.items()} for it in short.items] == [
         {"hash": "5ac98f14ad8c006f9c6da8aa4e7b3b8879c20beb", "author": "Daniel Brandt", "message": "Release 0.2.0"},
         {"hash": "ae9c6a1", "author": "Maya Okafor", "message": "Move notes into README"}]
-    assert generic.scope("git_log", "vcs", log.arguments, {}) == 'the git log for repo path "/workspace/repo" and max count 5'
+    assert generic.scope("git_log", "vcs", log.arguments, {}) == 'the git log for repository path "/workspace/repo" and max count 5'
     # a commit described through the log it came from names its repository once
     hop = 'the commit whose message is "Release 0.2.0" in ' + git.scope("git_log", "vcs", log.arguments, {})
     show = {"repo_path": "/workspace/repo", "revision": "x"}

@@ -1662,42 +1662,52 @@ def is_dull(key: str, value: Any, echoes: dict[str, set[str]] | None = None, who
     name, or of any name with ``any_name`` (a list given back: the numbers one passed); in a
     one-record reply, a zero, or a text made only of the words of ``tool`` (the tool's name and what it
     says it does: ``model_type: negative_binomial`` from a negative binomial regression)."""
+    return bool(dull_reason(key, value, echoes, whole, any_name, tool))
+
+
+def dull_reason(key: str, value: Any, echoes: dict[str, set[str]] | None = None, whole: bool = False,
+                any_name: bool = False, tool: str = "") -> str:
+    """Why :func:`is_dull` finds a value dull, in a few words ("" when it is not)."""
     from ..match import normalize
 
     name = words_of(key.split(".")[-1].split("#")[0])
-    if name in _BOOKKEEPING or name in _RUN_CHOSEN or is_opaque_id(key, value) or is_float_noise(value):
-        return True
+    if name in _BOOKKEEPING or name in _RUN_CHOSEN:
+        return "bookkeeping or run-chosen field"
+    if is_opaque_id(key, value):
+        return "made-up id"
+    if is_float_noise(value):
+        return "computed zero"
     text = normalize(value)
     if isinstance(value, str) and (value.strip().lower() in _EMPTY_TEXTS or not re.search(r"\w", value)):
-        return True  # "{}", "null", "?": an empty structure or no word at all
+        return "empty value"  # "{}", "null", "?": an empty structure or no word at all
     if isinstance(value, str) and _NOTHING_FOUND.match(value):
-        return True  # "No matches found for pattern: md": a search that found nothing says so in any world
+        return "nothing found"  # "No matches found for pattern: md": a search that found nothing says so in any world
     if key.split(".")[-1].split("#")[0] in MACHINE_VARS:
-        return True
+        return "machine variable"
     if whole and (name in _ENVELOPE or text in _STATUS_WORDS):
-        return True
+        return "status or message about the call"
     if whole and isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
-        return True  # a count of nothing in a reply about an empty world: guessed without a call
+        return "zero in a one-record reply"  # a count of nothing in a reply about an empty world: guessed without a call
     said = set(words_of(value).split()) if isinstance(value, str) else set()
     if whole and said and not re.search(r"\d", value) and said <= set(words_of(tool).split()):
-        return True
+        return "only the tool's own words"
     called = _CALL_WRITTEN.match(value) if isinstance(value, str) and tool else None
     if called and called.group(1).lower() == (words_of(tool.split()[0]).split() or [""])[-1]:
-        return True  # "cos(290)" from a tool named cos: the call given back unevaluated, no answer
+        return "the call given back unevaluated"  # "cos(290)" from a tool named cos: no answer
     if not echoes:
-        return False
+        return ""
     number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else (
         to_number(re.sub(r"^[-+]?[$€£¥]|[$€£¥%,\s]", "", value)) if isinstance(value, str) and re.search(r"\d", value)
         else None)
     if number is not None:
         named = [e for e, names in echoes.items() if any_name or any(set(name.split()) <= set(n.split()) for n in names)]
         if any(to_number(e) == number for e in named):
-            return True
+            return "echo of an argument"
         if not isinstance(value, str):
-            return False
-    if isinstance(value, str):
-        return text in echoes or (" " in text and any(len(e) >= 8 and e in text for e in echoes))
-    return False
+            return ""
+    if isinstance(value, str) and (text in echoes or (" " in text and any(len(e) >= 8 and e in text for e in echoes))):
+        return "echo of an argument"
+    return ""
 
 
 # a value that is a function applied to arguments, as a whole: "cos(290)", "Eq(x, 2)"

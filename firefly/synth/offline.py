@@ -40,7 +40,8 @@ from .answers import field_values, record_candidates
 from .derive import as_number
 from ..explore.executor import TRUNCATION_MARKER
 from ..locator import resolve
-from .facts import (Cell, Item, Table, basename, echoes_of, generated_id_in, made_up_id, is_dull, is_machine_fact, is_volatile, text_blocks,
+from .facts import (Cell, Item, Table, basename, dull_reason, echoes_of, generated_id_in, made_up_id, is_dull, is_machine_fact,
+                    is_volatile, text_blocks,
                     leaves, pages_of_a_document, plural_of, read_call, reads_the_clock, rel, singular, words_of)
 from .model import INITIAL_STATE, Candidate, Exploration, Step
 from .phrasing import block_scope, effect, listing, ordinal, quote, scope
@@ -62,7 +63,8 @@ LOOKUP = [
     "Looking at {scope}: what {label} does the {noun} with {keylabel} {key} have?",
     "What is the {label} of the {noun} {key} in {scope}?",
 ]
-RESULT_SINGLE = ["What is {scope}?", "Can you tell me {scope}?"]  # a result that is one value: no "result of the result"
+# a result that is one value: no "result of the result"; "what are the results of searching ..."
+RESULT_SINGLE = ["What {scope_be} {scope}?", "Can you tell me {scope}?"]
 VALUE_SINGLE = ["Which {label} does {scope} show?", "What {label} is listed in {scope}?"]  # one bare value under a heading
 LOOKUP_SINGLE = [
     "What {be} the {label} of {scope}?",
@@ -411,6 +413,7 @@ class OfflineSynthesizer:
         truncated = isinstance(s.arguments.get("head"), int) or isinstance(s.arguments.get("tail"), int)
         out: list[Candidate] = []
         for t in tables:
+            t = _one_record(t, f"{s.tool} {getattr(x.ref(s.server, s.tool), 'title', None) or ''}")
             if kind is not None and t.where:
                 continue  # a table that names its own place: no hop leads to it
             t = _steady(t, self.variants.get((s.server, s.tool, s.arguments_hash, s.state), []))
@@ -426,7 +429,7 @@ class OfflineSynthesizer:
                     continue
             if truncated:
                 t.complete = False
-            for c in self._table_questions(x, s, t, t.where or where):
+            for c in self._table_questions(x, s, t, t.where or where, skipped):
                 if kind is not None:
                     c.kind = kind
                     c.template = "hop:" + c.template
@@ -443,8 +446,11 @@ class OfflineSynthesizer:
                 out.append(c)
         return out
 
-    def _table_questions(self, x: Exploration, s: Step, t: Table, where: str) -> list[Candidate]:
+    def _table_questions(self, x: Exploration, s: Step, t: Table, where: str,
+                         skipped: Counter | None = None) -> list[Candidate]:
+        """The questions one table answers; each fact left unasked counts its reason in ``skipped``."""
         out: list[Candidate] = []
+        skipped = Counter() if skipped is None else skipped
         step = s.step
         items = [it for it in t.items if it.cells]
         noun = t.noun
@@ -453,9 +459,9 @@ class OfflineSynthesizer:
         if len(items) == 1 and (t.key not in items[0].cells or len(t.items) == 1):
             it = items[0]
             for f, cell in it.cells.items():
-                if f in SKIP_FIELDS and (noun, f) not in SPECIAL_SINGLE or not _short(cell.value) \
-                        or (noun, f) == ("entry", "type") or is_dull(f, cell.value, echoes, whole=True, tool=tool_said) \
-                        and not (pages_of_a_document(f, it.cells) and cell.value):
+                why = _unasked_single(noun, f, cell.value, it.cells, echoes, tool_said)
+                if why:
+                    skipped[f"fact: {why}"] += 1
                     continue
                 rng = self._rng(x, step, noun, f, "single")
                 one_value = f in ("result", "value", "output") and (len(it.cells) == 1 or where.startswith(
@@ -464,32 +470,39 @@ class OfflineSynthesizer:
                 if isinstance(cell.value, int) and not isinstance(cell.value, bool) and _counted(label):
                     label = f"number of {label}"  # "notes checked: 2" -> "the number of notes checked"
                 if not re.search(r"[A-Za-z]", label):
+                    skipped["fact: a field without words"] += 1
                     continue  # a field named "?" or "#": no words to ask for it
-                named = noun_like(label)
-                label = label if named else asked_name(label)
+                nounish = noun_like(label)
+                label = label if nounish else asked_name(label)
                 options = SPECIAL_SINGLE.get((noun, f)) or (
                     VALUE_SINGLE if f == "value" and t.key == "value" else
                     (REPLY_SINGLE if where == REPLY else RESULT_SINGLE) if one_value else
-                    (REPLY_LOOKUP if named else REPLY_VALUE_OF) if where == REPLY else
-                    LOOKUP_SINGLE if named else VALUE_OF_SINGLE)
-                q = _pick(rng, options).format(label=label, scope=where, be=_verb_for(label))
+                    (REPLY_LOOKUP if nounish else REPLY_VALUE_OF) if where == REPLY else
+                    LOOKUP_SINGLE if nounish else VALUE_OF_SINGLE)
+                q = _pick(rng, options).format(label=label, scope=where, be=_verb_for(label),
+                                               scope_be="are" if where.startswith("the results of ") else "is")
                 out.append(Candidate("lookup", f"single:{noun}:{f}", _cap(q), cell.value, _match_for(cell.value),
                                      {step}, [_entry(step, cell, "answer")], {"op": "value"}))
             return out + self._records(x, s, t, items, where)
         key = t.key
         keyed = [it for it in items if _short(it.get(key))]
+        if len(keyed) < len(items):
+            skipped["fact: an item without a short key"] += len(items) - len(keyed)
         key_counts = Counter(canonical_json(it.get(key)) for it in keyed)
         # lookups: a field of the item named by its key
         for it in keyed:
             if key_counts[canonical_json(it.get(key))] != 1:
+                skipped["fact: an item whose key is not unique"] += 1
                 continue
             for f, cell in it.cells.items():
-                if (noun, f) == ("entry", "type"):
+                if (noun, f) == ("entry", "type") or f == key:
                     continue
-                if f == key or f in SKIP_FIELDS and (noun, f) not in SPECIAL_LOOKUP or not _short(cell.value) \
-                        or is_dull(f, cell.value, echoes):
-                    continue
-                if canonical_json(cell.value) == canonical_json(it.get(key)) or _placed_by_key(f, it.get(key)):
+                why = "a field not asked" if f in SKIP_FIELDS and (noun, f) not in SPECIAL_LOOKUP else \
+                    "a long or boolean value" if not _short(cell.value) else dull_reason(f, cell.value, echoes)
+                if not why and (canonical_json(cell.value) == canonical_json(it.get(key)) or _placed_by_key(f, it.get(key))):
+                    why = "the key gives it away"
+                if why:
+                    skipped[f"fact: {why}"] += 1
                     continue
                 rng = self._rng(x, step, noun, f, it.index)
                 named = noun_like(t.label(f))
@@ -502,6 +515,8 @@ class OfflineSynthesizer:
                                      score=0.8))
         out.extend(self._records(x, s, t, items, where))
         out.extend(self._aggregates(x, s, t, items, where))
+        if key == "value" and keyed and all(isinstance(it.get(key), (int, float)) for it in keyed):
+            skipped["fact: a list of bare numbers"] += len(keyed)  # no count or set of them (_aggregates)
         return out
 
     def _records(self, x: Exploration, s: Step, t: Table, items: list[Item], where: str) -> list[Candidate]:
@@ -1102,6 +1117,37 @@ def _placed_by_key(f: str, key: Any) -> bool:
     ``C2``): the question would give the answer away."""
     return set(words_of(f.split("#")[0]).split()[-1:]) <= POSITIONS and isinstance(key, str) \
         and re.fullmatch(r"[A-Za-z]{1,3}\d{1,7}", key.strip()) is not None
+
+
+def _one_record(t: Table, called: str) -> Table:
+    """A table whose items are one field each, every field a different name (a bulleted list of
+    "name: value" lines: ``- currency: USD``, ``- sales tax rate: 0.055``), as the one record
+    it is: its fields are the facts, asked one at a time. Only when the table is named after the
+    call (``called``: the tool's name and title), not after what its items are: the lines of a
+    list of columns (``- price: REAL``) are columns, and "what is the price?" would ask another thing."""
+    items = t.items
+    if len(items) < 2 or any(len(it.cells) != 1 for it in items):
+        return t
+    if not set(words_of(t.noun).split()) <= set(words_of(called).split()):
+        return t
+    names = [next(iter(it.cells)) for it in items]
+    if len(set(names)) != len(names):
+        return t
+    merged = Item({f: c for it in items for f, c in it.cells.items()}, items[0].index)
+    return dataclasses.replace(t, items=[merged], key="", complete=True, total=None)
+
+
+def _unasked_single(noun: str, f: str, value: Any, cells: dict[str, Cell], echoes: dict[str, set[str]], tool: str) -> str:
+    """Why a field of a one-record result is not asked ("" when it is)."""
+    if f in SKIP_FIELDS and (noun, f) not in SPECIAL_SINGLE:
+        return "a field not asked"
+    if not _short(value):
+        return "a long or boolean value"
+    if (noun, f) == ("entry", "type"):
+        return "an entry's type"
+    if pages_of_a_document(f, cells) and value:
+        return ""
+    return dull_reason(f, value, echoes, whole=True, tool=tool)
 
 
 def _not_asked(noun: str, f: str) -> bool:

@@ -112,6 +112,15 @@ _GIVEN = re.compile(r"^(?:given|with|for|using|when|whenever|if)\b[^,.]{1,60},\s
 _TAIL = re.compile(r"\s+(?:with (?:an? |some )?optional\b|including\b|such as\b|e\.g\b|i\.e\b|for example\b)"
                    r"|,\s*(?:such as|including|e\.g|i\.e|for example|as well as)\b", re.IGNORECASE)
 MAX_PHRASE_WORDS = 14
+# a description that names the tool itself ("Matrix and linear algebra calculation tool"): a
+# question asks for what it gave
+# words a description praises its tool with, before the noun phrase that says what it is
+# (never a word a technical term starts with: "robust standard errors", "smart contract", "advanced encryption")
+_PUFFERY = frozenset({"powerful", "professional", "comprehensive", "enhanced", "ultimate", "versatile", "sophisticated",
+                      "full-featured", "high-performance", "state-of-the-art", "cutting-edge", "best-in-class",
+                      "enterprise-grade", "production-ready"})
+_INSTRUMENTS = frozenset({"tool", "tools", "utility", "utilities", "helper", "service", "api", "wrapper", "calculator",
+                          "converter", "engine", "toolkit", "endpoint"})
 
 
 def _words(name: str) -> str:
@@ -182,7 +191,9 @@ def _first_clause(desc: str) -> str:
     first = _LEAD_LABEL.sub("", first)
     for _ in range(3):
         first = re.sub(r"\s*\([^()]*\)", "", first)  # "(AIC, BIC, ...)", "(e.g. .jpg, .png)"
-    first = re.split(r"(?<=[a-z0-9)\]])[.!?](?:\s|$)|\s[-–—]\s|:\s|;\s|[，。；：]", first, maxsplit=1)[0]
+    # a sentence ends after a word in capitals too when the next one starts a sentence ("by ID. Use ...")
+    first = re.split(r"(?<=[a-z0-9)\]])[.!?](?:\s|$)|(?<=[A-Z]{2})[.!?](?:\s+(?=[A-Z])|$)|\s[-–—]\s|:\s|;\s|[，。；：]",
+                     first, maxsplit=1)[0]
     first = first.split("(")[0].split(")")[0]  # an unclosed parenthesis: what follows is cut off
     first = _FILLER.sub("", _GIVEN.sub("", _FILLER.sub("", first.strip()).strip()).strip())
     first = _TAIL.split(first, maxsplit=1)[0]
@@ -339,11 +350,12 @@ def _required(ref: Any) -> set[str]:
 
 
 def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], ref: Any, joiner: str = "for",
-                    instruction: bool = False) -> str | None:
+                    instruction: bool = False, slots: bool = True) -> str | None:
     """``phrase`` with every argument put in: where the phrase names it ("a city" -> 'the city
     "Paris"'), else after it ("for city ... and units ..."). None when a value has no words.
     An ``instruction`` (an effect) quotes values up to :data:`EFFECT_VALUE_CHARS` and gives
-    one text of several lines as a block after the sentence ("... and the content below:")."""
+    one text of several lines as a block after the sentence ("... and the content below:").
+    Without ``slots`` no argument is put inside the phrase (it names a kind of tool)."""
     defaults = _defaults(ref)
     rest: list[str] = []
     text = phrase
@@ -376,7 +388,7 @@ def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], re
         pattern = re.compile(r"\b(?:an?|the|given|specified|provided|some)\s+(?:given\s+|specified\s+|list of\s+)?"
                              + re.escape(words)
                              + r"\b(?!\s+\")", re.IGNORECASE)
-        if pattern.search(text):
+        if slots and pattern.search(text):
             text = pattern.sub(lambda m: named, text, count=1)
         else:
             rest.append(f"{words} {said}" if name not in subst else named)
@@ -431,7 +443,16 @@ def generic_scope(tool: str, args: dict[str, Any], subst: dict[str, str] | None 
     elif is_verb(first, rest.split(" ")[0]):
         noun = f"the result of {_gerund(_base(first))}" + (f" {rest}" if rest else "")
     else:  # a description that is a noun phrase: "Natural logarithm" -> "the natural logarithm"
+        words = phrase.split()
+        while len(words) > 2 and words[0].lower() in _PUFFERY:
+            words = words[1:]  # "Professional financial mathematics calculation tool": what it is, not its praise
+        phrase, low = " ".join(words), " ".join(words).lower()
         noun = phrase if phrase.lower().startswith(_ARTICLES) else "the " + phrase
+        if low.split()[-1:] and low.split()[-1] in _INSTRUMENTS:  # "matrix calculation tool": what it gave, not the tool
+            noun = "the result of " + noun
+            # the words before the tool are what kind of tool it is, no place for an argument: never
+            # 'the number 60 theory calculation tool', but 'the number theory calculation tool for number 60'
+            return _with_arguments(noun, args or {}, subst, ref, slots=False)
     return _with_arguments(noun, args or {}, subst, ref)
 
 
