@@ -916,3 +916,38 @@ def test_on_a_server_whose_things_come_in_kinds_a_key_known_to_be_of_the_kind_wa
     ws = WorkspaceInfo(rejected=calm.rejected, fitting=calm.fitting)
     assert {OfflinePolicy().propose(refs["hkeys"], [keys], ws, random.Random(s)).arguments["name"] for s in range(12)} != {
         "product:1"}
+
+
+def test_an_edit_sets_another_value_than_the_current_one():
+    """``update_task_status(status)`` after a read shows the task "todo": set to "todo" again it
+    would change nothing a probe could show; another allowed value is chosen."""
+    tool = ToolRef("tasks", "update_task_status", "Update a task's status", {
+        "type": "object",
+        "properties": {"task_id": {"type": "string"},
+                       "status": {"type": "string", "enum": ["todo", "in_progress", "review", "done"]}},
+        "required": ["task_id", "status"]})
+    earlier = rec(0, "tasks", "get_task", {"task_id": "task-1"}, structured={"id": "task-1", "status": "todo"})
+    for seed in range(10):
+        p = OfflinePolicy().propose(tool, [earlier], WS, random.Random(seed))
+        assert p.arguments["task_id"] == "task-1"
+        assert p.arguments["status"] in ("in_progress", "review", "done")
+    # a call that does not edit (a listing) still takes the observed value
+    lister = ToolRef("tasks", "list_tasks", "List tasks", {
+        "type": "object", "properties": {"status": {"type": "string", "enum": ["todo", "done"]}}, "required": ["status"]})
+    assert OfflinePolicy().propose(lister, [earlier], WS, random.Random(0)).arguments["status"] == "todo"
+
+
+def test_made_up_texts_hold_no_reading_of_the_clock():
+    """A title written from earlier results leaves out this run's times: an effect whose text
+    held "created at 2026-...T18:25:50Z" would be a new task each run."""
+    import datetime as dt
+
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    tool = ToolRef("tasks", "create_story", "Create a story", {
+        "type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"]})
+    earlier = rec(0, "tasks", "get_task", {"task_id": "task-1"},
+                  structured={"id": "task-1", "created_at": now, "updated_at": now, "estimate_hours": 3,
+                              "task_type": "feature"})
+    titles = {OfflinePolicy().propose(tool, [earlier], WS, random.Random(seed)).arguments["title"] for seed in range(12)}
+    assert titles and not any(now[:10] in t for t in titles)
+    assert any("feature" in t or "3" in t for t in titles)
