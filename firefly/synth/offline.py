@@ -840,11 +840,13 @@ class OfflineSynthesizer:
                     return None
                 c.trajectory_steps = {own} | {s.step for s in needed}
             effects = [s for s in x.steps if s.step in c.trajectory_steps]
-            described = [effect(s.tool, s.server, s.arguments, x.adapter(s.server), x.ref(s.server, s.tool))
-                         for s in effects]
+            described = [_effect_in_chain(x, s, effects) for s in effects]
             if any(d is None for d in described):
                 skipped["effect not describable"] += 1
                 return None
+            c.answer = _without_run_ids(c.answer)
+            c.probe = dict(c.probe, expected=c.answer) if c.probe else c.probe
+            c.provenance = [dict(p, value=c.answer) if p.get("role") == "probe" else p for p in c.provenance]
             if len(effects) > 1:
                 lines = [f"{i + 1}. {_cap(d)}." for i, d in enumerate(described)]
                 c.question = "Do the following, in order:\n" + "\n".join(lines)
@@ -981,6 +983,46 @@ def _self_contained(c: Candidate, skipped: Counter) -> bool:
         skipped["a made-up id or a secret in the task"] += 1
         return False
     return True
+
+
+_STEP_REF = "\u27e8step {n}\u27e9"
+_STEP_REF_QUOTED = re.compile("[\"']\u27e8step (\\d+)\u27e9[\"']")
+
+
+def _effect_in_chain(x: Exploration, s: Step, chain: list[Step]) -> str | None:
+    """What the effect ``s`` of a list of changes made in order does, in words; an id it was
+    was fed from the reply of an earlier change of the list, made for this run (``task_id``
+    "task-da7dfec6", returned by ``create_task``), is named by that change's number ("task id from step 1"):
+    a question quoting it could not be asked again (another run makes another id). None
+    when an adapter's words lose the reference."""
+    made: dict[str, int] = {}
+    for k, v in s.arguments.items():
+        src = s.source_of(f"/{k}")
+        if not (isinstance(v, str) and generated_id_in(v)) or src is None:
+            continue
+        by = next((i for i, t in enumerate(chain) if t.step == src.get("step") and t.step < s.step), None)
+        if by is not None:  # fed from that change's reply (verify's self-contained takes it so)
+            made[k] = by + 1
+    args = {k: (_STEP_REF.format(n=made[k]) if k in made else v) for k, v in s.arguments.items()}
+    words = effect(s.tool, s.server, args, x.adapter(s.server), x.ref(s.server, s.tool))
+    if words is None or not made:
+        return words
+    words = _STEP_REF_QUOTED.sub(lambda m: f"from step {m.group(1)}", words)
+    return None if "\u27e8step" in words else words
+
+
+def _without_run_ids(answer: Any) -> Any:
+    """A state change's label without the ids this run made (a task's ``id`` "task-da7dfec6"):
+    the fields that show the change stay (its ``status`` "done"). A label of nothing else is
+    kept whole."""
+    def strip(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: strip(x) for k, x in v.items() if not (isinstance(x, str) and generated_id_in(x))}
+        if isinstance(v, list):
+            return [strip(x) for x in v]
+        return v
+    stripped = strip(answer)
+    return stripped if stripped not in ({}, [], [{}]) and any(True for _ in leaves(stripped)) else answer
 
 
 def _tool_words(tool: str, ref: Any) -> str:
