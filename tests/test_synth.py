@@ -553,8 +553,18 @@ def test_a_change_to_a_thing_an_earlier_change_made_names_it_by_that_step_not_by
     assert _self_contained(task, Counter())
     assert probe_passes(task.probe, task.match, post.content)
     assert not probe_passes(task.probe, task.match, pre.content)  # fails on the world before the change
-    # fed from a read, not from the change that made it: quoted (and dropped as a made-up id), as before
+    # fed from a read of it: still the change that made it names it
     update.sources = [{"argument": "/task_id", "step": 1, "value": tid, "path": "$.id"}]
     again = syn._with_setup(x, [c for c in syn._state_changes(x, x.by_step(), Counter(), {})
                                 if c.extra["effect_step"] == 2][0], Counter())
-    assert again is not None and tid in again.question and not _self_contained(again, Counter())
+    assert again is not None and "from step 1" in again.question and tid not in again.question
+    # verify's self-contained takes an id an earlier call of the trajectory made
+    from firefly.synth.model import Task
+    from firefly.synth.verify import check_self_contained
+
+    made = Task("t", "x", "d", "state-change", again.question, again.answer, again.match,
+                [create.call(), update.call()], again.probe, again.provenance, again.derivation)
+    assert check_self_contained(made, x, {})[0]
+    alone = Task("t", "x", "d", "state-change", "Update a task's status with status \"done\".", again.answer,
+                 again.match, [update.call()], again.probe, again.provenance, again.derivation)
+    assert not check_self_contained(alone, x, {})[0]  # nothing in the task makes the id

@@ -991,17 +991,17 @@ _STEP_REF_QUOTED = re.compile("[\"']\u27e8step (\\d+)\u27e9[\"']")
 
 def _effect_in_chain(x: Exploration, s: Step, chain: list[Step]) -> str | None:
     """What the effect ``s`` of a list of changes made in order does, in words; an id it was
-    was fed from the reply of an earlier change of the list, made for this run (``task_id``
-    "task-da7dfec6", returned by ``create_task``), is named by that change's number ("task id from step 1"):
-    a question quoting it could not be asked again (another run makes another id). None
-    when an adapter's words lose the reference."""
+    given that an earlier change of the list made for this run (``task_id`` "task-da7dfec6",
+    returned by ``create_task``: :meth:`Exploration.maker_of`) is named by that change's
+    number ("task id from step 1"): a question quoting it could not be asked again (another
+    run makes another id). None when an adapter's words lose the reference."""
     made: dict[str, int] = {}
     for k, v in s.arguments.items():
-        src = s.source_of(f"/{k}")
-        if not (isinstance(v, str) and generated_id_in(v)) or src is None:
+        if not (isinstance(v, str) and generated_id_in(v)):
             continue
-        by = next((i for i, t in enumerate(chain) if t.step == src.get("step") and t.step < s.step), None)
-        if by is not None:  # fed from that change's reply (verify's self-contained takes it so)
+        maker = x.maker_of(v, s.step)
+        by = next((i for i, t in enumerate(chain) if t.step == maker), None)
+        if by is not None:  # that change made it (verify's self-contained takes it so)
             made[k] = by + 1
     args = {k: (_STEP_REF.format(n=made[k]) if k in made else v) for k, v in s.arguments.items()}
     words = effect(s.tool, s.server, args, x.adapter(s.server), x.ref(s.server, s.tool))
