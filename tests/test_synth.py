@@ -549,7 +549,8 @@ def test_a_change_to_a_thing_an_earlier_change_made_names_it_by_that_step_not_by
     assert task is not None
     assert tid not in task.question and "from step 1" in task.question, task.question
     assert task.question.startswith("Do the following, in order:\n1. ")
-    assert task.answer == {"status": "done"} and task.probe["expected"] == {"status": "done"}
+    # the label checks both changes asked for: the title step 1 gave, the status step 2 set
+    assert task.answer == {"status": "done", "title": "Ship the spring catalogue"} == task.probe["expected"]
     assert _self_contained(task, Counter())
     assert probe_passes(task.probe, task.match, post.content)
     assert not probe_passes(task.probe, task.match, pre.content)  # fails on the world before the change

@@ -844,7 +844,8 @@ class OfflineSynthesizer:
             if any(d is None for d in described):
                 skipped["effect not describable"] += 1
                 return None
-            c.answer = _without_run_ids(c.answer)
+            c.answer = _also_stated(_without_run_ids(c.answer), x.by_step().get(c.extra.get("probe_step", -1)),
+                                    [s for s in effects if s.step != own])
             c.probe = dict(c.probe, expected=c.answer) if c.probe else c.probe
             c.provenance = [dict(p, value=c.answer) if p.get("role") == "probe" else p for p in c.provenance]
             if len(effects) > 1:
@@ -1009,6 +1010,20 @@ def _effect_in_chain(x: Exploration, s: Step, chain: list[Step]) -> str | None:
         return words
     words = _STEP_REF_QUOTED.sub(lambda m: f"from step {m.group(1)}", words)
     return None if "\u27e8step" in words else words
+
+
+def _also_stated(answer: Any, probe: Step | None, earlier: list[Step]) -> Any:
+    """A state change's label (a record's fields, as its probe read them) with the fields of
+    that record that the task's earlier changes stated (the title ``create_task`` was given,
+    before ``update_task_status``): every change the question asks for is checked, not only
+    the last."""
+    full = result_value(probe.content, probe.structured) if probe is not None else None
+    if not (isinstance(answer, dict) and isinstance(full, dict) and earlier) or not set(answer) <= set(full):
+        return answer
+    stated = {normalize(v) for t in earlier for v in _arg_strings(t.arguments) if len(v.strip()) >= 3}
+    more = {k: v for k, v in full.items() if k not in answer and isinstance(v, str) and normalize(v) in stated
+            and not generated_id_in(v) and not is_volatile(k, v)}
+    return {**answer, **more}
 
 
 def _without_run_ids(answer: Any) -> Any:
