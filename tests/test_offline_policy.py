@@ -951,3 +951,15 @@ def test_made_up_texts_hold_no_reading_of_the_clock():
     titles = {OfflinePolicy().propose(tool, [earlier], WS, random.Random(seed)).arguments["title"] for seed in range(12)}
     assert titles and not any(now[:10] in t for t in titles)
     assert any("feature" in t or "3" in t for t in titles)
+
+
+def test_a_new_file_is_never_named_after_a_yes_or_no():
+    """The newest result says ``isFile: true``: a new file's name comes from another value, or
+    is the plain exploration-notes, never ``true-notes-4.md``."""
+    info = rec(0, "filesystem", "get_file_info", {"path": "/workspace/files/README.md"},
+               "size: 104\nisDirectory: false\nisFile: true\npermissions: 644")
+    tool = ToolRef("filesystem", "write_file", "Create a new file or overwrite an existing file", {
+        "type": "object", "properties": {"path": {"type": "string"}, "content": {"type": "string"}},
+        "required": ["path", "content"]})
+    paths = {OfflinePolicy().propose(tool, [info], WS, random.Random(seed)).arguments["path"] for seed in range(20)}
+    assert paths and not any(p.rsplit("/", 1)[-1].startswith(("true-", "false-")) for p in paths), paths

@@ -121,6 +121,7 @@ DOT_EXTENSION = re.compile(r"(?<![\w/])\.([a-z][a-z0-9]{1,7})\b")
 MAX_SEED_TEXT = 16_000
 MAX_WORKSPACE_FILES = 5_000  # files of the workspace the explorer knows by name
 SKIPPED_DIRS = ("__pycache__", "node_modules", ".git")  # bytes of a seed text file an edit may draw its old text from
+_YES_NO = frozenset({"true", "false", "yes", "no", "none", "null", "on", "off"})
 SALIENT_KEYS_SKIP = ("cid", "pk", "notnull", "dflt_value", "is_dst", "permissions")
 
 # a tool that ends a session, connection or context it is given by id
@@ -1644,12 +1645,14 @@ class _Run:
         return posixpath.join(d, f"{self.new_stem()}-{self.rng.randint(1, 999)}{ext}")
 
     def new_stem(self) -> str:
+        """The stem of a new file's name, from a telling value of the newest results
+        (``customer-feedback-notes``); never a yes or no (``true-notes`` names nothing)."""
         v = self.salient(1)
         if v:
             val = v[0].value
             if v[0].kind == "file":
                 return _slug(posixpath.splitext(posixpath.basename(val))[0]) + "-notes"
-            if isinstance(val, str) and len(val) <= 40:
+            if isinstance(val, str) and len(val) <= 40 and val.strip().lower() not in _YES_NO:
                 return _slug(val) + "-notes"
         return "exploration-notes"
 
