@@ -955,3 +955,50 @@ def test_a_topic_is_a_line_of_a_seed_text_and_ascii_after_the_server_asked_for_i
                is_error=True)
     again = OfflinePolicy().propose(tool, [told], ws, random.Random(0), attempt=1).arguments["topic"]
     assert again == "Harbor Coffee Supply - team workspace" and again.isascii()
+
+
+def test_an_edit_sets_another_value_than_the_current_one():
+    """``update_task_status(status)`` after a read shows the task "todo": set to "todo" again it
+    would change nothing a probe could show; another allowed value is chosen."""
+    tool = ToolRef("tasks", "update_task_status", "Update a task's status", {
+        "type": "object",
+        "properties": {"task_id": {"type": "string"},
+                       "status": {"type": "string", "enum": ["todo", "in_progress", "review", "done"]}},
+        "required": ["task_id", "status"]})
+    earlier = rec(0, "tasks", "get_task", {"task_id": "task-1"}, structured={"id": "task-1", "status": "todo"})
+    for seed in range(10):
+        p = OfflinePolicy().propose(tool, [earlier], WS, random.Random(seed))
+        assert p.arguments["task_id"] == "task-1"
+        assert p.arguments["status"] in ("in_progress", "review", "done")
+    # a call that does not edit (a listing) still takes the observed value
+    lister = ToolRef("tasks", "list_tasks", "List tasks", {
+        "type": "object", "properties": {"status": {"type": "string", "enum": ["todo", "done"]}}, "required": ["status"]})
+    assert OfflinePolicy().propose(lister, [earlier], WS, random.Random(0)).arguments["status"] == "todo"
+
+
+def test_made_up_texts_hold_no_reading_of_the_clock():
+    """A title written from earlier results leaves out this run's times: an effect whose text
+    held "created at 2026-...T18:25:50Z" would be a new task each run."""
+    import datetime as dt
+
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    tool = ToolRef("tasks", "create_story", "Create a story", {
+        "type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"]})
+    earlier = rec(0, "tasks", "get_task", {"task_id": "task-1"},
+                  structured={"id": "task-1", "created_at": now, "updated_at": now, "estimate_hours": 3,
+                              "task_type": "feature"})
+    titles = {OfflinePolicy().propose(tool, [earlier], WS, random.Random(seed)).arguments["title"] for seed in range(12)}
+    assert titles and not any(now[:10] in t for t in titles)
+    assert any("feature" in t or "3" in t for t in titles)
+
+
+def test_a_new_file_is_never_named_after_a_yes_or_no():
+    """The newest result says ``isFile: true``: a new file's name comes from another value, or
+    is the plain exploration-notes, never ``true-notes-4.md``."""
+    info = rec(0, "filesystem", "get_file_info", {"path": "/workspace/files/README.md"},
+               "size: 104\nisDirectory: false\nisFile: true\npermissions: 644")
+    tool = ToolRef("filesystem", "write_file", "Create a new file or overwrite an existing file", {
+        "type": "object", "properties": {"path": {"type": "string"}, "content": {"type": "string"}},
+        "required": ["path", "content"]})
+    paths = {OfflinePolicy().propose(tool, [info], WS, random.Random(seed)).arguments["path"] for seed in range(20)}
+    assert paths and not any(p.rsplit("/", 1)[-1].startswith(("true-", "false-")) for p in paths), paths

@@ -516,3 +516,56 @@ def test_a_sentence_ending_with_a_block_of_lines_goes_on_after_a_blank_line():
                                     "\nAfter that, how large is a.md?")
     assert _after_blocks("Make this change: write the file a.md with exactly this content:\n# F\n- x\n.").endswith("- x")
     assert _after_blocks("What is 2.5 + 1?") == "What is 2.5 + 1?"
+
+
+def test_a_change_to_a_thing_an_earlier_change_made_names_it_by_that_step_not_by_its_run_made_id():
+    """``create_task`` returns "task-4bfdc920"; ``update_task_status`` is given that id. The id
+    is this run's making: the question names it "returned by step 1", and the label keeps what shows
+    the change (the status), not the id."""
+    from collections import Counter
+
+    from firefly.synth.model import Exploration, Step
+    from firefly.synth.offline import OfflineSynthesizer, _self_contained
+
+    def step(n, tool, args, result, *, probe_of=None, read_only=True, hash_="h"):
+        return Step(n, "tasks", tool, args, [{"type": "text", "text": json.dumps(result)}], None, True, read_only, [],
+                    "s", probe_of, hash_)
+
+    tid = "task-4bfdc920"
+    create = step(0, "create_task", {"title": "Ship the spring catalogue"}, {"success": True, "task_id": tid},
+                  read_only=False, hash_="c")
+    pre = step(1, "get_task", {"task_id": tid}, {"id": tid, "title": "Ship the spring catalogue", "status": "todo"},
+               probe_of=2)
+    update = step(2, "update_task_status", {"task_id": tid, "status": "done"}, {"success": True}, read_only=False,
+                  hash_="u")
+    update.sources = [{"argument": "/task_id", "step": 0, "value": tid, "path": "$.content[0].text#json=$.task_id"}]
+    post = step(3, "get_task", {"task_id": tid}, {"id": tid, "title": "Ship the spring catalogue", "status": "done"},
+                probe_of=2)
+    x = Exploration("x", "d", [create, pre, update, post])
+    syn = OfflineSynthesizer()
+    cands = [c for c in syn._state_changes(x, x.by_step(), Counter(), {}) if c.extra["effect_step"] == 2]
+    assert cands
+    task = syn._with_setup(x, cands[0], Counter())
+    assert task is not None
+    assert tid not in task.question and "the task id returned by step 1" in task.question, task.question
+    assert task.question.startswith("Do the following, in order:\n1. ")
+    # the label checks both changes asked for: the title step 1 gave, the status step 2 set
+    assert task.answer == {"status": "done", "title": "Ship the spring catalogue"} == task.probe["expected"]
+    assert _self_contained(task, Counter())
+    assert probe_passes(task.probe, task.match, post.content)
+    assert not probe_passes(task.probe, task.match, pre.content)  # fails on the world before the change
+    # fed from a read of it: still the change that made it names it
+    update.sources = [{"argument": "/task_id", "step": 1, "value": tid, "path": "$.id"}]
+    again = syn._with_setup(x, [c for c in syn._state_changes(x, x.by_step(), Counter(), {})
+                                if c.extra["effect_step"] == 2][0], Counter())
+    assert again is not None and "returned by step 1" in again.question and tid not in again.question
+    # verify's self-contained takes an id an earlier call of the trajectory made
+    from firefly.synth.model import Task
+    from firefly.synth.verify import check_self_contained
+
+    made = Task("t", "x", "d", "state-change", again.question, again.answer, again.match,
+                [create.call(), update.call()], again.probe, again.provenance, again.derivation)
+    assert check_self_contained(made, x, {})[0]
+    alone = Task("t", "x", "d", "state-change", "Update a task's status with status \"done\".", again.answer,
+                 again.match, [update.call()], again.probe, again.provenance, again.derivation)
+    assert not check_self_contained(alone, x, {})[0]  # nothing in the task makes the id

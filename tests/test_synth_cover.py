@@ -166,3 +166,25 @@ def test_a_survey_of_a_server_is_synthesized_like_an_exploration(store):
     assert report.tasks > 0 and {r for r in rows} == {("survey-mem1", "survey-mem1")}
     verify(store)
     assert store.conn.execute("SELECT count(*) FROM tasks WHERE verified = 1").fetchone()[0] > 0
+
+
+def test_a_tool_whose_description_says_it_changes_nothing_computes():
+    """``generate_patch`` has a writing verb in its name, but its description says it writes
+    nothing: its result is asked about as a computation's; a description that only names a
+    read-only mode it may leave, or a reading it offers elsewhere, says nothing of the kind."""
+    from firefly.adapters.verbs import computes, says_it_changes, says_it_changes_nothing
+
+    patch = ("Generate a patch file from original and modified text.\n\n    Behavior:\n        This tool generates "
+             "structured output without modifying external systems.")
+    assert says_it_changes("generate_patch", {}, None)  # by its name alone
+    assert computes("generate_patch", {}, patch)
+    assert computes("apply_patch", {}, "Apply a unified diff patch to the original text and return the result.\n"
+                    "Behavior: This tool is read-only and stateless.")
+    assert computes("query", {}, "Run a read-only SQL query")
+    assert not says_it_changes_nothing("The single-verb front door to the tool catalog. Read-only by default — "
+                                       "actions that change the index need confirm=true.")
+    assert not says_it_changes_nothing("Execute an arbitrary SQLite query. Note that the database is open in "
+                                       "read-only mode by default, except for canned queries.")
+    assert says_it_changes("execute_query", {}, "Execute a SQL query that can modify or delete data. Use "
+                           "execute_read_query for safer read-only operations.")
+    assert says_it_changes("generate_patch", {"readOnlyHint": False}, patch)  # annotations decide first

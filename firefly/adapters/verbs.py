@@ -11,7 +11,8 @@ import re
 from ..ids import canonical_json
 
 __all__ = ["LIST_VERBS", "MAKE_VERBS", "READ_VERBS", "REMOVE_VERBS", "WRITE_VERBS", "blanket", "by_chance", "changes_nothing", "computes",
-           "clock_parameter", "command_parameter", "name_words", "reads_by_command", "reads_by_name", "says_it_changes", "writes_by_arguments", "writes_by_name"]
+           "clock_parameter", "command_parameter", "name_words", "reads_by_command", "reads_by_name", "says_it_changes",
+           "says_it_changes_nothing", "writes_by_arguments", "writes_by_name"]
 
 READ_VERBS = frozenset({
     "get", "list", "read", "search", "show", "describe", "find", "open", "query", "log", "status", "diff",
@@ -88,6 +89,8 @@ def says_it_changes(name: str, annotations: dict | None = None, description: str
     ann = annotations or {}
     if ann.get("readOnlyHint") is False or ann.get("destructiveHint") is True:
         return True
+    if says_it_changes_nothing(description):
+        return False  # "Apply a patch to the text and return the result. This tool is read-only": a computation
     # on a server of values, adding, cancelling or replacing is arithmetic on the values given
     writes = WRITE_VERBS - _VALUE_OPERATIONS if values_only else WRITE_VERBS
     said = re.findall(r"[A-Za-z]+", description or "")
@@ -110,6 +113,23 @@ def says_it_changes(name: str, annotations: dict | None = None, description: str
 # verbs that change a world, and on a server of values (no handle to anything kept) are arithmetic
 _VALUE_OPERATIONS = frozenset({"add", "cancel", "replace", "apply", "merge", "truncate", "append", "insert", "set",
                                "patch", "eval"})
+
+
+_CHANGES_NOTHING = re.compile(
+    r"(?:^|[.!:;]\s+|\bthis tool is\s+|\b(?:run|execute|perform)s?\s+an?\s+)(?:read-only|stateless)\b"
+    r"(?!\s+(?:by default|mode|unless|except))"
+    r"|\b(?:this tool|it)\s+(?:generates|produces|returns)\s+[\w\s]{0,40}?without modifying\b"
+    r"|^[^.]*\bwrites nothing\b", re.IGNORECASE | re.MULTILINE)
+
+
+def says_it_changes_nothing(description: str | None) -> bool:
+    """Whether a tool's description says of the tool itself that it changes nothing ("This
+    tool is read-only and stateless", "Run a read-only SQL query", "Read-only, writes
+    nothing", "This tool generates structured output without modifying external systems"),
+    not of a mode it may leave ("read-only by default", "opened in read-only mode")."""
+    return bool(description) and _CHANGES_NOTHING.search(description) is not None
+
+
 # what a mathematics server's "Create ..." makes when it makes a value
 _MATH_OBJECTS = frozenset({
     "derivative", "integral", "limit", "sum", "product", "greater", "less", "equal", "unevaluated", "identity",

@@ -122,6 +122,7 @@ DOT_EXTENSION = re.compile(r"(?<![\w/])\.([a-z][a-z0-9]{1,7})\b")
 MAX_SEED_TEXT = 16_000
 MAX_WORKSPACE_FILES = 5_000  # files of the workspace the explorer knows by name
 SKIPPED_DIRS = ("__pycache__", "node_modules", ".git")  # bytes of a seed text file an edit may draw its old text from
+_YES_NO = frozenset({"true", "false", "yes", "no", "none", "null", "on", "off"})
 SALIENT_KEYS_SKIP = ("cid", "pk", "notnull", "dflt_value", "is_dst", "permissions")
 
 # a tool that ends a session, connection or context it is given by id
@@ -1107,11 +1108,19 @@ class _Run:
         return value
 
     def fill_enum(self, name: str, enum: list[Any], schema: dict[str, Any], pointer: str) -> Any:
-        # an observed value that is one of the allowed ones wins
+        """An allowed value: one observed under the parameter's name wins; but a call that
+        edits a thing (``update_task_status(status)``) is given another value than the newest
+        one observed, its current value: set to what it is, the thing would not change, and
+        no read after the call could show that it did."""
         allowed = {json.dumps(e, sort_keys=True): e for e in enum}
-        for v in self.values:
+        for v in self.values:  # newest first
             if v.key and _norm(v.key) == _norm(name):
                 k = json.dumps(v.value, sort_keys=True)
+                if k in allowed and self.intent == "edit":
+                    others = [e for e in enum if json.dumps(e, sort_keys=True) != k]
+                    if others:
+                        self.notes.append(f"{name}: another value than the current {v.value!r}")
+                        return self.choose(others, pointer)
                 if k in allowed and k not in self.failed_at(pointer):
                     self.use(pointer, v)
                     return allowed[k]
@@ -1646,12 +1655,14 @@ class _Run:
         return made if self.told_bare_name() else posixpath.join(d, made)
 
     def new_stem(self) -> str:
+        """The stem of a new file's name, from a telling value of the newest results
+        (``customer-feedback-notes``); never a yes or no (``true-notes`` names nothing)."""
         v = self.salient(1)
         if v:
             val = v[0].value
             if v[0].kind == "file":
                 return _slug(posixpath.splitext(posixpath.basename(val))[0]) + "-notes"
-            if isinstance(val, str) and len(val) <= 40:
+            if isinstance(val, str) and len(val) <= 40 and val.strip().lower() not in _YES_NO:
                 return _slug(val) + "-notes"
         return "exploration-notes"
 
@@ -2516,7 +2527,11 @@ class _Run:
 
     def salient(self, n: int, exclude: tuple[str, ...] = ()) -> list[Value]:
         """The most telling values of the newest results (keyed fields first), distinct, none
-        an echo of what the exploration itself sent."""
+        an echo of what the exploration itself sent, none a reading of this run's clock or a
+        temporary path (a title "Observed created at 2026-...T18:25:50Z" written by an effect
+        would make every question about that effect run-dependent)."""
+        from ..synth.facts import is_volatile
+
         whole, sent_words = self.echoes()
         pref = {"person": 0, "commit": 1, "message": 1, "entity": 2, "file": 2, "table": 2, "timezone": 2,
                 "datetime": 3, "email": 3, "number": 3, "text": 3, "observation": 4, "branch": 2, "date": 4}
@@ -2533,6 +2548,8 @@ class _Run:
                 return False  # a whole status message, not a fact
             if isinstance(v.value, str) and (len(v.value) > 100 or "\n" in v.value or not v.value.strip()):
                 return False
+            if is_volatile(str(v.key or ""), v.value):
+                return False  # a time of this run, a temporary path: a text holding it is a new text each run
             if v.kind == "text" and _PROSE.search(str(v.value).strip()):
                 return False  # several sentences ("Label: it did not. Try ..."): a server's remark, not a fact
             shown = str(v.value).strip()

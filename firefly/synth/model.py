@@ -156,6 +156,17 @@ class Exploration:
         a reader and a writer annotated alike, so the annotations say nothing about either."""
         return blanket([t.annotations for (s, _), t in self.tools.items() if s == server])
 
+    def maker_of(self, value: str, before: int) -> int | None:
+        """The step that made an id this run made up (``task-4bfdc920``): the first one before
+        step ``before`` whose successful result shows it (the ``create_task`` that returned
+        it, not a later read of it). None when no result shows it."""
+        for s in self.steps:
+            if s.step >= before:
+                break
+            if s.ok and value in json.dumps([s.content, s.structured], ensure_ascii=False):
+                return s.step
+        return None
+
     def trajectory_for(self, label_steps: set[int]) -> list[Step]:
         last = max(label_steps)
         return [s for s in self.steps if s.step in label_steps or (s.effectful and s.step < last)]

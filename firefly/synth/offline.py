@@ -861,17 +861,17 @@ class OfflineSynthesizer:
                 return None
             c.trajectory_steps |= set(chained.values())
             effects = [s for s in x.steps if s.step in c.trajectory_steps]
-            described = [effect(s.tool, s.server, s.arguments, x.adapter(s.server), x.ref(s.server, s.tool))
-                         for s in effects]
+            described = [_effect_in_chain(x, s, effects) for s in effects]
             if any(d is None for d in described):
                 skipped["effect not describable"] += 1
                 return None
             if chained:
                 described = [_refer(d, chained, [s.step for s in effects]) for d in described]
                 c.answer = _without_made_up_ids(c.answer)
-                if c.probe is not None:
-                    c.probe = dict(c.probe, expected=c.answer)
-                c.provenance = [dict(p, value=c.answer) if p.get("role") == "probe" else p for p in c.provenance]
+            c.answer = _also_stated(_without_run_ids(c.answer), x.by_step().get(c.extra.get("probe_step", -1)),
+                                    [s for s in effects if s.step != own])
+            c.probe = dict(c.probe, expected=c.answer) if c.probe else c.probe
+            c.provenance = [dict(p, value=c.answer) if p.get("role") == "probe" else p for p in c.provenance]
             if len(effects) > 1:
                 lines = [f"{i + 1}. {_cap(d)}." for i, d in enumerate(described)]
                 c.question = "Do the following, in order:\n" + "\n".join(lines)
@@ -1078,6 +1078,63 @@ def _self_contained(c: Candidate, skipped: Counter) -> bool:
         skipped["a made-up id or a secret in the task"] += 1
         return False
     return True
+
+
+_STEP_REF = "\u27e8step {n}\u27e9"
+_STEP_REF_QUOTED = re.compile("[\"']\u27e8step (\\d+)\u27e9[\"']")
+
+
+def _effect_in_chain(x: Exploration, s: Step, chain: list[Step]) -> str | None:
+    """What the effect ``s`` of a list of changes made in order does, in words; an id it was
+    given that an earlier change of the list made for this run (``task_id`` "task-da7dfec6",
+    returned by ``create_task``: :meth:`Exploration.maker_of`) is named by that change's
+    number ("the task id returned by step 1"): a question quoting it could not be asked again (another
+    run makes another id). None when an adapter's words lose the reference."""
+    made: dict[str, int] = {}
+    for k, v in s.arguments.items():
+        if not (isinstance(v, str) and generated_id_in(v)):
+            continue
+        maker = x.maker_of(v, s.step)
+        by = next((i for i, t in enumerate(chain) if t.step == maker), None)
+        if by is not None:  # that change made it (verify's self-contained takes it so)
+            made[k] = by + 1
+    args = {k: (_STEP_REF.format(n=made[k]) if k in made else v) for k, v in s.arguments.items()}
+    words = effect(s.tool, s.server, args, x.adapter(s.server), x.ref(s.server, s.tool))
+    if words is None or not made:
+        return words
+    words = _STEP_REF_QUOTED.sub(lambda m: f"returned by step {m.group(1)}", words)
+    # "and task id returned by step 1" -> "and the task id returned by step 1", as _refer says it
+    words = re.sub(r"\b(with|for|and|of|to)\s+(?!the\b)((?:[\w-]+\s+){0,2}?[\w-]*id)\s+(?=returned by step)",
+                   lambda m: f"{m.group(1)} the {m.group(2)} ", words)
+    return None if "\u27e8step" in words else words
+
+
+def _also_stated(answer: Any, probe: Step | None, earlier: list[Step]) -> Any:
+    """A state change's label (a record's fields, as its probe read them) with the fields of
+    that record that the task's earlier changes stated (the title ``create_task`` was given,
+    before ``update_task_status``): every change the question asks for is checked, not only
+    the last."""
+    full = result_value(probe.content, probe.structured) if probe is not None else None
+    if not (isinstance(answer, dict) and isinstance(full, dict) and earlier) or not set(answer) <= set(full):
+        return answer
+    stated = {normalize(v) for t in earlier for v in _arg_strings(t.arguments) if len(v.strip()) >= 3}
+    more = {k: v for k, v in full.items() if k not in answer and isinstance(v, str) and normalize(v) in stated
+            and not generated_id_in(v) and not is_volatile(k, v)}
+    return {**answer, **more}
+
+
+def _without_run_ids(answer: Any) -> Any:
+    """A state change's label without the ids this run made (a task's ``id`` "task-da7dfec6"):
+    the fields that show the change stay (its ``status`` "done"). A label of nothing else is
+    kept whole."""
+    def strip(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: strip(x) for k, x in v.items() if not (isinstance(x, str) and generated_id_in(x))}
+        if isinstance(v, list):
+            return [strip(x) for x in v]
+        return v
+    stripped = strip(answer)
+    return stripped if stripped not in ({}, [], [{}]) and any(True for _ in leaves(stripped)) else answer
 
 
 def _tool_words(tool: str, ref: Any) -> str:

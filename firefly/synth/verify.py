@@ -66,7 +66,7 @@ from .answers import field_values
 from .derivation import check_entry
 from .derive import DerivationError, compute, found_at, record_of
 from .diversity import DEFAULT_PER_TEMPLATE, DEFAULT_PER_TOOL_ANSWER, DiversityCap, rank
-from .facts import leaves, rel
+from .facts import generated_id_in, leaves, rel
 from .model import TASK_COLUMNS, Exploration, Task, load_exploration, task_from_row
 from .necessity import (AMBIENT, before_change, computing_steps, initial_texts, item_moved, made_ids, made_values,
                         same_made_up, step_needs)
@@ -280,6 +280,9 @@ def check_self_contained(task: Task, x: Exploration | None, schemas: dict[tuple[
             if pointer in fed or isinstance(value, bool) or value is None or top in PRESENTATION or (
                     isinstance(value, str) and value.strip() in made):  # an id an earlier step of the task made
                 continue
+            if s is not None and x is not None and isinstance(value, str) and generated_id_in(value) \
+                    and x.maker_of(value, s.step) in in_trajectory:
+                continue  # an id an earlier call of the task made: the task makes it again
             if "enum" in spec or ("default" in spec and canonical_json(spec["default"]) == canonical_json(value)):
                 continue
             if not _carried(value, top, text):
