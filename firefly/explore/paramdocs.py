@@ -173,12 +173,19 @@ _CLOSED_FORMS: dict[str, tuple[str, ...]] = {
     **{f: ("1", "sqrt(3)") for f in ("atan", "arctan")},
     **{f: ("I*pi/3", "I*pi/6") for f in ("sinh", "cosh", "tanh")},
     "exp": ("log(5)", "2*log(3)"), "log": ("exp(3)", "E**4"), "ln": ("exp(3)", "E**4"),
+    "sqrt": ("8", "18", "x**2"), "cbrt": ("27", "16"),
+    # an operation on an expression it changes: simplified already, it is given back as asked
+    "trigsimp": ("sin(x)**2 + cos(x)**2", "2*sin(x)*cos(x)"), "expand_trig": ("sin(2*x)", "cos(x + y)"),
+    "together": ("1/x + 1/y", "1/(x + 1) + 1/x"), "apart": ("1/(x**2 - 1)", "(x + 3)/(x**2 + x)"),
+    "nsimplify": ("0.5", "0.125"), "cancel": ("(x**2 - 1)/(x - 1)", "(x**2 + 2*x + 1)/(x + 1)"),
+    "radsimp": ("1/(1 + sqrt(2))",), "powsimp": ("x**2*x**3",)
 }
 
 
 def closed_form_arguments(tool_name: str) -> tuple[str, ...]:
     """For a tool named after an elementary function (``sympy_cos``, ``tanh``), arguments
-    at which the function has a closed form; none for any other tool."""
+    at which the function has a closed form; for one named after a simplification
+    (``trigsimp``, ``together``), an expression it changes; none for any other tool."""
     words = [w for w in re.split(r"[^a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", tool_name).lower()) if w]
     from ..adapters.verbs import READ_VERBS, WRITE_VERBS
 
