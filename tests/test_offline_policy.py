@@ -1089,3 +1089,15 @@ def test_group_by_names_a_column_of_a_seen_record():
     p = _propose_tool(tool, [CSV_LOADED])
     assert isinstance(p, Proposal), p
     assert p.arguments["group_by"] and p.arguments["group_by"][0] in ("id", "product", "category", "price")
+
+
+def test_column_comes_from_the_rows_the_named_session_loaded():
+    other = rec(1, "tables", "read_rows", {"file_path": f"{VIRTUAL_ROOT}/files/data/orders.csv"},
+                structured={"rows": [{"order_id": 7, "unit_price": 3.5}]})
+    tool = _tool("group_rows", "Group data.", {"group_by": {"type": "array", "items": {"type": "string"}}},
+                 ["group_by"])
+    for seed in range(4):
+        p = _propose_tool(tool, [CSV_LOADED, other], seed)
+        assert isinstance(p, Proposal), p
+        if p.arguments["session_id"] == "970ca4bb-de46-4785-895d-2ea42ab844d5":
+            assert p.arguments["group_by"][0] in ("id", "product", "category", "price"), p.arguments

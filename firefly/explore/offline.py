@@ -772,6 +772,10 @@ class _Run:
         order.sort(key=lambda k: (k.lower() not in ("path", "file", "filepath", "file_path", "filename", "repo_path"),
                                   _panel_axis(k) is not None and isinstance(props.get(k), dict)
                                   and _type(_branch(props[k])) == "array"))  # entityName names, labels nothing
+        if any(_draws_on_records(k, props.get(k)) for k in order):
+            # a column or a free-form record drawn from what the handle (session_id) loaded:
+            # the handle first, so the record comes from the same result
+            order.sort(key=lambda k: not _ident_param(k))
         optional = [k for k in props if k not in required]
         count_included = False
         for name in order:
@@ -1231,8 +1235,6 @@ class _Run:
                 return earlier
             if (cell := self.cell_reference(name, desc, pointer)) is not MISSING:
                 return cell
-            if (field := self.field_name(name, pointer)) is not MISSING:
-                return field
             written = json_examples(desc)
             # JSON wanted: only JSON written out, never a string quoted inside it
             ex = [e for e in written if not _stand_in(e)] if written or re.search(r"\bJSON\b", desc) \
@@ -1255,6 +1257,8 @@ class _Run:
             if plausible:
                 self.notes.append(f"{name}: a value of the kind its name and documentation describe")
                 return self.choose(plausible, pointer)
+            if (field := self.field_name(name, pointer)) is not MISSING:
+                return field
             if _nullable(schema):
                 return None  # the schema allows null: a grounded value, unlike a placeholder
             self.why_missing[pointer] = "a string with no enum, default, examples or format, and no value of that name seen"
@@ -1276,15 +1280,19 @@ class _Run:
             return None
         return MISSING
 
+    def same_result(self, records: list[Value]) -> list[Value]:
+        """Records from a result another argument of this call came from (the rows the
+        session it names loaded), when there are any; else all of them."""
+        steps = {s.step for s in self.sources if s.step >= 0}
+        return [v for v in records if v.step in steps] or records
+
     def field_name(self, name: str, pointer: str) -> Any:
         """A column or field name (``column``, ``group_by``, ``columns/0``, ``sort_field``):
         a field of a record (a row) the world showed, newest first."""
-        words = set(_words(name))
-        if not (words & {"column", "columns", "col", "cols", "field", "fields"}
-                or "_".join(_words(name)) in ("group_by", "sort_by", "order_by", "groupby", "sortby", "orderby")):
+        if not _field_param(name):
             return MISSING
-        records = self.obs(("row",), lambda v: isinstance(v.value, dict) and any(
-            isinstance(k, str) and k for k in v.value))
+        records = self.same_result(self.obs(("row",), lambda v: isinstance(v.value, dict) and any(
+            isinstance(k, str) and k for k in v.value)))
         chosen = self.pick(records, pointer, record=False)
         if chosen is None:
             return MISSING
@@ -2942,7 +2950,7 @@ class _Run:
                     and isinstance(x, (str, int, float)) and not isinstance(x, bool)
                     and (renames or not value_t or value_t == _value_type(x)
                          or (value_t == "number" and _value_type(x) == "integer"))]
-        records = self.obs(("row",), lambda v: isinstance(v.value, dict) and bool(fields(v)))
+        records = self.same_result(self.obs(("row",), lambda v: isinstance(v.value, dict) and bool(fields(v))))
         chosen = self.pick(records, pointer, record=False)
         if chosen is None:
             self.why_missing[pointer] = "a free-form object, and no record seen whose fields could fill it"
@@ -3148,6 +3156,26 @@ def _listed_fields(name: str, desc: str, tool_desc: str) -> list[tuple[str, dict
             if out:
                 return out
     return []
+
+
+_FIELD_WORDS = frozenset({"column", "columns", "col", "cols", "field", "fields"})
+_FIELD_NAMES = frozenset({"group_by", "sort_by", "order_by", "groupby", "sortby", "orderby"})
+
+
+def _field_param(name: str) -> bool:
+    """A parameter naming a field of a record: ``column``, ``group_by``, ``sort_fields``."""
+    return bool(set(_words(name)) & _FIELD_WORDS) or "_".join(_words(name)) in _FIELD_NAMES
+
+
+def _draws_on_records(name: str, raw: Any) -> bool:
+    """A parameter filled from a record the world showed: a field name, or a free-form
+    object (alone or as the items of a list)."""
+    sub = _branch(raw) if isinstance(raw, dict) else {}
+    if _field_param(name):
+        return True
+    if _type(sub) == "array":
+        sub = _branch(sub.get("items") or {}) if isinstance(sub.get("items"), dict) else {}
+    return _type(sub) == "object" and not sub.get("properties")
 
 
 def _value_type(x: Any) -> str:
