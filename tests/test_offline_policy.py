@@ -1002,3 +1002,102 @@ def test_a_new_file_is_never_named_after_a_yes_or_no():
         "required": ["path", "content"]})
     paths = {OfflinePolicy().propose(tool, [info], WS, random.Random(seed)).arguments["path"] for seed in range(20)}
     assert paths and not any(p.rsplit("/", 1)[-1].startswith(("true-", "false-")) for p in paths), paths
+
+
+# --------------------------------------------------------------------------- required arrays and objects filled
+
+CSV_LOADED = rec(0, "tables", "load_table", {"file_path": f"{VIRTUAL_ROOT}/files/data/sales.csv"}, structured={
+    "success": True, "session_id": "970ca4bb-de46-4785-895d-2ea42ab844d5",
+    "columns_affected": ["id", "product", "category", "price"],
+    "data": {"preview": [{"id": 1, "product": "Widget", "category": "tools", "price": 9.99},
+                         {"id": 2, "product": "Gadget", "category": "tools", "price": 24.5}]}})
+SESSION = {"session_id": {"type": "string"}}
+
+
+def _tool(name: str, description: str, props: dict, required: list[str]) -> ToolRef:
+    return ToolRef("tables", name, description, {"type": "object", "properties": {**SESSION, **props},
+                                                  "required": ["session_id", *required]})
+
+
+def _propose_tool(tool: ToolRef, history: list[CallRecord], seed: int = 0) -> Proposal | str:
+    got = propose_or_reason(tool, history, WS, random.Random(seed))
+    if isinstance(got, Proposal):
+        validator = validator_for(tool.input_schema, default=Draft202012Validator)(tool.input_schema)
+        assert not list(validator.iter_errors(got.arguments)), got.arguments
+    return got
+
+
+def test_rename_mapping_names_a_seen_column_and_a_new_name():
+    tool = _tool("rename_columns", "Rename columns in the dataframe.",
+                 {"mapping": {"type": "object", "additionalProperties": {"type": "string"}}}, ["mapping"])
+    for seed in range(4):
+        p = _propose_tool(tool, [CSV_LOADED], seed)
+        assert isinstance(p, Proposal), p
+        ((old, new),) = p.arguments["mapping"].items()
+        assert old in ("id", "product", "category", "price") and new == f"{old}_renamed"
+        assert any(s.argument == "/mapping" for s in p.sources)
+
+
+def test_free_object_of_a_writing_tool_takes_a_seen_field_and_its_value():
+    tool = ToolRef("streams", "add_entry", "Add an entry to a stream", {"type": "object", "properties": {
+        "key": {"type": "string"}, "fields": {"type": "object", "additionalProperties": True}},
+        "required": ["key", "fields"]})
+    history = [CSV_LOADED, rec(1, "streams", "list_keys", {}, structured={"keys": ["events:1"]})]
+    p = _propose_tool(tool, history)
+    assert isinstance(p, Proposal), p
+    ((field, value),) = p.arguments["fields"].items()
+    assert {"id": 1, "product": "Widget", "category": "tools", "price": 9.99}.get(field, "x") == value or \
+        {"id": 2, "product": "Gadget", "category": "tools", "price": 24.5}.get(field, "x") == value
+
+
+def test_free_form_item_objects_of_a_reading_tool_stay_ungrounded_not_empty():
+    tool = _tool("filter_rows", "Filter rows based on conditions.", {
+        "conditions": {"type": "array", "items": {"type": "object", "additionalProperties": True}}}, ["conditions"])
+    got = _propose_tool(tool, [CSV_LOADED])
+    assert isinstance(got, str) and "conditions" in got, got  # never [{}]
+
+
+def test_item_fields_the_description_lists_as_required_are_filled():
+    tool = ToolRef("notes", "notes_write", "Append structured entries. Required entry fields: summary (3-15 English "
+                   "words), status (F/C/H), tags (array of strings); legend is optional.", {
+                       "type": "object", "properties": {
+                           "entries": {"type": "array", "items": {"type": "object", "additionalProperties": True}}},
+                       "required": ["entries"]})
+    history = [rec(0, "notes", "notes_list", {}, structured={"tags": ["supply", "roastery"],
+                                                             "notes": [{"title": "Roastery visit", "pages": 3}]})]
+    p = _propose_tool(tool, history)
+    assert isinstance(p, Proposal), p
+    entry = p.arguments["entries"][0]
+    assert set(entry) == {"summary", "status", "tags"}
+    assert entry["status"] in ("F", "C", "H") and entry["tags"] and all(entry.values())
+
+
+def test_id_list_named_after_a_thing_takes_the_id_a_tool_of_that_thing_answered():
+    created = rec(0, "canvas", "create_element", {"type": "rectangle"},
+                  text=json.dumps({"id": "mxc6c0185ddzzdtmhq2", "type": "rectangle", "x": 2}))
+    tool = ToolRef("canvas", "lock_elements", "Lock elements to prevent modification", {
+        "type": "object", "properties": {"elementIds": {"type": "array", "items": {"type": "string"}}},
+        "required": ["elementIds"]})
+    p = _propose_tool(tool, [created])
+    assert isinstance(p, Proposal), p
+    assert p.arguments["elementIds"] == ["mxc6c0185ddzzdtmhq2"]
+
+
+def test_group_by_names_a_column_of_a_seen_record():
+    tool = _tool("group_rows", "Group data.", {"group_by": {"type": "array", "items": {"type": "string"}}},
+                 ["group_by"])
+    p = _propose_tool(tool, [CSV_LOADED])
+    assert isinstance(p, Proposal), p
+    assert p.arguments["group_by"] and p.arguments["group_by"][0] in ("id", "product", "category", "price")
+
+
+def test_column_comes_from_the_rows_the_named_session_loaded():
+    other = rec(1, "tables", "read_rows", {"file_path": f"{VIRTUAL_ROOT}/files/data/orders.csv"},
+                structured={"rows": [{"order_id": 7, "unit_price": 3.5}]})
+    tool = _tool("group_rows", "Group data.", {"group_by": {"type": "array", "items": {"type": "string"}}},
+                 ["group_by"])
+    for seed in range(4):
+        p = _propose_tool(tool, [CSV_LOADED, other], seed)
+        assert isinstance(p, Proposal), p
+        if p.arguments["session_id"] == "970ca4bb-de46-4785-895d-2ea42ab844d5":
+            assert p.arguments["group_by"][0] in ("id", "product", "category", "price"), p.arguments

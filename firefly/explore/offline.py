@@ -772,6 +772,10 @@ class _Run:
         order.sort(key=lambda k: (k.lower() not in ("path", "file", "filepath", "file_path", "filename", "repo_path"),
                                   _panel_axis(k) is not None and isinstance(props.get(k), dict)
                                   and _type(_branch(props[k])) == "array"))  # entityName names, labels nothing
+        if any(_draws_on_records(k, props.get(k)) for k in order):
+            # a column or a free-form record drawn from what the handle (session_id) loaded:
+            # the handle first, so the record comes from the same result
+            order.sort(key=lambda k: not _ident_param(k))
         optional = [k for k in props if k not in required]
         count_included = False
         for name in order:
@@ -1183,6 +1187,17 @@ class _Run:
                 return (v.key == "id" and any(o and _norm(_singular(o)) == owner for o in owners)
                         and isinstance(v.value, int if t == "integer" else str))
             cands = [v for v in self.values if fk(v)]
+            if not cands:
+                # element_id <- the id a tool named after elements (create_element,
+                # query_elements) answered with, at the top of its result or of its list
+                tools = {r.step: r.tool for r in self.history}
+
+                def made_by(v: Value) -> bool:
+                    tool_words = {_norm(_singular(w)) for w in _words(str(tools.get(v.step, "") if v.step >= 0 else ""))}
+                    return (v.key == "id" and owner in tool_words and not _collection(v.path)
+                            and isinstance(v.value, int if t == "integer" else str)
+                            and not isinstance(v.value, bool))
+                cands = [v for v in self.values if made_by(v)]
         if not cands and t in ("integer", "string"):
             # key <- an item of a "keys" list; sheet_name <- of "sheets" / "sheet_names";
             # task_id <- the id (or name) of an item of a "tasks" list
@@ -1242,6 +1257,8 @@ class _Run:
             if plausible:
                 self.notes.append(f"{name}: a value of the kind its name and documentation describe")
                 return self.choose(plausible, pointer)
+            if (field := self.field_name(name, pointer)) is not MISSING:
+                return field
             if _nullable(schema):
                 return None  # the schema allows null: a grounded value, unlike a placeholder
             self.why_missing[pointer] = "a string with no enum, default, examples or format, and no value of that name seen"
@@ -1262,6 +1279,30 @@ class _Run:
         if t == "null":
             return None
         return MISSING
+
+    def same_result(self, records: list[Value]) -> list[Value]:
+        """Records from a result another argument of this call came from (the rows the
+        session it names loaded), when there are any; else all of them."""
+        steps = {s.step for s in self.sources if s.step >= 0}
+        return [v for v in records if v.step in steps] or records
+
+    def field_name(self, name: str, pointer: str) -> Any:
+        """A column or field name (``column``, ``group_by``, ``columns/0``, ``sort_field``):
+        a field of a record (a row) the world showed, newest first."""
+        if not _field_param(name):
+            return MISSING
+        records = self.same_result(self.obs(("row",), lambda v: isinstance(v.value, dict) and any(
+            isinstance(k, str) and k for k in v.value)))
+        chosen = self.pick(records, pointer, record=False)
+        if chosen is None:
+            return MISSING
+        keys = [k for k in chosen.value if isinstance(k, str) and k and k not in self.gone]
+        key = self.choose(keys, pointer)
+        if key is MISSING:
+            return MISSING
+        self.use(pointer, chosen, key)
+        self.notes.append(f"{name}: a field of a record seen")
+        return key
 
     def cell_reference(self, name: str, desc: str, pointer: str) -> Any:
         """A spreadsheet cell (``B3``) or range (``A1:F7``) for a parameter that takes one, as
@@ -2598,15 +2639,43 @@ class _Run:
             n = max(lo, 2)
         out = []
         parent = "new_entities" if (self.intent == "create" and "entit" in _norm(name)) else "object_item"
+        listed = [] if props else _listed_fields(name, str(schema.get("description") or ""),
+                                                   self.tool.description or "")
         for i in range(n):
             mark = len(self.sources)
-            item = self.fill_object(items, f"{pointer}/{i}", parent_role=parent)
-            if not all(r in item for r in required):
+            if listed:
+                # "Required entry fields: summary (...), tags (array ...), status (F/C/H)"
+                item = self.listed_item(listed, f"{pointer}/{i}", parent)
+            else:
+                item = self.fill_object(items, f"{pointer}/{i}", parent_role=parent)
+            if not props and not item and (item := self.free_object(_singular(name), items, f"{pointer}/{i}")) is MISSING:
+                # an item with no fields named, none listed and no record to draw them from:
+                # sent empty it does nothing or fails
+                self.why_missing[pointer] = self.why_missing.get(
+                    f"{pointer}/{i}", "an item object whose fields nothing names or grounds")
                 del self.sources[mark:]
+                return MISSING
+            if item is MISSING or not all(r in item for r in required):
+                del self.sources[mark:]
+                if f"{pointer}/{i}" in self.why_missing:
+                    self.why_missing.setdefault(pointer, self.why_missing[f"{pointer}/{i}"])
                 if i < lo:
                     return MISSING
                 break
             out.append(item)
+        return out
+
+    def listed_item(self, listed: list[tuple[str, dict[str, Any]]], pointer: str, parent: str) -> Any:
+        """An item object whose fields the documentation lists as required, each filled as a
+        parameter of that name and kind; ``MISSING`` if one cannot be."""
+        out: dict[str, Any] = {}
+        for field, sub in listed:
+            value = self.fill(field, sub, pointer + _pointer(field), out, parent)
+            if value is MISSING or value in ([], {}, ""):
+                self.why_missing.setdefault(pointer, f"nothing grounded fills the listed field {field}")
+                return MISSING
+            out[field] = value
+        self.notes.append("item fields its documentation lists as required")
         return out
 
     def edit_item(self, props: dict[str, Any], pointer: str) -> dict[str, Any] | None:
@@ -2854,7 +2923,43 @@ class _Run:
                      and not _stand_in(json.dumps(e))] if isinstance(schema.get("examples"), list) else []
             if shown:
                 return copy.deepcopy(self.choose(shown, pointer))
+            if not schema.get("properties") and (free := self.free_object(name, schema, pointer)) is not MISSING:
+                return free
         return value
+
+    def free_object(self, name: str, schema: dict[str, Any], pointer: str) -> Any:
+        """A free-form object (no properties named, ``additionalProperties`` allowed) from a
+        record the world showed: a renaming tool's mapping names a field of the record and
+        a new name for it (``{"price": "price_renamed"}``); a tool that writes or sets data
+        is given one of the record's fields with the value seen under it
+        (``{"product": "Widget"}``). ``MISSING`` when no record was seen, or when the tool
+        neither renames nor writes (a guessed key would fail)."""
+        extra = schema.get("additionalProperties", True)
+        if extra is False:
+            return MISSING
+        value_t = _type(_branch(extra)) if isinstance(extra, dict) and extra else ""
+        renames = any(w.startswith("rename") for w in [*self.tool_words, *_words(name)])
+        if not renames and self.intent not in ("create", "edit"):
+            self.why_missing[pointer] = "a free-form object the tool names no field of, and it writes no data"
+            return MISSING
+        if renames and value_t not in ("", "string"):
+            return MISSING
+
+        def fields(v: Value) -> list[str]:
+            return [k for k, x in v.value.items() if isinstance(k, str) and k and k not in self.gone
+                    and isinstance(x, (str, int, float)) and not isinstance(x, bool)
+                    and (renames or not value_t or value_t == _value_type(x)
+                         or (value_t == "number" and _value_type(x) == "integer"))]
+        records = self.same_result(self.obs(("row",), lambda v: isinstance(v.value, dict) and bool(fields(v))))
+        chosen = self.pick(records, pointer, record=False)
+        if chosen is None:
+            self.why_missing[pointer] = "a free-form object, and no record seen whose fields could fill it"
+            return MISSING
+        key = self.choose(fields(chosen), pointer)
+        out = {key: f"{key}_renamed" if renames else chosen.value[key]}
+        self.use(pointer, chosen, out)
+        self.notes.append(f"{name}: a field of a record seen" + (" and a new name for it" if renames else ""))
+        return out
 
     # ----------------------------------------------------------------------- validation
 
@@ -3013,6 +3118,73 @@ def _abbreviates(short: str, word: str) -> bool:
         return False
     rest = iter(word)
     return all(c in rest for c in short)
+
+
+# "Required entry fields: summary (3-15 English words), tags (array of strings), status (F/C/H)"
+_LISTED_FIELDS = re.compile(r"(?i)\brequired(?: (\w+))? (?:fields|keys|properties)\s*(?:are|:)\s*"
+                            r"((?:[A-Za-z_]\w*(?:\s*\([^()]{0,80}\))?(?:\s*,\s*|\s*,?\s*and\s+|\s*(?=[.;\n]|$)))+)")
+_LISTED_FIELD = re.compile(r"([A-Za-z_]\w*)(?:\s*\(([^()]{0,80})\))?")
+
+
+def _listed_fields(name: str, desc: str, tool_desc: str) -> list[tuple[str, dict[str, Any]]]:
+    """The fields an array's items must have, as its description (or the tool's, when it
+    names the items: "Required entry fields" for ``entries``) lists them, each with a
+    schema its note implies: ``(array ...)`` a list of strings, ``(F/C/H)`` those choices,
+    ``(number ...)`` a number, else a string."""
+    own = _singular(_norm(name))
+    for text, own_text in ((desc, True), (tool_desc, False)):
+        for m in _LISTED_FIELDS.finditer(text or ""):
+            word = m.group(1)
+            if word and _norm(_singular(word)) != own and word.lower() not in ("item", "object", "element"):
+                continue
+            if not own_text and not word:
+                continue  # the tool's own required fields, not its items'
+            out = []
+            for fm in _LISTED_FIELD.finditer(m.group(2)):
+                field, note = fm.group(1), (fm.group(2) or "").strip()
+                if field.lower() in ("and", "or"):
+                    continue
+                if re.match(r"(?i)(?:an? )?(?:array|list)\b", note):
+                    sub: dict[str, Any] = {"type": "array", "items": {"type": "string"}, "minItems": 1}
+                elif re.fullmatch(r"[A-Za-z0-9]{1,12}(?:\s*/\s*[A-Za-z0-9]{1,12})+", note):
+                    sub = {"type": "string", "enum": [c.strip() for c in note.split("/")]}
+                elif re.match(r"(?i)(?:an? )?(?:number|integer)\b", note):
+                    sub = {"type": "number"}
+                else:
+                    sub = {"type": "string", "description": note}
+                out.append((field, sub))
+            if out:
+                return out
+    return []
+
+
+_FIELD_WORDS = frozenset({"column", "columns", "col", "cols", "field", "fields"})
+_FIELD_NAMES = frozenset({"group_by", "sort_by", "order_by", "groupby", "sortby", "orderby"})
+
+
+def _field_param(name: str) -> bool:
+    """A parameter naming a field of a record: ``column``, ``group_by``, ``sort_fields``."""
+    return bool(set(_words(name)) & _FIELD_WORDS) or "_".join(_words(name)) in _FIELD_NAMES
+
+
+def _draws_on_records(name: str, raw: Any) -> bool:
+    """A parameter filled from a record the world showed: a field name, or a free-form
+    object (alone or as the items of a list)."""
+    sub = _branch(raw) if isinstance(raw, dict) else {}
+    if _field_param(name):
+        return True
+    if _type(sub) == "array":
+        sub = _branch(sub.get("items") or {}) if isinstance(sub.get("items"), dict) else {}
+    return _type(sub) == "object" and not sub.get("properties")
+
+
+def _value_type(x: Any) -> str:
+    """The JSON Schema type of a scalar."""
+    if isinstance(x, bool):
+        return "boolean"
+    if isinstance(x, int):
+        return "integer"
+    return "number" if isinstance(x, float) else "string"
 
 
 def _collection(path: str) -> str:
