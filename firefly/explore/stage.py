@@ -45,7 +45,7 @@ import networkx as nx
 
 from ..adapters import Adapter, adapter_for, server_record
 from ..adapters.producers import find_producers, missing_thing, opens_page
-from ..adapters.verbs import REMOVE_VERBS, name_words, reads_by_command, reads_by_name
+from ..adapters.verbs import MAKE_VERBS, REMOVE_VERBS, name_words, reads_by_command, reads_by_description, reads_by_name
 from ..connect import Endpoint, resolve
 from ..errors import FireflyError
 from ..events import ArgumentSource, ExplorationFailed, ExplorationFinished, ExplorationStarted, ToolCalled
@@ -73,7 +73,9 @@ IN_BAND_ERROR = "in-band-error"
 
 
 def is_read_only(tool: ToolRef, arguments: dict[str, Any] | None = None) -> bool:
-    """Annotations decide; without them, a tool named like a reader is taken as one. A call
+    """Annotations decide; without them, a tool named like a reader is taken as one, and one
+    whose description starts with a reading verb ("Get all members of a set": ``smembers``,
+    :func:`~firefly.adapters.verbs.reads_by_description`). A call
     (``arguments``) of a tool that runs commands reads when its command line only reads
     (:func:`~firefly.adapters.verbs.reads_by_command`: ``cat``, ``wc -l``, ``ls``), whatever
     the tool says of the commands it could run."""
@@ -83,7 +85,7 @@ def is_read_only(tool: ToolRef, arguments: dict[str, Any] | None = None) -> bool
     hint = tool.annotations.get("readOnlyHint")
     if isinstance(hint, bool):
         return hint
-    return reads_by_name(tool.name, tool.server)
+    return reads_by_name(tool.name, tool.server) or reads_by_description(tool.name, tool.description)
 
 
 @dataclass
@@ -146,18 +148,47 @@ def observed_first(tools: list[dict[str, Any]], edges: list[list[int]],
     tool whose output it may take) that puts each read-only tool as early as its edges
     allow, ties in the sampled order. What a read shows is then observed in the world before
     the DAG's effects, unless it takes what an effect gave: a question about it needs no
-    setup that replay cannot show to be idle. A DAG whose edges are not acyclic keeps its
+    setup that replay cannot show to be idle. A listing goes after a tool of the DAG that
+    makes the things it lists (:func:`makers_before_listings`): on the empty world it would
+    list nothing a question can ask about. A DAG whose edges are not acyclic keeps its
     order."""
     graph = nx.DiGraph()
     graph.add_nodes_from(range(len(tools)))
     graph.add_edges_from((i, j) for i, j in edges if 0 <= i < len(tools) and 0 <= j < len(tools) and i != j)
     if not nx.is_directed_acyclic_graph(graph):
         return tools
+    for i, j in makers_before_listings(tools, refs):
+        if not nx.has_path(graph, j, i):  # an edge that keeps the order acyclic
+            graph.add_edge(i, j)
 
     def writes(i: int) -> bool:
         ref = refs.get((tools[i]["server"], tools[i]["name"]))
         return ref is None or not is_read_only(ref)
     return [tools[i] for i in nx.lexicographical_topological_sort(graph, key=lambda i: (writes(i), i))]
+
+
+def makers_before_listings(tools: list[dict[str, Any]], refs: dict[tuple[str, str], ToolRef]) -> list[tuple[int, int]]:
+    """Pairs ``(i, j)`` of a DAG's tools where ``i`` makes things that ``j`` lists: ``i`` is
+    no reader and its name has a making verb and no removing one (``create_task``), ``j`` is
+    a reader of the same server that needs no argument, and the two names share a noun
+    beyond the words most of the server's tools share (``get_tasks``, ``get_blocked_tasks``)."""
+    from .probe import Readers, _common, _required, _subject
+
+    known = [(n, refs.get((t["server"], t["name"]))) for n, t in enumerate(tools)]
+    pairs = []
+    for i, maker in known:
+        if maker is None or is_read_only(maker):
+            continue
+        verbs = set(name_words(maker.name))
+        if not verbs & MAKE_VERBS or verbs & REMOVE_VERBS:
+            continue
+        common = _common(maker, Readers([r for (server, _), r in refs.items() if server == maker.server]))
+        made = _subject(maker.name, common)
+        for j, lister in known:
+            if lister is not None and j != i and lister.server == maker.server and is_read_only(lister) \
+                    and not _required(lister) and made & _subject(lister.name, common):
+                pairs.append((i, j))
+    return pairs
 
 
 def tool_refs(store: Store) -> dict[tuple[str, str], ToolRef]:
