@@ -353,3 +353,33 @@ def test_a_listing_is_walked_after_the_tool_that_makes_what_it_lists():
                                                       "delete_task"]
     # an edge the other way (the maker takes what the listing gave) stays
     assert names(observed_first(tools, [[0, 2]], refs))[:3] == ["get_tasks", "get_kanban_board", "get_task"]
+
+
+def test_a_listing_made_before_a_producer_made_what_it_lists_is_called_again(monkeypatch):
+    import anyio
+
+    from firefly.explore import stage
+    from firefly.explore.policy import CallRecord
+
+    def ref(name, required=()):
+        schema = {"type": "object", "properties": {r: {"type": "string"} for r in required}, "required": list(required)}
+        return ToolRef("s", name, "", schema, {}, None)
+
+    refs = {("s", n): ref(n, ("task_id",) if n == "update_task" else ()) for n in
+            ("get_tasks", "get_epics", "create_task", "update_task")}
+
+    class FakeWalk:  # the walk so far: both listings on the empty world, then a task made for update_task
+        history = [CallRecord(0, "s", "get_tasks", {}, [], None, False), CallRecord(1, "s", "get_epics", {}, [], None, False),
+                   CallRecord(2, "s", "update_task", {}, [], None, True), CallRecord(3, "s", "create_task", {}, [], None, False),
+                   CallRecord(4, "s", "update_task", {"task_id": "t1"}, [], None, False)]
+
+    FakeWalk.refs = refs
+    called = []
+
+    async def fake_call(walk, policy, info, tool):
+        called.append(tool.name)
+
+    monkeypatch.setattr(stage, "_call_tool", fake_call)
+    tools = [refs[("s", n)] for n in ("get_tasks", "get_epics", "update_task")]
+    anyio.run(stage._list_again, FakeWalk(), None, None, tools)
+    assert called == ["get_tasks"]  # the epics listing lists nothing create_task made

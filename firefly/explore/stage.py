@@ -168,27 +168,26 @@ def observed_first(tools: list[dict[str, Any]], edges: list[list[int]],
 
 
 def makers_before_listings(tools: list[dict[str, Any]], refs: dict[tuple[str, str], ToolRef]) -> list[tuple[int, int]]:
-    """Pairs ``(i, j)`` of a DAG's tools where ``i`` makes things that ``j`` lists: ``i`` is
-    no reader and its name has a making verb and no removing one (``create_task``), ``j`` is
-    a reader of the same server that needs no argument, and the two names share a noun
-    beyond the words most of the server's tools share (``get_tasks``, ``get_blocked_tasks``)."""
+    """Pairs ``(i, j)`` of a DAG's tools where ``i`` makes things that ``j`` lists
+    (:func:`makes_what_it_lists`)."""
+    known = [(n, refs.get((t["server"], t["name"]))) for n, t in enumerate(tools)]
+    return [(i, j) for i, maker in known for j, lister in known
+            if maker is not None and lister is not None and i != j and makes_what_it_lists(maker, lister, refs)]
+
+
+def makes_what_it_lists(maker: ToolRef, lister: ToolRef, refs: dict[tuple[str, str], ToolRef]) -> bool:
+    """Whether ``maker`` makes things that ``lister`` lists: ``maker`` is no reader and its
+    name has a making verb and no removing one (``create_task``), ``lister`` is a reader of
+    the same server that needs no argument, and the two names share a noun beyond the words
+    most of the server's tools share (``get_tasks``, ``get_blocked_tasks``)."""
     from .probe import Readers, _common, _required, _subject
 
-    known = [(n, refs.get((t["server"], t["name"]))) for n, t in enumerate(tools)]
-    pairs = []
-    for i, maker in known:
-        if maker is None or is_read_only(maker):
-            continue
-        verbs = set(name_words(maker.name))
-        if not verbs & MAKE_VERBS or verbs & REMOVE_VERBS:
-            continue
-        common = _common(maker, Readers([r for (server, _), r in refs.items() if server == maker.server]))
-        made = _subject(maker.name, common)
-        for j, lister in known:
-            if lister is not None and j != i and lister.server == maker.server and is_read_only(lister) \
-                    and not _required(lister) and made & _subject(lister.name, common):
-                pairs.append((i, j))
-    return pairs
+    verbs = set(name_words(maker.name))
+    if lister.server != maker.server or is_read_only(maker) or not verbs & MAKE_VERBS or verbs & REMOVE_VERBS \
+            or not is_read_only(lister) or _required(lister):
+        return False
+    common = _common(maker, Readers([r for (server, _), r in refs.items() if server == maker.server]))
+    return bool(_subject(maker.name, common) & _subject(lister.name, common))
 
 
 def tool_refs(store: Store) -> dict[tuple[str, str], ToolRef]:
@@ -718,6 +717,19 @@ async def _walk_dag(walk: Walk, policy: Policy, info: WorkspaceInfo, tools: list
         elif not ok(event) and event.error_class != SKIPPED and (thing := missing_thing(event.error, event.content)):
             # "No presentation is currently loaded": the server wants something made first
             await _make_first(walk, policy, info, tool, thing, budget, tries=1)
+    await _list_again(walk, policy, info, tools)
+
+
+async def _list_again(walk: Walk, policy: Policy, info: WorkspaceInfo, tools: list[ToolRef]) -> None:
+    """Each listing of the DAG whose last call that worked came before a call that made
+    things it lists (:func:`makes_what_it_lists`; a producer called for a missing id, a
+    maker the DAG's edges put after it), called once more: what it listed before was the
+    world without them (no tasks yet), nothing a question can ask about."""
+    for tool in tools:
+        runs = [r.step for r in walk.history if (r.server, r.tool) == (tool.server, tool.name) and not r.is_error]
+        if runs and any(r.step > runs[-1] and not r.is_error and (maker := walk.refs.get((r.server, r.tool)))
+                        is not None and makes_what_it_lists(maker, tool, walk.refs) for r in walk.history):
+            await _call_tool(walk, policy, info, tool)
 
 
 async def _make_first(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: ToolRef, thing: str,
