@@ -383,3 +383,20 @@ def test_a_listing_made_before_a_producer_made_what_it_lists_is_called_again(mon
     tools = [refs[("s", n)] for n in ("get_tasks", "get_epics", "update_task")]
     anyio.run(stage._list_again, FakeWalk(), None, None, tools)
     assert called == ["get_tasks"]  # the epics listing lists nothing create_task made
+
+
+def test_an_effect_whose_name_says_nothing_is_probed_by_the_reader_its_description_shares_nouns_with():
+    from firefly.explore.policy import CallRecord
+    from firefly.explore.probe import pick_probe
+
+    def ref(name, description, *required):
+        props = {r: {"type": "string"} for r in ("name", "key", "value")}
+        return ToolRef("kv", name, description, {"type": "object", "properties": props, "required": list(required)}, {})
+
+    setter = ref("hset", "Set a field in a hash stored at key.", "name", "key", "value")
+    readers = [ref("hexists", "Check if a field exists in a hash.", "name", "key"),  # a yes or no: computes
+               ref("llen", "Get the length of a list.", "name"),  # shows another kind of thing
+               ref("hgetall", "Get all fields and values from a hash.", "name")]
+    call = CallRecord(0, "kv", "hset", {"name": "user:1", "key": "age", "value": "3"}, [], None, False)
+    probe = pick_probe(call, setter, readers)
+    assert probe is not None and probe.tool.name == "hgetall"
