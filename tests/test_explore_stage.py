@@ -305,3 +305,98 @@ def test_a_dag_is_walked_reading_before_changing_as_far_as_its_edges_allow():
     assert names(observed_first(tools, [[0, 1]], refs)) == ["read_b", "write", "read_a", "write_2"]
     # edges that are not acyclic: the sampled order
     assert names(observed_first(tools, [[0, 1], [1, 0]], refs)) == names(tools)
+
+
+def test_a_reader_is_known_by_a_verb_after_a_namespace_or_by_its_description():
+    from firefly.explore.policy import CallRecord
+    from firefly.explore.probe import pick_probe
+
+    def ref(name, description=None, schema=None, **ann):
+        return ToolRef("kv", name, description, schema or {}, ann)
+
+    # a verb after a namespace of two words: a listing, not an effect; a making verb there is none
+    assert is_read_only(ref("context_session_list")) and not is_read_only(ref("context_session_start"))
+    # single-word names that say nothing: the description's first verb does
+    assert is_read_only(ref("hgetall", "Get all fields and values from a hash.\n\n    Args:\n        name: key"))
+    assert is_read_only(ref("smembers", "Get all members of a set."))  # "set" here is a noun
+    assert is_read_only(ref("type", "Returns the string representation of the type of the value stored at key"))
+    assert not is_read_only(ref("hset", "Set a field in a hash."))
+    assert not is_read_only(ref("lpop", "Remove and return the first element from a list."))
+    assert not is_read_only(ref("session", "Get or create a session."))
+    assert not is_read_only(ref("zset_delete", "Get rid of a member."))  # the name changes something
+    assert not is_read_only(ref("hgetall", "Get all fields.", readOnlyHint=False))  # an annotation decides
+    # so the effect gets a read after it: the reader of the key it set
+    key = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    setter = ref("hset", "Set a field in a hash.", {"type": "object", "properties": {
+        "name": {"type": "string"}, "key": {"type": "string"}, "value": {"type": "string"}}, "required": ["name"]})
+    readers = [t for t in (ref("hgetall", "Get all fields and values from a hash.", key), setter) if is_read_only(t)]
+    call = CallRecord(0, "kv", "hset", {"name": "user:1", "key": "age", "value": "3"}, [], None, False)
+    probe = pick_probe(call, setter, readers)
+    assert probe is not None and probe.tool.name == "hgetall" and probe.arguments == {"name": "user:1"}
+
+
+def test_a_listing_is_walked_after_the_tool_that_makes_what_it_lists():
+    from firefly.explore.stage import makers_before_listings, observed_first
+
+    def ref(name, required=()):
+        schema = {"type": "object", "properties": {r: {"type": "string"} for r in required}, "required": list(required)}
+        return ToolRef("s", name, "", schema, {}, None)
+
+    made = ("get_tasks", "get_kanban_board", "create_task", "get_task", "delete_task")
+    refs = {("s", n): ref(n, ("task_id",) if n in ("get_task", "delete_task") else ()) for n in made}
+    tools = [{"server": "s", "name": n} for n in made]
+    names = lambda order: [t["name"] for t in order]  # noqa: E731
+    # the task listing after create_task (it would list nothing before); the board lists no tasks
+    # by name and goes first; a removal makes nothing
+    assert makers_before_listings(tools, refs) == [(2, 0)]
+    assert names(observed_first(tools, [], refs)) == ["get_kanban_board", "get_task", "create_task", "get_tasks",
+                                                      "delete_task"]
+    # an edge the other way (the maker takes what the listing gave) stays
+    assert names(observed_first(tools, [[0, 2]], refs))[:3] == ["get_tasks", "get_kanban_board", "get_task"]
+
+
+def test_a_listing_made_before_a_producer_made_what_it_lists_is_called_again(monkeypatch):
+    import anyio
+
+    from firefly.explore import stage
+    from firefly.explore.policy import CallRecord
+
+    def ref(name, required=()):
+        schema = {"type": "object", "properties": {r: {"type": "string"} for r in required}, "required": list(required)}
+        return ToolRef("s", name, "", schema, {}, None)
+
+    refs = {("s", n): ref(n, ("task_id",) if n == "update_task" else ()) for n in
+            ("get_tasks", "get_epics", "create_task", "update_task")}
+
+    class FakeWalk:  # the walk so far: both listings on the empty world, then a task made for update_task
+        history = [CallRecord(0, "s", "get_tasks", {}, [], None, False), CallRecord(1, "s", "get_epics", {}, [], None, False),
+                   CallRecord(2, "s", "update_task", {}, [], None, True), CallRecord(3, "s", "create_task", {}, [], None, False),
+                   CallRecord(4, "s", "update_task", {"task_id": "t1"}, [], None, False)]
+
+    FakeWalk.refs = refs
+    called = []
+
+    async def fake_call(walk, policy, info, tool):
+        called.append(tool.name)
+
+    monkeypatch.setattr(stage, "_call_tool", fake_call)
+    tools = [refs[("s", n)] for n in ("get_tasks", "get_epics", "update_task")]
+    anyio.run(stage._list_again, FakeWalk(), None, None, tools)
+    assert called == ["get_tasks"]  # the epics listing lists nothing create_task made
+
+
+def test_an_effect_whose_name_says_nothing_is_probed_by_the_reader_its_description_shares_nouns_with():
+    from firefly.explore.policy import CallRecord
+    from firefly.explore.probe import pick_probe
+
+    def ref(name, description, *required):
+        props = {r: {"type": "string"} for r in ("name", "key", "value")}
+        return ToolRef("kv", name, description, {"type": "object", "properties": props, "required": list(required)}, {})
+
+    setter = ref("hset", "Set a field in a hash stored at key.", "name", "key", "value")
+    readers = [ref("hexists", "Check if a field exists in a hash.", "name", "key"),  # a yes or no: computes
+               ref("llen", "Get the length of a list.", "name"),  # shows another kind of thing
+               ref("hgetall", "Get all fields and values from a hash.", "name")]
+    call = CallRecord(0, "kv", "hset", {"name": "user:1", "key": "age", "value": "3"}, [], None, False)
+    probe = pick_probe(call, setter, readers)
+    assert probe is not None and probe.tool.name == "hgetall"

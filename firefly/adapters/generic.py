@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import ServerRecord
 from .judge import error_reason
-from .verbs import reads_by_name, writes_by_name
+from .verbs import reads_by_description, reads_by_name, writes_by_name
 
 if TYPE_CHECKING:
     from ..explore.policy import CallRecord, ToolRef
@@ -43,7 +43,7 @@ def safe_to_survey(tool: ToolRef) -> bool:
         return False
     if ann.get("readOnlyHint") is True:
         return True
-    return reads_by_name(tool.name, tool.server)
+    return reads_by_name(tool.name, tool.server) or reads_by_description(tool.name, tool.description)
 
 
 class GenericAdapter:

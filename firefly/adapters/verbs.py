@@ -11,7 +11,7 @@ import re
 from ..ids import canonical_json
 
 __all__ = ["LIST_VERBS", "MAKE_VERBS", "READ_VERBS", "REMOVE_VERBS", "WRITE_VERBS", "blanket", "by_chance", "changes_nothing", "computes",
-           "clock_parameter", "command_parameter", "name_words", "reads_by_command", "reads_by_name", "says_it_changes",
+           "clock_parameter", "command_parameter", "name_words", "reads_by_command", "reads_by_description", "reads_by_name", "says_it_changes",
            "says_it_changes_nothing", "writes_by_arguments", "writes_by_name"]
 
 READ_VERBS = frozenset({
@@ -69,7 +69,41 @@ def reads_by_name(name: str, namespace: str = "") -> bool:
         return False
     if words[0] in READ_VERBS:
         return True
-    return len(words) > 1 and words[1] in READ_VERBS
+    if len(words) > 1 and words[1] in READ_VERBS:
+        return True
+    # the verb after a namespace of more words (``context_session_list``): the first verb of
+    # the name reads and makes nothing (not ``context_session_open``)
+    verb = next((w for w in words if w in READ_VERBS | MAKE_VERBS), None)
+    return verb is not None and verb not in MAKE_VERBS
+
+
+# the first word of a description that says the tool reads ("Get all members of a set",
+# "Returns the type of the value stored at key", "List recent sessions")
+DESCRIBED_READ_VERBS = frozenset({
+    "get", "gets", "retrieve", "retrieves", "return", "returns", "list", "lists", "read", "reads", "show", "shows",
+    "fetch", "fetches", "search", "searches", "find", "finds", "check", "checks", "count", "counts", "query",
+    "queries", "describe", "describes", "view", "views", "look", "looks", "display", "displays", "inspect",
+    "inspects",
+})
+
+
+def reads_by_description(name: str, description: str | None) -> bool:
+    """True when a tool's description starts with a verb that reads ("Get all fields and
+    values from a hash", "Returns the string representation of the type", "List recent
+    sessions"), its name has no verb that changes anything and no such verb is joined to the
+    first ("Get or create a session", "Return and remove the first element")."""
+    first = re.split(r"(?<=[.!?])\s|\n\s*\n", (description or "").strip(), maxsplit=1)[0]
+    said = name_words(first)
+    if not said or said[0] not in DESCRIBED_READ_VERBS:
+        return False
+    changes = WRITE_VERBS | REMOVE_VERBS | (MAKE_VERBS - READ_VERBS)
+
+    def change(w: str) -> bool:
+        return w in changes or w.removesuffix("s") in changes or w.removesuffix("es") in changes
+    # a verb joined to the first ("or create", "and removes"); a noun that is also a verb
+    # ("members of a set") changes nothing
+    joined = [b for a, b in zip(said, said[1:]) if a in ("and", "or", "then")]
+    return not any(change(w) for w in name_words(name) + joined)
 
 
 CHANCE_WORDS = frozenset({"random", "randomly", "roll", "rolls", "shuffle", "shuffles", "dice", "lottery", "permutation",

@@ -28,6 +28,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from contextlib import suppress
+from functools import cache
 from dataclasses import dataclass
 from typing import Any
 
@@ -221,6 +222,37 @@ def _common(tool: ToolRef, readers: Readers) -> set[str]:
     return {w for w, n in counts.items() if 5 * n >= 4 * len(names)}
 
 
+def _first_sentence(description: str | None) -> str:
+    return re.split(r"(?<=[.!?])\s|\n\s*\n", (description or "").strip(), maxsplit=1)[0]
+
+
+def _described(description: str | None) -> set[str]:
+    """The nouns of a description's first sentence, singular (``"Set a field in a hash"`` ->
+    ``{"field", "hash"}``): what a tool whose name has no noun (``hset``) acts on."""
+    from ..adapters.verbs import name_words
+    from ..synth.facts import singular
+
+    return {singular(w) for w in name_words(_first_sentence(description))
+            if w not in _verbs() and w not in _LINKS and w not in _FILLER and not w.isdigit() and len(w) > 2}
+
+
+_FILLER = frozenset({"an", "the", "if", "its", "it", "this", "that", "all", "any", "given", "optional", "specific",
+                     "value", "values", "name", "key"})
+
+
+@cache
+def _verbs() -> frozenset[str]:
+    from ..adapters.verbs import MAKE_VERBS, READ_VERBS, REMOVE_VERBS, WRITE_VERBS
+
+    return READ_VERBS | WRITE_VERBS | MAKE_VERBS | REMOVE_VERBS
+
+
+# a description's first verb, as a name's verb (``"Returns the type"`` -> ``return``: shows)
+_DESCRIBED = {"gets": "get", "retrieve": "get", "retrieves": "get", "return": "get", "returns": "get",
+              "lists": "list", "reads": "read", "shows": "show", "fetches": "fetch", "checks": "check",
+              "counts": "count", "searches": "search", "finds": "find", "describes": "describe"}
+
+
 def _rank(probes: list[tuple[int, Probe]], call: CallRecord, tool: ToolRef, readers: Readers) -> Probe | None:
     """The probe that reads the same kind of thing the call changed: one that shows things
     as they are before one that computes on them (``resolve_blocker``, ``validate_range``);
@@ -238,17 +270,21 @@ def _rank(probes: list[tuple[int, Probe]], call: CallRecord, tool: ToolRef, read
     subject = _subject(tool.name, common)
     owners = {w for k in call.arguments if (ik := _ident(k)) for w in _subject("_".join(ik[1]), common)} - subject
     removes = any(w in REMOVE_VERBS for w in name_words(tool.name))
+    described = _described(tool.description)
     best: tuple[tuple[Any, ...], Probe] | None = None
     for tier, probe in probes:
         theirs = _subject(probe.tool.name, common)
         shared = len(theirs & subject)
         lead = [w for w in name_words(probe.tool.name) if w not in common][:1]
+        if lead and lead[0] not in _verbs() and (said := name_words(_first_sentence(probe.tool.description))):
+            lead = [_DESCRIBED.get(said[0], said[0])]  # ``hexists``: "Check if a field exists", a computation
         if tier == 0 and (not shared or theirs - subject - owners or not lead or lead[0] not in _SHOWING
                           or lead[0] in MAKE_VERBS):
             continue  # a listing of another kind of thing (templates, after a slide was added), or one that
             # may make one (``open_batch`` taking nothing: a maker named like a reader)
         computes = bool(lead) and lead[0] in READ_VERBS and lead[0] not in _SHOWING  # resolve_, summarize_, validate_
-        key = (not computes, shared, len(theirs & owners), tier if not removes else -tier,
+        key = (not computes, shared, len(theirs & owners), len(described & _described(probe.tool.description)),
+               tier if not removes else -tier,
                sum(1 for k in probe.arguments if k in call.arguments),
                bool(lead) and lead[0] in _SHOWING, -len(theirs - subject - owners), len(probe.arguments),
                probe.tool.name)

@@ -45,7 +45,7 @@ import networkx as nx
 
 from ..adapters import Adapter, adapter_for, server_record
 from ..adapters.producers import find_producers, missing_thing, opens_page
-from ..adapters.verbs import REMOVE_VERBS, name_words, reads_by_command, reads_by_name
+from ..adapters.verbs import MAKE_VERBS, REMOVE_VERBS, name_words, reads_by_command, reads_by_description, reads_by_name
 from ..connect import Endpoint, resolve
 from ..errors import FireflyError
 from ..events import ArgumentSource, ExplorationFailed, ExplorationFinished, ExplorationStarted, ToolCalled
@@ -73,7 +73,9 @@ IN_BAND_ERROR = "in-band-error"
 
 
 def is_read_only(tool: ToolRef, arguments: dict[str, Any] | None = None) -> bool:
-    """Annotations decide; without them, a tool named like a reader is taken as one. A call
+    """Annotations decide; without them, a tool named like a reader is taken as one, and one
+    whose description starts with a reading verb ("Get all members of a set": ``smembers``,
+    :func:`~firefly.adapters.verbs.reads_by_description`). A call
     (``arguments``) of a tool that runs commands reads when its command line only reads
     (:func:`~firefly.adapters.verbs.reads_by_command`: ``cat``, ``wc -l``, ``ls``), whatever
     the tool says of the commands it could run."""
@@ -83,7 +85,7 @@ def is_read_only(tool: ToolRef, arguments: dict[str, Any] | None = None) -> bool
     hint = tool.annotations.get("readOnlyHint")
     if isinstance(hint, bool):
         return hint
-    return reads_by_name(tool.name, tool.server)
+    return reads_by_name(tool.name, tool.server) or reads_by_description(tool.name, tool.description)
 
 
 @dataclass
@@ -146,18 +148,46 @@ def observed_first(tools: list[dict[str, Any]], edges: list[list[int]],
     tool whose output it may take) that puts each read-only tool as early as its edges
     allow, ties in the sampled order. What a read shows is then observed in the world before
     the DAG's effects, unless it takes what an effect gave: a question about it needs no
-    setup that replay cannot show to be idle. A DAG whose edges are not acyclic keeps its
+    setup that replay cannot show to be idle. A listing goes after a tool of the DAG that
+    makes the things it lists (:func:`makers_before_listings`): on the empty world it would
+    list nothing a question can ask about. A DAG whose edges are not acyclic keeps its
     order."""
     graph = nx.DiGraph()
     graph.add_nodes_from(range(len(tools)))
     graph.add_edges_from((i, j) for i, j in edges if 0 <= i < len(tools) and 0 <= j < len(tools) and i != j)
     if not nx.is_directed_acyclic_graph(graph):
         return tools
+    for i, j in makers_before_listings(tools, refs):
+        if not nx.has_path(graph, j, i):  # an edge that keeps the order acyclic
+            graph.add_edge(i, j)
 
     def writes(i: int) -> bool:
         ref = refs.get((tools[i]["server"], tools[i]["name"]))
         return ref is None or not is_read_only(ref)
     return [tools[i] for i in nx.lexicographical_topological_sort(graph, key=lambda i: (writes(i), i))]
+
+
+def makers_before_listings(tools: list[dict[str, Any]], refs: dict[tuple[str, str], ToolRef]) -> list[tuple[int, int]]:
+    """Pairs ``(i, j)`` of a DAG's tools where ``i`` makes things that ``j`` lists
+    (:func:`makes_what_it_lists`)."""
+    known = [(n, refs.get((t["server"], t["name"]))) for n, t in enumerate(tools)]
+    return [(i, j) for i, maker in known for j, lister in known
+            if maker is not None and lister is not None and i != j and makes_what_it_lists(maker, lister, refs)]
+
+
+def makes_what_it_lists(maker: ToolRef, lister: ToolRef, refs: dict[tuple[str, str], ToolRef]) -> bool:
+    """Whether ``maker`` makes things that ``lister`` lists: ``maker`` is no reader and its
+    name has a making verb and no removing one (``create_task``), ``lister`` is a reader of
+    the same server that needs no argument, and the two names share a noun beyond the words
+    most of the server's tools share (``get_tasks``, ``get_blocked_tasks``)."""
+    from .probe import Readers, _common, _required, _subject
+
+    verbs = set(name_words(maker.name))
+    if lister.server != maker.server or is_read_only(maker) or not verbs & MAKE_VERBS or verbs & REMOVE_VERBS \
+            or not is_read_only(lister) or _required(lister):
+        return False
+    common = _common(maker, Readers([r for (server, _), r in refs.items() if server == maker.server]))
+    return bool(_subject(maker.name, common) & _subject(lister.name, common))
 
 
 def tool_refs(store: Store) -> dict[tuple[str, str], ToolRef]:
@@ -687,6 +717,19 @@ async def _walk_dag(walk: Walk, policy: Policy, info: WorkspaceInfo, tools: list
         elif not ok(event) and event.error_class != SKIPPED and (thing := missing_thing(event.error, event.content)):
             # "No presentation is currently loaded": the server wants something made first
             await _make_first(walk, policy, info, tool, thing, budget, tries=1)
+    await _list_again(walk, policy, info, tools)
+
+
+async def _list_again(walk: Walk, policy: Policy, info: WorkspaceInfo, tools: list[ToolRef]) -> None:
+    """Each listing of the DAG whose last call that worked came before a call that made
+    things it lists (:func:`makes_what_it_lists`; a producer called for a missing id, a
+    maker the DAG's edges put after it), called once more: what it listed before was the
+    world without them (no tasks yet), nothing a question can ask about."""
+    for tool in tools:
+        runs = [r.step for r in walk.history if (r.server, r.tool) == (tool.server, tool.name) and not r.is_error]
+        if runs and any(r.step > runs[-1] and not r.is_error and (maker := walk.refs.get((r.server, r.tool)))
+                        is not None and makes_what_it_lists(maker, tool, walk.refs) for r in walk.history):
+            await _call_tool(walk, policy, info, tool)
 
 
 async def _make_first(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: ToolRef, thing: str,
