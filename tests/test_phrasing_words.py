@@ -155,6 +155,8 @@ def test_fields_named_alike_in_two_records_are_named_with_their_record():
 def test_labelled_lines_are_named_in_words():
     assert _line_label("Monthly Payment") == "monthly payment"
     assert _line_label("asm") == '"asm" entry'
+    notes = "Attendees: Maya Okafor, Daniel Brandt, Priya Raman\n\nDaniel: merge the branch by Friday.\nStatus Report\n"
+    assert _line_label("Daniel", notes) == "entry for Daniel" and _line_label("Status", notes) == "status"
     assert _line_label("Federal Tax (USD)") == '"Federal Tax (USD)" entry'
 
 

@@ -1230,12 +1230,18 @@ def _labelled_lines(step: int, base: str, lines: list[str], offset: int, names: 
     if not found:
         return []
     noun, plural = names.noun() if names.tool else ("record", "records")
-    return [Table(step, noun, plural, "", [Item(found)], labels={k: _line_label(k) for k in found}, whole=base)]
+    text = "\n".join(lines)
+    return [Table(step, noun, plural, "", [Item(found)], labels={k: _line_label(k, text) for k in found}, whole=base)]
 
 
-def _line_label(label: str) -> str:
+def _line_label(label: str, text: str = "") -> str:
     """How a question names the value of a ``Label: value`` line: the label in words when it
-    is words (``Monthly Payment`` -> ``monthly payment``), else quoted (``the "asm" entry``)."""
+    is words (``Monthly Payment`` -> ``monthly payment``), else quoted (``the "asm" entry``).
+    A label that is a person's first name (``Daniel:`` in notes whose ``text`` names "Daniel
+    Brandt") is no kind of value: the line is the entry for Daniel."""
+    if re.fullmatch(r"[A-Z][a-z]+", label) and re.search(  # "Attendees: Maya Okafor, Daniel Brandt, ..."
+            r"(?:[,:(]\s*|\band\s+)" + label + r" [A-Z][a-z]+\b|\b" + label + r" [A-Z][a-z]+\s*[,)]", text):
+        return f"entry for {label}"
     if re.fullmatch(r"[A-Za-z][A-Za-z ]*[A-Za-z]", label) and (" " in label or re.fullmatch(r"[A-Z][a-z]{3,}", label)):
         return " ".join(w if sum(ch.isupper() for ch in w) >= 2 else w.lower() for w in label.split())
     return f"\"{label}\" entry"
