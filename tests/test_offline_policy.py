@@ -1101,3 +1101,17 @@ def test_column_comes_from_the_rows_the_named_session_loaded():
         assert isinstance(p, Proposal), p
         if p.arguments["session_id"] == "970ca4bb-de46-4785-895d-2ea42ab844d5":
             assert p.arguments["group_by"][0] in ("id", "product", "category", "price"), p.arguments
+
+
+def test_a_date_is_never_taken_from_a_reading_of_the_clock():
+    import datetime as dt
+
+    today = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
+    clock = rec(0, "t", "current_time", {}, structured={"date": today, "time": f"{today} 21:12:24"})
+    schema = {"type": "object", "properties": {"date": {"type": "string", "description": "A date (YYYY-MM-DD)"}},
+              "required": ["date"]}
+    tool = ToolRef("t", "days_in_month", "Number of days in the month of a date.", schema)
+    for seed in range(4):
+        assert OfflinePolicy().propose(tool, [clock], WorkspaceInfo(), random.Random(seed)).arguments["date"] != today
+    written = rec(0, "t", "list_events", {}, structured={"events": [{"date": "2025-04-28", "title": "Move day"}]})
+    assert OfflinePolicy().propose(tool, [written], WorkspaceInfo(), random.Random(0)).arguments["date"] == "2025-04-28"

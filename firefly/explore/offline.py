@@ -1980,12 +1980,12 @@ class _Run:
         def day(v: Value) -> str:
             return str(v.value)[:10]
 
-        cands = self.obs(("date", "datetime"), lambda v: re.match(r"\d{4}-\d{2}-\d{2}", str(v.value)) is not None)
+        cands = self.obs(("date", "datetime"), _dated)
         chosen = self.pick(cands, pointer, value_of=day)
         return day(chosen) if chosen else "2025-03-01"
 
     def r_date_filter(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
-        cands = self.obs(("date", "datetime"), lambda v: re.match(r"\d{4}-\d{2}-\d{2}", str(v.value)) is not None)
+        cands = self.obs(("date", "datetime"), _dated)
         chosen = self.pick(cands, pointer, value_of=lambda v: str(v.value)[:10]) if cands else None
         if chosen:
             return str(chosen.value)[:10]
@@ -3057,6 +3057,15 @@ _OUTPUT_WORDS = frozenset({"save", "output", "out", "dest", "destination", "targ
 _EXTENSIONS_TOLD = re.compile(r"(?i)\b(?:supported|allowed|valid|accepted|expected)\b[^.\n]{0,30}?"
                               r"\b(?:formats?|extensions?|file ?types?|types?)\b(?: are| is)?\s*:?\s*"
                               r"((?:\.[a-z0-9]{1,6}\b[\s,;|/]*(?:or |and )?){1,16})")
+def _dated(v: Value) -> bool:
+    """An observed date to pass on: one written out, never a reading of this run's clock (a
+    task about today's date is another task tomorrow)."""
+    from ..synth.facts import is_volatile
+
+    day = str(v.value)[:10]
+    return re.match(r"\d{4}-\d{2}-\d{2}$", day) is not None and not is_volatile("", day)
+
+
 _SHORT_TEXT_WORDS = frozenset({"topic", "title", "subject", "caption", "heading", "headline", "phrase", "label"})
 _ASCII_TOLD = re.compile(r"(?i)\bASCII\b|\bnon-ASCII\b|\bunicode (?:characters? )?(?:is |are )?not (?:allowed|supported)")
 
