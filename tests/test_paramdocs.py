@@ -526,7 +526,7 @@ def test_a_tool_named_after_an_elementary_function_is_called_where_it_has_a_clos
 
     schema = {"type": "object", "properties": {"expr": {"type": "string"}}, "required": ["expr"]}
     math = WorkspaceInfo(math=frozenset({"m"}))
-    for name, wanted in [("sympy_cos", {"pi/3", "pi/4", "pi/6"}), ("acos", {"1/2", "sqrt(3)/2"}), ("exp", {"log(5)", "2*log(3)"})]:
+    for name, wanted in [("sympy_cos", {"pi/3", "pi/4", "pi/6"}), ("acos", {"1/2", "sqrt(3)/2"}), ("exp", {"log(2) + log(3)", "2*log(3)"})]:
         tool = ToolRef("m", name, "An elementary function.", schema)
         assert OfflinePolicy().propose(tool, [], math, random.Random(0)).arguments["expr"] in wanted
     assert closed_form_arguments("cosine_similarity") == () and closed_form_arguments("get_log") == ()

@@ -172,8 +172,9 @@ _CLOSED_FORMS: dict[str, tuple[str, ...]] = {
     **{f: ("1/2", "sqrt(3)/2") for f in ("asin", "acos", "arcsin", "arccos")},
     **{f: ("1", "sqrt(3)") for f in ("atan", "arctan")},
     **{f: ("I*pi/3", "I*pi/6") for f in ("sinh", "cosh", "tanh")},
-    "exp": ("log(5)", "2*log(3)"), "log": ("exp(3)", "E**4"), "ln": ("exp(3)", "E**4"),
-    "sqrt": ("8", "18", "x**2"), "cbrt": ("27", "16"),
+    # and whose value the question does not show (log(exp(3)) is 3, there for all to see)
+    "exp": ("log(2) + log(3)", "2*log(3)"), "log": ("exp(2)*exp(3)", "E**2*E**4"), "ln": ("exp(2)*exp(3)", "E**2*E**4"),
+    "sqrt": ("8", "18"), "cbrt": ("27", "16"),
     # an operation on an expression it changes: simplified already, it is given back as asked
     "trigsimp": ("sin(x)**2 + cos(x)**2", "2*sin(x)*cos(x)"), "expand_trig": ("sin(2*x)", "cos(x + y)"),
     "together": ("1/x + 1/y", "1/(x + 1) + 1/x"), "apart": ("1/(x**2 - 1)", "(x + 3)/(x**2 + x)"),
