@@ -118,6 +118,8 @@ def test_a_label_that_echoes_the_call_or_reports_on_it_is_dull():
 def test_a_task_quoting_an_id_of_this_run_or_a_secret_is_dropped():
     assert generated_id_in('the auto-save status for session id "aa0b43b6-3309-4526-8d67-b8358ef6c954"')
     assert generated_id_in('the epic with epic id "epic-9660608e"')
+    assert generated_id_in('the task details by ID for task id "task-97542894"')  # hex that drew no letter
+    assert not generated_id_in('the report "report-20250318"') and not generated_id_in("order-1042")
     assert generated_id_in('the website for url "http://[secret]:18765/data.json"')
     assert not generated_id_in('the commit "Release 0.2.0" of the repository at /workspace/repo')
     skipped: Counter = Counter()

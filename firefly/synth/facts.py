@@ -1552,7 +1552,9 @@ _DAY_WORDS = frozenset({"date", "datetime", "timestamp", "day"})
 
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
 _HEX_ID = re.compile(r"^(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{12,}$", re.IGNORECASE)
-_PREFIXED_ID = re.compile(r"\b[A-Za-z]+[-_](?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{8,}\b")
+# "epic-9660608e", and "task-97542894": eight hex digits that drew no letter (never a date, "report-20250318")
+_PREFIXED_ID = re.compile(r"\b[A-Za-z]+[-_](?:(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{8,}"
+                          r"|(?!(?:19|20)\d\d(?:0[1-9]|1[0-2]))\d{8})\b")
 
 
 def generated_id_in(text: str) -> bool:
