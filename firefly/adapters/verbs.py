@@ -11,7 +11,7 @@ import re
 from ..ids import canonical_json
 
 __all__ = ["LIST_VERBS", "MAKE_VERBS", "READ_VERBS", "REMOVE_VERBS", "WRITE_VERBS", "blanket", "by_chance", "changes_nothing", "computes",
-           "clock_parameter", "command_parameter", "name_words", "reads_by_command", "reads_by_description", "reads_by_name", "says_it_changes",
+           "clock_parameter", "command_parameter", "first_sentence", "name_words", "reads_by_command", "reads_by_description", "reads_by_name", "says_it_changes",
            "says_it_changes_nothing", "writes_by_arguments", "writes_by_name"]
 
 READ_VERBS = frozenset({
@@ -87,13 +87,17 @@ DESCRIBED_READ_VERBS = frozenset({
 })
 
 
+
+def first_sentence(description: str | None) -> str:
+    """A description's first sentence (up to a sentence's end or a blank line)."""
+    return re.split(r"(?<=[.!?])\s|\n\s*\n", (description or "").strip(), maxsplit=1)[0]
+
 def reads_by_description(name: str, description: str | None) -> bool:
     """True when a tool's description starts with a verb that reads ("Get all fields and
     values from a hash", "Returns the string representation of the type", "List recent
     sessions"), its name has no verb that changes anything and no such verb is joined to the
     first ("Get or create a session", "Return and remove the first element")."""
-    first = re.split(r"(?<=[.!?])\s|\n\s*\n", (description or "").strip(), maxsplit=1)[0]
-    said = name_words(first)
+    said = name_words(first_sentence(description))
     if not said or said[0] not in DESCRIBED_READ_VERBS:
         return False
     changes = WRITE_VERBS | REMOVE_VERBS | (MAKE_VERBS - READ_VERBS)

@@ -222,17 +222,13 @@ def _common(tool: ToolRef, readers: Readers) -> set[str]:
     return {w for w, n in counts.items() if 5 * n >= 4 * len(names)}
 
 
-def _first_sentence(description: str | None) -> str:
-    return re.split(r"(?<=[.!?])\s|\n\s*\n", (description or "").strip(), maxsplit=1)[0]
-
-
 def _described(description: str | None) -> set[str]:
     """The nouns of a description's first sentence, singular (``"Set a field in a hash"`` ->
     ``{"field", "hash"}``): what a tool whose name has no noun (``hset``) acts on."""
-    from ..adapters.verbs import name_words
+    from ..adapters.verbs import first_sentence, name_words
     from ..synth.facts import singular
 
-    return {singular(w) for w in name_words(_first_sentence(description))
+    return {singular(w) for w in name_words(first_sentence(description))
             if w not in _verbs() and w not in _LINKS and w not in _FILLER and not w.isdigit() and len(w) > 2}
 
 
@@ -263,7 +259,7 @@ def _rank(probes: list[tuple[int, Probe]], call: CallRecord, tool: ToolRef, read
     names; a showing verb (``get``, ``read``, ``list``); the fewest other nouns. A listing
     must share a noun with the effect's name, list nothing else (not ``list_slide_templates``
     after ``add_slide``) and be named with a showing verb that makes nothing (not ``open_``)."""
-    from ..adapters.verbs import MAKE_VERBS, READ_VERBS, REMOVE_VERBS, name_words
+    from ..adapters.verbs import MAKE_VERBS, READ_VERBS, REMOVE_VERBS, first_sentence, name_words
 
     common = _common(tool, readers)
     # what the call acts on: the nouns of its name and of the identifiers it took (task_id: a task)
@@ -276,7 +272,7 @@ def _rank(probes: list[tuple[int, Probe]], call: CallRecord, tool: ToolRef, read
         theirs = _subject(probe.tool.name, common)
         shared = len(theirs & subject)
         lead = [w for w in name_words(probe.tool.name) if w not in common][:1]
-        if lead and lead[0] not in _verbs() and (said := name_words(_first_sentence(probe.tool.description))):
+        if lead and lead[0] not in _verbs() and (said := name_words(first_sentence(probe.tool.description))):
             lead = [_DESCRIBED.get(said[0], said[0])]  # ``hexists``: "Check if a field exists", a computation
         if tier == 0 and (not shared or theirs - subject - owners or not lead or lead[0] not in _SHOWING
                           or lead[0] in MAKE_VERBS):
