@@ -942,6 +942,13 @@ def test_a_new_file_beside_its_source_is_named_for_what_the_tool_does():
              "required": ["source", "destination"]}
     moved = OfflinePolicy().propose(ToolRef("f", "move_file", "Move a file.", moves), [], ws, random.Random(0)).arguments
     assert "-moved-" in moved["destination"], moved
+    # the log keeps a schema's properties sorted: the destination is still made from the source
+    stored = {"type": "object", "properties": {"destination": {"type": "string"}, "source": {"type": "string"}},
+              "required": ["source", "destination"]}
+    for seed in range(6):
+        moved = OfflinePolicy().propose(ToolRef("f", "move_file", "Move a file.", stored), [], ws,
+                                        random.Random(seed)).arguments
+        assert moved["destination"].endswith(".png") and "shapes-moved-" in moved["destination"], moved
 
 
 def test_a_topic_is_a_line_of_a_seed_text_and_ascii_after_the_server_asked_for_it():

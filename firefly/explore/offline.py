@@ -769,7 +769,10 @@ class _Run:
         order = [k for k in props if k in required] + [k for k in required if k not in props]
         # where comes before what: an edit's old text is drawn from the file it edits
         # and the labels of a data set's rows (groups, time_periods) after the series they label
-        order.sort(key=lambda k: (k.lower() not in ("path", "file", "filepath", "file_path", "filename", "repo_path"),
+        # and a move's or copy's destination after its source, whose name and extension it keeps
+        # (the stored schema lists properties sorted: "destination" before "source")
+        order.sort(key=lambda k: (_made_from_sibling(k),
+                                  k.lower() not in ("path", "file", "filepath", "file_path", "filename", "repo_path"),
                                   _panel_axis(k) is not None and isinstance(props.get(k), dict)
                                   and _type(_branch(props[k])) == "array"))  # entityName names, labels nothing
         if any(_draws_on_records(k, props.get(k)) for k in order):
@@ -1640,7 +1643,7 @@ class _Run:
     def path_mode(self, name: str) -> str:
         j = "_".join(_words(name))
         tool = self.tool_words
-        if j in ("destination", "dst", "dest", "target", "target_path", "new_path", "to", "output", "output_path"):
+        if j in _DESTINATIONS:
             return "new"
         if j in ("source", "src", "from", "old_path"):
             return "existing"
@@ -3174,6 +3177,18 @@ _FIELD_NAMES = frozenset({"group_by", "sort_by", "order_by", "groupby", "sortby"
 def _field_param(name: str) -> bool:
     """A parameter naming a field of a record: ``column``, ``group_by``, ``sort_fields``."""
     return bool(set(_words(name)) & _FIELD_WORDS) or "_".join(_words(name)) in _FIELD_NAMES
+
+
+_DESTINATIONS = frozenset({"destination", "dst", "dest", "target", "target_path", "new_path", "to", "output",
+                           "output_path"})
+
+
+def _made_from_sibling(name: str) -> bool:
+    """A parameter naming where a tool puts what it makes from another argument (a move's
+    ``destination``, an ``output_path``): filled after that argument, so the new name is drawn
+    from it (``sales_summary-moved-12.py``)."""
+    words = _words(name)
+    return "_".join(words) in _DESTINATIONS or any(w in words for w in ("output", "destination", "dest"))
 
 
 def _draws_on_records(name: str, raw: Any) -> bool:
