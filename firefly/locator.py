@@ -31,7 +31,8 @@ import struct
 from typing import Any
 
 __all__ = [
-    "STRUCTURED", "at_line", "blob_bytes", "content_text", "embedded_json", "follow", "image_size", "in_json", "jpath",
+    "STRUCTURED", "at_line", "blob_bytes", "content_text", "embedded_json", "follow", "image_size", "in_json", "item_at",
+    "jpath",
     "moved", "resolve", "split",
 ]
 
@@ -90,6 +91,28 @@ def moved(locator: str, delta: int) -> str | None:
     if m is None or int(m.group(1)) + delta < 0:
         return None
     return f"{base[:m.start()]}[{int(m.group(1)) + delta}]{base[m.end():]}"
+
+
+def item_at(locator: str, position: int) -> tuple[str, str] | None:
+    """For the list the locator points into (the position :func:`moved` moves): the locator
+    of its item at ``position`` and that of the same field of it, or None when the locator
+    has no such position (a ``#line``, a content block's own)."""
+    if position < 0:
+        return None
+    base, kind, rest = split(locator)
+    if kind == "json":
+        m = _POSITION.search(rest)
+        if m is None:
+            return None
+        head = f"{base}#json={rest[:m.start()]}[{position}]"
+        return head, head + rest[m.end():]
+    if kind or not base.startswith(STRUCTURED):
+        return None
+    m = _POSITION.search(base, len(STRUCTURED))
+    if m is None:
+        return None
+    head = f"{base[:m.start()]}[{position}]"
+    return head, head + base[m.end():]
 
 
 def split(locator: str) -> tuple[str, str, str]:

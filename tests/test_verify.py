@@ -547,6 +547,47 @@ def test_a_setup_is_not_needed_when_without_it_the_item_the_label_names_is_only_
     assert need.needed
 
 
+class _Listed(_Unrecorded):
+    """A simulator that recorded the folder's tree in the world without the written note."""
+
+    def __init__(self, tree):
+        self.tree = tree
+
+    def call_sync(self, server, tool, arguments):
+        from firefly.simulator.core import SimResult
+
+        return SimResult(text(json.dumps(self.tree)), None, False, {})
+
+
+def test_a_count_of_the_items_holding_one_value_is_counted_again_when_a_setup_moved_them_apart():
+    from firefly.synth.necessity import step_needs
+
+    before = [{"name": "assets", "type": "directory"}, {"name": "config", "type": "directory"},
+              {"name": "src", "type": "directory"}]
+    after = [{"name": "README.md", "type": "file"}, {"name": "assets", "type": "directory"},
+             {"name": "config", "type": "directory"}, {"name": "notes-7.md", "type": "file"},
+             {"name": "src", "type": "directory"}]
+    write = step(1, "fs", "write_file", {"path": "/w/notes-7.md", "content": "# notes"}, text("ok"), read_only=False)
+    tree = step(2, "fs", "directory_tree", {"path": "/w"}, text(json.dumps(after)))
+    folders = [{"step": 2, "path": f"$.content[0].text#json=$[{i}].type", "value": "directory", "role": "item"}
+               for i in (1, 2, 4)]
+    counted = task([write, tree], answer=3, provenance=folders, derivation={"op": "count"})
+    recorded = {2: (tree.content, None)}
+    # "how many folders": the note moved the folders apart, not in or out: counted again, the same
+    [need] = step_needs(counted, _Listed([{"name": "README.md", "type": "file"}] + before), recorded)
+    assert not need.needed and "counted again" in need.why, need.why
+    # a world without the step that lists a folder fewer: the count changes, the step is needed
+    [need] = step_needs(counted, _Listed([{"name": "README.md", "type": "file"}] + before[:2]), recorded)
+    assert need.needed and "becomes 2" in need.why, need.why
+    # a listing of folders only, counted whole: nothing shows a filter, so the items must stay put
+    only = [{"name": n, "type": "directory"} for n in ("assets", "config", "src")]
+    whole = task([write, step(2, "fs", "directory_tree", {"path": "/w"}, text(json.dumps(only)))], answer=3,
+                 provenance=[dict(p, path=f"$.content[0].text#json=$[{i}].type") for i, p in enumerate(folders)],
+                 derivation={"op": "count"})
+    [need] = step_needs(whole, _Listed([{"name": "x.md", "type": "file"}] + only), {2: (text(json.dumps(only)), None)})
+    assert need.needed
+
+
 def test_a_setup_is_needed_only_by_a_value_it_introduced_that_the_label_is_read_from():
     from firefly.synth.necessity import step_needs
 

@@ -33,9 +33,9 @@ from typing import Any
 
 from ..adapters.verbs import MAKE_VERBS, REMOVE_VERBS, name_words, writes_by_arguments
 from ..jsonvalues import at_pointer
-from ..locator import moved
+from ..locator import item_at, moved
 from ..match import matches, normalize, probe_passes, result_value
-from .derive import DerivationError, compute, found_at, record_of
+from .derive import DerivationError, compute, found_at, record_of, resolve_locator
 from ..explore.policy import VIRTUAL_ROOT
 from .facts import FILES_ROOT, REPO_ROOT, leaves, made_up_id
 from .model import INITIAL_STATE, Task
@@ -68,8 +68,12 @@ def setup_steps(task: Task) -> list[dict[str, Any]]:
     return [c for c in task.trajectory if c.get("step") not in own]
 
 
-def replay(task: Task, sim: Any, calls: list[dict[str, Any]]) -> Replay:
-    """Replay ``calls`` in one strict episode and check the task's label against the result."""
+def replay(task: Task, sim: Any, calls: list[dict[str, Any]],
+           recorded: Mapping[int, tuple[Any, Any]] | None = None) -> Replay:
+    """Replay ``calls`` in one strict episode and check the task's label against the result.
+    ``recorded``: the exploration's results by step; with them a count of the items with one
+    value (the folders of a listing) is counted again in the replayed result when its items
+    moved apart (:func:`recount`)."""
     episode = sim.episode()
     results: dict[int, Any] = {}
     for call in calls:
@@ -103,10 +107,22 @@ def replay(task: Task, sim: Any, calls: list[dict[str, Any]]) -> Replay:
         if miss is None:
             continue
         delta = item_moved(entries, check)
+        if delta is None and at in (recorded or {}):
+            count = recount(task, entries, record, record_of(at, call["server"], call["tool"],
+                                                             call.get("arguments") or {}, *recorded[at]))
+            if count is not None:
+                if not matches(task.match, task.answer, count):
+                    return Replay(False, False, f"the label becomes {count} (step {at}'s items counted again)")
+                moves[at] = 0
+                continue
         if delta is None:
             p, found = miss
             return Replay(False, False, f"step {at} {p.get('path')} gives {_short(found)}")
         moves[at] = delta
+    if recounted := [at for at, d in moves.items() if d == 0]:
+        if len(by_step) > 1:  # the count is the whole label only when it is the label's only step
+            return Replay(False, False, f"step {recounted[0]}'s items moved apart")
+        return Replay(True, False, "the label is reproduced (its items counted again)")
     try:
         value = compute(task.derivation, task.provenance)
     except DerivationError as exc:
@@ -115,6 +131,46 @@ def replay(task: Task, sim: Any, calls: list[dict[str, Any]]) -> Replay:
         return Replay(False, False, f"the label becomes {_short(value)}")
     said = "; ".join(f"step {at}'s item moved {d:+d} places" for at, d in moves.items())
     return Replay(True, False, "the label is reproduced" + (f" ({said})" if said else ""))
+
+
+def recount(task: Task, entries: list[dict[str, Any]], replayed: Any, recorded: Any) -> int | None:
+    """A count label counted again in a replayed result whose items moved apart (a file
+    written into the listed folder lists itself among the folders): how many items of the
+    replayed list hold the one value the counted items held at the same field (``type`` is
+    ``directory``). Only when the label is that count (a ``count`` derivation of the step's
+    items, every one holding the same value) and the recorded list shows the filter: exactly
+    the counted items hold the value there and another item holds another one (a list of
+    folders only, counted whole, says nothing of what was counted). None otherwise."""
+    if (task.derivation or {}).get("op") != "count" or not entries or any(p.get("role") != "item" for p in entries):
+        return None
+    value = entries[0].get("value")
+    if isinstance(value, (dict, list)) or any(p.get("value") != value for p in entries):
+        return None
+    path = str(entries[0].get("path"))
+    there = _holding(recorded, path, value)
+    if there is None or there[0] != len(entries) or not there[1] \
+            or not all(found_at(recorded, str(p.get("path")), value)[0] for p in entries):
+        return None
+    again = _holding(replayed, path, value)
+    return None if again is None else again[0]
+
+
+def _holding(record: Any, path: str, value: Any) -> tuple[int, int] | None:
+    """(items holding ``value`` at ``path``'s field, items holding another or none) over the
+    whole list ``path`` points into (:func:`firefly.locator.item_at`); None when it points
+    into no list."""
+    if item_at(path, 0) is None:
+        return None
+    same = other = 0
+    for position in range(100_000):
+        item, field = item_at(path, position)  # type: ignore[misc]
+        if resolve_locator(record, item) is None:
+            break
+        if found_at(record, field, value)[0]:
+            same += 1
+        else:
+            other += 1
+    return same, other
 
 
 def same_made_up(entry: dict[str, Any], found: Any) -> bool:
@@ -412,7 +468,7 @@ def step_needs(task: Task, sim: Any, recorded: dict[int, tuple[Any, Any]],
             out.append(Need(call, True, f"step {taker} takes an id it made, which the question does not give", True))
             continue
         rest = [c for c in task.trajectory if c is not call]
-        r = replay(task, sim, rest)
+        r = replay(task, sim, rest, recorded)
         if r.missed:
             if takes is None:
                 takes = made() if made is not None else {}
@@ -508,7 +564,7 @@ class SetupNeeds:
 
         def holds(kept: list[Any]) -> bool:
             task = _as_task(x, candidate, kept)
-            return replay(task, self.sim, task.trajectory).reproduced
+            return replay(task, self.sim, task.trajectory, recorded).reproduced
 
         kept = list(setup)
         for _ in range(4):
