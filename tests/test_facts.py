@@ -134,6 +134,9 @@ def test_labelled_lines_keep_only_their_value():
     assert labelled_value("See the guide: it explains how to") is None
     # settings said back ("enabled=False, debounce=6.0s") are no one value
     assert labelled_value("File watcher configuration updated: enabled=False, debounce=6.0s. Restart") is None
+    # columns laid out on one line after a label are several values, not one
+    assert labelled_value("Year 2: Depreciation $ 1.00  Book Value $ 0.00") is None
+    assert labelled_value("Total:  42") == ("Total", "42")
     # a sentence before the label: what is labelled is not said
     assert labelled_value("Search tools refreshed. Available: ['ripgrep', 'grep']. Preferred: ripgrep.") is None
     (record,) = tables(T("Owner: Tomás Herrera. Move day: Monday.\nBudget: 1850\nOwner2: x\n"), tool="get_move")

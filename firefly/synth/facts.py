@@ -1204,8 +1204,9 @@ def labelled_value(line: str) -> tuple[str, str] | None:
         value = value[:cut.start()]
     value = plain_text(value).strip().rstrip(".").strip()
     if not value or len(value) > 100 or re.search(r"\w:\s", value) or not _whole(value) \
-            or len(re.findall(r"\b\w+=\S", value)) >= 2:  # "enabled=False, debounce=6.0s": settings, not a value
-        return None
+            or len(re.findall(r"\b\w+=\S", value)) >= 2 \
+            or re.search(r"[^\s|]\s{2,}[A-Za-z]", value):  # "enabled=False, debounce=6.0s": settings, not a value;
+        return None  # "Depreciation $ 1.00  Book Value $ 0.00": columns laid out on one line, not one value
     return m.group(1).strip(), value
 
 
