@@ -996,7 +996,20 @@ def test_made_up_texts_hold_no_reading_of_the_clock():
                               "task_type": "feature"})
     titles = {OfflinePolicy().propose(tool, [earlier], WS, random.Random(seed)).arguments["title"] for seed in range(12)}
     assert titles and not any(now[:10] in t for t in titles)
-    assert any("feature" in t or "3" in t for t in titles)
+    assert not any(t.startswith("Observed") for t in titles), titles  # no bare readings read back as a title
+
+
+def test_a_made_up_title_or_reason_is_a_line_a_person_writes_about_a_thing_the_world_showed():
+    tool = ToolRef("tasks", "create_task", "Create a task", {
+        "type": "object", "properties": {"title": {"type": "string"}, "reason": {"type": "string"}},
+        "required": ["title", "reason"]})
+    earlier = rec(0, "crm", "get_supplier", {"supplier_id": 4},
+                  structured={"id": 4, "name": "Green Coast Importers", "lead_time_days": 10, "total_orders": 0})
+    made = [OfflinePolicy().propose(tool, [earlier], WS, random.Random(seed)).arguments for seed in range(8)]
+    assert all("Green Coast Importers" in m["title"] for m in made), made
+    assert all(m["title"] != "Green Coast Importers" and "Observed" not in m["title"] for m in made)
+    reasons = {m["reason"] for m in made}
+    assert any(r.startswith(("Waiting on", "Blocked until", "Needs an answer")) for r in reasons), reasons
 
 
 def test_a_new_file_is_never_named_after_a_yes_or_no():

@@ -2830,17 +2830,46 @@ class _Run:
         return s
 
     def r_text(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
-        facts = self.salient(2)
-        j = " ".join(_words(name)) or "note"
-        if facts:
-            parts = []
+        """A title, a description, a reason, a message: a line a person would write, about a
+        thing the world showed (a supplier, a file, a person), in words new to the world, so
+        what the call wrote is told apart from what was there: "Follow up on Green Coast
+        Importers", "Waiting on the reply about suppliers.csv". Never a bare reading read
+        back ("Observed total tasks 0.")."""
+        words = set(_words(name))
+        if words & {"observation", "observations", "insight", "finding", "findings", "note", "notes"}:
+            facts = self.salient(2)  # what was observed, as an observation records it
             for v in facts:
                 self.use(pointer, v)
-                parts.append(_render_fact(v))
-            if "message" in j or "commit" in j:
-                return f"Record {parts[0]}"
-            return f"Observed {' and '.join(parts)}."
-        return self.choose([f"Exploration {j}", f"Follow-up {j} from the exploration", f"Checked {j}"], pointer)
+            if facts:
+                return f"Observed {' and '.join(_render_fact(v) for v in facts)}."
+        thing = self.text_subject(pointer, {v for v in siblings.values() if isinstance(v, str)})
+        if words & {"reason", "blocker", "cause"}:
+            forms = ["Waiting on {x}", "Blocked until {x} is confirmed", "Needs an answer about {x} first"]
+        elif words & {"message", "msg", "commit"}:
+            forms = ["Update the notes on {x}", "Record the review of {x}", "Add follow-up for {x}"]
+        elif words & (_SHORT_TEXT_WORDS | {"name", "summary"}):
+            forms = ["Follow up on {x}", "Review {x}", "Check the details of {x}", "Plan next steps for {x}"]
+        else:
+            forms = ["Review {x} and note what changed.", "Check {x} again before the next order.",
+                     "Follow up on {x} at the weekly review.", "Confirm the details of {x} with the team."]
+        return self.choose(forms, pointer).format(x=thing)
+
+    def text_subject(self, pointer: str, taken: set[str]) -> str:
+        """A thing to write about: a name the newest results showed (a person, an entity, a
+        file, a table, a named row), else one of the world's (an entity of its graph, a seed
+        file), else the workspace."""
+        def named(v: Value) -> bool:
+            return isinstance(v.value, str) and 3 <= len(v.value) <= 40 and v.value not in taken \
+                and re.search(r"[A-Za-z]{3}", v.value) is not None and "\n" not in v.value
+        names = [v for v in self.salient(4) if named(v) and (
+            v.kind in ("person", "entity", "file", "table", "branch")
+            or str(v.key or "").lower() in ("name", "title", "supplier", "city", "category", "author", "customer"))]
+        if names:
+            v = names[0]
+            self.use(pointer, v)
+            return posixpath.basename(v.value) if v.kind == "file" else v.value
+        known = sorted(self.ws.memory_entities) or sorted({posixpath.basename(f) for f in self.ws.files})
+        return self.choose(known, pointer) if known else "the shared workspace"
 
     def r_file_content(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
         facts = self.salient(self.choose([2, 3, 4]))
