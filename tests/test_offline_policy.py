@@ -11,6 +11,7 @@ import importlib.util
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -1115,3 +1116,25 @@ def test_a_date_is_never_taken_from_a_reading_of_the_clock():
         assert OfflinePolicy().propose(tool, [clock], WorkspaceInfo(), random.Random(seed)).arguments["date"] != today
     written = rec(0, "t", "list_events", {}, structured={"events": [{"date": "2025-04-28", "title": "Move day"}]})
     assert OfflinePolicy().propose(tool, [written], WorkspaceInfo(), random.Random(0)).arguments["date"] == "2025-04-28"
+
+
+def test_a_time_is_written_as_its_parameter_shows_one_and_never_read_off_the_clock():
+    import datetime as dt
+
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    clock = rec(0, "t", "current_time", {}, structured={"time": now})
+    schema = {"type": "object", "required": ["time", "sourceTimezone", "targetTimezone"], "properties": {
+        "sourceTimezone": {"type": "string", "description": "The source timezone. IANA timezone name, e.g. Asia/Shanghai"},
+        "targetTimezone": {"type": "string", "description": "The target timezone. IANA timezone name, e.g. Europe/London"},
+        "time": {"type": "string", "description": "Date and time in 24-hour format. e.g. 2025-03-23 12:30:00"}}}
+    tool = ToolRef("t", "convert_time", "Convert time between timezones.", schema)
+    for seed in range(4):
+        at = OfflinePolicy().propose(tool, [clock], WorkspaceInfo(), random.Random(seed)).arguments["time"]
+        assert re.fullmatch(r"2025-03-23 \d\d:\d\d:00", at), at  # a day and a time, as the example: never "00:41"
+        assert at[11:16] != now[11:16]
+    patterned = {"type": "object", "properties": {
+        "time": {"type": "string", "description": "The time to get the timestamp. Format: YYYY-MM-DD HH:mm:ss.SSS"}},
+        "required": ["time"]}
+    tool = ToolRef("t", "get_timestamp", "Get the timestamp for the time.", patterned)
+    at = OfflinePolicy().propose(tool, [], WorkspaceInfo(), random.Random(0)).arguments["time"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:00\.000", at), at

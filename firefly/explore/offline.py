@@ -1959,17 +1959,19 @@ class _Run:
         # prefer a date-time seen in the same result as a time zone used as a sibling
         tz_steps = {s.step for s in self.sources if s.argument.rsplit("/", 1)[0] == pointer.rsplit("/", 1)[0]}
 
+        from ..synth.facts import is_volatile
+
         def hhmm(v: Value) -> str | None:
             return parse_datetime_hhmm(str(v.value))
 
-        cands = self.obs(("datetime", "time"), lambda v: hhmm(v) is not None)
+        # a reading of this run's clock is no time to pass on: a task about it is another task tomorrow
+        cands = self.obs(("datetime", "time"), lambda v: hhmm(v) is not None and not is_volatile("", str(v.value)))
         if tz_steps:
             same = [v for v in cands if v.step in tz_steps]
             cands = same or cands
         chosen = self.pick(cands, pointer, value_of=hhmm) if cands else None
-        if chosen:
-            return hhmm(chosen)
-        return self.choose(list(CLOCK_TIMES), pointer)
+        at = hhmm(chosen) if chosen else self.choose(list(CLOCK_TIMES), pointer)
+        return _in_layout(at, str(schema.get("description", "")))
 
     def r_datetime(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
         cands = self.obs(("datetime",), lambda v: "T" in str(v.value))
@@ -3057,6 +3059,26 @@ _OUTPUT_WORDS = frozenset({"save", "output", "out", "dest", "destination", "targ
 _EXTENSIONS_TOLD = re.compile(r"(?i)\b(?:supported|allowed|valid|accepted|expected)\b[^.\n]{0,30}?"
                               r"\b(?:formats?|extensions?|file ?types?|types?)\b(?: are| is)?\s*:?\s*"
                               r"((?:\.[a-z0-9]{1,6}\b[\s,;|/]*(?:or |and )?){1,16})")
+# the layout a time parameter documents, by example ("e.g. 2025-03-23 12:30:00") or by pattern
+# ("Format: YYYY-MM-DD HH:mm:ss.SSS"): a date, a separator, a time, optional seconds and fraction
+_DATETIME_EXAMPLE = re.compile(r"\b(\d{4}-\d{2}-\d{2})([ T])\d{2}:\d{2}(:\d{2}(?:\.\d{1,6})?)?(?![\d:])")
+_DATETIME_PATTERN = re.compile(r"\bYYYY-MM-DD([ T])HH:mm(:ss(?:\.S{1,6})?)?")
+
+
+def _in_layout(hhmm: str, description: str) -> str:
+    """``HH:MM`` written as the parameter's description shows a time: on the day of its
+    example ("e.g. 2025-03-23 12:30:00" -> "2025-03-23 09:30:00"), or in its pattern ("Format:
+    YYYY-MM-DD HH:mm:ss.SSS" -> "2025-03-01 09:30:00.000"); else as it is. A tool asked for a date
+    and a time reads a bare time as no date at all ("Invalid Date")."""
+    if m := _DATETIME_EXAMPLE.search(description):
+        seconds = re.sub(r"\d", "0", m.group(3) or "")
+        return f"{m.group(1)}{m.group(2)}{hhmm}{seconds}"
+    if m := _DATETIME_PATTERN.search(description):
+        seconds = (m.group(2) or "").replace("ss", "00").replace("S", "0")
+        return f"2025-03-01{m.group(1)}{hhmm}{seconds}"
+    return hhmm
+
+
 def _dated(v: Value) -> bool:
     """An observed date to pass on: one written out, never a reading of this run's clock (a
     task about today's date is another task tomorrow)."""
