@@ -1600,7 +1600,9 @@ class _Run:
         prose = sorted(self.seed_texts().items(), key=lambda pt: (not pt[0].endswith((".md", ".txt")), pt[0]))
         used = {v for v in siblings.values() if isinstance(v, str)}
         if set(_words(name)) & _SHORT_TEXT_WORDS:  # a topic or a title is a line, not a document
-            texts = [_first_line(t, min(limit, 80)) for _, t in prose if t.strip()]
+            # typed as a user types one: "Spring Sale 2025 - planning meeting", no em dash (a tool
+            # taking ASCII only rejected the heading's; another exploration forgot it was told)
+            texts = [_first_line(t, min(limit, 80)).translate(_TYPOGRAPHY) for _, t in prose if t.strip()]
         else:
             texts = [t.strip()[: min(limit, 400)] for _, t in prose if t.strip()]
         texts = [t for t in texts if t and t not in used and not _placeholder(t)]
@@ -3088,6 +3090,9 @@ def _dated(v: Value) -> bool:
     return re.match(r"\d{4}-\d{2}-\d{2}$", day) is not None and not is_volatile("", day)
 
 
+# typographic punctuation as a keyboard writes it
+_TYPOGRAPHY = str.maketrans({"\u2014": "-", "\u2013": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"',
+                             "\u201d": '"', "\u2026": "...", "\u00a0": " "})
 _SHORT_TEXT_WORDS = frozenset({"topic", "title", "subject", "caption", "heading", "headline", "phrase", "label"})
 _ASCII_TOLD = re.compile(r"(?i)\bASCII\b|\bnon-ASCII\b|\bunicode (?:characters? )?(?:is |are )?not (?:allowed|supported)")
 
