@@ -835,6 +835,25 @@ def test_a_retry_names_a_new_file_as_the_error_asked_a_bare_name_of_its_extensio
         again = OfflinePolicy().propose(tool, [failed], ws, random.Random(seed), attempt=1).arguments["file"]
         assert again.endswith(".mmp") and "/" not in again, again
 
+
+def test_a_new_file_is_named_as_the_tool_said_earlier_in_the_run_on_a_first_call():
+    """A later exploration's first call names the file as the tool asked in another: it failed
+    once in each exploration before."""
+    from firefly.explore.futility import Futility
+
+    futility = Futility()
+    futility.note(("x1", 0, 0), "k", "pkg_create", worked=False, arguments={"file": "/workspace/kb/a.md"},
+                  text="Error executing tool pkg_create: file must be a simple .mmp name; _catalog.mmp is reserved")
+    ws = WorkspaceInfo(files=("/workspace/kb/README.md",), directories=("/workspace/kb",), told=futility.told)
+    schema = {"type": "object", "properties": {"file": {"type": "string"}, "topic": {"type": "string"}},
+              "required": ["file", "topic"]}
+    tool = ToolRef("k", "pkg_create", "Create an empty package.", schema)
+    for seed in range(3):
+        first = OfflinePolicy().propose(tool, [], ws, random.Random(seed)).arguments["file"]
+        assert first.endswith(".mmp") and "/" not in first, first
+    other = ToolRef("k", "pkg_open", "Create an empty package.", schema)  # another tool learnt nothing
+    assert OfflinePolicy().propose(other, [], ws, random.Random(0)).arguments["file"].startswith("/workspace/kb/")
+
 def test_a_retry_after_the_input_file_failed_passes_the_series_instead():
     nullable = lambda t: {"anyOf": [t, {"type": "null"}], "default": None}  # noqa: E731
     numbers = {"type": "array", "items": {"type": "number"}}

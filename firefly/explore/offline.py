@@ -1608,7 +1608,7 @@ class _Run:
         texts = [t for t in texts if t and t not in used and not _placeholder(t)]
         texts = texts[:3]  # prose first: notes, not data files
         text = self.choose(texts, pointer) if texts else str(self.r_text(name, schema, pointer, siblings))[:limit]
-        if any(_ASCII_TOLD.search(t) for t in self.failure_texts()):  # "topic must contain ASCII only"
+        if any(_ASCII_TOLD.search(t) for t in self.told_in_run()):  # "topic must contain ASCII only"
             text = unicodedata.normalize("NFKD", text.replace("\u2014", "-").replace("\u2013", "-"))
             text = text.encode("ascii", "ignore").decode()
         return text
@@ -1732,7 +1732,7 @@ class _Run:
 
     def told_extensions(self) -> tuple[str, ...]:
         """The file extensions a failed call of this tool was told it supports."""
-        for text in self.failure_texts():
+        for text in self.told_in_run():
             m = _EXTENSIONS_TOLD.search(text) or _EXTENSION_TOLD.search(text)
             if m:
                 exts = tuple(dict.fromkeys("." + e.lower() for e in re.findall(r"\.([A-Za-z0-9]{1,6})\b", m.group(1))))
@@ -1743,7 +1743,13 @@ class _Run:
     def told_bare_name(self) -> bool:
         """A failed call of this tool was told a file is named, not given by its path ("file
         must be a simple .mmp name", "must not contain slashes")."""
-        return any(_BARE_NAME_TOLD.search(text) for text in self.failure_texts())
+        return any(_BARE_NAME_TOLD.search(text) for text in self.told_in_run())
+
+    def told_in_run(self) -> list[str]:
+        """The texts of this tool's failures in this exploration, then earlier in the run: how a
+        value must be written (a bare name, an extension, ASCII only) holds in every exploration."""
+        earlier = self.ws.told(self.tool.server, self.tool.name) if self.ws.told is not None else []
+        return self.failure_texts() + list(earlier)
 
     def told_wrong_kind(self, pointer: str) -> bool:
         """A failed call of this tool was told the value it sent at ``pointer`` names a thing of
