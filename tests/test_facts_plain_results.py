@@ -216,3 +216,20 @@ def test_no_position_of_a_cell_named_by_its_address_and_no_empty_container_as_a_
     lookups = [c.answer for c in found if c.kind == "lookup" and not isinstance(c.answer, dict)]
     assert sorted(lookups) == ["Laptop", "Mouse"]  # never the row 2 of the cell "C2"
     assert "[]" not in [c.answer for c in found]
+
+
+def test_a_sentence_stating_a_converted_time_and_a_timestamp_is_read():
+    def cells(text: str) -> list[dict]:
+        r = read_result(0, {}, [{"type": "text", "text": text}], None)
+        return [{k: c.value for k, c in it.cells.items()} for t in r.tables for it in t.items]
+
+    said = ("Current time in America/Toronto is 2025-03-23 14:00:00, and the time in Africa/Nairobi is "
+            "2025-03-23 21:00:00. The time difference is 7 hours.")
+    assert cells(said) == [{"current time in america toronto": "2025-03-23 14:00:00",
+                            "time in africa nairobi": "2025-03-23 21:00:00", "time difference": "7 hours"}]
+    assert cells("The timestamp of 2025-03-01 12:00:00.000 (parsed as UTC) is 1740830400000 ms.") == \
+        [{"result": 1740830400000}]
+    # a clause that says no value is no record; a label before the sentence is no subject
+    assert cells("Current time in Europe/Paris is Invalid Date, and the time in America/Toronto is Invalid Date."
+                 " The time difference is NaN hours.") == []
+    assert cells("Note: the value is 5.") == []

@@ -11,6 +11,7 @@ import importlib.util
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -834,6 +835,25 @@ def test_a_retry_names_a_new_file_as_the_error_asked_a_bare_name_of_its_extensio
         again = OfflinePolicy().propose(tool, [failed], ws, random.Random(seed), attempt=1).arguments["file"]
         assert again.endswith(".mmp") and "/" not in again, again
 
+
+def test_a_new_file_is_named_as_the_tool_said_earlier_in_the_run_on_a_first_call():
+    """A later exploration's first call names the file as the tool asked in another: it failed
+    once in each exploration before."""
+    from firefly.explore.futility import Futility
+
+    futility = Futility()
+    futility.note(("x1", 0, 0), "k", "pkg_create", worked=False, arguments={"file": "/workspace/kb/a.md"},
+                  text="Error executing tool pkg_create: file must be a simple .mmp name; _catalog.mmp is reserved")
+    ws = WorkspaceInfo(files=("/workspace/kb/README.md",), directories=("/workspace/kb",), told=futility.told)
+    schema = {"type": "object", "properties": {"file": {"type": "string"}, "topic": {"type": "string"}},
+              "required": ["file", "topic"]}
+    tool = ToolRef("k", "pkg_create", "Create an empty package.", schema)
+    for seed in range(3):
+        first = OfflinePolicy().propose(tool, [], ws, random.Random(seed)).arguments["file"]
+        assert first.endswith(".mmp") and "/" not in first, first
+    other = ToolRef("k", "pkg_open", "Create an empty package.", schema)  # another tool learnt nothing
+    assert OfflinePolicy().propose(other, [], ws, random.Random(0)).arguments["file"].startswith("/workspace/kb/")
+
 def test_a_retry_after_the_input_file_failed_passes_the_series_instead():
     nullable = lambda t: {"anyOf": [t, {"type": "null"}], "default": None}  # noqa: E731
     numbers = {"type": "array", "items": {"type": "number"}}
@@ -951,17 +971,19 @@ def test_a_new_file_beside_its_source_is_named_for_what_the_tool_does():
         assert moved["destination"].endswith(".png") and "shapes-moved-" in moved["destination"], moved
 
 
-def test_a_topic_is_a_line_of_a_seed_text_and_ascii_after_the_server_asked_for_it():
-    ws = WorkspaceInfo(texts={"/workspace/files/plan.md": "# Harbor Coffee Supply — team workspace\n\nShared folder ..."},
+def test_a_topic_is_a_line_of_a_seed_text_typed_plainly_and_ascii_after_the_server_asked_for_it():
+    ws = WorkspaceInfo(texts={"/workspace/files/plan.md": "# Harbor Coffee Supply — Tomás’ workspace\n\nShared ..."},
                        files=("/workspace/files/plan.md",), directories=("/workspace/files",))
     schema = {"type": "object", "properties": {"topic": {"type": "string"}}, "required": ["topic"]}
     tool = ToolRef("k", "start_package", "Start an empty package.", schema)
     first = OfflinePolicy().propose(tool, [], ws, random.Random(0)).arguments["topic"]
-    assert first == "Harbor Coffee Supply — team workspace"
+    # a dash and a quote as a keyboard types them (a tool taking ASCII only, asked again in another
+    # exploration that was never told, fails no more on them); a name keeps its accent
+    assert first == "Harbor Coffee Supply - Tomás' workspace"
     told = rec(0, "k", "start_package", {"topic": first}, "Error executing tool: topic must contain ASCII only",
                is_error=True)
     again = OfflinePolicy().propose(tool, [told], ws, random.Random(0), attempt=1).arguments["topic"]
-    assert again == "Harbor Coffee Supply - team workspace" and again.isascii()
+    assert again == "Harbor Coffee Supply - Tomas' workspace" and again.isascii()
 
 
 def test_an_edit_sets_another_value_than_the_current_one():
@@ -1135,3 +1157,25 @@ def test_a_date_is_never_taken_from_a_reading_of_the_clock():
         assert OfflinePolicy().propose(tool, [clock], WorkspaceInfo(), random.Random(seed)).arguments["date"] != today
     written = rec(0, "t", "list_events", {}, structured={"events": [{"date": "2025-04-28", "title": "Move day"}]})
     assert OfflinePolicy().propose(tool, [written], WorkspaceInfo(), random.Random(0)).arguments["date"] == "2025-04-28"
+
+
+def test_a_time_is_written_as_its_parameter_shows_one_and_never_read_off_the_clock():
+    import datetime as dt
+
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    clock = rec(0, "t", "current_time", {}, structured={"time": now})
+    schema = {"type": "object", "required": ["time", "sourceTimezone", "targetTimezone"], "properties": {
+        "sourceTimezone": {"type": "string", "description": "The source timezone. IANA timezone name, e.g. Asia/Shanghai"},
+        "targetTimezone": {"type": "string", "description": "The target timezone. IANA timezone name, e.g. Europe/London"},
+        "time": {"type": "string", "description": "Date and time in 24-hour format. e.g. 2025-03-23 12:30:00"}}}
+    tool = ToolRef("t", "convert_time", "Convert time between timezones.", schema)
+    for seed in range(4):
+        at = OfflinePolicy().propose(tool, [clock], WorkspaceInfo(), random.Random(seed)).arguments["time"]
+        assert re.fullmatch(r"2025-03-23 \d\d:\d\d:00", at), at  # a day and a time, as the example: never "00:41"
+        assert at[11:16] != now[11:16]
+    patterned = {"type": "object", "properties": {
+        "time": {"type": "string", "description": "The time to get the timestamp. Format: YYYY-MM-DD HH:mm:ss.SSS"}},
+        "required": ["time"]}
+    tool = ToolRef("t", "get_timestamp", "Get the timestamp for the time.", patterned)
+    at = OfflinePolicy().propose(tool, [], WorkspaceInfo(), random.Random(0)).arguments["time"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:00\.000", at), at

@@ -295,3 +295,12 @@ def test_a_command_that_was_run_is_named_by_its_command_line():
     # a command parameter of a tool that runs no commands keeps the tool's words
     uci = ToolRef("s", "engine", "Send an instruction to the chess engine.", schema)
     assert "output of the command" not in (generic_scope("engine", {"command": "go depth 3"}, {}, uci) or "")
+
+
+def test_a_small_object_holding_one_small_list_of_objects_is_quoted_and_nothing_deeper():
+    r = ref("Read text file contents from multiple files and line ranges.")
+    args = {"files": [{"file_path": "/workspace/files/data/suppliers.csv", "ranges": [{"start": 5}]}]}
+    assert generic_scope("t", args, {}, r) == ('the text file contents from multiple files and line ranges for files'
+                                               ' file path "/workspace/files/data/suppliers.csv", ranges start 5')
+    deeper = {"files": [{"file_path": "/w/a.csv", "ranges": [{"start": {"line": 5}}]}]}
+    assert generic_scope("t", deeper, {}, r) is None

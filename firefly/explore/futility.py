@@ -64,6 +64,7 @@ _VARIABLE = re.compile(
     r"|\b[0-9a-f]{12,}\b"  # hashes
     r"|\d+(?:\.\d+)?")
 MAX_TEXT = 160
+MAX_TOLD = 8  # kinds of failure text kept for each tool
 ANY = 2  # sets of arguments failing in any way that make a tool that never worked futile
 SAME_AFTER_MAKING = 4  # the same, once an error said a thing must be made first
 
@@ -147,6 +148,7 @@ class Futility:
         # (server, effect tool, reader) -> whether the reader's probes after that effect worked
         self._probes: dict[tuple[str, str, str], set[bool]] = defaultdict(set)
         self.shapes: dict[tuple[str, str], set[frozenset[str]]] = defaultdict(set)  # argument names that worked
+        self._told: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)  # same_failure -> text, a few a tool
 
     def note(self, place: tuple[str, int, int], server: str, tool: str, *, worked: bool,
              arguments_hash: str = "", text: str = "", arguments: Any = None, fixed: bool = False) -> None:
@@ -174,6 +176,8 @@ class Futility:
                     if wrong_kind and (kind := self._kind(server, tool, pointer)):
                         self._wrong_kind[(server, kind)].add(value)
                         self._right_kind.get((server, kind), set()).discard(value)
+        if not worked and text and len(self._told[key]) < MAX_TOLD:
+            self._told[key].setdefault(same_failure(text), text[:MAX_TEXT * 2])
         if worked:
             self._worked.add(key)
             self._why.pop(key, None)
@@ -214,6 +218,12 @@ class Futility:
         there: it does not read what that effect makes (``get`` of a string after ``hset``
         made a hash: WRONGTYPE)."""
         return self._probes.get((server, effect, reader)) == {False}
+
+    def told(self, server: str, tool: str) -> list[str]:
+        """The texts of ``tool``'s failures this run, one of each kind (at most
+        :data:`MAX_TOLD`): what it said of how its arguments must be written ("file must be a
+        simple .mmp name") a later exploration need not learn again by failing."""
+        return list(self._told.get((server, tool), {}).values())
 
     def worked_with(self, server: str, tool: str) -> set[frozenset[str]]:
         """The sets of argument names ``tool`` worked with this run (``{X_data, y_data}``)."""

@@ -1603,13 +1603,15 @@ class _Run:
         prose = sorted(self.seed_texts().items(), key=lambda pt: (not pt[0].endswith((".md", ".txt")), pt[0]))
         used = {v for v in siblings.values() if isinstance(v, str)}
         if set(_words(name)) & _SHORT_TEXT_WORDS:  # a topic or a title is a line, not a document
-            texts = [_first_line(t, min(limit, 80)) for _, t in prose if t.strip()]
+            # typed as a user types one: "Spring Sale 2025 - planning meeting", no em dash (a tool
+            # taking ASCII only rejected the heading's; another exploration forgot it was told)
+            texts = [_first_line(t, min(limit, 80)).translate(_TYPOGRAPHY) for _, t in prose if t.strip()]
         else:
             texts = [t.strip()[: min(limit, 400)] for _, t in prose if t.strip()]
         texts = [t for t in texts if t and t not in used and not _placeholder(t)]
         texts = texts[:3]  # prose first: notes, not data files
         text = self.choose(texts, pointer) if texts else str(self.r_text(name, schema, pointer, siblings))[:limit]
-        if any(_ASCII_TOLD.search(t) for t in self.failure_texts()):  # "topic must contain ASCII only"
+        if any(_ASCII_TOLD.search(t) for t in self.told_in_run()):  # "topic must contain ASCII only"
             text = unicodedata.normalize("NFKD", text.replace("\u2014", "-").replace("\u2013", "-"))
             text = text.encode("ascii", "ignore").decode()
         return text
@@ -1733,7 +1735,7 @@ class _Run:
 
     def told_extensions(self) -> tuple[str, ...]:
         """The file extensions a failed call of this tool was told it supports."""
-        for text in self.failure_texts():
+        for text in self.told_in_run():
             m = _EXTENSIONS_TOLD.search(text) or _EXTENSION_TOLD.search(text)
             if m:
                 exts = tuple(dict.fromkeys("." + e.lower() for e in re.findall(r"\.([A-Za-z0-9]{1,6})\b", m.group(1))))
@@ -1744,7 +1746,13 @@ class _Run:
     def told_bare_name(self) -> bool:
         """A failed call of this tool was told a file is named, not given by its path ("file
         must be a simple .mmp name", "must not contain slashes")."""
-        return any(_BARE_NAME_TOLD.search(text) for text in self.failure_texts())
+        return any(_BARE_NAME_TOLD.search(text) for text in self.told_in_run())
+
+    def told_in_run(self) -> list[str]:
+        """The texts of this tool's failures in this exploration, then earlier in the run: how a
+        value must be written (a bare name, an extension, ASCII only) holds in every exploration."""
+        earlier = self.ws.told(self.tool.server, self.tool.name) if self.ws.told is not None else []
+        return self.failure_texts() + list(earlier)
 
     def told_wrong_kind(self, pointer: str) -> bool:
         """A failed call of this tool was told the value it sent at ``pointer`` names a thing of
@@ -1962,17 +1970,19 @@ class _Run:
         # prefer a date-time seen in the same result as a time zone used as a sibling
         tz_steps = {s.step for s in self.sources if s.argument.rsplit("/", 1)[0] == pointer.rsplit("/", 1)[0]}
 
+        from ..synth.facts import is_volatile
+
         def hhmm(v: Value) -> str | None:
             return parse_datetime_hhmm(str(v.value))
 
-        cands = self.obs(("datetime", "time"), lambda v: hhmm(v) is not None)
+        # a reading of this run's clock is no time to pass on: a task about it is another task tomorrow
+        cands = self.obs(("datetime", "time"), lambda v: hhmm(v) is not None and not is_volatile("", str(v.value)))
         if tz_steps:
             same = [v for v in cands if v.step in tz_steps]
             cands = same or cands
         chosen = self.pick(cands, pointer, value_of=hhmm) if cands else None
-        if chosen:
-            return hhmm(chosen)
-        return self.choose(list(CLOCK_TIMES), pointer)
+        at = hhmm(chosen) if chosen else self.choose(list(CLOCK_TIMES), pointer)
+        return _in_layout(at, str(schema.get("description", "")))
 
     def r_datetime(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
         cands = self.obs(("datetime",), lambda v: "T" in str(v.value))
@@ -3089,6 +3099,26 @@ _OUTPUT_WORDS = frozenset({"save", "output", "out", "dest", "destination", "targ
 _EXTENSIONS_TOLD = re.compile(r"(?i)\b(?:supported|allowed|valid|accepted|expected)\b[^.\n]{0,30}?"
                               r"\b(?:formats?|extensions?|file ?types?|types?)\b(?: are| is)?\s*:?\s*"
                               r"((?:\.[a-z0-9]{1,6}\b[\s,;|/]*(?:or |and )?){1,16})")
+# the layout a time parameter documents, by example ("e.g. 2025-03-23 12:30:00") or by pattern
+# ("Format: YYYY-MM-DD HH:mm:ss.SSS"): a date, a separator, a time, optional seconds and fraction
+_DATETIME_EXAMPLE = re.compile(r"\b(\d{4}-\d{2}-\d{2})([ T])\d{2}:\d{2}(:\d{2}(?:\.\d{1,6})?)?(?![\d:])")
+_DATETIME_PATTERN = re.compile(r"\bYYYY-MM-DD([ T])HH:mm(:ss(?:\.S{1,6})?)?")
+
+
+def _in_layout(hhmm: str, description: str) -> str:
+    """``HH:MM`` written as the parameter's description shows a time: on the day of its
+    example ("e.g. 2025-03-23 12:30:00" -> "2025-03-23 09:30:00"), or in its pattern ("Format:
+    YYYY-MM-DD HH:mm:ss.SSS" -> "2025-03-01 09:30:00.000"); else as it is. A tool asked for a date
+    and a time reads a bare time as no date at all ("Invalid Date")."""
+    if m := _DATETIME_EXAMPLE.search(description):
+        seconds = re.sub(r"\d", "0", m.group(3) or "")
+        return f"{m.group(1)}{m.group(2)}{hhmm}{seconds}"
+    if m := _DATETIME_PATTERN.search(description):
+        seconds = (m.group(2) or "").replace("ss", "00").replace("S", "0")
+        return f"2025-03-01{m.group(1)}{hhmm}{seconds}"
+    return hhmm
+
+
 def _dated(v: Value) -> bool:
     """An observed date to pass on: one written out, never a reading of this run's clock (a
     task about today's date is another task tomorrow)."""
@@ -3098,6 +3128,9 @@ def _dated(v: Value) -> bool:
     return re.match(r"\d{4}-\d{2}-\d{2}$", day) is not None and not is_volatile("", day)
 
 
+# typographic punctuation as a keyboard writes it
+_TYPOGRAPHY = str.maketrans({"\u2014": "-", "\u2013": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"',
+                             "\u201d": '"', "\u2026": "...", "\u00a0": " "})
 _SHORT_TEXT_WORDS = frozenset({"topic", "title", "subject", "caption", "heading", "headline", "phrase", "label"})
 _ASCII_TOLD = re.compile(r"(?i)\bASCII\b|\bnon-ASCII\b|\bunicode (?:characters? )?(?:is |are )?not (?:allowed|supported)")
 

@@ -70,6 +70,9 @@ class WorkspaceInfo:
     fitting: ``(server, tool, "/name")`` -> the values (canonical JSON) of the kind of thing
         that parameter takes, on a server whose things come in kinds
         (:meth:`firefly.explore.futility.Futility.fitting`), or None.
+    told: ``(server, tool)`` -> the texts of that tool's failures earlier in the run
+        (:meth:`firefly.explore.futility.Futility.told`), or None: how a name must be written
+        ("file must be a simple .mmp name") holds in every exploration.
     """
 
     root: str = VIRTUAL_ROOT
@@ -87,6 +90,7 @@ class WorkspaceInfo:
     rejected: Callable[[str, str, str], set[str]] | None = None
     worked_with: Callable[[str, str], set[frozenset[str]]] | None = None
     fitting: Callable[[str, str, str], set[str]] | None = None
+    told: Callable[[str, str], list[str]] | None = None
 
 
 @dataclass(frozen=True)

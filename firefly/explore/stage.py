@@ -316,7 +316,7 @@ def explore(
         info = replace(info, grounded=grounded_pools(store), roots=world.roots, urls=world.urls(info.files),
                        file_kinds=server_file_kinds(refs.values()), math=math_servers(refs.values()),
                        rejected=futility.rejected, worked_with=futility.worked_with,
-                       fitting=futility.fitting)
+                       fitting=futility.fitting, told=futility.told)
         queue = list(todo)
 
         fresh = [0]

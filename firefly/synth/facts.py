@@ -764,7 +764,11 @@ _FILE_NAME = re.compile(r"^(?=[^\s/]*[A-Za-z])[\w@+-][\w.@+-]*(?:\.[A-Za-z0-9]{1
 
 
 # "The sum of 1 and 3 is 4.", "The derivative of x**2 is 2*x": one sentence that says what one value is
-_STATED = re.compile(r"^(?:[\w'(),*/^+-]+ ){1,12}?(?:is|equals|=)\s+(?P<value>[^\s,;:]+(?: ?[-+*/^] ?[^\s,;:]+)*)\.?$")
+# a date and time as a value or a word of a sentence: "2025-03-23 12:30:00", "2025-03-01 12:00:00.000"
+_DATE_TIME_WORD = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?"
+# "The timestamp of 2025-03-01 12:00:00.000 (parsed as UTC) is 1740830400000 ms.": its unit after it
+_STATED = re.compile(rf"^(?:{_DATE_TIME_WORD} |[\w'(),*/^+-]+ ){{1,12}}?(?:is|equals|=)\s+"
+                     r"(?P<value>[^\s,;:]+(?: ?[-+*/^] ?[^\s,;:]+)*)(?: (?:ms|s|seconds|milliseconds|bytes|days))?\.?$")
 
 
 def _stated_value(step: int, base: str, lines: list[str], offset: int, names: Names) -> list[Table]:
@@ -787,8 +791,10 @@ def _stated_value(step: int, base: str, lines: list[str], offset: int, names: Na
 
 
 # "the week of the year is 1": one clause that names a value and says it
-_CLAUSE = re.compile(r"^(?:the\s+)?(?P<subject>[A-Za-z][\w' ]{0,60}?)\s+(?:is|equals|=)\s+(?P<value>[^\s,;]+)$",
-                     re.IGNORECASE)
+# "the time in Africa/Nairobi is 2025-03-23 21:00:00", "the time difference is 7 hours": a place's
+# name in the subject, a date and time or a number of some unit as the value
+_CLAUSE = re.compile(rf"^(?:the\s+)?(?P<subject>[A-Za-z][\w'/ ]{{0,60}}?)\s+(?:is|equals|=)\s+"
+                     rf"(?P<value>{_DATE_TIME_WORD}|[^\s,;]+(?: [a-z]{{1,12}})?)$", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(r",\s*(?:and\s+)?|;\s*|\.\s+|\s+and\s+(?=the\s)", re.IGNORECASE)
 
 
@@ -807,12 +813,14 @@ def _stated_clauses(step: int, base: str, line: int, sentence: str, names: Names
         if m is None:
             return []
         value, subject = _scalar(m.group("value").rstrip(".")), words_of(m.group("subject"))
-        if not isinstance(value, (int, float)) or subject in cells or len(subject.split()) > 8:
+        said = value if isinstance(value, (int, float)) else (
+            m.group("value") if re.fullmatch(_DATE_TIME_WORD, str(value)) else to_number(str(value).split(" ")[0]))
+        if said is None or not re.search(r"\d", str(value)) or subject in cells or len(subject.split()) > 8:
             return []
         cells[subject] = Cell(value, f"{base}#line={line}")
     noun, plural = names.noun() if names.tool else ("result", "results")
-    return [Table(step, noun, plural, "", [Item(cells)], labels={k: k for k in cells}, numeric=tuple(cells),
-                  whole=base)]
+    return [Table(step, noun, plural, "", [Item(cells)], labels={k: k for k in cells},
+                  numeric=tuple(k for k, c in cells.items() if isinstance(c.value, (int, float))), whole=base)]
 
 
 # "Wrote /workspace/a.png (2709 bytes)": a file a call wrote or read, and its size

@@ -283,10 +283,12 @@ EFFECT_VALUE_CHARS = 300
 EFFECT_BLOCK_CHARS = 1000
 
 
-def _value_words(value: Any, limit: int = MAX_VALUE_CHARS) -> str | None:
+def _value_words(value: Any, limit: int = MAX_VALUE_CHARS, depth: int = 0) -> str | None:
     """An argument's value as a question writes it, or None when it has no short words: a
     text of several lines or longer than ``limit``, a long list, a list of
-    objects (a question never quotes a document or a payload)."""
+    objects (a question never quotes a document or a payload). A small object may hold one
+    more small list or object (a file and its line ranges: 'file path "a.csv", ranges start
+    5'), never deeper (``depth``: how many objects it sits in)."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (int, float)):
@@ -306,7 +308,7 @@ def _value_words(value: Any, limit: int = MAX_VALUE_CHARS) -> str | None:
             return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
         if any(isinstance(v, list) for v in value) or (any(isinstance(v, dict) for v in value) and len(value) > 3):
             return None  # a payload of records is no value a question quotes (a few small ones are)
-        parts = [_value_words(v) for v in value]
+        parts = [_value_words(v, depth=depth) for v in value]
         return None if any(p is None for p in parts) else (
             parts[0] if len(parts) == 1 else ", ".join(p for p in parts[:-1] if p) + " and " + str(parts[-1]))
     if isinstance(value, dict):
@@ -314,7 +316,7 @@ def _value_words(value: Any, limit: int = MAX_VALUE_CHARS) -> str | None:
             return None
         parts = []
         for k, v in value.items():
-            words = _value_words(v) if not isinstance(v, (dict, list)) else None
+            words = _value_words(v, depth=depth + 1) if not isinstance(v, (dict, list)) or depth < MAX_VALUE_DEPTH else None
             if words is None:
                 return None
             parts.append(f"{_words(k)} {words}")
@@ -322,6 +324,7 @@ def _value_words(value: Any, limit: int = MAX_VALUE_CHARS) -> str | None:
     return None
 
 
+MAX_VALUE_DEPTH = 1  # objects a value quoted in a question may sit in, around one more list or object
 MAX_ROW_NUMBERS = 6
 MAX_TABLE_NUMBERS = 30
 
