@@ -285,6 +285,8 @@ _CHOICES_TOLD = re.compile(
     r"(?i)\b(?:supported|valid|allowed|available|possible|accepted|expected|one of|choose from)\b[^:\[\n]{0,40}?"
     r"(?::\s*|\s)\[([^\]\n]{1,600})\]"
     r"|\b(?:one of|choose from|supported \w+|valid \w+|allowed \w+|available \w+|options)(?: are| is)?\s*:\s*([^.\n]{1,300})")
+# a failed write told the database takes only reads
+_READ_ONLY_TOLD = re.compile(r"(?i)\bread[- ]?only\b")
 # the noun of a list an error gave: "available columns", "supported operations"
 _CHOICE_NOUN = re.compile(r"(?i)\b(?:supported|valid|allowed|available|possible|accepted|expected)\s+([a-z]+)")
 # "between 1 and 2", "Available slides: 0-1", "valid range is 0 to 9", "must be 1..5"
@@ -2107,6 +2109,8 @@ class _Run:
         return t
 
     def sql_mode(self, schema: dict[str, Any]) -> str:
+        if any(_READ_ONLY_TOLD.search(t) for t in self.failure_texts()):
+            return "select"  # "Only read-only queries are allowed", "attempt to write a readonly database"
         text = f"{schema.get('description', '')} {self.tool.name} {self.tool.description or ''}".lower()
         if "create table" in text or ("create" in self.tool_words and "table" in self.tool_words):
             return "create"
