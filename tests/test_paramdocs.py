@@ -550,3 +550,18 @@ def test_a_tool_named_after_an_elementary_function_is_called_where_it_has_a_clos
     assert closed_form_arguments("cosine_similarity") == () and closed_form_arguments("get_log") == ()
     # not a mathematics server: a log is a log file's
     assert "log" not in str(_propose(ToolRef("m", "get_log", "An elementary function.", schema)))
+
+
+def test_a_parameter_required_unless_another_is_given_is_passed_when_the_other_is_not():
+    schema = {"type": "object", "additionalProperties": False, "properties": {
+        "contents": {"type": "string", "description": "The content to be converted (required if input_file not provided)"},
+        "input_file": {"type": "string", "description": "Complete path to input file"},
+        "output_format": {"type": "string", "enum": ["markdown", "html"], "default": "markdown"}}}
+    tool = ToolRef("s", "convert", "Converts content between formats.", schema)
+    for seed in range(6):
+        for attempt in (0, 1):
+            try:
+                args = _propose(tool, seed=seed, attempt=attempt)
+            except Ungrounded:
+                continue  # the file was wanted, and there is none
+            assert "contents" in args or "input_file" in args

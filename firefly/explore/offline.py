@@ -285,6 +285,8 @@ _CHOICES_TOLD = re.compile(
     r"(?i)\b(?:supported|valid|allowed|available|possible|accepted|expected|one of|choose from)\b[^:\[\n]{0,40}?"
     r"(?::\s*|\s)\[([^\]\n]{1,600})\]"
     r"|\b(?:one of|choose from|supported \w+|valid \w+|allowed \w+|available \w+|options)(?: are| is)?\s*:\s*([^.\n]{1,300})")
+# a parameter required unless another is given: "(required if input_file not provided)"
+_REQUIRED_UNLESS = re.compile(r"(?i)\brequired\s+(?:if|when|unless)\b([^.;)]{1,80})")
 # a failed write told the database takes only reads
 _READ_ONLY_TOLD = re.compile(r"(?i)\bread[- ]?only\b")
 # the noun of a list an error gave: "available columns", "supported operations"
@@ -933,6 +935,9 @@ class _Run:
             return True
         if clock_parameter(name, schema, self.tool.description):
             return True  # left out, the tool answers for the day the call ran: no task could hold
+        if (unless := _REQUIRED_UNLESS.search(str(_branch(schema).get("description") or ""))) and not any(
+                other in unless.group(1) for other in siblings):
+            return True  # "required if input_file not provided", and no input_file was given
         if self.attempt:
             return False
         sub = _branch(schema)
