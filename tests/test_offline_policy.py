@@ -265,6 +265,19 @@ def test_query_rows_feed_filters_updates_and_arithmetic():
         assert isinstance(s.value, (int, float)) and str(s.value) in c.arguments["expression"]
 
 
+def test_a_write_told_the_database_is_read_only_is_retried_as_a_read():
+    rows = rec(0, "sqlite", "read_query", {"query": "SELECT * FROM products LIMIT 2"}, PRODUCTS_TEXT)
+    for said in ("Error: Only read-only queries are allowed in read-only mode.", "attempt to write a readonly database"):
+        failed = CallRecord(1, "sqlite", "write_query", {"query": "UPDATE products SET stock = stock + 1 WHERE id = 1"},
+                            [{"type": "text", "text": said}], None, True)
+        for seed in range(3):
+            assert propose("write_query", [rows, failed], seed, attempt=1).arguments["query"].upper().startswith("SELECT")
+    # left alone: a write that failed for another reason is still a write
+    other = CallRecord(1, "sqlite", "write_query", {"query": "UPDATE products SET stock = stock + 1 WHERE id = 1"},
+                       [{"type": "text", "text": "no such column: stock"}], None, True)
+    assert not propose("write_query", [rows, other], 3, attempt=1).arguments["query"].upper().startswith("SELECT")
+
+
 def test_read_graph_feeds_open_nodes():
     names = {e["name"] for e in GRAPH["entities"]} | {"Harbor Coffee Supply"}
     for seed in range(6):

@@ -312,11 +312,29 @@ def test_a_retry_takes_a_value_from_the_choices_the_error_listed():
     plain = CallRecord(0, "s", "geometry", {"operation": "sum"},
                        [{"type": "text", "text": "error: sum is not allowed; must be one of: area, volume"}], None, True)
     assert _propose(tool, history=[plain], attempt=1)["operation"] in ("area", "volume")
+    listed = CallRecord(0, "s", "geometry", {"operation": "sum"}, [{"type": "text", "text": (
+        "Operation 'sum' not found in table shapes. Available operations: area, volume, perimeter")}], None, True)
+    assert _propose(tool, history=[listed], attempt=1)["operation"] in ("area", "volume", "perimeter")
     # left alone: a list in an error that does not name the value sent
     other = CallRecord(0, "s", "geometry", {"operation": "sum"},
                        [{"type": "text", "text": "unit must be one of: cm, m"}], None, True)
     with pytest.raises(Ungrounded):  # nothing else grounds it
         _propose(tool, history=[other], attempt=1)
+
+
+def test_a_list_an_error_gave_of_another_parameter_s_values_is_not_taken_for_this_one():
+    from firefly.explore.values import Value
+    schema = {"type": "object", "properties": {"table_name": {"type": "string"}, "column_name": {"type": "string"}},
+              "required": ["table_name", "column_name"]}
+    tool = ToolRef("s", "distinct_values", "Distinct values of a column of a table.", schema)
+    pool = WorkspaceInfo(grounded={"s": (Value("table", "orders", "$.result#line=1", key="table"),)})
+    said = "Column 'column_7' not found in table orders. Available columns: id, product_id, qty, day"
+    failed = CallRecord(0, "s", "distinct_values", {"table_name": "orders", "column_name": "column_7"},
+                        [{"type": "text", "text": said}], {"result": said}, True)
+    for seed in range(4):
+        args = _propose(tool, pool, history=[failed], seed=seed, attempt=1)
+        assert args["column_name"] in ("id", "product_id", "qty", "day")  # the listed columns, without the JSON after
+        assert args["table_name"] == "orders"  # named in the error too, but the columns are not tables
 
 
 def test_an_optional_id_a_result_of_the_exploration_returned_is_passed_on():
@@ -532,3 +550,18 @@ def test_a_tool_named_after_an_elementary_function_is_called_where_it_has_a_clos
     assert closed_form_arguments("cosine_similarity") == () and closed_form_arguments("get_log") == ()
     # not a mathematics server: a log is a log file's
     assert "log" not in str(_propose(ToolRef("m", "get_log", "An elementary function.", schema)))
+
+
+def test_a_parameter_required_unless_another_is_given_is_passed_when_the_other_is_not():
+    schema = {"type": "object", "additionalProperties": False, "properties": {
+        "contents": {"type": "string", "description": "The content to be converted (required if input_file not provided)"},
+        "input_file": {"type": "string", "description": "Complete path to input file"},
+        "output_format": {"type": "string", "enum": ["markdown", "html"], "default": "markdown"}}}
+    tool = ToolRef("s", "convert", "Converts content between formats.", schema)
+    for seed in range(6):
+        for attempt in (0, 1):
+            try:
+                args = _propose(tool, seed=seed, attempt=attempt)
+            except Ungrounded:
+                continue  # the file was wanted, and there is none
+            assert "contents" in args or "input_file" in args

@@ -284,7 +284,13 @@ _RELATIVE_ASKED = re.compile(r"(?i)(must|should|use|only)\b[^.\n]{0,40}\brelativ
 _CHOICES_TOLD = re.compile(
     r"(?i)\b(?:supported|valid|allowed|available|possible|accepted|expected|one of|choose from)\b[^:\[\n]{0,40}?"
     r"(?::\s*|\s)\[([^\]\n]{1,600})\]"
-    r"|\b(?:one of|choose from|supported \w+|valid \w+|allowed \w+|options)(?: are| is)?\s*:\s*([^.\n]{1,300})")
+    r"|\b(?:one of|choose from|supported \w+|valid \w+|allowed \w+|available \w+|options)(?: are| is)?\s*:\s*([^.\n]{1,300})")
+# a parameter required unless another is given: "(required if input_file not provided)"
+_REQUIRED_UNLESS = re.compile(r"(?i)\brequired\s+(?:if|when|unless)\b([^.;)]{1,80})")
+# a failed write told the database takes only reads
+_READ_ONLY_TOLD = re.compile(r"(?i)\bread[- ]?only\b")
+# the noun of a list an error gave: "available columns", "supported operations"
+_CHOICE_NOUN = re.compile(r"(?i)\b(?:supported|valid|allowed|available|possible|accepted|expected)\s+([a-z]+)")
 # "between 1 and 2", "Available slides: 0-1", "valid range is 0 to 9", "must be 1..5"
 _RANGE_TOLD = re.compile(r"(?i)\bbetween (-?\d+) and (-?\d+)\b"
                          r"|\b(?:available|valid|allowed|range|ranges?|indices|indexes)\b[^\n\d]{0,24}?"
@@ -932,6 +938,9 @@ class _Run:
             return True
         if clock_parameter(name, schema, self.tool.description):
             return True  # left out, the tool answers for the day the call ran: no task could hold
+        if (unless := _REQUIRED_UNLESS.search(str(_branch(schema).get("description") or ""))) and not any(
+                other in unless.group(1) for other in siblings):
+            return True  # "required if input_file not provided", and no input_file was given
         if self.attempt:
             return False
         sub = _branch(schema)
@@ -1392,15 +1401,28 @@ class _Run:
             if not isinstance(sent, str) or not sent or sent not in text:
                 continue
             m = _CHOICES_TOLD.search(text)
-            if not m:
+            if not m or not self.choices_of(pointer, m.group(0)):
                 continue
-            listed = m.group(1) or m.group(2) or ""
+            # a list after a colon runs to the end of the text: not into the JSON dump after it
+            listed = m.group(1) or re.sub(r"\s+[{\[].*$", "", m.group(2) or "")
             quoted = [a or b for a, b in re.findall(r"'([^'\n]{1,60})'|\"([^\"\n]{1,60})\"", listed)]
             words = quoted or [w.strip(" .`'\"") for w in re.split(r",|\|| or ", listed)]
             words = [w for w in dict.fromkeys(words) if w and w != sent and len(w) <= 60 and not _placeholder(w)]
             if len(words) >= 2 or (words and quoted):
                 return words
         return []
+
+    def choices_of(self, pointer: str, told: str) -> bool:
+        """Whether a list an error gave ("Available columns: id, qty") is of the values the
+        parameter at ``pointer`` takes: its noun is the parameter's, or no other parameter's
+        (``table_name`` was named in "not found in table orders", the columns are not its)."""
+        said = _CHOICE_NOUN.search(told)
+        if not said:
+            return True
+        noun = _singular(said.group(1).lower())
+        if noun in {_singular(w) for w in _words(pointer.rsplit("/", 1)[-1])}:
+            return True
+        return not any(noun in {_singular(w) for w in _words(p)} for p in self.schema_props(self.tool))
 
     @staticmethod
     def soft_choices(schema: dict[str, Any]) -> list[str]:
@@ -2105,6 +2127,8 @@ class _Run:
         return t
 
     def sql_mode(self, schema: dict[str, Any]) -> str:
+        if any(_READ_ONLY_TOLD.search(t) for t in self.failure_texts()):
+            return "select"  # "Only read-only queries are allowed", "attempt to write a readonly database"
         text = f"{schema.get('description', '')} {self.tool.name} {self.tool.description or ''}".lower()
         if "create table" in text or ("create" in self.tool_words and "table" in self.tool_words):
             return "create"
