@@ -1115,3 +1115,29 @@ def test_a_date_is_never_taken_from_a_reading_of_the_clock():
         assert OfflinePolicy().propose(tool, [clock], WorkspaceInfo(), random.Random(seed)).arguments["date"] != today
     written = rec(0, "t", "list_events", {}, structured={"events": [{"date": "2025-04-28", "title": "Move day"}]})
     assert OfflinePolicy().propose(tool, [written], WorkspaceInfo(), random.Random(0)).arguments["date"] == "2025-04-28"
+
+
+def test_a_column_parameter_takes_a_column_a_result_listed_for_the_same_file():
+    """get_dataset_overview listed each file's "features": inspect_column(path, col_name) and
+    analyze_target(path, target_name) (a tool about a table's columns) are given a column of
+    the file they read, not skipped as ungrounded; a target of a tool about no columns is not."""
+    def overview(step: int, path: str, feats: list[str]) -> CallRecord:
+        return rec(step, "ds", "get_dataset_overview", {"path": path},
+                   json.dumps({"features": feats, "missing_values": {f: 0 for f in feats}}))
+    history = [overview(0, "/workspace/data/a.csv", ["id", "price", "qty"]),
+               overview(1, "/workspace/data/b.csv", ["supplier", "city"])]
+    ws = WorkspaceInfo(files=("/workspace/data/a.csv", "/workspace/data/b.csv"), directories=("/workspace/data",))
+    columns = {"/workspace/data/a.csv": {"id", "price", "qty"}, "/workspace/data/b.csv": {"supplier", "city"}}
+    for name, desc in (("col_name", "Gives a detailed summary of a specific column/feature."),
+                       ("target_name", "Gives a detailed summary of the target column.")):
+        tool = ToolRef("ds", "inspect", desc, {"type": "object", "properties": {
+            "path": {"type": "string"}, name: {"type": "string"}}, "required": ["path", name]})
+        for seed in range(6):
+            proposal = OfflinePolicy().propose(tool, history, ws, random.Random(seed))
+            args = proposal.arguments
+            assert args[name] in columns[args["path"]], args
+            assert any(s.argument == f"/{name}" for s in proposal.sources)
+    deploy = ToolRef("ds", "deploy", "Deploy the app.", {"type": "object", "properties": {
+        "target": {"type": "string"}}, "required": ["target"]})
+    with pytest.raises(Ungrounded):
+        OfflinePolicy().propose(deploy, history, ws, random.Random(0))

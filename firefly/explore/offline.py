@@ -1137,13 +1137,16 @@ class _Run:
         else under the identifying word its documentation names (``name``: "The Redis hash
         key" -> a value listed as a key)."""
         cands = self.key_candidates(name, schema)
-        if not cands:
-            doc = str(schema.get("description") or "") or param_doc(self.tool.description or "", name)
-            first = re.split(r"[.;(\n]", doc, maxsplit=1)[0]
-            for alias in dict.fromkeys(w for w in _words(first) if w in _ID_WORDS and w != _norm(name)):
-                cands = self.key_candidates(alias, schema)
-                if cands:
-                    break
+        doc = (str(schema.get("description") or "") or param_doc(self.tool.description or "", name)
+               or self.ws.param_docs.get(self.tool.server, {}).get(name, ""))
+        first = re.split(r"[.;(\n]", doc, maxsplit=1)[0]
+        aliases = list(dict.fromkeys(w for w in _words(first) if w in _ID_WORDS and w != _norm(name)))
+        if aliases and _norm(name) in _ID_WORDS and _norm(name) not in _words(first):
+            # name: "The Redis hash key": a key listed, before any value that sat under a field
+            # called "name" (a field of a hash the world showed)
+            cands = next((c for a in aliases if (c := self.key_candidates(a, schema))), cands)
+        elif not cands:
+            cands = next((c for a in aliases if (c := self.key_candidates(a, schema))), cands)
         if not cands:
             # source_sheet <- a sheet listed; sourceSessionId <- a session id; depends_on_task_id
             # <- a task id: the thing named after the part it plays
@@ -1257,7 +1260,7 @@ class _Run:
             if plausible:
                 self.notes.append(f"{name}: a value of the kind its name and documentation describe")
                 return self.choose(plausible, pointer)
-            if (field := self.field_name(name, pointer)) is not MISSING:
+            if (field := self.field_name(name, pointer, siblings)) is not MISSING:
                 return field
             if _nullable(schema):
                 return None  # the schema allows null: a grounded value, unlike a placeholder
@@ -1286,16 +1289,19 @@ class _Run:
         steps = {s.step for s in self.sources if s.step >= 0}
         return [v for v in records if v.step in steps] or records
 
-    def field_name(self, name: str, pointer: str) -> Any:
-        """A column or field name (``column``, ``group_by``, ``columns/0``, ``sort_field``):
-        a field of a record (a row) the world showed, newest first."""
-        if not _field_param(name):
+    def field_name(self, name: str, pointer: str, siblings: dict[str, Any] | None = None) -> Any:
+        """A column or field name (``column``, ``group_by``, ``columns/0``, ``sort_field``,
+        the ``target`` of a tool about a table's columns): a field of a record (a row) the
+        world showed, newest first; else a column a result listed (:meth:`listed_field`)."""
+        words = set(_words(name))
+        if not (_field_param(name) or ("target" in words and words <= {"target", "name", "column", "variable"}
+                                        and _ABOUT_COLUMNS.search(self.tool_text))):
             return MISSING
         records = self.same_result(self.obs(("row",), lambda v: isinstance(v.value, dict) and any(
             isinstance(k, str) and k for k in v.value)))
         chosen = self.pick(records, pointer, record=False)
         if chosen is None:
-            return MISSING
+            return self.listed_field(name, pointer, siblings or {})
         keys = [k for k in chosen.value if isinstance(k, str) and k and k not in self.gone]
         key = self.choose(keys, pointer)
         if key is MISSING:
@@ -1303,6 +1309,27 @@ class _Run:
         self.use(pointer, chosen, key)
         self.notes.append(f"{name}: a field of a record seen")
         return key
+
+    def listed_field(self, name: str, pointer: str, siblings: dict[str, Any]) -> Any:
+        """A column a result listed (``{"features": ["id", "price"]}``, ``numerical_columns``),
+        of a result of a call given the same file or handle as this one when there is one: the
+        columns of the dataset this call reads."""
+        def listed(v: Value) -> bool:
+            within = _list_of(v.path)
+            return (isinstance(v.value, str) and 0 < len(v.value) <= 100 and v.kind not in ("line", "row")
+                    and bool(within) and bool({_singular(w) for w in _words(within)} & _COLUMN_LISTS))
+        cands = [v for v in self.values if listed(v)]
+        if not cands:
+            return MISSING
+        given = {json.dumps(v, sort_keys=True) for v in siblings.values() if isinstance(v, (str, int))}
+        called = {r.step: {json.dumps(v, sort_keys=True) for v in (r.arguments or {}).values()
+                           if isinstance(v, (str, int))} for r in self.history}
+        same = [v for v in cands if given and given <= called.get(v.step, set())]
+        chosen = self.pick(same or cands, pointer)
+        if chosen is None:
+            return MISSING
+        self.notes.append(f"{name}: a column a result listed")
+        return chosen.value
 
     def cell_reference(self, name: str, desc: str, pointer: str) -> Any:
         """A spreadsheet cell (``B3``) or range (``A1:F7``) for a parameter that takes one, as
@@ -3169,6 +3196,9 @@ def _listed_fields(name: str, desc: str, tool_desc: str) -> list[tuple[str, dict
 
 _FIELD_WORDS = frozenset({"column", "columns", "col", "cols", "field", "fields"})
 _FIELD_NAMES = frozenset({"group_by", "sort_by", "order_by", "groupby", "sortby", "orderby"})
+# a list of a table's columns: "features", "numerical_columns", "fields", "headers"
+_COLUMN_LISTS = frozenset({"column", "col", "feature", "field", "header", "variable"})
+_ABOUT_COLUMNS = re.compile(r"\b(?:columns?|features?|categorical|numerical)\b")
 
 
 def _field_param(name: str) -> bool:

@@ -70,6 +70,9 @@ class WorkspaceInfo:
     fitting: ``(server, tool, "/name")`` -> the values (canonical JSON) of the kind of thing
         that parameter takes, on a server whose things come in kinds
         (:meth:`firefly.explore.futility.Futility.fitting`), or None.
+    param_docs: server -> parameter name -> how most of its tools document a parameter of
+        that name (:func:`firefly.explore.paramdocs.shared_param_docs`), for a tool that
+        leaves it undocumented.
     """
 
     root: str = VIRTUAL_ROOT
@@ -87,6 +90,7 @@ class WorkspaceInfo:
     rejected: Callable[[str, str, str], set[str]] | None = None
     worked_with: Callable[[str, str], set[frozenset[str]]] | None = None
     fitting: Callable[[str, str, str], set[str]] | None = None
+    param_docs: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
