@@ -1141,3 +1141,23 @@ def test_a_column_parameter_takes_a_column_a_result_listed_for_the_same_file():
         "target": {"type": "string"}}, "required": ["target"]})
     with pytest.raises(Ungrounded):
         OfflinePolicy().propose(deploy, history, ws, random.Random(0))
+
+
+def test_a_new_or_destination_name_is_a_fresh_name_and_an_old_key_a_key_listed():
+    """rename(old_key, new_key): old_key is a key scan_keys listed (not a line of text to
+    replace), new_key no existing key; copy_sheet's dstSheetName is no sheet that exists."""
+    keys = rec(0, "kv", "scan_keys", {}, structured={"keys": ["product:1", "queue:jobs"]})
+    rename = ToolRef("kv", "rename", "Renames a key.\n\n    Args:\n        old_key (str): The current name of the key."
+                     "\n        new_key (str): The new name to assign to the key.\n",
+                     {"type": "object", "properties": {"old_key": {"type": "string"}, "new_key": {"type": "string"}},
+                      "required": ["old_key", "new_key"]})
+    sheets = rec(0, "x", "describe_sheets", {}, structured={"sheets": [{"name": "Sales", "usedRange": "A1:F7"}]})
+    copy = ToolRef("x", "copy_sheet", "Copy existing sheet to a new sheet", {"type": "object", "properties": {
+        "srcSheetName": {"type": "string", "description": "Source sheet name"},
+        "dstSheetName": {"type": "string", "description": "Sheet name to be copied"}},
+        "required": ["srcSheetName", "dstSheetName"]})
+    for seed in range(4):
+        args = OfflinePolicy().propose(rename, [keys], WorkspaceInfo(), random.Random(seed)).arguments
+        assert args["old_key"] in ("product:1", "queue:jobs") and args["new_key"] not in ("product:1", "queue:jobs")
+        args = OfflinePolicy().propose(copy, [sheets], WorkspaceInfo(), random.Random(seed)).arguments
+        assert args["srcSheetName"] == "Sales" and args["dstSheetName"] not in ("Sales", ""), args

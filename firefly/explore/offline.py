@@ -1024,7 +1024,8 @@ class _Run:
                 return "path"
             if joined in ("query", "q", "search", "keyword", "keywords", "term", "search_term", "search_query"):
                 return "search"
-            if nw[:1] == ["old"] or joined in ("old_text", "old_string", "search_text", "find"):
+            if (nw[:1] == ["old"] and not set(nw[1:]) & set(_ID_WORDS)) or joined in (
+                    "old_text", "old_string", "search_text", "find"):  # old_key: a key, not text to replace
                 return "old_text"
             if nw[:1] == ["new"] and ("text" in nw or "string" in nw or "content" in nw):
                 return "new_text"
@@ -1101,8 +1102,8 @@ class _Run:
         value = MISSING
         if handler is not None:
             value = handler(name, sub, pointer, siblings)
-        if value is MISSING:
-            value = self.by_key(name, sub, pointer)
+        if value is MISSING and not (_names_new(name) and _type(sub) == "string"):
+            value = self.by_key(name, sub, pointer)  # not for new_key: an existing key would be no new one
         if value is MISSING:
             value = self.generic(name, sub, pointer, siblings, parent_role)
         if isinstance(value, (dict, list)) and not value and json.dumps(value) in self.failed_at(pointer):
@@ -1255,7 +1256,7 @@ class _Run:
             if is_free_text(name, desc, self.tool_text):
                 return self.free_text(name, schema, pointer, siblings)
             plausible = [v for v in plausible_values(name, desc or param_doc(self.tool.description or "", name),
-                                                     self.tool_text, makes=self.intent == "create")
+                                                     self.tool_text, makes=self.intent == "create" or _names_new(name))
                          if not _placeholder(v)]
             if plausible:
                 self.notes.append(f"{name}: a value of the kind its name and documentation describe")
@@ -3078,6 +3079,7 @@ _COLLECTION = re.compile(r"(?:\.([A-Za-z_]\w*)|\[\"([^\"]+)\"\])\[\d+\]\.\w+$")
 
 
 _ID_WORDS = ("id", "name", "key", "uuid", "slug", "handle", "ref", "title")
+_NEW_WORDS = frozenset({"new", "dst", "dest", "destination"})
 # a parameter naming where a result goes, not what the tool works on
 _OUTPUT_WORDS = frozenset({"save", "output", "out", "dest", "destination", "target", "export", "backup", "result"})
 # "Supported formats: .csv, .tsv, .xlsx", "allowed extensions are .png or .jpg"
@@ -3199,6 +3201,13 @@ _FIELD_NAMES = frozenset({"group_by", "sort_by", "order_by", "groupby", "sortby"
 # a list of a table's columns: "features", "numerical_columns", "fields", "headers"
 _COLUMN_LISTS = frozenset({"column", "col", "feature", "field", "header", "variable"})
 _ABOUT_COLUMNS = re.compile(r"\b(?:columns?|features?|categorical|numerical)\b")
+
+
+def _names_new(name: str) -> bool:
+    """A parameter naming a thing the call makes, whatever the tool does: ``dstSheetName``,
+    ``new_key``, ``destination_name``."""
+    words = _words(name)
+    return bool(set(words) & _NEW_WORDS) and words[-1:] in ([w] for w in _ID_WORDS)
 
 
 def _field_param(name: str) -> bool:
