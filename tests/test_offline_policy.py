@@ -1192,3 +1192,49 @@ def test_a_time_is_written_as_its_parameter_shows_one_and_never_read_off_the_clo
     tool = ToolRef("t", "get_timestamp", "Get the timestamp for the time.", patterned)
     at = OfflinePolicy().propose(tool, [], WorkspaceInfo(), random.Random(0)).arguments["time"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:00\.000", at), at
+
+
+def test_a_column_parameter_takes_a_column_a_result_listed_for_the_same_file():
+    """get_dataset_overview listed each file's "features": inspect_column(path, col_name) and
+    analyze_target(path, target_name) (a tool about a table's columns) are given a column of
+    the file they read, not skipped as ungrounded; a target of a tool about no columns is not."""
+    def overview(step: int, path: str, feats: list[str]) -> CallRecord:
+        return rec(step, "ds", "get_dataset_overview", {"path": path},
+                   json.dumps({"features": feats, "missing_values": {f: 0 for f in feats}}))
+    history = [overview(0, "/workspace/data/a.csv", ["id", "price", "qty"]),
+               overview(1, "/workspace/data/b.csv", ["supplier", "city"])]
+    ws = WorkspaceInfo(files=("/workspace/data/a.csv", "/workspace/data/b.csv"), directories=("/workspace/data",))
+    columns = {"/workspace/data/a.csv": {"id", "price", "qty"}, "/workspace/data/b.csv": {"supplier", "city"}}
+    for name, desc in (("col_name", "Gives a detailed summary of a specific column/feature."),
+                       ("target_name", "Gives a detailed summary of the target column.")):
+        tool = ToolRef("ds", "inspect", desc, {"type": "object", "properties": {
+            "path": {"type": "string"}, name: {"type": "string"}}, "required": ["path", name]})
+        for seed in range(6):
+            proposal = OfflinePolicy().propose(tool, history, ws, random.Random(seed))
+            args = proposal.arguments
+            assert args[name] in columns[args["path"]], args
+            assert any(s.argument == f"/{name}" for s in proposal.sources)
+    deploy = ToolRef("ds", "deploy", "Deploy the app.", {"type": "object", "properties": {
+        "target": {"type": "string"}}, "required": ["target"]})
+    with pytest.raises(Ungrounded):
+        OfflinePolicy().propose(deploy, history, ws, random.Random(0))
+
+
+def test_a_new_or_destination_name_is_a_fresh_name_and_an_old_key_a_key_listed():
+    """rename(old_key, new_key): old_key is a key scan_keys listed (not a line of text to
+    replace), new_key no existing key; copy_sheet's dstSheetName is no sheet that exists."""
+    keys = rec(0, "kv", "scan_keys", {}, structured={"keys": ["product:1", "queue:jobs"]})
+    rename = ToolRef("kv", "rename", "Renames a key.\n\n    Args:\n        old_key (str): The current name of the key."
+                     "\n        new_key (str): The new name to assign to the key.\n",
+                     {"type": "object", "properties": {"old_key": {"type": "string"}, "new_key": {"type": "string"}},
+                      "required": ["old_key", "new_key"]})
+    sheets = rec(0, "x", "describe_sheets", {}, structured={"sheets": [{"name": "Sales", "usedRange": "A1:F7"}]})
+    copy = ToolRef("x", "copy_sheet", "Copy existing sheet to a new sheet", {"type": "object", "properties": {
+        "srcSheetName": {"type": "string", "description": "Source sheet name"},
+        "dstSheetName": {"type": "string", "description": "Sheet name to be copied"}},
+        "required": ["srcSheetName", "dstSheetName"]})
+    for seed in range(4):
+        args = OfflinePolicy().propose(rename, [keys], WorkspaceInfo(), random.Random(seed)).arguments
+        assert args["old_key"] in ("product:1", "queue:jobs") and args["new_key"] not in ("product:1", "queue:jobs")
+        args = OfflinePolicy().propose(copy, [sheets], WorkspaceInfo(), random.Random(seed)).arguments
+        assert args["srcSheetName"] == "Sales" and args["dstSheetName"] not in ("Sales", ""), args

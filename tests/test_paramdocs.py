@@ -186,6 +186,35 @@ def test_a_parameter_takes_values_listed_under_the_identifying_word_its_document
     assert reads_by_name("scan_all_keys")  # a listing: the survey may call it
 
 
+def test_a_key_listed_wins_over_a_hash_field_called_name_and_an_undocumented_name_borrows_its_servers_docs():
+    """name: "The Redis hash key": a key scan_keys listed, not "Widget" (the value of a hash
+    field called "name"); llen(name), undocumented, reads "name" as the server's other tools
+    document it, and is given a listed key instead of being skipped as ungrounded."""
+    from firefly.explore.paramdocs import shared_param_docs, thing_kind
+
+    scanned = CallRecord(0, "kv", "scan_keys", {}, [{"type": "text", "text": '{"keys": ["product:1", "queue:jobs"]}'}],
+                         {"keys": ["product:1", "queue:jobs"]}, False)
+    fields = CallRecord(1, "kv", "hgetall", {"name": "product:1"},
+                        [{"type": "text", "text": '{"name": "Widget", "price": "9.99"}'}],
+                        {"name": "Widget", "price": "9.99"}, False)
+    schema = {"type": "object", "properties": {"name": {"title": "Name", "type": "string"}}, "required": ["name"]}
+    hash_doc = "Get all fields of a hash.\n\n    Args:\n        name: The Redis hash key.\n"
+    for seed in range(6):
+        assert _propose(ToolRef("kv", "hkeys", hash_doc, schema), history=[scanned, fields], seed=seed)["name"] in (
+            "product:1", "queue:jobs")
+    llen = ToolRef("kv", "llen", "Get the length of a list.", schema)
+    ws = WorkspaceInfo(param_docs=shared_param_docs([ToolRef("kv", "hkeys", hash_doc, schema), llen]))
+    assert ws.param_docs == {"kv": {"name": "The Redis hash key."}}
+    assert _propose(llen, ws, history=[scanned])["name"] in ("product:1", "queue:jobs")
+    with pytest.raises(Ungrounded):
+        _propose(llen, history=[scanned])  # nothing says what "name" is
+    # the kind of thing an undocumented handle names: what the description is about
+    assert thing_kind(llen, "name") == "list"
+    assert thing_kind(ToolRef("kv", "sadd", "Add a value to a set.", {"properties": {"name": {}, "value": {}}}),
+                      "name") == "set"
+    assert thing_kind(ToolRef("kv", "echo", "Echo a value.", {"properties": {"text": {}}}), "text") == ""
+
+
 def test_an_input_path_is_an_existing_file_and_an_output_folder_an_existing_folder():
     ws = WorkspaceInfo(files=("/workspace/data/sample.pdf", "/workspace/data/notes.md"), directories=("/workspace/data",))
     schema = {"type": "object", "properties": {

@@ -1036,7 +1036,8 @@ class _Run:
                 return "path"
             if joined in ("query", "q", "search", "keyword", "keywords", "term", "search_term", "search_query"):
                 return "search"
-            if nw[:1] == ["old"] or joined in ("old_text", "old_string", "search_text", "find"):
+            if (nw[:1] == ["old"] and not set(nw[1:]) & set(_ID_WORDS)) or joined in (
+                    "old_text", "old_string", "search_text", "find"):  # old_key: a key, not text to replace
                 return "old_text"
             if nw[:1] == ["new"] and ("text" in nw or "string" in nw or "content" in nw):
                 return "new_text"
@@ -1113,8 +1114,8 @@ class _Run:
         value = MISSING
         if handler is not None:
             value = handler(name, sub, pointer, siblings)
-        if value is MISSING:
-            value = self.by_key(name, sub, pointer)
+        if value is MISSING and not (_names_new(name) and _type(sub) == "string"):
+            value = self.by_key(name, sub, pointer)  # not for new_key: an existing key would be no new one
         if value is MISSING:
             value = self.generic(name, sub, pointer, siblings, parent_role)
         if isinstance(value, (dict, list)) and not value and json.dumps(value) in self.failed_at(pointer):
@@ -1149,13 +1150,16 @@ class _Run:
         else under the identifying word its documentation names (``name``: "The Redis hash
         key" -> a value listed as a key)."""
         cands = self.key_candidates(name, schema)
-        if not cands:
-            doc = str(schema.get("description") or "") or param_doc(self.tool.description or "", name)
-            first = re.split(r"[.;(\n]", doc, maxsplit=1)[0]
-            for alias in dict.fromkeys(w for w in _words(first) if w in _ID_WORDS and w != _norm(name)):
-                cands = self.key_candidates(alias, schema)
-                if cands:
-                    break
+        doc = (str(schema.get("description") or "") or param_doc(self.tool.description or "", name)
+               or self.ws.param_docs.get(self.tool.server, {}).get(name, ""))
+        first = re.split(r"[.;(\n]", doc, maxsplit=1)[0]
+        aliases = list(dict.fromkeys(w for w in _words(first) if w in _ID_WORDS and w != _norm(name)))
+        if aliases and _norm(name) in _ID_WORDS and _norm(name) not in _words(first):
+            # name: "The Redis hash key": a key listed, before any value that sat under a field
+            # called "name" (a field of a hash the world showed)
+            cands = next((c for a in aliases if (c := self.key_candidates(a, schema))), cands)
+        elif not cands:
+            cands = next((c for a in aliases if (c := self.key_candidates(a, schema))), cands)
         if not cands:
             # source_sheet <- a sheet listed; sourceSessionId <- a session id; depends_on_task_id
             # <- a task id: the thing named after the part it plays
@@ -1264,12 +1268,12 @@ class _Run:
             if is_free_text(name, desc, self.tool_text):
                 return self.free_text(name, schema, pointer, siblings)
             plausible = [v for v in plausible_values(name, desc or param_doc(self.tool.description or "", name),
-                                                     self.tool_text, makes=self.intent == "create")
+                                                     self.tool_text, makes=self.intent == "create" or _names_new(name))
                          if not _placeholder(v)]
             if plausible:
                 self.notes.append(f"{name}: a value of the kind its name and documentation describe")
                 return self.choose(plausible, pointer)
-            if (field := self.field_name(name, pointer)) is not MISSING:
+            if (field := self.field_name(name, pointer, siblings)) is not MISSING:
                 return field
             if _nullable(schema):
                 return None  # the schema allows null: a grounded value, unlike a placeholder
@@ -1298,16 +1302,19 @@ class _Run:
         steps = {s.step for s in self.sources if s.step >= 0}
         return [v for v in records if v.step in steps] or records
 
-    def field_name(self, name: str, pointer: str) -> Any:
-        """A column or field name (``column``, ``group_by``, ``columns/0``, ``sort_field``):
-        a field of a record (a row) the world showed, newest first."""
-        if not _field_param(name):
+    def field_name(self, name: str, pointer: str, siblings: dict[str, Any] | None = None) -> Any:
+        """A column or field name (``column``, ``group_by``, ``columns/0``, ``sort_field``,
+        the ``target`` of a tool about a table's columns): a field of a record (a row) the
+        world showed, newest first; else a column a result listed (:meth:`listed_field`)."""
+        words = set(_words(name))
+        if not (_field_param(name) or ("target" in words and words <= {"target", "name", "column", "variable"}
+                                        and _ABOUT_COLUMNS.search(self.tool_text))):
             return MISSING
         records = self.same_result(self.obs(("row",), lambda v: isinstance(v.value, dict) and any(
             isinstance(k, str) and k for k in v.value)))
         chosen = self.pick(records, pointer, record=False)
         if chosen is None:
-            return MISSING
+            return self.listed_field(name, pointer, siblings or {})
         keys = [k for k in chosen.value if isinstance(k, str) and k and k not in self.gone]
         key = self.choose(keys, pointer)
         if key is MISSING:
@@ -1315,6 +1322,27 @@ class _Run:
         self.use(pointer, chosen, key)
         self.notes.append(f"{name}: a field of a record seen")
         return key
+
+    def listed_field(self, name: str, pointer: str, siblings: dict[str, Any]) -> Any:
+        """A column a result listed (``{"features": ["id", "price"]}``, ``numerical_columns``),
+        of a result of a call given the same file or handle as this one when there is one: the
+        columns of the dataset this call reads."""
+        def listed(v: Value) -> bool:
+            within = _list_of(v.path)
+            return (isinstance(v.value, str) and 0 < len(v.value) <= 100 and v.kind not in ("line", "row")
+                    and bool(within) and bool({_singular(w) for w in _words(within)} & _COLUMN_LISTS))
+        cands = [v for v in self.values if listed(v)]
+        if not cands:
+            return MISSING
+        given = {json.dumps(v, sort_keys=True) for v in siblings.values() if isinstance(v, (str, int))}
+        called = {r.step: {json.dumps(v, sort_keys=True) for v in (r.arguments or {}).values()
+                           if isinstance(v, (str, int))} for r in self.history}
+        same = [v for v in cands if given and given <= called.get(v.step, set())]
+        chosen = self.pick(same or cands, pointer)
+        if chosen is None:
+            return MISSING
+        self.notes.append(f"{name}: a column a result listed")
+        return chosen.value
 
     def cell_reference(self, name: str, desc: str, pointer: str) -> Any:
         """A spreadsheet cell (``B3``) or range (``A1:F7``) for a parameter that takes one, as
@@ -3117,6 +3145,7 @@ _COLLECTION = re.compile(r"(?:\.([A-Za-z_]\w*)|\[\"([^\"]+)\"\])\[\d+\]\.\w+$")
 
 
 _ID_WORDS = ("id", "name", "key", "uuid", "slug", "handle", "ref", "title")
+_NEW_WORDS = frozenset({"new", "dst", "dest", "destination"})
 # a parameter naming where a result goes, not what the tool works on
 _OUTPUT_WORDS = frozenset({"save", "output", "out", "dest", "destination", "target", "export", "backup", "result"})
 # "Supported formats: .csv, .tsv, .xlsx", "allowed extensions are .png or .jpg"
@@ -3258,6 +3287,16 @@ def _listed_fields(name: str, desc: str, tool_desc: str) -> list[tuple[str, dict
 
 _FIELD_WORDS = frozenset({"column", "columns", "col", "cols", "field", "fields"})
 _FIELD_NAMES = frozenset({"group_by", "sort_by", "order_by", "groupby", "sortby", "orderby"})
+# a list of a table's columns: "features", "numerical_columns", "fields", "headers"
+_COLUMN_LISTS = frozenset({"column", "col", "feature", "field", "header", "variable"})
+_ABOUT_COLUMNS = re.compile(r"\b(?:columns?|features?|categorical|numerical)\b")
+
+
+def _names_new(name: str) -> bool:
+    """A parameter naming a thing the call makes, whatever the tool does: ``dstSheetName``,
+    ``new_key``, ``destination_name``."""
+    words = _words(name)
+    return bool(set(words) & _NEW_WORDS) and words[-1:] in ([w] for w in _ID_WORDS)
 
 
 def _field_param(name: str) -> bool:

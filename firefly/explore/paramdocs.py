@@ -23,7 +23,7 @@ from typing import Any
 from ..adapters.verbs import MAKE_VERBS, READ_VERBS, WRITE_VERBS
 
 __all__ = ["documented_json", "documented_values", "is_free_text", "json_examples", "json_wanted", "param_doc",
-           "closed_form_arguments", "math_servers", "plausible_values", "value_kind"]
+           "closed_form_arguments", "math_servers", "shared_param_docs", "plausible_values", "value_kind"]
 
 _QUOTED = re.compile(r"'([^'\n]{1,60})'|\"([^\"\n]{1,60})\"|`([^`\n]{1,60})`")
 _WORD = r"[A-Za-z0-9_][A-Za-z0-9_.:+/-]{0,39}"
@@ -335,6 +335,24 @@ def documented_json(tool_description: str, name: str, description: str) -> list[
     return list(dict.fromkeys(found))
 
 
+def shared_param_docs(tools: Iterable[Any]) -> dict[str, dict[str, str]]:
+    """Server -> parameter name -> how most of its tools document a parameter of that name
+    (``name`` -> "The Redis key."), for a tool of the same server that leaves it undocumented
+    (``llen(name)``): the server's authors mean the same thing by the same name."""
+    tally: dict[str, dict[str, Counter[str]]] = {}
+    for t in tools:
+        props = (t.input_schema or {}).get("properties") if isinstance(t.input_schema, dict) else None
+        for name, spec in (props or {}).items() if isinstance(props, dict) else ():
+            doc = param_doc(t.description or "", name)
+            if not doc and isinstance(spec, dict) and isinstance(spec.get("description"), str):
+                doc = spec["description"]
+            if doc.strip():
+                tally.setdefault(t.server, {}).setdefault(name, Counter())[doc.strip()] += 1
+    return {server: {name: c.most_common(1)[0][0] for name, c in names.items()} for server, names in tally.items()}
+
+
+# the parameter names of a tool's one handle, when undocumented (``llen(name)``)
+_HANDLE_NAMES = frozenset({"name", "key", "id"})
 _KIND_STOP = frozenset({
     "the", "a", "an", "of", "to", "in", "on", "for", "with", "and", "or", "at", "by", "from", "this", "that", "which",
     "is", "be", "it", "its", "key", "keys", "name", "names", "id", "ids", "str", "int", "optional",
@@ -345,14 +363,28 @@ _KIND_STOP = frozenset({
 def thing_kind(tool: Any, name: str) -> str:
     """The kind of thing a parameter names, in the words documenting it (``name: The Redis
     hash key.`` -> ``hash``; ``key (str): The sorted set key.`` -> ``sorted set``), without
-    the server's own name and words naming no kind; ``""`` when undocumented. Two tools whose
-    parameter is documented alike take the same kind of thing."""
+    the server's own name and words naming no kind. An undocumented parameter that is the
+    tool's one handle (``llen(name)``: "Get the length of a Redis list.") names the thing the
+    description's first sentence is about (``list``); else ``""``. Two tools whose parameter
+    is documented alike take the same kind of thing."""
     props = (tool.input_schema or {}).get("properties") if isinstance(tool.input_schema, dict) else None
     spec = props.get(name) if isinstance(props, dict) else None
     doc = param_doc(tool.description or "", name)
     if not doc and isinstance(spec, dict) and isinstance(spec.get("description"), str):
         doc = spec["description"]
     own = {w.lower() for w in re.split(r"[^A-Za-z0-9]+", f"{tool.server} {name}") if w}
+    if not doc.strip():
+        handles = [k for k in (props or {}) if k.lower() in _HANDLE_NAMES]
+        if handles != [name]:
+            return ""
+        first = re.split(r"(?<=[.!?])\s|\n", (tool.description or "").strip(), maxsplit=1)[0].lower()
+        # "of a Redis list", "onto the left of a Redis list and ...": the thing, after "a"/"an"
+        for m in re.finditer(r"\b(?:a|an)\s+((?:[a-z][a-z0-9-]*\s+){0,3}?[a-z][a-z0-9-]*)\s*(?:$|[.,;:(]|\s(?:"
+                             r"and|or|with|within|at|in|on|from|to|by|for|that|which|using|if)\b)", first):
+            words = [w for w in m.group(1).split() if w not in _KIND_STOP and w not in own]
+            if words:  # "Add a value to a list": the list, not the value
+                return " ".join(words[:6])
+        return ""
     # "The key to set.": what is done with it, not what it is
     first = re.sub(r"\s+to\s+\w+(?:\s+\w+)?\s*$", "", doc.split(".")[0].lower())
     words = [w for w in re.findall(r"[a-z][a-z0-9]*", first) if w not in _KIND_STOP and w not in own]

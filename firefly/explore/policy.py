@@ -73,6 +73,9 @@ class WorkspaceInfo:
     told: ``(server, tool)`` -> the texts of that tool's failures earlier in the run
         (:meth:`firefly.explore.futility.Futility.told`), or None: how a name must be written
         ("file must be a simple .mmp name") holds in every exploration.
+    param_docs: server -> parameter name -> how most of its tools document a parameter of
+        that name (:func:`firefly.explore.paramdocs.shared_param_docs`), for a tool that
+        leaves it undocumented.
     """
 
     root: str = VIRTUAL_ROOT
@@ -91,6 +94,7 @@ class WorkspaceInfo:
     worked_with: Callable[[str, str], set[frozenset[str]]] | None = None
     fitting: Callable[[str, str, str], set[str]] | None = None
     told: Callable[[str, str], list[str]] | None = None
+    param_docs: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

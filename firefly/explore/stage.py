@@ -302,7 +302,7 @@ def explore(
     todo = [(dag_id, observed_first(tools, edges.get(dag_id, []), refs)) for dag_id, tools in todo]
     used = {t["server"] for _, tools in todo for t in tools}
 
-    from .paramdocs import math_servers
+    from .paramdocs import math_servers, shared_param_docs
     from .survey import grounded_pools
 
     adapters = {server: adapter_for(server_record(store, server)) for server in sorted({s for s, _ in refs})}
@@ -316,7 +316,8 @@ def explore(
         info = replace(info, grounded=grounded_pools(store), roots=world.roots, urls=world.urls(info.files),
                        file_kinds=server_file_kinds(refs.values()), math=math_servers(refs.values()),
                        rejected=futility.rejected, worked_with=futility.worked_with,
-                       fitting=futility.fitting, told=futility.told)
+                       fitting=futility.fitting, told=futility.told,
+                       param_docs=shared_param_docs(refs.values()))
         queue = list(todo)
 
         fresh = [0]
