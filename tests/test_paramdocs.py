@@ -37,6 +37,13 @@ def test_documented_values_from_the_args_section_and_the_parameters_description(
     assert documented_values(ARGS_DOC, "missing") == []
 
 
+def test_the_value_a_tool_falls_back_on_without_the_parameter_is_a_documented_value():
+    doc = "Query JSON documents sorted by a field. If no sortField is provided, use the _id field."
+    assert documented_values(doc, "sortField") == ["_id"]
+    assert documented_values("If no path is given, uses the current directory.", "path") == []
+    assert documented_values(doc, "databaseName") == []
+
+
 def test_math_kinds_and_free_text_are_read_from_names_in_context():
     assert value_kind("a", "gcd: greatest common divisor") == "number"
     assert value_kind("args", "and: logical and (comma-separated)") == "expression"
