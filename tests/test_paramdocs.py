@@ -539,3 +539,18 @@ def test_a_tool_named_after_an_elementary_function_is_called_where_it_has_a_clos
     assert closed_form_arguments("cosine_similarity") == () and closed_form_arguments("get_log") == ()
     # not a mathematics server: a log is a log file's
     assert "log" not in str(_propose(ToolRef("m", "get_log", "An elementary function.", schema)))
+
+
+def test_a_chance_word_in_one_operation_name_makes_chance_only_the_call_that_names_it():
+    from firefly.adapters.verbs import by_chance, computes
+
+    doc = ("Probability and statistics calculation tool.\n\nExamples:\n"
+           "    calc(operation='cumulative_distribution', distribution='normal', x_value=25)\n"
+           "    calc(operation='random_sampling', distribution='binomial', n_samples=100)")
+    assert by_chance("calc", doc)  # the tool as a whole may answer by chance
+    assert not by_chance("calc", doc, {"operation": "cumulative_distribution", "x_value": 25})
+    assert by_chance("calc", doc, {"operation": "random_sampling"})
+    assert computes("calc", None, doc, True, {"operation": "cumulative_distribution"})
+    # chance in the description's words, or in the name, stays chance whatever the call
+    assert by_chance("pick", "Pick a random item from a list", {"items": ["a", "b"]})
+    assert by_chance("roll_dice", "", {"sides": 6})
