@@ -1238,3 +1238,17 @@ def test_a_new_or_destination_name_is_a_fresh_name_and_an_old_key_a_key_listed()
         assert args["old_key"] in ("product:1", "queue:jobs") and args["new_key"] not in ("product:1", "queue:jobs")
         args = OfflinePolicy().propose(copy, [sheets], WorkspaceInfo(), random.Random(seed)).arguments
         assert args["srcSheetName"] == "Sales" and args["dstSheetName"] not in ("Sales", ""), args
+
+
+def test_an_id_a_sentence_states_feeds_an_id_parameter():
+    saved = rec(0, "docs", "save_doc", {"db": "notes", "doc": {"a": 1}},
+                "Saved document with ID: 01a24e01-584b-7300-bd76-d320799ead57 to database: notes")
+    assert ("text", "01a24e01-584b-7300-bd76-d320799ead57") in {(v.kind, v.value) for v in extract(saved)}
+    tool = ToolRef("docs", "load_doc", "Load a document by ID", {
+        "type": "object", "properties": {"id": {"type": "string", "description": "ID of document to load"}},
+        "required": ["id"]})
+    p = OfflinePolicy().propose(tool, [saved], WS, random.Random(0))
+    assert p.arguments == {"id": "01a24e01-584b-7300-bd76-d320799ead57"}
+    assert located(saved, p.sources[0].path).startswith("Saved document")
+    # an id line is read as its pair; an id without a digit ('ID: none') is no id
+    assert "none" not in {v.value for v in extract(rec(0, "docs", "x", {}, "Nothing with ID: none here"))}

@@ -37,6 +37,13 @@ def test_documented_values_from_the_args_section_and_the_parameters_description(
     assert documented_values(ARGS_DOC, "missing") == []
 
 
+def test_the_value_a_tool_falls_back_on_without_the_parameter_is_a_documented_value():
+    doc = "Query JSON documents sorted by a field. If no sortField is provided, use the _id field."
+    assert documented_values(doc, "sortField") == ["_id"]
+    assert documented_values("If no path is given, uses the current directory.", "path") == []
+    assert documented_values(doc, "databaseName") == []
+
+
 def test_math_kinds_and_free_text_are_read_from_names_in_context():
     assert value_kind("a", "gcd: greatest common divisor") == "number"
     assert value_kind("args", "and: logical and (comma-separated)") == "expression"
@@ -594,3 +601,18 @@ def test_a_parameter_required_unless_another_is_given_is_passed_when_the_other_i
             except Ungrounded:
                 continue  # the file was wanted, and there is none
             assert "contents" in args or "input_file" in args
+
+
+def test_a_chance_word_in_one_operation_name_makes_chance_only_the_call_that_names_it():
+    from firefly.adapters.verbs import by_chance, computes
+
+    doc = ("Probability and statistics calculation tool.\n\nExamples:\n"
+           "    calc(operation='cumulative_distribution', distribution='normal', x_value=25)\n"
+           "    calc(operation='random_sampling', distribution='binomial', n_samples=100)")
+    assert by_chance("calc", doc)  # the tool as a whole may answer by chance
+    assert not by_chance("calc", doc, {"operation": "cumulative_distribution", "x_value": 25})
+    assert by_chance("calc", doc, {"operation": "random_sampling"})
+    assert computes("calc", None, doc, True, {"operation": "cumulative_distribution"})
+    # chance in the description's words, or in the name, stays chance whatever the call
+    assert by_chance("pick", "Pick a random item from a list", {"items": ["a", "b"]})
+    assert by_chance("roll_dice", "", {"sides": 6})

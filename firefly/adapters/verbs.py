@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from ..ids import canonical_json
+from ..jsonvalues import leaves
 
 __all__ = ["LIST_VERBS", "MAKE_VERBS", "READ_VERBS", "REMOVE_VERBS", "WRITE_VERBS", "blanket", "by_chance", "changes_nothing", "computes",
            "clock_parameter", "command_parameter", "first_sentence", "name_words", "reads_by_command", "reads_by_description", "reads_by_name", "says_it_changes",
@@ -230,19 +231,34 @@ def written_places(tool: str, schema: dict | None, arguments: dict | None) -> li
     return [v.strip() for v in filled]
 
 
-def by_chance(name: str, description: str | None = None) -> bool:
+def by_chance(name: str, description: str | None = None, arguments: dict | None = None) -> bool:
     """Whether a tool's name or description says its result is chance (a die, a random pick,
-    a bootstrap): it may change nothing, yet the same call answers two ways."""
-    return bool(CHANCE_WORDS & (set(name_words(name)) | set(name_words(description or ""))))
+    a bootstrap): it may change nothing, yet the same call answers two ways. With a call's
+    ``arguments``: a chance word the description says only in the name of one of its
+    operations (``random_sampling`` in an example, beside ``cumulative_distribution``) makes
+    chance only a call that names it."""
+    if CHANCE_WORDS & set(name_words(name)):
+        return True
+    text = description or ""
+    if arguments is not None:
+        text = _OPTION_NAME.sub(" ", text)
+        if not CHANCE_WORDS & set(name_words(text)):
+            return bool(CHANCE_WORDS & {w for v in leaves(arguments) if isinstance(v, str) for w in name_words(v)})
+    return bool(CHANCE_WORDS & set(name_words(text)))
+
+
+# an option's name written as one token: random_sampling, monte-carlo (quoted or not)
+_OPTION_NAME = re.compile(r"[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)+")
 
 
 def computes(name: str, annotations: dict | None = None, description: str | None = None,
-             values_only: bool = False) -> bool:
+             values_only: bool = False, arguments: dict | None = None) -> bool:
     """A tool whose result is a question's answer although it is not known to be read-only:
     nothing says it changes the world (:func:`says_it_changes`) and nothing says its result
     is chance (:func:`by_chance`). Such a tool computes or looks something up: a calculator,
     a converter, an analysis."""
-    return not says_it_changes(name, annotations, description, values_only) and not by_chance(name, description)
+    return not says_it_changes(name, annotations, description, values_only) and not by_chance(name, description,
+                                                                                              arguments)
 
 
 def blanket(annotations: list[dict | None]) -> bool:

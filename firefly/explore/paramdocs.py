@@ -101,6 +101,11 @@ def documented_values(tool_description: str, name: str, param_description: str =
         found += [a or b or c for a, b, c in _QUOTED.findall(text)]
         found += [e.rstrip(".") for e in _EG.findall(text)]
         found += _BULLET.findall(text)
+    # "If no sortField is provided, use the _id field": what the tool takes without it is a value
+    m = re.search(rf"(?i)\bif no `?{re.escape(name)}`? (?:is |was )?(?:provided|given|specified|set)\b[^.\n]{{0,20}}?"
+                  r"\b(?:use|uses|defaults? to)\s+(?:the\s+)?[`'\"]?([\w.\-]*\w)", tool_description or "")
+    if m and m.group(1).lower() not in ("default", "first", "current", "same", "an", "a"):
+        found.append(m.group(1))
     seen: dict[str, None] = {}
     for v in found:
         v = v.strip()

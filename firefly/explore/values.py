@@ -130,6 +130,8 @@ CLOCK = re.compile(r"(?<![\d:.\-])(?:[01]\d|2[0-3]):[0-5]\d(?![\d:])")
 EMAIL = re.compile(r"\b[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+\b")
 URL = re.compile(r"\bhttps?://[^\s'\"<>)\]]+")
 NUMBER = re.compile(r"(?<![\w.\-/:#@])-?\d{1,15}(?:,\d{3})*(?:\.\d+)?(?![\w\-/:@]|\.\d)")
+# an id a sentence states ("Saved document with ID: 01a2-... to database: db"): one token with a digit
+SAID_ID = re.compile(r"(?<![\w-])(?:ID|Id|id)\s*[:=#]\s*(?=[\w.\-]*\d)([A-Za-z0-9][\w.\-]*[A-Za-z0-9])(?![\w.\-])")
 QUOTED = re.compile(r"'([^'\n]{1,80})'|\"([^\"\n]{1,80})\"|`([^`\n]{1,80})`")
 
 _PY_LITERAL_HINT = re.compile(r"'\s*:|\bNone\b|\bTrue\b|\bFalse\b")
@@ -599,6 +601,9 @@ def _lines(text: str, path: str, ctx: dict[str, Any], out: _Out, *, structural: 
                     out.add("text", v, loc, k)
                 else:
                     out.add(kind, v, loc, k)
+        for said in SAID_ID.finditer(line):
+            if line[:said.start()].strip():  # a line "ID: x" is read as its key-value pair
+                out.add("text", said.group(1), loc, "id")
         for p in VPATH.findall(line):
             p = p.rstrip(".,;:)")
             if p and p != VIRTUAL_ROOT:

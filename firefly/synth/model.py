@@ -142,7 +142,7 @@ class Exploration:
         if ref is None:
             return False
         return computes(step.tool, None if self.blanket_annotations(step.server) else ref.annotations, ref.description,
-                        step.server in self.value_servers)
+                        step.server in self.value_servers, step.arguments)
 
     @functools.cached_property
     def value_servers(self) -> frozenset[str]:

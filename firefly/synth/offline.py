@@ -812,7 +812,7 @@ class OfflineSynthesizer:
             if not e.effectful or x.answers(e):
                 continue  # a read or a computing tool: its result is asked about as any read's
             ref = x.ref(e.server, e.tool)
-            if by_chance(e.tool, getattr(ref, "description", None)):
+            if by_chance(e.tool, getattr(ref, "description", None), e.arguments):
                 skipped["effect result by chance"] += 1
                 continue
             tables = read_call(e.step, e.server, e.tool, e.arguments, e.content, e.structured, x.adapter(e.server),
