@@ -1161,3 +1161,21 @@ def test_a_new_or_destination_name_is_a_fresh_name_and_an_old_key_a_key_listed()
         assert args["old_key"] in ("product:1", "queue:jobs") and args["new_key"] not in ("product:1", "queue:jobs")
         args = OfflinePolicy().propose(copy, [sheets], WorkspaceInfo(), random.Random(seed)).arguments
         assert args["srcSheetName"] == "Sales" and args["dstSheetName"] not in ("Sales", ""), args
+
+
+def test_a_search_pattern_over_file_contents_is_a_word_the_seed_texts_share():
+    """ripgrep's "The search pattern (regex by default)" had been given "pptx" (an extension:
+    no match anywhere); a word several seed texts hold finds something. A pattern over file
+    names keeps naming files."""
+    ws = WorkspaceInfo(files=("/workspace/files/a.md", "/workspace/files/b.md", "/workspace/files/c.csv"),
+                       directories=("/workspace/files",),
+                       texts={"/workspace/files/a.md": "Harbor roasts beans.", "/workspace/files/b.md": "Harbor ships.",
+                              "/workspace/files/c.csv": "id,name\n1,Widget\n"})
+    search = ToolRef("rg", "search", "Search files for patterns.", {"type": "object", "properties": {
+        "pattern": {"type": "string", "description": "The search pattern (regex by default)"},
+        "path": {"type": "string"}}, "required": ["pattern", "path"]})
+    for seed in range(4):
+        assert OfflinePolicy().propose(search, [], ws, random.Random(seed)).arguments["pattern"] == "Harbor"
+    names = ToolRef("fs", "search_files", "Find files matching a pattern.", {"type": "object", "properties": {
+        "pattern": {"type": "string", "description": "Glob pattern to match file names"}}, "required": ["pattern"]})
+    assert OfflinePolicy().propose(names, [], ws, random.Random(0)).arguments["pattern"] != "Harbor"
