@@ -1137,6 +1137,13 @@ def test_a_column_parameter_takes_a_column_a_result_listed_for_the_same_file():
             args = proposal.arguments
             assert args[name] in columns[args["path"]], args
             assert any(s.argument == f"/{name}" for s in proposal.sources)
+    # a file no result listed the columns of: no column of another file
+    other = WorkspaceInfo(files=("/workspace/data/c.csv",), directories=("/workspace/data",))
+    tool = ToolRef("ds", "inspect", "Gives a detailed summary of a specific column/feature.", {
+        "type": "object", "properties": {"path": {"type": "string"}, "col_name": {"type": "string"}},
+        "required": ["path", "col_name"]})
+    with pytest.raises(Ungrounded):
+        OfflinePolicy().propose(tool, history, other, random.Random(0))
     deploy = ToolRef("ds", "deploy", "Deploy the app.", {"type": "object", "properties": {
         "target": {"type": "string"}}, "required": ["target"]})
     with pytest.raises(Ungrounded):

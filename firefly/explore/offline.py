@@ -1326,6 +1326,10 @@ class _Run:
         called = {r.step: {json.dumps(v, sort_keys=True) for v in (r.arguments or {}).values()
                            if isinstance(v, (str, int))} for r in self.history}
         same = [v for v in cands if given and given <= called.get(v.step, set())]
+        if given and not same:
+            # the columns of another file would not be this file's ("Column 'sku' was not found")
+            self.why_missing[pointer] = "no result listed the columns of what the call reads"
+            return MISSING
         chosen = self.pick(same or cands, pointer)
         if chosen is None:
             return MISSING
