@@ -1214,6 +1214,13 @@ def test_a_column_parameter_takes_a_column_a_result_listed_for_the_same_file():
             args = proposal.arguments
             assert args[name] in columns[args["path"]], args
             assert any(s.argument == f"/{name}" for s in proposal.sources)
+    # a file no result listed the columns of: no column of another file
+    other = WorkspaceInfo(files=("/workspace/data/c.csv",), directories=("/workspace/data",))
+    tool = ToolRef("ds", "inspect", "Gives a detailed summary of a specific column/feature.", {
+        "type": "object", "properties": {"path": {"type": "string"}, "col_name": {"type": "string"}},
+        "required": ["path", "col_name"]})
+    with pytest.raises(Ungrounded):
+        OfflinePolicy().propose(tool, history, other, random.Random(0))
     deploy = ToolRef("ds", "deploy", "Deploy the app.", {"type": "object", "properties": {
         "target": {"type": "string"}}, "required": ["target"]})
     with pytest.raises(Ungrounded):
@@ -1252,3 +1259,21 @@ def test_an_id_a_sentence_states_feeds_an_id_parameter():
     assert located(saved, p.sources[0].path).startswith("Saved document")
     # an id line is read as its pair; an id without a digit ('ID: none') is no id
     assert "none" not in {v.value for v in extract(rec(0, "docs", "x", {}, "Nothing with ID: none here"))}
+
+
+def test_a_search_pattern_over_file_contents_is_a_word_the_seed_texts_share():
+    """ripgrep's "The search pattern (regex by default)" had been given "pptx" (an extension:
+    no match anywhere); a word several seed texts hold finds something. A pattern over file
+    names keeps naming files."""
+    ws = WorkspaceInfo(files=("/workspace/files/a.md", "/workspace/files/b.md", "/workspace/files/c.csv"),
+                       directories=("/workspace/files",),
+                       texts={"/workspace/files/a.md": "Harbor roasts beans.", "/workspace/files/b.md": "Harbor ships.",
+                              "/workspace/files/c.csv": "id,name\n1,Widget\n"})
+    search = ToolRef("rg", "search", "Search files for patterns.", {"type": "object", "properties": {
+        "pattern": {"type": "string", "description": "The search pattern (regex by default)"},
+        "path": {"type": "string"}}, "required": ["pattern", "path"]})
+    for seed in range(4):
+        assert OfflinePolicy().propose(search, [], ws, random.Random(seed)).arguments["pattern"] == "Harbor"
+    names = ToolRef("fs", "search_files", "Find files matching a pattern.", {"type": "object", "properties": {
+        "pattern": {"type": "string", "description": "Glob pattern to match file names"}}, "required": ["pattern"]})
+    assert OfflinePolicy().propose(names, [], ws, random.Random(0)).arguments["pattern"] != "Harbor"

@@ -1338,6 +1338,10 @@ class _Run:
         called = {r.step: {json.dumps(v, sort_keys=True) for v in (r.arguments or {}).values()
                            if isinstance(v, (str, int))} for r in self.history}
         same = [v for v in cands if given and given <= called.get(v.step, set())]
+        if given and not same:
+            # the columns of another file would not be this file's ("Column 'sku' was not found")
+            self.why_missing[pointer] = "no result listed the columns of what the call reads"
+            return MISSING
         chosen = self.pick(same or cands, pointer)
         if chosen is None:
             return MISSING
@@ -2796,6 +2800,10 @@ class _Run:
 
     def r_pattern(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
         desc = f"{schema.get('description', '')} {self.tool.description or ''}".lower()
+        own = str(schema.get("description") or "").lower()
+        if _CONTENT_PATTERN.search(own) and not _NAME_PATTERN.search(own) and (word := self.shared_word(pointer)):
+            # "The search pattern (regex by default)": text inside the files, not their names
+            return word
         glob = "glob" in desc or "*" in desc or "wildcard" in desc
         files = self.obs(("file",), lambda v: self.in_fs(v.value))
         if files and self.attempt == 0 and self.chance(0.85):
@@ -2816,6 +2824,17 @@ class _Run:
             ext = self.choose(exts, pointer)
             return f"**/*{ext}" if glob else ext.lstrip(".")
         return "**/*" if glob else "a"
+
+    def shared_word(self, pointer: str) -> str | None:
+        """A word that several of the workspace's seed texts hold (``Harbor``), so that a
+        search for it finds something wherever it looks; None when no word is shared."""
+        held: dict[str, int] = {}
+        for text in self.ws.texts.values():
+            for w in set(re.findall(r"\b[A-Za-z][a-z]{4,14}\b", text)):
+                held[w] = held.get(w, 0) + 1
+        best = sorted((w for w, n in held.items() if n >= 2 and w.lower() not in _COMMON_WORDS),
+                      key=lambda w: (-held[w], w))[:12]
+        return self.choose(best, pointer) if best else None
 
     # math / text ------------------------------------------------------------
 
@@ -3146,6 +3165,11 @@ _COLLECTION = re.compile(r"(?:\.([A-Za-z_]\w*)|\[\"([^\"]+)\"\])\[\d+\]\.\w+$")
 
 _ID_WORDS = ("id", "name", "key", "uuid", "slug", "handle", "ref", "title")
 _NEW_WORDS = frozenset({"new", "dst", "dest", "destination"})
+# a pattern matched against what files hold, and one matched against their names
+_CONTENT_PATTERN = re.compile(r"\bregex|regular expression|search pattern|text to (?:search|find)|\bcontents?\b")
+_NAME_PATTERN = re.compile(r"\bglob|file ?names?|wildcard|\bpaths?\b")
+_COMMON_WORDS = frozenset({"about", "after", "again", "their", "there", "these", "those", "which", "while", "where",
+                           "would", "should", "could", "other", "every", "first", "shall", "being", "under", "above"})
 # a parameter naming where a result goes, not what the tool works on
 _OUTPUT_WORDS = frozenset({"save", "output", "out", "dest", "destination", "target", "export", "backup", "result"})
 # "Supported formats: .csv, .tsv, .xlsx", "allowed extensions are .png or .jpg"
