@@ -1252,3 +1252,15 @@ def test_an_id_a_sentence_states_feeds_an_id_parameter():
     assert located(saved, p.sources[0].path).startswith("Saved document")
     # an id line is read as its pair; an id without a digit ('ID: none') is no id
     assert "none" not in {v.value for v in extract(rec(0, "docs", "x", {}, "Nothing with ID: none here"))}
+
+
+def test_a_list_of_numbers_holds_as_many_as_its_description_says():
+    def numbers(desc: str) -> list:
+        schema = {"type": "object", "required": ["numbers"], "properties": {
+            "numbers": {"type": "array", "items": {"type": "number"}, "description": desc}}}
+        return OfflinePolicy().propose(ToolRef("m", "op", "An operation.", schema), [], WorkspaceInfo(),
+                                       random.Random(0)).arguments["numbers"]
+
+    assert len(numbers("Two numbers in a list, find the remainder of the first divided by the second")) == 2
+    assert len(numbers("A number to find the square root of")) == 1
+    assert len(numbers("A list of numbers to add")) >= 3
