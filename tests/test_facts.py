@@ -16,7 +16,7 @@ from firefly import locator
 from firefly.explore.policy import CallRecord, ToolRef
 from firefly.explore.values import resolve_locator
 from firefly.synth.derive import found_at
-from firefly.synth.facts import file_tables, is_volatile, labelled_value, read_result
+from firefly.synth.facts import file_tables, is_clock_value, is_volatile, labelled_value, read_result
 from firefly.synth.phrasing import generic_effect, generic_scope
 
 from .conftest import SERVERS
@@ -432,3 +432,8 @@ def test_a_python_repr_with_wrapped_values_is_read_as_records():
     # a call of several arguments is not one value: not read as a record
     assert locator.embedded_json("[{'day': date(2025, 1, 2)}]") is None
     assert locator.embedded_json("[Tag('draft')]") == ["draft"]
+
+
+def test_an_age_counted_back_from_now_is_a_reading_of_the_clock():
+    assert is_clock_value("days_ago", 0) and is_clock_value("hoursAgo", 5) and is_clock_value("uptime", 12.5)
+    assert not is_clock_value("days", 3) and not is_clock_value("lead_time_days", 10)

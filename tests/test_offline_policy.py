@@ -1277,3 +1277,15 @@ def test_a_search_pattern_over_file_contents_is_a_word_the_seed_texts_share():
     names = ToolRef("fs", "search_files", "Find files matching a pattern.", {"type": "object", "properties": {
         "pattern": {"type": "string", "description": "Glob pattern to match file names"}}, "required": ["pattern"]})
     assert OfflinePolicy().propose(names, [], ws, random.Random(0)).arguments["pattern"] != "Harbor"
+
+
+def test_a_list_of_numbers_holds_as_many_as_its_description_says():
+    def numbers(desc: str) -> list:
+        schema = {"type": "object", "required": ["numbers"], "properties": {
+            "numbers": {"type": "array", "items": {"type": "number"}, "description": desc}}}
+        return OfflinePolicy().propose(ToolRef("m", "op", "An operation.", schema), [], WorkspaceInfo(),
+                                       random.Random(0)).arguments["numbers"]
+
+    assert len(numbers("Two numbers in a list, find the remainder of the first divided by the second")) == 2
+    assert len(numbers("A number to find the square root of")) == 1
+    assert len(numbers("A list of numbers to add")) >= 3

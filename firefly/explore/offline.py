@@ -297,6 +297,10 @@ _RANGE_TOLD = re.compile(r"(?i)\bbetween (-?\d+) and (-?\d+)\b"
                          r"(-?\d+) ?(?:-|to|\.\.|–) ?(-?\d+)\b")
 _PATTERN_EXTENSIONS = re.compile(r"\\\.\(?((?:[A-Za-z0-9]{1,6}\|)*[A-Za-z0-9]{1,6})\)?\$?\)?$")
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "single": 1}
+# "Two numbers in a list", "A number to find the square root of": how many items a list
+# parameter's own description says it holds (never "a list of numbers": no count)
+_COUNT_DOCUMENTED = re.compile(r"(?i)^\s*(?:the\s+)?(a|an|one|two|three|four|five|single|\d)\s+(?:\w+\s+)?"
+                               r"(?:inputs?|numbers?|values?|integers?|floats?|operands?)\b(?!\s+of\b)")
 _COUNT_ASKED = re.compile(r"(?i)\b(?:requires?|needs?|expects?|takes?)\s+(?:exactly\s+|at least\s+)?"
                           r"(one|two|three|four|five|single|\d)\s+(?:\w+\s+)?(?:inputs?|numbers?|values?|items?"
                           r"|arguments?|elements?|operands?)\b")
@@ -1525,7 +1529,8 @@ class _Run:
         top = pointer.count("/") == 1
         told = self.told_length(pointer) if top and length is None else None
         hi = int(schema.get("maxItems", 0) or 0) or max(lo, 6, told or 0)
-        wanted = (length or self.count_asked() or told or (self.series_len if top else None)
+        wanted = (length or self.count_asked() or told or (_documented_count(schema) if top else None)
+                  or (self.series_len if top else None)
                   or self.choose([3, 4, 5, 6]))
         n = max(lo, min(hi, wanted))
         if top and self.series_len is None:
@@ -3330,6 +3335,16 @@ def _field_param(name: str) -> bool:
 
 _DESTINATIONS = frozenset({"destination", "dst", "dest", "target", "target_path", "new_path", "to", "output",
                            "output_path"})
+
+
+def _documented_count(schema: dict[str, Any]) -> int | None:
+    """How many items a list parameter's description says it takes (:data:`_COUNT_DOCUMENTED`)."""
+    desc = schema.get("description")
+    m = _COUNT_DOCUMENTED.search(desc) if isinstance(desc, str) else None
+    if m is None:
+        return None
+    word = m.group(1).lower()
+    return int(word) if word.isdigit() else _NUMBER_WORDS.get(word, 1)
 
 
 def _made_from_sibling(name: str) -> bool:

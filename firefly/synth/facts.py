@@ -170,10 +170,12 @@ def item_noun(key: str, listed: bool = False) -> tuple[str, str]:
 
 
 def is_clock_value(key: str, value: Any) -> bool:
-    """Wall-clock values: file times, now."""
+    """Wall-clock values: file times, now, and ages counted back from now (``days_ago``,
+    ``uptime``: what a file made at the run's start reads as 0 today and 3 next week)."""
     k = key.lower()
     return k in ("created", "modified", "accessed", "birthtime", "mtime", "ctime", "atime", "datetime", "now") or (
-        isinstance(value, str) and "GMT" in value and re.search(r"\d{2}:\d{2}:\d{2}", value) is not None)
+        isinstance(value, str) and "GMT" in value and re.search(r"\d{2}:\d{2}:\d{2}", value) is not None) or (
+        bool({"ago", "uptime"} & set(words_of(key).split())))
 
 
 _SIZE = re.compile(r"^([\d.]+)\s*(B|KB|MB|GB)$")
