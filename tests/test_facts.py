@@ -16,7 +16,7 @@ from firefly import locator
 from firefly.explore.policy import CallRecord, ToolRef
 from firefly.explore.values import resolve_locator
 from firefly.synth.derive import found_at
-from firefly.synth.facts import file_tables, is_clock_value, is_volatile, labelled_value, read_result
+from firefly.synth.facts import file_tables, is_clock_value, is_opaque_id, is_volatile, labelled_value, read_result
 from firefly.synth.phrasing import generic_effect, generic_scope
 
 from .conftest import SERVERS
@@ -437,3 +437,9 @@ def test_a_python_repr_with_wrapped_values_is_read_as_records():
 def test_an_age_counted_back_from_now_is_a_reading_of_the_clock():
     assert is_clock_value("days_ago", 0) and is_clock_value("hoursAgo", 5) and is_clock_value("uptime", 12.5)
     assert not is_clock_value("days", 3) and not is_clock_value("lead_time_days", 10)
+
+
+def test_a_random_lower_case_id_is_made_up_and_a_named_one_is_not():
+    assert is_opaque_id("id", "mxckp0mg5e4zo4th6vv") and is_opaque_id("element_id", "k2j4h5g6f7d8")
+    assert not is_opaque_id("id", "order_items") and not is_opaque_id("id", "harborshop")
+    assert not is_opaque_id("name", "mxckp0mg5e4zo4th6vv") and not is_opaque_id("id", "sku1042")

@@ -1562,6 +1562,8 @@ _DAY_WORDS = frozenset({"date", "datetime", "timestamp", "day"})
 
 
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
+# a random lower-case id drawn letter by letter ("mxckp0mg5e4zo4th6vv", a nanoid or base-36 stamp)
+_RANDOM_ID = re.compile(r"^(?=(?:[a-z]*\d){2})(?=(?:\d*[a-z]){2})[a-z0-9]{10,}$")
 _HEX_ID = re.compile(r"^(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{12,}$", re.IGNORECASE)
 # "epic-9660608e", and "task-97542894": eight hex digits that drew no letter (never a date, "report-20250318")
 _PREFIXED_ID = re.compile(r"\b[A-Za-z]+[-_](?:(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{8,}"
@@ -1585,14 +1587,16 @@ def made_up_id(value: Any) -> bool:
 
 
 def is_opaque_id(key: str, value: Any) -> bool:
-    """A made-up identifier as a value: a UUID anywhere, or a hexadecimal string under a key
-    that says it is an id or a token (``run_id``, ``build_id``; a ``hash`` is no made-up id)."""
+    """A made-up identifier as a value: a UUID anywhere, or a hexadecimal string or a random
+    lower-case one (``mxckp0mg5e4zo4th6vv``) under a key that says it is an id or a token
+    (``run_id``, ``build_id``; a ``hash`` is no made-up id)."""
     if not isinstance(value, str):
         return False
     if _UUID.search(value):
         return True
     words = set(words_of(key.split(".")[-1].split("#")[0]).split())
-    return bool(_HEX_ID.match(value.strip())) and bool(words & {"id", "uuid", "token", "guid", "nonce", "key"})
+    return bool(_HEX_ID.match(value.strip()) or _RANDOM_ID.match(value.strip())) and bool(
+        words & {"id", "uuid", "token", "guid", "nonce", "key"})
 
 
 # fields that say how a result is paged or whether the call went through, not what it found
