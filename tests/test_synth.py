@@ -569,3 +569,14 @@ def test_a_change_to_a_thing_an_earlier_change_made_names_it_by_that_step_not_by
     alone = Task("t", "x", "d", "state-change", "Update a task's status with status \"done\".", again.answer,
                  again.match, [update.call()], again.probe, again.provenance, again.derivation)
     assert not check_self_contained(alone, x, {})[0]  # nothing in the task makes the id
+
+
+def test_a_number_a_tool_wrote_as_text_is_matched_as_a_number():
+    from firefly.match import matches
+    from firefly.synth.offline import _match_for
+
+    rule = _match_for("10.0")
+    assert rule["rule"] == "number" and matches(rule, "10.0", "10") and matches(rule, "10.0", "The average is 10.")
+    assert not matches(rule, "10.0", "11")
+    assert _match_for("1042") == {"rule": "normalized"}  # an id written in digits stays text
+    assert _match_for("0.2.0") == {"rule": "normalized"}

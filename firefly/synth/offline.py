@@ -257,12 +257,17 @@ def _short(value: Any) -> bool:
 def _match_for(answer: Any, *, ordered: bool = False) -> dict[str, Any]:
     if isinstance(answer, list):
         return {"rule": "normalized"} if ordered else {"rule": "set"}
+    if isinstance(answer, str) and _DECIMAL.fullmatch(answer.strip()):
+        answer = float(answer)  # a number the tool wrote as text ("10.0"): 10 is as right
     if isinstance(answer, (int, float)) and not isinstance(answer, bool):
         if isinstance(answer, float) and not answer.is_integer():
             decimals = len(repr(answer).split(".")[1]) if "." in repr(answer) else 0
             return {"rule": "number", "tolerance": 0.005 if decimals > 2 else 1e-6}
         return {"rule": "number", "tolerance": 1e-6}
     return {"rule": "normalized"}
+
+
+_DECIMAL = re.compile(r"-?\d+\.\d+")
 
 
 def _entry(step: int, cell: Cell, role: str, **extra: Any) -> dict[str, Any]:
