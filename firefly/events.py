@@ -23,6 +23,9 @@ import msgspec
 from .errors import EventValidationError
 
 JSON = dict[str, Any]
+# ToolCalled.error_class of a result that reports a failure though isError is false: a real
+# reply of the server (the simulator serves it as the error it is), not a missing one
+IN_BAND_ERROR = "in-band-error"
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", gc=False):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from firefly.events import ToolCalled, ToolDiscovered
+from firefly.events import IN_BAND_ERROR, ToolCalled, ToolDiscovered
 from firefly.ids import canonical_json, content_hash, short_hash
 from firefly.store import Store
 
@@ -77,14 +77,15 @@ class Walk:
              error_class: str | None = None, structured: dict[str, Any] | None = None, attempt: int = 0,
              next_step: bool = True) -> ToolCalled:
         read_only = bool(self.tools[(server, tool)]["annotations"].get("readOnlyHint"))
+        no_result = error_class is not None and error_class != IN_BAND_ERROR  # an in-band error is a reply
         event = ToolCalled(
             exploration_id=self.xid, step=self.step, attempt=attempt, server=server, tool=tool, arguments=arguments,
-            arguments_hash=content_hash(arguments), content=[] if error_class else text(result),
-            structured_content=structured, is_error=is_error or error_class is not None, error_class=error_class,
+            arguments_hash=content_hash(arguments), content=[] if no_result else text(result),
+            structured_content=structured, is_error=is_error or no_result, error_class=error_class,
             error=result if error_class else None, read_only=read_only, state=content_hash(self.effects),
         )
         self.store.append(event)
-        if not event.is_error and not read_only:
+        if not event.is_error and error_class is None and not read_only:
             self.effects.append(canonical_json([server, tool, event.arguments_hash]))
         if next_step:  # False for a failed attempt that is retried
             self.step += 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
+from firefly.events import IN_BAND_ERROR
 from firefly.simulator import MISS_TEXT, Simulator, SimulatorError
 from firefly.simulator.canonical import ArgumentsError, call_key, canonical_arguments, normalise_path
 
@@ -99,6 +100,34 @@ def test_results_without_a_result_are_not_looked_up(sim):
     assert sim.call_sync("notes", "write_note", {"path": "/workspace/notes/x.md", "text": "x"}).text == MISS_TEXT
     rows = sim.store.conn.execute("SELECT count(*) FROM sim_calls").fetchone()[0]
     assert rows == sim.store.conn.execute("SELECT count(*) FROM calls WHERE error_class IS NULL").fetchone()[0] == 12
+
+
+def test_an_in_band_error_is_served_in_its_world_as_the_error_it_is(store):
+    """A reply whose text reports a failure though isError is false (in-band) is what the
+    server answered in that world: replay serves it as an error (a read of a note not written
+    yet), not a miss, and a write that failed so changed nothing."""
+    discover(store)
+    w = Walk(store, "xi")
+    path = {"path": "/workspace/notes/new.md"}
+    w.call("notes", "read_note", path, '{"error": "Note not found"}', error_class=IN_BAND_ERROR)
+    w.call("notes", "write_note", {**path, "text": "hi"}, "wrote 2 bytes")
+    w.call("notes", "write_note", {"path": "/workspace/notes/bad.md", "text": ""}, '{"error": "text is empty"}',
+           error_class=IN_BAND_ERROR)
+    w.call("notes", "read_note", path, "hi")
+    store.catch_up()
+    with Simulator.open(store) as sim:
+        ep = sim.episode()
+        before = ep.call_sync("notes", "read_note", path)
+        assert before.is_error and "Note not found" in before.text and before.meta["source"] == "recorded"
+        assert ep.call_sync("notes", "write_note", {**path, "text": "hi"}).text == "wrote 2 bytes"
+        bad = ep.call_sync("notes", "write_note", {"path": "/workspace/notes/bad.md", "text": ""})
+        assert bad.is_error and "text is empty" in bad.text and len(ep.effects) == 1  # no effect
+        assert ep.call_sync("notes", "read_note", path).text == "hi"  # the world after the one write
+        # a call that left no result (timed out, skipped) is still never served
+        w.call("notes", "read_note", {"path": "/workspace/notes/slow.md"}, "", error_class="timeout")
+        store.catch_up()
+        sim.reload()
+        assert sim.episode().call_sync("notes", "read_note", {"path": "/workspace/notes/slow.md"}).text == MISS_TEXT
 
 
 def test_replaying_a_trajectory_in_one_episode_hits_every_step(sim):

@@ -511,6 +511,38 @@ def test_a_setup_the_simulator_cannot_decide_is_needed_only_if_the_label_shows_i
     assert not need.needed and "shows nothing it did" in need.why
 
 
+class _FailsWithout(_Unrecorded):
+    """A simulator that recorded the read failing in the world without the slide (the
+    server's in-band error: the slide did not exist yet)."""
+
+    def call_sync(self, server, tool, arguments):
+        from firefly.simulator.core import SimResult
+
+        return SimResult(text('{"error": "Invalid slide index: 0"}'), None, True, {"source": "recorded", "position": 7})
+
+
+def test_a_setup_is_needed_when_without_it_the_label_call_was_recorded_failing():
+    from firefly.synth.necessity import before_change, step_needs
+
+    add = step(1, "deck", "add_slide", {"presentation_id": "p1"},
+               text('{"slide_index": 0, "layout_name": "Title and Content"}'), read_only=False)
+    read = step(2, "deck", "get_slide_info", {"presentation_id": "p1", "slide_index": 0},
+                text('{"layout_name": "Title and Content", "placeholder_count": 2}'))
+    label = [{"step": 2, "path": "$.placeholder_count", "value": 2, "role": "answer"}]
+    recorded = {2: (read.content, None)}
+    [need] = step_needs(task([add, read], answer=2, provenance=label), _FailsWithout(), recorded)
+    assert need.needed and need.removable and "fails there" in need.why
+    # the simulator's miss decides nothing: the label (2) shows nothing add_slide did
+    [need] = step_needs(task([add, read], answer=2, provenance=label), _Unrecorded(), recorded)
+    assert not need.needed and "cannot be replayed" in need.why
+    # a probe recorded failing before the change proves the change's label fails there
+    probe = {"server": "deck", "tool": "get_slide_info", "arguments": {"presentation_id": "p1", "slide_index": 0},
+             "expected": {"placeholder_count": 2}}
+    change = task([add], answer={"placeholder_count": 2}, kind="state-change", probe=probe,
+                  match={"rule": "json-subset"}, provenance=[{"step": 2, "path": "$", "value": 2, "role": "probe"}])
+    assert before_change(change, _FailsWithout()) == (True, "before the change the probe fails there ('{\"error\": \"Invalid slide index: 0\"}'): the label fails")
+
+
 class _Shifted(_Unrecorded):
     """A simulator that recorded the log in the world without the commit: five lines fewer
     above every older commit."""
@@ -735,6 +767,25 @@ def test_a_whole_number_written_with_a_decimal_point_is_that_number_in_the_quest
     assert not check_leakage(task([read], question='Divide "57.0" by "10".', answer=57))[0]
     assert check_leakage(task([read], question='Divide "57.5" by "10".', answer=57))[0]
     assert check_leakage(task([read], question='Divide 1.57 by "10".', answer=57))[0]
+
+
+def test_the_numbers_of_a_tasks_own_steps_are_not_an_answer_in_the_question():
+    from firefly.synth.verify import check_leakage
+
+    load = step(1, "csv", "load_csv", {"file_path": "/workspace/data/a.csv"}, text('{"session_id": "s-1"}'),
+                read_only=False)
+    fill = step(2, "csv", "fill_missing_values", {"session_id": "s-1"}, text('{"success": true}'), read_only=False)
+    question = ("Do the following, in order:\n1. Load a CSV file into a session with file path \"/workspace/data/a.csv\".\n"
+                "2. Remove missing values with the session id returned by step 1.")
+    change = task([load, fill], question=question, answer={"data": {"operations_count": 2}}, kind="state-change",
+                  match={"rule": "json-subset"})
+    assert check_leakage(change)[0]
+    lookup = task([load, fill], question=question + "\n\nThen answer: how many operations ran?", answer=1)
+    assert check_leakage(lookup)[0]
+    # a number the question states is still one
+    stated = task([load, fill], question=question + "\n\nThen answer: of the 2 operations, how many filled values?",
+                  answer=2)
+    assert not check_leakage(stated)[0]
 
 
 def test_a_setup_whose_made_value_a_later_call_takes_is_needed_when_the_simulator_cannot_decide():

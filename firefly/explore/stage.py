@@ -48,7 +48,7 @@ from ..adapters.producers import find_producers, missing_thing, opens_page
 from ..adapters.verbs import MAKE_VERBS, REMOVE_VERBS, name_words, reads_by_command, reads_by_description, reads_by_name
 from ..connect import Endpoint, resolve
 from ..errors import FireflyError
-from ..events import ArgumentSource, ExplorationFailed, ExplorationFinished, ExplorationStarted, ToolCalled
+from ..events import IN_BAND_ERROR, ArgumentSource, ExplorationFailed, ExplorationFinished, ExplorationStarted, ToolCalled
 from ..fixtures import build_sandbox, fixtures_of
 from ..ids import canonical_json, content_hash, short_hash
 from ..jsonvalues import strings
@@ -69,7 +69,6 @@ SKIPPED = "skipped"
 # failures that the same call may not meet again (the server is restarted after either)
 TRANSIENT = ("server-died", "timeout")
 MALFORMED_CALL = "malformed-call"
-IN_BAND_ERROR = "in-band-error"
 
 
 def is_read_only(tool: ToolRef, arguments: dict[str, Any] | None = None) -> bool:

@@ -1,7 +1,9 @@
 """The simulator's lookup projection: ``sim_tools``, ``sim_calls`` and ``sim_generated``.
 
-``sim_calls`` holds every real result (a ``tool-called`` event without ``error_class``)
-under the key of its canonical arguments (:mod:`firefly.simulator.canonical`), with the
+``sim_calls`` holds every real result (a ``tool-called`` event without ``error_class``, or
+an in-band error: a reply whose text reports a failure though ``isError`` is false, kept as
+the error it is, ``is_error`` 1 and no effect: a read of a thing not made yet answered "not
+found" in that world, and replay shows it so) under the key of its canonical arguments (:mod:`firefly.simulator.canonical`), with the
 world it was observed in: ``state`` (every effect of the exploration before it, as the
 explorer recorded it) and ``server_state`` (only the effects on the same server, rebuilt
 here from the exploration's earlier rows). Schema defaults come from the tool's latest
@@ -18,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from ..events import ToolCalled, ToolDiscovered, ToolSimulated
+from ..events import IN_BAND_ERROR, ToolCalled, ToolDiscovered, ToolSimulated
 from ..ids import canonical_json, content_hash
 from ..simulator.canonical import call_key, canonical_arguments
 from .base import Projection, dumps
@@ -72,8 +74,9 @@ class SimulatorProjection(Projection):
         if isinstance(e, ToolDiscovered):
             self._latest[(e.server, e.name)] = rec.position
         elif isinstance(e, ToolCalled):
-            if e.error_class is not None:  # no result: skipped, timed out, server died ...
+            if e.error_class is not None and e.error_class != IN_BAND_ERROR:  # no result: skipped, timed out, server died ...
                 return
+            failed = e.is_error or e.error_class is not None
             canonical = canonical_arguments(e.arguments, self._schema(db, e.server, e.tool))
             earlier = db.execute(
                 "SELECT server, tool, arguments_hash FROM sim_calls WHERE exploration_id = ? AND step < ? AND effect = 1"
@@ -89,8 +92,8 @@ class SimulatorProjection(Projection):
                 (
                     rec.position, call_key(e.server, e.tool, canonical), e.server, e.tool, canonical,
                     e.arguments_hash or content_hash(e.arguments), e.state or content_hash(effects), server_state,
-                    int(e.read_only), int(not e.is_error and not e.read_only), dumps(e.content),
-                    None if e.structured_content is None else dumps(e.structured_content), int(e.is_error),
+                    int(e.read_only), int(not failed and not e.read_only), dumps(e.content),
+                    None if e.structured_content is None else dumps(e.structured_content), int(failed),
                     e.exploration_id, e.step, e.attempt, rec.time,
                 ),
             )

@@ -68,6 +68,13 @@ def setup_steps(task: Task) -> list[dict[str, Any]]:
     return [c for c in task.trajectory if c.get("step") not in own]
 
 
+def _recorded(r: Any) -> bool:
+    """Whether a simulated error is one the server gave when the call was recorded in that
+    world (a read of a thing not made yet: "not found"), not the simulator's miss."""
+    meta = getattr(r, "meta", None) or {}
+    return meta.get("source") == "recorded" and not meta.get("miss") and not meta.get("approximate")
+
+
 def replay(task: Task, sim: Any, calls: list[dict[str, Any]],
            recorded: Mapping[int, tuple[Any, Any]] | None = None) -> Replay:
     """Replay ``calls`` in one strict episode and check the task's label against the result.
@@ -79,12 +86,17 @@ def replay(task: Task, sim: Any, calls: list[dict[str, Any]],
     for call in calls:
         r = episode.call_sync(call["server"], call["tool"], call.get("arguments") or {})
         if r.is_error:
+            if _recorded(r):  # the server was seen failing it in that world: played, and no label
+                return Replay(False, False, f"step {call.get('step')} {call['server']}/{call['tool']} fails there"
+                                            f" ({_short(r.text)})")
             return Replay(False, True, f"step {call.get('step')} {call['server']}/{call['tool']} cannot be replayed")
         results[call.get("step")] = (call, r)
     if task.probe is not None:
         probe = task.probe
         r = episode.call_sync(probe.get("server", ""), probe.get("tool", ""), probe.get("arguments") or {})
         if r.is_error:
+            if _recorded(r):
+                return Replay(False, False, f"the probe fails there ({_short(r.text)})")
             return Replay(False, True, "the probe was not recorded in that world")
         if probe_passes(probe, task.match, r.content, r.structured_content):
             return Replay(True, False, "the probe shows the end state")

@@ -44,7 +44,7 @@ from .facts import (Cell, Item, Table, basename, dull_reason, echoes_of, generat
                     is_volatile, text_blocks,
                     leaves, pages_of_a_document, plural_of, read_call, reads_the_clock, rel, singular, words_of)
 from .model import INITIAL_STATE, Candidate, Exploration, Step
-from .phrasing import block_scope, effect, listing, ordinal, quote, scope
+from .phrasing import block_scope, effect, listing, ordinal, quote, scope, without_step_numbers
 
 NAME = "offline-v1"
 MAX_TASKS = 20  # per exploration, besides its state changes
@@ -968,7 +968,7 @@ class OfflineSynthesizer:
         if any(is_volatile("", text) for text in texts):
             skipped["a run-dependent value in the task"] += 1  # a time of this run, a temporary path
             return None
-        if c.kind != "state-change" and _leaks_into(c.answer, normalize(c.question)):
+        if c.kind != "state-change" and _leaks_into(c.answer, normalize(without_step_numbers(c.question))):
             skipped["answer in the question"] += 1
             return None
         return c

@@ -28,6 +28,17 @@ if TYPE_CHECKING:
     from ..adapters import Adapter
 
 
+# the numbers a task gives its own steps: "1. Load ..." at a line's start, "returned by step 1"
+_STEP_NUMBERS = re.compile(r"^[ \t]*\d+\.[ \t]+|\bsteps? \d+(?:(?:, | and )\d+)*\b", re.MULTILINE | re.IGNORECASE)
+
+
+def without_step_numbers(question: str) -> str:
+    """A question without the numbers of its own steps (``1. Load the file ...``, ``the
+    session id returned by step 1``): they number the task's parts and state nothing an
+    answer could be read from, so an answer 1 or 2 is not in the question for them."""
+    return _STEP_NUMBERS.sub(" ", question)
+
+
 def quote(value: Any) -> str:
     text = str(value)
     return f"\"{text}\"" if '"' not in text else f"'{text}'"

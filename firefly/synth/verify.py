@@ -70,6 +70,7 @@ from .facts import generated_id_in, leaves, rel
 from .model import TASK_COLUMNS, Exploration, Task, load_exploration, task_from_row
 from .necessity import (AMBIENT, before_change, computing_steps, initial_texts, item_moved, made_ids, made_values,
                         same_made_up, step_needs)
+from .phrasing import without_step_numbers
 
 VERIFIERS = ("grounded", "replayable", "no-leakage", "self-contained", "not-duplicate", "error-free", "no-padding",
              "fails-before", "wording", "diverse")
@@ -217,7 +218,7 @@ def _in_text(value: Any, text: str) -> bool:
 
 
 def check_leakage(task: Task) -> Verdict:
-    text = normalize(task.question)
+    text = normalize(without_step_numbers(task.question))
     if task.kind == "state-change":
         stated = normalize(" ".join(str(v) for c in task.trajectory for v in leaves(c.get("arguments"))))
         leaked = [v for v in leaves(task.answer) if _in_text(v, text) and not _in_text(v, stated)]
