@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from firefly.events import DagSampled, DagTool, ToolDiscovered
+from firefly.events import DagSampled, DagTool, ToolCalled, ToolDiscovered
 from firefly.explore.policy import ArgSource, Proposal
 from firefly.explore.stage import explore, exploration_id, is_read_only
 from firefly.explore.policy import ToolRef
@@ -74,10 +74,12 @@ def test_explore_records_calls_and_chaining(explored_store):
                                " WHERE exploration_id = ? ORDER BY step, attempt", (rows[1][0],)).fetchall()
     assert [(c[0], c[1], c[3], c[4]) for c in calls] == [(0, 0, 0, 1), (0, 1, 1, 0)]
     assert calls[1][7] == "eggs, milk"
+    # read_note, which the DAG puts after delete_note, is looked at first too, in the world before it;
     # the effectful delete_note changes the state the next call was observed in
-    states = [r[0] for r in store.conn.execute(
-        "SELECT state FROM calls WHERE exploration_id = ? ORDER BY step", (rows[2][0],))]
-    assert states[0] == states[1] != states[2]
+    walked = store.conn.execute(
+        "SELECT tool, state FROM calls WHERE exploration_id = ? ORDER BY step", (rows[2][0],)).fetchall()
+    assert [w[0] for w in walked] == ["list_notes", "read_note", "delete_note", "read_note"]
+    assert walked[0][1] == walked[1][1] == walked[2][1] != walked[3][1]
     # nothing left: a second run explores nothing
     assert explore(store, NotesPolicy()).explorations == 0
     before = projection_dumps(store)
@@ -98,8 +100,8 @@ def test_interrupted_exploration_resumes_without_duplicates(explored_store):
     keys = [r[0] for r in store.conn.execute("SELECT idempotency_key FROM events WHERE type = 'tool-called'")]
     assert len(keys) == len(set(keys))
     assert [r[0] for r in store.conn.execute("SELECT status FROM explorations")] == ["finished"] * 3
-    # same calls as one uninterrupted run
-    assert store.conn.execute("SELECT count(*) FROM calls").fetchone()[0] == 2 + 2 + 3
+    # same calls as one uninterrupted run (d2: the listing, the look first at read_note, the delete, the read)
+    assert store.conn.execute("SELECT count(*) FROM calls").fetchone()[0] == 2 + 2 + 4
 
 
 def test_read_only_detection():
@@ -261,33 +263,42 @@ def _walk_of(store, dag_id):
 
 def test_an_effect_on_a_thing_the_world_showed_is_probed_before_and_after(explored_store):
     store = explored_store
+    store.append(DagSampled(dag_id="d3", tools=[DagTool(server="toy", name=n, schema_hash="h") for n in
+                                                ("list_notes", "delete_note")], edges=[(0, 1)], seed=0, index=3,
+                            sampler="test"))
+    store.catch_up()
     assert explore(store, ProbingPolicy(), concurrency=1, connect_timeout=20).failed == 0
+    # no read of the DAG after the delete: the probe before it (probe_of: the delete's step) sees the world it changes
+    assert [(s, t, p) for s, t, p, _ in _walk_of(store, "d3")] == [(0, "list_notes", None), (1, "read_note", 2),
+                                                                   (2, "delete_note", None), (3, "read_note", 2)]
     walk = _walk_of(store, "d2")
-    # the listing, the probe before the delete (probe_of: the delete's step), the delete, its probe, the read
-    assert [(s, t, p) for s, t, p, _ in walk] == [(0, "list_notes", None), (1, "read_note", 2), (2, "delete_note", None),
+    # the listing, the look first at read_note (the probe before the delete would make the same call in the
+    # same world: not made again), the delete, its probe (probe_of: the delete's step), the read
+    assert [(s, t, p) for s, t, p, _ in walk] == [(0, "list_notes", None), (1, "read_note", None), (2, "delete_note", None),
                                                  (3, "read_note", 2), (4, "read_note", None)]
     states = [w[3] for w in walk]
-    assert states[0] == states[1] == states[2] != states[3]  # the probe before saw the world the delete changed
+    assert states[0] == states[1] == states[2] != states[3]  # the look saw the world the delete changed
 
 
 def test_an_effect_on_a_thing_nothing_showed_is_not_probed_before_it(explored_store):
     store = explored_store
     explore(store, ProbingPolicy(title="receipts"), concurrency=1, connect_timeout=20)
-    assert [(t, p) for _, t, p, _ in _walk_of(store, "d2")][:3] == [("list_notes", None), ("delete_note", None),
-                                                                   ("read_note", 1)]
+    # the look first reads the note the listing showed; no probe of receipts before the delete, one after it
+    assert [(t, p) for _, t, p, _ in _walk_of(store, "d2")][:4] == [("list_notes", None), ("read_note", None),
+                                                                   ("delete_note", None), ("read_note", 2)]
 
 
 def test_a_walk_interrupted_after_a_probe_before_an_effect_resumes_as_one_run(explored_store):
     store = explored_store
-    with pytest.raises(BaseException):  # at d2's last read: after the probe before, the delete and its probe
-        explore(store, ProbingPolicy(fail_at=7), concurrency=1, connect_timeout=20)
+    with pytest.raises(BaseException):  # at d2's last read: after the look first, the delete and its probe
+        explore(store, ProbingPolicy(fail_at=8), concurrency=1, connect_timeout=20)
     store.catch_up()
     assert [t for _, t, _, _ in _walk_of(store, "d2")] == ["list_notes", "read_note", "delete_note", "read_note"]
     report = explore(store, ProbingPolicy(), concurrency=1, connect_timeout=20)
     assert report.failed == 0
     assert [r[0] for r in store.conn.execute("SELECT status FROM explorations")] == ["finished"] * 3
     assert [(s, t, p) for s, t, p, _ in _walk_of(store, "d2")] == [
-        (0, "list_notes", None), (1, "read_note", 2), (2, "delete_note", None), (3, "read_note", 2), (4, "read_note", None)]
+        (0, "list_notes", None), (1, "read_note", None), (2, "delete_note", None), (3, "read_note", 2), (4, "read_note", None)]
 
 
 def test_a_dag_is_walked_reading_before_changing_as_far_as_its_edges_allow():
@@ -383,6 +394,48 @@ def test_a_listing_made_before_a_producer_made_what_it_lists_is_called_again(mon
     tools = [refs[("s", n)] for n in ("get_tasks", "get_epics", "update_task")]
     anyio.run(stage._list_again, FakeWalk(), None, None, tools)
     assert called == ["get_tasks"]  # the epics listing lists nothing create_task made
+
+
+def test_a_read_the_dag_puts_after_an_effect_is_looked_at_first_too_when_the_world_grounds_it():
+    import anyio
+
+    from firefly.explore import stage
+    from firefly.explore.policy import Proposal, Ungrounded
+
+    def ref(name, read_only):
+        schema = {"type": "object", "properties": {"path": {"type": "string"}}}
+        return ToolRef("s", name, "", schema, {"readOnlyHint": read_only}, None)
+
+    # get_task needs an id nothing has shown yet
+    tools = [ref("read_notes", True), ref("write_note", False), ref("read_note", True), ref("get_task", True)]
+
+    class Policy:
+        def propose(self, tool, history, info, rng, attempt):
+            if tool.name == "get_task":
+                raise Ungrounded("task_id")
+            return Proposal({"path": "/workspace/notes/todo.md"})
+
+    class FakeWalk:
+        xid, step, history, recorded = "x1", 0, [], {}
+
+        class futility:
+            futile = staticmethod(lambda server, name: "")
+
+        def __init__(self):
+            self.calls = []
+
+        async def call(self, tool, propose, *, attempt=0):
+            self.calls.append((self.step, tool.name, propose()[0].arguments))
+
+    walk = FakeWalk()
+    anyio.run(stage._look_first, walk, Policy(), None, tools[2:])  # what comes after write_note
+    assert walk.calls == [(0, "read_note", {"path": "/workspace/notes/todo.md"})] and walk.step == 1
+    # resumed where the log shows another call at that step: the first walk did not look first
+    resumed = FakeWalk()
+    resumed.recorded = {(0, 0): ToolCalled(exploration_id="x1", step=0, attempt=0, server="s", tool="read_notes",
+                                           read_only=True, state="s0")}
+    anyio.run(stage._look_first, resumed, Policy(), None, tools[2:])
+    assert resumed.calls == [] and resumed.step == 0
 
 
 def test_an_effect_whose_name_says_nothing_is_probed_by_the_reader_its_description_shares_nouns_with():

@@ -490,6 +490,11 @@ def test_a_change_no_argument_states_is_labelled_by_what_its_probe_before_and_af
     assert not probe_passes({"expected": expected}, {"rule": "json-subset"}, pre.content)  # fails before
     # no probe before it: nothing to compare
     assert _changed_since(Exploration("x", "d", [update, post]), update, post) is None
+    # the same read made first in the world the update changed (a look first, no probe_of) is the read before
+    look = step(0, "read_query", select, before)
+    assert _changed_since(Exploration("x", "d", [look, update, post]), update, post) == expected
+    elsewhere = Step(0, "db", "read_query", select, look.content, None, True, True, [], "another world", None, "h")
+    assert _changed_since(Exploration("x", "d", [elsewhere, update, post]), update, post) is None
     # only the clock changed: no label
     import time
 

@@ -433,6 +433,7 @@ class Walk:
         self.history: list[CallRecord] = []
         self.effects: list[str] = []
         self.touched: set[str] = set()  # servers whose world an effectful call changed
+        self.read_here: set[tuple[str, str, str]] = set()  # reads that worked in the world as it is now
         self.step = 0
         self.calls = self.successes = self.errors = self.chained = 0
 
@@ -543,6 +544,9 @@ class Walk:
         self.chained += chained(event)
         if not event.read_only:
             self.effects.append(canonical_json([tool.server, tool.name, event.arguments_hash]))
+            self.read_here.clear()
+        else:
+            self.read_here.add((tool.server, tool.name, event.arguments_hash or content_hash(event.arguments)))
         if not event.read_only or not is_read_only(tool):
             # a command that only read may still be kept in the server's own history: the next
             # exploration gets a fresh server all the same
@@ -587,6 +591,8 @@ class Walk:
         chosen = self.pick_probe(self.policy, record, tool, self.info)
         if chosen is None or not is_read_only(chosen.tool) or not self.seen_all(chosen.arguments):
             return
+        if (chosen.tool.server, chosen.tool.name, content_hash(chosen.arguments)) in self.read_here:
+            return  # made already in this world (a look first): the world before the effect is recorded
         outcome = await self.ex.call(chosen.tool.server, chosen.tool.name, chosen.arguments, sandbox=self.sandbox)
         event = self.event_of(chosen.tool, Proposal(chosen.arguments, note=chosen.note), outcome,
                               probe_of=self.step + 1)
@@ -708,7 +714,11 @@ class ExplorationAborted(Exception):
 
 async def _walk_dag(walk: Walk, policy: Policy, info: WorkspaceInfo, tools: list[ToolRef]) -> None:
     budget = [MAX_PRODUCERS]
-    for tool in tools:
+    changed: set[str] = set()
+    for i, tool in enumerate(tools):
+        if not is_read_only(tool) and tool.server not in changed:  # the server's world is still the first one
+            changed.add(tool.server)
+            await _look_first(walk, policy, info, [t for t in tools[i + 1:] if t.server == tool.server])
         event, missing = await _call_tool(walk, policy, info, tool)
         if event.error_class == SKIPPED and missing:
             # a required id nothing has shown yet (a session, a task): the likeliest producers in
@@ -718,6 +728,35 @@ async def _walk_dag(walk: Walk, policy: Policy, info: WorkspaceInfo, tools: list
             # "No presentation is currently loaded": the server wants something made first
             await _make_first(walk, policy, info, tool, thing, budget, tries=1)
     await _list_again(walk, policy, info, tools)
+
+
+async def _look_first(walk: Walk, policy: Policy, info: WorkspaceInfo, later: list[ToolRef]) -> None:
+    """Before the first effect on a server, each read-only tool of it that the DAG's edges
+    put after that effect (``later``), called once there too when the world already grounds
+    its arguments (the policy proposes them from what was seen so far; when it cannot,
+    nothing is called or recorded): what it shows then is the world before any change, so a
+    question about it needs no setup (the same read after the effects needs them all, and
+    replay cannot leave out one that only preceded it). Its own call stays where the DAG
+    puts it, with what the effects gave."""
+    for tool in later:
+        if not is_read_only(tool):
+            continue
+        prior = walk.recorded.get((walk.step, 0))
+        if prior is not None:  # a resumed walk looks first where the log shows it did
+            if (prior.server, prior.tool) != (tool.server, tool.name) or prior.probe_of is not None:
+                continue
+            proposal = None
+        elif walk.futility.futile(tool.server, tool.name):
+            continue
+        else:
+            try:
+                proposal = policy.propose(tool, walk.history, info, random.Random(f"{walk.xid}:{walk.step}:0"), 0)
+            except Exception:  # noqa: BLE001 - ungrounded (or a policy bug): no look first
+                continue
+            if proposal is None or not is_read_only(tool, proposal.arguments):
+                continue
+        await walk.call(tool, lambda proposal=proposal: (proposal, "no look first"), attempt=0)
+        walk.step += 1
 
 
 async def _list_again(walk: Walk, policy: Policy, info: WorkspaceInfo, tools: list[ToolRef]) -> None:

@@ -1382,15 +1382,16 @@ def _only_removed(before: Any, after: Any) -> bool:
 
 
 def _changed_since(x: Exploration, e: Step, r: Step) -> Any:
-    """For the probe ``r`` of the effect ``e`` made again after the same probe was made just
-    before ``e`` (the explorer's probe before an effect): the part of ``r``'s result the
+    """For the probe ``r`` of the effect ``e`` made again after the same read was made in the
+    world ``e`` changed (the explorer's probe before an effect, or a look first at the
+    same call in that world): the part of ``r``'s result the
     earlier one did not show (records, fields, lines), what the effect changed, leaving out
     the clock and temporary paths. None without such a probe, or when nothing but those
     changed. ``UPDATE products SET price = price + 1`` states no value; its probe shows one."""
     if r.probe_of != e.step:
         return None
-    pre = next((b for b in x.steps if b.probe_of == e.step and b.step < e.step and b.ok and b.tool == r.tool
-                and b.server == r.server and b.arguments_hash == r.arguments_hash), None)
+    pre = next((b for b in x.steps if b.step < e.step and b.ok and (b.probe_of == e.step or b.state == e.state)
+                and b.tool == r.tool and b.server == r.server and b.arguments_hash == r.arguments_hash), None)
     if pre is None:
         return None
     return _difference(result_value(pre.content, pre.structured), result_value(r.content, r.structured), "")
