@@ -31,7 +31,8 @@ import struct
 from typing import Any
 
 __all__ = [
-    "STRUCTURED", "at_line", "blob_bytes", "content_text", "embedded_json", "follow", "image_size", "in_json", "item_at",
+    "STRUCTURED", "TRUNCATION_MARKER", "at_line", "blob_bytes", "content_text", "embedded_json", "follow", "image_size",
+    "in_json", "item_at", "salvaged",
     "jpath",
     "moved", "resolve", "split",
 ]
@@ -125,11 +126,18 @@ def split(locator: str) -> tuple[str, str, str]:
 def embedded_json(text: str) -> Any:
     """The JSON (or Python-literal) object or list a text holds: the whole text, else the
     first fenced code block that is one, else the first ``{...}`` / ``[...]`` that parses
-    to the end of its line. None when there is none."""
+    to the end of its line; for a result the recorder cut short (:data:`TRUNCATION_MARKER`)
+    that starts as JSON, what it holds whole before the cut (:func:`salvaged`). None when
+    there is none."""
     stripped = text.strip()
     whole = _parse(stripped)
     if whole is not None:
         return whole
+    cut = _TRUNCATED.search(text)
+    if cut is not None and stripped[:1] in ("[", "{"):
+        kept = salvaged(text[: cut.start()].strip())
+        if kept:
+            return kept
     for m in _FENCE.finditer(text):
         found = _parse(m.group(1).strip())
         if found is not None:
@@ -143,6 +151,70 @@ def embedded_json(text: str) -> Any:
         if isinstance(value, (dict, list)) and value and not text[end:].split("\n", 1)[0].strip():
             return value
     return None
+
+
+# what the recorder appends to a result it cut to the size cap (firefly.explore.executor)
+TRUNCATION_MARKER = "\n…[firefly: result truncated, {omitted} more bytes]"
+_TRUNCATED = re.compile(re.escape(TRUNCATION_MARKER.split("{")[0]) + r"\d+ more bytes\]\s*$")
+
+
+def salvaged(text: str) -> Any:
+    """What a JSON document cut short holds whole: the elements of a list that end before the
+    cut, the members of an object that do (a member whose value is a list or an object cut
+    short keeps what that holds whole), every container open at the cut closed there. A
+    record cut in the middle is left out of its list: a question about it could not see
+    the fields that were cut."""
+    decoder = json.JSONDecoder()
+    end = len(text)
+
+    def skip(i: int) -> int:
+        while i < end and text[i] in " \t\r\n":
+            i += 1
+        return i
+
+    def value(i: int, depth: int) -> tuple[Any, int, bool]:
+        i = skip(i)
+        if i >= end or depth > 64:
+            return None, i, False
+        opener = text[i]
+        if opener not in "[{":
+            try:
+                found, j = decoder.raw_decode(text, i)
+            except ValueError:
+                return None, i, False
+            return found, j, True
+        closer, out = ("]", []) if opener == "[" else ("}", {})
+        i += 1
+        while True:
+            i = skip(i)
+            if i < end and text[i] == closer:
+                return out, i + 1, True
+            if opener == "{":
+                try:
+                    key, i = decoder.raw_decode(text, i)
+                except ValueError:
+                    return out, i, False
+                i = skip(i)
+                if not isinstance(key, str) or i >= end or text[i] != ":":
+                    return out, i, False
+                i += 1
+            item, i, whole = value(i, depth + 1)
+            if not whole:
+                if opener == "{" and isinstance(item, (dict, list)) and item:
+                    out[key] = item  # type: ignore[index]
+                return out, i, False
+            if opener == "[":
+                out.append(item)  # type: ignore[union-attr]
+            else:
+                out[key] = item  # type: ignore[index]
+            i = skip(i)
+            if i < end and text[i] == ",":
+                i += 1
+            elif not (i < end and text[i] == closer):
+                return out, i, False
+
+    found, _, _ = value(0, 0)
+    return found if isinstance(found, (dict, list)) else None
 
 
 def _parse(text: str) -> Any:

@@ -106,6 +106,27 @@ def test_json_inside_text_whole_or_fenced():
         assert books.items[1].cells["title"].path == "$.content[0].text#json=$[1].title"
 
 
+def test_json_the_recorder_cut_short_gives_what_it_holds_whole_and_counts_nothing():
+    rows = [{"id": i, "title": t, "author": a} for i, (t, a) in enumerate(
+        [("Dune", "Herbert"), ("Emma", "Austen"), ("Ulysses", "Joyce")], 1)]
+    full = json.dumps({"total": 3, "books": rows}, indent=2)
+    cut = full[: full.index('"Joyce"') - 3] + locator.TRUNCATION_MARKER.format(omitted=40)
+    assert locator.embedded_json(cut) == {"total": 3, "books": rows[:2]}  # Ulysses was cut in the middle
+    assert locator.embedded_json(full[:-20]) is None  # broken JSON the recorder did not cut is no JSON
+    (books,) = [t for t in tables(T(cut), tool="search_books") if t.key == "title"]
+    assert [it.cells["title"].value for it in books.items] == ["Dune", "Emma"]
+    path = books.items[1].cells["author"].path
+    assert path == "$.content[0].text#json=$.books[1].author"
+    # a question over a result the recorder cut counts none of its items
+    from firefly.synth.model import Exploration, Step
+    from firefly.synth.offline import OfflineSynthesizer
+
+    step = Step(0, "lib", "search_books", {"query": "novels"}, T(cut), None, True, True, [], "s0", None, "h")
+    found, _ = OfflineSynthesizer().candidates(Exploration("x", "d", [step]))
+    assert found and not any(c.derivation.get("op") in ("count", "count_where") for c in found)
+    assert any(c.answer == "Austen" for c in found)
+
+
 def test_yaml_csv_tsv_and_markdown_tables_in_text():
     yaml_text = "suppliers:\n  - name: Acme\n    city: Oslo\n    lead_days: 10\n  - name: Beta\n    city: Rome\n    lead_days: 4\n"
     (suppliers,) = tables(T(yaml_text), tool="read_config")

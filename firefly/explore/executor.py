@@ -40,10 +40,9 @@ from mcp.shared.exceptions import MCPError
 
 from ..connect import Connection, Endpoint, ServerError, open_connection
 from ..events import ResultCut
+from ..locator import TRUNCATION_MARKER
 from ..stdio import CUT_KEY, json_safe, one_line
 from .sandbox import Sandbox
-
-TRUNCATION_MARKER = "\n…[firefly: result truncated, {omitted} more bytes]"
 
 _json = msgspec.json.Encoder()
 

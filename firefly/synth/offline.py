@@ -415,7 +415,8 @@ class OfflineSynthesizer:
         if reads_the_clock(s.arguments, x.ref(s.server, s.tool)):
             skipped["a date or time left to the clock"] += 1
             return []
-        truncated = isinstance(s.arguments.get("head"), int) or isinstance(s.arguments.get("tail"), int)
+        # a part of what there is (head/tail, or a result the recorder cut): nothing in it is counted
+        truncated = isinstance(s.arguments.get("head"), int) or isinstance(s.arguments.get("tail"), int) or _cut_short(s)
         out: list[Candidate] = []
         for t in tables:
             t = _one_record(t, f"{s.tool} {getattr(x.ref(s.server, s.tool), 'title', None) or ''}")
