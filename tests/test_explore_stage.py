@@ -396,6 +396,44 @@ def test_a_listing_made_before_a_producer_made_what_it_lists_is_called_again(mon
     assert called == ["get_tasks"]  # the epics listing lists nothing create_task made
 
 
+def test_a_reader_that_counted_nothing_is_called_again_after_an_effect_on_its_server(monkeypatch):
+    import anyio
+
+    from firefly.explore import stage
+    from firefly.explore.policy import CallRecord
+
+    def ref(name, required=(), read_only=True):
+        schema = {"type": "object", "properties": {r: {"type": "string"} for r in required}, "required": list(required)}
+        return ToolRef("s", name, "", schema, {"readOnlyHint": read_only}, None)
+
+    refs = {("s", n): ref(n, ("task_id",) if n == "get_task" else (), n.startswith("get")) for n in
+            ("get_project_status", "get_settings", "get_task", "start_review")}
+
+    def said(value):
+        return [{"type": "text", "text": json.dumps(value)}]
+
+    class FakeWalk:  # three reads on the empty world, then an effect on their server
+        history = [CallRecord(0, "s", "get_project_status", {}, said({"total_tasks": 0, "columns": {"todo": []}}),
+                              None, False),
+                   CallRecord(1, "s", "get_settings", {}, said({"max_tasks": 50, "tasks": []}), None, False),
+                   CallRecord(2, "s", "get_task", {"task_id": "t1"}, said({"progress": 0}), None, False),
+                   CallRecord(3, "s", "start_review", {}, said({"ok": True}), None, False)]
+
+    FakeWalk.refs = refs
+    called = []
+
+    async def fake_call(walk, policy, info, tool):
+        called.append(tool.name)
+
+    monkeypatch.setattr(stage, "_call_tool", fake_call)
+    tools = [refs[("s", n)] for n in ("get_project_status", "get_settings", "get_task", "start_review")]
+    anyio.run(stage._list_again, FakeWalk(), None, None, tools)
+    assert called == ["get_project_status"]  # get_settings showed a setting; get_task takes an id
+    assert stage.counted_nothing(said({"nodes": [], "count": 0}), None)
+    assert stage.counted_nothing(said([]), None)  # an empty listing
+    assert not stage.counted_nothing(said({"name": "default"}), None) and not stage.counted_nothing(said("0"), None)
+
+
 def test_a_read_the_dag_puts_after_an_effect_is_looked_at_first_too_when_the_world_grounds_it():
     import anyio
 

@@ -495,6 +495,13 @@ def test_a_change_no_argument_states_is_labelled_by_what_its_probe_before_and_af
     assert _changed_since(Exploration("x", "d", [look, update, post]), update, post) == expected
     elsewhere = Step(0, "db", "read_query", select, look.content, None, True, True, [], "another world", None, "h")
     assert _changed_since(Exploration("x", "d", [elsewhere, update, post]), update, post) is None
+    # a session's tally of operations moves with any call: it is no trace of this one
+    info = {"query": "SELECT * FROM session_info"}
+    tally = [step(0, "read_query", info, {"rows": 20, "operations_count": 1}, probe_of=1), update,
+             step(2, "read_query", info, {"rows": 20, "operations_count": 2}, probe_of=1)]
+    assert _changed_since(Exploration("x", "d", tally), update, tally[2]) is None
+    tally[2] = step(2, "read_query", info, {"rows": 19, "operations_count": 2}, probe_of=1)
+    assert _changed_since(Exploration("x", "d", tally), update, tally[2]) == {"rows": 19}
     # only the clock changed: no label
     import time
 

@@ -763,12 +763,47 @@ async def _list_again(walk: Walk, policy: Policy, info: WorkspaceInfo, tools: li
     """Each listing of the DAG whose last call that worked came before a call that made
     things it lists (:func:`makes_what_it_lists`; a producer called for a missing id, a
     maker the DAG's edges put after it), called once more: what it listed before was the
-    world without them (no tasks yet), nothing a question can ask about."""
+    world without them (no tasks yet), nothing a question can ask about. So is a reader that
+    takes no argument and counted nothing (:func:`counted_nothing`: a project's status, a
+    graph's info on the empty world) when an effect on its server worked after it."""
+    from .probe import _required
+
     for tool in tools:
-        runs = [r.step for r in walk.history if (r.server, r.tool) == (tool.server, tool.name) and not r.is_error]
-        if runs and any(r.step > runs[-1] and not r.is_error and (maker := walk.refs.get((r.server, r.tool)))
-                        is not None and makes_what_it_lists(maker, tool, walk.refs) for r in walk.history):
+        runs = [r for r in walk.history if (r.server, r.tool) == (tool.server, tool.name) and not r.is_error]
+        if not runs:
+            continue
+        after = [(r, ref) for r in walk.history if r.step > runs[-1].step and not r.is_error
+                 and (ref := walk.refs.get((r.server, r.tool))) is not None]
+        if any(makes_what_it_lists(ref, tool, walk.refs) for _, ref in after) or (
+                not _required(tool) and counted_nothing(runs[-1].content, runs[-1].structured)
+                and any(r.server == tool.server and not is_read_only(ref, r.arguments) for r, ref in after)):
             await _call_tool(walk, policy, info, tool)
+
+
+def counted_nothing(content: Any, structured: Any) -> bool:
+    """A result whose numbers are all zero and whose lists are all empty, with at least one
+    of them (``{"total_tasks": 0, "done_tasks": 0}``, ``{"nodes": [], "count": 0}``): what a
+    reader shows of a world where nothing was made yet."""
+    from ..match import result_value
+
+    value = result_value(content, structured)
+    if not isinstance(value, (dict, list)):
+        return False
+    found: list[bool] = []
+
+    def walk_value(v: Any) -> None:
+        if isinstance(v, dict):
+            for x in v.values():
+                walk_value(x)
+        elif isinstance(v, list):
+            found.append(not v)
+            for x in v:
+                walk_value(x)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            found.append(v == 0)
+
+    walk_value(value)
+    return bool(found) and all(found)
 
 
 async def _make_first(walk: Walk, policy: Policy, info: WorkspaceInfo, tool: ToolRef, thing: str,

@@ -239,6 +239,12 @@ def words_of(name: str) -> str:
     return " ".join(w for w in re.split(r"[^A-Za-z0-9]+", s) if w).lower() or str(name)
 
 
+# what a tool named for the thing it runs gives back: the rows of a query, the lines (entries) of a command's output
+_RUN_THINGS = {"query": ("row", "rows"), "sql": ("row", "rows"), "command": ("entry", "entries"),
+               "cmd": ("entry", "entries"), "script": ("entry", "entries"), "shell": ("entry", "entries"),
+               "bash": ("entry", "entries")}
+
+
 _UNCOUNTED = frozenset({"data", "information", "weather", "news", "people", "software", "equipment", "staff", "metadata",
                         "media", "feedback", "content", "research", "music", "traffic"})
 
@@ -283,6 +289,8 @@ class Names:
         if not words:
             return "item", "items"
         last = singular(words[-1])
+        if last in _RUN_THINGS:  # run_command, mysql_query: what comes back is not commands or queries
+            return _RUN_THINGS[last]
         noun = " ".join(words[-2:-1] + [last]) if len(words) >= 2 and len(words[-2]) > 2 else last
         return noun, plural_of(noun)
 
@@ -1603,7 +1611,9 @@ def is_opaque_id(key: str, value: Any) -> bool:
 _BOOKKEEPING = frozenset({"cursor", "next cursor", "offset", "limit", "page", "page size", "per page", "has more",
                           "next page", "next offset", "page token", "next page token", "truncated", "output truncated",
                           "success", "ok", "total pages", "has next", "has previous", "has prev", "current page",
-                          "page number"})
+                          "page number",
+                          # a session's tally of the calls made on it: any call moves it, whatever it did
+                          "operations count", "operation count", "operations performed"})
 # numbers the machine chose for the run (a process id): never the same twice
 _RUN_CHOSEN = frozenset({"pid", "ppid", "process id", "parent process id", "parent pid"})
 # the fields of a reply's envelope: a status, a message about the call
@@ -1674,6 +1684,13 @@ def pages_of_a_document(key: str, keys: Any) -> bool:
         words_of(k.split(".")[-1].split("#")[0]) in _BOOKKEEPING - {"total pages"} for k in keys)
 
 
+def is_bookkeeping(key: str) -> bool:
+    """A field that keeps account of the calls, not of the world (a cursor, a page size, a
+    session's count of operations) or that the machine chose for the run (a pid)."""
+    name = words_of(key.split(".")[-1].split("#")[0])
+    return name in _BOOKKEEPING or name in _RUN_CHOSEN
+
+
 def is_dull(key: str, value: Any, echoes: dict[str, set[str]] | None = None, whole: bool = False,
             any_name: bool = False, tool: str = "") -> bool:
     """A value not worth a question: paging bookkeeping (a cursor, a page size); a computed
@@ -1694,7 +1711,7 @@ def dull_reason(key: str, value: Any, echoes: dict[str, set[str]] | None = None,
     from ..match import normalize
 
     name = words_of(key.split(".")[-1].split("#")[0])
-    if name in _BOOKKEEPING or name in _RUN_CHOSEN:
+    if is_bookkeeping(key):
         return "bookkeeping or run-chosen field"
     if is_opaque_id(key, value):
         return "made-up id"

@@ -40,7 +40,8 @@ from .answers import field_values, record_candidates
 from .derive import as_number
 from ..explore.executor import TRUNCATION_MARKER
 from ..locator import resolve
-from .facts import (Cell, Item, Table, basename, dull_reason, echoes_of, generated_id_in, made_up_id, is_dull, is_machine_fact,
+from .facts import (Cell, Item, Table, basename, dull_reason, echoes_of, generated_id_in, made_up_id, is_bookkeeping, is_dull,
+                    is_machine_fact,
                     is_volatile, text_blocks,
                     leaves, pages_of_a_document, plural_of, read_call, reads_the_clock, rel, singular, words_of)
 from .model import INITIAL_STATE, Candidate, Exploration, Step
@@ -1402,7 +1403,9 @@ def _difference(before: Any, after: Any, key: str) -> Any:
     if canonical_json(before) == canonical_json(after):
         return None
     if isinstance(after, dict) and isinstance(before, dict):
-        kept = {k: d for k, v in after.items() if (d := _difference(before.get(k), v, k)) is not None}
+        # a tally of the calls made (operations_count) moves with any call: no trace of this one
+        kept = {k: d for k, v in after.items() if not is_bookkeeping(str(k))
+                and (d := _difference(before.get(k), v, k)) is not None}
         return kept or None
     if isinstance(after, list) and isinstance(before, list):
         seen = {canonical_json(v) for v in before}
