@@ -265,6 +265,20 @@ def test_query_rows_feed_filters_updates_and_arithmetic():
         assert isinstance(s.value, (int, float)) and str(s.value) in c.arguments["expression"]
 
 
+def test_a_row_inserted_into_a_table_the_run_made_has_a_date_where_a_date_goes_and_a_line_for_its_note():
+    rows = rec(0, "sqlite", "read_query", {"query": "SELECT * FROM products LIMIT 2"}, PRODUCTS_TEXT)
+    made = rec(1, "sqlite", "write_query", {"query": "CREATE TABLE IF NOT EXISTS product_notes (id INTEGER PRIMARY KEY,"
+                                                     " product_id INTEGER, note TEXT NOT NULL, created_on TEXT)"}, "ok")
+    inserts = [q for seed in range(40) if (q := propose("write_query", [rows, made], seed).arguments["query"])
+               .startswith("INSERT INTO product_notes")]
+    assert inserts
+    for q in inserts:
+        values = re.search(r"VALUES \((.*)\)$", q).group(1)
+        *_, note, created_on = [v.strip().strip("'") for v in re.split(r",(?=(?:[^']*'[^']*')*[^']*$)", values)]
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", created_on), q
+        assert len(note.split()) >= 3 and note not in ("products", "orders"), q
+
+
 def test_a_write_told_the_database_is_read_only_is_retried_as_a_read():
     rows = rec(0, "sqlite", "read_query", {"query": "SELECT * FROM products LIMIT 2"}, PRODUCTS_TEXT)
     for said in ("Error: Only read-only queries are allowed in read-only mode.", "attempt to write a readonly database"):

@@ -468,6 +468,32 @@ def test_tasks_from_real_explorations_replay_and_do_not_leak(tmp_path):
     assert fields >= 1  # answers with named fields verify on the bundled servers
 
 
+def test_a_call_making_two_changes_is_asked_only_when_its_probe_shows_both():
+    from firefly.synth.model import Exploration, Step
+    from firefly.synth.offline import OfflineSynthesizer
+
+    add = {"observations": [{"entityName": "harbor-shop", "contents": ["Noted during exploration 16"]},
+                            {"entityName": "Harbor Coffee Supply", "contents": ["Noted during exploration 722"]}]}
+
+    def walk(*shown):
+        entities = [{"name": n, "observations": [o]} for n, o in shown]
+        return Exploration("x", "d", [
+            Step(0, "memory", "add_observations", add, [{"type": "text", "text": "Observations added"}], None, True,
+                 False, [], "s0", None, "a"),
+            Step(1, "memory", "open_nodes", {"names": [n for n, _ in shown]},
+                 [{"type": "text", "text": json.dumps({"entities": entities})}], None, True, True, [], "s1", 0, "o")])
+
+    def changes(x):
+        found, skipped = OfflineSynthesizer().candidates(x)
+        return [c for c in found if c.kind == "state-change"], skipped
+
+    one, skipped = changes(walk(("Harbor Coffee Supply", "Noted during exploration 722")))
+    assert one == [] and skipped["a change the probe does not show"] == 1
+    both, _ = changes(walk(("harbor-shop", "Noted during exploration 16"),
+                           ("Harbor Coffee Supply", "Noted during exploration 722")))
+    assert both and "Noted during exploration 16" in json.dumps(both[0].answer)
+
+
 def test_a_change_no_argument_states_is_labelled_by_what_its_probe_before_and_after_differ_in():
     from firefly.synth.model import Exploration, Step
     from firefly.synth.offline import _changed_since

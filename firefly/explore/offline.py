@@ -2459,12 +2459,18 @@ class _Run:
                     vals.append(self.rng.randint(1, 50))
             else:
                 strs = [v for v in salient if isinstance(v.value, str)]
-                if strs:
+                named = set(_words(c))
+                if named & {"date", "day", "time", "timestamp"} or len(named) > 1 and named & {"on", "at"}:
+                    # a date the world showed, else one of its season: never a name put where a date goes
+                    dates = [v for v in salient if isinstance(v.value, str) and _ISO_DATE.match(v.value)]
+                    vals.append(dates[0].value[:10] if dates else "2025-03-01")
+                elif named & (_SHORT_TEXT_WORDS | {"note", "notes", "comment", "description", "message", "reason",
+                                                   "summary", "text"}):
+                    vals.append(self.r_text(c, {}, pointer, {}))  # a line a person writes, about a thing seen
+                elif strs:
                     vals.append(strs[0].value)
                     self.use(pointer, strs[0])
                     salient.remove(strs[0])
-                elif any(w in c.lower() for w in ("date", "_on", "_at")):
-                    vals.append("2025-03-01")
                 else:
                     vals.append(f"{c} {self.rng.randint(1, 99)}")
         return (f"INSERT INTO {_ident(t)} ({', '.join(_ident(c) for c, _ in cols)}) "
@@ -3213,6 +3219,7 @@ def _dated(v: Value) -> bool:
 # typographic punctuation as a keyboard writes it
 _TYPOGRAPHY = str.maketrans({"\u2014": "-", "\u2013": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"',
                              "\u201d": '"', "\u2026": "...", "\u00a0": " "})
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?![\d])")
 _SHORT_TEXT_WORDS = frozenset({"topic", "title", "subject", "caption", "heading", "headline", "phrase", "label"})
 _ASCII_TOLD = re.compile(r"(?i)\bASCII\b|\bnon-ASCII\b|\bunicode (?:characters? )?(?:is |are )?not (?:allowed|supported)")
 

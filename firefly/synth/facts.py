@@ -1655,6 +1655,7 @@ _COMPUTING = frozenset({"execution", "exec", "run", "ms", "seconds", "secs", "an
                         "ocr", "parse", "parsing", "compute", "computation", "load", "loading", "render", "rendering",
                         "response", "request", "indexing", "compile", "compilation", "generation", "extraction",
                         "conversion", "inference", "wall", "scan", "scanning", "evaluation"})
+_ZERO_SIZE = re.compile(r"(?i)^\s*0+(?:[.,]0+)?\s*(?:[kmgt]i?b|b|bytes?)\s*$")  # "0 B", "0.0 KB": an empty thing's size
 _SIZE_TEXT = re.compile(r"(?i)^\s*[\d.,]+\s*(?:[kmgt]i?b?|bytes?|%)?\s*$")
 
 
@@ -1726,7 +1727,8 @@ def dull_reason(key: str, value: Any, echoes: dict[str, set[str]] | None = None,
         return "machine variable"
     if whole and (name in _ENVELOPE or text in _STATUS_WORDS):
         return "status or message about the call"
-    if whole and isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
+    if whole and (isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0
+                  or isinstance(value, str) and bool(_ZERO_SIZE.match(value))):
         return "zero in a one-record reply"  # a count of nothing in a reply about an empty world: guessed without a call
     said = set(words_of(value).split()) if isinstance(value, str) else set()
     if whole and said and not re.search(r"\d", value) and said <= set(words_of(tool).split()):

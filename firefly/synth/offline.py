@@ -746,6 +746,9 @@ class OfflineSynthesizer:
                 baseline = initial_results.get((r.server, r.tool, r.arguments_hash), "")
                 seen = _text_of(r)
                 shown = [m for m in marks if _word_in(m, seen) and not _word_in(m, before) and not _word_in(m, baseline)]
+                if _item_unshown(e, seen, f"{before} {baseline}"):
+                    skipped["a change the probe does not show"] += 1  # two observations added, one checked
+                    continue
                 expected = _expected(r, shown, e) if shown else None
                 if expected is None:  # no value the effect stated: what its probe before and after differ in
                     expected = _changed_since(x, e, r)
@@ -1310,6 +1313,43 @@ def _distinctive(e: Step, adapter: Adapter) -> list[str]:
     return uniq
 
 
+def _item_unshown(e: Step, seen: str, before: str) -> bool:
+    """Whether an effect that makes several changes in one call (a list argument of two or
+    more records: observations added to two entities) makes one whose new text (a string of
+    its record no earlier result showed) the read ``seen`` does not show: a label from that
+    read would check one change of the question and not the other."""
+    for value in (e.arguments or {}).values():
+        if not (isinstance(value, list) and len(value) >= 2 and all(isinstance(v, dict) for v in value)):
+            continue
+        for record in value:
+            new = [t for t in leaves(record) if isinstance(t, str) and len(t.strip()) >= 3 and not _word_in(t, before)]
+            if new and not any(_word_in(t, seen) for t in new):
+                return True
+    return False
+
+
+def _item_marks(e: Step, shown: list[str]) -> list[str]:
+    """For an effect that makes several changes in one call (a list argument of records),
+    the first of ``shown`` that each record holds."""
+    out = []
+    for value in (e.arguments or {}).values():
+        if isinstance(value, list) and len(value) >= 2 and all(isinstance(v, dict) for v in value):
+            for record in value:
+                texts = {normalize(t) for t in leaves(record) if isinstance(t, str)}
+                out += [m for m in shown if normalize(m) in texts][:1]
+    return out
+
+
+def _merged(a: Any, b: Any) -> Any:
+    """Two skeletons of one result (:func:`_subset_for`) as one: objects' keys together,
+    lists' elements together."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {**a, **{k: _merged(a[k], v) if k in a else v for k, v in b.items()}}
+    if isinstance(a, list) and isinstance(b, list):
+        return a + [x for x in b if x not in a]
+    return a
+
+
 def _expected(r: Step, shown: list[str], e: Step) -> Any:
     """What the probe's result must contain: the part of it that shows the effect (the
     record holding the effect's distinctive value, with the fields the effect stated)."""
@@ -1317,7 +1357,11 @@ def _expected(r: Step, shown: list[str], e: Step) -> Any:
     mark = shown[0]
     if isinstance(value, (dict, list)):
         stated = {normalize(v) for v in _arg_strings(e.arguments)}
-        return _subset_for(value, mark, stated)
+        found = _subset_for(value, mark, stated)
+        for other in _item_marks(e, shown):  # a call that made several changes: each one checked
+            more = _subset_for(value, other, stated)
+            found = found if more is None else _merged(found, more)
+        return found
     if isinstance(value, str):
         return mark if _word_in(mark, normalize(value)) else None
     return None
