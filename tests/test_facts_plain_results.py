@@ -43,6 +43,16 @@ def test_a_sentence_that_states_one_value_is_the_result():
         assert tables(T(text)) == [], text
 
 
+def test_a_list_item_wrapped_onto_the_next_line_keeps_its_place_but_is_no_value():
+    text = ("## Dates\n\n- Sale runs 2025-04-07 to 2025-04-20 (two weeks, ends the weekend before the\n"
+            "  warehouse move).\n- Email to subscribers goes out 2025-04-03.\n- Stock count on 2025-04-21.\n")
+    (dates,) = tables(T(text), tool="read_text_file")
+    assert dates.noun == "date" and dates.total == 3
+    assert [it.cells["value"].value if it.cells else None for it in dates.items] == [
+        None, "Email to subscribers goes out 2025-04-03.", "Stock count on 2025-04-21."]
+    assert [it.index for it in dates.items] == [0, 1, 2]  # "the second date listed" is still the second line
+
+
 def test_a_sentence_of_clauses_each_stating_a_number_is_one_record_named_by_the_clauses():
     (week,) = tables(T("The week of the year is 1, and the isoWeek of the year is 1."), tool="get_week_year")
     assert values([week]) == [{"week of the year": 1, "iso week of the year": 1}]

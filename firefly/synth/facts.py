@@ -1309,7 +1309,7 @@ def _lists(step: int, base: str, lines: list[str], offset: int, names: Names) ->
             run = [(n, m.group(2).strip()) for (n, _), m in zip(run, links)]
         values = [v for _, v in run]
         # one item is a list too when a heading introduces it ("Available schemas:" then "- main")
-        if (len(run) >= 2 or intro) and len(set(values)) == len(values) and len(out) < MAX_TABLES:
+        if run and (len(run) >= 2 or intro) and len(set(values)) == len(values) and len(out) < MAX_TABLES:
             if intro:
                 noun = singular(words_of(intro))
                 noun, plural = noun, plural_of(noun)
@@ -1317,14 +1317,21 @@ def _lists(step: int, base: str, lines: list[str], offset: int, names: Names) ->
                 noun, plural = "link", "links"
             else:
                 noun, plural = names.noun()
-            items = [Item({"value": Cell(_scalar(v), f"{base}#line={n + offset}")}, i) for i, (n, v) in enumerate(run)]
+            # an item wrapped onto the next line keeps its place in the list, but its first line is no value
+            items = [Item({} if n in wrapped else {"value": Cell(_scalar(v), f"{base}#line={n + offset}")}, i)
+                     for i, (n, v) in enumerate(run)]
             out.append(Table(step, noun, plural, "value", items[:MAX_ITEMS], labels={"value": noun},
                              total=len(items), whole=base))
 
     previous = ""
     indent = None
+    wrapped: set[int] = set()  # items whose text goes on, indented, on the lines below
     for n, line in enumerate(lines, start=1):
         m = _LIST_ITEM.match(line)
+        if run and not m and line.strip() and line[:1] in " \t" and indent is not None \
+                and len(line) - len(line.lstrip()) > indent:
+            wrapped.add(run[-1][0])  # "- Sale runs 2025-04-07 to 2025-04-20 (two weeks, ends the" / "  warehouse move)."
+            continue
         if m and labelled_value(line) is None and (indent is None or len(m.group(1)) == indent):
             value = plain_text(m.group(2))
             if 0 < len(value) <= 100:
