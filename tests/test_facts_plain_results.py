@@ -53,6 +53,26 @@ def test_a_list_item_wrapped_onto_the_next_line_keeps_its_place_but_is_no_value(
     assert [it.index for it in dates.items] == [0, 1, 2]  # "the second date listed" is still the second line
 
 
+def test_a_time_of_day_converted_without_a_date_asks_nothing_of_the_day_and_nothing_where_summer_time_moves_it():
+    tool = ToolRef("clock", "convert_time", "Convert time between timezones",
+                   {"type": "object", "properties": {"source_timezone": {"type": "string"},
+                                                     "target_timezone": {"type": "string"},
+                                                     "time": {"type": "string", "description": "HH:MM"}}}, {}, None)
+
+    def converted(source, target, day, offset, difference):
+        return {"source": {"timezone": source, "datetime": f"2026-12-07T08:15:00{offset}", "day_of_week": day},
+                "target": {"timezone": target, "datetime": "2026-12-07T11:45:00+09:00", "day_of_week": day},
+                "time_difference": difference}
+
+    fixed = {"source_timezone": "Asia/Kolkata", "target_timezone": "Asia/Tokyo", "time": "08:15"}
+    asked = questions(tool, fixed, T(json.dumps(converted("Asia/Kolkata", "Asia/Tokyo", "Monday", "+05:30", "+3.5h"))))
+    answers = json.dumps([c.answer for c in asked])
+    assert "+3.5h" in answers and "Monday" not in answers and "2026-12-07" not in answers
+    moving = {"source_timezone": "Australia/Sydney", "target_timezone": "Asia/Tokyo", "time": "08:15"}
+    assert questions(tool, moving, T(json.dumps(converted("Australia/Sydney", "Asia/Tokyo", "Monday", "+11:00",
+                                                          "-2.0h")))) == []
+
+
 def test_a_sentence_of_clauses_each_stating_a_number_is_one_record_named_by_the_clauses():
     (week,) = tables(T("The week of the year is 1, and the isoWeek of the year is 1."), tool="get_week_year")
     assert values([week]) == [{"week of the year": 1, "iso week of the year": 1}]

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from ..adapters.generic import GenericAdapter
 from ..locator import STRUCTURED, content_text, embedded_json, in_json, jpath, resolve
 from ..explore.policy import VIRTUAL_ROOT
-from ..jsonvalues import leaves
+from ..jsonvalues import leaves, strings
 from ..match import parse_json
 from ..secrets import MASK
 
@@ -1574,6 +1574,42 @@ def reads_the_clock(arguments: dict[str, Any], ref: Any) -> bool:
 
 
 _DAY_WORDS = frozenset({"date", "datetime", "timestamp", "day"})
+_TIME_OF_DAY = re.compile(r"^\s*\d{1,2}:\d{2}(?::\d{2})?\s*$")
+_A_DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}")
+
+
+def day_left_to_clock(arguments: dict[str, Any]) -> bool:
+    """A call given a time of day and no date (``"time": "08:15"``): the tool takes the day
+    it runs on, so a weekday or a date it returns is a reading of the clock."""
+    texts = [v for v in strings(arguments) if isinstance(v, str)]
+    return any(_TIME_OF_DAY.match(t) for t in texts) and not any(_A_DATE.search(t) for t in texts)
+
+
+def of_the_day(key: str, value: Any) -> bool:
+    """A value about the day a call ran on, when the call gave no date: a weekday, a date."""
+    words = set(words_of(key.split(".")[-1].split("#")[0]).split())
+    return bool(words & {"day", "date", "week", "weekday", "datetime", "timestamp"}) \
+        or isinstance(value, str) and _A_DATE.search(value) is not None
+
+
+def offsets_change(arguments: dict[str, Any]) -> bool:
+    """Whether a time zone the call names (an IANA name: ``Australia/Sydney``) is not the
+    same hours from UTC all year (summer time): a time of day converted there on another day
+    of the year can give another answer."""
+    import datetime as dt
+    import zoneinfo
+
+    year = dt.datetime.now(dt.timezone.utc).year
+    for text in strings(arguments):
+        if not isinstance(text, str) or "/" not in text and text.upper() != "UTC":
+            continue
+        try:
+            zone = zoneinfo.ZoneInfo(text.strip())
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            continue
+        if len({dt.datetime(year, month, 15, 12, tzinfo=zone).utcoffset() for month in (1, 4, 7, 10)}) > 1:
+            return True
+    return False
 
 
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)

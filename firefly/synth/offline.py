@@ -40,8 +40,8 @@ from .answers import field_values, record_candidates
 from .derive import as_number
 from ..explore.executor import TRUNCATION_MARKER
 from ..locator import resolve
-from .facts import (Cell, Item, Table, basename, dull_reason, echoes_of, generated_id_in, made_up_id, is_bookkeeping, is_dull,
-                    is_machine_fact,
+from .facts import (Cell, Item, Table, basename, day_left_to_clock, dull_reason, echoes_of, generated_id_in, made_up_id,
+                    is_bookkeeping, is_dull, is_machine_fact, of_the_day, offsets_change,
                     is_volatile, text_blocks,
                     leaves, pages_of_a_document, plural_of, read_call, reads_the_clock, rel, singular, words_of)
 from .model import INITIAL_STATE, Candidate, Exploration, Step
@@ -416,6 +416,10 @@ class OfflineSynthesizer:
         if reads_the_clock(s.arguments, x.ref(s.server, s.tool)):
             skipped["a date or time left to the clock"] += 1
             return []
+        dayless = day_left_to_clock(s.arguments)  # "08:15" converted on the day the call ran
+        if dayless and offsets_change(s.arguments):
+            skipped["a time of day in a zone with summer time"] += 1  # another season, another answer
+            return []
         # a part of what there is (head/tail, or a result the recorder cut): nothing in it is counted
         truncated = isinstance(s.arguments.get("head"), int) or isinstance(s.arguments.get("tail"), int) or _cut_short(s)
         out: list[Candidate] = []
@@ -432,6 +436,12 @@ class OfflineSynthesizer:
                 items = [dataclasses.replace(it, cells={f: c for f, c in it.cells.items() if not is_machine_fact(f, c.path, c.value)})
                          for it in t.items]
                 t = dataclasses.replace(t, items=[it for it in items if it.cells])
+                if not t.items:
+                    continue
+            if dayless:  # the weekday and the date are the clock's
+                t = dataclasses.replace(t, items=[it for it in (dataclasses.replace(
+                    it, cells={f: c for f, c in it.cells.items() if not of_the_day(f, c.value)}) for it in t.items)
+                    if it.cells])
                 if not t.items:
                     continue
             if truncated:
