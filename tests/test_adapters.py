@@ -535,3 +535,11 @@ def test_a_selector_on_a_page_never_opened_is_not_retried_with_another_selector(
     assert must_make_first(failed, walk)
     walk.history = [CallRecord(0, "b", "browser_navigate", {"url": "http://127.0.0.1:1/"}, [], None, False)]
     assert not must_make_first(failed, walk)  # a page is open: another selector may match
+
+
+def test_the_files_one_call_reads_are_named_in_the_number_they_are():
+    from firefly.adapters.filesystem import ADAPTER
+
+    one = ADAPTER.family_scope("read_multiple_files", {"paths": ["/workspace/files/config/app.json"]}, {})
+    two = ADAPTER.family_scope("read_multiple_files", {"paths": ["/workspace/files/a.md", "/workspace/files/b.md"]}, {})
+    assert one == 'the file "config/app.json"' and two == 'the files "a.md" and "b.md"'

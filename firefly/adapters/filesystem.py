@@ -269,7 +269,8 @@ def _scope(tool: str, args: dict[str, Any], subst: dict[str, str]) -> str | None
             return f"the last {args['tail']} lines of {where}"
         return f"the file {where}" if "path" not in subst else where
     if tool == "read_multiple_files":
-        return "the files " + listing([rel(p) for p in args.get("paths") or [] if isinstance(p, str)])
+        paths = [rel(p) for p in args.get("paths") or [] if isinstance(p, str)]
+        return ("the file " if len(paths) == 1 else "the files ") + listing(paths)
     if tool == "read_media_file":
         path = arg("path")
         return f"the file that is {path}" if "path" in subst else f"the file {rel(path) if isinstance(path, str) else path}"
