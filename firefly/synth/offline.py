@@ -1323,30 +1323,31 @@ def _distinctive(e: Step, adapter: Adapter) -> list[str]:
     return uniq
 
 
+def _changes_of(e: Step) -> list[dict[str, Any]]:
+    """The changes an effect makes in one call, one record each, when it makes several (a
+    list argument of two or more records: observations added to two entities)."""
+    return [record for value in (e.arguments or {}).values()
+            if isinstance(value, list) and len(value) >= 2 and all(isinstance(v, dict) for v in value)
+            for record in value]
+
+
 def _item_unshown(e: Step, seen: str, before: str) -> bool:
-    """Whether an effect that makes several changes in one call (a list argument of two or
-    more records: observations added to two entities) makes one whose new text (a string of
-    its record no earlier result showed) the read ``seen`` does not show: a label from that
-    read would check one change of the question and not the other."""
-    for value in (e.arguments or {}).values():
-        if not (isinstance(value, list) and len(value) >= 2 and all(isinstance(v, dict) for v in value)):
-            continue
-        for record in value:
-            new = [t for t in leaves(record) if isinstance(t, str) and len(t.strip()) >= 3 and not _word_in(t, before)]
-            if new and not any(_word_in(t, seen) for t in new):
-                return True
+    """Whether one of the changes of :func:`_changes_of` has new text (a string of its record
+    no earlier result showed) the read ``seen`` does not show: a label from that read would
+    check one change of the question and not the other."""
+    for record in _changes_of(e):
+        new = [t for t in leaves(record) if isinstance(t, str) and len(t.strip()) >= 3 and not _word_in(t, before)]
+        if new and not any(_word_in(t, seen) for t in new):
+            return True
     return False
 
 
 def _item_marks(e: Step, shown: list[str]) -> list[str]:
-    """For an effect that makes several changes in one call (a list argument of records),
-    the first of ``shown`` that each record holds."""
+    """For each of the changes of :func:`_changes_of`, the first of ``shown`` its record holds."""
     out = []
-    for value in (e.arguments or {}).values():
-        if isinstance(value, list) and len(value) >= 2 and all(isinstance(v, dict) for v in value):
-            for record in value:
-                texts = {normalize(t) for t in leaves(record) if isinstance(t, str)}
-                out += [m for m in shown if normalize(m) in texts][:1]
+    for record in _changes_of(e):
+        texts = {normalize(t) for t in leaves(record) if isinstance(t, str)}
+        out += [m for m in shown if normalize(m) in texts][:1]
     return out
 
 
