@@ -182,7 +182,8 @@ def salvaged(text: str) -> Any:
                 found, j = decoder.raw_decode(text, i)
             except ValueError:
                 return None, i, False
-            return found, j, True
+            # a number the cut ends may have lost digits: 12 of 123
+            return found, j, not (j >= end and isinstance(found, (int, float)) and not isinstance(found, bool))
         closer, out = ("]", []) if opener == "[" else ("}", {})
         i += 1
         while True:

@@ -113,6 +113,7 @@ def test_json_the_recorder_cut_short_gives_what_it_holds_whole_and_counts_nothin
     cut = full[: full.index('"Joyce"') - 3] + locator.TRUNCATION_MARKER.format(omitted=40)
     assert locator.embedded_json(cut) == {"total": 3, "books": rows[:2]}  # Ulysses was cut in the middle
     assert locator.embedded_json(full[:-20]) is None  # broken JSON the recorder did not cut is no JSON
+    assert locator.salvaged('{"total": 3, "sizes": [10, 20, 12') == {"total": 3, "sizes": [10, 20]}  # 12 of 123?
     (books,) = [t for t in tables(T(cut), tool="search_books") if t.key == "title"]
     assert [it.cells["title"].value for it in books.items] == ["Dune", "Emma"]
     path = books.items[1].cells["author"].path
