@@ -73,6 +73,15 @@ def test_a_time_of_day_converted_without_a_date_asks_nothing_of_the_day_and_noth
                                                           "-2.0h")))) == []
 
 
+def test_a_statistic_of_an_id_column_and_a_time_counted_from_the_run_are_not_asked():
+    assert is_dull("id.sum", 21.0) and is_dull("order_id.75%", 4.75) and is_dull("statistics.id.mean", 3.5)
+    assert not is_dull("price.sum", 1054.09) and not is_dull("id.count", 6)  # a column's total; the rows counted
+    from firefly.synth.facts import is_clock_value
+
+    assert is_clock_value("period.end", "now") and is_clock_value("since", "Yesterday")
+    assert not is_clock_value("status", "known")
+
+
 def test_a_sentence_of_clauses_each_stating_a_number_is_one_record_named_by_the_clauses():
     (week,) = tables(T("The week of the year is 1, and the isoWeek of the year is 1."), tool="get_week_year")
     assert values([week]) == [{"week of the year": 1, "iso week of the year": 1}]

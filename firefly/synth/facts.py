@@ -173,11 +173,17 @@ def is_clock_value(key: str, value: Any) -> bool:
     """Wall-clock values: file times, now, and ages counted back from now (``days_ago``,
     ``uptime``: what a file made at the run's start reads as 0 today and 3 next week)."""
     k = key.lower()
+    if isinstance(value, str) and value.strip().lower() in _RELATIVE_DAYS:
+        return True  # "end": "now": a time counted from the run
     return k in ("created", "modified", "accessed", "birthtime", "mtime", "ctime", "atime", "datetime", "now") or (
         isinstance(value, str) and "GMT" in value and re.search(r"\d{2}:\d{2}:\d{2}", value) is not None) or (
         bool({"ago", "uptime"} & set(words_of(key).split())))
 
 
+# a statistic of a column of ids (statistics.id.sum, order_id.mean): a number about no thing
+_ID_STATISTIC = re.compile(r"(?:^|[.\[\]'\"=$])(?:id|\w+_id|\w+Id)['\"\]]*\.\[?['\"]?(?:sum|mean|std|var|variance|min|max|"
+                           r"median|25%|50%|75%|iqr|skewness|kurtosis|mode)(?!\w)", re.IGNORECASE)
+_RELATIVE_DAYS = frozenset({"now", "today", "yesterday", "tomorrow", "tonight", "just now"})
 _SIZE = re.compile(r"^([\d.]+)\s*(B|KB|MB|GB)$")
 
 
@@ -1757,6 +1763,8 @@ def dull_reason(key: str, value: Any, echoes: dict[str, set[str]] | None = None,
     name = words_of(key.split(".")[-1].split("#")[0])
     if is_bookkeeping(key):
         return "bookkeeping or run-chosen field"
+    if _ID_STATISTIC.search(key):
+        return "a statistic of an id column"  # the sum or the 75% of the row ids counts nothing
     if is_opaque_id(key, value):
         return "made-up id"
     if is_float_noise(value):
