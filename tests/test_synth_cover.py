@@ -52,6 +52,17 @@ def test_a_listing_fed_with_a_value_made_from_the_allowed_directory_is_no_hop():
     assert not [c for c in found if c.kind == "multi-hop"] and skipped["hop value not describable"] == 1
 
 
+def test_a_value_a_call_was_given_and_gave_back_is_no_hop():
+    info = "Template: /workspace/files/deck.pptx\nLayouts: 11"
+    x = explore(
+        step(0, "get_template_info", {"path": f"{ROOT}/deck.pptx"}, text(info)),
+        step(1, "list_directory", {"path": f"{ROOT}/deck.pptx"}, text("[FILE] a.md\n[FILE] b.md"),
+             [{"argument": "/path", "step": 0, "path": "$.content[0].text#line=1", "value": f"{ROOT}/deck.pptx"}]),
+    )
+    found, skipped = OfflineSynthesizer().candidates(x)
+    assert not [c for c in found if c.kind == "multi-hop"] and skipped["hop through a value its source was given"] == 1
+
+
 def test_a_media_file_gives_questions_on_its_size_and_pixels():
     data = base64.b64encode(_png(48, 16)).decode()
     x = explore(step(0, "read_media_file", {"path": f"{ROOT}/assets/logo.png"},

@@ -682,6 +682,11 @@ class OfflineSynthesizer:
             a = steps[src["step"]]
             pointer = str(src.get("argument", "")).strip("/")
             name = pointer.split("/")[0]
+            if src.get("value") in list(leaves(a.arguments)):
+                # the source call was given the value and gave it back ("the template path given by the
+                # information about the template file for template path X"): no hop, the value is X
+                skipped["hop through a value its source was given"] += 1
+                return []
             found = self._describe(x, a, readings[a.step].tables, src)
             if found is None:
                 skipped["hop value not describable"] += 1
