@@ -67,8 +67,9 @@ def test_pack_writes_one_self_contained_file(source, tmp_path):
     assert values(out, "SELECT * FROM events ORDER BY position") == log
     data = dict(values(out, "SELECT key, value FROM dataset"))
     assert json.loads(data["content_hash"]) == report.content_hash == content_hash(sqlite3.connect(out))
-    assert json.loads(data["events"]) == len(log) and json.loads(data["event_types"])["tool-called"] == 7
-    assert json.loads(data["tables"])["calls"] == 7 and json.loads(data["raw_llm_exchanges"]) == "kept"
+    # the toy DAGs' calls: 7, and the look first at read_note before delete_note
+    assert json.loads(data["events"]) == len(log) and json.loads(data["event_types"])["tool-called"] == 8
+    assert json.loads(data["tables"])["calls"] == 8 and json.loads(data["raw_llm_exchanges"]) == "kept"
     assert json.loads(data["servers"])["toy"]["version"] == "1.0.0"
     assert set(json.loads(data["files"])) == {"tools.usearch", "tools.usearch.json", "calls.usearch/toy-read_note.usearch"}
     assert json.loads(data["firefly_version"]) and "0009_dataset" in json.loads(data["migrations"])
