@@ -82,6 +82,16 @@ def test_a_statistic_of_an_id_column_and_a_time_counted_from_the_run_are_not_ask
     assert not is_clock_value("status", "known")
 
 
+def test_the_last_lines_of_a_script_are_code_not_labelled_values():
+    tail = ("    path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_PATH\n    rows = low_stock(path)\n"
+            "    print(f\"{len(rows)} SKU(s) below reorder point\")\n    for r in rows:\n"
+            "        short = int(r[\"reorder_point\"]) - int(r[\"on_hand\"])\n        print(short)\n\n"
+            "if __name__ == \"__main__\":\n    main()\n")
+    assert not [v for t in tables(T(tail), tool="read_text_file") for it in t.items for v in it.cells]
+    assert values(tables(T("name = harbor-shop\ntimeout = 30\nratio = 0.5 (approx)\n"))) == [
+        {"name": "harbor-shop", "timeout": 30, "ratio": "0.5 (approx)"}]
+
+
 def test_a_sentence_of_clauses_each_stating_a_number_is_one_record_named_by_the_clauses():
     (week,) = tables(T("The week of the year is 1, and the isoWeek of the year is 1."), tool="get_week_year")
     assert values([week]) == [{"week of the year": 1, "iso week of the year": 1}]

@@ -925,7 +925,9 @@ _LOG_LEVEL = re.compile(r"^\[(?:log|info|debug|warn|warning|error|trace)\]\s+(?=
 _CODE_LINE = re.compile(
     r"^\s*(?:def |class |import |from [\w.]+ import |return\b|raise |elif |else:|try:|except\b|with .*:$|for .*:$"
     r"|while .*:$|if .*:$|@\w|#include|#!|function\b|const |let |var |public |private |package |func |fn |use "
-    r"|\}|.*[;{]$)")
+    r"|\}|.*[;{]$"
+    # a bare call (``main()``, ``print(f"...")``), an assignment of a call (``rows = low_stock(path)``)
+    r"|[A-Za-z_][\w.]*\(.*\)\s*$|[A-Za-z_][\w.\[\]\"']*\s*[-+*/]?=\s*[^=\s].*[\w\]]\(.*\)\s*$)")
 
 
 # "src/app.py:12:import os": a search's match, as grep -n and ripgrep print it
