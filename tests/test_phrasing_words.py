@@ -250,6 +250,7 @@ def test_a_question_agrees_with_its_label():
 
     assert [_verb_for(x) for x in ("todo tasks", "width in pixels", "total templates", "rmse of the test results",
                                    "aic", "status")] == ["are", "is", "is", "is", "is", "is"]
+    assert [_verb_for(x) for x in ("questions about this folder", "size on disk")] == ["are", "is"]
 
 
 def test_a_zero_of_a_one_record_reply_and_a_sum_of_positions_are_not_asked():

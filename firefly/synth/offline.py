@@ -1186,7 +1186,8 @@ _MEASURED_IN = frozenset({"degrees", "meters", "metres", "feet", "inches", "mile
 
 def _verb_for(label: str) -> str:
     """"are" for a label that names several things (``todo tasks``), else "is"."""
-    head = re.split(r" (?:of|in|per|for) ", label)[0].split()  # "rmse of the test results": the rmse
+    # "rmse of the test results": the rmse; "questions about this folder": the questions
+    head = re.split(r" (?:of|in|per|for|about|on|with|from|to|by|at) ", label)[0].split()
     if head[:1] in (["total"], ["number"], ["count"]):  # "total issues": one number
         return "is"
     last = head[-1] if head else ""
