@@ -555,6 +555,9 @@ _register_dataset(app)
 
 
 def main() -> None:
+    from .processes import stop_signals_interrupt
+
+    stop_signals_interrupt()  # a kill stops a run as Ctrl-C does: services and servers close
     app()
 
 

@@ -6,6 +6,10 @@ workspaces) it made in an *owner file*, ``<tmp>/firefly-owners/<pid>.json``, rew
 they come and go. When firefly ends normally the groups are stopped by their sessions (and
 any left at exit are killed); the folders are removed by their context managers.
 
+SIGTERM and SIGHUP (a ``kill``, a closed terminal, a job scheduler's stop) stop firefly as
+Ctrl-C does (:func:`stop_signals_interrupt`, installed by the command line): every context
+manager closes, so the local services a run started (PostgreSQL, MariaDB) stop with it.
+
 ``kill -9`` skips all of that. :func:`reap_orphans`, called when discovery or exploration
 starts, reads the owner files of firefly processes that are no longer alive, kills the
 groups they recorded (only when the group leader is the very process that was recorded:
@@ -29,6 +33,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SCRATCH_PREFIX = "firefly-"
+
+
+def stop_signals_interrupt() -> None:
+    """Make SIGTERM and SIGHUP stop this process as Ctrl-C does.
+
+    The signal is passed on as SIGINT, so whatever handles Ctrl-C at that moment handles it:
+    Python's default raises KeyboardInterrupt; inside ``anyio.run`` the event loop cancels its
+    main task first, so sessions and servers close in order. Only the main thread can set
+    handlers; a SIGINT the shell ignores (``nohup firefly run &``) is no reason to go on: then
+    the handler raises KeyboardInterrupt itself. Elsewhere (firefly used as a library in a
+    thread) nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def as_interrupt(signum: int, frame: object) -> None:
+        if callable(signal.getsignal(signal.SIGINT)):
+            signal.raise_signal(signal.SIGINT)
+        else:  # SIGINT ignored (a background job of a shell) or default: no handler to pass it to
+            raise KeyboardInterrupt
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, as_interrupt)
 
 
 def owners_dir() -> Path:

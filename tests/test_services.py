@@ -3,9 +3,12 @@ stopped at the end, and a clear reason when one cannot start."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -111,3 +114,47 @@ def test_services_folder_is_removed(tmp_path):
     with services:
         assert folder.is_dir()
     assert not folder.exists()
+
+
+KILLED_RUN = """
+import signal, sys
+import anyio
+from firefly.events import ServiceNeed
+from firefly.processes import stop_signals_interrupt
+from firefly.services import Services
+
+if sys.argv[2] == "ignored":  # a background job of a non-interactive shell ignores SIGINT
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+stop_signals_interrupt()
+try:
+    with Services(sys.argv[1]) as services:
+        services.start(ServiceNeed(name="web", port=0, root="site"))
+        print(services.variables["FIREFLY_WEB_PORT"], services._tmp.name, flush=True)
+        anyio.run(anyio.sleep_forever)  # where a run waits: inside the explorer's event loop
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(130)
+"""
+
+
+@pytest.mark.parametrize("sigint", ["default", "ignored"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_killed_run_stops_its_services_as_ctrl_c_does(tmp_path, sig, sigint):
+    """``kill`` (SIGTERM) or a closed terminal (SIGHUP) stop a run as Ctrl-C does: the
+    services it started stop and their folder goes, even when the shell ignores SIGINT."""
+    (tmp_path / "site").mkdir()
+    script = tmp_path / "killed_run.py"
+    script.write_text(KILLED_RUN)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    run = subprocess.Popen([sys.executable, str(script), str(tmp_path), sigint], stdout=subprocess.PIPE,
+                           env=env, text=True)
+    try:
+        port_text, folder = run.stdout.readline().split()
+        assert reachable(int(port_text)) and os.path.isdir(folder)
+        run.send_signal(sig)
+        assert run.wait(timeout=60) == 130
+        assert run.stdout.read().strip() == "interrupted"
+        assert not reachable(int(port_text)) and not os.path.exists(folder)
+    finally:
+        if run.poll() is None:
+            run.kill()
