@@ -75,7 +75,7 @@ class Walk:
 
     def call(self, server: str, tool: str, arguments: dict[str, Any], result: str, *, is_error: bool = False,
              error_class: str | None = None, structured: dict[str, Any] | None = None, attempt: int = 0,
-             next_step: bool = True) -> ToolCalled:
+             next_step: bool = True, probe_of: int | None = None) -> ToolCalled:
         read_only = bool(self.tools[(server, tool)]["annotations"].get("readOnlyHint"))
         no_result = error_class is not None and error_class != IN_BAND_ERROR  # an in-band error is a reply
         event = ToolCalled(
@@ -83,6 +83,7 @@ class Walk:
             arguments_hash=content_hash(arguments), content=[] if no_result else text(result),
             structured_content=structured, is_error=is_error or no_result, error_class=error_class,
             error=result if error_class else None, read_only=read_only, state=content_hash(self.effects),
+            probe_of=probe_of,
         )
         self.store.append(event)
         if not event.is_error and error_class is None and not read_only:

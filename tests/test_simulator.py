@@ -338,6 +338,47 @@ def test_a_call_recorded_after_an_unrelated_effect_answers_without_it(store):
         assert ep.call_sync("notes", "list_notes", {"folder": "/workspace/drafts"}).text == "plan.md"
 
 
+def test_effects_the_log_shows_changed_nothing_a_call_meets_are_left_out(store):
+    """Tier 5: the listing of all notes answered alike on the initial world and after a
+    draft about the plan was written twice (related to the plan by its words, so tier 4
+    cannot leave it out): without that pair, a world gets the listing recorded
+    after them; the note written next, probed by that listing, is made there too."""
+    discover(store)
+    Walk(store, "survey").call("notes", "list_notes", {}, "todo.md")  # the initial world
+    w = Walk(store, "xs")
+    w.call("notes", "write_note", {"path": "/workspace/notes/draft.md", "text": "plan"}, "wrote 4 bytes")  # 0
+    w.call("notes", "write_note", {"path": "/workspace/notes/draft.md", "text": "plan dropped"}, "wrote 12 bytes")  # 1
+    w.call("notes", "list_notes", {}, "todo.md", probe_of=3)  # 2: the world the next change meets, as it was
+    w.call("notes", "write_note", {"path": "/workspace/notes/plan.md", "text": "plan"}, "wrote 4 bytes")  # 3
+    w.call("notes", "list_notes", {}, "todo.md\nplan.md", probe_of=3)  # 4
+    w.call("notes", "write_note", {"path": "/workspace/notes/plan.md", "text": "plan b"}, "wrote 6 bytes")  # 5
+    w.call("notes", "list_notes", {}, "todo.md\nplan.md")  # 6: alike after 5 as before it
+    store.catch_up()
+    plan = {"path": "/workspace/notes/plan.md", "text": "plan"}
+    with Simulator.open(store) as sim:
+        ep = sim.episode()
+        made = ep.call_sync("notes", "write_note", plan)
+        assert made.text == "wrote 4 bytes" and made.meta["state_match"] == "unchanged"
+        listed = ep.call_sync("notes", "list_notes", {})
+        assert listed.text == "todo.md\nplan.md" and listed.meta["state_match"] == "unchanged"
+        # a run is left out whole or not at all: the draft written once is a world never seen
+        ep = sim.episode()
+        ep.call_sync("notes", "write_note", {"path": "/workspace/notes/draft.md", "text": "plan"})
+        assert ep.call_sync("notes", "write_note", plan).text == MISS_TEXT
+        # a change no read was probed before: nothing shows what it met, so only its own world
+        ep = sim.episode()
+        assert ep.call_sync("notes", "write_note", {"path": "/workspace/notes/plan.md", "text": "plan b"}).text == MISS_TEXT
+        # a run after which the listing answered alike (step 5) is left out too
+        ep = sim.episode()
+        ep.call_sync("notes", "write_note", plan)
+        ep.call_sync("notes", "list_notes", {})
+        assert ep.call_sync("notes", "list_notes", {}).text == "todo.md\nplan.md"
+    with Simulator.open(store) as sim:
+        # without the probe before it, nothing shows what the change met: a miss
+        sim.exclude = {p for (p,) in store.conn.execute("SELECT position FROM sim_calls WHERE step = 2 AND exploration_id = 'xs'")}
+        assert sim.episode().call_sync("notes", "write_note", plan).text == MISS_TEXT
+
+
 def test_an_option_names_nothing_a_call_could_be_unrelated_by():
     from firefly.simulator.footprint import footprint, unrelated
 

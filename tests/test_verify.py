@@ -769,6 +769,24 @@ def test_a_whole_number_written_with_a_decimal_point_is_that_number_in_the_quest
     assert check_leakage(task([read], question='Divide 1.57 by "10".', answer=57))[0]
 
 
+def test_a_number_only_inside_a_formula_the_question_quotes_is_worked_out_not_leaked():
+    from firefly.synth.offline import _leaks_into
+    from firefly.synth.verify import check_leakage
+
+    degree = step(0, "sympy", "degree", {"expr": "x**3 - 2*x"}, text("3"))
+    q = 'What is the degree of the polynomial "x**3 - 2*x"?'
+    assert check_leakage(task([degree], question=q, answer=3))[0] and not _leaks_into(3, q)
+    rank = step(0, "sympy", "matrix_rank", {"matrix": "Matrix([[2, 1], [1, 3]])"}, text("2"))
+    assert check_leakage(task([rank], question='What is the rank of "Matrix([[2, 1], [1, 3]])"?', answer=2))[0]
+    both = step(0, "sympy", "intersection", {"set1": "{1, 2, 3}", "set2": "{2, 3, 5}"}, text("{2, 3}"))
+    assert check_leakage(task([both], question='Which numbers are in both "{1, 2, 3}" and "{2, 3, 5}"?',
+                              answer=[2, 3]))[0]
+    # the same number stated as a value, a date or a name is in the question
+    assert not check_leakage(task([degree], question='Of the 3 terms of "x**3 - 2*x", how many ...?', answer=3))[0]
+    assert not check_leakage(task([degree], question='What is in the note "3 - draft"?', answer=3))[0]
+    assert _leaks_into(2025, 'what changed in "2025-03-04 standup"?')
+
+
 def test_the_numbers_of_a_tasks_own_steps_are_not_an_answer_in_the_question():
     from firefly.synth.verify import check_leakage
 

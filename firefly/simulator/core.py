@@ -29,7 +29,17 @@
    changed by a folder made elsewhere, a session's info by closing another session; an
    effect that wrote only to an output path it was given names only that path, not the
    file it read). The effects the call may depend on must be the same, in the same order.
-5. otherwise the arguments were recorded, but only in another state of that server (the
+5. *shown unchanged*: results observed in a state of that server that differs from the
+   episode's only by runs of effects the log shows did not change what the call meets: for
+   a read, the same read answered alike just before and just after each run, in one
+   exploration (the initial world's answer, a survey's, counts as the one before an
+   exploration's first effect); for a change, every read the explorer probed just before it
+   did. ``get_epics`` listed no epic on the initial world and none after two changes to
+   stories; ``create_epic`` (probed by that listing) made an epic, listed next: a world
+   without the stories' changes makes and lists it so. Only whole runs are left out (a file
+   made and removed again shows no change as a pair, not one by one); the effects kept must
+   be the same, in the same order.
+6. otherwise the arguments were recorded, but only in another state of that server (the
    file was read before it was written, say): that is a **miss**, never a stale answer.
 
 **Several results for one key** (a clock, a random tool, one call recorded in several
@@ -55,6 +65,7 @@ error; ``llm`` asks a model (:mod:`firefly.simulator.generate`).
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -161,6 +172,22 @@ def _shown_text(content: str, structured: str | None) -> str:
     texts = [b.get("text") if b.get("type") == "text" else b for b in blocks if isinstance(b, dict)]
     values = leaves([texts, _decoder.decode(structured) if structured else None])
     return "\n".join(str(v) for v in values if isinstance(v, (str, int, float)) and not isinstance(v, bool)).lower()
+
+
+def _without_runs(effects: list[Effect], runs: list[tuple[int, int]], wanted: list[Effect]) -> bool:
+    """Whether leaving out some of ``runs`` (whole runs ``effects[k:n]``, each shown not to
+    change a read) from ``effects`` leaves exactly ``wanted``."""
+    drop = len(effects) - len(wanted)
+    if drop <= 0 or len(runs) > 12:
+        return False
+    for size in range(1, len(runs) + 1):
+        for chosen in itertools.combinations(runs, size):
+            if sum(n - k for k, n in chosen) != drop:
+                continue
+            gone = {i for k, n in chosen for i in range(k, n)}
+            if len(gone) == drop and [e for i, e in enumerate(effects) if i not in gone] == wanted:
+                return True
+    return False
 
 
 def _where(column: str) -> str:
@@ -458,26 +485,29 @@ class Simulator:
                 result = _result(row)
                 result.meta.update(match="exact", state_match=tier, repeat=n)
                 return result
-        row = self._unrelated_row(call, episode)
-        if row is not None:
-            result = _result(row)
-            result.meta.update(match="exact", state_match="unrelated", repeat=0)
-            return result
+        for tier, find in (("unrelated", self._find_unrelated_row), ("unchanged", self._find_unchanged_row)):
+            row = self._other_state_row(tier, find, call, episode)
+            if row is not None:
+                result = _result(row)
+                result.meta.update(match="exact", state_match=tier, repeat=0)
+                return result
         return None
 
-    def _unrelated_row(self, call: Call, episode: Episode) -> tuple[Any, ...] | None:
-        """The first recorded row of the call whose server's effects before it, and the
-        episode's, are the same once the effects the call cannot depend on are left out
-        (tier 4 of the module docstring)."""
+    def _other_state_row(self, tier: str, find: Any, call: Call, episode: Episode) -> tuple[Any, ...] | None:
+        """The row tier 4 or 5 of the module docstring finds for a call in the episode's
+        state (``find(call, the episode's effects on the call's server)``), remembered."""
         ours = [e for e in episode.effects if e[0] == call.server]
-        memo = (call.key, tuple(ours))
+        memo = (tier, call.key, tuple(ours))
         if memo not in self._unrelated_rows:  # the log only grows: an answer stays right until reload
             if len(self._unrelated_rows) >= ROW_CACHE:
                 self._unrelated_rows.clear()
-            self._unrelated_rows[memo] = self._find_unrelated_row(call, ours)
+            self._unrelated_rows[memo] = find(call, ours)
         return self._unrelated_rows[memo]
 
     def _find_unrelated_row(self, call: Call, ours: list[Effect]) -> tuple[Any, ...] | None:
+        """The first recorded row of the call whose server's effects before it, and the
+        episode's, are the same once the effects the call cannot depend on are left out
+        (tier 4 of the module docstring)."""
         mine = footprint(call.arguments, call.info.input_schema)
         if mine.empty:
             return None
@@ -493,6 +523,50 @@ class Simulator:
             if self._relevant(ours, mine, shown, plain) == self._relevant(theirs, mine, shown, plain):
                 return row
         return None
+
+    def _find_unchanged_row(self, call: Call, ours: list[Effect]) -> tuple[Any, ...] | None:
+        """The first recorded row of the call whose server's effects before it are the
+        episode's and runs of effects the log shows did not change what the call meets
+        (tier 5 of the module docstring)."""
+        rows = self._cursor.execute(f"SELECT {_COLUMNS} FROM sim_calls WHERE key = ? ORDER BY position",
+                                    (call.key,)).fetchall()
+        for r in rows:
+            if r[0] in self.exclude:
+                continue
+            theirs = self._effects_before(r[6], r[7], call.server)
+            if len(theirs) <= len(ours):
+                continue
+            runs = self._unchanged_runs(r, call.server)
+            if runs and _without_runs(theirs, [(k, n) for k, n in runs if n <= len(theirs)], ours):
+                return r
+        return None
+
+    def _unchanged_runs(self, row: tuple[Any, ...], server: str) -> list[tuple[int, int]]:
+        """The runs of effects ``effects[k:n]`` (on ``server``, in the row's exploration) the
+        log shows did not change what the recorded call meets: the call itself, for a read;
+        for a change, the reads probed just before it (what the explorer read to see what it
+        changes). Each witness answered alike just before and just after the run."""
+        exploration_id, step = row[6], row[7]
+        if row[4]:
+            witnesses = [self._cursor.execute("SELECT key FROM sim_calls WHERE position = ?", (row[0],)).fetchone()[0]]
+        else:
+            witnesses = [k for (k,) in self._cursor.execute(
+                "SELECT DISTINCT s.key FROM calls c JOIN sim_calls s ON s.exploration_id = c.exploration_id"
+                " AND s.step = c.step AND s.attempt = c.attempt WHERE c.exploration_id = ? AND c.probe_of = ?"
+                " AND c.step < ? AND s.read_only = 1", (exploration_id, step, step))]
+        found: set[tuple[int, int]] | None = None
+        for key in witnesses:
+            answers = [a[1:] for a in self._cursor.execute(
+                "SELECT position, exploration_id, step, server_state, content, structured_content FROM sim_calls"
+                " WHERE key = ? AND read_only = 1 ORDER BY position", (key,)).fetchall() if a[0] not in self.exclude]
+            initial = {(a[3], a[4]) for a in answers if a[2] == INITIAL_STATE}
+            seen = [(len(self._effects_before(exploration_id, a[1], server)), (a[3], a[4]))
+                    for a in sorted((a for a in answers if a[0] == exploration_id), key=lambda a: a[1])]
+            if len(initial) == 1:  # the initial world answered one way: as before this exploration's first effect
+                seen.insert(0, (0, next(iter(initial))))
+            runs = {(k, n) for (k, a), (n, b) in zip(seen, seen[1:]) if k < n and a == b}
+            found = runs if found is None else found & runs
+        return sorted(found or ())
 
     def _effects_before(self, exploration_id: str, step: int, server: str) -> list[Effect]:
         key = (exploration_id, step, server)

@@ -39,6 +39,27 @@ def without_step_numbers(question: str) -> str:
     return _STEP_NUMBERS.sub(" ", question)
 
 
+# a formula a question quotes: an expression, a set or a matrix written out ("x**3 - 2*x",
+# "{1, 2, 3}", "Matrix([[2, 1], [1, 3]])"), of mathematical characters only, with an operator,
+# a function applied or an opening bracket, and no word but a symbol or a function's name
+_QUOTED = re.compile(r'"([^"\n]{1,300})(?:"|$)')  # (a compared text has lost a closing quote at its end)
+_FORMULA_CHARS = re.compile(r"[\w\s+\-*/^().,\[\]{}=<>!]+")
+_FORMULA_MARK = re.compile(r"\*|\^|\s[-+/]\s|\w\(|^\s*[\[{]")
+_PROSE_WORD = re.compile(r"[^\W\d_]{3,}(?![\w(])")  # a word, not a function applied ("draft", not "sqrt(")
+
+
+def number_shown(value: float, text: str) -> bool:
+    """Whether ``text`` (a question) shows the number ``value`` as a value it states, not
+    only as an operand of a formula it quotes: the degree of "x**3 - 2*x" is 3 and the rank
+    of "Matrix([[2, 1], [1, 3]])" is 2, worked out, not read off (57 is also written 57.0)."""
+    number = re.escape(str(int(value))) + r"(?:\.0+)?" if float(value).is_integer() else re.escape(repr(value))
+    formulas = [m.span(1) for m in _QUOTED.finditer(text)
+                if _FORMULA_CHARS.fullmatch(m.group(1)) and _FORMULA_MARK.search(m.group(1))
+               and not _PROSE_WORD.search(m.group(1))]
+    return any(not any(a <= m.start() < b for a, b in formulas)
+               for m in re.finditer(r"(?<![\w.])" + number + r"(?![\w]|\.\d)", text))
+
+
 def quote(value: Any) -> str:
     text = str(value)
     return f"\"{text}\"" if '"' not in text else f"'{text}'"

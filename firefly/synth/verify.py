@@ -70,7 +70,7 @@ from .facts import generated_id_in, leaves, rel
 from .model import TASK_COLUMNS, Exploration, Task, load_exploration, task_from_row
 from .necessity import (AMBIENT, before_change, computing_steps, initial_texts, item_moved, made_ids, made_values,
                         same_made_up, step_needs)
-from .phrasing import without_step_numbers
+from .phrasing import number_shown, without_step_numbers
 
 VERIFIERS = ("grounded", "replayable", "no-leakage", "self-contained", "not-duplicate", "error-free", "no-padding",
              "fails-before", "wording", "diverse")
@@ -204,11 +204,7 @@ def _in_text(value: Any, text: str) -> bool:
     if isinstance(value, bool) or value is None:
         return False
     if isinstance(value, (int, float)):
-        if float(value).is_integer():  # 57 is also written 57.0
-            number = re.escape(str(int(value))) + r"(?:\.0+)?"
-        else:
-            number = re.escape(repr(value))
-        return re.search(r"(?<![\w.])" + number + r"(?![\w]|\.\d)", text) is not None
+        return number_shown(value, text)
     if isinstance(value, str):
         v = normalize(value)
         if len(v) < 2:
