@@ -781,6 +781,12 @@ def test_a_number_only_inside_a_formula_the_question_quotes_is_worked_out_not_le
     both = step(0, "sympy", "intersection", {"set1": "{1, 2, 3}", "set2": "{2, 3, 5}"}, text("{2, 3}"))
     assert check_leakage(task([both], question='Which numbers are in both "{1, 2, 3}" and "{2, 3, 5}"?',
                               answer=[2, 3]))[0]
+    # a label written as text: "3", "{1}", the free symbols "{x}" of "sin(x) + x**2"
+    assert check_leakage(task([degree], question=q, answer="3"))[0]
+    assert check_leakage(task([both], question='What is "{1, 2, 3}" without "{2, 3, 5}"?', answer="{1}"))[0]
+    assert check_leakage(task([degree], question='Which symbols are free in "sin(x) + x**2"?', answer="{x}"))[0]
+    # the whole formula given back as asked is in the question
+    assert not check_leakage(task([degree], question='Simplify "x**2 + 3*x + 2".', answer="x**2 + 3*x + 2"))[0]
     # the same number stated as a value, a date or a name is in the question
     assert not check_leakage(task([degree], question='Of the 3 terms of "x**3 - 2*x", how many ...?', answer=3))[0]
     assert not check_leakage(task([degree], question='What is in the note "3 - draft"?', answer=3))[0]

@@ -45,7 +45,7 @@ from .facts import (Cell, Item, Table, basename, day_left_to_clock, dull_reason,
                     is_volatile, text_blocks,
                     leaves, pages_of_a_document, plural_of, read_call, reads_the_clock, rel, singular, words_of)
 from .model import INITIAL_STATE, Candidate, Exploration, Step
-from .phrasing import block_scope, effect, listing, number_shown, ordinal, quote, scope, without_step_numbers
+from .phrasing import block_scope, effect, listing, ordinal, value_shown, quote, scope, without_step_numbers
 
 NAME = "offline-v1"
 MAX_TASKS = 20  # per exploration, besides its state changes
@@ -1281,9 +1281,9 @@ def _leaks_into(answer: Any, text: str) -> bool:
     values = field_values(answer)
     for v in values:
         if isinstance(v, (int, float)) and not isinstance(v, bool):
-            if number_shown(v, text):
+            if value_shown(v, text):
                 return True
-        elif isinstance(v, str) and len(normalize(v)) >= 2 and _word_in(v, text):
+        elif isinstance(v, str) and len(normalize(v)) >= 2 and value_shown(v, text):
             return True
     return False
 

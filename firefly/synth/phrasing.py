@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..adapters.generic import GenericAdapter
 from ..adapters.verbs import command_parameter
+from ..match import normalize
 from .facts import FILES_ROOT, rel, spelled_out
 
 if TYPE_CHECKING:
@@ -45,19 +46,36 @@ def without_step_numbers(question: str) -> str:
 _QUOTED = re.compile(r'"([^"\n]{1,300})(?:"|$)')  # (a compared text has lost a closing quote at its end)
 _FORMULA_CHARS = re.compile(r"[\w\s+\-*/^().,\[\]{}=<>!]+")
 _FORMULA_MARK = re.compile(r"\*|\^|\s[-+/]\s|\w\(|^\s*[\[{]")
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _PROSE_WORD = re.compile(r"[^\W\d_]{3,}(?![\w(])")  # a word, not a function applied ("draft", not "sqrt(")
 
 
-def number_shown(value: float, text: str) -> bool:
-    """Whether ``text`` (a question) shows the number ``value`` as a value it states, not
-    only as an operand of a formula it quotes: the degree of "x**3 - 2*x" is 3 and the rank
-    of "Matrix([[2, 1], [1, 3]])" is 2, worked out, not read off (57 is also written 57.0)."""
-    number = re.escape(str(int(value))) + r"(?:\.0+)?" if float(value).is_integer() else re.escape(repr(value))
-    formulas = [m.span(1) for m in _QUOTED.finditer(text)
+def value_shown(value: Any, text: str, *, in_formulas: bool = False) -> bool:
+    """Whether ``text`` (a question, compared in :func:`firefly.match.normalize` form) shows
+    ``value`` (a number, or a string compared normalized) as something it states, not only
+    as a part of a formula it quotes: the degree of "x**3 - 2*x" is 3, the rank of
+    "Matrix([[2, 1], [1, 3]])" is 2 and the free symbols of "sin(x) + x**2" are {x}, worked
+    out, not read off. A whole formula is shown (an expression given back as asked); 57 is
+    also written 57.0. ``in_formulas``: a part of a formula counts too (a question that
+    carries an argument: ``n`` 5 is given by "x**5")."""
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, str):
+        needle = normalize(value)
+        if not needle:
+            return False
+        if _PLAIN_NUMBER.fullmatch(needle):
+            value = float(needle)
+    if isinstance(value, (int, float)):
+        number = re.escape(str(int(value))) + r"(?:\.0+)?" if float(value).is_integer() else re.escape(repr(value))
+        pattern = r"(?<![\w.])" + number + r"(?![\w]|\.\d)"
+    else:
+        pattern = r"(?<![\w])" + re.escape(needle) + r"(?![\w])"
+    formulas = [] if in_formulas else [m.span(1) for m in _QUOTED.finditer(text)
                 if _FORMULA_CHARS.fullmatch(m.group(1)) and _FORMULA_MARK.search(m.group(1))
-               and not _PROSE_WORD.search(m.group(1))]
-    return any(not any(a <= m.start() < b for a, b in formulas)
-               for m in re.finditer(r"(?<![\w.])" + number + r"(?![\w]|\.\d)", text))
+                and not _PROSE_WORD.search(m.group(1))]
+    return any(not any(a <= m.start() and m.end() <= b and (a, b) != (m.start(), m.end()) for a, b in formulas)
+               for m in re.finditer(pattern, text))
 
 
 def quote(value: Any) -> str:

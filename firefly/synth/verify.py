@@ -70,7 +70,7 @@ from .facts import generated_id_in, leaves, rel
 from .model import TASK_COLUMNS, Exploration, Task, load_exploration, task_from_row
 from .necessity import (AMBIENT, before_change, computing_steps, initial_texts, item_moved, made_ids, made_values,
                         same_made_up, step_needs)
-from .phrasing import number_shown, without_step_numbers
+from .phrasing import value_shown, without_step_numbers
 
 VERIFIERS = ("grounded", "replayable", "no-leakage", "self-contained", "not-duplicate", "error-free", "no-padding",
              "fails-before", "wording", "diverse")
@@ -197,31 +197,19 @@ def _text(r: Any) -> str:
 # ------------------------------------------------------------------------------- no leakage
 
 
-_WORD_EDGE = r"(?<![\w])"
-
-
 def _in_text(value: Any, text: str) -> bool:
-    if isinstance(value, bool) or value is None:
-        return False
-    if isinstance(value, (int, float)):
-        return number_shown(value, text)
-    if isinstance(value, str):
-        v = normalize(value)
-        if len(v) < 2:
-            return re.search(_WORD_EDGE + re.escape(v) + r"(?![\w])", text) is not None if v else False
-        return re.search(_WORD_EDGE + re.escape(v) + r"(?![\w])", text) is not None
-    return False
+    return value_shown(value, text, in_formulas=True)
 
 
 def check_leakage(task: Task) -> Verdict:
     text = normalize(without_step_numbers(task.question))
     if task.kind == "state-change":
         stated = normalize(" ".join(str(v) for c in task.trajectory for v in leaves(c.get("arguments"))))
-        leaked = [v for v in leaves(task.answer) if _in_text(v, text) and not _in_text(v, stated)]
+        leaked = [v for v in leaves(task.answer) if value_shown(v, text) and not _in_text(v, stated)]
         if leaked:
             return False, [f"the question shows {_short(v)} of the end state, which the effect does not state" for v in leaked]
         return True, ["the question states the effect, not the observed end state"]
-    leaked = [v for v in field_values(task.answer) if _in_text(v, text)]
+    leaked = [v for v in field_values(task.answer) if value_shown(v, text)]
     if leaked:
         return False, [f"the answer {_short(v)} is in the question" for v in leaked]
     return True, ["the answer is not in the question"]
