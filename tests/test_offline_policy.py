@@ -1303,3 +1303,48 @@ def test_a_list_of_numbers_holds_as_many_as_its_description_says():
     assert len(numbers("Two numbers in a list, find the remainder of the first divided by the second")) == 2
     assert len(numbers("A number to find the square root of")) == 1
     assert len(numbers("A list of numbers to add")) >= 3
+
+
+def test_facts_for_a_graph_that_makes_its_nodes_link_things_the_world_showed():
+    """A graph server's add_facts (items of from, to and rel, nodes "auto-created if they
+    don't exist") on a world with no graph yet: two things a result showed, linked by a
+    relation type; with nothing shown, no item is sent empty."""
+    import dataclasses
+
+    node = {"type": "string", "description": "Source node"}
+    facts = ToolRef("graph-engine", "add_facts", "Add facts (relationships) to the graph. Nodes are auto-created if they"
+                    " don't exist.", {"type": "object", "required": ["facts"], "properties": {"facts": {
+                        "type": "array", "description": "Relationship facts to add", "items": {
+                            "type": "object", "required": ["from", "to", "rel"], "properties": {
+                                "from": node, "to": dict(node, description="Target node"),
+                                "rel": {"type": "string", "description": "Relationship type"},
+                                "from_type": {"type": "string", "description": "Source node type"}}}}}})
+    empty = dataclasses.replace(WS, memory_entities={})
+    for seed in range(4):
+        p = OfflinePolicy().propose(facts, [GIT_LOG], empty, random.Random(seed))
+        for fact in p.arguments["facts"]:
+            assert fact["from"] != fact["to"] and fact["rel"] in ("related_to", "mentions", "works_with", "depends_on")
+            assert {fact["from"], fact["to"]} <= {"Maya Okafor", "Daniel Brandt", "Tomás Herrera"} | {
+                f"commit {c[:10]}" for c in COMMITS}
+    with pytest.raises(Ungrounded):
+        OfflinePolicy().propose(facts, [], empty, random.Random(0))
+
+
+def test_a_value_begins_as_a_failed_call_was_told_it_must():
+    """"Formula must start with '='": the formula given next begins with it; a parameter the
+    error does not name is left as it is."""
+    apply = ToolRef("excel", "apply_formula", "Apply Excel formula to cell.", {  # its real schema
+        "type": "object", "required": ["filepath", "sheet_name", "cell", "formula"], "properties": {
+            "cell": {"title": "Cell", "type": "string"}, "filepath": {"title": "Filepath", "type": "string"},
+            "formula": {"title": "Formula", "type": "string"}, "sheet_name": {"title": "Sheet Name", "type": "string"}}})
+    import dataclasses
+
+    ws = dataclasses.replace(WS, files=WS.files + (f"{VIRTUAL_ROOT}/files/sales.xlsx",))
+    sent = {"filepath": f"{VIRTUAL_ROOT}/files/sales.xlsx", "sheet_name": "Sales", "cell": "A1",
+            "formula": "(25 + 7) / 2"}
+    failed = rec(0, "excel", "apply_formula", sent, "Error: Invalid formula syntax: Formula must start with '='",
+                 is_error=True)
+    for seed in range(3):  # the retry: the cell, the file and the sheet were not blamed and stay
+        p = OfflinePolicy().propose(apply, [failed], ws, random.Random(seed), 1)
+        assert p.arguments["formula"].startswith("=") and not p.arguments["formula"].startswith("==")
+        assert {k: v for k, v in p.arguments.items() if k != "formula"} == {k: v for k, v in sent.items() if k != "formula"}

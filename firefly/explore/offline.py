@@ -126,6 +126,10 @@ _YES_NO = frozenset({"true", "false", "yes", "no", "none", "null", "on", "off"})
 SALIENT_KEYS_SKIP = ("cid", "pk", "notnull", "dflt_value", "is_dst", "permissions")
 
 # a tool that ends a session, connection or context it is given by id
+# "Formula must start with '='": the parameter (in the words before) and what it must begin with
+_START_TOLD = re.compile(r"(?i)\b((?:\w+[ _-]){0,2}\w+)\s+(?:must|should|has to|needs to)\s+(?:start|begin)\s+with\s+"
+                         r"['\"`]([^'\"`\s]{1,4})['\"`]")
+_GRAPH_WORDS = re.compile(r"(?i)\b(?:graph|relations?|relationships?|nodes?|edges?)\b")
 _INTENTS = {
     "create": ("create", "write", "add", "insert", "new", "make", "append", "save", "put", "upload", "commit",
                "record", "store", "set"),
@@ -1023,9 +1027,12 @@ class _Run:
                 return "expression"
             if "pattern" in nw or "glob" in nw or "regex" in nw:
                 return "pattern"
+            # relationType, rel ("Relationship type"), predicate: the kind of a link, of a graph's
+            if (memoryish or _GRAPH_WORDS.search(self.tool_text)) and (
+                    ("relation" in nw and "type" in nw) or joined in ("rel", "relation", "relationship", "predicate")
+                    or (re.search(r"\b(?:relation|relationship|edge|link) type\b", desc) and "name" not in nw)):
+                return "relation_type"
             if memoryish:
-                if "relation" in nw and "type" in nw:
-                    return "relation_type"
                 if "type" in nw and ("entity" in nw or "entity" in desc or joined == "type"):
                     return "entity_type"
                 if joined in ("from", "to", "entity_name", "source", "target") or (
@@ -1126,7 +1133,19 @@ class _Run:
             # sent empty, it failed: nothing grounded fills it, and empty again would fail again
             self.why_missing[pointer] = "an empty value failed before and nothing grounded fills it"
             return MISSING
+        if isinstance(value, str) and (start := self.told_start(name)) and not value.startswith(start):
+            self.notes.append(f"{name} begins with {start!r}, as a failed call was told")
+            value = start + value
         return value
+
+    def told_start(self, name: str) -> str | None:
+        """What a value of ``name`` must begin with, as a failure of this tool said ("Formula
+        must start with '='", "the path should begin with '/'"), or None."""
+        for text in self.told_in_run():
+            for m in _START_TOLD.finditer(text):
+                if _named(name, m.group(1)):
+                    return m.group(2)
+        return None
 
     def fill_enum(self, name: str, enum: list[Any], schema: dict[str, Any], pointer: str) -> Any:
         """An allowed value: one observed under the parameter's name wins; but a call that
@@ -2533,6 +2552,12 @@ class _Run:
         pool = [n for n in known if n not in taken]
         if pool:
             return self.choose(pool, pointer)
+        if self.intent == "create" and re.search(r"(?i)\b(?:auto-?created|created if|if (?:they|it) (?:does|do)n[o']t exist)",
+                                                 self.tool.description or ""):
+            # "Nodes are auto-created if they don't exist": a thing the world showed becomes one
+            made = self.subject(pointer, set(self.ws.memory_entities) | taken | {v.value for v in self.entity_names()})
+            if made is not None:
+                return made
         return MISSING
 
     def _created_here(self, v: Value) -> bool:
