@@ -785,6 +785,10 @@ def test_a_number_only_inside_a_formula_the_question_quotes_is_worked_out_not_le
     assert check_leakage(task([degree], question=q, answer="3"))[0]
     assert check_leakage(task([both], question='What is "{1, 2, 3}" without "{2, 3, 5}"?', answer="{1}"))[0]
     assert check_leakage(task([degree], question='Which symbols are free in "sin(x) + x**2"?', answer="{x}"))[0]
+    # one of three or more numbers an argument lists is picked out, not read off; one of two is read off
+    top = step(0, "math", "max", {"numbers": [6, 7, 10, 14, 17]}, text("17.0"))
+    assert check_leakage(task([top], question="What is the largest of 6, 7, 10, 14 and 17?", answer="17.0"))[0]
+    assert not check_leakage(task([top], question="What is the largest of 6 and 17?", answer=17))[0]
     # the whole formula given back as asked is in the question
     assert not check_leakage(task([degree], question='Simplify "x**2 + 3*x + 2".', answer="x**2 + 3*x + 2"))[0]
     # the same number stated as a value, a date or a name is in the question

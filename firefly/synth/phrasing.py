@@ -47,6 +47,9 @@ _QUOTED = re.compile(r'"([^"\n]{1,300})(?:"|$)')  # (a compared text has lost a 
 _FORMULA_CHARS = re.compile(r"[\w\s+\-*/^().,\[\]{}=<>!]+")
 _FORMULA_MARK = re.compile(r"\*|\^|\s[-+/]\s|\w\(|^\s*[\[{]")
 _PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+# the numbers an argument lists, three or more ("6, 7, 10, 14 and 17", "\"2.5\", \"4\" and \"9\"")
+_LISTED = r"\"?-?\d+(?:\.\d+)?\"?"
+_NUMBER_LIST = re.compile(rf"(?<![\w.]){_LISTED}(?:(?:,? and |, ){_LISTED}){{2,}}(?![\w.]|\.\d)")
 _PROSE_WORD = re.compile(r"[^\W\d_]{3,}(?![\w(])")  # a word, not a function applied ("draft", not "sqrt(")
 
 
@@ -55,7 +58,8 @@ def value_shown(value: Any, text: str, *, in_formulas: bool = False) -> bool:
     ``value`` (a number, or a string compared normalized) as something it states, not only
     as a part of a formula it quotes: the degree of "x**3 - 2*x" is 3, the rank of
     "Matrix([[2, 1], [1, 3]])" is 2 and the free symbols of "sin(x) + x**2" are {x}, worked
-    out, not read off. A whole formula is shown (an expression given back as asked); 57 is
+    out, not read off; so is a number that is one of three or more an argument lists (the
+    largest of "6, 7, 10, 14 and 17"). A whole formula is shown (an expression given back as asked); 57 is
     also written 57.0. ``in_formulas``: a part of a formula counts too (a question that
     carries an argument: ``n`` 5 is given by "x**5")."""
     if isinstance(value, bool) or value is None:
@@ -74,6 +78,8 @@ def value_shown(value: Any, text: str, *, in_formulas: bool = False) -> bool:
     formulas = [] if in_formulas else [m.span(1) for m in _QUOTED.finditer(text)
                 if _FORMULA_CHARS.fullmatch(m.group(1)) and _FORMULA_MARK.search(m.group(1))
                 and not _PROSE_WORD.search(m.group(1))]
+    if not in_formulas and isinstance(value, (int, float)):  # one of three or more numbers listed
+        formulas += [m.span() for m in _NUMBER_LIST.finditer(text)]
     return any(not any(a <= m.start() and m.end() <= b and (a, b) != (m.start(), m.end()) for a, b in formulas)
                for m in re.finditer(pattern, text))
 
