@@ -379,6 +379,38 @@ def test_effects_the_log_shows_changed_nothing_a_call_meets_are_left_out(store):
         assert sim.episode().call_sync("notes", "write_note", plan).text == MISS_TEXT
 
 
+def test_a_read_that_did_not_show_a_change_is_no_witness_of_the_world_it_met(store):
+    """The listing probed around a rewrite of todo.md answered alike before and after it: it
+    says nothing of what the rewrite met, so the rewrite is served only in its own world."""
+    discover(store)
+    Walk(store, "survey").call("notes", "list_notes", {}, "todo.md")
+    w = Walk(store, "xq")
+    w.call("notes", "write_note", {"path": "/workspace/notes/draft.md", "text": "todo"}, "wrote 4 bytes")  # 0
+    w.call("notes", "list_notes", {}, "todo.md", probe_of=2)  # 1: the draft shows nowhere here either
+    rewrite = {"path": "/workspace/notes/todo.md", "text": "todo v2"}
+    w.call("notes", "write_note", rewrite, "wrote 7 bytes")  # 2
+    w.call("notes", "list_notes", {}, "todo.md", probe_of=2)  # 3: alike after it
+    store.catch_up()
+    with Simulator.open(store) as sim:
+        assert sim.episode().call_sync("notes", "write_note", rewrite).text == MISS_TEXT
+
+
+def test_a_change_that_made_what_a_call_names_is_never_left_out(store):
+    """The note written first was saved as note-77 (its reply says so); the listing did not
+    show it, but the call that edits note-77 needs it: without it there is no such note."""
+    discover(store)
+    Walk(store, "survey").call("notes", "list_notes", {}, "todo.md")
+    w = Walk(store, "xm")
+    w.call("notes", "write_note", {"path": "/workspace/notes/draft.md", "text": "x"}, "saved as note-77")  # 0
+    w.call("notes", "list_notes", {}, "todo.md", probe_of=2)  # 1
+    edit = {"path": "note-77", "text": "y"}
+    w.call("notes", "write_note", edit, "wrote 1 byte")  # 2
+    w.call("notes", "list_notes", {}, "todo.md\nnote-77", probe_of=2)  # 3
+    store.catch_up()
+    with Simulator.open(store) as sim:
+        assert sim.episode().call_sync("notes", "write_note", edit).text == MISS_TEXT
+
+
 def test_an_option_names_nothing_a_call_could_be_unrelated_by():
     from firefly.simulator.footprint import footprint, unrelated
 

@@ -34,11 +34,12 @@
    a read, the same read answered alike just before and just after each run, in one
    exploration (the initial world's answer, a survey's, counts as the one before an
    exploration's first effect); for a change, every read the explorer probed just before it
-   did. ``get_epics`` listed no epic on the initial world and none after two changes to
-   stories; ``create_epic`` (probed by that listing) made an epic, listed next: a world
-   without the stories' changes makes and lists it so. Only whole runs are left out (a file
-   made and removed again shows no change as a pair, not one by one); the effects kept must
-   be the same, in the same order.
+   did, and showed the change, read again after it. ``get_epics`` listed no epic on the
+   initial world and none after two changes to stories; ``create_epic`` (probed by that
+   listing) made an epic, listed next: a world without the stories' changes makes and lists
+   it so. Only whole runs are left out (a file made and removed again shows no change as a
+   pair, not one by one), never one holding the change that made what the call names (the
+   presentation it edits); the effects kept must be the same, in the same order.
 6. otherwise the arguments were recorded, but only in another state of that server (the
    file was read before it was written, say): that is a **miss**, never a stale answer.
 
@@ -530,16 +531,38 @@ class Simulator:
         (tier 5 of the module docstring)."""
         rows = self._cursor.execute(f"SELECT {_COLUMNS} FROM sim_calls WHERE key = ? ORDER BY position",
                                     (call.key,)).fetchall()
+        names = footprint(call.arguments, call.info.input_schema).values
         for r in rows:
             if r[0] in self.exclude:
                 continue
             theirs = self._effects_before(r[6], r[7], call.server)
             if len(theirs) <= len(ours):
                 continue
-            runs = self._unchanged_runs(r, call.server)
-            if runs and _without_runs(theirs, [(k, n) for k, n in runs if n <= len(theirs)], ours):
+            # a run holding the change that made what the call names (the presentation it
+            # edits) cannot go: without it, there is nothing of that name
+            runs = [(k, n) for k, n in self._unchanged_runs(r, call.server)
+                    if n <= len(theirs) and not any(self._made_named(e, names) for e in theirs[k:n])]
+            if runs and _without_runs(theirs, runs, ours):
                 return r
         return None
+
+    def _made_named(self, effect: Effect, names: frozenset[str]) -> bool:
+        """Whether a recorded effect's reply shows one of ``names`` (strings of a call's
+        arguments) that its own arguments do not: it made that thing (``presentation_1``)."""
+        if not names:
+            return False
+        if (effect, True) not in self._effect_prints:
+            row = self.store.conn.execute(
+                "SELECT arguments, content, structured_content FROM sim_calls WHERE server = ? AND tool = ?"
+                " AND arguments_hash = ? AND effect = 1 ORDER BY position LIMIT 1", effect).fetchone()
+            info = self.tools.get((effect[0], effect[1]))
+            self._effect_prints[(effect, True)] = None if row is None else _effect_print(
+                effect[1], _decoder.decode(row[0]), info.input_schema if info else None, _shown_text(row[1], row[2]), True)
+        found = self._effect_prints[(effect, True)]
+        if found is None:
+            return True  # an effect the log never recorded: nothing shows what it made
+        given, shown = found
+        return any(v in shown and v not in given.values for v in names)
 
     def _unchanged_runs(self, row: tuple[Any, ...], server: str) -> list[tuple[int, int]]:
         """The runs of effects ``effects[k:n]`` (on ``server``, in the row's exploration) the
@@ -555,6 +578,7 @@ class Simulator:
                 " AND s.step = c.step AND s.attempt = c.attempt WHERE c.exploration_id = ? AND c.probe_of = ?"
                 " AND c.step < ? AND s.read_only = 1", (exploration_id, step, step))]
         found: set[tuple[int, int]] | None = None
+        count = len(self._effects_before(exploration_id, step, server))
         for key in witnesses:
             answers = [a[1:] for a in self._cursor.execute(
                 "SELECT position, exploration_id, step, server_state, content, structured_content FROM sim_calls"
@@ -564,6 +588,13 @@ class Simulator:
                     for a in sorted((a for a in answers if a[0] == exploration_id), key=lambda a: a[1])]
             if len(initial) == 1:  # the initial world answered one way: as before this exploration's first effect
                 seen.insert(0, (0, next(iter(initial))))
+            if not row[4]:
+                # a witness of a change must have shown it: read again after it, it answered otherwise
+                # (a catalog of templates, alike before and after, says nothing of what a change met)
+                before = {a for k, a in seen if k == count}
+                after = {a for k, a in seen if k == count + 1}
+                if not before or not after or before & after:
+                    return []
             runs = {(k, n) for (k, a), (n, b) in zip(seen, seen[1:]) if k < n and a == b}
             found = runs if found is None else found & runs
         return sorted(found or ())
