@@ -551,14 +551,7 @@ class Simulator:
         arguments) that its own arguments do not: it made that thing (``presentation_1``)."""
         if not names:
             return False
-        if (effect, True) not in self._effect_prints:
-            row = self.store.conn.execute(
-                "SELECT arguments, content, structured_content FROM sim_calls WHERE server = ? AND tool = ?"
-                " AND arguments_hash = ? AND effect = 1 ORDER BY position LIMIT 1", effect).fetchone()
-            info = self.tools.get((effect[0], effect[1]))
-            self._effect_prints[(effect, True)] = None if row is None else _effect_print(
-                effect[1], _decoder.decode(row[0]), info.input_schema if info else None, _shown_text(row[1], row[2]), True)
-        found = self._effect_prints[(effect, True)]
+        found = self._effect_printed(effect, True)
         if found is None:
             return True  # an effect the log never recorded: nothing shows what it made
         given, shown = found
@@ -612,17 +605,21 @@ class Simulator:
         but those :func:`unrelated` to it; an effect the log never recorded counts."""
         out = []
         for e in effects:
-            if (e, plain) not in self._effect_prints:
-                row = self.store.conn.execute(
-                    "SELECT arguments, content, structured_content FROM sim_calls WHERE server = ? AND tool = ?"
-                    " AND arguments_hash = ? AND effect = 1 ORDER BY position LIMIT 1", e).fetchone()
-                info = self.tools.get((e[0], e[1]))
-                self._effect_prints[(e, plain)] = None if row is None else _effect_print(
-                    e[1], _decoder.decode(row[0]), info.input_schema if info else None, _shown_text(row[1], row[2]), plain)
-            found = self._effect_prints[(e, plain)]
+            found = self._effect_printed(e, plain)
             if found is None or not unrelated(mine, shown, *found):
                 out.append(e)
         return out
+
+    def _effect_printed(self, e: Effect, plain: bool) -> tuple[Footprint, str] | None:
+        """:func:`_effect_print` of a recorded effect (remembered), None if the log never recorded it."""
+        if (e, plain) not in self._effect_prints:
+            row = self.store.conn.execute(
+                "SELECT arguments, content, structured_content FROM sim_calls WHERE server = ? AND tool = ?"
+                " AND arguments_hash = ? AND effect = 1 ORDER BY position LIMIT 1", e).fetchone()
+            info = self.tools.get((e[0], e[1]))
+            self._effect_prints[(e, plain)] = None if row is None else _effect_print(
+                e[1], _decoder.decode(row[0]), info.input_schema if info else None, _shown_text(row[1], row[2]), plain)
+        return self._effect_prints[(e, plain)]
 
     def miss(self, call: Call, episode: Episode) -> SimResult:
         """The answer to a call with no recorded result in this state, by mode."""
