@@ -1328,6 +1328,13 @@ def test_facts_for_a_graph_that_makes_its_nodes_link_things_the_world_showed():
                 f"commit {c[:10]}" for c in COMMITS}
     with pytest.raises(Ungrounded):
         OfflinePolicy().propose(facts, [], empty, random.Random(0))
+    # nothing seen yet in this exploration: people another server's survey showed
+    from firefly.explore.values import Value
+
+    people = [Value("person", name, "$.content[0].text#line=3", -1, "author") for name in ("Maya Okafor", "Lena Fischer")]
+    surveyed = dataclasses.replace(empty, grounded={"git": tuple(people)})
+    fact = OfflinePolicy().propose(facts, [], surveyed, random.Random(0)).arguments["facts"][0]
+    assert {fact["from"], fact["to"]} == {"Maya Okafor", "Lena Fischer"}
 
 
 def test_a_value_begins_as_a_failed_call_was_told_it_must():

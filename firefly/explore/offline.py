@@ -2555,9 +2555,16 @@ class _Run:
         if self.intent == "create" and re.search(r"(?i)\b(?:auto-?created|created if|if (?:they|it) (?:does|do)n[o']t exist)",
                                                  self.tool.description or ""):
             # "Nodes are auto-created if they don't exist": a thing the world showed becomes one
-            made = self.subject(pointer, set(self.ws.memory_entities) | taken | {v.value for v in self.entity_names()})
+            known = set(self.ws.memory_entities) | taken | {v.value for v in self.entity_names()}
+            made = self.subject(pointer, known)
             if made is not None:
                 return made
+            # nothing seen yet in this exploration: a person or thing another server's survey showed
+            others = sorted({v.value for server, pool in self.ws.grounded.items() if server != self.tool.server
+                             for v in pool if v.kind in ("person", "entity") and isinstance(v.value, str)
+                             and 2 <= len(v.value) <= 60 and v.value not in known})
+            if others:
+                return self.choose(others, pointer)
         return MISSING
 
     def _created_here(self, v: Value) -> bool:
