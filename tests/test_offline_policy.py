@@ -1277,8 +1277,8 @@ def test_an_id_a_sentence_states_feeds_an_id_parameter():
 
 def test_a_search_pattern_over_file_contents_is_a_word_the_seed_texts_share():
     """ripgrep's "The search pattern (regex by default)" had been given "pptx" (an extension:
-    no match anywhere); a word several seed texts hold finds something. A pattern over file
-    names keeps naming files."""
+    no match anywhere); a word the texts where it searches hold finds something (else one
+    several seed texts hold). A pattern over file names keeps naming files."""
     ws = WorkspaceInfo(files=("/workspace/files/a.md", "/workspace/files/b.md", "/workspace/files/c.csv"),
                        directories=("/workspace/files",),
                        texts={"/workspace/files/a.md": "Harbor roasts beans.", "/workspace/files/b.md": "Harbor ships.",
@@ -1286,8 +1286,18 @@ def test_a_search_pattern_over_file_contents_is_a_word_the_seed_texts_share():
     search = ToolRef("rg", "search", "Search files for patterns.", {"type": "object", "properties": {
         "pattern": {"type": "string", "description": "The search pattern (regex by default)"},
         "path": {"type": "string"}}, "required": ["pattern", "path"]})
-    for seed in range(4):
-        assert OfflinePolicy().propose(search, [], ws, random.Random(seed)).arguments["pattern"] == "Harbor"
+    for seed in range(6):  # a word the texts where it searches hold
+        args = OfflinePolicy().propose(search, [], ws, random.Random(seed)).arguments
+        assert any(args["pattern"] in t for p, t in ws.texts.items() if p == args["path"] or p.startswith(args["path"] + "/"))
+    # told where to search before what: a word of that file; not told: a word the seed texts share
+    one = ToolRef("rg", "search", "Search files for patterns.", {"type": "object", "properties": {
+        "path": {"type": "string", "const": "/workspace/files/c.csv"},
+        "pattern": {"type": "string", "description": "The search pattern (regex by default)"}},
+        "required": ["path", "pattern"]})
+    assert OfflinePolicy().propose(one, [], ws, random.Random(0)).arguments["pattern"] == "Widget"
+    alone = ToolRef("rg", "search", "Search files for patterns.", {"type": "object", "properties": {
+        "pattern": {"type": "string", "description": "The search pattern (regex by default)"}}, "required": ["pattern"]})
+    assert OfflinePolicy().propose(alone, [], ws, random.Random(0)).arguments["pattern"] == "Harbor"
     names = ToolRef("fs", "search_files", "Find files matching a pattern.", {"type": "object", "properties": {
         "pattern": {"type": "string", "description": "Glob pattern to match file names"}}, "required": ["pattern"]})
     assert OfflinePolicy().propose(names, [], ws, random.Random(0)).arguments["pattern"] != "Harbor"

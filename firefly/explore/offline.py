@@ -2844,7 +2844,7 @@ class _Run:
     def r_pattern(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
         desc = f"{schema.get('description', '')} {self.tool.description or ''}".lower()
         own = str(schema.get("description") or "").lower()
-        if _CONTENT_PATTERN.search(own) and not _NAME_PATTERN.search(own) and (word := self.shared_word(pointer)):
+        if _CONTENT_PATTERN.search(own) and not _NAME_PATTERN.search(own) and (word := self.shared_word(pointer, siblings)):
             # "The search pattern (regex by default)": text inside the files, not their names
             return word
         glob = "glob" in desc or "*" in desc or "wildcard" in desc
@@ -2868,9 +2868,21 @@ class _Run:
             return f"**/*{ext}" if glob else ext.lstrip(".")
         return "**/*" if glob else "a"
 
-    def shared_word(self, pointer: str) -> str | None:
-        """A word that several of the workspace's seed texts hold (``Harbor``), so that a
-        search for it finds something wherever it looks; None when no word is shared."""
+    def shared_word(self, pointer: str, siblings: dict[str, Any] | None = None) -> str | None:
+        """A word to search the contents of files for: when the call already names where to
+        search (a folder or a file), one the texts there hold, seeded or read in this
+        exploration; else one that several of the workspace's seed texts hold (``Harbor``),
+        so that a search for it finds something wherever it looks. None when no word is."""
+        where = [v.rstrip("/") for v in (siblings or {}).values() if isinstance(v, str) and v.startswith(VIRTUAL_ROOT)]
+        if where:
+            texts = [t for p, t in self.ws.texts.items() if any(p == w or p.startswith(w + "/") for w in where)]
+            texts += [str(v.value) for v in self.obs(("line",), lambda v: any(
+                str(v.context.get("file") or "") == w or str(v.context.get("file") or "").startswith(w + "/")
+                for w in where))]
+            words = sorted({w for t in texts for w in re.findall(r"\b[A-Za-z][a-z]{4,14}\b", t)
+                            if w.lower() not in _COMMON_WORDS})
+            if words:
+                return self.choose(words, pointer)
         held: dict[str, int] = {}
         for text in self.ws.texts.values():
             for w in set(re.findall(r"\b[A-Za-z][a-z]{4,14}\b", text)):
