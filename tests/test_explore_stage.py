@@ -434,6 +434,55 @@ def test_a_reader_that_counted_nothing_is_called_again_after_an_effect_on_its_se
     assert not stage.counted_nothing(said({"name": "default"}), None) and not stage.counted_nothing(said("0"), None)
 
 
+def test_a_reader_alone_on_an_empty_world_gets_one_thing_made_and_reads_again(monkeypatch):
+    """A DAG of one reader (get_tasks) that counted nothing, on a server nothing has changed:
+    the maker of what it lists is called (create_task, before a maker of something else and
+    never a removal), then the reader again. A first maker that fails gives way to the next;
+    a reader whose DAG changes its server, or one that found something, is left alone."""
+    import anyio
+
+    from firefly.explore import stage
+    from firefly.explore.policy import CallRecord
+
+    def ref(name, required=(), read_only=False):
+        schema = {"type": "object", "properties": {r: {"type": "string"} for r in required}, "required": list(required)}
+        return ToolRef("s", name, "", schema, {"readOnlyHint": read_only}, None)
+
+    refs = {("s", n): ref(n, ("task_id",) if n == "update_task" else (), n.startswith("get")) for n in
+            ("get_tasks", "add_note", "create_task", "delete_all", "update_task")}
+    empty = [{"type": "text", "text": json.dumps({"tasks": []})}]
+
+    class FakeWalk:
+        def __init__(self, failing=()):
+            self.history = [CallRecord(0, "s", "get_tasks", {}, empty, None, False)]
+            self.refs, self.failing, self.calls = refs, failing, []
+
+        class futility:
+            futile = staticmethod(lambda server, name: "")
+
+    async def fake_call(walk, policy, info, tool):
+        walk.calls.append(tool.name)
+        failed = tool.name in walk.failing
+        walk.history.append(CallRecord(len(walk.history), "s", tool.name, {}, empty, None, failed))
+        return ToolCalled(exploration_id="x", step=0, attempt=0, server="s", tool=tool.name, read_only=False, state="",
+                          is_error=failed), ""
+
+    monkeypatch.setattr(stage, "_call_tool", fake_call)
+    walk = FakeWalk()
+    anyio.run(stage._fill_empty, walk, None, None, refs[("s", "get_tasks")], [5])
+    assert walk.calls == ["create_task", "get_tasks"]
+    walk = FakeWalk(failing=("create_task",))
+    anyio.run(stage._fill_empty, walk, None, None, refs[("s", "get_tasks")], [5])
+    assert walk.calls == ["create_task", "add_note", "get_tasks"]
+    walk = FakeWalk()
+    anyio.run(stage._fill_empty, walk, None, None, refs[("s", "get_tasks")], [0])  # no budget left
+    assert walk.calls == []
+    walk = FakeWalk()
+    walk.history.append(CallRecord(1, "s", "add_note", {}, empty, None, False))  # the world changed already
+    anyio.run(stage._fill_empty, walk, None, None, refs[("s", "get_tasks")], [5])
+    assert walk.calls == []
+
+
 def test_a_read_the_dag_puts_after_an_effect_is_looked_at_first_too_when_the_world_grounds_it():
     import anyio
 

@@ -727,7 +727,38 @@ async def _walk_dag(walk: Walk, policy: Policy, info: WorkspaceInfo, tools: list
         elif not ok(event) and event.error_class != SKIPPED and (thing := missing_thing(event.error, event.content)):
             # "No presentation is currently loaded": the server wants something made first
             await _make_first(walk, policy, info, tool, thing, budget, tries=1)
+        elif ok(event) and is_read_only(tool) and counted_nothing(event.content, event.structured_content) \
+                and not any(t.server == tool.server and not is_read_only(t) for t in tools):
+            # an empty world, and nothing in the DAG will change it: one thing made, read again
+            await _fill_empty(walk, policy, info, tool, budget)
     await _list_again(walk, policy, info, tools)
+
+
+async def _fill_empty(walk: Walk, policy: Policy, info: WorkspaceInfo, reader: ToolRef, budget: list[int]) -> None:
+    """A reader that takes no argument counted nothing (:func:`counted_nothing`: a graph's
+    rankings, a project's tasks on the empty world) and no tool of its DAG changes its
+    server (a DAG of that one tool): a tool of the server that makes things (one that makes
+    what it lists first, :func:`makes_what_it_lists`; then those with the fewest required
+    arguments) is called, within the exploration's ``budget`` and at most two, until one
+    works; then the reader again. What it reads then is something a question can ask about."""
+    from .probe import _required
+
+    if _required(reader) or any(r.server == reader.server and not r.is_error and (ref := walk.refs.get((r.server, r.tool)))
+                                is not None and not is_read_only(ref, r.arguments) for r in walk.history):
+        return
+    called = {(r.server, r.tool) for r in walk.history}
+    makers = [r for r in walk.refs.values() if r.server == reader.server and (r.server, r.name) not in called
+              and not is_read_only(r) and not walk.futility.futile(r.server, r.name)
+              and name_words(r.name)[:1] and name_words(r.name)[0] in MAKE_VERBS and not set(name_words(r.name)) & REMOVE_VERBS]
+    makers.sort(key=lambda r: (not makes_what_it_lists(r, reader, walk.refs), len(_required(r)), r.name))
+    for maker in makers[:2]:
+        if budget[0] <= 0:
+            return
+        budget[0] -= 1
+        made, _ = await _call_tool(walk, policy, info, maker)
+        if ok(made):
+            await _call_tool(walk, policy, info, reader)
+            return
 
 
 async def _look_first(walk: Walk, policy: Policy, info: WorkspaceInfo, later: list[ToolRef]) -> None:
