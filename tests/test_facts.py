@@ -465,3 +465,28 @@ def test_a_random_lower_case_id_is_made_up_and_a_named_one_is_not():
     assert is_opaque_id("id", "mxckp0mg5e4zo4th6vv") and is_opaque_id("element_id", "k2j4h5g6f7d8")
     assert not is_opaque_id("id", "order_items") and not is_opaque_id("id", "harborshop")
     assert not is_opaque_id("name", "mxckp0mg5e4zo4th6vv") and not is_opaque_id("id", "sku1042")
+
+
+def test_a_square_matrix_is_read_as_its_pairs_labelled_by_what_it_holds():
+    """A correlation matrix (an object of objects, rows and columns alike) had been read as
+    fields "price.qty" ("what is the price qty?", and the diagonal 1.0 asked too): each pair
+    once, the diagonal left out, labelled "correlation of price and qty". An object of
+    objects with other keys is no matrix."""
+
+    def said(value):
+        return [{"type": "text", "text": json.dumps(value)}]
+
+    matrix = {"id": {"id": 1.0, "price": 0.3939, "qty": 0.0074}, "price": {"id": 0.3939, "price": 1.0, "qty": -0.3772},
+              "qty": {"id": 0.0074, "price": -0.3772, "qty": 1.0}}
+    (found,) = [t for t in tables(said({"method": "pearson", "correlation_matrix": matrix}))
+                if len(t.items[0].cells) > 1]
+    assert {f: c.value for f, c in found.items[0].cells.items()} == {
+        "id and price": 0.3939, "id and qty": 0.0074, "price and qty": -0.3772}
+    assert found.labels["price and qty"] == "correlation of price and qty"
+    # a matrix whose two halves differ (a distance from one to the other): each ordered pair
+    directed = {"a": {"a": 0, "b": 3}, "b": {"a": 5, "b": 0}}
+    (found,) = tables(said({"distance_matrix": directed}))
+    assert {f: c.value for f, c in found.items[0].cells.items()} == {"a and b": 3, "b and a": 5}
+    assert found.labels["b and a"] == "distance of b to a"
+    (plain,) = tables(said({"stats": {"price": {"mean": 2.5, "max": 4}, "qty": {"mean": 1, "max": 2}}}))
+    assert "price.mean" in plain.items[0].cells

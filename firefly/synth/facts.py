@@ -548,6 +548,9 @@ def walk_json(step: int, doc: Any, base: str, names: Names, schema: Any = None,
             return
         if not isinstance(obj, dict) or _is_blob(obj):
             return  # a binary block says what it is through blob_tables, not as a record
+        if (square := _square_matrix(step, obj, path, key)) is not None:
+            out.append(square)
+            return
         cells: dict[str, Cell] = {}
         labels: dict[str, str] = {}
         later: list[tuple[Any, str, str, Any]] = []
@@ -588,6 +591,33 @@ def walk_json(step: int, doc: Any, base: str, names: Names, schema: Any = None,
 
 
 _RENDERINGS = frozenset({"summary", "report", "interpretation", "explanation", "description", "text summary"})
+
+
+def _square_matrix(step: int, obj: dict[str, Any], path: str, key: str | None) -> Table | None:
+    """A square matrix written as an object of objects with the same keys, rows and columns
+    alike (a correlation matrix: ``{"price": {"price": 1.0, "qty": -0.38}, "qty": {...}}``):
+    one record whose fields are its pairs, ``price and qty``, labelled by what the matrix
+    holds ("the correlation of price and qty"). The diagonal (a column with itself, 1.0) is
+    no fact; of a symmetric matrix each pair once. None for any other object."""
+    names = [str(k) for k in obj]
+    if len(names) < 2 or len(names) > 30 or not all(
+            isinstance(v, dict) and [str(k) for k in v] == names and all(_leaf_ok(x) for x in v.values())
+            for v in obj.values()):
+        return None
+    symmetric = all(obj[a][b] == obj[b][a] for a in names for b in names)
+    measure = " ".join(w for w in words_of(key or "").split() if w not in ("matrix", "matrices")) or "value"
+    cells: dict[str, Cell] = {}
+    labels: dict[str, str] = {}
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            if i == j or (symmetric and j < i):
+                continue
+            field = f"{a} and {b}"
+            cells[field] = Cell(obj[a][b], jpath(jpath(path, a), b))
+            labels[field] = f"{measure} of {a} and {b}" if symmetric else f"{measure} of {a} to {b}"
+    noun, plural = item_noun(key) if key else ("matrix", "matrices")
+    numeric = tuple(f for f, c in cells.items() if isinstance(c.value, (int, float)))
+    return Table(step, noun, plural, "", [Item(cells)], labels=labels, numeric=numeric, whole=path)
 
 
 def _document_in(value: Any) -> Any:
