@@ -858,7 +858,9 @@ def _stated_clauses(step: int, base: str, line: int, sentence: str, names: Names
         m = _CLAUSE.match(clause)
         if m is None:
             return []
-        value, subject = _scalar(m.group("value").rstrip(".")), words_of(m.group("subject"))
+        # a place's name keeps its case ("time in America/Toronto", not "time in america toronto")
+        value = _scalar(m.group("value").rstrip("."))
+        subject = " ".join(w if "/" in w else words_of(w) for w in m.group("subject").split())
         said = value if isinstance(value, (int, float)) else (
             m.group("value") if re.fullmatch(_DATE_TIME_WORD, str(value)) else to_number(str(value).split(" ")[0]))
         if said is None or not re.search(r"\d", str(value)) or subject in cells or len(subject.split()) > 8:
