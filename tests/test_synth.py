@@ -618,3 +618,33 @@ def test_a_number_a_tool_wrote_as_text_is_matched_as_a_number():
     assert not matches(rule, "10.0", "11")
     assert _match_for("1042") == {"rule": "normalized"}  # an id written in digits stays text
     assert _match_for("0.2.0") == {"rule": "normalized"}
+
+
+def test_what_a_tool_says_whatever_it_is_given_is_no_fact(store):
+    """A note reader adds the same standing sentence to every note it reads: read for two
+    notes whose names share no word (the folders of their paths say nothing), that sentence is the tool's, not the note's, and no
+    question asks it; what each note says stays. Two calls that name the same note (one with
+    an option more) are no evidence."""
+    from firefly.synth.facts import read_call
+    from firefly.synth.offline import _not_said_anyway, said_anyway
+
+    from .sim_fixtures import Walk, discover
+
+    discover(store)
+    hint = "Notes are plain text files kept for you"
+
+    def reply(note):
+        return json.dumps({"note": note, "hint": hint, "words": len(note.split())})
+
+    w = Walk(store, "xh")
+    w.call("notes", "read_note", {"path": "/workspace/notes/todo.md"}, reply("buy milk and eggs today"))
+    w.call("notes", "read_note", {"path": "/workspace/notes/todo.md", "format": "markdown"}, reply("buy milk and eggs today"))
+    store.catch_up()
+    assert ("notes", "read_note") not in said_anyway(store)  # the same note twice
+    w.call("notes", "read_note", {"path": "/workspace/notes/ideas.md"}, reply("fly to the moon next year"))
+    store.catch_up()
+    said = said_anyway(store)[("notes", "read_note")]
+    content = [{"type": "text", "text": reply("buy milk and eggs today")}]
+    (table,) = read_call(0, "notes", "read_note", {"path": "/workspace/notes/todo.md"}, content, None, None, None).tables
+    kept = _not_said_anyway(table, said)
+    assert set(table.items[0].cells) == {"note", "hint", "words"} and set(kept.items[0].cells) == {"note", "words"}

@@ -308,11 +308,13 @@ class OfflineSynthesizer:
         self.seed = seed
         self.needs: Any = None
         self.variants: dict[tuple[str, str, str, str], list[tuple[Any, Any]]] = {}
+        self.said: dict[tuple[str, str], list[tuple[frozenset[str], Any, Any]]] = {}
         self._ids: tuple[str, dict[int, dict[str, int]]] | None = None  # an exploration's made_ids
 
     def tasks_for(self, store: Any, x: Exploration, context: dict[str, Any]) -> tuple[list[Candidate], Counter, list[Any]]:
         self.needs = context.get("needs")  # which setup calls a label needs (the simulator decides)
         self.variants = context.get("variants") or {}
+        self.said = context.get("said") or {}
         found, skipped = self.candidates(x, context.get("initial_results"))
         chosen = self.pick(x, found)
         skipped["_candidates"] = len(found)
@@ -430,6 +432,10 @@ class OfflineSynthesizer:
             t = _steady(t, self.variants.get((s.server, s.tool, s.arguments_hash, s.state), []))
             if not t.items:
                 skipped["only volatile values"] += 1
+                continue
+            t = _not_said_anyway(t, self.said.get((s.server, s.tool), []))
+            if not t.items:
+                skipped["only what the tool says whatever it is given"] += 1
                 continue
             if any(is_machine_fact(f, c.path, c.value) for it in t.items for f, c in it.cells.items()):
                 skipped["a fact of the run's machine"] += 1  # a shell's OSTYPE, an environment dump: never asked
@@ -1254,6 +1260,62 @@ def _steady(t: Table, variants: list[tuple[Any, Any]]) -> Table:
     items = [Item({f: c for f, c in it.cells.items() if f not in bad}, it.index) for it in t.items]
     return replace(t, items=[it for it in items if it.cells] if not t.key or t.key in bad else items,
                    key="" if t.key in bad else t.key, numeric=tuple(f for f in t.numeric if f not in bad))
+
+
+def _not_said_anyway(t: Table, results: list[tuple[frozenset[str], Any, Any]]) -> Table:
+    """``t`` without the texts its tool says whatever it is given (``results``: its recorded
+    results, each with the words its call named, :func:`said_anyway`): a sentence of four
+    words or more that the results of two calls naming nothing in common both hold, at the
+    same place or anywhere in their text ("Output_id supports real-time streaming while
+    process runs" after every command a shell ran, a planning tool's standing warning). What
+    a call's input decides (a note's text, a row of the file both read) is not in both."""
+    def anyway(cell: Cell) -> bool:
+        if not isinstance(cell.value, str) or len(cell.value.split()) < 4:
+            return False
+        named = [n for n, content, structured in results
+                 if resolve(content, structured, cell.path) == cell.value or cell.value in _text_of_result(content)]
+        return any(a.isdisjoint(b) for i, a in enumerate(named) for b in named[i + 1:])
+
+    if not results:
+        return t
+    bad = {f for it in t.items for f, c in it.cells.items() if anyway(c)}
+    if not bad:
+        return t
+    items = [Item({f: c for f, c in it.cells.items() if f not in bad}, it.index) for it in t.items]
+    return replace(t, items=[it for it in items if it.cells] if not t.key or t.key in bad else items,
+                   key="" if t.key in bad else t.key, numeric=tuple(f for f in t.numeric if f not in bad))
+
+
+def _text_of_result(content: Any) -> str:
+    return "\n".join(str(b.get("text", "")) for b in content or [] if isinstance(b, dict))
+
+
+def _named_part(token: str) -> str:
+    """What a word of an argument names: of a path, its last part without its extension (the
+    folders and the file type many paths share say nothing)."""
+    if "/" in token:
+        return re.sub(r"\.[A-Za-z0-9]{1,8}$", "", token.rstrip("/").rsplit("/", 1)[-1])
+    return token
+
+
+def said_anyway(store: Any) -> dict[tuple[str, str], list[tuple[frozenset[str], Any, Any]]]:
+    """For each tool two of whose calls named nothing in common (no word of four letters or
+    more: ``wc -l meeting.md`` and ``cat feedback.csv``, not ``cat feedback.csv`` and ``grep
+    Sumatra feedback.csv``), its results that worked, one per set of arguments, each with
+    the words its call named: what :func:`_not_said_anyway` looks texts up in."""
+    found: dict[tuple[str, str], dict[str, tuple[frozenset[str], str, str | None]]] = {}
+    for server, tool, args_hash, arguments, content, structured in store.conn.execute(
+            "SELECT server, tool, arguments_hash, arguments, content, structured_content FROM calls WHERE ok = 1"):
+        named = frozenset(w.lower() for v in leaves(json.loads(arguments or "{}")) if isinstance(v, str)
+                          for token in v.split() for w in re.findall(r"[A-Za-z0-9]{4,}", _named_part(token)))
+        if named:
+            found.setdefault((server, tool), {}).setdefault(args_hash, (named, content, structured))
+    out = {}
+    for key, by_args in found.items():
+        names = [n for n, _, _ in by_args.values()]
+        if any(a.isdisjoint(b) for i, a in enumerate(names) for b in names[i + 1:]):
+            out[key] = [(n, json.loads(c or "[]"), None if st is None else json.loads(st)) for n, c, st in by_args.values()]
+    return out
 
 
 def result_variants(store: Any) -> dict[tuple[str, str, str, str], list[tuple[Any, Any]]]:
