@@ -76,6 +76,9 @@ def test_a_time_of_day_converted_without_a_date_asks_nothing_of_the_day_and_noth
 def test_a_statistic_of_an_id_column_and_a_time_counted_from_the_run_are_not_asked():
     assert is_dull("id.sum", 21.0) and is_dull("order_id.75%", 4.75) and is_dull("statistics.id.mean", 3.5)
     assert not is_dull("price.sum", 1054.09) and not is_dull("id.count", 6)  # a column's total; the rows counted
+    # why a call found nothing, in a reply about the call, is no fact; a record's reason is
+    assert is_dull("reason", "Cannot find paths: graph is empty. Add nodes first.", whole=True)
+    assert not is_dull("reason", "Damaged in transit", whole=True)
     from firefly.synth.facts import is_clock_value
 
     assert is_clock_value("period.end", "now") and is_clock_value("since", "Yesterday")

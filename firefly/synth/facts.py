@@ -1702,6 +1702,7 @@ _RUN_CHOSEN = frozenset({"pid", "ppid", "process id", "parent process id", "pare
 # the fields of a reply's envelope: a status, a message about the call
 _ENVELOPE = frozenset({"status", "message", "msg", "error", "errors", "warning", "warnings", "result status", "state",
                        "detail", "details", "info", "note", "notes", "hint", "operation", "action", "tool", "method"})
+_CANNOT = re.compile(r"(?i)^\W*(?:cannot|can't|could not|couldn't|unable to|failed to|no |nothing |not )")
 _STATUS_WORDS = frozenset({"ok", "okay", "success", "succeeded", "successful", "completed", "complete", "done", "true",
                            "false", "error", "failed", "failure", "pending", "planned", "running", "ready", "default",
                            "none", "null", "n/a", "saved", "created", "updated", "deleted", "added"})
@@ -1812,6 +1813,8 @@ def dull_reason(key: str, value: Any, echoes: dict[str, set[str]] | None = None,
         return "machine variable"
     if whole and (name in _ENVELOPE or text in _STATUS_WORDS):
         return "status or message about the call"
+    if whole and name in ("reason", "why", "explanation") and isinstance(value, str) and _CANNOT.match(value):
+        return "status or message about the call"  # "Cannot find paths: graph is empty": why the call found nothing
     if whole and (isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0
                   or isinstance(value, str) and bool(_ZERO_SIZE.match(value))):
         return "zero in a one-record reply"  # a count of nothing in a reply about an empty world: guessed without a call
