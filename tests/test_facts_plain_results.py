@@ -79,6 +79,9 @@ def test_a_statistic_of_an_id_column_and_a_time_counted_from_the_run_are_not_ask
     # why a call found nothing, in a reply about the call, is no fact; a record's reason is
     assert is_dull("reason", "Cannot find paths: graph is empty. Add nodes first.", whole=True)
     assert not is_dull("reason", "Damaged in transit", whole=True)
+    # a sentence saying what the call did is a message about it, however the reply keys it
+    assert is_dull("result", "Search tools refreshed. Available: ['ripgrep', 'grep']. Preferred: ripgrep.", whole=True)
+    assert not is_dull("result", "Maya Okafor set a 25% cap on promo discounts.", whole=True)
     from firefly.synth.facts import is_clock_value
 
     assert is_clock_value("period.end", "now") and is_clock_value("since", "Yesterday")

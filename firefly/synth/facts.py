@@ -1702,6 +1702,10 @@ _RUN_CHOSEN = frozenset({"pid", "ppid", "process id", "parent process id", "pare
 # the fields of a reply's envelope: a status, a message about the call
 _ENVELOPE = frozenset({"status", "message", "msg", "error", "errors", "warning", "warnings", "result status", "state",
                        "detail", "details", "info", "note", "notes", "hint", "operation", "action", "tool", "method"})
+# a sentence saying what the call did: "Search tools refreshed.", "File saved to ...", "Index rebuilt"
+_DONE = re.compile(r"(?i)^\W*(?:[a-z][\w-]*\s){0,4}(?:was |were |has been |have been )?(?:refreshed|saved|created|updated|"
+                   r"deleted|added|removed|loaded|written|cleared|reset|started|stopped|completed|rebuilt|reloaded|"
+                   r"initiali[sz]ed|registered|set|applied|finished)\b(?:\s+(?:successfully|to|in|at|as|for)\b[^.]*)?[.!:]")
 _CANNOT = re.compile(r"(?i)^\W*(?:cannot|can't|could not|couldn't|unable to|failed to|no |nothing |not )")
 _STATUS_WORDS = frozenset({"ok", "okay", "success", "succeeded", "successful", "completed", "complete", "done", "true",
                            "false", "error", "failed", "failure", "pending", "planned", "running", "ready", "default",
@@ -1813,6 +1817,8 @@ def dull_reason(key: str, value: Any, echoes: dict[str, set[str]] | None = None,
         return "machine variable"
     if whole and (name in _ENVELOPE or text in _STATUS_WORDS):
         return "status or message about the call"
+    if whole and isinstance(value, str) and _DONE.match(value):
+        return "status or message about the call"  # "Search tools refreshed. Available: [...]": what the call did
     if whole and name in ("reason", "why", "explanation") and isinstance(value, str) and _CANNOT.match(value):
         return "status or message about the call"  # "Cannot find paths: graph is empty": why the call found nothing
     if whole and (isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0
