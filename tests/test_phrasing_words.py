@@ -85,6 +85,14 @@ def test_tool_sentence_keeps_short_descriptions_whole():
         "set a JSON value in Redis at a given path"
 
 
+def test_tool_sentence_leaves_out_a_namespace_before_a_tool_name():
+    """No description to use (one in another language): "mcp_howtocook_whatToEat" of the
+    server howtocook is "what to eat", not "mcp howtocook what to eat"; "git_log" stays."""
+    cook = ToolRef("howtocook", "mcp_howtocook_whatToEat", "推荐今天吃什么", {"type": "object", "properties": {}})
+    assert tool_sentence(cook.name, cook) == "what to eat"
+    assert tool_sentence("git_log", ToolRef("git", "git_log", None, {})) == "git log"
+
+
 # --------------------------------------------------------------------------- labels worth asking
 
 

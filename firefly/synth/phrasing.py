@@ -297,6 +297,12 @@ def tool_sentence(tool: str, ref: Any = None) -> str:
 
     words = (_words(title) if isinstance(title, str) and title.strip() and len(title.split()) <= MAX_PHRASE_WORDS
              else _words(tool)).split()
+    # a namespace before the name: "mcp howtocook what to eat" -> "what to eat" ("git log" stays)
+    if len(words) > 1 and words[0] == "mcp":
+        server = set(_words(str(getattr(ref, "server", "") or "")).split())
+        words = words[1:]
+        while len(words) > 1 and words[0] in server:
+            words = words[1:]
     verbs = {v for v in _READ_LEADS if " " not in v} | READ_VERBS | WRITE_VERBS | MAKE_VERBS
     at = next((i for i, w in enumerate(words) if w in verbs), None)
     if at is not None and 0 < at < len(words) - 1 and words[at] not in WRITE_VERBS:
