@@ -631,10 +631,10 @@ def test_what_a_tool_says_whatever_it_is_given_is_no_fact(store):
     from .sim_fixtures import Walk, discover
 
     discover(store)
-    hint = "Notes are plain text files kept for you"
+    hint = "Notes are plain text files kept for you"  # read back as the text shows it: marks and all
 
     def reply(note):
-        return json.dumps({"note": note, "hint": hint, "words": len(note.split())})
+        return json.dumps({"note": note, "hint": hint.replace("plain text", "`plain text`"), "words": len(note.split())})
 
     w = Walk(store, "xh")
     w.call("notes", "read_note", {"path": "/workspace/notes/todo.md"}, reply("buy milk and eggs today"))
@@ -648,3 +648,11 @@ def test_what_a_tool_says_whatever_it_is_given_is_no_fact(store):
     (table,) = read_call(0, "notes", "read_note", {"path": "/workspace/notes/todo.md"}, content, None, None, None).tables
     kept = _not_said_anyway(table, said)
     assert set(table.items[0].cells) == {"note", "hint", "words"} and set(kept.items[0].cells) == {"note", "words"}
+    # in text, on another line each time and with its marks: the same sentence, found anyway
+    w.call("notes", "list_notes", {"folder": "/workspace/drafts"}, f"Drafts: 2\n**Hint**: {hint.replace('plain', '`plain`')}")
+    w.call("notes", "list_notes", {"folder": "/workspace/archive"}, f"Archive: 5\nOldest: 2019\n**Hint**: {hint}")
+    store.catch_up()
+    said = said_anyway(store)[("notes", "list_notes")]
+    content = [{"type": "text", "text": f"Archive: 5\nOldest: 2019\n**Hint**: {hint}"}]
+    (table,) = read_call(0, "notes", "list_notes", {"folder": "/workspace/archive"}, content, None, None, None).tables
+    assert "Hint" in table.items[0].cells and "Hint" not in _not_said_anyway(table, said).items[0].cells

@@ -43,7 +43,8 @@ from ..locator import resolve
 from .facts import (Cell, Item, Table, basename, day_left_to_clock, dull_reason, echoes_of, generated_id_in, made_up_id,
                     is_bookkeeping, is_dull, is_machine_fact, of_the_day, offsets_change,
                     is_volatile, text_blocks,
-                    leaves, pages_of_a_document, plural_of, read_call, reads_the_clock, rel, singular, words_of)
+                    leaves, pages_of_a_document, plain_text, plural_of, read_call, reads_the_clock, rel, singular,
+                    words_of)
 from .model import INITIAL_STATE, Candidate, Exploration, Step
 from .phrasing import block_scope, effect, listing, ordinal, value_shown, quote, scope, without_step_numbers
 
@@ -308,7 +309,7 @@ class OfflineSynthesizer:
         self.seed = seed
         self.needs: Any = None
         self.variants: dict[tuple[str, str, str, str], list[tuple[Any, Any]]] = {}
-        self.said: dict[tuple[str, str], list[tuple[frozenset[str], Any, Any]]] = {}
+        self.said: dict[tuple[str, str], list[tuple[frozenset[str], Any, Any, str]]] = {}
         self._ids: tuple[str, dict[int, dict[str, int]]] | None = None  # an exploration's made_ids
 
     def tasks_for(self, store: Any, x: Exploration, context: dict[str, Any]) -> tuple[list[Candidate], Counter, list[Any]]:
@@ -1262,7 +1263,7 @@ def _steady(t: Table, variants: list[tuple[Any, Any]]) -> Table:
                    key="" if t.key in bad else t.key, numeric=tuple(f for f in t.numeric if f not in bad))
 
 
-def _not_said_anyway(t: Table, results: list[tuple[frozenset[str], Any, Any]]) -> Table:
+def _not_said_anyway(t: Table, results: list[tuple[frozenset[str], Any, Any, str]]) -> Table:
     """``t`` without the texts its tool says whatever it is given (``results``: its recorded
     results, each with the words its call named, :func:`said_anyway`): a sentence of four
     words or more that the results of two calls naming nothing in common both hold, at the
@@ -1272,8 +1273,9 @@ def _not_said_anyway(t: Table, results: list[tuple[frozenset[str], Any, Any]]) -
     def anyway(cell: Cell) -> bool:
         if not isinstance(cell.value, str) or len(cell.value.split()) < 4:
             return False
-        named = [n for n, content, structured in results
-                 if resolve(content, structured, cell.path) == cell.value or cell.value in _text_of_result(content)]
+        value = normalize(plain_text(cell.value))
+        named = [n for n, content, structured, flat in results
+                 if resolve(content, structured, cell.path) == cell.value or value in flat]
         return any(a.isdisjoint(b) for i, a in enumerate(named) for b in named[i + 1:])
 
     if not results:
@@ -1298,11 +1300,12 @@ def _named_part(token: str) -> str:
     return token
 
 
-def said_anyway(store: Any) -> dict[tuple[str, str], list[tuple[frozenset[str], Any, Any]]]:
+def said_anyway(store: Any) -> dict[tuple[str, str], list[tuple[frozenset[str], Any, Any, str]]]:
     """For each tool two of whose calls named nothing in common (no word of four letters or
     more: ``wc -l meeting.md`` and ``cat feedback.csv``, not ``cat feedback.csv`` and ``grep
     Sumatra feedback.csv``), its results that worked, one per set of arguments, each with
-    the words its call named: what :func:`_not_said_anyway` looks texts up in."""
+    the words its call named and its text without markdown marks, compared form: what
+    :func:`_not_said_anyway` looks texts up in."""
     found: dict[tuple[str, str], dict[str, tuple[frozenset[str], str, str | None]]] = {}
     for server, tool, args_hash, arguments, content, structured in store.conn.execute(
             "SELECT server, tool, arguments_hash, arguments, content, structured_content FROM calls WHERE ok = 1"):
@@ -1314,7 +1317,11 @@ def said_anyway(store: Any) -> dict[tuple[str, str], list[tuple[frozenset[str], 
     for key, by_args in found.items():
         names = [n for n, _, _ in by_args.values()]
         if any(a.isdisjoint(b) for i, a in enumerate(names) for b in names[i + 1:]):
-            out[key] = [(n, json.loads(c or "[]"), None if st is None else json.loads(st)) for n, c, st in by_args.values()]
+            out[key] = []
+            for n, c, st in by_args.values():
+                content = json.loads(c or "[]")
+                out[key].append((n, content, None if st is None else json.loads(st),
+                                 normalize(plain_text(_text_of_result(content)))))
     return out
 
 
