@@ -455,13 +455,14 @@ def test_a_reader_alone_on_an_empty_world_gets_one_thing_made_and_reads_again(mo
     class FakeWalk:
         def __init__(self, failing=()):
             self.history = [CallRecord(0, "s", "get_tasks", {}, empty, None, False)]
-            self.refs, self.failing, self.calls = refs, failing, []
+            self.refs, self.failing, self.calls, self.schemas = refs, failing, [], []
 
         class futility:
             futile = staticmethod(lambda server, name: "")
 
     async def fake_call(walk, policy, info, tool):
         walk.calls.append(tool.name)
+        walk.schemas.append(tool.input_schema)
         failed = tool.name in walk.failing
         walk.history.append(CallRecord(len(walk.history), "s", tool.name, {}, empty, None, failed))
         return ToolCalled(exploration_id="x", step=0, attempt=0, server="s", tool=tool.name, read_only=False, state="",
@@ -471,6 +472,12 @@ def test_a_reader_alone_on_an_empty_world_gets_one_thing_made_and_reads_again(mo
     walk = FakeWalk()
     anyio.run(stage._fill_empty, walk, None, None, refs[("s", "get_tasks")], [5])
     assert walk.calls == ["create_task", "get_tasks"]
+    # read again with no argument: a filter of its own could leave the new task out
+    filtered = ToolRef("s", "get_tasks", "", {"type": "object", "properties": {"status": {"type": "string"}}},
+                       {"readOnlyHint": True}, None)
+    walk = FakeWalk()
+    anyio.run(stage._fill_empty, walk, None, None, filtered, [5])
+    assert walk.calls == ["create_task", "get_tasks"] and walk.schemas[-1]["properties"] == {}
     walk = FakeWalk(failing=("create_task",))
     anyio.run(stage._fill_empty, walk, None, None, refs[("s", "get_tasks")], [5])
     assert walk.calls == ["create_task", "add_note", "get_tasks"]

@@ -740,7 +740,9 @@ async def _fill_empty(walk: Walk, policy: Policy, info: WorkspaceInfo, reader: T
     server (a DAG of that one tool): a tool of the server that makes things (one that makes
     what it lists first, :func:`makes_what_it_lists`; then those with the fewest required
     arguments) is called, within the exploration's ``budget`` and at most two, until one
-    works; then the reader again. What it reads then is something a question can ask about."""
+    works; then the reader again, with no argument (a filter of its own, a status or a
+    priority, could leave out the new thing). What it reads then is something a question
+    can ask about."""
     from .probe import _required
 
     if _required(reader) or any(r.server == reader.server and not r.is_error and (ref := walk.refs.get((r.server, r.tool)))
@@ -757,7 +759,9 @@ async def _fill_empty(walk: Walk, policy: Policy, info: WorkspaceInfo, reader: T
         budget[0] -= 1
         made, _ = await _call_tool(walk, policy, info, maker)
         if ok(made):
-            await _call_tool(walk, policy, info, reader)
+            # read again with no filter of its own (a status, a priority the new thing may not have)
+            schema = reader.input_schema if isinstance(reader.input_schema, dict) else {}
+            await _call_tool(walk, policy, info, replace(reader, input_schema={**schema, "properties": {}, "required": []}))
             return
 
 
