@@ -1365,3 +1365,19 @@ def test_a_value_begins_as_a_failed_call_was_told_it_must():
         p = OfflinePolicy().propose(apply, [failed], ws, random.Random(seed), 1)
         assert p.arguments["formula"].startswith("=") and not p.arguments["formula"].startswith("==")
         assert {k: v for k, v in p.arguments.items() if k != "formula"} == {k: v for k, v in sent.items() if k != "formula"}
+
+
+def test_the_two_ends_of_a_conversion_get_different_values():
+    """convert_weight(from_unit, to_unit) had been called kg -> kg (the value given back as
+    it was asked): the other end takes another unit; a lone enum keeps all its choices."""
+    units = ["g", "kg", "oz", "lb"]
+    convert = ToolRef("cook", "convert_weight", "Convert a weight.", {"type": "object", "properties": {
+        "from_unit": {"type": "string", "enum": units}, "to_unit": {"type": "string", "enum": units},
+        "value": {"type": "number"}}, "required": ["value", "from_unit", "to_unit"]})
+    for seed in range(20):
+        args = OfflinePolicy().propose(convert, [], WS, random.Random(seed)).arguments
+        assert args["from_unit"] != args["to_unit"]
+    single = ToolRef("cook", "to_grams", "Weigh.", {"type": "object", "properties": {
+        "unit": {"type": "string", "enum": ["g"]}, "to_unit": {"type": "string", "enum": ["g"]}},
+        "required": ["unit", "to_unit"]})
+    assert OfflinePolicy().propose(single, [], WS, random.Random(0)).arguments == {"unit": "g", "to_unit": "g"}

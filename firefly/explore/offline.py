@@ -1099,7 +1099,10 @@ class _Run:
             return sub["const"]
         enum = sub.get("enum") if isinstance(sub.get("enum"), list) else None
         if enum:
-            return self.fill_enum(name, enum, sub, pointer)
+            # to_unit after from_unit: another value, or the conversion gives back what it was given
+            paired = _counterpart_value(name, siblings)
+            choices = [e for e in enum if e != paired] if paired is not MISSING and len(enum) > 1 else enum
+            return self.fill_enum(name, choices, sub, pointer)
         if _type(sub) == "string" and json_wanted(name, str(sub.get("description") or ""), self.failure_texts()):
             return self.json_text(name, sub, pointer)
         if _type(sub) == "string" and (listed := self.told_choices(pointer)):
@@ -3498,6 +3501,25 @@ def _asked_for(names: Iterable[str], failed: list[CallRecord]) -> set[str]:
         # x_data, weights)" after y_data and x_data): the other alternative, whole
         return rest if rest and (first in sent or rest & sent) else {first}
     return set(at)
+
+
+# the two ends of a conversion or a copy: a parameter named with one, its counterpart with the other
+_TWO_ENDS = (("from", "to"), ("source", "target"), ("source", "destination"), ("src", "dst"), ("input", "output"),
+         ("in", "out"))
+
+
+def _counterpart_value(name: str, siblings: dict[str, Any]) -> Any:
+    """The value already given to the other end of ``name`` (``from_unit`` for ``to_unit``,
+    ``sourceTimezone`` for ``targetTimezone``), or MISSING."""
+    words = _words(name)
+    for key, value in siblings.items():
+        other = _words(str(key))
+        if len(other) != len(words) or other == words:
+            continue
+        diff = [(a, b) for a, b in zip(words, other) if a != b]
+        if len(diff) == 1 and (diff[0] in _TWO_ENDS or diff[0][::-1] in _TWO_ENDS):
+            return value
+    return MISSING
 
 
 def _named(name: str, text: str) -> bool:
