@@ -1255,7 +1255,12 @@ def _steady(t: Table, variants: list[tuple[Any, Any]]) -> Table:
         seen = {canonical_json(resolve(content, structured, cell.path)) for content, structured in variants}
         return len(seen) > 1
 
-    bad = {f for it in t.items for f, c in it.cells.items() if moving(f, c)}
+    return _without_fields(t, {f for it in t.items for f, c in it.cells.items() if moving(f, c)})
+
+
+def _without_fields(t: Table, bad: set[str]) -> Table:
+    """``t`` without the fields ``bad``: items left with no field go, unless the table is keyed
+    by a field that stays; a key among them leaves the table unkeyed."""
     if not bad:
         return t
     items = [Item({f: c for f, c in it.cells.items() if f not in bad}, it.index) for it in t.items]
@@ -1274,22 +1279,13 @@ def _not_said_anyway(t: Table, results: list[tuple[frozenset[str], Any, Any, str
         if not isinstance(cell.value, str) or len(cell.value.split()) < 4:
             return False
         value = normalize(plain_text(cell.value))
-        named = [n for n, content, structured, flat in results
-                 if resolve(content, structured, cell.path) == cell.value or value in flat]
+        named = [n for n, content, structured, flat in results  # the cheap look first: resolve parses
+                 if value in flat or resolve(content, structured, cell.path) == cell.value]
         return any(a.isdisjoint(b) for i, a in enumerate(named) for b in named[i + 1:])
 
     if not results:
         return t
-    bad = {f for it in t.items for f, c in it.cells.items() if anyway(c)}
-    if not bad:
-        return t
-    items = [Item({f: c for f, c in it.cells.items() if f not in bad}, it.index) for it in t.items]
-    return replace(t, items=[it for it in items if it.cells] if not t.key or t.key in bad else items,
-                   key="" if t.key in bad else t.key, numeric=tuple(f for f in t.numeric if f not in bad))
-
-
-def _text_of_result(content: Any) -> str:
-    return "\n".join(str(b.get("text", "")) for b in content or [] if isinstance(b, dict))
+    return _without_fields(t, {f for it in t.items for f, c in it.cells.items() if anyway(c)})
 
 
 def _named_part(token: str) -> str:
@@ -1306,22 +1302,20 @@ def said_anyway(store: Any) -> dict[tuple[str, str], list[tuple[frozenset[str], 
     Sumatra feedback.csv``), its results that worked, one per set of arguments, each with
     the words its call named and its text without markdown marks, compared form: what
     :func:`_not_said_anyway` looks texts up in."""
-    found: dict[tuple[str, str], dict[str, tuple[frozenset[str], str, str | None]]] = {}
-    for server, tool, args_hash, arguments, content, structured in store.conn.execute(
-            "SELECT server, tool, arguments_hash, arguments, content, structured_content FROM calls WHERE ok = 1"):
+    found: dict[tuple[str, str], dict[str, tuple[frozenset[str], str, str | None, str]]] = {}
+    for server, tool, args_hash, arguments, content, structured, text in store.conn.execute(
+            "SELECT server, tool, arguments_hash, arguments, content, structured_content, result_text FROM calls"
+            " WHERE ok = 1"):
         named = frozenset(w.lower() for v in leaves(json.loads(arguments or "{}")) if isinstance(v, str)
                           for token in v.split() for w in re.findall(r"[A-Za-z0-9]{4,}", _named_part(token)))
         if named:
-            found.setdefault((server, tool), {}).setdefault(args_hash, (named, content, structured))
+            found.setdefault((server, tool), {}).setdefault(args_hash, (named, content, structured, text or ""))
     out = {}
     for key, by_args in found.items():
-        names = [n for n, _, _ in by_args.values()]
+        names = [n for n, _, _, _ in by_args.values()]
         if any(a.isdisjoint(b) for i, a in enumerate(names) for b in names[i + 1:]):
-            out[key] = []
-            for n, c, st in by_args.values():
-                content = json.loads(c or "[]")
-                out[key].append((n, content, None if st is None else json.loads(st),
-                                 normalize(plain_text(_text_of_result(content)))))
+            out[key] = [(n, json.loads(c or "[]"), None if st is None else json.loads(st), normalize(plain_text(text)))
+                        for n, c, st, text in by_args.values()]
     return out
 
 
