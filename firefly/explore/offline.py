@@ -125,11 +125,12 @@ SKIPPED_DIRS = ("__pycache__", "node_modules", ".git")  # bytes of a seed text f
 _YES_NO = frozenset({"true", "false", "yes", "no", "none", "null", "on", "off"})
 SALIENT_KEYS_SKIP = ("cid", "pk", "notnull", "dflt_value", "is_dst", "permissions")
 
-# a tool that ends a session, connection or context it is given by id
 # "Formula must start with '='": the parameter (in the words before) and what it must begin with
 _START_TOLD = re.compile(r"(?i)\b((?:\w+[ _-]){0,2}\w+)\s+(?:must|should|has to|needs to)\s+(?:start|begin)\s+with\s+"
                          r"['\"`]([^'\"`\s]{1,4})['\"`]")
+# a tool about a graph: its "rel" is the kind of a link
 _GRAPH_WORDS = re.compile(r"(?i)\b(?:graph|relations?|relationships?|nodes?|edges?)\b")
+
 _INTENTS = {
     "create": ("create", "write", "add", "insert", "new", "make", "append", "save", "put", "upload", "commit",
                "record", "store", "set"),
@@ -2882,16 +2883,14 @@ class _Run:
             texts += [str(v.value) for v in self.obs(("line",), lambda v: any(
                 str(v.context.get("file") or "") == w or str(v.context.get("file") or "").startswith(w + "/")
                 for w in where))]
-            words = sorted({w for t in texts for w in re.findall(r"\b[A-Za-z][a-z]{4,14}\b", t)
-                            if w.lower() not in _COMMON_WORDS})
+            words = sorted({w for t in texts for w in _search_words(t)})
             if words:
                 return self.choose(words, pointer)
         held: dict[str, int] = {}
         for text in self.ws.texts.values():
-            for w in set(re.findall(r"\b[A-Za-z][a-z]{4,14}\b", text)):
+            for w in _search_words(text):
                 held[w] = held.get(w, 0) + 1
-        best = sorted((w for w, n in held.items() if n >= 2 and w.lower() not in _COMMON_WORDS),
-                      key=lambda w: (-held[w], w))[:12]
+        best = sorted((w for w, n in held.items() if n >= 2), key=lambda w: (-held[w], w))[:12]
         return self.choose(best, pointer) if best else None
 
     # math / text ------------------------------------------------------------
@@ -3503,9 +3502,15 @@ def _asked_for(names: Iterable[str], failed: list[CallRecord]) -> set[str]:
     return set(at)
 
 
+def _search_words(text: str) -> set[str]:
+    """The words of a text worth searching file contents for: five to fifteen letters, none
+    of the commonest."""
+    return {w for w in re.findall(r"\b[A-Za-z][a-z]{4,14}\b", text) if w.lower() not in _COMMON_WORDS}
+
+
 # the two ends of a conversion or a copy: a parameter named with one, its counterpart with the other
 _TWO_ENDS = (("from", "to"), ("source", "target"), ("source", "destination"), ("src", "dst"), ("input", "output"),
-         ("in", "out"))
+             ("in", "out"))
 
 
 def _counterpart_value(name: str, siblings: dict[str, Any]) -> Any:
