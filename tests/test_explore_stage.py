@@ -490,6 +490,90 @@ def test_a_reader_alone_on_an_empty_world_gets_one_thing_made_and_reads_again(mo
     assert walk.calls == []
 
 
+def test_a_tool_that_computes_on_an_empty_world_gets_one_thing_made_too(monkeypatch):
+    """A tool not known to be read-only that nothing says changes anything (``Calculate
+    PageRank scores``) counted nothing: its own call is no change of the world, so the
+    server's maker is called and it computes again. A roll of the dice only looks at nothing."""
+    import anyio
+
+    from firefly.explore import stage
+    from firefly.explore.policy import CallRecord
+
+    def ref(name, description, required=()):
+        schema = {"type": "object", "properties": {r: {"type": "string"} for r in required}, "required": list(required)}
+        return ToolRef("g", name, description, schema, {}, None)
+
+    refs = {("g", t.name): t for t in (ref("pagerank", "Calculate PageRank scores for node importance"),
+                                        ref("add_facts", "Add facts (relationships) to the graph.", ("facts",)),
+                                        ref("roll", "Roll dice using standard notation"))}
+    empty = [{"type": "text", "text": json.dumps({"rankings": []})}]
+    assert stage.only_looks(refs[("g", "pagerank")]) and not stage.only_looks(refs[("g", "add_facts")])
+    assert not stage.only_looks(refs[("g", "roll")])  # chance: no world's answer
+
+    class FakeWalk:
+        def __init__(self, first):
+            self.history = [CallRecord(0, "g", first, {}, empty, None, False)]
+            self.refs, self.calls = refs, []
+
+        class futility:
+            futile = staticmethod(lambda server, name: "")
+
+    async def fake_call(walk, policy, info, tool):
+        walk.calls.append(tool.name)
+        walk.history.append(CallRecord(len(walk.history), "g", tool.name, {}, empty, None, False))
+        return ToolCalled(exploration_id="x", step=0, attempt=0, server="g", tool=tool.name, read_only=False, state="",
+                          is_error=False), ""
+
+    monkeypatch.setattr(stage, "_call_tool", fake_call)
+    walk = FakeWalk("pagerank")
+    anyio.run(stage._fill_empty, walk, None, None, refs[("g", "pagerank")], [5])
+    assert walk.calls == ["add_facts", "pagerank"]
+    walk = FakeWalk("pagerank")
+    walk.history.append(CallRecord(1, "g", "add_facts", {}, empty, None, False))
+    anyio.run(stage._fill_empty, walk, None, None, refs[("g", "pagerank")], [5])
+    assert walk.calls == []  # the graph changed already
+
+
+def test_a_tool_that_computes_is_looked_at_first_like_a_reader():
+    """Before the first change of a server, a tool after it in the DAG that only computes
+    (``Measure text width``) is called in the world before the change too; one that makes
+    something (``Create a PDF``) or answers by chance is not."""
+    import anyio
+
+    from firefly.explore import stage
+    from firefly.explore.policy import Proposal
+
+    def ref(name, description):
+        return ToolRef("p", name, description, {"type": "object", "properties": {"text": {"type": "string"}}}, {}, None)
+
+    later = [ref("text-measure", "Measure text width and height before rendering."),
+             ref("pdf-document", "Create a flowing PDF document with automatic pagination."),
+             ref("roll_dice", "Roll dice using standard notation")]
+
+    class Policy:
+        def propose(self, tool, history, info, rng, attempt):
+            return Proposal({"text": "Harbor Coffee"})
+
+    walk = LookingWalk()
+    anyio.run(stage._look_first, walk, Policy(), None, later)
+    assert [name for _, name, _ in walk.calls] == ["text-measure"]
+
+
+class LookingWalk:
+    """A walk that records what ``_look_first`` calls: (step, tool, arguments)."""
+
+    xid, step, history, recorded = "x1", 0, [], {}
+
+    class futility:
+        futile = staticmethod(lambda server, name: "")
+
+    def __init__(self):
+        self.calls = []
+
+    async def call(self, tool, propose, *, attempt=0):
+        self.calls.append((self.step, tool.name, propose()[0].arguments))
+
+
 def test_a_read_the_dag_puts_after_an_effect_is_looked_at_first_too_when_the_world_grounds_it():
     import anyio
 
@@ -509,23 +593,11 @@ def test_a_read_the_dag_puts_after_an_effect_is_looked_at_first_too_when_the_wor
                 raise Ungrounded("task_id")
             return Proposal({"path": "/workspace/notes/todo.md"})
 
-    class FakeWalk:
-        xid, step, history, recorded = "x1", 0, [], {}
-
-        class futility:
-            futile = staticmethod(lambda server, name: "")
-
-        def __init__(self):
-            self.calls = []
-
-        async def call(self, tool, propose, *, attempt=0):
-            self.calls.append((self.step, tool.name, propose()[0].arguments))
-
-    walk = FakeWalk()
+    walk = LookingWalk()
     anyio.run(stage._look_first, walk, Policy(), None, tools[2:])  # what comes after write_note
     assert walk.calls == [(0, "read_note", {"path": "/workspace/notes/todo.md"})] and walk.step == 1
     # resumed where the log shows another call at that step: the first walk did not look first
-    resumed = FakeWalk()
+    resumed = LookingWalk()
     resumed.recorded = {(0, 0): ToolCalled(exploration_id="x1", step=0, attempt=0, server="s", tool="read_notes",
                                            read_only=True, state="s0")}
     anyio.run(stage._look_first, resumed, Policy(), None, tools[2:])

@@ -1381,3 +1381,35 @@ def test_the_two_ends_of_a_conversion_get_different_values():
         "unit": {"type": "string", "enum": ["g"]}, "to_unit": {"type": "string", "enum": ["g"]}},
         "required": ["unit", "to_unit"]})
     assert OfflinePolicy().propose(single, [], WS, random.Random(0)).arguments == {"unit": "g", "to_unit": "g"}
+
+
+ADD_TEST_CASE = ToolRef("regex", "add_test_case", "Add a test case for regex pattern validation.", {  # its real schema
+    "type": "object", "required": ["input_string", "expected_matches", "groups"], "properties": {
+        "description": {"description": "Optional description of what this test case is checking for", "type": "string"},
+        "expected_matches": {"description": "Array of substrings that should be matched/extracted by the regex",
+                             "items": {"type": "string"}, "type": "array"},
+        "groups": {"description": "The groups that should be extracted by the regex. This is an array of numbers",
+                   "items": {"type": "number"}, "type": "array"},
+        "input_string": {"description": "The input string to test the regex pattern against", "type": "string"}}})
+
+
+def test_substrings_of_the_input_are_drawn_from_the_input_it_gives():
+    """expected_matches ("substrings that should be matched") had been sent empty: they are
+    words of the input_string the same call gives."""
+    seen = [rec(0, "fs", "read_file", {"path": "/workspace/notes.md"},
+                "Attendees: Maya Okafor, Daniel Brandt, Priya Raman")]
+    for seed in range(5):
+        args = OfflinePolicy().propose(ADD_TEST_CASE, seen, WS, random.Random(seed)).arguments
+        assert args["expected_matches"] and all(m in args["input_string"] for m in args["expected_matches"]), args
+
+
+def test_lists_a_failed_call_was_told_must_match_in_number_are_sent_as_long_as_each_other():
+    """"Number of groups (5) does not match number of expected matches (1)": the retry sends
+    as many groups as matches; a first call is left as it was."""
+    seen = [rec(0, "fs", "read_file", {"path": "/workspace/notes.md"}, "Attendees: Maya Okafor, Daniel Brandt")]
+    first = OfflinePolicy().propose(ADD_TEST_CASE, seen, WS, random.Random(1)).arguments
+    failed = rec(1, "regex", "add_test_case", first, "Error: Invalid test case. Number of groups "
+                 f"({len(first['groups'])}) does not match number of expected matches ({len(first['expected_matches'])}).",
+                 is_error=True)
+    again = OfflinePolicy().propose(ADD_TEST_CASE, [*seen, failed], WS, random.Random(1), 1).arguments
+    assert len(again["groups"]) == len(again["expected_matches"]) >= 1, again

@@ -56,3 +56,36 @@ def test_only_a_result_with_something_taken_away_and_nothing_added_shows_a_remov
     assert not _only_removed([{"id": 1, "v": 1}, {"id": 2}], [{"id": 1, "v": 2}])  # one left, but changed
     assert not _only_removed({"a": [1]}, {"a": [1]})  # nothing changed
     assert not _only_removed("a.md\nb.md", "b.md\nc.md")
+
+
+def _removal_first(store, looks):
+    """Looks at Ada Park in the initial world (each its own exploration), then an exploration
+    whose first call removes her, read only after (no probe before: the survey saw her)."""
+    for i, shown in enumerate(looks):
+        look = fx.Walk(store, f"xlook{i}", f"dlook{i}", [("memory", "open_nodes")])
+        look.call("memory", "open_nodes", {"names": ["Ada Park"]}, fx.as_text(shown), structured=shown)
+        look.finish()
+    w = fx.Walk(store, "xdel", "ddel", [DELETE, ("memory", "open_nodes")])
+    w.call("memory", "delete_entities", {"entityNames": ["Ada Park"]}, fx.text("Entities deleted successfully"))
+    w.call("memory", "open_nodes", {"names": ["Ada Park"]}, fx.as_text(GONE), structured=GONE, probe_of=0)
+    w.finish()
+    store.catch_up()
+    synthesize(store)
+    verify(store)
+    return store.conn.execute("SELECT answer, verified FROM tasks WHERE kind = 'state-change'").fetchall()
+
+
+def test_a_removal_made_first_is_compared_with_what_the_initial_world_showed(tmp_path, monkeypatch):
+    monkeypatch.setitem(fx.TOOLS, DELETE, ({"type": "object", "properties": {"entityNames": NAMES}}, False))
+    store = Store.open(tmp_path / "first.db")
+    fx.discover(store)
+    rows = _removal_first(store, [PRESENT])
+    assert [(json.loads(a), v) for a, v in rows] == [(GONE, 1)]
+
+
+def test_no_removal_is_read_from_an_initial_world_that_answered_two_ways(tmp_path, monkeypatch):
+    monkeypatch.setitem(fx.TOOLS, DELETE, ({"type": "object", "properties": {"entityNames": NAMES}}, False))
+    store = Store.open(tmp_path / "twice.db")
+    fx.discover(store)
+    other = {"entities": [{"name": "Ada Park", "entityType": "person", "observations": []}], "relations": []}
+    assert _removal_first(store, [PRESENT, other]) == []

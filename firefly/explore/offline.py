@@ -128,6 +128,12 @@ SALIENT_KEYS_SKIP = ("cid", "pk", "notnull", "dflt_value", "is_dst", "permission
 # "Formula must start with '='": the parameter (in the words before) and what it must begin with
 _START_TOLD = re.compile(r"(?i)\b((?:\w+[ _-]){0,2}\w+)\s+(?:must|should|has to|needs to)\s+(?:start|begin)\s+with\s+"
                          r"['\"`]([^'\"`\s]{1,4})['\"`]")
+# a failure saying two lists must be as long as each other ("Number of groups (5) does not
+# match number of expected matches (0)", "x and y must have the same length")
+_SAME_LENGTH_TOLD = re.compile(r"(?i)\bnumber of [\w ]{1,40}?(?:\(\d+\) )?(?:does not|doesn't|must) match (?:the )?number of"
+                               r"|\b(?:same|equal) (?:length|number of (?:items|elements))|\blengths? (?:do not|don't|must) match")
+# a parameter holding parts of another argument's text ("substrings that should be matched")
+_PART_OF_TEXT = re.compile(r"(?i)\bsub-?strings?\b|\bparts? of the (?:input|text|string)\b")
 # a tool about a graph: its "rel" is the kind of a link
 _GRAPH_WORDS = re.compile(r"(?i)\b(?:graph|relations?|relationships?|nodes?|edges?)\b")
 
@@ -786,7 +792,7 @@ class _Run:
         # and the labels of a data set's rows (groups, time_periods) after the series they label
         # and a move's or copy's destination after its source, whose name and extension it keeps
         # (the stored schema lists properties sorted: "destination" before "source")
-        order.sort(key=lambda k: (_made_from_sibling(k),
+        order.sort(key=lambda k: (_made_from_sibling(k) or _part_of_text(props.get(k)),
                                   k.lower() not in ("path", "file", "filepath", "file_path", "filename", "repo_path"),
                                   _panel_axis(k) is not None and isinstance(props.get(k), dict)
                                   and _type(_branch(props[k])) == "array"))  # entityName names, labels nothing
@@ -837,6 +843,9 @@ class _Run:
             if self.role(name, _branch(sub), out) == "count":
                 count_included = True
             out[name] = value
+        if top and any(_SAME_LENGTH_TOLD.search(t) for t in self.failure_texts()):
+            self.notes.append("every list as long as the first: a failed call said their lengths must match")
+            _same_lengths(out, order)
         return out
 
     def fill_inputs(self, props: dict[str, Any], out: dict[str, Any]) -> None:
@@ -2830,6 +2839,8 @@ class _Run:
             return _panel_labels(axis, self.series_len, "string")
         if lo == 0 and "default" in schema:
             return copy.deepcopy(schema["default"])
+        if _part_of_text(schema) and (word := self.part_of(siblings, pointer)) is not None:
+            return [word]
         items = _branch(schema.get("items") or {})
         n = max(lo, 1)
         out = []
@@ -2839,6 +2850,17 @@ class _Run:
                 break
             out.append(v)
         return out if len(out) >= lo else MISSING
+
+    def part_of(self, siblings: dict[str, Any], pointer: str) -> str | None:
+        """A word of the longest text another argument of the call holds (the input a
+        regular expression's expected matches are found in), or None when none holds one."""
+        texts = sorted((v for v in siblings.values() if isinstance(v, str)), key=len, reverse=True)
+        for text in texts:
+            found = list(dict.fromkeys(w for w in re.findall(r"[^\W\d_]{4,}", text)))
+            if found:
+                self.notes.append("a part of the text another argument gives")
+                return self.choose(found, pointer)
+        return None
 
     def r_patterns(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
         if "default" in schema:
@@ -3406,6 +3428,25 @@ def _made_from_sibling(name: str) -> bool:
     from it (``sales_summary-moved-12.py``)."""
     words = _words(name)
     return "_".join(words) in _DESTINATIONS or any(w in words for w in ("output", "destination", "dest"))
+
+
+def _part_of_text(raw: Any) -> bool:
+    """A parameter its description says holds parts of another argument's text
+    (``expected_matches``: "Array of substrings that should be matched"): filled after it."""
+    return isinstance(raw, dict) and bool(_PART_OF_TEXT.search(str(raw.get("description") or "")))
+
+
+def _same_lengths(out: dict[str, Any], order: list[str]) -> None:
+    """Every list of ``out`` cut or stretched (its last item again) to the length of the first
+    non-empty one in ``order``: lists a tool pairs item by item (matches and their groups)."""
+    lists = [k for k in order if isinstance(out.get(k), list)]
+    n = next((len(out[k]) for k in lists if out[k]), 0)
+    if not n:
+        return
+    for k in lists:
+        items = out[k]
+        if items:
+            out[k] = items[:n] + [copy.deepcopy(items[-1]) for _ in range(n - len(items))]
 
 
 def _draws_on_records(name: str, raw: Any) -> bool:

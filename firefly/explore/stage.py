@@ -45,7 +45,8 @@ import networkx as nx
 
 from ..adapters import Adapter, adapter_for, server_record
 from ..adapters.producers import find_producers, missing_thing, opens_page
-from ..adapters.verbs import MAKE_VERBS, REMOVE_VERBS, name_words, reads_by_command, reads_by_description, reads_by_name
+from ..adapters.verbs import (MAKE_VERBS, REMOVE_VERBS, computes, name_words, reads_by_command, reads_by_description,
+                              reads_by_name)
 from ..connect import Endpoint, resolve
 from ..errors import FireflyError
 from ..events import IN_BAND_ERROR, ArgumentSource, ExplorationFailed, ExplorationFinished, ExplorationStarted, ToolCalled
@@ -85,6 +86,16 @@ def is_read_only(tool: ToolRef, arguments: dict[str, Any] | None = None) -> bool
     if isinstance(hint, bool):
         return hint
     return reads_by_name(tool.name, tool.server) or reads_by_description(tool.name, tool.description)
+
+
+def only_looks(tool: ToolRef, arguments: dict[str, Any] | None = None) -> bool:
+    """Whether a call of ``tool`` only looks at the world or computes on what it is given: a
+    read-only tool, or one nothing says changes anything or answers by chance
+    (:func:`~firefly.adapters.verbs.computes`: ``Calculate PageRank scores``, ``Measure text
+    width``). Its call is still recorded as an effect, as any tool not known to be read-only;
+    the explorer makes it where a reader would be made (on the world before the first change,
+    on an empty world with one thing made)."""
+    return is_read_only(tool, arguments) or computes(tool.name, tool.annotations, tool.description, arguments=arguments)
 
 
 @dataclass
@@ -716,7 +727,7 @@ async def _walk_dag(walk: Walk, policy: Policy, info: WorkspaceInfo, tools: list
     budget = [MAX_PRODUCERS]
     changed: set[str] = set()
     for i, tool in enumerate(tools):
-        if not is_read_only(tool) and tool.server not in changed:  # the server's world is still the first one
+        if not only_looks(tool) and tool.server not in changed:  # the server's world is still the first one
             changed.add(tool.server)
             await _look_first(walk, policy, info, [t for t in tools[i + 1:] if t.server == tool.server])
         event, missing = await _call_tool(walk, policy, info, tool)
@@ -727,8 +738,8 @@ async def _walk_dag(walk: Walk, policy: Policy, info: WorkspaceInfo, tools: list
         elif not ok(event) and event.error_class != SKIPPED and (thing := missing_thing(event.error, event.content)):
             # "No presentation is currently loaded": the server wants something made first
             await _make_first(walk, policy, info, tool, thing, budget, tries=1)
-        elif ok(event) and is_read_only(tool) and counted_nothing(event.content, event.structured_content) \
-                and not any(t.server == tool.server and not is_read_only(t) for t in tools):
+        elif ok(event) and only_looks(tool) and counted_nothing(event.content, event.structured_content) \
+                and not any(t.server == tool.server and not only_looks(t) for t in tools):
             # an empty world, and nothing in the DAG will change it: one thing made, read again
             await _fill_empty(walk, policy, info, tool, budget)
     await _list_again(walk, policy, info, tools)
@@ -746,7 +757,7 @@ async def _fill_empty(walk: Walk, policy: Policy, info: WorkspaceInfo, reader: T
     from .probe import _required
 
     if _required(reader) or any(r.server == reader.server and not r.is_error and (ref := walk.refs.get((r.server, r.tool)))
-                                is not None and not is_read_only(ref, r.arguments) for r in walk.history):
+                                is not None and not only_looks(ref, r.arguments) for r in walk.history):
         return
     called = {(r.server, r.tool) for r in walk.history}
     makers = [r for r in walk.refs.values() if r.server == reader.server and (r.server, r.name) not in called
@@ -774,7 +785,7 @@ async def _look_first(walk: Walk, policy: Policy, info: WorkspaceInfo, later: li
     replay cannot leave out one that only preceded it). Its own call stays where the DAG
     puts it, with what the effects gave."""
     for tool in later:
-        if not is_read_only(tool):
+        if not only_looks(tool):
             continue
         prior = walk.recorded.get((walk.step, 0))
         if prior is not None:  # a resumed walk looks first where the log shows it did
@@ -788,7 +799,7 @@ async def _look_first(walk: Walk, policy: Policy, info: WorkspaceInfo, later: li
                 proposal = policy.propose(tool, walk.history, info, random.Random(f"{walk.xid}:{walk.step}:0"), 0)
             except Exception:  # noqa: BLE001 - ungrounded (or a policy bug): no look first
                 continue
-            if proposal is None or not is_read_only(tool, proposal.arguments):
+            if proposal is None or not only_looks(tool, proposal.arguments):
                 continue
         await walk.call(tool, lambda proposal=proposal: (proposal, "no look first"), attempt=0)
         walk.step += 1

@@ -30,7 +30,7 @@ import random
 import re
 from collections import Counter
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..adapters import Adapter
 from ..adapters.verbs import by_chance
@@ -321,7 +321,8 @@ class OfflineSynthesizer:
         skipped["_candidates"] = len(found)
         return chosen, skipped, []
 
-    def candidates(self, x: Exploration, initial_results: dict[tuple[str, str, str], str] | None = None) -> tuple[list[Candidate], Counter]:
+    def candidates(self, x: Exploration, initial_results: dict[tuple[str, str, str], InitialRead] | None = None
+                   ) -> tuple[list[Candidate], Counter]:
         """Every candidate task of an exploration, and counts of what was skipped and why."""
         skipped: Counter = Counter()
         out: list[Candidate] = []
@@ -349,7 +350,7 @@ class OfflineSynthesizer:
                 out.extend(self._single(x, s, tables, skipped))
         changes = self._state_changes(x, steps, skipped, initial_results or {})
         out.extend(changes)
-        out.extend(self._removals(x, skipped, {c.extra["effect_step"] for c in changes}))
+        out.extend(self._removals(x, skipped, {c.extra["effect_step"] for c in changes}, initial_results or {}))
         out.extend(self._effect_results(x, skipped))
         final = []
         for c in out:
@@ -755,7 +756,7 @@ class OfflineSynthesizer:
     # -- state changes ------------------------------------------------------------------------
 
     def _state_changes(self, x: Exploration, steps: dict[int, Step], skipped: Counter,
-                       initial_results: dict[tuple[str, str, str], str]) -> list[Candidate]:
+                       initial_results: dict[tuple[str, str, str], InitialRead]) -> list[Candidate]:
         out: list[Candidate] = []
         for e in x.steps:
             if not e.effectful:
@@ -765,7 +766,8 @@ class OfflineSynthesizer:
             later = [r for r in x.steps if r.step > e.step and r.ok and r.read_only and r.server == e.server]
             later.sort(key=lambda r: (r.probe_of != e.step, r.step))
             for r in later:
-                baseline = initial_results.get((r.server, r.tool, r.arguments_hash), "")
+                first = initial_results.get((r.server, r.tool, r.arguments_hash))
+                baseline = first.text if first else ""
                 seen = _text_of(r)
                 shown = [m for m in marks if _word_in(m, seen) and not _word_in(m, before) and not _word_in(m, baseline)]
                 if _item_unshown(e, seen, f"{before} {baseline}"):
@@ -773,7 +775,7 @@ class OfflineSynthesizer:
                     continue
                 expected = _expected(r, shown, e) if shown else None
                 if expected is None:  # no value the effect stated: what its probe before and after differ in
-                    expected = _changed_since(x, e, r)
+                    expected = _changed_since(x, e, r, initial_results)
                 if expected is None:
                     continue
                 probe = {"server": r.server, "tool": r.tool, "arguments": r.arguments, "expected": expected}
@@ -791,7 +793,8 @@ class OfflineSynthesizer:
                 break
         return out
 
-    def _removals(self, x: Exploration, skipped: Counter, asked: set[int]) -> list[Candidate]:
+    def _removals(self, x: Exploration, skipped: Counter, asked: set[int],
+                  initial_results: dict[tuple[str, str, str], InitialRead] | None = None) -> list[Candidate]:
         """State changes that take something away (``Delete the element ...``; ``asked``: the
         effects a state change already asks about): a read made just before the effect and
         again just after it, with no other change of its server between, shows records, keys
@@ -805,12 +808,12 @@ class OfflineSynthesizer:
         for e in x.steps:
             if not e.effectful or e.step in asked or x.answers(e):
                 continue
-            pair = _read_around(x, e)
+            pair = _read_around(x, e, initial_results or {})
             if pair is None:
                 continue
-            pre, r = pair
+            before, r = pair
             after = result_value(r.content, r.structured)
-            if not _only_removed(result_value(pre.content, pre.structured), after):
+            if not _only_removed(before, after):
                 continue
             if len(canonical_json(after)) > MAX_ABSENT or any(is_volatile("", v) for v in leaves(after)):
                 skipped["removal shown by a result too long or run-dependent"] += 1
@@ -1468,9 +1471,12 @@ def _without_float_noise(answer: Any, match: dict[str, Any]) -> Any:
     return tidy(answer, match)
 
 
-def _read_around(x: Exploration, e: Step) -> tuple[Step, Step] | None:
+def _read_around(x: Exploration, e: Step, initial: dict[tuple[str, str, str], InitialRead]) -> tuple[Any, Step] | None:
     """The same read-only call made just before an effect and again just after it, with no
-    other change of the effect's server between the two (the first such pair after it)."""
+    other change of the effect's server between the two (the first such pair after it): the
+    result's value before, and the step after. An effect made in the initial world (the
+    exploration's first) has its "before" there too: what that read answered in the initial
+    world, every time alike (:func:`_initial_before`)."""
     changes = [s.step for s in x.steps if s.effectful and s.server == e.server and s.step != e.step]
     for r in x.steps:
         if r.step <= e.step or not (r.ok and r.read_only and r.server == e.server):
@@ -1480,8 +1486,22 @@ def _read_around(x: Exploration, e: Step) -> tuple[Step, Step] | None:
         pre = max((b for b in x.steps if b.step < e.step and b.ok and b.read_only and b.server == r.server
                    and b.tool == r.tool and b.arguments_hash == r.arguments_hash), key=lambda b: b.step, default=None)
         if pre is not None and not any(pre.step < c < e.step for c in changes):
-            return pre, r
+            return result_value(pre.content, pre.structured), r
+        if pre is None and (first := _initial_before(e, r, initial)) is not None:
+            return first, r
     return None
+
+
+def _initial_before(e: Step, r: Step, initial: dict[tuple[str, str, str], InitialRead]) -> Any:
+    """For an effect ``e`` made in the initial world (nothing changed before it in its
+    exploration) and a read ``r`` after it: the value that read answered in the initial world,
+    when it answered alike every time it was made there; else None. A survey looks at the
+    world every exploration starts from, so the explorer does not read it again before the
+    first effect (``git_reset`` first: the survey's ``git_status`` is the status before)."""
+    if e.state != INITIAL_STATE:
+        return None
+    first = initial.get((r.server, r.tool, r.arguments_hash))
+    return None if first is None else first.value
 
 
 def _only_removed(before: Any, after: Any) -> bool:
@@ -1503,10 +1523,12 @@ def _only_removed(before: Any, after: Any) -> bool:
     return False
 
 
-def _changed_since(x: Exploration, e: Step, r: Step) -> Any:
+def _changed_since(x: Exploration, e: Step, r: Step,
+                   initial: dict[tuple[str, str, str], InitialRead] | None = None) -> Any:
     """For the probe ``r`` of the effect ``e`` made again after the same read was made in the
-    world ``e`` changed (the explorer's probe before an effect, or a look first at the
-    same call in that world): the part of ``r``'s result the
+    world ``e`` changed (the explorer's probe before an effect, a look first at the same call
+    in that world, or, for an effect made in the initial world, that read there:
+    :func:`_initial_before`): the part of ``r``'s result the
     earlier one did not show (records, fields, lines), what the effect changed, leaving out
     the clock and temporary paths. None without such a probe, or when nothing but those
     changed. ``UPDATE products SET price = price + 1`` states no value; its probe shows one."""
@@ -1514,9 +1536,10 @@ def _changed_since(x: Exploration, e: Step, r: Step) -> Any:
         return None
     pre = next((b for b in x.steps if b.step < e.step and b.ok and (b.probe_of == e.step or b.state == e.state)
                 and b.tool == r.tool and b.server == r.server and b.arguments_hash == r.arguments_hash), None)
-    if pre is None:
+    before = result_value(pre.content, pre.structured) if pre is not None else _initial_before(e, r, initial or {})
+    if before is None:
         return None
-    return _difference(result_value(pre.content, pre.structured), result_value(r.content, r.structured), "")
+    return _difference(before, result_value(r.content, r.structured), "")
 
 
 def _difference(before: Any, after: Any, key: str) -> Any:
@@ -1592,16 +1615,29 @@ def _find(value: Any, mark: str, stated: set[str]) -> tuple[Any, bool] | None:
     return None
 
 
-def initial_results(store: Any) -> dict[tuple[str, str, str], str]:
-    """The normalized text of read-only results recorded in the initial world, by call."""
-    out: dict[tuple[str, str, str], str] = {}
+class InitialRead(NamedTuple):
+    """What a read-only call answered in the initial world (a survey's look, an exploration's
+    look first): its normalized text, and its result's value when every time it was made
+    there it answered alike (None when it did not: no world before to compare with)."""
+
+    text: str
+    value: Any
+
+
+def initial_results(store: Any) -> dict[tuple[str, str, str], InitialRead]:
+    """The read-only results recorded in the initial world, by call (server, tool, arguments)."""
+    seen: dict[tuple[str, str, str], list[tuple[str, Any]]] = {}
     for server, tool, args_hash, content, structured in store.conn.execute(
         "SELECT server, tool, arguments_hash, content, structured_content FROM calls"
         " WHERE ok = 1 AND read_only = 1 AND state = ?", (INITIAL_STATE,)
     ):
-        out.setdefault((server, tool, args_hash),
-                       result_text(json.loads(content), None if structured is None else json.loads(structured)))
+        blocks, value = json.loads(content), None if structured is None else json.loads(structured)
+        seen.setdefault((server, tool, args_hash), []).append((result_text(blocks, value), result_value(blocks, value)))
+    out = {}
+    for key, answers in seen.items():
+        alike = len({canonical_json(v) for _, v in answers}) == 1
+        out[key] = InitialRead(answers[0][0], answers[0][1] if alike else None)
     return out
 
 
-__all__ = ["NAME", "OfflineSynthesizer", "initial_results", "listing"]
+__all__ = ["NAME", "OfflineSynthesizer", "InitialRead", "initial_results", "listing"]
