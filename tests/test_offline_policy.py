@@ -1413,3 +1413,20 @@ def test_lists_a_failed_call_was_told_must_match_in_number_are_sent_as_long_as_e
                  is_error=True)
     again = OfflinePolicy().propose(ADD_TEST_CASE, [*seen, failed], WS, random.Random(1), 1).arguments
     assert len(again["groups"]) == len(again["expected_matches"]) >= 1, again
+
+
+def test_a_parameter_asked_for_after_it_was_sent_at_its_default_gets_another_value():
+    """"Provide width, height, or scale" after width=0 and height=0 (the schema's defaults,
+    which the tool reads as not given): the retry sends sizes that are not the defaults."""
+    resize = ToolRef("img", "image_resize", "", {"type": "object", "required": ["input_path", "output_path"], "properties": {
+        "height": {"default": 0, "title": "Height", "type": "integer"},
+        "input_path": {"title": "Input Path", "type": "string"}, "output_path": {"title": "Output Path", "type": "string"},
+        "scale": {"default": 0.0, "title": "Scale", "type": "number"},
+        "width": {"default": 0, "title": "Width", "type": "integer"}}})
+    sent = {"input_path": f"{VIRTUAL_ROOT}/files/logo.png", "output_path": f"{VIRTUAL_ROOT}/files/logo-out.png",
+            "width": 0, "height": 0, "scale": 0.0}
+    failed = rec(0, "img", "image_resize", sent, "Error executing tool image_resize: Provide width, height, or scale.",
+                 is_error=True)
+    for seed in range(5):
+        args = OfflinePolicy().propose(resize, [failed], WS, random.Random(seed), 1).arguments
+        assert all(args[k] not in (0, 0.0) for k in ("width", "height", "scale")), args

@@ -3072,7 +3072,8 @@ class _Run:
 
     def r_count(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
         t = _type(schema)
-        if "default" in schema and isinstance(schema["default"], (int, float)) and self.chance(0.3):
+        if "default" in schema and isinstance(schema["default"], (int, float)) and self.chance(0.3) \
+                and not self.default_failed(name, schema, pointer):
             return schema["default"]
         j = "_".join(_words(name))
         opts = (3, 5, 10) if j not in ("head", "tail", "lines", "max_lines") else (5, 10, 20)
@@ -3099,9 +3100,16 @@ class _Run:
         got = self.by_key(name, schema, pointer)
         if got is not MISSING:
             return got
-        if "default" in schema and schema["default"] is not None:
+        if "default" in schema and schema["default"] is not None and not self.default_failed(name, schema, pointer):
             return schema["default"]
         return self.num_in_range(schema, _type(schema))
+
+    def default_failed(self, name: str, schema: dict[str, Any], pointer: str) -> bool:
+        """Whether a failed call of this tool asked for ``name`` after it was sent at its
+        default ("Provide width, height, or scale" after ``width=0``, the default): the
+        default is what the tool takes as not given, and sent again it fails again."""
+        return name in self.asked_for and json.dumps(schema.get("default"), sort_keys=True, default=str) \
+            in self.failed_at(pointer)
 
     def r_boolean(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
         if set(_words(name)) & _CONFIRM_WORDS:
