@@ -1430,3 +1430,15 @@ def test_a_parameter_asked_for_after_it_was_sent_at_its_default_gets_another_val
     for seed in range(5):
         args = OfflinePolicy().propose(resize, [failed], WS, random.Random(seed), 1).arguments
         assert all(args[k] not in (0, 0.0) for k in ("width", "height", "scale")), args
+
+
+def test_the_two_ends_of_a_move_get_different_places():
+    """move_folder(source_folder, destination_folder) had been sent "vault" twice ("Source and
+    destination folders are the same"): the destination is another folder the world holds."""
+    move = ToolRef("notes", "move_folder_tool", "Move a folder to another place in the vault.", {
+        "type": "object", "required": ["source_folder", "destination_folder"], "properties": {
+            "source_folder": {"type": "string"}, "destination_folder": {"type": "string"}}})
+    seen = [rec(0, "notes", "list_folders", {}, structured={"folders": ["projects", "archive", "daily"]})]
+    for seed in range(8):
+        args = OfflinePolicy().propose(move, seen, WS, random.Random(seed)).arguments
+        assert args["source_folder"] != args["destination_folder"], args

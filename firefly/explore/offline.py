@@ -521,6 +521,7 @@ class _Run:
         pool = list(ws.grounded.get(tool.server, ())) if observe else []
         self.values: list[Value] = [v for _, v in ranked] + pool
         self.why_missing: dict[str, str] = {}
+        self.avoid: dict[str, set[str]] = {}  # pointer -> values not to choose there (JSON)
         self.sources: list[ArgSource] = []
         self.notes: list[str] = []
         self.used: list[tuple[str, str]] = []
@@ -643,6 +644,19 @@ class _Run:
     def chance(self, p: float) -> bool:
         return self.rng.random() < p
 
+    def other_end(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any],
+                  parent_role: str | None, same: str) -> Any:
+        """The value of one end of a move or a copy (``destination_folder``, ``target_start``)
+        filled again without the value its other end got: a folder moved onto itself, a
+        range copied onto itself, changes nothing ("Source and destination folders are the
+        same"). The same value again when nothing else fits."""
+        self.avoid.setdefault(pointer, set()).add(json.dumps(same, sort_keys=True, default=str))
+        other = self.fill(name, schema, pointer, siblings, parent_role)
+        if other is not MISSING and other != same:
+            self.notes.append(f"{name}: another value than its other end's")
+            return other
+        return same
+
     def failed_at(self, pointer: str, since: int | None = None) -> list[str]:
         """The values sent at ``pointer`` by failed calls of this tool (with ``since``: by
         those made at that step or later; a value a later result showed may work now), and
@@ -652,6 +666,7 @@ class _Run:
             v = at_pointer(args, pointer, MISSING)
             if v is not MISSING and (since is None or step >= since):
                 out.append(json.dumps(v, sort_keys=True, default=str))
+        out.extend(sorted(self.avoid.get(pointer, ())))  # the value the other end of a move got
         if self.ws.rejected is not None and pointer:
             # rejected by this tool in earlier explorations (it named the value, or it was
             # sent empty): not offered again, whenever a result showed it
@@ -809,6 +824,8 @@ class _Run:
                 out[name] = copy.deepcopy(self.keep[name])
                 continue
             value = self.fill(name, sub, pointer + _pointer(name), out, parent_role)
+            if isinstance(value, str) and value == _counterpart_value(name, out):
+                value = self.other_end(name, sub, pointer + _pointer(name), out, parent_role, value)
             if value is MISSING:
                 if not top and parent_role:
                     continue
@@ -1820,7 +1837,7 @@ class _Run:
                     self.use(pointer, f, posixpath.dirname(f.value))
                 return posixpath.dirname(f.value)
         dirs = [d for d in self.ws.directories if self.in_fs(d)] or list(self.fs_roots) or [VIRTUAL_ROOT]
-        if self.chance(0.4):
+        if self.chance(0.4) and json.dumps(dirs[0]) not in self.avoid.get(pointer, ()):
             return dirs[0]
         return self.choose(dirs, pointer)
 
