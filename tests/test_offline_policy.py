@@ -1442,3 +1442,22 @@ def test_the_two_ends_of_a_move_get_different_places():
     for seed in range(8):
         args = OfflinePolicy().propose(move, seen, WS, random.Random(seed)).arguments
         assert args["source_folder"] != args["destination_folder"], args
+
+
+def test_a_value_that_may_be_text_or_bytes_is_sent_as_text():
+    """lpush's value is anyOf [bytes, string, integer, number] (its real schema): it had been
+    left ungrounded (bytes, on a tool that pushes, which was not known to add anything); it
+    is a short text to store now."""
+    lpush = ToolRef("redis", "lpush", "Push a value onto the left of a Redis list and optionally set an expiration time.", {
+        "type": "object", "required": ["name", "value"], "properties": {
+            "expire": {"anyOf": [{"type": "integer"}, {"type": "null"}], "default": None, "title": "Expire"},
+            "name": {"title": "Name", "type": "string"},
+            "value": {"anyOf": [{"format": "binary", "type": "string"}, {"type": "string"}, {"type": "integer"},
+                                {"type": "number"}], "title": "Value"}}})
+    seen = [rec(0, "redis", "llen", {"name": "queue:jobs"}, "0")]
+    args = OfflinePolicy().propose(lpush, seen, WS, random.Random(0)).arguments
+    assert isinstance(args["value"], (str, int, float)) and args["name"], args
+    from firefly.explore.offline import _branch
+
+    assert "format" not in _branch(lpush.input_schema["properties"]["value"])  # text, not bytes
+    assert _branch({"anyOf": [{"type": "string", "format": "binary"}]})["format"] == "binary"  # bytes alone stay

@@ -139,7 +139,7 @@ _GRAPH_WORDS = re.compile(r"(?i)\b(?:graph|relations?|relationships?|nodes?|edge
 
 _INTENTS = {
     "create": ("create", "write", "add", "insert", "new", "make", "append", "save", "put", "upload", "commit",
-               "record", "store", "set"),
+               "record", "store", "set", "push", "prepend", "enqueue"),
     "delete": ("delete", "remove", "drop", "unlink", "clear", "purge", "destroy"),
     "move": ("move", "rename", "mv"),
     "edit": ("edit", "update", "modify", "replace", "patch", "change"),
@@ -235,11 +235,14 @@ def _deref(schema: Any, root: dict[str, Any], depth: int = 0) -> Any:
 
 
 def _branch(schema: dict[str, Any]) -> dict[str, Any]:
-    """The schema to fill: for anyOf / oneOf, the first non-null branch (with the outer annotations)."""
+    """The schema to fill: for anyOf / oneOf, the first non-null branch (with the outer
+    annotations), a branch of bytes (``"format": "binary"``) only when no other is left: a
+    value that may be text or bytes (a Redis value) is sent as text."""
     for key in ("anyOf", "oneOf"):
         options = schema.get(key)
         if isinstance(options, list) and options:
             non_null = [o for o in options if isinstance(o, dict) and o.get("type") != "null"]
+            non_null = [o for o in non_null if o.get("format") != "binary"] or non_null
             chosen = non_null[0] if non_null else options[0]
             merged = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf")}
             if isinstance(chosen, dict):
