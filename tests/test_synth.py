@@ -656,3 +656,12 @@ def test_what_a_tool_says_whatever_it_is_given_is_no_fact(store):
     content = [{"type": "text", "text": f"Archive: 5\nOldest: 2019\n**Hint**: {hint}"}]
     (table,) = read_call(0, "notes", "list_notes", {"folder": "/workspace/archive"}, content, None, None, None).tables
     assert "Hint" in table.items[0].cells and "Hint" not in _not_said_anyway(table, said).items[0].cells
+
+
+def test_a_hash_is_asked_of_a_tool_that_computes_hashes_but_not_of_a_listing():
+    from firefly.synth.offline import _unasked_single
+
+    value = "365578823b8fdd15238d9a4e588dfbdd"
+    assert _unasked_single("result", "hash", value, {}, {}, "hash") == ""
+    assert _unasked_single("result", "hash", value, {}, {}, "compute_hash") == ""
+    assert _unasked_single("file", "hash", value, {}, {}, "list_files") == "a field not asked"  # a listing's checksum

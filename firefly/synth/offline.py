@@ -33,7 +33,7 @@ from dataclasses import replace
 from typing import Any, NamedTuple
 
 from ..adapters import Adapter
-from ..adapters.verbs import by_chance
+from ..adapters.verbs import by_chance, name_words
 from ..ids import canonical_json
 from ..match import normalize, result_value
 from .answers import field_values, record_candidates
@@ -1232,8 +1232,8 @@ def _one_record(t: Table, called: str) -> Table:
 
 def _unasked_single(noun: str, f: str, value: Any, cells: dict[str, Cell], echoes: dict[str, set[str]], tool: str) -> str:
     """Why a field of a one-record result is not asked ("" when it is)."""
-    if f in SKIP_FIELDS and (noun, f) not in SPECIAL_SINGLE:
-        return "a field not asked"
+    if f in SKIP_FIELDS and (noun, f) not in SPECIAL_SINGLE and f not in name_words(tool):
+        return "a field not asked"  # a listing's hash or depth; a hashing tool's hash is its answer
     if not _short(value):
         return "a long or boolean value"
     if (noun, f) == ("entry", "type"):
