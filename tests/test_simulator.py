@@ -477,6 +477,10 @@ def test_an_effect_that_makes_something_from_a_template_leaves_the_template_as_i
     # a change that is no making one (an update, a move) may change what it was given
     assert read_inputs("update_deck", {"template_path": "/workspace/data/deck.pptx"}) == []
     assert read_inputs("move_from", {"source": "/workspace/data/deck.pptx"}) == []
+    # an effect that derives new files from a file reads every file it is given
+    assert read_inputs("imageprocessing__extract_images", {"pdf_path": "/workspace/data/a.pdf", "output_format": "png"}) \
+        == ["/workspace/data/a.pdf"]
+    assert read_inputs("edit_pdf", {"pdf_path": "/workspace/data/a.pdf"}) == []  # an edit may change it
 
 
 def test_a_call_that_makes_something_itself_still_depends_on_what_an_effect_made_from_its_input(store):

@@ -205,16 +205,26 @@ MOVE_VERBS = frozenset({"move", "mv", "rename", "cut", "relocate"})  # what they
 _INPUT_WORDS = frozenset({"input", "source", "src", "template", "from"})
 
 
+# verbs of an effect that makes new things out of what it is given and leaves that as it was
+# (the images of a PDF extracted, its pages rendered or split into new files)
+DERIVE_VERBS = frozenset({"extract", "export", "convert", "render", "split", "ocr", "rasterize", "thumbnail"})
+_FILE_WORDS = frozenset({"path", "file", "filepath", "filename"})
+
+
 def read_inputs(tool: str, arguments: dict | None) -> list[str]:
     """The values of an effect that makes something (a making verb in its name, no moving or
     removing one) given under a name that says it is what the effect reads (``template_path``,
     ``source_file``, ``input``): making a presentation from a template leaves the template as
-    it was. Empty for any other effect."""
+    it was. An effect that derives new things from a file (:data:`DERIVE_VERBS`:
+    ``extract_images(pdf_path)``, ``split_pdf(file)``) reads every file it is given: where it
+    writes is its place to write to (:func:`written_places`) or one its reply names. Empty for
+    any other effect."""
     words = set(name_words(tool))
-    if not isinstance(arguments, dict) or not words & MAKE_VERBS or words & (MOVE_VERBS | REMOVE_VERBS):
+    if not isinstance(arguments, dict) or not words & (MAKE_VERBS | DERIVE_VERBS) or words & (MOVE_VERBS | REMOVE_VERBS):
         return []
+    named = _INPUT_WORDS | (_FILE_WORDS if words & DERIVE_VERBS else frozenset())
     return [v for name, v in arguments.items()
-            if isinstance(v, str) and len(v.strip()) >= 3 and _INPUT_WORDS & set(name_words(name))]
+            if isinstance(v, str) and len(v.strip()) >= 3 and named & set(name_words(name))]
 
 
 def written_places(tool: str, schema: dict | None, arguments: dict | None) -> list[str] | None:
