@@ -109,6 +109,28 @@ def test_a_command_reads_the_workspace_and_such_a_call_only_reads():
     assert not reads_by_command(cmd, {"command": "cat a.md"}, "Send a UCI instruction to the engine")
 
 
+def test_a_sql_statement_that_only_reads_makes_its_call_read_only():
+    """``execute_query`` "with full write access" given a SELECT changes nothing: the call
+    is a read (a task does not ask for it as a step that must come first). A statement that
+    writes, two statements, or a SELECT INTO is no read; nor is a search query that happens
+    to begin with "show" on a tool that speaks of no database."""
+    from firefly.adapters.verbs import reads_by_query
+    from firefly.explore.stage import is_read_only
+
+    sql = {"type": "object", "properties": {"sql": {"type": "string"}}, "required": ["sql"]}
+    run = ToolRef("db", "execute_query", "Execute a SQL query with full write access.", sql, {"readOnlyHint": False})
+    for q in ("SELECT * FROM products LIMIT 10", "with t as (select 1) select * from t;", "PRAGMA table_info(products)",
+              "SHOW TABLES", "SELECT name FROM notes WHERE body = 'update the price'"):
+        assert is_read_only(run, {"sql": q}), q
+    for q in ("UPDATE products SET price = 1", "SELECT 1; DROP TABLE products", "SELECT * INTO copy FROM products",
+              "WITH gone AS (DELETE FROM t RETURNING *) SELECT * FROM gone", "PRAGMA foreign_keys = ON",
+              "SELECT nextval('ids')"):
+        assert not is_read_only(run, {"sql": q}), q
+    assert not is_read_only(run)
+    query = {"type": "object", "properties": {"query": {"type": "string"}}}
+    assert not reads_by_query(query, {"query": "show me the overdue tasks"}, "delete_by_query Delete the tasks a search finds")
+
+
 def _one(name: str, description: str = "") -> dict:
     prop = {"type": "string", **({"description": description} if description else {})}
     return {"type": "object", "properties": {name: prop}, "required": [name]}

@@ -357,6 +357,35 @@ def reads_by_command(schema: dict | None, arguments: dict | None, tool_text: str
     return True
 
 
+# a statement that only reads: a query, a look at the schema or the plan
+_READING_SQL = re.compile(r"(?is)^\s*(?:(?:select|with|show|describe|desc|explain)\b"
+                          r"|pragma\s+[\w.]+\s*(?:\(\s*[\w'\"]*\s*\))?\s*$)")
+_WRITING_SQL = re.compile(r"(?i)\b(?:insert|update|delete|create|drop|alter|replace|merge|truncate|grant|revoke|attach"
+                          r"|detach|copy|vacuum|call|into|nextval|setval|lock|upsert|load|install|set)\b")
+_SQL_NAMES = frozenset({"sql", "query", "statement", "stmt"})
+
+
+def reads_by_query(schema: dict | None, arguments: dict | None, tool_text: str = "") -> bool:
+    """Whether a call of a tool that runs SQL only reads: every SQL text it is given (a
+    parameter named ``sql``, ``query`` or ``statement`` of a tool whose words speak of SQL, a
+    database or tables) is one statement that reads (``SELECT``, ``WITH``, ``SHOW``,
+    ``DESCRIBE``, ``EXPLAIN``, ``PRAGMA table_info(t)``) and names nothing that writes
+    (``INTO``, ``nextval``, ``INSERT`` in a ``WITH``). ``SELECT * FROM products`` changes
+    nothing, whatever the tool (``execute_query`` "with full write access") could run."""
+    props = (schema or {}).get("properties") or {}
+    if not isinstance(arguments, dict) or not re.search(r"(?i)\bsql\b|\bdatabase|\btables?\b", tool_text):
+        return False
+    texts = [v for k, v in arguments.items() if isinstance(v, str) and v.strip()
+             and set(name_words(k)) & _SQL_NAMES and (props.get(k) or {}).get("type", "string") == "string"]
+    if not texts:
+        return False
+    for text in texts:
+        body = re.sub(r"--[^\n]*|/\*.*?\*/", " ", text, flags=re.S).strip().rstrip(";")
+        if ";" in body or not _READING_SQL.match(body) or _WRITING_SQL.search(re.sub(r"'[^']*'|\"[^\"]*\"", "''", body)):
+            return False
+    return True
+
+
 # -- the clock: a parameter a tool fills from it when left out
 
 CLOCK_WORDS = frozenset({"date", "time", "datetime", "timestamp", "day", "month", "year", "week", "now"})

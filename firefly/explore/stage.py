@@ -46,7 +46,7 @@ import networkx as nx
 from ..adapters import Adapter, adapter_for, server_record
 from ..adapters.producers import find_producers, missing_thing, opens_page
 from ..adapters.verbs import (MAKE_VERBS, REMOVE_VERBS, computes, name_words, reads_by_command, reads_by_description,
-                              reads_by_name)
+                              reads_by_name, reads_by_query)
 from ..connect import Endpoint, resolve
 from ..errors import FireflyError
 from ..events import IN_BAND_ERROR, ArgumentSource, ExplorationFailed, ExplorationFinished, ExplorationStarted, ToolCalled
@@ -79,8 +79,9 @@ def is_read_only(tool: ToolRef, arguments: dict[str, Any] | None = None) -> bool
     (``arguments``) of a tool that runs commands reads when its command line only reads
     (:func:`~firefly.adapters.verbs.reads_by_command`: ``cat``, ``wc -l``, ``ls``), whatever
     the tool says of the commands it could run."""
-    if arguments is not None and reads_by_command(tool.input_schema, arguments,
-                                                  f"{tool.name} {tool.title or ''} {tool.description or ''}"):
+    said = f"{tool.name} {tool.title or ''} {tool.description or ''}"
+    if arguments is not None and (reads_by_command(tool.input_schema, arguments, said)
+                                  or reads_by_query(tool.input_schema, arguments, said)):
         return True
     hint = tool.annotations.get("readOnlyHint")
     if isinstance(hint, bool):
