@@ -665,3 +665,52 @@ def test_a_hash_is_asked_of_a_tool_that_computes_hashes_but_not_of_a_listing():
     assert _unasked_single("result", "hash", value, {}, {}, "hash") == ""
     assert _unasked_single("result", "hash", value, {}, {}, "compute_hash") == ""
     assert _unasked_single("file", "hash", value, {}, {}, "list_files") == "a field not asked"  # a listing's checksum
+
+
+def _state_changes_of(steps, tools=None):
+    from firefly.synth.model import Exploration
+    from firefly.synth.offline import OfflineSynthesizer
+
+    found, _ = OfflineSynthesizer().candidates(Exploration("x", "d", steps, tools=tools or {}))
+    return [c for c in found if c.kind == "state-change"]
+
+
+def test_a_probe_saying_back_the_place_it_was_given_to_write_to_is_no_sign_of_the_change():
+    """image_rotate wrote shapes-out.png; find_contours, given that path to save an annotated
+    image to, says it back whatever the world holds: no label (doing nothing would pass)."""
+    from firefly.explore.policy import ToolRef
+    from firefly.synth.model import Step
+
+    paths = {"type": "object", "properties": {"input_path": {"type": "string"}, "output_path": {"type": "string"}}}
+    out = "/workspace/data/shapes-out-992.png"
+    args = {"input_path": "/workspace/data/shapes.png", "output_path": out}
+    rotate = Step(0, "img", "image_rotate", {**args, "angle": 3}, [{"type": "text", "text": f"Rotated, saved {out}"}],
+                  None, True, False, [], "s0", None, "r")
+    contours = Step(1, "img", "find_contours", args, [{"type": "text", "text": json.dumps({"annotated_image": out})}],
+                    None, True, True, [], "s1", 0, "c")
+    tools = {("img", "find_contours"): ToolRef("img", "find_contours", "Find contours.", paths, {"readOnlyHint": True})}
+    assert _state_changes_of([rotate, contours], tools) == []
+    # a reader given only what it reads (the new file) shows the change
+    listing = Step(1, "img", "list_images", {"folder": "/workspace/data"},
+                   [{"type": "text", "text": json.dumps({"images": [out]})}], None, True, True, [], "s1", 0, "l")
+    assert _state_changes_of([rotate, listing], tools)
+
+
+def test_a_value_chosen_from_a_list_of_choices_is_no_mark_of_a_change():
+    """add_task_activity(activity_type="progress") is not shown by a note that happens to say
+    "progress": a kind many things share marks no change; the description it wrote does."""
+    from firefly.explore.policy import ToolRef
+    from firefly.synth.model import Step
+
+    schema = {"type": "object", "properties": {"task_id": {"type": "string"}, "description": {"type": "string"},
+                                               "activity_type": {"type": "string", "enum": ["note", "progress"]}}}
+    made = Step(0, "t", "get_tasks", {}, [{"type": "text", "text": '{"tasks": [{"id": "task-1"}]}'}], None, True, True,
+                [], "s0", None, "m")
+    add = Step(1, "t", "add_task_activity", {"task_id": "task-1", "activity_type": "progress", "description": "x"},
+               [{"type": "text", "text": '{"success": true}'}], None, True, False, [], "s0", None, "a")
+    task = {"id": "task-1", "handoff_notes": "Observed progress percent 0."}
+    get = Step(2, "t", "get_task", {"task_id": "task-1"}, [{"type": "text", "text": json.dumps(task)}], None, True, True,
+               [], "s1", 1, "g")
+    tools = {("t", "add_task_activity"): ToolRef("t", "add_task_activity", "Log activity on a task.", schema)}
+    assert _state_changes_of([made, add, get], tools) == []
+    assert _state_changes_of([made, add, get])  # without the schema the word was taken for a mark

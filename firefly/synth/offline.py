@@ -33,7 +33,7 @@ from dataclasses import replace
 from typing import Any, NamedTuple
 
 from ..adapters import Adapter
-from ..adapters.verbs import by_chance, name_words
+from ..adapters.verbs import by_chance, name_words, written_places
 from ..ids import canonical_json
 from ..match import normalize, result_value
 from .answers import field_values, record_candidates
@@ -762,14 +762,21 @@ class OfflineSynthesizer:
             if not e.effectful:
                 continue
             before = " ".join(_text_of(s) for s in x.steps if s.step < e.step and s.ok)
-            marks = _distinctive(e, x.adapter(e.server))
+            ref = x.ref(e.server, e.tool)
+            marks = _distinctive(e, x.adapter(e.server), getattr(ref, "input_schema", None))
             later = [r for r in x.steps if r.step > e.step and r.ok and r.read_only and r.server == e.server]
             later.sort(key=lambda r: (r.probe_of != e.step, r.step))
             for r in later:
                 first = initial_results.get((r.server, r.tool, r.arguments_hash))
                 baseline = first.text if first else ""
                 seen = _text_of(r)
-                shown = [m for m in marks if _word_in(m, seen) and not _word_in(m, before) and not _word_in(m, baseline)]
+                # a place the probe was given to write to it says back whatever the world holds
+                # (find_contours saving an annotated image to the path the change wrote): no sign
+                probe_ref = x.ref(r.server, r.tool)
+                own = normalize(" | ".join(written_places(r.tool, getattr(probe_ref, "input_schema", None), r.arguments)
+                                           or []))
+                shown = [m for m in marks if _word_in(m, seen) and not _word_in(m, before) and not _word_in(m, baseline)
+                         and not (own and _word_in(m, own))]
                 if _item_unshown(e, seen, f"{before} {baseline}"):
                     skipped["a change the probe does not show"] += 1  # two observations added, one checked
                     continue
@@ -1354,13 +1361,19 @@ def _leaks_into(answer: Any, text: str) -> bool:
     return False
 
 
-def _distinctive(e: Step, adapter: Adapter) -> list[str]:
-    """Strings of an effect's arguments that a later read could show (names, contents, paths)."""
+def _distinctive(e: Step, adapter: Adapter, schema: Any = None) -> list[str]:
+    """Strings of an effect's arguments that a later read could show (names, contents, paths);
+    not the value of a parameter its ``schema`` gives a list of choices (an activity type
+    ``progress``: a kind many things share, no mark of this change)."""
     out: list[str] = []
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    chosen = {k for k, sub in (props or {}).items() if isinstance(sub, dict) and isinstance(_choices(sub), list)}
 
     def walk(v: Any, key: str) -> None:
         if isinstance(v, dict):
             for k, x in v.items():
+                if v is e.arguments and k in chosen:
+                    continue
                 walk(x, k)
         elif isinstance(v, list):
             for x in v:
@@ -1389,6 +1402,17 @@ def _distinctive(e: Step, adapter: Adapter) -> list[str]:
             seen.add(m)
             uniq.append(m)
     return uniq
+
+
+def _choices(schema: dict[str, Any]) -> Any:
+    """The values a parameter's schema allows (its enum, or its first branch's), or None."""
+    if isinstance(schema.get("enum"), list):
+        return schema["enum"]
+    for key in ("anyOf", "oneOf"):
+        for branch in schema.get(key) or []:
+            if isinstance(branch, dict) and isinstance(branch.get("enum"), list):
+                return branch["enum"]
+    return None
 
 
 def _changes_of(e: Step) -> list[dict[str, Any]]:
