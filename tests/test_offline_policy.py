@@ -303,13 +303,17 @@ def test_read_graph_feeds_open_nodes():
 
 
 def test_current_time_feeds_convert_time():
-    now = rec(0, "time", "get_current_time", {"timezone": "Europe/Paris"}, structured=TIME_RESULT)
+    tokyo = {**TIME_RESULT, "timezone": "Asia/Tokyo", "datetime": "2026-11-26T07:27:05+09:00"}
+    now = rec(0, "time", "get_current_time", {"timezone": "Asia/Tokyo"}, structured=tokyo)
     p = propose("convert_time", [now], 4)
-    assert p.arguments["source_timezone"] == "Europe/Paris" and p.arguments["time"] == "07:27"
-    assert p.arguments["target_timezone"] != "Europe/Paris"
+    assert p.arguments["source_timezone"] == "Asia/Tokyo" and p.arguments["time"] == "07:27"
+    assert p.arguments["target_timezone"] != "Asia/Tokyo"
     assert "America/San_Francisco" not in p.arguments.values()  # not an IANA name, though in the description
     by_arg = {s.argument: s for s in p.sources}
     assert by_arg["/time"].path == "$.structured_content.datetime"
+    # a zone with summer time (Paris) is not chained on: its converted times change with the season
+    paris = rec(0, "time", "get_current_time", {"timezone": "Europe/Paris"}, structured=TIME_RESULT)
+    assert propose("convert_time", [paris], 4).arguments["source_timezone"] != "Europe/Paris"
 
 
 def test_read_then_edit_uses_an_observed_line():
@@ -1461,3 +1465,21 @@ def test_a_value_that_may_be_text_or_bytes_is_sent_as_text():
 
     assert "format" not in _branch(lpush.input_schema["properties"]["value"])  # text, not bytes
     assert _branch({"anyOf": [{"type": "string", "format": "binary"}]})["format"] == "binary"  # bytes alone stay
+
+
+def test_time_zones_that_keep_their_hours_all_year_are_chosen_first():
+    """convert_time(source_timezone, target_timezone, time) after the world showed only
+    Australia/Sydney: both zones keep their offset all year (a time of day converted into a
+    zone with summer time is another answer in another season: no question can ask it)."""
+    from firefly.synth.facts import offsets_change
+
+    convert = ToolRef("time", "convert_time", "Convert time between timezones.", {"type": "object", "properties": {
+        "source_timezone": {"type": "string", "description": "Source IANA timezone name"},
+        "target_timezone": {"type": "string", "description": "Target IANA timezone name"},
+        "time": {"type": "string", "description": "Time to convert in 24-hour format (HH:MM)"}},
+        "required": ["source_timezone", "time", "target_timezone"]})
+    seen = [rec(0, "time", "get_current_time", {"timezone": "Australia/Sydney"},
+                structured={"timezone": "Australia/Sydney", "datetime": "2025-03-01T08:15:00+11:00"})]
+    for seed in range(8):
+        args = OfflinePolicy().propose(convert, seen, WS, random.Random(seed)).arguments
+        assert not offsets_change(args) and args["source_timezone"] != args["target_timezone"], args

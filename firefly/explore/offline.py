@@ -2063,19 +2063,30 @@ class _Run:
     # time -------------------------------------------------------------------
 
     def r_timezone(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
+        """A time zone: one the world showed, or one the documentation or a list of common
+        zones names; one that keeps its hours from UTC all year first (``Asia/Tokyo``, not
+        ``Australia/Sydney``): a time of day converted into a zone with summer time gives
+        another answer in another season, and no question can ask it."""
+        from ..synth.facts import offsets_change
+
+        def steady(zones: list[Any]) -> list[Any]:
+            kept = [z for z in zones if not offsets_change({"zone": getattr(z, "value", z)})]
+            return kept or zones
+
         taken = {v for v in siblings.values() if isinstance(v, str) and is_timezone(v)}
-        cands = self.obs(("timezone",), lambda v: is_timezone(v.value) and v.value not in taken)
+        cands = steady(self.obs(("timezone",), lambda v: is_timezone(v.value) and v.value not in taken))
         j = "_".join(_words(name))
         # a conversion's target: usually somewhere else than everything seen so far
         is_target = any(w in j for w in ("target", "to", "dest", "destination"))
-        if cands and not self.safe and (not is_target or self.chance(0.35)):
+        shifting = all(offsets_change({"zone": v.value}) for v in cands)
+        if cands and not self.safe and (not is_target or self.chance(0.35)) and not (shifting and self.attempt == 0):
             chosen = self.pick(cands, pointer)
             if chosen:
                 return chosen.value
         examples = [e for e in _desc_examples(str(schema.get("description", ""))) if is_timezone(e)]
         seen = {v.value for v in self.obs(("timezone",))}
         pool = [z for z in dict.fromkeys([*examples, *TIMEZONES]) if z not in taken and (z not in seen or not is_target)]
-        return self.choose(pool or list(TIMEZONES), pointer)
+        return self.choose(steady(pool) or list(TIMEZONES), pointer)
 
     def r_clock(self, name: str, schema: dict[str, Any], pointer: str, siblings: dict[str, Any]) -> Any:
         # prefer a date-time seen in the same result as a time zone used as a sibling

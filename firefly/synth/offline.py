@@ -1521,7 +1521,7 @@ def _initial_before(e: Step, r: Step, initial: dict[tuple[str, str, str], Initia
     exploration) and a read ``r`` after it: the value that read answered in the initial world,
     when it answered alike every time it was made there; else None. A survey looks at the
     world every exploration starts from, so the explorer does not read it again before the
-    first effect (``git_reset`` first: the survey's ``git_status`` is the status before)."""
+    first effect (a reset of the staged files first: the survey's status is the status before)."""
     if e.state != INITIAL_STATE:
         return None
     first = initial.get((r.server, r.tool, r.arguments_hash))
