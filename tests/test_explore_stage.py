@@ -537,7 +537,8 @@ def test_a_tool_that_computes_on_an_empty_world_gets_one_thing_made_too(monkeypa
 def test_a_tool_that_computes_is_looked_at_first_like_a_reader():
     """Before the first change of a server, a tool after it in the DAG that only computes
     (``Measure text width``) is called in the world before the change too; one that makes
-    something (``Create a PDF``) or answers by chance is not."""
+    something (``Create a PDF``, ``Generate a resume PDF``: a file may be left behind, and
+    what is looked at after it is no longer the first world) or answers by chance is not."""
     import anyio
 
     from firefly.explore import stage
@@ -546,7 +547,8 @@ def test_a_tool_that_computes_is_looked_at_first_like_a_reader():
     def ref(name, description):
         return ToolRef("p", name, description, {"type": "object", "properties": {"text": {"type": "string"}}}, {}, None)
 
-    later = [ref("text-measure", "Measure text width and height before rendering."),
+    later = [ref("pdf-resume", "Generate a professional resume PDF from JSON Resume format."),
+             ref("text-measure", "Measure text width and height before rendering."),
              ref("pdf-document", "Create a flowing PDF document with automatic pagination."),
              ref("roll_dice", "Roll dice using standard notation")]
 

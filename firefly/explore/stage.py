@@ -45,8 +45,8 @@ import networkx as nx
 
 from ..adapters import Adapter, adapter_for, server_record
 from ..adapters.producers import find_producers, missing_thing, opens_page
-from ..adapters.verbs import (MAKE_VERBS, REMOVE_VERBS, computes, name_words, reads_by_command, reads_by_description,
-                              reads_by_name, reads_by_query)
+from ..adapters.verbs import (MAKE_VERBS, REMOVE_VERBS, computes, first_sentence, name_words, reads_by_command,
+                              reads_by_description, reads_by_name, reads_by_query)
 from ..connect import Endpoint, resolve
 from ..errors import FireflyError
 from ..events import IN_BAND_ERROR, ArgumentSource, ExplorationFailed, ExplorationFinished, ExplorationStarted, ToolCalled
@@ -96,7 +96,12 @@ def only_looks(tool: ToolRef, arguments: dict[str, Any] | None = None) -> bool:
     width``). Its call is still recorded as an effect, as any tool not known to be read-only;
     the explorer makes it where a reader would be made (on the world before the first change,
     on an empty world with one thing made)."""
-    return is_read_only(tool, arguments) or computes(tool.name, tool.annotations, tool.description, arguments=arguments)
+    if is_read_only(tool, arguments):
+        return True
+    lead = name_words(first_sentence(tool.description))[:1]
+    if lead and (lead[0] in MAKE_VERBS or lead[0].removesuffix("s") in MAKE_VERBS):
+        return False  # "Generate a resume PDF": it may leave a file behind, whatever nothing says it changes
+    return computes(tool.name, tool.annotations, tool.description, arguments=arguments)
 
 
 @dataclass
