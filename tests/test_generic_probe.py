@@ -187,3 +187,24 @@ def test_a_probe_reads_the_place_the_effect_changed_by_the_optional_identifier_i
     call = _effect(effect, {"slide_index": "0", "kind": "elbow", "presentation_id": "presentation_1", "note": "x y"})
     probe = GenericAdapter().probe(call, effect, [reader])
     assert probe is not None and probe.arguments == {"slide_index": "0", "presentation_id": "presentation_1"}
+
+
+def test_an_effect_that_wrote_an_output_file_is_probed_by_a_read_of_that_file():
+    """image_rotate(input_path, output_path) wrote the output: image_info(path) reads it
+    (the path given, of the two, is the one written). find_contours, given the output path to
+    save an annotated image to, had been chosen and said that path back whatever the world held."""
+    from firefly.explore.policy import CallRecord, ToolRef
+    from firefly.explore.probe import pick_probe
+
+    def ref(name, props, required):
+        return ToolRef("img", name, "", {"type": "object", "properties": {p: {"type": "string"} for p in props},
+                                         "required": required}, {"readOnlyHint": True})
+
+    rotate = ToolRef("img", "image_rotate", "Rotate an image.", {"type": "object", "properties": {
+        "input_path": {"type": "string"}, "output_path": {"type": "string"}, "angle": {"type": "number"}},
+        "required": ["input_path", "output_path", "angle"]})
+    readers = [ref("image_info", ["path"], ["path"]), ref("find_contours", ["input_path", "output_path"], ["input_path"])]
+    call = CallRecord(0, "img", "image_rotate", {"input_path": "/workspace/a.png", "output_path": "/workspace/a-out.png",
+                                                 "angle": 3}, [], None, False)
+    probe = pick_probe(call, rotate, readers)
+    assert (probe.tool.name, probe.arguments) == ("image_info", {"path": "/workspace/a-out.png"})

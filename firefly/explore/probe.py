@@ -144,9 +144,14 @@ def _by_identifiers(call: CallRecord, tool: ToolRef, readers: Readers) -> list[P
     """A read-only tool that takes the identifier the call took or returned, under the same
     name or a name of the same kind (``update_note(note_path)`` -> ``read_note(path)``;
     ``create_task(...)`` returning ``{"id": ...}`` -> ``get_task(task_id)``). Every required
-    parameter of the reader must be an identifier found so; unambiguous matches only."""
+    parameter of the reader must be an identifier found so; unambiguous matches only, but of
+    an input and an output path (``image_rotate(input_path, output_path)``), the place the
+    call wrote to (``image_info(path=output_path)``)."""
+    from ..adapters.verbs import written_places
+
     subject = set(words(tool.name))
     given = {k: v for k, v in call.arguments.items() if isinstance(v, (str, int)) and not isinstance(v, bool)}
+    written = written_places(tool.name, tool.input_schema, call.arguments) or []
     returned = _returned(call)
     out: list[Probe] = []
     for name, reader in readers.by_name.items():
@@ -164,6 +169,8 @@ def _by_identifiers(call: CallRecord, tool: ToolRef, readers: Readers) -> list[P
             owner = set(kind[1])
             same = [v for k, v in given.items() if (ik := _ident(k)) and ik[0] == kind[0]
                     and (not owner or not ik[1] or owner & set(ik[1]))]
+            if len(set(map(str, same))) > 1 and written:
+                same = [v for v in same if v in written]  # of an input and an output: what the call wrote
             if len(same) != 1:
                 same = [v for k, v in returned.items() if k == r or ((ik := _ident(k)) and ik[0] == kind[0]
                         and (not ik[1] or not owner or owner & set(ik[1]) or owner <= subject))]
