@@ -288,3 +288,19 @@ def test_a_sentence_stating_a_converted_time_and_a_timestamp_is_read():
     assert cells("Current time in Europe/Paris is Invalid Date, and the time in America/Toronto is Invalid Date."
                  " The time difference is NaN hours.") == []
     assert cells("Note: the value is 5.") == []
+
+
+def test_examples_of_the_tools_use_in_a_result_are_no_facts():
+    """list_slide_templates answers its templates and, beside them, ``usage_examples`` of how
+    to call another tool: "text_with_image" in an example had been asked as "the template id
+    of all available slide layout templates"."""
+    result = {"available_templates": [{"id": "title_slide", "name": "Dynamic Title Slide", "element_count": 4},
+                                      {"id": "text_with_image", "name": "Dynamic Text + Image", "element_count": 6}],
+              "total_templates": 2,
+              "usage_examples": {"single_slide_example": {"code": {"template_id": "text_with_image",
+                                                                   "color_scheme": "modern_blue"}}},
+              "exampleCall": {"template_id": "title_slide"}}
+    found = tables(T(json.dumps(result)), result, tool="list_slide_templates")
+    fields = {f for t in found for it in t.items for f in it.cells}
+    assert not [f for f in fields if "template_id" in f or "color_scheme" in f], fields
+    assert {"id", "name", "element_count"} <= fields  # the templates themselves are read

@@ -556,6 +556,8 @@ def walk_json(step: int, doc: Any, base: str, names: Names, schema: Any = None,
         later: list[tuple[Any, str, str, Any]] = []
         for k, v in obj.items():
             k = str(k)
+            if _EXAMPLE_KEY.search(k):
+                continue  # how to call the tool ("usage_examples"): documentation, no fact of the world
             kp, ks = jpath(path, k), names.schema_at(sch, k)
             inner = _document_in(v)
             if inner is not None:  # '{"size": 5164, ...}' as a string: its fields, each located inside it
@@ -591,6 +593,8 @@ def walk_json(step: int, doc: Any, base: str, names: Names, schema: Any = None,
 
 
 _RENDERINGS = frozenset({"summary", "report", "interpretation", "explanation", "description", "text summary"})
+# a field holding examples of the tool's use ("usage_examples", "example_call"), not a value of the world
+_EXAMPLE_KEY = re.compile(r"(?:^|[_\W])[Ee]xamples?(?=$|[A-Z_\W])|(?<=[a-z])Examples?(?=$|[A-Z_\W])")
 
 
 def _square_matrix(step: int, obj: dict[str, Any], path: str, key: str | None) -> Table | None:
