@@ -3,6 +3,8 @@ rebuilds. Recorded worlds are built from events (tests/sim_fixtures.py)."""
 
 from __future__ import annotations
 
+import json
+
 import anyio
 import pytest
 
@@ -451,6 +453,30 @@ def test_an_effect_that_wrote_only_to_its_output_path_is_unrelated_to_a_read_of_
     # a move takes its source away; no output path filled: it may have changed anything it names
     assert written_places("move_pdf", schema, {"output_path": "/workspace/b.pdf"}) is None
     assert written_places("stamp_pdf", schema, {"input_path": "/workspace/a.pdf"}) is None
+
+
+def test_a_call_that_writes_where_an_effect_wrote_does_not_depend_on_what_the_effect_left_there(store):
+    """edges_sobel wrote out.png; find_contours reads a.png and saves its own picture to the
+    same out.png (saying that path back): it overwrites, so it answers as recorded without
+    the sobel step, which a task then does not need. A read of out.png still depends on it."""
+    pic = {"input_path": {"type": "string"}, "output_path": {"type": "string"}}
+    tools = dict(TOOLS)
+    tools[("notes", "edges_sobel")] = {"description": "Sobel gradient magnitude.", "annotations": {"readOnlyHint": False},
+                                       "input_schema": {"type": "object", "properties": pic}}
+    tools[("notes", "find_contours")] = {"description": "Find contours after thresholding.",
+                                         "annotations": {"readOnlyHint": True},
+                                         "input_schema": {"type": "object", "properties": pic}}
+    discover(store, tools)
+    out, src = "/workspace/data/a-out.png", "/workspace/data/a.png"
+    w = Walk(store, "xw", tools)
+    w.call("notes", "edges_sobel", {"input_path": src, "output_path": out}, f"Sobel magnitude saved to {out}")
+    w.call("notes", "find_contours", {"input_path": src, "output_path": out}, json.dumps({"count": 1, "annotated_image": out}))
+    w.call("notes", "read_note", {"path": out}, "an edge picture")
+    store.catch_up()
+    with Simulator.open(store) as sim:
+        r = sim.call_sync("notes", "find_contours", {"input_path": src, "output_path": out})
+        assert json.loads(r.text)["count"] == 1 and r.meta["state_match"] == "unrelated"
+        assert sim.call_sync("notes", "read_note", {"path": out}).text == MISS_TEXT
 
 
 def test_an_effect_that_makes_something_from_a_template_leaves_the_template_as_it_was(store):

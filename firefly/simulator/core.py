@@ -509,7 +509,11 @@ class Simulator:
         """The first recorded row of the call whose server's effects before it, and the
         episode's, are the same once the effects the call cannot depend on are left out
         (tier 4 of the module docstring)."""
-        mine = footprint(call.arguments, call.info.input_schema)
+        # where the call itself writes (find_contours saving to output_path) it overwrites: what
+        # an effect left there is nothing the call meets, nor is its reply saying that place back
+        own = [p.lower() for p in written_places(call.tool, call.info.input_schema, call.arguments) or []]
+        mine = footprint({k: v for k, v in call.arguments.items() if not (isinstance(v, str) and v.strip().lower() in own)}
+                         if isinstance(call.arguments, dict) else call.arguments, call.info.input_schema)
         if mine.empty:
             return None
         rows = self._cursor.execute(f"SELECT {_COLUMNS} FROM sim_calls WHERE key = ? ORDER BY position",
@@ -518,6 +522,8 @@ class Simulator:
             if row[0] in self.exclude:
                 continue
             shown = _shown_text(row[1], row[2])
+            for place in own:
+                shown = shown.replace(place, "")
             theirs = self._effects_before(row[6], row[7], call.server)
             # a call that makes something itself (opens a presentation) may be numbered after what the effects made
             plain = bool(MAKE_VERBS & set(name_words(call.tool)))
