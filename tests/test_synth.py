@@ -714,3 +714,13 @@ def test_a_value_chosen_from_a_list_of_choices_is_no_mark_of_a_change():
     tools = {("t", "add_task_activity"): ToolRef("t", "add_task_activity", "Log activity on a task.", schema)}
     assert _state_changes_of([made, add, get], tools) == []
     assert _state_changes_of([made, add, get])  # without the schema the word was taken for a mark
+
+
+def test_a_record_named_after_a_key_is_not_asked_that_key_back():
+    """get_engine_options: {"MultiPV": {"metadata": {"name": "MultiPV", ...}}}: "what is the
+    metadata name of the multi pv" answers what the question says."""
+    from firefly.synth.offline import _unasked_single
+
+    assert _unasked_single("multi pv", "metadata.name", "MultiPV", {}, {}, "get_engine_options") == \
+        "the key gives it away"
+    assert _unasked_single("multi pv", "metadata.type", "spin", {}, {}, "get_engine_options") == ""

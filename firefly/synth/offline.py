@@ -1245,9 +1245,16 @@ def _unasked_single(noun: str, f: str, value: Any, cells: dict[str, Cell], echoe
         return "a long or boolean value"
     if (noun, f) == ("entry", "type"):
         return "an entry's type"
+    if isinstance(value, str) and _squashed(value) == _squashed(noun) and len(_squashed(noun)) >= 3:
+        return "the key gives it away"  # the "name" of the option the question calls "the multi pv": MultiPV
     if pages_of_a_document(f, cells) and value:
         return ""
     return dull_reason(f, value, echoes, whole=True, tool=tool)
+
+
+def _squashed(text: str) -> str:
+    """``text`` lower case without spaces, marks and a plural's s (``MultiPV``, ``multi pvs``: ``multipv``)."""
+    return re.sub(r"[\W_]+", "", text.lower()).removesuffix("s")
 
 
 def _not_asked(noun: str, f: str) -> bool:
