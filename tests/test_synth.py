@@ -724,3 +724,19 @@ def test_a_record_named_after_a_key_is_not_asked_that_key_back():
     assert _unasked_single("multi pv", "metadata.name", "MultiPV", {}, {}, "get_engine_options") == \
         "the key gives it away"
     assert _unasked_single("multi pv", "metadata.type", "spin", {}, {}, "get_engine_options") == ""
+
+
+def test_a_labelled_line_named_in_capitalized_words_is_asked_as_written():
+    """"Colombia Huila: caramel, red apple" in a note: "what value does the file give for
+    "Colombia Huila"?", not "what is the colombia huila of the file?"; a label in lower case
+    words stays a noun."""
+    from firefly.synth.model import Exploration, Step
+    from firefly.synth.offline import OfflineSynthesizer
+
+    text = "Roastery visit\n\nColombia Huila: caramel, red apple\nroast level: medium\n"
+    read = Step(0, "fs", "read_text_file", {"path": "/workspace/files/reports/visit.txt"},
+                [{"type": "text", "text": text}], None, True, True, [], "s0", None, "r")
+    found, _ = OfflineSynthesizer().candidates(Exploration("x", "d", [read]))
+    asked = {c.answer: c.question for c in found if c.kind == "lookup" and isinstance(c.answer, str)}
+    assert '"Colombia Huila"' in asked["caramel, red apple"], asked
+    assert "roast level" in asked["medium"] and '"roast level"' not in asked["medium"], asked

@@ -497,8 +497,8 @@ class OfflineSynthesizer:
                 if not re.search(r"[A-Za-z]", label):
                     skipped["fact: a field without words"] += 1
                     continue  # a field named "?" or "#": no words to ask for it
-                nounish = noun_like(label)
-                label = label if nounish else asked_name(label)
+                nounish = noun_like(label) and not _proper_label(f)
+                label = f if _proper_label(f) else label if nounish else asked_name(label)
                 options = SPECIAL_SINGLE.get((noun, f)) or (
                     VALUE_SINGLE if f == "value" and t.key == "value" else
                     (REPLY_SINGLE if where == REPLY else RESULT_SINGLE) if one_value else
@@ -1250,6 +1250,15 @@ def _unasked_single(noun: str, f: str, value: Any, cells: dict[str, Cell], echoe
     if pages_of_a_document(f, cells) and value:
         return ""
     return dull_reason(f, value, echoes, whole=True, tool=tool)
+
+
+def _proper_label(key: str) -> bool:
+    """A field named in words that are each capitalized, two or more (``Colombia Huila:``, a
+    labelled line of a note): a name, asked as written and quoted ("what value does the file
+    give for "Colombia Huila"?"), never lower-cased into a noun ("the colombia huila")."""
+    words = key.split()
+    return len(words) >= 2 and all(w[:1].isupper() for w in words if w[:1].isalpha()) and not key.isupper() \
+        and all(re.fullmatch(r"[^\W\d_][\w'&-]*", w) for w in words)
 
 
 def _squashed(text: str) -> str:
