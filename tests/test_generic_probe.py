@@ -208,3 +208,7 @@ def test_an_effect_that_wrote_an_output_file_is_probed_by_a_read_of_that_file():
                                                  "angle": 3}, [], None, False)
     probe = pick_probe(call, rotate, readers)
     assert (probe.tool.name, probe.arguments) == ("image_info", {"path": "/workspace/a-out.png"})
+    # an effect whose name shares no noun with either reader (a Sobel filter): the reader that writes nothing
+    sobel = ToolRef("img", "edges_sobel", "Sobel gradient magnitude.", rotate.input_schema)
+    probe = pick_probe(CallRecord(0, "img", "edges_sobel", call.arguments, [], None, False), sobel, readers)
+    assert (probe.tool.name, probe.arguments) == ("image_info", {"path": "/workspace/a-out.png"})

@@ -261,12 +261,13 @@ def _rank(probes: list[tuple[int, Probe]], call: CallRecord, tool: ToolRef, read
     as they are before one that computes on them (``resolve_blocker``, ``validate_range``);
     then the most nouns shared with the effect's name (``add_task`` -> ``get_task`` before
     ``summarize_task_activity``), then with the identifiers it took (``set_blocker(task_id)``
-    -> ``get_task``); a read by what the call named before a listing (a listing first after a
+    -> ``get_task``), one that writes nothing itself before one given a place to write to;
+    a read by what the call named before a listing (a listing first after a
     removal: a read of the removed thing fails); the most arguments under the call's own
     names; a showing verb (``get``, ``read``, ``list``); the fewest other nouns. A listing
     must share a noun with the effect's name, list nothing else (not ``list_slide_templates``
     after ``add_slide``) and be named with a showing verb that makes nothing (not ``open_``)."""
-    from ..adapters.verbs import MAKE_VERBS, READ_VERBS, REMOVE_VERBS, first_sentence, name_words
+    from ..adapters.verbs import MAKE_VERBS, READ_VERBS, REMOVE_VERBS, first_sentence, name_words, written_places
 
     common = _common(tool, readers)
     # what the call acts on: the nouns of its name and of the identifiers it took (task_id: a task)
@@ -286,7 +287,9 @@ def _rank(probes: list[tuple[int, Probe]], call: CallRecord, tool: ToolRef, read
             continue  # a listing of another kind of thing (templates, after a slide was added), or one that
             # may make one (``open_batch`` taking nothing: a maker named like a reader)
         computes = bool(lead) and lead[0] in READ_VERBS and lead[0] not in _SHOWING  # resolve_, summarize_, validate_
-        key = (not computes, shared, len(theirs & owners), len(described & _described(probe.tool.description)),
+        # a reader given a place to write to (find_contours saving a picture) says that place back
+        writes = written_places(probe.tool.name, probe.tool.input_schema, probe.arguments) is not None
+        key = (not computes, not writes, shared, len(theirs & owners), len(described & _described(probe.tool.description)),
                tier if not removes else -tier,
                sum(1 for k in probe.arguments if k in call.arguments),
                bool(lead) and lead[0] in _SHOWING, -len(theirs - subject - owners), len(probe.arguments),
