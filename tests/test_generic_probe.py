@@ -203,7 +203,9 @@ def test_an_effect_that_wrote_an_output_file_is_probed_by_a_read_of_that_file():
     rotate = ToolRef("img", "image_rotate", "Rotate an image.", {"type": "object", "properties": {
         "input_path": {"type": "string"}, "output_path": {"type": "string"}, "angle": {"type": "number"}},
         "required": ["input_path", "output_path", "angle"]})
-    readers = [ref("image_info", ["path"], ["path"]), ref("find_contours", ["input_path", "output_path"], ["input_path"])]
+    readers = [ref("image_info", ["path"], ["path"]), ref("find_contours", ["input_path", "output_path"], ["input_path"]),
+               ref("histogram_data", ["input_path", "bins"], ["input_path"]),  # of the image the filter read
+               ref("video_info", ["path"], ["path"])]  # a reader of another kind of file
     call = CallRecord(0, "img", "image_rotate", {"input_path": "/workspace/a.png", "output_path": "/workspace/a-out.png",
                                                  "angle": 3}, [], None, False)
     probe = pick_probe(call, rotate, readers)

@@ -25,6 +25,7 @@ validated against the probe tool's input schema; a probe that would not validate
 from __future__ import annotations
 
 import json
+import mimetypes
 import re
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -261,7 +262,8 @@ def _rank(probes: list[tuple[int, Probe]], call: CallRecord, tool: ToolRef, read
     as they are before one that computes on them (``resolve_blocker``, ``validate_range``);
     then the most nouns shared with the effect's name (``add_task`` -> ``get_task`` before
     ``summarize_task_activity``), then with the identifiers it took (``set_blocker(task_id)``
-    -> ``get_task``), one that writes nothing itself before one given a place to write to;
+    -> ``get_task``), one that writes nothing itself before one given a place to write to, and
+    then one that reads the place the call wrote to;
     a read by what the call named before a listing (a listing first after a
     removal: a read of the removed thing fails); the most arguments under the call's own
     names; a showing verb (``get``, ``read``, ``list``); the fewest other nouns. A listing
@@ -270,6 +272,8 @@ def _rank(probes: list[tuple[int, Probe]], call: CallRecord, tool: ToolRef, read
     from ..adapters.verbs import MAKE_VERBS, READ_VERBS, REMOVE_VERBS, first_sentence, name_words, written_places
 
     common = _common(tool, readers)
+    written = written_places(tool.name, tool.input_schema, call.arguments) or []
+    kinds = {kind.split("/")[0] for place in written if (kind := mimetypes.guess_type(place)[0])}
     # what the call acts on: the nouns of its name and of the identifiers it took (task_id: a task)
     subject = _subject(tool.name, common)
     owners = {w for k in call.arguments if (ik := _ident(k)) for w in _subject("_".join(ik[1]), common)} - subject
@@ -289,7 +293,12 @@ def _rank(probes: list[tuple[int, Probe]], call: CallRecord, tool: ToolRef, read
         computes = bool(lead) and lead[0] in READ_VERBS and lead[0] not in _SHOWING  # resolve_, summarize_, validate_
         # a reader given a place to write to (find_contours saving a picture) says that place back
         writes = written_places(probe.tool.name, probe.tool.input_schema, probe.arguments) is not None
-        key = (not computes, not writes, shared, len(theirs & owners), len(described & _described(probe.tool.description)),
+        # and of those, one that reads what the effect wrote (image_info of the filtered image, not
+        # a histogram of the image it read)
+        reads_written = any(isinstance(v, str) and v in written for v in probe.arguments.values())
+        # of those, one named for the kind of file written (image_info for a .png, not video_info)
+        of_kind = bool(kinds & set(words(f"{probe.tool.name} {first_sentence(probe.tool.description)}")))
+        key = (not computes, not writes, reads_written, reads_written and of_kind, shared, len(theirs & owners), len(described & _described(probe.tool.description)),
                tier if not removes else -tier,
                sum(1 for k in probe.arguments if k in call.arguments),
                bool(lead) and lead[0] in _SHOWING, -len(theirs - subject - owners), len(probe.arguments),
