@@ -260,11 +260,12 @@ _DESCRIBED = {"gets": "get", "retrieve": "get", "retrieves": "get", "return": "g
 def _rank(probes: list[tuple[int, Probe]], call: CallRecord, tool: ToolRef, readers: Readers) -> Probe | None:
     """The probe that reads the same kind of thing the call changed: one that shows things
     as they are before one that computes on them (``resolve_blocker``, ``validate_range``);
-    then the most nouns shared with the effect's name (``add_task`` -> ``get_task`` before
-    ``summarize_task_activity``), then with the identifiers it took (``set_blocker(task_id)``
-    -> ``get_task``), one that writes nothing itself before one given a place to write to, and
-    then one that reads the place the call wrote to;
-    a read by what the call named before a listing (a listing first after a
+    one that writes nothing itself before one given a place to write to (``find_contours``
+    saving a picture); one that reads the place the call wrote to, named for that file's kind
+    (``image_info`` of a ``.png``, not ``video_info``); then the most nouns shared with the
+    effect's name (``add_task`` -> ``get_task`` before ``summarize_task_activity``), then with
+    the identifiers it took (``set_blocker(task_id)`` -> ``get_task``); a read by what the call
+    named before a listing (a listing first after a
     removal: a read of the removed thing fails); the most arguments under the call's own
     names; a showing verb (``get``, ``read``, ``list``); the fewest other nouns. A listing
     must share a noun with the effect's name, list nothing else (not ``list_slide_templates``
@@ -298,7 +299,8 @@ def _rank(probes: list[tuple[int, Probe]], call: CallRecord, tool: ToolRef, read
         reads_written = any(isinstance(v, str) and v in written for v in probe.arguments.values())
         # of those, one named for the kind of file written (image_info for a .png, not video_info)
         of_kind = bool(kinds & set(words(f"{probe.tool.name} {first_sentence(probe.tool.description)}")))
-        key = (not computes, not writes, reads_written, reads_written and of_kind, shared, len(theirs & owners), len(described & _described(probe.tool.description)),
+        key = (not computes, not writes, reads_written, reads_written and of_kind, shared, len(theirs & owners),
+               len(described & _described(probe.tool.description)),
                tier if not removes else -tier,
                sum(1 for k in probe.arguments if k in call.arguments),
                bool(lead) and lead[0] in _SHOWING, -len(theirs - subject - owners), len(probe.arguments),
