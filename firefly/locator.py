@@ -17,7 +17,9 @@ keeps a locator, and every check follows it back (:func:`resolve`). The format:
     (PNG, GIF, JPEG, BMP, WebP; see :func:`image_size`).
 
 Paths use ``.name`` for identifier keys, ``["any key"]`` (JSON-quoted) for others and ``[3]``
-for list positions. This module is the only place that builds or follows them.
+for list positions; a path ending in ``~`` is the key itself, not its value
+(``$.structured_content.options.Threads~`` is ``"Threads"``: the name of a record in a map of
+records keyed by name). This module is the only place that builds or follows them.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any
 
 __all__ = [
     "STRUCTURED", "TRUNCATION_MARKER", "at_line", "blob_bytes", "content_text", "embedded_json", "follow", "image_size",
-    "in_json", "item_at", "salvaged",
+    "in_json", "item_at", "key_of", "salvaged",
     "jpath",
     "moved", "resolve", "split",
 ]
@@ -52,6 +54,11 @@ def jpath(base: str, key: Any) -> str:
     if _IDENT.fullmatch(k):
         return f"{base}.{k}"
     return f"{base}[{json.dumps(k, ensure_ascii=False)}]"
+
+
+def key_of(path: str) -> str:
+    """The key the value at ``path`` sits under, as a locator (``path~``)."""
+    return f"{path}~"
 
 
 def content_text(i: int) -> str:
@@ -254,7 +261,15 @@ def _unwrapped(node: ast.AST) -> ast.AST:
 
 
 def follow(obj: Any, path: str) -> Any:
-    """What ``path`` (``.a[0]["b c"]``, no leading ``$``) points at in ``obj`` (None if nothing)."""
+    """What ``path`` (``.a[0]["b c"]``, no leading ``$``) points at in ``obj`` (None if nothing);
+    with a trailing ``~``, the object key the path ends in, when there is a value under it."""
+    if path.endswith("~"):
+        m = list(_TOKEN.finditer(path, 0, len(path) - 1))
+        last = m[-1] if m else None
+        if last is None or last.end() != len(path) - 1 or last.group(2) is not None \
+                or follow(obj, path[:-1]) is None:
+            return None
+        return last.group(1) if last.group(1) is not None else json.loads(last.group(3))
     pos = 0
     cur = obj
     while pos < len(path):

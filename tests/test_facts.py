@@ -490,3 +490,30 @@ def test_a_square_matrix_is_read_as_its_pairs_labelled_by_what_it_holds():
     assert found.labels["b and a"] == "distance of b to a"
     (plain,) = tables(said({"stats": {"price": {"mean": 2.5, "max": 4}, "qty": {"mean": 1, "max": 2}}}))
     assert "price.mean" in plain.items[0].cells
+
+
+def test_a_map_of_records_keyed_by_name_is_one_table_with_the_keys_as_names():
+    """``{"options": {"Threads": {...}, "Hash": {...}}}`` had been read as one small record per
+    key ("the name of all available engine options" answered with one option's name): it is
+    one table of options, each named by its key, located as the key itself (``~``). A map of
+    numbers per key stays fields of one record, and a record whose objects are unlike is no map."""
+    doc = {"engine": "Fish 16", "options": {
+        "Threads": {"type": "spin", "default": 1, "min": 1, "max": 1024},
+        "Hash": {"type": "spin", "default": 16, "min": 1, "max": 33554432},
+        "Ponder": {"type": "check", "default": False}}}
+    for content, structured in ((T(json.dumps(doc)), None), (T("ok"), doc)):
+        options = by_noun(tables(content, structured, "get_engine_options"))["option"]
+        assert (options.key, options.total) == ("name", 3)
+        assert [it.get("name") for it in options.items] == ["Threads", "Hash", "Ponder"]
+        assert [it.get("max") for it in options.items] == [1024, 33554432, None]
+        assert locator.resolve(content, structured, options.items[1].cells["name"].path) == "Hash"
+    # the key itself, not its value; a key that is not there, or a list position, is nothing
+    assert locator.resolve(None, doc, "$.structured_content.options.Hash~") == "Hash"
+    assert locator.resolve(None, doc, "$.structured_content.options.Nope~") is None
+    assert locator.resolve(None, {"a": [1]}, "$.structured_content.a[0]~") is None
+    # rows that have a name of their own keep it; the key is then the row's key
+    named = {"tools": {"t1": {"name": "Saw", "kind": "cut"}, "t2": {"name": "Drill", "kind": "bore"}}}
+    tools = by_noun(tables(T(json.dumps(named))))["tool"]
+    assert [(it.get("key"), it.get("name")) for it in tools.items] == [("t1", "Saw"), ("t2", "Drill")]
+    unlike = {"address": {"street": "Main St", "city": "Oslo"}, "company": {"name": "Acme", "founded": 1990}}
+    assert all(t.total != 2 or t.key != "name" for t in tables(T(json.dumps({"person": unlike}))))

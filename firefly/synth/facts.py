@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..adapters.generic import GenericAdapter
-from ..locator import STRUCTURED, content_text, embedded_json, in_json, jpath, resolve
+from ..locator import STRUCTURED, content_text, embedded_json, in_json, jpath, key_of, resolve
 from ..explore.policy import VIRTUAL_ROOT
 from ..jsonvalues import leaves, strings
 from ..match import parse_json
@@ -551,6 +551,12 @@ def walk_json(step: int, doc: Any, base: str, names: Names, schema: Any = None,
         if (square := _square_matrix(step, obj, path, key)) is not None:
             out.append(square)
             return
+        if _keyed_records(obj):  # {"Threads": {"type": "spin", ...}, "Hash": {...}}: one table, a row per key
+            table = _records(step, list(obj.values()), path, *noun_for(key, True),
+                             names.schema_at(sch, next(iter(obj))), names, keys=[str(k) for k in obj])
+            if table is not None:
+                out.append(table)
+            return
         cells: dict[str, Cell] = {}
         labels: dict[str, str] = {}
         later: list[tuple[Any, str, str, Any]] = []
@@ -687,16 +693,39 @@ def _qualify(tables: list[Table], base: str) -> None:
 _KEY_WORDS = ("name", "title", "label", "filename", "path", "key", "slug", "symbol", "code", "id")
 
 
+def _keyed_records(obj: dict[str, Any]) -> bool:
+    """Whether an object is a map of records keyed by their names: two or more values, every
+    one an object of mostly plain fields, all sharing at least half of their fields (a record
+    whose fields are unlike objects, an address and a company, is not), some of them text.
+    Numbers only under each key (``{"price": {"mean": 2.5}, "qty": {"mean": 1}}``) are
+    measures of the keys, read as fields of one record ("the price mean")."""
+    values = list(obj.values())
+    if len(values) < 2 or not all(isinstance(v, dict) and v and not _is_blob(v) for v in values):
+        return False
+    if not any(isinstance(x, str) for v in values for x in v.values()):
+        return False
+    if not all(sum(_leaf_ok(x) or x is None for x in v.values()) * 2 >= len(v) for v in values):
+        return False
+    shared = set.intersection(*(set(v) for v in values))
+    return len(shared) * 2 >= max(len(v) for v in values)
+
+
 def _records(step: int, rows: list[dict[str, Any]], path: str, noun: str, plural: str, schema: Any,
-             names: Names) -> Table | None:
+             names: Names, keys: list[str] | None = None) -> Table | None:
     """A list of objects as a table (fields of nested objects flattened one level; a nested
-    list of scalars counted as ``number of ...``)."""
+    list of scalars counted as ``number of ...``). With ``keys``, the rows are the values of
+    a map under those keys, and each key is the row's ``name`` (``key`` when a row has its
+    own ``name``), located as the key itself (:func:`firefly.locator.key_of`)."""
     items: list[Item] = []
     labels: dict[str, str] = {}
     order: list[str] = []
+    key_field = "key" if keys and any("name" in row for row in rows) else "name"
     for i, row in enumerate(rows[:MAX_ITEMS]):
         cells: dict[str, Cell] = {}
-        p = jpath(path, i)
+        p = jpath(path, i if keys is None else keys[i])
+        if keys is not None:
+            cells[key_field] = Cell(keys[i], key_of(p))
+            labels.setdefault(key_field, key_field)
         for k, v in row.items():
             k = str(k)
             kp, ks = jpath(p, k), names.schema_at(schema, k)
