@@ -27,6 +27,13 @@ choices of arguments), so such a tool gets as many chances as one a sampled DAG 
 A tool explored once is called with one set of arguments: on a big registry 766 of 1,057
 tools were, and a tool whose one call was a dull one (no argument where one was optional,
 an empty listing) gave no task at all.
+
+A tool that every sampled DAG holding it puts after a change of its own server that does not
+lead to it (no DAG edge from that change to it) gets one one-tool DAG too
+(:func:`after_unrelated_changes`): alone, it is recorded in the world as it starts, or after
+only what the explorer makes for its required arguments. Recorded only after unrelated
+changes, a question about it could not leave them out (replay has no call of it without
+them) nor keep them (they are padding): on a big registry 44 tools lost every task so.
 """
 
 from __future__ import annotations
@@ -237,7 +244,8 @@ def sample_singles(store: Store, graph: nx.DiGraph, scope: str, coverage: Covera
                    rounds: int = SINGLE_ROUNDS) -> int:
     """One-tool DAGs, so that every tool can be explored: for each tool with no edge, each
     tool of a server that has only one, and each tool the sampled DAGs left out, when no DAG
-    holds it yet, ``rounds`` of them (one for a tool that takes no arguments: every call of
+    holds it yet, ``rounds`` of them; one for each tool the sampled DAGs put only after
+    unrelated changes (:func:`after_unrelated_changes`) (one for a tool that takes no arguments: every call of
     it is the same call; the first's id is its content, as before rounds; a later one's
     holds its round number too). Deterministic (graph order), idempotent.
     Returns the number of such DAGs in the scope."""
@@ -252,10 +260,12 @@ def sample_singles(store: Store, graph: nx.DiGraph, scope: str, coverage: Covera
         "SELECT server, name, input_schema FROM tools WHERE removed = 0")
         if not _properties(schema)}
     events = []
-    for tool in sorted(n for n in graph if graph.degree(n) == 0 or per_server[n[0]] == 1 or not coverage.times[n]):
-        if graph.degree(tool) and coverage.times[tool]:
+    alone = after_unrelated_changes(store, scope)
+    for tool in sorted(n for n in graph if graph.degree(n) == 0 or per_server[n[0]] == 1 or not coverage.times[n]
+                       or n in alone):
+        if graph.degree(tool) and coverage.times[tool] and tool not in alone:
             continue
-        for round_ in range(1 if tool in takes_nothing else rounds):
+        for round_ in range(1 if tool in takes_nothing or tool in alone else rounds):
             dag_id = short_hash([scope, [list(tool)], []] + ([round_] if round_ else []), 16)
             if dag_id in existing:
                 continue
@@ -268,6 +278,27 @@ def sample_singles(store: Store, graph: nx.DiGraph, scope: str, coverage: Covera
             existing.add(dag_id)
     _save(store, events)
     return len(existing)
+
+
+def after_unrelated_changes(store: Store, scope: str) -> set[ToolKey]:
+    """The tools every sampled DAG of ``scope`` holding them puts after a tool of the same
+    server that may change its world (not only reading or computing) with no edge of the DAG
+    from it to them: a change they do not follow from."""
+    from .explore.stage import only_looks, tool_refs
+
+    refs = tool_refs(store)
+    clean: set[ToolKey] = set()
+    after: set[ToolKey] = set()
+    decode = msgspec.json.Decoder(list[tuple[str, str]])
+    pairs = msgspec.json.Decoder(list[tuple[int, int]])
+    for tools_json, edges_json in store.conn.execute(
+            "SELECT tools, edges FROM dags WHERE scope = ? AND sampler = ? ORDER BY dag_id", (scope, SAMPLER)):
+        tools, edges = decode.decode(tools_json), set(pairs.decode(edges_json))
+        changes = [j for j, t in enumerate(tools) if (ref := refs.get(t)) is not None and not only_looks(ref)]
+        for i, tool in enumerate(tools):
+            unrelated = any(j < i and tools[j][0] == tool[0] and (j, i) not in edges for j in changes)
+            (after if unrelated else clean).add(tool)
+    return after - clean
 
 
 def _properties(schema: str | None) -> dict[str, Any]:

@@ -13,7 +13,8 @@ from firefly.cli import app
 from firefly.errors import FireflyError
 from firefly.events import EdgeJudged
 from firefly.graph import build_graph, load_graph
-from firefly.sample import SAMPLER, SINGLE_SAMPLER, Coverage, grow_dag, sample_dags
+from firefly.events import DagSampled, DagTool
+from firefly.sample import SAMPLER, SINGLE_SAMPLER, Coverage, after_unrelated_changes, grow_dag, sample_dags, sample_singles
 from firefly.store import Store
 
 from .conftest import projection_dumps
@@ -223,9 +224,11 @@ def test_every_tool_without_an_edge_or_left_out_by_the_dags_gets_a_one_tool_dag(
     left_out = sorted(n for n in graph if graph.degree(n) and n not in sampled)
     assert left_out  # 10 DAGs do not hold every tool with an edge
     singles = dags_of(graph_store, sampler=SINGLE_SAMPLER)
+    alone = sorted(after_unrelated_changes(graph_store, "callable"))  # one each (the next test)
+    assert alone and not set(alone) & set(isolated + left_out)
     # two each (SINGLE_ROUNDS): two explorations, two chances at arguments that work
-    assert report.singles == len(singles) == 2 * (len(isolated) + len(left_out))
-    assert sorted((d.tools[0].server, d.tools[0].name) for d in singles) == sorted(2 * (isolated + left_out))
+    assert report.singles == len(singles) == 2 * (len(isolated) + len(left_out)) + len(alone)
+    assert sorted((d.tools[0].server, d.tools[0].name) for d in singles) == sorted(2 * (isolated + left_out) + alone)
     assert len({d.dag_id for d in singles}) == len(singles)
     assert report.tools_covered < len(graph)  # as the sampled DAGs cover
     assert all(len(d.tools) == 1 and d.edges == [] for d in singles)
@@ -244,4 +247,43 @@ def test_a_server_with_one_tool_is_sampled(db_path):
     first = dags_of(store, sampler=SINGLE_SAMPLER)[0].dag_id
     report = sample_dags(store, 5, seed=0, single_rounds=3)  # more rounds later: the first one is kept
     assert report.singles == 3 and dags_of(store, sampler=SINGLE_SAMPLER)[0].dag_id == first
+    store.close()
+
+
+def test_a_tool_sampled_only_after_unrelated_changes_of_its_server_gets_a_one_tool_dag(db_path):
+    """A change recorded only after another change of its server that does not lead to it
+    (``clear_notes`` before ``add_note`` with no edge between them) gave no task: replay has
+    no call of it without the other change, and with it the question is padded. Such a tool
+    gets one one-tool DAG; one placed first, or after only changes that lead to it, does not."""
+    store = Store.open(db_path)
+    add_tools(store, {"notes": [
+        {"name": "clear_notes", "description": "Delete every note.", "inputSchema": {"type": "object"}},
+        {"name": "add_note", "description": "Add a note.",
+         "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}},
+        {"name": "list_notes", "description": "List the notes.", "inputSchema": {"type": "object"},
+         "annotations": {"readOnlyHint": True}},
+        {"name": "tag_note", "description": "Tag a note.",
+         "inputSchema": {"type": "object", "properties": {"tag": {"type": "string"}}}}]})
+    graph = nx.DiGraph()
+    for name in ("clear_notes", "add_note", "list_notes", "tag_note"):
+        graph.add_node(("notes", name), schema_hash="h")
+    graph.add_edge(("notes", "add_note"), ("notes", "list_notes"), score=1.0)
+    graph.add_edge(("notes", "add_note"), ("notes", "tag_note"), score=1.0)
+    graph.add_edge(("notes", "clear_notes"), ("notes", "tag_note"), score=0.5)  # no tool without an edge here
+
+    def dag(index, names, edges):
+        return DagSampled(dag_id=f"d{index}", tools=[DagTool(server="notes", name=n, schema_hash="h") for n in names],
+                          edges=edges, scope="callable", seed=0, index=index, sampler=SAMPLER)
+
+    with store.transaction():
+        store.append_many([dag(0, ["clear_notes", "add_note", "list_notes"], [(1, 2)]),
+                           dag(1, ["add_note", "tag_note"], [(0, 1)])])
+    store.catch_up()
+    # add_note comes after clear_notes in d0 but first in d1; list_notes only after clear_notes
+    assert after_unrelated_changes(store, "callable") == {("notes", "list_notes")}
+    coverage = Coverage(graph)
+    coverage.add([("notes", n) for n in ("clear_notes", "add_note", "list_notes", "add_note", "tag_note")])
+    assert sample_singles(store, graph, "callable", coverage) == 1
+    assert [(d.tools[0].name, d.edges) for d in dags_of(store, sampler=SINGLE_SAMPLER)] == [("list_notes", [])]
+    assert sample_singles(store, graph, "callable", coverage) == 1  # idempotent
     store.close()
