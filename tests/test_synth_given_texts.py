@@ -97,6 +97,16 @@ def test_a_searchs_matches_a_line_each_are_a_table_of_matches():
            "ae9c6a1 Maya Okafor Thu Feb 27 17:20:00 2025 -0500 Move notes")
     for other in (log, "http://a:80:b\nhttp://c:81:d", "Started:12:00\nEnded:13:00"):
         assert all(t.noun != "match" for t in read_text(0, "$", other, Names())), other
+    # lines of context around a match (grep -C, ripgrep's --context) are no matches; with them
+    # one match is a table too (it had been no fact at all)
+    around = ("tests/test_pricing.py-20-def test_bulk():\n"
+              "tests/test_pricing.py:21:    # truncating gave 38.33\n"
+              "tests/test_pricing.py-22-    assert total == 38.34\n")
+    [t] = read_text(0, "$", around, Names(tool="search"))
+    assert [(it.get("file"), it.get("line"), it.get("text")) for it in t.items] == [
+        ("tests/test_pricing.py", 21, "# truncating gave 38.33")]
+    # one such line alone, with no context, is not taken for a search's result
+    assert all(t.noun != "match" for t in read_text(0, "$", "tests/a.py:3:x = 1", Names(tool="search")))
 
 
 def test_a_sentence_saying_how_many_were_found_is_that_number():

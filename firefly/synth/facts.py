@@ -996,6 +996,7 @@ _CODE_LINE = re.compile(
 
 
 # "src/app.py:12:import os": a search's match, as grep -n and ripgrep print it
+_CONTEXT_LINE = re.compile(r"^(?P<file>[^\s:]{0,200}[./][^\s:]*?)-(?P<line>\d+)-(?P<text>.*)$")
 _MATCH_LINE = re.compile(r"^(?P<file>[^\s:]{0,200}[./][^\s:]*):(?P<line>\d+):(?:\d+:)?(?P<text>.*)$")
 # "Found 3 matches", "Found 12 files matching 'x'": how many things a search found, said in one sentence
 _FOUND = re.compile(r"^(?:found|matched)\s+(?P<n>\d+)\s+(?P<noun>[a-z]+(?: [a-z]+)?)\b(?P<rest>[^\d]*)$", re.IGNORECASE)
@@ -1003,12 +1004,18 @@ _FOUND = re.compile(r"^(?:found|matched)\s+(?P<n>\d+)\s+(?P<noun>[a-z]+(?: [a-z]
 
 def _line_matches(step: int, base: str, lines: list[str], offset: int) -> list[Table]:
     """A search's matches a line each (``path:line:text``, maybe under one heading line such
-    as ``Found 3 matches:``): a table of matches with their file, line number and text."""
+    as ``Found 3 matches:``): a table of matches with their file, line number and text. Lines
+    of context around them (``path-19-text``, as ``grep -C`` and ripgrep print them, of a file
+    a match names) are no matches; with them, one match is a search's result too."""
     body = [(n, line) for n, line in enumerate(lines, start=1) if line.strip() and line.strip() != "--"]
     if body and not _MATCH_LINE.match(body[0][1]) and body[0][1].rstrip().endswith(":"):
         body = body[1:]
+    matched = {m.group("file") for _, line in body if (m := _MATCH_LINE.match(line))}
+    context = [(n, line) for n, line in body if not _MATCH_LINE.match(line)
+               and (c := _CONTEXT_LINE.match(line)) and c.group("file") in matched]
+    body = [b for b in body if b not in context]
     found = [(n, _MATCH_LINE.match(line)) for n, line in body]
-    if len(found) < 2 or not all(m for _, m in found):
+    if len(found) < (1 if context else 2) or not all(m for _, m in found):
         return []
     items = [Item({"file": Cell(m.group("file"), f"{base}#line={n + offset}"),
                    "line": Cell(int(m.group("line")), f"{base}#line={n + offset}"),
