@@ -696,6 +696,33 @@ def test_a_probe_saying_back_the_place_it_was_given_to_write_to_is_no_sign_of_th
     assert _state_changes_of([rotate, listing], tools)
 
 
+def test_a_probe_asked_about_the_place_a_change_made_is_checked_on_what_it_read_there():
+    """image_resize wrote out.png; image_info(path=out.png) answers the path back and what the
+    image is. The path alone ({"path": out}) passes for any file there (a copy of the input):
+    the label is the record the probe read, its size and pixels, without the clock's fields."""
+    from firefly.explore.policy import ToolRef
+    from firefly.synth.model import Step
+
+    out = "/workspace/data/shapes-out-637.png"
+    resize = Step(0, "img", "image_resize", {"input_path": "/workspace/data/shapes.png", "output_path": out, "height": 1},
+                  [{"type": "text", "text": f"Resized 320x240 -> 1x1, saved {out}"}], None, True, False, [], "s0", None, "r")
+    info = {"path": out, "file_size_bytes": 69, "width": 1, "height": 1, "mean": 141.9,
+            "modified": "2026-12-07T12:39:36.398574"}
+    probe = Step(1, "img", "image_info", {"path": out}, [{"type": "text", "text": json.dumps(info)}], None, True, True,
+                 [], "s1", 0, "i")
+    tools = {("img", "image_info"): ToolRef("img", "image_info", "Describe an image.",
+                                            {"type": "object", "properties": {"path": {"type": "string"}}},
+                                            {"readOnlyHint": True})}
+    (change,) = _state_changes_of([resize, probe], tools)
+    assert change.answer == {"path": out, "file_size_bytes": 69, "width": 1, "height": 1, "mean": 141.9}
+    # a probe that found the mark itself (a listing of the folder) keeps the record's stated part
+    listing = Step(1, "img", "list_images", {"folder": "/workspace/data"},
+                   [{"type": "text", "text": json.dumps({"images": [{"name": out, "width": 1}]})}], None, True, True,
+                   [], "s1", 0, "l")
+    (change,) = _state_changes_of([resize, listing], tools)
+    assert change.answer == {"images": [{"name": out}]}
+
+
 def test_a_value_chosen_from_a_list_of_choices_is_no_mark_of_a_change():
     """add_task_activity(activity_type="progress") is not shown by a note that happens to say
     "progress": a kind many things share marks no change; the description it wrote does."""

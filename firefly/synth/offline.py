@@ -781,6 +781,11 @@ class OfflineSynthesizer:
                     skipped["a change the probe does not show"] += 1  # two observations added, one checked
                     continue
                 expected = _expected(r, shown, e) if shown else None
+                if shown and _said_back(r, shown):
+                    # the probe was asked about the place the change made (image_info of the
+                    # output): the place says only that something is there; what it read there,
+                    # the record's other fields, says what it is (an image of 1 x 1 pixels)
+                    expected = _record_of(result_value(r.content, r.structured), shown[0]) or expected
                 if expected is None:  # no value the effect stated: what its probe before and after differ in
                     expected = _changed_since(x, e, r, initial_results)
                 if expected is None:
@@ -1630,6 +1635,33 @@ def _subset_for(value: Any, mark: str, stated: set[str]) -> Any:
     keeps what the effect stated."""
     found = _find(value, mark, stated)
     return None if found is None else found[0]
+
+
+def _said_back(r: Step, shown: list[str]) -> bool:
+    """Whether every mark a probe shows is in the probe's own arguments (the path it was
+    asked to read): it says back what it was given, not what it found."""
+    given = [normalize(a) for a in _arg_strings(r.arguments)]
+    return bool(given) and all(any(_word_in(m, a) for a in given) for m in shown)
+
+
+def _record_of(value: Any, mark: str) -> Any:
+    """The skeleton of ``value`` that leads to the innermost object with a text field holding
+    ``mark``, that object with every plain field a second run would see again (no clock, no
+    temporary path, no tally of calls); None when no object holds it or it has no other field."""
+    if isinstance(value, dict):
+        if any(isinstance(v, str) and _word_in(mark, normalize(v)) for v in value.values()):
+            kept = {k: v for k, v in value.items() if isinstance(v, (str, int, float, bool))
+                    and not is_volatile(str(k), v) and not is_bookkeeping(str(k))}
+            return kept if len(kept) >= 2 else None
+        for k, v in value.items():
+            if isinstance(v, (dict, list)) and (sub := _record_of(v, mark)) is not None:
+                return {k: sub}
+        return None
+    if isinstance(value, list):
+        for v in value:
+            if isinstance(v, (dict, list)) and (sub := _record_of(v, mark)) is not None:
+                return [sub]
+    return None
 
 
 def _find(value: Any, mark: str, stated: set[str]) -> tuple[Any, bool] | None:
