@@ -767,3 +767,25 @@ def test_a_labelled_line_named_in_capitalized_words_is_asked_as_written():
     asked = {c.answer: c.question for c in found if c.kind == "lookup" and isinstance(c.answer, str)}
     assert '"Colombia Huila"' in asked["caramel, red apple"], asked
     assert "roast level" in asked["medium"] and '"roast level"' not in asked["medium"], asked
+
+
+def test_a_list_the_call_was_given_or_the_question_shows_is_no_answer():
+    """precision_calculator(numbers=[3, 4.0, 5.0]) answers "inputs": ["3.0", "4.0", "5.0"]: the
+    list it was given, numbers written as text; test_regex answers a stored case's expected
+    matches as "['weekend', 'weekend']", which the setup step in the question gave."""
+    from firefly.explore.policy import ToolRef
+    from firefly.synth.model import Exploration, Step
+    from firefly.synth.offline import OfflineSynthesizer, _leaks_into
+
+    reply = {"result": "14.2201203547", "inputs": ["3.0", "4.0", "5.0"], "operation": "sqrt"}
+    calc = Step(0, "m", "precision_calculator", {"numbers": [3, 4.0, 5.0], "operation": "sqrt"},
+                [{"type": "text", "text": json.dumps(reply)}], None, True, True, [], "s0", None, "c")
+    tools = {("m", "precision_calculator"): ToolRef("m", "precision_calculator", "High-precision calculation.",
+                                                    {"type": "object"}, {"readOnlyHint": True})}
+    found, skipped = OfflineSynthesizer().candidates(Exploration("x", "d", [calc], tools=tools))
+    assert skipped["fact: a list the call was given"] == 1
+    assert not [c for c in found if "3.0" in json.dumps(c.answer)]
+    assert [c for c in found if c.answer == "14.2201203547"]  # what it computed is still asked
+    shown = 'first add a test case with expected matches "weekend" and "weekend". then: what is "expected"?'
+    assert _leaks_into("['weekend', 'weekend']", shown)
+    assert not _leaks_into("['weekend', 'holiday']", shown)

@@ -39,7 +39,7 @@ from ..match import normalize, result_value
 from .answers import field_values, record_candidates
 from .derive import as_number
 from ..explore.executor import TRUNCATION_MARKER
-from ..locator import resolve
+from ..locator import embedded_json, resolve
 from .facts import (Cell, Item, Table, basename, day_left_to_clock, dull_reason, echoes_of, generated_id_in, made_up_id,
                     is_bookkeeping, is_dull, is_machine_fact, of_the_day, offsets_change,
                     is_volatile, text_blocks,
@@ -479,6 +479,9 @@ class OfflineSynthesizer:
         step = s.step
         items = [it for it in t.items if it.cells]
         noun = t.noun
+        if _given_list(items, s.arguments):
+            skipped["fact: a list the call was given"] += 1  # "inputs": ["3.0", "4.0"] of numbers [3, 4]
+            return []
         echoes = echoes_of(s.arguments, x.ref(s.server, s.tool))
         tool_said = _tool_words(s.tool, x.ref(s.server, s.tool))
         if len(items) == 1 and (t.key not in items[0].cells or len(t.items) == 1):
@@ -1371,7 +1374,28 @@ def _word_in(needle: str, haystack: str) -> bool:
     return re.search(r"(?<![\w])" + re.escape(n) + r"(?![\w])", haystack) is not None
 
 
+def _given_list(items: list[Item], arguments: dict[str, Any]) -> bool:
+    """Whether a table of bare values (two or more) is one of the call's list arguments said
+    back, in its order or not, numbers matched as numbers (``"3.0"`` for ``3``)."""
+    if len(items) < 2 or any(set(it.cells) != {"value"} for it in items):
+        return False
+
+    def key(v: Any) -> str:
+        n = as_number(v) if isinstance(v, str) else v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+        return repr(float(n)) if n is not None else normalize(v)
+
+    got = sorted(key(it.get("value")) for it in items)
+    for value in (arguments or {}).values():
+        if isinstance(value, list) and len(value) == len(items) and \
+                all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
+            if sorted(key(v) for v in value) == got:
+                return True
+    return False
+
+
 def _leaks_into(answer: Any, text: str) -> bool:
+    """Whether the question ``text`` shows the answer: one of its values, or every item of a
+    list written as text (``"['weekend', 'weekend']"``, a list a setup step gave)."""
     values = field_values(answer)
     for v in values:
         if isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -1379,6 +1403,11 @@ def _leaks_into(answer: Any, text: str) -> bool:
                 return True
         elif isinstance(v, str) and len(normalize(v)) >= 2 and value_shown(v, text):
             return True
+        elif isinstance(v, str) and v.lstrip()[:1] == "[" and isinstance(items := embedded_json(v), list) and items \
+                and all(isinstance(i, (str, int, float)) and not isinstance(i, bool) for i in items):
+            if all(value_shown(i, text) if not isinstance(i, str) else len(normalize(i)) >= 2 and value_shown(i, text)
+                   for i in items):
+                return True
     return False
 
 
