@@ -784,7 +784,7 @@ class OfflineSynthesizer:
                     skipped["a change the probe does not show"] += 1  # two observations added, one checked
                     continue
                 expected = _expected(r, shown, e) if shown else None
-                if shown and _said_back(r, shown):
+                if shown and _probe_says_back(r, shown):
                     # the probe was asked about the place the change made (image_info of the
                     # output): the place says only that something is there; what it read there,
                     # the record's other fields, says what it is (an image of 1 x 1 pixels)
@@ -1666,7 +1666,7 @@ def _subset_for(value: Any, mark: str, stated: set[str]) -> Any:
     return None if found is None else found[0]
 
 
-def _said_back(r: Step, shown: list[str]) -> bool:
+def _probe_says_back(r: Step, shown: list[str]) -> bool:
     """Whether every mark a probe shows is in the probe's own arguments (the path it was
     asked to read): it says back what it was given, not what it found."""
     given = [normalize(a) for a in _arg_strings(r.arguments)]
