@@ -507,6 +507,13 @@ def test_a_map_of_records_keyed_by_name_is_one_table_with_the_keys_as_names():
         assert [it.get("name") for it in options.items] == ["Threads", "Hash", "Ponder"]
         assert [it.get("max") for it in options.items] == [1024, 33554432, None]
         assert locator.resolve(content, structured, options.items[1].cells["name"].path) == "Hash"
+    # rows whose fields sit under a flat object, some of them empty or None, are rows too
+    nested = {"options": {"Clear Hash": {"current_value": None, "metadata": {"type": "button", "default": None}},
+                          "Debug Log File": {"current_value": "", "metadata": {"type": "string", "default": ""}},
+                          "Hash": {"current_value": 16, "metadata": {"type": "spin", "default": 16}}}}
+    options = by_noun(tables(T(json.dumps(nested)), None, "get_engine_options"))["option"]
+    assert [(it.get("name"), it.get("metadata.type")) for it in options.items] == [
+        ("Clear Hash", "button"), ("Debug Log File", "string"), ("Hash", "spin")]
     # the key itself, not its value; a key that is not there, or a list position, is nothing
     assert locator.resolve(None, doc, "$.structured_content.options.Hash~") == "Hash"
     assert locator.resolve(None, doc, "$.structured_content.options.Nope~") is None

@@ -695,16 +695,25 @@ _KEY_WORDS = ("name", "title", "label", "filename", "path", "key", "slug", "symb
 
 def _keyed_records(obj: dict[str, Any]) -> bool:
     """Whether an object is a map of records keyed by their names: two or more values, every
-    one an object of mostly plain fields, all sharing at least half of their fields (a record
-    whose fields are unlike objects, an address and a company, is not), some of them text.
+    one an object of plain fields (values, flat objects, lists of values: what a row holds),
+    all sharing at least half of their fields (a record whose fields are unlike objects, an
+    address and a company, is not), some of them text.
     Numbers only under each key (``{"price": {"mean": 2.5}, "qty": {"mean": 1}}``) are
     measures of the keys, read as fields of one record ("the price mean")."""
     values = list(obj.values())
     if len(values) < 2 or not all(isinstance(v, dict) and v and not _is_blob(v) for v in values):
         return False
-    if not any(isinstance(x, str) for v in values for x in v.values()):
+
+    def scalar(x: Any) -> bool:
+        return not isinstance(x, (dict, list))
+
+    def plain(x: Any) -> bool:  # what a table's row holds: a value, a flat object, a list of values
+        return scalar(x) or isinstance(x, (dict, list)) and all(scalar(y) for y in (x.values() if isinstance(x, dict) else x))
+
+    if not all(plain(x) for v in values for x in v.values()):
         return False
-    if not all(sum(_leaf_ok(x) or x is None for x in v.values()) * 2 >= len(v) for v in values):
+    if not any(isinstance(y, str) and y for v in values for x in v.values()
+               for y in (x.values() if isinstance(x, dict) else [x])):
         return False
     shared = set.intersection(*(set(v) for v in values))
     return len(shared) * 2 >= max(len(v) for v in values)
