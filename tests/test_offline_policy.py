@@ -1483,3 +1483,22 @@ def test_time_zones_that_keep_their_hours_all_year_are_chosen_first():
     for seed in range(8):
         args = OfflinePolicy().propose(convert, seen, WS, random.Random(seed)).arguments
         assert not offsets_change(args) and args["source_timezone"] != args["target_timezone"], args
+
+
+def test_parameters_a_validation_error_lists_are_sent_when_the_schema_declares_none():
+    """A schema exported bare ({"$schema": ...}, zod 4 through an old converter) declares
+    nothing; the server's validation error lists what it wants ("expected array" at
+    ["paths"]). The retry sends those parameters, of the type the error expected."""
+    read = ToolRef("vault", "read_notes", "Read the contents of multiple notes.",
+                   {"$schema": "http://json-schema.org/draft-07/schema#"})
+    search = ToolRef("vault", "search_notes", "Searches for a note by its name.",
+                     {"$schema": "http://json-schema.org/draft-07/schema#"})
+    issue = '[\n  {\n    "expected": "%s",\n    "code": "invalid_type",\n    "path": [\n      "%s"\n    ],\n' \
+            '    "message": "Invalid input: expected %s, received undefined"\n  }\n]'
+    seen = [rec(0, "vault", "list_notes", {}, structured={"notes": ["ideas.md", "todo.md"]})]
+    for tool, (kind, name) in ((read, ("array", "paths")), (search, ("string", "query"))):
+        failed = rec(1, "vault", tool.name, {}, f"Error: Invalid arguments for {tool.name}: " + issue % (kind, name, kind),
+                     is_error=True)
+        args = OfflinePolicy().propose(tool, [*seen, failed], WS, random.Random(0), 1).arguments
+        assert isinstance(args.get(name), list if kind == "array" else str) and args[name], args
+        assert OfflinePolicy().propose(tool, seen, WS, random.Random(0), 0).arguments == {}  # nothing told yet

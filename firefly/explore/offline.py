@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import json
 import posixpath
 import random
@@ -514,6 +515,14 @@ class _Run:
         self.ws = ws
         self.rng = rng
         self.attempt = max(0, int(attempt or 0))
+        if learned := _declared_by_errors(tool, history):
+            # a schema exported without the parameters the server validates (a bare "$schema"):
+            # what its validation error listed as missing, with the type it expected
+            base = tool.input_schema if isinstance(tool.input_schema, dict) else {}
+            props = base.get("properties") if isinstance(base.get("properties"), dict) else {}
+            tool = self.tool = dataclasses.replace(tool, input_schema={
+                **base, "type": "object", "properties": {**props, **learned},
+                "required": sorted(set(base.get("required") or []) | set(learned))})
         raw = tool.input_schema if isinstance(tool.input_schema, dict) else {}
         self.raw_schema = raw
         self.schema = _branch(_deref(raw, raw)) if raw else {"type": "object", "properties": {}}
@@ -3559,6 +3568,44 @@ def _panel_labels(axis: str, n: int, item_type: str) -> list[Any]:
     if item_type == "string":
         return [f"unit_{x}" if axis == "entity" else str(2020 + x) for x in labels]
     return labels
+
+
+_JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object"})
+
+
+def _declared_by_errors(tool: ToolRef, history: list[CallRecord]) -> dict[str, dict[str, Any]]:
+    """Parameters the tool's schema does not declare that a failed call of it was told it
+    lacks, each with the type the error expected: a validation error listing its issues as
+    JSON (zod's ``[{"expected": "array", "code": "invalid_type", "path": ["paths"], ...}]``)."""
+    schema = tool.input_schema if isinstance(tool.input_schema, dict) else {}
+    declared = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    out: dict[str, dict[str, Any]] = {}
+    for r in history:
+        if (r.server, r.tool) != (tool.server, tool.name) or not (r.is_error or looks_like_error(r)):
+            continue
+        for block in r.content or []:
+            text = block.get("text") if isinstance(block, dict) else None
+            issues = _issue_list(text) if isinstance(text, str) and "expected" in text else []
+            for issue in issues:
+                path, expected = (issue.get("path"), issue.get("expected")) if isinstance(issue, dict) else (None, None)
+                if isinstance(path, list) and len(path) == 1 and isinstance(path[0], str) and path[0] not in declared \
+                        and expected in _JSON_TYPES:
+                    out[path[0]] = {"type": expected, **({"items": {"type": "string"}} if expected == "array" else {})}
+    return out
+
+
+def _issue_list(text: str) -> list[Any]:
+    """The list of issues a validation error gives as JSON after its message, or its one issue."""
+    from ..locator import embedded_json
+
+    start = text.find("[")
+    if start >= 0:
+        with contextlib.suppress(ValueError):
+            found = json.loads(text[start:])
+            if isinstance(found, list):
+                return found
+    found = embedded_json(text)
+    return found if isinstance(found, list) else [found] if isinstance(found, dict) else []
 
 
 def _asked_for(names: Iterable[str], failed: list[CallRecord]) -> set[str]:
