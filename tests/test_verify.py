@@ -769,6 +769,20 @@ def test_a_whole_number_written_with_a_decimal_point_is_that_number_in_the_quest
     assert check_leakage(task([read], question='Divide 1.57 by "10".', answer=57))[0]
 
 
+def test_a_list_written_as_text_is_in_the_question_when_each_of_its_items_is():
+    """test_regex answers a stored case's expected matches as "['weekend', 'weekend']", which the
+    setup step of the question gave: the no-leakage verifier fails it; a list with an item the
+    question does not show passes."""
+    from firefly.synth.verify import check_leakage
+
+    add = step(0, "rx", "add_test_case", {"expected_matches": ["weekend", "weekend"]}, text("Added."))
+    run = step(1, "rx", "test_regex", {"pattern": "Harbor"}, text("Expected: ['weekend', 'weekend']"))
+    q = 'First add a test case with expected matches "weekend" and "weekend". Then: what is "expected"?'
+    assert not check_leakage(task([add, run], question=q, answer="['weekend', 'weekend']"))[0]
+    assert check_leakage(task([add, run], question=q, answer="['weekend', 'holiday']"))[0]
+    assert check_leakage(task([add, run], question="What does the test case expect?", answer='["weekend"]'))[0]
+
+
 def test_a_number_only_inside_a_formula_the_question_quotes_is_worked_out_not_leaked():
     from firefly.synth.offline import _leaks_into
     from firefly.synth.verify import check_leakage

@@ -39,7 +39,7 @@ from ..match import normalize, result_value
 from .answers import field_values, record_candidates
 from .derive import as_number
 from ..explore.executor import TRUNCATION_MARKER
-from ..locator import embedded_json, resolve
+from ..locator import resolve
 from .facts import (Cell, Item, Table, basename, day_left_to_clock, dull_reason, echoes_of, generated_id_in, made_up_id,
                     is_bookkeeping, is_dull, is_machine_fact, of_the_day, offsets_change,
                     is_volatile, text_blocks,
@@ -1394,8 +1394,6 @@ def _given_list(items: list[Item], arguments: dict[str, Any]) -> bool:
 
 
 def _leaks_into(answer: Any, text: str) -> bool:
-    """Whether the question ``text`` shows the answer: one of its values, or every item of a
-    list written as text (``"['weekend', 'weekend']"``, a list a setup step gave)."""
     values = field_values(answer)
     for v in values:
         if isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -1403,11 +1401,6 @@ def _leaks_into(answer: Any, text: str) -> bool:
                 return True
         elif isinstance(v, str) and len(normalize(v)) >= 2 and value_shown(v, text):
             return True
-        elif isinstance(v, str) and v.lstrip()[:1] == "[" and isinstance(items := embedded_json(v), list) and items \
-                and all(isinstance(i, (str, int, float)) and not isinstance(i, bool) for i in items):
-            if all(value_shown(i, text) if not isinstance(i, str) else len(normalize(i)) >= 2 and value_shown(i, text)
-                   for i in items):
-                return True
     return False
 
 

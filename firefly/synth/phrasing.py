@@ -53,6 +53,20 @@ _NUMBER_LIST = re.compile(rf"(?<![\w.]){_LISTED}(?:(?:,? and |, ){_LISTED}){{2,}
 _PROSE_WORD = re.compile(r"[^\W\d_]{3,}(?![\w(])")  # a word, not a function applied ("draft", not "sqrt(")
 
 
+def _listed(value: str) -> list[Any] | None:
+    """The items of a list of plain values written as text (JSON or a Python literal), or None."""
+    if not value.lstrip().startswith("["):
+        return None
+    from ..locator import embedded_json
+
+    items = embedded_json(value)
+    if not isinstance(items, list) or not items or not all(
+            isinstance(i, (int, float)) and not isinstance(i, bool) or isinstance(i, str) and len(normalize(i)) >= 2
+            for i in items):
+        return None
+    return items
+
+
 def value_shown(value: Any, text: str, *, in_formulas: bool = False) -> bool:
     """Whether ``text`` (a question, compared in :func:`firefly.match.normalize` form) shows
     ``value`` (a number, or a string compared normalized) as something it states, not only
@@ -61,13 +75,16 @@ def value_shown(value: Any, text: str, *, in_formulas: bool = False) -> bool:
     out, not read off; so is a number that is one of three or more an argument lists (the
     largest of "6, 7, 10, 14 and 17"). A whole formula is shown (an expression given back as asked); 57 is
     also written 57.0. ``in_formulas``: a part of a formula counts too (a question that
-    carries an argument: ``n`` 5 is given by "x**5")."""
+    carries an argument: ``n`` 5 is given by "x**5"). A list written as text
+    (``"['weekend', 'weekend']"``, what a setup step was given) is shown when each item is."""
     if isinstance(value, bool) or value is None:
         return False
     if isinstance(value, str):
         needle = normalize(value)
         if not needle:
             return False
+        if (items := _listed(value)) is not None:
+            return all(value_shown(item, text, in_formulas=in_formulas) for item in items)
         if _PLAIN_NUMBER.fullmatch(needle):
             value = float(needle)
     if isinstance(value, (int, float)):
