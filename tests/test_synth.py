@@ -789,3 +789,18 @@ def test_a_list_the_call_was_given_or_the_question_shows_is_no_answer():
     shown = 'first add a test case with expected matches "weekend" and "weekend". then: what is "expected"?'
     assert _leaks_into("['weekend', 'weekend']", shown)
     assert not _leaks_into("['weekend', 'holiday']", shown)
+
+
+def test_the_status_of_a_thing_a_reply_describes_is_asked_but_not_the_calls():
+    """get_story answers {"id", "title", "status": "todo"}: the story's status is a fact of the
+    world; {"status": "ok", "message": ...} is how the call went, never asked."""
+    from firefly.synth.facts import Cell
+    from firefly.synth.offline import _unasked_single
+
+    story = {f: Cell(v, f"$.{f}") for f, v in {"id": "story-1", "title": "Review", "status": "todo"}.items()}
+    assert _unasked_single("story", "status", "todo", story, {}, "get_story") == ""
+    handoff = {f: Cell(v, f"$.{f}") for f, v in {"task_id": "t-1", "summary": "Check it", "status": "BLOCKED"}.items()}
+    assert _unasked_single("handoff", "status", "BLOCKED", handoff, {}, "get_task_handoff") == ""
+    reply = {f: Cell(v, f"$.{f}") for f, v in {"status": "ok", "message": "Saved"}.items()}
+    assert _unasked_single("reply", "status", "ok", reply, {}, "save") != ""
+    assert _unasked_single("story", "status", "ok", story, {}, "get_story") != ""  # "ok" says how the call went

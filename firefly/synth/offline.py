@@ -1257,7 +1257,19 @@ def _unasked_single(noun: str, f: str, value: Any, cells: dict[str, Cell], echoe
         return "the key gives it away"  # the "name" of the option the question calls "the multi pv": MultiPV
     if pages_of_a_document(f, cells) and value:
         return ""
+    if f in ("status", "state") and _a_thing(cells) and isinstance(value, str) and \
+            normalize(value) not in ("ok", "okay", "success", "succeeded", "successful", "error", "failed", "failure"):
+        # the status of a story the reply describes ("todo"), not of the call ("ok")
+        return dull_reason(f, value, echoes, whole=False, tool=tool)
     return dull_reason(f, value, echoes, whole=True, tool=tool)
+
+
+def _a_thing(cells: dict[str, Cell]) -> bool:
+    """Whether a one-record reply describes a thing: an id of it and a name, a title or a
+    summary (``{"id": "story-1", "title": ..., "status": "todo"}``), not only how the call went."""
+    fields = {words_of(f.split(".")[-1]) for f in cells}
+    ided = any(f == "id" or f.endswith(" id") for f in fields)
+    return ided and bool(fields & {"name", "title", "summary", "subject", "label"})
 
 
 def _proper_label(key: str) -> bool:
