@@ -621,3 +621,56 @@ def test_an_effect_whose_name_says_nothing_is_probed_by_the_reader_its_descripti
     call = CallRecord(0, "kv", "hset", {"name": "user:1", "key": "age", "value": "3"}, [], None, False)
     probe = pick_probe(call, setter, readers)
     assert probe is not None and probe.tool.name == "hgetall"
+
+
+def test_reads_the_dag_puts_later_are_looked_at_before_each_change_not_only_the_first():
+    """load_csv, drop_rows, get_stats: get_stats takes the session load_csv makes, so it cannot
+    be looked at before load_csv; it is before drop_rows, in the world the load left. A
+    question about the session's statistics then needs the load only; recorded only after
+    both, it needed drop_rows too, which replay could neither leave out nor keep (padding)."""
+    import anyio
+
+    from firefly.explore import stage
+    from firefly.explore.policy import CallRecord
+
+    def ref(name, read_only):
+        return ToolRef("csv", name, "", {"type": "object", "properties": {}}, {"readOnlyHint": read_only}, None)
+
+    tools = [ref("load_csv", False), ref("drop_rows", False), ref("get_stats", True)]
+    refs = {(t.server, t.name): t for t in tools}
+    looked: list[tuple[str, list[str]]] = []
+
+    class Walk:
+        def __init__(self):
+            self.history, self.refs = [], refs
+
+    walk = Walk()
+
+    async def call_tool(walk, policy, info, tool):
+        walk.history.append(CallRecord(len(walk.history), tool.server, tool.name, {}, [{"type": "text", "text": "1"}],
+                                       None, False))
+        return type("Event", (), {"error_class": None, "is_error": False, "content": [], "structured_content": None,
+                                  "error": None})(), ""
+
+    async def look_first(walk, policy, info, later):
+        looked.append((walk.history[-1].tool if walk.history else "", [t.name for t in later if stage.only_looks(t)]))
+        for t in later:
+            if t.name == "get_stats" and walk.history:  # grounded once the session exists
+                await call_tool(walk, policy, info, t)
+
+    async def nothing(*args):
+        return None
+
+    patches = {"_call_tool": call_tool, "_look_first": look_first, "_list_again": nothing}
+    saved = {k: getattr(stage, k) for k in patches}
+    try:
+        for k, v in patches.items():
+            setattr(stage, k, v)
+        anyio.run(stage._walk_dag, walk, None, None, tools)
+    finally:
+        for k, v in saved.items():
+            setattr(stage, k, v)
+    # before load_csv: nothing made yet; before drop_rows: get_stats, once, on the loaded session
+    assert looked == [("", ["get_stats"]), ("load_csv", ["get_stats"])]
+    assert [r.tool for r in walk.history] == ["load_csv", "get_stats", "drop_rows", "get_stats"]
+    assert stage._read_since_change(walk, "csv") == {"get_stats"}

@@ -731,11 +731,14 @@ class ExplorationAborted(Exception):
 
 async def _walk_dag(walk: Walk, policy: Policy, info: WorkspaceInfo, tools: list[ToolRef]) -> None:
     budget = [MAX_PRODUCERS]
-    changed: set[str] = set()
     for i, tool in enumerate(tools):
-        if not only_looks(tool) and tool.server not in changed:  # the server's world is still the first one
-            changed.add(tool.server)
-            await _look_first(walk, policy, info, [t for t in tools[i + 1:] if t.server == tool.server])
+        if not only_looks(tool):
+            # before each change, the later reads of its server not made since its last change:
+            # the world before the first change, or as a change the read needs (the session it
+            # reads) left it, so that a question about it needs no change it does not follow from
+            since = _read_since_change(walk, tool.server)
+            await _look_first(walk, policy, info, [t for t in tools[i + 1:] if t.server == tool.server
+                                                   and t.name not in since])
         event, missing = await _call_tool(walk, policy, info, tool)
         if event.error_class == SKIPPED and missing:
             # a required id nothing has shown yet (a session, a task): the likeliest producers in
@@ -782,14 +785,29 @@ async def _fill_empty(walk: Walk, policy: Policy, info: WorkspaceInfo, reader: T
             return
 
 
+def _read_since_change(walk: Walk, server: str) -> set[str]:
+    """The tools of ``server`` called since its last call that may change its world."""
+    out: set[str] = set()
+    for r in reversed(walk.history):
+        if r.server != server:
+            continue
+        ref = walk.refs.get((r.server, r.tool))
+        if ref is None or not only_looks(ref, r.arguments):
+            break
+        out.add(r.tool)
+    return out
+
+
 async def _look_first(walk: Walk, policy: Policy, info: WorkspaceInfo, later: list[ToolRef]) -> None:
-    """Before the first effect on a server, each read-only tool of it that the DAG's edges
-    put after that effect (``later``), called once there too when the world already grounds
-    its arguments (the policy proposes them from what was seen so far; when it cannot,
-    nothing is called or recorded): what it shows then is the world before any change, so a
-    question about it needs no setup (the same read after the effects needs them all, and
-    replay cannot leave out one that only preceded it). Its own call stays where the DAG
-    puts it, with what the effects gave."""
+    """Before an effect on a server, each read-only tool of it that the DAG's edges put
+    after that effect (``later``), called once there too when the world already grounds its
+    arguments (the policy proposes them from what was seen so far; when it cannot, nothing
+    is called or recorded): before the first effect, what it shows is the world before any
+    change, so a question about it needs no setup; before a later one, the world as the
+    changes so far left it (the session a load made, before rows are dropped from it), so a
+    question about it needs those changes only (the same read after every effect needs them
+    all, and replay cannot leave out one that only preceded it). Its own call stays where
+    the DAG puts it, with what the effects gave."""
     for tool in later:
         if not only_looks(tool):
             continue
