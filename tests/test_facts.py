@@ -176,6 +176,9 @@ def test_numbered_and_bulleted_lists_named_by_their_heading():
     assert (found.noun, [it.get("value") for it in found.items]) == ("table", ["customers", "orders", "products"])
     (found,) = tables(T("- red\n- green\n  - nested\n- blue\n"), tool="list_colors")
     assert (found.noun, [it.get("value") for it in found.items]) == ("color", ["red", "green", "blue"])
+    # a singular heading names the list, not its items: five people under "## Team" are no teams
+    (found,) = tables(T("## Team\n\n- Maya Okafor, founder\n- Daniel Brandt, developer\n"), tool="read_file")
+    assert (found.noun, found.plural) == ("item of the team list", "items of the team list")
 
 
 def test_a_csv_of_names_only_has_a_header_row_when_no_row_repeats_it():

@@ -1399,7 +1399,11 @@ def _lists(step: int, base: str, lines: list[str], offset: int, names: Names) ->
         values = [v for _, v in run]
         # one item is a list too when a heading introduces it ("Available schemas:" then "- main")
         if run and (len(run) >= 2 or intro) and len(set(values)) == len(values) and len(out) < MAX_TABLES:
-            if intro:
+            if intro and len(run) >= 2 and singular(words_of(intro)) == words_of(intro):
+                # a singular heading names the list, not its items ("Team": five people, not
+                # five teams): its items are the list's items
+                noun, plural = f"item of the {words_of(intro)} list", f"items of the {words_of(intro)} list"
+            elif intro:
                 noun = singular(words_of(intro))
                 noun, plural = noun, plural_of(noun)
             elif all(links):
