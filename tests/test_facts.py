@@ -90,6 +90,10 @@ def test_structured_content_at_any_depth_named_from_the_output_schema():
     found = by_noun(tables(T(json.dumps(data)), data, "get_forecast", ref))
     top = found["forecast"]
     assert top.items[0].cells["location.name"].value == "Oslo" and top.labels["location.name"] == "place"  # its own name when it says enough
+    # one key word alone says too little: a config's database path is no "path of the file"
+    (config,) = tables(T(json.dumps({"shop_name": "Harbor", "database": {"path": "shop.db", "pool_size": 4}})),
+                       tool="read_file")
+    assert config.labels["database.path"] == "database path" and config.labels["database.pool_size"] == "pool size"
     days = found["day"]
     assert (days.key, days.plural, len(days.items)) == ("day", "days", 2)
     assert days.labels["hi"] == "high temperature" and "hi" in days.numeric

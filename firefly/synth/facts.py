@@ -651,8 +651,9 @@ _BARE_LABELS = frozenset({"id", "name", "value", "values", "count", "total", "mi
 
 def _shorten(t: Table) -> None:
     """A field of a nested object named without the object's name in front when no other field
-    of the table has that name: by its own name when it says enough (``summary.arr`` ->
-    ``arr`` no, ``query.context_length`` -> ``context length``), or, in an object of named
+    of the table has that name: by its own name when it says enough, two words or more or a
+    schema's title (``query.context_length`` -> ``context length``; ``summary.arr`` -> ``arr`` no, nor
+    ``database.path`` -> ``path``: "the path of the file" is another thing), or, in an object of named
     entries (a plural key), as the entry named then what it is (``dtypes.date`` -> ``date
     dtype``, ``critical_values.1%`` -> ``1% critical value``)."""
     short: dict[str, str] = {}
@@ -668,7 +669,9 @@ def _shorten(t: Table) -> None:
         if " " not in parent and singular(parent) != parent:
             # an object of named entries ("dtypes": {"date": "str"}): the entry named, then what it is
             t.labels[f] = f"{name} {singular(parent)}"
-        elif name not in _BARE_LABELS and len(name) > 2 and not name[:1].isdigit():
+        elif (" " in name or name != words_of(f.split(".")[-1])) and name not in _BARE_LABELS and not name[:1].isdigit():
+            # two words, or a schema's title ("Place"); one key word alone says too little:
+            # the database's "path" is no file's path
             t.labels[f] = name
 
 
