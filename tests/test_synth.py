@@ -804,3 +804,21 @@ def test_the_status_of_a_thing_a_reply_describes_is_asked_but_not_the_calls():
     reply = {f: Cell(v, f"$.{f}") for f, v in {"status": "ok", "message": "Saved"}.items()}
     assert _unasked_single("reply", "status", "ok", reply, {}, "save") != ""
     assert _unasked_single("story", "status", "ok", story, {}, "get_story") != ""  # "ok" says how the call went
+
+
+def test_no_count_of_the_items_holding_a_value_no_two_items_share():
+    """"How many templates have the id "turnaround"?" is 1 for every id: a field whose values
+    are all different is never counted by value; one two items share is."""
+    from firefly.explore.policy import ToolRef
+    from firefly.synth.model import Exploration, Step
+    from firefly.synth.offline import OfflineSynthesizer
+
+    rows = [{"id": "growth", "kind": "saas"}, {"id": "rocket", "kind": "saas"}, {"id": "cow", "kind": "retail"},
+            {"id": "turnaround", "kind": "saas"}]
+    read = Step(0, "m", "list_templates", {}, [{"type": "text", "text": json.dumps({"templates": rows})}], None, True,
+                True, [], "s0", None, "t")
+    tools = {("m", "list_templates"): ToolRef("m", "list_templates", "List the templates.", {"type": "object"},
+                                              {"readOnlyHint": True})}
+    found, _ = OfflineSynthesizer().candidates(Exploration("x", "d", [read], tools=tools))
+    counted = {c.template for c in found if c.template.startswith("count-where")}
+    assert counted == {"count-where:template:kind"}

@@ -631,8 +631,8 @@ class OfflineSynthesizer:
             counts = Counter(canonical_json(v) for v in values)
             if len(counts) < 2 and not (noun == "entry" and f == "type"):
                 continue
-            if len(counts) > 8:
-                continue
+            if len(counts) > 8 or len(counts) == len(values):
+                continue  # a field no two items share (an id): "how many have the id X" is 1 every time
             # most common value
             ranked = counts.most_common()
             if complete and len(with_f) >= 4 and ranked[0][1] >= 2 and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]) \
