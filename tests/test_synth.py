@@ -813,8 +813,8 @@ def test_no_count_of_the_items_holding_a_value_no_two_items_share():
     from firefly.synth.model import Exploration, Step
     from firefly.synth.offline import OfflineSynthesizer
 
-    rows = [{"id": "growth", "kind": "saas"}, {"id": "rocket", "kind": "saas"}, {"id": "cow", "kind": "retail"},
-            {"id": "turnaround", "kind": "saas"}]
+    rows = [{"name": "Growth", "id": "growth", "kind": "saas"}, {"name": "Rocket", "id": "rocket", "kind": "saas"},
+            {"name": "Cow", "id": "cow", "kind": "retail"}, {"name": "Turnaround", "id": "turnaround", "kind": "saas"}]
     read = Step(0, "m", "list_templates", {}, [{"type": "text", "text": json.dumps({"templates": rows})}], None, True,
                 True, [], "s0", None, "t")
     tools = {("m", "list_templates"): ToolRef("m", "list_templates", "List the templates.", {"type": "object"},
