@@ -822,3 +822,13 @@ def test_no_count_of_the_items_holding_a_value_no_two_items_share():
     found, _ = OfflineSynthesizer().candidates(Exploration("x", "d", [read], tools=tools))
     counted = {c.template for c in found if c.template.startswith("count-where")}
     assert counted == {"count-where:template:kind"}
+
+
+def test_a_timing_the_probe_reports_is_no_mark_of_a_change():
+    """ocr_pdf, then is_scanned_pdf: its "analysis_time" went from 0.0 to 0.01 and had become
+    the label ({"analysis_time": 0.01}); how long a call took moves from run to run."""
+    from firefly.synth.offline import _difference
+
+    before = {"kind": "scanned", "analysis_time": 0.0, "pages": 2}
+    assert _difference(before, {"kind": "scanned", "analysis_time": 0.01, "pages": 2}, "") is None
+    assert _difference(before, {"kind": "text", "analysis_time": 0.01, "pages": 2}, "") == {"kind": "text"}

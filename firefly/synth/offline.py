@@ -1050,6 +1050,14 @@ def _shown_before(c: Candidate, before: tuple[str, ...]) -> bool:
     return any(_word_in(t, b) for t in texts for b in before)
 
 
+def _timed(key: str, value: Any) -> bool:
+    """A number saying how long something took (``analysis_time: 0.01``) or a fact of the
+    run's machine: it moves from run to run, no mark of a change."""
+    words = set(words_of(_last_key(key) if key.startswith("$") else key).split())
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(words & _TIMING) \
+        or is_machine_fact(key, "", value)
+
+
 def _run_made(c: Candidate) -> bool:
     """Whether a fact of an effect's reply is this run's own making, not the world's: a token
     or an id the effect made up (``session: 269cb2eb``, ``presentation_id: presentation_3``,
@@ -1626,7 +1634,7 @@ def _difference(before: Any, after: Any, key: str) -> Any:
         return None
     if isinstance(after, dict) and isinstance(before, dict):
         # a tally of the calls made (operations_count) moves with any call: no trace of this one
-        kept = {k: d for k, v in after.items() if not is_bookkeeping(str(k))
+        kept = {k: d for k, v in after.items() if not is_bookkeeping(str(k)) and not _timed(str(k), v)
                 and (d := _difference(before.get(k), v, k)) is not None}
         return kept or None
     if isinstance(after, list) and isinstance(before, list):
