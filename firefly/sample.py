@@ -33,7 +33,8 @@ lead to it (no DAG edge from that change to it) gets one one-tool DAG too
 (:func:`after_unrelated_changes`): alone, it is recorded in the world as it starts, or after
 only what the explorer makes for its required arguments. Recorded only after unrelated
 changes, a question about it could not leave them out (replay has no call of it without
-them) nor keep them (they are padding): on a big registry 44 tools lost every task so.
+them) nor keep them (they are padding): on a big registry, 44 tools with no verified task
+had candidates dropped so.
 """
 
 from __future__ import annotations
@@ -244,10 +245,10 @@ def sample_singles(store: Store, graph: nx.DiGraph, scope: str, coverage: Covera
                    rounds: int = SINGLE_ROUNDS) -> int:
     """One-tool DAGs, so that every tool can be explored: for each tool with no edge, each
     tool of a server that has only one, and each tool the sampled DAGs left out, when no DAG
-    holds it yet, ``rounds`` of them; one for each tool the sampled DAGs put only after
-    unrelated changes (:func:`after_unrelated_changes`) (one for a tool that takes no arguments: every call of
+    holds it yet, ``rounds`` of them (one for a tool that takes no arguments: every call of
     it is the same call; the first's id is its content, as before rounds; a later one's
-    holds its round number too). Deterministic (graph order), idempotent.
+    holds its round number too); and one for each tool the sampled DAGs put only after
+    unrelated changes (:func:`after_unrelated_changes`). Deterministic (graph order), idempotent.
     Returns the number of such DAGs in the scope."""
     if rounds < 1:
         raise FireflyError(f"one-tool DAGs per tool must be at least 1 (got {rounds})")

@@ -832,3 +832,13 @@ def test_a_timing_the_probe_reports_is_no_mark_of_a_change():
     before = {"kind": "scanned", "analysis_time": 0.0, "pages": 2}
     assert _difference(before, {"kind": "scanned", "analysis_time": 0.01, "pages": 2}, "") is None
     assert _difference(before, {"kind": "text", "analysis_time": 0.01, "pages": 2}, "") == {"kind": "text"}
+
+
+def test_the_record_a_probe_read_at_the_place_a_change_made_leaves_out_how_long_it_took():
+    from firefly.synth.offline import _record_of
+
+    info = {"path": "/w/out.png", "width": 2, "height": 5, "analysis_time": 0.02, "mean": 66.3}
+    assert _record_of(info, "/w/out.png") == {"path": "/w/out.png", "width": 2, "height": 5, "mean": 66.3}
+    assert _record_of({"images": [info]}, "/w/out.png") == {"images": [{"path": "/w/out.png", "width": 2, "height": 5,
+                                                                          "mean": 66.3}]}
+    assert _record_of({"path": "/w/out.png"}, "/w/out.png") is None  # nothing but the place: no record

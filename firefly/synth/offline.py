@@ -1689,11 +1689,11 @@ def _probe_says_back(r: Step, shown: list[str]) -> bool:
 def _record_of(value: Any, mark: str) -> Any:
     """The skeleton of ``value`` that leads to the innermost object with a text field holding
     ``mark``, that object with every plain field a second run would see again (no clock, no
-    temporary path, no tally of calls); None when no object holds it or it has no other field."""
+    temporary path, no tally of calls, no timing); None when no object holds it or it has no other field."""
     if isinstance(value, dict):
         if any(isinstance(v, str) and _word_in(mark, normalize(v)) for v in value.values()):
             kept = {k: v for k, v in value.items() if isinstance(v, (str, int, float, bool))
-                    and not is_volatile(str(k), v) and not is_bookkeeping(str(k))}
+                    and not is_volatile(str(k), v) and not is_bookkeeping(str(k)) and not _timed(str(k), v)}
             return kept if len(kept) >= 2 else None
         for k, v in value.items():
             if isinstance(v, (dict, list)) and (sub := _record_of(v, mark)) is not None:
