@@ -842,3 +842,29 @@ def test_the_record_a_probe_read_at_the_place_a_change_made_leaves_out_how_long_
     assert _record_of({"images": [info]}, "/w/out.png") == {"images": [{"path": "/w/out.png", "width": 2, "height": 5,
                                                                           "mean": 66.3}]}
     assert _record_of({"path": "/w/out.png"}, "/w/out.png") is None  # nothing but the place: no record
+
+
+def test_no_answer_is_a_token_a_change_of_the_task_made_up():
+    """git_commit, then git_log: "what is the hash of the commit Add follow-up?" answers the hash
+    of the commit the task's first step made, which a second run makes another. The hash of a
+    commit the initial world held is asked."""
+    from firefly.synth.model import Exploration, Step
+    from firefly.synth.offline import INITIAL_STATE, OfflineSynthesizer
+
+    old = "5ac98f14ad8c006f9c6da8aa4e7b3b8879c20beb"
+    new = "8b7851f10145ca27f876265341f6593db1a7ea0f"
+
+    def log(*commits):
+        return json.dumps({"commits": [{"hash": h, "message": m, "author": a} for h, m, a in commits]})
+
+    before = Step(0, "git", "git_log", {"max_count": 3}, [{"type": "text", "text": log((old, "Release 0.2.0", "Dan"))}],
+                  None, True, True, [], INITIAL_STATE, None, "l0")
+    commit = Step(1, "git", "git_commit", {"message": "Add follow-up"}, [{"type": "text", "text": "[main 8b7851f] Add"}],
+                  None, True, False, [], INITIAL_STATE, None, "c")
+    after = Step(2, "git", "git_log", {"max_count": 3},
+                 [{"type": "text", "text": log((new, "Add follow-up", "firefly"), (old, "Release 0.2.0", "Dan"))}],
+                 None, True, True, [], "s1", 1, "l1")
+    found, skipped = OfflineSynthesizer().candidates(Exploration("x", "d", [before, commit, after]))
+    answers = [json.dumps(c.answer) for c in found]
+    assert not [a for a in answers if new in a] and skipped["answer a change of the run made up"] >= 1
+    assert [a for a in answers if old in a]  # the world's own commit is asked about

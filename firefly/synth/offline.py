@@ -355,6 +355,9 @@ class OfflineSynthesizer:
         final = []
         for c in out:
             done = self._with_setup(x, c, skipped)
+            if done is not None and _made_by_a_change(x, done, initial_results or {}):
+                skipped["answer a change of the run made up"] += 1  # a new commit's hash: another run, another
+                continue
             if done is not None and _self_contained(done, skipped):
                 final.append(done)
         return final, skipped
@@ -1048,6 +1051,25 @@ def _shown_before(c: Candidate, before: tuple[str, ...]) -> bool:
     what was there."""
     texts = [normalize(v) for v in leaves(c.answer) if isinstance(v, str) and len(v.strip()) >= 3]
     return any(_word_in(t, b) for t in texts for b in before)
+
+
+def _made_by_a_change(x: Exploration, c: Candidate, initial: dict[tuple[str, str, str], InitialRead]) -> bool:
+    """Whether a lookup's answer holds a token (a hash, a hex id) that an effect of the task
+    made up: one no read of the initial world showed, on the label's server (the hash of the
+    commit the task's first step made, which a second run, at another time, makes another)."""
+    if c.kind == "state-change":
+        return False
+    tokens = [t.lower() for v in leaves(c.answer) if isinstance(v, str) for t in _TOKEN.findall(v)]
+    if not tokens:
+        return False
+    steps = x.by_step()
+    servers = {steps[k].server for k in c.label_steps if k in steps}
+    if not any(s.effectful and s.server in servers and s.step < max(c.label_steps, default=-1) for s in x.steps):
+        return False  # no change before the label: whatever it holds, the world held
+    seen = " ".join([r.text for (server, _, _), r in initial.items() if server in servers]
+                    + [_text_of(s) for s in x.steps if s.ok and s.read_only and s.state == INITIAL_STATE
+                       and s.server in servers])
+    return any(t not in seen for t in tokens)
 
 
 def _timed(key: str, value: Any) -> bool:
