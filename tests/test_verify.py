@@ -851,6 +851,15 @@ def test_a_setup_whose_made_value_a_later_call_takes_is_needed_when_the_simulato
     titled = Step(2, "deck", "add_note", {"title": "Seen deck_9."}, text("ok"), None, True, False,
                   [{"argument": "/title", "step": 1, "path": "$.content[0].text#json=$.deck_id", "value": "deck_9"}], "s")
     assert made_values(Exploration("x1", "d1", [create, titled])) == {}
+    # a value the earlier call was given and says back ("operation": "sqrt") is nothing it made:
+    # a second calculation taking "sqrt" does not need the first (it had been kept as a setup)
+    calc = step(1, "m", "precision_calculator", {"numbers": [2], "operation": "sqrt"},
+                text('{"result": "1.414", "operation": "sqrt"}'), read_only=False)
+    again = Step(2, "m", "precision_calculator", {"numbers": [3, 4], "operation": "sqrt"}, text('{"result": "2.6"}'),
+                 None, True, False,
+                 [{"argument": "/operation", "step": 1, "path": "$.content[0].text#json=$.operation", "value": "sqrt"}],
+                 "s")
+    assert made_values(Exploration("x1", "d1", [calc, again])) == {}
 
 
 def test_an_id_a_making_effect_showed_first_is_made_by_it_though_the_explorer_recorded_no_source():

@@ -358,14 +358,16 @@ class Need:
 def made_values(x: Any, initial: Mapping[str, str] | None = None) -> dict[int, set[int]]:
     """For each step of an exploration, the earlier steps whose result made a value fed to
     its arguments: the explorer recorded the argument as taken from that result (the whole
-    argument: a reference, not a value written into a text), and no result before it showed
-    the value (an id or a path the step created, not one it read;
+    argument: a reference, not a value written into a text), no result before it showed
+    the value and the step was not given it (an id or a path the step created, not one it
+    read nor one it says back;
     strings of three characters or more); or, unrecorded, an id or a path an effect's result
     showed first (:func:`_made_unsaid`). ``initial``: :func:`initial_texts`."""
     if x is None:
         return {}
     texts = {s.step: normalize(" | ".join(str(v) for v in leaves([s.content, s.structured])))
              for s in x.steps if s.ok}
+    given = {s.step: {normalize(v) for v in leaves(s.arguments) if isinstance(v, str)} for s in x.steps}
     out: dict[int, set[int]] = {}
     for s in x.steps:
         for src in s.sources or []:
@@ -375,6 +377,8 @@ def made_values(x: Any, initial: Mapping[str, str] | None = None) -> dict[int, s
             if at_pointer(s.arguments, str(src.get("argument", ""))) != value:
                 continue  # the value is written into a text (a title, a note): a mention, not a reference
             v = normalize(value)
+            if v in given.get(k, set()):
+                continue  # its result said back what it was given ("operation": "sqrt"): nothing it made
             if not any(_word_in(v, t) for j, t in texts.items() if j < k):
                 out.setdefault(s.step, set()).add(k)
     for step, k in _made_unsaid(x, texts, initial or {}):
