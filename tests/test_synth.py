@@ -868,3 +868,21 @@ def test_no_answer_is_a_token_a_change_of_the_task_made_up():
     answers = [json.dumps(c.answer) for c in found]
     assert not [a for a in answers if new in a] and skipped["answer a change of the run made up"] >= 1
     assert [a for a in answers if old in a]  # the world's own commit is asked about
+
+
+def test_a_hash_a_tool_computes_after_another_computation_is_asked():
+    """hash after base64 on a calculator server: no change made the hash up, it is computed
+    from its input and comes out alike on any run."""
+    from firefly.explore.policy import ToolRef
+    from firefly.synth.model import Exploration, Step
+    from firefly.synth.offline import INITIAL_STATE, OfflineSynthesizer
+
+    digest = "365578823b8fdd15238d9a4e588dfbdd"
+    enc = Step(0, "calc", "base64", {"text": "harbor"}, [{"type": "text", "text": "aGFyYm9y"}], None, True, False, [],
+               INITIAL_STATE, None, "b")
+    hashed = Step(1, "calc", "hash", {"text": "harbor coffee", "algorithm": "md5"},
+                  [{"type": "text", "text": json.dumps({"hash": digest})}], None, True, False, [], "s1", None, "h")
+    tools = {("calc", n): ToolRef("calc", n, d, {"type": "object"}) for n, d in
+             (("base64", "Encode or decode base64."), ("hash", "Compute a hash of a text."))}
+    found, skipped = OfflineSynthesizer().candidates(Exploration("x", "d", [enc, hashed], tools=tools))
+    assert [c for c in found if c.answer == digest] and not skipped["answer a change of the run made up"]

@@ -33,7 +33,7 @@ from dataclasses import replace
 from typing import Any, NamedTuple
 
 from ..adapters import Adapter
-from ..adapters.verbs import by_chance, name_words, written_places
+from ..adapters.verbs import by_chance, computes, name_words, written_places
 from ..ids import canonical_json
 from ..match import normalize, result_value
 from .answers import field_values, record_candidates
@@ -1064,7 +1064,13 @@ def _made_by_a_change(x: Exploration, c: Candidate, initial: dict[tuple[str, str
         return False
     steps = x.by_step()
     servers = {steps[k].server for k in c.label_steps if k in steps}
-    if not any(s.effectful and s.server in servers and s.step < max(c.label_steps, default=-1) for s in x.steps):
+
+    def changes(s: Step) -> bool:  # a call that may change the world, not one that computes (a hash of a text)
+        ref = x.ref(s.server, s.tool)
+        return s.effectful and (ref is None or not computes(s.tool, getattr(ref, "annotations", None),
+                                                            getattr(ref, "description", None)))
+
+    if not any(changes(s) and s.server in servers and s.step < max(c.label_steps, default=-1) for s in x.steps):
         return False  # no change before the label: whatever it holds, the world held
     seen = " ".join([r.text for (server, _, _), r in initial.items() if server in servers]
                     + [_text_of(s) for s in x.steps if s.ok and s.read_only and s.state == INITIAL_STATE
