@@ -1081,7 +1081,7 @@ def _made_by_a_change(x: Exploration, c: Candidate, initial: dict[tuple[str, str
 def _timed(key: str, value: Any) -> bool:
     """A number saying how long something took (``analysis_time: 0.01``) or a fact of the
     run's machine: it moves from run to run, no mark of a change."""
-    words = set(words_of(_last_key(key) if key.startswith("$") else key).split())
+    words = set(words_of(key).split())
     return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(words & _TIMING) \
         or is_machine_fact(key, "", value)
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..adapters.generic import GenericAdapter
 from ..adapters.verbs import command_parameter
+from ..locator import embedded_json
 from ..match import normalize
 from .facts import FILES_ROOT, rel, spelled_out
 
@@ -57,8 +58,6 @@ def _listed(value: str) -> list[Any] | None:
     """The items of a list of plain values written as text (JSON or a Python literal), or None."""
     if not value.lstrip().startswith("["):
         return None
-    from ..locator import embedded_json
-
     items = embedded_json(value)
     if not isinstance(items, list) or not items or not all(
             isinstance(i, (int, float)) and not isinstance(i, bool) or isinstance(i, str) and len(normalize(i)) >= 2
@@ -76,15 +75,16 @@ def value_shown(value: Any, text: str, *, in_formulas: bool = False) -> bool:
     largest of "6, 7, 10, 14 and 17"). A whole formula is shown (an expression given back as asked); 57 is
     also written 57.0. ``in_formulas``: a part of a formula counts too (a question that
     carries an argument: ``n`` 5 is given by "x**5"). A list written as text
-    (``"['weekend', 'weekend']"``, what a setup step was given) is shown when each item is."""
+    (``"['weekend', 'weekend']"``, what a setup step was given) is shown when each item is,
+    or, as any text, when the question holds it whole."""
     if isinstance(value, bool) or value is None:
         return False
     if isinstance(value, str):
         needle = normalize(value)
         if not needle:
             return False
-        if (items := _listed(value)) is not None:
-            return all(value_shown(item, text, in_formulas=in_formulas) for item in items)
+        if (items := _listed(value)) is not None and all(value_shown(i, text, in_formulas=in_formulas) for i in items):
+            return True  # each item stated; else, as any text, when the question holds it whole
         if _PLAIN_NUMBER.fullmatch(needle):
             value = float(needle)
     if isinstance(value, (int, float)):
