@@ -72,6 +72,7 @@ def test_facts_of_the_runs_machine_and_empty_structures_are_not_asked():
     assert is_machine_fact("X", "$.env.X") and not is_machine_fact("envelope", "$.envelope") and not is_machine_fact("size")
     # numbers about the server's own process: its memory, its uptime; not a text under such a key
     assert is_machine_fact("used_memory_peak", "$.used_memory_peak", "1.02M")
+    assert is_machine_fact("used_memory_scripts_human", "", "200B")  # bytes written with a bare B
     assert is_machine_fact("memory_usage_mb", "$.data.memory_usage_mb", 0.0018) and is_machine_fact("uptimeInSeconds", "", 42)
     assert not is_machine_fact("memory", "$.memory", "Met Priya at the roastery") and not is_machine_fact("rows", "", 40)
     assert is_machine_fact("execution_time_ms", "", 1299) and is_machine_fact("process_id", "", 29637)

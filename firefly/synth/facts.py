@@ -1800,7 +1800,7 @@ _COMPUTING = frozenset({"execution", "exec", "run", "ms", "seconds", "secs", "an
                         "response", "request", "indexing", "compile", "compilation", "generation", "extraction",
                         "conversion", "inference", "wall", "scan", "scanning", "evaluation"})
 _ZERO_SIZE = re.compile(r"(?i)^\s*0+(?:[.,]0+)?\s*(?:[kmgt]i?b|b|bytes?)\s*$")  # "0 B", "0.0 KB": an empty thing's size
-_SIZE_TEXT = re.compile(r"(?i)^\s*[\d.,]+\s*(?:[kmgt]i?b?|bytes?|%)?\s*$")
+_SIZE_TEXT = re.compile(r"(?i)^\s*[\d.,]+\s*(?:[kmgt]i?b?|b|bytes?|%)?\s*$")  # 1.02M, 200B, 5 bytes
 
 
 def is_machine_fact(key: str, path: str = "", value: Any = None) -> bool:
