@@ -166,9 +166,12 @@ def test_a_table_after_a_line_of_prose_and_under_a_rule_of_dashes():
 
 def test_a_json_record_inside_a_string_is_read_field_by_field():
     structured = {"result": "{'filename': 'sales.xlsx', 'sheets': ['Sales'], 'size': 5164}"}
-    (record,) = tables(T(structured["result"]), structured)
+    record, sheets = tables(T(structured["result"]), structured)
     assert values([record]) == [{"filename": "sales.xlsx", "size": 5164}]
     assert record.items[0].cells["size"].path == "$.structured_content.result#json=$.size"
+    # a list of one name is a list all the same (the workbook's sheets: one)
+    assert (sheets.noun, values([sheets]), sheets.total) == ("sheet", [{"value": "Sales"}], 1)
+    assert sheets.items[0].cells["value"].path == "$.structured_content.result#json=$.sheets[0]"
     # a mapping of numbers (a factorization) stays one value: no field is named "2"
     (whole,) = tables(T("{2: 1, 3: 1}"), {"result": "{2: 1, 3: 1}"})
     assert values([whole]) == [{"result": "{2: 1, 3: 1}"}]

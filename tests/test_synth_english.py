@@ -79,6 +79,10 @@ def test_facts_of_the_runs_machine_and_empty_structures_are_not_asked():
     assert not is_machine_fact("duration", "", 180) and not is_machine_fact("start_time", "", "09:00")
     assert is_machine_fact("analysis_time", "", 0.01) and is_machine_fact("processingDuration", "", 12)
     assert not is_machine_fact("cook_time", "", 30) and not is_machine_fact("lead time days", "", 14)
+    # what the machine under the server is (Redis INFO): not the world's
+    assert is_machine_fact("os", "", "Linux 6.1.0 x86_64") and is_machine_fact("arch_bits", "", 64)
+    assert is_machine_fact("monotonic_clock", "", "POSIX clock_gettime") and is_machine_fact("executable", "", "/usr/bin/redis-server")
+    assert not is_machine_fact("photos", "", 3) and not is_machine_fact("redis_mode", "", "standalone")
     assert is_dull("solutions", "set()") and is_dull("result", "EmptySet")
     assert is_dull("config", "{}") and is_dull("x", "[]") and is_dull("symbol", "?") and not is_dull("name", "alpha")
     shell = ref("Show all environment variables of the shell.", name="env")

@@ -536,7 +536,7 @@ def walk_json(step: int, doc: Any, base: str, names: Names, schema: Any = None,
                 if table is not None:
                     out.append(table)
                 return
-            if len(obj) >= 2 and all(_leaf_ok(x) for x in obj):
+            if obj and all(_leaf_ok(x) for x in obj):
                 noun, plural = noun_for(key, True)
                 items = [Item({"value": Cell(x, jpath(path, i))}, i) for i, x in enumerate(obj[:MAX_ITEMS])]
                 numeric = ("value",) if all(isinstance(x, (int, float)) for x in obj) else ()
@@ -1790,6 +1790,8 @@ _EMPTY_TEXTS = frozenset({"{}", "[]", "()", "null", "none", "nil", "undefined", 
 
 # what a number says of the server's process, not of the world it serves: its memory, its
 # process id, how long it has been up, its processor time
+# what the machine under a server is: Redis INFO's "os: Linux 6.1 x86_64", "arch_bits: 64"
+_MACHINE_WORDS = frozenset({"os", "arch", "kernel", "hostname", "gcc", "monotonic", "executable"})
 _PROCESS_WORDS = frozenset({"memory", "mem", "rss", "heap", "uptime", "pid", "cpu"})
 # how long the call took: the machine's speed, not the world's
 _RUN_TIMING = frozenset({"elapsed", "latency", "took", "runtime"})
@@ -1809,10 +1811,13 @@ def is_machine_fact(key: str, path: str = "", value: Any = None) -> bool:
     value read from under an environment key (``$.environmentVariables.X``, ``$.env.X``), or a
     number (or size) about the server's own process (``used_memory_peak: 1.02M``,
     ``memory_usage_mb: 0.0018``, ``uptime_in_seconds``, ``process_id``) or how long the call
-    took (``execution_time_ms``, ``elapsed``): another machine, another library version or
-    the same server an hour later gives another."""
+    took (``execution_time_ms``, ``elapsed``), or what the machine under the server is (its
+    ``os``, ``arch_bits``, ``hostname``, kernel, compiler, clock source, executable): another
+    machine, another library version or the same server an hour later gives another."""
     name = key.split(".")[-1].split("#")[0]
     if name in MACHINE_VARS or _ENV_SEGMENT.search(path.split("#")[-1]):
+        return True
+    if set(words_of(name).split()) & _MACHINE_WORDS:
         return True
     measured = (isinstance(value, (int, float)) and not isinstance(value, bool)
                 or isinstance(value, str) and bool(_SIZE_TEXT.match(value)) and bool(re.search(r"\d", value)))
