@@ -165,8 +165,9 @@ def reward(task: Task, answer: str | None, episode: Any = None, *, field_reward:
     episode the agent acted in) and compares its result with the end state it expects. An
     answer with named fields (rule ``fields``) is scored field by field: the share of fields
     right, or all-or-nothing with ``reward: all`` (:func:`firefly.match.score`);
-    ``field_reward`` (``share`` or ``all``) overrides the task's choice. A question that asks
-    for changes first scores 0 unless the episode made them (:func:`setup_done`)."""
+    ``field_reward`` (``share`` or ``all``) overrides the task's choice. A reading of the clock
+    or of chance is compared with what the episode's own call returned (:func:`expected`). A
+    question that asks for changes first scores 0 unless the episode made them (:func:`setup_done`)."""
     from .match import MatchRuleError, probe_passes, score
 
     if answer is None:
@@ -181,12 +182,32 @@ def reward(task: Task, answer: str | None, episode: Any = None, *, field_reward:
         match = task.match
         if field_reward is not None and match.get("rule") == "fields":
             match = dict(match, reward=field_reward)
-        value = score(match, task.answer, answer)
+        value = score(match, expected(task, episode), answer)
         if not value:
             return 0.0
         return value * float(setup_done(task, episode))  # a question that asks for a change first
     except MatchRuleError:  # a label the rules cannot read scores 0, never crashes a rollout
         return 0.0
+
+
+def expected(task: Task, episode: Any) -> Any:
+    """The label an answer is scored against. For a reading of the clock or of chance (a
+    match with ``returned``: the tool, its arguments and the locator of the value asked for),
+    the value the episode's own last call of that tool with those arguments returned there,
+    so that an agent is right to report what its call said (another roll of the dice, the
+    time when it asked); without such a call in the episode (or without an episode), the
+    recorded label (the value a fresh simulated episode is given)."""
+    from .locator import resolve
+
+    returned = task.match.get("returned") if isinstance(task.match, dict) else None
+    if not isinstance(returned, dict) or episode is None or not hasattr(episode, "returned"):
+        return task.answer
+    try:
+        result = episode.returned(returned["server"], returned["tool"], returned.get("arguments") or {})
+        value = None if result is None else resolve(result.content, result.structured_content, returned["locator"])
+    except (KeyError, TypeError, ValueError):
+        return task.answer
+    return task.answer if value is None else value
 
 
 def setup_done(task: Task, episode: Any) -> bool:

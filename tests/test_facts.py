@@ -362,9 +362,12 @@ def test_a_server_without_an_adapter_yields_verified_tasks_with_natural_question
     hops = [q for q, _, kind, _ in rows if kind == "multi-hop"]
     assert hops and all(q.count(" whose ") == 1 for q in hops)  # one description per hop, never nested
     assert any('the stock held in the warehouse whose city is "' in q for q in hops), hops
-    assert not any("time" in t for *_, t in rows if "server" in t)  # the clock is never a label
-    answers = [json.loads(a) for _, a, *_ in rows]
-    assert not any(isinstance(a, str) and re.match(r"\d{4}-\d{2}-\d{2}T", a) for a in answers)
+    # the clock is never a label of its own: only a reading bound to the call that told it
+    bound = {t: json.loads(m).get("returned") for t, m in store.conn.execute(
+        "SELECT template, match FROM tasks WHERE verified = 1")}
+    assert all(bound[t] and bound[t]["tool"] == "get_server_time" for *_, t in rows if "time" in t and "server" in t)
+    answers = [(json.loads(a), bound[t]) for _, a, _, t in rows]
+    assert not any(isinstance(a, str) and re.match(r"\d{4}-\d{2}-\d{2}T", a) and not b for a, b in answers)
 
 
 def test_a_task_that_holds_a_time_of_this_run_or_a_temporary_path_is_never_made():

@@ -176,6 +176,30 @@ def test_a_clock_gives_its_recorded_results_in_order(sim):
     assert len(texts) == 3
 
 
+def test_a_reading_of_the_clock_is_scored_against_what_the_episode_s_own_call_returned(sim):
+    from firefly.env import expected, reward
+    from firefly.synth.model import Task
+
+    returned = {"server": "notes", "tool": "now", "arguments": {}, "locator": "$.content[0].text"}
+    task = Task(task_id="t", exploration_id="xc", dag_id="d", kind="lookup", question="What time is it now?",
+                answer="2026-01-02T09:00:00Z", match={"rule": "normalized", "returned": returned},
+                trajectory=[{"step": 0, "server": "notes", "tool": "now", "arguments": {}}], probe=None,
+                provenance=[], derivation={"op": "value"})
+    fresh = sim.episode()  # no call yet: the recorded label (what a fresh episode is given)
+    assert expected(task, fresh) == task.answer and reward(task, "2026-01-02T09:00:00Z", fresh) == 1.0
+    assert fresh.call_sync("notes", "now", {}).text == task.answer and reward(task, task.answer, fresh) == 1.0
+    ep = sim.episode()  # another world: the clock said another time, and that is the right answer
+    ep.call_sync("notes", "write_note", {"path": "/workspace/notes/todo.md", "text": "buy eggs"})
+    ep.call_sync("notes", "now", {})
+    assert reward(task, "2026-01-01T10:00:00Z", ep) == 1.0 and reward(task, task.answer, ep) == 0.0
+    ep.call_sync("notes", "now", {})  # read again: the last reading counts
+    assert expected(task, ep) == "2026-01-01T10:00:05Z" and reward(task, "2026-01-01T10:00:00Z", ep) == 0.0
+    # a call with other arguments is not the reading asked for; a task without "returned" keeps its label
+    assert ep.returned("notes", "now", {"zone": "UTC"}) is None and ep.returned("calc", "add", {"a": 1, "b": 2}) is None
+    plain = Task(**{**task.__dict__, "match": {"rule": "normalized"}})
+    assert expected(plain, ep) == task.answer and reward(plain, "2026-01-01T10:00:05Z", ep) == 0.0
+
+
 def test_async_call_and_the_shorthand(sim):
     async def main():
         ep = sim.episode()

@@ -116,7 +116,9 @@ def test_a_tool_that_computes_is_asked_about_though_not_known_to_be_read_only():
 
     found = run("expression_evaluator")
     assert any(c.answer == 1033 and "27 * 38 + 7" in c.question for c in found)
-    assert run("roll_dice") == []  # chance: not asked about, not even as what an effect reports
+    # chance: never a label of its own, not even as what an effect reports; only a reading bound
+    # to the call that drew it (tests/test_synth_readings.py)
+    assert all(c.match.get("returned") and c.template.startswith("reading:") for c in run("roll_dice"))
     # an effect's result is asked about only as what the effect reports, the effect made first
     for tool in ("notebook", "tally"):
         assert all(c.template.startswith("effect:") for c in run(tool))

@@ -78,6 +78,10 @@ def test_a_required_empty_object_leaves_the_call_without_words():
     tool = ref("make_resume", "Generate a resume PDF.", {"resume": {"type": "object"}, "style": {"type": "string"}},
                ["resume"])
     assert generic_scope("make_resume", {"resume": {}, "style": "plain"}, {}, tool) is None
+    # a required object of options only, sent empty: each option left to its default, nothing unsaid
+    clock = ref("get_current_time", "Get the current time.", {"args": {"$ref": "#/$defs/TimeArgs"}}, ["args"])
+    clock.input_schema["$defs"] = {"TimeArgs": {"type": "object", "properties": {"timezone": {"type": "string"}}}}
+    assert generic_scope("get_current_time", {"args": {}}, {}, clock) == "the current time"
 
 
 def test_a_menu_of_links_lists_the_links_by_their_texts():

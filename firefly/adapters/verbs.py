@@ -392,6 +392,15 @@ CLOCK_WORDS = frozenset({"date", "time", "datetime", "timestamp", "day", "month"
 _SPEAKS_OF_NOW = re.compile(r"\b(?:current|now|today)\b", re.IGNORECASE)
 
 
+def reads_now(name: str, description: str | None = None) -> bool:
+    """Whether a tool's purpose is to tell the time now: its name is one of the clock
+    (``get_current_time``, ``current_datetime``) and its name or description speaks of now
+    ("Get current date and time in various formats"). What it returns is a reading of the
+    clock: another call, another answer."""
+    words = set(name_words(name))
+    return bool(words & CLOCK_WORDS) and bool(_SPEAKS_OF_NOW.search(" ".join(name_words(name)) + " " + (description or "")))
+
+
 def clock_parameter(name: str, schema: dict | None, description: str | None) -> bool:
     """Whether a parameter is one its tool takes from the clock when it is left out: the
     tool's description speaks of now ("If no date is provided, get the number of days in the

@@ -235,6 +235,7 @@ class Episode:
         self._server_states: dict[str, str] = {}
         self.repeats: dict[tuple[str, str, str], int] = {}  # (key, tier, state) -> results served
         self.calls = 0
+        self.results: list[tuple[str, SimResult]] = []  # (call key, result) of each call that worked, in order
 
     @property
     def state(self) -> str:
@@ -254,6 +255,14 @@ class Episode:
         self.effects.append(effect)
         self._state = None
         self._server_states.pop(effect[0], None)
+
+    def returned(self, server: str, tool: str, arguments: Any) -> SimResult | None:
+        """The last result this episode got that worked from the call of ``tool`` with these
+        arguments (compared as the simulator canonicalises them), or None."""
+        prepared = self.sim.prepare(server, tool, arguments)
+        if isinstance(prepared, SimResult):
+            return None
+        return next((r for key, r in reversed(self.results) if key == prepared.key), None)
 
     def call_sync(self, server: str, tool: str, arguments: Any = None) -> SimResult:
         """Simulate one call (blocking; the llm mode may ask a model on a miss)."""
@@ -285,6 +294,7 @@ class Episode:
         self.calls += 1
         if call is None or result.is_error:
             return result
+        self.results.append((call.key, result))
         recorded_hash = result.meta.get("arguments_hash")
         if result.meta.get("source") == "recorded" and not result.meta.get("approximate"):
             if not result.meta.get("read_only"):

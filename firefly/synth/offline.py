@@ -33,7 +33,7 @@ from dataclasses import replace
 from typing import Any, NamedTuple
 
 from ..adapters import Adapter
-from ..adapters.verbs import by_chance, computes, name_words, written_places
+from ..adapters.verbs import by_chance, computes, name_words, reads_now, says_it_changes, written_places
 from ..ids import canonical_json
 from ..match import normalize, result_value
 from .answers import field_values, record_candidates
@@ -46,7 +46,7 @@ from .facts import (Cell, Item, Table, basename, day_left_to_clock, dull_reason,
                     leaves, pages_of_a_document, plain_text, plural_of, read_call, reads_the_clock, rel, singular,
                     words_of)
 from .model import INITIAL_STATE, Candidate, Exploration, Step
-from .phrasing import block_scope, effect, listing, ordinal, value_shown, quote, scope, without_step_numbers
+from .phrasing import block_scope, effect, listing, ordinal, tool_sentence, value_shown, quote, scope, without_step_numbers
 
 NAME = "offline-v1"
 MAX_TASKS = 20  # per exploration, besides its state changes
@@ -352,6 +352,7 @@ class OfflineSynthesizer:
         out.extend(changes)
         out.extend(self._removals(x, skipped, {c.extra["effect_step"] for c in changes}, initial_results or {}))
         out.extend(self._effect_results(x, skipped))
+        out.extend(self._readings(x, skipped))
         final = []
         for c in out:
             done = self._with_setup(x, c, skipped)
@@ -849,6 +850,70 @@ class OfflineSynthesizer:
                                  extra={"effect_step": e.step, "probe_step": r.step, "absent": True}))
         return out
 
+    # -- readings of the clock and of chance -------------------------------------------------
+
+    def _readings(self, x: Exploration, skipped: Counter) -> list[Candidate]:
+        """Questions about what a tool that tells the time now (:func:`reads_now`) or draws
+        by chance (:func:`by_chance`: a die, a random password) returned. Another call gives
+        another answer, so the label is bound to the call: ``match["returned"]`` names the
+        tool, its arguments and the locator of the value, and an environment scores the
+        answer against what the episode's own call of that tool returned
+        (:func:`firefly.env.expected`); the recorded value is the label where no episode is
+        at hand (the simulator gives a fresh episode that very value, so replay checks it).
+
+        Only a call made before any change of its server (the task is that one call, in the
+        world as it starts), by a tool nothing says changes the world, and only the values
+        that move: a value of the wall clock, one two same calls answered differently, or,
+        of a chance tool, any value that is not the clock's (a roll's time-stamp), an echo
+        of the arguments, a status or an id; one value a task (no fields, no counts)."""
+        out: list[Candidate] = []
+        for s in x.steps:
+            if not s.ok or s.probe_of is not None:
+                continue
+            ref = x.ref(s.server, s.tool)
+            desc = getattr(ref, "description", None)
+            clock = reads_now(s.tool, desc)
+            # chance in what the tool is (its name, its first sentence), not in an example of its
+            # description ("Random Thoughts/Old Idea.md" in a sample reply of a note finder)
+            if not clock and not by_chance(s.tool, tool_sentence(s.tool, ref), s.arguments):
+                continue
+            if says_it_changes(s.tool, getattr(ref, "annotations", None), desc):
+                skipped["reading: the tool changes the world"] += 1
+                continue
+            if any(e.effectful and e.server == s.server and e.step < s.step for e in x.steps):
+                skipped["reading: after a change"] += 1
+                continue
+            where = scope(s.tool, s.server, s.arguments, adapter=x.adapter(s.server), ref=ref)
+            if where is None:
+                where, _ = block_scope(s.tool, s.server, s.arguments, x.adapter(s.server), ref) or (None, "")
+            if where is None:
+                skipped["reading: no words for the call"] += 1
+                continue
+            variants = self.variants.get((s.server, s.tool, s.arguments_hash, s.state), [])
+
+            def moves(f: str, cell: Cell) -> bool:
+                if len({canonical_json(resolve(c, st, cell.path)) for c, st in variants}) > 1:
+                    return True
+                return is_volatile(f, cell.value) if clock else not is_volatile(f, cell.value)
+
+            for t in read_call(s.step, s.server, s.tool, s.arguments, s.content, s.structured, x.adapter(s.server),
+                               ref).tables:
+                t = _without_fields(t, {f for it in t.items for f, c in it.cells.items() if not moves(f, c)})
+                if not t.items:
+                    continue
+                for c in self._table_questions(x, s, t, t.where or where, skipped):
+                    paths = [p.get("path") for p in c.provenance]
+                    if c.kind != "lookup" or c.match.get("rule") == "fields" or len(paths) != 1 or not paths[0]:
+                        continue
+                    if normalize(resolve(s.content, s.structured, paths[0])) != normalize(c.answer):
+                        skipped["reading: a value inside a sentence"] += 1  # no locator of the value alone
+                        continue
+                    c.template = "reading:" + c.template
+                    c.match = dict(c.match, returned={"server": s.server, "tool": s.tool, "arguments": s.arguments,
+                                                      "locator": paths[0]})
+                    out.append(c)
+        return out
+
     # -- what an effect reports ------------------------------------------------------------
 
     def _effect_results(self, x: Exploration, skipped: Counter) -> list[Candidate]:
@@ -1012,7 +1077,9 @@ class OfflineSynthesizer:
         if len(c.question) > MAX_QUESTION:
             skipped["question too long"] += 1
             return None
-        texts = c.question.splitlines() + [v for v in leaves(c.answer) if isinstance(v, str)]
+        texts = c.question.splitlines()
+        if not c.match.get("returned"):  # a reading's answer is this call's: bound to the episode's own call
+            texts += [v for v in leaves(c.answer) if isinstance(v, str)]
         if any(is_volatile("", text) for text in texts):
             skipped["a run-dependent value in the task"] += 1  # a time of this run, a temporary path
             return None

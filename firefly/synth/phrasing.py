@@ -431,6 +431,20 @@ def _required(ref: Any) -> set[str]:
     return {r for r in required if isinstance(r, str)} if isinstance(required, list) else set()
 
 
+def _all_optional(ref: Any, name: str) -> bool:
+    """Whether the object parameter ``name`` declares its properties and requires none of
+    them (directly or through a local ``$ref``): an empty one leaves each to its default. An
+    object whose fields the schema does not say (a resume to render) is no such object."""
+    from ..explore.offline import _deref
+
+    schema = getattr(ref, "input_schema", None) if ref is not None else None
+    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
+        return False
+    prop = _deref(schema["properties"].get(name), schema)
+    return isinstance(prop, dict) and isinstance(prop.get("properties"), dict) and bool(prop["properties"]) \
+        and not prop.get("required")
+
+
 def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], ref: Any, joiner: str = "for",
                     instruction: bool = False, slots: bool = True) -> str | None:
     """``phrase`` with every argument put in: where the phrase names it ("a city" -> 'the city
@@ -445,8 +459,11 @@ def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], re
     required = _required(ref)
     for name, value in args.items():
         if name not in subst and (value is None or (name in defaults and defaults[name] == value)
-                                  or (value in ({}, [], "") and name not in required)):
-            continue  # an empty object, list or text the tool does not require gives nothing
+                                  or (value in ({}, [], "") and name not in required)
+                                  or (value == {} and _all_optional(ref, name))):
+            # an empty object, list or text the tool does not require gives nothing; nor does a
+            # required empty object of options only (``{"args": {}}``: each left to its default)
+            continue
         words = _param_words(name)
         if name in subst:
             said = subst[name]
