@@ -59,3 +59,18 @@ def test_no_reading_after_a_change_of_its_server_nor_of_a_tool_that_neither_tell
                  name="find_orphans")
     found = questions([step(0, "find_orphans", {}, {"count": 2, "scanned": 5})], [finder])
     assert found and not _readings(found)
+
+
+def test_an_adapter_that_reads_no_fact_of_the_clock_still_gives_its_reading():
+    from firefly.adapters.time import TimeAdapter
+    from firefly.synth.model import Exploration
+    from firefly.synth.offline import OfflineSynthesizer
+
+    now = _now() + "+08:00"
+    clock = ref("Get current time in a specific timezone", {"timezone": {"type": "string"}}, name="get_current_time")
+    s = step(0, "get_current_time", {"timezone": "Asia/Singapore"},
+             {"timezone": "Asia/Singapore", "datetime": now, "day_of_week": "Monday", "is_dst": False})
+    x = Exploration("x1", "d1", [s], adapters={"s": TimeAdapter()}, tools={("s", "get_current_time"): clock})
+    found, _ = OfflineSynthesizer().candidates(x)
+    # the weekday is the clock's too; a flag is no question (and the zone said back none)
+    assert sorted((c.answer, bool(c.match.get("returned"))) for c in found) == [(now, True), ("Monday", True)]

@@ -2,8 +2,9 @@
 
 Its world: the clock and the IANA time zones; no workspace part, nothing it changes, so it
 shares nothing with the other servers. What firefly knows: the current time is no fact (a
-question about it has no stable answer); a conversion between zones is read as any JSON
-result.
+question about it has no stable answer; it is asked only as a reading bound to the call that
+told it, :meth:`firefly.synth.offline.OfflineSynthesizer._readings`); a conversion between
+zones is read as any JSON result.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ from dataclasses import replace
 from typing import Any, NamedTuple
 
 from ..adapters import Adapter
+from ..adapters.generic import GenericAdapter
 from ..adapters.verbs import by_chance, computes, name_words, reads_now, says_it_changes, written_places
 from ..ids import canonical_json
 from ..match import normalize, result_value
@@ -894,10 +895,16 @@ class OfflineSynthesizer:
             def moves(f: str, cell: Cell) -> bool:
                 if len({canonical_json(resolve(c, st, cell.path)) for c, st in variants}) > 1:
                     return True
-                return is_volatile(f, cell.value) if clock else not is_volatile(f, cell.value)
+                if clock:  # the time, the date, the weekday of now
+                    return is_volatile(f, cell.value) or of_the_day(f, cell.value)
+                return not is_volatile(f, cell.value)
 
-            for t in read_call(s.step, s.server, s.tool, s.arguments, s.content, s.structured, x.adapter(s.server),
-                               ref).tables:
+            # an adapter that reads no fact of the clock (a time server's current time) leaves it
+            # to the generic reader here: the reading is bound to the call, no fact of the world
+            tables = read_call(s.step, s.server, s.tool, s.arguments, s.content, s.structured, x.adapter(s.server),
+                               ref).tables or read_call(s.step, s.server, s.tool, s.arguments, s.content,
+                                                         s.structured, GenericAdapter(), ref).tables
+            for t in tables:
                 t = _without_fields(t, {f for it in t.items for f, c in it.cells.items() if not moves(f, c)})
                 if not t.items:
                     continue
