@@ -197,3 +197,74 @@ def test_a_value_of_the_wrong_kind_for_one_tool_is_not_given_to_the_tools_taking
     assert '"counter"' not in futility.rejected("redis", "smembers", "/name")
     futility.note(("x", 1, 0), "redis", "hgetall", worked=True, arguments={"name": "counter"}, arguments_hash="b")
     assert '"counter"' not in futility.rejected("redis", "hdel", "/name")
+
+
+def test_a_value_the_reader_rejected_is_probed_after_an_effect_that_was_given_it(store):
+    """``get`` rejected ``user:1`` while it held a list; ``set`` then made it a string: the
+    probe after ``set`` reads it (before the effect, it would fail as it did)."""
+    from firefly.explore.policy import CallRecord, ToolRef, WorkspaceInfo
+    from firefly.explore.probe import Probe
+    from firefly.explore.stage import Walk
+
+    get = ToolRef("s", "get", "", {"type": "object"}, annotations={"readOnlyHint": True})
+    put = ToolRef("s", "set", "", {"type": "object"})
+    futility = Futility()
+    futility.note(("x", 0, 0), "s", "get", worked=False, arguments_hash="a", arguments={"key": "user:1"},
+                  text="Error retrieving key user:1: WRONGTYPE Operation against a key holding the wrong kind of value")
+
+    class Policy:
+        def probe(self, call, tool, readers, workspace):
+            return Probe(get, {"key": "user:1"})
+
+    walk = Walk(store, None, None, "x", {("s", "get"): get, ("s", "set"): put}, futility=futility)
+    record = CallRecord(0, "s", "set", {"key": "user:1", "value": "blue"}, [], None, False)
+    assert walk.pick_probe(Policy(), record, put, WorkspaceInfo()) is None  # the world before: a list still
+    assert walk.pick_probe(Policy(), record, put, WorkspaceInfo(), after=True).arguments == {"key": "user:1"}
+    other = CallRecord(0, "s", "set", {"key": "user:2", "value": "blue"}, [], None, False)
+    assert walk.pick_probe(Policy(), other, put, WorkspaceInfo(), after=True) is None  # another key was changed
+
+
+def test_a_probe_that_read_another_kind_of_thing_is_followed_by_the_next_reader_once():
+    """``hgetall`` after ``sadd`` made a set: WRONGTYPE; ``sismember`` is tried next. After a
+    removal, the failing read is what shows it: no other reader."""
+    import anyio
+
+    from firefly.events import ToolCalled
+    from firefly.explore.policy import CallRecord, ToolRef
+    from firefly.explore.probe import Probe
+    from firefly.explore.stage import Walk
+
+    obj = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    refs = {("r", n): ToolRef("r", n, None, obj, {"readOnlyHint": n in ("hgetall", "smembers", "sismember")})
+            for n in ("sadd", "remove_member", "hgetall", "sismember")}
+    answers = {"hgetall": False, "sismember": True}
+
+    class Policy:
+        def probe(self, call, tool, readers, info):
+            return Probe(readers[0], {"name": "colors"})  # readers come sorted by name
+
+    def walk_for(effect: str) -> tuple[Walk, list[str]]:
+        walk = object.__new__(Walk)
+        walk.refs, walk.futility, walk.recorded, walk.step = refs, Futility(), {}, 1
+        walk.history = [CallRecord(0, "r", effect, {"name": "colors", "value": "blue"}, [], None, False)]
+        made: list[str] = []
+
+        async def call(tool, propose, *, attempt=0, probe_of=None):
+            made.append(tool.name)
+            worked = answers[tool.name]
+            return ToolCalled(exploration_id="x", step=walk.step, server="r", tool=tool.name, arguments={"name": "colors"},
+                              is_error=not worked, error_class=None if worked else "tool-error",
+                              error=None if worked else "WRONGTYPE", read_only=True, probe_of=probe_of)
+
+        walk.call = call
+        return walk, made
+
+    effect = ToolCalled(exploration_id="x", step=0, server="r", tool="sadd", arguments={"name": "colors"},
+                        read_only=False)
+    walk, made = walk_for("sadd")
+    anyio.run(walk.probe, Policy(), effect, refs[("r", "sadd")], None)
+    assert made == ["hgetall", "sismember"] and walk.step == 3
+    assert walk.futility.blind("r", "sadd", "hgetall") and not walk.futility.blind("r", "sadd", "sismember")
+    walk, made = walk_for("remove_member")
+    anyio.run(walk.probe, Policy(), effect, refs[("r", "remove_member")], None)
+    assert made == ["hgetall"] and walk.step == 2

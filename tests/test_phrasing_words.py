@@ -73,7 +73,13 @@ def test_a_long_or_multi_line_argument_is_never_quoted():
     assert generic_scope("t", {"text": "x" * 61}, {}, r) is None
     assert generic_scope("t", {"text": "Checked text"}, {}, r) == 'the result of counting words in the text "Checked text"'
     assert generic_effect("t", {"tasks": [{"title": "a"}] * 4}, ref("Add tasks to a request.")) is None
-    assert generic_scope("t", {"values": list(range(11))}, {}, r) is None
+    assert generic_scope("t", {"values": [f"w{i}" for i in range(11)]}, {}, r) is None
+    # a series of numbers is said up to the size of a small table of them (a time series), not past it
+    series = ref("Decompose a time series into trend and seasonality.")
+    said = generic_scope("t", {"data": list(range(11, 35))}, {}, series)
+    assert said is not None and said.endswith("for data 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, "
+                                              "27, 28, 29, 30, 31, 32, 33 and 34"), said
+    assert generic_scope("t", {"data": list(range(31))}, {}, series) is None
     # numbers are no quoted text
     assert generic_scope("t", {"x_data": [66, 11, 1]}, {}, ref("Poisson Regression Model")) == \
         "the poisson regression model for x data 66, 11 and 1"

@@ -590,9 +590,12 @@ class Walk:
                 chosen = pick(record, tool, readers, info)
         except Exception:  # noqa: BLE001 - a policy bug must not stop the run
             return None
+        # what the effect was just given it changed: a value the reader rejected before (a key that
+        # held a list, now set to a string) may read now, after it
+        changed = {json.dumps(v, sort_keys=True) for v in strings(record.arguments)} if after and record else set()
         if chosen is not None and isinstance(chosen.arguments, dict) and any(
-                json.dumps(v, sort_keys=True) in self.futility.rejected(tool.server, chosen.tool.name, f"/{k}")
-                for k, v in chosen.arguments.items()):
+                (value := json.dumps(v, sort_keys=True)) in self.futility.rejected(tool.server, chosen.tool.name, f"/{k}")
+                and value not in changed for k, v in chosen.arguments.items()):
             return None  # the reader rejected that value before ("WRONGTYPE ... 'queue:jobs'"): it would again
         return chosen
 
@@ -631,21 +634,32 @@ class Walk:
         return all(v in given or json.dumps(v, ensure_ascii=False)[1:-1] in shown for v in wanted)
 
     async def probe(self, policy: Any, effect: ToolCalled, tool: ToolRef, info: WorkspaceInfo) -> None:
-        """After a successful effectful call, the policy's read-only probe of its effect (own step)."""
+        """After a successful effectful call, the policy's read-only probe of its effect (own
+        step). A probe that failed after an effect that adds or changes a thing read another
+        kind of thing (``hgetall`` of the set ``sadd`` made: WRONGTYPE): it is now blind to that
+        effect (:meth:`Futility.blind`), and the next reader the policy picks is tried, once
+        (after a removal, a failing read is what shows it: no other)."""
         if getattr(policy, "probe", None) is None or effect.read_only or not ok(effect):
             return
-        prior = self.recorded.get((self.step, 0))
-        if prior is not None and prior.probe_of == effect.step:  # as recorded (a resumed walk)
-            chosen = Probe(self.refs.get((prior.server, prior.tool)) or tool, prior.arguments)
-        else:
-            chosen = self.pick_probe(policy, self.history[-1], tool, info, after=True)
-            if chosen is None:
+        record = self.history[-1]
+        removes = any(w in REMOVE_VERBS for w in name_words(tool.name))
+        tried: set[str] = set()
+        for _ in range(1 if removes else MAX_PROBES_AFTER):
+            prior = self.recorded.get((self.step, 0))
+            if prior is not None and prior.probe_of == effect.step:  # as recorded (a resumed walk)
+                chosen = Probe(self.refs.get((prior.server, prior.tool)) or tool, prior.arguments)
+            else:
+                chosen = self.pick_probe(policy, record, tool, info, after=True)
+                if chosen is None or chosen.tool.name in tried:
+                    return
+            tried.add(chosen.tool.name)
+            made = await self.call(chosen.tool, lambda chosen=chosen: (Proposal(chosen.arguments, note=chosen.note), ""),
+                                   probe_of=effect.step)
+            if made.error_class not in (SKIPPED, MALFORMED_CALL, *TRANSIENT):
+                self.futility.note_probe(tool.server, tool.name, chosen.tool.name, worked=ok(made))
+            self.step += 1
+            if ok(made) or made.error_class in (SKIPPED, MALFORMED_CALL, *TRANSIENT):
                 return
-        made = await self.call(chosen.tool, lambda: (Proposal(chosen.arguments, note=chosen.note), ""),
-                               probe_of=effect.step)
-        if made.error_class not in (SKIPPED, MALFORMED_CALL, *TRANSIENT):
-            self.futility.note_probe(tool.server, tool.name, chosen.tool.name, worked=ok(made))
-        self.step += 1
 
     def finish(self, report: ExploreReport) -> None:
         self.store.append(ExplorationFinished(exploration_id=self.xid, calls=self.calls, successes=self.successes,
@@ -955,6 +969,7 @@ def page_opened(walk: Walk, server: str) -> bool:
 
 _UNGROUNDED = re.compile(r"required parameter '/([^'/]+)'")
 MAX_PRODUCERS = 3  # tools called first, per exploration, to make a value a later tool needs
+MAX_PROBES_AFTER = 2  # readers tried as the probe of one effect (the first read another kind of thing)
 
 
 def _jsonable(value: Any) -> Any:

@@ -377,9 +377,11 @@ def _value_words(value: Any, limit: int = MAX_VALUE_CHARS, depth: int = 0) -> st
             return None
         return quote(value)
     if isinstance(value, list):
-        if not value or len(value) > MAX_LIST_VALUES:
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        # a series of numbers is said as long as a small table of them is (a time series to decompose)
+        if not value or len(value) > (MAX_TABLE_NUMBERS if numbers else MAX_LIST_VALUES):
             return None
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        if numbers:
             parts = [str(v) for v in value]  # numbers are no quoted text: "7, 10 and 12"
             return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
         if _number_rows(value):  # a small table of numbers, a row at a time: "(4, 7), (8, 12) and (6, 8)"
