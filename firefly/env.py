@@ -166,7 +166,8 @@ def reward(task: Task, answer: str | None, episode: Any = None, *, field_reward:
     answer with named fields (rule ``fields``) is scored field by field: the share of fields
     right, or all-or-nothing with ``reward: all`` (:func:`firefly.match.score`);
     ``field_reward`` (``share`` or ``all``) overrides the task's choice. A reading of the clock
-    or of chance is compared with what the episode's own call returned (:func:`expected`). A
+    or of chance is compared with what the episode's own call returned (:func:`expected`), and
+    scores 0 when the episode never made that call (:func:`not_read`). A
     question that asks for changes first scores 0 unless the episode made them (:func:`setup_done`)."""
     from .match import MatchRuleError, probe_passes, score
 
@@ -182,6 +183,8 @@ def reward(task: Task, answer: str | None, episode: Any = None, *, field_reward:
         match = task.match
         if field_reward is not None and match.get("rule") == "fields":
             match = dict(match, reward=field_reward)
+        if not_read(task, episode):
+            return 0.0  # a reading of the clock or of chance the episode never made: nothing to report
         value = score(match, expected(task, episode), answer)
         if not value:
             return 0.0
@@ -196,7 +199,8 @@ def expected(task: Task, episode: Any) -> Any:
     the value the episode's own last call of that tool with those arguments returned there,
     so that an agent is right to report what its call said (another roll of the dice, the
     time when it asked); without such a call in the episode (or without an episode), the
-    recorded label (the value a fresh simulated episode is given)."""
+    recorded label (the value a fresh simulated episode is given; :func:`reward` scores such an
+    episode 0, :func:`not_read`)."""
     from .locator import resolve
 
     returned = task.match.get("returned") if isinstance(task.match, dict) else None
@@ -208,6 +212,19 @@ def expected(task: Task, episode: Any) -> Any:
     except (KeyError, TypeError, ValueError):
         return task.answer
     return task.answer if value is None else value
+
+
+def not_read(task: Task, episode: Any) -> bool:
+    """Whether a reading task's episode never made the call whose result it asks for (the
+    time, the roll): a right guess is no report of what a call returned. Without an episode
+    (a text-only reward), nothing can tell: False."""
+    returned = task.match.get("returned") if isinstance(task.match, dict) else None
+    if not isinstance(returned, dict) or episode is None or not hasattr(episode, "returned"):
+        return False
+    try:
+        return episode.returned(returned["server"], returned["tool"], returned.get("arguments") or {}) is None
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def setup_done(task: Task, episode: Any) -> bool:

@@ -184,10 +184,12 @@ def test_a_reading_of_the_clock_is_scored_against_what_the_episode_s_own_call_re
     task = Task(task_id="t", exploration_id="xc", dag_id="d", kind="lookup", question="What time is it now?",
                 answer="2026-01-02T09:00:00Z", match={"rule": "normalized", "returned": returned},
                 trajectory=[{"step": 0, "server": "notes", "tool": "now", "arguments": {}}], probe=None,
-                provenance=[], derivation={"op": "value"})
-    fresh = sim.episode()  # no call yet: the recorded label (what a fresh episode is given)
-    assert expected(task, fresh) == task.answer and reward(task, "2026-01-02T09:00:00Z", fresh) == 1.0
+                provenance=[{"step": 0, "path": "$.content[0].text", "value": "2026-01-02T09:00:00Z", "role": "answer"}],
+                derivation={"op": "value"})
+    fresh = sim.episode()  # no call yet: the recorded label (what a fresh episode is given), but a guess scores 0
+    assert expected(task, fresh) == task.answer and reward(task, "2026-01-02T09:00:00Z", fresh) == 0.0
     assert fresh.call_sync("notes", "now", {}).text == task.answer and reward(task, task.answer, fresh) == 1.0
+    assert reward(task, task.answer, None) == 1.0  # a text-only reward has no episode to look in: the label
     ep = sim.episode()  # another world: the clock said another time, and that is the right answer
     ep.call_sync("notes", "write_note", {"path": "/workspace/notes/todo.md", "text": "buy eggs"})
     ep.call_sync("notes", "now", {})
