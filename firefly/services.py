@@ -15,6 +15,13 @@ the block stops everything it started, whatever happened inside.
 Each service listens on the port the entry gives (its usual port by default; 0 picks a free
 one) and adds variables a registry may refer to: ``${FIREFLY_WEB_URL}``,
 ``${FIREFLY_POSTGRESQL_URL}``, ``${FIREFLY_REDIS_URL}``, ``${FIREFLY_MARIADB_PORT}`` ...
+
+Redis keeps what a call writes in the service, not in a sandbox: each exploration slot gets
+a Redis database of its own (:meth:`Services.slot_variables`: ``${FIREFLY_REDIS_DB}``, and
+``${FIREFLY_REDIS_URL}`` ending in it), emptied and seeded again before each exploration
+(:meth:`Services.reset_slot`), so that what one exploration wrote never reaches another and
+every exploration starts from the seeded world. Database 0 is seeded too, for what runs
+outside a slot (discovery, the survey).
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from .fixtures import fixture_base
 __all__ = ["ServiceUnavailable", "Services", "missing_services"]
 
 DEFAULT_PORTS = {"web": 18765, "postgresql": 5432, "mariadb": 3306, "redis": 6379}
+REDIS_SLOT_DBS = 15  # Redis databases 1..15 are the slots' own (16 by default; 0 is everyone's)
 START_TIMEOUT = 60.0
 
 
@@ -73,6 +81,7 @@ class Services:
         self.running: dict[str, ServiceNeed] = {}
         self._stops: list[Callable[[], None]] = []
         self._tmp = tempfile.TemporaryDirectory(prefix="firefly-services-")
+        self._redis_seed: list[list[str]] = []  # the seed's commands, sent again to a slot's database
 
     def __enter__(self) -> Services:
         return self
@@ -127,6 +136,31 @@ class Services:
             return None
         self.running[need.name] = need
         return None
+
+    # -- exploration slots -------------------------------------------------------------------
+
+    def slot_variables(self, slot: int | None) -> dict[str, str]:
+        """The variables of exploration slot ``slot`` (None: none of its own): its Redis
+        database, ``${FIREFLY_REDIS_DB}`` and a ``${FIREFLY_REDIS_URL}`` that ends in it.
+        More slots than databases share them round the circle."""
+        if slot is None or "redis" not in self.running:
+            return {}
+        db = 1 + slot % REDIS_SLOT_DBS
+        port = self.variables["FIREFLY_REDIS_PORT"]
+        return {"FIREFLY_REDIS_DB": str(db), "FIREFLY_REDIS_URL": f"redis://127.0.0.1:{port}/{db}"}
+
+    def reset_slot(self, slot: int | None) -> None:
+        """The slot's world as it starts again: its Redis database emptied (``FLUSHDB``) and
+        seeded from the entry's scripts. Raises :class:`ServiceUnavailable` when Redis fails."""
+        found = self.slot_variables(slot)
+        if not found:
+            return
+        port, db = int(self.variables["FIREFLY_REDIS_PORT"]), found["FIREFLY_REDIS_DB"]
+        replies = _redis_commands(port, [["SELECT", db], ["FLUSHDB"], *self._redis_seed])
+        bad = next((r for r in replies if r.startswith(b"-")), None)
+        if bad is not None or len(replies) < 2 + len(self._redis_seed):
+            why = bad[1:].decode(errors="replace") if bad is not None else "the connection closed"
+            raise ServiceUnavailable(f"resetting Redis database {db}: {why}")
 
     # -- web ---------------------------------------------------------------------------------
 
@@ -230,7 +264,9 @@ class Services:
                     reply = _redis_command(port, shlex.split(line))
                     if reply.startswith(b"-"):
                         raise ServiceUnavailable(f"seeding Redis from {script}: {line!r} failed: {reply[1:].decode(errors='replace')}")
-        self.variables.update(FIREFLY_REDIS_PORT=str(port), FIREFLY_REDIS_URL=f"redis://127.0.0.1:{port}")
+                    self._redis_seed.append(shlex.split(line))
+        self.variables.update(FIREFLY_REDIS_PORT=str(port), FIREFLY_REDIS_URL=f"redis://127.0.0.1:{port}",
+                              FIREFLY_REDIS_DB="0")
 
     def _folder(self, name: str, user: tuple[int, int, str] | None) -> Path:
         folder = Path(self._tmp.name) / name
@@ -355,14 +391,25 @@ def _wait_until(ready: Callable[[], bool], proc: subprocess.Popen[bytes], what: 
 
 def _redis_command(port: int, args: list[str]) -> bytes:
     """Send one command in Redis's protocol; the first line of the reply."""
-    payload = f"*{len(args)}\r\n".encode() + b"".join(
-        f"${len(a.encode())}\r\n".encode() + a.encode() + b"\r\n" for a in args)
+    replies = _redis_commands(port, [args])
+    return replies[0] if replies else b""
+
+
+def _redis_commands(port: int, commands: list[list[str]]) -> list[bytes]:
+    """Send commands one after the other on one connection (a ``SELECT`` holds for those
+    after it); the first line of each reply (fewer when the connection closed early). Only
+    for commands whose replies are one line (status, error, integer)."""
+    replies: list[bytes] = []
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(payload)
-        reply = b""
-        while not reply.endswith(b"\r\n"):
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            reply += chunk
-    return reply.split(b"\r\n", 1)[0]
+        pending = b""
+        for args in commands:
+            s.sendall(f"*{len(args)}\r\n".encode() + b"".join(
+                f"${len(a.encode())}\r\n".encode() + a.encode() + b"\r\n" for a in args))
+            while b"\r\n" not in pending:
+                chunk = s.recv(4096)
+                if not chunk:
+                    return replies
+                pending += chunk
+            line, pending = pending.split(b"\r\n", 1)
+            replies.append(line)
+    return replies

@@ -96,6 +96,29 @@ def test_redis_starts_seeded_and_stops(tmp_path):
     assert not reachable(port)
 
 
+@pytest.mark.skipif(_which("redis-server") is None, reason="Redis is not installed (no redis-server)")
+def test_each_exploration_slot_has_a_redis_database_of_its_own_seeded_again_on_reset(tmp_path):
+    from firefly.services import _redis_command, _redis_commands
+
+    (tmp_path / "seed.txt").write_text("RPUSH jobs a b\n")
+    with Services(tmp_path) as services:
+        services.start(ServiceNeed(name="redis", port=free_port(), seed=["seed.txt"]), base=tmp_path)
+        port = int(services.variables["FIREFLY_REDIS_PORT"])
+        assert services.variables["FIREFLY_REDIS_DB"] == "0" and services.slot_variables(None) == {}
+        one, two = services.slot_variables(0), services.slot_variables(1)
+        assert (one["FIREFLY_REDIS_DB"], two["FIREFLY_REDIS_DB"]) == ("1", "2")
+        assert one["FIREFLY_REDIS_URL"] == f"redis://127.0.0.1:{port}/1"
+        services.reset_slot(0)
+        services.reset_slot(1)
+        # slot 0's exploration pops a job and adds a key: slot 1 and database 0 never see it
+        assert _redis_commands(port, [["SELECT", "1"], ["LPOP", "jobs"], ["SET", "made", "x"]])[0] == b"+OK"
+        assert _redis_commands(port, [["SELECT", "1"], ["LLEN", "jobs"]])[1] == b":1"
+        assert _redis_commands(port, [["SELECT", "2"], ["LLEN", "jobs"], ["EXISTS", "made"]])[1:] == [b":2", b":0"]
+        assert _redis_command(port, ["LLEN", "jobs"]) == b":2"
+        services.reset_slot(0)  # the next exploration of slot 0: the seeded world again
+        assert _redis_commands(port, [["SELECT", "1"], ["LLEN", "jobs"], ["EXISTS", "made"]])[1:] == [b":2", b":0"]
+
+
 @pytest.mark.skipif(_which("mariadbd", "mysqld") is None, reason="MariaDB is not installed (no mariadbd)")
 def test_mariadb_starts_seeded_and_stops(tmp_path):
     (tmp_path / "seed.sql").write_text("CREATE TABLE t(x int); INSERT INTO t VALUES (42);")
@@ -158,3 +181,34 @@ def test_a_killed_run_stops_its_services_as_ctrl_c_does(tmp_path, sig, sigint):
     finally:
         if run.poll() is None:
             run.kill()
+
+
+@pytest.mark.skipif(_which("redis-server") is None, reason="Redis is not installed (no redis-server)")
+def test_every_exploration_starts_from_the_seeded_redis_world_whatever_the_one_before_wrote(tmp_path, store):
+    """Three explorations, one after the other on one slot, each add a job to a queue kept in
+    Redis: each sees the two seeded jobs and its own (3), never the jobs of the one before."""
+    import json
+
+    from firefly.discovery import discover
+    from firefly.events import DagSampled, DagTool
+    from firefly.explore.offline import OfflinePolicy
+    from firefly.explore.stage import explore
+    from firefly.registry import parse_registry, register
+
+    (tmp_path / "seed.txt").write_text("RPUSH jobs build test\n")
+    server = Path(__file__).parent / "servers" / "redis_jobs.py"
+    registry = {"mcpServers": {"jobs": {"command": sys.executable, "args": [str(server)],
+                                        "env": {"REDIS_URL": "${FIREFLY_REDIS_URL}"},
+                                        "firefly": {"services": [{"name": "redis", "port": 0, "seed": ["seed.txt"]}]}}}}
+    register(store, parse_registry(json.dumps(registry), base=tmp_path), source="t")
+    discover(store, connect_timeout=30)
+    for i in range(3):
+        store.append(DagSampled(dag_id=f"d{i}", tools=[DagTool(server="jobs", name="add_job", schema_hash="h")],
+                                edges=[], seed=0, index=i, sampler="test"))
+    store.catch_up()
+    explore(store, OfflinePolicy(), concurrency=1, connect_timeout=30)
+    added = [text for text, in store.conn.execute(
+        "SELECT result_text FROM calls WHERE tool = 'add_job' AND ok = 1 ORDER BY position")]
+    assert added == ["Queued. 3 jobs waiting."] * 3, added
+    counted = {text for text, in store.conn.execute("SELECT result_text FROM calls WHERE tool = 'count_jobs' AND ok = 1")}
+    assert counted <= {"2 jobs waiting.", "3 jobs waiting."}, counted  # probes before and after, in its own world

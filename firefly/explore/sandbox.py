@@ -9,7 +9,8 @@ so a recorded call replays the same on any machine and in any sandbox.
 Slots: starting a server costs seconds, so the explorer keeps one sandbox per concurrent
 slot with its servers running, and :meth:`Sandbox.reset` restores the seed content in place
 (same path) between explorations. Servers that keep their state in the workspace (files,
-git repository, SQLite file, memory file) then see a fresh world each time.
+git repository, SQLite file, memory file) then see a fresh world each time; what a server
+keeps in a service (Redis) is the slot's own part of it, reset by the explorer as well.
 """
 
 from __future__ import annotations
@@ -27,17 +28,21 @@ from .policy import VIRTUAL_ROOT
 
 
 class Sandbox:
-    def __init__(self, root: Path, fixtures: Sequence[ServerFixtures] = ()):
+    """``slot``: the exploration slot the sandbox serves (its services' own parts, a Redis
+    database, :meth:`firefly.services.Services.slot_variables`), None outside one."""
+
+    def __init__(self, root: Path, fixtures: Sequence[ServerFixtures] = (), slot: int | None = None):
         self.root = Path(root)
         self.fixtures = tuple(fixtures)
+        self.slot = slot
         self._real = str(self.root)
         self._resolved = str(self.root.resolve())
 
     @classmethod
-    def create(cls, parent: Path, name: str, fixtures: Sequence[ServerFixtures] = ()) -> Sandbox:
+    def create(cls, parent: Path, name: str, fixtures: Sequence[ServerFixtures] = (), slot: int | None = None) -> Sandbox:
         root = Path(parent) / name
         build_sandbox(root, fixtures)
-        return cls(root, fixtures)
+        return cls(root, fixtures, slot)
 
     def reset(self) -> None:
         """Restore the seed content in place (the root path stays the same)."""

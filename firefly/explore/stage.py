@@ -249,6 +249,13 @@ class ServerWorld:
     fixtures: list[Any]
     roots: dict[str, tuple[str, ...]]
     served: dict[str, str]  # a folder of the sandbox (virtual) -> the URL a local web service serves it at
+    services: Any = None  # the started services (firefly.services.Services), or None
+
+    def reset_slot(self, sandbox: Sandbox) -> None:
+        """The services' part of the sandbox's slot as it starts again (its Redis database
+        emptied and seeded): what an exploration wrote there never reaches the next."""
+        if self.services is not None:
+            self.services.reset_slot(sandbox.slot)
 
     @classmethod
     def open(cls, store: Store, used: set[str], tmp: Path, stack: contextlib.ExitStack) -> ServerWorld:
@@ -260,6 +267,7 @@ class ServerWorld:
         fixtures = fixtures_of(regs.values())
         blocked: dict[str, str] = {}
         service_variables: dict[str, str] = {}
+        services = None
         needs_services = [r for name, r in regs.items() if name in used and r.fixtures and r.fixtures.services]
         if needs_services:
             services = stack.enter_context(Services(build_sandbox(tmp / "services", fixtures)))
@@ -268,6 +276,8 @@ class ServerWorld:
 
         def endpoint_for(server: str, sandbox: Sandbox | None) -> Endpoint:
             variables = {**workspace_variables(sandbox.root if sandbox is not None else None), **service_variables}
+            if services is not None and sandbox is not None:
+                variables.update(services.slot_variables(sandbox.slot))
             if server not in regs:
                 raise ServerError("config-error", f"server {server!r} is not in the registry")
             if server in blocked:
@@ -280,7 +290,8 @@ class ServerWorld:
             web = next((s for r in needs_services for s in r.fixtures.services if s.name == "web"), None)
             served[f"{VIRTUAL_ROOT}/{(web.root if web and web.root else 'web').strip('/')}"] = \
                 service_variables["FIREFLY_WEB_URL"].rstrip("/")
-        return cls(endpoint_for, {name for name, r in regs.items() if uses_workspace(r)}, fixtures, roots, served)
+        return cls(endpoint_for, {name for name, r in regs.items() if uses_workspace(r)}, fixtures, roots, served,
+                   services)
 
     def urls(self, files: tuple[str, ...]) -> tuple[str, ...]:
         """The URLs at which the local web service serves the sandbox's files (and its root)."""
@@ -327,7 +338,7 @@ def explore(
     with scratch_dir("firefly-explore-") as tmp, contextlib.ExitStack() as stack:
         world = ServerWorld.open(store, used, Path(tmp), stack)
         endpoint_for, bound, fixtures = world.endpoint_for, world.bound, world.fixtures
-        slots = [Sandbox.create(Path(tmp), f"slot{i}", fixtures) for i in range(max(1, min(concurrency, len(todo))))]
+        slots = [Sandbox.create(Path(tmp), f"slot{i}", fixtures, slot=i) for i in range(max(1, min(concurrency, len(todo))))]
         info = workspace_info(slots[0].root)
         info = replace(info, grounded=grounded_pools(store), roots=world.roots, urls=world.urls(info.files),
                        file_kinds=server_file_kinds(refs.values()), math=math_servers(refs.values()),
@@ -350,11 +361,16 @@ def explore(
                         ex.stop_sandbox(sandbox)
                         fresh[0] += 1
                         try:
-                            sandbox = Sandbox.create(Path(tmp), f"slot-new{fresh[0]}", fixtures)
+                            sandbox = Sandbox.create(Path(tmp), f"slot-new{fresh[0]}", fixtures, slot=sandbox.slot)
                         except Exception as again:  # noqa: BLE001 - recorded as this DAG's failure
                             broken = (f"its sandbox could not be rebuilt after the previous exploration:"
                                       f" {type(exc).__name__}: {exc}; a new one failed too: {type(again).__name__}: {again}")
                 first[0] = False
+                if broken is None:
+                    try:  # the slot's part of the services (a Redis database) as it starts, too
+                        world.reset_slot(sandbox)
+                    except Exception as exc:  # noqa: BLE001 - recorded as this DAG's failure
+                        broken = f"the services of its sandbox could not be reset: {type(exc).__name__}: {exc}"
                 walk = await explore_one(store, ex, sandbox, policy, info, refs, dag_id, dag_tools, seed, report,
                                          adapters, broken=broken, futility=futility)
                 for server in sorted(walk.touched if walk is not None else ()):
