@@ -878,6 +878,23 @@ def test_an_id_a_making_effect_showed_first_is_made_by_it_though_the_explorer_re
                                                 named])) == {}
     told = step(1, "deck", "create_deck", {"deck_id": "deck_9"}, text('{"deck_id": "deck_9"}'), read_only=False)
     assert made_values(Exploration("x1", "d1", [told, info])) == {}
+    # but a place it was given to write to, it made: a second drawing on the first one's output
+    # needs the first (its image is no file of the initial world), whether the explorer recorded
+    # the path as the first's or as a read's that said it back
+    from firefly.explore.policy import ToolRef
+
+    place = {"type": "object", "properties": {"input_path": {"type": "string"}, "output_path": {"type": "string"}}}
+    tools = {("img", n): ToolRef("img", n, "Draw on an image.", place) for n in ("draw_rectangle", "draw_circle")}
+    first = step(1, "img", "draw_rectangle", {"input_path": "/w/logo.png", "output_path": "/w/out-1.png"},
+                 text("Saved /w/out-1.png"), read_only=False)
+    seen = Step(2, "img", "image_info", {"path": "/w/out-1.png"}, text('{"path": "/w/out-1.png", "width": 48}'), None,
+                True, True, [], "s")
+    second = Step(3, "img", "draw_circle", {"input_path": "/w/out-1.png", "output_path": "/w/out-2.png"},
+                  text("Saved /w/out-2.png"), None, True, False,
+                  [{"argument": "/input_path", "step": 2, "path": "$.content[0].text#json=$.path", "value": "/w/out-1.png"}],
+                  "s")
+    assert made_values(Exploration("x1", "d1", [first, seen, second], tools=tools))[3] == {1}
+    assert 3 not in made_values(Exploration("x1", "d1", [first, seen, second]))  # no schema: no place to write to
 
 
 def test_a_made_value_taken_only_by_another_setup_call_does_not_make_a_setup_needed():

@@ -31,7 +31,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..adapters.verbs import MAKE_VERBS, REMOVE_VERBS, name_words, writes_by_arguments
+from ..adapters.verbs import MAKE_VERBS, REMOVE_VERBS, name_words, writes_by_arguments, written_places
 from ..jsonvalues import at_pointer
 from ..locator import item_at, moved
 from ..match import matches, normalize, probe_passes, result_value
@@ -360,7 +360,7 @@ def made_values(x: Any, initial: Mapping[str, str] | None = None) -> dict[int, s
     its arguments: the explorer recorded the argument as taken from that result (the whole
     argument: a reference, not a value written into a text), no result before it showed
     the value and the step was not given it (an id or a path the step created, not one it
-    read nor one it says back;
+    read nor one it says back, unless it wrote there: an output path it was given;
     strings of three characters or more); or, unrecorded, an id or a path an effect's result
     showed first (:func:`_made_unsaid`). ``initial``: :func:`initial_texts`."""
     if x is None:
@@ -368,6 +368,7 @@ def made_values(x: Any, initial: Mapping[str, str] | None = None) -> dict[int, s
     texts = {s.step: normalize(" | ".join(str(v) for v in leaves([s.content, s.structured])))
              for s in x.steps if s.ok}
     given = {s.step: {normalize(v) for v in leaves(s.arguments) if isinstance(v, str)} for s in x.steps}
+    wrote = {s.step: _wrote(x, s) for s in x.steps if s.effectful}
     out: dict[int, set[int]] = {}
     for s in x.steps:
         for src in s.sources or []:
@@ -377,8 +378,10 @@ def made_values(x: Any, initial: Mapping[str, str] | None = None) -> dict[int, s
             if at_pointer(s.arguments, str(src.get("argument", ""))) != value:
                 continue  # the value is written into a text (a title, a note): a mention, not a reference
             v = normalize(value)
-            if v in given.get(k, set()):
-                continue  # its result said back what it was given ("operation": "sqrt"): nothing it made
+            if v in given.get(k, set()) and v not in wrote.get(k, set()):
+                # its result said back what it was given ("operation": "sqrt"): nothing it made; but
+                # a place it was given to write to (an output path) it made
+                continue
             if not any(_word_in(v, t) for j, t in texts.items() if j < k):
                 out.setdefault(s.step, set()).add(k)
     for step, k in _made_unsaid(x, texts, initial or {}):
@@ -435,12 +438,22 @@ def _makes(x: Any, e: Any) -> bool:
     return bool(MAKE_VERBS & set(name_words(e.tool))) or writes_by_arguments(getattr(ref, "input_schema", None), e.arguments)
 
 
+def _wrote(x: Any, step: Any) -> set[str]:
+    """The places (normalized paths) an effectful step was given to write to
+    (:func:`~firefly.adapters.verbs.written_places`: an ``output_path``): things it made,
+    though its arguments named them first."""
+    ref = getattr(x, "ref", None)
+    schema = getattr(ref(step.server, step.tool), "input_schema", None) if ref is not None else None
+    return {normalize(p) for p in written_places(step.tool, schema, step.arguments) or []}
+
+
 def _made_unsaid(x: Any, texts: dict[int, str], initial: Mapping[str, str]) -> list[tuple[int, int]]:
     """(step, earlier effect) pairs where a whole argument of the step is an id or a path
     (:data:`_MADE`) that the effect, one that makes something (:func:`_makes`), shows first
     in its result: no earlier result, nor the initial
-    world of its server, nor the effect's own arguments showed it (the effect made it, and
-    said so; the explorer did not record where the argument came from)."""
+    world of its server, nor the effect's own arguments showed it, unless as a place it was
+    given to write to (the effect made it, and said so; the explorer did not record where the
+    argument came from)."""
     out, steps = [], x.by_step()
     for s in x.steps:
         for value in leaves(s.arguments):
@@ -450,8 +463,8 @@ def _made_unsaid(x: Any, texts: dict[int, str], initial: Mapping[str, str]) -> l
             first = next((j for j in sorted(texts) if j < s.step and _word_in(v, texts[j])), None)
             e = steps.get(first) if first is not None else None
             if e is None or not e.effectful or not _makes(x, e) or _word_in(v, initial.get(e.server, "")) or \
-                    any(isinstance(a, str) and normalize(a) == v for a in leaves(e.arguments)):
-                continue
+                    (any(isinstance(a, str) and normalize(a) == v for a in leaves(e.arguments)) and v not in _wrote(x, e)):
+                continue  # shown before, or said back from its arguments (but an output path given it, it wrote)
             out.append((s.step, first))
     return out
 
