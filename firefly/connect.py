@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -281,6 +282,9 @@ async def open_connection(
         except ServerError as err:
             if err.error_class != "exited" or endpoint.transport != "stdio" or endpoint.target is not None:
                 raise
+            # npx's cache of the package was left half-installed by a run that was cut off: removed,
+            # npx installs it again on the start below
+            repair_npx_cache(err.stderr_tail)
             connection = await stack.enter_async_context(_connect(
                 endpoint, "legacy", connect_timeout=connect_timeout, call_timeout=call_timeout,
                 max_message_bytes=max_message_bytes))
@@ -398,6 +402,40 @@ def _tail(stderr: TextIO, endpoint: Endpoint, lines: int = 15) -> str | None:
     return endpoint.scrub("\n".join(text.splitlines()[-lines:]))[-4000:]
 
 
+# lines of a package runner's output that say where to look, not what went wrong
+_UNTELLING = re.compile(r"(?i)^\s*(?:npm (?:error|ERR!)\s*(?:A complete log of this run can be found in:?.*|enoent)?"
+                        r"|npm (?:error|ERR!)\s+(?:code|errno|syscall|path)\b.*"
+                        r"|.*complete log of this run can be found in.*)\s*$")
+
+
+def telling_line(tail: str) -> str | None:
+    """The line of a server's last output that says what went wrong: the last one that is
+    not a package runner's pointer to its log (npm's "A complete log of this run can be found
+    in:", its ``code``/``errno``/``path`` lines)."""
+    lines = [line for line in tail.splitlines() if line.strip()]
+    return next((line for line in reversed(lines) if not _UNTELLING.match(line)), lines[-1] if lines else None)
+
+
+# npx's cache folder of a package whose install was cut off: it has no package.json, and npx
+# fails on it ("ENOENT ... open '/root/.npm/_npx/b7f26c04d8f49c14/package.json'") until removed
+_BROKEN_NPX = re.compile(r"ENOENT[^\n]*?open '([^'\n]*[/\\]_npx[/\\][0-9a-f]{8,})[/\\]package\.json'")
+
+
+def repair_npx_cache(tail: str | None) -> Path | None:
+    """When a server's output says npx could not read the ``package.json`` of its cache
+    folder for the package (an earlier install was cut off), remove that folder, so that the
+    next start installs the package again; the folder removed, or None (nothing to repair:
+    no such message, or the folder is whole)."""
+    found = _BROKEN_NPX.search(tail or "")
+    if found is None:
+        return None
+    folder = Path(found.group(1))
+    if not folder.is_dir() or (folder / "package.json").exists() or folder.parent.name != "_npx":
+        return None
+    shutil.rmtree(folder, ignore_errors=True)
+    return None if folder.exists() else folder
+
+
 def _leaves(exc: BaseException) -> list[BaseException]:
     if isinstance(exc, BaseExceptionGroup):
         out: list[BaseException] = []
@@ -426,7 +464,7 @@ def _classify(exc: BaseException, endpoint: Endpoint, stderr: TextIO, state: Tra
         if isinstance(leaf, TimeoutError):
             return ServerError("timeout", f"server {name!r} did not answer in time", "initialize", tail)
     if isinstance(first, MCPError) and "closed" in str(first).lower():
-        wrote = tail.splitlines()[-1] if tail else (state.noise if state is not None else None)
+        wrote = telling_line(tail) if tail else (state.noise if state is not None else None)
         hint = f"; it wrote: {one_line(wrote, 200)}" if wrote else ""
         return ServerError(
             "exited", f"server {name!r} exited during the MCP handshake{hint}", "initialize", tail

@@ -116,6 +116,40 @@ def test_a_server_that_dies_on_the_modern_probe_gets_the_classic_handshake(store
     assert {name for (name,) in store.conn.execute("SELECT name FROM tools WHERE server = 'old'")} == {"echo", "fault"}
 
 
+def test_a_half_installed_npx_package_is_installed_again_and_the_failure_says_what_went_wrong(store, tmp_path):
+    """npx fails on a cache folder whose install was cut off ("ENOENT ... _npx/<hash>/package.json")
+    until it is removed: firefly removes it and starts the server again. The reason a server
+    gives is its telling line, not npm's pointer to its log."""
+    from firefly.connect import repair_npx_cache, telling_line
+
+    cache = tmp_path / "npm" / "_npx" / "b7f26c04d8f49c14"
+    (cache / "node_modules").mkdir(parents=True)
+    runner = tmp_path / "runner.py"  # npx, as it behaves on that cache: fails until the folder is gone
+    runner.write_text(textwrap.dedent(f"""
+        import os, sys
+        if os.path.isdir({str(cache)!r}):
+            print("npm error code ENOENT", file=sys.stderr)
+            print("npm error enoent Could not read package.json: Error: ENOENT: no such file or directory, "
+                  "open '{cache}/package.json'", file=sys.stderr)
+            print("npm error A complete log of this run can be found in: /root/.npm/_logs/x.log", file=sys.stderr)
+            sys.exit(1)
+        os.execv(sys.executable, [sys.executable, {str(SERVERS / "warehouse.py")!r}])
+    """))
+    register(store, parse_registry(json.dumps({"mcpServers": {"cut": {"command": sys.executable,
+                                                                      "args": [str(runner)]}}})), source="test")
+    report = discover(store, connect_timeout=30, call_timeout=30)
+    assert report.connected == ["cut"] and not cache.exists() and cache.parent.exists()
+    # a whole folder, or one outside npx's cache, is never removed
+    whole = tmp_path / "npm" / "_npx" / "0123456789abcdef"
+    whole.mkdir()
+    (whole / "package.json").write_text("{}")
+    said = f"npm error enoent Could not read package.json: Error: ENOENT: open '{whole}/package.json'"
+    assert repair_npx_cache(said) is None and whole.exists()
+    assert repair_npx_cache("ENOENT: open '/tmp/elsewhere/0123456789abcdef/package.json'") is None
+    tail = "npm error code ENOENT\n" + said + "\nnpm error A complete log of this run can be found in: /x.log"
+    assert telling_line(tail) == said and telling_line("Traceback\nValueError: bad port") == "ValueError: bad port"
+
+
 def test_a_stdio_server_gets_a_temporary_folder_of_its_own_at_a_stable_path():
     """A server that cleans its temp folder (some do) cleans only its own files: TMPDIR points
     into a folder made for the connection and removed with it. Its path is named after the
