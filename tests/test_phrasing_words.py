@@ -55,6 +55,9 @@ def ref(description: str | None, props: dict[str, Any] | None = None, name: str 
     ("Load a CSV file into a session.", {"file_path": "/w/a.csv"},
      'the result of loading a CSV file into a session for file path "/w/a.csv"'),
     ("Look up a word in the dictionary.", {"word": "tide"}, 'the results of looking up the word "tide" in the dictionary'),
+    # "a specific timezone" names the argument's slot as "a timezone" does
+    ("Get current time in a specific timezone", {"timezone": "Asia/Singapore"},
+     'the current time in the timezone "Asia/Singapore"'),
 ])
 def test_a_tool_is_worded_from_the_first_clause_of_its_description(description, args, scope):
     assert generic_scope("t", args, {}, ref(description)) == scope

@@ -486,7 +486,8 @@ def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], re
             if said is None:
                 return None
             named = f"the {words} {said}"
-        pattern = re.compile(r"\b(?:an?|the|given|specified|provided|some)\s+(?:given\s+|specified\s+|list of\s+)?"
+        pattern = re.compile(r"\b(?:an?|the|given|specified|provided|some)\s+"
+                             r"(?:given\s+|specified\s+|specific\s+|particular\s+|certain\s+|list of\s+)?"
                              + re.escape(words)
                              + r"\b(?!\s+\")", re.IGNORECASE)
         if slots and pattern.search(text):
