@@ -132,3 +132,13 @@ def test_a_header_that_asks_or_ends_in_a_preposition_is_quoted_once():
     assert asked, asked
     assert not any('""' in q or "what applies to does" in q or '" field' in q for q in asked), asked
     assert any('the value of "What is in it"' in q or 'the value of "what is in it"' in q for q in asked), asked
+
+
+def test_an_item_keyed_by_a_number_is_the_item_whose_key_is_that_number():
+    corners = {"count": 3, "corners": [{"x": 201.0, "y": 151.0}, {"x": 20.0, "y": 100.0}, {"x": 120.0, "y": 20.0}]}
+    found = questions([step(0, "detect_corners", {"input_path": "/w/a.png"}, corners)],
+                      [ref("Detect corners in an image.", {"input_path": {"type": "string"}}, name="detect_corners")])
+    lookups = [c.question for c in found if c.template == "lookup:corner:y"]
+    assert lookups and all(("whose x is 201?" in q or "with x 201 " in q) or "201" not in q for q in lookups), lookups
+    assert not any('"201.0"' in c.question or "corner 201" in c.question for c in found)
+    assert any("x values of all corners" in c.question for c in found)  # never "the xes"

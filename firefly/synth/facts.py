@@ -257,6 +257,8 @@ _UNCOUNTED = frozenset({"data", "information", "weather", "news", "people", "sof
 
 def plural_of(noun: str) -> str:
     last = noun.rsplit(" ", 1)[-1]
+    if len(last) == 1 and last.isalpha():  # a coordinate's name: "the x values", never "the xes"
+        return noun + " values"
     if last.endswith(("ss", "us")):  # status, address, class: never already plural
         return noun + "es"
     if last.endswith("s") or last in _UNCOUNTED:

@@ -36,7 +36,7 @@ from ..adapters import Adapter
 from ..adapters.generic import GenericAdapter
 from ..adapters.verbs import by_chance, computes, name_words, reads_now, says_it_changes, written_places
 from ..ids import canonical_json
-from ..match import normalize, result_value
+from ..match import normalize, result_value, tidy_number
 from .answers import field_values, record_candidates
 from .derive import as_number
 from ..explore.executor import TRUNCATION_MARKER
@@ -540,9 +540,15 @@ class OfflineSynthesizer:
                 rng = self._rng(x, step, noun, f, it.index)
                 named = noun_like(t.label(f))
                 options = SPECIAL_LOOKUP.get((noun, f)) or (LOOKUP if named else VALUE_OF_LOOKUP)
+                keyed_by = it.get(key)
+                if isinstance(keyed_by, (int, float)) and not isinstance(keyed_by, bool):
+                    # a number names no item ("the corner 201.0"): the item whose x is 201.0
+                    options = [o for o in options if "{keylabel}" in o] or options
+                    key_words = tidy_number(keyed_by)
+                else:
+                    key_words = quote(keyed_by)
                 q = _pick(rng, options).format(label=t.label(f) if named else asked_name(t.label(f)), noun=noun,
-                                               keylabel=t.label(key),
-                                               key=quote(it.get(key)), scope=where)
+                                               keylabel=t.label(key), key=key_words, scope=where)
                 out.append(Candidate("lookup", f"lookup:{noun}:{f}", _cap(q), cell.value, _match_for(cell.value), {step},
                                      [_entry(step, cell, "answer"), _entry(step, it.cells[key], "key")], {"op": "value"},
                                      score=0.8))
