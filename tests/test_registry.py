@@ -50,6 +50,24 @@ def test_bundled_registry_is_valid():
         assert spec.command in ("uvx", "npx")
 
 
+def test_every_bundled_server_of_a_redis_service_reaches_its_exploration_slot_s_database():
+    """Each exploration slot has a Redis database of its own (firefly.services): a server
+    reaches it only through ``${FIREFLY_REDIS_URL}`` (which ends in it) or ``${FIREFLY_REDIS_DB}``
+    given where the server reads it (redis-mcp-server's ``--db`` option defaults to 0 over its
+    ``REDIS_DB`` variable: its ``--url`` it is)."""
+    from firefly.resources import bundled_registries
+
+    found = 0
+    for path in bundled_registries().values():
+        for spec in load_registry(path):
+            if not spec.fixtures or not any(n.name == "redis" for n in spec.fixtures.services):
+                continue
+            found += 1
+            args = " ".join(spec.args)
+            assert "${FIREFLY_REDIS_URL}" in args or "${FIREFLY_REDIS_DB}" in args, (spec.name, spec.args)
+    assert found >= 2
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
