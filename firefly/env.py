@@ -193,22 +193,35 @@ def reward(task: Task, answer: str | None, episode: Any = None, *, field_reward:
         return 0.0
 
 
-def expected(task: Task, episode: Any) -> Any:
-    """The label an answer is scored against. For a reading of the clock or of chance (a
-    match with ``returned``: the tool, its arguments and the locator of the value asked for),
-    the value the episode's own last call of that tool with those arguments returned there,
-    so that an agent is right to report what its call said (another roll of the dice, the
-    time when it asked); without such a call in the episode (or without an episode), the
-    recorded label (the value a fresh simulated episode is given; :func:`reward` scores such an
-    episode 0, :func:`not_read`)."""
-    from .locator import resolve
-
+def _reading(task: Task, episode: Any) -> tuple[dict[str, Any], Any] | None:
+    """For a reading of the clock or of chance (a match with ``returned``: the tool, its
+    arguments and the locator of the value asked for) scored in an episode: ``returned`` and
+    the episode's own last result of that call (None: the episode never made it). None for
+    any other task, or without an episode (a text-only reward)."""
     returned = task.match.get("returned") if isinstance(task.match, dict) else None
     if not isinstance(returned, dict) or episode is None or not hasattr(episode, "returned"):
-        return task.answer
+        return None
     try:
-        result = episode.returned(returned["server"], returned["tool"], returned.get("arguments") or {})
-        value = None if result is None else resolve(result.content, result.structured_content, returned["locator"])
+        return returned, episode.returned(returned["server"], returned["tool"], returned.get("arguments") or {})
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def expected(task: Task, episode: Any) -> Any:
+    """The label an answer is scored against. For a reading of the clock or of chance, the
+    value the episode's own last call of that tool with those arguments returned at the
+    locator (:func:`_reading`), so that an agent is right to report what its call said
+    (another roll of the dice, the time when it asked); without such a call in the episode
+    (or without an episode), the recorded label (the value a fresh simulated episode is
+    given; :func:`reward` scores such an episode 0, :func:`not_read`)."""
+    from .locator import resolve
+
+    found = _reading(task, episode)
+    if found is None or found[1] is None:
+        return task.answer
+    returned, result = found
+    try:
+        value = resolve(result.content, result.structured_content, returned["locator"])
     except (KeyError, TypeError, ValueError):
         return task.answer
     return task.answer if value is None else value
@@ -218,13 +231,8 @@ def not_read(task: Task, episode: Any) -> bool:
     """Whether a reading task's episode never made the call whose result it asks for (the
     time, the roll): a right guess is no report of what a call returned. Without an episode
     (a text-only reward), nothing can tell: False."""
-    returned = task.match.get("returned") if isinstance(task.match, dict) else None
-    if not isinstance(returned, dict) or episode is None or not hasattr(episode, "returned"):
-        return False
-    try:
-        return episode.returned(returned["server"], returned["tool"], returned.get("arguments") or {}) is None
-    except (KeyError, TypeError, ValueError):
-        return False
+    found = _reading(task, episode)
+    return found is not None and found[1] is None
 
 
 def setup_done(task: Task, episode: Any) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["at_pointer", "leaves", "strings"]
+__all__ = ["at_pointer", "inline_refs", "leaves", "strings"]
 
 
 def leaves(value: Any) -> list[Any]:
@@ -36,3 +36,28 @@ def at_pointer(doc: Any, pointer: str, default: Any = None) -> Any:
         else:
             return default
     return cur
+
+
+def inline_refs(schema: Any, root: dict[str, Any], depth: int = 0) -> Any:
+    """Inline local ``$ref`` s (``#/$defs/...``, ``#/definitions/...``), a bounded depth."""
+    if depth > 12:
+        return {}
+    if isinstance(schema, dict):
+        if "$ref" in schema and isinstance(schema["$ref"], str) and schema["$ref"].startswith("#/"):
+            target: Any = root
+            for part in schema["$ref"][2:].split("/"):
+                part = part.replace("~1", "/").replace("~0", "~")
+                target = target.get(part) if isinstance(target, dict) else None
+                if target is None:
+                    break
+            rest = {k: v for k, v in schema.items() if k != "$ref"}
+            if isinstance(target, dict):
+                merged = dict(inline_refs(target, root, depth + 1))
+                merged.update({k: inline_refs(v, root, depth + 1) for k, v in rest.items()})
+                return merged
+            return {k: inline_refs(v, root, depth + 1) for k, v in rest.items()}
+        return {k: (inline_refs(v, root, depth + 1) if k not in ("enum", "const", "default", "examples") else v)
+                for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [inline_refs(v, root, depth + 1) for v in schema]
+    return schema

@@ -56,7 +56,7 @@ from jsonschema.validators import Draft202012Validator, validator_for
 from ..adapters import Adapter
 from ..adapters.generic import GenericAdapter
 from ..adapters.verbs import clock_parameter, command_parameter, reads_by_name
-from ..jsonvalues import at_pointer
+from ..jsonvalues import at_pointer, inline_refs
 from .policy import VIRTUAL_ROOT, ArgSource, CallRecord, Proposal, ToolRef, Ungrounded, WorkspaceInfo
 from .examples import documented_calls, documented_choices
 from .futility import WRONG_KIND, echoes
@@ -208,31 +208,6 @@ def _pointer(*parts: Any) -> str:
 
 
 # --------------------------------------------------------------------------- schemas
-
-
-def _deref(schema: Any, root: dict[str, Any], depth: int = 0) -> Any:
-    """Inline local ``$ref`` s (``#/$defs/...``, ``#/definitions/...``), a bounded depth."""
-    if depth > 12:
-        return {}
-    if isinstance(schema, dict):
-        if "$ref" in schema and isinstance(schema["$ref"], str) and schema["$ref"].startswith("#/"):
-            target: Any = root
-            for part in schema["$ref"][2:].split("/"):
-                part = part.replace("~1", "/").replace("~0", "~")
-                target = target.get(part) if isinstance(target, dict) else None
-                if target is None:
-                    break
-            rest = {k: v for k, v in schema.items() if k != "$ref"}
-            if isinstance(target, dict):
-                merged = dict(_deref(target, root, depth + 1))
-                merged.update({k: _deref(v, root, depth + 1) for k, v in rest.items()})
-                return merged
-            return {k: _deref(v, root, depth + 1) for k, v in rest.items()}
-        return {k: (_deref(v, root, depth + 1) if k not in ("enum", "const", "default", "examples") else v)
-                for k, v in schema.items()}
-    if isinstance(schema, list):
-        return [_deref(v, root, depth + 1) for v in schema]
-    return schema
 
 
 def _branch(schema: dict[str, Any]) -> dict[str, Any]:
@@ -525,7 +500,7 @@ class _Run:
                 "required": sorted(set(base.get("required") or []) | set(learned))})
         raw = tool.input_schema if isinstance(tool.input_schema, dict) else {}
         self.raw_schema = raw
-        self.schema = _branch(_deref(raw, raw)) if raw else {"type": "object", "properties": {}}
+        self.schema = _branch(inline_refs(raw, raw)) if raw else {"type": "object", "properties": {}}
         vals = extract_history(history) if observe else []
         # newest results first; within one result, in document order; then the server's pool
         # of grounded values (its survey), preferred to schema guesses

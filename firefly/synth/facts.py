@@ -1790,10 +1790,10 @@ _NOTHING_FOUND = re.compile(r"(?i)^\W*(?:no|zero|0)\s+(?:[\w-]+\s+){0,3}?(?:were
 _EMPTY_TEXTS = frozenset({"{}", "[]", "()", "null", "none", "nil", "undefined", "set()", "frozenset()", "emptyset", "∅"})
 
 
-# what a number says of the server's process, not of the world it serves: its memory, its
-# process id, how long it has been up, its processor time
 # what the machine under a server is: Redis INFO's "os: Linux 6.1 x86_64", "arch_bits: 64"
 _MACHINE_WORDS = frozenset({"os", "arch", "kernel", "hostname", "gcc", "monotonic", "executable"})
+# what a number says of the server's process, not of the world it serves: its memory, its
+# process id, how long it has been up, its processor time
 _PROCESS_WORDS = frozenset({"memory", "mem", "rss", "heap", "uptime", "pid", "cpu"})
 # how long the call took: the machine's speed, not the world's
 _RUN_TIMING = frozenset({"elapsed", "latency", "took", "runtime"})

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..adapters.generic import GenericAdapter
 from ..adapters.verbs import command_parameter
+from ..jsonvalues import inline_refs
 from ..locator import embedded_json
 from ..match import normalize
 from .facts import FILES_ROOT, rel, spelled_out
@@ -437,12 +438,10 @@ def _all_optional(ref: Any, name: str) -> bool:
     """Whether the object parameter ``name`` declares its properties and requires none of
     them (directly or through a local ``$ref``): an empty one leaves each to its default. An
     object whose fields the schema does not say (a resume to render) is no such object."""
-    from ..explore.offline import _deref
-
     schema = getattr(ref, "input_schema", None) if ref is not None else None
     if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
         return False
-    prop = _deref(schema["properties"].get(name), schema)
+    prop = inline_refs(schema["properties"].get(name), schema)
     return isinstance(prop, dict) and isinstance(prop.get("properties"), dict) and bool(prop["properties"]) \
         and not prop.get("required")
 
