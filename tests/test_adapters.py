@@ -46,6 +46,11 @@ T = lambda text: [{"type": "text", "text": text}]  # noqa: E731
     (T("Entity with name Tomás Herrera not found"), None, False),
     (T('{"/w/a.md": {"result": "error", "reason": "Hash mismatch - file has been modified"}}'), None, False),
     (T("{}"), {"result": "failed", "reason": "locked"}, False),
+    (T("tasksRaw 參數格式錯誤，請確保格式正確，錯誤訊息：Unexpected token ',', \", lineStar\"... is not valid JSON"), None,
+     False),
+    (T("Parameter format is off: Unexpected token } in JSON at position 4"), None, False),
+    (T("Execution of '/w/a.py':\n\n--- Error (status code: 1) ---\n  File \"/w/a.py\", line 3\n"
+       "SyntaxError: invalid decimal literal\n"), None, False),
 ])
 def test_every_shape_of_error_is_an_error(content, structured, is_error):
     assert error_reason(content, structured, is_error)
@@ -63,6 +68,9 @@ def test_every_shape_of_error_is_an_error(content, structured, is_error):
     (T("No matches found"), None),
     (T("3 keys not found in the cache, 10 served"), None),
     (T("a long document\n" + "Error: quoted inside\n" * 3), None),
+    (T("Execution of '/w/a.py':\n\n--- Output ---\nError rate: 3%\n"), None),
+    (T("## 系統通知\n\n目前系統中沒有任何任務。"), None),  # "no tasks in the system": a notice, not an error
+    (T("# 報告\n" + "失敗率 3%\n" * 200), None),  # a long document that speaks of failure rates
 ])
 def test_results_that_are_not_errors(content, structured):
     assert error_reason(content, structured) is None

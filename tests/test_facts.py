@@ -165,6 +165,10 @@ def test_labelled_lines_keep_only_their_value():
     assert labelled_value("Total:  42") == ("Total", "42")
     # a sentence before the label: what is labelled is not said
     assert labelled_value("Search tools refreshed. Available: ['ripgrep', 'grep']. Preferred: ripgrep.") is None
+    # a sentence the value ends names no field; an error's line is no field
+    assert labelled_value("Python files in: /workspace/code") is None
+    assert labelled_value("SyntaxError: invalid decimal literal") is None
+    assert labelled_value("Files found: 4") == ("Files found", "4")
     (record,) = tables(T("Owner: Tomás Herrera. Move day: Monday.\nBudget: 1850\nOwner2: x\n"), tool="get_move")
     assert record.items[0].get("Owner") == "Tomás Herrera" and record.items[0].get("Budget") == 1850
 

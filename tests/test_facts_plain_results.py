@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from firefly.explore.policy import ToolRef
-from firefly.synth.facts import is_dull, is_float_noise, read_result, reads_the_clock
+from firefly.synth.facts import dull_reason, is_dull, is_float_noise, read_result, reads_the_clock
 from firefly.synth.model import Candidate, Exploration, Step
 from firefly.synth.offline import OfflineSynthesizer
 from firefly.synth.phrasing import generic_scope
@@ -53,6 +53,31 @@ def test_a_list_item_wrapped_onto_the_next_line_keeps_its_place_but_is_no_value(
     assert [it.index for it in dates.items] == [0, 1, 2]  # "the second date listed" is still the second line
 
 
+def test_lists_under_bare_headings_are_named_by_them_and_lists_nothing_tells_apart_are_not_read():
+    report = ("TRIP REPORT: visit to Green Coast\nDate: 2025-01-22\n\nTasted\n"
+              "  - Ethiopia Yirgacheffe (washed), 2024 harvest, bright.\n  - Colombia Huila: caramel, red apple.\n"
+              "  - Sumatra Mandheling, heavier than last year.\n\nAgreed\n  - Price up 4% from April.\n"
+              "  - Lead time stays at 10 days.\n\nFollow-up\n  - Maya decides retail prices.\n"
+              "  - Priya estimates the margin.\n")
+    lists = {t.plural: [it.cells["value"].value for it in t.items]
+             for t in tables(T(report), tool="read_file") if t.key == "value"}
+    # each list is named by the heading its items are indented under; "Tasted" mixes a
+    # "label: value" item with plain ones, so its plain items are no whole list
+    assert lists == {"items of the agreed list": ["Price up 4% from April.", "Lead time stays at 10 days."],
+                     "items of the follow up list": ["Maya decides retail prices.", "Priya estimates the margin."]}
+    # two lists with no heading: "every item in the file" would be either of them
+    two = "Notes\n\n- one thing\n- another thing\n\nMore text here.\n\n- third thing\n- fourth thing\n"
+    assert not [t for t in tables(T(two), tool="read_file") if t.key == "value"]
+    one = "Notes\n\n- one thing\n- another thing\n"
+    assert [t.total for t in tables(T(one), tool="read_file") if t.key == "value"] == [2]
+    # a heading of things somewhere names those things, not "items of the tables in schema main list"
+    (listed,) = tables(T("Tables in schema 'main':\n- orders\n- products\n"), tool="list_tables")
+    assert (listed.noun, listed.plural) == ("table in schema main", "tables in schema main")
+    # a list in a code block is an example's, not the text's
+    example = "Use this structure:\n\n```markdown\n## Title\n\n- Rule one\n- Rule two\n```\n"
+    assert not [t for t in tables(T(example), tool="init_rules") if t.key == "value"]
+
+
 def test_a_time_of_day_converted_without_a_date_asks_nothing_of_the_day_and_nothing_where_summer_time_moves_it():
     tool = ToolRef("clock", "convert_time", "Convert time between timezones",
                    {"type": "object", "properties": {"source_timezone": {"type": "string"},
@@ -82,10 +107,23 @@ def test_a_statistic_of_an_id_column_and_a_time_counted_from_the_run_are_not_ask
     # a sentence saying what the call did is a message about it, however the reply keys it
     assert is_dull("result", "Search tools refreshed. Available: ['ripgrep', 'grep']. Preferred: ripgrep.", whole=True)
     assert not is_dull("result", "Maya Okafor set a 25% cap on promo discounts.", whole=True)
+    for message in ("Session 'default' cleared.", "Range formatted successfully", "Evaluation enabled",
+                    "Project re-indexed. Found 4 files.", "Successfully deleted zadd_2", "Hello from Chinese NLP MCP",
+                    "Query executed successfully. No rows returned."):
+        assert dull_reason("result", message, whole=True) == "status or message about the call", message
+    # a reply saying the world holds nothing of what was asked is true of any empty world
+    for nothing in ("No active sessions.", "Set 'group_3' is empty or does not exist.", "None (no dependencies)"):
+        assert dull_reason("result", nothing, whole=True) == "nothing found", nothing
+    # the same words as one record's field among others, or values that only look alike, are asked
+    for value in ("No smoking on premises", "Bonjour le monde.", "Noah Tremblay", "No"):
+        assert not is_dull("comment", value), value
+    assert not is_dull("result", "Bonjour le monde.", whole=True) and not is_dull("result", "No", whole=True)
     from firefly.synth.facts import is_clock_value
 
     assert is_clock_value("period.end", "now") and is_clock_value("since", "Yesterday")
     assert not is_clock_value("status", "known")
+    # a time left open ("since the beginning") is the default of every call, not a time of the world
+    assert is_clock_value("period.start", "beginning") and not is_clock_value("stage", "end")
 
 
 def test_the_last_lines_of_a_script_are_code_not_labelled_values():

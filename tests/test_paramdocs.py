@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from firefly.explore.offline import OfflinePolicy
-from firefly.explore.paramdocs import documented_values, is_free_text, param_doc, value_kind
+from firefly.explore.paramdocs import documented_values, is_free_text, json_examples, param_doc, value_kind
 from firefly.explore.policy import CallRecord, ToolRef, Ungrounded, WorkspaceInfo
 from firefly.explore.stage import server_file_kinds
 from firefly.explore.values import extract
@@ -259,6 +259,22 @@ def test_a_parameter_documented_as_json_takes_only_the_json_written_out():
     assert documented_values("", "form_data", 'JSON object of field to value, e.g. {"name": "Jane Roe"}.') == [
         '{"name": "Jane Roe"}']
     assert documented_values("", "fields", "A JSON object of field names, like 'a'") == []
+
+
+def test_json_written_as_a_javascript_or_python_literal_is_the_json_it_stands_for():
+    doc = ("Structured task list, each task atomic. Example: [{name: 'Pack orders', dependencies: ['Count stock'], "
+           "relatedFiles: [{path: 'data/orders.csv', lineStart: 1, done: false}]}]")
+    assert json_examples(doc) == ['[{"name": "Pack orders", "dependencies": ["Count stock"], '
+                                  '"relatedFiles": [{"path": "data/orders.csv", "lineStart": 1, "done": false}]}]']
+    # a failed call said the JSON it was sent was invalid: the retry sends the literal's JSON
+    tasks = ToolRef("s", "split_tasks", "Split work into tasks.", _one("tasksRaw", doc))
+    failed = CallRecord(0, "s", "split_tasks", {"tasksRaw": "Pack orders"},
+                        [{"type": "text", "text": 'tasksRaw: Unexpected token "P", "Pack orders" is not valid JSON'}],
+                        None, True)
+    assert json.loads(_propose(tasks, history=[failed], attempt=1)["tasksRaw"])[0]["name"] == "Pack orders"
+    # words in brackets are no literal; JSON stays as it was
+    assert json_examples("Pass [optional] flags; see {name} below") == []
+    assert json_examples("Example: [3, 1, 2]") == ["[3, 1, 2]"]
 
 
 def test_a_retry_passes_as_many_numbers_as_the_failed_call_said():

@@ -42,7 +42,7 @@ def ref(description: str | None, props: dict[str, Any] | None = None, name: str 
     ("Search and list database objects (schemas, tables, columns) on the sqlite database", {},
      "the database objects on the sqlite database"),
     ("Fetch a website and return the content as HTML", {"url": "http://a.example/x"},
-     'the website for url "http://a.example/x"'),
+     'the website for URL "http://a.example/x"'),
     ("List SaaS scenario templates and optionally computes custom projections for given inputs.", {},
      "the SaaS scenario templates"),
     # a title-cased noun phrase is lower-cased, its acronyms are not
@@ -167,8 +167,8 @@ def test_fields_named_alike_in_two_records_are_named_with_their_record():
            "test_results": {"mse": 9.2, "rmse": 3.0, "predictions": [3.5]}}
     found = read_result(0, {}, [{"type": "text", "text": json.dumps(doc)}], None, ref("SVM"), "svm").tables
     labels = {t.noun: {t.label(f) for f in t.items[0].cells} for t in found}
-    assert labels["test result"] == {"mse of the test results", "rmse of the test results"}
-    assert labels["train result"] == {"mse of the train results", "rmse of the train results"}
+    assert labels["test result"] == {"MSE of the test results", "RMSE of the test results"}
+    assert labels["train result"] == {"MSE of the train results", "RMSE of the train results"}
 
 
 def test_labelled_lines_are_named_in_words():
@@ -228,13 +228,18 @@ def test_a_multi_hop_through_a_one_record_reply_names_the_call():
 
 def test_fields_of_nested_objects_are_named_without_their_object_when_that_is_clear():
     doc = {"dtypes": {"date": "str", "qty": "int64"}, "query": {"context_length": 100, "mode": "x"},
-           "stats": {"word_count": 3}}
+           "stats": {"word_count": 3}, "critical_values": {"1%": 54.7, "5%": 47.9},
+           "data_types": {"unit_price": "float64"}, "unit_price": 9.5}
     (t,) = read_result(0, {}, [{"type": "text", "text": json.dumps(doc)}], None, ref("X"), "x").tables
     assert {f: t.label(f) for f in t.items[0].cells} == {
         "dtypes.date": "date dtype", "dtypes.qty": "qty dtype",  # entries of a plural object: the entry, then what it is
         "query.context_length": "context length",  # its own name says enough
         "query.mode": "query mode",  # "mode" alone does not
-        "stats.word_count": "word count stat"}
+        "stats.word_count": "word count stat",
+        # a plural of two words too: "the 1% critical value", never "the critical values 1%"
+        "critical_values.1%": "1% critical value", "critical_values.5%": "5% critical value",
+        "data_types.unit_price": "unit price data type",  # though the record has a unit price of its own
+        "unit_price": "unit price"}
 
 
 def test_a_reply_that_names_its_own_tool_or_a_sum_of_list_lengths_is_not_asked():

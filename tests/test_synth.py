@@ -834,6 +834,28 @@ def test_a_timing_the_probe_reports_is_no_mark_of_a_change():
     assert _difference(before, {"kind": "text", "analysis_time": 0.01, "pages": 2}, "") == {"kind": "text"}
 
 
+def test_a_change_in_a_json_document_written_as_text_is_said_as_json_not_as_a_line():
+    """write_data_to_excel, then read_data_from_excel: its reply is {"result": "<JSON text>"}; the
+    label had been the one line of that text that differed ('"value": 8,'), a check any text
+    holding that line passes. Now it is the cell that changed, as JSON."""
+    from firefly.match import matches
+    from firefly.synth.offline import _difference
+
+    def read(cells):
+        return {"result": json.dumps({"sheet": "Sales", "cells": cells}, indent=2)}
+
+    before = read([{"address": "A1", "value": 2}, {"address": "C1", "value": 5}])
+    after = read([{"address": "A1", "value": 2}, {"address": "C1", "value": 8}])
+    label = _difference(before, after, "")
+    assert label == {"result": {"cells": [{"address": "C1", "value": 8}]}}
+    assert matches({"rule": "json-subset"}, label, after)
+    assert not matches({"rule": "json-subset"}, label, before)
+    # the same line in another cell is no match, as it was when the label was the line
+    assert not matches({"rule": "json-subset"}, label, read([{"address": "B1", "value": 8}]))
+    # a text that is no JSON document is still told by its new line
+    assert _difference("a\nb", "a\nb\nnew line", "") == "new line"
+
+
 def test_the_record_a_probe_read_at_the_place_a_change_made_leaves_out_how_long_it_took():
     from firefly.synth.offline import _record_of
 

@@ -118,7 +118,7 @@ def test_a_value_given_by_a_call_is_named_for_the_argument_it_feeds_once():
     tool = ref("Report how locked-down a PDF is.", {"pdf_path": {"type": "string"}}, name="security")
     said = generic_scope("security", {"pdf_path": "/w/a.pdf"},
                          {"pdf_path": "the path given by the result of triaging a PDF"}, tool)
-    assert said is not None and "the pdf path given by the result of triaging a PDF" in said, said
+    assert said is not None and "the PDF path given by the result of triaging a PDF" in said, said
     assert "of the path given by" not in said
 
 

@@ -56,7 +56,7 @@ def test_empty_arguments_say_nothing_but_a_required_empty_list_has_no_words():
     tool = ref("fetch_page", "Fetch a web page.", {"url": {"type": "string"}, "headers": {"type": "object"},
                                                   "ids": {"type": "array"}, "tags": {"type": "array"}}, ["ids"])
     assert generic_scope("fetch_page", {"url": "http://x/a", "headers": {}, "tags": []}, {}, tool) \
-        == 'the web page for url "http://x/a"'
+        == 'the web page for URL "http://x/a"'
     assert generic_scope("fetch_page", {"url": "http://x/a", "ids": []}, {}, tool) is None
 
 
@@ -117,6 +117,10 @@ def test_a_sentence_saying_how_many_were_found_is_that_number():
     [t] = read_text(0, "$", "Found 12 files.", Names(tool="find"))
     assert t.label("found") == "number of files" and t.items[0].get("found") == 12
     assert read_text(0, "$", "Found 3 matches in 2 files.", Names()) == []
+    # after a sentence saying what the call did, the count is still the fact
+    [t] = read_text(0, "$", "Project re-indexed. Found 4 files.", Names(tool="build_index"))
+    assert t.label("found") == "number of files" and t.items[0].get("found") == 4
+    assert read_text(0, "$", "Maya wrote the report. Found 4 files.", Names(tool="x")) == []
 
 
 def test_a_documents_page_count_is_asked_but_a_listings_is_not():

@@ -29,6 +29,14 @@ ERROR_TEXT = re.compile(
 # named at the start of a text, then that it is not there
 MISSING_TEXT = re.compile(r"^\s*[A-Z][\w -]{0,40}?\s*(?:'[^'\n]{1,80}'|\"[^\"\n]{1,80}\")?\s*(?:was\s+)?"
                           r"(?:not found|does not exist)\b")
+# a reply whose own section rule says the run failed: "--- Error (status code: 1) ---" before a
+# script's traceback (a tool that runs code and sets no error flag when the code fails)
+ERROR_SECTION = re.compile(r"(?m)^\s*(?:-{3,}|={3,})\s*(?:Error|Exception|Traceback|Failed)\b[^\n]*?(?:-{3,}|={3,})\s*$")
+# an error said in Chinese or Japanese on a short reply's first line ("tasksRaw 參數格式錯誤" : the
+# parameter's format is wrong), or a JSON parser's complaint about what the call sent
+FOREIGN_ERROR = re.compile(r"錯誤|错误|失敗|失败|無效|无效|エラー|失敗しました")
+INVALID_JSON = re.compile(r"\bis not valid JSON\b|\bUnexpected token\b.{0,40}\bJSON\b|\bJSON\.parse\b")
+MAX_FOREIGN_ERROR = 600
 ERROR_STATUS = frozenset({"error", "failed", "failure", "fail", "err", "exception"})
 ERROR_KEYS = ("error", "errors", "error_message", "errorMessage", "exception")
 FLAG_KEYS = ("success", "ok", "succeeded")
@@ -63,6 +71,12 @@ def error_reason(content: Any = None, structured: Any = None, is_error: bool = F
                     return ("content: " + why) if why else None
             if ERROR_TEXT.match(text) or MISSING_TEXT.match(text):
                 return "content: " + _first_line(text)
+            head = stripped.split("\n", 1)[0]
+            if len(stripped) <= MAX_FOREIGN_ERROR and (FOREIGN_ERROR.search(head) or INVALID_JSON.search(stripped)):
+                return "content: " + _first_line(text)
+            section = ERROR_SECTION.search(text)
+            if section:
+                return "content: " + _first_line(text[section.start():].strip())
         return None
     except Exception:  # noqa: BLE001 - a malformed result is judged not to be an error report
         return None

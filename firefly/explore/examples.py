@@ -23,7 +23,7 @@ from typing import Any
 
 import jsonschema
 
-from .paramdocs import documented_values
+from .paramdocs import balanced_end, documented_values
 
 __all__ = ["documented_calls", "documented_choices"]
 
@@ -50,30 +50,6 @@ def documented_choices(description: str) -> list[str]:
     return values if len(values) >= 2 else []
 
 
-def _balanced(text: str, start: int) -> int | None:
-    """The index just past the parenthesis closing the one at ``start``, skipping quoted text."""
-    depth = 0
-    quote = ""
-    i = start
-    while i < len(text):
-        c = text[i]
-        if quote:
-            if c == "\\":
-                i += 1
-            elif c == quote:
-                quote = ""
-        elif c in "'\"":
-            quote = c
-        elif c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return None
-
-
 def _jsonable(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_jsonable(v) for v in value]
@@ -95,7 +71,7 @@ def documented_calls(tool_name: str, description: str, schema: dict[str, Any] | 
         return []
     out: list[dict[str, Any]] = []
     for m in re.finditer(rf"(?<![\w.]){re.escape(tool_name)}\s*\(", text):
-        end = _balanced(text, m.end() - 1)
+        end = balanced_end(text, m.end() - 1)
         if end is None:
             continue
         try:

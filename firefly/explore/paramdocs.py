@@ -14,6 +14,7 @@ number, a variable, an expression, a matrix): the value is then one of that kind
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections import Counter
@@ -22,7 +23,7 @@ from typing import Any
 
 from ..adapters.verbs import MAKE_VERBS, READ_VERBS, WRITE_VERBS
 
-__all__ = ["documented_json", "documented_values", "is_free_text", "json_examples", "json_wanted", "param_doc",
+__all__ = ["balanced_end", "documented_json", "documented_values", "is_free_text", "json_examples", "json_wanted", "param_doc",
            "closed_form_arguments", "math_servers", "shared_param_docs", "plausible_values", "value_kind"]
 
 _QUOTED = re.compile(r"'([^'\n]{1,60})'|\"([^\"\n]{1,60})\"|`([^`\n]{1,60})`")
@@ -67,7 +68,9 @@ def _alternatives(text: str) -> list[str]:
 
 
 def json_examples(text: str) -> list[str]:
-    """The JSON arrays and objects written out in a text (``Example: [3, 1, 2]``), as text."""
+    """The JSON arrays and objects written out in a text (``Example: [3, 1, 2]``), as text;
+    also those written as a JavaScript or Python literal (``[{name: 'Task 1', deps: ['a']}]``:
+    bare keys, single quotes), as the JSON they stand for."""
     decoder = json.JSONDecoder()
     found: list[str] = []
     i = 0
@@ -75,12 +78,65 @@ def json_examples(text: str) -> list[str]:
         try:
             value, end = decoder.raw_decode(text, m.start())
         except ValueError:
-            i = m.start() + 1
-            continue
+            value, end = _literal_at(text, m.start())
+            if value is None:
+                i = m.start() + 1
+                continue
         if value:
-            found.append(json.dumps(value))
+            found.append(json.dumps(value, ensure_ascii=False))
         i = end
     return found
+
+
+def balanced_end(text: str, start: int) -> int | None:
+    """The index just past the bracket closing the one at ``start`` (any of ``([{``), skipping
+    quoted text; None when it is never closed."""
+    depth = 0
+    quote = ""
+    i = start
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == "\\":
+                i += 1
+            elif c == quote:
+                quote = ""
+        elif c in "'\"":
+            quote = c
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return None
+
+
+_BARE_KEY = re.compile(r"([{,]\s*)([A-Za-z_$][\w$]*)\s*:")
+_JS_WORDS = {"true": "True", "false": "False", "null": "None"}
+
+
+def _literal_at(text: str, start: int) -> tuple[Any, int]:
+    """The JavaScript or Python object or array literal that starts at ``start`` (its closing
+    bracket found past quoted strings), as a value, and where it ends; (None, start) when
+    there is none there. Only one with a key or a quoted string counts: ``[optional]`` and
+    ``{name}`` are words in brackets, not examples."""
+    close = balanced_end(text, start)
+    if close is None:
+        return None, start
+    snippet = text[start:close]
+    if not re.search(r"['\"]|:", snippet):
+        return None, start
+    pieces = re.split(r"('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")", snippet)  # code, string, code, ...
+    code = [_BARE_KEY.sub(r'\1"\2":', p) if n % 2 == 0 else p for n, p in enumerate(pieces)]
+    code = [re.sub(r"\b(true|false|null)\b", lambda w: _JS_WORDS[w.group(1)], p) if n % 2 == 0 else p
+            for n, p in enumerate(code)]
+    try:
+        value = ast.literal_eval("".join(code))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None, start
+    return (value, close) if isinstance(value, (list, dict)) else (None, start)
 
 
 def documented_values(tool_description: str, name: str, param_description: str = "") -> list[str]:

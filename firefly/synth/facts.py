@@ -20,7 +20,6 @@ answer.
 from __future__ import annotations
 
 import csv
-import io
 from collections import Counter
 import json
 import posixpath
@@ -175,6 +174,8 @@ def is_clock_value(key: str, value: Any) -> bool:
     k = key.lower()
     if isinstance(value, str) and value.strip().lower() in _RELATIVE_DAYS:
         return True  # "end": "now": a time counted from the run
+    if isinstance(value, str) and value.strip().lower() in _OPEN_ENDS and _TIME_KEY.search(k):
+        return True  # "period.start": "beginning": no time was given, the default of every call
     return k in ("created", "modified", "accessed", "birthtime", "mtime", "ctime", "atime", "datetime", "now") or (
         isinstance(value, str) and "GMT" in value and re.search(r"\d{2}:\d{2}:\d{2}", value) is not None) or (
         bool({"ago", "uptime"} & set(words_of(key).split())))
@@ -184,6 +185,10 @@ def is_clock_value(key: str, value: Any) -> bool:
 _ID_STATISTIC = re.compile(r"(?:^|[.\[\]'\"=$])(?:id|\w+_id|\w+Id)['\"\]]*\.\[?['\"]?(?:sum|mean|std|var|variance|min|max|"
                            r"median|25%|50%|75%|iqr|skewness|kurtosis|mode)(?!\w)", re.IGNORECASE)
 _RELATIVE_DAYS = frozenset({"now", "today", "yesterday", "tomorrow", "tonight", "just now"})
+# a time left open: "since the beginning", "until the end", "all time"
+_OPEN_ENDS = frozenset({"beginning", "start", "end", "all time", "all", "earliest", "latest", "forever", "never",
+                        "unbounded", "open"})
+_TIME_KEY = re.compile(r"start|end|since|until|from|to|begin|period|after|before", re.IGNORECASE)
 _SIZE = re.compile(r"^([\d.]+)\s*(B|KB|MB|GB)$")
 
 
@@ -353,7 +358,7 @@ class Names:
 
 
 _SHORT_WORDS = {
-    "obs": "observations", "pct": "percent", "avg": "average", "qty": "quantity", "cnt": "count", "num": "number",
+    "iter": "iterations", "iters": "iterations", "obs": "observations", "pct": "percent", "avg": "average", "qty": "quantity", "cnt": "count", "num": "number",
     "nums": "numbers", "msg": "message", "dir": "directory", "temp": "temperature", "expr": "expression",
     "exprs": "expressions", "eq": "equation", "eqs": "equations", "args": "arguments", "arg": "argument",
     "params": "parameters", "param": "parameter", "src": "source", "dst": "destination", "dest": "destination",
@@ -374,7 +379,15 @@ def spelled_out(words: str, alone: bool = False) -> str:
         parts = ["number", "of"] + parts[1:]
     if len(parts) >= 2 and parts[-1] in _UNITS and parts[-2] in _MEASURES:
         parts = parts[:-1] + ["in", parts[-1]]  # "output size bytes" -> "output size in bytes"
-    return " ".join(_SHORT_WORDS.get(w, w) if i or len(parts) > 1 or alone else w for i, w in enumerate(parts))
+    return " ".join(_ACRONYMS.get(w) or (_SHORT_WORDS.get(w, w) if i or len(parts) > 1 or alone else w)
+                    for i, w in enumerate(parts))
+
+
+# a short name said letter by letter is written in capitals: "the BIC", "the RMSE", "the MIME type"
+_ACRONYMS = {w: w.upper() for w in (
+    "aic", "bic", "hqic", "rmse", "mse", "mae", "mape", "ols", "vif", "adf", "kpss", "acf", "pacf", "arima", "garch",
+    "sql", "csv", "json", "html", "pdf", "url", "uri", "api", "utc", "cpu", "dpi", "mime", "sku", "http", "uuid",
+    "ip", "ssr", "sse", "gdp", "roi", "npv", "irr", "vat", "iso", "ascii", "utf", "png", "jpeg", "svg", "xml", "yaml")}
 
 
 _UNITS = frozenset({"bytes", "kb", "mb", "gb", "seconds", "secs", "ms", "milliseconds", "minutes", "hours", "days",
@@ -666,11 +679,13 @@ def _shorten(t: Table) -> None:
     taken = Counter(short.get(f, label) for f, label in t.labels.items())
     for f, name in short.items():
         parent = words_of(f.split(".")[0])
-        if taken[name] != 1:
+        head, _, last = parent.rpartition(" ")
+        if taken[name] != 1 and singular(last) == last:
             continue
-        if " " not in parent and singular(parent) != parent:
-            # an object of named entries ("dtypes": {"date": "str"}): the entry named, then what it is
-            t.labels[f] = f"{name} {singular(parent)}"
+        if singular(last) != last:
+            # an object of named entries ("dtypes": {"date": "str"}; "critical_values": {"1%": 3.9}):
+            # the entry named, then what it is ("date dtype", "1% critical value", "unit price data type")
+            t.labels[f] = f"{name} {(head + ' ' if head else '')}{singular(last)}"
         elif (" " in name or name != words_of(f.split(".")[-1])) and name not in _BARE_LABELS and not name[:1].isdigit():
             # two words, or a schema's title ("Place"); one key word alone says too little:
             # the database's "path" is no file's path
@@ -1130,7 +1145,11 @@ def _found_count(step: int, base: str, lines: list[str], offset: int) -> list[Ta
     """A text that is one sentence saying how many things were found (``Found 3 matches``):
     that number, named for what was counted (``number of matches``)."""
     body = [(n, line.strip().rstrip(".:")) for n, line in enumerate(lines, start=1) if line.strip()]
-    m = _FOUND.match(body[0][1]) if len(body) == 1 else None
+    if len(body) != 1:
+        return []
+    # after what the call did, in a sentence of its own: "Project re-indexed. Found 4 files."
+    *done, said = re.split(r"(?<=[.!])\s+", body[0][1])
+    m = _FOUND.match(said) if all(_DONE.match(d) for d in done) else None
     if m is None:
         return []
     noun = m.group("noun").lower()
@@ -1308,7 +1327,11 @@ def labelled_value(line: str) -> tuple[str, str] | None:
     rest of the line is not part of it); None when the line is no such line."""
     m = _LABELLED.match(line)
     if not m or "http" in m.group(1) or m.group(1).strip().lower() in ("note", "warning", "tip", "example", "e.g") \
-            or re.search(r"\w\. +\w", m.group(1)):  # "Search tools refreshed. Available": a sentence, then a label
+            or re.search(r"\w\. +\w", m.group(1)) \
+            or re.search(r"(?i)\b(?:in|of|for|to|from|at|by|with|on|into)\s*$", m.group(1)) \
+            or re.fullmatch(r"[A-Za-z]*(?:Error|Exception)", m.group(1).strip()):
+        # "Search tools refreshed. Available": a sentence, then a label; "Python files in: /w": a
+        # sentence the value ends, no name for it; "SyntaxError: invalid syntax": an error, no field
         return None
     value = m.group(2)
     cut = _SENTENCE_END.search(value)
@@ -1383,6 +1406,7 @@ def _record_blocks(step: int, base: str, lines: list[str], labelled: list[tuple[
                  labels={f: names.label(f) for f in order}, numeric=numeric, total=len(items), whole=base)
 
 
+_HEAD_PREPOSITIONS = frozenset({"in", "of", "for", "from", "on", "at", "with", "under", "by"})
 _MD_LINK = re.compile(r"(!?)\[([^\]]*)\]\([^)\s]+\)")
 _LIST_ITEM = re.compile(r"^(\s*)(?:[-*•+]|\d+[.)])\s+(.+?)\s*$")
 
@@ -1396,6 +1420,8 @@ def _lists(step: int, base: str, lines: list[str], offset: int, names: Names) ->
 
     def close() -> None:
         nonlocal run
+        if spoiled:
+            return
         links = [_MD_LINK.fullmatch(v) for _, v in run]
         if run and all(links):  # a page's menu of links ("[About](/about.html)"): the links, by their texts
             if any(m.group(1) or not m.group(2).strip() for m in links):
@@ -1404,7 +1430,11 @@ def _lists(step: int, base: str, lines: list[str], offset: int, names: Names) ->
         values = [v for _, v in run]
         # one item is a list too when a heading introduces it ("Available schemas:" then "- main")
         if run and (len(run) >= 2 or intro) and len(set(values)) == len(values) and len(out) < MAX_TABLES:
-            if intro and len(run) >= 2 and singular(words_of(intro)) == words_of(intro):
+            head, *rest = words_of(intro).split() if intro else [""]
+            if intro and rest and rest[0] in _HEAD_PREPOSITIONS and singular(head) != head:
+                # "Tables in schema 'main':": tables, in that schema ("the tables in schema main")
+                noun, plural = " ".join([singular(head)] + rest), words_of(intro)
+            elif intro and len(run) >= 2 and singular(words_of(intro)) == words_of(intro):
                 # a singular heading names the list, not its items ("Team": five people, not
                 # five teams): its items are the list's items
                 noun, plural = f"item of the {words_of(intro)} list", f"items of the {words_of(intro)} list"
@@ -1421,10 +1451,18 @@ def _lists(step: int, base: str, lines: list[str], offset: int, names: Names) ->
             out.append(Table(step, noun, plural, "value", items[:MAX_ITEMS], labels={"value": noun},
                              total=len(items), whole=base))
 
-    previous = ""
+    previous, previous_n, spoiled = "", 0, False
     indent = None
     wrapped: set[int] = set()  # items whose text goes on, indented, on the lines below
+    fenced = False
     for n, line in enumerate(lines, start=1):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced  # a code block: its lists are an example's, not the text's
+            close()
+            run, indent, previous, previous_n = [], None, "", 0
+            continue
+        if fenced:
+            continue
         m = _LIST_ITEM.match(line)
         if run and not m and line.strip() and line[:1] in " \t" and indent is not None \
                 and len(line) - len(line.lstrip()) > indent:
@@ -1436,6 +1474,9 @@ def _lists(step: int, base: str, lines: list[str], offset: int, names: Names) ->
                 if not run:
                     head = previous.strip().rstrip(":").strip("#* ").strip()
                     intro = head if previous.strip().endswith(":") or previous.lstrip().startswith("#") else None
+                    if intro is None and previous_n == n - 1 and head and not re.search(r"[.,;!?)]$", head) \
+                            and len(m.group(1)) > len(previous) - len(previous.lstrip()):
+                        intro = head  # a bare heading the items are indented under ("Agreed" then "  - Price ...")
                     if intro and (len(intro.split()) > 4 or not intro):
                         intro = None
                     indent = len(m.group(1))
@@ -1443,12 +1484,19 @@ def _lists(step: int, base: str, lines: list[str], offset: int, names: Names) ->
                 continue
         if m and indent is not None and len(m.group(1)) > indent:
             continue  # a nested item: not one of this list's
+        if m and labelled_value(line) is not None:
+            # a list that mixes "label: value" items with plain ones: its plain items are no whole list
+            run, indent, spoiled = [], None, True
+            previous, previous_n = line, n
+            continue
         close()
         run, indent = [], None
         if line.strip():
-            previous = line
+            previous, previous_n, spoiled = line, n, False
     close()
-    return out
+    # two lists named alike (no heading tells them apart): "every item in the file" would be either
+    named = Counter(t.noun for t in out)
+    return [t for t in out if named[t.noun] == 1]
 
 
 _YAML_LINE = re.compile(r"^\s*(?:- )?[\w][\w .-]*:(?: |$)")
@@ -1761,9 +1809,21 @@ _RUN_CHOSEN = frozenset({"pid", "ppid", "process id", "parent process id", "pare
 _ENVELOPE = frozenset({"status", "message", "msg", "error", "errors", "warning", "warnings", "result status", "state",
                        "detail", "details", "info", "note", "notes", "hint", "operation", "action", "tool", "method"})
 # a sentence saying what the call did: "Search tools refreshed.", "File saved to ...", "Index rebuilt"
-_DONE = re.compile(r"(?i)^\W*(?:[a-z][\w-]*\s){0,4}(?:was |were |has been |have been )?(?:refreshed|saved|created|updated|"
-                   r"deleted|added|removed|loaded|written|cleared|reset|started|stopped|completed|rebuilt|reloaded|"
-                   r"initiali[sz]ed|registered|set|applied|finished)\b(?:\s+(?:successfully|to|in|at|as|for)\b[^.]*)?[.!:]")
+# ("Session 'default' cleared.", "Range formatted successfully", "Evaluation enabled"), or that
+# begins by saying it went well ("Successfully deleted zadd_2")
+_DONE = re.compile(r"(?i)^\W*(?:(?:[a-z][\w-]*|'[^'\s]{1,40}'|\"[^\"\s]{1,40}\")\s){0,4}(?:was |were |has been |have been |is now )?"
+                   r"(?:refreshed|saved|created|updated|deleted|added|removed|loaded|written|cleared|reset|started|"
+                   r"stopped|completed|rebuilt|reloaded|initiali[sz]ed|registered|set|applied|finished|formatted|"
+                   r"executed|enabled|disabled|(?:re-?)?indexed|stored|inserted|renamed|moved|copied|imported|"
+                   r"exported|connected|disconnected|closed|opened)\b"
+                   r"(?:\s+(?:successfully|to|in|at|as|for)\b[^.]*)?(?:[.!:]|\s*$)"
+                   r"|^\W*successfully\s+[a-z]+")
+# a reply that says the world holds nothing of what was asked: "Set 'group_3' is empty or does not
+# exist.", "No active sessions." (a short sentence of "no" and a noun), "None (no dependencies)"
+_EMPTY_WORLD = re.compile(r"(?i)\b(?:is|are) (?:now )?empty\b|\bdo(?:es)?(?: not|n't) exist\b"
+                          r"|^\W*no\s+(?:[\w-]+\s+){0,3}[\w-]+\W*$|^\W*(?:none|n/a|null)\s*\(.*\)\W*$")
+# a greeting a server says whatever it is asked ("Hello from Chinese NLP MCP")
+_GREETING = re.compile(r"(?i)^\W*(?:hello|hi|greetings|welcome)\b")
 _CANNOT = re.compile(r"(?i)^\W*(?:cannot|can't|could not|couldn't|unable to|failed to|no |nothing |not )")
 _STATUS_WORDS = frozenset({"ok", "okay", "success", "succeeded", "successful", "completed", "complete", "done", "true",
                            "false", "error", "failed", "failure", "pending", "planned", "running", "ready", "default",
@@ -1880,8 +1940,10 @@ def dull_reason(key: str, value: Any, echoes: dict[str, set[str]] | None = None,
         return "machine variable"
     if whole and (name in _ENVELOPE or text in _STATUS_WORDS):
         return "status or message about the call"
-    if whole and isinstance(value, str) and _DONE.match(value):
+    if whole and isinstance(value, str) and (_DONE.match(value) or _GREETING.match(value)):
         return "status or message about the call"  # "Search tools refreshed. Available: [...]": what the call did
+    if whole and isinstance(value, str) and _EMPTY_WORLD.search(value):
+        return "nothing found"  # "No active sessions.": an empty world says so whatever it is
     if whole and name in ("reason", "why", "explanation") and isinstance(value, str) and _CANNOT.match(value):
         return "status or message about the call"  # "Cannot find paths: graph is empty": why the call found nothing
     if whole and (isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0

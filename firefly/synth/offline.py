@@ -198,7 +198,7 @@ EFFECT_RESULT = [
 REPLY_SINGLE = ["What does it give back?", "What result does it report?"]
 REPLY_LOOKUP = ["What does the reply give as the {label}?", "What {label} does the reply report?"]
 # a field whose label is no noun phrase ("succeeded", "pages processed", "is valid") is asked by its name
-VALUE_OF_SINGLE = ["In {scope}, what is the value of \"{label}\"?", "What value does {scope} give for \"{label}\"?"]
+VALUE_OF_SINGLE = ["In {scope}, what is the value of \"{label}\"?", "What is the value of \"{label}\" in {scope}?"]
 REPLY_VALUE_OF = ["What value does the reply give for \"{label}\"?", "In the reply, what is the value of \"{label}\"?"]
 VALUE_OF_LOOKUP = ["In {scope}, what is the value of \"{label}\" for the {noun} whose {keylabel} is {key}?"]
 REPLY = "the reply"  # where an effect's own result is read: what its call gives back
@@ -1753,6 +1753,11 @@ def _difference(before: Any, after: Any, key: str) -> Any:
         # one value that changed (a priority "P2" -> "P0"): the new value, however short
         return after if after.strip() and not is_volatile(key, after) else None
     if isinstance(after, str) and isinstance(before, str):
+        parsed = [_json_document(before), _json_document(after)]
+        if all(p is not None for p in parsed):
+            # a JSON document written out as text (a reader's '{"cells": [...]}'): what changed in
+            # it, as JSON (the new cell), never the one line of the text that differs ('"value": 8,')
+            return _difference(parsed[0], parsed[1], key)
         lines = set(before.splitlines())
         new = [ln.strip() for ln in after.splitlines() if ln not in lines and len(ln.strip()) >= 3]
         new = [ln for ln in new if not is_volatile(key, ln)]
@@ -1760,6 +1765,17 @@ def _difference(before: Any, after: Any, key: str) -> Any:
     if isinstance(after, (int, float, str)) and not isinstance(after, bool) and not is_volatile(key, after):
         return after
     return None
+
+
+def _json_document(text: str) -> Any:
+    """The object or list a text is, as JSON (None when it is no such document)."""
+    if not text.lstrip().startswith(("{", "[")):
+        return None
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    return doc if isinstance(doc, (dict, list)) else None
 
 
 def _arg_strings(value: Any) -> list[str]:
