@@ -345,3 +345,15 @@ def test_examples_of_the_tools_use_in_a_result_are_no_facts():
     fields = {f for t in found for it in t.items for f in it.cells}
     assert not [f for f in fields if "template_id" in f or "color_scheme" in f], fields
     assert {"id", "name", "element_count"} <= fields  # the templates themselves are read
+
+
+def test_a_preview_is_not_counted_but_its_rows_are_asked():
+    """load_csv answers {"preview": [five rows]}: "count the preview entries" is the size the
+    preview was cut to (5 for any file of 5 rows or more), not a count of the world."""
+    tool = ref("Load a CSV file into a session.", {"file_path": {"type": "string"}}, name="load_csv")
+    rows = [{"name": n, "qty": q} for n, q in (("Widget", 3), ("Gadget", 5), ("Laptop", 1), ("Mouse", 9), ("Pad", 2))]
+    asked = questions(tool, {"file_path": "/w/a.csv"}, T(json.dumps({"rows": 40, "preview": rows})))
+    assert not any(c.template.startswith("count:") for c in asked), [c.question for c in asked]
+    assert any(c.template.startswith("sum:") for c in asked)
+    listed = questions(tool, {"file_path": "/w/a.csv"}, T(json.dumps({"items": rows})))
+    assert any(c.template.startswith("count:") and c.answer == 5 for c in listed)

@@ -327,3 +327,17 @@ def test_a_small_object_holding_one_small_list_of_objects_is_quoted_and_nothing_
                                                ' file path "/workspace/files/data/suppliers.csv", ranges start 5')
     deeper = {"files": [{"file_path": "/w/a.csv", "ranges": [{"start": {"line": 5}}]}]}
     assert generic_scope("t", deeper, {}, r) is None
+
+
+@pytest.mark.parametrize("tool, noun", [
+    ("list_orders", "order"),
+    ("list_files_in_dir", "file"),  # what follows "in" says where, not what comes back (not "dir")
+    ("get_user_by_id", "user"),
+    ("search_by_date_tool", "item"),  # notes found by date are no dates
+    ("mcp_howtocook_getRecipesByCategory", "recipe"),  # what the last verb acts on (not "get recipe")
+    ("git_log", "git log"),  # a verb with nothing after it is a noun here
+])
+def test_what_a_tool_returns_is_named_by_what_its_verb_acts_on(tool, noun):
+    from firefly.synth.facts import Names
+
+    assert Names(tool).noun()[0] == noun

@@ -31,6 +31,9 @@ def test_a_dull_value_says_why_it_is_dull():
     echoes = {"/w/a.png": {"output path"}}
     assert dull_reason("status", "ok", whole=True) == "status or message about the call"
     assert dull_reason("count", 0, whole=True) == "zero in a one-record reply"
+    # an empty folder's tally in words is as guessable as its zero
+    assert dull_reason("total", "0 files, 0 directories", whole=True) == "zero in a one-record reply"
+    assert dull_reason("total", "3 files, 0 directories", whole=True) == ""
     assert dull_reason("result", "Saved /w/a.png now", echoes) == "echo of an argument"
     assert dull_reason("session_id", "aa0b43b6-3309-4526-8d67-b8358ef6c954") == "made-up id"
     assert dull_reason("cursor", "abc") == "bookkeeping or run-chosen field"

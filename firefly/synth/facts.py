@@ -240,6 +240,7 @@ def by_lines(read: Any) -> Any:
 # -- names: how a result's values are called
 
 
+_HOW_WORDS = frozenset({"by", "in", "from", "with", "for", "on", "at", "using", "via", "into"})
 _NOUN_SKIP = frozenset({"all", "the", "a", "an", "of", "by", "for", "in", "on", "to", "from", "with", "and", "or",
                         "info", "details", "data", "current", "given", "specific", "new", "available", "my", "tool"})
 
@@ -296,7 +297,14 @@ class Names:
         """What one item the tool returns is (``list_orders`` -> ``order`` / ``orders``)."""
         from ..adapters.verbs import READ_VERBS, WRITE_VERBS
 
-        words = [w for w in words_of(self.title or self.tool).split() if w not in _NOUN_SKIP]
+        words = words_of(self.title or self.tool).split()
+        # what follows "by", "in", "with" says how or where, not what comes back: search_by_date
+        # returns notes, not dates; list_files_in_dir files, not dirs
+        cut = next((i for i, w in enumerate(words) if w in _HOW_WORDS), len(words))
+        words = [w for w in words[:cut] if w not in _NOUN_SKIP]
+        verbs = [i for i, w in enumerate(words) if w in READ_VERBS or w in WRITE_VERBS]
+        if verbs and verbs[-1] + 1 < len(words):  # what the last verb acts on ("mcp howtocook get recipes": recipes)
+            words = words[verbs[-1] + 1:]
         while words and (words[0] in READ_VERBS or words[0] in WRITE_VERBS):
             words = words[1:]
         if not words:
@@ -1863,7 +1871,9 @@ _COMPUTING = frozenset({"execution", "exec", "run", "ms", "seconds", "secs", "an
                         "ocr", "parse", "parsing", "compute", "computation", "load", "loading", "render", "rendering",
                         "response", "request", "indexing", "compile", "compilation", "generation", "extraction",
                         "conversion", "inference", "wall", "scan", "scanning", "evaluation"})
-_ZERO_SIZE = re.compile(r"(?i)^\s*0+(?:[.,]0+)?\s*(?:[kmgt]i?b|b|bytes?)\s*$")  # "0 B", "0.0 KB": an empty thing's size
+# "0 B", "0.0 KB": an empty thing's size; "0 files, 0 directories": an empty folder's tally
+_ZERO_SIZE = re.compile(r"(?i)^\s*0+(?:[.,]0+)?\s*(?:[kmgt]i?b|b|bytes?)\s*$"
+                        r"|^\s*0 [a-z]+(?:\s*(?:,|and)\s*0 [a-z]+)*\s*$")
 _SIZE_TEXT = re.compile(r"(?i)^\s*[\d.,]+\s*(?:[kmgt]i?b?|b|bytes?|%)?\s*$")  # 1.02M, 200B, 5 bytes
 
 

@@ -241,6 +241,10 @@ def asked_name(label: str) -> str:
     return m.group(1) if m else label
 
 
+# a list of some of the things: its length is the size it was cut to, not a count of the world
+_SHOWN_ONLY = frozenset({"preview", "sample", "head", "excerpt", "snippet"})
+
+
 def _pick(rng: random.Random, options: list[str]) -> str:
     return options[rng.randrange(len(options))]
 
@@ -578,8 +582,9 @@ class OfflineSynthesizer:
         numbers = key == "value" and all(isinstance(it.get(key), (int, float)) for it in keyed)
         rng = self._rng(x, step, noun, "agg")
         fmt = {"noun": noun, "plural": plural, "keylabel": t.label(key), "keylabels": plural_of(t.label(key)), "scope": where}
-        # count
-        if complete and len(keyed) >= 2 and len(keyed) == len(items) and not numbers:
+        # count; not of a preview or a sample: how many it shows is how many it was cut to
+        shown = bool(set(noun.split()) & _SHOWN_ONLY)
+        if complete and len(keyed) >= 2 and len(keyed) == len(items) and not numbers and not shown:
             q = _pick(rng, SPECIAL_COUNT.get(noun, []) + COUNT).format(**fmt)
             out.append(Candidate("aggregate", f"count:{noun}", _cap(q), len(keyed), _match_for(len(keyed)), {step},
                                  [_entry(step, it.cells[key], "item") for it in keyed], {"op": "count"}))
