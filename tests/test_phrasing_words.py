@@ -58,6 +58,11 @@ def ref(description: str | None, props: dict[str, Any] | None = None, name: str 
     # "a specific timezone" names the argument's slot as "a timezone" does
     ("Get current time in a specific timezone", {"timezone": "Asia/Singapore"},
      'the current time in the timezone "Asia/Singapore"'),
+    # "given fixed costs": the participle stays, the other values join its list
+    ("Calculate break-even units and revenue given fixed costs, price per unit, and variable cost per unit.",
+     {"fixed_costs": 3, "price_per_unit": 3, "variable_cost_per_unit": 1},
+     "the result of calculating break-even units and revenue given the fixed costs 3, price per unit 3 and "
+     "variable cost per unit 1"),
 ])
 def test_a_tool_is_worded_from_the_first_clause_of_its_description(description, args, scope):
     assert generic_scope("t", args, {}, ref(description)) == scope

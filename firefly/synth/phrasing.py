@@ -446,6 +446,9 @@ def _all_optional(ref: Any, name: str) -> bool:
         and not prop.get("required")
 
 
+_PARTICIPLES = frozenset({"given", "specified", "provided"})
+
+
 def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], ref: Any, joiner: str = "for",
                     instruction: bool = False, slots: bool = True) -> str | None:
     """``phrase`` with every argument put in: where the phrase names it ("a city" -> 'the city
@@ -455,6 +458,7 @@ def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], re
     Without ``slots`` no argument is put inside the phrase (it names a kind of tool)."""
     defaults = _defaults(ref)
     rest: list[str] = []
+    given_last = False
     text = phrase
     block = block_words = ""
     required = _required(ref)
@@ -490,12 +494,19 @@ def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], re
                              + re.escape(words)
                              + r"\b(?!\s+\")", re.IGNORECASE)
         if slots and pattern.search(text):
-            text = pattern.sub(lambda m: named, text, count=1)
+            # "given fixed costs" -> "given the fixed costs 3": the participle stays, the article is put in
+            text = pattern.sub(lambda m: (f"{lead} {named}" if (lead := m.group(0).split()[0].lower())
+                                          in _PARTICIPLES else named), text, count=1)
+            given_last = given_last or bool(re.search(r"\b(?:given|specified|provided) " + re.escape(named) + r"$", text))
         else:
             rest.append(f"{words} {said}" if name not in subst else named)
     if block:
         rest.append(f"the {block_words} below")
-    if rest:
+    if rest and given_last:
+        # "... given the fixed costs 3": the other values go on the same list ("..., price per unit 3 and ...")
+        text += (", " if len(rest) > 1 else " and ") + (
+            ", ".join(rest[:-1]) + " and " + rest[-1] if len(rest) > 1 else rest[0])
+    elif rest:
         joined = rest[0] if len(rest) == 1 else ", ".join(rest[:-1]) + " and " + rest[-1]
         text += (" with " if joiner == "with" or re.search(r"\bfor\b", text) else " for ") + joined
     return f"{text}:\n{block}\n" if block else text
