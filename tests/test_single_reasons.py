@@ -31,6 +31,9 @@ def test_a_dull_value_says_why_it_is_dull():
     echoes = {"/w/a.png": {"output path"}}
     assert dull_reason("status", "ok", whole=True) == "status or message about the call"
     assert dull_reason("count", 0, whole=True) == "zero in a one-record reply"
+    # a value that says no value is known ("unknown", "N/A") is none to ask for
+    assert dull_reason("template", "unknown") == "empty value" and dull_reason("owner", "N/A") == "empty value"
+    assert dull_reason("status", "known") == "" and dull_reason("name", "Nadia") == ""
     # an empty folder's tally in words is as guessable as its zero
     assert dull_reason("total", "0 files, 0 directories", whole=True) == "zero in a one-record reply"
     assert dull_reason("total", "3 files, 0 directories", whole=True) == ""

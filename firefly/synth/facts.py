@@ -1855,7 +1855,8 @@ _ENV_SEGMENT = re.compile(r"(?i)(?:^|[.\[\"'$=])(?:env|environ|environment|env_?
 # a reply saying a search or listing found nothing
 _NOTHING_FOUND = re.compile(r"(?i)^\W*(?:no|zero|0)\s+(?:[\w-]+\s+){0,3}?(?:were\s+|was\s+)?(?:found|matched|returned)\b"
                             r"|^\W*(?:nothing|none)\s+(?:was\s+)?found\b|^\W*no\s+(?:results?|matches|match)\b")
-_EMPTY_TEXTS = frozenset({"{}", "[]", "()", "null", "none", "nil", "undefined", "set()", "frozenset()", "emptyset", "∅"})
+_EMPTY_TEXTS = frozenset({"{}", "[]", "()", "null", "none", "nil", "undefined", "set()", "frozenset()", "emptyset", "∅",
+                          "unknown", "unspecified", "not specified", "not set", "not available", "n/a", "na", "tbd"})
 
 
 # what the machine under a server is: Redis INFO's "os: Linux 6.1 x86_64", "arch_bits: 64"
