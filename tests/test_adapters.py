@@ -49,6 +49,8 @@ T = lambda text: [{"type": "text", "text": text}]  # noqa: E731
     (T("tasksRaw 參數格式錯誤，請確保格式正確，錯誤訊息：Unexpected token ',', \", lineStar\"... is not valid JSON"), None,
      False),
     (T("Parameter format is off: Unexpected token } in JSON at position 4"), None, False),
+    (T('tasks: [\n  {\n    "code": "invalid_enum_value",\n    "options": ["A", "B"],\n    "path": [0, "type"]\n  }\n]'),
+     None, False),  # a validator's issues (zod), however long the text
     (T("Execution of '/w/a.py':\n\n--- Error (status code: 1) ---\n  File \"/w/a.py\", line 3\n"
        "SyntaxError: invalid decimal literal\n"), None, False),
 ])

@@ -277,6 +277,24 @@ def test_json_written_as_a_javascript_or_python_literal_is_the_json_it_stands_fo
     assert json_examples("Example: [3, 1, 2]") == ["[3, 1, 2]"]
 
 
+def test_a_retry_puts_a_listed_choice_where_the_validator_named_a_wrong_value_inside_the_json_text():
+    doc = ("Task list. Example: [{name: 'Pack orders', description: 'Pack the orders of the week', "
+           "relatedFiles: [{path: 'data/orders.csv', type: 'file type (TO_MODIFY, REFERENCE)'}]}, "
+           "{name: 'Ship', description: 'short', relatedFiles: []}]")
+    tool = ToolRef("s", "split_tasks", "Split work into tasks.", _one("tasksRaw", doc))
+    sent = json_examples(doc)[0]
+    issues = [{"received": "file type (TO_MODIFY, REFERENCE)", "code": "invalid_enum_value",
+               "options": ["TO_MODIFY", "REFERENCE"], "path": [0, "relatedFiles", 0, "type"]},
+              {"code": "too_small", "minimum": 10, "type": "string", "path": [1, "description"]}]
+    failed = CallRecord(0, "s", "split_tasks", {"tasksRaw": sent},
+                        [{"type": "text", "text": "tasks 參數格式錯誤：" + json.dumps(issues, indent=2)}], None, False)
+    retry = json.loads(_propose(tool, history=[failed], attempt=1)["tasksRaw"])
+    # the wrong value is the first choice listed; the item rejected for a short text is left out
+    assert retry == [{"name": "Pack orders", "description": "Pack the orders of the week",
+                      "relatedFiles": [{"path": "data/orders.csv", "type": "TO_MODIFY"}]}]
+    assert json.loads(_propose(tool)["tasksRaw"]) == json.loads(sent)  # a first call sends the example as written
+
+
 def test_a_retry_passes_as_many_numbers_as_the_failed_call_said():
     schema = {"type": "object", "properties": {"numbers": {"type": "array", "items": {"type": "number"}}},
               "required": ["numbers"]}

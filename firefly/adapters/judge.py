@@ -37,6 +37,9 @@ ERROR_SECTION = re.compile(r"(?m)^\s*(?:-{3,}|={3,})\s*(?:Error|Exception|Traceb
 FOREIGN_ERROR = re.compile(r"錯誤|错误|失敗|失败|無效|无效|エラー|失敗しました")
 INVALID_JSON = re.compile(r"\bis not valid JSON\b|\bUnexpected token\b.{0,40}\bJSON\b|\bJSON\.parse\b")
 MAX_FOREIGN_ERROR = 600
+# a validator's list of issues (zod): '"code": "invalid_enum_value"' and the path it found it at
+ZOD_CODE = re.compile(r'"code"\s*:\s*"(?:invalid_[a-z_]+|too_small|too_big|unrecognized_keys|not_multiple_of)"')
+ZOD_PATH = re.compile(r'"path"\s*:\s*\[')
 ERROR_STATUS = frozenset({"error", "failed", "failure", "fail", "err", "exception"})
 ERROR_KEYS = ("error", "errors", "error_message", "errorMessage", "exception")
 FLAG_KEYS = ("success", "ok", "succeeded")
@@ -70,6 +73,8 @@ def error_reason(content: Any = None, structured: Any = None, is_error: bool = F
                     why = _structured_error(parsed)
                     return ("content: " + why) if why else None
             if ERROR_TEXT.match(text) or MISSING_TEXT.match(text):
+                return "content: " + _first_line(text)
+            if ZOD_CODE.search(text) and ZOD_PATH.search(text):
                 return "content: " + _first_line(text)
             head = stripped.split("\n", 1)[0]
             if len(stripped) <= MAX_FOREIGN_ERROR and (FOREIGN_ERROR.search(head) or INVALID_JSON.search(stripped)):

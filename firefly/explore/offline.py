@@ -525,6 +525,7 @@ class _Run:
         # a retry keeps what the error did not blame, and changes or adds what it did
         last = same[-1] if same and (same[-1].is_error or looks_like_error(same[-1])) else None
         self.keep = _unblamed(self.schema_props(tool), last, self.asked_for) if self.attempt else {}
+        self.last_failed = last
         if last is not None and set(self.asked_for) - set(last.arguments or {}):
             # "X_data and y_data must be provided" after a file was given: the file was the
             # alternative the tool did not take, and given again it would win again
@@ -771,6 +772,7 @@ class _Run:
         if not isinstance(args, dict):
             args = {}
         args = self.validate(schema, args)
+        args = self.with_listed_choices(args)
         if self.told_relative():
             args = {k: (self.relative_forms(v) or [v])[0] if isinstance(v, str) and self.in_fs(v) else v
                     for k, v in args.items()}
@@ -781,6 +783,52 @@ class _Run:
                 keep.append(s)
         notes = [n for n in ([note] if note else []) + self.notes if n]
         return Proposal(arguments=args, sources=tuple(keep), note="; ".join(dict.fromkeys(notes))[:500])
+
+    def with_listed_choices(self, args: dict[str, Any]) -> dict[str, Any]:
+        """On a retry, a JSON text argument with the values the failed call's validation error
+        named as wrong inside it replaced by the first choice the error listed (zod's
+        ``{"code": "invalid_enum_value", "options": ["TO_MODIFY", ...], "path": [0, "relatedFiles",
+        0, "type"]}`` for a task list sent as text): the rest of the text as it was."""
+        last = self.last_failed
+        if not self.attempt or last is None:
+            return args
+        issues = [i for b in last.content or [] if isinstance(b, dict) and isinstance(b.get("text"), str)
+                  and re.search(r'"(?:options|values)"\s*:', b["text"]) for i in _issue_list(b["text"])
+                  if isinstance(i, dict)]
+        out = dict(args)
+        for name, value in args.items():
+            doc = _json_text(value)
+            if doc is None:
+                continue
+            changed = False
+            dropped: set[int] = set()
+            for issue in issues:
+                path, choices = issue.get("path"), issue.get("options") or issue.get("values")
+                if not isinstance(path, list) or not path:
+                    continue
+                path = path[1:] if path[0] == name else path
+                if issue.get("code") not in ("invalid_enum_value", "invalid_value") or not isinstance(choices, list) \
+                        or not choices:
+                    if isinstance(doc, list) and path and isinstance(path[0], int) and 0 <= path[0] < len(doc):
+                        dropped.add(path[0])  # an item the validator rejected for what cannot be chosen: left out
+                    continue
+                parent: Any = doc
+                for step in path[:-1]:
+                    parent = parent[step] if isinstance(parent, dict) and step in parent or isinstance(parent, list) \
+                        and isinstance(step, int) and 0 <= step < len(parent) else None
+                key = path[-1] if path else None
+                if isinstance(parent, dict) and key in parent or isinstance(parent, list) and isinstance(key, int) \
+                        and 0 <= key < len(parent):
+                    parent[key] = choices[0]
+                    changed = True
+            if isinstance(doc, list) and dropped and len(dropped) < len(doc):
+                doc = [item for i, item in enumerate(doc) if i not in dropped]
+                changed = True
+            if changed:
+                out[name] = json.dumps(doc, ensure_ascii=False)
+                self.notes.append(f"{name}: what the failed call was told is wrong in it replaced by a listed choice "
+                                  "or left out")
+        return out
 
     def fill_object(self, schema: dict[str, Any], pointer: str, *, top: bool = False,
                     parent_role: str | None = None) -> dict[str, Any]:
@@ -3567,6 +3615,17 @@ def _declared_by_errors(tool: ToolRef, history: list[CallRecord]) -> dict[str, d
                         and expected in _JSON_TYPES:
                     out[path[0]] = {"type": expected, **({"items": {"type": "string"}} if expected == "array" else {})}
     return out
+
+
+def _json_text(value: Any) -> Any:
+    """The list or object a text argument holds as JSON, or None."""
+    if not isinstance(value, str) or not value.lstrip().startswith(("[", "{")):
+        return None
+    try:
+        doc = json.loads(value)
+    except ValueError:
+        return None
+    return doc if isinstance(doc, (list, dict)) else None
 
 
 def _issue_list(text: str) -> list[Any]:
