@@ -63,6 +63,10 @@ def ref(description: str | None, props: dict[str, Any] | None = None, name: str 
      {"fixed_costs": 3, "price_per_unit": 3, "variable_cost_per_unit": 1},
      "the result of calculating break-even units and revenue given the fixed costs 3, price per unit 3 and "
      "variable cost per unit 1"),
+    # an argument the phrase names bare, after "of", "in", "to": the value goes there
+    ("Get the head function of expression.", {"expression": "sqrt(9)"}, 'the head function of the expression "sqrt(9)"'),
+    ("Compute the derivative of expression with respect to variable", {"expression": "x**2", "variable": "x"},
+     'the result of computing the derivative of the expression "x**2" with respect to the variable "x"'),
 ])
 def test_a_tool_is_worded_from_the_first_clause_of_its_description(description, args, scope):
     assert generic_scope("t", args, {}, ref(description)) == scope

@@ -493,7 +493,12 @@ def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], re
                              r"(?:given\s+|specified\s+|specific\s+|particular\s+|certain\s+|list of\s+)?"
                              + re.escape(words)
                              + r"\b(?!\s+\")", re.IGNORECASE)
-        if slots and pattern.search(text):
+        bare = re.compile(r"\b(of|for|in|on|from|into|to)\s+" + re.escape(words) + r"(?=\s*$|\s*[,;:.]|\s+(?:with|and|for|in|on|to|from|using|by|at)\b)",
+                          re.IGNORECASE)
+        if slots and not pattern.search(text) and bare.search(text):
+            # "the head function of expression": the value is the expression the phrase names
+            text = bare.sub(lambda m: f"{m.group(1)} {named}", text, count=1)
+        elif slots and pattern.search(text):
             # "given fixed costs" -> "given the fixed costs 3": the participle stays, the article is put in
             text = pattern.sub(lambda m: (f"{lead} {named}" if (lead := m.group(0).split()[0].lower())
                                           in _PARTICIPLES else named), text, count=1)
