@@ -243,6 +243,9 @@ class _Unwrap(ast.NodeTransformer):
     ``Decimal('999.00')`` -> ``999.00`` (a wrapped number written as a string is a number)."""
 
     def visit_Call(self, node: ast.Call) -> Any:
+        when = _date_call(node)
+        if when is not None:
+            return ast.Constant(when)
         if len(node.args) != 1 or node.keywords or not isinstance(node.func, (ast.Name, ast.Attribute)):
             return node  # date(2025, 1, 2), f(x=1): not one value; literal_eval refuses it
         inner = self.visit(node.args[0])
@@ -254,6 +257,23 @@ class _Unwrap(ast.NodeTransformer):
             if number == number and abs(number) != float("inf"):
                 return ast.Constant(int(number) if number.is_integer() and "." not in inner.value else number)
         return inner
+
+
+def _date_call(node: ast.Call) -> str | None:
+    """``datetime.date(2024, 1, 5)`` (a database row's date, as Python prints it) as the ISO text
+    it stands for, ``2024-01-05``; a ``datetime`` or ``time`` likewise. None for any other call."""
+    import datetime as dt
+
+    name = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id if isinstance(node.func, ast.Name) \
+        else None
+    kinds = {"date": dt.date, "datetime": dt.datetime, "time": dt.time}
+    if name not in kinds or node.keywords or not node.args or not all(
+            isinstance(a, ast.Constant) and type(a.value) is int for a in node.args):
+        return None
+    try:
+        return kinds[name](*(a.value for a in node.args)).isoformat()
+    except (ValueError, TypeError, OverflowError):
+        return None
 
 
 def _unwrapped(node: ast.AST) -> ast.AST:

@@ -465,8 +465,12 @@ def test_a_python_repr_with_wrapped_values_is_read_as_records():
     [t] = tables(T(text))
     assert [{f: c.value for f, c in it.cells.items()} for it in t.items] == [
         {"id": 3, "name": "Laptop", "price": 999.0}, {"id": 4, "name": "Mug", "price": 8.5}]
-    # a call of several arguments is not one value: not read as a record
-    assert locator.embedded_json("[{'day': date(2025, 1, 2)}]") is None
+    # a date or a time as Python prints it is the ISO text it stands for (a row's datetime.date)
+    assert locator.embedded_json("[{'day': datetime.date(2025, 1, 2)}]") == [{"day": "2025-01-02"}]
+    assert locator.embedded_json("[{'at': datetime.datetime(2025, 1, 2, 9, 30)}]") == [{"at": "2025-01-02T09:30:00"}]
+    # any other call of several arguments is not one value, nor a date that is none: not read as a record
+    assert locator.embedded_json("[{'day': point(2025, 1)}]") is None
+    assert locator.embedded_json("[{'day': date(2025, 2, 30)}]") is None
     assert locator.embedded_json("[Tag('draft')]") == ["draft"]
 
 
