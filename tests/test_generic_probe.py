@@ -114,22 +114,6 @@ def test_an_effect_no_reader_takes_an_argument_of_is_probed_by_the_listing_of_it
     assert GenericAdapter().probe(call, branch, [_ref("git_list_tags"), *readers[:2]]).tool.name != "git_list_tags"
 
 
-def test_a_listing_that_requires_a_choice_of_which_things_is_called_with_the_choice_of_all():
-    """split_tasks took a JSON list of tasks; list_tasks requires a status, one of "all",
-    "pending", ...: it is the probe, with status "all" (it had not been one, as it requires
-    an argument, and the tasks made were never read)."""
-    split = _ref("split_tasks", ("tasksRaw",))
-    listing = ToolRef("s", "list_tasks", None, {"type": "object", "required": ["status"], "properties": {
-        "status": {"type": "string", "enum": ["pending", "all", "completed"]}}})
-    call = _effect(split, {"tasksRaw": '[{"name": "Pack orders"}]'})
-    probe = GenericAdapter().probe(call, split, [listing, _ref("get_task_detail", ("taskId",))])
-    assert probe is not None and probe.tool.name == "list_tasks" and probe.arguments == {"status": "all"}
-    # a required choice with no "all" among them is no listing of every thing
-    only = ToolRef("s", "list_tasks", None, {"type": "object", "required": ["status"], "properties": {
-        "status": {"type": "string", "enum": ["pending", "completed"]}}})
-    assert GenericAdapter().probe(call, split, [only]) is None
-
-
 def test_a_removal_is_probed_by_the_listing_a_read_of_the_removed_thing_would_fail():
     delete = _ref("delete_note", ("path",))
     readers = [_ref("read_note", ("path",)), _ref("list_notes")]

@@ -190,31 +190,11 @@ def _listings(call: CallRecord, tool: ToolRef, readers: Readers) -> list[Probe]:
     with the call's arguments their optional parameters name (the repository, the project)."""
     out = []
     for reader in readers.by_name.values():
-        every = _choices_of_all(reader)
-        if every is None:
+        if _required(reader):
             continue
         args = {k: call.arguments[k] for k in props(reader) if k in call.arguments
                 and isinstance(call.arguments[k], (str, int)) and not isinstance(call.arguments[k], bool)}
-        out.append(Probe(reader, {**args, **every}, "list the things of the kind the call changed"))
-    return out
-
-
-_ALL_CHOICES = ("all", "any", "*", "everything")
-
-
-def _choices_of_all(reader: ToolRef) -> dict[str, Any] | None:
-    """The required arguments of a listing that needs none but a choice of which things to
-    list, each given the choice that means all of them (``list_tasks(status="all")``); None
-    when a required parameter is no such choice. ``{}`` for a listing that requires nothing."""
-    schema = reader.input_schema if isinstance(reader.input_schema, dict) else {}
-    properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
-    out: dict[str, Any] = {}
-    for name in _required(reader):
-        choices = properties.get(name, {}).get("enum") if isinstance(properties.get(name), dict) else None
-        every = next((c for c in choices or [] if isinstance(c, str) and c.lower() in _ALL_CHOICES), None)
-        if every is None:
-            return None
-        out[name] = every
+        out.append(Probe(reader, args, "list the things of the kind the call changed"))
     return out
 
 
