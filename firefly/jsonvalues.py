@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-__all__ = ["at_pointer", "inline_refs", "leaves", "strings"]
+__all__ = ["at_pointer", "inline_refs", "json_document", "leaves", "strings"]
 
 
 def leaves(value: Any) -> list[Any]:
@@ -19,6 +20,18 @@ def leaves(value: Any) -> list[Any]:
 def strings(value: Any) -> list[str]:
     """Every string inside a JSON value, in order (object keys left out)."""
     return [x for x in leaves(value) if isinstance(x, str)]
+
+
+def json_document(text: Any) -> Any:
+    """The object or list a text holds as JSON (a reader's JSON written out as text, a JSON
+    text argument), or None when it is no such document."""
+    if not isinstance(text, str) or not text.lstrip().startswith(("{", "[")):
+        return None
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return doc if isinstance(doc, (dict, list)) else None
 
 
 def at_pointer(doc: Any, pointer: str, default: Any = None) -> Any:

@@ -352,6 +352,10 @@ def test_a_parameter_that_takes_json_gets_json_its_documentation_writes_out():
     listed = CallRecord(0, "s", "list", {}, [{"type": "text", "text": '{"options": "Residential"}'}], None, False)
     assert _propose(ToolRef("s", "set_opts", "Set options.", _one("options", "A JSON list")), history=[listed]) == {
         "options": "[]"}
+    # the kind its documentation names, whatever the name's number: an object of settings, a list of rows
+    assert _propose(ToolRef("s", "set_opts", "Set options.", _one("options", "A JSON object of settings")),
+                    history=[listed]) == {"options": "{}"}
+    assert _propose(ToolRef("s", "load", "Load rows.", _one("data", "JSON array of rows"))) == {"data": "[]"}
     # a failed call told its JSON was invalid: the retry sends JSON
     rules = ToolRef("s", "add_rules", "Add rules.", _one("rules", "The rules to add"))
     failed = CallRecord(0, "s", "add_rules", {"rules": "required"},

@@ -34,7 +34,7 @@ MISSING_TEXT = re.compile(r"^\s*[A-Z][\w -]{0,40}?\s*(?:'[^'\n]{1,80}'|\"[^\"\n]
 ERROR_SECTION = re.compile(r"(?m)^\s*(?:-{3,}|={3,})\s*(?:Error|Exception|Traceback|Failed)\b[^\n]*?(?:-{3,}|={3,})\s*$")
 # an error said in Chinese or Japanese on a short reply's first line ("tasksRaw 參數格式錯誤" : the
 # parameter's format is wrong), or a JSON parser's complaint about what the call sent
-FOREIGN_ERROR = re.compile(r"錯誤|错误|失敗|失败|無效|无效|エラー|失敗しました")
+FOREIGN_ERROR = re.compile(r"錯誤|错误|失敗|失败|無效|无效|エラー")
 INVALID_JSON = re.compile(r"\bis not valid JSON\b|\bUnexpected token\b.{0,40}\bJSON\b|\bJSON\.parse\b")
 MAX_FOREIGN_ERROR = 600
 # a validator's list of issues (zod): '"code": "invalid_enum_value"' and the path it found it at

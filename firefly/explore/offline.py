@@ -56,7 +56,7 @@ from jsonschema.validators import Draft202012Validator, validator_for
 from ..adapters import Adapter
 from ..adapters.generic import GenericAdapter
 from ..adapters.verbs import clock_parameter, command_parameter, reads_by_name
-from ..jsonvalues import at_pointer, inline_refs
+from ..jsonvalues import at_pointer, inline_refs, json_document
 from .policy import VIRTUAL_ROOT, ArgSource, CallRecord, Proposal, ToolRef, Ungrounded, WorkspaceInfo
 from .examples import documented_calls, documented_choices
 from .futility import WRONG_KIND, echoes
@@ -797,7 +797,7 @@ class _Run:
                   if isinstance(i, dict)]
         out = dict(args)
         for name, value in args.items():
-            doc = _json_text(value)
+            doc = json_document(value)
             if doc is None:
                 continue
             changed = False
@@ -1488,7 +1488,7 @@ class _Run:
         if "default" in schema and isinstance(schema["default"], str) and self.attempt == 0:
             return schema["default"]
         doc = f"{desc} {param_doc(self.tool.description or '', name)}".lower()
-        return "[]" if re.search(r"(array|list)", doc) or (not re.search(r"object", doc)
+        return "[]" if re.search(r"\b(array|list)\b", doc) or (not re.search(r"\bobject\b", doc)
                                                               and name.lower().endswith("s")) else "{}"
 
     def made_here(self, name: str, schema: dict[str, Any]) -> bool:
@@ -3615,17 +3615,6 @@ def _declared_by_errors(tool: ToolRef, history: list[CallRecord]) -> dict[str, d
                         and expected in _JSON_TYPES:
                     out[path[0]] = {"type": expected, **({"items": {"type": "string"}} if expected == "array" else {})}
     return out
-
-
-def _json_text(value: Any) -> Any:
-    """The list or object a text argument holds as JSON, or None."""
-    if not isinstance(value, str) or not value.lstrip().startswith(("[", "{")):
-        return None
-    try:
-        doc = json.loads(value)
-    except ValueError:
-        return None
-    return doc if isinstance(doc, (list, dict)) else None
 
 
 def _issue_list(text: str) -> list[Any]:

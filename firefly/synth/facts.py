@@ -174,7 +174,7 @@ def is_clock_value(key: str, value: Any) -> bool:
     k = key.lower()
     if isinstance(value, str) and value.strip().lower() in _RELATIVE_DAYS:
         return True  # "end": "now": a time counted from the run
-    if isinstance(value, str) and value.strip().lower() in _OPEN_ENDS and _TIME_KEY.search(k):
+    if isinstance(value, str) and value.strip().lower() in _OPEN_ENDS and _OPEN_TIME_KEYS & set(words_of(key).split()):
         return True  # "period.start": "beginning": no time was given, the default of every call
     return k in ("created", "modified", "accessed", "birthtime", "mtime", "ctime", "atime", "datetime", "now") or (
         isinstance(value, str) and "GMT" in value and re.search(r"\d{2}:\d{2}:\d{2}", value) is not None) or (
@@ -188,7 +188,7 @@ _RELATIVE_DAYS = frozenset({"now", "today", "yesterday", "tomorrow", "tonight", 
 # a time left open: "since the beginning", "until the end", "all time"
 _OPEN_ENDS = frozenset({"beginning", "start", "end", "all time", "all", "earliest", "latest", "forever", "never",
                         "unbounded", "open"})
-_TIME_KEY = re.compile(r"start|end|since|until|from|to|begin|period|after|before", re.IGNORECASE)
+_OPEN_TIME_KEYS = frozenset({"start", "end", "since", "until", "from", "to", "begin", "period", "after", "before"})
 _SIZE = re.compile(r"^([\d.]+)\s*(B|KB|MB|GB)$")
 
 

@@ -36,6 +36,7 @@ from ..adapters import Adapter
 from ..adapters.generic import GenericAdapter
 from ..adapters.verbs import by_chance, computes, name_words, reads_now, says_it_changes, written_places
 from ..ids import canonical_json
+from ..jsonvalues import json_document
 from ..match import normalize, result_value, tidy_number
 from .answers import field_values, record_candidates
 from .derive import as_number
@@ -1758,7 +1759,7 @@ def _difference(before: Any, after: Any, key: str) -> Any:
         # one value that changed (a priority "P2" -> "P0"): the new value, however short
         return after if after.strip() and not is_volatile(key, after) else None
     if isinstance(after, str) and isinstance(before, str):
-        parsed = [_json_document(before), _json_document(after)]
+        parsed = [json_document(before), json_document(after)]
         if all(p is not None for p in parsed):
             # a JSON document written out as text (a reader's '{"cells": [...]}'): what changed in
             # it, as JSON (the new cell), never the one line of the text that differs ('"value": 8,')
@@ -1770,17 +1771,6 @@ def _difference(before: Any, after: Any, key: str) -> Any:
     if isinstance(after, (int, float, str)) and not isinstance(after, bool) and not is_volatile(key, after):
         return after
     return None
-
-
-def _json_document(text: str) -> Any:
-    """The object or list a text is, as JSON (None when it is no such document)."""
-    if not text.lstrip().startswith(("{", "[")):
-        return None
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        return None
-    return doc if isinstance(doc, (dict, list)) else None
 
 
 def _arg_strings(value: Any) -> list[str]:
