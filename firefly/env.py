@@ -19,7 +19,10 @@
   (:mod:`firefly.match`); a question that asks for changes first (a setup the label needs)
   scores only if the episode made them. A state-change task is scored by running its probe
   (a read-only call that observes the change) against the episode's own simulated state and
-  comparing what it returns with what the probe observed during exploration.
+  comparing what it returns with what the probe observed during exploration. An action (an
+  instruction to a tool whose reply says nothing a question could ask: play this tune, plan
+  this task) is scored by whether the episode made the call it asks for (the label is the
+  call; the final reply is only the end of the episode).
 * A malformed tool call (an unknown function, arguments that are not a JSON object) gets an
   error ``tool`` message and the episode goes on. An episode that reaches ``max_turns``
   without an answer ends with reward 0.
@@ -42,7 +45,7 @@ from typing import Any
 from .errors import FireflyError
 from .match import FIELD_REWARDS
 from .store import Store
-from .synth.model import Task, load_task
+from .synth.model import Task, load_task, made_call
 from .toolnames import ToolNames, tool_names
 
 SYSTEM_PROMPT = (
@@ -162,7 +165,8 @@ def answer_text(value: Any) -> str:
 def reward(task: Task, answer: str | None, episode: Any = None, *, field_reward: str | None = None) -> float:
     """A reward in [0, 1]. No answer scores 0. A question compares the answer with the label under the
     task's match rule; a state-change task runs its probe in ``episode`` (the simulator
-    episode the agent acted in) and compares its result with the end state it expects. An
+    episode the agent acted in) and compares its result with the end state it expects; an
+    action scores 1.0 when the episode made the call its label is (:func:`made_call`). An
     answer with named fields (rule ``fields``) is scored field by field: the share of fields
     right, or all-or-nothing with ``reward: all`` (:func:`firefly.match.score`);
     ``field_reward`` (``share`` or ``all``) overrides the task's choice. A reading of the clock
@@ -180,6 +184,8 @@ def reward(task: Task, answer: str | None, episode: Any = None, *, field_reward:
             probe = task.probe
             result = episode.call_sync(probe["server"], probe["tool"], probe.get("arguments") or {})
             return float(probe_passes(probe, task.match, result.content, result.structured_content, result.is_error))
+        if task.match.get("rule") == "called":
+            return float(made_call(task, episode))
         match = task.match
         if field_reward is not None and match.get("rule") == "fields":
             match = dict(match, reward=field_reward)

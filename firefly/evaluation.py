@@ -71,8 +71,8 @@ class Agent(Protocol):
 
 def oracle_answer(task: Task) -> str:
     """What the oracle answers: the label (a short confirmation for a state-change task, which
-    is scored by its probe)."""
-    if task.state_change:
+    is scored by its probe, and for an action, scored by the call it made)."""
+    if task.by_world:
         return "Done."
     return answer_text(task.answer)
 

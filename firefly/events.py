@@ -887,7 +887,8 @@ class TaskSynthesized(Event, frozen=True, kw_only=True, tag="task-synthesized"):
         task_id: hash of the exploration, the synthesizer, the template and the label's
             provenance, so a re-run writes the same task once.
         exploration_id, dag_id: where it came from.
-        kind: ``lookup``, ``multi-hop``, ``aggregate`` or ``state-change``.
+        kind: ``lookup``, ``multi-hop``, ``aggregate``, ``state-change`` or ``action`` (an
+            instruction whose label is the call it asks for: match rule ``called``).
         question: the task in natural language (untrusted text when an LLM wrote it).
         answer: the label: a value, a list, or for a state change the expected end state.
         match: how an answer is compared with the label (:mod:`firefly.match`):
@@ -914,7 +915,7 @@ class TaskSynthesized(Event, frozen=True, kw_only=True, tag="task-synthesized"):
     task_id: str
     exploration_id: str
     dag_id: str
-    kind: Literal["lookup", "multi-hop", "aggregate", "state-change"]
+    kind: Literal["lookup", "multi-hop", "aggregate", "state-change", "action"]
     question: str
     answer: Any = None
     match: JSON = msgspec.field(default_factory=dict)

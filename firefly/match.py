@@ -29,6 +29,14 @@ Values are normalized before matching under every rule: a float with binary nois
   field's outcome; :func:`score` the reward: the share of fields right (``share``, the
   default) or 1.0 only when all are (``all``). :func:`matches` is true when every field is.
 
+* ``called``: the label is a call, ``{"server", "tool", "arguments"}`` (an action: an
+  instruction to a tool whose reply says nothing a question could ask, a player, a planner);
+  ``got`` is a call or a list of calls (the calls an episode made, each ``{"server", "tool",
+  "arguments"}``), and one of them must be that tool with every argument of the label equal
+  (canonical JSON; strings compared normalized). Arguments the label does not have are not
+  looked at: the environment scores an action by the simulator's own key of the call, which
+  fills in the schema's defaults (:func:`firefly.env.reward`).
+
 :func:`result_value` is what a probe's result is compared with: its structured content if
 any, else its text parsed as JSON or a Python literal, else the text.
 """
@@ -44,7 +52,7 @@ from typing import Any
 
 from .ids import canonical_json
 
-RULES = ("exact", "normalized", "number", "set", "json-subset", "fields")
+RULES = ("exact", "normalized", "number", "set", "json-subset", "fields", "called")
 FIELD_REWARDS = ("share", "all")
 DEFAULT_TOLERANCE = 1e-6
 
@@ -222,7 +230,31 @@ def matches(match: dict[str, Any], expected: Any, got: Any) -> bool:
     if rule == "fields":
         scores = field_scores(match, expected, got)
         return bool(scores) and all(scores.values())
+    if rule == "called":
+        return called(expected, got)
     raise MatchRuleError(f"unknown match rule {rule!r}; known: {', '.join(RULES)}")
+
+
+def _same_argument(expected: Any, got: Any) -> bool:
+    if isinstance(expected, str) and isinstance(got, str):
+        return normalize(expected) == normalize(got)
+    return canonical_json(expected) == canonical_json(got)
+
+
+def called(expected: Any, got: Any) -> bool:
+    """For a ``called`` rule: whether one of the calls ``got`` is the call ``expected``."""
+    if not isinstance(expected, dict) or not isinstance(expected.get("arguments", {}), dict) \
+            or not expected.get("server") or not expected.get("tool"):
+        raise MatchRuleError("a called rule needs a label {server, tool, arguments}")
+    calls = got if isinstance(got, list) else [got]
+    want = expected.get("arguments") or {}
+    for call in calls:
+        if not isinstance(call, dict) or call.get("server") != expected["server"] or call.get("tool") != expected["tool"]:
+            continue
+        args = call.get("arguments") if isinstance(call.get("arguments"), dict) else {}
+        if all(k in args and _same_argument(v, args[k]) for k, v in want.items()):
+            return True
+    return False
 
 
 def answer_object(got: Any) -> dict[str, Any] | None:

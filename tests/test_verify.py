@@ -130,10 +130,11 @@ def test_synthesis_leaves_out_a_setup_the_label_does_not_need(store):
 
 
 def _asked_without_setup(store, xid: str, setup_word: str, tool: str) -> None:
-    """The questions of an exploration (not its state changes) exist, none names the setup,
-    and each one's trajectory is the label's call alone."""
+    """The questions of an exploration (not its state changes, nor an action: the effect
+    itself asked for) exist, none names the setup, and each one's trajectory is the label's
+    call alone."""
     asked = store.conn.execute("SELECT question, trajectory FROM tasks WHERE exploration_id = ?"
-                               " AND kind != 'state-change'", (xid,)).fetchall()
+                               " AND kind NOT IN ('state-change', 'action')", (xid,)).fetchall()
     assert asked
     for question, trajectory in asked:
         assert setup_word not in question, question

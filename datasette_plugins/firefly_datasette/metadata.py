@@ -247,7 +247,7 @@ TABLES: dict[str, dict[str, Any]] = {
         "label_column": "question",
         "columns": {
             "task_id": "the task's id", "exploration_id": "the exploration it was written from", "dag_id": "its DAG",
-            "kind": "lookup, multi-hop, aggregate or state-change", "question": "what the agent is asked (links to the task page)",
+            "kind": "lookup, multi-hop, aggregate, state-change or action (the label is the call it asks for)", "question": "what the agent is asked (links to the task page)",
             "answer": "the label (JSON)", "match": "how an answer is compared with the label (JSON rule)",
             "trajectory": "reference calls: step, server, tool, arguments (JSON)",
             "probe": "for state-change tasks, the read-only call that checks the end state (JSON)",

@@ -236,6 +236,9 @@ class Episode:
         self.repeats: dict[tuple[str, str, str], int] = {}  # (key, tier, state) -> results served
         self.calls = 0
         self.results: list[tuple[str, SimResult]] = []  # (call key, result) of each call that worked, in order
+        # every call made of a known tool with arguments that are an object, worked or not:
+        # (server, tool, canonical arguments), in order (an action is scored by the calls made)
+        self.made: list[tuple[str, str, dict[str, Any]]] = []
 
     @property
     def state(self) -> str:
@@ -292,6 +295,8 @@ class Episode:
 
     def _after(self, call: Call | None, result: SimResult) -> SimResult:
         self.calls += 1
+        if call is not None:
+            self.made.append((call.server, call.tool, call.arguments))
         if call is None or result.is_error:
             return result
         self.results.append((call.key, result))

@@ -59,6 +59,7 @@ def prompt(task: Task, tools: dict[tuple[str, str], str]) -> str:
     used = list(dict.fromkeys((c["server"], c["tool"]) for c in task.trajectory))
     lines = [f"- {server}.{tool}: {(tools.get((server, tool)) or '').strip()[:300]}" for server, tool in used]
     expected = ("the end state " + json.dumps(task.answer, ensure_ascii=False)) if task.probe is not None else \
+        ("the call " + json.dumps(task.answer, ensure_ascii=False)) if task.action else \
         json.dumps(task.answer, ensure_ascii=False)
     return (f"Task ({task.kind}):\n{task.question}\n\nExpected answer: {expected}\n\n"
             f"Tools the reference solution calls:\n" + "\n".join(lines))

@@ -23,6 +23,7 @@ from ..ids import canonical_json, content_hash, short_hash
 from ..store import Store
 
 INITIAL_STATE = content_hash([])
+ACTION = "action"  # the kind of a task whose label is the call it asks for (firefly.match rule ``called``)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,31 @@ class Task:
     @property
     def state_change(self) -> bool:
         return self.probe is not None
+
+    @property
+    def action(self) -> bool:
+        """An instruction whose label is the call it asks for (kind ``action``, rule ``called``)."""
+        return self.kind == ACTION
+
+    @property
+    def by_world(self) -> bool:
+        """Whether the task is scored from what the episode did (a state change, by its probe;
+        an action, by its calls), not from the text of the final answer."""
+        return self.probe is not None or self.action
+
+
+def made_call(task: Task, episode: Any) -> bool:
+    """For an action (rule ``called``): whether the episode made the call the label is: that
+    tool, with every argument the label states (:func:`firefly.match.called`; the episode's
+    arguments as the simulator canonicalised them, defaults filled in). What the simulator
+    answered does not matter: an argument the question leaves free may make a call it has no
+    record of. Without an episode (a text-only reward), nothing shows a call: False."""
+    from ..match import called
+
+    made = getattr(episode, "made", None)
+    if not isinstance(made, list):
+        return False
+    return called(task.answer, [{"server": s, "tool": t, "arguments": a} for s, t, a in made])
 
 
 TASK_COLUMNS = ("task_id, exploration_id, dag_id, kind, question, answer, match, trajectory, probe, provenance,"

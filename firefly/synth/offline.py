@@ -15,7 +15,11 @@ writes candidate tasks of these kinds:
   made just before and just after it that shows the thing gone (matched exactly);
 * effect result (a lookup or aggregate, template prefix ``effect:``): a fact an effect's own
   reply reports (``Remove the duplicates ... In the reply, what is the number of rows
-  after?``), the effect being the label's call; never its echo, status, a made-up id or a timing.
+  after?``), the effect being the label's call; never its echo, status, a made-up id or a timing;
+* action: an instruction whose label is the call it asks for (``Play the music of the ABC
+  notation below: ...``; match rule ``called``), for an effect no read of the run observed
+  and no other candidate rests on: a player, a planner, a recorder of thoughts, whose reply
+  says nothing a question could ask. Scored by whether the episode made that call.
 
 Phrasing varies (several templates per fact, chosen by a seeded generator). Every candidate
 carries its provenance and derivation, so the verifiers can check it; calls that changed the
@@ -47,12 +51,13 @@ from .facts import (Cell, Item, Table, basename, day_left_to_clock, dull_reason,
                     is_volatile, text_blocks,
                     leaves, pages_of_a_document, plain_text, plural_of, read_call, reads_the_clock, rel, singular,
                     words_of)
-from .model import INITIAL_STATE, Candidate, Exploration, Step
+from .model import ACTION, INITIAL_STATE, Candidate, Exploration, Step
 from .phrasing import block_scope, effect, listing, ordinal, tool_sentence, value_shown, quote, scope, without_step_numbers
 
 NAME = "offline-v1"
 MAX_TASKS = 20  # per exploration, besides its state changes
 MAX_STATE_CHANGES = 4
+MAX_ACTIONS = 2  # per exploration, each of a tool no other chosen task of it rests on
 MAX_QUESTION = 1500
 # a hop may name an item by its place in a listing ("the second table listed in the shop
 # database") only in a short listing and near its top: a place a user would count
@@ -203,6 +208,7 @@ VALUE_OF_SINGLE = ["In {scope}, what is the value of \"{label}\"?", "What is the
 REPLY_VALUE_OF = ["What value does the reply give for \"{label}\"?", "In the reply, what is the value of \"{label}\"?"]
 VALUE_OF_LOOKUP = ["In {scope}, what is the value of \"{label}\" for the {noun} whose {keylabel} is {key}?"]
 REPLY = "the reply"  # where an effect's own result is read: what its call gives back
+ACTIONS = ["{effect}.", "Please {effect}."]
 SETUP = [
     "First {setup}. Then answer: {question}",
     "Do this first: {setup}. After that, {lower}",
@@ -316,12 +322,14 @@ class OfflineSynthesizer:
         self.needs: Any = None
         self.variants: dict[tuple[str, str, str, str], list[tuple[Any, Any]]] = {}
         self.said: dict[tuple[str, str], list[tuple[frozenset[str], Any, Any, str]]] = {}
+        self.probed: set[tuple[str, str]] = set()  # tools whose effects a read of the run observed
         self._ids: tuple[str, dict[int, dict[str, int]]] | None = None  # an exploration's made_ids
 
     def tasks_for(self, store: Any, x: Exploration, context: dict[str, Any]) -> tuple[list[Candidate], Counter, list[Any]]:
         self.needs = context.get("needs")  # which setup calls a label needs (the simulator decides)
         self.variants = context.get("variants") or {}
         self.said = context.get("said") or {}
+        self.probed = context.get("probed") or set()
         found, skipped = self.candidates(x, context.get("initial_results"))
         chosen = self.pick(x, found)
         skipped["_candidates"] = len(found)
@@ -367,6 +375,10 @@ class OfflineSynthesizer:
                 continue
             if done is not None and _self_contained(done, skipped):
                 final.append(done)
+        for c in self._actions(x, skipped, final):
+            done = self._finish(c, skipped)
+            if done is not None and _self_contained(done, skipped):
+                final.append(done)
         return final, skipped
 
     def pick(self, x: Exploration, candidates: list[Candidate]) -> list[Candidate]:
@@ -408,6 +420,13 @@ class OfflineSynthesizer:
                 used_templates[c.template] += 1
                 used_answers.add(canonical_json(c.answer))
         chosen += others
+        # an action only for a tool no chosen task rests on: the call is its only check
+        for c in by_kind.get(ACTION, []):
+            if sum(1 for k in chosen if k.kind == ACTION) >= MAX_ACTIONS:
+                break
+            if not tools_of(c) & {t for k in chosen for t in tools_of(k)}:
+                chosen.append(c)
+                used_tools.update(tools_of(c))
         return chosen
 
     # -- single-call questions -------------------------------------------------------------
@@ -980,6 +999,58 @@ class OfflineSynthesizer:
                 out.append(c)
         return out
 
+    # -- actions: the call is the label ----------------------------------------------------------
+
+    def _actions(self, x: Exploration, skipped: Counter, others: list[Candidate]) -> list[Candidate]:
+        """Instructions whose label is the call they ask for (kind ``action``, match rule
+        ``called``): for an effect whose reply says nothing a question could ask and whose
+        change no read observed, the call itself is what can be checked (``Play the music of
+        the ABC notation below``, ``Plan the task "..."``). Only an effect that
+
+        * no candidate of the exploration rests on, of a tool no read of the whole run observed
+          the effects of (:func:`probed_tools`: then its changes are asked about as such);
+        * is the first change of its server in the exploration (the world as it starts: the
+          episode that plays the task makes it the same way), and not chance (a roll is wanted
+          for what it rolled);
+        * is worded as an action (a verb the tool's description or name starts with), every
+          argument it was given stated.
+
+        The label is the tool and its arguments: those the call gave, and the defaults the
+        instruction states for a call given none (the defaults the tool played); empty values
+        (``[]``, ``""``) are left free."""
+        taken = {k for c in others for k in (c.label_steps | (c.trajectory_steps or set()))}
+        taken |= {c.extra.get("effect_step") for c in others}
+        out: list[Candidate] = []
+        for e in x.steps:
+            if not e.effectful or e.probe_of is not None or e.step in taken:
+                continue  # a read is asked for what it read; a tool not known to be read-only may say nothing
+            if (e.server, e.tool) in self.probed:
+                skipped["action: a read of the run observes the tool's effects"] += 1
+                continue
+            ref = x.ref(e.server, e.tool)
+            if by_chance(e.tool, getattr(ref, "description", None), e.arguments):
+                skipped["action: chance"] += 1  # a roll is wanted for what it rolled, which no call can check
+                continue
+            if any(p.effectful and p.server == e.server and p.step < e.step for p in x.steps):
+                skipped["action: after a change"] += 1
+                continue
+            stated = dict(e.arguments) or _stated_defaults(getattr(ref, "input_schema", None))
+            if stated and not e.arguments and ref is not None:  # the defaults it played, said as given
+                ref = replace(ref, input_schema=_without_defaults(ref.input_schema))
+            does = effect(e.tool, e.server, stated, x.adapter(e.server), ref)
+            if does is None or does.startswith("run "):
+                skipped["action: no words for the call"] += 1
+                continue
+            label = {"server": e.server, "tool": e.tool,
+                     "arguments": {k: v for k, v in stated.items() if v not in (None, "", [], {})}}
+            rng = self._rng(x, "action", e.step)
+            out.append(Candidate(
+                kind=ACTION, template=f"action:{e.server}/{e.tool}",
+                question=_cap(_pick(rng, ACTIONS).format(effect=does)), answer=label, match={"rule": "called"},
+                label_steps={e.step}, provenance=[{"step": e.step, "role": "call", "value": label}],
+                derivation={"op": "call"}, hops=1, trajectory_steps={e.step}, score=0.5))
+        return out
+
     # -- setup effects ------------------------------------------------------------------------
 
     def _with_setup(self, x: Exploration, c: Candidate, skipped: Counter) -> Candidate | None:
@@ -1102,7 +1173,7 @@ class OfflineSynthesizer:
         if any(is_volatile("", text) for text in texts):
             skipped["a run-dependent value in the task"] += 1  # a time of this run, a temporary path
             return None
-        if c.kind != "state-change" and _leaks_into(c.answer, normalize(without_step_numbers(c.question))):
+        if c.kind not in ("state-change", ACTION) and _leaks_into(c.answer, normalize(without_step_numbers(c.question))):
             skipped["answer in the question"] += 1
             return None
         return c
@@ -1485,6 +1556,31 @@ def said_anyway(store: Any) -> dict[tuple[str, str], list[tuple[frozenset[str], 
             out[key] = [(n, json.loads(c or "[]"), None if st is None else json.loads(st), normalize(plain_text(text)))
                         for n, c, st, text in by_args.values()]
     return out
+
+
+def probed_tools(store: Any) -> set[tuple[str, str]]:
+    """The tools (server, name) whose effects a read of the run observed: some call of them
+    was followed by a probe (a read made to see what it changed)."""
+    return {(server, tool) for server, tool in store.conn.execute(
+        "SELECT DISTINCT e.server, e.tool FROM calls p JOIN calls e ON e.exploration_id = p.exploration_id"
+        " AND e.step = p.probe_of WHERE p.probe_of IS NOT NULL")}
+
+
+def _stated_defaults(schema: Any) -> dict[str, Any]:
+    """For a call given no arguments: the defaults it played, that an instruction states (a
+    text or a number the schema gives a parameter: the tune a player plays by default)."""
+    props = (schema or {}).get("properties") if isinstance(schema, dict) else None
+    return {k: p["default"] for k, p in (props or {}).items() if isinstance(p, dict)
+            and isinstance(p.get("default"), (str, int, float)) and not isinstance(p.get("default"), bool)
+            and p.get("default") != ""}
+
+
+def _without_defaults(schema: dict[str, Any]) -> dict[str, Any]:
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(props, dict):
+        return schema
+    return dict(schema, properties={k: {f: v for f, v in p.items() if f != "default"} if isinstance(p, dict) else p
+                                    for k, p in props.items()})
 
 
 def result_variants(store: Any) -> dict[tuple[str, str, str, str], list[tuple[Any, Any]]]:

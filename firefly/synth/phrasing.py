@@ -170,7 +170,7 @@ _VERBS = frozenset({"cancel", "simplify", "expand", "factor", "solve", "differen
                     "unlink", "group", "aggregate", "profile", "fit", "train", "simulate", "forecast", "recommend",
                     "suggest", "explain", "define", "tell", "lint", "fix", "refactor", "build", "compile", "index",
                     "register", "plan", "apply", "export", "download", "import", "resolve", "cache", "combine",
-                    "receive", "decide", "salvage", "wrap", "repair", "read"})
+                    "receive", "decide", "salvage", "wrap", "repair", "read", "play"})
 _SEARCH_LEADS = ("look up", "look for", "search for", "find", "finds", "search", "searches", "query", "queries")
 _ARTICLES = ("the ", "a ", "an ", "all ", "every ", "each ", "one ", "some ", "any ")
 _DETERMINERS = frozenset({"a", "an", "the", "all", "each", "every", "one", "multiple", "several", "some", "any", "its",

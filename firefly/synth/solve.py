@@ -60,5 +60,8 @@ class Solver:
         if task.kind == "state-change":
             return solved, ["the probe shows the end state after the solver's calls" if solved
                             else "the probe does not show the end state after the solver's calls"]
+        if task.action:
+            return solved, ["the solver made the call the action asks for" if solved
+                            else "the solver did not make the call the action asks for"]
         answer = episode.answer or ""
         return solved, [f"the solver answered {answer[:80]!r}" + (", which matches" if solved else ", which does not match")]

@@ -90,7 +90,7 @@ def synthesize(
 ) -> SynthesisReport:
     """Write tasks for every finished exploration not yet synthesized by ``synthesizer``
     (the offline one by default)."""
-    from .offline import OfflineSynthesizer, initial_results, result_variants, said_anyway
+    from .offline import OfflineSynthesizer, initial_results, probed_tools, result_variants, said_anyway
 
     if synthesizer is None:
         synthesizer = OfflineSynthesizer(seed=seed, **({"max_tasks": max_tasks} if max_tasks else {}))
@@ -102,7 +102,7 @@ def synthesize(
     from .necessity import SetupNeeds, initial_texts
 
     context = {"initial_results": initial_results(store), "variants": result_variants(store),
-               "said": said_anyway(store),
+               "said": said_anyway(store), "probed": probed_tools(store),
                "needs": SetupNeeds(Simulator.open(store, mode="strict"), initial_texts(store))}
     adapters: dict[str, Adapter] = {}  # server -> its adapter, chosen once per run
     records: dict[str, Any] = {}  # server -> what discovery recorded of it

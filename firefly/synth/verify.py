@@ -5,11 +5,13 @@ Verifiers (each gives ``passed`` and one-line reasons):
 * ``grounded``: every provenance value is found at its locator in the recorded result of its
   step, the derivation recomputed from them gives the label, and every trajectory call is a
   successful recorded call of the exploration. For a state change: the probe is a recorded
-  call and its recorded result contains the expected end state.
+  call and its recorded result contains the expected end state. For an action: the label is
+  the trajectory's one call (each argument the recorded one, or the default it played).
 * ``replayable``: the trajectory replayed in order in one simulator episode (strict mode)
   succeeds at every call, and the label recomputed from the replayed results (or the probe
   made at the end of the episode) matches. A made-up id a hop went through may come back
-  as another made-up id (a session opened again).
+  as another made-up id (a session opened again). An action: the replayed episode made the
+  call its label is.
 * ``no-leakage``: the answer is not in the question. For a state change, no part of the
   expected end state that the requested effect does not itself state.
 * ``self-contained``: every argument value the trajectory's calls need is in the question,
@@ -27,7 +29,8 @@ Verifiers (each gives ``passed`` and one-line reasons):
   changes the label (:mod:`firefly.synth.necessity`). So a state change that asks for two
   changes and checks one fails.
 * ``fails-before``: a state change's probe, run in the world before the change, fails the
-  label (doing nothing must not pass). Questions pass.
+  label (doing nothing must not pass); an action's label is not met by an episode that makes
+  no call. Questions pass.
 * ``wording``: the question never calls a folder a file (a path the exploration shows is a
   folder: listed, created or read as one).
 * ``diverse``: at most ``per_template`` verified tasks per masked question, at most
@@ -67,7 +70,7 @@ from .derivation import check_entry
 from .derive import DerivationError, compute, found_at, record_of
 from .diversity import DEFAULT_PER_TEMPLATE, DEFAULT_PER_TOOL_ANSWER, DiversityCap, rank
 from .facts import generated_id_in, leaves, rel
-from .model import TASK_COLUMNS, Exploration, Task, load_exploration, task_from_row
+from .model import TASK_COLUMNS, Exploration, Task, load_exploration, made_call, task_from_row
 from .necessity import (AMBIENT, before_change, computing_steps, initial_texts, item_moved, made_ids, made_values,
                         same_made_up, step_needs)
 from .phrasing import value_shown, without_step_numbers
@@ -96,6 +99,8 @@ def check_grounded(task: Task, x: Exploration | None) -> Verdict:
             reasons.append(f"trajectory step {call.get('step')} is not a successful recorded call with these arguments")
     if task.kind == "state-change":
         return _grounded_probe(task, steps, reasons)
+    if task.action:
+        return _grounded_action(task, x, reasons)
     records = {s.step: record_of(s.step, s.server, s.tool, s.arguments, s.content, s.structured)
                for s in steps.values() if s.ok}
     for p in task.provenance:
@@ -134,6 +139,26 @@ def _grounded_probe(task: Task, steps: dict[int, Any], reasons: list[str]) -> Ve
     return True, [f"the recorded probe {s.server}/{s.tool} at step {s.step} shows the end state"]
 
 
+def _grounded_action(task: Task, x: Exploration, reasons: list[str]) -> Verdict:
+    from ..simulator.canonical import fill_defaults
+
+    label = task.answer if isinstance(task.answer, dict) else {}
+    if len(task.trajectory) != 1 or task.match.get("rule") != "called":
+        return False, reasons + ["an action is one call, labelled by the rule called"]
+    call = task.trajectory[0]
+    schema = getattr(x.ref(call["server"], call["tool"]), "input_schema", None)
+    given = fill_defaults(dict(call.get("arguments") or {}), schema) if isinstance(schema, dict) else \
+        dict(call.get("arguments") or {})
+    if (label.get("server"), label.get("tool")) != (call["server"], call["tool"]):
+        reasons.append(f"the label's tool {label.get('server')}/{label.get('tool')} is not the trajectory's call")
+    for name, value in (label.get("arguments") or {}).items():
+        if canonical_json(given.get(name)) != canonical_json(value):
+            reasons.append(f"the label's argument {name} = {_short(value)} is not the recorded call's")
+    if reasons:
+        return False, reasons
+    return True, [f"the label is the recorded call {call['server']}/{call['tool']} at step {call.get('step')}"]
+
+
 def not_read_only(step: Any) -> bool:
     return step is not None and step.ok and not step.read_only
 
@@ -158,6 +183,10 @@ def check_replayable(task: Task, sim: Any) -> Verdict:
             return False, [f"after the replay the probe shows {_short(result_value(r.content, r.structured_content))},"
                            f" not {_short(probe.get('expected'))}"]
         return True, [f"{len(task.trajectory)} call(s) replayed; the probe shows the end state"]
+    if task.action:
+        if not made_call(task, episode):
+            return False, ["the replayed episode did not make the call the label is"]
+        return True, [f"{len(task.trajectory)} call(s) replayed; the episode made the call the label is"]
     replayed = []
     records = {step: record_of(step, call["server"], call["tool"], call.get("arguments") or {}, r.content,
                                r.structured_content) for step, (call, r) in results.items()}
@@ -202,6 +231,8 @@ def _in_text(value: Any, text: str) -> bool:
 
 
 def check_leakage(task: Task) -> Verdict:
+    if task.action:
+        return True, ["an action states the call it asks for: its label is that call"]
     text = normalize(without_step_numbers(task.question))
     if task.kind == "state-change":
         stated = normalize(" ".join(str(v) for c in task.trajectory for v in leaves(c.get("arguments"))))
@@ -320,6 +351,10 @@ def check_no_padding(task: Task, sim: Any, x: Exploration | None, initial: Mappi
 
 def check_fails_before(task: Task, sim: Any, x: Exploration | None = None,
                        initial: Mapping[str, str] | None = None) -> Verdict:
+    if task.action:
+        if made_call(task, sim.episode()):
+            return False, ["an episode that makes no call already meets the label"]
+        return True, ["an episode that makes no call does not meet the label (the call)"]
     if task.probe is None:
         return True, ["not a state change"]
     ok, why = before_change(task, sim, recorded_results(x), initial)

@@ -168,18 +168,19 @@ class FireflyTRLEnvironment:
 
     def _scored_by_world(self) -> bool:
         """Whether this episode's task is scored from the world alone (a state change, by its
-        probe): :meth:`get_reward` scores it; else :func:`reward` does, from the final answer."""
+        probe; an action, by the call it made): :meth:`get_reward` scores it; else :func:`reward` does, from the final answer."""
         if self._instance is None:
             raise EnvError("call reset(**row) first")
-        return self._env.instance_episode(self._instance).task.probe is not None
+        return self._env.instance_episode(self._instance).task.by_world
 
     def _episode_reward(self) -> float:
         """1.0 or 0.0: the episode's reward once it has ended, else (a state change) its probe
-        in this slot's world, read-only: the episode goes on."""
+        in this slot's world, read-only, or (an action) whether the slot's episode made its
+        call: the episode goes on."""
         episode = self._env.instance_episode(self._instance)
         if episode.done:
             return episode.reward
-        if episode.task.probe is None:
+        if not episode.task.by_world:
             return 0.0  # a question without its answer
         return score(episode.task, "", self._env.instance(self._instance).sim)
 

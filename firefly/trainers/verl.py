@@ -129,7 +129,7 @@ class FireflyTool(BaseTool):
     async def calc_reward(self, instance_id: str, answer: str | None = None, **kwargs: Any) -> float:
         episode = self.env.instance_episode(instance_id)
         if not episode.done:
-            if answer is None and episode.task.probe is None:
+            if answer is None and not episode.task.by_world:
                 return 0.0  # a question scored before its answer: nothing to score yet
             await self.env.astep(instance_id, final_answer=answer if answer is not None else "")
         return await self.env.areward(instance_id)
