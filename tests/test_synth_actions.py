@@ -32,10 +32,12 @@ TOOLS = {
     ("notes", "write_note"): ({"type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"]},
                               False),
     ("notes", "list_notes"): ({"type": "object", "properties": {}}, True),
+    ("cleaner", "clean_up"): ({"type": "object", "properties": {"days": {"type": "integer"}}}, False),
+    ("cleaner", "run_tests"): ({"type": "object", "properties": {"pattern": {"type": "string"}}}, False),
 }
 DESCRIPTIONS = {"play_tune": "Plays music from ABC notation.", "plan_task": "Plan a task and guide its design.",
                 "roll_dice": "Roll dice and return the result.", "write_note": "Write a note.",
-                "list_notes": "List the notes."}
+                "list_notes": "List the notes.", "clean_up": "Clean up old files.", "run_tests": "Run the test cases."}
 GUIDE = "## Task Analysis\n\nRead the task, think about its goals, then call analyze_task with your design."
 
 
@@ -57,6 +59,12 @@ def world(tmp_path, monkeypatch):
     n.call("notes", "write_note", {"title": "Groceries"}, fx.text("Done."))
     n.call("notes", "list_notes", {}, fx.as_text({"notes": [{"title": "Groceries"}]}), probe_of=0)
     n.finish()
+    c = fx.Walk(store, "xclean", "dclean", [("cleaner", "clean_up")])
+    c.call("cleaner", "clean_up", {"days": 7}, fx.as_text({"removed": [], "freed_mb": 0}))
+    c.finish()
+    t = fx.Walk(store, "xtests", "dtests", [("cleaner", "run_tests")])
+    t.call("cleaner", "run_tests", {"pattern": "sale"}, fx.text("No test cases defined. Please add test cases first."))
+    t.finish()
     store.catch_up()
     return store
 
@@ -87,8 +95,10 @@ def test_an_effect_that_says_nothing_is_an_action_labelled_by_its_call_and_verif
     _, question, label, verified = actions["plan_task"]
     assert '"Confirm the spring sale prices with the team."' in question and verified == 1
     assert label["arguments"] == {"description": "Confirm the spring sale prices with the team."}
-    # never: a roll (wanted for what it rolled), nor a change a read observed (a state change checks it)
+    # never: a roll (wanted for what it rolled), nor a change a read observed (a state change checks it),
+    # nor a call whose reply says it did nothing (empty values only, "No test cases defined ... first")
     assert "roll_dice" not in actions and "write_note" not in actions
+    assert "clean_up" not in actions and "run_tests" not in actions
     assert world.conn.execute("SELECT count(*) FROM tasks WHERE kind = 'state-change'").fetchone()[0]
     reasons = dict(world.conn.execute(
         "SELECT verifier, reasons FROM verdicts WHERE task_id = ?", (actions["plan_task"][0],)).fetchall())

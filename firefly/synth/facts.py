@@ -1833,6 +1833,12 @@ _EMPTY_WORLD = re.compile(r"(?i)\b(?:is|are) (?:now )?empty\b|\bdo(?:es)?(?: not
 # a greeting a server says whatever it is asked ("Hello from Chinese NLP MCP")
 _GREETING = re.compile(r"(?i)^\W*(?:hello|hi|greetings|welcome)\b")
 _CANNOT = re.compile(r"(?i)^\W*(?:cannot|can't|could not|couldn't|unable to|failed to|no |nothing |not )")
+def says_it_could_not(text: str) -> bool:
+    """A message that a call could not act, or had nothing to act on ("Cannot find paths",
+    "No test cases defined. Please add test cases first", "Nothing to clean")."""
+    return bool(_CANNOT.match(text))
+
+
 _STATUS_WORDS = frozenset({"ok", "okay", "success", "succeeded", "successful", "completed", "complete", "done", "true",
                            "false", "error", "failed", "failure", "pending", "planned", "running", "ready", "default",
                            "none", "null", "n/a", "saved", "created", "updated", "deleted", "added"})

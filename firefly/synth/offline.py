@@ -49,8 +49,8 @@ from ..locator import resolve
 from .facts import (Cell, Item, Table, basename, day_left_to_clock, dull_reason, echoes_of, generated_id_in, made_up_id,
                     is_bookkeeping, is_dull, is_machine_fact, of_the_day, offsets_change,
                     is_volatile, text_blocks,
-                    leaves, pages_of_a_document, plain_text, plural_of, read_call, reads_the_clock, rel, singular,
-                    words_of)
+                    leaves, pages_of_a_document, plain_text, plural_of, read_call, reads_the_clock, rel,
+                    says_it_could_not, singular, words_of)
 from .model import ACTION, INITIAL_STATE, Candidate, Exploration, Step
 from .phrasing import block_scope, effect, listing, ordinal, tool_sentence, value_shown, quote, scope, without_step_numbers
 
@@ -1011,7 +1011,7 @@ class OfflineSynthesizer:
           the effects of (:func:`probed_tools`: then its changes are asked about as such);
         * is the first change of its server in the exploration (the world as it starts: the
           episode that plays the task makes it the same way), and not chance (a roll is wanted
-          for what it rolled);
+          for what it rolled), nor one whose reply says it did nothing (:func:`_did_nothing`);
         * is worded as an action (a verb the tool's description or name starts with), every
           argument it was given stated.
 
@@ -1030,6 +1030,9 @@ class OfflineSynthesizer:
             ref = x.ref(e.server, e.tool)
             if by_chance(e.tool, getattr(ref, "description", None), e.arguments):
                 skipped["action: chance"] += 1  # a roll is wanted for what it rolled, which no call can check
+                continue
+            if _did_nothing(e):
+                skipped["action: the reply says it did nothing"] += 1  # "No test cases defined. Please add ... first"
                 continue
             if any(p.effectful and p.server == e.server and p.step < e.step for p in x.steps):
                 skipped["action: after a change"] += 1
@@ -1573,6 +1576,17 @@ def _stated_defaults(schema: Any) -> dict[str, Any]:
     return {k: p["default"] for k, p in (props or {}).items() if isinstance(p, dict)
             and isinstance(p.get("default"), (str, int, float)) and not isinstance(p.get("default"), bool)
             and p.get("default") != ""}
+
+
+def _did_nothing(s: Step) -> bool:
+    """A reply that says the call could not act ("No test cases defined. Please add test cases
+    first", "Cannot ...", "Nothing to ...") or holds nothing but empty values (``{"rankings": []}``)."""
+    text = _text_of(s).strip()
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if not text or says_it_could_not(first):
+        return True
+    value = result_value(s.content, s.structured)
+    return isinstance(value, (dict, list)) and all(v in (None, "", 0, False) for v in leaves(value))
 
 
 def _without_defaults(schema: dict[str, Any]) -> dict[str, Any]:
