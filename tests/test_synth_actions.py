@@ -32,12 +32,17 @@ TOOLS = {
     ("notes", "write_note"): ({"type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"]},
                               False),
     ("notes", "list_notes"): ({"type": "object", "properties": {}}, True),
+    ("thinker", "think"): ({"type": "object", "properties": {
+        "thought": {"type": "string"}, "tools": {"type": "array", "items": {"type": "string"}},
+        "thought_number": {"type": "integer"}}, "required": ["thought", "tools", "thought_number"]}, False),
     ("cleaner", "clean_up"): ({"type": "object", "properties": {"days": {"type": "integer"}}}, False),
     ("cleaner", "run_tests"): ({"type": "object", "properties": {"pattern": {"type": "string"}}}, False),
 }
 DESCRIPTIONS = {"play_tune": "Plays music from ABC notation.", "plan_task": "Plan a task and guide its design.",
                 "roll_dice": "Roll dice and return the result.", "write_note": "Write a note.",
-                "list_notes": "List the notes.", "clean_up": "Clean up old files.", "run_tests": "Run the test cases."}
+                "list_notes": "List the notes.", "clean_up": "Clean up old files.",
+                "think": "A detailed tool for reflective problem-solving.\nThis tool helps analyze problems through a"
+                         " flexible thinking process that can adapt.", "run_tests": "Run the test cases."}
 GUIDE = "## Task Analysis\n\nRead the task, think about its goals, then call analyze_task with your design."
 
 
@@ -59,6 +64,10 @@ def world(tmp_path, monkeypatch):
     n.call("notes", "write_note", {"title": "Groceries"}, fx.text("Done."))
     n.call("notes", "list_notes", {}, fx.as_text({"notes": [{"title": "Groceries"}]}), probe_of=0)
     n.finish()
+    k = fx.Walk(store, "xthink", "dthink", [("thinker", "think")])
+    k.call("thinker", "think", {"thought": "Check the sale prices.", "tools": [], "thought_number": 1},
+           fx.text("Thought recorded."))
+    k.finish()
     c = fx.Walk(store, "xclean", "dclean", [("cleaner", "clean_up")])
     c.call("cleaner", "clean_up", {"days": 7}, fx.as_text({"removed": [], "freed_mb": 0}))
     c.finish()
@@ -95,6 +104,11 @@ def test_an_effect_that_says_nothing_is_an_action_labelled_by_its_call_and_verif
     _, question, label, verified = actions["plan_task"]
     assert '"Confirm the spring sale prices with the team."' in question and verified == 1
     assert label["arguments"] == {"description": "Confirm the spring sale prices with the team."}
+    # a description that only names its tool: what it says the tool helps do; a required empty list is "no ..."
+    _, question, label, verified = actions["think"]
+    said = 'analyze problems through a flexible thinking process with thought "Check the sale prices.", thought number 1 and no tools.'
+    assert question in ("A" + said[1:], "Please " + said), question
+    assert verified == 1 and label["arguments"] == {"thought": "Check the sale prices.", "thought_number": 1}
     # never: a roll (wanted for what it rolled), nor a change a read observed (a state change checks it),
     # nor a call whose reply says it did nothing (empty values only, "No test cases defined ... first")
     assert "roll_dice" not in actions and "write_note" not in actions

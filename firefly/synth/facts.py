@@ -395,7 +395,8 @@ def spelled_out(words: str, alone: bool = False) -> str:
 _ACRONYMS = {w: w.upper() for w in (
     "aic", "bic", "hqic", "rmse", "mse", "mae", "mape", "ols", "vif", "adf", "kpss", "acf", "pacf", "arima", "garch",
     "sql", "csv", "json", "html", "pdf", "url", "uri", "api", "utc", "cpu", "dpi", "mime", "sku", "http", "uuid",
-    "ip", "ssr", "sse", "gdp", "roi", "npv", "irr", "vat", "iso", "ascii", "utf", "png", "jpeg", "svg", "xml", "yaml")}
+    "ip", "ssr", "sse", "gdp", "roi", "npv", "irr", "vat", "iso", "ascii", "utf", "png", "jpeg", "svg", "xml", "yaml",
+    "mcp", "abc")}
 
 
 _UNITS = frozenset({"bytes", "kb", "mb", "gb", "seconds", "secs", "ms", "milliseconds", "minutes", "hours", "days",

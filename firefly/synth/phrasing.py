@@ -470,6 +470,9 @@ def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], re
             # required empty object of options only (``{"args": {}}``: each left to its default)
             continue
         words = _param_words(name)
+        if instruction and name not in subst and value == [] and name in required:
+            rest.append(f"no {words}")  # a required empty list: "with no available MCP tools"
+            continue
         if name in subst:
             said = subst[name]
             # "the warehouse whose city is ..." names a warehouse already: no "the warehouse of" before it
@@ -581,9 +584,34 @@ def generic_effect(tool: str, args: dict[str, Any], ref: Any = None) -> str | No
     first, _, rest = phrase.partition(" ")
     if is_verb(first, rest.split(" ")[0]):
         phrase = _imperative(phrase)
+    elif (helped := helped_action(getattr(ref, "description", None))) is not None:
+        phrase = helped  # "A detailed tool for ... This tool helps analyze problems ..." -> "analyze problems ..."
     else:
         phrase = "run " + ("" if phrase.lower().startswith(_ARTICLES) else "the ") + phrase
     return _with_arguments(phrase, args or {}, {}, ref, "with", instruction=True)
+
+
+# a later sentence of a description that says what the tool does for its user, after a first
+# one that only names it ("A detailed tool for dynamic and reflective problem-solving")
+_HELPS = re.compile(r"(?:^|[.!?]\s+|\n)(?:this tool|this server|it)\s+(?:helps(?:\s+you)?(?:\s+to)?|lets\s+you|"
+                    r"allows\s+you\s+to|enables\s+you\s+to|is\s+used\s+to|can\s+be\s+used\s+to)\s+"
+                    r"([a-z][a-z -]{3,120}?)(?=\s+(?:that|which|so|and then|while|when)\b|[,.;:!?\n]|$)", re.IGNORECASE)
+
+
+def helped_action(description: Any) -> str | None:
+    """What a description says its tool helps do, as an instruction (``This tool helps analyze
+    problems through a flexible thinking process that ...`` -> ``analyze problems through a
+    flexible thinking process``), when it starts with a verb; else None."""
+    if not isinstance(description, str):
+        return None
+    m = _HELPS.search(description)
+    if m is None:
+        return None
+    phrase = m.group(1).strip()
+    first, _, rest = phrase.partition(" ")
+    if not rest or not is_verb(first, rest.split(" ")[0]) or len(phrase.split()) > MAX_PHRASE_WORDS:
+        return None
+    return _imperative(phrase)
 
 
 MAX_BLOCKS = 2
