@@ -77,6 +77,14 @@ def test_a_description_that_names_no_action_is_run_as_an_effect():
     assert said == 'run the hough circle detection with input path "/w/logo.png"'
     assert generic_effect("t", {}, ref("Register a new user request and plan its associated tasks.")) == \
         "register a new user request"
+    # a description that only names its tool says in a later sentence what it helps do: that is the action
+    thinker = ref("A detailed tool for reflective problem-solving through thoughts.\nThis tool helps analyze problems"
+                  " through a flexible thinking process that can adapt.", {"thought": {"type": "string"}})
+    assert generic_effect("t", {"thought": "Check prices"}, thinker) == \
+        'analyze problems through a flexible thinking process with thought "Check prices"'
+    # its article is no variable named A: "In a detailed tool ...", never "In A detailed tool ..."
+    assert generic_scope("t", {"thought": "Check prices"}, {}, thinker) == \
+        'a detailed tool for reflective problem-solving through thoughts with thought "Check prices"'
 
 
 def test_a_long_or_multi_line_argument_is_never_quoted():

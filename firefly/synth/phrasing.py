@@ -253,6 +253,8 @@ def _sentence_case(text: str) -> str:
     if len(long) >= 2 and all(w[:1].isupper() for w in long):
         return " ".join(_lower(w) for w in words)
     first = words[0]
+    if first == "A" and len(words) > 1 and words[1][:1].islower():
+        return " ".join(["a"] + words[1:])  # the article, not a variable named A: "A detailed tool for ..."
     head = "-".join([first.split("-")[0] if _acronym(first.split("-")[0]) else first.split("-")[0].lower()]
                     + first.split("-")[1:])
     return " ".join([head] + words[1:])
