@@ -53,6 +53,8 @@ T = lambda text: [{"type": "text", "text": text}]  # noqa: E731
      None, False),  # a validator's issues (zod), however long the text
     (T("Execution of '/w/a.py':\n\n--- Error (status code: 1) ---\n  File \"/w/a.py\", line 3\n"
        "SyntaxError: invalid decimal literal\n"), None, False),
+    (T("Either keys array or keyPattern must be provided"), None, False),  # a call that lacked an argument
+    (T("Missing required argument: path"), None, False),
 ])
 def test_every_shape_of_error_is_an_error(content, structured, is_error):
     assert error_reason(content, structured, is_error)
@@ -68,6 +70,7 @@ def test_every_shape_of_error_is_an_error(content, structured, is_error):
     (T('{"alpha": {"count": 3}, "beta": {"count": 0}}'), None),
     (T("Failed tests: 0"), None),
     (T("No matches found"), None),
+    (T("No arguments needed: the server is ready."), None),
     (T("3 keys not found in the cache, 10 served"), None),
     (T("a long document\n" + "Error: quoted inside\n" * 3), None),
     (T("Execution of '/w/a.py':\n\n--- Output ---\nError rate: 3%\n"), None),

@@ -37,12 +37,14 @@ TOOLS = {
         "thought_number": {"type": "integer"}}, "required": ["thought", "tools", "thought_number"]}, False),
     ("cleaner", "clean_up"): ({"type": "object", "properties": {"days": {"type": "integer"}}}, False),
     ("cleaner", "run_tests"): ({"type": "object", "properties": {"pattern": {"type": "string"}}}, False),
+    ("cleaner", "decode"): ({"type": "object", "properties": {"text": {"type": "string"}}}, False),
 }
 DESCRIPTIONS = {"play_tune": "Plays music from ABC notation.", "plan_task": "Plan a task and guide its design.",
                 "roll_dice": "Roll dice and return the result.", "write_note": "Write a note.",
                 "list_notes": "List the notes.", "clean_up": "Clean up old files.",
                 "think": "A detailed tool for reflective problem-solving.\nThis tool helps analyze problems through a"
-                         " flexible thinking process that can adapt.", "run_tests": "Run the test cases."}
+                         " flexible thinking process that can adapt.", "run_tests": "Run the test cases.",
+                "decode": "Decode a Base64 text."}
 GUIDE = "## Task Analysis\n\nRead the task, think about its goals, then call analyze_task with your design."
 
 
@@ -74,6 +76,9 @@ def world(tmp_path, monkeypatch):
     t = fx.Walk(store, "xtests", "dtests", [("cleaner", "run_tests")])
     t.call("cleaner", "run_tests", {"pattern": "sale"}, fx.text("No test cases defined. Please add test cases first."))
     t.finish()
+    b = fx.Walk(store, "xbytes", "dbytes", [("cleaner", "decode")])
+    b.call("cleaner", "decode", {"text": "Harbor Coffee"}, fx.text("\u0085\ufffd\ufffd{\ufffd\ufffdz\ufffd"))
+    b.finish()
     store.catch_up()
     return store
 
@@ -110,9 +115,12 @@ def test_an_effect_that_says_nothing_is_an_action_labelled_by_its_call_and_verif
     assert question in ("A" + said[1:], "Please " + said), question
     assert verified == 1 and label["arguments"] == {"thought": "Check the sale prices.", "thought_number": 1}
     # never: a roll (wanted for what it rolled), nor a change a read observed (a state change checks it),
-    # nor a call whose reply says it did nothing (empty values only, "No test cases defined ... first")
+    # nor a call whose reply says it did nothing (empty values only, "No test cases defined ... first",
+    # bytes that are no text)
     assert "roll_dice" not in actions and "write_note" not in actions
-    assert "clean_up" not in actions and "run_tests" not in actions
+    assert "clean_up" not in actions and "run_tests" not in actions and "decode" not in actions
+    # bytes that are no text are no answer either
+    assert not world.conn.execute("SELECT count(*) FROM tasks WHERE exploration_id = 'xbytes'").fetchone()[0]
     assert world.conn.execute("SELECT count(*) FROM tasks WHERE kind = 'state-change'").fetchone()[0]
     reasons = dict(world.conn.execute(
         "SELECT verifier, reasons FROM verdicts WHERE task_id = ?", (actions["plan_task"][0],)).fetchall())

@@ -37,6 +37,13 @@ ERROR_SECTION = re.compile(r"(?m)^\s*(?:-{3,}|={3,})\s*(?:Error|Exception|Traceb
 FOREIGN_ERROR = re.compile(r"錯誤|错误|失敗|失败|無效|无效|エラー")
 INVALID_JSON = re.compile(r"\bis not valid JSON\b|\bUnexpected token\b.{0,40}\bJSON\b|\bJSON\.parse\b")
 MAX_FOREIGN_ERROR = 600
+# a short reply that says the call lacked an argument: "Either keys array or keyPattern must be
+# provided", "Parameter 'query' is required", "Missing required argument: path"
+MISSING_ARGUMENT = re.compile(r"\bmust be (?:provided|specified|given|supplied|set)\b"
+                              r"|^\W*(?:missing (?:required )?|no required )(?:argument|parameter|field|input)s?\b"
+                              r"|^[^\n]{0,80}\b(?:argument|parameter|field|input)\b[^\n]{0,60}\bis required\b",
+                              re.IGNORECASE)
+MAX_MISSING_ARGUMENT = 300
 # a validator's list of issues (zod): '"code": "invalid_enum_value"' and the path it found it at
 ZOD_CODE = re.compile(r'"code"\s*:\s*"(?:invalid_[a-z_]+|too_small|too_big|unrecognized_keys|not_multiple_of)"')
 ZOD_PATH = re.compile(r'"path"\s*:\s*\[')
@@ -78,6 +85,8 @@ def error_reason(content: Any = None, structured: Any = None, is_error: bool = F
                 return "content: " + _first_line(text)
             head = stripped.split("\n", 1)[0]
             if len(stripped) <= MAX_FOREIGN_ERROR and (FOREIGN_ERROR.search(head) or INVALID_JSON.search(stripped)):
+                return "content: " + _first_line(text)
+            if len(stripped) <= MAX_MISSING_ARGUMENT and MISSING_ARGUMENT.search(stripped):
                 return "content: " + _first_line(text)
             section = ERROR_SECTION.search(text)
             if section:

@@ -1952,6 +1952,8 @@ def dull_reason(key: str, value: Any, echoes: dict[str, set[str]] | None = None,
     text = normalize(value)
     if isinstance(value, str) and (value.strip().lower() in _EMPTY_TEXTS or not re.search(r"\w", value)):
         return "empty value"  # "{}", "null", "?": an empty structure or no word at all
+    if isinstance(value, str) and value.count("\ufffd") > len(value) / 10:
+        return "bytes that are no text"  # replacement characters: a decoding of what was not encoded
     if isinstance(value, str) and _NOTHING_FOUND.match(value):
         return "nothing found"  # "No matches found for pattern: md": a search that found nothing says so in any world
     if key.split(".")[-1].split("#")[0] in MACHINE_VARS:

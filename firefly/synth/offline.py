@@ -1580,11 +1580,14 @@ def _stated_defaults(schema: Any) -> dict[str, Any]:
 
 def _did_nothing(s: Step) -> bool:
     """A reply that says the call could not act ("No test cases defined. Please add test cases
-    first", "Cannot ...", "Nothing to ...") or holds nothing but empty values (``{"rankings": []}``)."""
+    first", "Cannot ...", "Nothing to ..."), holds nothing but empty values (``{"rankings": []}``),
+    or is bytes that are no text (replacement characters: a decoding of what was not encoded)."""
     text = _text_of(s).strip()
     first = next((line for line in text.splitlines() if line.strip()), "")
     if not text or says_it_could_not(first):
         return True
+    if text.count("\ufffd") > len(text) / 10:
+        return True  # bytes that are no text: Base64 "decoded" from a text that was none
     value = result_value(s.content, s.structured)
     return isinstance(value, (dict, list)) and all(v in (None, "", 0, False) for v in leaves(value))
 
