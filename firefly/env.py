@@ -257,8 +257,19 @@ def setup_done(task: Task, episode: Any) -> bool:
     read_only = {(t.server, t.name) for server in {c["server"] for c in setup} for t in episode.sim.tools_of(server)
                  if t.read_only}
     made = {tuple(e) for e in episode.effects}
-    return all((c["server"], c["tool"], content_hash(c.get("arguments") or {})) in made for c in setup
-               if (c["server"], c["tool"]) not in read_only)
+
+    def done(c: dict[str, Any]) -> bool:
+        if (c["server"], c["tool"], content_hash(c.get("arguments") or {})) in made:
+            return True
+        # the call made and answered from a record: its effect is kept under the recorded call's
+        # hash (the same call written with its defaults, in another exploration); a call of a
+        # tool not known to be read-only that was recorded as changing nothing (a shell running
+        # `head`, whose output id the label's read takes) leaves no effect: making it is the setup
+        got = episode.returned(c["server"], c["tool"], c.get("arguments") or {}) if hasattr(episode, "returned") else None
+        meta = (got.meta or {}) if got is not None else {}
+        return got is not None and (bool(meta.get("read_only")) or (c["server"], c["tool"], meta.get("arguments_hash")) in made)
+
+    return all(done(c) for c in setup if (c["server"], c["tool"]) not in read_only)
 
 
 # -- the environment ----------------------------------------------------------------------------

@@ -402,6 +402,33 @@ def test_a_needed_setup_is_needed_for_the_reward(world):
         assert out.reward == 1.0
 
 
+def test_a_setup_call_recorded_as_changing_nothing_is_done_when_the_episode_made_it():
+    # a shell tool (not known to be read-only) ran `head`: recorded read-only, so the simulator
+    # keeps no effect of it; the episode that made the call has made the task's setup
+    from types import SimpleNamespace
+
+    from firefly.env import setup_done
+    from firefly.synth.model import Task
+
+    setup = {"step": 0, "server": "sh", "tool": "shell_execute", "arguments": {"command": "head -n 5 a.md"}}
+    read = {"step": 1, "server": "sh", "tool": "read_output", "arguments": {"output_id": "o1"}}
+    task = Task("t", "x", "d", "lookup", "q", 141, {"rule": "number"}, [setup, read], None,
+                [{"step": 1, "path": "$.size", "value": 141}], {"op": "value"})
+
+    def episode(made: bool, read_only: bool, effects=()):
+        result = SimpleNamespace(meta={"read_only": read_only, "arguments_hash": "sha256:recorded"})
+        return SimpleNamespace(effects=list(effects), sim=SimpleNamespace(tools_of=lambda server: [
+            SimpleNamespace(server="sh", name="shell_execute", read_only=False)]),
+            returned=lambda server, tool, args: result if made and tool == "shell_execute" else None)
+
+    assert setup_done(task, episode(made=True, read_only=True))
+    assert not setup_done(task, episode(made=False, read_only=True))  # never made
+    assert not setup_done(task, episode(made=True, read_only=False))  # a change the world does not show
+    # a change answered from a record of the same call written otherwise (its defaults left out):
+    # the episode's effect carries that record's hash
+    assert setup_done(task, episode(made=True, read_only=False, effects=[("sh", "shell_execute", "sha256:recorded")]))
+
+
 # ------------------------------------------------------------------------------- quality report
 
 
