@@ -55,6 +55,7 @@ T = lambda text: [{"type": "text", "text": text}]  # noqa: E731
        "SyntaxError: invalid decimal literal\n"), None, False),
     (T("Either keys array or keyPattern must be provided"), None, False),  # a call that lacked an argument
     (T("Missing required argument: path"), None, False),
+    (T("Keys must be a non-empty array"), None, False),
 ])
 def test_every_shape_of_error_is_an_error(content, structured, is_error):
     assert error_reason(content, structured, is_error)
@@ -71,6 +72,7 @@ def test_every_shape_of_error_is_an_error(content, structured, is_error):
     (T("Failed tests: 0"), None),
     (T("No matches found"), None),
     (T("No arguments needed: the server is ready."), None),
+    (T("Cache cleared. The next build must not be empty-handed: it reads the sources again."), None),
     (T("3 keys not found in the cache, 10 served"), None),
     (T("a long document\n" + "Error: quoted inside\n" * 3), None),
     (T("Execution of '/w/a.py':\n\n--- Output ---\nError rate: 3%\n"), None),

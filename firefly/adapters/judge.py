@@ -38,8 +38,10 @@ FOREIGN_ERROR = re.compile(r"錯誤|错误|失敗|失败|無效|无效|エラー
 INVALID_JSON = re.compile(r"\bis not valid JSON\b|\bUnexpected token\b.{0,40}\bJSON\b|\bJSON\.parse\b")
 MAX_FOREIGN_ERROR = 600
 # a short reply that says the call lacked an argument: "Either keys array or keyPattern must be
-# provided", "Parameter 'query' is required", "Missing required argument: path"
+# provided", "Keys must be a non-empty array", "Parameter 'query' is required", "Missing
+# required argument: path"
 MISSING_ARGUMENT = re.compile(r"\bmust be (?:provided|specified|given|supplied|set)\b"
+                              r"|\b(?:must be a non-empty|must not be empty|cannot be empty|can't be empty)(?![\w-])"
                               r"|^\W*(?:missing (?:required )?|no required )(?:argument|parameter|field|input)s?\b"
                               r"|^[^\n]{0,80}\b(?:argument|parameter|field|input)\b[^\n]{0,60}\bis required\b",
                               re.IGNORECASE)
