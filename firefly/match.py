@@ -34,8 +34,8 @@ Values are normalized before matching under every rule: a float with binary nois
   ``got`` is a call or a list of calls (the calls an episode made, each ``{"server", "tool",
   "arguments"}``), and one of them must be that tool with every argument of the label equal
   (canonical JSON; strings compared normalized). Arguments the label does not have are not
-  looked at: the environment scores an action by the simulator's own key of the call, which
-  fills in the schema's defaults (:func:`firefly.env.reward`).
+  looked at. The environment gives it the episode's calls with their arguments as the
+  simulator canonicalised them, the schema's defaults filled in (:func:`firefly.synth.model.made_call`).
 
 :func:`result_value` is what a probe's result is compared with: its structured content if
 any, else its text parsed as JSON or a Python literal, else the text.

@@ -1834,6 +1834,12 @@ _EMPTY_WORLD = re.compile(r"(?i)\b(?:is|are) (?:now )?empty\b|\bdo(?:es)?(?: not
 # a greeting a server says whatever it is asked ("Hello from Chinese NLP MCP")
 _GREETING = re.compile(r"(?i)^\W*(?:hello|hi|greetings|welcome)\b")
 _CANNOT = re.compile(r"(?i)^\W*(?:cannot|can't|could not|couldn't|unable to|failed to|no |nothing |not )")
+def undecoded(text: str) -> bool:
+    """Bytes that are no text: a text of replacement characters (a decoding of what was not
+    encoded, Base64 "decoded" from a README)."""
+    return text.count("\ufffd") > len(text) / 10
+
+
 def says_it_could_not(text: str) -> bool:
     """A message that a call could not act, or had nothing to act on ("Cannot find paths",
     "No test cases defined. Please add test cases first", "Nothing to clean")."""
@@ -1952,8 +1958,8 @@ def dull_reason(key: str, value: Any, echoes: dict[str, set[str]] | None = None,
     text = normalize(value)
     if isinstance(value, str) and (value.strip().lower() in _EMPTY_TEXTS or not re.search(r"\w", value)):
         return "empty value"  # "{}", "null", "?": an empty structure or no word at all
-    if isinstance(value, str) and value.count("\ufffd") > len(value) / 10:
-        return "bytes that are no text"  # replacement characters: a decoding of what was not encoded
+    if isinstance(value, str) and undecoded(value):
+        return "bytes that are no text"
     if isinstance(value, str) and _NOTHING_FOUND.match(value):
         return "nothing found"  # "No matches found for pattern: md": a search that found nothing says so in any world
     if key.split(".")[-1].split("#")[0] in MACHINE_VARS:

@@ -50,9 +50,9 @@ from .facts import (Cell, Item, Table, basename, day_left_to_clock, dull_reason,
                     is_bookkeeping, is_dull, is_machine_fact, of_the_day, offsets_change,
                     is_volatile, text_blocks,
                     leaves, pages_of_a_document, plain_text, plural_of, read_call, reads_the_clock, rel,
-                    says_it_could_not, singular, words_of)
+                    says_it_could_not, singular, undecoded, words_of)
 from .model import ACTION, INITIAL_STATE, Candidate, Exploration, Step
-from .phrasing import block_scope, effect, listing, ordinal, tool_sentence, value_shown, quote, scope, without_step_numbers
+from .phrasing import block_scope, declared_defaults, effect, listing, ordinal, tool_sentence, value_shown, quote, scope, without_step_numbers
 
 NAME = "offline-v1"
 MAX_TASKS = 20  # per exploration, besides its state changes
@@ -426,7 +426,6 @@ class OfflineSynthesizer:
                 break
             if not tools_of(c) & {t for k in chosen for t in tools_of(k)}:
                 chosen.append(c)
-                used_tools.update(tools_of(c))
         return chosen
 
     # -- single-call questions -------------------------------------------------------------
@@ -1037,7 +1036,7 @@ class OfflineSynthesizer:
             if any(p.effectful and p.server == e.server and p.step < e.step for p in x.steps):
                 skipped["action: after a change"] += 1
                 continue
-            stated = dict(e.arguments) or _stated_defaults(getattr(ref, "input_schema", None))
+            stated = dict(e.arguments) or _stated_defaults(ref)
             if stated and not e.arguments and ref is not None:  # the defaults it played, said as given
                 ref = replace(ref, input_schema=_without_defaults(ref.input_schema))
             does = effect(e.tool, e.server, stated, x.adapter(e.server), ref)
@@ -1569,13 +1568,11 @@ def probed_tools(store: Any) -> set[tuple[str, str]]:
         " AND e.step = p.probe_of WHERE p.probe_of IS NOT NULL")}
 
 
-def _stated_defaults(schema: Any) -> dict[str, Any]:
+def _stated_defaults(ref: Any) -> dict[str, Any]:
     """For a call given no arguments: the defaults it played, that an instruction states (a
     text or a number the schema gives a parameter: the tune a player plays by default)."""
-    props = (schema or {}).get("properties") if isinstance(schema, dict) else None
-    return {k: p["default"] for k, p in (props or {}).items() if isinstance(p, dict)
-            and isinstance(p.get("default"), (str, int, float)) and not isinstance(p.get("default"), bool)
-            and p.get("default") != ""}
+    return {k: v for k, v in declared_defaults(ref).items()
+            if isinstance(v, (str, int, float)) and not isinstance(v, bool) and v != ""}
 
 
 def _did_nothing(s: Step) -> bool:
@@ -1586,8 +1583,8 @@ def _did_nothing(s: Step) -> bool:
     first = next((line for line in text.splitlines() if line.strip()), "")
     if not text or says_it_could_not(first):
         return True
-    if text.count("\ufffd") > len(text) / 10:
-        return True  # bytes that are no text: Base64 "decoded" from a text that was none
+    if undecoded(text):
+        return True
     value = result_value(s.content, s.structured)
     return isinstance(value, (dict, list)) and all(v in (None, "", 0, False) for v in leaves(value))
 

@@ -422,7 +422,8 @@ def _number_rows(value: list[Any]) -> bool:
         and sum(len(row) for row in value) <= MAX_TABLE_NUMBERS
 
 
-def _defaults(ref: Any) -> dict[str, Any]:
+def declared_defaults(ref: Any) -> dict[str, Any]:
+    """The defaults a tool's input schema declares for its parameters (name -> default)."""
     schema = getattr(ref, "input_schema", None) if ref is not None else None
     props = schema.get("properties") if isinstance(schema, dict) else None
     if not isinstance(props, dict):
@@ -458,7 +459,7 @@ def _with_arguments(phrase: str, args: dict[str, Any], subst: dict[str, str], re
     An ``instruction`` (an effect) quotes values up to :data:`EFFECT_VALUE_CHARS` and gives
     one text of several lines as a block after the sentence ("... and the content below:").
     Without ``slots`` no argument is put inside the phrase (it names a kind of tool)."""
-    defaults = _defaults(ref)
+    defaults = declared_defaults(ref)
     rest: list[str] = []
     given_last = False
     text = phrase
